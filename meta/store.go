@@ -1,0 +1,112 @@
+package meta
+
+import (
+	"context"
+	"errors"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Sentinel errors returned by every backend (possibly wrapped).
+var (
+	// ErrNotFound reports a missing repository, manifest, tag, blob link or upload.
+	ErrNotFound = errors.New("meta: not found")
+	// ErrReadOnly reports a write attempted inside a View transaction.
+	ErrReadOnly = errors.New("meta: read-only transaction")
+)
+
+// Store is a transactional metadata store. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction. If fn returns an error the
+	// transaction rolls back and Update returns that error; otherwise its
+	// changes are durably committed before Update returns.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Close releases the store. Transactions must not be used afterwards.
+	Close() error
+}
+
+// Tx groups the typed views of one transaction. The views are valid only
+// inside the function the transaction was handed to.
+type Tx interface {
+	Repositories() Repositories
+	Manifests() Manifests
+	Tags() Tags
+	Blobs() Blobs
+	Uploads() Uploads
+}
+
+// Repositories is the catalog of repository names.
+type Repositories interface {
+	// Get returns the repository, or ErrNotFound.
+	Get(name string) (Repository, error)
+	// Ensure returns the repository, creating it first if it does not exist;
+	// created reports whether it did.
+	Ensure(name string) (repo Repository, created bool, err error)
+	// Delete removes the repository and everything recorded in it (tags,
+	// manifests, referrers, blob links). ErrNotFound if it does not exist.
+	Delete(name string) error
+	// List returns up to limit repository names sorting after "after", in
+	// lexical order (limit <= 0: no limit). Cost grows with the page size.
+	List(after string, limit int) ([]string, error)
+}
+
+// Manifests holds manifest records per repository and the referrers index.
+type Manifests interface {
+	// Get returns the manifest with digest d in repo, or ErrNotFound.
+	Get(repo string, d digest.Digest) (Manifest, error)
+	// Put records m in repo (replacing a record with the same digest) and, if
+	// m.Subject is set, indexes m as a referrer of that subject.
+	Put(repo string, m Manifest) error
+	// Delete removes the manifest, its referrers-index entry and every tag
+	// pointing at it. ErrNotFound if it does not exist.
+	Delete(repo string, d digest.Digest) error
+	// Referrers returns the manifests in repo whose subject is d, in digest
+	// order. The subject itself need not exist.
+	Referrers(repo string, subject digest.Digest) ([]Manifest, error)
+	// List returns up to limit manifest digests of repo after "after", in
+	// lexical order (limit <= 0: no limit).
+	List(repo string, after digest.Digest, limit int) ([]digest.Digest, error)
+}
+
+// Tags maps tag names to manifest digests per repository.
+type Tags interface {
+	// Get returns the digest tag points at, or ErrNotFound.
+	Get(repo, tag string) (digest.Digest, error)
+	// Put points tag at d, replacing any earlier target.
+	Put(repo, tag string, d digest.Digest) error
+	// Delete removes the tag; ErrNotFound if it does not exist.
+	Delete(repo, tag string) error
+	// List returns up to limit tags of repo sorting after "after", in lexical
+	// order (limit <= 0: no limit). Cost grows with the page size.
+	List(repo, after string, limit int) ([]string, error)
+	// Of returns the tags of repo that point at d, in lexical order.
+	Of(repo string, d digest.Digest) ([]string, error)
+}
+
+// Blobs records which blobs exist in storage and which repositories link them.
+type Blobs interface {
+	// Stat returns the registry-wide record of blob d, or ErrNotFound.
+	Stat(d digest.Digest) (Blob, error)
+	// Link records b registry-wide (if new) and links it into repo.
+	Link(repo string, b Blob) error
+	// Linked returns blob d as linked into repo, or ErrNotFound.
+	Linked(repo string, d digest.Digest) (Blob, error)
+	// Unlink removes the link of d from repo; ErrNotFound if absent. The blob's
+	// registry-wide record stays until garbage collection removes it.
+	Unlink(repo string, d digest.Digest) error
+}
+
+// Uploads holds in-progress blob upload sessions.
+type Uploads interface {
+	// Get returns the session with the given id, or ErrNotFound.
+	Get(id string) (Upload, error)
+	// Put creates or replaces the session u.ID.
+	Put(u Upload) error
+	// Delete removes the session; ErrNotFound if absent.
+	Delete(id string) error
+	// List returns up to limit sessions with ids after "after", in id order.
+	List(after string, limit int) ([]Upload, error)
+}
