@@ -9,4 +9,5 @@ require (
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

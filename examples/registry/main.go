@@ -1,0 +1,151 @@
+// Command registry is Berth's example registry server: the distribution API
+// on fs storage and bbolt metadata under ./data, configured by an optional
+// YAML file and BERTH_* environment variables. Run it with
+//
+//	go run ./examples/registry
+//
+// and push to 127.0.0.1:5000.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berthreg/berth/meta/bolt"
+	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/storage"
+	"github.com/berthreg/berth/storage/fs"
+	"github.com/berthreg/berth/storage/memory"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "registry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, getenv func(string) string) error {
+	fset := flag.NewFlagSet("registry", flag.ContinueOnError)
+	configPath := fset.String("config", getenv("BERTH_CONFIG"), "YAML config file (optional; BERTH_CONFIG)")
+	addr := fset.String("addr", "", "listen address, overrides config (default 127.0.0.1:5000)")
+	dataDir := fset.String("data", "", "data directory, overrides config (default ./data)")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	logger := newLogger(cfg.LogLevel)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, cleanup, err := build(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("berth registry listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "storage", cfg.Storage.Driver)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// build assembles storage, metadata and the registry handler into a server.
+func build(cfg Config, logger *slog.Logger) (*http.Server, func(), error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("dataDir: %w", err)
+	}
+	var driver storage.Driver
+	switch cfg.Storage.Driver {
+	case "memory":
+		driver = memory.New()
+	default:
+		root := cfg.Storage.FS.RootDirectory
+		if root == "" {
+			root = filepath.Join(cfg.DataDir, "storage")
+		}
+		var opts []fs.Option
+		if cfg.Storage.FS.NoSync {
+			opts = append(opts, fs.WithoutSync())
+		}
+		d, err := fs.New(root, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage.fs.rootDirectory: %w", err)
+		}
+		driver = d
+	}
+	store, err := bolt.Open(filepath.Join(cfg.DataDir, "meta.db"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("metadata: %w", err)
+	}
+	anonymousMount := cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount
+	deletes := cfg.Registry.Deletes == nil || *cfg.Registry.Deletes
+	h, err := registry.New(
+		registry.WithLogger(logger),
+		registry.WithStorage(driver),
+		registry.WithMetadata(store),
+		registry.WithMaxManifestSize(cfg.Registry.MaxManifestSize),
+		registry.WithMaxBlobSize(cfg.Registry.MaxBlobSize),
+		registry.WithSparseManifests(cfg.Registry.SparseManifests),
+		registry.WithAnonymousMount(anonymousMount),
+		registry.WithDeletes(deletes),
+	)
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", h)
+	mux.Handle("/v2", h)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return srv, func() { _ = store.Close() }, nil
+}

@@ -1,0 +1,103 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/opencontainers/go-digest"
+)
+
+// Action names what a request does, for hooks.
+type Action string
+
+// The actions hooks see.
+const (
+	ActionPushBlob       Action = "push-blob"
+	ActionMountBlob      Action = "mount-blob"
+	ActionPushManifest   Action = "push-manifest"
+	ActionPullBlob       Action = "pull-blob"
+	ActionPullManifest   Action = "pull-manifest"
+	ActionDeleteBlob     Action = "delete-blob"
+	ActionDeleteManifest Action = "delete-manifest"
+	ActionDeleteTag      Action = "delete-tag"
+	ActionListTags       Action = "list-tags"
+	ActionListReferrers  Action = "list-referrers"
+	ActionCatalog        Action = "catalog"
+)
+
+// Event describes one request's effect on a repository.
+type Event struct {
+	// Action is what the request does.
+	Action Action
+	// Repository is the repository name ("" for the catalog).
+	Repository string
+	// Digest is the blob or manifest digest, when known.
+	Digest digest.Digest
+	// Tags are the tags involved (a manifest push by tag or with ?tag=, a tag delete).
+	Tags []string
+	// MediaType is the manifest media type on manifest actions.
+	MediaType string
+	// Size is the blob or manifest size, when known.
+	Size int64
+	// Subject is the subject of a pushed manifest, if any.
+	Subject digest.Digest
+	// From is the source repository of a mount ("" for anonymous mounts).
+	From string
+	// Manifest is the parsed record of a pushed manifest.
+	Manifest *meta.Manifest
+	// Request is the HTTP request (for principal, remote address, headers).
+	Request *http.Request
+}
+
+// Hooks let later layers (authorization, quotas, immutability, events,
+// scanners) take part in requests without the handler knowing them. Every
+// field is optional. A Before hook refusing a request returns an error: an
+// *Error picks the response, anything else becomes 403 DENIED.
+type Hooks struct {
+	// Authorize runs first for every request under /v2/ with the action it
+	// would perform; use it for authentication and access control.
+	Authorize func(ctx context.Context, ev *Event) error
+	// BeforePush runs before a blob upload starts, a blob is mounted, or a
+	// manifest is stored (with the parsed manifest in ev.Manifest).
+	BeforePush func(ctx context.Context, ev *Event) error
+	// BeforePull runs before blob or manifest bytes are served.
+	BeforePull func(ctx context.Context, ev *Event) error
+	// BeforeDelete runs before a blob, manifest or tag is deleted.
+	BeforeDelete func(ctx context.Context, ev *Event) error
+	// InTx runs inside the metadata transaction that records a manifest push
+	// or a delete, so its writes (an event log entry, a quota counter)
+	// commit atomically with the change. An error aborts the change.
+	InTx func(ctx context.Context, tx meta.Tx, ev *Event) error
+	// AfterPush runs after a manifest push (or blob upload) has committed.
+	AfterPush func(ctx context.Context, ev *Event)
+	// AfterPull runs after manifest bytes were served.
+	AfterPull func(ctx context.Context, ev *Event)
+	// AfterDelete runs after a delete has committed.
+	AfterDelete func(ctx context.Context, ev *Event)
+}
+
+func runBefore(ctx context.Context, f func(context.Context, *Event) error, ev *Event) error {
+	if f == nil {
+		return nil
+	}
+	if err := f(ctx, ev); err != nil {
+		return asDenied(err)
+	}
+	return nil
+}
+
+func runAfter(ctx context.Context, f func(context.Context, *Event), ev *Event) {
+	if f != nil {
+		f(ctx, ev)
+	}
+}
+
+func asDenied(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Status: http.StatusForbidden, Code: CodeDenied, Message: err.Error()}
+}

@@ -1,0 +1,488 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/storage"
+	"github.com/opencontainers/go-digest"
+)
+
+// copyBufferSize is the buffer used to stream upload bodies.
+const copyBufferSize = 1 << 20
+
+func uploadLocation(repo, id string) string {
+	return "/v2/" + repo + "/blobs/uploads/" + id
+}
+
+func blobLocation(repo string, d digest.Digest) string {
+	return "/v2/" + repo + "/blobs/" + d.String()
+}
+
+// newUploadID returns a fresh random session id (32 hex characters).
+func newUploadID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// validUploadID reports whether id looks like one newUploadID made; anything
+// else is never used to build a storage path.
+func validUploadID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
+}
+
+// rangeHeader renders the Range header of an upload that holds offset bytes.
+func rangeHeader(offset int64) string {
+	return "0-" + strconv.FormatInt(max(offset-1, 0), 10)
+}
+
+func (h *Handler) writeUploadAccepted(w http.ResponseWriter, repo string, u meta.Upload, status int) {
+	hdr := w.Header()
+	hdr.Set("Location", uploadLocation(repo, u.ID))
+	hdr.Set("Docker-Upload-UUID", u.ID)
+	hdr.Set("Range", rangeHeader(u.Offset))
+	hdr.Set("Content-Length", "0")
+	if h.cfg.chunkMinLength > 0 {
+		hdr.Set("OCI-Chunk-Min-Length", strconv.FormatInt(h.cfg.chunkMinLength, 10))
+	}
+	w.WriteHeader(status)
+}
+
+func writeBlobCreated(w http.ResponseWriter, repo string, d digest.Digest) {
+	hdr := w.Header()
+	hdr.Set("Location", blobLocation(repo, d))
+	hdr.Set("Docker-Content-Digest", d.String())
+	hdr.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+}
+
+// startUpload handles POST /v2/<name>/blobs/uploads/: a mount, a monolithic
+// upload (?digest=) or the start of a session.
+func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, repo string) error {
+	q := r.URL.Query()
+	if m := q.Get("mount"); m != "" {
+		if d, err := ParseDigest(m); err == nil {
+			done, err := h.mount(w, r, repo, d, q.Get("from"))
+			if done || err != nil {
+				return err
+			}
+		}
+		// An unusable mount falls back to a new upload session (202).
+	}
+	ev := &Event{Action: ActionPushBlob, Repository: repo}
+	if err := h.authorize(r, ev); err != nil {
+		return err
+	}
+	if ds := q.Get("digest"); ds != "" {
+		d, err := ParseDigest(ds)
+		if err != nil {
+			return errDigestInvalid("%v", err)
+		}
+		ev.Digest = d
+		if err := runBefore(r.Context(), h.cfg.hooks.BeforePush, ev); err != nil {
+			return err
+		}
+		return h.monolithicUpload(w, r, repo, d, ev)
+	}
+	if err := runBefore(r.Context(), h.cfg.hooks.BeforePush, ev); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	u := meta.Upload{ID: newUploadID(), Repository: repo, StartedAt: now, UpdatedAt: now}
+	if err := h.store.Update(r.Context(), func(tx meta.Tx) error { return tx.Uploads().Put(u) }); err != nil {
+		return err
+	}
+	h.writeUploadAccepted(w, repo, u, http.StatusAccepted)
+	return nil
+}
+
+// mount links blob d into repo from repository from (or, with anonymous
+// mounts enabled and from empty, from anywhere in the registry). It reports
+// false when the blob cannot be mounted, so the caller opens a session.
+func (h *Handler) mount(w http.ResponseWriter, r *http.Request, repo string, d digest.Digest, from string) (bool, error) {
+	if from == "" && !h.cfg.anonymousMount {
+		return false, nil
+	}
+	if from != "" && ValidateName(from) != nil {
+		return false, nil
+	}
+	ev := &Event{Action: ActionMountBlob, Repository: repo, Digest: d, From: from}
+	if err := h.authorize(r, ev); err != nil {
+		return false, err
+	}
+	var b meta.Blob
+	err := h.store.View(r.Context(), func(tx meta.Tx) error {
+		var err error
+		if from != "" {
+			b, err = tx.Blobs().Linked(from, d)
+		} else {
+			b, err = tx.Blobs().Stat(d)
+		}
+		return err
+	})
+	if errors.Is(err, meta.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	ev.Size = b.Size
+	if err := runBefore(r.Context(), h.cfg.hooks.BeforePush, ev); err != nil {
+		return false, err
+	}
+	if err := h.linkBlob(r, repo, b, "", ev); err != nil {
+		return false, err
+	}
+	runAfter(r.Context(), h.cfg.hooks.AfterPush, ev)
+	writeBlobCreated(w, repo, d)
+	return true, nil
+}
+
+// linkBlob records blob b in repo (creating the repository if needed) and,
+// when uploadID is set, drops that upload session, in one transaction.
+func (h *Handler) linkBlob(r *http.Request, repo string, b meta.Blob, uploadID string, ev *Event) error {
+	return h.store.Update(r.Context(), func(tx meta.Tx) error {
+		if _, _, err := tx.Repositories().Ensure(repo); err != nil {
+			return err
+		}
+		if err := tx.Blobs().Link(repo, b); err != nil {
+			return err
+		}
+		if uploadID != "" {
+			if err := tx.Uploads().Delete(uploadID); err != nil && !errors.Is(err, meta.ErrNotFound) {
+				return err
+			}
+		}
+		return h.inTx(r, tx, ev)
+	})
+}
+
+// monolithicUpload handles POST ?digest= with the whole blob as the body.
+func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo string, d digest.Digest, ev *Event) error {
+	now := time.Now().UTC()
+	u := meta.Upload{ID: newUploadID(), Repository: repo, StartedAt: now, UpdatedAt: now}
+	hs := sha256.New()
+	if err := h.appendChunk(r.Context(), &u, hs, r.Body, -1); err != nil {
+		h.discardUpload(r.Context(), u.ID)
+		return err
+	}
+	if err := h.finishUpload(r, repo, &u, hs, d, false, ev); err != nil {
+		return err
+	}
+	writeBlobCreated(w, repo, d)
+	return nil
+}
+
+// loadUpload returns the session id of repo, or BLOB_UPLOAD_UNKNOWN.
+func (h *Handler) loadUpload(ctx context.Context, repo, id string) (meta.Upload, error) {
+	var u meta.Upload
+	if !validUploadID(id) {
+		return u, errUploadUnknown()
+	}
+	err := h.store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		u, err = tx.Uploads().Get(id)
+		return err
+	})
+	if errors.Is(err, meta.ErrNotFound) || (err == nil && u.Repository != repo) {
+		return u, errUploadUnknown()
+	}
+	return u, err
+}
+
+// restoreHash rebuilds the running sha256 of a session from its saved state.
+func restoreHash(u meta.Upload) (hash.Hash, error) {
+	hs := sha256.New()
+	if u.Offset == 0 || len(u.HashState) == 0 {
+		if u.Offset != 0 {
+			return nil, errors.New("upload session lost its hash state")
+		}
+		return hs, nil
+	}
+	if err := hs.(encoding.BinaryUnmarshaler).UnmarshalBinary(u.HashState); err != nil {
+		return nil, fmt.Errorf("restore upload hash state: %w", err)
+	}
+	return hs, nil
+}
+
+// appendChunk streams body onto the session's data after u.Offset, hashing
+// as it goes, and commits it to storage. On success u.Offset and u.HashState
+// describe the new committed length; the caller persists u. want is the
+// exact number of bytes the request announced, or -1.
+func (h *Handler) appendChunk(ctx context.Context, u *meta.Upload, hs hash.Hash, body io.Reader, want int64) error {
+	fw, err := h.driver.Writer(ctx, storage.UploadPath(u.ID), u.Offset)
+	if err != nil {
+		return fmt.Errorf("open upload data: %w", err)
+	}
+	defer fw.Close()
+	src := body
+	if h.cfg.maxBlobSize > 0 {
+		src = io.LimitReader(body, h.cfg.maxBlobSize-u.Offset+1)
+	}
+	buf := make([]byte, copyBufferSize)
+	n, err := io.CopyBuffer(io.MultiWriter(fw, hs), onlyReader{src}, buf)
+	if err != nil {
+		return NewError(http.StatusBadRequest, CodeBlobUploadInvalid, "reading upload body: %v", err)
+	}
+	if h.cfg.maxBlobSize > 0 && u.Offset+n > h.cfg.maxBlobSize {
+		return NewError(http.StatusRequestEntityTooLarge, CodeSizeInvalid, "blob exceeds the maximum size of %d bytes", h.cfg.maxBlobSize)
+	}
+	if want >= 0 && n != want {
+		return NewError(http.StatusBadRequest, CodeSizeInvalid, "received %d bytes, the request announced %d", n, want)
+	}
+	if err := fw.Commit(ctx); err != nil {
+		return fmt.Errorf("commit upload data: %w", err)
+	}
+	state, err := hs.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("save upload hash state: %w", err)
+	}
+	u.Offset += n
+	u.HashState = state
+	u.UpdatedAt = time.Now().UTC()
+	return nil
+}
+
+// onlyReader hides a reader's WriterTo so io.CopyBuffer uses our buffer.
+type onlyReader struct{ io.Reader }
+
+// saveUpload persists u after a chunk, failing if another request moved the
+// session on meanwhile (from is the offset the chunk started at).
+func (h *Handler) saveUpload(ctx context.Context, u meta.Upload, from int64) error {
+	return h.store.Update(ctx, func(tx meta.Tx) error {
+		cur, err := tx.Uploads().Get(u.ID)
+		if errors.Is(err, meta.ErrNotFound) {
+			return errUploadUnknown()
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Offset != from {
+			return NewError(http.StatusRequestedRangeNotSatisfiable, CodeRangeInvalid, "upload moved on concurrently")
+		}
+		return tx.Uploads().Put(u)
+	})
+}
+
+// chunkRange validates Content-Range/Content-Length of a chunk against the
+// session offset; it returns the byte count announced (or -1).
+func chunkRange(w http.ResponseWriter, r *http.Request, repo string, u meta.Upload) (int64, error) {
+	want := int64(-1)
+	if r.ContentLength >= 0 && r.Header.Get("Content-Length") != "" {
+		want = r.ContentLength
+	}
+	cr := r.Header.Get("Content-Range")
+	if cr == "" {
+		return want, nil
+	}
+	start, end, err := ParseContentRange(cr)
+	if err != nil {
+		return 0, NewError(http.StatusBadRequest, CodeBlobUploadInvalid, "%v", err)
+	}
+	if start != u.Offset {
+		w.Header().Set("Location", uploadLocation(repo, u.ID))
+		w.Header().Set("Range", rangeHeader(u.Offset))
+		w.Header().Set("Docker-Upload-UUID", u.ID)
+		return 0, NewError(http.StatusRequestedRangeNotSatisfiable, CodeRangeInvalid,
+			"chunk starts at %d but the upload holds %d bytes", start, u.Offset)
+	}
+	n := end - start + 1
+	if want >= 0 && want != n {
+		return 0, NewError(http.StatusBadRequest, CodeBlobUploadInvalid,
+			"Content-Length %d does not match Content-Range %s", want, cr)
+	}
+	return n, nil
+}
+
+func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, repo, id string) error {
+	ev := &Event{Action: ActionPushBlob, Repository: repo}
+	if err := h.authorize(r, ev); err != nil {
+		return err
+	}
+	unlock := h.uploads.Lock(id)
+	defer unlock()
+	u, err := h.loadUpload(r.Context(), repo, id)
+	if err != nil {
+		return err
+	}
+	want, err := chunkRange(w, r, repo, u)
+	if err != nil {
+		return err
+	}
+	hs, err := restoreHash(u)
+	if err != nil {
+		return err
+	}
+	from := u.Offset
+	if err := h.appendChunk(r.Context(), &u, hs, r.Body, want); err != nil {
+		return err
+	}
+	if err := h.saveUpload(r.Context(), u, from); err != nil {
+		return err
+	}
+	h.writeUploadAccepted(w, repo, u, http.StatusAccepted)
+	return nil
+}
+
+func (h *Handler) putUpload(w http.ResponseWriter, r *http.Request, repo, id string) error {
+	ev := &Event{Action: ActionPushBlob, Repository: repo}
+	if err := h.authorize(r, ev); err != nil {
+		return err
+	}
+	unlock := h.uploads.Lock(id)
+	defer unlock()
+	u, err := h.loadUpload(r.Context(), repo, id)
+	if err != nil {
+		return err
+	}
+	d, err := ParseDigest(r.URL.Query().Get("digest"))
+	if err != nil {
+		return errDigestInvalid("PUT needs a valid digest parameter: %v", err)
+	}
+	ev.Digest = d
+	hs, err := restoreHash(u)
+	if err != nil {
+		return err
+	}
+	hasBody := r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
+	if hasBody || r.Header.Get("Content-Range") != "" {
+		want, err := chunkRange(w, r, repo, u)
+		if err != nil {
+			return err
+		}
+		if err := h.appendChunk(r.Context(), &u, hs, r.Body, want); err != nil {
+			return err
+		}
+	}
+	if err := h.finishUpload(r, repo, &u, hs, d, true, ev); err != nil {
+		return err
+	}
+	writeBlobCreated(w, repo, d)
+	return nil
+}
+
+// finishUpload verifies the uploaded bytes against d, moves them to their
+// content address and links the blob into repo. On a digest mismatch the
+// session is discarded. persisted says whether u exists in the store.
+func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs hash.Hash, d digest.Digest, persisted bool, ev *Event) error {
+	ctx := r.Context()
+	ok, err := h.verifyUpload(ctx, u, hs, d)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		h.discardUpload(ctx, u.ID)
+		if persisted {
+			_ = h.store.Update(ctx, func(tx meta.Tx) error { return tx.Uploads().Delete(u.ID) })
+		}
+		return errDigestInvalid("uploaded content does not match digest %s", d)
+	}
+	dst := storage.BlobPath(d)
+	if fi, err := h.driver.Stat(ctx, dst); err == nil && !fi.IsDir && fi.Size == u.Offset {
+		// Already stored by an earlier push: keep that copy.
+		h.discardUpload(ctx, u.ID)
+	} else if err := h.driver.Move(ctx, storage.UploadPath(u.ID), dst); err != nil {
+		if !errors.Is(err, storage.ErrNotFound) || u.Offset != 0 {
+			return fmt.Errorf("move upload to blob store: %w", err)
+		}
+		// A zero-byte upload that never wrote data: store an empty object.
+		if err := h.writeEmpty(ctx, dst); err != nil {
+			return err
+		}
+	}
+	id := ""
+	if persisted {
+		id = u.ID
+	}
+	ev.Size = u.Offset
+	if err := h.linkBlob(r, repo, meta.Blob{Digest: d, Size: u.Offset, CreatedAt: time.Now().UTC()}, id, ev); err != nil {
+		return err
+	}
+	h.discardUpload(ctx, u.ID)
+	runAfter(ctx, h.cfg.hooks.AfterPush, ev)
+	return nil
+}
+
+func (h *Handler) writeEmpty(ctx context.Context, p string) error {
+	fw, err := h.driver.Writer(ctx, p, 0)
+	if err != nil {
+		return err
+	}
+	defer fw.Close()
+	return fw.Commit(ctx)
+}
+
+// verifyUpload checks the session's bytes against d: from the running sha256
+// when d is sha256, else by re-reading the stored data with d's algorithm.
+func (h *Handler) verifyUpload(ctx context.Context, u *meta.Upload, hs hash.Hash, d digest.Digest) (bool, error) {
+	if d.Algorithm() == digest.SHA256 {
+		return digest.NewDigest(digest.SHA256, hs) == d, nil
+	}
+	v := d.Verifier()
+	if u.Offset > 0 {
+		rc, err := h.driver.Reader(ctx, storage.UploadPath(u.ID), 0)
+		if err != nil {
+			return false, fmt.Errorf("re-read upload: %w", err)
+		}
+		defer rc.Close()
+		if _, err := io.CopyN(v, rc, u.Offset); err != nil {
+			return false, fmt.Errorf("re-read upload: %w", err)
+		}
+	}
+	return v.Verified(), nil
+}
+
+// discardUpload removes an upload's stored bytes, ignoring "not found".
+func (h *Handler) discardUpload(ctx context.Context, id string) {
+	err := h.driver.Delete(context.WithoutCancel(ctx), storage.UploadDir(id))
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		h.log.WarnContext(ctx, "could not remove upload data", "upload", id, "err", err)
+	}
+}
+
+func (h *Handler) uploadStatus(w http.ResponseWriter, r *http.Request, repo, id string) error {
+	if err := h.authorize(r, &Event{Action: ActionPushBlob, Repository: repo}); err != nil {
+		return err
+	}
+	u, err := h.loadUpload(r.Context(), repo, id)
+	if err != nil {
+		return err
+	}
+	h.writeUploadAccepted(w, repo, u, http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) cancelUpload(w http.ResponseWriter, r *http.Request, repo, id string) error {
+	if err := h.authorize(r, &Event{Action: ActionPushBlob, Repository: repo}); err != nil {
+		return err
+	}
+	unlock := h.uploads.Lock(id)
+	defer unlock()
+	if _, err := h.loadUpload(r.Context(), repo, id); err != nil {
+		return err
+	}
+	err := h.store.Update(r.Context(), func(tx meta.Tx) error { return tx.Uploads().Delete(id) })
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	h.discardUpload(r.Context(), id)
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
