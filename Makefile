@@ -1,0 +1,54 @@
+# Berth's build and test entry points. `make test` is the one command CI
+# runs: it installs the pinned client tools it needs, then runs unit tests,
+# the storage and metadata conformance suites, short fuzz runs, the crash
+# test, the OCI conformance suite and the real-client end-to-end suite.
+
+GO       ?= go
+BIN      := $(CURDIR)/bin
+TOOLS    := $(CURDIR)/.tools/bin
+FUZZTIME ?= 10s
+STATICCHECK_VERSION := v0.8.2
+
+export PATH := $(TOOLS):$(PATH)
+
+.PHONY: test build tools lint unit race fuzz conformance e2e bench clean
+
+test: lint unit race fuzz conformance e2e
+	@echo "make test: all suites passed"
+
+build:
+	$(GO) build -o $(BIN)/registry ./examples/registry
+
+tools:
+	scripts/tools.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# Every package's tests, including storagetest's 256 MiB streams on fs and
+# memory, the metadata backend suite and the SIGKILL crash test.
+unit:
+	$(GO) test -count=1 ./...
+
+race:
+	$(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/...
+
+fuzz:
+	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test ./registry -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+conformance: build
+	BERTH_SPARSE_MANIFESTS=true scripts/serve.sh $(BIN)/registry -- sh -c 'conformance/run.sh "$$BERTH_REGISTRY"'
+
+e2e: build tools
+	BERTH_E2E_BIG=1 scripts/serve.sh $(BIN)/registry -- sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
+
+bench:
+	bench/run.sh
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,46 @@
+package berth_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestCorePackagesStayLight fails when a core package starts compiling in a
+// heavy SDK: a host that imports only the registry and the fs driver must
+// not pay for cloud storage, policy engines, signing or databases.
+func TestCorePackagesStayLight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", "./registry", "./storage/fs", "./storage/memory", "./meta/bolt").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	forbidden := []string{
+		"github.com/aws/", "github.com/aliyun/", "github.com/casbin/", "github.com/sigstore/",
+		"github.com/jackc/", "github.com/go-ldap/", "github.com/coreos/go-oidc", "github.com/google/go-containerregistry",
+		"github.com/prometheus/", "gopkg.in/yaml", "github.com/minio/",
+	}
+	var third []string
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, f := range forbidden {
+			if strings.HasPrefix(pkg, f) {
+				t.Errorf("core packages depend on %s", pkg)
+			}
+		}
+		if strings.Contains(strings.SplitN(pkg, "/", 2)[0], ".") && !strings.HasPrefix(pkg, "github.com/berthreg/berth") {
+			third = append(third, pkg)
+		}
+	}
+	allowed := []string{"github.com/opencontainers/", "go.etcd.io/bbolt", "golang.org/x/sys"}
+	for _, pkg := range third {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || strings.HasPrefix(pkg, a)
+		}
+		if !ok {
+			t.Errorf("core packages gained third-party dependency %s; add it to the allowed list only if it is small", pkg)
+		}
+	}
+}

@@ -1,0 +1,24 @@
+// Package berth is the root of Berth, an embeddable Go SDK for building OCI
+// container registries. The packages below it are meant to be imported one
+// by one; this package holds only documentation.
+//
+// The map:
+//
+//   - registry: the OCI Distribution Specification v1.1 as an http.Handler,
+//     with hooks for authorization, policies and events.
+//   - storage: the Driver interface for bytes; storage/fs (local disk),
+//     storage/memory, and storage/storagetest, the conformance suite a
+//     driver must pass.
+//   - meta: the transactional metadata store interface; meta/bolt (bbolt,
+//     the embedded default) and meta/metatest, the backend suite.
+//   - registrytest: a throw-away in-memory registry for Go tests.
+//   - examples/registry: the full example server; examples/minimal: the
+//     smallest embedding.
+//
+// A host assembles the pieces and serves the handler itself:
+//
+//	driver, _ := fs.New("/var/lib/berth/storage")
+//	store, _ := bolt.Open("/var/lib/berth/meta.db")
+//	h, _ := registry.New(registry.WithStorage(driver), registry.WithMetadata(store))
+//	http.ListenAndServe("127.0.0.1:5000", h)
+package berth
