@@ -6,4 +6,7 @@
 // transactions; everything done in one Update commits together or not at all.
 // meta/bolt is the embedded bbolt implementation; meta/metatest is the
 // conformance suite every backend must pass.
+//
+// "Lexical order" in listings is byte-wise order of the names (Go's < on
+// strings), not a locale collation.
 package meta

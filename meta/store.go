@@ -16,13 +16,18 @@ var (
 )
 
 // Store is a transactional metadata store. Implementations are safe for
-// concurrent use.
+// concurrent use. A transaction's function must not start another
+// transaction on the same Store (an embedded backend would deadlock).
 type Store interface {
 	// View runs fn in a read-only transaction with a consistent snapshot.
+	// If ctx is done before the transaction starts, fn is not run and the
+	// context's error is returned (possibly wrapped).
 	View(ctx context.Context, fn func(Tx) error) error
 	// Update runs fn in a read-write transaction. If fn returns an error the
 	// transaction rolls back and Update returns that error; otherwise its
-	// changes are durably committed before Update returns.
+	// changes are durably committed before Update returns. If ctx is done
+	// before the transaction starts, fn is not run and the context's error is
+	// returned (possibly wrapped).
 	Update(ctx context.Context, fn func(Tx) error) error
 	// Close releases the store. Transactions must not be used afterwards.
 	Close() error
@@ -30,6 +35,12 @@ type Store interface {
 
 // Tx groups the typed views of one transaction. The views are valid only
 // inside the function the transaction was handed to.
+//
+// Every method that takes a repository name returns ErrNotFound if that
+// repository does not exist (Repositories.Ensure creates it); upload sessions
+// and Blobs.Stat are registry-wide and need none. A method that returns an
+// error has changed nothing, and the transaction goes on: fn may handle the
+// error and carry on.
 type Tx interface {
 	Repositories() Repositories
 	Manifests() Manifests
@@ -57,8 +68,9 @@ type Repositories interface {
 type Manifests interface {
 	// Get returns the manifest with digest d in repo, or ErrNotFound.
 	Get(repo string, d digest.Digest) (Manifest, error)
-	// Put records m in repo (replacing a record with the same digest) and, if
-	// m.Subject is set, indexes m as a referrer of that subject.
+	// Put records m in repo (replacing a record with the same digest, and the
+	// replaced record's referrers-index entry) and, if m.Subject is set,
+	// indexes m as a referrer of that subject.
 	Put(repo string, m Manifest) error
 	// Delete removes the manifest, its referrers-index entry and every tag
 	// pointing at it. ErrNotFound if it does not exist.
@@ -75,7 +87,8 @@ type Manifests interface {
 type Tags interface {
 	// Get returns the digest tag points at, or ErrNotFound.
 	Get(repo, tag string) (digest.Digest, error)
-	// Put points tag at d, replacing any earlier target.
+	// Put points tag at d, replacing any earlier target. ErrNotFound if repo
+	// has no manifest d.
 	Put(repo, tag string, d digest.Digest) error
 	// Delete removes the tag; ErrNotFound if it does not exist.
 	Delete(repo, tag string) error
@@ -90,7 +103,8 @@ type Tags interface {
 type Blobs interface {
 	// Stat returns the registry-wide record of blob d, or ErrNotFound.
 	Stat(d digest.Digest) (Blob, error)
-	// Link records b registry-wide (if new) and links it into repo.
+	// Link records b registry-wide (if new) and links it into repo (if not
+	// linked yet); existing records are kept as they are.
 	Link(repo string, b Blob) error
 	// Linked returns blob d as linked into repo, or ErrNotFound.
 	Linked(repo string, d digest.Digest) (Blob, error)
@@ -107,6 +121,7 @@ type Uploads interface {
 	Put(u Upload) error
 	// Delete removes the session; ErrNotFound if absent.
 	Delete(id string) error
-	// List returns up to limit sessions with ids after "after", in id order.
+	// List returns up to limit sessions with ids after "after", in id order
+	// (limit <= 0: no limit).
 	List(after string, limit int) ([]Upload, error)
 }

@@ -1,0 +1,86 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// repositories is the meta.Repositories view of a tx.
+type repositories struct{ t *tx }
+
+// Get returns the repository, or meta.ErrNotFound.
+func (r repositories) Get(name string) (meta.Repository, error) {
+	if err := r.t.live(); err != nil {
+		return meta.Repository{}, err
+	}
+	rb, err := r.t.repo(name)
+	if err != nil {
+		return meta.Repository{}, err
+	}
+	var repo meta.Repository
+	found, err := getJSON(rb, keyRepo, &repo)
+	if err == nil && !found {
+		err = fmt.Errorf("meta/bolt: repository %q has no record", name)
+	}
+	return repo, err
+}
+
+// Ensure returns the repository, creating it (with CreatedAt now) first if
+// it does not exist.
+func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
+	if err := r.t.writable("ensure repository"); err != nil {
+		return meta.Repository{}, false, err
+	}
+	repo, err := r.Get(name)
+	if !errors.Is(err, meta.ErrNotFound) {
+		return repo, false, err
+	}
+	if name == "" {
+		return meta.Repository{}, false, errors.New("meta/bolt: empty repository name")
+	}
+	rb, err := r.t.top(bucketRepos).CreateBucket([]byte(name))
+	if err != nil {
+		return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
+	}
+	for _, sub := range repoSubBuckets {
+		if _, err := rb.CreateBucket(sub); err != nil {
+			return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
+		}
+	}
+	repo = meta.Repository{Name: name, CreatedAt: time.Now().UTC().Round(0)}
+	if err := putJSON(rb, keyRepo, repo); err != nil {
+		return meta.Repository{}, false, err
+	}
+	return repo, true, nil
+}
+
+// Delete removes the repository's bucket and with it every tag, manifest,
+// referrers-index entry and blob link recorded in it.
+func (r repositories) Delete(name string) error {
+	if err := r.t.writable("delete repository"); err != nil {
+		return err
+	}
+	if _, err := r.t.repo(name); err != nil {
+		return err
+	}
+	if err := r.t.top(bucketRepos).DeleteBucket([]byte(name)); err != nil {
+		return fmt.Errorf("meta/bolt: delete repository %q: %w", name, err)
+	}
+	return nil
+}
+
+// List returns up to limit repository names sorting after "after".
+func (r repositories) List(after string, limit int) ([]string, error) {
+	if err := r.t.live(); err != nil {
+		return nil, err
+	}
+	var names []string
+	err := page(r.t.top(bucketRepos), after, limit, func(k, _ []byte) error {
+		names = append(names, string(k))
+		return nil
+	})
+	return names, err
+}

@@ -1,0 +1,160 @@
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// Errors specific to this backend (meta.ErrNotFound and meta.ErrReadOnly are
+// returned, wrapped, as the meta contract says).
+var (
+	// ErrClosed reports a transaction started on a closed Store.
+	ErrClosed = errors.New("meta/bolt: store is closed")
+	// ErrTxDone reports a transaction view used after the function it was
+	// handed to has returned.
+	ErrTxDone = errors.New("meta/bolt: transaction has ended")
+	// ErrLocked reports that Open timed out waiting for another process to
+	// release the database file.
+	ErrLocked = errors.New("meta/bolt: database file is locked by another process")
+)
+
+// schemaVersion is the layout version written into new files; Open refuses
+// files with any other version.
+const schemaVersion = "1"
+
+// Store is a meta.Store kept in one bbolt file. It is safe for concurrent
+// use.
+type Store struct {
+	db *bbolt.DB
+	// writer serialises Update calls before they reach bbolt, so that a
+	// caller waiting for the write lock can give up when its ctx is done.
+	writer chan struct{}
+}
+
+var _ meta.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store at path. It fails with ErrLocked
+// if another process holds the file longer than the Timeout option allows.
+func Open(path string, opts ...Option) (*Store, error) {
+	o := options{timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	bo := &bbolt.Options{Timeout: o.timeout, NoSync: o.noSync}
+	if o.timeout <= 0 {
+		bo.Timeout = 0
+	}
+	db, err := bbolt.Open(path, 0o600, bo)
+	if err != nil {
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("meta/bolt: open %s: %w", path, err)
+	}
+	if err := db.Update(initSchema); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("meta/bolt: open %s: %w", path, err)
+	}
+	return &Store{db: db, writer: make(chan struct{}, 1)}, nil
+}
+
+// initSchema creates the top-level buckets of a new file and checks the
+// layout version of an existing one.
+func initSchema(btx *bbolt.Tx) error {
+	sb, err := btx.CreateBucketIfNotExists(bucketSchema)
+	if err != nil {
+		return err
+	}
+	switch v := sb.Get(keyVersion); {
+	case v == nil:
+		if err := sb.Put(keyVersion, []byte(schemaVersion)); err != nil {
+			return err
+		}
+	case string(v) != schemaVersion:
+		return fmt.Errorf("unsupported layout version %q (want %q)", v, schemaVersion)
+	}
+	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads} {
+		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// View runs fn in a read-only transaction on a consistent snapshot. Writes
+// attempted through its views return an error wrapping meta.ErrReadOnly.
+func (s *Store) View(ctx context.Context, fn func(meta.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.run(s.db.View, fn)
+}
+
+// Update runs fn in a read-write transaction and commits it (with fsync,
+// unless NoSync was given) if fn returns nil; otherwise it rolls back and
+// returns fn's error. It waits for earlier Updates to finish, giving up with
+// ctx's error if ctx is done first.
+func (s *Store) Update(ctx context.Context, fn func(meta.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writer }()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.run(s.db.Update, fn)
+}
+
+// run hands fn a tx wrapping the bbolt transaction started by begin and
+// marks the tx done when fn returns (or panics).
+func (s *Store) run(begin func(func(*bbolt.Tx) error) error, fn func(meta.Tx) error) error {
+	err := begin(func(btx *bbolt.Tx) error {
+		t := &tx{btx: btx}
+		defer t.done.Store(true)
+		return fn(t)
+	})
+	if errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
+
+// Close waits for running transactions to finish and closes the file.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("meta/bolt: close: %w", err)
+	}
+	return nil
+}
+
+// tx is the meta.Tx of one bbolt transaction.
+type tx struct {
+	btx  *bbolt.Tx
+	done atomic.Bool
+}
+
+// Repositories returns the repository catalog view of the transaction.
+func (t *tx) Repositories() meta.Repositories { return repositories{t} }
+
+// Manifests returns the manifests view of the transaction.
+func (t *tx) Manifests() meta.Manifests { return manifests{t} }
+
+// Tags returns the tags view of the transaction.
+func (t *tx) Tags() meta.Tags { return tags{t} }
+
+// Blobs returns the blobs view of the transaction.
+func (t *tx) Blobs() meta.Blobs { return blobs{t} }
+
+// Uploads returns the upload sessions view of the transaction.
+func (t *tx) Uploads() meta.Uploads { return uploads{t} }

@@ -1,0 +1,81 @@
+package metatest
+
+import (
+	"testing"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// testBlobs checks Link, Linked, Stat and Unlink, and above all that a link
+// in one repository never makes the blob readable in another.
+func testBlobs(t *testing.T, s meta.Store) {
+	first := meta.Blob{Digest: dg("layer"), Size: 1 << 33, CreatedAt: at(0)}
+	relink := meta.Blob{Digest: first.Digest, Size: first.Size, CreatedAt: at(60)}
+	inB := meta.Blob{Digest: first.Digest, Size: first.Size, CreatedAt: at(120)}
+	update(t, s, func(tx meta.Tx) error {
+		ensure(t, tx, "tenant-a/app", "tenant-b/app", "tenant-a/app2")
+		wantNotFound(t, "Stat before Link", func() error { _, err := tx.Blobs().Stat(first.Digest); return err }())
+		wantNotFound(t, "Linked before Link", func() error { _, err := tx.Blobs().Linked("tenant-a/app", first.Digest); return err }())
+		return tx.Blobs().Link("tenant-a/app", first)
+	})
+	view(t, s, func(tx meta.Tx) error {
+		got, err := tx.Blobs().Stat(first.Digest)
+		check(t, "Stat", err)
+		wantBlob(t, "Stat", got, first)
+		got, err = tx.Blobs().Linked("tenant-a/app", first.Digest)
+		check(t, "Linked", err)
+		wantBlob(t, "Linked in its repository", got, first)
+		for _, other := range []string{"tenant-b/app", "tenant-a/app2"} {
+			wantNotFound(t, "Linked in "+other+" (tenant isolation: the blob exists registry-wide but is not linked there)",
+				func() error { _, err := tx.Blobs().Linked(other, first.Digest); return err }())
+		}
+		return nil
+	})
+	update(t, s, func(tx meta.Tx) error {
+		check(t, "Link again", tx.Blobs().Link("tenant-a/app", relink))
+		return tx.Blobs().Link("tenant-b/app", inB)
+	})
+	view(t, s, func(tx meta.Tx) error {
+		got, err := tx.Blobs().Stat(first.Digest)
+		check(t, "Stat", err)
+		wantBlob(t, "registry-wide record after more links (kept from the first)", got, first)
+		got, err = tx.Blobs().Linked("tenant-a/app", first.Digest)
+		check(t, "Linked(a)", err)
+		wantBlob(t, "link after linking again (kept from the first)", got, first)
+		got, err = tx.Blobs().Linked("tenant-b/app", first.Digest)
+		check(t, "Linked(b)", err)
+		wantBlob(t, "link in the second repository (its own record)", got, inB)
+		return nil
+	})
+	update(t, s, func(tx meta.Tx) error {
+		check(t, "Unlink", tx.Blobs().Unlink("tenant-a/app", first.Digest))
+		wantNotFound(t, "Unlink twice", tx.Blobs().Unlink("tenant-a/app", first.Digest))
+		wantNotFound(t, "Unlink where never linked", tx.Blobs().Unlink("tenant-a/app2", first.Digest))
+		return nil
+	})
+	view(t, s, func(tx meta.Tx) error {
+		wantNotFound(t, "Linked after Unlink", func() error { _, err := tx.Blobs().Linked("tenant-a/app", first.Digest); return err }())
+		got, err := tx.Blobs().Linked("tenant-b/app", first.Digest)
+		check(t, "Linked(b) after unlinking from a", err)
+		wantBlob(t, "other repository's link after Unlink", got, inB)
+		got, err = tx.Blobs().Stat(first.Digest)
+		check(t, "Stat after Unlink", err)
+		wantBlob(t, "registry-wide record after Unlink", got, first)
+		return nil
+	})
+	update(t, s, func(tx meta.Tx) error {
+		check(t, "Unlink(b)", tx.Blobs().Unlink("tenant-b/app", first.Digest))
+		// Linking again after every link is gone makes a fresh link but keeps
+		// the registry-wide record.
+		return tx.Blobs().Link("tenant-a/app", relink)
+	})
+	view(t, s, func(tx meta.Tx) error {
+		got, err := tx.Blobs().Stat(first.Digest)
+		check(t, "Stat", err)
+		wantBlob(t, "registry-wide record after all links went", got, first)
+		got, err = tx.Blobs().Linked("tenant-a/app", first.Digest)
+		check(t, "Linked", err)
+		wantBlob(t, "fresh link", got, relink)
+		return nil
+	})
+}

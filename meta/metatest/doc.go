@@ -1,0 +1,13 @@
+// Package metatest is the conformance suite for meta.Store backends.
+//
+// A backend's tests call Run with a constructor for fresh, empty stores; the
+// suite then checks the whole meta contract: transactions (commit, rollback,
+// read-only views, snapshot reads, cancelled contexts), every method of every
+// view including its ErrNotFound cases, cascades (deleting a repository or a
+// manifest), the tenant isolation of blob links, byte-wise ordering and
+// paging of every listing, and concurrent Updates from many goroutines.
+//
+// Times are compared with time.Time.Equal at microsecond precision, so SQL
+// backends that store microseconds pass; "lexical order" means byte-wise order
+// (a PostgreSQL backend needs COLLATE "C" on its name columns).
+package metatest
