@@ -43,11 +43,12 @@ type Driver interface {
 	// List returns, in byte-wise lexical order, up to limit full paths of the
 	// direct children (objects and directories) of the directory prefix that
 	// sort after the full path "after" ("" for the first page). A limit <= 0
-	// means no limit. A missing directory is ErrNotFound.
+	// means no limit. A missing directory is ErrNotFound. The prefix "" names
+	// the root, which is never missing.
 	List(ctx context.Context, prefix, after string, limit int) ([]string, error)
 	// Walk calls fn for every object (not directory) below prefix, in lexical
 	// order of path. Returning an error from fn stops the walk with that error.
-	// A missing prefix walks nothing and returns nil.
+	// A missing prefix walks nothing and returns nil; "" walks everything.
 	Walk(ctx context.Context, prefix string, fn func(FileInfo) error) error
 	// Move renames the object src to dst atomically, replacing dst if it exists.
 	Move(ctx context.Context, src, dst string) error
