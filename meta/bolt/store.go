@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/berthreg/berth/meta"
 )
@@ -52,7 +53,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	db, err := bbolt.Open(path, 0o600, bo)
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 		}
 		return nil, fmt.Errorf("meta/bolt: open %s: %w", path, err)
@@ -124,7 +125,7 @@ func (s *Store) run(begin func(func(*bbolt.Tx) error) error, fn func(meta.Tx) er
 		defer t.done.Store(true)
 		return fn(t)
 	})
-	if errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	return err
