@@ -25,7 +25,9 @@ type Store interface {
 	View(ctx context.Context, fn func(Tx) error) error
 	// Update runs fn in a read-write transaction. If fn returns an error the
 	// transaction rolls back and Update returns that error; otherwise its
-	// changes are durably committed before Update returns. If ctx is done
+	// changes are durably committed before Update returns. fn may be run
+	// more than once (backends batch concurrent Updates into one commit and
+	// retry conflicts), so it must confine its effects to the transaction. If ctx is done
 	// before the transaction starts, fn is not run and the context's error is
 	// returned (possibly wrapped).
 	Update(ctx context.Context, fn func(Tx) error) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	bbolt "go.etcd.io/bbolt"
@@ -33,9 +34,11 @@ const schemaVersion = "1"
 // use.
 type Store struct {
 	db *bbolt.DB
-	// writer serialises Update calls before they reach bbolt, so that a
-	// caller waiting for the write lock can give up when its ctx is done.
-	writer chan struct{}
+
+	// mu guards the group-commit queue (see batch.go).
+	mu      sync.Mutex
+	queue   []*call
+	leading bool
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -62,7 +65,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("meta/bolt: open %s: %w", path, err)
 	}
-	return &Store{db: db, writer: make(chan struct{}, 1)}, nil
+	return &Store{db: db}, nil
 }
 
 // initSchema creates the top-level buckets of a new file and checks the
@@ -99,22 +102,15 @@ func (s *Store) View(ctx context.Context, fn func(meta.Tx) error) error {
 
 // Update runs fn in a read-write transaction and commits it (with fsync,
 // unless NoSync was given) if fn returns nil; otherwise it rolls back and
-// returns fn's error. It waits for earlier Updates to finish, giving up with
-// ctx's error if ctx is done first.
+// returns fn's error. Concurrent Updates are group-committed: they share one
+// transaction and one fsync, and if any of them fails all are rolled back and
+// re-run one by one, so fn may run twice. A caller still queued when ctx is
+// done gives up with ctx's error without fn running.
 func (s *Store) Update(ctx context.Context, fn func(meta.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case s.writer <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.writer }()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return s.run(s.db.Update, fn)
+	return s.update(ctx, fn)
 }
 
 // run hands fn a tx wrapping the bbolt transaction started by begin and
@@ -125,6 +121,11 @@ func (s *Store) run(begin func(func(*bbolt.Tx) error) error, fn func(meta.Tx) er
 		defer t.done.Store(true)
 		return fn(t)
 	})
+	return s.wrapErr(err)
+}
+
+// wrapErr marks errors of a closed database with ErrClosed.
+func (s *Store) wrapErr(err error) error {
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
