@@ -174,19 +174,62 @@ func (h *Handler) linkBlob(r *http.Request, repo string, b meta.Blob, uploadID s
 }
 
 // monolithicUpload handles POST ?digest= with the whole blob as the body.
+// The bytes go straight to a new object at the blob's content address,
+// verified before the object is committed (so nothing unverified is ever
+// visible); a blob already stored is only hashed, to prove the client has it.
 func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo string, d digest.Digest, ev *Event) error {
-	now := time.Now().UTC()
-	u := meta.Upload{ID: newUploadID(), Repository: repo, StartedAt: now, UpdatedAt: now}
-	hs := sha256.New()
-	if err := h.appendChunk(r.Context(), &u, hs, r.Body, -1); err != nil {
-		h.discardUpload(r.Context(), u.ID)
+	ctx := r.Context()
+	v := d.Verifier()
+	dst := storage.BlobPath(d)
+	var n int64
+	if fi, err := h.driver.Stat(ctx, dst); err == nil && !fi.IsDir {
+		if n, err = h.copyBody(v, r.Body, 0); err != nil {
+			return err
+		}
+		if !v.Verified() {
+			return errDigestInvalid("uploaded content does not match digest %s", d)
+		}
+	} else {
+		fw, err := h.driver.Writer(ctx, dst, 0)
+		if err != nil {
+			return fmt.Errorf("open blob: %w", err)
+		}
+		defer fw.Close()
+		if n, err = h.copyBody(io.MultiWriter(fw, v), r.Body, 0); err != nil {
+			return err
+		}
+		if !v.Verified() {
+			return errDigestInvalid("uploaded content does not match digest %s", d)
+		}
+		if err := fw.Commit(ctx); err != nil {
+			return fmt.Errorf("commit blob: %w", err)
+		}
+	}
+	ev.Size = n
+	if err := h.linkBlob(r, repo, meta.Blob{Digest: d, Size: n, CreatedAt: time.Now().UTC()}, "", ev); err != nil {
 		return err
 	}
-	if err := h.finishUpload(r, repo, &u, hs, d, false, ev); err != nil {
-		return err
-	}
+	runAfter(ctx, h.cfg.hooks.AfterPush, ev)
 	writeBlobCreated(w, repo, d)
 	return nil
+}
+
+// copyBody streams an upload body into dst, enforcing the blob size cap
+// given that the blob already holds `already` bytes.
+func (h *Handler) copyBody(dst io.Writer, body io.Reader, already int64) (int64, error) {
+	src := body
+	if h.cfg.maxBlobSize > 0 {
+		src = io.LimitReader(body, h.cfg.maxBlobSize-already+1)
+	}
+	buf := make([]byte, copyBufferSize)
+	n, err := io.CopyBuffer(dst, onlyReader{src}, buf)
+	if err != nil {
+		return n, NewError(http.StatusBadRequest, CodeBlobUploadInvalid, "reading upload body: %v", err)
+	}
+	if h.cfg.maxBlobSize > 0 && already+n > h.cfg.maxBlobSize {
+		return n, NewError(http.StatusRequestEntityTooLarge, CodeSizeInvalid, "blob exceeds the maximum size of %d bytes", h.cfg.maxBlobSize)
+	}
+	return n, nil
 }
 
 // loadUpload returns the session id of repo, or BLOB_UPLOAD_UNKNOWN.
@@ -231,17 +274,9 @@ func (h *Handler) appendChunk(ctx context.Context, u *meta.Upload, hs hash.Hash,
 		return fmt.Errorf("open upload data: %w", err)
 	}
 	defer fw.Close()
-	src := body
-	if h.cfg.maxBlobSize > 0 {
-		src = io.LimitReader(body, h.cfg.maxBlobSize-u.Offset+1)
-	}
-	buf := make([]byte, copyBufferSize)
-	n, err := io.CopyBuffer(io.MultiWriter(fw, hs), onlyReader{src}, buf)
+	n, err := h.copyBody(io.MultiWriter(fw, hs), body, u.Offset)
 	if err != nil {
-		return NewError(http.StatusBadRequest, CodeBlobUploadInvalid, "reading upload body: %v", err)
-	}
-	if h.cfg.maxBlobSize > 0 && u.Offset+n > h.cfg.maxBlobSize {
-		return NewError(http.StatusRequestEntityTooLarge, CodeSizeInvalid, "blob exceeds the maximum size of %d bytes", h.cfg.maxBlobSize)
+		return err
 	}
 	if want >= 0 && n != want {
 		return NewError(http.StatusBadRequest, CodeSizeInvalid, "received %d bytes, the request announced %d", n, want)
@@ -370,7 +405,7 @@ func (h *Handler) putUpload(w http.ResponseWriter, r *http.Request, repo, id str
 			return err
 		}
 	}
-	if err := h.finishUpload(r, repo, &u, hs, d, true, ev); err != nil {
+	if err := h.finishUpload(r, repo, &u, hs, d, ev); err != nil {
 		return err
 	}
 	writeBlobCreated(w, repo, d)
@@ -379,8 +414,8 @@ func (h *Handler) putUpload(w http.ResponseWriter, r *http.Request, repo, id str
 
 // finishUpload verifies the uploaded bytes against d, moves them to their
 // content address and links the blob into repo. On a digest mismatch the
-// session is discarded. persisted says whether u exists in the store.
-func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs hash.Hash, d digest.Digest, persisted bool, ev *Event) error {
+// session is discarded.
+func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs hash.Hash, d digest.Digest, ev *Event) error {
 	ctx := r.Context()
 	ok, err := h.verifyUpload(ctx, u, hs, d)
 	if err != nil {
@@ -388,9 +423,7 @@ func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs 
 	}
 	if !ok {
 		h.discardUpload(ctx, u.ID)
-		if persisted {
-			_ = h.store.Update(ctx, func(tx meta.Tx) error { return tx.Uploads().Delete(u.ID) })
-		}
+		_ = h.store.Update(ctx, func(tx meta.Tx) error { return tx.Uploads().Delete(u.ID) })
 		return errDigestInvalid("uploaded content does not match digest %s", d)
 	}
 	dst := storage.BlobPath(d)
@@ -406,12 +439,8 @@ func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs 
 			return err
 		}
 	}
-	id := ""
-	if persisted {
-		id = u.ID
-	}
 	ev.Size = u.Offset
-	if err := h.linkBlob(r, repo, meta.Blob{Digest: d, Size: u.Offset, CreatedAt: time.Now().UTC()}, id, ev); err != nil {
+	if err := h.linkBlob(r, repo, meta.Blob{Digest: d, Size: u.Offset, CreatedAt: time.Now().UTC()}, u.ID, ev); err != nil {
 		return err
 	}
 	h.discardUpload(ctx, u.ID)
