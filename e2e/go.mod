@@ -1,0 +1,3 @@
+module github.com/berthreg/berth/e2e
+
+go 1.26
