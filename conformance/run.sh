@@ -163,11 +163,11 @@ if [[ -s $OUT/not-passed.txt ]]; then
 	cat "$OUT/not-passed.txt"
 	echo
 fi
-# The suite's per-API and per-data-set verdicts, minus the passing ones.
+# The suite's per-API and per-data-set verdicts.
 awk '
 	/^(API|Data) conformance:/ { print; on = 1; next }
 	on && /^$/ { on = 0 }
-	on && $NF != "Pass" { print }
+	on { print }
 ' "$OUT/report.txt"
 
 echo
