@@ -1,0 +1,423 @@
+// Command report turns result files of bench/load into a side-by-side
+// markdown table.
+//
+// Usage:
+//
+//	report [-sha256 sha.json] berth.json distribution.json
+//
+// The first file is the registry under study, the second the baseline. The
+// ratio column is first/second for higher-is-better metrics and
+// second/first for lower-is-better ones (latency, RSS, CPU), so a ratio
+// above 1 always means the first registry did better. With one file the
+// table has no ratio column. -sha256 takes the JSON printed by
+// bench/sha256speed and adds push throughput as a share of the machine's
+// single-core SHA-256 speed.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+)
+
+// metric mirrors the metric records written by bench/load.
+type metric struct {
+	Name   string  `json:"name"`
+	Label  string  `json:"label"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Better string  `json:"better"`
+}
+
+// scenario mirrors one scenario record written by bench/load.
+type scenario struct {
+	Name               string   `json:"name"`
+	Seconds            float64  `json:"seconds"`
+	Errors             int64    `json:"errors"`
+	ErrorSamples       []string `json:"error_samples"`
+	Metrics            []metric `json:"metrics"`
+	ServerCPUSeconds   float64  `json:"server_cpu_seconds"`
+	ServerPeakRSSBytes int64    `json:"server_peak_rss_bytes"`
+}
+
+// serverStats mirrors the server record written by bench/load.
+type serverStats struct {
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	Error        string  `json:"error"`
+}
+
+// result mirrors the file written by bench/load -json.
+type result struct {
+	Target      string       `json:"target"`
+	Seconds     float64      `json:"seconds"`
+	Params      any          `json:"params"`
+	Scenarios   []scenario   `json:"scenarios"`
+	Server      *serverStats `json:"server"`
+	TotalErrors int64        `json:"total_errors"`
+	// Rounds is how many runs were merged into this one (not in the file).
+	Rounds int `json:"-"`
+}
+
+func main() {
+	shaPath := flag.String("sha256", "", "JSON from bench/sha256speed -json")
+	out := flag.String("out", "", "also write the markdown to this file")
+	flag.Parse()
+	if flag.NArg() < 1 {
+		fmt.Fprintln(os.Stderr, "usage: report [-sha256 sha.json] [-out file.md] first.json [baseline.json] [more rounds.json ...]")
+		os.Exit(2)
+	}
+	var all []*result
+	for _, p := range flag.Args() {
+		r, err := load(p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		all = append(all, r)
+	}
+	results := groupRounds(all)
+	if len(results) > 2 {
+		fmt.Fprintln(os.Stderr, "report: results name more than two targets")
+		os.Exit(2)
+	}
+	sha := 0.0
+	if *shaPath != "" {
+		var s struct {
+			MBps float64 `json:"sha256_mbps"`
+		}
+		b, err := os.ReadFile(*shaPath)
+		if err == nil {
+			err = json.Unmarshal(b, &s)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report: -sha256:", err)
+			os.Exit(1)
+		}
+		sha = s.MBps
+	}
+
+	var sb strings.Builder
+	render(&sb, results, sha)
+	fmt.Print(sb.String())
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(sb.String()), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func load(path string) (*result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// groupRounds merges the results of each target (in order of first
+// appearance) into one whose figures are medians over its rounds and whose
+// error counts are sums.
+func groupRounds(all []*result) []*result {
+	var order []string
+	by := map[string][]*result{}
+	for _, r := range all {
+		if _, ok := by[r.Target]; !ok {
+			order = append(order, r.Target)
+		}
+		by[r.Target] = append(by[r.Target], r)
+	}
+	var out []*result
+	for _, t := range order {
+		out = append(out, merge(by[t]))
+	}
+	return out
+}
+
+// merge combines rounds of one target.
+func merge(rounds []*result) *result {
+	first := rounds[0]
+	m := &result{Target: first.Target, Params: first.Params, Rounds: len(rounds)}
+	for _, r := range rounds {
+		m.Seconds += r.Seconds
+		m.TotalErrors += r.TotalErrors
+	}
+	for _, sc := range first.Scenarios {
+		out := scenario{Name: sc.Name}
+		var cpu, rss []float64
+		vals := map[string][]float64{}
+		var metrics []metric
+		for _, r := range rounds {
+			for _, o := range r.Scenarios {
+				if o.Name != sc.Name {
+					continue
+				}
+				out.Errors += o.Errors
+				out.Seconds += o.Seconds
+				out.ErrorSamples = append(out.ErrorSamples, o.ErrorSamples...)
+				cpu = append(cpu, o.ServerCPUSeconds)
+				rss = append(rss, float64(o.ServerPeakRSSBytes))
+				for _, mt := range o.Metrics {
+					if _, seen := vals[mt.Name]; !seen {
+						metrics = append(metrics, mt)
+					}
+					vals[mt.Name] = append(vals[mt.Name], mt.Value)
+				}
+			}
+		}
+		for _, mt := range metrics {
+			mt.Value = median(vals[mt.Name])
+			out.Metrics = append(out.Metrics, mt)
+		}
+		out.ServerCPUSeconds = median(cpu)
+		out.ServerPeakRSSBytes = int64(median(rss))
+		m.Scenarios = append(m.Scenarios, out)
+	}
+	if first.Server != nil {
+		var cpu, rss []float64
+		m.Server = &serverStats{}
+		for _, r := range rounds {
+			if r.Server == nil {
+				continue
+			}
+			if r.Server.Error != "" {
+				m.Server.Error = r.Server.Error
+			}
+			cpu = append(cpu, r.Server.CPUSeconds)
+			rss = append(rss, float64(r.Server.PeakRSSBytes))
+		}
+		m.Server.CPUSeconds = median(cpu)
+		m.Server.PeakRSSBytes = int64(median(rss))
+	}
+	return m
+}
+
+// median returns the median of xs (xs is reordered).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	n := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return xs[n]
+	}
+	return (xs[n-1] + xs[n]) / 2
+}
+
+// title capitalises a target name for a column header.
+func title(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// row is one line of the main table.
+type row struct {
+	label, unit, better string
+	values              []float64 // NaN-free; ok[i] tells presence
+	ok                  []bool
+	notes               []string
+}
+
+func render(w io.Writer, rs []*result, sha float64) {
+	n := len(rs)
+	var rows []*row
+	index := map[string]*row{}
+	get := func(name, label, unit, better string) *row {
+		if r, ok := index[name]; ok {
+			return r
+		}
+		r := &row{label: label, unit: unit, better: better, values: make([]float64, n), ok: make([]bool, n), notes: make([]string, n)}
+		index[name] = r
+		rows = append(rows, r)
+		return r
+	}
+	for i, res := range rs {
+		for _, sc := range res.Scenarios {
+			for _, m := range sc.Metrics {
+				r := get(m.Name, m.Label, m.Unit, m.Better)
+				r.values[i], r.ok[i] = m.Value, true
+				if sc.Errors > 0 {
+					r.notes[i] = fmt.Sprintf(" (%d err)", sc.Errors)
+				}
+			}
+		}
+	}
+	// Scenarios that produced no metric for a target still get a row per
+	// metric the other target has; mark their errors there.
+	for i, res := range rs {
+		for _, sc := range res.Scenarios {
+			if len(sc.Metrics) == 0 && sc.Errors > 0 {
+				for _, o := range rs {
+					for _, osc := range o.Scenarios {
+						if osc.Name != sc.Name {
+							continue
+						}
+						for _, m := range osc.Metrics {
+							index[m.Name].notes[i] = fmt.Sprintf(" (%d err)", sc.Errors)
+						}
+					}
+				}
+			}
+		}
+	}
+	if sha > 0 {
+		for _, name := range []string{"blob_push_monolithic", "blob_push_chunked"} {
+			src, ok := index[name]
+			if !ok {
+				continue
+			}
+			r := get(name+"_sha", src.label+", % of one-core sha256", "%", "higher")
+			for i := range n {
+				r.values[i], r.ok[i], r.notes[i] = src.values[i]/sha*100, src.ok[i], src.notes[i]
+			}
+			// Show the share right under the throughput it derives from.
+			rows = rows[:len(rows)-1]
+			at := slices.Index(rows, src) + 1
+			rows = slices.Insert(rows, at, r)
+		}
+	}
+	for i, res := range rs {
+		if res.Server == nil {
+			continue
+		}
+		r := get("server_peak_rss", "server peak RSS (VmHWM), whole run", "MiB", "lower")
+		r.values[i], r.ok[i] = float64(res.Server.PeakRSSBytes)/(1<<20), res.Server.Error == ""
+		r = get("server_cpu", "server CPU time (utime+stime), whole run", "s", "lower")
+		r.values[i], r.ok[i] = res.Server.CPUSeconds, res.Server.Error == ""
+	}
+	errRow := get("errors", "failed operations", "", "lower")
+	for i, res := range rs {
+		errRow.values[i], errRow.ok[i] = float64(res.TotalErrors), true
+	}
+
+	// Header.
+	fmt.Fprint(w, "| metric |")
+	for _, res := range rs {
+		fmt.Fprintf(w, " %s |", title(res.Target))
+	}
+	if n == 2 {
+		fmt.Fprintf(w, " ratio (%s/%s, >1 = %s better) |", title(rs[0].Target), title(rs[1].Target), title(rs[0].Target))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprint(w, "|---|")
+	for range rs {
+		fmt.Fprint(w, "--:|")
+	}
+	if n == 2 {
+		fmt.Fprint(w, "--:|")
+	}
+	fmt.Fprintln(w)
+
+	for _, r := range rows {
+		unit := r.unit
+		if unit != "" {
+			unit = " " + unit
+		}
+		fmt.Fprintf(w, "| %s |", r.label)
+		for i := range n {
+			if !r.ok[i] {
+				fmt.Fprintf(w, " —%s |", r.notes[i])
+				continue
+			}
+			v := formatValue(r.values[i])
+			if r == errRow {
+				v = fmt.Sprintf("%.0f", r.values[i])
+			}
+			fmt.Fprintf(w, " %s%s%s |", v, unit, r.notes[i])
+		}
+		if n == 2 {
+			fmt.Fprintf(w, " %s |", ratio(r, r == errRow))
+		}
+		fmt.Fprintln(w)
+	}
+	if rs[0].Rounds > 1 {
+		fmt.Fprintf(w, "\nEach figure is the median of %d rounds; error counts are totals.\n", rs[0].Rounds)
+	}
+	if sha > 0 {
+		fmt.Fprintf(w, "\nOne-core crypto/sha256 on this machine: %.0f MB/s. MB = 10^6 bytes.\n", sha)
+	}
+
+	// Per-scenario server resources.
+	if rs[0].Server != nil {
+		fmt.Fprintf(w, "\nServer resources per scenario (setup included; peak RSS is local to the scenario):\n\n| scenario |")
+		for _, res := range rs {
+			fmt.Fprintf(w, " %s CPU s | %s peak RSS MiB |", title(res.Target), title(res.Target))
+		}
+		fmt.Fprint(w, "\n|---|")
+		for range rs {
+			fmt.Fprint(w, "--:|--:|")
+		}
+		fmt.Fprintln(w)
+		for _, sc := range rs[0].Scenarios {
+			fmt.Fprintf(w, "| %s |", sc.Name)
+			for _, res := range rs {
+				found := false
+				for _, o := range res.Scenarios {
+					if o.Name == sc.Name {
+						fmt.Fprintf(w, " %s | %s |", formatValue(o.ServerCPUSeconds), formatValue(float64(o.ServerPeakRSSBytes)/(1<<20)))
+						found = true
+					}
+				}
+				if !found {
+					fmt.Fprint(w, " — | — |")
+				}
+			}
+			fmt.Fprintln(w)
+		}
+	}
+
+	// Errors, if any.
+	for _, res := range rs {
+		for _, sc := range res.Scenarios {
+			for _, e := range sc.ErrorSamples {
+				fmt.Fprintf(w, "\n- %s %s: %s", res.Target, sc.Name, e)
+			}
+		}
+		if res.Server != nil && res.Server.Error != "" {
+			fmt.Fprintf(w, "\n- %s: %s", res.Target, res.Server.Error)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// ratio is first/second for higher-is-better rows and second/first for
+// lower-is-better ones.
+func ratio(r *row, isErrors bool) string {
+	if isErrors || !r.ok[0] || !r.ok[1] {
+		return "—"
+	}
+	a, b := r.values[0], r.values[1]
+	if r.better == "lower" {
+		a, b = b, a
+	}
+	if b <= 0 || a <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// formatValue prints v with a precision suited to its size.
+func formatValue(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.3g", v)
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRatioMeansFirstIsBetter(t *testing.T) {
+	hi := &row{better: "higher", values: []float64{200, 100}, ok: []bool{true, true}}
+	lo := &row{better: "lower", values: []float64{50, 100}, ok: []bool{true, true}}
+	if got := ratio(hi, false); got != "2.00×" {
+		t.Errorf("higher-is-better ratio = %s, want 2.00×", got)
+	}
+	if got := ratio(lo, false); got != "2.00×" {
+		t.Errorf("lower-is-better ratio = %s, want 2.00× (inverted)", got)
+	}
+	missing := &row{better: "higher", values: []float64{1, 0}, ok: []bool{true, false}}
+	if got := ratio(missing, false); got != "—" {
+		t.Errorf("ratio with a missing value = %s", got)
+	}
+}
+
+func TestRenderTwoTargets(t *testing.T) {
+	mk := func(target string, push, lat float64, errs int64) *result {
+		r := &result{Target: target, TotalErrors: errs}
+		r.Scenarios = []scenario{
+			{Name: "push-mono", Metrics: []metric{{Name: "blob_push_monolithic", Label: "push", Value: push, Unit: "MB/s", Better: "higher"}}},
+			{Name: "tags-list", Errors: errs, Metrics: []metric{{Name: "tags_list_full", Label: "tags", Value: lat, Unit: "ms", Better: "lower"}}},
+		}
+		return r
+	}
+	var sb strings.Builder
+	render(&sb, []*result{mk("berth", 900, 5, 0), mk("distribution", 300, 10, 2)}, 1000)
+	out := sb.String()
+	for _, want := range []string{
+		"| metric | Berth | Distribution | ratio (Berth/Distribution, >1 = Berth better) |",
+		"| push | 900 MB/s | 300 MB/s | 3.00× |",
+		"| push, % of one-core sha256 | 90.0 % | 30.0 % | 3.00× |",
+		"| tags | 5.00 ms | 10.0 ms (2 err) | 2.00× |",
+		"| failed operations | 0 | 2 | — |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRoundsMergeToMedians(t *testing.T) {
+	mk := func(target string, v float64, errs int64) *result {
+		return &result{Target: target, TotalErrors: errs, Scenarios: []scenario{{Name: "s", Errors: errs,
+			Metrics: []metric{{Name: "m", Label: "m", Value: v, Unit: "ops/s", Better: "higher"}}}}}
+	}
+	got := groupRounds([]*result{mk("a", 10, 0), mk("b", 1, 0), mk("a", 30, 1), mk("b", 2, 0), mk("a", 20, 0), mk("b", 3, 0)})
+	if len(got) != 2 || got[0].Target != "a" || got[1].Target != "b" {
+		t.Fatalf("targets = %v", got)
+	}
+	a := got[0]
+	if a.Rounds != 3 || a.Scenarios[0].Metrics[0].Value != 20 || a.Scenarios[0].Errors != 1 || a.TotalErrors != 1 {
+		t.Fatalf("merged a = %+v", a.Scenarios[0])
+	}
+	if v := got[1].Scenarios[0].Metrics[0].Value; v != 2 {
+		t.Fatalf("merged b median = %v, want 2", v)
+	}
+}

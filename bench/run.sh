@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Benchmark Berth's example registry against CNCF Distribution on this machine.
+#
+# Builds both servers and the load tool, measures one-core SHA-256 speed, then
+# for each target starts the server on 127.0.0.1 with an empty temp data dir,
+# runs bench/load against it with identical parameters (sampling the server's
+# CPU time and peak RSS from /proc), stops it, and finally prints a
+# side-by-side markdown table, also written to bench/results/latest.md.
+#
+# Environment:
+#   TARGETS       targets in order, first is compared to second (default "berth distribution")
+#   ROUNDS=N      run the targets N times, alternating, and report medians (default 1)
+#   SMOKE=1       small sizes and short durations, for checking the setup (~30 s)
+#   LOAD_ARGS     extra flags for bench/load, appended last (e.g. "-duration 20s")
+#   BERTH_BIN     a prebuilt Berth server to use instead of building ./examples/registry
+#                 (it must accept -addr host:port and -data dir)
+#   BERTH_ADDR    listen address for Berth (default 127.0.0.1:5000)
+#   DIST_ADDR     listen address for Distribution (default 127.0.0.1:5001)
+#   RESULTS       output directory (default bench/results)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+RESULTS=${RESULTS:-$ROOT/bench/results}
+TOOLS=$ROOT/.tools/bin
+TARGETS=${TARGETS:-berth distribution}
+BERTH_ADDR=${BERTH_ADDR:-127.0.0.1:5000}
+DIST_ADDR=${DIST_ADDR:-127.0.0.1:5001}
+DIST_VERSION=v3.1.2
+ROUNDS=${ROUNDS:-1}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive integer" >&2; exit 2; }
+
+if [[ ${SMOKE:-0} == 1 ]]; then
+	LOAD_FLAGS="-blob-size 64MiB -duration 2s -get-tags 200 -list-tags 500 -catalog-repos 100 -repeat 2 -pull-repeat 2"
+else
+	LOAD_FLAGS="-blob-size 1GiB -chunk-size 16MiB -small-size 4KiB -duration 10s -concurrency 16 -get-concurrency 32 -get-tags 2000 -list-tags 5000 -catalog-repos 1000 -page-size 100 -repeat 5 -pull-repeat 3"
+fi
+LOAD_FLAGS="$LOAD_FLAGS ${LOAD_ARGS:-}"
+
+log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+START=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+awk '$1 > 1 {exit 1}' /proc/loadavg || log "warning: load average is $LOAD_BEFORE; other work on this machine skews the figures"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
+SERVER_PID=""
+
+stop_server() {
+	[[ -n $SERVER_PID ]] || return 0
+	kill "$SERVER_PID" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -9 "$SERVER_PID" 2>/dev/null || true
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=""
+}
+cleanup() {
+	stop_server
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# port_busy HOST:PORT succeeds if something already listens there.
+port_busy() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+
+mkdir -p "$RESULTS" "$TOOLS"
+
+log "building the load tool"
+go build -o "$WORK/load" ./bench/load
+go build -o "$WORK/sha256speed" ./bench/sha256speed
+go build -o "$WORK/report" ./bench/report
+
+for t in $TARGETS; do
+	case $t in
+	distribution)
+		ver=$("$TOOLS/registry" --version 2>/dev/null || true)
+		if [[ ! $ver =~ distribution/v3\ ${DIST_VERSION//./\\.}([^0-9]|$) ]]; then
+			log "installing Distribution $DIST_VERSION into $TOOLS"
+			GOBIN=$TOOLS go install "github.com/distribution/distribution/v3/cmd/registry@$DIST_VERSION"
+		fi
+		;;
+	berth)
+		if [[ -n ${BERTH_BIN:-} ]]; then
+			[[ -x $BERTH_BIN ]] || die "BERTH_BIN=$BERTH_BIN is not executable"
+			ln -s "$(realpath "$BERTH_BIN")" "$WORK/berth-registry"
+		else
+			[[ -d examples/registry ]] || die "examples/registry does not exist yet; run with TARGETS=distribution"
+			log "building Berth's example registry"
+			go build -o "$WORK/berth-registry" ./examples/registry
+		fi
+		;;
+	*) die "unknown target $t (known: berth distribution)" ;;
+	esac
+done
+
+log "measuring one-core sha256 speed"
+"$WORK/sha256speed" -json -runs 3 >"$RESULTS/sha256.json"
+SHA_MBPS=$(sed -n 's/.*"sha256_mbps":\([0-9.]*\).*/\1/p' "$RESULTS/sha256.json")
+log "sha256: ${SHA_MBPS%.*} MB/s"
+
+FAILED=0
+JSONS=()
+for t in $TARGETS; do rm -f "$RESULTS/$t.json" "$RESULTS/$t"-round*.json; done
+for round in $(seq "$ROUNDS"); do
+	for t in $TARGETS; do
+		out=$RESULTS/$t.json
+		[[ $ROUNDS == 1 ]] || out=$RESULTS/$t-round$round.json
+		[[ $ROUNDS == 1 ]] || log "round $round of $ROUNDS: $t"
+		data=$WORK/$t-data
+		mkdir -p "$data"
+		case $t in
+		distribution)
+			addr=$DIST_ADDR
+			cat >"$WORK/distribution.yml" <<-EOF
+				version: 0.1
+				log:
+				  level: warn
+				  accesslog:
+				    disabled: true
+				storage:
+				  filesystem:
+				    rootdirectory: $data
+				  delete:
+				    enabled: true
+				  cache:
+				    blobdescriptor: inmemory
+				http:
+				  addr: $addr
+				  secret: berth-bench-not-secret
+				catalog:
+				  maxentries: 100000
+			EOF
+			cmd=("$TOOLS/registry" serve "$WORK/distribution.yml")
+			;;
+		berth)
+			addr=$BERTH_ADDR
+			cmd=("$WORK/berth-registry" -addr "$addr" -data "$data")
+			;;
+		esac
+		port_busy "$addr" && die "$addr is already in use"
+		if [[ $round == 1 ]]; then : >"$RESULTS/$t.log"; fi
+
+		log "starting $t on $addr"
+		"${cmd[@]}" >>"$RESULTS/$t.log" 2>&1 &
+		SERVER_PID=$!
+		# shellcheck disable=SC2086 # LOAD_FLAGS is a list of flags
+		if ! "$WORK/load" -url "http://$addr" -target "$t" -server-pid "$SERVER_PID" -wait 30s \
+			-json "$out" $LOAD_FLAGS; then
+			log "$t: load reported failures (see above and $RESULTS/$t.log)"
+			FAILED=1
+		fi
+		stop_server
+		[[ -f $out ]] && JSONS+=("$out")
+		rm -rf "$data"
+		sync
+	done
+done
+
+[[ ${#JSONS[@]} -gt 0 ]] || die "no results"
+
+ELAPSED=$(($(date +%s) - START))
+BERTH_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -z $(git status --porcelain 2>/dev/null) ]] || BERTH_REV="$BERTH_REV+uncommitted changes"
+CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+{
+	echo "## Registry benchmark, $(date -u +%F)"
+	echo
+	echo "- machine: $(nproc) cores ($CPU_MODEL), $MEM, $(go env GOVERSION); client and server share it"
+	echo "- targets: $TARGETS; Berth at $BERTH_REV, Distribution $DIST_VERSION (filesystem storage, inmemory blob descriptor cache, access log off)"
+	echo "- load flags: \`$(echo $LOAD_FLAGS)\`"
+	echo "- rounds: $ROUNDS (targets alternate; figures are medians); whole run: ${ELAPSED}s; 1-minute load average $LOAD_BEFORE before, $(cut -d' ' -f1 /proc/loadavg) after"
+	echo
+	"$WORK/report" -sha256 "$RESULTS/sha256.json" "${JSONS[@]}"
+} >"$RESULTS/latest.md"
+echo
+cat "$RESULTS/latest.md"
+exit $FAILED
