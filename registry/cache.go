@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -41,6 +42,9 @@ func (c *manifestCache) put(d digest.Digest, b []byte) {
 		}
 		delete(c.entries, k)
 		c.bytes -= int64(len(v))
+	}
+	if cap(b) > len(b) {
+		b = bytes.Clone(b) // do not pin a larger read buffer
 	}
 	c.entries[d] = b
 	c.bytes += int64(len(b))

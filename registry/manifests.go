@@ -129,7 +129,7 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 	if r.ContentLength > h.cfg.maxManifestSize {
 		return NewError(http.StatusRequestEntityTooLarge, CodeSizeInvalid, "manifest exceeds the maximum size of %d bytes", h.cfg.maxManifestSize)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.maxManifestSize+1))
+	body, err := readManifestBody(r, h.cfg.maxManifestSize)
 	if err != nil {
 		return NewError(http.StatusBadRequest, CodeManifestInvalid, "reading manifest: %v", err)
 	}
@@ -195,6 +195,17 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 	hdr.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// readManifestBody reads at most limit+1 bytes of the request body into a
+// buffer sized from Content-Length when the client sent one.
+func readManifestBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength < 0 {
+		return io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(r.ContentLength, limit)+1))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	return buf.Bytes(), err
 }
 
 func containsString(list []string, s string) bool {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/berthreg/berth/meta"
@@ -19,8 +20,12 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// copyBufferSize is the buffer used to stream upload bodies.
-const copyBufferSize = 1 << 20
+// copyBufferSize is the buffer used to stream upload bodies: large enough
+// that each storage write is big, small enough that 16 concurrent uploads
+// stay cheap. Buffers are pooled so small pushes allocate nothing.
+const copyBufferSize = 256 << 10
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
 func uploadLocation(repo, id string) string {
 	return "/v2/" + repo + "/blobs/uploads/" + id
@@ -221,8 +226,9 @@ func (h *Handler) copyBody(dst io.Writer, body io.Reader, already int64) (int64,
 	if h.cfg.maxBlobSize > 0 {
 		src = io.LimitReader(body, h.cfg.maxBlobSize-already+1)
 	}
-	buf := make([]byte, copyBufferSize)
-	n, err := io.CopyBuffer(dst, onlyReader{src}, buf)
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	n, err := io.CopyBuffer(dst, onlyReader{src}, *buf)
 	if err != nil {
 		return n, NewError(http.StatusBadRequest, CodeBlobUploadInvalid, "reading upload body: %v", err)
 	}

@@ -28,6 +28,9 @@ type Config struct {
 	Registry RegistryConfig `yaml:"registry"`
 	// ShutdownTimeout bounds graceful shutdown (BERTH_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// DebugAddr, when set, serves Go's pprof profiles on this separate
+	// address; keep it on loopback (BERTH_DEBUG_ADDR).
+	DebugAddr string `yaml:"debugAddr"`
 }
 
 // StorageConfig selects the storage driver.
@@ -131,6 +134,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str("BERTH_ADDR", &c.Addr)
 	str("BERTH_DATA_DIR", &c.DataDir)
 	str("BERTH_LOG_LEVEL", &c.LogLevel)
+	str("BERTH_DEBUG_ADDR", &c.DebugAddr)
 	str("BERTH_STORAGE_DRIVER", &c.Storage.Driver)
 	str("BERTH_STORAGE_FS_ROOT", &c.Storage.FS.RootDirectory)
 	flag("BERTH_STORAGE_FS_NOSYNC", &c.Storage.FS.NoSync)

@@ -67,6 +67,13 @@ func run(args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.DebugAddr != "" {
+		dbg, err := startDebug(cfg.DebugAddr, logger)
+		if err != nil {
+			return fmt.Errorf("debugAddr: %w", err)
+		}
+		defer dbg.Close()
+	}
 	logger.Info("berth registry listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "storage", cfg.Storage.Driver)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
