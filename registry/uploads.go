@@ -12,20 +12,12 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/storage"
 	"github.com/opencontainers/go-digest"
 )
-
-// copyBufferSize is the buffer used to stream upload bodies: large enough
-// that each storage write is big, small enough that 16 concurrent uploads
-// stay cheap. Buffers are pooled so small pushes allocate nothing.
-const copyBufferSize = 256 << 10
-
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
 func uploadLocation(repo, id string) string {
 	return "/v2/" + repo + "/blobs/uploads/" + id
@@ -188,7 +180,7 @@ func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo 
 	dst := storage.BlobPath(d)
 	var n int64
 	if fi, err := h.driver.Stat(ctx, dst); err == nil && !fi.IsDir {
-		if n, err = h.copyBody(v, r.Body, 0); err != nil {
+		if n, err = h.copyBody(io.Discard, v, r.Body, 0); err != nil {
 			return err
 		}
 		if !v.Verified() {
@@ -200,7 +192,7 @@ func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo 
 			return fmt.Errorf("open blob: %w", err)
 		}
 		defer fw.Close()
-		if n, err = h.copyBody(io.MultiWriter(fw, v), r.Body, 0); err != nil {
+		if n, err = h.copyBody(fw, v, r.Body, 0); err != nil {
 			return err
 		}
 		if !v.Verified() {
@@ -219,18 +211,20 @@ func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo 
 	return nil
 }
 
-// copyBody streams an upload body into dst, enforcing the blob size cap
-// given that the blob already holds `already` bytes.
-func (h *Handler) copyBody(dst io.Writer, body io.Reader, already int64) (int64, error) {
+// copyBody streams an upload body into dst while feeding sum, enforcing the
+// blob size cap given that the blob already holds `already` bytes.
+func (h *Handler) copyBody(dst, sum io.Writer, body io.Reader, already int64) (int64, error) {
 	src := body
 	if h.cfg.maxBlobSize > 0 {
 		src = io.LimitReader(body, h.cfg.maxBlobSize-already+1)
 	}
-	buf := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(buf)
-	n, err := io.CopyBuffer(dst, onlyReader{src}, *buf)
-	if err != nil {
-		return n, NewError(http.StatusBadRequest, CodeBlobUploadInvalid, "reading upload body: %v", err)
+	n, err := copyHashed(dst, sum, src)
+	var re readError
+	switch {
+	case errors.As(err, &re):
+		return n, NewError(http.StatusBadRequest, CodeBlobUploadInvalid, "reading upload body: %v", re.err)
+	case err != nil:
+		return n, fmt.Errorf("write upload data: %w", err)
 	}
 	if h.cfg.maxBlobSize > 0 && already+n > h.cfg.maxBlobSize {
 		return n, NewError(http.StatusRequestEntityTooLarge, CodeSizeInvalid, "blob exceeds the maximum size of %d bytes", h.cfg.maxBlobSize)
@@ -280,7 +274,7 @@ func (h *Handler) appendChunk(ctx context.Context, u *meta.Upload, hs hash.Hash,
 		return fmt.Errorf("open upload data: %w", err)
 	}
 	defer fw.Close()
-	n, err := h.copyBody(io.MultiWriter(fw, hs), body, u.Offset)
+	n, err := h.copyBody(fw, hs, body, u.Offset)
 	if err != nil {
 		return err
 	}
@@ -300,8 +294,6 @@ func (h *Handler) appendChunk(ctx context.Context, u *meta.Upload, hs hash.Hash,
 	return nil
 }
 
-// onlyReader hides a reader's WriterTo so io.CopyBuffer uses our buffer.
-type onlyReader struct{ io.Reader }
 
 // saveUpload persists u after a chunk, failing if another request moved the
 // session on meanwhile (from is the offset the chunk started at).

@@ -48,6 +48,7 @@ func (d *Driver) Writer(ctx context.Context, p string, offset int64) (storage.Fi
 			return nil, fmt.Errorf("fs: writer %q: %w", p, err)
 		}
 		w.tmp = w.file.f.Name()
+		w.file.sync = d.sync
 	} else {
 		f, err := os.OpenFile(w.full, os.O_WRONLY, 0)
 		if err != nil {
@@ -72,7 +73,7 @@ func (d *Driver) Writer(ctx context.Context, p string, offset int64) (storage.Fi
 			f.Close()
 			return nil, fmt.Errorf("fs: resume %q: %w", p, err)
 		}
-		w.file = file{f: f, cut: offset != fi.Size(), at: offset}
+		w.file = file{f: f, cut: offset != fi.Size(), at: offset, sync: d.sync}
 	}
 	w.buf = buffers.Get().(*bufio.Writer)
 	w.buf.Reset(&w.file)
@@ -85,14 +86,29 @@ type file struct {
 	f   *os.File
 	cut bool  // truncate to at before writing
 	at  int64 // resume offset
+	// With sync on, dirty data is handed to the disk every writebackChunk
+	// bytes instead of all at once by the fsync in Commit: the disk works
+	// while more bytes arrive, and Commit's fsync has little left to do.
+	sync    bool
+	written int64 // bytes written since the writer opened
+	kicked  int64 // bytes of those already handed to writeback
 }
+
+// writebackChunk is how many written bytes trigger early writeback.
+const writebackChunk = 4 << 20
 
 // Write implements io.Writer.
 func (f *file) Write(p []byte) (int, error) {
 	if err := f.truncate(); err != nil {
 		return 0, err
 	}
-	return f.f.Write(p)
+	n, err := f.f.Write(p)
+	f.written += int64(n)
+	if f.sync && f.written-f.kicked >= writebackChunk {
+		startWriteback(f.f, f.at+f.kicked, f.written-f.kicked)
+		f.kicked = f.written
+	}
+	return n, err
 }
 
 // truncate discards the bytes after the resume offset, once.
