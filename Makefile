@@ -11,9 +11,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint unit race fuzz conformance e2e bench clean
+.PHONY: test build tools lint unit race fuzz conformance e2e smoke bench clean
 
-test: lint unit race fuzz conformance e2e
+test: lint unit race fuzz conformance e2e smoke
 	@echo "make test: all suites passed"
 
 build:
@@ -46,6 +46,10 @@ conformance: build
 
 e2e: build tools
 	BERTH_E2E_BIG=1 scripts/serve.sh $(BIN)/registry -- sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
+
+# The README's first command with zero configuration, driven by crane and skopeo.
+smoke: tools
+	scripts/smoke-default.sh
 
 bench:
 	bench/run.sh
