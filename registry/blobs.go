@@ -127,13 +127,7 @@ func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, repo, arg s
 		return errDigestInvalid("%v", err)
 	}
 	ev := &Event{Action: ActionDeleteBlob, Repository: repo, Digest: d}
-	if err := h.authorize(r, ev); err != nil {
-		return err
-	}
-	if !h.cfg.deletes {
-		return errUnsupported("deletes are disabled")
-	}
-	if err := runBefore(r.Context(), h.cfg.hooks.BeforeDelete, ev); err != nil {
+	if err := h.allowDelete(r, ev); err != nil {
 		return err
 	}
 	err = h.store.Update(r.Context(), func(tx meta.Tx) error {
@@ -152,6 +146,18 @@ func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, repo, arg s
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// allowDelete authorizes a delete, refuses it when deletes are disabled and
+// runs the BeforeDelete hook.
+func (h *Handler) allowDelete(r *http.Request, ev *Event) error {
+	if err := h.authorize(r, ev); err != nil {
+		return err
+	}
+	if !h.cfg.deletes {
+		return errUnsupported("deletes are disabled")
+	}
+	return runBefore(r.Context(), h.cfg.hooks.BeforeDelete, ev)
 }
 
 // inTx runs the InTx hook, if any.

@@ -16,6 +16,19 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
+// parseManifestRef parses the reference in a manifest URL: a malformed
+// digest is DIGEST_INVALID, a malformed tag MANIFEST_INVALID.
+func parseManifestRef(arg string) (Reference, error) {
+	ref, err := ParseReference(arg)
+	if err != nil {
+		if strings.Contains(arg, ":") {
+			return ref, errDigestInvalid("%v", err)
+		}
+		return ref, NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
+	}
+	return ref, nil
+}
+
 // resolve finds the manifest record ref names in repo.
 func (h *Handler) resolve(ctx context.Context, repo string, ref Reference) (meta.Manifest, error) {
 	var m meta.Manifest
@@ -38,12 +51,9 @@ func (h *Handler) resolve(ctx context.Context, repo string, ref Reference) (meta
 }
 
 func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, repo, arg string) error {
-	ref, err := ParseReference(arg)
+	ref, err := parseManifestRef(arg)
 	if err != nil {
-		if strings.Contains(arg, ":") {
-			return errDigestInvalid("%v", err)
-		}
-		return NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
+		return err
 	}
 	ev := &Event{Action: ActionPullManifest, Repository: repo, Digest: ref.Digest}
 	if ref.Tag != "" {
@@ -103,12 +113,9 @@ func (h *Handler) manifestBytes(ctx context.Context, m meta.Manifest) ([]byte, e
 
 func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg string) error {
 	ctx := r.Context()
-	ref, err := ParseReference(arg)
+	ref, err := parseManifestRef(arg)
 	if err != nil {
-		if strings.Contains(arg, ":") {
-			return errDigestInvalid("%v", err)
-		}
-		return NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
+		return err
 	}
 	tags := []string{}
 	if ref.Tag != "" {
@@ -265,24 +272,15 @@ func (h *Handler) storeManifestBytes(ctx context.Context, d digest.Digest, body 
 }
 
 func (h *Handler) deleteManifest(w http.ResponseWriter, r *http.Request, repo, arg string) error {
-	ref, err := ParseReference(arg)
+	ref, err := parseManifestRef(arg)
 	if err != nil {
-		if strings.Contains(arg, ":") {
-			return errDigestInvalid("%v", err)
-		}
-		return NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
+		return err
 	}
 	ev := &Event{Action: ActionDeleteManifest, Repository: repo, Digest: ref.Digest}
 	if ref.Tag != "" {
 		ev.Action, ev.Tags = ActionDeleteTag, []string{ref.Tag}
 	}
-	if err := h.authorize(r, ev); err != nil {
-		return err
-	}
-	if !h.cfg.deletes {
-		return errUnsupported("deletes are disabled")
-	}
-	if err := runBefore(r.Context(), h.cfg.hooks.BeforeDelete, ev); err != nil {
+	if err := h.allowDelete(r, ev); err != nil {
 		return err
 	}
 	err = h.store.Update(r.Context(), func(tx meta.Tx) error {

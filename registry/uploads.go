@@ -294,7 +294,6 @@ func (h *Handler) appendChunk(ctx context.Context, u *meta.Upload, hs hash.Hash,
 	return nil
 }
 
-
 // saveUpload persists u after a chunk, failing if another request moved the
 // session on meanwhile (from is the offset the chunk started at).
 func (h *Handler) saveUpload(ctx context.Context, u meta.Upload, from int64) error {
@@ -343,14 +342,21 @@ func chunkRange(w http.ResponseWriter, r *http.Request, repo string, u meta.Uplo
 	return n, nil
 }
 
-func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, repo, id string) error {
-	ev := &Event{Action: ActionPushBlob, Repository: repo}
+// openSession authorizes a request on upload id of repo, locks the session
+// against concurrent requests in this process and loads it. The caller must
+// call unlock when done (also on error).
+func (h *Handler) openSession(r *http.Request, ev *Event, id string) (meta.Upload, func(), error) {
 	if err := h.authorize(r, ev); err != nil {
-		return err
+		return meta.Upload{}, func() {}, err
 	}
 	unlock := h.uploads.Lock(id)
+	u, err := h.loadUpload(r.Context(), ev.Repository, id)
+	return u, unlock, err
+}
+
+func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, repo, id string) error {
+	u, unlock, err := h.openSession(r, &Event{Action: ActionPushBlob, Repository: repo}, id)
 	defer unlock()
-	u, err := h.loadUpload(r.Context(), repo, id)
 	if err != nil {
 		return err
 	}
@@ -375,12 +381,8 @@ func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, repo, id s
 
 func (h *Handler) putUpload(w http.ResponseWriter, r *http.Request, repo, id string) error {
 	ev := &Event{Action: ActionPushBlob, Repository: repo}
-	if err := h.authorize(r, ev); err != nil {
-		return err
-	}
-	unlock := h.uploads.Lock(id)
+	u, unlock, err := h.openSession(r, ev, id)
 	defer unlock()
-	u, err := h.loadUpload(r.Context(), repo, id)
 	if err != nil {
 		return err
 	}
@@ -496,15 +498,12 @@ func (h *Handler) uploadStatus(w http.ResponseWriter, r *http.Request, repo, id 
 }
 
 func (h *Handler) cancelUpload(w http.ResponseWriter, r *http.Request, repo, id string) error {
-	if err := h.authorize(r, &Event{Action: ActionPushBlob, Repository: repo}); err != nil {
-		return err
-	}
-	unlock := h.uploads.Lock(id)
+	_, unlock, err := h.openSession(r, &Event{Action: ActionPushBlob, Repository: repo}, id)
 	defer unlock()
-	if _, err := h.loadUpload(r.Context(), repo, id); err != nil {
+	if err != nil {
 		return err
 	}
-	err := h.store.Update(r.Context(), func(tx meta.Tx) error { return tx.Uploads().Delete(id) })
+	err = h.store.Update(r.Context(), func(tx meta.Tx) error { return tx.Uploads().Delete(id) })
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return err
 	}
