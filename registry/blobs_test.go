@@ -2,10 +2,12 @@ package registry_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha512"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/berthreg/berth/registry"
@@ -17,6 +19,32 @@ func TestPing(t *testing.T) {
 	r := e.do("GET", "/v2/", nil).expect(t, http.StatusOK, "")
 	if got := r.Header.Get("Docker-Distribution-API-Version"); got != "registry/2.0" {
 		t.Fatalf("API version header %q", got)
+	}
+}
+
+func TestAuthorizeHookSeesEveryAction(t *testing.T) {
+	var seen []registry.Action
+	e := newEnv(t, registry.WithHooks(registry.Hooks{
+		Authorize: func(_ context.Context, ev *registry.Event) error {
+			seen = append(seen, ev.Action)
+			if ev.Request.Header.Get("Authorization") == "" {
+				return &registry.Error{Status: http.StatusUnauthorized, Code: registry.CodeUnauthorized, Message: "authentication required",
+					Header: http.Header{"Www-Authenticate": {`Bearer realm="https://auth.example/token",service="registry"`}}}
+			}
+			return nil
+		},
+	}))
+	r := e.do("GET", "/v2/", nil).expect(t, http.StatusUnauthorized, registry.CodeUnauthorized)
+	if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer ") {
+		t.Fatalf("WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
+	}
+	e.do("GET", "/v2/", nil, "Authorization", "Bearer x").expect(t, http.StatusOK, "")
+	e.do("GET", "/v2/a/tags/list", nil).expect(t, http.StatusUnauthorized, registry.CodeUnauthorized)
+	e.do("POST", "/v2/a/blobs/uploads/", nil).expect(t, http.StatusUnauthorized, registry.CodeUnauthorized)
+	e.do("GET", "/v2/_catalog", nil).expect(t, http.StatusUnauthorized, registry.CodeUnauthorized)
+	want := []registry.Action{registry.ActionPing, registry.ActionPing, registry.ActionListTags, registry.ActionPushBlob, registry.ActionCatalog}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("Authorize saw %v, want %v", seen, want)
 	}
 }
 

@@ -133,7 +133,7 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, rt route) err
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return methodNotAllowed(w, "GET, HEAD")
 		}
-		if err := h.authorize(r, &Event{Action: ""}); err != nil {
+		if err := h.authorize(r, &Event{Action: ActionPing}); err != nil {
 			return err
 		}
 		w.Header().Set("Content-Type", "application/json")

@@ -14,6 +14,7 @@ type Action string
 
 // The actions hooks see.
 const (
+	ActionPing           Action = "ping"
 	ActionPushBlob       Action = "push-blob"
 	ActionMountBlob      Action = "mount-blob"
 	ActionPushManifest   Action = "push-manifest"
