@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"errors"
 	"io"
 	"sync"
 )
@@ -12,9 +11,6 @@ import (
 const copyBufferSize = 256 << 10
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
-
-// errWriterFailed stops the reading side once the writing side has failed.
-var errWriterFailed = errors.New("storage write failed")
 
 // copyHashed copies src to dst and feeds every byte to sum. Bodies that fit
 // in one buffer are copied inline; longer ones are pipelined: this goroutine
