@@ -3,6 +3,7 @@ package registry
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // copyBufferSize is the unit in which upload bodies are read, hashed and
@@ -47,12 +48,15 @@ func copyHashed(dst, sum io.Writer, src io.Reader) (int64, error) {
 	free := make(chan *[]byte, 2)
 	free <- copyBuffers.Get().(*[]byte)
 	var werr error
+	var failed atomic.Bool // set once werr is; stops reading early
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for c := range work {
 			if werr == nil {
-				_, werr = dst.Write((*c.buf)[:c.n])
+				if _, werr = dst.Write((*c.buf)[:c.n]); werr != nil {
+					failed.Store(true)
+				}
 			}
 			free <- c.buf
 		}
@@ -60,7 +64,7 @@ func copyHashed(dst, sum io.Writer, src io.Reader) (int64, error) {
 	total := int64(n)
 	work <- chunk{first, n}
 	var rerr error
-	for {
+	for !failed.Load() {
 		buf := <-free
 		m, err := io.ReadFull(src, *buf)
 		if m > 0 {
