@@ -13,13 +13,44 @@ const copyBufferSize = 256 << 10
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
+// smallBufferSize is the buffer for bodies announced smaller than it.
+const smallBufferSize = 32 << 10
+
+var smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallBufferSize); return &b }}
+
+// markedReader hides a reader's WriterTo (so io.CopyBuffer uses our buffer)
+// and marks its failures as readError.
+type markedReader struct{ r io.Reader }
+
+func (m markedReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = readError{err}
+	}
+	return n, err
+}
+
+// onlyWriter writes every buffer to sum, then to dst.
+type onlyWriter struct{ dst, sum io.Writer }
+
+func (w onlyWriter) Write(p []byte) (int, error) {
+	_, _ = w.sum.Write(p)
+	return w.dst.Write(p)
+}
+
 // copyHashed copies src to dst and feeds every byte to sum. Bodies that fit
 // in one buffer are copied inline; longer ones are pipelined: this goroutine
 // reads and hashes buffer n+1 while another writes buffer n, so hashing and
 // storage writes overlap instead of adding up. Read errors are returned
 // wrapped in readError so callers can tell a broken client from a broken
 // disk.
-func copyHashed(dst, sum io.Writer, src io.Reader) (int64, error) {
+func copyHashed(dst, sum io.Writer, src io.Reader, sizeHint int64) (int64, error) {
+	if sizeHint >= 0 && sizeHint < smallBufferSize {
+		// A small body (a config, a small layer): one small buffer, inline.
+		buf := smallBuffers.Get().(*[]byte)
+		defer smallBuffers.Put(buf)
+		return io.CopyBuffer(onlyWriter{dst, sum}, markedReader{src}, *buf)
+	}
 	first := copyBuffers.Get().(*[]byte)
 	n, err := io.ReadFull(src, *first)
 	if n > 0 {

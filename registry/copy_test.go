@@ -40,24 +40,33 @@ func TestCopyHashed(t *testing.T) {
 		}
 		var dst bytes.Buffer
 		sum := sha256.New()
-		n, err := copyHashed(&dst, sum, iotestHalfReader{bytes.NewReader(src)})
-		if err != nil || n != int64(size) || !bytes.Equal(dst.Bytes(), src) {
-			t.Fatalf("size %d: n %d err %v, copied equal %v", size, n, err, bytes.Equal(dst.Bytes(), src))
-		}
-		want := sha256.Sum256(src)
-		if !bytes.Equal(sum.Sum(nil), want[:]) {
-			t.Fatalf("size %d: hash differs", size)
+		for _, hint := range []int64{-1, int64(size)} {
+			dst.Reset()
+			sum.Reset()
+			n, err := copyHashed(&dst, sum, iotestHalfReader{bytes.NewReader(src)}, hint)
+			if err != nil || n != int64(size) || !bytes.Equal(dst.Bytes(), src) {
+				t.Fatalf("size %d hint %d: n %d err %v, copied equal %v", size, hint, n, err, bytes.Equal(dst.Bytes(), src))
+			}
+			want := sha256.Sum256(src)
+			if !bytes.Equal(sum.Sum(nil), want[:]) {
+				t.Fatalf("size %d hint %d: hash differs", size, hint)
+			}
 		}
 	}
 	big := make([]byte, 4*copyBufferSize)
-	if _, err := copyHashed(&failingWriter{after: copyBufferSize}, sha256.New(), bytes.NewReader(big)); err == nil || errors.As(err, new(readError)) {
-		t.Fatalf("write failure: got %v, want a non-read error", err)
-	}
 	broken := errors.New("connection reset")
-	_, err := copyHashed(io.Discard, sha256.New(), failingReader{bytes.NewReader(big), broken})
-	var re readError
-	if !errors.As(err, &re) || !errors.Is(err, broken) {
-		t.Fatalf("read failure: got %v, want readError wrapping it", err)
+	for _, c := range []struct {
+		data []byte
+		hint int64
+	}{{big, -1}, {big[:1000], 1000}} {
+		if _, err := copyHashed(&failingWriter{after: len(c.data) / 2}, sha256.New(), bytes.NewReader(c.data), c.hint); err == nil || errors.As(err, new(readError)) {
+			t.Fatalf("write failure (%d bytes): got %v, want a non-read error", len(c.data), err)
+		}
+		_, err := copyHashed(io.Discard, sha256.New(), failingReader{bytes.NewReader(c.data), broken}, c.hint)
+		var re readError
+		if !errors.As(err, &re) || !errors.Is(err, broken) {
+			t.Fatalf("read failure (%d bytes): got %v, want readError wrapping it", len(c.data), err)
+		}
 	}
 }
 

@@ -180,7 +180,7 @@ func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo 
 	dst := storage.BlobPath(d)
 	var n int64
 	if fi, err := h.driver.Stat(ctx, dst); err == nil && !fi.IsDir {
-		if n, err = h.copyBody(io.Discard, v, r.Body, 0); err != nil {
+		if n, err = h.copyBody(io.Discard, v, r.Body, r.ContentLength, 0); err != nil {
 			return err
 		}
 		if !v.Verified() {
@@ -192,7 +192,7 @@ func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo 
 			return fmt.Errorf("open blob: %w", err)
 		}
 		defer fw.Close()
-		if n, err = h.copyBody(fw, v, r.Body, 0); err != nil {
+		if n, err = h.copyBody(fw, v, r.Body, r.ContentLength, 0); err != nil {
 			return err
 		}
 		if !v.Verified() {
@@ -212,13 +212,14 @@ func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo 
 }
 
 // copyBody streams an upload body into dst while feeding sum, enforcing the
-// blob size cap given that the blob already holds `already` bytes.
-func (h *Handler) copyBody(dst, sum io.Writer, body io.Reader, already int64) (int64, error) {
+// blob size cap given that the blob already holds `already` bytes. sizeHint
+// is the announced body length, or -1.
+func (h *Handler) copyBody(dst, sum io.Writer, body io.Reader, sizeHint, already int64) (int64, error) {
 	src := body
 	if h.cfg.maxBlobSize > 0 {
 		src = io.LimitReader(body, h.cfg.maxBlobSize-already+1)
 	}
-	n, err := copyHashed(dst, sum, src)
+	n, err := copyHashed(dst, sum, src, sizeHint)
 	var re readError
 	switch {
 	case errors.As(err, &re):
@@ -274,7 +275,7 @@ func (h *Handler) appendChunk(ctx context.Context, u *meta.Upload, hs hash.Hash,
 		return fmt.Errorf("open upload data: %w", err)
 	}
 	defer fw.Close()
-	n, err := h.copyBody(fw, hs, body, u.Offset)
+	n, err := h.copyBody(fw, hs, body, want, u.Offset)
 	if err != nil {
 		return err
 	}

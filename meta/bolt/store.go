@@ -50,7 +50,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	bo := &bbolt.Options{Timeout: o.timeout, NoSync: o.noSync}
+	// The freelist is not written on every commit (etcd's choice): commits
+	// write fewer pages, and Open rebuilds the list by scanning the file.
+	bo := &bbolt.Options{Timeout: o.timeout, NoSync: o.noSync, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType}
 	if o.timeout <= 0 {
 		bo.Timeout = 0
 	}

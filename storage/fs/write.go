@@ -16,8 +16,9 @@ import (
 )
 
 // bufferSize is the write buffer of every writer, so that many small Write
-// calls cost one system call per MiB.
-const bufferSize = 1 << 20
+// calls cost one system call per 64 KiB. Writes at least this large go
+// straight to the file, so callers that stream big buffers pay no copy.
+const bufferSize = 64 << 10
 
 // buffers recycles write buffers between writers.
 var buffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufferSize) }}
