@@ -44,10 +44,15 @@ type Store interface {
 // error has changed nothing, and the transaction goes on: fn may handle the
 // error and carry on.
 type Tx interface {
+	// Repositories is the catalog of repository names.
 	Repositories() Repositories
+	// Manifests holds manifest records and the referrers index.
 	Manifests() Manifests
+	// Tags maps tags to manifest digests.
 	Tags() Tags
+	// Blobs holds registry-wide blob records and repository links.
 	Blobs() Blobs
+	// Uploads holds in-progress upload sessions.
 	Uploads() Uploads
 }
 
