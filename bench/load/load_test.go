@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/bench/internal/stats"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -115,10 +116,10 @@ func TestPercentilesAndMedian(t *testing.T) {
 	if l.P50 != 50 || l.P99 != 99 || l.Max != 100 {
 		t.Fatalf("percentiles = %+v", l)
 	}
-	if m := median([]float64{3, 1, 2}); m != 2 {
+	if m := stats.Median([]float64{3, 1, 2}); m != 2 {
 		t.Fatalf("median odd = %v", m)
 	}
-	if m := median([]float64{4, 1, 2, 3}); m != 2.5 {
+	if m := stats.Median([]float64{4, 1, 2, 3}); m != 2.5 {
 		t.Fatalf("median even = %v", m)
 	}
 }

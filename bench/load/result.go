@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/berthreg/berth/bench/internal/stats"
 )
 
 // Metric is one measured figure.
@@ -85,20 +87,6 @@ func writeJSON(path string, rep *Report) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// formatValue prints v with a precision suited to its size.
-func formatValue(v float64) string {
-	switch {
-	case v >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f", v)
-	case v >= 1:
-		return fmt.Sprintf("%.2f", v)
-	default:
-		return fmt.Sprintf("%.3g", v)
-	}
-}
-
 func printTable(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "\n%s (%s), %.0fs\n", rep.Target, rep.URL, rep.Seconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -112,12 +100,12 @@ func printTable(w io.Writer, rep *Report) {
 			if i == 0 {
 				errs = fmt.Sprint(sc.Errors)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sc.Name, m.Label, formatValue(m.Value), m.Unit, errs)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sc.Name, m.Label, stats.FormatValue(m.Value), m.Unit, errs)
 		}
 	}
 	if s := rep.Server; s != nil {
-		fmt.Fprintf(tw, "server\tpeak RSS\t%s\tMiB\t\n", formatValue(float64(s.PeakRSSBytes)/(1<<20)))
-		fmt.Fprintf(tw, "server\tCPU time, whole life\t%s\ts\t\n", formatValue(s.CPUSeconds))
+		fmt.Fprintf(tw, "server\tpeak RSS\t%s\tMiB\t\n", stats.FormatValue(float64(s.PeakRSSBytes)/(1<<20)))
+		fmt.Fprintf(tw, "server\tCPU time, whole life\t%s\ts\t\n", stats.FormatValue(s.CPUSeconds))
 	}
 	_ = tw.Flush()
 	for _, sc := range rep.Scenarios {

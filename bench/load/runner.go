@@ -133,16 +133,3 @@ func parallel(ctx context.Context, n, conc int, maxErrors int64, errs *errorLog,
 	}
 	wg.Wait()
 }
-
-// median returns the median of xs (xs is reordered).
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	slices.Sort(xs)
-	m := len(xs) / 2
-	if len(xs)%2 == 1 {
-		return xs[m]
-	}
-	return (xs[m-1] + xs[m]) / 2
-}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/berthreg/berth/bench/internal/stats"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -215,7 +216,7 @@ func (b *bench) pull(ctx context.Context, s *scenario) {
 		plain = []float64{verified}
 	}
 	if len(plain) > 0 {
-		s.metric("blob_pull", fmt.Sprintf("blob pull %s, read and discard", sizeLabel(blob.size)), median(plain), "MB/s", higher)
+		s.metric("blob_pull", fmt.Sprintf("blob pull %s, read and discard", sizeLabel(blob.size)), stats.Median(plain), "MB/s", higher)
 	}
 	if verified > 0 {
 		s.metric("blob_pull_verified", fmt.Sprintf("blob pull %s, client checks digest", sizeLabel(blob.size)), verified, "MB/s", higher)
@@ -403,10 +404,10 @@ func (b *bench) measureListing(ctx context.Context, s *scenario, name, what stri
 		full = append(full, ms(el))
 	}
 	if len(paged) > 0 {
-		s.metric(name+"_paged", fmt.Sprintf("%s, paged walk n=%d (%d pages)", what, b.cfg.pageSize, pages), median(paged), "ms", lower)
+		s.metric(name+"_paged", fmt.Sprintf("%s, paged walk n=%d (%d pages)", what, b.cfg.pageSize, pages), stats.Median(paged), "ms", lower)
 	}
 	if len(full) > 0 {
-		s.metric(name+"_full", fmt.Sprintf("%s, one full-list request", what), median(full), "ms", lower)
+		s.metric(name+"_full", fmt.Sprintf("%s, one full-list request", what), stats.Median(full), "ms", lower)
 	}
 	s.detail("entries", total)
 	s.detail("pages", pages)

@@ -22,6 +22,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/berthreg/berth/bench/internal/stats"
 )
 
 // metric mirrors the metric records written by bench/load.
@@ -175,11 +177,11 @@ func merge(rounds []*result) *result {
 			}
 		}
 		for _, mt := range metrics {
-			mt.Value = median(vals[mt.Name])
+			mt.Value = stats.Median(vals[mt.Name])
 			out.Metrics = append(out.Metrics, mt)
 		}
-		out.ServerCPUSeconds = median(cpu)
-		out.ServerPeakRSSBytes = int64(median(rss))
+		out.ServerCPUSeconds = stats.Median(cpu)
+		out.ServerPeakRSSBytes = int64(stats.Median(rss))
 		m.Scenarios = append(m.Scenarios, out)
 	}
 	if first.Server != nil {
@@ -195,23 +197,10 @@ func merge(rounds []*result) *result {
 			cpu = append(cpu, r.Server.CPUSeconds)
 			rss = append(rss, float64(r.Server.PeakRSSBytes))
 		}
-		m.Server.CPUSeconds = median(cpu)
-		m.Server.PeakRSSBytes = int64(median(rss))
+		m.Server.CPUSeconds = stats.Median(cpu)
+		m.Server.PeakRSSBytes = int64(stats.Median(rss))
 	}
 	return m
-}
-
-// median returns the median of xs (xs is reordered).
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	slices.Sort(xs)
-	n := len(xs) / 2
-	if len(xs)%2 == 1 {
-		return xs[n]
-	}
-	return (xs[n-1] + xs[n]) / 2
 }
 
 // title capitalises a target name for a column header.
@@ -331,7 +320,7 @@ func render(w io.Writer, rs []*result, sha float64) {
 				fmt.Fprintf(w, " —%s |", r.notes[i])
 				continue
 			}
-			v := formatValue(r.values[i])
+			v := stats.FormatValue(r.values[i])
 			if r == errRow {
 				v = fmt.Sprintf("%.0f", r.values[i])
 			}
@@ -366,7 +355,7 @@ func render(w io.Writer, rs []*result, sha float64) {
 				found := false
 				for _, o := range res.Scenarios {
 					if o.Name == sc.Name {
-						fmt.Fprintf(w, " %s | %s |", formatValue(o.ServerCPUSeconds), formatValue(float64(o.ServerPeakRSSBytes)/(1<<20)))
+						fmt.Fprintf(w, " %s | %s |", stats.FormatValue(o.ServerCPUSeconds), stats.FormatValue(float64(o.ServerPeakRSSBytes)/(1<<20)))
 						found = true
 					}
 				}
@@ -406,18 +395,4 @@ func ratio(r *row, isErrors bool) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f×", a/b)
-}
-
-// formatValue prints v with a precision suited to its size.
-func formatValue(v float64) string {
-	switch {
-	case v >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f", v)
-	case v >= 1:
-		return fmt.Sprintf("%.2f", v)
-	default:
-		return fmt.Sprintf("%.3g", v)
-	}
 }
