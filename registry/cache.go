@@ -43,8 +43,8 @@ func (c *manifestCache) put(d digest.Digest, b []byte) {
 		delete(c.entries, k)
 		c.bytes -= int64(len(v))
 	}
-	if cap(b) > len(b) {
-		b = bytes.Clone(b) // do not pin a larger read buffer
+	if cap(b)-len(b) > 512 {
+		b = bytes.Clone(b) // do not pin a much larger read buffer
 	}
 	c.entries[d] = b
 	c.bytes += int64(len(b))

@@ -40,7 +40,7 @@ func defaultConfig() config {
 		logger:             slog.New(slog.DiscardHandler),
 		maxManifestSize:    DefaultMaxManifestSize,
 		deletes:            true,
-		manifestCacheBytes: 8 << 20,
+		manifestCacheBytes: 4 << 20,
 	}
 }
 
@@ -104,7 +104,7 @@ func WithChunkMinLength(n int64) Option {
 }
 
 // WithManifestCache bounds the memory used to cache manifest bytes by digest
-// (default 8 MiB; 0 disables the cache).
+// (default 4 MiB; 0 disables the cache).
 func WithManifestCache(maxBytes int64) Option {
 	return func(c *config) { c.manifestCacheBytes = maxBytes }
 }
