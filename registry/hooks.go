@@ -69,7 +69,9 @@ type Hooks struct {
 	BeforeDelete func(ctx context.Context, ev *Event) error
 	// InTx runs inside the metadata transaction that records a manifest push
 	// or a delete, so its writes (an event log entry, a quota counter)
-	// commit atomically with the change. An error aborts the change.
+	// commit atomically with the change. An error aborts the change. Like
+	// any meta.Store Update function it may run more than once, so it must
+	// keep its effects inside tx.
 	InTx func(ctx context.Context, tx meta.Tx, ev *Event) error
 	// AfterPush runs after a manifest push (or blob upload) has committed.
 	AfterPush func(ctx context.Context, ev *Event)
