@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/opencontainers/go-digest"
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/berthreg/berth/meta"
 )
@@ -12,17 +13,27 @@ import (
 // blobs is the meta.Blobs view of a tx.
 type blobs struct{ t *tx }
 
+// getBlob returns the blob record at digestKey(d) in b; found is false if
+// there is none.
+func getBlob(b *bbolt.Bucket, d digest.Digest) (meta.Blob, bool, error) {
+	return getRecord(b, digestKey(d), func(raw []byte) (meta.Blob, error) {
+		return decodeBlob(d, raw)
+	})
+}
+
 // Stat returns the registry-wide record of blob d, or meta.ErrNotFound.
 func (b blobs) Stat(d digest.Digest) (meta.Blob, error) {
 	if err := b.t.live(); err != nil {
 		return meta.Blob{}, err
 	}
-	var rec meta.Blob
-	found, err := getJSON(b.t.top(bucketBlobs), []byte(d), &rec)
-	if err == nil && !found {
-		err = fmt.Errorf("meta/bolt: blob %s: %w", d, meta.ErrNotFound)
+	rec, found, err := getBlob(b.t.top(bucketBlobs), d)
+	switch {
+	case err != nil:
+		return meta.Blob{}, fmt.Errorf("meta/bolt: blob %s: %w", d, err)
+	case !found:
+		return meta.Blob{}, fmt.Errorf("meta/bolt: blob %s: %w", d, meta.ErrNotFound)
 	}
-	return rec, err
+	return rec, nil
 }
 
 // Link records rec registry-wide and links it into repo, keeping whichever
@@ -38,14 +49,20 @@ func (b blobs) Link(repo string, rec meta.Blob) error {
 	if err != nil {
 		return err
 	}
-	key := []byte(rec.Digest)
+	raw, err := encodeBlob(rec)
+	if err != nil {
+		return fmt.Errorf("meta/bolt: link blob %s: %w", rec.Digest, err)
+	}
+	key := digestKey(rec.Digest)
 	if gb := b.t.top(bucketBlobs); gb.Get(key) == nil {
-		if err := putJSON(gb, key, rec); err != nil {
-			return err
+		if err := gb.Put(key, raw); err != nil {
+			return fmt.Errorf("meta/bolt: put blob %s: %w", rec.Digest, err)
 		}
 	}
 	if lb.Get(key) == nil {
-		return putJSON(lb, key, rec)
+		if err := lb.Put(key, raw); err != nil {
+			return fmt.Errorf("meta/bolt: link blob %s into %q: %w", rec.Digest, repo, err)
+		}
 	}
 	return nil
 }
@@ -61,12 +78,14 @@ func (b blobs) Linked(repo string, d digest.Digest) (meta.Blob, error) {
 	if err != nil {
 		return meta.Blob{}, err
 	}
-	var rec meta.Blob
-	found, err := getJSON(lb, []byte(d), &rec)
-	if err == nil && !found {
-		err = fmt.Errorf("meta/bolt: blob %s in %q: %w", d, repo, meta.ErrNotFound)
+	rec, found, err := getBlob(lb, d)
+	switch {
+	case err != nil:
+		return meta.Blob{}, fmt.Errorf("meta/bolt: blob %s in %q: %w", d, repo, err)
+	case !found:
+		return meta.Blob{}, fmt.Errorf("meta/bolt: blob %s in %q: %w", d, repo, meta.ErrNotFound)
 	}
-	return rec, err
+	return rec, nil
 }
 
 // Unlink removes the link of d from repo; the registry-wide record stays.
@@ -78,8 +97,9 @@ func (b blobs) Unlink(repo string, d digest.Digest) error {
 	if err != nil {
 		return err
 	}
-	if lb.Get([]byte(d)) == nil {
+	key := digestKey(d)
+	if lb.Get(key) == nil {
 		return fmt.Errorf("meta/bolt: blob %s in %q: %w", d, repo, meta.ErrNotFound)
 	}
-	return del(lb, []byte(d))
+	return del(lb, key)
 }

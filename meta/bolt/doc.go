@@ -9,21 +9,31 @@
 //
 // # Layout
 //
-// Every per-request operation is a handful of B+tree lookups or one cursor
-// Seek followed by a page-sized scan, so its cost does not grow with the size
-// of the repository:
+// Every per-request operation is a handful of B+tree lookups or one or two
+// cursor Seeks followed by a page-sized scan, so its cost does not grow with
+// the size of the repository:
 //
-//	schema/                        "version" -> "1"
+//	schema/                        "version" -> "2"
 //	repos/                         one nested bucket per repository name
 //	  <name>/
-//	    "repo"                     JSON meta.Repository
-//	    tags/                      tag -> digest
-//	    tagsByDigest/              digest "\x00" tag -> ""   (Tags.Of, delete cascade)
-//	    manifests/                 digest -> JSON meta.Manifest
-//	    referrers/                 subject "\x00" referrer -> ""
-//	    blobs/                     digest -> JSON meta.Blob (the repository link)
-//	blobs/                         digest -> JSON meta.Blob (registry-wide record)
-//	uploads/                       id -> JSON meta.Upload
+//	    "repo"                     meta.Repository record
+//	    tags/                      tag -> D(digest)
+//	    tagsByDigest/              D(digest) tag -> ""       (Tags.Of, delete cascade)
+//	    manifests/                 K(digest) -> meta.Manifest record
+//	    referrers/                 D(subject) K(referrer) -> ""
+//	    blobs/                     K(digest) -> meta.Blob record (the repository link)
+//	blobs/                         K(digest) -> meta.Blob record (registry-wide)
+//	uploads/                       id -> meta.Upload record
+//
+// Records are the compact binary encoding of codec.go, without the field
+// that is their key. Digests are compact too (digests.go): an algorithm byte
+// and the raw bytes of a canonical sha256 or sha512 digest (33 or 65 bytes
+// instead of 71 or 135), else a literal digest string. D is the prefix-free
+// form, in which a literal carries its length, so the keys of one digest are
+// found by prefix and a composite key needs no separator; K is the whole-key
+// form, whose byte order is the lexical order of canonical digests (digest
+// listings merge in the literals, see digestlist.go). Repository names, tags
+// and upload ids are stored as given, so their listings are in byte order.
 //
 // Deleting a repository deletes its nested bucket, which removes its tags,
 // manifests, referrers and blob links at once and touches no other

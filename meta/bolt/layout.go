@@ -2,9 +2,9 @@ package bolt
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
+	"github.com/opencontainers/go-digest"
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/berthreg/berth/meta"
@@ -30,16 +30,13 @@ var (
 	repoSubBuckets = [][]byte{bucketTags, bucketTagsByDigest, bucketManifests, bucketReferrers, bucketLinks}
 )
 
-// sep separates the two halves of a composite index key. Digests, tags and
-// repository names never contain it.
-const sep = 0
-
-// pairKey returns the composite key a "\x00" b.
-func pairKey(a, b string) []byte {
-	k := make([]byte, 0, len(a)+1+len(b))
-	k = append(k, a...)
-	k = append(k, sep)
-	return append(k, b...)
+// indexKey returns a composite index key: the prefix-free compact form of
+// d (see appendDigest), then suffix. Because that form is prefix-free, the
+// keys of one digest are exactly those starting with digestPrefix(d), and no
+// separator is needed.
+func indexKey(d digest.Digest, suffix []byte) []byte {
+	k := make([]byte, 0, 1+64+len(suffix))
+	return append(appendDigest(k, d), suffix...)
 }
 
 // live reports ErrTxDone once the transaction's function has returned.
@@ -89,37 +86,24 @@ func (t *tx) repoSub(name string, sub []byte) (*bbolt.Bucket, error) {
 	return b, nil
 }
 
-// getJSON decodes the value at key into v; found is false if there is none.
-func getJSON(b *bbolt.Bucket, key []byte, v any) (found bool, err error) {
+// getRecord decodes the value at key with decode; found is false if there
+// is none. The caller adds context to a decoding error.
+func getRecord[T any](b *bbolt.Bucket, key []byte, decode func([]byte) (T, error)) (rec T, found bool, err error) {
 	raw := b.Get(key)
 	if raw == nil {
-		return false, nil
+		return rec, false, nil
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return true, fmt.Errorf("meta/bolt: decode %q: %w", key, err)
-	}
-	return true, nil
+	rec, err = decode(raw)
+	return rec, true, err
 }
 
-// putJSON stores v encoded as JSON at key.
-func putJSON(b *bbolt.Bucket, key []byte, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("meta/bolt: encode %q: %w", key, err)
-	}
-	if err := b.Put(key, raw); err != nil {
-		return fmt.Errorf("meta/bolt: put %q: %w", key, err)
-	}
-	return nil
-}
-
-// page calls visit for up to limit keys of b sorting after "after"
-// (limit <= 0: all of them), in key order. It seeks, so the cost grows with
-// the page, not with the bucket.
-func page(b *bbolt.Bucket, after string, limit int, visit func(k, v []byte) error) error {
+// page calls visit for up to limit keys of b sorting after the key "after"
+// (limit <= 0: all of them), in key order; an empty "after" starts at the
+// first key. It seeks, so the cost grows with the page, not with the bucket.
+func page(b *bbolt.Bucket, after []byte, limit int, visit func(k, v []byte) error) error {
 	c := b.Cursor()
-	k, v := c.Seek([]byte(after))
-	if k != nil && string(k) == after {
+	k, v := c.Seek(after)
+	if k != nil && bytes.Equal(k, after) {
 		k, v = c.Next()
 	}
 	for n := 0; k != nil && (limit <= 0 || n < limit); n++ {
@@ -131,16 +115,16 @@ func page(b *bbolt.Bucket, after string, limit int, visit func(k, v []byte) erro
 	return nil
 }
 
-// suffixes returns, in key order, what follows prefix "\x00" in the keys of
-// b that start with it.
-func suffixes(b *bbolt.Bucket, prefix string) []string {
-	p := pairKey(prefix, "")
-	var out []string
+// scanPrefix calls visit, in key order, with what follows prefix in each key
+// of b that starts with it. The suffix is only valid during the call.
+func scanPrefix(b *bbolt.Bucket, prefix []byte, visit func(suffix []byte) error) error {
 	c := b.Cursor()
-	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
-		out = append(out, string(k[len(p):]))
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if err := visit(k[len(prefix):]); err != nil {
+			return err
+		}
 	}
-	return out
+	return nil
 }
 
 // del deletes key from b, wrapping bbolt's error.

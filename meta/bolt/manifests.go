@@ -3,8 +3,10 @@ package bolt
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/berthreg/berth/meta"
 )
@@ -12,18 +14,28 @@ import (
 // manifests is the meta.Manifests view of a tx.
 type manifests struct{ t *tx }
 
+// getManifest returns the manifest record d of the manifests bucket mb;
+// found is false if there is none.
+func getManifest(mb *bbolt.Bucket, d digest.Digest) (meta.Manifest, bool, error) {
+	return getRecord(mb, digestKey(d), func(raw []byte) (meta.Manifest, error) {
+		return decodeManifest(d, raw)
+	})
+}
+
 // get returns the manifest record d of repo, or meta.ErrNotFound.
 func (m manifests) get(repo string, d digest.Digest) (meta.Manifest, error) {
 	mb, err := m.t.repoSub(repo, bucketManifests)
 	if err != nil {
 		return meta.Manifest{}, err
 	}
-	var rec meta.Manifest
-	found, err := getJSON(mb, []byte(d), &rec)
-	if err == nil && !found {
-		err = fmt.Errorf("meta/bolt: manifest %s in %q: %w", d, repo, meta.ErrNotFound)
+	rec, found, err := getManifest(mb, d)
+	switch {
+	case err != nil:
+		return meta.Manifest{}, fmt.Errorf("meta/bolt: manifest %s in %q: %w", d, repo, err)
+	case !found:
+		return meta.Manifest{}, fmt.Errorf("meta/bolt: manifest %s in %q: %w", d, repo, meta.ErrNotFound)
 	}
-	return rec, err
+	return rec, nil
 }
 
 // Get returns the manifest with digest d in repo, or meta.ErrNotFound.
@@ -47,22 +59,26 @@ func (m manifests) Put(repo string, rec meta.Manifest) error {
 	if err != nil {
 		return err
 	}
-	mb, ib := rb.Bucket(bucketManifests), rb.Bucket(bucketReferrers)
-	var old meta.Manifest
-	found, err := getJSON(mb, []byte(rec.Digest), &old)
+	raw, err := encodeManifest(rec)
 	if err != nil {
-		return err
+		return fmt.Errorf("meta/bolt: put manifest %s in %q: %w", rec.Digest, repo, err)
 	}
+	mb, ib := rb.Bucket(bucketManifests), rb.Bucket(bucketReferrers)
+	old, found, err := getManifest(mb, rec.Digest)
+	if err != nil {
+		return fmt.Errorf("meta/bolt: put manifest %s in %q: replaced record: %w", rec.Digest, repo, err)
+	}
+	key := digestKey(rec.Digest)
 	if found && old.Subject != "" && old.Subject != rec.Subject {
-		if err := del(ib, pairKey(string(old.Subject), string(rec.Digest))); err != nil {
+		if err := del(ib, indexKey(old.Subject, key)); err != nil {
 			return err
 		}
 	}
-	if err := putJSON(mb, []byte(rec.Digest), rec); err != nil {
-		return err
+	if err := mb.Put(key, raw); err != nil {
+		return fmt.Errorf("meta/bolt: put manifest %s in %q: %w", rec.Digest, repo, err)
 	}
 	if rec.Subject != "" {
-		if err := ib.Put(pairKey(string(rec.Subject), string(rec.Digest)), nil); err != nil {
+		if err := ib.Put(indexKey(rec.Subject, key), nil); err != nil {
 			return fmt.Errorf("meta/bolt: index referrer %s: %w", rec.Digest, err)
 		}
 	}
@@ -83,16 +99,17 @@ func (m manifests) Delete(repo string, d digest.Digest) error {
 	if err := untagAll(rb, d); err != nil {
 		return err
 	}
+	key := digestKey(d)
 	if rec.Subject != "" {
-		if err := del(rb.Bucket(bucketReferrers), pairKey(string(rec.Subject), string(d))); err != nil {
+		if err := del(rb.Bucket(bucketReferrers), indexKey(rec.Subject, key)); err != nil {
 			return err
 		}
 	}
-	return del(rb.Bucket(bucketManifests), []byte(d))
+	return del(rb.Bucket(bucketManifests), key)
 }
 
 // Referrers returns the manifests in repo whose subject is subject, in
-// digest order.
+// lexical order of their digests.
 func (m manifests) Referrers(repo string, subject digest.Digest) ([]meta.Manifest, error) {
 	if err := m.t.live(); err != nil {
 		return nil, err
@@ -101,9 +118,20 @@ func (m manifests) Referrers(repo string, subject digest.Digest) ([]meta.Manifes
 	if err != nil {
 		return nil, err
 	}
+	var refs []digest.Digest
+	err = scanPrefix(ib, digestPrefix(subject), func(suffix []byte) error {
+		ref, err := parseDigestKey(suffix)
+		refs = append(refs, ref)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("meta/bolt: referrers index of %s in %q: %w", subject, repo, err)
+	}
+	// Key order is lexical order unless literals are mixed in (see digests.go).
+	slices.Sort(refs)
 	var out []meta.Manifest
-	for _, ref := range suffixes(ib, string(subject)) {
-		rec, err := m.get(repo, digest.Digest(ref))
+	for _, ref := range refs {
+		rec, err := m.get(repo, ref)
 		if err != nil {
 			return nil, fmt.Errorf("meta/bolt: referrers index of %s in %q: %w", subject, repo, err)
 		}
@@ -112,7 +140,8 @@ func (m manifests) Referrers(repo string, subject digest.Digest) ([]meta.Manifes
 	return out, nil
 }
 
-// List returns up to limit manifest digests of repo after "after".
+// List returns up to limit manifest digests of repo sorting after "after",
+// in lexical order (see listDigests).
 func (m manifests) List(repo string, after digest.Digest, limit int) ([]digest.Digest, error) {
 	if err := m.t.live(); err != nil {
 		return nil, err
@@ -121,10 +150,9 @@ func (m manifests) List(repo string, after digest.Digest, limit int) ([]digest.D
 	if err != nil {
 		return nil, err
 	}
-	var out []digest.Digest
-	err = page(mb, string(after), limit, func(k, _ []byte) error {
-		out = append(out, digest.Digest(k))
-		return nil
-	})
-	return out, err
+	out, err := listDigests(mb, string(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("meta/bolt: manifests of %q: %w", repo, err)
+	}
+	return out, nil
 }

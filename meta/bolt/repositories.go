@@ -20,12 +20,16 @@ func (r repositories) Get(name string) (meta.Repository, error) {
 	if err != nil {
 		return meta.Repository{}, err
 	}
-	var repo meta.Repository
-	found, err := getJSON(rb, keyRepo, &repo)
-	if err == nil && !found {
-		err = fmt.Errorf("meta/bolt: repository %q has no record", name)
+	repo, found, err := getRecord(rb, keyRepo, func(raw []byte) (meta.Repository, error) {
+		return decodeRepository(name, raw)
+	})
+	switch {
+	case err != nil:
+		return meta.Repository{}, fmt.Errorf("meta/bolt: repository %q: %w", name, err)
+	case !found:
+		return meta.Repository{}, fmt.Errorf("meta/bolt: repository %q has no record", name)
 	}
-	return repo, err
+	return repo, nil
 }
 
 // Ensure returns the repository, creating it (with CreatedAt now) first if
@@ -41,6 +45,11 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 	if name == "" {
 		return meta.Repository{}, false, errors.New("meta/bolt: empty repository name")
 	}
+	repo = meta.Repository{Name: name, CreatedAt: time.Now().UTC().Round(0)}
+	raw, err := encodeRepository(repo)
+	if err != nil {
+		return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
+	}
 	rb, err := r.t.top(bucketRepos).CreateBucket([]byte(name))
 	if err != nil {
 		return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
@@ -50,9 +59,8 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 			return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
 		}
 	}
-	repo = meta.Repository{Name: name, CreatedAt: time.Now().UTC().Round(0)}
-	if err := putJSON(rb, keyRepo, repo); err != nil {
-		return meta.Repository{}, false, err
+	if err := rb.Put(keyRepo, raw); err != nil {
+		return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
 	}
 	return repo, true, nil
 }
@@ -78,7 +86,7 @@ func (r repositories) List(after string, limit int) ([]string, error) {
 		return nil, err
 	}
 	var names []string
-	err := page(r.t.top(bucketRepos), after, limit, func(k, _ []byte) error {
+	err := page(r.t.top(bucketRepos), []byte(after), limit, func(k, _ []byte) error {
 		names = append(names, string(k))
 		return nil
 	})

@@ -24,11 +24,22 @@ var (
 	// ErrLocked reports that Open timed out waiting for another process to
 	// release the database file.
 	ErrLocked = errors.New("meta/bolt: database file is locked by another process")
+	// ErrUnsupportedLayout reports a file written with a layout version this
+	// build cannot read, such as one from an earlier release.
+	ErrUnsupportedLayout = errors.New("meta/bolt: unsupported layout version")
 )
 
 // schemaVersion is the layout version written into new files; Open refuses
-// files with any other version.
-const schemaVersion = "1"
+// files with any other version. Version 1 stored JSON records and string
+// digests; version 2 stores the binary records of codec.go and the compact
+// digests of digests.go.
+const schemaVersion = "2"
+
+// layoutHints explains, in Open's error, where a file of an older layout
+// version comes from.
+var layoutHints = map[string]string{
+	"1": " (version 1 files hold JSON records written by earlier releases; this build has no in-place upgrade for them)",
+}
 
 // Store is a meta.Store kept in one bbolt file. It is safe for concurrent
 // use.
@@ -83,7 +94,7 @@ func initSchema(btx *bbolt.Tx) error {
 			return err
 		}
 	case string(v) != schemaVersion:
-		return fmt.Errorf("unsupported layout version %q (want %q)", v, schemaVersion)
+		return fmt.Errorf("%w %q: this build reads only version %q%s", ErrUnsupportedLayout, v, schemaVersion, layoutHints[string(v)])
 	}
 	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -13,6 +14,23 @@ import (
 
 // tags is the meta.Tags view of a tx.
 type tags struct{ t *tx }
+
+// Tag values hold the target digest in the prefix-free compact form (see
+// appendDigest), so the tag's tagsByDigest key is simply the value followed
+// by the tag.
+
+// tagIndexKey returns the tagsByDigest key of tag, given its stored value.
+func tagIndexKey(value []byte, tag string) []byte {
+	k := make([]byte, 0, len(value)+len(tag))
+	return append(append(k, value...), tag...)
+}
+
+// parseTagValue decodes a stored tag value.
+func parseTagValue(v []byte) (digest.Digest, error) {
+	r := reader{b: v}
+	d := r.digest()
+	return d, r.done()
+}
 
 // Get returns the digest tag points at, or meta.ErrNotFound.
 func (g tags) Get(repo, tag string) (digest.Digest, error) {
@@ -27,7 +45,11 @@ func (g tags) Get(repo, tag string) (digest.Digest, error) {
 	if v == nil {
 		return "", fmt.Errorf("meta/bolt: tag %q in %q: %w", tag, repo, meta.ErrNotFound)
 	}
-	return digest.Digest(v), nil
+	d, err := parseTagValue(v)
+	if err != nil {
+		return "", fmt.Errorf("meta/bolt: tag %q in %q: %w", tag, repo, err)
+	}
+	return d, nil
 }
 
 // Put points tag at d (which must be a manifest of repo), replacing any
@@ -43,22 +65,23 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 	if err != nil {
 		return err
 	}
-	if rb.Bucket(bucketManifests).Get([]byte(d)) == nil {
+	if rb.Bucket(bucketManifests).Get(digestKey(d)) == nil {
 		return fmt.Errorf("meta/bolt: tag %q: manifest %s in %q: %w", tag, d, repo, meta.ErrNotFound)
 	}
+	value := digestPrefix(d)
 	tb, xb := rb.Bucket(bucketTags), rb.Bucket(bucketTagsByDigest)
 	if old := tb.Get([]byte(tag)); old != nil {
-		if digest.Digest(old) == d {
+		if bytes.Equal(old, value) {
 			return nil
 		}
-		if err := del(xb, pairKey(string(old), tag)); err != nil {
+		if err := del(xb, tagIndexKey(old, tag)); err != nil {
 			return err
 		}
 	}
-	if err := tb.Put([]byte(tag), []byte(d)); err != nil {
+	if err := tb.Put([]byte(tag), value); err != nil {
 		return fmt.Errorf("meta/bolt: put tag %q: %w", tag, err)
 	}
-	if err := xb.Put(pairKey(string(d), tag), nil); err != nil {
+	if err := xb.Put(tagIndexKey(value, tag), nil); err != nil {
 		return fmt.Errorf("meta/bolt: index tag %q: %w", tag, err)
 	}
 	return nil
@@ -78,7 +101,7 @@ func (g tags) Delete(repo, tag string) error {
 	if old == nil {
 		return fmt.Errorf("meta/bolt: tag %q in %q: %w", tag, repo, meta.ErrNotFound)
 	}
-	if err := del(rb.Bucket(bucketTagsByDigest), pairKey(string(old), tag)); err != nil {
+	if err := del(rb.Bucket(bucketTagsByDigest), tagIndexKey(old, tag)); err != nil {
 		return err
 	}
 	return del(tb, []byte(tag))
@@ -94,7 +117,7 @@ func (g tags) List(repo, after string, limit int) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	err = page(tb, after, limit, func(k, _ []byte) error {
+	err = page(tb, []byte(after), limit, func(k, _ []byte) error {
 		out = append(out, string(k))
 		return nil
 	})
@@ -110,7 +133,18 @@ func (g tags) Of(repo string, d digest.Digest) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return suffixes(xb, string(d)), nil
+	return tagsOf(xb, d), nil
+}
+
+// tagsOf returns the tags in the tagsByDigest bucket xb that point at d, in
+// lexical order (the order of the keys' second halves).
+func tagsOf(xb *bbolt.Bucket, d digest.Digest) []string {
+	var out []string
+	_ = scanPrefix(xb, digestPrefix(d), func(tag []byte) error {
+		out = append(out, string(tag))
+		return nil
+	})
+	return out
 }
 
 // untagAll deletes every tag of the repository bucket rb that points at d.
@@ -118,11 +152,12 @@ func (g tags) Of(repo string, d digest.Digest) ([]string, error) {
 // can skip entries.
 func untagAll(rb *bbolt.Bucket, d digest.Digest) error {
 	tb, xb := rb.Bucket(bucketTags), rb.Bucket(bucketTagsByDigest)
-	for _, tag := range suffixes(xb, string(d)) {
+	prefix := digestPrefix(d)
+	for _, tag := range tagsOf(xb, d) {
 		if err := del(tb, []byte(tag)); err != nil {
 			return err
 		}
-		if err := del(xb, pairKey(string(d), tag)); err != nil {
+		if err := del(xb, tagIndexKey(prefix, tag)); err != nil {
 			return err
 		}
 	}

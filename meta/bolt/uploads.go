@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -16,12 +15,16 @@ func (u uploads) Get(id string) (meta.Upload, error) {
 	if err := u.t.live(); err != nil {
 		return meta.Upload{}, err
 	}
-	var rec meta.Upload
-	found, err := getJSON(u.t.top(bucketUploads), []byte(id), &rec)
-	if err == nil && !found {
-		err = fmt.Errorf("meta/bolt: upload %q: %w", id, meta.ErrNotFound)
+	rec, found, err := getRecord(u.t.top(bucketUploads), []byte(id), func(raw []byte) (meta.Upload, error) {
+		return decodeUpload(id, raw)
+	})
+	switch {
+	case err != nil:
+		return meta.Upload{}, fmt.Errorf("meta/bolt: upload %q: %w", id, err)
+	case !found:
+		return meta.Upload{}, fmt.Errorf("meta/bolt: upload %q: %w", id, meta.ErrNotFound)
 	}
-	return rec, err
+	return rec, nil
 }
 
 // Put creates or replaces the session rec.ID.
@@ -32,7 +35,14 @@ func (u uploads) Put(rec meta.Upload) error {
 	if rec.ID == "" {
 		return errors.New("meta/bolt: put upload: empty id")
 	}
-	return putJSON(u.t.top(bucketUploads), []byte(rec.ID), rec)
+	raw, err := encodeUpload(rec)
+	if err == nil {
+		err = u.t.top(bucketUploads).Put([]byte(rec.ID), raw)
+	}
+	if err != nil {
+		return fmt.Errorf("meta/bolt: put upload %q: %w", rec.ID, err)
+	}
+	return nil
 }
 
 // Delete removes the session, or returns meta.ErrNotFound.
@@ -53,10 +63,10 @@ func (u uploads) List(after string, limit int) ([]meta.Upload, error) {
 		return nil, err
 	}
 	var out []meta.Upload
-	err := page(u.t.top(bucketUploads), after, limit, func(k, v []byte) error {
-		var rec meta.Upload
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return fmt.Errorf("meta/bolt: decode upload %q: %w", k, err)
+	err := page(u.t.top(bucketUploads), []byte(after), limit, func(k, v []byte) error {
+		rec, err := decodeUpload(string(k), v)
+		if err != nil {
+			return fmt.Errorf("meta/bolt: upload %q: %w", k, err)
 		}
 		out = append(out, rec)
 		return nil
