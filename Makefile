@@ -7,6 +7,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 TOOLS    := $(CURDIR)/.tools/bin
 FUZZTIME ?= 10s
+FUZZTIME_SHORT ?= 5s
 STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
@@ -35,10 +36,17 @@ unit:
 race:
 	$(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/...
 
+# Every parser of outside input: request paths, references, ranges and
+# manifests at the HTTP edge, and the metadata decoder for bytes read back
+# from disk.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
 		$(GO) test ./registry -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+	@for t in FuzzDecodeManifest FuzzDecodeUpload FuzzDecodeBlob FuzzDigestForms FuzzParseDigestKey; do \
+		echo "fuzz $$t for $(FUZZTIME_SHORT)"; \
+		$(GO) test ./meta/bolt -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_SHORT) || exit 1; \
 	done
 
 conformance: build
