@@ -5,6 +5,7 @@
 # Usage:
 #   scripts/tools.sh                 # default set: crane oras regctl helm cosign skopeo
 #   scripts/tools.sh distribution    # CNCF Distribution (binary .tools/bin/registry)
+#   scripts/tools.sh minio           # MinIO S3 server for scripts/minio.sh (first build ~3 min)
 #   scripts/tools.sh all             # default set + distribution
 #   scripts/tools.sh crane helm      # just these
 #   scripts/tools.sh --print-bin     # print the bin directory and exit
@@ -85,6 +86,7 @@ install_one() {
 	cosign) go_tool cosign "$COSIGN_PKG" "$COSIGN_VERSION" ;;
 	skopeo) skopeo_tool ;;
 	distribution) go_tool registry "$DISTRIBUTION_PKG" "$DISTRIBUTION_VERSION" ;;
+	minio) go_tool minio "$MINIO_PKG" "$MINIO_VERSION" ;;
 	*)
 		log "unknown tool: $1"
 		return 2
