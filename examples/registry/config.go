@@ -35,10 +35,37 @@ type Config struct {
 
 // StorageConfig selects the storage driver.
 type StorageConfig struct {
-	// Driver is "fs" (default) or "memory" (BERTH_STORAGE_DRIVER).
+	// Driver is "fs" (default), "s3" or "memory" (BERTH_STORAGE_DRIVER).
 	Driver string `yaml:"driver"`
 	// FS configures the fs driver.
 	FS FSConfig `yaml:"fs"`
+	// S3 configures the s3 driver.
+	S3 S3Config `yaml:"s3"`
+}
+
+// S3Config configures the S3 driver (AWS S3 or an S3-compatible server).
+type S3Config struct {
+	// Bucket is required with driver s3 (BERTH_S3_BUCKET).
+	Bucket string `yaml:"bucket"`
+	// Region of the bucket; empty uses the AWS default chain (BERTH_S3_REGION).
+	Region string `yaml:"region"`
+	// Endpoint of an S3-compatible server, e.g. http://127.0.0.1:9000;
+	// empty means AWS (BERTH_S3_ENDPOINT).
+	Endpoint string `yaml:"endpoint"`
+	// AccessKey and SecretKey are static credentials; both empty uses the
+	// AWS default chain (BERTH_S3_ACCESS_KEY, BERTH_S3_SECRET_KEY).
+	AccessKey string `yaml:"accessKey"`
+	SecretKey string `yaml:"secretKey"`
+	// RootDirectory is a key prefix for every object (BERTH_S3_ROOT).
+	RootDirectory string `yaml:"rootDirectory"`
+	// PartSize is the multipart part size in bytes, 0 = 8 MiB (BERTH_S3_PART_SIZE).
+	PartSize int64 `yaml:"partSize"`
+	// StorageClass of new objects (BERTH_S3_STORAGE_CLASS).
+	StorageClass string `yaml:"storageClass"`
+	// ServerSideEncryption is "", "AES256" or "aws:kms" (BERTH_S3_SSE).
+	ServerSideEncryption string `yaml:"serverSideEncryption"`
+	// KMSKeyID names the key for aws:kms (BERTH_S3_KMS_KEY_ID).
+	KMSKeyID string `yaml:"kmsKeyID"`
 }
 
 // FSConfig configures the local-disk driver.
@@ -138,6 +165,16 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str("BERTH_STORAGE_DRIVER", &c.Storage.Driver)
 	str("BERTH_STORAGE_FS_ROOT", &c.Storage.FS.RootDirectory)
 	flag("BERTH_STORAGE_FS_NOSYNC", &c.Storage.FS.NoSync)
+	str("BERTH_S3_BUCKET", &c.Storage.S3.Bucket)
+	str("BERTH_S3_REGION", &c.Storage.S3.Region)
+	str("BERTH_S3_ENDPOINT", &c.Storage.S3.Endpoint)
+	str("BERTH_S3_ACCESS_KEY", &c.Storage.S3.AccessKey)
+	str("BERTH_S3_SECRET_KEY", &c.Storage.S3.SecretKey)
+	str("BERTH_S3_ROOT", &c.Storage.S3.RootDirectory)
+	num("BERTH_S3_PART_SIZE", &c.Storage.S3.PartSize)
+	str("BERTH_S3_STORAGE_CLASS", &c.Storage.S3.StorageClass)
+	str("BERTH_S3_SSE", &c.Storage.S3.ServerSideEncryption)
+	str("BERTH_S3_KMS_KEY_ID", &c.Storage.S3.KMSKeyID)
 	num("BERTH_MAX_MANIFEST_SIZE", &c.Registry.MaxManifestSize)
 	num("BERTH_MAX_BLOB_SIZE", &c.Registry.MaxBlobSize)
 	flag("BERTH_SPARSE_MANIFESTS", &c.Registry.SparseManifests)
@@ -173,8 +210,31 @@ func (c Config) validate() error {
 	}
 	switch c.Storage.Driver {
 	case "fs", "memory":
+	case "s3":
+		return c.Storage.S3.validate()
 	default:
-		return fmt.Errorf("config: storage.driver %q must be fs or memory", c.Storage.Driver)
+		return fmt.Errorf("config: storage.driver %q must be fs, s3 or memory", c.Storage.Driver)
+	}
+	return nil
+}
+
+// validate checks the s3 settings the example server can judge before any
+// network call; the driver's own checks follow at start.
+func (c S3Config) validate() error {
+	switch {
+	case c.Bucket == "":
+		return errors.New("config: storage.s3.bucket must be set when storage.driver is s3")
+	case (c.AccessKey == "") != (c.SecretKey == ""):
+		return errors.New("config: storage.s3.accessKey and storage.s3.secretKey must be set together")
+	case c.Endpoint != "" && !strings.HasPrefix(c.Endpoint, "http://") && !strings.HasPrefix(c.Endpoint, "https://"):
+		return fmt.Errorf("config: storage.s3.endpoint %q must be an http:// or https:// URL", c.Endpoint)
+	case c.PartSize != 0 && (c.PartSize < 5<<20 || c.PartSize > 5<<30):
+		return fmt.Errorf("config: storage.s3.partSize %d must be 0 or between 5 MiB and 5 GiB", c.PartSize)
+	}
+	switch c.ServerSideEncryption {
+	case "", "AES256", "aws:kms":
+	default:
+		return fmt.Errorf("config: storage.s3.serverSideEncryption %q must be empty, AES256 or aws:kms", c.ServerSideEncryption)
 	}
 	return nil
 }

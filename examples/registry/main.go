@@ -27,6 +27,7 @@ import (
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/fs"
 	"github.com/berthreg/berth/storage/memory"
+	"github.com/berthreg/berth/storage/s3"
 )
 
 func main() {
@@ -58,7 +59,7 @@ func run(args []string, getenv func(string) string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, cleanup, err := build(cfg, logger)
+	srv, cleanup, err := build(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func newLogger(level string) *slog.Logger {
 }
 
 // build assembles storage, metadata and the registry handler into a server.
-func build(cfg Config, logger *slog.Logger) (*http.Server, func(), error) {
+func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, func(), error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("dataDir: %w", err)
 	}
@@ -106,6 +107,18 @@ func build(cfg Config, logger *slog.Logger) (*http.Server, func(), error) {
 	switch cfg.Storage.Driver {
 	case "memory":
 		driver = memory.New()
+	case "s3":
+		c := cfg.Storage.S3
+		d, err := s3.New(ctx, s3.Config{
+			Bucket: c.Bucket, Region: c.Region, Endpoint: c.Endpoint,
+			AccessKey: c.AccessKey, SecretKey: c.SecretKey, RootDirectory: c.RootDirectory,
+			PartSize: c.PartSize, StorageClass: c.StorageClass,
+			ServerSideEncryption: c.ServerSideEncryption, KMSKeyID: c.KMSKeyID,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage.s3: %w", err)
+		}
+		driver = d
 	default:
 		root := cfg.Storage.FS.RootDirectory
 		if root == "" {
@@ -120,6 +133,11 @@ func build(cfg Config, logger *slog.Logger) (*http.Server, func(), error) {
 			return nil, nil, fmt.Errorf("storage.fs.rootDirectory: %w", err)
 		}
 		driver = d
+	}
+	// Reach the storage once at start, so a wrong bucket, endpoint or
+	// credential fails here with the driver named, not on the first push.
+	if _, err := driver.List(ctx, "", "", 1); err != nil {
+		return nil, nil, fmt.Errorf("storage.%s: storage is not usable: %w", cfg.Storage.Driver, err)
 	}
 	store, err := bolt.Open(filepath.Join(cfg.DataDir, "meta.db"))
 	if err != nil {
