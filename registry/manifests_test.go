@@ -46,11 +46,12 @@ func TestManifestWithoutMediaTypeFieldAsHelmPushes(t *testing.T) {
 	e.do("PUT", "/v2/charts/demo/manifests/"+d.String(), m, "Content-Type", registry.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
 	e.do("PUT", "/v2/charts/demo/manifests/0.1.0", m, "Content-Type", registry.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
 	r := e.do("GET", "/v2/charts/demo/manifests/0.1.0", nil).expect(t, http.StatusOK, "")
-	if r.Header.Get("Content-Type") != registry.MediaTypeOCIManifest {
-		t.Fatalf("Content-Type %q", r.Header.Get("Content-Type"))
+	if r.Header.Get("Content-Type") != registry.MediaTypeOCIManifest || !bytes.Equal(r.body, m) {
+		t.Fatalf("Content-Type %q, body equal %v", r.Header.Get("Content-Type"), bytes.Equal(r.body, m))
 	}
-	// Referrers report the config media type as the artifact type.
-	_ = r
+	if tags := e.tags("charts/demo", ""); len(tags) != 1 || tags[0] != "0.1.0" {
+		t.Fatalf("tags %v", tags)
+	}
 }
 
 func TestDockerManifestListAndIndex(t *testing.T) {

@@ -59,25 +59,6 @@ func procStatusBytes(pid int, key string) (int64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", key, pid)
 }
 
-// ServerStats is what was sampled from the registry process.
-type ServerStats struct {
-	PID int `json:"pid"`
-	// RSSStartBytes is VmRSS before the first scenario.
-	RSSStartBytes int64 `json:"rss_start_bytes"`
-	// CPUStartSeconds is utime+stime before the first scenario (start-up).
-	CPUStartSeconds float64 `json:"cpu_start_seconds"`
-	// PeakRSSBytes is the largest VmHWM seen over the whole process life.
-	PeakRSSBytes int64 `json:"peak_rss_bytes"`
-	// CPUSeconds is utime+stime over the whole process life, start-up
-	// included.
-	CPUSeconds float64 `json:"cpu_seconds"`
-	// PeakReset tells whether VmHWM could be reset between scenarios, making
-	// the per-scenario peaks local to each scenario.
-	PeakReset bool `json:"peak_reset"`
-	// Error is set when sampling failed (the process died, for instance).
-	Error string `json:"error,omitempty"`
-}
-
 // procWatch samples one process around scenarios.
 type procWatch struct {
 	pid      int

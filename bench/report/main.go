@@ -23,47 +23,17 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/berthreg/berth/bench/internal/results"
 	"github.com/berthreg/berth/bench/internal/stats"
 )
 
-// metric mirrors the metric records written by bench/load.
-type metric struct {
-	Name   string  `json:"name"`
-	Label  string  `json:"label"`
-	Value  float64 `json:"value"`
-	Unit   string  `json:"unit"`
-	Better string  `json:"better"`
-}
-
-// scenario mirrors one scenario record written by bench/load.
-type scenario struct {
-	Name               string   `json:"name"`
-	Seconds            float64  `json:"seconds"`
-	Errors             int64    `json:"errors"`
-	ErrorSamples       []string `json:"error_samples"`
-	Metrics            []metric `json:"metrics"`
-	ServerCPUSeconds   float64  `json:"server_cpu_seconds"`
-	ServerPeakRSSBytes int64    `json:"server_peak_rss_bytes"`
-}
-
-// serverStats mirrors the server record written by bench/load.
-type serverStats struct {
-	PeakRSSBytes int64   `json:"peak_rss_bytes"`
-	CPUSeconds   float64 `json:"cpu_seconds"`
-	Error        string  `json:"error"`
-}
-
-// result mirrors the file written by bench/load -json.
-type result struct {
-	Target      string       `json:"target"`
-	Seconds     float64      `json:"seconds"`
-	Params      any          `json:"params"`
-	Scenarios   []scenario   `json:"scenarios"`
-	Server      *serverStats `json:"server"`
-	TotalErrors int64        `json:"total_errors"`
-	// Rounds is how many runs were merged into this one (not in the file).
-	Rounds int `json:"-"`
-}
+// The records bench/load writes.
+type (
+	metric      = results.Metric
+	scenario    = results.ScenarioResult
+	serverStats = results.ServerStats
+	result      = results.Report
+)
 
 func main() {
 	shaPath := flag.String("sha256", "", "JSON from bench/sha256speed -json")
