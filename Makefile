@@ -38,8 +38,8 @@ race:
 	$(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/...
 
 # Every parser of outside input: request paths, references, ranges and
-# manifests at the HTTP edge, and the metadata decoder for bytes read back
-# from disk.
+# manifests at the HTTP edge, the metadata decoder for bytes read back from
+# disk, and the object-store upload session state kept in metadata.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
@@ -49,6 +49,8 @@ fuzz:
 		echo "fuzz $$t for $(FUZZTIME_SHORT)"; \
 		$(GO) test ./meta/bolt -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_SHORT) || exit 1; \
 	done
+	@echo "fuzz FuzzDecodeState for $(FUZZTIME_SHORT)"
+	@$(GO) test ./storage/objectstore -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME_SHORT)
 
 conformance: build
 	BERTH_SPARSE_MANIFESTS=true scripts/serve.sh $(BIN)/registry -- sh -c 'conformance/run.sh "$$BERTH_REGISTRY"'

@@ -17,12 +17,16 @@ import (
 
 // Handler serves the OCI distribution API under /v2/.
 type Handler struct {
-	cfg     config
-	log     *slog.Logger
-	driver  storage.Driver
-	store   meta.Store
-	uploads keyedMutex
-	cache   manifestCache
+	cfg    config
+	log    *slog.Logger
+	driver storage.Driver
+	// sessions is the driver as a storage.Sessioner, when it is one: then
+	// upload sessions keep their data with SessionWriter and their state
+	// in meta.Upload.DriverState.
+	sessions storage.Sessioner
+	store    meta.Store
+	uploads  keyedMutex
+	cache    manifestCache
 }
 
 // New returns a Handler serving the OCI Distribution Specification v1.1 API
@@ -46,6 +50,7 @@ func New(opts ...Option) (*Handler, error) {
 		return nil, fmt.Errorf("registry: max manifest size must be positive, got %d", cfg.maxManifestSize)
 	}
 	h := &Handler{cfg: cfg, log: cfg.logger, driver: cfg.driver, store: cfg.store}
+	h.sessions, _ = cfg.driver.(storage.Sessioner)
 	h.cache.maxBytes = cfg.manifestCacheBytes
 	return h, nil
 }

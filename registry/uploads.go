@@ -55,8 +55,8 @@ func (h *Handler) writeUploadAccepted(w http.ResponseWriter, repo string, u meta
 	hdr.Set("Docker-Upload-UUID", u.ID)
 	hdr.Set("Range", rangeHeader(u.Offset))
 	hdr.Set("Content-Length", "0")
-	if h.cfg.chunkMinLength > 0 {
-		hdr.Set("OCI-Chunk-Min-Length", strconv.FormatInt(h.cfg.chunkMinLength, 10))
+	if n := h.chunkMinLength(); n > 0 {
+		hdr.Set("OCI-Chunk-Min-Length", strconv.FormatInt(n, 10))
 	}
 	w.WriteHeader(status)
 }
@@ -266,24 +266,24 @@ func restoreHash(u meta.Upload) (hash.Hash, error) {
 }
 
 // appendChunk streams body onto the session's data after u.Offset, hashing
-// as it goes, and commits it to storage. On success u.Offset and u.HashState
-// describe the new committed length; the caller persists u. want is the
-// exact number of bytes the request announced, or -1.
+// as it goes, and makes it durable in storage. On success u.Offset,
+// u.HashState and u.DriverState describe the new length; the caller persists
+// u. want is the exact number of bytes the request announced, or -1.
 func (h *Handler) appendChunk(ctx context.Context, u *meta.Upload, hs hash.Hash, body io.Reader, want int64) error {
-	fw, err := h.driver.Writer(ctx, storage.UploadPath(u.ID), u.Offset)
+	cw, err := h.openChunk(ctx, u)
 	if err != nil {
 		return fmt.Errorf("open upload data: %w", err)
 	}
-	defer fw.Close()
-	n, err := h.copyBody(fw, hs, body, want, u.Offset)
+	defer cw.Close()
+	n, err := h.copyBody(cw, hs, body, want, u.Offset)
 	if err != nil {
 		return err
 	}
 	if want >= 0 && n != want {
 		return NewError(http.StatusBadRequest, CodeSizeInvalid, "received %d bytes, the request announced %d", n, want)
 	}
-	if err := fw.Commit(ctx); err != nil {
-		return fmt.Errorf("commit upload data: %w", err)
+	if err := cw.save(ctx, u); err != nil {
+		return fmt.Errorf("save upload data: %w", err)
 	}
 	state, err := hs.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
@@ -418,33 +418,44 @@ func (h *Handler) putUpload(w http.ResponseWriter, r *http.Request, repo, id str
 // session is discarded.
 func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs hash.Hash, d digest.Digest, ev *Event) error {
 	ctx := r.Context()
+	if d.Algorithm() != digest.SHA256 {
+		// Verified by reading the data back, which must be an object.
+		if err := h.materialize(ctx, u); err != nil {
+			return err
+		}
+	}
 	ok, err := h.verifyUpload(ctx, u, hs, d)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		h.discardUpload(ctx, u.ID)
+		h.discardUpload(ctx, *u)
 		_ = h.store.Update(ctx, func(tx meta.Tx) error { return tx.Uploads().Delete(u.ID) })
 		return errDigestInvalid("uploaded content does not match digest %s", d)
 	}
 	dst := storage.BlobPath(d)
 	if fi, err := h.driver.Stat(ctx, dst); err == nil && !fi.IsDir && fi.Size == u.Offset {
 		// Already stored by an earlier push: keep that copy.
-		h.discardUpload(ctx, u.ID)
-	} else if err := h.driver.Move(ctx, storage.UploadPath(u.ID), dst); err != nil {
-		if !errors.Is(err, storage.ErrNotFound) || u.Offset != 0 {
-			return fmt.Errorf("move upload to blob store: %w", err)
-		}
-		// A zero-byte upload that never wrote data: store an empty object.
-		if err := h.writeEmpty(ctx, dst); err != nil {
+		h.discardUpload(ctx, *u)
+	} else {
+		if err := h.materialize(ctx, u); err != nil {
 			return err
+		}
+		if err := h.driver.Move(ctx, storage.UploadPath(u.ID), dst); err != nil {
+			if !errors.Is(err, storage.ErrNotFound) || u.Offset != 0 {
+				return fmt.Errorf("move upload to blob store: %w", err)
+			}
+			// A zero-byte upload that never wrote data: store an empty object.
+			if err := h.writeEmpty(ctx, dst); err != nil {
+				return err
+			}
 		}
 	}
 	ev.Size = u.Offset
 	if err := h.linkBlob(r, repo, meta.Blob{Digest: d, Size: u.Offset, CreatedAt: time.Now().UTC()}, u.ID, ev); err != nil {
 		return err
 	}
-	h.discardUpload(ctx, u.ID)
+	h.discardUpload(ctx, meta.Upload{ID: u.ID})
 	runAfter(ctx, h.cfg.hooks.AfterPush, ev)
 	return nil
 }
@@ -478,11 +489,18 @@ func (h *Handler) verifyUpload(ctx context.Context, u *meta.Upload, hs hash.Hash
 	return v.Verified(), nil
 }
 
-// discardUpload removes an upload's stored bytes, ignoring "not found".
-func (h *Handler) discardUpload(ctx context.Context, id string) {
-	err := h.driver.Delete(context.WithoutCancel(ctx), storage.UploadDir(id))
+// discardUpload removes an upload's stored bytes (and, for a session
+// driver, what its session holds), ignoring "not found".
+func (h *Handler) discardUpload(ctx context.Context, u meta.Upload) {
+	ctx = context.WithoutCancel(ctx)
+	if h.sessions != nil && u.DriverState != nil {
+		if err := h.sessions.AbortSession(ctx, storage.UploadPath(u.ID), u.DriverState); err != nil {
+			h.log.WarnContext(ctx, "could not abort upload session", "upload", u.ID, "err", err)
+		}
+	}
+	err := h.driver.Delete(ctx, storage.UploadDir(u.ID))
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		h.log.WarnContext(ctx, "could not remove upload data", "upload", id, "err", err)
+		h.log.WarnContext(ctx, "could not remove upload data", "upload", u.ID, "err", err)
 	}
 }
 
@@ -499,7 +517,7 @@ func (h *Handler) uploadStatus(w http.ResponseWriter, r *http.Request, repo, id 
 }
 
 func (h *Handler) cancelUpload(w http.ResponseWriter, r *http.Request, repo, id string) error {
-	_, unlock, err := h.openSession(r, &Event{Action: ActionPushBlob, Repository: repo}, id)
+	u, unlock, err := h.openSession(r, &Event{Action: ActionPushBlob, Repository: repo}, id)
 	defer unlock()
 	if err != nil {
 		return err
@@ -508,7 +526,7 @@ func (h *Handler) cancelUpload(w http.ResponseWriter, r *http.Request, repo, id 
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return err
 	}
-	h.discardUpload(r.Context(), id)
+	h.discardUpload(r.Context(), u)
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -107,3 +107,48 @@ type Opener interface {
 	// Open returns a seekable handle on the object at path.
 	Open(ctx context.Context, path string) (ReadSeekCloser, error)
 }
+
+// Sessioner is implemented by drivers for object stores, where an object
+// cannot be appended to and rewriting it on every resume would cost traffic
+// quadratic in its size. Such a driver keeps an in-progress upload as parts
+// on the backend plus an opaque state that the caller persists between
+// chunks (the registry keeps it in the upload session's metadata, so a
+// session started on one instance can continue on another that shares the
+// bucket and the metadata store).
+//
+// A session is written at path: the caller opens a SessionWriter with the
+// state the previous Save returned (nil for a new session), writes the next
+// chunk and saves, persisting the returned state only once Save succeeds.
+// CompleteSession then makes the bytes the object at path; AbortSession
+// discards them. States are not reusable after a later Save, Complete or
+// Abort of the same session.
+type Sessioner interface {
+	// SessionWriter continues the session at path whose state a previous
+	// Save returned, or starts one when state is nil.
+	SessionWriter(ctx context.Context, path string, state []byte) (SessionWriter, error)
+	// CompleteSession makes the session's bytes the object at path,
+	// replacing any object there. Completing a session that an earlier
+	// call already completed succeeds when the object at path has the
+	// session's size, so a caller that crashed after completing may retry.
+	CompleteSession(ctx context.Context, path string, state []byte) error
+	// AbortSession releases what the session holds on the backend. The
+	// object at path, if any, is left alone.
+	AbortSession(ctx context.Context, path string, state []byte) error
+	// SessionChunkSize is the smallest chunk that the backend stores
+	// without holding any of it in the state (S3's 5 MiB part minimum).
+	SessionChunkSize() int64
+}
+
+// SessionWriter receives the next bytes of an upload session.
+type SessionWriter interface {
+	io.Writer
+	// Size is the session's size so far: bytes saved before plus bytes
+	// written since opening.
+	Size() int64
+	// Save makes every byte written durable in the session, closes the
+	// writer and returns the state to pass to the next call.
+	Save(ctx context.Context) ([]byte, error)
+	// Close releases the writer without saving; the bytes written since it
+	// was opened are lost. Calling Close after Save is a no-op.
+	Close() error
+}

@@ -66,6 +66,10 @@ type S3Config struct {
 	ServerSideEncryption string `yaml:"serverSideEncryption"`
 	// KMSKeyID names the key for aws:kms (BERTH_S3_KMS_KEY_ID).
 	KMSKeyID string `yaml:"kmsKeyID"`
+	// RedirectExpiry, when positive, answers blob pulls with a redirect to
+	// a presigned URL valid that long, e.g. "20m"; 0 streams blobs through
+	// the registry (BERTH_S3_REDIRECT_EXPIRY).
+	RedirectExpiry time.Duration `yaml:"redirectExpiry"`
 }
 
 // FSConfig configures the local-disk driver.
@@ -149,6 +153,15 @@ func applyEnv(c *Config, getenv func(string) string) error {
 			*dst = b
 		}
 	}
+	dur := func(key string, dst *time.Duration) {
+		if v := getenv(key); v != "" && err == nil {
+			d, perr := time.ParseDuration(v)
+			if perr != nil {
+				err = fmt.Errorf("config: %s=%q is not a duration", key, v)
+			}
+			*dst = d
+		}
+	}
 	optFlag := func(key string, dst **bool) {
 		if v := getenv(key); v != "" && err == nil {
 			b, perr := strconv.ParseBool(v)
@@ -180,13 +193,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	flag("BERTH_SPARSE_MANIFESTS", &c.Registry.SparseManifests)
 	optFlag("BERTH_ANONYMOUS_MOUNT", &c.Registry.AnonymousMount)
 	optFlag("BERTH_DELETES", &c.Registry.Deletes)
-	if v := getenv("BERTH_SHUTDOWN_TIMEOUT"); v != "" && err == nil {
-		d, perr := time.ParseDuration(v)
-		if perr != nil {
-			err = fmt.Errorf("config: BERTH_SHUTDOWN_TIMEOUT=%q is not a duration", v)
-		}
-		c.ShutdownTimeout = d
-	}
+	dur("BERTH_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
 	return err
 }
 
@@ -230,6 +238,8 @@ func (c S3Config) validate() error {
 		return fmt.Errorf("config: storage.s3.endpoint %q must be an http:// or https:// URL", c.Endpoint)
 	case c.PartSize != 0 && (c.PartSize < 5<<20 || c.PartSize > 5<<30):
 		return fmt.Errorf("config: storage.s3.partSize %d must be 0 or between 5 MiB and 5 GiB", c.PartSize)
+	case c.RedirectExpiry < 0:
+		return fmt.Errorf("config: storage.s3.redirectExpiry %s must not be negative", c.RedirectExpiry)
 	}
 	switch c.ServerSideEncryption {
 	case "", "AES256", "aws:kms":

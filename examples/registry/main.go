@@ -114,6 +114,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 			AccessKey: c.AccessKey, SecretKey: c.SecretKey, RootDirectory: c.RootDirectory,
 			PartSize: c.PartSize, StorageClass: c.StorageClass,
 			ServerSideEncryption: c.ServerSideEncryption, KMSKeyID: c.KMSKeyID,
+			RedirectExpiry: c.RedirectExpiry,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage.s3: %w", err)

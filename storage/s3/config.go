@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/berthreg/berth/storage/objectstore"
 )
 
 const (
@@ -68,6 +70,10 @@ type Config struct {
 	// MaxConcurrency is reserved for concurrent part uploads; it must be
 	// >= 0 and is currently unused (parts upload one at a time).
 	MaxConcurrency int
+	// RedirectExpiry, when positive, makes blob pulls redirect clients to
+	// presigned GET URLs valid that long, so blob bytes flow from the
+	// bucket rather than through the registry. 0 streams every pull.
+	RedirectExpiry time.Duration
 }
 
 // validate checks c and returns it with defaults applied and RootDirectory
@@ -82,11 +88,9 @@ func (c Config) validate() (Config, error) {
 	if (c.AccessKey == "") != (c.SecretKey == "") {
 		return c, errors.New("s3: AccessKey, SecretKey: set both or neither")
 	}
-	root := strings.Trim(c.RootDirectory, "/")
-	if root != "" && checkPath(root) != nil {
-		return c, fmt.Errorf("s3: RootDirectory: %q is not a clean relative path", c.RootDirectory)
+	if err := objectstore.CheckRoot(c.RootDirectory); err != nil {
+		return c, fmt.Errorf("s3: RootDirectory: %w", err)
 	}
-	c.RootDirectory = root
 	switch {
 	case c.PartSize == 0:
 		c.PartSize = DefaultPartSize
@@ -110,15 +114,25 @@ func (c Config) validate() (Config, error) {
 	if c.MaxConcurrency < 0 {
 		return c, fmt.Errorf("s3: MaxConcurrency: %d is negative", c.MaxConcurrency)
 	}
+	if c.RedirectExpiry < 0 {
+		return c, fmt.Errorf("s3: RedirectExpiry: %v is negative", c.RedirectExpiry)
+	}
 	return c, nil
 }
 
-// New validates cfg and returns a Driver for its bucket. It makes no request:
-// a wrong bucket or credentials show up on the first call.
-func New(ctx context.Context, cfg Config) (*Driver, error) {
+// New validates cfg and returns a driver for its bucket. It makes no
+// request: a wrong bucket or credentials show up on the first call.
+func New(ctx context.Context, cfg Config) (*objectstore.Driver, error) {
+	d, _, err := newDriver(ctx, cfg, nil)
+	return d, err
+}
+
+// newDriver is New that also returns the bucket and lets tests adjust the
+// driver options.
+func newDriver(ctx context.Context, cfg Config, tune func(*objectstore.Options)) (*objectstore.Driver, *bucket, error) {
 	cfg, err := cfg.validate()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var opts []func(*config.LoadOptions) error
 	if cfg.Region != "" {
@@ -130,10 +144,10 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("s3: loading AWS configuration: %w", err)
+		return nil, nil, fmt.Errorf("s3: loading AWS configuration: %w", err)
 	}
 	if awsCfg.Region == "" {
-		return nil, errors.New("s3: Region: required (none set and none in the AWS environment)")
+		return nil, nil, errors.New("s3: Region: required (none set and none in the AWS environment)")
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
@@ -156,36 +170,32 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	root := cfg.RootDirectory
-	if root != "" {
-		root += "/"
+	b := &bucket{
+		client:  client,
+		presign: s3.NewPresignClient(client),
+		name:    cfg.Bucket,
+		class:   types.StorageClass(cfg.StorageClass),
+		sse:     types.ServerSideEncryption(cfg.ServerSideEncryption),
 	}
-	return &Driver{
-		client:      client,
-		bucket:      cfg.Bucket,
-		root:        root,
-		partSize:    cfg.PartSize,
-		class:       types.StorageClass(cfg.StorageClass),
-		sse:         types.ServerSideEncryption(cfg.ServerSideEncryption),
-		kmsKeyID:    cfg.KMSKeyID,
-		maxCopyPart: MaxPartSize,
-	}, nil
-}
-
-// checkPath rejects paths that are empty, absolute, not clean, or that
-// contain "." or ".." elements (the rules of storage/fs and storage/memory).
-func checkPath(p string) error {
-	if p == "" || p[0] == '/' || path.Clean(p) != p || p == "." || p == ".." ||
-		strings.HasPrefix(p, "../") || strings.IndexByte(p, 0) >= 0 {
-		return fmt.Errorf("s3: %q: %w", p, errInvalidPath)
+	if cfg.KMSKeyID != "" {
+		b.kmsKeyID = aws.String(cfg.KMSKeyID)
 	}
-	return nil
-}
-
-// checkPrefix is checkPath for List and Walk, where "" names the root.
-func checkPrefix(p string) error {
-	if p == "" {
-		return nil
+	o := objectstore.Options{
+		Name:           "s3",
+		RootDirectory:  cfg.RootDirectory,
+		PartSize:       cfg.PartSize,
+		MinPartSize:    MinPartSize,
+		MaxPartSize:    MaxPartSize,
+		MaxParts:       maxParts,
+		MaxCopySize:    MaxPartSize,
+		RedirectExpiry: cfg.RedirectExpiry,
 	}
-	return checkPath(p)
+	if tune != nil {
+		tune(&o)
+	}
+	d, err := objectstore.New(b, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, b, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/memory"
+	"github.com/berthreg/berth/storage/objectstore"
 	"github.com/berthreg/berth/storage/storagetest"
 )
 
@@ -56,11 +57,23 @@ var runRoot = func() string {
 
 var driverSeq atomic.Int64
 
-// testDriver is a Driver that remembers the paths it opened writers for.
+// testDriver is a driver that remembers the paths it opened writers for.
 type testDriver struct {
-	*Driver
+	*objectstore.Driver
+	bkt   *bucket
+	cfg   Config // with the driver's own RootDirectory
 	mu    sync.Mutex
 	paths map[string]bool
+}
+
+// with returns another driver on the same root, with adjusted options.
+func (d *testDriver) with(t *testing.T, tune func(*objectstore.Options)) *objectstore.Driver {
+	t.Helper()
+	other, _, err := newDriver(t.Context(), d.cfg, tune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return other
 }
 
 func (d *testDriver) Writer(ctx context.Context, p string, offset int64) (storage.FileWriter, error) {
@@ -84,7 +97,12 @@ func (d *testDriver) written() []string {
 // upload was left behind.
 func newTestDriver(t *testing.T) *testDriver {
 	t.Helper()
-	cfg := testConfig(t)
+	return newTunedDriver(t, testConfig(t), nil)
+}
+
+// newTunedDriver is newTestDriver for cfg with adjusted driver options.
+func newTunedDriver(t *testing.T, cfg Config, tune func(*objectstore.Options)) *testDriver {
+	t.Helper()
 	name := fmt.Sprintf("%03d-%s", driverSeq.Add(1), strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
 	cleanupCfg := cfg
 	cleanupCfg.RootDirectory = runRoot
@@ -93,11 +111,11 @@ func newTestDriver(t *testing.T) *testDriver {
 		t.Fatal(err)
 	}
 	cfg.RootDirectory = runRoot + "/" + name
-	inner, err := New(t.Context(), cfg)
+	inner, bkt, err := newDriver(t.Context(), cfg, tune)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &testDriver{Driver: inner, paths: make(map[string]bool)}
+	d := &testDriver{Driver: inner, bkt: bkt, cfg: cfg, paths: make(map[string]bool)}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -105,8 +123,8 @@ func newTestDriver(t *testing.T) *testDriver {
 		// reverse): none may have left a multipart upload behind. (MinIO
 		// lists uploads only for an exact key, hence one request per path.)
 		for _, p := range d.written() {
-			ups, err := d.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{
-				Bucket: &d.bucket, Prefix: aws.String(d.key(p)),
+			ups, err := d.bkt.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{
+				Bucket: &d.bkt.name, Prefix: aws.String(d.Key(p)),
 			})
 			if err != nil {
 				t.Errorf("listing multipart uploads of %q: %v", p, err)
@@ -147,6 +165,7 @@ func TestConfigValidation(t *testing.T) {
 		{"KMSKeyID", func(c *Config) { c.KMSKeyID = "key" }},
 		{"StorageClass", func(c *Config) { c.StorageClass = " STANDARD" }},
 		{"MaxConcurrency", func(c *Config) { c.MaxConcurrency = -1 }},
+		{"RedirectExpiry", func(c *Config) { c.RedirectExpiry = -time.Second }},
 	}
 	for _, tc := range tests {
 		cfg := ok
@@ -157,42 +176,25 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 
-	d, err := New(t.Context(), Config{
+	var opts objectstore.Options
+	d, b, err := newDriver(t.Context(), Config{
 		Bucket: "b", Region: "eu-west-1", RootDirectory: "/reg/istry/",
 		ServerSideEncryption: "aws:kms", KMSKeyID: "alias/berth", MaxConcurrency: 4,
-	})
+	}, func(o *objectstore.Options) { opts = *o })
 	if err != nil {
 		t.Fatalf("New with a valid config: %v", err)
 	}
-	if d.partSize != DefaultPartSize || d.root != "reg/istry/" {
-		t.Fatalf("defaults: partSize %d root %q, want %d %q", d.partSize, d.root, DefaultPartSize, "reg/istry/")
+	if opts.PartSize != DefaultPartSize || opts.MinPartSize != MinPartSize || opts.RedirectExpiry != 0 {
+		t.Fatalf("defaults: %+v", opts)
 	}
-	if got := d.key("blobs/x"); got != "reg/istry/blobs/x" {
+	if got := d.Key("blobs/x"); got != "reg/istry/blobs/x" {
 		t.Fatalf("key = %q", got)
 	}
-	if got := d.copySource("a b/c+d"); got != "b/a%20b/c+d" {
+	if got := aws.ToString(b.copySource("a b/c+d")); got != "b/a%20b/c+d" {
 		t.Fatalf("copySource = %q", got)
 	}
-}
-
-func TestCopyRanges(t *testing.T) {
-	for _, tc := range []struct{ n, limit int64 }{
-		{1, 10}, {10, 10}, {11, 10}, {25, 10}, {5<<30 + 1, 5 << 30}, {12 << 30, 5 << 30},
-	} {
-		rs := copyRanges(tc.n, tc.limit)
-		var next int64
-		for i, r := range rs {
-			if r[0] != next || r[1] <= r[0] || r[1]-r[0] > tc.limit {
-				t.Fatalf("copyRanges(%d, %d) = %v: bad range %d", tc.n, tc.limit, rs, i)
-			}
-			next = r[1]
-		}
-		if next != tc.n || int64(len(rs)) != (tc.n+tc.limit-1)/tc.limit {
-			t.Fatalf("copyRanges(%d, %d) = %v", tc.n, tc.limit, rs)
-		}
-	}
-	if rs := copyRanges(5<<30+1, 5<<30); rs[1][1]-rs[1][0] < MinPartSize {
-		t.Fatalf("last copy part below the S3 minimum: %v", rs)
+	if aws.ToString(b.kmsKeyID) != "alias/berth" || b.sse != "aws:kms" {
+		t.Fatalf("encryption settings: %q %q", b.sse, aws.ToString(b.kmsKeyID))
 	}
 }
 
@@ -275,8 +277,9 @@ func TestResumeServerSideCopy(t *testing.T) {
 // TestMultipartMove moves an object larger than the copy limit, lowered
 // from 5 GiB for the test.
 func TestMultipartMove(t *testing.T) {
-	d := newTestDriver(t)
-	d.maxCopyPart = 10 << 20
+	d := newTunedDriver(t, testConfig(t), func(o *objectstore.Options) {
+		o.MaxCopySize, o.MaxPartSize = 10<<20, 10<<20
+	})
 	data := pattern(3, 25<<20+3)
 	putObject(t, d, "mv/src", 0, data)
 	if err := d.Move(t.Context(), "mv/src", "mv/dst"); err != nil {
@@ -307,8 +310,8 @@ func TestListPagingOrder(t *testing.T) {
 		putObject(t, d, p, 0, []byte(p))
 		putObject(t, ref, p, 0, []byte(p))
 	}
-	for _, page := range []int32{1, 2, 3, 0} {
-		d.listPage = page
+	for _, page := range []int{1, 2, 3, 0} {
+		d := d.with(t, func(o *objectstore.Options) { o.ListPageSize = page })
 		for _, prefix := range []string{"", "x", "x/b"} {
 			for _, after := range []string{"", "x/a", "x/b", "x/b!", "x/b.", "x/b.txt", "x/b/zz", "x/bz"} {
 				for _, limit := range []int{0, 1, 2, 3, 5} {

@@ -394,3 +394,83 @@ func (w *mwriter) Close() error {
 	}
 	return w.FileWriter.Close()
 }
+
+// mutantChunk is the chunk size of the mutant's sessions.
+const mutantChunk = 64 << 10
+
+// SessionWriter makes the mutant a storage.Sessioner whose state is a marker
+// byte followed by every byte of the session.
+func (m *mutant) SessionWriter(_ context.Context, p string, state []byte) (storage.SessionWriter, error) {
+	if p != m.clean(p) || path.Clean(p) != p || strings.HasPrefix(p, "../") {
+		return nil, storage.ErrInvalidPath
+	}
+	if state != nil && (len(state) == 0 || state[0] != 'M') {
+		return nil, errors.New("bad state")
+	}
+	w := &msession{m: m, p: p}
+	if state != nil {
+		w.buf.Write(state[1:])
+	}
+	return w, nil
+}
+
+// CompleteSession implements storage.Sessioner.
+func (m *mutant) CompleteSession(ctx context.Context, p string, state []byte) error {
+	if state != nil && (len(state) == 0 || state[0] != 'M') {
+		return errors.New("bad state")
+	}
+	w, err := m.Driver.Writer(ctx, p, 0)
+	if err != nil {
+		return err
+	}
+	if len(state) > 0 {
+		_, _ = w.Write(state[1:])
+	}
+	return w.Commit(ctx)
+}
+
+// AbortSession implements storage.Sessioner.
+func (m *mutant) AbortSession(context.Context, string, []byte) error { return nil }
+
+// SessionChunkSize implements storage.Sessioner.
+func (m *mutant) SessionChunkSize() int64 { return mutantChunk }
+
+// msession is the mutant's storage.SessionWriter.
+type msession struct {
+	m      *mutant
+	p      string
+	buf    bytes.Buffer
+	n      int
+	closed bool
+}
+
+func (w *msession) Write(b []byte) (int, error) {
+	if w.closed {
+		return 0, storage.ErrClosed
+	}
+	w.n = len(b)
+	return w.buf.Write(b)
+}
+
+func (w *msession) Size() int64 { return int64(w.buf.Len()) }
+
+func (w *msession) Save(ctx context.Context) ([]byte, error) {
+	w.closed = true
+	b := w.buf.Bytes()
+	switch w.m.kind {
+	case "session-drops-tiny-chunk":
+		if w.n > 0 && w.n < 10 {
+			b = b[:len(b)-w.n]
+		}
+	case "session-visible-early":
+		if err := w.m.CompleteSession(ctx, w.p, append([]byte{'M'}, b...)); err != nil {
+			return nil, err
+		}
+	}
+	return append([]byte{'M'}, b...), nil
+}
+
+func (w *msession) Close() error {
+	w.closed = true
+	return nil
+}

@@ -22,7 +22,7 @@
 // storage.FileWriter: round trips, offsets, resumable writers, Close, Cancel
 // and Commit semantics, listing order and paging, Walk, Move, Delete, the
 // sentinel errors (tested with errors.Is), and concurrent use. When the driver
-// also implements storage.Opener, that is checked too.
+// also implements storage.Opener or storage.Sessioner, those are checked too.
 //
 // One subtest streams a little over 256 MiB through the driver and verifies
 // it by SHA-256; it is skipped under go test -short.

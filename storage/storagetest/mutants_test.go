@@ -48,6 +48,8 @@ var mutants = []struct{ kind, subtest string }{
 	{"generic-notfound", "NotFound"},
 	{"cleans-paths", "InvalidPath"},
 	{"opener-ignores-seek", "Opener"},
+	{"session-drops-tiny-chunk", "Sessions"},
+	{"session-visible-early", "Sessions"},
 	{"reader-shared-cursor", "ConcurrentReaders"},
 	{"writer-shared-buffer", "ConcurrentWriters"},
 	{"ghost-dirs", "ConcurrentWriteDelete"},

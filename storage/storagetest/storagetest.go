@@ -47,6 +47,7 @@ func Run(t *testing.T, newDriver func(t *testing.T) storage.Driver) {
 		{"NotFound", testNotFound},
 		{"InvalidPath", testInvalidPath},
 		{"Opener", testOpener},
+		{"Sessions", testSessions},
 		{"ConcurrentReaders", testConcurrentReaders},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentWriteDelete", testConcurrentWriteDelete},
