@@ -8,7 +8,11 @@
 # side-by-side markdown table, also written to bench/results/latest.md.
 #
 # Environment:
-#   TARGETS       targets in order, first is compared to second (default "berth distribution")
+#   TARGETS       targets in order, compared in pairs (default "berth distribution");
+#                 berth-s3 and distribution-s3 keep blobs on S3: a MinIO started by
+#                 scripts/minio.sh on loopback (one server for the whole run,
+#                 its CPU not counted in the servers' figures), each target and
+#                 round under its own root prefix
 #   ROUNDS=N      run the targets N times, alternating, and report medians (default 1)
 #   SMOKE=1       small sizes and short durations, for checking the setup (~30 s)
 #   LOAD_ARGS     extra flags for bench/load, appended last (e.g. "-duration 20s")
@@ -29,6 +33,10 @@ DIST_ADDR=${DIST_ADDR:-127.0.0.1:5001}
 DIST_VERSION=v3.1.2
 ROUNDS=${ROUNDS:-1}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive integer" >&2; exit 2; }
+if [[ " $TARGETS " == *-s3\ * && -z ${BERTH_S3_ENDPOINT:-} ]]; then
+	# S3 targets: run the whole benchmark under a throw-away MinIO.
+	exec scripts/minio.sh -- "$0" "$@"
+fi
 
 if [[ ${SMOKE:-0} == 1 ]]; then
 	LOAD_FLAGS="-blob-size 64MiB -duration 2s -get-tags 200 -list-tags 500 -catalog-repos 100 -repeat 2 -pull-repeat 2"
@@ -76,14 +84,15 @@ go build -o "$WORK/report" ./bench/report
 
 for t in $TARGETS; do
 	case $t in
-	distribution)
+	distribution | distribution-s3)
 		ver=$("$TOOLS/registry" --version 2>/dev/null || true)
 		if [[ ! $ver =~ distribution/v3\ ${DIST_VERSION//./\\.}([^0-9]|$) ]]; then
 			log "installing Distribution $DIST_VERSION into $TOOLS"
 			GOBIN=$TOOLS go install "github.com/distribution/distribution/v3/cmd/registry@$DIST_VERSION"
 		fi
 		;;
-	berth)
+	berth | berth-s3)
+		[[ ! -e $WORK/berth-registry ]] || continue
 		if [[ -n ${BERTH_BIN:-} ]]; then
 			[[ -x $BERTH_BIN ]] || die "BERTH_BIN=$BERTH_BIN is not executable"
 			ln -s "$(realpath "$BERTH_BIN")" "$WORK/berth-registry"
@@ -93,7 +102,7 @@ for t in $TARGETS; do
 			go build -o "$WORK/berth-registry" ./examples/registry
 		fi
 		;;
-	*) die "unknown target $t (known: berth distribution)" ;;
+	*) die "unknown target $t (known: berth distribution berth-s3 distribution-s3)" ;;
 	esac
 done
 
@@ -113,8 +122,21 @@ for round in $(seq "$ROUNDS"); do
 		data=$WORK/$t-data
 		mkdir -p "$data"
 		case $t in
-		distribution)
+		distribution | distribution-s3)
 			addr=$DIST_ADDR
+			if [[ $t == distribution ]]; then
+				store="  filesystem:
+    rootdirectory: $data"
+			else
+				store="  s3:
+    accesskey: $BERTH_S3_ACCESS_KEY
+    secretkey: $BERTH_S3_SECRET_KEY
+    region: $BERTH_S3_REGION
+    regionendpoint: $BERTH_S3_ENDPOINT
+    forcepathstyle: true
+    bucket: $BERTH_S3_BUCKET
+    rootdirectory: /bench/$t-$round"
+			fi
 			cat >"$WORK/distribution.yml" <<-EOF
 				version: 0.1
 				log:
@@ -122,8 +144,7 @@ for round in $(seq "$ROUNDS"); do
 				  accesslog:
 				    disabled: true
 				storage:
-				  filesystem:
-				    rootdirectory: $data
+				$store
 				  delete:
 				    enabled: true
 				  cache:
@@ -139,6 +160,10 @@ for round in $(seq "$ROUNDS"); do
 		berth)
 			addr=$BERTH_ADDR
 			cmd=("$WORK/berth-registry" -addr "$addr" -data "$data")
+			;;
+		berth-s3)
+			addr=$BERTH_ADDR
+			cmd=(env BERTH_STORAGE_DRIVER=s3 "BERTH_S3_ROOT=bench/$t-$round" BERTH_S3_REDIRECT_EXPIRY=20m "$WORK/berth-registry" -addr "$addr" -data "$data")
 			;;
 		esac
 		port_busy "$addr" && die "$addr is already in use"
@@ -171,7 +196,8 @@ MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 	echo "## Registry benchmark, $(date -u +%F)"
 	echo
 	echo "- machine: $(nproc) cores ($CPU_MODEL), $MEM, $(go env GOVERSION); client and server share it"
-	echo "- targets: $TARGETS; Berth at $BERTH_REV, Distribution $DIST_VERSION (filesystem storage, inmemory blob descriptor cache, access log off)"
+	echo "- targets: $TARGETS; Berth at $BERTH_REV, Distribution $DIST_VERSION (inmemory blob descriptor cache, access log off)"
+	[[ " $TARGETS " != *-s3\ * ]] || echo "- -s3 targets: blobs on MinIO $(sed -n 's/^MINIO_VERSION=//p' scripts/versions.env) on loopback (path-style, no TLS), whose CPU the server figures leave out; pulls are presigned redirects on both (Distribution's default, Berth's redirectExpiry 20m); the others on the local filesystem"
 	echo "- load flags: \`$(echo $LOAD_FLAGS)\`"
 	echo "- rounds: $ROUNDS (targets alternate; figures are medians); whole run: ${ELAPSED}s; 1-minute load average $LOAD_BEFORE before, $(cut -d' ' -f1 /proc/loadavg) after"
 	echo

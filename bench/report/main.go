@@ -9,7 +9,9 @@
 // ratio column is first/second for higher-is-better metrics and
 // second/first for lower-is-better ones (latency, RSS, CPU), so a ratio
 // above 1 always means the first registry did better. With one file the
-// table has no ratio column. -sha256 takes the JSON printed by
+// table has no ratio column. More targets come in pairs (berth,
+// distribution, berth-s3, distribution-s3): every target gets a column and
+// each pair a ratio column. -sha256 takes the JSON printed by
 // bench/sha256speed and adds push throughput as a share of the machine's
 // single-core SHA-256 speed.
 package main
@@ -53,8 +55,8 @@ func main() {
 		all = append(all, r)
 	}
 	results := groupRounds(all)
-	if len(results) > 2 {
-		fmt.Fprintln(os.Stderr, "report: results name more than two targets")
+	if len(results) > 2 && len(results)%2 != 0 {
+		fmt.Fprintln(os.Stderr, "report: more than two targets must come in pairs")
 		os.Exit(2)
 	}
 	sha := 0.0
@@ -266,15 +268,14 @@ func render(w io.Writer, rs []*result, sha float64) {
 	for _, res := range rs {
 		fmt.Fprintf(w, " %s |", title(res.Target))
 	}
-	if n == 2 {
-		fmt.Fprintf(w, " ratio (%s/%s, >1 = %s better) |", title(rs[0].Target), title(rs[1].Target), title(rs[0].Target))
+	pairs := n / 2
+	for p := range pairs {
+		a, b := title(rs[2*p].Target), title(rs[2*p+1].Target)
+		fmt.Fprintf(w, " ratio (%s/%s, >1 = %s better) |", a, b, a)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprint(w, "|---|")
-	for range rs {
-		fmt.Fprint(w, "--:|")
-	}
-	if n == 2 {
+	for range n + pairs {
 		fmt.Fprint(w, "--:|")
 	}
 	fmt.Fprintln(w)
@@ -296,8 +297,8 @@ func render(w io.Writer, rs []*result, sha float64) {
 			}
 			fmt.Fprintf(w, " %s%s%s |", v, unit, r.notes[i])
 		}
-		if n == 2 {
-			fmt.Fprintf(w, " %s |", ratio(r, r == errRow))
+		for p := range pairs {
+			fmt.Fprintf(w, " %s |", ratio(r, 2*p, r == errRow))
 		}
 		fmt.Fprintln(w)
 	}
@@ -351,13 +352,13 @@ func render(w io.Writer, rs []*result, sha float64) {
 	fmt.Fprintln(w)
 }
 
-// ratio is first/second for higher-is-better rows and second/first for
-// lower-is-better ones.
-func ratio(r *row, isErrors bool) string {
-	if isErrors || !r.ok[0] || !r.ok[1] {
+// ratio compares the targets at i and i+1: first/second for
+// higher-is-better rows and second/first for lower-is-better ones.
+func ratio(r *row, i int, isErrors bool) string {
+	if isErrors || !r.ok[i] || !r.ok[i+1] {
 		return "—"
 	}
-	a, b := r.values[0], r.values[1]
+	a, b := r.values[i], r.values[i+1]
 	if r.better == "lower" {
 		a, b = b, a
 	}

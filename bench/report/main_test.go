@@ -8,14 +8,14 @@ import (
 func TestRatioMeansFirstIsBetter(t *testing.T) {
 	hi := &row{better: "higher", values: []float64{200, 100}, ok: []bool{true, true}}
 	lo := &row{better: "lower", values: []float64{50, 100}, ok: []bool{true, true}}
-	if got := ratio(hi, false); got != "2.00×" {
+	if got := ratio(hi, 0, false); got != "2.00×" {
 		t.Errorf("higher-is-better ratio = %s, want 2.00×", got)
 	}
-	if got := ratio(lo, false); got != "2.00×" {
+	if got := ratio(lo, 0, false); got != "2.00×" {
 		t.Errorf("lower-is-better ratio = %s, want 2.00× (inverted)", got)
 	}
 	missing := &row{better: "higher", values: []float64{1, 0}, ok: []bool{true, false}}
-	if got := ratio(missing, false); got != "—" {
+	if got := ratio(missing, 0, false); got != "—" {
 		t.Errorf("ratio with a missing value = %s", got)
 	}
 }
@@ -60,5 +60,24 @@ func TestRoundsMergeToMedians(t *testing.T) {
 	}
 	if v := got[1].Scenarios[0].Metrics[0].Value; v != 2 {
 		t.Fatalf("merged b median = %v, want 2", v)
+	}
+}
+
+func TestRenderTwoPairs(t *testing.T) {
+	mk := func(target string, push float64) *result {
+		return &result{Target: target, Scenarios: []scenario{{Name: "push-mono",
+			Metrics: []metric{{Name: "blob_push_monolithic", Label: "push", Value: push, Unit: "MB/s", Better: "higher"}}}}}
+	}
+	var sb strings.Builder
+	render(&sb, []*result{mk("berth", 900), mk("distribution", 300), mk("berth-s3", 400), mk("distribution-s3", 100)}, 0)
+	out := sb.String()
+	for _, want := range []string{
+		"| metric | Berth | Distribution | Berth-s3 | Distribution-s3 | ratio (Berth/Distribution, >1 = Berth better) | ratio (Berth-s3/Distribution-s3, >1 = Berth-s3 better) |",
+		"|---|--:|--:|--:|--:|--:|--:|",
+		"| push | 900 MB/s | 300 MB/s | 400 MB/s | 100 MB/s | 3.00× | 4.00× |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

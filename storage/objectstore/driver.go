@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/berthreg/berth/storage"
 )
@@ -24,6 +25,8 @@ type Driver struct {
 	name string
 	root string // key prefix, "" or ending in "/"
 	o    Options
+	// parts pools *[]byte buffers of capacity PartSize for writers.
+	parts sync.Pool
 }
 
 var (
@@ -38,7 +41,12 @@ func New(b Bucket, o Options) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Driver{b: b, name: o.Name, root: o.RootDirectory, o: o}, nil
+	d := &Driver{b: b, name: o.Name, root: o.RootDirectory, o: o}
+	d.parts.New = func() any {
+		b := make([]byte, 0, o.PartSize)
+		return &b
+	}
+	return d, nil
 }
 
 // Bucket returns the bucket the driver stores objects in.

@@ -25,8 +25,8 @@ func (d *Driver) SessionWriter(ctx context.Context, p string, state []byte) (sto
 	}
 	w := &sessionWriter{u: upload{d: d, path: p, id: s.id, parts: s.parts}, ctx: ctx}
 	if len(s.tail) > 0 {
-		w.u.buf = make([]byte, len(s.tail), d.o.PartSize)
-		copy(w.u.buf, s.tail)
+		w.u.grow(len(s.tail))
+		w.u.buf = append(w.u.buf, s.tail...)
 	}
 	w.base = w.u.size()
 	return w, nil
@@ -116,6 +116,7 @@ func (w *sessionWriter) Save(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("%s: save session %q: %w", w.u.d.name, w.u.path, storage.ErrClosed)
 	}
 	w.closed = true
+	defer w.u.release()
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -125,14 +126,16 @@ func (w *sessionWriter) Save(ctx context.Context) ([]byte, error) {
 		}
 	}
 	s := sessionState{id: w.u.id, parts: w.u.parts, tail: w.u.buf}
-	return s.encode(), nil
+	return s.encode(), nil // a copy: the buffer goes back to the pool
 }
 
 // Close implements storage.SessionWriter. Parts uploaded since opening stay
 // with the multipart upload but out of any saved state; the next Save
 // replaces them under the same part numbers.
 func (w *sessionWriter) Close() error {
-	w.closed = true
-	w.u.buf = nil
+	if !w.closed {
+		w.closed = true
+		w.u.release()
+	}
 	return nil
 }

@@ -11,11 +11,46 @@ import (
 // Small objects that never fill a part are stored with one Put. Like every
 // writer it is used by one goroutine at a time.
 type upload struct {
-	d     *Driver
-	path  string
-	id    string // multipart upload id; "" until the first part
-	parts []Part
-	buf   []byte // bytes not yet uploaded, at most PartSize
+	d      *Driver
+	path   string
+	id     string // multipart upload id; "" until the first part
+	parts  []Part
+	buf    []byte // bytes not yet uploaded, at most PartSize
+	pooled bool   // buf came from the driver's pool of PartSize buffers
+}
+
+// smallBuffer is the capacity up to which a buffer grows by doubling;
+// beyond it the buffer is swapped for a pooled one of PartSize, so small
+// objects (manifests, configs, tiny blobs) never hold a whole part's memory
+// and large ones reuse part buffers.
+const smallBuffer = 256 << 10
+
+// grow makes room in the buffer for n more bytes (the caller never asks
+// beyond PartSize in total).
+func (u *upload) grow(n int) {
+	need := len(u.buf) + n
+	if need <= cap(u.buf) {
+		return
+	}
+	if need > smallBuffer {
+		bp := u.d.parts.Get().(*[]byte)
+		b := append((*bp)[:0], u.buf...)
+		u.release()
+		u.buf, u.pooled = b, true
+		return
+	}
+	b := make([]byte, len(u.buf), max(need, 2*cap(u.buf), 16<<10))
+	copy(b, u.buf)
+	u.buf = b
+}
+
+// release returns a pooled buffer and forgets the buffer.
+func (u *upload) release() {
+	if u.pooled {
+		b := u.buf[:0]
+		u.d.parts.Put(&b)
+	}
+	u.buf, u.pooled = nil, false
 }
 
 // size is the number of bytes the upload holds.
@@ -55,10 +90,8 @@ func (u *upload) nextPart() (int32, error) {
 func (u *upload) write(ctx context.Context, p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
-		if u.buf == nil {
-			u.buf = make([]byte, 0, u.d.o.PartSize)
-		}
 		take := min(len(p), int(u.d.o.PartSize)-len(u.buf))
+		u.grow(take)
 		u.buf = append(u.buf, p[:take]...)
 		p = p[take:]
 		written += take

@@ -56,8 +56,10 @@ func (d *Driver) Writer(ctx context.Context, p string, offset int64) (storage.Fi
 		return nil, d.fail("write: read back", p, err)
 	}
 	defer rc.Close()
-	w.u.buf = make([]byte, offset, d.o.PartSize)
+	w.u.grow(int(offset))
+	w.u.buf = w.u.buf[:offset]
 	if _, err := io.ReadFull(rc, w.u.buf); err != nil {
+		w.u.release()
 		return nil, d.fail("write: read back", p, err)
 	}
 	return w, nil
@@ -129,6 +131,7 @@ func (w *writer) Commit(ctx context.Context) error {
 	if err != nil {
 		err = errors.Join(err, w.u.abort(ctx))
 	}
+	w.u.release()
 	return err
 }
 
@@ -139,6 +142,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 		return fmt.Errorf("%s: cancel %q: %w", w.u.d.name, w.u.path, storage.ErrClosed)
 	}
 	w.closed = true
+	w.u.release()
 	err := w.u.abort(ctx)
 	if derr := w.u.d.b.Delete(ctx, []string{w.u.d.Key(w.u.path)}); derr != nil {
 		err = errors.Join(err, w.u.d.fail("cancel", w.u.path, derr))
@@ -153,6 +157,6 @@ func (w *writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	w.u.buf = nil
+	w.u.release()
 	return w.u.abort(w.ctx)
 }

@@ -7,13 +7,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/internal/s3proxy"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/objectstore"
 )
 
@@ -135,5 +141,71 @@ func TestRegistryUploadSessions(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !bytes.Equal(got, blob) {
 			t.Fatalf("GET blob from instance %d: %s, %d bytes (want %d matching)", i, resp.Status, len(got), total)
 		}
+	}
+}
+
+// TestRegistryRedirects pulls a blob from a registry whose S3 driver hands
+// out presigned URLs: the registry answers 307 with a URL that carries the
+// configured expiry, and the bytes come from the bucket, not the registry.
+func TestRegistryRedirects(t *testing.T) {
+	cfg, proxy := proxied(t, testConfig(t))
+	cfg.RedirectExpiry = 90 * time.Second
+	d := newTunedDriver(t, cfg, nil)
+	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	h, err := registry.New(registry.WithStorage(d), registry.WithMetadata(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	blob := pattern(9, 3<<20+17)
+	dgst := fmt.Sprintf("sha256:%x", sha256.Sum256(blob))
+	resp, body := do(t, http.MethodPost, srv.URL+"/v2/redir/blobs/uploads/?digest="+dgst, nil, blob)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("monolithic push: %s %s", resp.Status, body)
+	}
+
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Get(srv.URL + "/v2/redir/blobs/" + dgst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(loc, proxy.URL+"/") {
+		t.Fatalf("GET blob: %s, Location %q; want 307 to the bucket at %s", resp.Status, loc, proxy.URL)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Query().Get("X-Amz-Expires"); got != "90" {
+		t.Errorf("presigned URL expiry X-Amz-Expires=%q, want 90", got)
+	}
+	if !strings.HasSuffix(u.Path, d.Key(storage.BlobPath(digest.Digest(dgst)))) {
+		t.Errorf("presigned URL path %q does not name the blob's key", u.Path)
+	}
+
+	proxy.Reset()
+	resp, got := do(t, http.MethodGet, srv.URL+"/v2/redir/blobs/"+dgst, nil, nil) // follows the redirect
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, blob) {
+		t.Fatalf("GET blob following the redirect: %s, %d bytes", resp.Status, len(got))
+	}
+	if n := proxy.Counts()[s3proxy.OpGetObject].Received; n != int64(len(blob)) {
+		t.Errorf("the bucket served %d bytes, want the blob's %d", n, len(blob))
+	}
+	resp, got = do(t, http.MethodGet, srv.URL+"/v2/redir/blobs/"+dgst, map[string]string{"Range": "bytes=10-19"}, nil)
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(got, blob[10:20]) {
+		t.Fatalf("ranged GET through the redirect: %s, %q", resp.Status, got)
+	}
+	// HEAD stays with the registry.
+	resp, _ = do(t, http.MethodHead, srv.URL+"/v2/redir/blobs/"+dgst, nil, nil)
+	if resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(blob)) {
+		t.Fatalf("HEAD blob: %s, length %d", resp.Status, resp.ContentLength)
 	}
 }
