@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/berthreg/berth/storage"
 )
 
 // ErrorCode is one of the error codes the OCI distribution specification
@@ -29,6 +31,9 @@ const (
 	CodeTooManyRequests     ErrorCode = "TOOMANYREQUESTS"
 	// CodeRangeInvalid is Distribution's code for an out-of-order chunk (416).
 	CodeRangeInvalid ErrorCode = "RANGE_INVALID"
+	// CodeUnavailable is Distribution's code for a 503: here, a storage
+	// backend that cannot be reached (storage.ErrUnavailable).
+	CodeUnavailable ErrorCode = "UNAVAILABLE"
 )
 
 // Error is an error with an OCI error code and an HTTP status. Hooks may
@@ -72,7 +77,13 @@ type errorEntry struct {
 // are logged by the caller.
 func writeError(w http.ResponseWriter, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, storage.ErrUnavailable):
+		e = &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "the storage backend is unavailable; retry later",
+			Header:  http.Header{"Retry-After": {"1"}}}
+	default:
 		e = &Error{Status: http.StatusInternalServerError, Code: "UNKNOWN", Message: "internal server error"}
 	}
 	for k, vs := range e.Header {

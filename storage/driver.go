@@ -20,6 +20,11 @@ var (
 	ErrInvalidOffset = errors.New("storage: invalid offset")
 	// ErrClosed reports use of a writer after Commit, Cancel or Close.
 	ErrClosed = errors.New("storage: writer closed")
+	// ErrUnavailable reports that the backend could not be reached or kept
+	// failing (connection refused, timeouts, 5xx or throttling after the
+	// driver's own retries). Nothing was changed that the caller relies
+	// on; the same call may succeed later.
+	ErrUnavailable = errors.New("storage: backend unavailable")
 )
 
 // Driver stores opaque byte objects addressed by slash-separated relative

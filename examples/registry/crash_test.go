@@ -50,6 +50,7 @@ func startServer(t *testing.T, bin, dataDir, addr string) *serverProc {
 	cmd := exec.Command(bin, "-addr", addr, "-data", dataDir)
 	cmd.Env = append(os.Environ(), "BERTH_LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

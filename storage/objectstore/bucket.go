@@ -8,7 +8,9 @@ import (
 )
 
 // Errors a Bucket returns (wrapped with %w is fine) for the conditions the
-// Driver must tell apart. A missing key is storage.ErrNotFound.
+// Driver must tell apart. A missing key is storage.ErrNotFound; a server
+// that still answers 5xx or 429 after the SDK's retries is
+// storage.ErrUnavailable (network failures the Driver recognises itself).
 var (
 	// ErrInvalidRange is the answer to Get at an offset at or past the end
 	// of a non-empty object (HTTP 416).

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/berthreg/berth/storage"
 )
@@ -64,9 +66,22 @@ func (d *Driver) dirKey(p string) string {
 	return d.root + p + "/"
 }
 
-// fail annotates a bucket error with the driver name, operation and path.
+// fail annotates a bucket error with the driver name, operation and path,
+// adding storage.ErrUnavailable when the bucket could not be reached.
 func (d *Driver) fail(op, p string, err error) error {
+	if unreachable(err) && !errors.Is(err, storage.ErrUnavailable) {
+		return fmt.Errorf("%s: %s %q: %w: %w", d.name, op, p, storage.ErrUnavailable, err)
+	}
 	return fmt.Errorf("%s: %s %q: %w", d.name, op, p, err)
+}
+
+// unreachable reports a network failure: a refused or reset connection, a
+// failed dial or lookup, a timeout.
+func unreachable(err error) bool {
+	var op *net.OpError
+	var ne net.Error
+	return errors.As(err, &op) || (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // check validates an object path.

@@ -61,6 +61,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
 	case code == "InvalidRange" || status == 416:
 		return fmt.Errorf("%w: %w", objectstore.ErrInvalidRange, err)
+	case status >= 500 || status == 429 || code == "SlowDown":
+		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
 	return err
 }

@@ -27,6 +27,9 @@ const (
 	// MaxPartSize is the largest part (and the largest server-side copy
 	// range) S3 accepts.
 	MaxPartSize = 5 << 30
+	// DefaultMaxAttempts is Config.MaxAttempts when 0: enough to ride out
+	// a restart of an S3-compatible server lasting about a second.
+	DefaultMaxAttempts = 6
 	// maxParts is S3's limit on the parts of one multipart upload.
 	maxParts = 10000
 )
@@ -70,6 +73,11 @@ type Config struct {
 	// MaxConcurrency is reserved for concurrent part uploads; it must be
 	// >= 0 and is currently unused (parts upload one at a time).
 	MaxConcurrency int
+	// MaxAttempts bounds the attempts of each request, the first included,
+	// for answers worth retrying (5xx, throttling, broken connections),
+	// with jittered exponential backoff between them. 0 means
+	// DefaultMaxAttempts.
+	MaxAttempts int
 	// RedirectExpiry, when positive, makes blob pulls redirect clients to
 	// presigned GET URLs valid that long, so blob bytes flow from the
 	// bucket rather than through the registry. 0 streams every pull.
@@ -114,6 +122,12 @@ func (c Config) validate() (Config, error) {
 	if c.MaxConcurrency < 0 {
 		return c, fmt.Errorf("s3: MaxConcurrency: %d is negative", c.MaxConcurrency)
 	}
+	switch {
+	case c.MaxAttempts == 0:
+		c.MaxAttempts = DefaultMaxAttempts
+	case c.MaxAttempts < 0:
+		return c, fmt.Errorf("s3: MaxAttempts: %d is negative", c.MaxAttempts)
+	}
 	if c.RedirectExpiry < 0 {
 		return c, fmt.Errorf("s3: RedirectExpiry: %v is negative", c.RedirectExpiry)
 	}
@@ -150,6 +164,7 @@ func newDriver(ctx context.Context, cfg Config, tune func(*objectstore.Options))
 		return nil, nil, errors.New("s3: Region: required (none set and none in the AWS environment)")
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = cfg.MaxAttempts })
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 			o.UsePathStyle = true
@@ -159,9 +174,6 @@ func newDriver(ctx context.Context, cfg Config, tune func(*objectstore.Options))
 			// minio/minio#15157 for the family of races); retry it
 			// within the SDK's usual attempts and backoff. Against AWS
 			// (no Endpoint) AccessDenied stays final.
-			if o.Retryer == nil {
-				o.Retryer = retry.NewStandard()
-			}
 			o.Retryer = retry.AddWithErrorCodes(o.Retryer, "AccessDenied")
 		}
 		// Checksums only where S3 requires them (DeleteObjects): every

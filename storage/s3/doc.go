@@ -10,8 +10,10 @@
 // part size, and presigned redirects for blob pulls (RedirectExpiry).
 //
 // Requests that fail with 5xx, throttling (429, SlowDown) or a broken
-// connection are retried by the SDK's standard retryer: three attempts with
-// jittered exponential backoff.
+// connection are retried by the SDK's standard retryer with jittered
+// exponential backoff, up to Config.MaxAttempts (6 by default); failures
+// that outlast them wrap storage.ErrUnavailable, which the registry answers
+// with 503 UNAVAILABLE and a Retry-After.
 //
 // Multipart uploads abandoned by a crashed process are invisible but billed;
 // configure the bucket's lifecycle rule AbortIncompleteMultipartUpload.

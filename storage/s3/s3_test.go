@@ -166,6 +166,7 @@ func TestConfigValidation(t *testing.T) {
 		{"StorageClass", func(c *Config) { c.StorageClass = " STANDARD" }},
 		{"MaxConcurrency", func(c *Config) { c.MaxConcurrency = -1 }},
 		{"RedirectExpiry", func(c *Config) { c.RedirectExpiry = -time.Second }},
+		{"MaxAttempts", func(c *Config) { c.MaxAttempts = -1 }},
 	}
 	for _, tc := range tests {
 		cfg := ok
