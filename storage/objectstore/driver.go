@@ -54,6 +54,10 @@ func New(b Bucket, o Options) (*Driver, error) {
 // Bucket returns the bucket the driver stores objects in.
 func (d *Driver) Bucket() Bucket { return d.b }
 
+// Root returns the driver's RootDirectory without its trailing slash ("" for
+// the bucket's root).
+func (d *Driver) Root() string { return strings.TrimSuffix(d.root, "/") }
+
 // Key returns the object key that holds the driver path p.
 func (d *Driver) Key(p string) string { return d.root + p }
 

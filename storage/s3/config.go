@@ -137,16 +137,20 @@ func (c Config) validate() (Config, error) {
 // New validates cfg and returns a driver for its bucket. It makes no
 // request: a wrong bucket or credentials show up on the first call.
 func New(ctx context.Context, cfg Config) (*objectstore.Driver, error) {
-	d, _, err := newDriver(ctx, cfg, nil)
-	return d, err
+	b, o, err := newBucket(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return objectstore.New(b, o)
 }
 
-// newDriver is New that also returns the bucket and lets tests adjust the
-// driver options.
-func newDriver(ctx context.Context, cfg Config, tune func(*objectstore.Options)) (*objectstore.Driver, *bucket, error) {
+// newBucket validates cfg and returns the bucket and the driver options
+// New builds its driver from (tests wrap and adjust them).
+func newBucket(ctx context.Context, cfg Config) (*bucket, objectstore.Options, error) {
+	var o objectstore.Options
 	cfg, err := cfg.validate()
 	if err != nil {
-		return nil, nil, err
+		return nil, o, err
 	}
 	var opts []func(*config.LoadOptions) error
 	if cfg.Region != "" {
@@ -158,10 +162,10 @@ func newDriver(ctx context.Context, cfg Config, tune func(*objectstore.Options))
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("s3: loading AWS configuration: %w", err)
+		return nil, o, fmt.Errorf("s3: loading AWS configuration: %w", err)
 	}
 	if awsCfg.Region == "" {
-		return nil, nil, errors.New("s3: Region: required (none set and none in the AWS environment)")
+		return nil, o, errors.New("s3: Region: required (none set and none in the AWS environment)")
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = cfg.MaxAttempts })
@@ -192,7 +196,7 @@ func newDriver(ctx context.Context, cfg Config, tune func(*objectstore.Options))
 	if cfg.KMSKeyID != "" {
 		b.kmsKeyID = aws.String(cfg.KMSKeyID)
 	}
-	o := objectstore.Options{
+	o = objectstore.Options{
 		Name:           "s3",
 		RootDirectory:  cfg.RootDirectory,
 		PartSize:       cfg.PartSize,
@@ -202,12 +206,5 @@ func newDriver(ctx context.Context, cfg Config, tune func(*objectstore.Options))
 		MaxCopySize:    MaxPartSize,
 		RedirectExpiry: cfg.RedirectExpiry,
 	}
-	if tune != nil {
-		tune(&o)
-	}
-	d, err := objectstore.New(b, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return d, b, nil
+	return b, o, nil
 }

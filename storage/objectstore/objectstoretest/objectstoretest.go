@@ -1,0 +1,153 @@
+package objectstoretest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berthreg/berth/storage"
+	"github.com/berthreg/berth/storage/objectstore"
+	"github.com/berthreg/berth/storage/storagetest"
+)
+
+// Setup says which driver a test wants from NewDriver.
+type Setup struct {
+	// Endpoint, when not "", replaces the server URL the adapter talks to
+	// (the suite puts a counting proxy there).
+	Endpoint string
+	// Root, when not "", is the RootDirectory to use: another driver's
+	// Root(), to get a second instance on the same objects. When "", the
+	// driver gets a fresh root of its own, emptied at t.Cleanup.
+	Root string
+	// Wrap must be applied to the adapter's bucket before objectstore.New.
+	Wrap func(objectstore.Bucket) objectstore.Bucket
+	// Options must be applied to the adapter's options before
+	// objectstore.New (it may be nil).
+	Options func(*objectstore.Options)
+}
+
+// NewDriver builds the adapter's driver as s asks.
+type NewDriver func(t *testing.T, s Setup) *objectstore.Driver
+
+// Run runs the suite. endpoint is the URL of the real server newDriver talks
+// to by default; the traffic and fault subtests put a proxy in front of it.
+func Run(t *testing.T, endpoint string, newDriver NewDriver) {
+	t.Helper()
+	h := &harness{endpoint: endpoint, newDriver: newDriver}
+	t.Run("Storage", func(t *testing.T) {
+		storagetest.Run(t, func(t *testing.T) storage.Driver { return h.driver(t, Setup{}) })
+	})
+	tests := []struct {
+		name string
+		fn   func(*testing.T, *harness)
+	}{
+		{"ResumeServerSideCopy", testResumeServerSideCopy},
+		{"MultipartMove", testMultipartMove},
+		{"ListPagingOrder", testListPagingOrder},
+		{"RegistrySessions", testRegistrySessions},
+		{"TransientErrors", testTransientErrors},
+		{"Redirects", testRedirects},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
+	}
+}
+
+// harness builds drivers whose buckets are tracked for multipart uploads
+// left behind.
+type harness struct {
+	endpoint  string
+	newDriver NewDriver
+}
+
+// driver returns the adapter's driver for s, its bucket wrapped in a tracker
+// that fails t at cleanup if a multipart upload was left open.
+func (h *harness) driver(t *testing.T, s Setup) *objectstore.Driver {
+	t.Helper()
+	tr := &tracker{open: make(map[string]string)}
+	inner := s.Wrap
+	s.Wrap = func(b objectstore.Bucket) objectstore.Bucket {
+		if inner != nil {
+			b = inner(b)
+		}
+		tr.Bucket = b
+		return tr
+	}
+	d := h.newDriver(t, s)
+	if d == nil {
+		t.Fatal("NewDriver returned nil")
+	}
+	if tr.Bucket == nil {
+		t.Fatal("NewDriver did not apply Setup.Wrap to its bucket")
+	}
+	t.Cleanup(func() {
+		if left := tr.left(); len(left) > 0 {
+			t.Errorf("multipart uploads left neither completed nor aborted: %q", left)
+		}
+	})
+	return d
+}
+
+// tracker is a Bucket that remembers the multipart uploads it started until
+// they are completed or aborted.
+type tracker struct {
+	objectstore.Bucket
+	mu   sync.Mutex
+	open map[string]string // upload id → key
+}
+
+func (tr *tracker) CreateMultipart(ctx context.Context, key string) (string, error) {
+	id, err := tr.Bucket.CreateMultipart(ctx, key)
+	if err == nil {
+		tr.mu.Lock()
+		tr.open[id] = key
+		tr.mu.Unlock()
+	}
+	return id, err
+}
+
+func (tr *tracker) CompleteMultipart(ctx context.Context, key, id string, parts []objectstore.Part) error {
+	err := tr.Bucket.CompleteMultipart(ctx, key, id, parts)
+	if err == nil {
+		tr.forget(id)
+	}
+	return err
+}
+
+func (tr *tracker) AbortMultipart(ctx context.Context, key, id string) error {
+	err := tr.Bucket.AbortMultipart(ctx, key, id)
+	if err == nil {
+		tr.forget(id)
+	}
+	return err
+}
+
+func (tr *tracker) forget(id string) {
+	tr.mu.Lock()
+	delete(tr.open, id)
+	tr.mu.Unlock()
+}
+
+// left lists the keys of uploads still open.
+func (tr *tracker) left() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var keys []string
+	for id, k := range tr.open {
+		keys = append(keys, fmt.Sprintf("%s (%s)", k, id))
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// PresignGet keeps the wrapped bucket's presigning; a bucket without it
+// gets "" and so streamed reads.
+func (tr *tracker) PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error) {
+	if ps, ok := tr.Bucket.(objectstore.Presigner); ok {
+		return ps.PresignGet(ctx, key, expiry)
+	}
+	return "", nil
+}
