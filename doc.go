@@ -8,7 +8,10 @@
 //     with hooks for authorization, policies and events.
 //   - storage: the Driver interface for bytes; storage/fs (local disk),
 //     storage/memory, and storage/storagetest, the conformance suite a
-//     driver must pass.
+//     driver must pass; storage/objectstore, one driver for S3-like object
+//     stores over a small Bucket seam, with its adapters storage/s3 (AWS S3,
+//     MinIO, …) and storage/oss (Aliyun OSS) and its adapter suite
+//     storage/objectstore/objectstoretest.
 //   - meta: the transactional metadata store interface; meta/bolt (bbolt,
 //     the embedded default) and meta/metatest, the backend suite.
 //   - registrytest: a throw-away in-memory registry for Go tests.

@@ -3,6 +3,7 @@ module github.com/berthreg/berth
 go 1.26
 
 require (
+	github.com/aliyun/alibabacloud-oss-go-sdk-v2 v1.6.1
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
@@ -35,5 +36,6 @@ require (
 	github.com/klauspost/compress v1.19.2 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
 	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/time v0.4.0 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
 )

@@ -35,12 +35,14 @@ type Config struct {
 
 // StorageConfig selects the storage driver.
 type StorageConfig struct {
-	// Driver is "fs" (default), "s3" or "memory" (BERTH_STORAGE_DRIVER).
+	// Driver is "fs" (default), "s3", "oss" or "memory" (BERTH_STORAGE_DRIVER).
 	Driver string `yaml:"driver"`
 	// FS configures the fs driver.
 	FS FSConfig `yaml:"fs"`
 	// S3 configures the s3 driver.
 	S3 S3Config `yaml:"s3"`
+	// OSS configures the oss driver.
+	OSS OSSConfig `yaml:"oss"`
 }
 
 // S3Config configures the S3 driver (AWS S3 or an S3-compatible server).
@@ -69,6 +71,43 @@ type S3Config struct {
 	// RedirectExpiry, when positive, answers blob pulls with a redirect to
 	// a presigned URL valid that long, e.g. "20m"; 0 streams blobs through
 	// the registry (BERTH_S3_REDIRECT_EXPIRY).
+	RedirectExpiry time.Duration `yaml:"redirectExpiry"`
+}
+
+// OSSConfig configures the Aliyun OSS driver. The keys are those of
+// Harbor's storage_service.oss section in harbor.yml.
+type OSSConfig struct {
+	// AccessKeyID and AccessKeySecret are required with driver oss
+	// (BERTH_OSS_ACCESS_KEY_ID, BERTH_OSS_ACCESS_KEY_SECRET).
+	AccessKeyID     string `yaml:"accesskeyid"`
+	AccessKeySecret string `yaml:"accesskeysecret"`
+	// Region of the bucket, e.g. cn-hangzhou or oss-cn-hangzhou; required
+	// (BERTH_OSS_REGION).
+	Region string `yaml:"region"`
+	// Endpoint is a host name or an http:// or https:// URL; empty derives
+	// oss-<region>[-internal].aliyuncs.com (BERTH_OSS_ENDPOINT).
+	Endpoint string `yaml:"endpoint"`
+	// Internal uses the region's internal endpoint when endpoint is empty
+	// (BERTH_OSS_INTERNAL).
+	Internal bool `yaml:"internal"`
+	// Bucket is required with driver oss (BERTH_OSS_BUCKET).
+	Bucket string `yaml:"bucket"`
+	// Encrypt turns on server-side encryption: AES256, or KMS with
+	// kmskeyid (BERTH_OSS_ENCRYPT).
+	Encrypt bool `yaml:"encrypt"`
+	// KMSKeyID names the KMS key of encrypt (BERTH_OSS_KMS_KEY_ID).
+	KMSKeyID string `yaml:"kmskeyid"`
+	// Secure selects https (default) or http for an endpoint without a
+	// scheme (BERTH_OSS_SECURE).
+	Secure *bool `yaml:"secure"`
+	// ChunkSize is the multipart part size in bytes, 0 = 8 MiB
+	// (BERTH_OSS_CHUNK_SIZE).
+	ChunkSize int64 `yaml:"chunksize"`
+	// RootDirectory is a key prefix for every object (BERTH_OSS_ROOT).
+	RootDirectory string `yaml:"rootdirectory"`
+	// RedirectExpiry, when positive, answers blob pulls with a redirect to
+	// a presigned URL valid that long (at most 7 days), e.g. "20m"; 0
+	// streams blobs through the registry (BERTH_OSS_REDIRECT_EXPIRY).
 	RedirectExpiry time.Duration `yaml:"redirectExpiry"`
 }
 
@@ -195,6 +234,18 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	optFlag("BERTH_DELETES", &c.Registry.Deletes)
 	dur("BERTH_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
+	str("BERTH_OSS_ACCESS_KEY_ID", &c.Storage.OSS.AccessKeyID)
+	str("BERTH_OSS_ACCESS_KEY_SECRET", &c.Storage.OSS.AccessKeySecret)
+	str("BERTH_OSS_REGION", &c.Storage.OSS.Region)
+	str("BERTH_OSS_ENDPOINT", &c.Storage.OSS.Endpoint)
+	flag("BERTH_OSS_INTERNAL", &c.Storage.OSS.Internal)
+	str("BERTH_OSS_BUCKET", &c.Storage.OSS.Bucket)
+	flag("BERTH_OSS_ENCRYPT", &c.Storage.OSS.Encrypt)
+	str("BERTH_OSS_KMS_KEY_ID", &c.Storage.OSS.KMSKeyID)
+	optFlag("BERTH_OSS_SECURE", &c.Storage.OSS.Secure)
+	num("BERTH_OSS_CHUNK_SIZE", &c.Storage.OSS.ChunkSize)
+	str("BERTH_OSS_ROOT", &c.Storage.OSS.RootDirectory)
+	dur("BERTH_OSS_REDIRECT_EXPIRY", &c.Storage.OSS.RedirectExpiry)
 	return err
 }
 
@@ -220,8 +271,10 @@ func (c Config) validate() error {
 	case "fs", "memory":
 	case "s3":
 		return c.Storage.S3.validate()
+	case "oss":
+		return c.Storage.OSS.validate()
 	default:
-		return fmt.Errorf("config: storage.driver %q must be fs, s3 or memory", c.Storage.Driver)
+		return fmt.Errorf("config: storage.driver %q must be fs, s3, oss or memory", c.Storage.Driver)
 	}
 	return nil
 }
@@ -245,6 +298,30 @@ func (c S3Config) validate() error {
 	case "", "AES256", "aws:kms":
 	default:
 		return fmt.Errorf("config: storage.s3.serverSideEncryption %q must be empty, AES256 or aws:kms", c.ServerSideEncryption)
+	}
+	return nil
+}
+
+// validate checks the oss settings the example server can judge before any
+// network call; the driver's own checks follow at start.
+func (c OSSConfig) validate() error {
+	switch {
+	case c.Bucket == "":
+		return errors.New("config: storage.oss.bucket must be set when storage.driver is oss")
+	case c.Region == "":
+		return errors.New("config: storage.oss.region must be set when storage.driver is oss")
+	case c.AccessKeyID == "":
+		return errors.New("config: storage.oss.accesskeyid must be set when storage.driver is oss")
+	case c.AccessKeySecret == "":
+		return errors.New("config: storage.oss.accesskeysecret must be set when storage.driver is oss")
+	case strings.Contains(c.Endpoint, "://") && !strings.HasPrefix(c.Endpoint, "http://") && !strings.HasPrefix(c.Endpoint, "https://"):
+		return fmt.Errorf("config: storage.oss.endpoint %q must be a host name or an http:// or https:// URL", c.Endpoint)
+	case c.KMSKeyID != "" && !c.Encrypt:
+		return errors.New("config: storage.oss.kmskeyid is set but storage.oss.encrypt is not")
+	case c.ChunkSize != 0 && (c.ChunkSize < 100<<10 || c.ChunkSize > 5<<30):
+		return fmt.Errorf("config: storage.oss.chunksize %d must be 0 or between 100 KiB and 5 GiB", c.ChunkSize)
+	case c.RedirectExpiry < 0 || c.RedirectExpiry > 7*24*time.Hour:
+		return fmt.Errorf("config: storage.oss.redirectExpiry %s must be between 0 and 7 days", c.RedirectExpiry)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigDefaultsNeedNoFile(t *testing.T) {
@@ -51,6 +52,17 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"s3 redirect":     {yaml: "storage:\n  driver: s3\n  s3:\n    bucket: b\n    redirectExpiry: -5m\n", key: "storage.s3.redirectExpiry"},
 		"s3 redirect env": {env: map[string]string{"BERTH_STORAGE_DRIVER": "s3", "BERTH_S3_BUCKET": "b", "BERTH_S3_REDIRECT_EXPIRY": "soon"}, key: "BERTH_S3_REDIRECT_EXPIRY"},
 		"s3 sse":          {yaml: "storage:\n  driver: s3\n  s3:\n    bucket: b\n    serverSideEncryption: rot13\n", key: "storage.s3.serverSideEncryption"},
+		"oss no bucket":   {yaml: "storage:\n  driver: oss\n", key: "storage.oss.bucket"},
+		"oss no region":   {yaml: "storage:\n  driver: oss\n  oss:\n    bucket: b\n", key: "storage.oss.region"},
+		"oss no key id":   {yaml: ossYAML("accesskeyid", ""), key: "storage.oss.accesskeyid"},
+		"oss no secret":   {env: map[string]string{"BERTH_STORAGE_DRIVER": "oss", "BERTH_OSS_BUCKET": "b", "BERTH_OSS_REGION": "cn-hangzhou", "BERTH_OSS_ACCESS_KEY_ID": "id"}, key: "storage.oss.accesskeysecret"},
+		"oss s3 spelling": {yaml: "storage:\n  driver: oss\n  oss:\n    accessKey: k\n", key: "accessKey"},
+		"oss endpoint":    {yaml: ossYAML("endpoint", "ftp://oss.example.com"), key: "storage.oss.endpoint"},
+		"oss kms key":     {yaml: ossYAML("kmskeyid", "key"), key: "storage.oss.kmskeyid"},
+		"oss chunk size":  {yaml: ossYAML("chunksize", "102399"), key: "storage.oss.chunksize"},
+		"oss chunk env":   {yaml: ossYAML("", ""), env: map[string]string{"BERTH_OSS_CHUNK_SIZE": "6G"}, key: "BERTH_OSS_CHUNK_SIZE"},
+		"oss redirect":    {yaml: ossYAML("redirectExpiry", "169h"), key: "storage.oss.redirectExpiry"},
+		"oss secure env":  {yaml: ossYAML("", ""), env: map[string]string{"BERTH_OSS_SECURE": "perhaps"}, key: "BERTH_OSS_SECURE"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -66,5 +78,83 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 				t.Fatalf("error %v does not name %s", err, c.key)
 			}
 		})
+	}
+}
+
+// ossYAML is a complete oss configuration with key set to value (no key
+// when key is "", the key removed when value is "").
+func ossYAML(key, value string) string {
+	settings := [][2]string{
+		{"accesskeyid", "id"}, {"accesskeysecret", "secret"}, {"region", "cn-hangzhou"}, {"bucket", "b"},
+	}
+	var b strings.Builder
+	b.WriteString("storage:\n  driver: oss\n  oss:\n")
+	found := false
+	for _, kv := range settings {
+		if kv[0] == key {
+			found = true
+			if value == "" {
+				continue
+			}
+			kv[1] = value
+		}
+		b.WriteString("    " + kv[0] + ": " + kv[1] + "\n")
+	}
+	if !found && key != "" {
+		b.WriteString("    " + key + ": " + value + "\n")
+	}
+	return b.String()
+}
+
+// TestOSSConfigHarborKeys reads a storage_service.oss section written as
+// in harbor.yml, with environment overrides on top.
+func TestOSSConfigHarborKeys(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := `storage:
+  driver: oss
+  oss:
+    accesskeyid: id
+    accesskeysecret: secret
+    region: oss-cn-beijing
+    endpoint: registry-blobs.example.com
+    internal: true
+    bucket: berth
+    encrypt: true
+    secure: false
+    chunksize: 10485760
+    rootdirectory: /registry
+    redirectExpiry: 20m
+`
+	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"BERTH_OSS_BUCKET": "other", "BERTH_OSS_KMS_KEY_ID": "kms"}
+	c, err := loadConfig(p, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Storage.OSS
+	if o.AccessKeyID != "id" || o.AccessKeySecret != "secret" || o.Region != "oss-cn-beijing" ||
+		o.Endpoint != "registry-blobs.example.com" || !o.Internal || o.Bucket != "other" || !o.Encrypt ||
+		o.KMSKeyID != "kms" || o.Secure == nil || *o.Secure || o.ChunkSize != 10<<20 ||
+		o.RootDirectory != "/registry" || o.RedirectExpiry != 20*time.Minute {
+		t.Fatalf("oss config %+v", o)
+	}
+}
+
+// TestOSSDriverErrorsNameTheKey checks that what only the driver judges
+// fails at start, named.
+func TestOSSDriverErrorsNameTheKey(t *testing.T) {
+	c := defaultConfig()
+	c.DataDir = t.TempDir()
+	c.Storage = StorageConfig{Driver: "oss", OSS: OSSConfig{
+		AccessKeyID: "id", AccessKeySecret: "secret", Region: "cn hangzhou", Bucket: "berth",
+	}}
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := build(t.Context(), c, newLogger("error"))
+	if err == nil || !strings.Contains(err.Error(), "storage.oss") || !strings.Contains(err.Error(), "Region") {
+		t.Fatalf("build with a bad region: %v", err)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/fs"
 	"github.com/berthreg/berth/storage/memory"
+	"github.com/berthreg/berth/storage/oss"
 	"github.com/berthreg/berth/storage/s3"
 )
 
@@ -118,6 +119,18 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage.s3: %w", err)
+		}
+		driver = d
+	case "oss":
+		c := cfg.Storage.OSS
+		d, err := oss.New(ctx, oss.Config{
+			AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret,
+			Region: c.Region, Endpoint: c.Endpoint, Internal: c.Internal, Bucket: c.Bucket,
+			Encrypt: c.Encrypt, EncryptionKMSKeyID: c.KMSKeyID, Secure: c.Secure,
+			ChunkSize: c.ChunkSize, RootDirectory: c.RootDirectory, RedirectExpiry: c.RedirectExpiry,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage.oss: %w", err)
 		}
 		driver = d
 	default:

@@ -1,21 +1,14 @@
 package s3
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/objectstore"
 	"github.com/berthreg/berth/storage/objectstore/objectstoretest"
 )
@@ -42,18 +35,7 @@ func testConfig(t *testing.T) Config {
 	}
 }
 
-// runRoot is this test process's prefix in the shared bucket.
-var runRoot = func() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("berth-s3-test-%d-%s", time.Now().Unix(), hex.EncodeToString(b[:]))
-}()
-
-var driverSeq atomic.Int64
-
-// newTestDriver builds the driver objectstoretest asks for: on a fresh
-// RootDirectory of its own below runRoot (emptied when the test ends) unless
-// s names one.
+// newTestDriver builds the driver objectstoretest asks for.
 func newTestDriver(t *testing.T, s objectstoretest.Setup) *objectstore.Driver {
 	t.Helper()
 	cfg := testConfig(t)
@@ -61,23 +43,6 @@ func newTestDriver(t *testing.T, s objectstoretest.Setup) *objectstore.Driver {
 		cfg.Endpoint = s.Endpoint
 	}
 	cfg.RootDirectory = s.Root
-	if s.Root == "" {
-		name := fmt.Sprintf("%03d-%s", driverSeq.Add(1), strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
-		cfg.RootDirectory = runRoot + "/" + name
-		cleanupCfg := testConfig(t)
-		cleanupCfg.RootDirectory = runRoot
-		cleaner, err := New(t.Context(), cleanupCfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := cleaner.Delete(ctx, name); err != nil && !errors.Is(err, storage.ErrNotFound) {
-				t.Errorf("cleaning up %s/%s: %v", runRoot, name, err)
-			}
-		})
-	}
 	b, o, err := newBucket(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -166,4 +131,3 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatalf("presigned URL %q (%v): want X-Amz-Expires=90 and the key reg/istry/blobs/x", u, err)
 	}
 }
-

@@ -2,9 +2,14 @@ package objectstoretest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,9 +23,9 @@ type Setup struct {
 	// Endpoint, when not "", replaces the server URL the adapter talks to
 	// (the suite puts a counting proxy there).
 	Endpoint string
-	// Root, when not "", is the RootDirectory to use: another driver's
-	// Root(), to get a second instance on the same objects. When "", the
-	// driver gets a fresh root of its own, emptied at t.Cleanup.
+	// Root is the RootDirectory to use: a fresh one the suite empties at
+	// t.Cleanup, or another driver's Root() for a second instance on the
+	// same objects.
 	Root string
 	// Wrap must be applied to the adapter's bucket before objectstore.New.
 	Wrap func(objectstore.Bucket) objectstore.Bucket
@@ -36,7 +41,13 @@ type NewDriver func(t *testing.T, s Setup) *objectstore.Driver
 // to by default; the traffic and fault subtests put a proxy in front of it.
 func Run(t *testing.T, endpoint string, newDriver NewDriver) {
 	t.Helper()
-	h := &harness{endpoint: endpoint, newDriver: newDriver}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	h := &harness{
+		endpoint:  endpoint,
+		newDriver: newDriver,
+		runRoot:   fmt.Sprintf("objectstoretest-%d-%s", time.Now().Unix(), hex.EncodeToString(b[:])),
+	}
 	t.Run("Storage", func(t *testing.T) {
 		storagetest.Run(t, func(t *testing.T) storage.Driver { return h.driver(t, Setup{}) })
 	})
@@ -44,6 +55,8 @@ func Run(t *testing.T, endpoint string, newDriver NewDriver) {
 		name string
 		fn   func(*testing.T, *harness)
 	}{
+		{"BucketContract", testBucketContract},
+		{"AwkwardKeys", testAwkwardKeys},
 		{"ResumeServerSideCopy", testResumeServerSideCopy},
 		{"MultipartMove", testMultipartMove},
 		{"ListPagingOrder", testListPagingOrder},
@@ -61,12 +74,20 @@ func Run(t *testing.T, endpoint string, newDriver NewDriver) {
 type harness struct {
 	endpoint  string
 	newDriver NewDriver
+	runRoot   string       // prefix of every fresh root of this run
+	seq       atomic.Int64 // numbers fresh roots
 }
 
 // driver returns the adapter's driver for s, its bucket wrapped in a tracker
-// that fails t at cleanup if a multipart upload was left open.
+// that fails t at cleanup if a multipart upload was left open. Without
+// s.Root the driver gets a fresh root, emptied when t ends.
 func (h *harness) driver(t *testing.T, s Setup) *objectstore.Driver {
 	t.Helper()
+	fresh := s.Root == ""
+	if fresh {
+		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+		s.Root = fmt.Sprintf("%s/%03d-%s", h.runRoot, h.seq.Add(1), name)
+	}
 	tr := &tracker{open: make(map[string]string)}
 	inner := s.Wrap
 	s.Wrap = func(b objectstore.Bucket) objectstore.Bucket {
@@ -83,12 +104,34 @@ func (h *harness) driver(t *testing.T, s Setup) *objectstore.Driver {
 	if tr.Bucket == nil {
 		t.Fatal("NewDriver did not apply Setup.Wrap to its bucket")
 	}
+	if d.Root() != s.Root {
+		t.Fatalf("NewDriver made a driver on root %q, want %q", d.Root(), s.Root)
+	}
 	t.Cleanup(func() {
 		if left := tr.left(); len(left) > 0 {
 			t.Errorf("multipart uploads left neither completed nor aborted: %q", left)
 		}
 	})
+	if fresh {
+		t.Cleanup(func() { empty(t, d) })
+	}
 	return d
+}
+
+// empty deletes everything below the driver's root.
+func empty(t *testing.T, d *objectstore.Driver) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	top, err := d.List(ctx, "", "", 0)
+	if err != nil {
+		t.Errorf("listing %s to clean up: %v", d.Root(), err)
+		return
+	}
+	for _, p := range top {
+		if err := d.Delete(ctx, p); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("cleaning up %s/%s: %v", d.Root(), p, err)
+		}
+	}
 }
 
 // tracker is a Bucket that remembers the multipart uploads it started until

@@ -3,6 +3,7 @@ package objectstoretest
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/berthreg/berth/internal/s3proxy"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/objectstore"
 )
 
@@ -227,13 +229,30 @@ func testTransientErrors(t *testing.T, h *harness) {
 	proxy.SetFault(nil)
 
 	mu.Lock()
-	defer mu.Unlock()
 	t.Logf("%d distinct requests, faults injected by status %v, all operations took %v",
 		count, injected, time.Since(start).Round(time.Millisecond))
 	for _, f := range faults {
 		if injected[f.Status] == 0 {
 			t.Errorf("no %d was injected; the test exercised nothing for it", f.Status)
 		}
+	}
+	mu.Unlock()
+
+	// A failure that outlasts the retries is storage.ErrUnavailable, and so
+	// is a server that cannot be reached at all.
+	proxy.SetFault(func(op string, _ *http.Request) *s3proxy.Fault {
+		if op == s3proxy.OpHeadObject {
+			return &faults[0]
+		}
+		return nil
+	})
+	if _, err := d.Stat(ctx, "r/small"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Stat while every HEAD answers 503: %v, want storage.ErrUnavailable", err)
+	}
+	proxy.SetFault(nil)
+	down := h.driver(t, Setup{Endpoint: "http://127.0.0.1:1", Root: d.Root()})
+	if _, err := down.Stat(ctx, "r/small"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Stat with nothing listening: %v, want storage.ErrUnavailable", err)
 	}
 }
 
