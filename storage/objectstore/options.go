@@ -18,6 +18,10 @@ type Options struct {
 	// PartSize is the size of the parts writers upload, and so the memory
 	// one writer buffers. It must lie in [MinPartSize, MaxPartSize].
 	PartSize int64
+	// Concurrency is how many parts one writer uploads at once, in
+	// goroutines, while it goes on buffering; each holds a PartSize buffer.
+	// 0 or 1 uploads every part in line.
+	Concurrency int
 	// MinPartSize is the bucket's smallest part but the last (5 MiB on S3).
 	MinPartSize int64
 	// MaxPartSize is the bucket's largest part and the largest range one
@@ -60,6 +64,8 @@ func (o Options) validate() (Options, error) {
 		return o, fmt.Errorf("%s: MaxParts: %d is too small", o.Name, o.MaxParts)
 	case o.MaxCopySize <= 0:
 		return o, fmt.Errorf("%s: MaxCopySize: %d is not positive", o.Name, o.MaxCopySize)
+	case o.Concurrency < 0:
+		return o, fmt.Errorf("%s: Concurrency: %d is negative", o.Name, o.Concurrency)
 	case o.ListPageSize < 0:
 		return o, fmt.Errorf("%s: ListPageSize: %d is negative", o.Name, o.ListPageSize)
 	case o.RedirectExpiry < 0:

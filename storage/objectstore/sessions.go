@@ -125,6 +125,9 @@ func (w *sessionWriter) Save(ctx context.Context) ([]byte, error) {
 			return nil, err
 		}
 	}
+	if err := w.u.wait(); err != nil {
+		return nil, err
+	}
 	s := sessionState{id: w.u.id, parts: w.u.parts, tail: w.u.buf}
 	return s.encode(), nil // a copy: the buffer goes back to the pool
 }
@@ -135,6 +138,7 @@ func (w *sessionWriter) Save(ctx context.Context) ([]byte, error) {
 func (w *sessionWriter) Close() error {
 	if !w.closed {
 		w.closed = true
+		_ = w.u.wait() // parts still uploading finish before the caller moves on
 		w.u.release()
 	}
 	return nil

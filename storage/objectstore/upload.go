@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // upload assembles one object from parts: bytes buffered up to PartSize and
@@ -17,6 +18,17 @@ type upload struct {
 	parts  []Part
 	buf    []byte // bytes not yet uploaded, at most PartSize
 	pooled bool   // buf came from the driver's pool of PartSize buffers
+	bg     *background
+}
+
+// background tracks the part uploads of one upload that run in goroutines
+// (Options.Concurrency > 1).
+type background struct {
+	wg    sync.WaitGroup
+	slots chan struct{} // one token per upload running
+	mu    sync.Mutex
+	etags map[int32]string // by part number, as uploads finish
+	err   error            // every failure so far
 }
 
 // smallBuffer is the capacity up to which a buffer grows by doubling;
@@ -104,7 +116,9 @@ func (u *upload) write(ctx context.Context, p []byte) (int, error) {
 	return written, nil
 }
 
-// flush uploads the buffer as the next part and empties it.
+// flush uploads the buffer as the next part and empties it: in line, or
+// with Options.Concurrency > 1 in a goroutine (waiting while that many run),
+// handing the buffer over; wait collects the results.
 func (u *upload) flush(ctx context.Context) error {
 	if err := u.start(ctx); err != nil {
 		return err
@@ -113,13 +127,72 @@ func (u *upload) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	etag, err := u.d.b.UploadPart(ctx, u.d.Key(u.path), u.id, num, u.buf)
-	if err != nil {
-		return u.d.fail("upload part", u.path, err)
+	key, size := u.d.Key(u.path), int64(len(u.buf))
+	if u.d.o.Concurrency <= 1 {
+		etag, err := u.d.b.UploadPart(ctx, key, u.id, num, u.buf)
+		if err != nil {
+			return u.d.fail("upload part", u.path, err)
+		}
+		u.parts = append(u.parts, Part{Number: num, ETag: etag, Size: size})
+		u.buf = u.buf[:0]
+		return nil
 	}
-	u.parts = append(u.parts, Part{Number: num, ETag: etag, Size: int64(len(u.buf))})
-	u.buf = u.buf[:0]
+	if u.bg == nil {
+		u.bg = &background{slots: make(chan struct{}, u.d.o.Concurrency), etags: make(map[int32]string)}
+	}
+	bg := u.bg
+	select {
+	case bg.slots <- struct{}{}:
+	case <-ctx.Done():
+		return u.d.fail("upload part", u.path, ctx.Err())
+	}
+	bg.mu.Lock()
+	err = bg.err
+	bg.mu.Unlock()
+	if err != nil {
+		<-bg.slots
+		return err
+	}
+	u.parts = append(u.parts, Part{Number: num, Size: size})
+	buf, pooled := u.buf, u.pooled
+	u.buf, u.pooled = nil, false
+	bg.wg.Add(1)
+	go func() {
+		defer bg.wg.Done()
+		etag, err := u.d.b.UploadPart(ctx, key, u.id, num, buf)
+		if pooled {
+			b := buf[:0]
+			u.d.parts.Put(&b)
+		}
+		bg.mu.Lock()
+		if err != nil {
+			bg.err = errors.Join(bg.err, u.d.fail("upload part", u.path, err))
+		} else {
+			bg.etags[num] = etag
+		}
+		bg.mu.Unlock()
+		<-bg.slots
+	}()
 	return nil
+}
+
+// wait waits for the part uploads running in the background and records
+// their ETags, returning their failures.
+func (u *upload) wait() error {
+	bg := u.bg
+	if bg == nil {
+		return nil
+	}
+	bg.wg.Wait()
+	bg.mu.Lock()
+	defer bg.mu.Unlock()
+	for i, p := range u.parts {
+		if etag, ok := bg.etags[p.Number]; ok {
+			u.parts[i].ETag = etag
+		}
+	}
+	clear(bg.etags)
+	return bg.err
 }
 
 // copyFrom appends bytes [0, n) of the object src (with ETag etag) as parts
@@ -162,6 +235,9 @@ func copyRanges(n, limit int64) [][2]int64 {
 // finish stores everything as the object: one Put when no part was
 // uploaded, else the buffer as the last part and the upload completed.
 func (u *upload) finish(ctx context.Context) error {
+	if err := u.wait(); err != nil {
+		return err
+	}
 	if u.id == "" {
 		if err := u.d.b.Put(ctx, u.d.Key(u.path), u.buf); err != nil {
 			return u.d.fail("put", u.path, err)
@@ -170,6 +246,9 @@ func (u *upload) finish(ctx context.Context) error {
 	}
 	if len(u.buf) > 0 || len(u.parts) == 0 {
 		if err := u.flush(ctx); err != nil {
+			return err
+		}
+		if err := u.wait(); err != nil {
 			return err
 		}
 	}
@@ -187,6 +266,7 @@ func (u *upload) complete(ctx context.Context) error {
 // abort discards the multipart upload, if one began, even when ctx is
 // already cancelled.
 func (u *upload) abort(ctx context.Context) error {
+	_ = u.wait() // no part may land after the abort
 	if u.id == "" {
 		return nil
 	}

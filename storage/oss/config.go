@@ -32,6 +32,9 @@ const (
 	// MaxRedirectExpiry is the longest validity of a presigned URL with
 	// OSS signature version 4: seven days.
 	MaxRedirectExpiry = 7 * 24 * time.Hour
+	// DefaultMaxConcurrency is Config.MaxConcurrency when 0, as in
+	// storage/s3: one part uploading while the next fills.
+	DefaultMaxConcurrency = 2
 	// DefaultMaxAttempts is Config.MaxAttempts when 0, as in storage/s3:
 	// enough to ride out a restart of the server lasting about a second.
 	// default, 3.
@@ -106,6 +109,10 @@ type Config struct {
 	// jittered exponential backoff between them. 0 means
 	// DefaultMaxAttempts.
 	MaxAttempts int
+	// MaxConcurrency is how many parts one writer uploads at once while it
+	// goes on receiving bytes; each holds a ChunkSize buffer. 0 means
+	// DefaultMaxConcurrency; 1 uploads parts one at a time, in line.
+	MaxConcurrency int
 }
 
 // validate checks c and returns it with defaults applied and Region
@@ -153,6 +160,12 @@ func (c Config) validate() (Config, error) {
 		c.MaxAttempts = DefaultMaxAttempts
 	case c.MaxAttempts < 0:
 		return c, fmt.Errorf("oss: MaxAttempts: %d is negative", c.MaxAttempts)
+	}
+	switch {
+	case c.MaxConcurrency == 0:
+		c.MaxConcurrency = DefaultMaxConcurrency
+	case c.MaxConcurrency < 0:
+		return c, fmt.Errorf("oss: MaxConcurrency: %d is negative", c.MaxConcurrency)
 	}
 	switch {
 	case c.RedirectExpiry < 0:
@@ -262,6 +275,7 @@ func newBucket(_ context.Context, cfg Config) (*bucket, objectstore.Options, err
 		Name:           "oss",
 		RootDirectory:  cfg.RootDirectory,
 		PartSize:       cfg.ChunkSize,
+		Concurrency:    cfg.MaxConcurrency,
 		MinPartSize:    MinChunkSize,
 		MaxPartSize:    MaxChunkSize,
 		MaxParts:       maxParts,

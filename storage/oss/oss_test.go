@@ -116,6 +116,7 @@ func TestConfigValidation(t *testing.T) {
 		{"RedirectExpiry", func(c *Config) { c.RedirectExpiry = -time.Second }},
 		{"RedirectExpiry", func(c *Config) { c.RedirectExpiry = MaxRedirectExpiry + time.Second }},
 		{"MaxAttempts", func(c *Config) { c.MaxAttempts = -1 }},
+		{"MaxConcurrency", func(c *Config) { c.MaxConcurrency = -1 }},
 	}
 	for _, tc := range tests {
 		cfg := ok
@@ -139,7 +140,7 @@ func TestConfigValidation(t *testing.T) {
 	}
 	want := objectstore.Options{
 		Name: "oss", RootDirectory: "/reg/istry/", PartSize: DefaultChunkSize,
-		MinPartSize: 100 << 10, MaxPartSize: 5 << 30, MaxParts: 10000, MaxCopySize: 1 << 30,
+		MinPartSize: 100 << 10, MaxPartSize: 5 << 30, MaxParts: 10000, MaxCopySize: 1 << 30, Concurrency: 2,
 	}
 	if opts != want {
 		t.Fatalf("options %+v, want %+v", opts, want)

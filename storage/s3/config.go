@@ -27,6 +27,9 @@ const (
 	// MaxPartSize is the largest part (and the largest server-side copy
 	// range) S3 accepts.
 	MaxPartSize = 5 << 30
+	// DefaultMaxConcurrency is Config.MaxConcurrency when 0: one part
+	// uploading while the next fills.
+	DefaultMaxConcurrency = 2
 	// DefaultMaxAttempts is Config.MaxAttempts when 0: enough to ride out
 	// a restart of an S3-compatible server lasting about a second.
 	DefaultMaxAttempts = 6
@@ -70,8 +73,9 @@ type Config struct {
 	ServerSideEncryption string
 	// KMSKeyID is the KMS key for ServerSideEncryption "aws:kms".
 	KMSKeyID string
-	// MaxConcurrency is reserved for concurrent part uploads; it must be
-	// >= 0 and is currently unused (parts upload one at a time).
+	// MaxConcurrency is how many parts one writer uploads at once while it
+	// goes on receiving bytes; each holds a PartSize buffer. 0 means
+	// DefaultMaxConcurrency; 1 uploads parts one at a time, in line.
 	MaxConcurrency int
 	// MaxAttempts bounds the attempts of each request, the first included,
 	// for answers worth retrying (5xx, throttling, broken connections),
@@ -119,7 +123,10 @@ func (c Config) validate() (Config, error) {
 	if strings.TrimSpace(c.StorageClass) != c.StorageClass {
 		return c, fmt.Errorf("s3: StorageClass: %q has surrounding spaces", c.StorageClass)
 	}
-	if c.MaxConcurrency < 0 {
+	switch {
+	case c.MaxConcurrency == 0:
+		c.MaxConcurrency = DefaultMaxConcurrency
+	case c.MaxConcurrency < 0:
 		return c, fmt.Errorf("s3: MaxConcurrency: %d is negative", c.MaxConcurrency)
 	}
 	switch {
@@ -200,6 +207,7 @@ func newBucket(ctx context.Context, cfg Config) (*bucket, objectstore.Options, e
 		Name:           "s3",
 		RootDirectory:  cfg.RootDirectory,
 		PartSize:       cfg.PartSize,
+		Concurrency:    cfg.MaxConcurrency,
 		MinPartSize:    MinPartSize,
 		MaxPartSize:    MaxPartSize,
 		MaxParts:       maxParts,

@@ -2,6 +2,7 @@ package objectstoretest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"slices"
@@ -141,6 +142,72 @@ func testListPagingOrder(t *testing.T, h *harness) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// failingParts is a Bucket whose UploadPart fails for one part number.
+type failingParts struct {
+	objectstore.Bucket
+	num int32
+}
+
+var errInjected = errors.New("objectstoretest: injected part failure")
+
+func (f failingParts) UploadPart(ctx context.Context, key, id string, num int32, body []byte) (string, error) {
+	if num == f.num {
+		return "", errInjected
+	}
+	return f.Bucket.UploadPart(ctx, key, id, num, body)
+}
+
+// testConcurrentParts writes a 40 MiB object in 5 MiB parts uploaded in
+// line and four at a time, and a session the same way; then a writer whose
+// third part fails in the background: Commit reports it, the object stays
+// as it was, and no multipart upload is left behind.
+func testConcurrentParts(t *testing.T, h *harness) {
+	data := pattern(4, 40<<20+9)
+	for _, n := range []int{1, 4} {
+		tune := func(o *objectstore.Options) { o.PartSize, o.Concurrency = minPart, n }
+		d := h.driver(t, Setup{Options: tune})
+		putObject(t, d, "c/obj", 0, data)
+		if got := readObject(t, d, "c/obj"); !bytes.Equal(got, data) {
+			t.Fatalf("concurrency %d: %d bytes, want %d matching", n, len(got), len(data))
+		}
+		var state []byte
+		for off := 0; off < len(data); off += 13 << 20 {
+			w, err := d.SessionWriter(t.Context(), "c/sess", state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write(data[off:min(off+13<<20, len(data))]); err != nil {
+				t.Fatal(err)
+			}
+			if state, err = w.Save(t.Context()); err != nil {
+				t.Fatalf("concurrency %d: Save: %v", n, err)
+			}
+		}
+		if err := d.CompleteSession(t.Context(), "c/sess", state); err != nil {
+			t.Fatal(err)
+		}
+		if got := readObject(t, d, "c/sess"); !bytes.Equal(got, data) {
+			t.Fatalf("concurrency %d: session: %d bytes, want %d matching", n, len(got), len(data))
+		}
+
+		failing := h.driver(t, Setup{Root: d.Root(), Options: tune, Wrap: func(b objectstore.Bucket) objectstore.Bucket {
+			return failingParts{Bucket: b, num: 3}
+		}})
+		w, err := failing.Writer(t.Context(), "c/obj", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, werr := w.Write(pattern(6, 30<<20))
+		cerr := w.Commit(t.Context())
+		if !errors.Is(werr, errInjected) && !errors.Is(cerr, errInjected) {
+			t.Fatalf("concurrency %d: a failed part went unreported: Write %v, Commit %v", n, werr, cerr)
+		}
+		if got := readObject(t, d, "c/obj"); !bytes.Equal(got, data) {
+			t.Fatalf("concurrency %d: a failed commit changed the object", n)
 		}
 	}
 }

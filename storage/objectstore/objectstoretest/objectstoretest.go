@@ -59,6 +59,7 @@ func Run(t *testing.T, endpoint string, newDriver NewDriver) {
 		{"AwkwardKeys", testAwkwardKeys},
 		{"ResumeServerSideCopy", testResumeServerSideCopy},
 		{"MultipartMove", testMultipartMove},
+		{"ConcurrentParts", testConcurrentParts},
 		{"ListPagingOrder", testListPagingOrder},
 		{"RegistrySessions", testRegistrySessions},
 		{"TransientErrors", testTransientErrors},
