@@ -72,6 +72,11 @@ type S3Config struct {
 	// a presigned URL valid that long, e.g. "20m"; 0 streams blobs through
 	// the registry (BERTH_S3_REDIRECT_EXPIRY).
 	RedirectExpiry time.Duration `yaml:"redirectExpiry"`
+	// MaxConcurrency is how many parts one upload sends at once, 0 = 2
+	// (BERTH_S3_MAX_CONCURRENCY); MaxAttempts bounds each request's
+	// attempts, 0 = 6 (BERTH_S3_MAX_ATTEMPTS).
+	MaxConcurrency int `yaml:"maxConcurrency"`
+	MaxAttempts    int `yaml:"maxAttempts"`
 }
 
 // OSSConfig configures the Aliyun OSS driver. The keys are those of
@@ -109,6 +114,11 @@ type OSSConfig struct {
 	// a presigned URL valid that long (at most 7 days), e.g. "20m"; 0
 	// streams blobs through the registry (BERTH_OSS_REDIRECT_EXPIRY).
 	RedirectExpiry time.Duration `yaml:"redirectExpiry"`
+	// MaxConcurrency is how many parts one upload sends at once, 0 = 2
+	// (BERTH_OSS_MAX_CONCURRENCY); MaxAttempts bounds each request's
+	// attempts, 0 = 6 (BERTH_OSS_MAX_ATTEMPTS).
+	MaxConcurrency int `yaml:"maxconcurrency"`
+	MaxAttempts    int `yaml:"maxattempts"`
 }
 
 // FSConfig configures the local-disk driver.
@@ -183,6 +193,14 @@ func applyEnv(c *Config, getenv func(string) string) error {
 			*dst = n
 		}
 	}
+	num32 := func(key string, dst *int) {
+		n := int64(*dst)
+		num(key, &n)
+		if n != int64(int32(n)) && err == nil {
+			err = fmt.Errorf("config: %s=%d is out of range", key, n)
+		}
+		*dst = int(n)
+	}
 	flag := func(key string, dst *bool) {
 		if v := getenv(key); v != "" && err == nil {
 			b, perr := strconv.ParseBool(v)
@@ -234,6 +252,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	optFlag("BERTH_DELETES", &c.Registry.Deletes)
 	dur("BERTH_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
+	num32("BERTH_S3_MAX_CONCURRENCY", &c.Storage.S3.MaxConcurrency)
+	num32("BERTH_S3_MAX_ATTEMPTS", &c.Storage.S3.MaxAttempts)
 	str("BERTH_OSS_ACCESS_KEY_ID", &c.Storage.OSS.AccessKeyID)
 	str("BERTH_OSS_ACCESS_KEY_SECRET", &c.Storage.OSS.AccessKeySecret)
 	str("BERTH_OSS_REGION", &c.Storage.OSS.Region)
@@ -246,6 +266,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	num("BERTH_OSS_CHUNK_SIZE", &c.Storage.OSS.ChunkSize)
 	str("BERTH_OSS_ROOT", &c.Storage.OSS.RootDirectory)
 	dur("BERTH_OSS_REDIRECT_EXPIRY", &c.Storage.OSS.RedirectExpiry)
+	num32("BERTH_OSS_MAX_CONCURRENCY", &c.Storage.OSS.MaxConcurrency)
+	num32("BERTH_OSS_MAX_ATTEMPTS", &c.Storage.OSS.MaxAttempts)
 	return err
 }
 
@@ -293,6 +315,10 @@ func (c S3Config) validate() error {
 		return fmt.Errorf("config: storage.s3.partSize %d must be 0 or between 5 MiB and 5 GiB", c.PartSize)
 	case c.RedirectExpiry < 0:
 		return fmt.Errorf("config: storage.s3.redirectExpiry %s must not be negative", c.RedirectExpiry)
+	case c.MaxConcurrency < 0:
+		return fmt.Errorf("config: storage.s3.maxConcurrency %d must not be negative", c.MaxConcurrency)
+	case c.MaxAttempts < 0:
+		return fmt.Errorf("config: storage.s3.maxAttempts %d must not be negative", c.MaxAttempts)
 	}
 	switch c.ServerSideEncryption {
 	case "", "AES256", "aws:kms":
@@ -322,6 +348,10 @@ func (c OSSConfig) validate() error {
 		return fmt.Errorf("config: storage.oss.chunksize %d must be 0 or between 100 KiB and 5 GiB", c.ChunkSize)
 	case c.RedirectExpiry < 0 || c.RedirectExpiry > 7*24*time.Hour:
 		return fmt.Errorf("config: storage.oss.redirectExpiry %s must be between 0 and 7 days", c.RedirectExpiry)
+	case c.MaxConcurrency < 0:
+		return fmt.Errorf("config: storage.oss.maxconcurrency %d must not be negative", c.MaxConcurrency)
+	case c.MaxAttempts < 0:
+		return fmt.Errorf("config: storage.oss.maxattempts %d must not be negative", c.MaxAttempts)
 	}
 	return nil
 }

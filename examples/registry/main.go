@@ -115,7 +115,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 			AccessKey: c.AccessKey, SecretKey: c.SecretKey, RootDirectory: c.RootDirectory,
 			PartSize: c.PartSize, StorageClass: c.StorageClass,
 			ServerSideEncryption: c.ServerSideEncryption, KMSKeyID: c.KMSKeyID,
-			RedirectExpiry: c.RedirectExpiry,
+			RedirectExpiry: c.RedirectExpiry, MaxConcurrency: c.MaxConcurrency, MaxAttempts: c.MaxAttempts,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage.s3: %w", err)
@@ -128,6 +128,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 			Region: c.Region, Endpoint: c.Endpoint, Internal: c.Internal, Bucket: c.Bucket,
 			Encrypt: c.Encrypt, EncryptionKMSKeyID: c.KMSKeyID, Secure: c.Secure,
 			ChunkSize: c.ChunkSize, RootDirectory: c.RootDirectory, RedirectExpiry: c.RedirectExpiry,
+			MaxConcurrency: c.MaxConcurrency, MaxAttempts: c.MaxAttempts,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage.oss: %w", err)
