@@ -21,8 +21,10 @@
 #   BERTH_S3_ACCESS_KEY, BERTH_S3_SECRET_KEY   fixed test credentials
 #   BERTH_MINIO_PID, BERTH_MINIO_BIN, BERTH_MINIO_DATA,
 #   BERTH_MINIO_ADDR, BERTH_MINIO_CONSOLE_ADDR   for fault tests, below
+#   BERTH_S3_KMS_KEY_ID  berth-test-key, the server's KMS key, for SSE tests
 #   MINIO_ROOT_USER, MINIO_ROOT_PASSWORD, MINIO_SITE_REGION, MINIO_UPDATE,
-#   MINIO_CI_CD          the server's own settings, so a restart inherits them
+#   MINIO_CI_CD, MINIO_KMS_SECRET_KEY   the server's own settings, so a restart
+#                        inherits them
 #
 # A fault test stops the server with `kill -9 "$BERTH_MINIO_PID"` (or -TERM)
 # and starts it again on the same port and data, in CMD's environment, with:
@@ -172,6 +174,11 @@ export MINIO_SITE_REGION=$REGION
 # turns on anyway) everywhere, so a developer runs what CI runs: 256 MiB
 # buffer pool instead of half the machine's memory, no root-drive refusal.
 export MINIO_UPDATE=off MINIO_CI_CD=1
+# A static KMS key (a fixed test key, not a secret) so server-side
+# encryption, SSE-S3 and SSE-KMS with key id berth-test-key, can be tested.
+export MINIO_KMS_SECRET_KEY=berth-test-key:YmVydGgtdGVzdC1rbXMta2V5LTMyLWJ5dGVzLWxvbmc=
+BERTH_S3_KMS_KEY_ID=berth-test-key
+export BERTH_S3_KMS_KEY_ID
 
 start_ns=$(date +%s%N)
 "$BIN" server --quiet --address "$ADDR" --console-address "$CONSOLE_ADDR" "$DATA" >"$LOG" 2>&1 &
@@ -239,7 +246,8 @@ fi
 
 for v in BERTH_S3_ENDPOINT BERTH_S3_REGION BERTH_S3_BUCKET BERTH_S3_ACCESS_KEY BERTH_S3_SECRET_KEY \
 	BERTH_MINIO_PID BERTH_MINIO_BIN BERTH_MINIO_DATA BERTH_MINIO_ADDR BERTH_MINIO_CONSOLE_ADDR \
-	MINIO_ROOT_USER MINIO_ROOT_PASSWORD MINIO_SITE_REGION MINIO_UPDATE MINIO_CI_CD; do
+	MINIO_ROOT_USER MINIO_ROOT_PASSWORD MINIO_SITE_REGION MINIO_UPDATE MINIO_CI_CD \
+	MINIO_KMS_SECRET_KEY BERTH_S3_KMS_KEY_ID; do
 	printf 'export %s=%q\n' "$v" "${!v}"
 done
 log "serving until interrupted (^C stops it and removes $WORK)"

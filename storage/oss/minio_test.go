@@ -34,8 +34,10 @@ package oss
 //   - OSS-specific behaviour behind those headers: that OSS honours
 //     x-oss-copy-source-if-match with the quoted ETags it returns, the
 //     x-oss-copy-source-range syntax, x-oss-range-behavior: standard (416
-//     rather than the whole object for an offset at or past the end),
-//     encryption with AES256 or KMS (not configured on the test MinIO);
+//     rather than the whole object for an offset at or past the end), and
+//     that OSS encrypts with x-oss-server-side-encryption as MinIO does with
+//     the S3 header it becomes here (TestServerSideEncryption checks every
+//     write path against MinIO's KMS key);
 //   - OSS's limits: parts down to 100 KiB (MinIO's minimum is 5 MiB, so
 //     these tests raise the driver's MinPartSize to 5 MiB), the 1 GiB
 //     CopyObject limit, and the SDK's CRC-64 checks of uploads (OSS returns

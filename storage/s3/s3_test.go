@@ -1,6 +1,8 @@
 package s3
 
 import (
+	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/berthreg/berth/storage/objectstore"
 	"github.com/berthreg/berth/storage/objectstore/objectstoretest"
@@ -129,5 +132,51 @@ func TestConfigValidation(t *testing.T) {
 	pu, err := url.Parse(u)
 	if err != nil || pu.Query().Get("X-Amz-Expires") != "90" || !strings.HasSuffix(pu.Path, "/reg/istry/blobs/x") {
 		t.Fatalf("presigned URL %q (%v): want X-Amz-Expires=90 and the key reg/istry/blobs/x", u, err)
+	}
+}
+
+// TestServerSideEncryption stores objects every way the driver writes them
+// with SSE-S3 and with SSE-KMS, against the MinIO of scripts/minio.sh,
+// which has a KMS key, and checks with HeadObject that each is encrypted
+// as configured.
+func TestServerSideEncryption(t *testing.T) {
+	base := testConfig(t)
+	keyID := os.Getenv("BERTH_S3_KMS_KEY_ID")
+	if keyID == "" {
+		t.Fatal("BERTH_S3_KMS_KEY_ID is unset: run under scripts/minio.sh, whose MinIO has a KMS key")
+	}
+	for _, tc := range []struct{ sse, key string }{{"AES256", ""}, {"aws:kms", keyID}} {
+		t.Run(tc.sse, func(t *testing.T) {
+			cfg := base
+			cfg.ServerSideEncryption, cfg.KMSKeyID = tc.sse, tc.key
+			cfg.RootDirectory = fmt.Sprintf("berth-sse-test-%d", time.Now().UnixNano())
+			b, o, err := newBucket(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.MaxCopySize = 6 << 20
+			d, err := objectstore.New(b, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paths := objectstoretest.WriteEveryWay(t, d)
+			t.Cleanup(func() {
+				for _, p := range paths {
+					_ = d.Delete(context.Background(), p)
+				}
+			})
+			for _, p := range paths {
+				h, err := b.client.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: &b.name, Key: aws.String(d.Key(p))})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(h.ServerSideEncryption) != tc.sse {
+					t.Errorf("%s: server-side encryption %q, want %q", p, h.ServerSideEncryption, tc.sse)
+				}
+				if tc.key != "" && !strings.HasSuffix(aws.ToString(h.SSEKMSKeyId), tc.key) {
+					t.Errorf("%s: KMS key %q, want %q", p, aws.ToString(h.SSEKMSKeyId), tc.key)
+				}
+			}
+		})
 	}
 }
