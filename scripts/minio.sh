@@ -21,7 +21,7 @@
 #   BERTH_S3_ACCESS_KEY, BERTH_S3_SECRET_KEY   fixed test credentials
 #   BERTH_MINIO_PID, BERTH_MINIO_BIN, BERTH_MINIO_DATA,
 #   BERTH_MINIO_ADDR, BERTH_MINIO_CONSOLE_ADDR   for fault tests, below
-#   BERTH_S3_KMS_KEY_ID  berth-test-key, the server's KMS key, for SSE tests
+#   BERTH_MINIO_KMS_KEY_ID  berth-test-key, the server's KMS key, for SSE tests
 #   MINIO_ROOT_USER, MINIO_ROOT_PASSWORD, MINIO_SITE_REGION, MINIO_UPDATE,
 #   MINIO_CI_CD, MINIO_KMS_SECRET_KEY   the server's own settings, so a restart
 #                        inherits them
@@ -177,8 +177,8 @@ export MINIO_UPDATE=off MINIO_CI_CD=1
 # A static KMS key (a fixed test key, not a secret) so server-side
 # encryption, SSE-S3 and SSE-KMS with key id berth-test-key, can be tested.
 export MINIO_KMS_SECRET_KEY=berth-test-key:YmVydGgtdGVzdC1rbXMta2V5LTMyLWJ5dGVzLWxvbmc=
-BERTH_S3_KMS_KEY_ID=berth-test-key
-export BERTH_S3_KMS_KEY_ID
+BERTH_MINIO_KMS_KEY_ID=berth-test-key
+export BERTH_MINIO_KMS_KEY_ID
 
 start_ns=$(date +%s%N)
 "$BIN" server --quiet --address "$ADDR" --console-address "$CONSOLE_ADDR" "$DATA" >"$LOG" 2>&1 &
@@ -247,7 +247,7 @@ fi
 for v in BERTH_S3_ENDPOINT BERTH_S3_REGION BERTH_S3_BUCKET BERTH_S3_ACCESS_KEY BERTH_S3_SECRET_KEY \
 	BERTH_MINIO_PID BERTH_MINIO_BIN BERTH_MINIO_DATA BERTH_MINIO_ADDR BERTH_MINIO_CONSOLE_ADDR \
 	MINIO_ROOT_USER MINIO_ROOT_PASSWORD MINIO_SITE_REGION MINIO_UPDATE MINIO_CI_CD \
-	MINIO_KMS_SECRET_KEY BERTH_S3_KMS_KEY_ID; do
+	MINIO_KMS_SECRET_KEY BERTH_MINIO_KMS_KEY_ID; do
 	printf 'export %s=%q\n' "$v" "${!v}"
 done
 log "serving until interrupted (^C stops it and removes $WORK)"

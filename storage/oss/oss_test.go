@@ -248,9 +248,9 @@ func TestMapErr(t *testing.T) {
 // signer translated OSS's on the way in.)
 func TestServerSideEncryption(t *testing.T) {
 	base := testConfig(t)
-	keyID := os.Getenv("BERTH_S3_KMS_KEY_ID")
+	keyID := os.Getenv("BERTH_MINIO_KMS_KEY_ID")
 	if keyID == "" {
-		t.Fatal("BERTH_S3_KMS_KEY_ID is unset: run under scripts/minio.sh, whose MinIO has a KMS key")
+		t.Fatal("BERTH_MINIO_KMS_KEY_ID is unset: run under scripts/minio.sh, whose MinIO has a KMS key")
 	}
 	for _, tc := range []struct{ key, want string }{{"", "AES256"}, {keyID, "aws:kms"}} {
 		t.Run(tc.want, func(t *testing.T) {

@@ -141,9 +141,9 @@ func TestConfigValidation(t *testing.T) {
 // as configured.
 func TestServerSideEncryption(t *testing.T) {
 	base := testConfig(t)
-	keyID := os.Getenv("BERTH_S3_KMS_KEY_ID")
+	keyID := os.Getenv("BERTH_MINIO_KMS_KEY_ID")
 	if keyID == "" {
-		t.Fatal("BERTH_S3_KMS_KEY_ID is unset: run under scripts/minio.sh, whose MinIO has a KMS key")
+		t.Fatal("BERTH_MINIO_KMS_KEY_ID is unset: run under scripts/minio.sh, whose MinIO has a KMS key")
 	}
 	for _, tc := range []struct{ sse, key string }{{"AES256", ""}, {"aws:kms", keyID}} {
 		t.Run(tc.sse, func(t *testing.T) {
