@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"context"
+	"errors"
+)
+
+// Kind says what sort of account a Principal is.
+type Kind string
+
+// The kinds of principal.
+const (
+	// Anonymous is a request without credentials.
+	Anonymous Kind = "anonymous"
+	// User is a person's account (local, LDAP or OIDC).
+	User Kind = "user"
+	// Robot is a robot account ("robot$<project>+<name>" or a system robot).
+	Robot Kind = "robot"
+)
+
+// Principal is whoever a request acts for.
+type Principal struct {
+	// Name is the account name ("" for Anonymous).
+	Name string
+	// Kind is the sort of account.
+	Kind Kind
+	// Admin marks a system administrator, allowed everything.
+	Admin bool
+	// Groups are the groups the account belongs to (from LDAP or OIDC),
+	// which project memberships may name.
+	Groups []string
+}
+
+// AnonymousPrincipal is the principal of a request without credentials.
+var AnonymousPrincipal = Principal{Kind: Anonymous}
+
+// ErrBadCredentials is what an Authenticator returns for an unknown account,
+// a wrong secret, or a disabled or expired one: callers must not tell these
+// apart in what they answer.
+var ErrBadCredentials = errors.New("auth: bad credentials")
+
+// Authenticator checks a name and a secret (a password, a robot secret, an
+// OIDC CLI secret) and returns the principal they belong to, or an error
+// wrapping ErrBadCredentials.
+type Authenticator interface {
+	Authenticate(ctx context.Context, name, secret string) (Principal, error)
+}
+
+// Authorizer decides which of the requested actions on one resource a
+// principal may perform. It returns the allowed subset of actions, in the
+// order asked.
+type Authorizer interface {
+	Allowed(ctx context.Context, p Principal, resource Resource, actions []string) ([]string, error)
+}
+
+// Resource is what an access is about: a repository by its full name, or
+// the registry catalog.
+type Resource struct {
+	// Type is "repository" or "registry".
+	Type string
+	// Name is the repository name, or "catalog" for the registry.
+	Name string
+}
