@@ -39,7 +39,8 @@ race:
 
 # Every parser of outside input: request paths, references, ranges and
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
-# disk, and the object-store upload session state kept in metadata.
+# disk, the object-store upload session state kept in metadata, and token
+# request scopes.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
@@ -49,6 +50,8 @@ fuzz:
 		echo "fuzz $$t for $(FUZZTIME_SHORT)"; \
 		$(GO) test ./meta/bolt -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_SHORT) || exit 1; \
 	done
+	@echo "fuzz FuzzParseScope for $(FUZZTIME_SHORT)"
+	@$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME_SHORT)
 	@echo "fuzz FuzzDecodeState for $(FUZZTIME_SHORT)"
 	@$(GO) test ./storage/objectstore -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME_SHORT)
 

@@ -1,0 +1,182 @@
+package token
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthreg/berth/auth"
+)
+
+// Service is the token endpoint (mount it at /service/token): it
+// authenticates the client with HTTP basic credentials (GET, the Docker
+// token flow) or a password grant (POST, the OAuth2 form containerd
+// tries first), grants of each requested scope the actions the Authorizer
+// allows, and answers with a signed token. Without credentials the client
+// is anonymous and gets what anonymous may do (pulls of public projects).
+type Service struct {
+	// Issuer signs the tokens.
+	Issuer *Issuer
+	// Name is the registry's service name: the audience of every token.
+	// A request naming another service is refused.
+	Name string
+	// Authenticator checks credentials.
+	Authenticator auth.Authenticator
+	// Authorizer decides the grants.
+	Authorizer auth.Authorizer
+	// Limiter, if set, refuses logins after repeated failures for one
+	// account name from one address (429 with Retry-After).
+	Limiter *auth.LoginLimiter
+	// Logger receives failures worth an operator's attention (nil: none).
+	Logger *slog.Logger
+}
+
+// response is the token endpoint's JSON answer; token and access_token
+// carry the same JWT for old and new clients.
+type response struct {
+	Token       string `json:"token"`
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int    `json:"expires_in"`
+	IssuedAt    string `json:"issued_at"`
+}
+
+// tokenError is an answer that is not a token.
+type tokenError struct {
+	status int
+	code   string
+	msg    string
+	header http.Header
+}
+
+func (e *tokenError) Error() string { return e.msg }
+
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var (
+		name, secret string
+		hasCreds     bool
+		scopes       []string
+		service      string
+	)
+	switch r.Method {
+	case http.MethodGet:
+		q := r.URL.Query()
+		name, secret, hasCreds = r.BasicAuth()
+		scopes, service = q["scope"], q.Get("service")
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			writeError(w, &tokenError{status: http.StatusBadRequest, code: "invalid_request", msg: "unreadable form"})
+			return
+		}
+		if gt := r.PostForm.Get("grant_type"); gt != "password" {
+			// No refresh tokens are issued, so only the password grant
+			// exists; clients fall back to GET on this answer.
+			writeError(w, &tokenError{status: http.StatusBadRequest, code: "unsupported_grant_type", msg: fmt.Sprintf("grant_type %q is not supported", gt)})
+			return
+		}
+		name, secret, hasCreds = r.PostForm.Get("username"), r.PostForm.Get("password"), true
+		scopes, service = strings.Fields(r.PostForm.Get("scope")), r.PostForm.Get("service")
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeError(w, &tokenError{status: http.StatusMethodNotAllowed, code: "UNSUPPORTED", msg: "use GET or POST"})
+		return
+	}
+	resp, err := s.issue(r.Context(), clientKey(r, name), name, secret, hasCreds, scopes, service)
+	if err != nil {
+		var te *tokenError
+		if !errors.As(err, &te) {
+			if s.Logger != nil {
+				s.Logger.ErrorContext(r.Context(), "token request failed", "err", err)
+			}
+			te = &tokenError{status: http.StatusInternalServerError, code: "UNKNOWN", msg: "internal error"}
+		}
+		writeError(w, te)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// clientKey is the limiter key of a login: the account and the address.
+func clientKey(r *http.Request, name string) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return name + "|" + host
+}
+
+func (s *Service) issue(ctx context.Context, key, name, secret string, hasCreds bool, scopeParams []string, service string) (response, error) {
+	if service != "" && service != s.Name {
+		return response{}, &tokenError{status: http.StatusBadRequest, code: "invalid_request", msg: fmt.Sprintf("unknown service %q", service)}
+	}
+	requested, err := auth.ParseScopes(scopeParams)
+	if err != nil {
+		return response{}, &tokenError{status: http.StatusBadRequest, code: "invalid_scope", msg: err.Error()}
+	}
+	p := auth.AnonymousPrincipal
+	if hasCreds {
+		if s.Limiter != nil {
+			if ok, wait := s.Limiter.Allow(key); !ok {
+				return response{}, &tokenError{
+					status: http.StatusTooManyRequests, code: "TOOMANYREQUESTS", msg: "too many failed logins; try again later",
+					header: http.Header{"Retry-After": {strconv.Itoa(int(wait.Seconds()) + 1)}},
+				}
+			}
+		}
+		p, err = s.Authenticator.Authenticate(ctx, name, secret)
+		if err != nil {
+			if !errors.Is(err, auth.ErrBadCredentials) {
+				return response{}, err
+			}
+			if s.Limiter != nil {
+				s.Limiter.Failed(key)
+			}
+			return response{}, &tokenError{
+				status: http.StatusUnauthorized, code: "UNAUTHORIZED", msg: "authentication required: bad credentials",
+				header: http.Header{"Www-Authenticate": {`Basic realm="berth"`}},
+			}
+		}
+		if s.Limiter != nil {
+			s.Limiter.Succeeded(key)
+		}
+	}
+	var granted []auth.Access
+	for _, a := range requested {
+		allowed, err := s.Authorizer.Allowed(ctx, p, a.Resource(), a.Actions)
+		if err != nil {
+			return response{}, err
+		}
+		if len(allowed) > 0 {
+			granted = append(granted, auth.Access{Type: a.Type, Name: a.Name, Actions: allowed})
+		}
+	}
+	tok, err := s.Issuer.Issue(p.Name, s.Name, granted)
+	if err != nil {
+		return response{}, err
+	}
+	return response{
+		Token: tok.Token, AccessToken: tok.Token,
+		ExpiresIn: int(tok.ExpiresIn / time.Second), IssuedAt: tok.IssuedAt.UTC().Format(time.RFC3339),
+	}, nil
+}
+
+// writeError answers with the registry error body shape.
+func writeError(w http.ResponseWriter, e *tokenError) {
+	for k, vs := range e.header {
+		w.Header()[k] = vs
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]string{{"code": e.code, "message": e.msg}},
+	})
+}
