@@ -61,3 +61,11 @@ type Resource struct {
 	// Name is the repository name, or "catalog" for the registry.
 	Name string
 }
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(ctx context.Context, name, secret string) (Principal, error)
+
+// Authenticate implements Authenticator.
+func (f AuthenticatorFunc) Authenticate(ctx context.Context, name, secret string) (Principal, error) {
+	return f(ctx, name, secret)
+}

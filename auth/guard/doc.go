@@ -1,0 +1,7 @@
+// Package guard plugs authentication and authorization into the registry
+// handler: Guard.Authorize is a registry.Hooks.Authorize function that
+// accepts bearer tokens from the token service (auth/token) and HTTP basic
+// credentials checked directly, and answers what it refuses the way Docker
+// clients expect: 401 with a Bearer challenge naming the scope to ask for,
+// or 403 DENIED for an authenticated client that may not.
+package guard

@@ -1,0 +1,178 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/token"
+	"github.com/berthreg/berth/registry"
+)
+
+// Guard decides every registry request. Verifier, Authorizer and Service
+// are required; Authenticator enables basic credentials on /v2/ itself.
+type Guard struct {
+	// Realm is the token endpoint's URL for the challenge. A path
+	// ("/service/token") is made absolute with the request's scheme and
+	// host.
+	Realm string
+	// Service is the registry's service name, the tokens' audience.
+	Service string
+	// Verifier checks bearer tokens.
+	Verifier *token.Verifier
+	// Authenticator, if set, accepts basic credentials directly.
+	Authenticator auth.Authenticator
+	// Authorizer decides for basic and anonymous requests (tokens carry
+	// their grants).
+	Authorizer auth.Authorizer
+	// Limiter, if set, slows down basic-auth password guessing.
+	Limiter *auth.LoginLimiter
+}
+
+// Hooks returns registry hooks with Authorize set to g.Authorize.
+func (g *Guard) Hooks() registry.Hooks { return registry.Hooks{Authorize: g.Authorize} }
+
+// required lists what an event needs: the accesses to check, and those to
+// name in a challenge (clients ask for exactly what the challenge names,
+// so a push asks for pull and push as Docker clients do).
+func required(ev *registry.Event) (need, ask []auth.Access) {
+	repo := func(name string, actions ...string) auth.Access {
+		return auth.Access{Type: auth.TypeRepository, Name: name, Actions: actions}
+	}
+	switch ev.Action {
+	case registry.ActionPing:
+		return nil, nil
+	case registry.ActionCatalog:
+		a := auth.Access{Type: auth.TypeRegistry, Name: "catalog", Actions: []string{auth.ActionAll}}
+		return []auth.Access{a}, []auth.Access{a}
+	case registry.ActionPushBlob, registry.ActionPushManifest:
+		return []auth.Access{repo(ev.Repository, auth.ActionPush)}, []auth.Access{repo(ev.Repository, auth.ActionPull, auth.ActionPush)}
+	case registry.ActionMountBlob:
+		need = []auth.Access{repo(ev.Repository, auth.ActionPush)}
+		ask = []auth.Access{repo(ev.Repository, auth.ActionPull, auth.ActionPush)}
+		if ev.From != "" {
+			need = append(need, repo(ev.From, auth.ActionPull))
+			ask = append(ask, repo(ev.From, auth.ActionPull))
+		}
+		return need, ask
+	case registry.ActionDeleteBlob, registry.ActionDeleteManifest, registry.ActionDeleteTag:
+		return []auth.Access{repo(ev.Repository, auth.ActionDelete)}, []auth.Access{repo(ev.Repository, auth.ActionDelete)}
+	default: // pulls, tag lists, referrers
+		return []auth.Access{repo(ev.Repository, auth.ActionPull)}, []auth.Access{repo(ev.Repository, auth.ActionPull)}
+	}
+}
+
+// Authorize is the registry.Hooks.Authorize function.
+func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
+	r := ev.Request
+	need, ask := required(ev)
+	authz := r.Header.Get("Authorization")
+	scheme, cred, _ := strings.Cut(authz, " ")
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		c, err := g.Verifier.Verify(strings.TrimSpace(cred))
+		if err != nil {
+			return g.challenge(r, ask, "invalid_token", "the bearer token is invalid or expired")
+		}
+		for _, a := range need {
+			for _, act := range a.Actions {
+				if !c.Allows(a.Resource(), act) {
+					return g.challenge(r, ask, "insufficient_scope", "the token does not grant "+a.Type+":"+a.Name+":"+act)
+				}
+			}
+		}
+		return nil
+	case strings.EqualFold(scheme, "Basic") && g.Authenticator != nil:
+		name, secret, ok := r.BasicAuth()
+		if !ok {
+			return g.challenge(r, ask, "", "malformed basic credentials")
+		}
+		key := name + "|" + clientHost(r)
+		if g.Limiter != nil {
+			if ok, _ := g.Limiter.Allow(key); !ok {
+				return registry.NewError(http.StatusTooManyRequests, registry.CodeTooManyRequests, "too many failed logins; try again later")
+			}
+		}
+		p, err := g.Authenticator.Authenticate(ctx, name, secret)
+		if err != nil {
+			if !errors.Is(err, auth.ErrBadCredentials) {
+				return err
+			}
+			if g.Limiter != nil {
+				g.Limiter.Failed(key)
+			}
+			return g.challenge(r, ask, "", "bad credentials")
+		}
+		if g.Limiter != nil {
+			g.Limiter.Succeeded(key)
+		}
+		if ok, err := g.allowed(ctx, p, need); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			return registry.NewError(http.StatusForbidden, registry.CodeDenied, "access denied")
+		}
+		return nil
+	case authz != "":
+		return g.challenge(r, ask, "", "unsupported authorization scheme")
+	}
+	// Anonymous: never for the ping (clients learn there that the
+	// registry wants credentials), else what anonymous may do.
+	if ev.Action != registry.ActionPing {
+		if ok, err := g.allowed(ctx, auth.AnonymousPrincipal, need); err != nil || ok {
+			return err
+		}
+	}
+	return g.challenge(r, ask, "", "authentication required")
+}
+
+// allowed reports whether p may do everything in need.
+func (g *Guard) allowed(ctx context.Context, p auth.Principal, need []auth.Access) (bool, error) {
+	for _, a := range need {
+		got, err := g.Authorizer.Allowed(ctx, p, a.Resource(), a.Actions)
+		if err != nil {
+			return false, err
+		}
+		for _, act := range a.Actions {
+			if !slices.Contains(got, act) {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// challenge is a 401 UNAUTHORIZED sending the client to the token service.
+func (g *Guard) challenge(r *http.Request, ask []auth.Access, errCode, msg string) error {
+	e := registry.NewError(http.StatusUnauthorized, registry.CodeUnauthorized, "%s", msg)
+	e.Header = http.Header{"Www-Authenticate": {token.Challenge(g.realm(r), g.Service, ask, errCode)}}
+	if len(ask) > 0 {
+		e.Detail = ask
+	}
+	return e
+}
+
+// realm makes a path realm absolute for this request.
+func (g *Guard) realm(r *http.Request) string {
+	if !strings.HasPrefix(g.Realm, "/") {
+		return g.Realm
+	}
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + g.Realm
+}
+
+// clientHost is the client's address without the port.
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
