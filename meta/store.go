@@ -54,6 +54,27 @@ type Tx interface {
 	Blobs() Blobs
 	// Uploads holds in-progress upload sessions.
 	Uploads() Uploads
+	// Projects holds projects with their members.
+	Projects() Table[Project]
+	// Users holds user accounts.
+	Users() Table[User]
+	// Robots holds robot accounts.
+	Robots() Table[Robot]
+}
+
+// Table is a set of records keyed by name, for the account and project
+// records that access control keeps.
+type Table[T any] interface {
+	// Get returns the record with the given name, or ErrNotFound.
+	Get(name string) (T, error)
+	// Put creates or replaces the record with v's name (empty names are an
+	// error).
+	Put(v T) error
+	// Delete removes the record; ErrNotFound if absent.
+	Delete(name string) error
+	// List returns up to limit records with names after "after", in name
+	// order (limit <= 0: no limit).
+	List(after string, limit int) ([]T, error)
 }
 
 // Repositories is the catalog of repository names.

@@ -75,3 +75,92 @@ type Upload struct {
 	StartedAt time.Time `json:"startedAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
+
+// Project is a namespace of repositories: the first component of a
+// repository's name is its project.
+type Project struct {
+	// Name is the project name.
+	Name string `json:"name"`
+	// Public projects may be pulled from by anyone.
+	Public bool `json:"public"`
+	// Members hold roles in the project.
+	Members []Member `json:"members,omitempty"`
+	// CreatedBy names the account that created it.
+	CreatedBy string `json:"createdBy,omitempty"`
+	// CreatedAt and UpdatedAt bound the record's life.
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Member is a user or a group holding a role in a project.
+type Member struct {
+	// Kind is "user" or "group".
+	Kind string `json:"kind"`
+	// Name is the user or group name.
+	Name string `json:"name"`
+	// Role is the project role ("projectAdmin", "maintainer", "developer",
+	// "guest", "limitedGuest").
+	Role string `json:"role"`
+}
+
+// User is a person's account.
+type User struct {
+	// Name is the login name.
+	Name string `json:"name"`
+	// Email and FullName describe the person.
+	Email    string `json:"email,omitempty"`
+	FullName string `json:"fullName,omitempty"`
+	// PasswordHash is the bcrypt hash of a local account's password
+	// (empty for LDAP and OIDC accounts).
+	PasswordHash []byte `json:"passwordHash,omitempty"`
+	// CLISecretHash is the bcrypt hash of an OIDC account's CLI secret,
+	// its registry password.
+	CLISecretHash []byte `json:"cliSecretHash,omitempty"`
+	// Source is where the account comes from: "local", "ldap" or "oidc".
+	Source string `json:"source"`
+	// Subject is the OIDC subject (issuer-unique id) of an OIDC account.
+	Subject string `json:"subject,omitempty"`
+	// Admin marks a system administrator.
+	Admin bool `json:"admin,omitempty"`
+	// Disabled accounts cannot log in.
+	Disabled bool `json:"disabled,omitempty"`
+	// CreatedAt and UpdatedAt bound the record's life.
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Robot is a robot account: "robot$<project>+<name>" for a project robot,
+// "robot$<name>" for a system robot.
+type Robot struct {
+	// Name is the full account name.
+	Name string `json:"name"`
+	// Project is the project of a project robot ("" for a system robot).
+	Project string `json:"project,omitempty"`
+	// Description says what it is for.
+	Description string `json:"description,omitempty"`
+	// SecretHash is the bcrypt hash of its secret (shown once, at creation
+	// or rotation).
+	SecretHash []byte `json:"secretHash"`
+	// Grants are what it may do.
+	Grants []Grant `json:"grants,omitempty"`
+	// ExpiresAt ends its validity (zero: never).
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// Disabled robots cannot log in.
+	Disabled bool `json:"disabled,omitempty"`
+	// CreatedBy names the account that created it.
+	CreatedBy string `json:"createdBy,omitempty"`
+	// CreatedAt and UpdatedAt bound the record's life.
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Grant lets an account perform actions on the repositories of one project
+// whose names match a doublestar pattern.
+type Grant struct {
+	// Project is the project the grant is confined to.
+	Project string `json:"project"`
+	// Pattern matches full repository names ("team/app-*", "team/**").
+	Pattern string `json:"pattern"`
+	// Actions are among "pull", "push", "delete".
+	Actions []string `json:"actions"`
+}

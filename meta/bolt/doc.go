@@ -24,9 +24,15 @@
 //	    blobs/                     K(digest) -> meta.Blob record (the repository link)
 //	blobs/                         K(digest) -> meta.Blob record (registry-wide)
 //	uploads/                       id -> meta.Upload record
+//	projects/                      name -> meta.Project as JSON
+//	users/                         name -> meta.User as JSON
+//	robots/                        name -> meta.Robot as JSON
 //
-// Records are the compact binary encoding of codec.go, without the field
-// that is their key. Digests are compact too (digests.go): an algorithm byte
+// The access-control tables (projects, users, robots) hold JSON: they are
+// read on logins and policy loads, not per registry request, and JSON lets
+// their fields grow without a layout version; a store written by an earlier
+// build gains the buckets when opened. The other records are the compact
+// binary encoding of codec.go, without the field that is their key. Digests are compact too (digests.go): an algorithm byte
 // and the raw bytes of a canonical sha256 or sha512 digest (33 or 65 bytes
 // instead of 71 or 135), else a literal digest string. D is the prefix-free
 // form, in which a literal carries its length, so the keys of one digest are

@@ -96,7 +96,7 @@ func initSchema(btx *bbolt.Tx) error {
 	case string(v) != schemaVersion:
 		return fmt.Errorf("%w %q: this build reads only version %q%s", ErrUnsupportedLayout, v, schemaVersion, layoutHints[string(v)])
 	}
-	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads} {
+	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads, bucketProjects, bucketUsers, bucketRobots} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

@@ -55,6 +55,7 @@ var cases = []struct {
 	{"Tags/Of", testTagsOf},
 	{"Blobs/LinkIsolation", testBlobs},
 	{"Uploads", testUploads},
+	{"Tables", testTables},
 	{"ErrNotFound", testNotFound},
 	{"Concurrency", testConcurrency},
 	{"PagingLarge", testPagingLarge},
