@@ -1,0 +1,285 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/bolt"
+)
+
+func openStore(t *testing.T) (meta.Store, string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "meta.db")
+	s, err := bolt.Open(p, bolt.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, p
+}
+
+func newManager(t *testing.T, s meta.Store) *Manager {
+	t.Helper()
+	m, err := New(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.cost = bcrypt.MinCost // the tests hash many secrets
+	return m
+}
+
+func allowed(t *testing.T, m *Manager, p auth.Principal, repo string) []string {
+	t.Helper()
+	got, err := m.Authorizer().Allowed(t.Context(), p, auth.Resource{Type: auth.TypeRepository, Name: repo},
+		[]string{auth.ActionPull, auth.ActionPush, auth.ActionDelete})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func login(t *testing.T, m *Manager, name, secret string) (auth.Principal, error) {
+	t.Helper()
+	return m.Authenticate(t.Context(), name, secret)
+}
+
+func TestUsersAndProjects(t *testing.T) {
+	s, _ := openStore(t)
+	defer s.Close()
+	m := newManager(t, s)
+	ctx := t.Context()
+	for _, u := range []string{"alice", "bob"} {
+		if err := m.SetUser(ctx, u, u+"-password", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.SetUser(ctx, "root", "root-password", true); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := login(t, m, "alice", "alice-password"); err != nil || p.Name != "alice" || p.Kind != auth.User || p.Admin {
+		t.Fatalf("alice logs in: %+v, %v", p, err)
+	}
+	if p, err := login(t, m, "root", "root-password"); err != nil || !p.Admin {
+		t.Fatalf("root logs in as admin: %+v, %v", p, err)
+	}
+	for _, c := range [][2]string{{"alice", "wrong"}, {"alice", ""}, {"nobody", "x"}, {"", ""}} {
+		if _, err := login(t, m, c[0], c[1]); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Errorf("login %q/%q: %v, want ErrBadCredentials", c[0], c[1], err)
+		}
+	}
+	if err := m.SetUser(ctx, "carol", "short", false); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a short password: %v", err)
+	}
+	if err := m.SetUser(ctx, "Carol!", "long-enough", false); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a bad user name: %v", err)
+	}
+
+	alice := auth.Principal{Name: "alice", Kind: auth.User}
+	bob := auth.Principal{Name: "bob", Kind: auth.User}
+	if err := m.CreateProject(ctx, alice, "team", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateProject(ctx, alice, "team", true); !errors.Is(err, ErrExists) {
+		t.Errorf("creating team twice: %v", err)
+	}
+	if got := allowed(t, m, alice, "team/app"); !slices.Equal(got, []string{"pull", "push", "delete"}) {
+		t.Errorf("the creator (projectAdmin): %v", got)
+	}
+	if got := allowed(t, m, bob, "team/app"); len(got) != 0 {
+		t.Errorf("a non-member: %v", got)
+	}
+	if err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer); err != nil {
+		t.Fatal(err)
+	}
+	if got := allowed(t, m, bob, "team/app"); !slices.Equal(got, []string{"pull", "push"}) {
+		t.Errorf("bob as developer: %v", got)
+	}
+	if err := m.SetMember(ctx, "team", "user", "bob", "owner"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an unknown role: %v", err)
+	}
+
+	// The policy survives a restart: a new Manager loads it from the store.
+	m2 := newManager(t, s)
+	if got := allowed(t, m2, bob, "team/app"); !slices.Equal(got, []string{"pull", "push"}) {
+		t.Errorf("after reload, bob: %v", got)
+	}
+	if err := m2.SetMember(ctx, "team", "user", "bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := allowed(t, m2, bob, "team/app"); len(got) != 0 {
+		t.Errorf("bob after removal: %v", got)
+	}
+
+	// A project with repositories cannot be deleted.
+	if err := s.Update(ctx, func(tx meta.Tx) error { _, _, err := tx.Repositories().Ensure("team/app"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.DeleteProject(ctx, "team"); !errors.Is(err, ErrNotEmpty) {
+		t.Errorf("deleting a project with a repository: %v", err)
+	}
+	if err := m2.CreateProject(ctx, alice, "empty", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m2.CreateRobot(ctx, alice, RobotSpec{Project: "empty", Name: "ci",
+		Grants: []meta.Grant{{Project: "empty", Pattern: "empty/**", Actions: []string{"pull"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.DeleteProject(ctx, "empty"); err != nil {
+		t.Fatalf("deleting an empty project: %v", err)
+	}
+	if _, err := m2.Project(ctx, "empty"); !errors.Is(err, rbac.ErrNoProject) {
+		t.Errorf("the deleted project: %v", err)
+	}
+	if err := s.View(ctx, func(tx meta.Tx) error { _, err := tx.Robots().Get("robot$empty+ci"); return err }); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("the deleted project's robot: %v", err)
+	}
+}
+
+func TestRobots(t *testing.T) {
+	s, _ := openStore(t)
+	defer s.Close()
+	m := newManager(t, s)
+	ctx := t.Context()
+	now := time.Now()
+	m.now = func() time.Time { return now }
+	admin := auth.Principal{Name: "alice", Kind: auth.User}
+	dev := auth.Principal{Name: "bob", Kind: auth.User}
+	if err := m.CreateProject(ctx, admin, "team", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer); err != nil {
+		t.Fatal(err)
+	}
+	spec := RobotSpec{Project: "team", Name: "ci", ExpiresAt: now.Add(time.Hour),
+		Grants: []meta.Grant{{Project: "team", Pattern: "team/app-*", Actions: []string{"pull", "push"}}}}
+	name, secret, err := m.CreateRobot(ctx, admin, spec)
+	if err != nil || name != "robot$team+ci" || len(secret) < 40 {
+		t.Fatalf("CreateRobot = %q, %q, %v", name, secret, err)
+	}
+	err = s.View(ctx, func(tx meta.Tx) error {
+		r, err := tx.Robots().Get(name)
+		if err == nil && string(r.SecretHash) == secret {
+			t.Error("the robot's secret is stored in the clear")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	robot, err := login(t, m, name, secret)
+	if err != nil || robot.Kind != auth.Robot {
+		t.Fatalf("the robot logs in: %+v, %v", robot, err)
+	}
+	if got := allowed(t, m, robot, "team/app-web"); !slices.Equal(got, []string{"pull", "push"}) {
+		t.Errorf("robot on its pattern: %v", got)
+	}
+	if got := allowed(t, m, robot, "team/db"); len(got) != 0 {
+		t.Errorf("robot outside its pattern: %v", got)
+	}
+	if _, _, err := m.CreateRobot(ctx, admin, spec); !errors.Is(err, ErrExists) {
+		t.Errorf("a second robot of the same name: %v", err)
+	}
+
+	// Rotation: the old secret stops working.
+	fresh, err := m.RotateRobotSecret(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := login(t, m, name, secret); err == nil {
+		t.Error("the old secret still works after rotation")
+	}
+	if _, err := login(t, m, name, fresh); err != nil {
+		t.Errorf("the rotated secret: %v", err)
+	}
+	// Disabled, then expired: refused.
+	if err := m.SetRobotDisabled(ctx, name, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := login(t, m, name, fresh); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("a disabled robot: %v", err)
+	}
+	if err := m.SetRobotDisabled(ctx, name, false); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, err := login(t, m, name, fresh); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("an expired robot: %v", err)
+	}
+
+	// Who may create what.
+	other := RobotSpec{Project: "team", Name: "other", Grants: []meta.Grant{{Project: "team", Pattern: "team/**", Actions: []string{"pull"}}}}
+	if _, _, err := m.CreateRobot(ctx, dev, other); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a developer creates a robot: %v", err)
+	}
+	if _, _, err := m.CreateRobot(ctx, robot, other); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a robot creates a robot: %v", err)
+	}
+	if _, _, err := m.CreateRobot(ctx, admin, RobotSpec{Name: "system"}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a project admin creates a system robot: %v", err)
+	}
+	outside := RobotSpec{Project: "team", Name: "escape", Grants: []meta.Grant{{Project: "other", Pattern: "other/**", Actions: []string{"pull"}}}}
+	if _, _, err := m.CreateRobot(ctx, admin, outside); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a grant outside the robot's project: %v", err)
+	}
+	if _, _, err := m.CreateRobot(ctx, admin, RobotSpec{Project: "team", Name: "old", ExpiresAt: now.Add(-time.Minute)}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an expiry in the past: %v", err)
+	}
+	if err := m.DeleteRobot(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if got := allowed(t, m, robot, "team/app-web"); len(got) != 0 {
+		t.Errorf("a deleted robot: %v", got)
+	}
+}
+
+func TestCovers(t *testing.T) {
+	for _, c := range []struct {
+		outer, inner string
+		want         bool
+	}{
+		{"team/**", "team/app-*", true},
+		{"team/**", "team/a/b", true},
+		{"team/app-*", "team/app-*", true},
+		{"team/app-*", "team/app-web", false}, // conservative: only equal patterns under a non-** pattern
+		{"team/app/**", "team/**", false},
+		{"team/**", "teamx/**", false},
+		{"team/a*/**", "team/ab/c", false},
+	} {
+		if got := covers(c.outer, c.inner); got != c.want {
+			t.Errorf("covers(%q, %q) = %v, want %v", c.outer, c.inner, got, c.want)
+		}
+	}
+}
+
+// TestWithinCreator: a member hands out only what its role allows.
+func TestWithinCreator(t *testing.T) {
+	s, _ := openStore(t)
+	defer s.Close()
+	m := newManager(t, s)
+	ctx := context.Background()
+	admin := auth.Principal{Name: "root", Kind: auth.User, Admin: true}
+	if err := m.CreateProject(ctx, admin, "team", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetMember(ctx, "team", "group", "devs", rbac.Developer); err != nil {
+		t.Fatal(err)
+	}
+	carol := auth.Principal{Name: "carol", Kind: auth.User, Groups: []string{"devs"}}
+	if err := m.withinCreator(ctx, carol, []meta.Grant{{Project: "team", Pattern: "team/x", Actions: []string{"pull", "push"}}}); err != nil {
+		t.Errorf("a developer (through a group) grants pull and push: %v", err)
+	}
+	if err := m.withinCreator(ctx, carol, []meta.Grant{{Project: "team", Pattern: "team/x", Actions: []string{"delete"}}}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a developer grants delete: %v", err)
+	}
+	if err := m.withinCreator(ctx, carol, []meta.Grant{{Project: "other", Pattern: "other/x", Actions: []string{"pull"}}}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a developer grants in another project: %v", err)
+	}
+}

@@ -1,0 +1,329 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/meta"
+)
+
+// Errors of the Manager's operations (wrapped with details).
+var (
+	// ErrExists reports a name already taken.
+	ErrExists = errors.New("accounts: already exists")
+	// ErrInvalid reports a bad argument: a name, a role, a grant.
+	ErrInvalid = errors.New("accounts: invalid")
+	// ErrForbidden reports an operation the acting principal may not do.
+	ErrForbidden = errors.New("accounts: forbidden")
+	// ErrNotEmpty reports a project that still holds repositories.
+	ErrNotEmpty = errors.New("accounts: project not empty")
+)
+
+// Manager keeps accounts and projects in a meta.Store and the policy of an
+// rbac.Authorizer in step with them. Create it with New.
+type Manager struct {
+	store meta.Store
+	authz *rbac.Authorizer
+	now   func() time.Time
+	cost  int
+	dummy []byte // a hash to compare against for unknown accounts
+}
+
+var (
+	_ auth.Authenticator = (*Manager)(nil)
+	_ rbac.ProjectLookup = (*Manager)(nil)
+)
+
+// New returns a Manager over store with its own rbac.Authorizer, whose
+// policy it loads from the store.
+func New(ctx context.Context, store meta.Store) (*Manager, error) {
+	m := &Manager{store: store, now: time.Now, cost: bcrypt.DefaultCost}
+	a, err := rbac.New(m)
+	if err != nil {
+		return nil, err
+	}
+	m.authz = a
+	if m.dummy, err = bcrypt.GenerateFromPassword([]byte("no such account"), m.cost); err != nil {
+		return nil, err
+	}
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Authorizer returns the policy the Manager keeps in step.
+func (m *Manager) Authorizer() *rbac.Authorizer { return m.authz }
+
+// load applies every member and robot grant in the store to the policy.
+func (m *Manager) load(ctx context.Context) error {
+	return m.store.View(ctx, func(tx meta.Tx) error {
+		projects, err := tx.Projects().List("", 0)
+		if err != nil {
+			return err
+		}
+		for _, p := range projects {
+			for _, mem := range p.Members {
+				if err := m.authz.AddMember(p.Name, memberSubject(mem), rbac.Role(mem.Role)); err != nil {
+					return fmt.Errorf("accounts: project %s: %w", p.Name, err)
+				}
+			}
+		}
+		robots, err := tx.Robots().List("", 0)
+		if err != nil {
+			return err
+		}
+		for _, r := range robots {
+			if err := m.applyGrants(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func memberSubject(mem meta.Member) string {
+	if mem.Kind == "group" {
+		return rbac.GroupSubject(mem.Name)
+	}
+	return rbac.Subject(auth.User, mem.Name)
+}
+
+func (m *Manager) applyGrants(r meta.Robot) error {
+	sub := rbac.Subject(auth.Robot, r.Name)
+	for _, g := range r.Grants {
+		if err := m.authz.AddGrant(g.Project, sub, g.Pattern, g.Actions...); err != nil {
+			return fmt.Errorf("accounts: robot %s: %w", r.Name, err)
+		}
+	}
+	return nil
+}
+
+// newSecret returns a random secret of 32 bytes, base64url.
+func newSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Project implements rbac.ProjectLookup.
+func (m *Manager) Project(ctx context.Context, name string) (rbac.Project, error) {
+	var p meta.Project
+	err := m.store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		p, err = tx.Projects().Get(name)
+		return err
+	})
+	if errors.Is(err, meta.ErrNotFound) {
+		return rbac.Project{}, fmt.Errorf("%q: %w", name, rbac.ErrNoProject)
+	}
+	if err != nil {
+		return rbac.Project{}, err
+	}
+	return rbac.Project{Name: p.Name, Public: p.Public}, nil
+}
+
+// Authenticate implements auth.Authenticator for local users and robots.
+// Every failure is auth.ErrBadCredentials, and an unknown name costs a
+// bcrypt comparison too, so the answer's time does not say which names
+// exist.
+func (m *Manager) Authenticate(ctx context.Context, name, secret string) (auth.Principal, error) {
+	var (
+		hash    []byte
+		p       auth.Principal
+		usable  bool
+		lookErr error
+	)
+	lookErr = m.store.View(ctx, func(tx meta.Tx) error {
+		if IsRobot(name) {
+			r, err := tx.Robots().Get(name)
+			if err != nil {
+				return err
+			}
+			hash, p = r.SecretHash, auth.Principal{Name: r.Name, Kind: auth.Robot}
+			usable = !r.Disabled && (r.ExpiresAt.IsZero() || m.now().Before(r.ExpiresAt))
+			return nil
+		}
+		u, err := tx.Users().Get(name)
+		if err != nil {
+			return err
+		}
+		hash = u.PasswordHash
+		if u.Source == "oidc" {
+			hash = u.CLISecretHash
+		}
+		p = auth.Principal{Name: u.Name, Kind: auth.User, Admin: u.Admin}
+		usable = !u.Disabled
+		return nil
+	})
+	if lookErr != nil && !errors.Is(lookErr, meta.ErrNotFound) {
+		return auth.Principal{}, lookErr
+	}
+	if len(hash) == 0 {
+		hash, usable = m.dummy, false
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(secret)) != nil || !usable || secret == "" {
+		return auth.Principal{}, fmt.Errorf("%s: %w", name, auth.ErrBadCredentials)
+	}
+	return p, nil
+}
+
+// hash bcrypts a password or secret; bcrypt reads at most 72 bytes.
+func (m *Manager) hash(secret string) ([]byte, error) {
+	if len(secret) > 72 {
+		return nil, fmt.Errorf("%w: secrets longer than 72 bytes are not accepted", ErrInvalid)
+	}
+	return bcrypt.GenerateFromPassword([]byte(secret), m.cost)
+}
+
+// SetUser creates or updates the local user name with password (unchanged
+// when "") and the admin flag.
+func (m *Manager) SetUser(ctx context.Context, name, password string, admin bool) error {
+	if err := validName(name); err != nil {
+		return fmt.Errorf("%w: user %v", ErrInvalid, err)
+	}
+	var h []byte
+	if password != "" {
+		if len(password) < 8 {
+			return fmt.Errorf("%w: password: at least 8 characters", ErrInvalid)
+		}
+		var err error
+		if h, err = m.hash(password); err != nil {
+			return err
+		}
+	}
+	now := m.now().UTC()
+	return m.store.Update(ctx, func(tx meta.Tx) error {
+		u, err := tx.Users().Get(name)
+		switch {
+		case errors.Is(err, meta.ErrNotFound):
+			if h == nil {
+				return fmt.Errorf("%w: a new user needs a password", ErrInvalid)
+			}
+			u = meta.User{Name: name, Source: "local", CreatedAt: now}
+		case err != nil:
+			return err
+		}
+		if h != nil {
+			u.PasswordHash = h
+		}
+		u.Admin, u.UpdatedAt = admin, now
+		return tx.Users().Put(u)
+	})
+}
+
+// CreateProject creates project name; creator (if a user) becomes its
+// ProjectAdmin.
+func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, name string, public bool) error {
+	if err := validName(name); err != nil {
+		return fmt.Errorf("%w: project %v", ErrInvalid, err)
+	}
+	now := m.now().UTC()
+	p := meta.Project{Name: name, Public: public, CreatedBy: creator.Name, CreatedAt: now, UpdatedAt: now}
+	if creator.Kind == auth.User {
+		p.Members = []meta.Member{{Kind: "user", Name: creator.Name, Role: string(rbac.ProjectAdmin)}}
+	}
+	err := m.store.Update(ctx, func(tx meta.Tx) error {
+		if _, err := tx.Projects().Get(name); err == nil {
+			return fmt.Errorf("project %s: %w", name, ErrExists)
+		}
+		return tx.Projects().Put(p)
+	})
+	if err != nil {
+		return err
+	}
+	for _, mem := range p.Members {
+		if err := m.authz.AddMember(name, memberSubject(mem), rbac.Role(mem.Role)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetMember gives a user or group (kind "user" or "group") role in project,
+// or removes it when role is "".
+func (m *Manager) SetMember(ctx context.Context, project, kind, name string, role rbac.Role) error {
+	if kind != "user" && kind != "group" {
+		return fmt.Errorf("%w: member kind %q is not user or group", ErrInvalid, kind)
+	}
+	if role != "" && !slices.Contains(rbac.Roles, role) {
+		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
+	}
+	mem := meta.Member{Kind: kind, Name: name, Role: string(role)}
+	err := m.store.Update(ctx, func(tx meta.Tx) error {
+		p, err := tx.Projects().Get(project)
+		if err != nil {
+			return err
+		}
+		p.Members = slices.DeleteFunc(p.Members, func(x meta.Member) bool { return x.Kind == kind && x.Name == name })
+		if role != "" {
+			p.Members = append(p.Members, mem)
+		}
+		p.UpdatedAt = m.now().UTC()
+		return tx.Projects().Put(p)
+	})
+	if err != nil {
+		return err
+	}
+	if role == "" {
+		return m.authz.RemoveMember(project, memberSubject(mem))
+	}
+	return m.authz.AddMember(project, memberSubject(mem), role)
+}
+
+// DeleteProject deletes an empty project with its robots.
+func (m *Manager) DeleteProject(ctx context.Context, name string) error {
+	var robots []string
+	err := m.store.Update(ctx, func(tx meta.Tx) error {
+		if _, err := tx.Projects().Get(name); err != nil {
+			return err
+		}
+		if _, err := tx.Repositories().Get(name); err == nil {
+			return fmt.Errorf("project %s: %w", name, ErrNotEmpty)
+		}
+		next, err := tx.Repositories().List(name+"/", 1)
+		if err != nil {
+			return err
+		}
+		if len(next) > 0 && strings.HasPrefix(next[0], name+"/") {
+			return fmt.Errorf("project %s: %w (repository %s)", name, ErrNotEmpty, next[0])
+		}
+		robots = robots[:0]
+		all, err := tx.Robots().List(RobotPrefix+name+"+", 0)
+		if err != nil {
+			return err
+		}
+		for _, r := range all {
+			if !strings.HasPrefix(r.Name, RobotPrefix+name+"+") {
+				break
+			}
+			if r.Project != name {
+				continue
+			}
+			robots = append(robots, r.Name)
+			if err := tx.Robots().Delete(r.Name); err != nil {
+				return err
+			}
+		}
+		return tx.Projects().Delete(name)
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range robots {
+		if err := m.authz.RemoveSubject(rbac.Subject(auth.Robot, r)); err != nil {
+			return err
+		}
+	}
+	return m.authz.RemoveProject(name)
+}
