@@ -283,3 +283,36 @@ func TestWithinCreator(t *testing.T) {
 		t.Errorf("a developer grants in another project: %v", err)
 	}
 }
+
+func TestCreatingProjects(t *testing.T) {
+	s, _ := openStore(t)
+	defer s.Close()
+	m := newManager(t, s)
+	ctx := t.Context()
+	dave := auth.Principal{Name: "dave", Kind: auth.User}
+	robot := auth.Principal{Name: "robot$x", Kind: auth.Robot}
+	push := []string{auth.ActionPull, auth.ActionPush}
+	repo := auth.Resource{Type: auth.TypeRepository, Name: "newproj/app"}
+	if got, _ := m.Authorizer().Allowed(ctx, dave, repo, push); len(got) != 0 {
+		t.Fatalf("push to a missing project without auto-creation: %v", got)
+	}
+	for _, p := range []auth.Principal{auth.AnonymousPrincipal, robot} {
+		if got, _ := m.CreatingProjects().Allowed(ctx, p, repo, push); len(got) != 0 {
+			t.Fatalf("%s created a project: %v", p.Kind, got)
+		}
+	}
+	if got, _ := m.CreatingProjects().Allowed(ctx, dave, auth.Resource{Type: auth.TypeRepository, Name: "pullonly/app"}, []string{auth.ActionPull}); len(got) != 0 {
+		t.Fatalf("a pull created a project: %v", got)
+	}
+	got, err := m.CreatingProjects().Allowed(ctx, dave, repo, push)
+	if err != nil || !slices.Equal(got, push) {
+		t.Fatalf("first push with auto-creation: %v, %v", got, err)
+	}
+	p, err := m.Project(ctx, "newproj")
+	if err != nil || p.Public {
+		t.Fatalf("the created project: %+v, %v (want private)", p, err)
+	}
+	if _, err := m.Project(ctx, "pullonly"); !errors.Is(err, rbac.ErrNoProject) {
+		t.Fatalf("a project was created for a pull: %v", err)
+	}
+}

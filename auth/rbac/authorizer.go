@@ -215,23 +215,28 @@ func (a *Authorizer) RemoveProject(project string) error {
 }
 
 // Allowed implements auth.Authorizer: the actions of actions that p may
-// perform on r. A system administrator may do everything, including
-// "registry:catalog:*"; others never get the catalog. Pulls from a public
-// project are allowed to anyone. An unknown project allows nothing.
+// perform on r. A system administrator may do everything in any project,
+// and gets "registry:catalog:*"; others never get the catalog. Pulls from a
+// public project are allowed to anyone. A repository in a project that does
+// not exist allows nothing, to administrators neither.
 func (a *Authorizer) Allowed(ctx context.Context, p auth.Principal, r auth.Resource, actions []string) ([]string, error) {
-	if p.Admin && p.Kind != auth.Anonymous {
-		return append([]string(nil), actions...), nil
-	}
+	admin := p.Admin && p.Kind != auth.Anonymous
 	if r.Type != auth.TypeRepository {
+		if admin {
+			return append([]string(nil), actions...), nil
+		}
 		return nil, nil
 	}
 	project := ProjectOf(r.Name)
 	proj, err := a.projects.Project(ctx, project)
 	if errors.Is(err, ErrNoProject) {
-		return nil, nil
+		return nil, nil // not even for an admin: repositories live in projects
 	}
 	if err != nil {
 		return nil, err
+	}
+	if admin {
+		return append([]string(nil), actions...), nil
 	}
 	var out []string
 	for _, act := range actions {
