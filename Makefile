@@ -5,6 +5,8 @@
 
 GO       ?= go
 BIN      := $(CURDIR)/bin
+# The admin password of the test servers that run with auth.
+TEST_ADMIN_PASSWORD := berth-test-admin
 TOOLS    := $(CURDIR)/.tools/bin
 FUZZTIME ?= 10s
 FUZZTIME_SHORT ?= 5s
@@ -55,22 +57,29 @@ fuzz:
 	@echo "fuzz FuzzDecodeState for $(FUZZTIME_SHORT)"
 	@$(GO) test ./storage/objectstore -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME_SHORT)
 
+# Open (auth disabled) with every API on, anonymous mounts included; then
+# through the token flow as the admin, where anonymous mounts are off.
 conformance: build
-	BERTH_SPARSE_MANIFESTS=true scripts/serve.sh $(BIN)/registry -- sh -c 'conformance/run.sh "$$BERTH_REGISTRY"'
+	BERTH_AUTH_DISABLED=true BERTH_SPARSE_MANIFESTS=true scripts/serve.sh $(BIN)/registry -- sh -c 'conformance/run.sh "$$BERTH_REGISTRY"'
+	BERTH_ADMIN_PASSWORD=$(TEST_ADMIN_PASSWORD) BERTH_CREATE_PROJECTS_ON_PUSH=true BERTH_SPARSE_MANIFESTS=true \
+		scripts/serve.sh $(BIN)/registry -- env OCI_USERNAME=admin OCI_PASSWORD=$(TEST_ADMIN_PASSWORD) \
+		OCI_API_BLOBS_MOUNT_ANONYMOUS=false sh -c 'conformance/run.sh "$$BERTH_REGISTRY"'
 
 e2e: build tools
-	BERTH_E2E_BIG=1 scripts/serve.sh $(BIN)/registry -- sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
+	BERTH_ADMIN_PASSWORD=$(TEST_ADMIN_PASSWORD) BERTH_CREATE_PROJECTS_ON_PUSH=true BERTH_E2E_BIG=1 \
+		scripts/serve.sh $(BIN)/registry -- env BERTH_E2E_USER=admin BERTH_E2E_PASSWORD=$(TEST_ADMIN_PASSWORD) \
+		sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
 
 # The same suites with blobs on S3 (a real MinIO on loopback), 512 MiB layer
 # included: upload sessions keep their multipart state in metadata, so a
 # chunked push costs no more than a monolithic one. The real clients pull
 # through presigned redirects; conformance streams blobs through the registry.
 conformance-s3: build
-	scripts/minio.sh -- env BERTH_STORAGE_DRIVER=s3 BERTH_SPARSE_MANIFESTS=true \
+	scripts/minio.sh -- env BERTH_STORAGE_DRIVER=s3 BERTH_SPARSE_MANIFESTS=true BERTH_AUTH_DISABLED=true \
 		scripts/serve.sh $(BIN)/registry -- sh -c 'conformance/run.sh "$$BERTH_REGISTRY"'
 
 e2e-s3: build tools
-	scripts/minio.sh -- env BERTH_STORAGE_DRIVER=s3 BERTH_E2E_BIG=1 BERTH_S3_REDIRECT_EXPIRY=10m \
+	scripts/minio.sh -- env BERTH_STORAGE_DRIVER=s3 BERTH_E2E_BIG=1 BERTH_S3_REDIRECT_EXPIRY=10m BERTH_AUTH_DISABLED=true \
 		scripts/serve.sh $(BIN)/registry -- sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
 
 # The README's first command with zero configuration, driven by crane and skopeo.

@@ -5,8 +5,13 @@
 // It is its own module so the client-side test helpers never reach the
 // library's go.mod. The tests need:
 //
-//	BERTH_E2E_REGISTRY  host:port of a plain-HTTP registry without auth;
-//	                    every test skips when it is unset.
+//	BERTH_E2E_REGISTRY  host:port of a plain-HTTP registry; every test
+//	                    skips when it is unset.
+//	BERTH_E2E_USER, BERTH_E2E_PASSWORD
+//	                    credentials every tool is configured with (docker
+//	                    config, containers auth file, helm registry config);
+//	                    unset for a registry without auth. The account must
+//	                    be able to push to the project "e2e" (or create it).
 //	BERTH_TOOLS         directory with the client binaries (scripts/tools.sh
 //	                    installs them into .tools/bin); PATH otherwise.
 //	BERTH_E2E_BIG=1     also round-trip a 512 MiB layer.

@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,8 +48,12 @@ func registryAddr(t *testing.T) string {
 			return
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			probeErr = fmt.Errorf("GET /v2/ answered %s, want 200", resp.Status)
+		want := http.StatusOK
+		if os.Getenv("BERTH_E2E_USER") != "" {
+			want = http.StatusUnauthorized // a registry with auth challenges first
+		}
+		if resp.StatusCode != want {
+			probeErr = fmt.Errorf("GET /v2/ answered %s, want %d", resp.Status, want)
 		}
 	})
 	if probeErr != nil {
@@ -149,6 +155,19 @@ func newClientEnv(t *testing.T) *clientEnv {
 	}
 	for k, v := range set {
 		vars = append(vars, k+"="+v)
+	}
+	if user := os.Getenv("BERTH_E2E_USER"); user != "" {
+		// The same docker-format credentials for every tool: docker's
+		// config (crane, oras, regctl, cosign), containers' auth file
+		// (skopeo) and helm's registry config. Each tool then logs in
+		// through the registry's challenge and the token service.
+		cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + os.Getenv("BERTH_E2E_PASSWORD")))
+		conf := []byte(`{"auths":{"` + reg + `":{"auth":"` + cred + `"}}}`)
+		for _, p := range []string{filepath.Join(dirs["docker"], "config.json"), set["REGISTRY_AUTH_FILE"], set["HELM_REGISTRY_CONFIG"]} {
+			if err := os.WriteFile(p, conf, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	return &clientEnv{t: t, reg: reg, home: dirs["home"], vars: vars}
 }
@@ -331,25 +350,86 @@ func wantEqual[T comparable](t *testing.T, what string, got, want T) {
 }
 
 // httpGet fetches a registry URL path directly, for assertions no client
-// exposes (status codes, headers).
+// exposes (status codes, headers). Against a registry with auth it answers
+// a Bearer challenge as clients do: a token for the challenge's scope from
+// its realm, with BERTH_E2E_USER's credentials, then the request again.
 func httpGet(t *testing.T, reg, path string, header map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+reg+path, nil)
+	resp, body := rawGet(t, "http://"+reg+path, header, "")
+	if resp.StatusCode == http.StatusUnauthorized && os.Getenv("BERTH_E2E_USER") != "" {
+		if tok := fetchToken(t, resp.Header.Get("WWW-Authenticate")); tok != "" {
+			resp, body = rawGet(t, "http://"+reg+path, header, tok)
+		}
+	}
+	return resp, body
+}
+
+func rawGet(t *testing.T, url string, header map[string]string, bearer string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
 	client := http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: reading body: %v", path, err)
+		t.Fatalf("GET %s: reading body: %v", url, err)
 	}
 	return resp, body
+}
+
+// fetchToken answers a Bearer challenge: it asks the realm for the
+// challenge's service and scope with basic credentials.
+func fetchToken(t *testing.T, challenge string) string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(challenge, "Bearer ")
+	if !ok {
+		return ""
+	}
+	params := map[string]string{}
+	for rest != "" {
+		k, v, ok := strings.Cut(rest, `="`)
+		if !ok {
+			break
+		}
+		end := strings.IndexByte(v, '"')
+		if end < 0 {
+			break
+		}
+		params[strings.TrimLeft(k, ", ")] = v[:end]
+		rest = v[end+1:]
+	}
+	q := neturl.Values{"service": {params["service"]}}
+	if params["scope"] != "" {
+		q["scope"] = strings.Fields(params["scope"])
+	}
+	req, err := http.NewRequest(http.MethodGet, params["realm"]+"?"+q.Encode(), nil)
+	if err != nil {
+		t.Fatalf("token request: %v", err)
+	}
+	req.SetBasicAuth(os.Getenv("BERTH_E2E_USER"), os.Getenv("BERTH_E2E_PASSWORD"))
+	client := http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("token request: %v", err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&tok) != nil {
+		t.Fatalf("token request to %s: %s", params["realm"], resp.Status)
+	}
+	return tok.Token
 }

@@ -6,7 +6,8 @@
 #        BERTH_E2E_BIG=1 e2e/run.sh 127.0.0.1:5000 -run 'TestCrane|TestBigLayer'
 #        scripts/serve.sh BIN -- e2e/run.sh     # HOST:PORT from $BERTH_REGISTRY
 #
-# The registry must speak plain HTTP without auth. Client tools come from
+# The registry must speak plain HTTP; with BERTH_E2E_USER and
+# BERTH_E2E_PASSWORD set, every tool logs in with them (through the token flow). Client tools come from
 # BERTH_TOOLS when set (the caller manages them); otherwise scripts/tools.sh
 # installs or checks the pinned set in .tools/bin first (fast when present).
 # BERTH_E2E_BIG=1 adds the 512 MiB round trip.

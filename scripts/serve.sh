@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 for _ in $(seq 1 200); do
-  if curl -fsS "http://$addr/v2/" >/dev/null 2>&1; then break; fi
+  if curl -fsS "http://$addr/healthz" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$pid" 2>/dev/null; then cat "$log"; echo "serve.sh: server exited" >&2; exit 1; fi
   sleep 0.05
 done

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -218,7 +219,8 @@ func (a *Authorizer) RemoveProject(project string) error {
 // perform on r. A system administrator may do everything in any project,
 // and gets "registry:catalog:*"; others never get the catalog. Pulls from a
 // public project are allowed to anyone. A repository in a project that does
-// not exist allows nothing, to administrators neither.
+// not exist allows nothing but an administrator's pull (which then finds
+// nothing).
 func (a *Authorizer) Allowed(ctx context.Context, p auth.Principal, r auth.Resource, actions []string) ([]string, error) {
 	admin := p.Admin && p.Kind != auth.Anonymous
 	if r.Type != auth.TypeRepository {
@@ -230,7 +232,12 @@ func (a *Authorizer) Allowed(ctx context.Context, p auth.Principal, r auth.Resou
 	project := ProjectOf(r.Name)
 	proj, err := a.projects.Project(ctx, project)
 	if errors.Is(err, ErrNoProject) {
-		return nil, nil // not even for an admin: repositories live in projects
+		// Nothing to push into: repositories live in projects. An admin may
+		// still look (and be told the repository is unknown).
+		if admin && slices.Contains(actions, auth.ActionPull) {
+			return []string{auth.ActionPull}, nil
+		}
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err

@@ -26,6 +26,8 @@ type Config struct {
 	Storage StorageConfig `yaml:"storage"`
 	// Registry tunes the distribution API.
 	Registry RegistryConfig `yaml:"registry"`
+	// Auth configures authentication and access control.
+	Auth AuthConfig `yaml:"auth"`
 	// ShutdownTimeout bounds graceful shutdown (BERTH_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 	// DebugAddr, when set, serves Go's pprof profiles on this separate
@@ -121,6 +123,34 @@ type OSSConfig struct {
 	MaxAttempts    int `yaml:"maxattempts"`
 }
 
+// AuthConfig configures users, projects, robots and the token service.
+type AuthConfig struct {
+	// Disabled runs the registry open, without any credentials: only for
+	// throw-away set-ups (BERTH_AUTH_DISABLED).
+	Disabled bool `yaml:"disabled"`
+	// AdminPassword is the password of the "admin" system administrator,
+	// set at every start (BERTH_ADMIN_PASSWORD). When empty on the first
+	// start, a random one is generated and written to
+	// <dataDir>/admin-password (mode 0600).
+	AdminPassword string `yaml:"adminPassword"`
+	// Service is the token audience and challenge service name
+	// (BERTH_AUTH_SERVICE).
+	Service string `yaml:"service"`
+	// Realm is the token endpoint clients are sent to; a path is served by
+	// this server and made absolute per request (BERTH_AUTH_REALM).
+	Realm string `yaml:"realm"`
+	// TokenLifetime is how long a token is valid (BERTH_TOKEN_LIFETIME).
+	TokenLifetime time.Duration `yaml:"tokenLifetime"`
+	// TokenKey is a PEM file with the token signing key (RSA or ECDSA
+	// P-256, PKCS#8, PKCS#1 or SEC 1); empty uses <dataDir>/token-key.pem,
+	// generated on first start (BERTH_TOKEN_KEY).
+	TokenKey string `yaml:"tokenKey"`
+	// CreateProjectsOnPush lets a user's first push to a missing project
+	// create it, with the user as its projectAdmin; otherwise such a push
+	// is refused (BERTH_CREATE_PROJECTS_ON_PUSH).
+	CreateProjectsOnPush bool `yaml:"createProjectsOnPush"`
+}
+
 // FSConfig configures the local-disk driver.
 type FSConfig struct {
 	// RootDirectory defaults to <dataDir>/storage (BERTH_STORAGE_FS_ROOT).
@@ -152,6 +182,7 @@ func defaultConfig() Config {
 		LogLevel:        "info",
 		Storage:         StorageConfig{Driver: "fs"},
 		Registry:        RegistryConfig{MaxManifestSize: 4 << 20},
+		Auth:            AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -251,6 +282,13 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	optFlag("BERTH_ANONYMOUS_MOUNT", &c.Registry.AnonymousMount)
 	optFlag("BERTH_DELETES", &c.Registry.Deletes)
 	dur("BERTH_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	flag("BERTH_AUTH_DISABLED", &c.Auth.Disabled)
+	str("BERTH_ADMIN_PASSWORD", &c.Auth.AdminPassword)
+	str("BERTH_AUTH_SERVICE", &c.Auth.Service)
+	str("BERTH_AUTH_REALM", &c.Auth.Realm)
+	dur("BERTH_TOKEN_LIFETIME", &c.Auth.TokenLifetime)
+	str("BERTH_TOKEN_KEY", &c.Auth.TokenKey)
+	flag("BERTH_CREATE_PROJECTS_ON_PUSH", &c.Auth.CreateProjectsOnPush)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
 	num32("BERTH_S3_MAX_CONCURRENCY", &c.Storage.S3.MaxConcurrency)
 	num32("BERTH_S3_MAX_ATTEMPTS", &c.Storage.S3.MaxAttempts)
@@ -288,6 +326,9 @@ func (c Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("config: logLevel %q must be debug, info, warn or error", c.LogLevel)
+	}
+	if err := c.Auth.validate(c.Registry.AnonymousMount); err != nil {
+		return err
 	}
 	switch c.Storage.Driver {
 	case "fs", "memory":
@@ -352,6 +393,27 @@ func (c OSSConfig) validate() error {
 		return fmt.Errorf("config: storage.oss.maxconcurrency %d must not be negative", c.MaxConcurrency)
 	case c.MaxAttempts < 0:
 		return fmt.Errorf("config: storage.oss.maxattempts %d must not be negative", c.MaxAttempts)
+	}
+	return nil
+}
+
+// validate checks the auth settings; anonymousMount is the registry's
+// setting, which would let anyone mount any blob by digest.
+func (c AuthConfig) validate(anonymousMount *bool) error {
+	if c.Disabled {
+		return nil
+	}
+	switch {
+	case anonymousMount != nil && *anonymousMount:
+		return errors.New("config: registry.anonymousMount cannot be true with auth on: it would let anyone link any blob by digest")
+	case c.AdminPassword != "" && (len(c.AdminPassword) < 8 || len(c.AdminPassword) > 72):
+		return errors.New("config: auth.adminPassword must be 8 to 72 characters")
+	case c.Service == "":
+		return errors.New("config: auth.service must not be empty")
+	case c.Realm == "" || (!strings.HasPrefix(c.Realm, "/") && !strings.HasPrefix(c.Realm, "http://") && !strings.HasPrefix(c.Realm, "https://")):
+		return fmt.Errorf("config: auth.realm %q must be a path or an http(s) URL", c.Realm)
+	case c.TokenLifetime < time.Minute || c.TokenLifetime > 24*time.Hour:
+		return fmt.Errorf("config: auth.tokenLifetime %s must be between 1m and 24h", c.TokenLifetime)
 	}
 	return nil
 }

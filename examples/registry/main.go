@@ -158,8 +158,19 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("metadata: %w", err)
 	}
-	anonymousMount := cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount
+	// Anonymous mounts link any blob by digest: only without auth, where
+	// everyone can pull everything anyway, are they on by default.
+	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)
 	deletes := cfg.Registry.Deletes == nil || *cfg.Registry.Deletes
+	var access authParts
+	if !cfg.Auth.Disabled {
+		if access, err = setupAuth(ctx, cfg, store, logger); err != nil {
+			_ = store.Close()
+			return nil, nil, err
+		}
+	} else {
+		logger.Warn("auth.disabled: the registry is open to anyone who can reach it")
+	}
 	h, err := registry.New(
 		registry.WithLogger(logger),
 		registry.WithStorage(driver),
@@ -169,6 +180,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 		registry.WithSparseManifests(cfg.Registry.SparseManifests),
 		registry.WithAnonymousMount(anonymousMount),
 		registry.WithDeletes(deletes),
+		registry.WithHooks(access.hooks),
 	)
 	if err != nil {
 		_ = store.Close()
@@ -177,6 +189,9 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", h)
 	mux.Handle("/v2", h)
+	if access.tokenPath != "" {
+		mux.Handle(access.tokenPath, access.tokens)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ok\n"))

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/auth/guard"
+	"github.com/berthreg/berth/auth/token"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry"
+)
+
+// adminName is the system administrator the example server keeps.
+const adminName = "admin"
+
+// authParts is what setupAuth adds to the server: the registry hooks and
+// the token endpoint with its path.
+type authParts struct {
+	hooks     registry.Hooks
+	tokenPath string
+	tokens    http.Handler
+}
+
+// setupAuth loads accounts and policy from store, makes sure the admin
+// exists, loads or creates the token key, and builds the guard and the
+// token service.
+func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.Logger) (authParts, error) {
+	ac := cfg.Auth
+	m, err := accounts.New(ctx, store)
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth: %w", err)
+	}
+	if err := ensureAdmin(ctx, m, store, ac.AdminPassword, cfg.DataDir, logger); err != nil {
+		return authParts{}, err
+	}
+	// Like Harbor, start with a public "library" project owned by admin.
+	err = m.CreateProject(ctx, auth.Principal{Name: adminName, Kind: auth.User, Admin: true}, "library", true)
+	if err != nil && !errors.Is(err, accounts.ErrExists) {
+		return authParts{}, fmt.Errorf("auth: creating project library: %w", err)
+	}
+	keyPath := ac.TokenKey
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.DataDir, "token-key.pem")
+	}
+	key, err := loadOrCreateKey(keyPath, ac.TokenKey == "")
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth.tokenKey: %w", err)
+	}
+	iss, err := token.NewIssuer(key, ac.Service+"-token", ac.TokenLifetime)
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth.tokenKey: %w", err)
+	}
+	kid, pub := iss.PublicKey()
+	ver, err := token.NewVerifier(iss.Name(), ac.Service, map[string]crypto.PublicKey{kid: pub})
+	if err != nil {
+		return authParts{}, err
+	}
+	var authz auth.Authorizer = m.Authorizer()
+	if ac.CreateProjectsOnPush {
+		authz = m.CreatingProjects()
+	}
+	limiter := &auth.LoginLimiter{}
+	g := &guard.Guard{Realm: ac.Realm, Service: ac.Service, Verifier: ver, Authenticator: m, Authorizer: authz, Limiter: limiter}
+	svc := &token.Service{Issuer: iss, Name: ac.Service, Authenticator: m, Authorizer: authz, Limiter: limiter, Logger: logger}
+	parts := authParts{hooks: g.Hooks(), tokens: svc}
+	if ac.Realm[0] == '/' {
+		parts.tokenPath = ac.Realm
+	}
+	return parts, nil
+}
+
+// ensureAdmin sets the admin's password from the configuration, or, on a
+// first start without one, generates it and writes it where only the
+// server's user can read it.
+func ensureAdmin(ctx context.Context, m *accounts.Manager, store meta.Store, password, dataDir string, logger *slog.Logger) error {
+	if password != "" {
+		if err := m.SetUser(ctx, adminName, password, true); err != nil {
+			return fmt.Errorf("auth.adminPassword: %w", err)
+		}
+		return nil
+	}
+	err := store.View(ctx, func(tx meta.Tx) error { _, err := tx.Users().Get(adminName); return err })
+	if err == nil {
+		return nil // kept from an earlier start
+	}
+	if !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	var b [18]byte
+	_, _ = rand.Read(b[:])
+	password = base64.RawURLEncoding.EncodeToString(b[:])
+	path := filepath.Join(dataDir, "admin-password")
+	if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("auth: writing the generated admin password: %w", err)
+	}
+	if err := m.SetUser(ctx, adminName, password, true); err != nil {
+		return err
+	}
+	logger.Warn("no auth.adminPassword: generated one for user admin", "file", path)
+	return nil
+}
+
+// loadOrCreateKey reads a PEM private key from path, or, when create is
+// set and the file does not exist, generates an ECDSA P-256 key there.
+func loadOrCreateKey(path string, create bool) (crypto.Signer, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && create {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			return nil, err
+		}
+		return k, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	var k any
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		k, err = x509.ParseECPrivateKey(block.Bytes)
+	default:
+		k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: %T is not a signing key", path, k)
+	}
+	return s, nil
+}
