@@ -94,6 +94,9 @@ type Project struct {
 
 // Member is a user or a group holding a role in a project.
 type Member struct {
+	// ID numbers the membership within its project (from 1, never reused
+	// while the project lives).
+	ID int64 `json:"id,omitempty"`
 	// Kind is "user" or "group".
 	Kind string `json:"kind"`
 	// Name is the user or group name.

@@ -96,13 +96,17 @@ func TestUsersAndProjects(t *testing.T) {
 	if got := allowed(t, m, bob, "team/app"); len(got) != 0 {
 		t.Errorf("a non-member: %v", got)
 	}
-	if err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer); err != nil {
-		t.Fatal(err)
+	id, err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer)
+	if err != nil || id != 2 {
+		t.Fatalf("SetMember = %d, %v; want id 2 after the creator's 1", id, err)
 	}
 	if got := allowed(t, m, bob, "team/app"); !slices.Equal(got, []string{"pull", "push"}) {
 		t.Errorf("bob as developer: %v", got)
 	}
-	if err := m.SetMember(ctx, "team", "user", "bob", "owner"); !errors.Is(err, ErrInvalid) {
+	if again, err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer); err != nil || again != id {
+		t.Errorf("changing bob's role kept id %d? got %d, %v", id, again, err)
+	}
+	if _, err := m.SetMember(ctx, "team", "user", "bob", "owner"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an unknown role: %v", err)
 	}
 
@@ -111,7 +115,7 @@ func TestUsersAndProjects(t *testing.T) {
 	if got := allowed(t, m2, bob, "team/app"); !slices.Equal(got, []string{"pull", "push"}) {
 		t.Errorf("after reload, bob: %v", got)
 	}
-	if err := m2.SetMember(ctx, "team", "user", "bob", ""); err != nil {
+	if _, err := m2.SetMember(ctx, "team", "user", "bob", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := allowed(t, m2, bob, "team/app"); len(got) != 0 {
@@ -155,7 +159,7 @@ func TestRobots(t *testing.T) {
 	if err := m.CreateProject(ctx, admin, "team", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer); err != nil {
+	if _, err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer); err != nil {
 		t.Fatal(err)
 	}
 	spec := RobotSpec{Project: "team", Name: "ci", ExpiresAt: now.Add(time.Hour),
@@ -269,7 +273,7 @@ func TestWithinCreator(t *testing.T) {
 	if err := m.CreateProject(ctx, admin, "team", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SetMember(ctx, "team", "group", "devs", rbac.Developer); err != nil {
+	if _, err := m.SetMember(ctx, "team", "group", "devs", rbac.Developer); err != nil {
 		t.Fatal(err)
 	}
 	carol := auth.Principal{Name: "carol", Kind: auth.User, Groups: []string{"devs"}}

@@ -231,7 +231,7 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 	now := m.now().UTC()
 	p := meta.Project{Name: name, Public: public, CreatedBy: creator.Name, CreatedAt: now, UpdatedAt: now}
 	if creator.Kind == auth.User {
-		p.Members = []meta.Member{{Kind: "user", Name: creator.Name, Role: string(rbac.ProjectAdmin)}}
+		p.Members = []meta.Member{{ID: 1, Kind: "user", Name: creator.Name, Role: string(rbac.ProjectAdmin)}}
 	}
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := tx.Projects().Get(name); err == nil {
@@ -251,19 +251,34 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 }
 
 // SetMember gives a user or group (kind "user" or "group") role in project,
-// or removes it when role is "".
-func (m *Manager) SetMember(ctx context.Context, project, kind, name string, role rbac.Role) error {
+// or removes it when role is "". It returns the membership's ID (0 when
+// removed).
+func (m *Manager) SetMember(ctx context.Context, project, kind, name string, role rbac.Role) (int64, error) {
 	if kind != "user" && kind != "group" {
-		return fmt.Errorf("%w: member kind %q is not user or group", ErrInvalid, kind)
+		return 0, fmt.Errorf("%w: member kind %q is not user or group", ErrInvalid, kind)
 	}
 	if role != "" && !slices.Contains(rbac.Roles, role) {
-		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
+		return 0, fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
+	}
+	if name == "" {
+		return 0, fmt.Errorf("%w: empty member name", ErrInvalid)
 	}
 	mem := meta.Member{Kind: kind, Name: name, Role: string(role)}
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
 		p, err := tx.Projects().Get(project)
 		if err != nil {
 			return err
+		}
+		mem.ID = 0
+		var next int64 = 1
+		for _, x := range p.Members {
+			next = max(next, x.ID+1)
+			if x.Kind == kind && x.Name == name {
+				mem.ID = x.ID
+			}
+		}
+		if mem.ID == 0 {
+			mem.ID = next
 		}
 		p.Members = slices.DeleteFunc(p.Members, func(x meta.Member) bool { return x.Kind == kind && x.Name == name })
 		if role != "" {
@@ -273,12 +288,24 @@ func (m *Manager) SetMember(ctx context.Context, project, kind, name string, rol
 		return tx.Projects().Put(p)
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if role == "" {
-		return m.authz.RemoveMember(project, memberSubject(mem))
+		return 0, m.authz.RemoveMember(project, memberSubject(mem))
 	}
-	return m.authz.AddMember(project, memberSubject(mem), role)
+	return mem.ID, m.authz.AddMember(project, memberSubject(mem), role)
+}
+
+// SetProjectPublic makes a project public or private.
+func (m *Manager) SetProjectPublic(ctx context.Context, name string, public bool) error {
+	return m.store.Update(ctx, func(tx meta.Tx) error {
+		p, err := tx.Projects().Get(name)
+		if err != nil {
+			return err
+		}
+		p.Public, p.UpdatedAt = public, m.now().UTC()
+		return tx.Projects().Put(p)
+	})
 }
 
 // DeleteProject deletes an empty project with its robots.

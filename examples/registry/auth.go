@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/guard"
@@ -33,6 +34,7 @@ type authParts struct {
 	hooks     registry.Hooks
 	tokenPath string
 	tokens    http.Handler
+	admin     http.Handler // the admin API, at api.Prefix
 }
 
 // setupAuth loads accounts and policy from store, makes sure the admin
@@ -76,7 +78,7 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.L
 	limiter := &auth.LoginLimiter{}
 	g := &guard.Guard{Realm: ac.Realm, Service: ac.Service, Verifier: ver, Authenticator: m, Authorizer: authz, Limiter: limiter}
 	svc := &token.Service{Issuer: iss, Name: ac.Service, Authenticator: m, Authorizer: authz, Limiter: limiter, Logger: logger}
-	parts := authParts{hooks: g.Hooks(), tokens: svc}
+	parts := authParts{hooks: g.Hooks(), tokens: svc, admin: api.New(m, store, m, logger)}
 	if ac.Realm[0] == '/' {
 		parts.tokenPath = ac.Realm
 	}

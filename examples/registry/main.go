@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage"
@@ -191,6 +192,9 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 	mux.Handle("/v2", h)
 	if access.tokenPath != "" {
 		mux.Handle(access.tokenPath, access.tokens)
+	}
+	if access.admin != nil {
+		mux.Handle(api.Prefix+"/", access.admin)
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)

@@ -17,7 +17,7 @@ import (
 func testTables(t *testing.T, s meta.Store) {
 	project := meta.Project{
 		Name: "team", Public: true, CreatedBy: "admin", CreatedAt: at(1), UpdatedAt: at(2),
-		Members: []meta.Member{{Kind: "user", Name: "alice", Role: "developer"}, {Kind: "group", Name: "devs", Role: "guest"}},
+		Members: []meta.Member{{ID: 1, Kind: "user", Name: "alice", Role: "developer"}, {ID: 7, Kind: "group", Name: "devs", Role: "guest"}},
 	}
 	user := meta.User{
 		Name: "alice", Email: "alice@example.org", FullName: "Alice A.", PasswordHash: []byte("$2a$10$hash"),

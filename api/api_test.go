@@ -1,0 +1,198 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/meta/bolt"
+)
+
+type client struct {
+	t    *testing.T
+	url  string
+	user string
+	pass string
+}
+
+func newAPI(t *testing.T) (string, *accounts.Manager) {
+	t.Helper()
+	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	m, err := accounts.New(t.Context(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"admin", "alice", "bob"} {
+		if err := m.SetUser(t.Context(), u, u+"-password", u == "admin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(New(m, store, m, nil))
+	t.Cleanup(srv.Close)
+	return srv.URL, m
+}
+
+func (c client) do(method, path, body string) (*http.Response, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.url+Prefix+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.user != "" {
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// want checks a status, and for errors Harbor's error shape and code.
+func (c client) want(method, path, body string, status int, code string) (*http.Response, string) {
+	c.t.Helper()
+	resp, out := c.do(method, path, body)
+	if resp.StatusCode != status {
+		c.t.Fatalf("%s %s as %q: %d %s, want %d", method, path, c.user, resp.StatusCode, out, status)
+	}
+	if code != "" {
+		var e struct {
+			Errors []struct{ Code, Message string }
+		}
+		if err := json.Unmarshal([]byte(out), &e); err != nil || len(e.Errors) != 1 || e.Errors[0].Code != code || e.Errors[0].Message == "" {
+			c.t.Fatalf("%s %s: error body %s, want code %s", method, path, out, code)
+		}
+	}
+	return resp, out
+}
+
+func names(t *testing.T, body string) []string {
+	t.Helper()
+	var ps []projectJSON
+	if err := json.Unmarshal([]byte(body), &ps); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+func TestProjectsAndMembers(t *testing.T) {
+	url, _ := newAPI(t)
+	admin := client{t, url, "admin", "admin-password"}
+	alice := client{t, url, "alice", "alice-password"}
+	bob := client{t, url, "bob", "bob-password"}
+	anon := client{t: t, url: url}
+
+	admin.want("POST", "/projects", `{"project_name":"library","metadata":{"public":"true"}}`, 201, "")
+	resp, _ := alice.want("POST", "/projects", `{"project_name":"team","metadata":{"public":"false"}}`, 201, "")
+	if loc := resp.Header.Get("Location"); loc != Prefix+"/projects/team" {
+		t.Errorf("Location %q", loc)
+	}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 409, "CONFLICT")
+	_, out := alice.want("POST", "/projects", `{"project_name":"x","colour":"red"}`, 400, "BAD_REQUEST")
+	if !strings.Contains(out, "colour") {
+		t.Errorf("unknown field not named: %s", out)
+	}
+	_, out = alice.want("POST", "/projects", `{"project_name":"x","metadata":{"public":"yes"}}`, 400, "BAD_REQUEST")
+	if !strings.Contains(out, "metadata.public") {
+		t.Errorf("bad public flag not named: %s", out)
+	}
+	alice.want("POST", "/projects", `{"project_name":"Bad Name"}`, 400, "BAD_REQUEST")
+	anon.want("POST", "/projects", `{"project_name":"anon"}`, 401, "UNAUTHORIZED")
+	client{t, url, "alice", "wrong"}.want("GET", "/projects", "", 401, "UNAUTHORIZED")
+
+	// Visibility: anonymous and non-members see public projects only; a
+	// private project is 404 to them, not 403.
+	if _, out := anon.want("GET", "/projects", "", 200, ""); fmt.Sprint(names(t, out)) != "[library]" {
+		t.Errorf("anonymous list: %s", out)
+	}
+	bob.want("GET", "/projects/team", "", 404, "NOT_FOUND")
+	bob.want("HEAD", "/projects?project_name=team", "", 404, "")
+	alice.want("HEAD", "/projects?project_name=team", "", 200, "")
+	_, out = alice.want("GET", "/projects/team", "", 200, "")
+	var p projectJSON
+	if err := json.Unmarshal([]byte(out), &p); err != nil || p.Metadata.Public != "false" || p.CurrentUserRoleID != 1 || p.OwnerName != "alice" {
+		t.Errorf("GET team: %s", out)
+	}
+
+	// Members: alice (projectAdmin) adds bob as developer; bob then sees
+	// the project but may not manage members.
+	bob.want("POST", "/projects/team/members", `{"role_id":2,"member_user":{"username":"bob"}}`, 404, "NOT_FOUND")
+	resp, _ = alice.want("POST", "/projects/team/members", `{"role_id":2,"member_user":{"username":"bob"}}`, 201, "")
+	if loc := resp.Header.Get("Location"); loc != Prefix+"/projects/team/members/2" {
+		t.Errorf("member Location %q", loc)
+	}
+	alice.want("POST", "/projects/team/members", `{"role_id":9,"member_user":{"username":"bob"}}`, 400, "BAD_REQUEST")
+	alice.want("POST", "/projects/team/members", `{"role_id":2,"member_user":{"username":"nobody"}}`, 404, "NOT_FOUND")
+	alice.want("POST", "/projects/team/members", `{"role_id":3,"member_group":{"group_name":"devs"}}`, 201, "")
+	_, out = bob.want("GET", "/projects/team/members", "", 200, "")
+	var ms []memberJSON
+	if err := json.Unmarshal([]byte(out), &ms); err != nil || len(ms) != 3 || ms[1] != (memberJSON{2, "bob", "u", 2, "developer"}) || ms[2].EntityType != "g" {
+		t.Errorf("members: %s", out)
+	}
+	bob.want("POST", "/projects/team/members", `{"role_id":1,"member_user":{"username":"bob"}}`, 403, "FORBIDDEN")
+	bob.want("PUT", "/projects/team", `{"metadata":{"public":"true"}}`, 403, "FORBIDDEN")
+	alice.want("PUT", "/projects/team/members/2", `{"role_id":3}`, 200, "")
+	_, out = alice.want("GET", "/projects/team/members?entityname=bob", "", 200, "")
+	if !strings.Contains(out, `"role_name":"guest"`) {
+		t.Errorf("after the role change: %s", out)
+	}
+	alice.want("DELETE", "/projects/team/members/2", "", 200, "")
+	alice.want("DELETE", "/projects/team/members/2", "", 404, "NOT_FOUND")
+	bob.want("GET", "/projects/team", "", 404, "NOT_FOUND")
+
+	// Update and delete.
+	alice.want("PUT", "/projects/team", `{"metadata":{"public":"true"}}`, 200, "")
+	if _, out := anon.want("GET", "/projects?public=true", "", 200, ""); fmt.Sprint(names(t, out)) != "[library team]" {
+		t.Errorf("public projects after the update: %s", out)
+	}
+	alice.want("PUT", "/projects/team", `{"project_name":"renamed"}`, 400, "BAD_REQUEST")
+	alice.want("DELETE", "/projects/team", "", 200, "")
+	alice.want("GET", "/projects/team", "", 404, "NOT_FOUND")
+}
+
+func TestProjectPaging(t *testing.T) {
+	url, _ := newAPI(t)
+	admin := client{t, url, "admin", "admin-password"}
+	for i := range 12 {
+		admin.want("POST", "/projects", fmt.Sprintf(`{"project_name":"p%02d"}`, i), 201, "")
+	}
+	resp, out := admin.want("GET", "/projects?page=2&page_size=5", "", 200, "")
+	if got := fmt.Sprint(names(t, out)); got != "[p05 p06 p07 p08 p09]" {
+		t.Errorf("page 2: %s", got)
+	}
+	if resp.Header.Get("X-Total-Count") != "12" {
+		t.Errorf("X-Total-Count %q", resp.Header.Get("X-Total-Count"))
+	}
+	link := resp.Header.Get("Link")
+	if !strings.Contains(link, `page=1&page_size=5>; rel="prev"`) || !strings.Contains(link, `page=3&page_size=5>; rel="next"`) {
+		t.Errorf("Link %q", link)
+	}
+	resp, out = admin.want("GET", "/projects?page=3&page_size=5", "", 200, "")
+	if got := fmt.Sprint(names(t, out)); got != "[p10 p11]" || strings.Contains(resp.Header.Get("Link"), "next") {
+		t.Errorf("last page: %s, Link %q", got, resp.Header.Get("Link"))
+	}
+	if _, out := admin.want("GET", "/projects?page=9", "", 200, ""); out != "[]\n" {
+		t.Errorf("a page past the end: %q", out)
+	}
+	admin.want("GET", "/projects?page_size=1000", "", 400, "BAD_REQUEST")
+	admin.want("GET", "/projects?page=0", "", 400, "BAD_REQUEST")
+}

@@ -1,0 +1,96 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/meta"
+)
+
+// apiError is an answer in Harbor's error shape.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+// Harbor's error codes.
+const (
+	codeBadRequest   = "BAD_REQUEST"
+	codeUnauthorized = "UNAUTHORIZED"
+	codeForbidden    = "FORBIDDEN"
+	codeNotFound     = "NOT_FOUND"
+	codeConflict     = "CONFLICT"
+	codeInternal     = "INTERNAL_SERVER_ERROR"
+	codePrecondition = "PRECONDITION"
+)
+
+func badRequest(format string, args ...any) error {
+	return &apiError{http.StatusBadRequest, codeBadRequest, fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) error {
+	return &apiError{http.StatusNotFound, codeNotFound, fmt.Sprintf(format, args...)}
+}
+
+func forbidden() error {
+	return &apiError{http.StatusForbidden, codeForbidden, "forbidden"}
+}
+
+// toAPIError maps the errors of the layers below to Harbor's answers.
+func toAPIError(err error) *apiError {
+	var e *apiError
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, meta.ErrNotFound):
+		return &apiError{http.StatusNotFound, codeNotFound, "not found"}
+	case errors.Is(err, accounts.ErrExists):
+		return &apiError{http.StatusConflict, codeConflict, err.Error()}
+	case errors.Is(err, accounts.ErrInvalid):
+		return &apiError{http.StatusBadRequest, codeBadRequest, err.Error()}
+	case errors.Is(err, accounts.ErrForbidden):
+		return &apiError{http.StatusForbidden, codeForbidden, err.Error()}
+	case errors.Is(err, accounts.ErrNotEmpty):
+		return &apiError{http.StatusPreconditionFailed, codePrecondition, err.Error()}
+	}
+	return &apiError{http.StatusInternalServerError, codeInternal, "internal server error"}
+}
+
+// writeError answers with err in Harbor's shape; unexpected errors are
+// logged, not shown.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := toAPIError(err)
+	if e.status == http.StatusInternalServerError {
+		h.log.ErrorContext(r.Context(), "admin API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="berth"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": e.code, "message": e.msg}}})
+}
+
+// writeJSON answers with v.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body into v, refusing unknown fields and bodies over
+// 1 MiB, with a message naming the problem.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("invalid request body: %v", err)
+	}
+	return nil
+}

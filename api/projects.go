@@ -1,0 +1,271 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/meta"
+)
+
+// projectJSON is Harbor's Project, for the fields Berth keeps. Berth
+// addresses projects by name, so there is no project_id.
+type projectJSON struct {
+	Name              string          `json:"name"`
+	OwnerName         string          `json:"owner_name,omitempty"`
+	CreationTime      time.Time       `json:"creation_time"`
+	UpdateTime        time.Time       `json:"update_time"`
+	Metadata          projectMetadata `json:"metadata"`
+	CurrentUserRoleID int             `json:"current_user_role_id,omitempty"`
+}
+
+// projectMetadata is Harbor's ProjectMetadata: strings "true"/"false".
+type projectMetadata struct {
+	Public string `json:"public"`
+}
+
+// projectReq is Harbor's ProjectReq, for creation and update.
+type projectReq struct {
+	ProjectName  string           `json:"project_name"`
+	Public       *bool            `json:"public"`
+	Metadata     *projectMetadata `json:"metadata"`
+	StorageLimit *int64           `json:"storage_limit"` // accepted; quotas come later
+	RegistryID   *int64           `json:"registry_id"`   // accepted for proxy-cache projects; must be absent or 0
+}
+
+// public reads the public flag from either form; unset is nil.
+func (r projectReq) public() (*bool, error) {
+	if r.Metadata != nil && r.Metadata.Public != "" {
+		b, err := strconv.ParseBool(r.Metadata.Public)
+		if err != nil {
+			return nil, badRequest("metadata.public: %q is not \"true\" or \"false\"", r.Metadata.Public)
+		}
+		return &b, nil
+	}
+	return r.Public, nil
+}
+
+// roleIDs are Harbor's role ids.
+var roleIDs = map[rbac.Role]int{
+	rbac.ProjectAdmin: 1, rbac.Developer: 2, rbac.Guest: 3, rbac.Maintainer: 4, rbac.LimitedGuest: 5,
+}
+
+func roleByID(id int) (rbac.Role, bool) {
+	for r, n := range roleIDs {
+		if n == id {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// roleOf is p's role in project (directly or through a group), "" if none.
+func roleOf(proj meta.Project, p auth.Principal) rbac.Role {
+	best := ""
+	for _, mem := range proj.Members {
+		if (mem.Kind == "user" && p.Kind == auth.User && mem.Name == p.Name) ||
+			(mem.Kind == "group" && slices.Contains(p.Groups, mem.Name)) {
+			if best == "" || rank(rbac.Role(mem.Role)) < rank(rbac.Role(best)) {
+				best = mem.Role
+			}
+		}
+	}
+	return rbac.Role(best)
+}
+
+// rank orders roles from the most powerful (0).
+func rank(r rbac.Role) int {
+	for i, x := range rbac.Roles {
+		if x == r {
+			return i
+		}
+	}
+	return len(rbac.Roles)
+}
+
+// visible reports whether p may see project proj.
+func visible(proj meta.Project, p auth.Principal) bool {
+	return proj.Public || (p.Admin && p.Kind != auth.Anonymous) || roleOf(proj, p) != ""
+}
+
+func toProjectJSON(proj meta.Project, p auth.Principal) projectJSON {
+	return projectJSON{
+		Name: proj.Name, OwnerName: proj.CreatedBy, CreationTime: proj.CreatedAt, UpdateTime: proj.UpdatedAt,
+		Metadata:          projectMetadata{Public: strconv.FormatBool(proj.Public)},
+		CurrentUserRoleID: roleIDs[roleOf(proj, p)],
+	}
+}
+
+// getProjectRecord loads a project p may see; an invisible project is 404
+// like a missing one, so private names do not leak.
+func (h *Handler) getProjectRecord(r *http.Request, p auth.Principal, name string) (meta.Project, error) {
+	var proj meta.Project
+	err := h.store.View(r.Context(), func(tx meta.Tx) error {
+		var err error
+		proj, err = tx.Projects().Get(name)
+		return err
+	})
+	if err == nil && !visible(proj, p) {
+		err = meta.ErrNotFound
+	}
+	if err != nil {
+		return proj, toAPIErrorNamed(err, "project "+name)
+	}
+	return proj, nil
+}
+
+// toAPIErrorNamed is toAPIError with "not found" naming the resource.
+func toAPIErrorNamed(err error, what string) error {
+	e := toAPIError(err)
+	if e.status == http.StatusNotFound {
+		return notFound("%s not found", what)
+	}
+	return e
+}
+
+func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pg, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	var wantPublic *bool
+	if v := q.Get("public"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return badRequest("public: %q is not true or false", v)
+		}
+		wantPublic = &b
+	}
+	name := q.Get("name")
+	var all []meta.Project
+	err = h.store.View(r.Context(), func(tx meta.Tx) error {
+		var err error
+		all, err = tx.Projects().List("", 0)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	list := []projectJSON{}
+	for _, proj := range all {
+		if !visible(proj, p) || (wantPublic != nil && proj.Public != *wantPublic) || (name != "" && proj.Name != name) {
+			continue
+		}
+		list = append(list, toProjectJSON(proj, p))
+	}
+	start, end := pg.slice(len(list))
+	pg.setHeaders(w, r, len(list))
+	writeJSON(w, http.StatusOK, list[start:end])
+	return nil
+}
+
+func (h *Handler) headProject(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	name := r.URL.Query().Get("project_name")
+	if name == "" {
+		return badRequest("project_name: required")
+	}
+	if _, err := h.getProjectRecord(r, p, name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := signedIn(p); err != nil {
+		return err
+	}
+	if p.Kind != auth.User {
+		return forbidden() // robots do not create projects
+	}
+	var req projectReq
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.ProjectName == "" {
+		return badRequest("project_name: required")
+	}
+	if req.RegistryID != nil && *req.RegistryID != 0 {
+		return badRequest("registry_id: proxy-cache projects are not supported")
+	}
+	pub, err := req.public()
+	if err != nil {
+		return err
+	}
+	if err := h.m.CreateProject(r.Context(), p, req.ProjectName, pub != nil && *pub); err != nil {
+		return err
+	}
+	w.Header().Set("Location", Prefix+"/projects/"+req.ProjectName)
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	proj, err := h.getProjectRecord(r, p, r.PathValue("project"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toProjectJSON(proj, p))
+	return nil
+}
+
+// allowedOn checks p's right to action on a project resource, after
+// checking that p may see the project at all.
+func (h *Handler) allowedOn(r *http.Request, p auth.Principal, project, resource, action string) (meta.Project, error) {
+	if err := signedIn(p); err != nil {
+		return meta.Project{}, err
+	}
+	proj, err := h.getProjectRecord(r, p, project)
+	if err != nil {
+		return proj, err
+	}
+	ok, err := h.m.Authorizer().Can(p, project, resource, action)
+	if err != nil {
+		return proj, err
+	}
+	if !ok {
+		return proj, forbidden()
+	}
+	return proj, nil
+}
+
+func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	name := r.PathValue("project")
+	if _, err := h.allowedOn(r, p, name, rbac.ResourceProject, rbac.ActionUpdate); err != nil {
+		return err
+	}
+	var req projectReq
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.ProjectName != "" && req.ProjectName != name {
+		return badRequest("project_name: projects cannot be renamed")
+	}
+	pub, err := req.public()
+	if err != nil {
+		return err
+	}
+	if pub != nil {
+		if err := h.m.SetProjectPublic(r.Context(), name, *pub); err != nil {
+			return err
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	name := r.PathValue("project")
+	if _, err := h.allowedOn(r, p, name, rbac.ResourceProject, rbac.ActionDelete); err != nil {
+		return err
+	}
+	if err := h.m.DeleteProject(r.Context(), name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
