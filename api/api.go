@@ -41,6 +41,13 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("POST /projects/{project}/members", h.addMember)
 	h.route("PUT /projects/{project}/members/{mid}", h.updateMember)
 	h.route("DELETE /projects/{project}/members/{mid}", h.deleteMember)
+	h.route("GET /users", h.listUsers)
+	h.route("POST /users", h.createUser)
+	h.route("GET /users/current", h.currentUser)
+	h.route("GET /users/{user}", h.getUser)
+	h.route("PUT /users/{user}/password", h.setPassword)
+	h.route("PUT /users/{user}/sysadmin", h.setSysadmin)
+	h.route("DELETE /users/{user}", h.deleteUser)
 	return h
 }
 

@@ -196,3 +196,51 @@ func TestProjectPaging(t *testing.T) {
 	admin.want("GET", "/projects?page_size=1000", "", 400, "BAD_REQUEST")
 	admin.want("GET", "/projects?page=0", "", 400, "BAD_REQUEST")
 }
+
+func TestUsers(t *testing.T) {
+	url, m := newAPI(t)
+	admin := client{t, url, "admin", "admin-password"}
+	alice := client{t, url, "alice", "alice-password"}
+	anon := client{t: t, url: url}
+
+	alice.want("POST", "/users", `{"username":"carol","password":"carol-password"}`, 403, "FORBIDDEN")
+	anon.want("GET", "/users", "", 401, "UNAUTHORIZED")
+	resp, _ := admin.want("POST", "/users", `{"username":"carol","email":"c@example.org","realname":"Carol","password":"carol-password"}`, 201, "")
+	if resp.Header.Get("Location") != Prefix+"/users/carol" {
+		t.Errorf("Location %q", resp.Header.Get("Location"))
+	}
+	admin.want("POST", "/users", `{"username":"carol","password":"carol-password"}`, 409, "CONFLICT")
+	_, out := admin.want("POST", "/users", `{"username":"dan","password":"short"}`, 400, "BAD_REQUEST")
+	if !strings.Contains(out, "password") {
+		t.Errorf("short password not named: %s", out)
+	}
+	carol := client{t, url, "carol", "carol-password"}
+	_, out = carol.want("GET", "/users/current", "", 200, "")
+	var u userJSON
+	if err := json.Unmarshal([]byte(out), &u); err != nil || u.Username != "carol" || u.Email != "c@example.org" || u.Realname != "Carol" || u.SysadminFlag {
+		t.Errorf("current user: %s", out)
+	}
+	resp, out = admin.want("GET", "/users?page_size=2", "", 200, "")
+	if resp.Header.Get("X-Total-Count") != "4" || strings.Count(out, `"username"`) != 2 {
+		t.Errorf("user list: %s (total %s)", out, resp.Header.Get("X-Total-Count"))
+	}
+	alice.want("GET", "/users/carol", "", 403, "FORBIDDEN")
+
+	// Passwords: the owner needs the old one; an admin does not.
+	carol.want("PUT", "/users/carol/password", `{"old_password":"wrong","new_password":"carol-new-password"}`, 400, "BAD_REQUEST")
+	carol.want("PUT", "/users/carol/password", `{"old_password":"carol-password","new_password":"carol-new-password"}`, 200, "")
+	carol.want("GET", "/users/current", "", 401, "UNAUTHORIZED")
+	admin.want("PUT", "/users/carol/password", `{"new_password":"carol-third-password"}`, 200, "")
+	if _, err := m.Authenticate(t.Context(), "carol", "carol-third-password"); err != nil {
+		t.Errorf("after the admin's reset: %v", err)
+	}
+
+	admin.want("PUT", "/users/carol/sysadmin", `{"sysadmin_flag":true}`, 200, "")
+	if p, err := m.Authenticate(t.Context(), "carol", "carol-third-password"); err != nil || !p.Admin {
+		t.Errorf("carol after sysadmin: %+v, %v", p, err)
+	}
+	admin.want("DELETE", "/users/admin", "", 400, "BAD_REQUEST")
+	admin.want("DELETE", "/users/carol", "", 200, "")
+	admin.want("DELETE", "/users/carol", "", 404, "NOT_FOUND")
+	admin.want("GET", "/users/carol", "", 404, "NOT_FOUND")
+}

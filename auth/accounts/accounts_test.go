@@ -110,6 +110,27 @@ func TestUsersAndProjects(t *testing.T) {
 		t.Errorf("an unknown role: %v", err)
 	}
 
+	// Deleting a user drops the account and its memberships.
+	if err := m.SetUser(ctx, "temp", "temp-password", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetMember(ctx, "team", "user", "temp", rbac.Maintainer); err != nil {
+		t.Fatal(err)
+	}
+	temp := auth.Principal{Name: "temp", Kind: auth.User}
+	if err := m.DeleteUser(ctx, "temp"); err != nil {
+		t.Fatal(err)
+	}
+	if got := allowed(t, m, temp, "team/app"); len(got) != 0 {
+		t.Errorf("a deleted user keeps %v", got)
+	}
+	if _, err := login(t, m, "temp", "temp-password"); err == nil {
+		t.Error("a deleted user logs in")
+	}
+	if err := m.DeleteUser(ctx, "temp"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("deleting a missing user: %v", err)
+	}
+
 	// The policy survives a restart: a new Manager loads it from the store.
 	m2 := newManager(t, s)
 	if got := allowed(t, m2, bob, "team/app"); !slices.Equal(got, []string{"pull", "push"}) {

@@ -354,3 +354,30 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 	}
 	return m.authz.RemoveProject(name)
 }
+
+// DeleteUser deletes a user and the user's memberships.
+func (m *Manager) DeleteUser(ctx context.Context, name string) error {
+	err := m.store.Update(ctx, func(tx meta.Tx) error {
+		if err := tx.Users().Delete(name); err != nil {
+			return err
+		}
+		all, err := tx.Projects().List("", 0)
+		if err != nil {
+			return err
+		}
+		for _, p := range all {
+			n := len(p.Members)
+			p.Members = slices.DeleteFunc(p.Members, func(x meta.Member) bool { return x.Kind == "user" && x.Name == name })
+			if len(p.Members) != n {
+				if err := tx.Projects().Put(p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return m.authz.RemoveSubject(rbac.Subject(auth.User, name))
+}

@@ -1,0 +1,221 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/meta"
+)
+
+// userJSON is Harbor's UserResp, for the fields Berth keeps; users are
+// addressed by name.
+type userJSON struct {
+	Username     string    `json:"username"`
+	Email        string    `json:"email,omitempty"`
+	Realname     string    `json:"realname,omitempty"`
+	SysadminFlag bool      `json:"sysadmin_flag"`
+	CreationTime time.Time `json:"creation_time"`
+	UpdateTime   time.Time `json:"update_time"`
+}
+
+func toUserJSON(u meta.User) userJSON {
+	return userJSON{Username: u.Name, Email: u.Email, Realname: u.FullName, SysadminFlag: u.Admin, CreationTime: u.CreatedAt, UpdateTime: u.UpdatedAt}
+}
+
+// adminOnly refuses everyone but a system administrator.
+func adminOnly(p auth.Principal) error {
+	if err := signedIn(p); err != nil {
+		return err
+	}
+	if !p.Admin {
+		return forbidden()
+	}
+	return nil
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := adminOnly(p); err != nil {
+		return err
+	}
+	var req struct {
+		Username string `json:"username"`
+		Email    string `json:"email"`
+		Realname string `json:"realname"`
+		Password string `json:"password"`
+		Comment  string `json:"comment"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Username == "" || req.Password == "" {
+		return badRequest("username and password: required")
+	}
+	exists := h.store.View(r.Context(), func(tx meta.Tx) error { _, err := tx.Users().Get(req.Username); return err }) == nil
+	if exists {
+		return &apiError{http.StatusConflict, codeConflict, "user " + req.Username + " already exists"}
+	}
+	if err := h.m.SetUser(r.Context(), req.Username, req.Password, false); err != nil {
+		return err
+	}
+	if req.Email != "" || req.Realname != "" {
+		err := h.store.Update(r.Context(), func(tx meta.Tx) error {
+			u, err := tx.Users().Get(req.Username)
+			if err != nil {
+				return err
+			}
+			u.Email, u.FullName = req.Email, req.Realname
+			return tx.Users().Put(u)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Location", Prefix+"/users/"+req.Username)
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := adminOnly(p); err != nil {
+		return err
+	}
+	pg, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	var all []meta.User
+	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
+		var err error
+		all, err = tx.Users().List("", 0)
+		return err
+	}); err != nil {
+		return err
+	}
+	name := r.URL.Query().Get("username")
+	list := []userJSON{}
+	for _, u := range all {
+		if name == "" || u.Name == name {
+			list = append(list, toUserJSON(u))
+		}
+	}
+	start, end := pg.slice(len(list))
+	pg.setHeaders(w, r, len(list))
+	writeJSON(w, http.StatusOK, list[start:end])
+	return nil
+}
+
+func (h *Handler) userRecord(r *http.Request, name string) (meta.User, error) {
+	var u meta.User
+	err := h.store.View(r.Context(), func(tx meta.Tx) error {
+		var err error
+		u, err = tx.Users().Get(name)
+		return err
+	})
+	if err != nil {
+		return u, toAPIErrorNamed(err, "user "+name)
+	}
+	return u, nil
+}
+
+func (h *Handler) currentUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := signedIn(p); err != nil {
+		return err
+	}
+	if p.Kind != auth.User {
+		return notFound("robots have no user record")
+	}
+	u, err := h.userRecord(r, p.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+	return nil
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	name := r.PathValue("user")
+	if err := signedIn(p); err != nil {
+		return err
+	}
+	if !p.Admin && !(p.Kind == auth.User && p.Name == name) {
+		return forbidden()
+	}
+	u, err := h.userRecord(r, name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+	return nil
+}
+
+func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	name := r.PathValue("user")
+	if err := signedIn(p); err != nil {
+		return err
+	}
+	self := p.Kind == auth.User && p.Name == name
+	if !p.Admin && !self {
+		return forbidden()
+	}
+	var req struct {
+		OldPassword string `json:"old_password"`
+		NewPassword string `json:"new_password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	u, err := h.userRecord(r, name)
+	if err != nil {
+		return err
+	}
+	if self && !p.Admin {
+		if _, err := h.m.Authenticate(r.Context(), name, req.OldPassword); err != nil {
+			return badRequest("old_password: does not match")
+		}
+	}
+	if req.NewPassword == "" {
+		return badRequest("new_password: required")
+	}
+	if err := h.m.SetUser(r.Context(), name, req.NewPassword, u.Admin); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) setSysadmin(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := adminOnly(p); err != nil {
+		return err
+	}
+	name := r.PathValue("user")
+	var req struct {
+		SysadminFlag bool `json:"sysadmin_flag"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if _, err := h.userRecord(r, name); err != nil {
+		return err
+	}
+	if err := h.m.SetUser(r.Context(), name, "", req.SysadminFlag); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := adminOnly(p); err != nil {
+		return err
+	}
+	name := r.PathValue("user")
+	if p.Name == name {
+		return badRequest("an administrator cannot delete their own account")
+	}
+	if err := h.m.DeleteUser(r.Context(), name); err != nil {
+		return toAPIErrorNamed(err, "user "+name)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
