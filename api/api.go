@@ -48,6 +48,12 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("PUT /users/{user}/password", h.setPassword)
 	h.route("PUT /users/{user}/sysadmin", h.setSysadmin)
 	h.route("DELETE /users/{user}", h.deleteUser)
+	h.route("GET /robots", h.listRobots)
+	h.route("POST /robots", h.createRobot)
+	h.route("GET /robots/{robot}", h.getRobot)
+	h.route("PUT /robots/{robot}", h.updateRobot)
+	h.route("PATCH /robots/{robot}", h.refreshSecret)
+	h.route("DELETE /robots/{robot}", h.deleteRobot)
 	return h
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta/bolt"
 )
@@ -243,4 +244,85 @@ func TestUsers(t *testing.T) {
 	admin.want("DELETE", "/users/carol", "", 200, "")
 	admin.want("DELETE", "/users/carol", "", 404, "NOT_FOUND")
 	admin.want("GET", "/users/carol", "", 404, "NOT_FOUND")
+}
+
+func TestRobots(t *testing.T) {
+	url, m := newAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	bob := client{t, url, "bob", "bob-password"}
+	admin := client{t, url, "admin", "admin-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+
+	body := `{"name":"ci","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull","pattern":"team/app-*"},{"resource":"repository","action":"push","pattern":"team/app-*"}]}]}`
+	resp, out := alice.want("POST", "/robots", body, 201, "")
+	var created struct {
+		Name, Secret string
+		ExpiresAt    int64 `json:"expires_at"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Name != "robot$team+ci" || created.Secret == "" || created.ExpiresAt != -1 {
+		t.Fatalf("created: %s", out)
+	}
+	if resp.Header.Get("Location") != Prefix+"/robots/robot$team+ci" {
+		t.Errorf("Location %q", resp.Header.Get("Location"))
+	}
+	p, err := m.Authenticate(t.Context(), created.Name, created.Secret)
+	if err != nil {
+		t.Fatalf("the robot logs in: %v", err)
+	}
+	for repo, want := range map[string]int{"team/app-web": 2, "team/db": 0} {
+		got, _ := m.Authorizer().Allowed(t.Context(), p, authResource(repo), []string{"pull", "push", "delete"})
+		if len(got) != want {
+			t.Errorf("robot on %s: %v", repo, got)
+		}
+	}
+	_, out = alice.want("GET", "/robots/robot$team+ci", "", 200, "")
+	if strings.Contains(out, "secret") || !strings.Contains(out, `"pattern":"team/app-*"`) || !strings.Contains(out, `"level":"project"`) {
+		t.Errorf("robot record: %s", out)
+	}
+	bob.want("GET", "/robots/robot$team+ci", "", 404, "NOT_FOUND")
+	if _, out := bob.want("GET", "/robots", "", 200, ""); out != "[]\n" {
+		t.Errorf("bob's robot list: %s", out)
+	}
+	if resp, _ := admin.want("GET", "/robots", "", 200, ""); resp.Header.Get("X-Total-Count") != "1" {
+		t.Errorf("admin's robot list total %q", resp.Header.Get("X-Total-Count"))
+	}
+
+	// Refresh, disable, delete.
+	_, out = alice.want("PATCH", "/robots/robot$team+ci", `{}`, 200, "")
+	var fresh struct{ Secret string }
+	if err := json.Unmarshal([]byte(out), &fresh); err != nil || fresh.Secret == "" || fresh.Secret == created.Secret {
+		t.Fatalf("refresh: %s", out)
+	}
+	if _, err := m.Authenticate(t.Context(), created.Name, created.Secret); err == nil {
+		t.Error("the old secret still works")
+	}
+	alice.want("PUT", "/robots/robot$team+ci", `{"disable":true}`, 200, "")
+	if _, err := m.Authenticate(t.Context(), created.Name, fresh.Secret); err == nil {
+		t.Error("a disabled robot logs in")
+	}
+	alice.want("DELETE", "/robots/robot$team+ci", "", 200, "")
+	alice.want("GET", "/robots/robot$team+ci", "", 404, "NOT_FOUND")
+
+	// Refusals, each naming the problem.
+	for _, c := range []struct{ body, status, code, mention string }{
+		{`{"name":"sys","level":"system","duration":-1,"permissions":[{"kind":"project","namespace":"team","access":[{"resource":"repository","action":"pull"}]}]}`, "403", "FORBIDDEN", ""},
+		{`{"name":"x","level":"project","permissions":[{"kind":"project","namespace":"team","access":[{"resource":"helm-chart","action":"read"}]}]}`, "400", "BAD_REQUEST", "access[0]"},
+		{`{"name":"x","level":"project","permissions":[{"kind":"project","namespace":"team","access":[{"resource":"repository","action":"pull","pattern":"other/**"}]}]}`, "400", "BAD_REQUEST", "other/**"},
+		{`{"name":"x","level":"team","permissions":[]}`, "400", "BAD_REQUEST", "level"},
+		{`{"name":"x","level":"project","expires_at":"2001-01-01T00:00:00Z","permissions":[{"kind":"project","namespace":"team","access":[{"resource":"repository","action":"pull"}]}]}`, "400", "BAD_REQUEST", "past"},
+		{`{"name":"x","level":"project","secret":"mine","permissions":[]}`, "400", "BAD_REQUEST", "secret"},
+	} {
+		resp, out := alice.do("POST", "/robots", c.body)
+		if fmt.Sprint(resp.StatusCode) != c.status || !strings.Contains(out, c.code) || !strings.Contains(out, c.mention) {
+			t.Errorf("POST /robots %s: %d %s; want %s %s mentioning %q", c.body, resp.StatusCode, out, c.status, c.code, c.mention)
+		}
+	}
+	if _, out := admin.want("POST", "/robots", `{"name":"sys","level":"system","duration":30,"permissions":[{"kind":"project","namespace":"team","access":[{"resource":"repository","action":"pull"}]}]}`, 201, ""); !strings.Contains(out, "robot$sys") {
+		t.Errorf("system robot: %s", out)
+	}
+}
+
+func authResource(repo string) auth.Resource {
+	return auth.Resource{Type: auth.TypeRepository, Name: repo}
 }

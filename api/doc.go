@@ -5,6 +5,9 @@
 // credentials (users and robots, as with Harbor's API); some reads are
 // open to anonymous clients where Harbor's are (public projects).
 //
-// This first part covers projects and their members; users, robots and
-// login follow.
+// It covers projects and their members, users, and robot accounts (with
+// two extensions: an access's "pattern" limits it to matching repositories,
+// and "expires_at" sets an exact expiry). Berth addresses projects, users
+// and robots by name where Harbor uses numeric ids. The OpenAPI document and
+// the OIDC login flow follow.
 package api

@@ -51,6 +51,9 @@ func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec 
 		if len(g.Actions) == 0 {
 			return "", "", fmt.Errorf("%w: grant %s has no actions", ErrInvalid, g.Pattern)
 		}
+		if !strings.HasPrefix(g.Pattern, g.Project+"/") || !doublestar.ValidatePattern(g.Pattern) {
+			return "", "", fmt.Errorf("%w: grant pattern %s must be a valid pattern inside project %s", ErrInvalid, g.Pattern, g.Project)
+		}
 	}
 	if !creator.Admin {
 		if ok, err := m.authz.Can(creator, spec.Project, rbac.ResourceRobot, rbac.ActionCreate); err != nil || !ok {

@@ -1,0 +1,322 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/meta"
+)
+
+// robotAccess is Harbor's Access, plus Pattern, Berth's extension: the
+// repositories of the namespace the access covers (default: all of them,
+// "<namespace>/**").
+type robotAccess struct {
+	Resource string `json:"resource"`
+	Action   string `json:"action"`
+	Effect   string `json:"effect,omitempty"`
+	Pattern  string `json:"pattern,omitempty"`
+}
+
+// robotPermission is Harbor's RobotPermission.
+type robotPermission struct {
+	Kind      string        `json:"kind"`
+	Namespace string        `json:"namespace"`
+	Access    []robotAccess `json:"access"`
+}
+
+// robotCreate is Harbor's RobotCreate, plus ExpiresAt (RFC 3339), Berth's
+// extension for an exact expiry instead of Duration in days.
+type robotCreate struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Level       string            `json:"level"`
+	Duration    *int              `json:"duration"`
+	ExpiresAt   *time.Time        `json:"expires_at"`
+	Disable     bool              `json:"disable"`
+	Permissions []robotPermission `json:"permissions"`
+	Secret      string            `json:"secret"` // Harbor lets a caller choose it; refused here
+}
+
+// robotJSON is Harbor's Robot.
+type robotJSON struct {
+	Name         string            `json:"name"`
+	Description  string            `json:"description,omitempty"`
+	Level        string            `json:"level"`
+	Disable      bool              `json:"disable"`
+	ExpiresAt    int64             `json:"expires_at"` // unix seconds, -1 never
+	CreationTime time.Time         `json:"creation_time"`
+	UpdateTime   time.Time         `json:"update_time"`
+	Permissions  []robotPermission `json:"permissions"`
+}
+
+// actionsOf maps a Harbor access to repository actions.
+func actionsOf(a robotAccess) (string, bool) {
+	switch {
+	case a.Resource == "repository" && (a.Action == auth.ActionPull || a.Action == auth.ActionPush):
+		return a.Action, true
+	case (a.Resource == "repository" || a.Resource == "artifact" || a.Resource == "tag") && a.Action == "delete":
+		return auth.ActionDelete, true
+	}
+	return "", false
+}
+
+// grantsOf turns Harbor permissions into grants, one per namespace and
+// pattern.
+func grantsOf(perms []robotPermission) ([]meta.Grant, error) {
+	var out []meta.Grant
+	for i, p := range perms {
+		if p.Kind != "project" {
+			return nil, badRequest("permissions[%d].kind: %q is not supported (only \"project\")", i, p.Kind)
+		}
+		if p.Namespace == "" || p.Namespace == "*" {
+			return nil, badRequest("permissions[%d].namespace: a project name is required", i)
+		}
+		for j, a := range p.Access {
+			act, ok := actionsOf(a)
+			if !ok || (a.Effect != "" && a.Effect != "allow") {
+				return nil, badRequest("permissions[%d].access[%d]: %s %s (effect %q) is not supported", i, j, a.Resource, a.Action, a.Effect)
+			}
+			pattern := a.Pattern
+			if pattern == "" {
+				pattern = p.Namespace + "/**"
+			}
+			k := slices.IndexFunc(out, func(g meta.Grant) bool { return g.Project == p.Namespace && g.Pattern == pattern })
+			if k < 0 {
+				out = append(out, meta.Grant{Project: p.Namespace, Pattern: pattern})
+				k = len(out) - 1
+			}
+			if !slices.Contains(out[k].Actions, act) {
+				out[k].Actions = append(out[k].Actions, act)
+			}
+		}
+	}
+	return out, nil
+}
+
+func toRobotJSON(r meta.Robot) robotJSON {
+	out := robotJSON{Name: r.Name, Description: r.Description, Level: "project", Disable: r.Disabled,
+		ExpiresAt: -1, CreationTime: r.CreatedAt, UpdateTime: r.UpdatedAt, Permissions: []robotPermission{}}
+	if r.Project == "" {
+		out.Level = "system"
+	}
+	if !r.ExpiresAt.IsZero() {
+		out.ExpiresAt = r.ExpiresAt.Unix()
+	}
+	for _, g := range r.Grants {
+		p := robotPermission{Kind: "project", Namespace: g.Project}
+		for _, a := range g.Actions {
+			p.Access = append(p.Access, robotAccess{Resource: "repository", Action: a, Pattern: g.Pattern})
+		}
+		out.Permissions = append(out.Permissions, p)
+	}
+	return out
+}
+
+func (h *Handler) createRobot(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := signedIn(p); err != nil {
+		return err
+	}
+	var req robotCreate
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Secret != "" {
+		return badRequest("secret: secrets are generated, not chosen")
+	}
+	grants, err := grantsOf(req.Permissions)
+	if err != nil {
+		return err
+	}
+	spec := accounts.RobotSpec{Name: req.Name, Description: req.Description, Grants: grants}
+	switch req.Level {
+	case "system":
+	case "project":
+		if len(req.Permissions) != 1 {
+			return badRequest("permissions: a project robot has exactly one project")
+		}
+		spec.Project = req.Permissions[0].Namespace
+	default:
+		return badRequest("level: %q is not \"project\" or \"system\"", req.Level)
+	}
+	switch {
+	case req.ExpiresAt != nil && req.Duration != nil:
+		return badRequest("duration, expires_at: set one")
+	case req.ExpiresAt != nil:
+		spec.ExpiresAt = *req.ExpiresAt
+	case req.Duration != nil && *req.Duration > 0:
+		spec.ExpiresAt = time.Now().Add(time.Duration(*req.Duration) * 24 * time.Hour)
+	case req.Duration != nil && *req.Duration != -1:
+		return badRequest("duration: %d is not a number of days or -1 (never)", *req.Duration)
+	}
+	if spec.Project != "" {
+		if _, err := h.getProjectRecord(r, p, spec.Project); err != nil {
+			return err
+		}
+	}
+	name, secret, err := h.m.CreateRobot(r.Context(), p, spec)
+	if err != nil {
+		return err
+	}
+	if req.Disable {
+		if err := h.m.SetRobotDisabled(r.Context(), name, true); err != nil {
+			return err
+		}
+	}
+	rec, err := h.robotRecord(r, name)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", Prefix+"/robots/"+name)
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"name": name, "secret": secret, "creation_time": rec.CreatedAt, "expires_at": toRobotJSON(rec).ExpiresAt,
+	})
+	return nil
+}
+
+func (h *Handler) robotRecord(r *http.Request, name string) (meta.Robot, error) {
+	var rec meta.Robot
+	err := h.store.View(r.Context(), func(tx meta.Tx) error {
+		var err error
+		rec, err = tx.Robots().Get(name)
+		return err
+	})
+	if err != nil {
+		return rec, toAPIErrorNamed(err, "robot "+name)
+	}
+	return rec, nil
+}
+
+// robotAllowed checks p's right to action on robot rec: a system
+// administrator always, else the robot's project's robot permission.
+func (h *Handler) robotAllowed(p auth.Principal, rec meta.Robot, action string) (bool, error) {
+	if p.Admin && p.Kind != auth.Anonymous {
+		return true, nil
+	}
+	if rec.Project == "" || p.Kind == auth.Anonymous {
+		return false, nil
+	}
+	return h.m.Authorizer().Can(p, rec.Project, rbac.ResourceRobot, action)
+}
+
+// robotFor loads a robot p may act on; one p may not even read is 404.
+func (h *Handler) robotFor(r *http.Request, p auth.Principal, action string) (meta.Robot, error) {
+	if err := signedIn(p); err != nil {
+		return meta.Robot{}, err
+	}
+	name := r.PathValue("robot")
+	rec, err := h.robotRecord(r, name)
+	if err != nil {
+		return rec, err
+	}
+	if ok, err := h.robotAllowed(p, rec, rbac.ActionRead); err != nil || !ok {
+		if err != nil {
+			return rec, err
+		}
+		return rec, notFound("robot %s not found", name)
+	}
+	if ok, err := h.robotAllowed(p, rec, action); err != nil || !ok {
+		if err != nil {
+			return rec, err
+		}
+		return rec, forbidden()
+	}
+	return rec, nil
+}
+
+func (h *Handler) listRobots(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := signedIn(p); err != nil {
+		return err
+	}
+	pg, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	var all []meta.Robot
+	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
+		var err error
+		all, err = tx.Robots().List("", 0)
+		return err
+	}); err != nil {
+		return err
+	}
+	list := []robotJSON{}
+	for _, rec := range all {
+		if ok, err := h.robotAllowed(p, rec, rbac.ActionRead); err != nil {
+			return err
+		} else if ok {
+			list = append(list, toRobotJSON(rec))
+		}
+	}
+	start, end := pg.slice(len(list))
+	pg.setHeaders(w, r, len(list))
+	writeJSON(w, http.StatusOK, list[start:end])
+	return nil
+}
+
+func (h *Handler) getRobot(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	rec, err := h.robotFor(r, p, rbac.ActionRead)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toRobotJSON(rec))
+	return nil
+}
+
+// refreshSecret is PATCH /robots/{robot}: Harbor's secret refresh. The new
+// secret is generated and shown once.
+func (h *Handler) refreshSecret(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	rec, err := h.robotFor(r, p, rbac.ActionUpdate)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Secret string `json:"secret"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Secret != "" {
+		return badRequest("secret: secrets are generated, not chosen")
+	}
+	secret, err := h.m.RotateRobotSecret(r.Context(), rec.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"secret": secret})
+	return nil
+}
+
+// updateRobot is PUT /robots/{robot}: only the disable flag changes.
+func (h *Handler) updateRobot(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	rec, err := h.robotFor(r, p, rbac.ActionUpdate)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Disable bool `json:"disable"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := h.m.SetRobotDisabled(r.Context(), rec.Name, req.Disable); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) deleteRobot(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	rec, err := h.robotFor(r, p, rbac.ActionDelete)
+	if err != nil {
+		return err
+	}
+	if err := h.m.DeleteRobot(r.Context(), rec.Name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
