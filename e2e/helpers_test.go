@@ -105,10 +105,11 @@ func toolPath(t *testing.T, name string) string {
 // clientEnv is an isolated environment for client tools: its own HOME, docker
 // and XDG config dirs, so nothing global is read or written.
 type clientEnv struct {
-	t    *testing.T
-	reg  string // registry host:port
-	home string
-	vars []string
+	t         *testing.T
+	reg       string // registry host:port
+	home      string
+	vars      []string
+	authFiles []string // the tools' credential files
 }
 
 func newClientEnv(t *testing.T) *clientEnv {
@@ -156,20 +157,30 @@ func newClientEnv(t *testing.T) *clientEnv {
 	for k, v := range set {
 		vars = append(vars, k+"="+v)
 	}
+	e := &clientEnv{t: t, reg: reg, home: dirs["home"], vars: vars,
+		authFiles: []string{filepath.Join(dirs["docker"], "config.json"), set["REGISTRY_AUTH_FILE"], set["HELM_REGISTRY_CONFIG"]}}
 	if user := os.Getenv("BERTH_E2E_USER"); user != "" {
-		// The same docker-format credentials for every tool: docker's
-		// config (crane, oras, regctl, cosign), containers' auth file
-		// (skopeo) and helm's registry config. Each tool then logs in
-		// through the registry's challenge and the token service.
-		cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + os.Getenv("BERTH_E2E_PASSWORD")))
-		conf := []byte(`{"auths":{"` + reg + `":{"auth":"` + cred + `"}}}`)
-		for _, p := range []string{filepath.Join(dirs["docker"], "config.json"), set["REGISTRY_AUTH_FILE"], set["HELM_REGISTRY_CONFIG"]} {
-			if err := os.WriteFile(p, conf, 0o600); err != nil {
-				t.Fatal(err)
-			}
+		e.login(user, os.Getenv("BERTH_E2E_PASSWORD"))
+	}
+	return e
+}
+
+// login configures every tool with the same docker-format credentials:
+// docker's config (crane, oras, regctl, cosign), containers' auth file
+// (skopeo) and helm's registry config. Each tool then logs in through the
+// registry's challenge and the token service. An empty user removes them.
+func (e *clientEnv) login(user, password string) {
+	e.t.Helper()
+	conf := []byte(`{"auths":{}}`)
+	if user != "" {
+		cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+		conf = []byte(`{"auths":{"` + e.reg + `":{"auth":"` + cred + `"}}}`)
+	}
+	for _, p := range e.authFiles {
+		if err := os.WriteFile(p, conf, 0o600); err != nil {
+			e.t.Fatal(err)
 		}
 	}
-	return &clientEnv{t: t, reg: reg, home: dirs["home"], vars: vars}
 }
 
 // on returns a copy of e that reports to t: a subtest must fail its own t.
