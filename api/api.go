@@ -1,6 +1,7 @@
 package api
 
 import (
+	_ "embed"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,11 @@ import (
 // Prefix is where the API is served.
 const Prefix = "/api/v2.0"
 
+// openAPI is the API's OpenAPI 3 document, served at Prefix+"/openapi.json".
+//
+//go:embed openapi.json
+var openAPI []byte
+
 // Handler serves the admin API. Create it with New.
 type Handler struct {
 	m     *accounts.Manager
@@ -21,6 +27,8 @@ type Handler struct {
 	authn auth.Authenticator
 	log   *slog.Logger
 	mux   *http.ServeMux
+	// routes lists the "METHOD /path" patterns served, below Prefix.
+	routes []string
 }
 
 // New returns the API over the accounts Manager m and its store; authn
@@ -54,6 +62,11 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("PUT /robots/{robot}", h.updateRobot)
 	h.route("PATCH /robots/{robot}", h.refreshSecret)
 	h.route("DELETE /robots/{robot}", h.deleteRobot)
+	h.route("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
+		w.Header().Set("Content-Type", "application/json")
+		_, err := w.Write(openAPI)
+		return err
+	})
 	return h
 }
 
@@ -63,6 +76,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 // route registers an endpoint below Prefix: the principal is resolved
 // first, and returned errors become Harbor-shaped answers.
 func (h *Handler) route(pattern string, fn handlerFunc) {
+	h.routes = append(h.routes, pattern)
 	method, path, _ := strings.Cut(pattern, " ")
 	h.mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.principal(r)
