@@ -69,3 +69,18 @@ type AuthenticatorFunc func(ctx context.Context, name, secret string) (Principal
 func (f AuthenticatorFunc) Authenticate(ctx context.Context, name, secret string) (Principal, error) {
 	return f(ctx, name, secret)
 }
+
+// FirstOf returns an Authenticator that asks each of list in turn and
+// returns the first success; an authenticator answering ErrBadCredentials
+// passes to the next, any other error stops the search.
+func FirstOf(list ...Authenticator) Authenticator {
+	return AuthenticatorFunc(func(ctx context.Context, name, secret string) (Principal, error) {
+		for _, a := range list {
+			p, err := a.Authenticate(ctx, name, secret)
+			if err == nil || !errors.Is(err, ErrBadCredentials) {
+				return p, err
+			}
+		}
+		return Principal{}, ErrBadCredentials
+	})
+}

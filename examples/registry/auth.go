@@ -20,6 +20,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/guard"
+	"github.com/berthreg/berth/auth/ldap"
 	"github.com/berthreg/berth/auth/token"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -71,14 +72,26 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.L
 	if err != nil {
 		return authParts{}, err
 	}
+	var authn auth.Authenticator = m
+	if lc := ac.LDAP; lc.URL != "" {
+		dir, err := ldap.New(ldap.Config{
+			URL: lc.URL, StartTLS: lc.StartTLS, BindDN: lc.BindDN, BindPassword: lc.BindPassword,
+			BaseDN: lc.BaseDN, UserFilter: lc.UserFilter, GroupBaseDN: lc.GroupBaseDN,
+			GroupFilter: lc.GroupFilter, GroupAttribute: lc.GroupAttribute, AdminGroup: lc.AdminGroup,
+		})
+		if err != nil {
+			return authParts{}, fmt.Errorf("auth.ldap: %w", err)
+		}
+		authn = auth.FirstOf(m, dir) // local accounts first, then the directory
+	}
 	var authz auth.Authorizer = m.Authorizer()
 	if ac.CreateProjectsOnPush {
 		authz = m.CreatingProjects()
 	}
 	limiter := &auth.LoginLimiter{}
-	g := &guard.Guard{Realm: ac.Realm, Service: ac.Service, Verifier: ver, Authenticator: m, Authorizer: authz, Limiter: limiter}
-	svc := &token.Service{Issuer: iss, Name: ac.Service, Authenticator: m, Authorizer: authz, Limiter: limiter, Logger: logger}
-	parts := authParts{hooks: g.Hooks(), tokens: svc, admin: api.New(m, store, m, logger)}
+	g := &guard.Guard{Realm: ac.Realm, Service: ac.Service, Verifier: ver, Authenticator: authn, Authorizer: authz, Limiter: limiter}
+	svc := &token.Service{Issuer: iss, Name: ac.Service, Authenticator: authn, Authorizer: authz, Limiter: limiter, Logger: logger}
+	parts := authParts{hooks: g.Hooks(), tokens: svc, admin: api.New(m, store, authn, logger)}
 	if ac.Realm[0] == '/' {
 		parts.tokenPath = ac.Realm
 	}

@@ -149,6 +149,34 @@ type AuthConfig struct {
 	// create it, with the user as its projectAdmin; otherwise such a push
 	// is refused (BERTH_CREATE_PROJECTS_ON_PUSH).
 	CreateProjectsOnPush bool `yaml:"createProjectsOnPush"`
+	// LDAP, when its url is set, checks the logins local accounts do not
+	// know against a directory.
+	LDAP LDAPConfig `yaml:"ldap"`
+}
+
+// LDAPConfig configures the LDAP authenticator (see auth/ldap.Config).
+type LDAPConfig struct {
+	// URL is ldap://host:389 or ldaps://host:636 (BERTH_LDAP_URL).
+	URL string `yaml:"url"`
+	// StartTLS upgrades ldap:// (BERTH_LDAP_STARTTLS).
+	StartTLS bool `yaml:"startTLS"`
+	// BindDN and BindPassword are the search account
+	// (BERTH_LDAP_BIND_DN, BERTH_LDAP_BIND_PASSWORD).
+	BindDN       string `yaml:"bindDN"`
+	BindPassword string `yaml:"bindPassword"`
+	// BaseDN is where users are searched (BERTH_LDAP_BASE_DN).
+	BaseDN string `yaml:"baseDN"`
+	// UserFilter, e.g. "(uid=%s)" (BERTH_LDAP_USER_FILTER).
+	UserFilter string `yaml:"userFilter"`
+	// GroupBaseDN, GroupFilter ("(member=%s)") and GroupAttribute ("cn")
+	// find the user's groups (BERTH_LDAP_GROUP_BASE_DN,
+	// BERTH_LDAP_GROUP_FILTER, BERTH_LDAP_GROUP_ATTRIBUTE).
+	GroupBaseDN    string `yaml:"groupBaseDN"`
+	GroupFilter    string `yaml:"groupFilter"`
+	GroupAttribute string `yaml:"groupAttribute"`
+	// AdminGroup's members are system administrators
+	// (BERTH_LDAP_ADMIN_GROUP).
+	AdminGroup string `yaml:"adminGroup"`
 }
 
 // FSConfig configures the local-disk driver.
@@ -289,6 +317,16 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("BERTH_TOKEN_LIFETIME", &c.Auth.TokenLifetime)
 	str("BERTH_TOKEN_KEY", &c.Auth.TokenKey)
 	flag("BERTH_CREATE_PROJECTS_ON_PUSH", &c.Auth.CreateProjectsOnPush)
+	str("BERTH_LDAP_URL", &c.Auth.LDAP.URL)
+	flag("BERTH_LDAP_STARTTLS", &c.Auth.LDAP.StartTLS)
+	str("BERTH_LDAP_BIND_DN", &c.Auth.LDAP.BindDN)
+	str("BERTH_LDAP_BIND_PASSWORD", &c.Auth.LDAP.BindPassword)
+	str("BERTH_LDAP_BASE_DN", &c.Auth.LDAP.BaseDN)
+	str("BERTH_LDAP_USER_FILTER", &c.Auth.LDAP.UserFilter)
+	str("BERTH_LDAP_GROUP_BASE_DN", &c.Auth.LDAP.GroupBaseDN)
+	str("BERTH_LDAP_GROUP_FILTER", &c.Auth.LDAP.GroupFilter)
+	str("BERTH_LDAP_GROUP_ATTRIBUTE", &c.Auth.LDAP.GroupAttribute)
+	str("BERTH_LDAP_ADMIN_GROUP", &c.Auth.LDAP.AdminGroup)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
 	num32("BERTH_S3_MAX_CONCURRENCY", &c.Storage.S3.MaxConcurrency)
 	num32("BERTH_S3_MAX_ATTEMPTS", &c.Storage.S3.MaxAttempts)
