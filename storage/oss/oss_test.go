@@ -65,12 +65,8 @@ func newTestDriver(t *testing.T, s objectstoretest.Setup) *objectstore.Driver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forMinIO(s.Options)(&o)
-	d, err := objectstore.New(s.Wrap(b), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	s.Options = forMinIO(s.Options)
+	return s.Driver(t, b, o)
 }
 
 // TestObjectStore runs the object-store adapter suite (storagetest.Run

@@ -50,14 +50,7 @@ func newTestDriver(t *testing.T, s objectstoretest.Setup) *objectstore.Driver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Options != nil {
-		s.Options(&o)
-	}
-	d, err := objectstore.New(s.Wrap(b), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return s.Driver(t, b, o)
 }
 
 // TestObjectStore runs the object-store adapter suite (storagetest.Run

@@ -35,14 +35,7 @@ func ExampleRun() {
 				PartSize: 8 << 20, MinPartSize: 5 << 20, MaxPartSize: 5 << 30,
 				MaxParts: 10000, MaxCopySize: 5 << 30,
 			}
-			if s.Options != nil {
-				s.Options(&o)
-			}
-			d, err := objectstore.New(s.Wrap(myBucket(ep, root)), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return d
+			return s.Driver(t, myBucket(ep, root), o) // applies s.Options and s.Wrap
 		})
 	}
 	// In a real package this is func TestObjectStore(t *testing.T).

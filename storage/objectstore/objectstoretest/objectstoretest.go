@@ -195,3 +195,21 @@ func (tr *tracker) PresignGet(ctx context.Context, key string, expiry time.Durat
 	}
 	return "", nil
 }
+
+// Driver builds the driver s asks for from an adapter's bucket b and
+// options o (already pointed at s.Endpoint and s.Root by the adapter):
+// it applies s.Options, wraps b with s.Wrap, and fails t on error.
+func (s Setup) Driver(t *testing.T, b objectstore.Bucket, o objectstore.Options) *objectstore.Driver {
+	t.Helper()
+	if s.Options != nil {
+		s.Options(&o)
+	}
+	if s.Wrap != nil {
+		b = s.Wrap(b)
+	}
+	d, err := objectstore.New(b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
