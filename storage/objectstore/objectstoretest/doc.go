@@ -4,9 +4,9 @@
 //
 //	func TestObjectStore(t *testing.T) {
 //		objectstoretest.Run(t, endpoint, func(t *testing.T, s objectstoretest.Setup) *objectstore.Driver {
-//			// build the adapter for s.Endpoint (or the configured one),
-//			// s.Root (or a fresh root removed at t.Cleanup), wrap its
-//			// bucket with s.Wrap and adjust its options with s.Options
+//			// build the adapter's bucket and options for s.Endpoint
+//			// (or the configured one) and s.Root, then:
+//			return s.Driver(t, bucket, options)
 //		})
 //	}
 //
