@@ -434,9 +434,14 @@ func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs 
 		return errDigestInvalid("uploaded content does not match digest %s", d)
 	}
 	dst := storage.BlobPath(d)
+	// What is left of the session once the blob is linked: after a move
+	// only the session's directory; when the blob was already stored, the
+	// session's data and driver state too. It is removed after linking, so
+	// a failed link leaves the session whole for the client's retry.
+	leftover := meta.Upload{ID: u.ID}
 	if fi, err := h.driver.Stat(ctx, dst); err == nil && !fi.IsDir && fi.Size == u.Offset {
 		// Already stored by an earlier push: keep that copy.
-		h.discardUpload(ctx, *u)
+		leftover = *u
 	} else {
 		if err := h.materialize(ctx, u); err != nil {
 			return err
@@ -455,7 +460,7 @@ func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs 
 	if err := h.linkBlob(r, repo, meta.Blob{Digest: d, Size: u.Offset, CreatedAt: time.Now().UTC()}, u.ID, ev); err != nil {
 		return err
 	}
-	h.discardUpload(ctx, meta.Upload{ID: u.ID})
+	h.discardUpload(ctx, leftover)
 	runAfter(ctx, h.cfg.hooks.AfterPush, ev)
 	return nil
 }

@@ -77,6 +77,16 @@ type harness struct {
 	newDriver NewDriver
 	runRoot   string       // prefix of every fresh root of this run
 	seq       atomic.Int64 // numbers fresh roots
+	// uploads maps each test to the multipart uploads its drivers have
+	// open: one set per test, since a session started through one
+	// instance may be completed or aborted through another.
+	uploads sync.Map // *testing.T → *uploadSet
+}
+
+// uploadSet is the multipart uploads open in one test: id → key.
+type uploadSet struct {
+	mu   sync.Mutex
+	open map[string]string
 }
 
 // driver returns the adapter's driver for s, its bucket wrapped in a tracker
@@ -89,7 +99,17 @@ func (h *harness) driver(t *testing.T, s Setup) *objectstore.Driver {
 		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
 		s.Root = fmt.Sprintf("%s/%03d-%s", h.runRoot, h.seq.Add(1), name)
 	}
-	tr := &tracker{open: make(map[string]string)}
+	v, loaded := h.uploads.LoadOrStore(t, &uploadSet{open: make(map[string]string)})
+	set := v.(*uploadSet)
+	if !loaded {
+		t.Cleanup(func() {
+			h.uploads.Delete(t)
+			if left := set.left(); len(left) > 0 {
+				t.Errorf("multipart uploads left neither completed nor aborted: %q", left)
+			}
+		})
+	}
+	tr := &tracker{set: set}
 	inner := s.Wrap
 	s.Wrap = func(b objectstore.Bucket) objectstore.Bucket {
 		if inner != nil {
@@ -108,11 +128,6 @@ func (h *harness) driver(t *testing.T, s Setup) *objectstore.Driver {
 	if d.Root() != s.Root {
 		t.Fatalf("NewDriver made a driver on root %q, want %q", d.Root(), s.Root)
 	}
-	t.Cleanup(func() {
-		if left := tr.left(); len(left) > 0 {
-			t.Errorf("multipart uploads left neither completed nor aborted: %q", left)
-		}
-	})
 	if fresh {
 		t.Cleanup(func() { empty(t, d) })
 	}
@@ -135,20 +150,19 @@ func empty(t *testing.T, d *objectstore.Driver) {
 	}
 }
 
-// tracker is a Bucket that remembers the multipart uploads it started until
-// they are completed or aborted.
+// tracker is a Bucket that records in its test's set the multipart uploads
+// it starts, until they are completed or aborted.
 type tracker struct {
 	objectstore.Bucket
-	mu   sync.Mutex
-	open map[string]string // upload id → key
+	set *uploadSet
 }
 
 func (tr *tracker) CreateMultipart(ctx context.Context, key string) (string, error) {
 	id, err := tr.Bucket.CreateMultipart(ctx, key)
 	if err == nil {
-		tr.mu.Lock()
-		tr.open[id] = key
-		tr.mu.Unlock()
+		tr.set.mu.Lock()
+		tr.set.open[id] = key
+		tr.set.mu.Unlock()
 	}
 	return id, err
 }
@@ -170,17 +184,17 @@ func (tr *tracker) AbortMultipart(ctx context.Context, key, id string) error {
 }
 
 func (tr *tracker) forget(id string) {
-	tr.mu.Lock()
-	delete(tr.open, id)
-	tr.mu.Unlock()
+	tr.set.mu.Lock()
+	delete(tr.set.open, id)
+	tr.set.mu.Unlock()
 }
 
 // left lists the keys of uploads still open.
-func (tr *tracker) left() []string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
+func (us *uploadSet) left() []string {
+	us.mu.Lock()
+	defer us.mu.Unlock()
 	var keys []string
-	for id, k := range tr.open {
+	for id, k := range us.open {
 		keys = append(keys, fmt.Sprintf("%s (%s)", k, id))
 	}
 	slices.Sort(keys)

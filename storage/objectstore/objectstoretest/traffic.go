@@ -154,6 +154,25 @@ func testRegistrySessions(t *testing.T, h *harness) {
 			t.Fatalf("GET blob from instance %d: %s, %d bytes (want %d matching)", i, resp.Status, len(got), total)
 		}
 	}
+
+	// The same blob again, into another repository: it is already stored,
+	// so the session (a multipart upload by now) is dropped, not moved;
+	// the tracker fails the test if its multipart upload stays open.
+	resp, _ = do(t, http.MethodPost, servers[1].URL+"/v2/again/blobs/uploads/", nil, nil)
+	loc = resp.Header.Get("Location")
+	resp, body = do(t, http.MethodPatch, servers[1].URL+loc, map[string]string{
+		"Content-Type": "application/octet-stream", "Content-Range": fmt.Sprintf("0-%d", total-1),
+	}, blob)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("PATCH of the whole blob: %s %s", resp.Status, body)
+	}
+	resp, body = do(t, http.MethodPut, servers[0].URL+resp.Header.Get("Location")+"?digest="+dgst, nil, nil)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT of a blob already stored: %s %s", resp.Status, body)
+	}
+	if left, err := d.List(t.Context(), "uploads", "", 0); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("upload sessions left in storage: %q, %v", left, err)
+	}
 }
 
 // testTransientErrors answers every third new request with a transient
