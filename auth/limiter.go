@@ -1,6 +1,12 @@
 package auth
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -91,4 +97,44 @@ func (l *LoginLimiter) Succeeded(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.fails, key)
+}
+
+// TooManyFailures is the error Login returns while the limiter refuses
+// attempts for a key.
+type TooManyFailures struct {
+	// Wait is how long until an attempt may proceed.
+	Wait time.Duration
+}
+
+func (e *TooManyFailures) Error() string {
+	return fmt.Sprintf("auth: too many failed logins; try again in %v", e.Wait.Round(time.Second))
+}
+
+// RetryAfter is Wait in whole seconds, rounded up, for a Retry-After
+// header.
+func (e *TooManyFailures) RetryAfter() string { return strconv.Itoa(int(e.Wait.Seconds()) + 1) }
+
+// Login checks name and secret with a, counting failures per account name
+// and client address (from r). While the limit holds it returns a
+// *TooManyFailures without asking a. A nil limiter only asks a.
+func (l *LoginLimiter) Login(ctx context.Context, a Authenticator, r *http.Request, name, secret string) (Principal, error) {
+	if l == nil {
+		return a.Authenticate(ctx, name, secret)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	key := name + "|" + host
+	if ok, wait := l.Allow(key); !ok {
+		return Principal{}, &TooManyFailures{Wait: wait}
+	}
+	p, err := a.Authenticate(ctx, name, secret)
+	switch {
+	case err == nil:
+		l.Succeeded(key)
+	case errors.Is(err, ErrBadCredentials):
+		l.Failed(key)
+	}
+	return p, err
 }

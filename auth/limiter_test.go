@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"context"
+	"errors"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -33,5 +36,39 @@ func TestLoginLimiter(t *testing.T) {
 	}
 	if ok, _ := l.Allow("alice|1.2.3.4"); !ok {
 		t.Fatal("a success did not clear earlier failures")
+	}
+}
+
+func TestLoginLimiterLogin(t *testing.T) {
+	calls := 0
+	a := AuthenticatorFunc(func(_ context.Context, name, secret string) (Principal, error) {
+		calls++
+		if secret == "right" {
+			return Principal{Name: name, Kind: User}, nil
+		}
+		return Principal{}, ErrBadCredentials
+	})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	var none *LoginLimiter
+	if p, err := none.Login(t.Context(), a, r, "alice", "right"); err != nil || p.Name != "alice" {
+		t.Fatalf("nil limiter: %+v, %v", p, err)
+	}
+	l := &LoginLimiter{MaxFailures: 2}
+	for range 2 {
+		if _, err := l.Login(t.Context(), a, r, "alice", "wrong"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("wrong secret: %v", err)
+		}
+	}
+	calls = 0
+	_, err := l.Login(t.Context(), a, r, "alice", "right")
+	var tooMany *TooManyFailures
+	if !errors.As(err, &tooMany) || tooMany.Wait <= 0 || tooMany.RetryAfter() == "0" || calls != 0 {
+		t.Fatalf("after the limit: %v (authenticator called %d times)", err, calls)
+	}
+	other := httptest.NewRequest("GET", "/", nil)
+	other.RemoteAddr = "192.0.2.2:1234"
+	if _, err := l.Login(t.Context(), a, other, "alice", "right"); err != nil {
+		t.Fatalf("another address is not limited: %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package guard
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -91,24 +90,17 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 		if !ok {
 			return g.challenge(r, ask, "", "malformed basic credentials")
 		}
-		key := name + "|" + clientHost(r)
-		if g.Limiter != nil {
-			if ok, _ := g.Limiter.Allow(key); !ok {
-				return registry.NewError(http.StatusTooManyRequests, registry.CodeTooManyRequests, "too many failed logins; try again later")
-			}
-		}
-		p, err := g.Authenticator.Authenticate(ctx, name, secret)
-		if err != nil {
-			if !errors.Is(err, auth.ErrBadCredentials) {
-				return err
-			}
-			if g.Limiter != nil {
-				g.Limiter.Failed(key)
-			}
+		p, err := g.Limiter.Login(ctx, g.Authenticator, r, name, secret)
+		var tooMany *auth.TooManyFailures
+		switch {
+		case errors.As(err, &tooMany):
+			e := registry.NewError(http.StatusTooManyRequests, registry.CodeTooManyRequests, "too many failed logins; try again later")
+			e.Header = http.Header{"Retry-After": {tooMany.RetryAfter()}}
+			return e
+		case errors.Is(err, auth.ErrBadCredentials):
 			return g.challenge(r, ask, "", "bad credentials")
-		}
-		if g.Limiter != nil {
-			g.Limiter.Succeeded(key)
+		case err != nil:
+			return err
 		}
 		if ok, err := g.allowed(ctx, p, need); err != nil || !ok {
 			if err != nil {
@@ -166,13 +158,4 @@ func (g *Guard) realm(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + g.Realm
-}
-
-// clientHost is the client's address without the port.
-func clientHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -88,7 +86,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &tokenError{status: http.StatusMethodNotAllowed, code: "UNSUPPORTED", msg: "use GET or POST"})
 		return
 	}
-	resp, err := s.issue(r.Context(), clientKey(r, name), name, secret, hasCreds, scopes, service)
+	resp, err := s.issue(r.Context(), r, name, secret, hasCreds, scopes, service)
 	if err != nil {
 		var te *tokenError
 		if !errors.As(err, &te) {
@@ -105,16 +103,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(resp)
 }
 
-// clientKey is the limiter key of a login: the account and the address.
-func clientKey(r *http.Request, name string) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return name + "|" + host
-}
-
-func (s *Service) issue(ctx context.Context, key, name, secret string, hasCreds bool, scopeParams []string, service string) (response, error) {
+func (s *Service) issue(ctx context.Context, r *http.Request, name, secret string, hasCreds bool, scopeParams []string, service string) (response, error) {
 	if service != "" && service != s.Name {
 		return response{}, &tokenError{status: http.StatusBadRequest, code: "invalid_request", msg: fmt.Sprintf("unknown service %q", service)}
 	}
@@ -124,29 +113,21 @@ func (s *Service) issue(ctx context.Context, key, name, secret string, hasCreds 
 	}
 	p := auth.AnonymousPrincipal
 	if hasCreds {
-		if s.Limiter != nil {
-			if ok, wait := s.Limiter.Allow(key); !ok {
-				return response{}, &tokenError{
-					status: http.StatusTooManyRequests, code: "TOOMANYREQUESTS", msg: "too many failed logins; try again later",
-					header: http.Header{"Retry-After": {strconv.Itoa(int(wait.Seconds()) + 1)}},
-				}
+		p, err = s.Limiter.Login(ctx, s.Authenticator, r, name, secret)
+		var tooMany *auth.TooManyFailures
+		switch {
+		case errors.As(err, &tooMany):
+			return response{}, &tokenError{
+				status: http.StatusTooManyRequests, code: "TOOMANYREQUESTS", msg: "too many failed logins; try again later",
+				header: http.Header{"Retry-After": {tooMany.RetryAfter()}},
 			}
-		}
-		p, err = s.Authenticator.Authenticate(ctx, name, secret)
-		if err != nil {
-			if !errors.Is(err, auth.ErrBadCredentials) {
-				return response{}, err
-			}
-			if s.Limiter != nil {
-				s.Limiter.Failed(key)
-			}
+		case errors.Is(err, auth.ErrBadCredentials):
 			return response{}, &tokenError{
 				status: http.StatusUnauthorized, code: "UNAUTHORIZED", msg: "authentication required: bad credentials",
 				header: http.Header{"Www-Authenticate": {`Basic realm="berth"`}},
 			}
-		}
-		if s.Limiter != nil {
-			s.Limiter.Succeeded(key)
+		case err != nil:
+			return response{}, err
 		}
 	}
 	var granted []auth.Access
