@@ -2,11 +2,11 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/meta"
 )
@@ -62,40 +62,16 @@ func roleByID(id int) (rbac.Role, bool) {
 	return "", false
 }
 
-// roleOf is p's role in project (directly or through a group), "" if none.
-func roleOf(proj meta.Project, p auth.Principal) rbac.Role {
-	best := ""
-	for _, mem := range proj.Members {
-		if (mem.Kind == "user" && p.Kind == auth.User && mem.Name == p.Name) ||
-			(mem.Kind == "group" && slices.Contains(p.Groups, mem.Name)) {
-			if best == "" || rank(rbac.Role(mem.Role)) < rank(rbac.Role(best)) {
-				best = mem.Role
-			}
-		}
-	}
-	return rbac.Role(best)
-}
-
-// rank orders roles from the most powerful (0).
-func rank(r rbac.Role) int {
-	for i, x := range rbac.Roles {
-		if x == r {
-			return i
-		}
-	}
-	return len(rbac.Roles)
-}
-
 // visible reports whether p may see project proj.
 func visible(proj meta.Project, p auth.Principal) bool {
-	return proj.Public || (p.Admin && p.Kind != auth.Anonymous) || roleOf(proj, p) != ""
+	return proj.Public || (p.Admin && p.Kind != auth.Anonymous) || accounts.RoleIn(proj, p) != ""
 }
 
 func toProjectJSON(proj meta.Project, p auth.Principal) projectJSON {
 	return projectJSON{
 		Name: proj.Name, OwnerName: proj.CreatedBy, CreationTime: proj.CreatedAt, UpdateTime: proj.UpdatedAt,
 		Metadata:          projectMetadata{Public: strconv.FormatBool(proj.Public)},
-		CurrentUserRoleID: roleIDs[roleOf(proj, p)],
+		CurrentUserRoleID: roleIDs[accounts.RoleIn(proj, p)],
 	}
 }
 

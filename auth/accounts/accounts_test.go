@@ -341,3 +341,26 @@ func TestCreatingProjects(t *testing.T) {
 		t.Fatalf("a project was created for a pull: %v", err)
 	}
 }
+
+func TestRoleIn(t *testing.T) {
+	proj := meta.Project{Members: []meta.Member{
+		{Kind: "group", Name: "devs", Role: string(rbac.Developer)},
+		{Kind: "user", Name: "dave", Role: string(rbac.Guest)},
+		{Kind: "group", Name: "leads", Role: string(rbac.Maintainer)},
+		{Kind: "user", Name: "robot$x", Role: string(rbac.ProjectAdmin)},
+	}}
+	for _, c := range []struct {
+		p    auth.Principal
+		want rbac.Role
+	}{
+		{auth.Principal{Name: "dave", Kind: auth.User}, rbac.Guest},
+		{auth.Principal{Name: "dave", Kind: auth.User, Groups: []string{"devs"}}, rbac.Developer},
+		{auth.Principal{Name: "erin", Kind: auth.User, Groups: []string{"devs", "leads"}}, rbac.Maintainer},
+		{auth.Principal{Name: "robot$x", Kind: auth.Robot}, ""}, // robots are never user members
+		{auth.Principal{Name: "frank", Kind: auth.User}, ""},
+	} {
+		if got := RoleIn(proj, c.p); got != c.want {
+			t.Errorf("RoleIn(%+v) = %q, want %q", c.p, got, c.want)
+		}
+	}
+}

@@ -381,3 +381,21 @@ func (m *Manager) DeleteUser(ctx context.Context, name string) error {
 	}
 	return m.authz.RemoveSubject(rbac.Subject(auth.User, name))
 }
+
+// RoleIn returns the strongest role p holds in project proj, as a user
+// member or through one of its groups; "" when none.
+func RoleIn(proj meta.Project, p auth.Principal) rbac.Role {
+	best := -1
+	for _, mem := range proj.Members {
+		if (mem.Kind == "user" && p.Kind == auth.User && mem.Name == p.Name) ||
+			(mem.Kind == "group" && slices.Contains(p.Groups, mem.Name)) {
+			if i := slices.Index(rbac.Roles, rbac.Role(mem.Role)); i >= 0 && (best < 0 || i < best) {
+				best = i
+			}
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return rbac.Roles[best]
+}

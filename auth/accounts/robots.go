@@ -136,17 +136,17 @@ func (m *Manager) capabilities(ctx context.Context, creator auth.Principal) ([]m
 			return err
 		}
 		for _, p := range projects {
-			for _, mem := range p.Members {
-				if (mem.Kind == "user" && mem.Name == creator.Name) || (mem.Kind == "group" && slices.Contains(creator.Groups, mem.Name)) {
-					var acts []string
-					for _, perm := range rbac.Matrix[rbac.Role(mem.Role)] {
-						if perm.Resource == auth.TypeRepository {
-							acts = append(acts, perm.Action)
-						}
-					}
-					caps = append(caps, meta.Grant{Project: p.Name, Pattern: p.Name + "/**", Actions: acts})
+			role := RoleIn(p, creator)
+			if role == "" {
+				continue
+			}
+			var acts []string
+			for _, perm := range rbac.Matrix[role] {
+				if perm.Resource == auth.TypeRepository {
+					acts = append(acts, perm.Action)
 				}
 			}
+			caps = append(caps, meta.Grant{Project: p.Name, Pattern: p.Name + "/**", Actions: acts})
 		}
 		return nil
 	})
