@@ -8,6 +8,6 @@
 // It covers projects and their members, users, and robot accounts (with
 // two extensions: an access's "pattern" limits it to matching repositories,
 // and "expires_at" sets an exact expiry). Berth addresses projects, users
-// and robots by name where Harbor uses numeric ids. The OpenAPI document and
-// the OIDC login flow follow.
+// and robots by name where Harbor uses numeric ids. The OpenAPI document is
+// served at Prefix+"/openapi.json"; the OIDC login flow is still to come.
 package api

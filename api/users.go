@@ -51,25 +51,9 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if req.Username == "" || req.Password == "" {
 		return badRequest("username and password: required")
 	}
-	exists := h.store.View(r.Context(), func(tx meta.Tx) error { _, err := tx.Users().Get(req.Username); return err }) == nil
-	if exists {
-		return &apiError{http.StatusConflict, codeConflict, "user " + req.Username + " already exists"}
-	}
-	if err := h.m.SetUser(r.Context(), req.Username, req.Password, false); err != nil {
+	u := meta.User{Name: req.Username, Email: req.Email, FullName: req.Realname}
+	if err := h.m.CreateUser(r.Context(), u, req.Password); err != nil {
 		return err
-	}
-	if req.Email != "" || req.Realname != "" {
-		err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-			u, err := tx.Users().Get(req.Username)
-			if err != nil {
-				return err
-			}
-			u.Email, u.FullName = req.Email, req.Realname
-			return tx.Users().Put(u)
-		})
-		if err != nil {
-			return err
-		}
 	}
 	w.Header().Set("Location", Prefix+"/users/"+req.Username)
 	w.WriteHeader(http.StatusCreated)

@@ -189,7 +189,23 @@ func (m *Manager) hash(secret string) ([]byte, error) {
 // SetUser creates or updates the local user name with password (unchanged
 // when "") and the admin flag.
 func (m *Manager) SetUser(ctx context.Context, name, password string, admin bool) error {
-	if err := validName(name); err != nil {
+	return m.putUser(ctx, meta.User{Name: name, Admin: admin}, password, false)
+}
+
+// CreateUser creates the local user u (name, email, full name, admin flag)
+// with password; ErrExists if the name is taken.
+func (m *Manager) CreateUser(ctx context.Context, u meta.User, password string) error {
+	if password == "" {
+		return fmt.Errorf("%w: a new user needs a password", ErrInvalid)
+	}
+	return m.putUser(ctx, u, password, true)
+}
+
+// putUser validates and writes u with password (unchanged when ""): a new
+// local account, or, unless onlyNew, an update of the admin flag and the
+// password of an existing one.
+func (m *Manager) putUser(ctx context.Context, in meta.User, password string, onlyNew bool) error {
+	if err := validName(in.Name); err != nil {
 		return fmt.Errorf("%w: user %v", ErrInvalid, err)
 	}
 	var h []byte
@@ -204,20 +220,22 @@ func (m *Manager) SetUser(ctx context.Context, name, password string, admin bool
 	}
 	now := m.now().UTC()
 	return m.store.Update(ctx, func(tx meta.Tx) error {
-		u, err := tx.Users().Get(name)
+		u, err := tx.Users().Get(in.Name)
 		switch {
 		case errors.Is(err, meta.ErrNotFound):
 			if h == nil {
 				return fmt.Errorf("%w: a new user needs a password", ErrInvalid)
 			}
-			u = meta.User{Name: name, Source: "local", CreatedAt: now}
+			u = meta.User{Name: in.Name, Email: in.Email, FullName: in.FullName, Source: "local", CreatedAt: now}
 		case err != nil:
 			return err
+		case onlyNew:
+			return fmt.Errorf("user %s: %w", in.Name, ErrExists)
 		}
 		if h != nil {
 			u.PasswordHash = h
 		}
-		u.Admin, u.UpdatedAt = admin, now
+		u.Admin, u.UpdatedAt = in.Admin, now
 		return tx.Users().Put(u)
 	})
 }
