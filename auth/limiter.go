@@ -106,6 +106,7 @@ type TooManyFailures struct {
 	Wait time.Duration
 }
 
+// Error implements error.
 func (e *TooManyFailures) Error() string {
 	return fmt.Sprintf("auth: too many failed logins; try again in %v", e.Wait.Round(time.Second))
 }

@@ -55,6 +55,7 @@ type tokenError struct {
 
 func (e *tokenError) Error() string { return e.msg }
 
+// ServeHTTP implements http.Handler: the token endpoint.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var (
 		name, secret string
