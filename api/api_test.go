@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
@@ -325,4 +326,64 @@ func TestRobots(t *testing.T) {
 
 func authResource(repo string) auth.Resource {
 	return auth.Resource{Type: auth.TypeRepository, Name: repo}
+}
+
+// TestRobotsManageRobots: a robot given robot management through the API
+// creates, lists and reads robots with its own credentials, within its own
+// permissions; a system robot's namespace "*" reaches every project.
+func TestRobotsManageRobots(t *testing.T) {
+	url, m := newAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	admin := client{t, url, "admin", "admin-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	admin.want("POST", "/projects", `{"project_name":"other"}`, 201, "")
+
+	_, out := alice.want("POST", "/robots", `{"name":"mgr","level":"project","duration":1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"robot","action":"create"},{"resource":"robot","action":"list"}]}]}`, 201, "")
+	var mgr struct{ Name, Secret string }
+	if err := json.Unmarshal([]byte(out), &mgr); err != nil {
+		t.Fatal(err)
+	}
+	robot := client{t, url, mgr.Name, mgr.Secret}
+	_, out = robot.want("GET", "/robots/"+mgr.Name, "", 200, "")
+	if !strings.Contains(out, `{"resource":"robot","action":"create"}`) || !strings.Contains(out, `{"resource":"robot","action":"read"}`) {
+		t.Errorf("the robot's own record: %s", out)
+	}
+	soon := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	robot.want("POST", "/robots", `{"name":"child","level":"project","expires_at":"`+soon+`","permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull","pattern":"team/app"}]}]}`, 201, "")
+	if resp, _ := robot.want("GET", "/robots", "", 200, ""); resp.Header.Get("X-Total-Count") != "2" {
+		t.Errorf("the robot lists %s robots, want 2 (itself and its child)", resp.Header.Get("X-Total-Count"))
+	}
+	robot.want("POST", "/robots", `{"name":"pusher","level":"project","expires_at":"`+soon+`","permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"push"}]}]}`, 403, "FORBIDDEN")
+	robot.want("POST", "/robots", `{"name":"forever","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull"}]}]}`, 403, "FORBIDDEN")
+	robot.want("POST", "/robots", `{"name":"x","level":"project","expires_at":"`+soon+`","permissions":[{"kind":"project","namespace":"other",
+		"access":[{"resource":"repository","action":"pull"}]}]}`, 404, "NOT_FOUND")
+	robot.want("DELETE", "/robots/robot$team+child", "", 403, "FORBIDDEN")
+
+	_, out = admin.want("POST", "/robots", `{"name":"ops","level":"system","duration":-1,"permissions":[{"kind":"project","namespace":"*",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"robot","action":"read"}]}]}`, 201, "")
+	var ops struct{ Name, Secret string }
+	if err := json.Unmarshal([]byte(out), &ops); err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Authenticate(t.Context(), ops.Name, ops.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.want("POST", "/projects", `{"project_name":"later"}`, 201, "")
+	for _, repo := range []string{"team/a", "other/b", "later/c"} {
+		if got, _ := m.Authorizer().Allowed(t.Context(), p, authResource(repo), []string{"pull", "push"}); len(got) != 1 {
+			t.Errorf("the system robot on %s: %v", repo, got)
+		}
+	}
+	sys := client{t, url, ops.Name, ops.Secret}
+	if resp, _ := sys.want("GET", "/robots", "", 200, ""); resp.Header.Get("X-Total-Count") != "3" {
+		t.Errorf("the system robot lists %s robots, want 3", resp.Header.Get("X-Total-Count"))
+	}
+	robot.want("GET", "/robots/"+ops.Name, "", 404, "NOT_FOUND")
+	alice.want("POST", "/robots", `{"name":"wide","level":"project","duration":1,"permissions":[{"kind":"project","namespace":"*",
+		"access":[{"resource":"repository","action":"pull"}]}]}`, 400, "BAD_REQUEST")
 }

@@ -62,9 +62,19 @@ func roleByID(id int) (rbac.Role, bool) {
 	return "", false
 }
 
-// visible reports whether p may see project proj.
-func visible(proj meta.Project, p auth.Principal) bool {
-	return proj.Public || (p.Admin && p.Kind != auth.Anonymous) || accounts.RoleIn(proj, p) != ""
+// visible reports whether p may see project proj: it is public, p is an
+// administrator or a member, or p (a robot) may read the project or its
+// robots.
+func (h *Handler) visible(proj meta.Project, p auth.Principal) bool {
+	if proj.Public || (p.Admin && p.Kind != auth.Anonymous) || accounts.RoleIn(proj, p) != "" {
+		return true
+	}
+	for _, res := range []string{rbac.ResourceProject, rbac.ResourceRobot} {
+		if ok, err := h.m.Authorizer().Can(p, proj.Name, res, rbac.ActionRead); err == nil && ok {
+			return true
+		}
+	}
+	return false
 }
 
 func toProjectJSON(proj meta.Project, p auth.Principal) projectJSON {
@@ -84,7 +94,7 @@ func (h *Handler) getProjectRecord(r *http.Request, p auth.Principal, name strin
 		proj, err = tx.Projects().Get(name)
 		return err
 	})
-	if err == nil && !visible(proj, p) {
+	if err == nil && !h.visible(proj, p) {
 		err = meta.ErrNotFound
 	}
 	if err != nil {
@@ -128,7 +138,7 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, p auth.Pr
 	}
 	list := []projectJSON{}
 	for _, proj := range all {
-		if !visible(proj, p) || (wantPublic != nil && proj.Public != *wantPublic) || (name != "" && proj.Name != name) {
+		if !h.visible(proj, p) || (wantPublic != nil && proj.Public != *wantPublic) || (name != "" && proj.Name != name) {
 			continue
 		}
 		list = append(list, toProjectJSON(proj, p))

@@ -53,40 +53,52 @@ type robotJSON struct {
 	Permissions  []robotPermission `json:"permissions"`
 }
 
-// actionsOf maps a Harbor access to repository actions.
-func actionsOf(a robotAccess) (string, bool) {
+// accessGrant maps a Harbor access to the resource and action of a grant
+// ("" resource for repositories); Harbor's "list" is Berth's "read".
+func accessGrant(a robotAccess) (resource, action string, ok bool) {
 	switch {
 	case a.Resource == "repository" && (a.Action == auth.ActionPull || a.Action == auth.ActionPush):
-		return a.Action, true
+		return "", a.Action, true
 	case (a.Resource == "repository" || a.Resource == "artifact" || a.Resource == "tag") && a.Action == "delete":
-		return auth.ActionDelete, true
+		return "", auth.ActionDelete, true
+	case slices.Contains(rbac.ProjectResources, a.Resource) && a.Pattern == "":
+		action = a.Action
+		if action == "list" {
+			action = rbac.ActionRead
+		}
+		return a.Resource, action, slices.Contains(rbac.ResourceActions, action)
 	}
-	return "", false
+	return "", "", false
 }
 
-// grantsOf turns Harbor permissions into grants, one per namespace and
-// pattern.
+// grantsOf turns Harbor permissions into grants, one per namespace,
+// resource and pattern. Namespace "*" is every project (system robots).
 func grantsOf(perms []robotPermission) ([]meta.Grant, error) {
 	var out []meta.Grant
 	for i, p := range perms {
 		if p.Kind != "project" {
 			return nil, badRequest("permissions[%d].kind: %q is not supported (only \"project\")", i, p.Kind)
 		}
-		if p.Namespace == "" || p.Namespace == "*" {
-			return nil, badRequest("permissions[%d].namespace: a project name is required", i)
+		if p.Namespace == "" {
+			return nil, badRequest("permissions[%d].namespace: a project name (or \"*\") is required", i)
 		}
 		for j, a := range p.Access {
-			act, ok := actionsOf(a)
+			res, act, ok := accessGrant(a)
 			if !ok || (a.Effect != "" && a.Effect != "allow") {
 				return nil, badRequest("permissions[%d].access[%d]: %s %s (effect %q) is not supported", i, j, a.Resource, a.Action, a.Effect)
 			}
 			pattern := a.Pattern
-			if pattern == "" {
+			if pattern == "" && res == "" {
 				pattern = p.Namespace + "/**"
+				if p.Namespace == "*" {
+					pattern = "**"
+				}
 			}
-			k := slices.IndexFunc(out, func(g meta.Grant) bool { return g.Project == p.Namespace && g.Pattern == pattern })
+			k := slices.IndexFunc(out, func(g meta.Grant) bool {
+				return g.Project == p.Namespace && g.Resource == res && g.Pattern == pattern
+			})
 			if k < 0 {
-				out = append(out, meta.Grant{Project: p.Namespace, Pattern: pattern})
+				out = append(out, meta.Grant{Project: p.Namespace, Resource: res, Pattern: pattern})
 				k = len(out) - 1
 			}
 			if !slices.Contains(out[k].Actions, act) {
@@ -107,11 +119,18 @@ func toRobotJSON(r meta.Robot) robotJSON {
 		out.ExpiresAt = r.ExpiresAt.Unix()
 	}
 	for _, g := range r.Grants {
-		p := robotPermission{Kind: "project", Namespace: g.Project}
-		for _, a := range g.Actions {
-			p.Access = append(p.Access, robotAccess{Resource: "repository", Action: a, Pattern: g.Pattern})
+		k := slices.IndexFunc(out.Permissions, func(p robotPermission) bool { return p.Namespace == g.Project })
+		if k < 0 {
+			out.Permissions = append(out.Permissions, robotPermission{Kind: "project", Namespace: g.Project})
+			k = len(out.Permissions) - 1
 		}
-		out.Permissions = append(out.Permissions, p)
+		res := g.Resource
+		if res == "" {
+			res = "repository"
+		}
+		for _, a := range g.Actions {
+			out.Permissions[k].Access = append(out.Permissions[k].Access, robotAccess{Resource: res, Action: a, Pattern: g.Pattern})
+		}
 	}
 	return out
 }
@@ -137,6 +156,9 @@ func (h *Handler) createRobot(w http.ResponseWriter, r *http.Request, p auth.Pri
 	case "project":
 		if len(req.Permissions) != 1 {
 			return badRequest("permissions: a project robot has exactly one project")
+		}
+		if req.Permissions[0].Namespace == "*" {
+			return badRequest("permissions[0].namespace: a project robot's namespace is one project, not \"*\"")
 		}
 		spec.Project = req.Permissions[0].Namespace
 	default:
@@ -196,10 +218,14 @@ func (h *Handler) robotAllowed(p auth.Principal, rec meta.Robot, action string) 
 	if p.Admin && p.Kind != auth.Anonymous {
 		return true, nil
 	}
-	if rec.Project == "" || p.Kind == auth.Anonymous {
+	if p.Kind == auth.Anonymous {
 		return false, nil
 	}
-	return h.m.Authorizer().Can(p, rec.Project, rbac.ResourceRobot, action)
+	scope := rec.Project
+	if scope == "" {
+		scope = "*" // a system robot: managed with a permission on every project
+	}
+	return h.m.Authorizer().Can(p, scope, rbac.ResourceRobot, action)
 }
 
 // robotFor loads a robot p may act on; one p may not even read is 404.

@@ -158,12 +158,19 @@ type Robot struct {
 }
 
 // Grant lets an account perform actions on the repositories of one project
-// whose names match a doublestar pattern.
+// whose names match a doublestar pattern, or on one of the project's other
+// resources (its robots, members, the project itself).
 type Grant struct {
-	// Project is the project the grant is confined to.
+	// Project is the project the grant is confined to; "*" (system robots
+	// only) is every project, present and future.
 	Project string `json:"project"`
-	// Pattern matches full repository names ("team/app-*", "team/**").
-	Pattern string `json:"pattern"`
-	// Actions are among "pull", "push", "delete".
+	// Resource is what the grant is about: "" for repositories, else
+	// "project", "member" or "robot".
+	Resource string `json:"resource,omitempty"`
+	// Pattern matches full repository names ("team/app-*", "team/**"); it
+	// is empty for the other resources.
+	Pattern string `json:"pattern,omitempty"`
+	// Actions are among "pull", "push", "delete" for repositories, and
+	// "read", "create", "update", "delete" for the other resources.
 	Actions []string `json:"actions"`
 }

@@ -36,6 +36,18 @@ func newManager(t *testing.T, s meta.Store) *Manager {
 	return m
 }
 
+// clockedManager returns a Manager over a fresh store (closed at the end of
+// the test) whose clock reads *now.
+func clockedManager(t *testing.T) (*Manager, meta.Store, *time.Time) {
+	t.Helper()
+	s, _ := openStore(t)
+	t.Cleanup(func() { s.Close() })
+	m := newManager(t, s)
+	now := time.Now()
+	m.now = func() time.Time { return now }
+	return m, s, &now
+}
+
 func allowed(t *testing.T, m *Manager, p auth.Principal, repo string) []string {
 	t.Helper()
 	got, err := m.Authorizer().Allowed(t.Context(), p, auth.Resource{Type: auth.TypeRepository, Name: repo},
@@ -169,12 +181,9 @@ func TestUsersAndProjects(t *testing.T) {
 }
 
 func TestRobots(t *testing.T) {
-	s, _ := openStore(t)
-	defer s.Close()
-	m := newManager(t, s)
+	m, s, clock := clockedManager(t)
 	ctx := t.Context()
-	now := time.Now()
-	m.now = func() time.Time { return now }
+	now := *clock
 	admin := auth.Principal{Name: "alice", Kind: auth.User}
 	dev := auth.Principal{Name: "bob", Kind: auth.User}
 	if err := m.CreateProject(ctx, admin, "team", false); err != nil {
@@ -234,7 +243,7 @@ func TestRobots(t *testing.T) {
 	if err := m.SetRobotDisabled(ctx, name, false); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(2 * time.Hour)
+	*clock = now.Add(2 * time.Hour)
 	if _, err := login(t, m, name, fresh); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Errorf("an expired robot: %v", err)
 	}
@@ -298,14 +307,24 @@ func TestWithinCreator(t *testing.T) {
 		t.Fatal(err)
 	}
 	carol := auth.Principal{Name: "carol", Kind: auth.User, Groups: []string{"devs"}}
-	if err := m.withinCreator(ctx, carol, []meta.Grant{{Project: "team", Pattern: "team/x", Actions: []string{"pull", "push"}}}); err != nil {
+	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "team", Pattern: "team/x", Actions: []string{"pull", "push"}}}}); err != nil {
 		t.Errorf("a developer (through a group) grants pull and push: %v", err)
 	}
-	if err := m.withinCreator(ctx, carol, []meta.Grant{{Project: "team", Pattern: "team/x", Actions: []string{"delete"}}}); !errors.Is(err, ErrForbidden) {
+	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "team", Pattern: "team/x", Actions: []string{"delete"}}}}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a developer grants delete: %v", err)
 	}
-	if err := m.withinCreator(ctx, carol, []meta.Grant{{Project: "other", Pattern: "other/x", Actions: []string{"pull"}}}); !errors.Is(err, ErrForbidden) {
+	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "other", Pattern: "other/x", Actions: []string{"pull"}}}}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a developer grants in another project: %v", err)
+	}
+	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create"}}}}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a developer grants robot creation: %v", err)
+	}
+	if _, err := m.SetMember(ctx, "team", "user", "dan", rbac.ProjectAdmin); err != nil {
+		t.Fatal(err)
+	}
+	dan := auth.Principal{Name: "dan", Kind: auth.User}
+	if err := m.withinCreator(ctx, dan, RobotSpec{Grants: []meta.Grant{{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create", "read"}}}}); err != nil {
+		t.Errorf("a project admin grants robot management: %v", err)
 	}
 }
 
@@ -362,5 +381,119 @@ func TestRoleIn(t *testing.T) {
 		if got := RoleIn(proj, c.p); got != c.want {
 			t.Errorf("RoleIn(%+v) = %q, want %q", c.p, got, c.want)
 		}
+	}
+}
+
+// TestRobotsCreateRobots: a robot holding robot creation makes robots with
+// a subset of its own permissions and no longer life; a system robot's
+// grants on "*" reach every project, present and future.
+func TestRobotsCreateRobots(t *testing.T) {
+	m, s, clock := clockedManager(t)
+	ctx := t.Context()
+	now := *clock
+	admin := auth.Principal{Name: "root", Kind: auth.User, Admin: true}
+	for _, p := range []string{"team", "other"} {
+		if err := m.CreateProject(ctx, admin, p, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pull := []string{auth.ActionPull}
+	_, secret, err := m.CreateRobot(ctx, admin, RobotSpec{Project: "team", Name: "mgr", ExpiresAt: now.Add(2 * time.Hour),
+		Grants: []meta.Grant{
+			{Project: "team", Pattern: "team/**", Actions: []string{"pull", "push"}},
+			{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create", "read"}},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := login(t, m, "robot$team+mgr", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := func(name string, exp time.Duration, grants ...meta.Grant) RobotSpec {
+		spec := RobotSpec{Project: "team", Name: name, Grants: grants}
+		if exp != 0 {
+			spec.ExpiresAt = now.Add(exp)
+		}
+		return spec
+	}
+	name, csecret, err := m.CreateRobot(ctx, mgr, child("child", time.Hour, meta.Grant{Project: "team", Pattern: "team/app-*", Actions: pull}))
+	if err != nil {
+		t.Fatalf("a robot with robot creation makes a narrower robot: %v", err)
+	}
+	kid, err := login(t, m, name, csecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := allowed(t, m, kid, "team/app-web"); !slices.Equal(got, pull) {
+		t.Errorf("the child on its pattern: %v", got)
+	}
+	if got := allowed(t, m, kid, "team/db"); len(got) != 0 {
+		t.Errorf("the child outside its pattern: %v", got)
+	}
+	for _, c := range []struct {
+		what string
+		spec RobotSpec
+		want error
+	}{
+		{"an action the creator lacks", child("c1", time.Hour, meta.Grant{Project: "team", Pattern: "team/**", Actions: []string{"delete"}}), ErrForbidden},
+		{"a permission the creator lacks", child("c2", time.Hour, meta.Grant{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"delete"}}), ErrForbidden},
+		{"no expiry", child("c3", 0, meta.Grant{Project: "team", Pattern: "team/**", Actions: pull}), ErrForbidden},
+		{"a later expiry", child("c4", 3*time.Hour, meta.Grant{Project: "team", Pattern: "team/**", Actions: pull}), ErrForbidden},
+		{"another project", RobotSpec{Project: "other", Name: "c5", ExpiresAt: now.Add(time.Hour), Grants: []meta.Grant{{Project: "other", Pattern: "other/**", Actions: pull}}}, ErrForbidden},
+		{"a system robot", RobotSpec{Name: "c6", ExpiresAt: now.Add(time.Hour), Grants: []meta.Grant{{Project: "team", Pattern: "team/**", Actions: pull}}}, ErrForbidden},
+		{"a resource pattern", child("c7", time.Hour, meta.Grant{Project: "team", Resource: rbac.ResourceRobot, Pattern: "x", Actions: []string{"read"}}), ErrInvalid},
+		{"an unknown resource", child("c8", time.Hour, meta.Grant{Project: "team", Resource: "quota", Actions: []string{"read"}}), ErrInvalid},
+		{"a repository action on a resource", child("c9", time.Hour, meta.Grant{Project: "team", Resource: rbac.ResourceRobot, Actions: pull}), ErrInvalid},
+	} {
+		if _, _, err := m.CreateRobot(ctx, mgr, c.spec); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.what, err, c.want)
+		}
+	}
+	// The child, without robot creation, creates nothing.
+	if _, _, err := m.CreateRobot(ctx, kid, child("grandchild", time.Minute, meta.Grant{Project: "team", Pattern: "team/app-*", Actions: pull})); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a robot without robot creation: %v", err)
+	}
+
+	// A system robot over every project, including one created later.
+	_, ssecret, err := m.CreateRobot(ctx, admin, RobotSpec{Name: "ops", Grants: []meta.Grant{
+		{Project: "*", Pattern: "**", Actions: pull},
+		{Project: "*", Resource: rbac.ResourceRobot, Actions: []string{"create"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := login(t, m, "robot$ops", ssecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateProject(ctx, admin, "later", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, repo := range []string{"team/x", "other/y", "later/z"} {
+		if got := allowed(t, m, ops, repo); !slices.Equal(got, pull) {
+			t.Errorf("a system robot on %s: %v", repo, got)
+		}
+	}
+	if got := allowed(t, m, ops, "missing/z"); len(got) != 0 {
+		t.Errorf("a system robot on a project that does not exist: %v", got)
+	}
+	if _, _, err := m.CreateRobot(ctx, ops, RobotSpec{Project: "other", Name: "puller", Grants: []meta.Grant{{Project: "other", Pattern: "other/**", Actions: pull}}}); err != nil {
+		t.Errorf("a system robot with robot creation makes a project robot: %v", err)
+	}
+	if _, _, err := m.CreateRobot(ctx, ops, RobotSpec{Name: "pusher", Grants: []meta.Grant{{Project: "*", Pattern: "**", Actions: []string{"push"}}}}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a system robot hands out push it lacks: %v", err)
+	}
+	if _, _, err := m.CreateRobot(ctx, mgr, RobotSpec{Project: "team", Name: "wide", ExpiresAt: now.Add(time.Hour), Grants: []meta.Grant{{Project: "*", Pattern: "**", Actions: pull}}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a project robot with a grant on every project: %v", err)
+	}
+
+	// The policy comes back from the store.
+	m2 := newManager(t, s)
+	if got := allowed(t, m2, ops, "later/z"); !slices.Equal(got, pull) {
+		t.Errorf("after reload, the system robot: %v", got)
+	}
+	if ok, err := m2.Authorizer().Can(mgr, "team", rbac.ResourceRobot, rbac.ActionCreate); err != nil || !ok {
+		t.Errorf("after reload, the robot's robot creation: %v, %v", ok, err)
 	}
 }

@@ -102,7 +102,16 @@ func memberSubject(mem meta.Member) string {
 func (m *Manager) applyGrants(r meta.Robot) error {
 	sub := rbac.Subject(auth.Robot, r.Name)
 	for _, g := range r.Grants {
-		if err := m.authz.AddGrant(g.Project, sub, g.Pattern, g.Actions...); err != nil {
+		var err error
+		if g.Resource == "" {
+			err = m.authz.AddGrant(g.Project, sub, g.Pattern, g.Actions...)
+		}
+		for _, act := range g.Actions {
+			if err == nil && g.Resource != "" {
+				err = m.authz.AddPermission(g.Project, sub, g.Resource, act)
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("accounts: robot %s: %w", r.Name, err)
 		}
 	}

@@ -33,36 +33,36 @@ type RobotSpec struct {
 // CreateRobot creates a robot for creator and returns its account name and
 // its secret, which is stored only hashed and shown this once. A creator
 // that is not a system administrator must be allowed to create robots in
-// the project and may only hand out a subset of what it may do itself.
+// the project ("*" for a system robot) and may only hand out a subset of
+// what it may do itself; a robot creating a robot also cannot give it a
+// longer life than its own.
 func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec RobotSpec) (string, string, error) {
 	if err := validName(spec.Name); err != nil {
 		return "", "", fmt.Errorf("%w: robot %v", ErrInvalid, err)
-	}
-	if spec.Project == "" && !creator.Admin {
-		return "", "", fmt.Errorf("%w: only system administrators create system robots", ErrForbidden)
 	}
 	if !spec.ExpiresAt.IsZero() && !spec.ExpiresAt.After(m.now()) {
 		return "", "", fmt.Errorf("%w: expiry %v is in the past", ErrInvalid, spec.ExpiresAt)
 	}
 	for _, g := range spec.Grants {
-		if spec.Project != "" && g.Project != spec.Project {
-			return "", "", fmt.Errorf("%w: grant %s outside project %s", ErrInvalid, g.Pattern, spec.Project)
-		}
-		if len(g.Actions) == 0 {
-			return "", "", fmt.Errorf("%w: grant %s has no actions", ErrInvalid, g.Pattern)
-		}
-		if !strings.HasPrefix(g.Pattern, g.Project+"/") || !doublestar.ValidatePattern(g.Pattern) {
-			return "", "", fmt.Errorf("%w: grant pattern %s must be a valid pattern inside project %s", ErrInvalid, g.Pattern, g.Project)
+		if err := validGrant(spec.Project, g); err != nil {
+			return "", "", err
 		}
 	}
 	if !creator.Admin {
-		if ok, err := m.authz.Can(creator, spec.Project, rbac.ResourceRobot, rbac.ActionCreate); err != nil || !ok {
+		scope := spec.Project
+		if scope == "" {
+			scope = "*"
+		}
+		if ok, err := m.authz.Can(creator, scope, rbac.ResourceRobot, rbac.ActionCreate); err != nil || !ok {
 			if err != nil {
 				return "", "", err
 			}
+			if spec.Project == "" {
+				return "", "", fmt.Errorf("%w: %s may not create system robots", ErrForbidden, creator.Name)
+			}
 			return "", "", fmt.Errorf("%w: %s may not create robots in %s", ErrForbidden, creator.Name, spec.Project)
 		}
-		if err := m.withinCreator(ctx, creator, spec.Grants); err != nil {
+		if err := m.withinCreator(ctx, creator, spec); err != nil {
 			return "", "", err
 		}
 	}
@@ -97,38 +97,81 @@ func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec 
 	return r.Name, secret, nil
 }
 
-// withinCreator checks that every grant is covered by what creator may do:
-// for each grant, every action is one the creator's permissions allow on
-// every repository the grant's pattern can match.
-func (m *Manager) withinCreator(ctx context.Context, creator auth.Principal, grants []meta.Grant) error {
-	caps, err := m.capabilities(ctx, creator)
+// validGrant checks one grant of a robot of project ("" for a system
+// robot): a project robot's grants stay in its project; repository grants
+// have a valid pattern inside their project (any pattern for "*") and
+// repository actions; other grants name a project resource and its actions.
+func validGrant(project string, g meta.Grant) error {
+	switch {
+	case project != "" && g.Project != project:
+		return fmt.Errorf("%w: grant in %q outside project %s", ErrInvalid, g.Project, project)
+	case g.Project == "":
+		return fmt.Errorf("%w: grant without a project", ErrInvalid)
+	case len(g.Actions) == 0:
+		return fmt.Errorf("%w: grant %s%s in %s has no actions", ErrInvalid, g.Resource, g.Pattern, g.Project)
+	}
+	valid := rbac.RepositoryActions
+	if g.Resource == "" {
+		if (g.Project != "*" && !strings.HasPrefix(g.Pattern, g.Project+"/")) || !doublestar.ValidatePattern(g.Pattern) {
+			return fmt.Errorf("%w: grant pattern %q must be a valid pattern inside project %s", ErrInvalid, g.Pattern, g.Project)
+		}
+	} else {
+		if !slices.Contains(rbac.ProjectResources, g.Resource) {
+			return fmt.Errorf("%w: grant resource %q is not one of %v", ErrInvalid, g.Resource, rbac.ProjectResources)
+		}
+		if g.Pattern != "" {
+			return fmt.Errorf("%w: grant on %s has a pattern", ErrInvalid, g.Resource)
+		}
+		valid = rbac.ResourceActions
+	}
+	for _, act := range g.Actions {
+		if !slices.Contains(valid, act) {
+			return fmt.Errorf("%w: grant action %q is not one of %v", ErrInvalid, act, valid)
+		}
+	}
+	return nil
+}
+
+// withinCreator checks that spec is no more than creator may do: for each
+// grant, every action is one the creator's permissions allow on every
+// resource the grant can reach, and, for a robot creator with an expiry,
+// the new robot expires no later.
+func (m *Manager) withinCreator(ctx context.Context, creator auth.Principal, spec RobotSpec) error {
+	caps, expires, err := m.capabilities(ctx, creator)
 	if err != nil {
 		return err
 	}
-	for _, g := range grants {
+	if !expires.IsZero() && (spec.ExpiresAt.IsZero() || spec.ExpiresAt.After(expires)) {
+		return fmt.Errorf("%w: %s expires at %v and may not create a robot that outlives it", ErrForbidden, creator.Name, expires.UTC())
+	}
+	for _, g := range spec.Grants {
 		for _, act := range g.Actions {
 			if !slices.ContainsFunc(caps, func(c meta.Grant) bool {
-				return c.Project == g.Project && slices.Contains(c.Actions, act) && covers(c.Pattern, g.Pattern)
+				return (c.Project == "*" || c.Project == g.Project) && c.Resource == g.Resource &&
+					slices.Contains(c.Actions, act) && covers(c.Pattern, g.Pattern)
 			}) {
-				return fmt.Errorf("%w: %s may not grant %s on %s", ErrForbidden, creator.Name, act, g.Pattern)
+				return fmt.Errorf("%w: %s may not grant %s on %s%s in %s", ErrForbidden, creator.Name, act, g.Resource, g.Pattern, g.Project)
 			}
 		}
 	}
 	return nil
 }
 
-// capabilities lists what creator may do on repositories, as grants: its
-// role in each project it is a member of (directly, or through a group)
-// over the whole project, and a robot's own grants.
-func (m *Manager) capabilities(ctx context.Context, creator auth.Principal) ([]meta.Grant, error) {
-	var caps []meta.Grant
+// capabilities lists what creator may do, as grants, and when a robot
+// creator expires: a user's role in each project it is a member of
+// (directly, or through a group), a robot's own grants.
+func (m *Manager) capabilities(ctx context.Context, creator auth.Principal) ([]meta.Grant, time.Time, error) {
+	var (
+		caps    []meta.Grant
+		expires time.Time
+	)
 	err := m.store.View(ctx, func(tx meta.Tx) error {
 		if creator.Kind == auth.Robot {
 			r, err := tx.Robots().Get(creator.Name)
 			if err != nil {
 				return err
 			}
-			caps = append(caps, r.Grants...)
+			caps, expires = r.Grants, r.ExpiresAt
 			return nil
 		}
 		projects, err := tx.Projects().List("", 0)
@@ -140,17 +183,17 @@ func (m *Manager) capabilities(ctx context.Context, creator auth.Principal) ([]m
 			if role == "" {
 				continue
 			}
-			var acts []string
 			for _, perm := range rbac.Matrix[role] {
+				g := meta.Grant{Project: p.Name, Resource: perm.Resource, Actions: []string{perm.Action}}
 				if perm.Resource == auth.TypeRepository {
-					acts = append(acts, perm.Action)
+					g.Resource, g.Pattern = "", p.Name+"/**"
 				}
+				caps = append(caps, g)
 			}
-			caps = append(caps, meta.Grant{Project: p.Name, Pattern: p.Name + "/**", Actions: acts})
 		}
 		return nil
 	})
-	return caps, err
+	return caps, expires, err
 }
 
 // covers reports, conservatively, whether every name matching inner also

@@ -175,18 +175,18 @@ func (a *Authorizer) RemoveMember(project, subject string) error {
 // AddGrant lets subject perform actions on the repositories of project
 // whose names match pattern, a doublestar pattern that must start with the
 // project's own name ("team/app-*", "team/**"), so that a grant never
-// reaches into another project.
+// reaches into another project. Project "*" is every project (a system
+// robot's grant), and its pattern may name any repository ("**",
+// "*/base-images").
 func (a *Authorizer) AddGrant(project, subject, pattern string, actions ...string) error {
-	if project == "" || project == "*" || subject == "" {
+	if project == "" || subject == "" {
 		return errors.New("rbac: AddGrant needs a project and a subject")
 	}
-	if !strings.HasPrefix(pattern, project+"/") || !doublestar.ValidatePattern(pattern) {
+	if (project != "*" && !strings.HasPrefix(pattern, project+"/")) || !doublestar.ValidatePattern(pattern) {
 		return fmt.Errorf("rbac: grant pattern %q must be a valid pattern inside project %q", pattern, project)
 	}
 	for _, act := range actions {
-		switch act {
-		case auth.ActionPull, auth.ActionPush, auth.ActionDelete:
-		default:
+		if !slices.Contains(RepositoryActions, act) {
 			return fmt.Errorf("rbac: grant action %q is not pull, push or delete", act)
 		}
 		if _, err := a.e.AddPolicy(subject, project, auth.TypeRepository+":"+pattern, act); err != nil {
@@ -194,6 +194,20 @@ func (a *Authorizer) AddGrant(project, subject, pattern string, actions ...strin
 		}
 	}
 	return nil
+}
+
+// AddPermission lets subject perform action on a project resource
+// (ResourceProject, ResourceMember, ResourceRobot) of project, "*" for
+// every project: what a robot allowed to manage robots holds.
+func (a *Authorizer) AddPermission(project, subject, resource, action string) error {
+	if project == "" || subject == "" {
+		return errors.New("rbac: AddPermission needs a project and a subject")
+	}
+	if !slices.Contains(ProjectResources, resource) || !slices.Contains(ResourceActions, action) {
+		return fmt.Errorf("rbac: %s %s is not a project resource permission", resource, action)
+	}
+	_, err := a.e.AddPolicy(subject, project, resource, action)
+	return err
 }
 
 // RemoveSubject drops every membership and grant of subject (a deleted

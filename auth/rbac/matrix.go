@@ -32,6 +32,15 @@ const (
 	ActionDelete = "delete"
 )
 
+// ProjectResources lists the project resources other than repositories.
+var ProjectResources = []string{ResourceProject, ResourceMember, ResourceRobot}
+
+// ResourceActions lists the actions on ProjectResources.
+var ResourceActions = []string{ActionRead, ActionCreate, ActionUpdate, ActionDelete}
+
+// RepositoryActions lists the actions on repositories.
+var RepositoryActions = []string{auth.ActionPull, auth.ActionPush, auth.ActionDelete}
+
 // Permission is one thing a role may do: an action on a resource type of
 // its project ("repository" for every repository in it).
 type Permission struct {

@@ -185,3 +185,50 @@ func TestGrantsAndGroups(t *testing.T) {
 		t.Error("AddMember accepted an unknown role")
 	}
 }
+
+// TestEveryProjectAndPermissions: grants on "*" reach every existing
+// project; permissions on project resources answer Can, in their project or
+// in every one.
+func TestEveryProjectAndPermissions(t *testing.T) {
+	a := newAuthorizer(t)
+	bot := auth.Principal{Name: "robot$ops", Kind: auth.Robot}
+	sub := Subject(auth.Robot, bot.Name)
+	if err := a.AddGrant("*", sub, "*/base-*", auth.ActionPull); err != nil {
+		t.Fatal(err)
+	}
+	for repo, want := range map[string]int{"team/base-os": 1, "other/base-go": 1, "team/app": 0, "missing/base-os": 0} {
+		if got := allowed(t, a, bot, repo); len(got) != want {
+			t.Errorf("a grant on every project, %s: %v", repo, got)
+		}
+	}
+	if err := a.AddPermission("team", sub, ResourceRobot, ActionCreate); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		project, resource, action string
+		want                      bool
+	}{
+		{"team", ResourceRobot, ActionCreate, true},
+		{"team", ResourceRobot, ActionDelete, false},
+		{"other", ResourceRobot, ActionCreate, false},
+		{"team", ResourceMember, ActionCreate, false},
+	} {
+		if ok, err := a.Can(bot, c.project, c.resource, c.action); err != nil || ok != c.want {
+			t.Errorf("Can(%s, %s, %s) = %v, %v", c.project, c.resource, c.action, ok, err)
+		}
+	}
+	if err := a.AddPermission("*", sub, ResourceMember, ActionRead); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := a.Can(bot, "other", ResourceMember, ActionRead); !ok {
+		t.Error("a permission on every project does not reach other")
+	}
+	for _, bad := range [][2]string{{"quota", ActionRead}, {ResourceRobot, auth.ActionPull}} {
+		if err := a.AddPermission("team", sub, bad[0], bad[1]); err == nil {
+			t.Errorf("AddPermission(%s, %s) accepted", bad[0], bad[1])
+		}
+	}
+	if err := a.AddGrant("team", sub, "other/**", auth.ActionPull); err == nil {
+		t.Error("a project grant reaching into another project was accepted")
+	}
+}

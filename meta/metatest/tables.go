@@ -26,7 +26,10 @@ func testTables(t *testing.T, s meta.Store) {
 	}
 	robot := meta.Robot{
 		Name: "robot$team+ci", Project: "team", Description: "CI", SecretHash: []byte("$2a$10$robot"),
-		Grants:    []meta.Grant{{Project: "team", Pattern: "team/app-*", Actions: []string{"pull", "push"}}},
+		Grants: []meta.Grant{
+			{Project: "team", Pattern: "team/app-*", Actions: []string{"pull", "push"}},
+			{Project: "team", Resource: "robot", Actions: []string{"read", "create"}},
+		},
 		ExpiresAt: at(100), Disabled: true, CreatedBy: "alice", CreatedAt: at(5), UpdatedAt: at(6),
 	}
 	tableCase(t, s, "projects", meta.Tx.Projects, project, func(p meta.Project, n string) meta.Project {
