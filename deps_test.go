@@ -20,7 +20,7 @@ func TestCorePackagesStayLight(t *testing.T) {
 	forbidden := []string{
 		"github.com/aws/", "github.com/aliyun/", "github.com/casbin/", "github.com/sigstore/",
 		"github.com/jackc/", "github.com/go-ldap/", "github.com/coreos/go-oidc", "github.com/google/go-containerregistry",
-		"github.com/prometheus/", "gopkg.in/yaml", "github.com/minio/",
+		"github.com/prometheus/", "gopkg.in/yaml", "github.com/minio/", "github.com/zitadel/", "golang.org/x/oauth2",
 	}
 	var third []string
 	for _, pkg := range strings.Fields(string(out)) {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/auth/oidc"
+	"github.com/berthreg/berth/auth/session"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -29,16 +31,43 @@ type Handler struct {
 	mux   *http.ServeMux
 	// routes lists the "METHOD /path" patterns served, below Prefix.
 	routes []string
+
+	limiter     *auth.LoginLimiter
+	sessions    *session.Sessions
+	oidc        *oidc.Client
+	autoOnboard bool
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithLimiter rate-limits failed logins (basic credentials and POST
+// /c/login) with l, which the registry's guard and token service may share.
+func WithLimiter(l *auth.LoginLimiter) Option { return func(h *Handler) { h.limiter = l } }
+
+// WithSessions enables browser sessions: POST /c/login and GET /c/log_out
+// (Harbor's), and requests signed in by the session cookie.
+func WithSessions(s *session.Sessions) Option { return func(h *Handler) { h.sessions = s } }
+
+// WithOIDC enables sign-in through an OpenID Connect provider at GET
+// /c/oidc/login and its callback GET /c/oidc/callback (needs WithSessions);
+// autoOnboard creates the account of a person signing in for the first
+// time.
+func WithOIDC(c *oidc.Client, autoOnboard bool) Option {
+	return func(h *Handler) { h.oidc, h.autoOnboard = c, autoOnboard }
 }
 
 // New returns the API over the accounts Manager m and its store; authn
 // checks basic credentials (usually m itself); logger receives unexpected
 // failures (nil: none).
-func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger *slog.Logger) *Handler {
+func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger *slog.Logger, opts ...Option) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{m: m, store: store, authn: authn, log: logger, mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(h)
+	}
 	h.route("GET /projects", h.listProjects)
 	h.route("HEAD /projects", h.headProject)
 	h.route("POST /projects", h.createProject)
@@ -55,6 +84,7 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET /users/{user}", h.getUser)
 	h.route("PUT /users/{user}/password", h.setPassword)
 	h.route("PUT /users/{user}/sysadmin", h.setSysadmin)
+	h.route("PUT /users/{user}/cli_secret", h.setCLISecret)
 	h.route("DELETE /users/{user}", h.deleteUser)
 	h.route("GET /robots", h.listRobots)
 	h.route("POST /robots", h.createRobot)
@@ -67,6 +97,14 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 		_, err := w.Write(openAPI)
 		return err
 	})
+	if h.sessions != nil {
+		h.mux.HandleFunc("POST /c/login", h.login)
+		h.mux.HandleFunc("GET /c/log_out", h.logout)
+		if h.oidc != nil {
+			h.mux.HandleFunc("GET /c/oidc/login", h.oidcLogin)
+			h.mux.HandleFunc("GET /c/oidc/callback", h.oidcCallback)
+		}
+	}
 	return h
 }
 
@@ -92,24 +130,55 @@ func (h *Handler) route(pattern string, fn handlerFunc) {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// principal authenticates the request's basic credentials; none is the
-// anonymous principal, bad ones are 401.
+// principal authenticates the request: its basic credentials (rate
+// limited), else its session cookie; neither is the anonymous principal,
+// bad ones are 401. A session signs in unsafe methods only with an
+// X-Requested-With header, which a page on another site cannot add
+// without a CORS preflight (never granted here).
 func (h *Handler) principal(r *http.Request) (auth.Principal, error) {
 	name, secret, ok := r.BasicAuth()
-	if !ok {
+	if ok {
+		p, err := h.limiter.Login(r.Context(), h.authn, r, name, secret)
+		return p, loginError(err)
+	}
+	if h.sessions == nil {
 		return auth.AnonymousPrincipal, nil
 	}
-	p, err := h.authn.Authenticate(r.Context(), name, secret)
-	if errors.Is(err, auth.ErrBadCredentials) {
-		return p, &apiError{http.StatusUnauthorized, codeUnauthorized, "bad credentials"}
+	account, err := h.sessions.Account(r)
+	if errors.Is(err, session.ErrNoSession) {
+		return auth.AnonymousPrincipal, nil
 	}
-	return p, err
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		if r.Header.Get("X-Requested-With") == "" {
+			return auth.Principal{}, &apiError{status: http.StatusForbidden, code: codeForbidden, msg: "a session-authenticated " + r.Method + " needs an X-Requested-With header"}
+		}
+	}
+	p, err := h.m.UserPrincipal(r.Context(), account)
+	return p, loginError(err)
+}
+
+// loginError maps a failed login to its answer: bad credentials are 401,
+// too many failures 429 with Retry-After.
+func loginError(err error) error {
+	var tooMany *auth.TooManyFailures
+	switch {
+	case errors.As(err, &tooMany):
+		return &apiError{status: http.StatusTooManyRequests, code: codeTooManyRequests, msg: tooMany.Error(), retryAfter: tooMany.RetryAfter()}
+	case errors.Is(err, auth.ErrBadCredentials):
+		return &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: "bad credentials"}
+	}
+	return err
 }
 
 // signedIn refuses the anonymous principal.
 func signedIn(p auth.Principal) error {
 	if p.Kind == auth.Anonymous {
-		return &apiError{http.StatusUnauthorized, codeUnauthorized, "authentication required"}
+		return &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: "authentication required"}
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ type client struct {
 	pass string
 }
 
-func newAPI(t *testing.T) (string, *accounts.Manager) {
+func newAPI(t *testing.T, opts ...Option) (string, *accounts.Manager) {
 	t.Helper()
 	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
 	if err != nil {
@@ -39,7 +39,7 @@ func newAPI(t *testing.T) (string, *accounts.Manager) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(New(m, store, m, nil))
+	srv := httptest.NewServer(New(m, store, m, nil, opts...))
 	t.Cleanup(srv.Close)
 	return srv.URL, m
 }

@@ -2,12 +2,19 @@
 // resources it covers: paths under /api/v2.0, Harbor's JSON field names,
 // page and page_size with X-Total-Count and Link headers, and errors as
 // {"errors":[{"code","message"}]}. Clients authenticate with HTTP basic
-// credentials (users and robots, as with Harbor's API); some reads are
-// open to anonymous clients where Harbor's are (public projects).
+// credentials (users and robots, as with Harbor's API; failures rate
+// limited with WithLimiter) or, with WithSessions, a session cookie from
+// Harbor's POST /c/login or, with WithOIDC, from signing in through an
+// OpenID Connect provider at /c/oidc/login. Session-authenticated changes
+// need an X-Requested-With header, which other sites' pages cannot send.
+// Some reads are open to anonymous clients where Harbor's are (public
+// projects).
 //
-// It covers projects and their members, users, and robot accounts (with
-// two extensions: an access's "pattern" limits it to matching repositories,
-// and "expires_at" sets an exact expiry). Berth addresses projects, users
-// and robots by name where Harbor uses numeric ids. The OpenAPI document is
-// served at Prefix+"/openapi.json"; the OIDC login flow is still to come.
+// It covers projects and their members, users (with OIDC accounts' CLI
+// secrets, their registry passwords), and robot accounts (with two
+// extensions: an access's "pattern" limits it to matching repositories,
+// and "expires_at" sets an exact expiry; robots holding robot permissions
+// manage robots within their own rights). Berth addresses projects, users
+// and robots by name where Harbor uses numeric ids. The OpenAPI document
+// is served at Prefix+"/openapi.json".
 package api

@@ -12,9 +12,10 @@ import (
 
 // apiError is an answer in Harbor's error shape.
 type apiError struct {
-	status int
-	code   string
-	msg    string
+	status     int
+	code       string
+	msg        string
+	retryAfter string // seconds, for 429
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -28,18 +29,22 @@ const (
 	codeConflict     = "CONFLICT"
 	codeInternal     = "INTERNAL_SERVER_ERROR"
 	codePrecondition = "PRECONDITION"
+	// codeTooManyRequests answers a rate-limited login.
+	codeTooManyRequests = "TOO_MANY_REQUESTS"
+	// codeBadGateway answers when an identity provider cannot be reached.
+	codeBadGateway = "BAD_GATEWAY"
 )
 
 func badRequest(format string, args ...any) error {
-	return &apiError{http.StatusBadRequest, codeBadRequest, fmt.Sprintf(format, args...)}
+	return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: fmt.Sprintf(format, args...)}
 }
 
 func notFound(format string, args ...any) error {
-	return &apiError{http.StatusNotFound, codeNotFound, fmt.Sprintf(format, args...)}
+	return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: fmt.Sprintf(format, args...)}
 }
 
 func forbidden() error {
-	return &apiError{http.StatusForbidden, codeForbidden, "forbidden"}
+	return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: "forbidden"}
 }
 
 // toAPIError maps the errors of the layers below to Harbor's answers.
@@ -49,17 +54,17 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &e):
 		return e
 	case errors.Is(err, meta.ErrNotFound):
-		return &apiError{http.StatusNotFound, codeNotFound, "not found"}
+		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: "not found"}
 	case errors.Is(err, accounts.ErrExists):
-		return &apiError{http.StatusConflict, codeConflict, err.Error()}
+		return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
 	case errors.Is(err, accounts.ErrInvalid):
-		return &apiError{http.StatusBadRequest, codeBadRequest, err.Error()}
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, accounts.ErrForbidden):
-		return &apiError{http.StatusForbidden, codeForbidden, err.Error()}
+		return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: err.Error()}
 	case errors.Is(err, accounts.ErrNotEmpty):
-		return &apiError{http.StatusPreconditionFailed, codePrecondition, err.Error()}
+		return &apiError{status: http.StatusPreconditionFailed, code: codePrecondition, msg: err.Error()}
 	}
-	return &apiError{http.StatusInternalServerError, codeInternal, "internal server error"}
+	return &apiError{status: http.StatusInternalServerError, code: codeInternal, msg: "internal server error"}
 }
 
 // writeError answers with err in Harbor's shape; unexpected errors are
@@ -71,6 +76,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="berth"`)
+	}
+	if e.retryAfter != "" {
+		w.Header().Set("Retry-After", e.retryAfter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.status)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -17,10 +18,35 @@ type userJSON struct {
 	SysadminFlag bool      `json:"sysadmin_flag"`
 	CreationTime time.Time `json:"creation_time"`
 	UpdateTime   time.Time `json:"update_time"`
+	// OIDCUserMeta is Harbor's OIDC user info, for OIDC accounts: the
+	// subject and (Berth) the groups of the last sign-in; the CLI secret
+	// is stored hashed and never shown again.
+	OIDCUserMeta *oidcUserMeta `json:"oidc_user_meta,omitempty"`
+}
+
+type oidcUserMeta struct {
+	Subject string   `json:"subject"`
+	Groups  []string `json:"groups"`
 }
 
 func toUserJSON(u meta.User) userJSON {
-	return userJSON{Username: u.Name, Email: u.Email, Realname: u.FullName, SysadminFlag: u.Admin, CreationTime: u.CreatedAt, UpdateTime: u.UpdatedAt}
+	out := userJSON{Username: u.Name, Email: u.Email, Realname: u.FullName, SysadminFlag: u.Admin, CreationTime: u.CreatedAt, UpdateTime: u.UpdatedAt}
+	if u.Source == accounts.SourceOIDC {
+		out.OIDCUserMeta = &oidcUserMeta{Subject: u.Subject, Groups: append([]string{}, u.Groups...)}
+	}
+	return out
+}
+
+// selfOrAdmin refuses everyone but user account name itself and system
+// administrators.
+func selfOrAdmin(p auth.Principal, name string) error {
+	if err := signedIn(p); err != nil {
+		return err
+	}
+	if !p.Admin && !(p.Kind == auth.User && p.Name == name) {
+		return forbidden()
+	}
+	return nil
 }
 
 // adminOnly refuses everyone but a system administrator.
@@ -119,11 +145,8 @@ func (h *Handler) currentUser(w http.ResponseWriter, r *http.Request, p auth.Pri
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	name := r.PathValue("user")
-	if err := signedIn(p); err != nil {
+	if err := selfOrAdmin(p, name); err != nil {
 		return err
-	}
-	if !p.Admin && !(p.Kind == auth.User && p.Name == name) {
-		return forbidden()
 	}
 	u, err := h.userRecord(r, name)
 	if err != nil {

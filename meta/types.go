@@ -123,6 +123,10 @@ type User struct {
 	Source string `json:"source"`
 	// Subject is the OIDC subject (issuer-unique id) of an OIDC account.
 	Subject string `json:"subject,omitempty"`
+	// Groups are the groups an OIDC account belonged to at its last login
+	// (its ID token's groups claim); project members of kind "group"
+	// reach it through them.
+	Groups []string `json:"groups,omitempty"`
 	// Admin marks a system administrator.
 	Admin bool `json:"admin,omitempty"`
 	// Disabled accounts cannot log in.

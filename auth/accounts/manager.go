@@ -168,10 +168,10 @@ func (m *Manager) Authenticate(ctx context.Context, name, secret string) (auth.P
 			return err
 		}
 		hash = u.PasswordHash
-		if u.Source == "oidc" {
+		if u.Source == SourceOIDC {
 			hash = u.CLISecretHash
 		}
-		p = auth.Principal{Name: u.Name, Kind: auth.User, Admin: u.Admin}
+		p = userPrincipal(u)
 		usable = !u.Disabled
 		return nil
 	})
@@ -214,9 +214,6 @@ func (m *Manager) CreateUser(ctx context.Context, u meta.User, password string) 
 // local account, or, unless onlyNew, an update of the admin flag and the
 // password of an existing one.
 func (m *Manager) putUser(ctx context.Context, in meta.User, password string, onlyNew bool) error {
-	if err := validName(in.Name); err != nil {
-		return fmt.Errorf("%w: user %v", ErrInvalid, err)
-	}
 	var h []byte
 	if password != "" {
 		if len(password) < 8 {
@@ -232,6 +229,9 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 		u, err := tx.Users().Get(in.Name)
 		switch {
 		case errors.Is(err, meta.ErrNotFound):
+			if err := validName(in.Name); err != nil {
+				return fmt.Errorf("%w: user %v", ErrInvalid, err)
+			}
 			if h == nil {
 				return fmt.Errorf("%w: a new user needs a password", ErrInvalid)
 			}
@@ -240,6 +240,9 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 			return err
 		case onlyNew:
 			return fmt.Errorf("user %s: %w", in.Name, ErrExists)
+		}
+		if h != nil && u.Source != "local" {
+			return fmt.Errorf("%w: %s is a %s account; its password is kept there", ErrInvalid, u.Name, u.Source)
 		}
 		if h != nil {
 			u.PasswordHash = h

@@ -24,6 +24,22 @@ func validName(s string) error {
 	return nil
 }
 
+// validUserName reports a name for an account a provider names (OIDC):
+// 1 to 255 of letters, digits and ".-_@+", so e-mail addresses qualify,
+// starting with a letter or digit.
+func validUserName(s string) error {
+	if s == "" || len(s) > 255 {
+		return fmt.Errorf("user name %q must be 1 to 255 characters", s)
+	}
+	for i, c := range []byte(s) {
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune(".-_@+", rune(c))) {
+			return fmt.Errorf("user name %q: only letters, digits and \".-_@+\" (not first) are allowed", s)
+		}
+	}
+	return nil
+}
+
 // RobotName is the account name of robot name in project ("" for a
 // system robot).
 func RobotName(project, name string) string {

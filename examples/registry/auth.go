@@ -21,6 +21,8 @@ import (
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/guard"
 	"github.com/berthreg/berth/auth/ldap"
+	"github.com/berthreg/berth/auth/oidc"
+	"github.com/berthreg/berth/auth/session"
 	"github.com/berthreg/berth/auth/token"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -91,7 +93,23 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.L
 	limiter := &auth.LoginLimiter{}
 	g := &guard.Guard{Realm: ac.Realm, Service: ac.Service, Verifier: ver, Authenticator: authn, Authorizer: authz, Limiter: limiter}
 	svc := &token.Service{Issuer: iss, Name: ac.Service, Authenticator: authn, Authorizer: authz, Limiter: limiter, Logger: logger}
-	parts := authParts{hooks: g.Hooks(), tokens: svc, admin: api.New(m, store, authn, logger)}
+	sessionKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "session-key"))
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth: session key: %w", err)
+	}
+	sessions := &session.Sessions{Key: sessionKey, Lifetime: ac.SessionLifetime, Secure: ac.SecureCookies}
+	opts := []api.Option{api.WithLimiter(limiter), api.WithSessions(sessions)}
+	if oc := ac.OIDC; oc.Issuer != "" {
+		client, err := oidc.New(oidc.Config{
+			Issuer: oc.Issuer, ClientID: oc.ClientID, ClientSecret: oc.ClientSecret, RedirectURL: oc.RedirectURL,
+			Scopes: oc.Scopes, UsernameClaim: oc.UsernameClaim, GroupsClaim: oc.GroupsClaim, AdminGroup: oc.AdminGroup,
+		}, sessions)
+		if err != nil {
+			return authParts{}, fmt.Errorf("auth.oidc: %w", err)
+		}
+		opts = append(opts, api.WithOIDC(client, oc.AutoOnboard == nil || *oc.AutoOnboard))
+	}
+	parts := authParts{hooks: g.Hooks(), tokens: svc, admin: api.New(m, store, authn, logger, opts...)}
 	if ac.Realm[0] == '/' {
 		parts.tokenPath = ac.Realm
 	}
@@ -127,6 +145,21 @@ func ensureAdmin(ctx context.Context, m *accounts.Manager, store meta.Store, pas
 	}
 	logger.Warn("no auth.adminPassword: generated one for user admin", "file", path)
 	return nil
+}
+
+// loadOrCreateSecret reads 32 or more secret bytes from path, or generates
+// 32 there (mode 0600) when the file does not exist.
+func loadOrCreateSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		b = make([]byte, 32)
+		_, _ = rand.Read(b)
+		return b, os.WriteFile(path, b, 0o600)
+	}
+	if err == nil && len(b) < 32 {
+		err = fmt.Errorf("%s holds %d bytes, fewer than 32", path, len(b))
+	}
+	return b, err
 }
 
 // loadOrCreateKey reads a PEM private key from path, or, when create is

@@ -152,6 +152,43 @@ type AuthConfig struct {
 	// LDAP, when its url is set, checks the logins local accounts do not
 	// know against a directory.
 	LDAP LDAPConfig `yaml:"ldap"`
+	// OIDC, when its issuer is set, lets people sign in through an OpenID
+	// Connect provider at /c/oidc/login.
+	OIDC OIDCConfig `yaml:"oidc"`
+	// SessionLifetime is how long a browser session (POST /c/login, OIDC
+	// sign-in) lasts (BERTH_SESSION_LIFETIME). The key that signs session
+	// cookies is generated into <dataDir>/session-key.
+	SessionLifetime time.Duration `yaml:"sessionLifetime"`
+	// SecureCookies marks session cookies Secure: set it whenever the
+	// server is reached over HTTPS, as it should be (BERTH_SECURE_COOKIES).
+	SecureCookies bool `yaml:"secureCookies"`
+}
+
+// OIDCConfig configures sign-in through an OpenID Connect provider (see
+// auth/oidc.Config).
+type OIDCConfig struct {
+	// Issuer is the provider's issuer URL (BERTH_OIDC_ISSUER).
+	Issuer string `yaml:"issuer"`
+	// ClientID and ClientSecret are the registry's client at the provider
+	// (BERTH_OIDC_CLIENT_ID, BERTH_OIDC_CLIENT_SECRET).
+	ClientID     string `yaml:"clientID"`
+	ClientSecret string `yaml:"clientSecret"`
+	// RedirectURL is https://<this server>/c/oidc/callback, as registered
+	// at the provider (BERTH_OIDC_REDIRECT_URL).
+	RedirectURL string `yaml:"redirectURL"`
+	// Scopes are asked besides openid; default profile, email
+	// (BERTH_OIDC_SCOPES, comma-separated).
+	Scopes []string `yaml:"scopes"`
+	// UsernameClaim (default preferred_username), GroupsClaim and
+	// AdminGroup map claims to accounts (BERTH_OIDC_USERNAME_CLAIM,
+	// BERTH_OIDC_GROUPS_CLAIM, BERTH_OIDC_ADMIN_GROUP).
+	UsernameClaim string `yaml:"usernameClaim"`
+	GroupsClaim   string `yaml:"groupsClaim"`
+	AdminGroup    string `yaml:"adminGroup"`
+	// AutoOnboard creates the account of a person signing in for the
+	// first time; when false an administrator must have created it
+	// (BERTH_OIDC_AUTO_ONBOARD, default true).
+	AutoOnboard *bool `yaml:"autoOnboard"`
 }
 
 // LDAPConfig configures the LDAP authenticator (see auth/ldap.Config).
@@ -327,6 +364,19 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str("BERTH_LDAP_GROUP_FILTER", &c.Auth.LDAP.GroupFilter)
 	str("BERTH_LDAP_GROUP_ATTRIBUTE", &c.Auth.LDAP.GroupAttribute)
 	str("BERTH_LDAP_ADMIN_GROUP", &c.Auth.LDAP.AdminGroup)
+	str("BERTH_OIDC_ISSUER", &c.Auth.OIDC.Issuer)
+	str("BERTH_OIDC_CLIENT_ID", &c.Auth.OIDC.ClientID)
+	str("BERTH_OIDC_CLIENT_SECRET", &c.Auth.OIDC.ClientSecret)
+	str("BERTH_OIDC_REDIRECT_URL", &c.Auth.OIDC.RedirectURL)
+	if v := getenv("BERTH_OIDC_SCOPES"); v != "" {
+		c.Auth.OIDC.Scopes = strings.Split(v, ",")
+	}
+	str("BERTH_OIDC_USERNAME_CLAIM", &c.Auth.OIDC.UsernameClaim)
+	str("BERTH_OIDC_GROUPS_CLAIM", &c.Auth.OIDC.GroupsClaim)
+	str("BERTH_OIDC_ADMIN_GROUP", &c.Auth.OIDC.AdminGroup)
+	optFlag("BERTH_OIDC_AUTO_ONBOARD", &c.Auth.OIDC.AutoOnboard)
+	dur("BERTH_SESSION_LIFETIME", &c.Auth.SessionLifetime)
+	flag("BERTH_SECURE_COOKIES", &c.Auth.SecureCookies)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
 	num32("BERTH_S3_MAX_CONCURRENCY", &c.Storage.S3.MaxConcurrency)
 	num32("BERTH_S3_MAX_ATTEMPTS", &c.Storage.S3.MaxAttempts)
@@ -452,6 +502,8 @@ func (c AuthConfig) validate(anonymousMount *bool) error {
 		return fmt.Errorf("config: auth.realm %q must be a path or an http(s) URL", c.Realm)
 	case c.TokenLifetime < time.Minute || c.TokenLifetime > 24*time.Hour:
 		return fmt.Errorf("config: auth.tokenLifetime %s must be between 1m and 24h", c.TokenLifetime)
+	case c.SessionLifetime < 0 || c.SessionLifetime > 7*24*time.Hour:
+		return fmt.Errorf("config: auth.sessionLifetime %s must be between 0 (8h) and 168h", c.SessionLifetime)
 	}
 	return nil
 }

@@ -195,6 +195,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 	}
 	if access.admin != nil {
 		mux.Handle(api.Prefix+"/", access.admin)
+		mux.Handle("/c/", access.admin) // sessions: /c/login, /c/log_out, /c/oidc/…
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)

@@ -21,7 +21,7 @@ func testTables(t *testing.T, s meta.Store) {
 	}
 	user := meta.User{
 		Name: "alice", Email: "alice@example.org", FullName: "Alice A.", PasswordHash: []byte("$2a$10$hash"),
-		CLISecretHash: []byte("$2a$10$cli"), Source: "oidc", Subject: "sub-1", Admin: true, Disabled: true,
+		CLISecretHash: []byte("$2a$10$cli"), Source: "oidc", Subject: "sub-1", Groups: []string{"devs", "ops"}, Admin: true, Disabled: true,
 		CreatedAt: at(3), UpdatedAt: at(4),
 	}
 	robot := meta.Robot{

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/session"
+)
+
+// TestSessions: POST /c/login starts a session the API accepts (unsafe
+// methods only with X-Requested-With), GET /c/log_out ends it; robots and
+// wrong passwords get none; failed logins, by form or basic credentials,
+// are rate limited.
+func TestSessions(t *testing.T) {
+	limiter := &auth.LoginLimiter{MaxFailures: 3}
+	base, m := newAPI(t, WithLimiter(limiter), WithSessions(&session.Sessions{Key: []byte("0123456789abcdef0123456789abcdef")}))
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	send := func(method, path string, body io.Reader, hdr ...string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, body)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		res, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	form := func(user, pass string) (int, string) {
+		t.Helper()
+		return send("POST", "/c/login", strings.NewReader(url.Values{"principal": {user}, "password": {pass}}.Encode()),
+			"Content-Type", "application/x-www-form-urlencoded")
+	}
+
+	if code, _ := form("alice", "wrong"); code != 401 {
+		t.Errorf("a wrong password: %d", code)
+	}
+	if code, _ := send("GET", Prefix+"/users/current", nil); code != 401 {
+		t.Errorf("no session yet: %d", code)
+	}
+	if code, out := form("alice", "alice-password"); code != 200 {
+		t.Fatalf("login: %d %s", code, out)
+	}
+	if code, out := send("GET", Prefix+"/users/current", nil); code != 200 || !strings.Contains(out, `"username":"alice"`) {
+		t.Errorf("the session's user: %d %s", code, out)
+	}
+	if code, out := send("POST", Prefix+"/projects", strings.NewReader(`{"project_name":"team"}`)); code != 403 || !strings.Contains(out, "X-Requested-With") {
+		t.Errorf("a session POST without X-Requested-With: %d %s", code, out)
+	}
+	if code, out := send("POST", Prefix+"/projects", strings.NewReader(`{"project_name":"team"}`), "X-Requested-With", "XMLHttpRequest"); code != 201 {
+		t.Errorf("a session POST with X-Requested-With: %d %s", code, out)
+	}
+	// A deleted account's session stops working at once.
+	if err := m.DeleteUser(t.Context(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := send("GET", Prefix+"/users/current", nil); code != 401 {
+		t.Errorf("a deleted account's session: %d", code)
+	}
+	if code, _ := send("GET", "/c/log_out", nil); code != 200 {
+		t.Errorf("log out: %d", code)
+	}
+	if u, _ := url.Parse(base); len(jar.Cookies(u)) != 0 {
+		t.Errorf("cookies after log out: %v", jar.Cookies(u))
+	}
+
+	// Robots use basic credentials, not sessions.
+	admin := client{t, base, "admin", "admin-password"}
+	_, out := admin.want("POST", "/robots", `{"name":"ci","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team","access":[{"resource":"repository","action":"pull"}]}]}`, 201, "")
+	secret := out[strings.Index(out, `"secret":"`)+10:]
+	secret = secret[:strings.Index(secret, `"`)]
+	if code, out := form("robot$team+ci", secret); code != 403 {
+		t.Errorf("a robot's session login: %d %s", code, out)
+	}
+	if code, _ := form("", ""); code != 400 {
+		t.Errorf("an empty form: %d", code)
+	}
+
+	// Rate limiting, shared by the form and basic credentials.
+	bob := client{t, base, "bob", "wrong"}
+	for range 3 {
+		bob.want("GET", "/users/current", "", 401, "UNAUTHORIZED")
+	}
+	resp, _ := client{t, base, "bob", "bob-password"}.want("GET", "/users/current", "", 429, "TOO_MANY_REQUESTS")
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	if code, _ := form("bob", "bob-password"); code != 429 {
+		t.Errorf("the form while bob is limited: %d", code)
+	}
+}

@@ -1,0 +1,140 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/meta"
+)
+
+// Sources of accounts (meta.User.Source) other than "local".
+const (
+	// SourceOIDC accounts sign in through an OpenID Connect provider.
+	SourceOIDC = "oidc"
+	// SourceLDAP accounts are checked by an LDAP directory; they are
+	// recorded at their first session sign-in (RememberUser).
+	SourceLDAP = "ldap"
+)
+
+// userPrincipal is the principal of user account u.
+func userPrincipal(u meta.User) auth.Principal {
+	return auth.Principal{Name: u.Name, Kind: auth.User, Admin: u.Admin, Groups: slices.Clone(u.Groups)}
+}
+
+// UserPrincipal returns the principal of the enabled user account name (a
+// signed-in session's), or an error wrapping auth.ErrBadCredentials.
+func (m *Manager) UserPrincipal(ctx context.Context, name string) (auth.Principal, error) {
+	var u meta.User
+	err := m.store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		u, err = tx.Users().Get(name)
+		return err
+	})
+	if err == nil && u.Disabled {
+		err = fmt.Errorf("disabled")
+	}
+	if err != nil {
+		return auth.Principal{}, fmt.Errorf("%s: %w (%v)", name, auth.ErrBadCredentials, err)
+	}
+	return userPrincipal(u), nil
+}
+
+// SignInOIDC maps a provider's identity to its account: the account with
+// the same subject is brought up to date (email, full name, groups and,
+// when id.Admin is set, the admin flag); a new subject gets an account
+// named id.Username when onboard is set, and ErrForbidden otherwise. A
+// username already taken by another account is ErrExists; a disabled
+// account is ErrForbidden.
+func (m *Manager) SignInOIDC(ctx context.Context, id auth.Identity, onboard bool) (auth.Principal, error) {
+	if id.Subject == "" {
+		return auth.Principal{}, fmt.Errorf("%w: the identity has no subject", ErrInvalid)
+	}
+	var out meta.User
+	err := m.store.Update(ctx, func(tx meta.Tx) error {
+		users, err := tx.Users().List("", 0)
+		if err != nil {
+			return err
+		}
+		now := m.now().UTC()
+		i := slices.IndexFunc(users, func(u meta.User) bool { return u.Source == SourceOIDC && u.Subject == id.Subject })
+		if i >= 0 {
+			out = users[i]
+			if out.Disabled {
+				return fmt.Errorf("%w: account %s is disabled", ErrForbidden, out.Name)
+			}
+		} else {
+			if !onboard {
+				return fmt.Errorf("%w: %s has no account here and onboarding is off", ErrForbidden, id.Username)
+			}
+			if err := validUserName(id.Username); err != nil {
+				return fmt.Errorf("%w: %v", ErrInvalid, err)
+			}
+			if _, err := tx.Users().Get(id.Username); err == nil {
+				return fmt.Errorf("user %s: %w", id.Username, ErrExists)
+			}
+			out = meta.User{Name: id.Username, Source: SourceOIDC, Subject: id.Subject, CreatedAt: now}
+		}
+		out.Email, out.FullName, out.Groups, out.UpdatedAt = id.Email, id.FullName, slices.Clone(id.Groups), now
+		if id.Admin != nil {
+			out.Admin = *id.Admin
+		}
+		return tx.Users().Put(out)
+	})
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	return userPrincipal(out), nil
+}
+
+// SetCLISecret sets the CLI secret of OIDC account name, its password for
+// registry clients, and returns it: secret, or a generated one when secret
+// is "". It is stored hashed only.
+func (m *Manager) SetCLISecret(ctx context.Context, name, secret string) (string, error) {
+	if secret == "" {
+		secret = newSecret()
+	} else if len(secret) < 16 {
+		return "", fmt.Errorf("%w: a CLI secret needs at least 16 characters", ErrInvalid)
+	}
+	h, err := m.hash(secret)
+	if err != nil {
+		return "", err
+	}
+	err = m.store.Update(ctx, func(tx meta.Tx) error {
+		u, err := tx.Users().Get(name)
+		if err != nil {
+			return err
+		}
+		if u.Source != SourceOIDC {
+			return fmt.Errorf("%w: %s is not an OIDC account (it has a password)", ErrInvalid, name)
+		}
+		u.CLISecretHash, u.UpdatedAt = h, m.now().UTC()
+		return tx.Users().Put(u)
+	})
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// RememberUser records a user another authenticator vouched for (an LDAP
+// directory) so that a session can name it: a new account of source
+// "ldap" with p's groups and admin flag, or the same account brought up to
+// date. Accounts kept here (local, OIDC) are left alone.
+func (m *Manager) RememberUser(ctx context.Context, p auth.Principal) error {
+	return m.store.Update(ctx, func(tx meta.Tx) error {
+		u, err := tx.Users().Get(p.Name)
+		switch {
+		case err == nil && u.Source != SourceLDAP:
+			return nil
+		case errors.Is(err, meta.ErrNotFound):
+			u = meta.User{Name: p.Name, Source: SourceLDAP, CreatedAt: m.now().UTC()}
+		case err != nil:
+			return err
+		}
+		u.Groups, u.Admin, u.UpdatedAt = slices.Clone(p.Groups), p.Admin, m.now().UTC()
+		return tx.Users().Put(u)
+	})
+}

@@ -1,0 +1,26 @@
+package session_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/berthreg/berth/auth/session"
+)
+
+func Example() {
+	s := &session.Sessions{Key: []byte("keep this secret: 32 bytes or more")}
+	// A login handler signs the account in...
+	w := httptest.NewRecorder()
+	if err := s.Start(w, "alice"); err != nil {
+		panic(err)
+	}
+	// ...and later requests carry the cookie back.
+	r := httptest.NewRequest(http.MethodGet, "/api/v2.0/users/current", nil)
+	for _, c := range w.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	account, err := s.Account(r)
+	fmt.Println(account, err)
+	// Output: alice <nil>
+}

@@ -1,0 +1,149 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// DefaultCookie is the session cookie's name when Sessions.Cookie is "".
+const DefaultCookie = "sid"
+
+// DefaultLifetime is how long a session lasts when Sessions.Lifetime is 0.
+const DefaultLifetime = 8 * time.Hour
+
+// purposeSession is the audience of signed-in session cookies.
+const purposeSession = "session"
+
+// ErrNoSession reports a request without a valid cookie of the asked kind:
+// none, expired, tampered with, or of another purpose.
+var ErrNoSession = errors.New("session: no valid session")
+
+// Sessions seals and opens cookies with one key. Its zero value is not
+// usable: Key must be set.
+type Sessions struct {
+	// Key signs the cookies: at least 32 random bytes, kept secret and the
+	// same on every instance behind one address.
+	Key []byte
+	// Lifetime is how long a signed-in session lasts (DefaultLifetime
+	// when 0).
+	Lifetime time.Duration
+	// Cookie names the session cookie (DefaultCookie when "").
+	Cookie string
+	// Secure sets the cookies' Secure attribute; set it whenever the
+	// server is reached over HTTPS.
+	Secure bool
+
+	now func() time.Time // for tests; time.Now when nil
+}
+
+// sealed is the JWT a cookie carries.
+type sealed struct {
+	jwt.RegisteredClaims
+	Data map[string]string `json:"data,omitempty"`
+}
+
+func (s *Sessions) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
+func (s *Sessions) check() error {
+	if len(s.Key) < 32 {
+		return errors.New("session: Key must be at least 32 bytes")
+	}
+	return nil
+}
+
+// Seal sets cookie name, valid for lifetime, carrying data for purpose.
+// Its SameSite mode is Lax, so that it comes back with a top-level
+// navigation from another site (an identity provider's redirect); the
+// signed-in session cookie is Strict.
+func (s *Sessions) Seal(w http.ResponseWriter, name, purpose string, data map[string]string, lifetime time.Duration) error {
+	return s.seal(w, name, purpose, data, lifetime, http.SameSiteLaxMode)
+}
+
+func (s *Sessions) seal(w http.ResponseWriter, name, purpose string, data map[string]string, lifetime time.Duration, mode http.SameSite) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	now := s.clock()
+	claims := sealed{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Audience: jwt.ClaimStrings{purpose}, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(lifetime)),
+		},
+		Data: data,
+	}
+	v, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.Key)
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	http.SetCookie(w, s.cookie(name, v, int(lifetime/time.Second), mode))
+	return nil
+}
+
+// Open returns the data of request r's cookie name sealed for purpose, or
+// ErrNoSession.
+func (s *Sessions) Open(r *http.Request, name, purpose string) (map[string]string, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	c, err := r.Cookie(name)
+	if err != nil {
+		return nil, ErrNoSession
+	}
+	var claims sealed
+	_, err = jwt.ParseWithClaims(c.Value, &claims, func(*jwt.Token) (any, error) { return s.Key, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithAudience(purpose),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.clock))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoSession, err)
+	}
+	return claims.Data, nil
+}
+
+// Clear removes cookie name from the browser.
+func (s *Sessions) Clear(w http.ResponseWriter, name string) {
+	http.SetCookie(w, s.cookie(name, "", -1, http.SameSiteLaxMode))
+}
+
+func (s *Sessions) cookie(name, value string, maxAge int, mode http.SameSite) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.Secure, SameSite: mode}
+}
+
+func (s *Sessions) name() string {
+	if s.Cookie == "" {
+		return DefaultCookie
+	}
+	return s.Cookie
+}
+
+// Start signs account in: it sets the session cookie.
+func (s *Sessions) Start(w http.ResponseWriter, account string) error {
+	lifetime := s.Lifetime
+	if lifetime <= 0 {
+		lifetime = DefaultLifetime
+	}
+	return s.seal(w, s.name(), purposeSession, map[string]string{"account": account}, lifetime, http.SameSiteStrictMode)
+}
+
+// Account returns the account r's session cookie signs in, or
+// ErrNoSession.
+func (s *Sessions) Account(r *http.Request) (string, error) {
+	data, err := s.Open(r, s.name(), purposeSession)
+	if err != nil {
+		return "", err
+	}
+	if data["account"] == "" {
+		return "", ErrNoSession
+	}
+	return data["account"], nil
+}
+
+// End signs out: it clears the session cookie.
+func (s *Sessions) End(w http.ResponseWriter) { s.Clear(w, s.name()) }

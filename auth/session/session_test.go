@@ -1,0 +1,86 @@
+package session
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+// replay sends the cookies w set back on a new request.
+func replay(w *httptest.ResponseRecorder) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	for _, c := range w.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	return r
+}
+
+func TestSessions(t *testing.T) {
+	now := time.Now()
+	s := &Sessions{Key: testKey, Lifetime: time.Hour, now: func() time.Time { return now }}
+	w := httptest.NewRecorder()
+	if err := s.Start(w, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	c := w.Result().Cookies()[0]
+	if c.Name != DefaultCookie || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.MaxAge != 3600 || c.Path != "/" {
+		t.Errorf("cookie %+v", c)
+	}
+	r := replay(w)
+	if got, err := s.Account(r); err != nil || got != "alice" {
+		t.Fatalf("Account = %q, %v", got, err)
+	}
+
+	// Refusals.
+	other := &Sessions{Key: []byte("another key of thirty-two bytes!"), now: s.now}
+	if _, err := other.Account(r); !errors.Is(err, ErrNoSession) {
+		t.Errorf("another key: %v", err)
+	}
+	tampered := httptest.NewRequest("GET", "/", nil)
+	parts := strings.Split(c.Value, ".")
+	payload := []byte(parts[1])
+	payload[len(payload)/2] ^= 1
+	tampered.AddCookie(&http.Cookie{Name: c.Name, Value: parts[0] + "." + string(payload) + "." + parts[2]})
+	if _, err := s.Account(tampered); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a tampered cookie: %v", err)
+	}
+	unsigned, _ := jwt.NewWithClaims(jwt.SigningMethodNone, sealed{
+		RegisteredClaims: jwt.RegisteredClaims{Audience: jwt.ClaimStrings{purposeSession}, ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))},
+		Data:             map[string]string{"account": "admin"},
+	}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	forged := httptest.NewRequest("GET", "/", nil)
+	forged.AddCookie(&http.Cookie{Name: DefaultCookie, Value: unsigned})
+	if _, err := s.Account(forged); !errors.Is(err, ErrNoSession) {
+		t.Errorf("an unsigned cookie: %v", err)
+	}
+	w2 := httptest.NewRecorder()
+	if err := s.Seal(w2, DefaultCookie, "oidc-login", map[string]string{"account": "alice"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Account(replay(w2)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a cookie sealed for another purpose: %v", err)
+	}
+	if _, err := s.Account(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("no cookie: %v", err)
+	}
+	now = now.Add(time.Hour + time.Second)
+	if _, err := s.Account(r); !errors.Is(err, ErrNoSession) {
+		t.Errorf("an expired session: %v", err)
+	}
+
+	w3 := httptest.NewRecorder()
+	s.End(w3)
+	if c := w3.Result().Cookies()[0]; c.Name != DefaultCookie || c.MaxAge >= 0 || c.Value != "" {
+		t.Errorf("End's cookie %+v", c)
+	}
+	if err := (&Sessions{Key: []byte("short")}).Start(httptest.NewRecorder(), "alice"); err == nil {
+		t.Error("a short key was accepted")
+	}
+}
