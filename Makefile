@@ -41,8 +41,8 @@ race:
 
 # Every parser of outside input: request paths, references, ranges and
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
-# disk, the object-store upload session state kept in metadata, and token
-# request scopes.
+# disk, the object-store upload session state kept in metadata, token
+# request scopes and session cookies.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
@@ -54,6 +54,8 @@ fuzz:
 	done
 	@echo "fuzz FuzzParseScope for $(FUZZTIME_SHORT)"
 	@$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME_SHORT)
+	@echo "fuzz FuzzAccount (session cookies) for $(FUZZTIME_SHORT)"
+	@$(GO) test ./auth/session -run '^$$' -fuzz '^FuzzAccount$$' -fuzztime $(FUZZTIME_SHORT)
 	@echo "fuzz FuzzDecodeState for $(FUZZTIME_SHORT)"
 	@$(GO) test ./storage/objectstore -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME_SHORT)
 

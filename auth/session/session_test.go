@@ -84,3 +84,32 @@ func TestSessions(t *testing.T) {
 		t.Error("a short key was accepted")
 	}
 }
+
+// FuzzAccount: no cookie value opens a session unless it is the exact one
+// Start set; none panics.
+func FuzzAccount(f *testing.F) {
+	now := time.Now()
+	s := &Sessions{Key: testKey, now: func() time.Time { return now }}
+	w := httptest.NewRecorder()
+	if err := s.Start(w, "alice"); err != nil {
+		f.Fatal(err)
+	}
+	valid := w.Result().Cookies()[0].Value
+	f.Add(valid)
+	f.Add("")
+	f.Add("a.b.c")
+	f.Add(valid[:len(valid)-2])
+	f.Fuzz(func(t *testing.T, value string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", DefaultCookie+"="+value)
+		account, err := s.Account(r)
+		if err != nil {
+			return
+		}
+		// The cookie parser may unquote the value; what it hands over must
+		// be the sealed value itself.
+		if c, _ := r.Cookie(DefaultCookie); account != "alice" || c.Value != valid {
+			t.Fatalf("cookie %q opened a session for %q", value, account)
+		}
+	})
+}
