@@ -387,3 +387,47 @@ func TestRobotsManageRobots(t *testing.T) {
 	alice.want("POST", "/robots", `{"name":"wide","level":"project","duration":1,"permissions":[{"kind":"project","namespace":"*",
 		"access":[{"resource":"repository","action":"pull"}]}]}`, 400, "BAD_REQUEST")
 }
+
+// TestGrants: a project admin grants a user and a group actions on a
+// repository pattern; the grants work without a role and go away when
+// deleted.
+func TestGrants(t *testing.T) {
+	url, m := newAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	bob := client{t, url, "bob", "bob-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	resp, _ := alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/app-*","actions":["pull","push"]}`, 201, "")
+	if resp.Header.Get("Location") != Prefix+"/projects/team/grants/1" {
+		t.Errorf("Location %q", resp.Header.Get("Location"))
+	}
+	alice.want("POST", "/projects/team/grants", `{"member_group":{"group_name":"ops"},"pattern":"team/infra/**","actions":["pull"]}`, 201, "")
+	bobP := auth.Principal{Name: "bob", Kind: auth.User}
+	for repo, want := range map[string]int{"team/app-web": 2, "team/db": 0} {
+		if got, _ := m.Authorizer().Allowed(t.Context(), bobP, authResource(repo), []string{"pull", "push", "delete"}); len(got) != want {
+			t.Errorf("bob on %s: %v", repo, got)
+		}
+	}
+	_, out := alice.want("GET", "/projects/team/grants", "", 200, "")
+	if !strings.Contains(out, `"entity_name":"bob","entity_type":"u","pattern":"team/app-*","actions":["pull","push"]`) || !strings.Contains(out, `"entity_type":"g"`) {
+		t.Errorf("grants: %s", out)
+	}
+	// bob, granted but no member, may not manage grants.
+	bob.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/**","actions":["delete"]}`, 404, "NOT_FOUND")
+	for _, c := range []struct{ body, mention string }{
+		{`{"member_user":{"username":"bob"},"pattern":"other/**","actions":["pull"]}`, "other/**"},
+		{`{"member_user":{"username":"bob"},"pattern":"team/**","actions":[]}`, "actions"},
+		{`{"member_user":{"username":"bob"},"pattern":"team/**","actions":["own"]}`, "own"},
+		{`{"pattern":"team/**","actions":["pull"]}`, "member_user"},
+	} {
+		if resp, out := alice.do("POST", "/projects/team/grants", c.body); resp.StatusCode != 400 || !strings.Contains(out, c.mention) {
+			t.Errorf("POST grants %s: %d %s", c.body, resp.StatusCode, out)
+		}
+	}
+	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"nobody"},"pattern":"team/**","actions":["pull"]}`, 404, "NOT_FOUND")
+	alice.want("DELETE", "/projects/team/grants/1", "", 200, "")
+	alice.want("DELETE", "/projects/team/grants/1", "", 404, "NOT_FOUND")
+	alice.want("DELETE", "/projects/team/grants/x", "", 400, "BAD_REQUEST")
+	if got, _ := m.Authorizer().Allowed(t.Context(), bobP, authResource("team/app-web"), []string{"pull"}); len(got) != 0 {
+		t.Errorf("bob after the grant's removal: %v", got)
+	}
+}

@@ -85,6 +85,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": e.code, "message": e.msg}}})
 }
 
+// created answers 201 Created with the new resource's path below Prefix
+// in Location.
+func created(w http.ResponseWriter, path string) {
+	w.Header().Set("Location", Prefix+path)
+	w.WriteHeader(http.StatusCreated)
+}
+
 // writeJSON answers with v.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

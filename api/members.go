@@ -20,7 +20,12 @@ type memberJSON struct {
 
 // memberReq is Harbor's ProjectMember.
 type memberReq struct {
-	RoleID     int `json:"role_id"`
+	RoleID int `json:"role_id"`
+	memberRef
+}
+
+// memberRef names a user or a group, Harbor's way.
+type memberRef struct {
 	MemberUser *struct {
 		Username string `json:"username"`
 		UserID   int64  `json:"user_id"`
@@ -32,20 +37,47 @@ type memberReq struct {
 	} `json:"member_group"`
 }
 
-func toMemberJSON(mem meta.Member) memberJSON {
-	t := "u"
-	if mem.Kind == "group" {
-		t = "g"
+// subject returns the kind ("user" or "group") and name ref names; a user
+// must exist.
+func (h *Handler) subject(r *http.Request, ref memberRef) (string, string, error) {
+	switch {
+	case ref.MemberUser != nil && ref.MemberGroup == nil && ref.MemberUser.Username != "":
+		name := ref.MemberUser.Username
+		if err := h.store.View(r.Context(), func(tx meta.Tx) error { _, err := tx.Users().Get(name); return err }); err != nil {
+			return "", "", toAPIErrorNamed(err, "user "+name)
+		}
+		return "user", name, nil
+	case ref.MemberGroup != nil && ref.MemberUser == nil && ref.MemberGroup.GroupName != "":
+		return "group", ref.MemberGroup.GroupName, nil
 	}
-	return memberJSON{ID: mem.ID, EntityName: mem.Name, EntityType: t, RoleID: roleIDs[rbac.Role(mem.Role)], RoleName: mem.Role}
+	return "", "", badRequest("member_user.username or member_group.group_name: exactly one is required")
+}
+
+// entityType is Harbor's entity_type of a member kind.
+func entityType(kind string) string {
+	if kind == "group" {
+		return "g"
+	}
+	return "u"
+}
+
+func toMemberJSON(mem meta.Member) memberJSON {
+	return memberJSON{ID: mem.ID, EntityName: mem.Name, EntityType: entityType(mem.Kind), RoleID: roleIDs[rbac.Role(mem.Role)], RoleName: mem.Role}
+}
+
+// membersPage loads the request's project if p may read its members
+// (and grants), and the page asked for.
+func (h *Handler) membersPage(r *http.Request, p auth.Principal) (meta.Project, page, error) {
+	proj, err := h.allowedOn(r, p, r.PathValue("project"), rbac.ResourceMember, rbac.ActionRead)
+	if err != nil {
+		return proj, page{}, err
+	}
+	pg, err := parsePage(r)
+	return proj, pg, err
 }
 
 func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	proj, err := h.allowedOn(r, p, r.PathValue("project"), rbac.ResourceMember, rbac.ActionRead)
-	if err != nil {
-		return err
-	}
-	pg, err := parsePage(r)
+	proj, pg, err := h.membersPage(r, p)
 	if err != nil {
 		return err
 	}
@@ -56,43 +88,39 @@ func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request, p auth.Pri
 			list = append(list, toMemberJSON(mem))
 		}
 	}
-	start, end := pg.slice(len(list))
-	pg.setHeaders(w, r, len(list))
-	writeJSON(w, http.StatusOK, append([]memberJSON{}, list[start:end]...))
+	writePage(w, r, pg, list)
 	return nil
 }
 
-func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	name := r.PathValue("project")
-	if _, err := h.allowedOn(r, p, name, rbac.ResourceMember, rbac.ActionCreate); err != nil {
-		return err
+// addition checks p's right to add members (and grants) to the request's
+// project, decodes the body into req and names who it is about.
+func (h *Handler) addition(w http.ResponseWriter, r *http.Request, p auth.Principal, req any, ref *memberRef) (project, kind, name string, err error) {
+	project = r.PathValue("project")
+	if _, err = h.allowedOn(r, p, project, rbac.ResourceMember, rbac.ActionCreate); err != nil {
+		return
 	}
+	if err = decode(w, r, req); err != nil {
+		return
+	}
+	kind, name, err = h.subject(r, *ref)
+	return
+}
+
+func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var req memberReq
-	if err := decode(w, r, &req); err != nil {
+	name, kind, member, err := h.addition(w, r, p, &req, &req.memberRef)
+	if err != nil {
 		return err
 	}
 	role, ok := roleByID(req.RoleID)
 	if !ok {
 		return badRequest("role_id: %d is not 1 (projectAdmin), 2 (developer), 3 (guest), 4 (maintainer) or 5 (limitedGuest)", req.RoleID)
 	}
-	var kind, member string
-	switch {
-	case req.MemberUser != nil && req.MemberGroup == nil && req.MemberUser.Username != "":
-		kind, member = "user", req.MemberUser.Username
-		if err := h.store.View(r.Context(), func(tx meta.Tx) error { _, err := tx.Users().Get(member); return err }); err != nil {
-			return toAPIErrorNamed(err, "user "+member)
-		}
-	case req.MemberGroup != nil && req.MemberUser == nil && req.MemberGroup.GroupName != "":
-		kind, member = "group", req.MemberGroup.GroupName
-	default:
-		return badRequest("member_user.username or member_group.group_name: exactly one is required")
-	}
 	id, err := h.m.SetMember(r.Context(), name, kind, member, role)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", Prefix+"/projects/"+name+"/members/"+strconv.FormatInt(id, 10))
-	w.WriteHeader(http.StatusCreated)
+	created(w, "/projects/"+name+"/members/"+strconv.FormatInt(id, 10))
 	return nil
 }
 

@@ -72,3 +72,11 @@ func (p page) setHeaders(w http.ResponseWriter, r *http.Request, total int) {
 		}
 	}
 }
+
+// writePage answers with pg's page of list (a JSON array, [] when empty)
+// and the paging headers.
+func writePage[T any](w http.ResponseWriter, r *http.Request, pg page, list []T) {
+	start, end := pg.slice(len(list))
+	pg.setHeaders(w, r, len(list))
+	writeJSON(w, http.StatusOK, append([]T{}, list[start:end]...))
+}

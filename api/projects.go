@@ -143,9 +143,7 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, p auth.Pr
 		}
 		list = append(list, toProjectJSON(proj, p))
 	}
-	start, end := pg.slice(len(list))
-	pg.setHeaders(w, r, len(list))
-	writeJSON(w, http.StatusOK, list[start:end])
+	writePage(w, r, pg, list)
 	return nil
 }
 
@@ -185,8 +183,7 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, p auth.P
 	if err := h.m.CreateProject(r.Context(), p, req.ProjectName, pub != nil && *pub); err != nil {
 		return err
 	}
-	w.Header().Set("Location", Prefix+"/projects/"+req.ProjectName)
-	w.WriteHeader(http.StatusCreated)
+	created(w, "/projects/"+req.ProjectName)
 	return nil
 }
 

@@ -277,9 +277,7 @@ func (h *Handler) listRobots(w http.ResponseWriter, r *http.Request, p auth.Prin
 			list = append(list, toRobotJSON(rec))
 		}
 	}
-	start, end := pg.slice(len(list))
-	pg.setHeaders(w, r, len(list))
-	writeJSON(w, http.StatusOK, list[start:end])
+	writePage(w, r, pg, list)
 	return nil
 }
 

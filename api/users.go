@@ -81,8 +81,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := h.m.CreateUser(r.Context(), u, req.Password); err != nil {
 		return err
 	}
-	w.Header().Set("Location", Prefix+"/users/"+req.Username)
-	w.WriteHeader(http.StatusCreated)
+	created(w, "/users/"+req.Username)
 	return nil
 }
 
@@ -109,9 +108,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p auth.Princ
 			list = append(list, toUserJSON(u))
 		}
 	}
-	start, end := pg.slice(len(list))
-	pg.setHeaders(w, r, len(list))
-	writeJSON(w, http.StatusOK, list[start:end])
+	writePage(w, r, pg, list)
 	return nil
 }
 

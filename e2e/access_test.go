@@ -74,8 +74,9 @@ func (a adminAPI) robot(project, name, pattern string, expires *time.Time, actio
 // TestAccessControl drives real clients through the token flow as users
 // with different roles and as robots, against a registry with auth whose
 // admin BERTH_E2E_USER is: it creates a private project, a guest, a
-// developer, a robot limited to one repository pattern and one that
-// expires, with the admin API.
+// developer, a user with only a grant on one repository pattern, a robot
+// limited to one repository pattern and one that expires, with the admin
+// API.
 func TestAccessControl(t *testing.T) {
 	t.Parallel()
 	admin := os.Getenv("BERTH_E2E_USER")
@@ -92,6 +93,10 @@ func TestAccessControl(t *testing.T) {
 		api.call("POST", "/users", map[string]string{"username": u, "password": u + "-password"}, http.StatusCreated)
 		api.call("POST", "/projects/"+project+"/members", map[string]any{"role_id": role, "member_user": map[string]string{"username": u}}, http.StatusCreated)
 	}
+	// A user with no role, only a grant on one repository pattern.
+	api.call("POST", "/users", map[string]string{"username": "granted-" + id, "password": "granted-" + id + "-password"}, http.StatusCreated)
+	api.call("POST", "/projects/"+project+"/grants", map[string]any{"member_user": map[string]string{"username": "granted-" + id},
+		"pattern": project + "/tools/**", "actions": []string{"pull", "push"}}, http.StatusCreated)
 	robotName, robotSecret := api.robot(project, "ci", project+"/app-*", nil, "pull", "push")
 	soon := time.Now().Add(3 * time.Second)
 	expiringName, expiringSecret := api.robot(project, "brief", project+"/**", &soon, "pull")
@@ -124,6 +129,13 @@ func TestAccessControl(t *testing.T) {
 	e.run("crane", "push", "--insecure", layout, e.ref(project+"/app-web", ":v1"))
 	e.denied("crane", "push", "--insecure", layout, e.ref(project+"/db", ":v1"))
 	e.denied("crane", "digest", "--insecure", app) // project/app is outside app-*
+
+	// The granted user works inside its pattern only.
+	e.login("granted-"+id, "granted-"+id+"-password")
+	e.run("crane", "push", "--insecure", layout, e.ref(project+"/tools/lint", ":v1"))
+	e.run("crane", "digest", "--insecure", e.ref(project+"/tools/lint", ":v1"))
+	e.denied("crane", "push", "--insecure", layout, e.ref(project+"/app", ":granted"))
+	e.denied("crane", "digest", "--insecure", app)
 
 	// The expiring robot works, then is refused once expired.
 	e.login(expiringName, expiringSecret)

@@ -85,11 +85,29 @@ type Project struct {
 	Public bool `json:"public"`
 	// Members hold roles in the project.
 	Members []Member `json:"members,omitempty"`
+	// Grants let users and groups act on some of the project's
+	// repositories, beside or without a role.
+	Grants []MemberGrant `json:"grants,omitempty"`
 	// CreatedBy names the account that created it.
 	CreatedBy string `json:"createdBy,omitempty"`
 	// CreatedAt and UpdatedAt bound the record's life.
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// MemberGrant lets a user or a group perform actions on the repositories
+// of its project whose names match a doublestar pattern.
+type MemberGrant struct {
+	// ID numbers the grant within its project (from 1).
+	ID int64 `json:"id"`
+	// Kind is "user" or "group".
+	Kind string `json:"kind"`
+	// Name is the user or group name.
+	Name string `json:"name"`
+	// Pattern matches full repository names inside the project.
+	Pattern string `json:"pattern"`
+	// Actions are among "pull", "push", "delete".
+	Actions []string `json:"actions"`
 }
 
 // Member is a user or a group holding a role in a project.

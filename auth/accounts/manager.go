@@ -78,6 +78,9 @@ func (m *Manager) load(ctx context.Context) error {
 					return fmt.Errorf("accounts: project %s: %w", p.Name, err)
 				}
 			}
+			if err := m.applyMemberGrants(p); err != nil {
+				return err
+			}
 		}
 		robots, err := tx.Robots().List("", 0)
 		if err != nil {
@@ -299,16 +302,9 @@ func (m *Manager) SetMember(ctx context.Context, project, kind, name string, rol
 		if err != nil {
 			return err
 		}
-		mem.ID = 0
-		var next int64 = 1
-		for _, x := range p.Members {
-			next = max(next, x.ID+1)
-			if x.Kind == kind && x.Name == name {
-				mem.ID = x.ID
-			}
-		}
-		if mem.ID == 0 {
-			mem.ID = next
+		mem.ID = nextID(p.Members, func(x meta.Member) int64 { return x.ID })
+		if i := slices.IndexFunc(p.Members, func(x meta.Member) bool { return x.Kind == kind && x.Name == name }); i >= 0 {
+			mem.ID = p.Members[i].ID
 		}
 		p.Members = slices.DeleteFunc(p.Members, func(x meta.Member) bool { return x.Kind == kind && x.Name == name })
 		if role != "" {
@@ -396,9 +392,10 @@ func (m *Manager) DeleteUser(ctx context.Context, name string) error {
 			return err
 		}
 		for _, p := range all {
-			n := len(p.Members)
+			n, g := len(p.Members), len(p.Grants)
 			p.Members = slices.DeleteFunc(p.Members, func(x meta.Member) bool { return x.Kind == "user" && x.Name == name })
-			if len(p.Members) != n {
+			p.Grants = slices.DeleteFunc(p.Grants, func(x meta.MemberGrant) bool { return x.Kind == "user" && x.Name == name })
+			if len(p.Members) != n || len(p.Grants) != g {
 				if err := tx.Projects().Put(p); err != nil {
 					return err
 				}

@@ -159,7 +159,8 @@ func (m *Manager) withinCreator(ctx context.Context, creator auth.Principal, spe
 
 // capabilities lists what creator may do, as grants, and when a robot
 // creator expires: a user's role in each project it is a member of
-// (directly, or through a group), a robot's own grants.
+// (directly, or through a group) and its repository grants, a robot's own
+// grants.
 func (m *Manager) capabilities(ctx context.Context, creator auth.Principal) ([]meta.Grant, time.Time, error) {
 	var (
 		caps    []meta.Grant
@@ -179,6 +180,7 @@ func (m *Manager) capabilities(ctx context.Context, creator auth.Principal) ([]m
 			return err
 		}
 		for _, p := range projects {
+			caps = append(caps, grantsFor(p, creator.Name, creator.Groups)...)
 			role := RoleIn(p, creator)
 			if role == "" {
 				continue

@@ -196,6 +196,13 @@ func (a *Authorizer) AddGrant(project, subject, pattern string, actions ...strin
 	return nil
 }
 
+// RemoveGrant takes away what AddGrant gave subject on the repositories
+// of project matching pattern.
+func (a *Authorizer) RemoveGrant(project, subject, pattern string) error {
+	_, err := a.e.RemoveFilteredPolicy(0, subject, project, auth.TypeRepository+":"+pattern)
+	return err
+}
+
 // AddPermission lets subject perform action on a project resource
 // (ResourceProject, ResourceMember, ResourceRobot) of project, "*" for
 // every project: what a robot allowed to manage robots holds.

@@ -18,6 +18,7 @@ func testTables(t *testing.T, s meta.Store) {
 	project := meta.Project{
 		Name: "team", Public: true, CreatedBy: "admin", CreatedAt: at(1), UpdatedAt: at(2),
 		Members: []meta.Member{{ID: 1, Kind: "user", Name: "alice", Role: "developer"}, {ID: 7, Kind: "group", Name: "devs", Role: "guest"}},
+		Grants:  []meta.MemberGrant{{ID: 2, Kind: "group", Name: "ci", Pattern: "team/app-*", Actions: []string{"pull", "push"}}},
 	}
 	user := meta.User{
 		Name: "alice", Email: "alice@example.org", FullName: "Alice A.", PasswordHash: []byte("$2a$10$hash"),
@@ -33,7 +34,7 @@ func testTables(t *testing.T, s meta.Store) {
 		ExpiresAt: at(100), Disabled: true, CreatedBy: "alice", CreatedAt: at(5), UpdatedAt: at(6),
 	}
 	tableCase(t, s, "projects", meta.Tx.Projects, project, func(p meta.Project, n string) meta.Project {
-		p.Name, p.Members = n, nil
+		p.Name, p.Members, p.Grants = n, nil, nil
 		return p
 	}, func(p meta.Project) string { return p.Name })
 	tableCase(t, s, "users", meta.Tx.Users, user, func(u meta.User, n string) meta.User {
