@@ -78,8 +78,12 @@ type Proxy struct {
 	URL    string
 	srv    *httptest.Server
 	mu     sync.Mutex
+	idle   *sync.Cond // on mu: signalled when inflight drops to 0
 	counts map[string]*Counts
-	fault  atomic.Pointer[func(op string, r *http.Request) *Fault]
+	// inflight counts requests being served; their traffic is added when
+	// they end, which can be after the client has read the last byte.
+	inflight int
+	fault    atomic.Pointer[func(op string, r *http.Request) *Fault]
 }
 
 // Start starts a proxy to the server at target ("http://127.0.0.1:9000").
@@ -89,8 +93,11 @@ func Start(target string) (*Proxy, error) {
 		return nil, fmt.Errorf("s3proxy: bad target %q", target)
 	}
 	p := &Proxy{counts: make(map[string]*Counts)}
+	p.idle = sync.NewCond(&p.mu)
 	rp := httputil.NewSingleHostReverseProxy(u)
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.begin()
+		defer p.end()
 		op := Classify(r)
 		if f := p.fault.Load(); f != nil {
 			if fault := (*f)(op, r); fault != nil {
@@ -131,10 +138,35 @@ func (p *Proxy) SetFault(f func(op string, r *http.Request) *Fault) {
 	p.fault.Store(&f)
 }
 
-// Counts returns a copy of the traffic so far, by operation.
+func (p *Proxy) begin() {
+	p.mu.Lock()
+	p.inflight++
+	p.mu.Unlock()
+}
+
+func (p *Proxy) end() {
+	p.mu.Lock()
+	p.inflight--
+	if p.inflight == 0 {
+		p.idle.Broadcast()
+	}
+	p.mu.Unlock()
+}
+
+// quiet waits, with p.mu held, until no request is being served, so that
+// the traffic of every request a client has seen answered is counted.
+func (p *Proxy) quiet() {
+	for p.inflight > 0 {
+		p.idle.Wait()
+	}
+}
+
+// Counts returns a copy of the traffic so far, by operation, once the
+// requests being served have ended.
 func (p *Proxy) Counts() map[string]Counts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.quiet()
 	out := make(map[string]Counts, len(p.counts))
 	for k, v := range p.counts {
 		out[k] = *v
@@ -142,10 +174,12 @@ func (p *Proxy) Counts() map[string]Counts {
 	return out
 }
 
-// Reset forgets the traffic counted so far.
+// Reset forgets the traffic counted so far, once the requests being
+// served have ended.
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.quiet()
 	p.counts = make(map[string]*Counts)
 }
 
