@@ -60,6 +60,12 @@ type Tx interface {
 	Users() Table[User]
 	// Robots holds robot accounts.
 	Robots() Table[Robot]
+	// Events is the durable change log.
+	Events() Events
+	// Cursors holds event log consumers' positions.
+	Cursors() Table[Cursor]
+	// Jobs is the job queue.
+	Jobs() Jobs
 }
 
 // Table is a set of records keyed by name, for the account and project

@@ -56,6 +56,8 @@ var cases = []struct {
 	{"Blobs/LinkIsolation", testBlobs},
 	{"Uploads", testUploads},
 	{"Tables", testTables},
+	{"Events", testEvents},
+	{"Jobs", testJobs},
 	{"ErrNotFound", testNotFound},
 	{"Concurrency", testConcurrency},
 	{"PagingLarge", testPagingLarge},
