@@ -1,0 +1,404 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// Handler runs one attempt of a job. It must be idempotent: a job whose
+// runner died mid-attempt runs again. Returning an error schedules a retry
+// (see Permanent).
+type Handler interface {
+	Run(ctx context.Context, j meta.Job) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, j meta.Job) error
+
+// Run calls f.
+func (f HandlerFunc) Run(ctx context.Context, j meta.Job) error { return f(ctx, j) }
+
+// permanent marks an error retries cannot fix.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent wraps err so that the job is not retried: it goes dead at once.
+func Permanent(err error) error { return permanent{err} }
+
+// KindOptions tune the jobs of one kind.
+type KindOptions struct {
+	// Limit caps how many jobs of the kind run at once, across every
+	// runner sharing the store (0: no cap).
+	Limit int
+	// MaxAttempts is a job's default number of attempts before it is
+	// dead (0: 5).
+	MaxAttempts int
+	// Backoff is the delay before the first retry (0: 1 s); each further
+	// retry doubles it, up to MaxBackoff (0: 5 min). Delays are jittered
+	// between half and all of their value.
+	Backoff, MaxBackoff time.Duration
+	// Timeout bounds one attempt (0: none).
+	Timeout time.Duration
+}
+
+type kind struct {
+	h    Handler
+	opts KindOptions
+}
+
+// Runner runs jobs. Set Store, register handlers with Handle (and
+// schedules with Schedule), then call Run.
+type Runner struct {
+	// Store holds the queue.
+	Store meta.Store
+	// Name identifies this runner in leases (default host:pid:random).
+	Name string
+	// Workers is how many jobs it runs at once (0: 4).
+	Workers int
+	// Lease is how long a job stays leased without a heartbeat (0: 30 s);
+	// heartbeats come every third of it.
+	Lease time.Duration
+	// Poll is how often idle workers look for due jobs (0: 1 s); Wake
+	// starts them at once.
+	Poll time.Duration
+	// KeepFinished is how long finished jobs stay listed before they are
+	// pruned (0: 7 days).
+	KeepFinished time.Duration
+	// Logger receives failures (nil: none).
+	Logger *slog.Logger
+
+	mu        sync.Mutex
+	kinds     map[string]kind
+	schedules []schedule
+	wake      chan struct{}
+	now       func() time.Time
+}
+
+func (r *Runner) clock() time.Time {
+	if r.now != nil {
+		return r.now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Logger
+}
+
+func (r *Runner) init() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kinds == nil {
+		r.kinds = map[string]kind{}
+	}
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	if r.Name == "" {
+		host, _ := os.Hostname()
+		r.Name = host + ":" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(rand.Uint64()%1e6, 10)
+	}
+}
+
+// Handle registers h for jobs of kind k.
+func (r *Runner) Handle(k string, h Handler, o KindOptions) {
+	r.init()
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Minute
+	}
+	r.mu.Lock()
+	r.kinds[k] = kind{h, o}
+	r.mu.Unlock()
+}
+
+// Wake makes idle workers look for jobs now (a Queue's Notify).
+func (r *Runner) Wake() {
+	r.init()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner) leaseTime() time.Duration {
+	if r.Lease <= 0 {
+		return 30 * time.Second
+	}
+	return r.Lease
+}
+
+// Run runs jobs until ctx is done, then waits for the attempts in progress
+// to return (their contexts are canceled; they are retried later).
+func (r *Runner) Run(ctx context.Context) error {
+	r.init()
+	workers := r.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() { r.work(ctx, r.Name+"/"+strconv.Itoa(i)) })
+	}
+	r.mu.Lock()
+	scheds := slices.Clone(r.schedules)
+	r.mu.Unlock()
+	for _, s := range scheds {
+		wg.Go(func() { r.fire(ctx, s) })
+	}
+	wg.Go(func() { r.prune(ctx) })
+	wg.Wait()
+	return ctx.Err()
+}
+
+// work is one worker's loop.
+func (r *Runner) work(ctx context.Context, worker string) {
+	poll := r.Poll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		job, k, err := r.lease(ctx, worker)
+		if err == nil {
+			r.execute(ctx, worker, job, k)
+			continue
+		}
+		if !errors.Is(err, meta.ErrNotFound) && ctx.Err() == nil {
+			r.log().Error("jobs: lease", "err", err)
+		}
+		t.Reset(poll)
+		select {
+		case <-ctx.Done():
+		case <-r.wake:
+			r.Wake() // pass it on to the next idle worker
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Runner) lease(ctx context.Context, worker string) (meta.Job, kind, error) {
+	r.mu.Lock()
+	kinds := make([]string, 0, len(r.kinds))
+	limits := map[string]int{}
+	for name, k := range r.kinds {
+		kinds = append(kinds, name)
+		if k.opts.Limit > 0 {
+			limits[name] = k.opts.Limit
+		}
+	}
+	r.mu.Unlock()
+	if len(kinds) == 0 {
+		return meta.Job{}, kind{}, meta.ErrNotFound
+	}
+	var job meta.Job
+	err := r.Store.Update(ctx, func(tx meta.Tx) error {
+		now := r.clock()
+		var err error
+		job, err = tx.Jobs().Lease(kinds, limits, worker, now, now.Add(r.leaseTime()))
+		return err
+	})
+	if err != nil {
+		return job, kind{}, err
+	}
+	r.mu.Lock()
+	k := r.kinds[job.Kind]
+	r.mu.Unlock()
+	return job, k, nil
+}
+
+// execute runs one attempt with a heartbeat and records its outcome.
+func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kind) {
+	jctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if k.opts.Timeout > 0 {
+		jctx, cancel = context.WithTimeout(jctx, k.opts.Timeout)
+		defer cancel()
+	}
+	beat := make(chan struct{})
+	var lost bool
+	go func() {
+		defer close(beat)
+		t := time.NewTicker(r.leaseTime() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-jctx.Done():
+				return
+			case <-t.C:
+				if !r.heartbeat(ctx, worker, job) {
+					lost = true
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	err := r.runHandler(jctx, k.h, job)
+	cancel()
+	<-beat
+	if lost {
+		r.log().Warn("jobs: lease lost or job canceled during an attempt", "job", job.ID, "kind", job.Kind)
+		return
+	}
+	if ctx.Err() != nil && err != nil {
+		err = fmt.Errorf("runner stopped: %w", err)
+	}
+	r.finish(worker, job, k, err)
+}
+
+// runHandler runs h, turning a panic into an error.
+func (r *Runner) runHandler(ctx context.Context, h Handler, job meta.Job) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("jobs: handler panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return h.Run(ctx, job)
+}
+
+// mine reports whether j is still the attempt this worker leased.
+func mine(j, leased meta.Job, worker string) bool {
+	return j.State == meta.JobRunning && j.Worker == worker && j.Attempts == leased.Attempts
+}
+
+// heartbeat extends the lease; false when the job is no longer ours (its
+// lease expired and another runner took it, or it was canceled).
+func (r *Runner) heartbeat(ctx context.Context, worker string, leased meta.Job) bool {
+	ok := false
+	err := r.Store.Update(ctx, func(tx meta.Tx) error {
+		j, err := tx.Jobs().Get(leased.ID)
+		if err != nil || !mine(j, leased, worker) {
+			ok = false
+			return err
+		}
+		ok = true
+		now := r.clock()
+		j.LeaseUntil, j.UpdatedAt = now.Add(r.leaseTime()).UTC(), now.UTC()
+		return tx.Jobs().Put(j)
+	})
+	if err != nil {
+		r.log().Warn("jobs: heartbeat", "job", leased.ID, "err", err)
+		return ctx.Err() == nil // a store hiccup keeps the attempt going; the lease has slack
+	}
+	return ok
+}
+
+// finish records an attempt's outcome, unless the job is no longer ours.
+func (r *Runner) finish(worker string, leased meta.Job, k kind, runErr error) {
+	// A fresh context: the outcome must be recorded even as Run stops.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := r.Store.Update(ctx, func(tx meta.Tx) error {
+		j, err := tx.Jobs().Get(leased.ID)
+		if err != nil || !mine(j, leased, worker) {
+			return err
+		}
+		now := r.clock().UTC()
+		j.Worker, j.LeaseUntil, j.UpdatedAt = "", time.Time{}, now
+		maxAttempts := j.MaxAttempts
+		if maxAttempts <= 0 {
+			maxAttempts = k.opts.MaxAttempts
+		}
+		var perm permanent
+		switch {
+		case runErr == nil:
+			j.State, j.FinishedAt, j.LastError = meta.JobSucceeded, now, ""
+		case errors.As(runErr, &perm) || j.Attempts >= maxAttempts:
+			j.State, j.FinishedAt, j.LastError = meta.JobDead, now, runErr.Error()
+		default:
+			j.State, j.LastError = meta.JobPending, runErr.Error()
+			j.RunAt = now.Add(Backoff(k.opts.Backoff, k.opts.MaxBackoff, j.Attempts))
+		}
+		return tx.Jobs().Put(j)
+	})
+	if err != nil {
+		r.log().Error("jobs: recording an attempt", "job", leased.ID, "kind", leased.Kind, "err", err)
+	}
+	if runErr != nil {
+		r.log().Warn("jobs: attempt failed", "job", leased.ID, "kind", leased.Kind, "attempt", leased.Attempts, "err", runErr)
+	}
+}
+
+// Backoff is the delay before the retry that follows attempt n (from 1):
+// base doubled n-1 times, at most max, jittered between half and all of
+// it, so that each delay is at least the one before.
+func Backoff(base, max time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return d/2 + rand.N(d/2+1)
+}
+
+// prune deletes finished jobs older than KeepFinished, hourly.
+func (r *Runner) prune(ctx context.Context) {
+	keep := r.KeepFinished
+	if keep <= 0 {
+		keep = 7 * 24 * time.Hour
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := Prune(ctx, r.Store, r.clock().Add(-keep)); err != nil && ctx.Err() == nil {
+			r.log().Error("jobs: prune", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Prune deletes the jobs that finished before t and returns how many.
+func Prune(ctx context.Context, s meta.Store, before time.Time) (int, error) {
+	n := 0
+	var after uint64
+	for {
+		var batch []meta.Job
+		err := s.Update(ctx, func(tx meta.Tx) error {
+			var err error
+			batch, err = tx.Jobs().List(meta.JobFilter{}, after, 500)
+			if err != nil {
+				return err
+			}
+			for _, j := range batch {
+				if !j.State.Active() && j.FinishedAt.Before(before) {
+					if err := tx.Jobs().Delete(j.ID); err != nil {
+						return err
+					}
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil || len(batch) == 0 {
+			return n, err
+		}
+		after = batch[len(batch)-1].ID
+	}
+}

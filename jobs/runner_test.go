@@ -1,0 +1,317 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/bolt"
+)
+
+func openStore(t *testing.T) meta.Store {
+	t.Helper()
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// start runs r until the test ends.
+func start(t *testing.T, r *Runner) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// waitFor polls cond until it holds or 20 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func state(t *testing.T, q *Queue, id uint64) meta.Job {
+	t.Helper()
+	j, err := q.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// TestRetriesBackOffThenDead: a failing job is retried with growing delays
+// up to its attempts, then is dead with its error; Retry runs it again.
+func TestRetriesBackOffThenDead(t *testing.T) {
+	s := openStore(t)
+	var mu sync.Mutex
+	var times []time.Time
+	var healthy atomic.Bool
+	r := &Runner{Store: s, Poll: 2 * time.Millisecond, Workers: 2}
+	base := 40 * time.Millisecond
+	r.Handle("flaky", HandlerFunc(func(ctx context.Context, j meta.Job) error {
+		mu.Lock()
+		times = append(times, time.Now())
+		mu.Unlock()
+		if healthy.Load() {
+			return nil
+		}
+		return errors.New("receiver answered 500")
+	}), KindOptions{MaxAttempts: 4, Backoff: base, MaxBackoff: time.Second})
+	q := &Queue{Store: s, Notify: r.Wake}
+	start(t, r)
+	job, err := q.Enqueue(t.Context(), Spec{Kind: "flaky", Payload: map[string]int{"n": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a dead letter", func() bool { return state(t, q, job.ID).State == meta.JobDead })
+	j := state(t, q, job.ID)
+	if j.Attempts != 4 || j.LastError != "receiver answered 500" || j.FinishedAt.IsZero() {
+		t.Errorf("dead job %+v", j)
+	}
+	mu.Lock()
+	if len(times) != 4 {
+		t.Fatalf("%d attempts, want 4", len(times))
+	}
+	for i := 1; i < len(times); i++ {
+		gap, least := times[i].Sub(times[i-1]), base<<(i-1)/2
+		if gap < least {
+			t.Errorf("retry %d came %v after the attempt before, under the backoff's %v", i, gap, least)
+		}
+	}
+	if times[3].Sub(times[2]) <= times[1].Sub(times[0]) {
+		t.Errorf("delays did not grow: %v then %v", times[1].Sub(times[0]), times[3].Sub(times[2]))
+	}
+	mu.Unlock()
+	dead, err := q.List(t.Context(), meta.JobFilter{State: meta.JobDead}, 0, 0)
+	if err != nil || len(dead) != 1 {
+		t.Errorf("dead letters listed: %v, %v", dead, err)
+	}
+
+	healthy.Store(true)
+	if err := q.Retry(t.Context(), job.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the retried job to succeed", func() bool { return state(t, q, job.ID).State == meta.JobSucceeded })
+	if err := q.Retry(t.Context(), job.ID); !errors.Is(err, ErrFinal) {
+		t.Errorf("Retry of a succeeded job: %v", err)
+	}
+}
+
+// TestPermanentAndPanic: a permanent error or a panic makes the job dead
+// at its first attempt.
+func TestPermanentAndPanic(t *testing.T) {
+	s := openStore(t)
+	r := &Runner{Store: s, Poll: 2 * time.Millisecond}
+	r.Handle("bad", HandlerFunc(func(context.Context, meta.Job) error { return Permanent(errors.New("malformed payload")) }), KindOptions{})
+	r.Handle("panics", HandlerFunc(func(context.Context, meta.Job) error { panic("boom") }), KindOptions{MaxAttempts: 1})
+	q := &Queue{Store: s, Notify: r.Wake}
+	start(t, r)
+	a, _ := q.Enqueue(t.Context(), Spec{Kind: "bad"})
+	b, _ := q.Enqueue(t.Context(), Spec{Kind: "panics"})
+	for _, id := range []uint64{a.ID, b.ID} {
+		waitFor(t, "a dead letter", func() bool { return state(t, q, id).State == meta.JobDead })
+		if j := state(t, q, id); j.Attempts != 1 {
+			t.Errorf("job %d (%s): %d attempts, want 1", id, j.Kind, j.Attempts)
+		}
+	}
+}
+
+// TestExpiredLeaseIsTakenOver: a job leased by a runner that died runs
+// again once the lease expires; a live runner's heartbeat keeps its lease
+// for a job longer than the lease.
+func TestExpiredLeaseIsTakenOver(t *testing.T) {
+	s := openStore(t)
+	q := &Queue{Store: s}
+	job, err := q.Enqueue(t.Context(), Spec{Kind: "work"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A runner that died holding the lease for 200 ms.
+	if err := s.Update(t.Context(), func(tx meta.Tx) error {
+		now := time.Now()
+		_, err := tx.Jobs().Lease([]string{"work"}, nil, "dead-runner", now, now.Add(200*time.Millisecond))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	r := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: 150 * time.Millisecond}
+	r.Handle("work", HandlerFunc(func(ctx context.Context, j meta.Job) error {
+		runs.Add(1)
+		select { // longer than the lease: only heartbeats keep it
+		case <-time.After(600 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}), KindOptions{})
+	other := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: 150 * time.Millisecond}
+	other.Handle("work", r.kinds["work"].h, KindOptions{})
+	start(t, r)
+	start(t, other)
+	waitFor(t, "the job to succeed", func() bool { return state(t, q, job.ID).State == meta.JobSucceeded })
+	if j := state(t, q, job.ID); j.Attempts != 2 || runs.Load() != 1 {
+		t.Errorf("attempts %d (want 2: the dead runner's and the takeover), handler runs %d (want 1)", j.Attempts, runs.Load())
+	}
+}
+
+// TestCancelStopsARunningJob: Cancel reaches the handler at its next
+// heartbeat and the job stays canceled.
+func TestCancelStopsARunningJob(t *testing.T) {
+	s := openStore(t)
+	started, stopped := make(chan struct{}), make(chan struct{})
+	r := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: 60 * time.Millisecond}
+	r.Handle("long", HandlerFunc(func(ctx context.Context, j meta.Job) error {
+		close(started)
+		<-ctx.Done()
+		close(stopped)
+		return ctx.Err()
+	}), KindOptions{})
+	q := &Queue{Store: s, Notify: r.Wake}
+	start(t, r)
+	job, _ := q.Enqueue(t.Context(), Spec{Kind: "long"})
+	<-started
+	if err := q.Cancel(t.Context(), job.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler's context was not canceled")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if j := state(t, q, job.ID); j.State != meta.JobCanceled {
+		t.Errorf("after Cancel: %s", j.State)
+	}
+	if err := q.Cancel(t.Context(), job.ID); !errors.Is(err, ErrFinal) {
+		t.Errorf("a second Cancel: %v", err)
+	}
+}
+
+// TestConcurrencyCapHolds: three runners of four workers each share the
+// queue; a kind capped at two never runs more than two at once, while an
+// uncapped kind runs beside it.
+func TestConcurrencyCapHolds(t *testing.T) {
+	s := openStore(t)
+	var now, peak, uncappedPeak, nowUncapped atomic.Int32
+	track := func(cur, top *atomic.Int32) Handler {
+		return HandlerFunc(func(ctx context.Context, j meta.Job) error {
+			n := cur.Add(1)
+			for {
+				p := top.Load()
+				if n <= p || top.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(15 * time.Millisecond)
+			cur.Add(-1)
+			return nil
+		})
+	}
+	var runners []*Runner
+	for range 3 {
+		r := &Runner{Store: s, Poll: 2 * time.Millisecond, Workers: 4}
+		r.Handle("capped", track(&now, &peak), KindOptions{Limit: 2})
+		r.Handle("free", track(&nowUncapped, &uncappedPeak), KindOptions{})
+		runners = append(runners, r)
+	}
+	q := &Queue{Store: s}
+	var ids []uint64
+	for i := range 40 {
+		k := "capped"
+		if i%4 == 0 {
+			k = "free"
+		}
+		j, err := q.Enqueue(t.Context(), Spec{Kind: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	for _, r := range runners {
+		start(t, r)
+	}
+	for _, id := range ids {
+		waitFor(t, "every job", func() bool { return state(t, q, id).State == meta.JobSucceeded })
+	}
+	if p := peak.Load(); p > 2 || p < 1 {
+		t.Errorf("capped kind peaked at %d running, cap 2", p)
+	}
+	if uncappedPeak.Load() < 2 {
+		t.Errorf("the uncapped kind never ran two at once (peak %d): the test exercised nothing", uncappedPeak.Load())
+	}
+}
+
+// TestCronFiresOncePerTick: a schedule every second, held by two runners
+// sharing the store, enqueues one job per fire time.
+func TestCronFiresOncePerTick(t *testing.T) {
+	s := openStore(t)
+	var runs atomic.Int32
+	for range 2 {
+		r := &Runner{Store: s, Poll: 5 * time.Millisecond}
+		r.Handle("tick", HandlerFunc(func(context.Context, meta.Job) error { runs.Add(1); return nil }), KindOptions{})
+		if err := r.Schedule("ticker", "* * * * * *", Spec{Kind: "tick"}); err != nil {
+			t.Fatal(err)
+		}
+		start(t, r)
+	}
+	q := &Queue{Store: s}
+	waitFor(t, "three fires", func() bool {
+		jobs, _ := q.List(context.Background(), meta.JobFilter{Kind: "tick", State: meta.JobSucceeded}, 0, 0)
+		return len(jobs) >= 3
+	})
+	jobs, _ := q.List(t.Context(), meta.JobFilter{Kind: "tick"}, 0, 0)
+	keys := map[string]bool{}
+	for _, j := range jobs {
+		if keys[j.Key] || j.Key == "" {
+			t.Errorf("fire key %q enqueued twice or empty", j.Key)
+		}
+		keys[j.Key] = true
+	}
+	if err := (&Runner{}).Schedule("bad", "every tuesday", Spec{Kind: "x"}); err == nil {
+		t.Error("a bad cron spec was accepted")
+	}
+}
+
+func TestBackoffGrows(t *testing.T) {
+	for n := 1; n < 12; n++ {
+		d := Backoff(time.Second, time.Minute, n)
+		full := min(time.Second<<(n-1), time.Minute)
+		if d < full/2 || d > full {
+			t.Errorf("Backoff(1s, 1m, %d) = %v, want within [%v, %v]", n, d, full/2, full)
+		}
+	}
+}
+
+func TestPrune(t *testing.T) {
+	s := openStore(t)
+	q := &Queue{Store: s}
+	old, _ := q.Enqueue(t.Context(), Spec{Kind: "x", Key: "once"})
+	live, _ := q.Enqueue(t.Context(), Spec{Kind: "x"})
+	if err := q.Cancel(t.Context(), old.ID); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Prune(t.Context(), s, time.Now().Add(time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v; want 1", n, err)
+	}
+	if _, err := q.Get(t.Context(), old.ID); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("the finished job is still there: %v", err)
+	}
+	if j := state(t, q, live.ID); j.State != meta.JobPending {
+		t.Errorf("the pending job: %+v", j)
+	}
+}
