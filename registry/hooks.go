@@ -50,6 +50,9 @@ type Event struct {
 	Manifest *meta.Manifest
 	// Request is the HTTP request (for principal, remote address, headers).
 	Request *http.Request
+	// Operator names the account making the request, when the Authorize
+	// hook identified one ("" for anonymous requests or without auth).
+	Operator string
 }
 
 // Hooks let later layers (authorization, quotas, immutability, events,
@@ -103,4 +106,70 @@ func asDenied(err error) error {
 		return e
 	}
 	return &Error{Status: http.StatusForbidden, Code: CodeDenied, Message: err.Error()}
+}
+
+// Chain combines hooks: for each field, the hooks that set it run in the
+// order given; a Before, Authorize or InTx hook's error stops the chain.
+func Chain(hs ...Hooks) Hooks {
+	before := func(pick func(Hooks) func(context.Context, *Event) error) func(context.Context, *Event) error {
+		var fs []func(context.Context, *Event) error
+		for _, h := range hs {
+			if f := pick(h); f != nil {
+				fs = append(fs, f)
+			}
+		}
+		if len(fs) == 0 {
+			return nil
+		}
+		return func(ctx context.Context, ev *Event) error {
+			for _, f := range fs {
+				if err := f(ctx, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	after := func(pick func(Hooks) func(context.Context, *Event)) func(context.Context, *Event) {
+		var fs []func(context.Context, *Event)
+		for _, h := range hs {
+			if f := pick(h); f != nil {
+				fs = append(fs, f)
+			}
+		}
+		if len(fs) == 0 {
+			return nil
+		}
+		return func(ctx context.Context, ev *Event) {
+			for _, f := range fs {
+				f(ctx, ev)
+			}
+		}
+	}
+	var inTx []func(context.Context, meta.Tx, *Event) error
+	for _, h := range hs {
+		if h.InTx != nil {
+			inTx = append(inTx, h.InTx)
+		}
+	}
+	out := Hooks{
+		Authorize:    before(func(h Hooks) func(context.Context, *Event) error { return h.Authorize }),
+		BeforePush:   before(func(h Hooks) func(context.Context, *Event) error { return h.BeforePush }),
+		BeforePull:   before(func(h Hooks) func(context.Context, *Event) error { return h.BeforePull }),
+		BeforeDelete: before(func(h Hooks) func(context.Context, *Event) error { return h.BeforeDelete }),
+		AfterPush:    after(func(h Hooks) func(context.Context, *Event) { return h.AfterPush }),
+		AfterPull:    after(func(h Hooks) func(context.Context, *Event) { return h.AfterPull }),
+		AfterDelete:  after(func(h Hooks) func(context.Context, *Event) { return h.AfterDelete }),
+	}
+	if len(inTx) > 0 {
+		out.InTx = func(ctx context.Context, tx meta.Tx, ev *Event) error {
+			for _, f := range inTx {
+				if err := f(ctx, tx, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	return out
 }

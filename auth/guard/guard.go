@@ -84,6 +84,7 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 				}
 			}
 		}
+		ev.Operator = c.Subject
 		return nil
 	case strings.EqualFold(scheme, "Basic") && g.Authenticator != nil:
 		name, secret, ok := r.BasicAuth()
@@ -108,6 +109,7 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 			}
 			return registry.NewError(http.StatusForbidden, registry.CodeDenied, "access denied")
 		}
+		ev.Operator = p.Name
 		return nil
 	case authz != "":
 		return g.challenge(r, ask, "", "unsupported authorization scheme")

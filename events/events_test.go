@@ -1,0 +1,292 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/bolt"
+	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/storage/memory"
+)
+
+func openStore(t *testing.T) meta.Store {
+	t.Helper()
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// serve runs a registry over s with hooks.
+func serve(t *testing.T, s meta.Store, hooks registry.Hooks) string {
+	t.Helper()
+	h, err := registry.New(registry.WithStorage(memory.New()), registry.WithMetadata(s), registry.WithHooks(hooks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func logged(t *testing.T, s meta.Store) []meta.Event {
+	t.Helper()
+	var out []meta.Event
+	if err := s.View(t.Context(), func(tx meta.Tx) error {
+		var err error
+		out, err = tx.Events().List(0, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestRecorder: pushes, tag deletes and manifest deletes are logged in
+// their transaction, pulls when sampled; a change whose transaction fails
+// leaves neither the change nor its event.
+func TestRecorder(t *testing.T) {
+	s := openStore(t)
+	bell := &Bell{}
+	rec := &Recorder{Store: s, Bell: bell, PullSample: 1}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { _ = rec.Run(ctx) }()
+	var refuse bool
+	guard := registry.Hooks{
+		Authorize: func(_ context.Context, ev *registry.Event) error { ev.Operator = "alice"; return nil },
+		InTx: func(context.Context, meta.Tx, *registry.Event) error {
+			if refuse {
+				return errors.New("quota exceeded")
+			}
+			return nil
+		},
+	}
+	host := serve(t, s, registry.Chain(guard, rec.Hooks()))
+	ref, _ := name.ParseReference(host+"/team/app:v1", name.Insecure)
+	img, _ := random.Image(256, 1)
+	rung := bell.Wait()
+	if err := remote.Write(ref, img, remote.WithAuth(nil)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-rung:
+	case <-time.After(5 * time.Second):
+		t.Error("the bell did not ring after a push")
+	}
+	d, _ := img.Digest()
+	if _, err := remote.Get(ref); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pull event", func() bool { return len(logged(t, s)) >= 2 })
+
+	tagRef, _ := name.ParseReference(host+"/team/app:v1", name.Insecure)
+	if err := remote.Delete(tagRef); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Delete(ref.Context().Digest(d.String())); err != nil {
+		t.Fatal(err)
+	}
+	refuse = true
+	if err := remote.Write(ref, img); err == nil {
+		t.Error("the refused push succeeded")
+	}
+
+	evs := logged(t, s)
+	var types []string
+	for _, e := range evs {
+		types = append(types, e.Type)
+	}
+	if want := []string{PushArtifact, PullArtifact, DeleteTag, DeleteArtifact}; !slices.Equal(types, want) {
+		t.Fatalf("logged %v, want %v", types, want)
+	}
+	push := evs[0]
+	if push.Operator != "alice" || push.Repository != "team/app" || push.Project != "team" || push.Digest != d.String() ||
+		push.Tag != "v1" || push.MediaType == "" || push.Size == 0 || push.Result != "success" || push.Seq == 0 {
+		t.Errorf("push event %+v", push)
+	}
+	if evs[2].Tag != "v1" || evs[2].Digest != d.String() || evs[3].Digest != d.String() {
+		t.Errorf("delete events %+v, %+v", evs[2], evs[3])
+	}
+}
+
+func TestPullSampling(t *testing.T) {
+	s := openStore(t)
+	rec := &Recorder{Store: s} // PullSample 0: pulls are not recorded
+	host := serve(t, s, rec.Hooks())
+	ref, _ := name.ParseReference(host+"/team/app:v1", name.Insecure)
+	img, _ := random.Image(64, 1)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, err := remote.Get(ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(rec.pulls); n != 0 {
+		t.Errorf("%d pulls queued with sampling off", n)
+	}
+	if evs := logged(t, s); len(evs) != 1 {
+		t.Errorf("%d events, want the push only", len(evs))
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func appendEvents(t *testing.T, s meta.Store, repos ...string) {
+	t.Helper()
+	if err := s.Update(t.Context(), func(tx meta.Tx) error {
+		for _, r := range repos {
+			if _, err := tx.Events().Append(meta.Event{Type: PushArtifact, Repository: r}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConsumerAtLeastOnce: a Func consumer sees every event in order; a
+// failed batch is handed again; a new consumer with the same name resumes
+// from the cursor; FromNow skips what was there.
+func TestConsumerAtLeastOnce(t *testing.T) {
+	s := openStore(t)
+	appendEvents(t, s, "a/1", "a/2", "a/3")
+	var mu sync.Mutex
+	var seen []uint64
+	fail := true
+	c := &Consumer{Store: s, Name: "hook", Batch: 2, Func: func(_ context.Context, batch []meta.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range batch {
+			seen = append(seen, e.Seq)
+		}
+		if fail {
+			fail = false
+			return errors.New("receiver down")
+		}
+		return nil
+	}}
+	if _, err := c.Step(t.Context()); err == nil {
+		t.Fatal("the failing batch reported success")
+	}
+	for {
+		n, err := c.Step(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if want := []uint64{1, 2, 1, 2, 3}; !slices.Equal(seen, want) {
+		t.Errorf("seen %v, want %v (the failed batch again, then the rest)", seen, want)
+	}
+	if cur, _ := Cursor(t.Context(), s, "hook"); cur != 3 {
+		t.Errorf("cursor %d, want 3", cur)
+	}
+	// A restart resumes after the cursor.
+	appendEvents(t, s, "a/4")
+	seen = nil
+	again := &Consumer{Store: s, Name: "hook", Func: c.Func}
+	if _, err := again.Step(t.Context()); err != nil || !slices.Equal(seen, []uint64{4}) {
+		t.Errorf("after a restart: %v, %v", seen, err)
+	}
+	// FromNow: only later events.
+	seen = nil
+	late := &Consumer{Store: s, Name: "late", From: FromNow, Func: c.Func}
+	if n, err := late.Step(t.Context()); n != 0 || err != nil {
+		t.Errorf("FromNow saw %d, %v", n, err)
+	}
+	appendEvents(t, s, "a/5")
+	if _, err := late.Step(t.Context()); err != nil || !slices.Equal(seen, []uint64{5}) {
+		t.Errorf("FromNow then: %v, %v", seen, err)
+	}
+}
+
+// TestConsumerTxExactlyOnce: a Tx consumer's writes commit with its
+// cursor: a failing batch writes nothing and is handed again.
+func TestConsumerTxExactlyOnce(t *testing.T) {
+	s := openStore(t)
+	appendEvents(t, s, "a/1", "b/1")
+	fail := true
+	c := &Consumer{Store: s, Name: "jobs", Tx: func(_ context.Context, tx meta.Tx, batch []meta.Event) error {
+		for _, e := range batch {
+			if _, err := tx.Jobs().Enqueue(meta.Job{Kind: "deliver", Payload: []byte(e.Repository)}, time.Now()); err != nil {
+				return err
+			}
+		}
+		if fail {
+			fail = false
+			return errors.New("crash before the cursor moved")
+		}
+		return nil
+	}}
+	if _, err := c.Step(t.Context()); err == nil {
+		t.Fatal("the failing batch reported success")
+	}
+	if n, err := c.Step(t.Context()); n != 2 || err != nil {
+		t.Fatalf("second step: %d, %v", n, err)
+	}
+	var jobs []meta.Job
+	_ = s.View(t.Context(), func(tx meta.Tx) error { jobs, _ = tx.Jobs().List(meta.JobFilter{}, 0, 0); return nil })
+	if len(jobs) != 2 {
+		t.Errorf("%d jobs enqueued, want exactly 2", len(jobs))
+	}
+}
+
+// TestConsumerRunWakesOnBell: Run handles events as soon as the bell
+// rings, with a poll far in the future.
+func TestConsumerRunWakesOnBell(t *testing.T) {
+	s := openStore(t)
+	bell := &Bell{}
+	got := make(chan uint64, 10)
+	c := &Consumer{Store: s, Name: "fast", Bell: bell, Poll: time.Hour, Func: func(_ context.Context, batch []meta.Event) error {
+		for _, e := range batch {
+			got <- e.Seq
+		}
+		return nil
+	}}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { _ = c.Run(ctx) }()
+	time.Sleep(20 * time.Millisecond) // let it reach its wait
+	appendEvents(t, s, "x/1")
+	bell.Ring()
+	select {
+	case seq := <-got:
+		if seq != 1 {
+			t.Errorf("got %d", seq)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the consumer did not wake on the bell")
+	}
+	if err := (&Consumer{}).Run(ctx); err == nil {
+		t.Error("an empty Consumer ran")
+	}
+}

@@ -1,0 +1,137 @@
+package events
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry"
+)
+
+// Recorder appends the registry's changes to the event log. Set Store,
+// then pass Hooks to registry.WithHooks (merged with other hooks by
+// registry.Hooks' owner). Start the pull batcher with Run when PullSample
+// is above 0.
+type Recorder struct {
+	// Store is the metadata store (the registry's).
+	Store meta.Store
+	// Bell, when set, rings after every committed change.
+	Bell *Bell
+	// PullSample is the share of pulls recorded: 0 records none, 1 all,
+	// 0.01 one in a hundred.
+	PullSample float64
+	// Logger receives pull events dropped under load (nil: none).
+	Logger *slog.Logger
+
+	once  sync.Once
+	pulls chan meta.Event
+}
+
+func (r *Recorder) init() {
+	r.once.Do(func() { r.pulls = make(chan meta.Event, 1024) })
+}
+
+// Hooks returns the registry hooks that record events.
+func (r *Recorder) Hooks() registry.Hooks {
+	r.init()
+	ring := func(context.Context, *registry.Event) { r.Bell.Ring() }
+	return registry.Hooks{InTx: r.inTx, AfterPush: ring, AfterDelete: ring, AfterPull: r.pulled}
+}
+
+// FromRegistry turns a registry event into the log's event; ok is false
+// for actions the log does not record (blob pushes and deletes, reads).
+func FromRegistry(ev *registry.Event) (meta.Event, bool) {
+	out := meta.Event{
+		Operator: ev.Operator, Repository: ev.Repository, Project: ProjectOf(ev.Repository),
+		Digest: ev.Digest.String(), MediaType: ev.MediaType, Size: ev.Size, Result: "success",
+	}
+	if len(ev.Tags) > 0 {
+		out.Tag = ev.Tags[0]
+		if len(ev.Tags) > 1 {
+			out.Details = map[string]string{"tags": strings.Join(ev.Tags, ",")}
+		}
+	}
+	switch ev.Action {
+	case registry.ActionPushManifest:
+		out.Type = PushArtifact
+	case registry.ActionDeleteManifest:
+		out.Type = DeleteArtifact
+	case registry.ActionDeleteTag:
+		out.Type = DeleteTag
+	case registry.ActionPullManifest:
+		out.Type = PullArtifact
+	default:
+		return out, false
+	}
+	return out, true
+}
+
+// inTx appends a change's event in its transaction.
+func (r *Recorder) inTx(_ context.Context, tx meta.Tx, ev *registry.Event) error {
+	e, ok := FromRegistry(ev)
+	if !ok || e.Type == PullArtifact {
+		return nil
+	}
+	_, err := tx.Events().Append(e)
+	return err
+}
+
+// pulled queues a sampled pull for the batcher; a full queue drops it.
+func (r *Recorder) pulled(_ context.Context, ev *registry.Event) {
+	if r.PullSample <= 0 || (r.PullSample < 1 && rand.Float64() >= r.PullSample) {
+		return
+	}
+	e, ok := FromRegistry(ev)
+	if !ok {
+		return
+	}
+	e.Time = time.Now()
+	select {
+	case r.pulls <- e:
+	default:
+		if r.Logger != nil {
+			r.Logger.Warn("events: pull event dropped: the batcher is behind")
+		}
+	}
+}
+
+// Run appends queued pull events in batches until ctx is done. Pulls
+// queued but not yet appended when the process dies are lost: pulls are
+// not changes.
+func (r *Recorder) Run(ctx context.Context) error {
+	r.init()
+	for {
+		var batch []meta.Event
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e := <-r.pulls:
+			batch = append(batch, e)
+		}
+	drain:
+		for len(batch) < 256 {
+			select {
+			case e := <-r.pulls:
+				batch = append(batch, e)
+			default:
+				break drain
+			}
+		}
+		err := r.Store.Update(ctx, func(tx meta.Tx) error {
+			for _, e := range batch {
+				if _, err := tx.Events().Append(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil && r.Logger != nil {
+			r.Logger.Error("events: appending pull events", "n", len(batch), "err", err)
+		}
+		r.Bell.Ring()
+	}
+}

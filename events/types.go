@@ -1,0 +1,34 @@
+package events
+
+// Event types. The artifact, scan, quota, replication and retention types
+// are Harbor's webhook event types; the others are Berth's.
+const (
+	PushArtifact      = "PUSH_ARTIFACT"
+	PullArtifact      = "PULL_ARTIFACT"
+	DeleteArtifact    = "DELETE_ARTIFACT"
+	DeleteTag         = "DELETE_TAG"
+	ScanningCompleted = "SCANNING_COMPLETED"
+	ScanningFailed    = "SCANNING_FAILED"
+	QuotaExceed       = "QUOTA_EXCEED"
+	QuotaWarning      = "QUOTA_WARNING"
+	Replication       = "REPLICATION"
+	TagRetention      = "TAG_RETENTION"
+	CreateProject     = "CREATE_PROJECT"
+	DeleteProject     = "DELETE_PROJECT"
+	CreateRobot       = "CREATE_ROBOT"
+	DeleteRobot       = "DELETE_ROBOT"
+	ChangeMember      = "CHANGE_MEMBER"
+	CreateUser        = "CREATE_USER"
+	DeleteUser        = "DELETE_USER"
+	Login             = "LOGIN"
+)
+
+// ProjectOf is the project of a repository: its first path component.
+func ProjectOf(repository string) string {
+	for i := range len(repository) {
+		if repository[i] == '/' {
+			return repository[:i]
+		}
+	}
+	return repository
+}
