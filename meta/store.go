@@ -66,6 +66,10 @@ type Tx interface {
 	Cursors() Table[Cursor]
 	// Jobs is the job queue.
 	Jobs() Jobs
+	// WebhookPolicies holds webhook policies.
+	WebhookPolicies() Table[WebhookPolicy]
+	// Deliveries holds the webhook delivery log.
+	Deliveries() Table[Delivery]
 }
 
 // Table is a set of records keyed by name, for the account and project

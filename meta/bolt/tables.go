@@ -16,6 +16,9 @@ var (
 	bucketProjects = []byte("projects")
 	bucketUsers    = []byte("users")
 	bucketRobots   = []byte("robots")
+	// The webhook tables, JSON too.
+	bucketWebhookPolicies = []byte("webhookPolicies")
+	bucketDeliveries      = []byte("deliveries")
 )
 
 // table is the meta.Table of one bucket, records keyed by name(v).
@@ -39,6 +42,16 @@ func (t *tx) Users() meta.Table[meta.User] {
 // Robots returns the meta.Tx view of the robots table.
 func (t *tx) Robots() meta.Table[meta.Robot] {
 	return table[meta.Robot]{t, bucketRobots, "robot", func(r meta.Robot) string { return r.Name }}
+}
+
+// WebhookPolicies returns the webhook policies table.
+func (t *tx) WebhookPolicies() meta.Table[meta.WebhookPolicy] {
+	return table[meta.WebhookPolicy]{t, bucketWebhookPolicies, "webhook policy", func(p meta.WebhookPolicy) string { return p.Name }}
+}
+
+// Deliveries returns the webhook delivery log.
+func (t *tx) Deliveries() meta.Table[meta.Delivery] {
+	return table[meta.Delivery]{t, bucketDeliveries, "delivery", func(d meta.Delivery) string { return d.ID }}
 }
 
 func (tb table[T]) decode(key, raw []byte) (T, error) {

@@ -45,6 +45,23 @@ func testTables(t *testing.T, s meta.Store) {
 		r.Name, r.Grants = n, nil
 		return r
 	}, func(r meta.Robot) string { return r.Name })
+	policy := meta.WebhookPolicy{
+		Name: "deploy", Description: "redeploy on push", Project: "team", Repositories: "team/app-*",
+		EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, CreatedBy: "alice", CreatedAt: at(7), UpdatedAt: at(8),
+		Targets: []meta.WebhookTarget{{Type: "http", Address: "https://ci.example/hook", Format: "cloudevents",
+			AuthHeader: "Bearer x", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", SkipCertVerify: true, Timeout: 5 * time.Second}},
+	}
+	tableCase(t, s, "webhook policies", meta.Tx.WebhookPolicies, policy, func(p meta.WebhookPolicy, n string) meta.WebhookPolicy {
+		p.Name, p.Targets = n, nil
+		return p
+	}, func(p meta.WebhookPolicy) string { return p.Name })
+	delivery := meta.Delivery{ID: "00000000000000000042", JobID: 42, Policy: "deploy", Project: "team", Target: 1,
+		Address: "https://ci.example/hook", EventSeq: 9, EventType: "PUSH_ARTIFACT", CreatedAt: at(9),
+		Attempts: []meta.DeliveryAttempt{{At: at(10), Duration: time.Second, Status: 500, Error: "500 Internal Server Error"}}}
+	tableCase(t, s, "deliveries", meta.Tx.Deliveries, delivery, func(d meta.Delivery, n string) meta.Delivery {
+		d.ID, d.Attempts = n, nil
+		return d
+	}, func(d meta.Delivery) string { return d.ID })
 }
 
 // tableCase runs the table checks on one table: full is a record with every
@@ -136,17 +153,30 @@ func sameRecord[T any](a, b T) bool {
 }
 
 // normalize returns a copy of the struct v with its time fields in UTC and
-// its empty slices nil.
+// its empty slices nil, in nested structs and slices of them too.
 func normalize[T any](v T) T {
-	rv := reflect.ValueOf(&v).Elem()
-	for i := range rv.NumField() {
-		f := rv.Field(i)
-		switch {
-		case f.Type() == reflect.TypeFor[time.Time]():
-			f.Set(reflect.ValueOf(f.Interface().(time.Time).UTC()))
-		case f.Kind() == reflect.Slice && f.Len() == 0:
-			f.Set(reflect.Zero(f.Type()))
-		}
-	}
+	normalizeValue(reflect.ValueOf(&v).Elem())
 	return v
+}
+
+func normalizeValue(rv reflect.Value) {
+	switch {
+	case rv.Type() == reflect.TypeFor[time.Time]():
+		rv.Set(reflect.ValueOf(rv.Interface().(time.Time).UTC()))
+	case rv.Kind() == reflect.Struct:
+		for i := range rv.NumField() {
+			if rv.Type().Field(i).IsExported() {
+				normalizeValue(rv.Field(i))
+			}
+		}
+	case rv.Kind() == reflect.Slice && rv.Len() == 0:
+		rv.Set(reflect.Zero(rv.Type()))
+	case rv.Kind() == reflect.Slice:
+		cp := reflect.MakeSlice(rv.Type(), rv.Len(), rv.Len())
+		reflect.Copy(cp, rv)
+		for i := range cp.Len() {
+			normalizeValue(cp.Index(i))
+		}
+		rv.Set(cp)
+	}
 }
