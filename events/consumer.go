@@ -36,6 +36,9 @@ type Consumer struct {
 	Poll, Retry time.Duration
 	// Bell, when set, wakes it as soon as events are appended here.
 	Bell *Bell
+	// Done, when set, is called after each batch is committed (to wake
+	// the job runner a Tx consumer enqueued work for).
+	Done func(batch []meta.Event)
 	// Logger receives failures (nil: none).
 	Logger *slog.Logger
 }
@@ -108,8 +111,12 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
-	if err != nil || c.Func == nil || len(batch) == 0 {
+	if err != nil || len(batch) == 0 {
 		return len(batch), err
+	}
+	if c.Func == nil {
+		c.done(batch)
+		return len(batch), nil
 	}
 	if err := c.Func(ctx, batch); err != nil {
 		return 0, fmt.Errorf("events: consumer %s: %w", c.Name, err)
@@ -121,7 +128,16 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 		}
 		return c.advance(tx, cur, batch)
 	})
+	if err == nil {
+		c.done(batch)
+	}
 	return len(batch), err
+}
+
+func (c *Consumer) done(batch []meta.Event) {
+	if c.Done != nil {
+		c.Done(batch)
+	}
 }
 
 // cursor returns the consumer's cursor, creating it at From when new.

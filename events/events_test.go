@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
@@ -92,7 +93,7 @@ func TestRecorder(t *testing.T) {
 	if _, err := remote.Get(ref); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the pull event", func() bool { return len(logged(t, s)) >= 2 })
+	eventually.True(t, "the pull event", func() bool { return len(logged(t, s)) >= 2 })
 
 	tagRef, _ := name.ParseReference(host+"/team/app:v1", name.Insecure)
 	if err := remote.Delete(tagRef); err != nil {
@@ -143,17 +144,6 @@ func TestPullSampling(t *testing.T) {
 	}
 	if evs := logged(t, s); len(evs) != 1 {
 		t.Errorf("%d events, want the push only", len(evs))
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

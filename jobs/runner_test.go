@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
 )
@@ -29,18 +30,6 @@ func start(t *testing.T, r *Runner) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-}
-
-// waitFor polls cond until it holds or 20 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func state(t *testing.T, q *Queue, id uint64) meta.Job {
@@ -76,7 +65,7 @@ func TestRetriesBackOffThenDead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a dead letter", func() bool { return state(t, q, job.ID).State == meta.JobDead })
+	eventually.True(t, "a dead letter", func() bool { return state(t, q, job.ID).State == meta.JobDead })
 	j := state(t, q, job.ID)
 	if j.Attempts != 4 || j.LastError != "receiver answered 500" || j.FinishedAt.IsZero() {
 		t.Errorf("dead job %+v", j)
@@ -104,7 +93,7 @@ func TestRetriesBackOffThenDead(t *testing.T) {
 	if err := q.Retry(t.Context(), job.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the retried job to succeed", func() bool { return state(t, q, job.ID).State == meta.JobSucceeded })
+	eventually.True(t, "the retried job to succeed", func() bool { return state(t, q, job.ID).State == meta.JobSucceeded })
 	if err := q.Retry(t.Context(), job.ID); !errors.Is(err, ErrFinal) {
 		t.Errorf("Retry of a succeeded job: %v", err)
 	}
@@ -122,7 +111,7 @@ func TestPermanentAndPanic(t *testing.T) {
 	a, _ := q.Enqueue(t.Context(), Spec{Kind: "bad"})
 	b, _ := q.Enqueue(t.Context(), Spec{Kind: "panics"})
 	for _, id := range []uint64{a.ID, b.ID} {
-		waitFor(t, "a dead letter", func() bool { return state(t, q, id).State == meta.JobDead })
+		eventually.True(t, "a dead letter", func() bool { return state(t, q, id).State == meta.JobDead })
 		if j := state(t, q, id); j.Attempts != 1 {
 			t.Errorf("job %d (%s): %d attempts, want 1", id, j.Kind, j.Attempts)
 		}
@@ -162,7 +151,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	other.Handle("work", r.kinds["work"].h, KindOptions{})
 	start(t, r)
 	start(t, other)
-	waitFor(t, "the job to succeed", func() bool { return state(t, q, job.ID).State == meta.JobSucceeded })
+	eventually.True(t, "the job to succeed", func() bool { return state(t, q, job.ID).State == meta.JobSucceeded })
 	if j := state(t, q, job.ID); j.Attempts != 2 || runs.Load() != 1 {
 		t.Errorf("attempts %d (want 2: the dead runner's and the takeover), handler runs %d (want 1)", j.Attempts, runs.Load())
 	}
@@ -245,7 +234,7 @@ func TestConcurrencyCapHolds(t *testing.T) {
 		start(t, r)
 	}
 	for _, id := range ids {
-		waitFor(t, "every job", func() bool { return state(t, q, id).State == meta.JobSucceeded })
+		eventually.True(t, "every job", func() bool { return state(t, q, id).State == meta.JobSucceeded })
 	}
 	if p := peak.Load(); p > 2 || p < 1 {
 		t.Errorf("capped kind peaked at %d running, cap 2", p)
@@ -269,7 +258,7 @@ func TestCronFiresOncePerTick(t *testing.T) {
 		start(t, r)
 	}
 	q := &Queue{Store: s}
-	waitFor(t, "three fires", func() bool {
+	eventually.True(t, "three fires", func() bool {
 		jobs, _ := q.List(context.Background(), meta.JobFilter{Kind: "tick", State: meta.JobSucceeded}, 0, 0)
 		return len(jobs) >= 3
 	})

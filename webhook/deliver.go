@@ -1,0 +1,217 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/meta"
+)
+
+// DefaultTimeout bounds an attempt when the target sets none.
+const DefaultTimeout = 10 * time.Second
+
+// Deliverer is the job handler that sends deliveries. Set Store and Host.
+type Deliverer struct {
+	// Store holds policies, events and the delivery log.
+	Store meta.Store
+	// Host is the registry's host[:port] as clients name it, for the
+	// resource URLs of payloads.
+	Host string
+	// Transport sends the requests (default: http.DefaultTransport's
+	// settings, with certificate checks off for targets that ask).
+	Transport http.RoundTripper
+}
+
+// loaded is what one attempt needs from the store.
+type loaded struct {
+	policy meta.WebhookPolicy
+	target meta.WebhookTarget
+	event  meta.Event
+	ctx    Context
+}
+
+func (d *Deliverer) load(ctx context.Context, job delivery) (loaded, error) {
+	var l loaded
+	err := d.Store.View(ctx, func(tx meta.Tx) error {
+		p, err := tx.WebhookPolicies().Get(job.Policy)
+		if err != nil {
+			return jobs.Permanent(fmt.Errorf("webhook: policy %s: %w", job.Policy, err))
+		}
+		if job.Target < 0 || job.Target >= len(p.Targets) {
+			return jobs.Permanent(fmt.Errorf("webhook: policy %s has no target %d any more", job.Policy, job.Target))
+		}
+		evs, err := tx.Events().List(job.Seq-1, 1)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 || evs[0].Seq != job.Seq {
+			return jobs.Permanent(fmt.Errorf("webhook: event %d is no longer in the log", job.Seq))
+		}
+		l.policy, l.target, l.event = p, p.Targets[job.Target], evs[0]
+		l.ctx.Host = d.Host
+		if r, err := tx.Repositories().Get(l.event.Repository); err == nil {
+			l.ctx.Created = r.CreatedAt
+		}
+		if proj, err := tx.Projects().Get(l.event.Project); err == nil {
+			l.ctx.Public = proj.Public
+		}
+		return nil
+	})
+	return l, err
+}
+
+// Body renders event e for target t: its bytes and content type.
+func Body(t meta.WebhookTarget, e meta.Event, c Context, id string) ([]byte, string, error) {
+	switch {
+	case t.Type == "slack":
+		b, err := Slack(e, c)
+		return b, "application/json", err
+	case t.Format == "cloudevents":
+		b, err := CloudEvent(e, c, id)
+		return b, "application/cloudevents+json", err
+	default:
+		b, err := json.Marshal(Harbor(e, c))
+		return b, "application/json", err
+	}
+}
+
+// Run implements jobs.Handler: one attempt at one delivery.
+func (d *Deliverer) Run(ctx context.Context, j meta.Job) error {
+	var job delivery
+	if err := json.Unmarshal(j.Payload, &job); err != nil {
+		return jobs.Permanent(fmt.Errorf("webhook: job %d: bad payload: %w", j.ID, err))
+	}
+	l, err := d.load(ctx, job)
+	if err != nil {
+		return err
+	}
+	id := DeliveryID(j.ID)
+	body, contentType, err := Body(l.target, l.event, l.ctx, id)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	start := time.Now()
+	status, sendErr := d.send(ctx, l.target, id, body, contentType, start)
+	attempt := meta.DeliveryAttempt{At: start.UTC(), Duration: time.Since(start), Status: status}
+	if sendErr != nil {
+		attempt.Error = sendErr.Error()
+	}
+	if err := d.record(ctx, j, job, l, attempt); err != nil {
+		return err
+	}
+	return sendErr
+}
+
+// send posts body to the target and judges the answer: 2xx delivers; 408,
+// 429 and 5xx (and no answer) are retried; other statuses are permanent.
+func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, body []byte, contentType string, at time.Time) (int, error) {
+	timeout := t.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Address, bytes.NewReader(body))
+	if err != nil {
+		return 0, jobs.Permanent(fmt.Errorf("webhook: target %q: %w", t.Address, err))
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("User-Agent", "berth-webhook")
+	if t.AuthHeader != "" {
+		req.Header.Set("Authorization", t.AuthHeader)
+	}
+	if t.Secret != "" {
+		Sign(req.Header, t.Secret, id, at, body)
+	}
+	resp, err := d.client(t).Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
+		return s, nil
+	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
+		return s, fmt.Errorf("webhook: receiver answered %s: %s", resp.Status, bytes.TrimSpace(snippet))
+	default:
+		return s, jobs.Permanent(fmt.Errorf("webhook: receiver answered %s: %s", resp.Status, bytes.TrimSpace(snippet)))
+	}
+}
+
+func (d *Deliverer) client(t meta.WebhookTarget) *http.Client {
+	rt := d.Transport
+	if rt == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if t.SkipCertVerify {
+			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the target's owner asked
+		}
+		rt = tr
+	}
+	return &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return errors.New("webhook: receivers must not redirect")
+	}}
+}
+
+// record appends the attempt to the delivery log.
+func (d *Deliverer) record(ctx context.Context, j meta.Job, job delivery, l loaded, a meta.DeliveryAttempt) error {
+	return d.Store.Update(ctx, func(tx meta.Tx) error {
+		rec, err := tx.Deliveries().Get(DeliveryID(j.ID))
+		if errors.Is(err, meta.ErrNotFound) {
+			rec = meta.Delivery{ID: DeliveryID(j.ID), JobID: j.ID, Policy: job.Policy, Project: l.policy.Project, Target: job.Target,
+				Address: l.target.Address, EventSeq: job.Seq, EventType: l.event.Type, CreatedAt: j.CreatedAt}
+		} else if err != nil {
+			return err
+		}
+		rec.Attempts = append(rec.Attempts, a)
+		return tx.Deliveries().Put(rec)
+	})
+}
+
+// Redeliver sends a logged delivery again: a dead or canceled one is
+// retried as it is; any other gets a new delivery job (and log record)
+// for the same event and target. It returns the delivery id that will
+// carry it.
+func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
+	var rec meta.Delivery
+	var job meta.Job
+	err := q.Store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		if rec, err = tx.Deliveries().Get(id); err != nil {
+			return err
+		}
+		job, err = tx.Jobs().Get(rec.JobID)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if job.State == meta.JobDead || job.State == meta.JobCanceled {
+		return id, q.Retry(ctx, job.ID)
+	}
+	if job.State.Active() {
+		return id, nil // on its way already
+	}
+	var next meta.Job
+	err = q.Store.Update(ctx, func(tx meta.Tx) error {
+		var err error
+		if next, err = tx.Jobs().Enqueue(meta.Job{Kind: JobKind, Payload: job.Payload}, time.Now()); err != nil {
+			return err
+		}
+		copyRec := rec
+		copyRec.ID, copyRec.JobID, copyRec.Attempts, copyRec.CreatedAt = DeliveryID(next.ID), next.ID, nil, time.Now().UTC()
+		return tx.Deliveries().Put(copyRec)
+	})
+	if err == nil && q.Notify != nil {
+		q.Notify()
+	}
+	return DeliveryID(next.ID), err
+}

@@ -1,0 +1,17 @@
+// Package webhook sends the event log's events to HTTP receivers and
+// Slack, so host platforms can react to pushes without polling.
+//
+// Policies (meta.WebhookPolicy) select events by type, project (none for a
+// system policy) and repository pattern (doublestar), and name targets.
+// The Dispatcher consumes the event log (events.Consumer, Tx mode): for
+// every event and every matching target it enqueues a delivery job and
+// records the delivery in the same transaction as its cursor moves, so no
+// event is dropped and none is dispatched twice, whatever crashes. The
+// Deliverer is the job handler: it renders the body (Harbor's default JSON
+// with its event type names, CloudEvents 1.0 in structured mode, or a
+// Slack message), signs it (Standard Webhooks headers: webhook-id,
+// webhook-timestamp, webhook-signature = v1,base64(HMAC-SHA256)), sends it
+// with the target's timeout and Authorization header, and logs each
+// attempt's status. Failed deliveries are retried by the job queue with
+// growing delays and end as dead letters, which can be redelivered.
+package webhook

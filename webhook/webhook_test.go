@@ -1,0 +1,312 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/bolt"
+	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/storage/memory"
+)
+
+// received is one request a receiver got.
+type received struct {
+	header http.Header
+	body   []byte
+	at     time.Time
+}
+
+// receiver is a local HTTP receiver answering status (settable).
+type receiver struct {
+	mu     sync.Mutex
+	status int
+	got    []received
+	url    string
+}
+
+func newReceiver(t *testing.T, status int) *receiver {
+	r := &receiver{status: status}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, received{req.Header.Clone(), b, time.Now()})
+		st := r.status
+		r.mu.Unlock()
+		w.WriteHeader(st)
+	}))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL
+	return r
+}
+
+func (r *receiver) requests() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+func (r *receiver) setStatus(s int) { r.mu.Lock(); r.status = s; r.mu.Unlock() }
+
+// stack is a registry with the event recorder, the webhook dispatcher and
+// a job runner with the deliverer, over one bbolt store.
+type stack struct {
+	store meta.Store
+	host  string
+	queue *jobs.Queue
+}
+
+func newStack(t *testing.T, opts jobs.KindOptions, policies ...meta.WebhookPolicy) *stack {
+	t.Helper()
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Update(t.Context(), func(tx meta.Tx) error {
+		for _, p := range policies {
+			if err := tx.WebhookPolicies().Put(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bell := &events.Bell{}
+	rec := &events.Recorder{Store: s, Bell: bell}
+	operator := registry.Hooks{Authorize: func(_ context.Context, ev *registry.Event) error { ev.Operator = "alice"; return nil }}
+	h, err := registry.New(registry.WithStorage(memory.New()), registry.WithMetadata(s), registry.WithHooks(registry.Chain(operator, rec.Hooks())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	runner := &jobs.Runner{Store: s, Poll: 5 * time.Millisecond}
+	runner.Handle(JobKind, &Deliverer{Store: s, Host: host}, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = runner.Run(ctx) })
+	d := Dispatcher(s, bell, runner.Wake)
+	d.Poll = 10 * time.Millisecond
+	wg.Go(func() { _ = d.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	// The dispatcher's cursor starts at the end of the log: let it exist
+	// before anything is pushed.
+	eventually.True(t, "the dispatcher's cursor", func() bool {
+		err := s.View(context.Background(), func(tx meta.Tx) error { _, err := tx.Cursors().Get(ConsumerName); return err })
+		return err == nil
+	})
+	return &stack{store: s, host: host, queue: &jobs.Queue{Store: s, Notify: runner.Wake}}
+}
+
+func (s *stack) push(t *testing.T, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(s.host+"/"+ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := random.Image(128, 1)
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	return d.String()
+}
+
+func (s *stack) deliveries(t *testing.T) []meta.Delivery {
+	t.Helper()
+	var out []meta.Delivery
+	_ = s.store.View(context.Background(), func(tx meta.Tx) error { out, _ = tx.Deliveries().List("", 0); return nil })
+	return out
+}
+
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// TestPushDelivered: a push reaches an HTTP target as Harbor's payload,
+// field by field, signed and with the Authorization header; a CloudEvents
+// target gets a valid CloudEvent; Slack gets a message; policies that do
+// not match send nothing.
+func TestPushDelivered(t *testing.T) {
+	harbor, ce, slack, other := newReceiver(t, 200), newReceiver(t, 204), newReceiver(t, 200), newReceiver(t, 200)
+	s := newStack(t, jobs.KindOptions{},
+		meta.WebhookPolicy{Name: "deploy", Project: "team", Repositories: "team/app*", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+			Targets: []meta.WebhookTarget{
+				{Type: "http", Address: harbor.url, AuthHeader: "Bearer hook-token", Secret: secret},
+				{Type: "http", Address: ce.url, Format: "cloudevents", Secret: secret},
+				{Type: "slack", Address: slack.url},
+			}},
+		meta.WebhookPolicy{Name: "off", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: false, Targets: []meta.WebhookTarget{{Type: "http", Address: other.url}}},
+		meta.WebhookPolicy{Name: "deletes", EventTypes: []string{"DELETE_ARTIFACT"}, Enabled: true, Targets: []meta.WebhookTarget{{Type: "http", Address: other.url}}},
+	)
+	before := time.Now().Unix()
+	dg := s.push(t, "team/app:v1")
+	s.push(t, "team/db:v1") // outside the pattern
+	eventually.True(t, "three deliveries", func() bool {
+		return len(harbor.requests()) == 1 && len(ce.requests()) == 1 && len(slack.requests()) == 1
+	})
+
+	got := harbor.requests()[0]
+	if err := Verify(got.header, secret, got.body, time.Now(), 5*time.Minute); err != nil {
+		t.Errorf("the signature does not verify: %v", err)
+	}
+	if got.header.Get("Authorization") != "Bearer hook-token" || got.header.Get("Content-Type") != "application/json" {
+		t.Errorf("headers %v", got.header)
+	}
+	var p struct {
+		Type      string `json:"type"`
+		OccurAt   int64  `json:"occur_at"`
+		Operator  string `json:"operator"`
+		EventData struct {
+			Resources []struct {
+				Digest      string `json:"digest"`
+				Tag         string `json:"tag"`
+				ResourceURL string `json:"resource_url"`
+			} `json:"resources"`
+			Repository struct {
+				DateCreated  int64  `json:"date_created"`
+				Name         string `json:"name"`
+				Namespace    string `json:"namespace"`
+				RepoFullName string `json:"repo_full_name"`
+				RepoType     string `json:"repo_type"`
+			} `json:"repository"`
+		} `json:"event_data"`
+	}
+	if err := json.Unmarshal(got.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	res, repo := p.EventData.Resources, p.EventData.Repository
+	if p.Type != "PUSH_ARTIFACT" || p.OccurAt < before || p.OccurAt > time.Now().Unix() || p.Operator != "alice" {
+		t.Errorf("type/occur_at/operator: %s", got.body)
+	}
+	if len(res) != 1 || res[0].Digest != dg || res[0].Tag != "v1" || res[0].ResourceURL != s.host+"/team/app:v1" {
+		t.Errorf("resources: %s", got.body)
+	}
+	if repo.Name != "app" || repo.Namespace != "team" || repo.RepoFullName != "team/app" || repo.RepoType != "private" || repo.DateCreated < before {
+		t.Errorf("repository: %s", got.body)
+	}
+
+	cgot := ce.requests()[0]
+	if err := Verify(cgot.header, secret, cgot.body, time.Now(), 5*time.Minute); err != nil {
+		t.Errorf("the CloudEvent's signature: %v", err)
+	}
+	var event cloudevents.Event
+	if err := json.Unmarshal(cgot.body, &event); err != nil {
+		t.Fatalf("not a CloudEvent: %v: %s", err, cgot.body)
+	}
+	if err := event.Validate(); err != nil || event.SpecVersion() != "1.0" || event.Type() != "harbor.artifact.pushed" ||
+		event.Subject() != "team/app" || cgot.header.Get("Content-Type") != "application/cloudevents+json" {
+		t.Errorf("CloudEvent %v (%v)", event, err)
+	}
+	if !strings.Contains(string(event.Data()), dg) {
+		t.Errorf("CloudEvent data: %s", event.Data())
+	}
+	if !strings.Contains(string(slack.requests()[0].body), "team/app:v1") {
+		t.Errorf("Slack message: %s", slack.requests()[0].body)
+	}
+	if n := len(other.requests()); n != 0 {
+		t.Errorf("a disabled or non-matching policy sent %d", n)
+	}
+	for _, d := range s.deliveries(t) {
+		if len(d.Attempts) != 1 || d.Attempts[0].Status/100 != 2 || d.EventType != "PUSH_ARTIFACT" {
+			t.Errorf("delivery log %+v", d)
+		}
+	}
+}
+
+// TestFailingReceiver: a receiver answering 500 gets retries with growing
+// delays, then the delivery is a dead letter with every attempt logged;
+// redelivery after the receiver recovers delivers it. A 4xx is not retried.
+func TestFailingReceiver(t *testing.T) {
+	down, gone := newReceiver(t, 500), newReceiver(t, 404)
+	s := newStack(t, jobs.KindOptions{MaxAttempts: 4, Backoff: 40 * time.Millisecond, MaxBackoff: time.Second},
+		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+			Targets: []meta.WebhookTarget{{Type: "http", Address: down.url}, {Type: "http", Address: gone.url}}})
+	s.push(t, "team/app:v1")
+	dead := func() []meta.Job {
+		js, _ := s.queue.List(context.Background(), meta.JobFilter{State: meta.JobDead}, 0, 0)
+		return js
+	}
+	eventually.True(t, "two dead letters", func() bool { return len(dead()) == 2 })
+	reqs := down.requests()
+	if len(reqs) != 4 {
+		t.Fatalf("%d attempts at the failing receiver, want 4", len(reqs))
+	}
+	for i := 2; i < len(reqs); i++ {
+		if reqs[i].at.Sub(reqs[i-1].at) < reqs[i-1].at.Sub(reqs[i-2].at)/2 {
+			t.Errorf("delays shrank: %v then %v", reqs[i-1].at.Sub(reqs[i-2].at), reqs[i].at.Sub(reqs[i-1].at))
+		}
+	}
+	if first, last := reqs[1].at.Sub(reqs[0].at), reqs[3].at.Sub(reqs[2].at); last <= first {
+		t.Errorf("delays did not grow: first %v, last %v", first, last)
+	}
+	if n := len(gone.requests()); n != 1 {
+		t.Errorf("the 404 receiver got %d attempts, want 1", n)
+	}
+	var failing meta.Delivery
+	for _, d := range s.deliveries(t) {
+		if d.Address == down.url {
+			failing = d
+		}
+	}
+	if len(failing.Attempts) != 4 || failing.Attempts[3].Status != 500 || failing.Attempts[3].Error == "" {
+		t.Fatalf("delivery log %+v", failing)
+	}
+
+	down.setStatus(200)
+	id, err := Redeliver(t.Context(), s.queue, failing.ID)
+	if err != nil || id != failing.ID {
+		t.Fatalf("Redeliver = %q, %v", id, err)
+	}
+	eventually.True(t, "the redelivery", func() bool { return len(down.requests()) == 5 })
+	eventually.True(t, "the delivery to succeed", func() bool {
+		j, _ := s.queue.Get(context.Background(), failing.JobID)
+		return j.State == meta.JobSucceeded
+	})
+	// A delivery that succeeded is sent again as a new delivery.
+	again, err := Redeliver(t.Context(), s.queue, failing.ID)
+	if err != nil || again == failing.ID {
+		t.Fatalf("Redeliver of a delivered one = %q, %v", again, err)
+	}
+	eventually.True(t, "the second redelivery", func() bool { return len(down.requests()) == 6 })
+}
+
+func TestVerifyRefuses(t *testing.T) {
+	body := []byte(`{"type":"PUSH_ARTIFACT"}`)
+	h := http.Header{}
+	now := time.Now()
+	Sign(h, secret, "msg_1", now, body)
+	if err := Verify(h, secret, body, now, time.Minute); err != nil {
+		t.Fatalf("a good signature: %v", err)
+	}
+	for what, c := range map[string]struct {
+		body   []byte
+		secret string
+		now    time.Time
+	}{
+		"a changed body":  {[]byte(`{"type":"DELETE_ARTIFACT"}`), secret, now},
+		"another secret":  {body, "whsec_b3RoZXIgc2VjcmV0", now},
+		"an old delivery": {body, secret, now.Add(10 * time.Minute)},
+	} {
+		if err := Verify(h, c.secret, c.body, c.now, time.Minute); err == nil {
+			t.Errorf("%s verified", what)
+		}
+	}
+}
