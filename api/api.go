@@ -11,6 +11,7 @@ import (
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/oidc"
 	"github.com/berthreg/berth/auth/session"
+	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -33,6 +34,7 @@ type Handler struct {
 	routes []string
 
 	limiter     *auth.LoginLimiter
+	queue       *jobs.Queue
 	sessions    *session.Sessions
 	oidc        *oidc.Client
 	autoOnboard bool
@@ -44,6 +46,10 @@ type Option func(*Handler)
 // WithLimiter rate-limits failed logins (basic credentials and POST
 // /c/login) with l, which the registry's guard and token service may share.
 func WithLimiter(l *auth.LoginLimiter) Option { return func(h *Handler) { h.limiter = l } }
+
+// WithJobs serves the job queue q (GET /jobs, cancel, retry) and webhook
+// redeliveries, which enqueue jobs.
+func WithJobs(q *jobs.Queue) Option { return func(h *Handler) { h.queue = q } }
 
 // WithSessions enables browser sessions: POST /c/login and GET /c/log_out
 // (Harbor's), and requests signed in by the session cookie.
@@ -95,6 +101,22 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("PUT /robots/{robot}", h.updateRobot)
 	h.route("PATCH /robots/{robot}", h.refreshSecret)
 	h.route("DELETE /robots/{robot}", h.deleteRobot)
+	for _, base := range []string{"/webhook/policies", "/projects/{project}/webhook/policies"} {
+		h.route("GET "+base, h.listWebhooks)
+		h.route("POST "+base, h.createWebhook)
+		h.route("GET "+base+"/{policy}", h.getWebhook)
+		h.route("PUT "+base+"/{policy}", h.updateWebhook)
+		h.route("DELETE "+base+"/{policy}", h.deleteWebhook)
+		h.route("GET "+base+"/{policy}/deliveries", h.listDeliveries)
+		h.route("POST "+base+"/{policy}/deliveries/{id}/redeliver", h.redeliver)
+	}
+	h.route("GET /jobs", h.listJobs)
+	h.route("GET /jobs/{id}", h.getJob)
+	h.route("POST /jobs/{id}/cancel", h.jobAction(func(q *jobs.Queue, r *http.Request, id uint64) error { return q.Cancel(r.Context(), id) }))
+	h.route("POST /jobs/{id}/retry", h.jobAction(func(q *jobs.Queue, r *http.Request, id uint64) error { return q.Retry(r.Context(), id) }))
+	h.route("GET /audit-logs", h.auditLogs)
+	h.route("GET /projects/{project}/logs", h.auditLogs)
+	h.route("POST /system/purgeaudit", h.purgeAudit)
 	h.route("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, err := w.Write(openAPI)

@@ -32,3 +32,9 @@ func ProjectOf(repository string) string {
 	}
 	return repository
 }
+
+// Types lists every event type, for validating webhook policies.
+var Types = []string{
+	PushArtifact, PullArtifact, DeleteArtifact, DeleteTag, ScanningCompleted, ScanningFailed, QuotaExceed, QuotaWarning,
+	Replication, TagRetention, CreateProject, DeleteProject, CreateRobot, DeleteRobot, ChangeMember, CreateUser, DeleteUser, Login,
+}

@@ -43,7 +43,7 @@ type authParts struct {
 // setupAuth loads accounts and policy from store, makes sure the admin
 // exists, loads or creates the token key, and builds the guard and the
 // token service.
-func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.Logger) (authParts, error) {
+func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.Logger, apiOpts ...api.Option) (authParts, error) {
 	ac := cfg.Auth
 	m, err := accounts.New(ctx, store)
 	if err != nil {
@@ -98,7 +98,7 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.L
 		return authParts{}, fmt.Errorf("auth: session key: %w", err)
 	}
 	sessions := &session.Sessions{Key: sessionKey, Lifetime: ac.SessionLifetime, Secure: ac.SecureCookies}
-	opts := []api.Option{api.WithLimiter(limiter), api.WithSessions(sessions)}
+	opts := append([]api.Option{api.WithLimiter(limiter), api.WithSessions(sessions)}, apiOpts...)
 	if oc := ac.OIDC; oc.Issuer != "" {
 		client, err := oidc.New(oidc.Config{
 			Issuer: oc.Issuer, ClientID: oc.ClientID, ClientSecret: oc.ClientSecret, RedirectURL: oc.RedirectURL,

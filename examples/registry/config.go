@@ -28,6 +28,8 @@ type Config struct {
 	Registry RegistryConfig `yaml:"registry"`
 	// Auth configures authentication and access control.
 	Auth AuthConfig `yaml:"auth"`
+	// Events configures the event log, webhooks and the audit log.
+	Events EventsConfig `yaml:"events"`
 	// ShutdownTimeout bounds graceful shutdown (BERTH_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 	// DebugAddr, when set, serves Go's pprof profiles on this separate
@@ -216,6 +218,31 @@ type LDAPConfig struct {
 	AdminGroup string `yaml:"adminGroup"`
 }
 
+// EventsConfig configures the event log, webhook deliveries and the audit
+// log.
+type EventsConfig struct {
+	// PullSample is the share of pulls logged: 0 none (default), 1 all
+	// (BERTH_PULL_EVENT_SAMPLE).
+	PullSample float64 `yaml:"pullSample"`
+	// ExternalHost is host[:port] as clients name the registry, for the
+	// resource URLs of webhook payloads; default addr
+	// (BERTH_EXTERNAL_HOST).
+	ExternalHost string `yaml:"externalHost"`
+	// WebhookMaxAttempts, WebhookBackoff and WebhookMaxBackoff set a
+	// delivery's retries: 10 attempts, from 1s doubling to 10m
+	// (BERTH_WEBHOOK_MAX_ATTEMPTS, BERTH_WEBHOOK_BACKOFF,
+	// BERTH_WEBHOOK_MAX_BACKOFF).
+	WebhookMaxAttempts int           `yaml:"webhookMaxAttempts"`
+	WebhookBackoff     time.Duration `yaml:"webhookBackoff"`
+	WebhookMaxBackoff  time.Duration `yaml:"webhookMaxBackoff"`
+	// WebhookConcurrency caps deliveries in flight (BERTH_WEBHOOK_CONCURRENCY,
+	// default 4).
+	WebhookConcurrency int `yaml:"webhookConcurrency"`
+	// Syslog, when set, forwards the audit log to a syslog server:
+	// "udp://host:514", "tcp://host:514" (BERTH_AUDIT_SYSLOG).
+	Syslog string `yaml:"syslog"`
+}
+
 // FSConfig configures the local-disk driver.
 type FSConfig struct {
 	// RootDirectory defaults to <dataDir>/storage (BERTH_STORAGE_FS_ROOT).
@@ -248,6 +275,7 @@ func defaultConfig() Config {
 		Storage:         StorageConfig{Driver: "fs"},
 		Registry:        RegistryConfig{MaxManifestSize: 4 << 20},
 		Auth:            AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute},
+		Events:          EventsConfig{WebhookMaxAttempts: 10, WebhookBackoff: time.Second, WebhookMaxBackoff: 10 * time.Minute, WebhookConcurrency: 4},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -315,6 +343,15 @@ func applyEnv(c *Config, getenv func(string) string) error {
 			*dst = d
 		}
 	}
+	flt := func(key string, dst *float64) {
+		if v := getenv(key); v != "" && err == nil {
+			f, perr := strconv.ParseFloat(v, 64)
+			if perr != nil {
+				err = fmt.Errorf("config: %s=%q is not a number", key, v)
+			}
+			*dst = f
+		}
+	}
 	optFlag := func(key string, dst **bool) {
 		if v := getenv(key); v != "" && err == nil {
 			b, perr := strconv.ParseBool(v)
@@ -376,6 +413,13 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str("BERTH_OIDC_ADMIN_GROUP", &c.Auth.OIDC.AdminGroup)
 	optFlag("BERTH_OIDC_AUTO_ONBOARD", &c.Auth.OIDC.AutoOnboard)
 	dur("BERTH_SESSION_LIFETIME", &c.Auth.SessionLifetime)
+	flt("BERTH_PULL_EVENT_SAMPLE", &c.Events.PullSample)
+	str("BERTH_EXTERNAL_HOST", &c.Events.ExternalHost)
+	num32("BERTH_WEBHOOK_MAX_ATTEMPTS", &c.Events.WebhookMaxAttempts)
+	dur("BERTH_WEBHOOK_BACKOFF", &c.Events.WebhookBackoff)
+	dur("BERTH_WEBHOOK_MAX_BACKOFF", &c.Events.WebhookMaxBackoff)
+	num32("BERTH_WEBHOOK_CONCURRENCY", &c.Events.WebhookConcurrency)
+	str("BERTH_AUDIT_SYSLOG", &c.Events.Syslog)
 	flag("BERTH_SECURE_COOKIES", &c.Auth.SecureCookies)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
 	num32("BERTH_S3_MAX_CONCURRENCY", &c.Storage.S3.MaxConcurrency)
@@ -416,6 +460,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: logLevel %q must be debug, info, warn or error", c.LogLevel)
 	}
 	if err := c.Auth.validate(c.Registry.AnonymousMount); err != nil {
+		return err
+	}
+	if err := c.Events.validate(); err != nil {
 		return err
 	}
 	switch c.Storage.Driver {
@@ -504,6 +551,22 @@ func (c AuthConfig) validate(anonymousMount *bool) error {
 		return fmt.Errorf("config: auth.tokenLifetime %s must be between 1m and 24h", c.TokenLifetime)
 	case c.SessionLifetime < 0 || c.SessionLifetime > 7*24*time.Hour:
 		return fmt.Errorf("config: auth.sessionLifetime %s must be between 0 (8h) and 168h", c.SessionLifetime)
+	}
+	return nil
+}
+
+func (c EventsConfig) validate() error {
+	switch {
+	case c.PullSample < 0 || c.PullSample > 1:
+		return fmt.Errorf("config: events.pullSample %v must be between 0 and 1", c.PullSample)
+	case c.WebhookMaxAttempts < 1:
+		return fmt.Errorf("config: events.webhookMaxAttempts %d must be at least 1", c.WebhookMaxAttempts)
+	case c.WebhookBackoff <= 0 || c.WebhookMaxBackoff < c.WebhookBackoff:
+		return fmt.Errorf("config: events.webhookBackoff %s must be positive and at most events.webhookMaxBackoff %s", c.WebhookBackoff, c.WebhookMaxBackoff)
+	case c.WebhookConcurrency < 1:
+		return fmt.Errorf("config: events.webhookConcurrency %d must be at least 1", c.WebhookConcurrency)
+	case c.Syslog != "" && !strings.HasPrefix(c.Syslog, "udp://") && !strings.HasPrefix(c.Syslog, "tcp://"):
+		return fmt.Errorf("config: events.syslog %q must be udp://host:port or tcp://host:port", c.Syslog)
 	}
 	return nil
 }

@@ -163,9 +163,14 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 	// everyone can pull everything anyway, are they on by default.
 	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)
 	deletes := cfg.Registry.Deletes == nil || *cfg.Registry.Deletes
+	bg, err := setupBackground(cfg, store, logger)
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, store, logger); err != nil {
+		if access, err = setupAuth(ctx, cfg, store, logger, api.WithJobs(bg.queue)); err != nil {
 			_ = store.Close()
 			return nil, nil, err
 		}
@@ -181,7 +186,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 		registry.WithSparseManifests(cfg.Registry.SparseManifests),
 		registry.WithAnonymousMount(anonymousMount),
 		registry.WithDeletes(deletes),
-		registry.WithHooks(access.hooks),
+		registry.WithHooks(registry.Chain(access.hooks, bg.hooks)),
 	)
 	if err != nil {
 		_ = store.Close()
@@ -207,5 +212,11 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	return srv, func() { _ = store.Close() }, nil
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	waitBackground := bg.start(bgCtx)
+	return srv, func() {
+		stopBackground()
+		waitBackground()
+		_ = store.Close()
+	}, nil
 }

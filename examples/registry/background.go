@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/webhook"
+)
+
+// background is the server's work besides answering requests: recording
+// events, dispatching them to webhooks, running jobs.
+type background struct {
+	// hooks record the registry's changes in the event log.
+	hooks registry.Hooks
+	// queue is the job queue, for the admin API.
+	queue *jobs.Queue
+	// bell rings when events are appended.
+	bell *events.Bell
+
+	recorder  *events.Recorder
+	runner    *jobs.Runner
+	consumers []*events.Consumer
+}
+
+// setupBackground builds the background work over store.
+func setupBackground(cfg Config, store meta.Store, logger *slog.Logger) (*background, error) {
+	ec := cfg.Events
+	bell := &events.Bell{}
+	b := &background{bell: bell}
+	b.recorder = &events.Recorder{Store: store, Bell: bell, PullSample: ec.PullSample, Logger: logger}
+	b.hooks = b.recorder.Hooks()
+	b.runner = &jobs.Runner{Store: store, Logger: logger}
+	host := ec.ExternalHost
+	if host == "" {
+		host = cfg.Addr
+	}
+	b.runner.Handle(webhook.JobKind, &webhook.Deliverer{Store: store, Host: host}, jobs.KindOptions{
+		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
+	})
+	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
+	dispatcher := webhook.Dispatcher(store, bell, b.runner.Wake)
+	dispatcher.Logger = logger
+	b.consumers = append(b.consumers, dispatcher)
+	if ec.Syslog != "" {
+		fwd, err := syslogForwarder(store, bell, ec.Syslog, logger)
+		if err != nil {
+			return nil, err
+		}
+		b.consumers = append(b.consumers, fwd)
+	}
+	return b, nil
+}
+
+// start runs the background work until ctx is done; the returned function
+// waits for it to stop.
+func (b *background) start(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	if b.recorder.PullSample > 0 {
+		wg.Go(func() { _ = b.recorder.Run(ctx) })
+	}
+	wg.Go(func() { _ = b.runner.Run(ctx) })
+	for _, c := range b.consumers {
+		wg.Go(func() { _ = c.Run(ctx) })
+	}
+	return wg.Wait
+}
