@@ -46,6 +46,13 @@ type Consumer struct {
 // FromNow, as Consumer.From, starts a new cursor at the end of the log.
 const FromNow = ^uint64(0)
 
+// Init creates the consumer's cursor if it has none, so that a FromNow
+// consumer's "now" is this call, not its first Run step: call it before
+// serving requests whose events it must see.
+func (c *Consumer) Init(ctx context.Context) error {
+	return c.Store.Update(ctx, func(tx meta.Tx) error { _, err := c.cursor(tx); return err })
+}
+
 // Run consumes until ctx is done.
 func (c *Consumer) Run(ctx context.Context) error {
 	if (c.Func == nil) == (c.Tx == nil) || c.Name == "" || c.Store == nil {

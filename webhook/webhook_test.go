@@ -108,12 +108,11 @@ func newStack(t *testing.T, opts jobs.KindOptions, policies ...meta.WebhookPolic
 	d.Poll = 10 * time.Millisecond
 	wg.Go(func() { _ = d.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	// The dispatcher's cursor starts at the end of the log: let it exist
+	// The dispatcher's cursor starts at the end of the log: it exists
 	// before anything is pushed.
-	eventually.True(t, "the dispatcher's cursor", func() bool {
-		err := s.View(context.Background(), func(tx meta.Tx) error { _, err := tx.Cursors().Get(ConsumerName); return err })
-		return err == nil
-	})
+	if err := d.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	return &stack{store: s, host: host, queue: &jobs.Queue{Store: s, Notify: runner.Wake}}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -27,14 +28,15 @@ type background struct {
 	consumers []*events.Consumer
 }
 
-// setupBackground builds the background work over store.
-func setupBackground(cfg Config, store meta.Store, logger *slog.Logger) (*background, error) {
+// setupBackground builds the background work over store; the event log
+// consumers' cursors exist when it returns.
+func setupBackground(ctx context.Context, cfg Config, store meta.Store, logger *slog.Logger) (*background, error) {
 	ec := cfg.Events
 	bell := &events.Bell{}
 	b := &background{bell: bell}
 	b.recorder = &events.Recorder{Store: store, Bell: bell, PullSample: ec.PullSample, Logger: logger}
 	b.hooks = b.recorder.Hooks()
-	b.runner = &jobs.Runner{Store: store, Logger: logger}
+	b.runner = &jobs.Runner{Store: store, Logger: logger, Lease: ec.JobLease}
 	host := ec.ExternalHost
 	if host == "" {
 		host = cfg.Addr
@@ -52,6 +54,11 @@ func setupBackground(cfg Config, store meta.Store, logger *slog.Logger) (*backgr
 			return nil, err
 		}
 		b.consumers = append(b.consumers, fwd)
+	}
+	for _, c := range b.consumers {
+		if err := c.Init(ctx); err != nil {
+			return nil, fmt.Errorf("events: consumer %s: %w", c.Name, err)
+		}
 	}
 	return b, nil
 }

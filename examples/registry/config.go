@@ -238,6 +238,10 @@ type EventsConfig struct {
 	// WebhookConcurrency caps deliveries in flight (BERTH_WEBHOOK_CONCURRENCY,
 	// default 4).
 	WebhookConcurrency int `yaml:"webhookConcurrency"`
+	// JobLease is how long a running job stays leased without a heartbeat:
+	// after a crash its job runs again once it expires (BERTH_JOB_LEASE,
+	// default 30s).
+	JobLease time.Duration `yaml:"jobLease"`
 	// Syslog, when set, forwards the audit log to a syslog server:
 	// "udp://host:514", "tcp://host:514" (BERTH_AUDIT_SYSLOG).
 	Syslog string `yaml:"syslog"`
@@ -275,7 +279,7 @@ func defaultConfig() Config {
 		Storage:         StorageConfig{Driver: "fs"},
 		Registry:        RegistryConfig{MaxManifestSize: 4 << 20},
 		Auth:            AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute},
-		Events:          EventsConfig{WebhookMaxAttempts: 10, WebhookBackoff: time.Second, WebhookMaxBackoff: 10 * time.Minute, WebhookConcurrency: 4},
+		Events:          EventsConfig{WebhookMaxAttempts: 10, WebhookBackoff: time.Second, WebhookMaxBackoff: 10 * time.Minute, WebhookConcurrency: 4, JobLease: 30 * time.Second},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -419,6 +423,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("BERTH_WEBHOOK_BACKOFF", &c.Events.WebhookBackoff)
 	dur("BERTH_WEBHOOK_MAX_BACKOFF", &c.Events.WebhookMaxBackoff)
 	num32("BERTH_WEBHOOK_CONCURRENCY", &c.Events.WebhookConcurrency)
+	dur("BERTH_JOB_LEASE", &c.Events.JobLease)
 	str("BERTH_AUDIT_SYSLOG", &c.Events.Syslog)
 	flag("BERTH_SECURE_COOKIES", &c.Auth.SecureCookies)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
@@ -563,6 +568,8 @@ func (c EventsConfig) validate() error {
 		return fmt.Errorf("config: events.webhookMaxAttempts %d must be at least 1", c.WebhookMaxAttempts)
 	case c.WebhookBackoff <= 0 || c.WebhookMaxBackoff < c.WebhookBackoff:
 		return fmt.Errorf("config: events.webhookBackoff %s must be positive and at most events.webhookMaxBackoff %s", c.WebhookBackoff, c.WebhookMaxBackoff)
+	case c.JobLease < time.Second:
+		return fmt.Errorf("config: events.jobLease %s must be at least 1s", c.JobLease)
 	case c.WebhookConcurrency < 1:
 		return fmt.Errorf("config: events.webhookConcurrency %d must be at least 1", c.WebhookConcurrency)
 	case c.Syslog != "" && !strings.HasPrefix(c.Syslog, "udp://") && !strings.HasPrefix(c.Syslog, "tcp://"):

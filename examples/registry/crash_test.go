@@ -45,11 +45,11 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startServer(t *testing.T, bin, dataDir, addr string) *serverProc {
+func startServer(t *testing.T, bin, dataDir, addr string, env ...string) *serverProc {
 	t.Helper()
 	cmd := exec.Command(bin, "-addr", addr, "-data", dataDir)
 	// These tests are about crashes, not access control: run open.
-	cmd.Env = append(os.Environ(), "BERTH_LOG_LEVEL=warn", "BERTH_AUTH_DISABLED=true")
+	cmd.Env = append(append(os.Environ(), "BERTH_LOG_LEVEL=warn", "BERTH_AUTH_DISABLED=true"), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {

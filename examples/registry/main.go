@@ -163,7 +163,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 	// everyone can pull everything anyway, are they on by default.
 	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)
 	deletes := cfg.Registry.Deletes == nil || *cfg.Registry.Deletes
-	bg, err := setupBackground(cfg, store, logger)
+	bg, err := setupBackground(ctx, cfg, store, logger)
 	if err != nil {
 		_ = store.Close()
 		return nil, nil, err
