@@ -144,7 +144,7 @@ func (h *Handler) route(pattern string, fn handlerFunc) {
 	h.mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.principal(r)
 		if err == nil {
-			err = fn(w, r, p)
+			err = fn(w, r.WithContext(auth.WithPrincipal(r.Context(), p)), p)
 		}
 		if err != nil {
 			h.writeError(w, r, err)

@@ -19,11 +19,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := h.limiter.Login(r.Context(), h.authn, r, name, password)
+	if errors.Is(err, auth.ErrBadCredentials) {
+		if rerr := h.m.RecordLogin(r.Context(), name, false); rerr != nil {
+			h.log.ErrorContext(r.Context(), "recording a failed login", "err", rerr)
+		}
+	}
 	if err == nil && p.Kind != auth.User {
 		err = &apiError{status: http.StatusForbidden, code: codeForbidden, msg: "robots sign in with basic credentials, not sessions"}
 	}
 	if err == nil {
 		err = h.m.RememberUser(r.Context(), p)
+	}
+	if err == nil {
+		err = h.m.RecordLogin(r.Context(), p.Name, true)
 	}
 	if err == nil {
 		err = h.sessions.Start(w, p.Name)

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,4 +99,72 @@ func TestSessions(t *testing.T) {
 	if code, _ := form("bob", "bob-password"); code != 429 {
 		t.Errorf("the form while bob is limited: %d", code)
 	}
+}
+
+// TestAuditLog: account changes made through the API and session logins
+// are in the audit log with their operator and result; it filters with q,
+// pages newest first, is for administrators (and a project's members for
+// its own), and purges by age.
+func TestAuditLog(t *testing.T) {
+	base, _ := newAPI(t, WithSessions(&session.Sessions{Key: []byte("0123456789abcdef0123456789abcdef")}))
+	admin := client{t, base, "admin", "admin-password"}
+	alice := client{t, base, "alice", "alice-password"}
+	admin.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	admin.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"alice"}}`, 201, "")
+	admin.want("POST", "/robots", `{"name":"ci","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team","access":[{"resource":"repository","action":"pull"}]}]}`, 201, "")
+	admin.want("DELETE", "/robots/robot$team+ci", "", 200, "")
+	admin.want("POST", "/users", `{"username":"carol","password":"carol-password"}`, 201, "")
+	for _, pw := range []string{"wrong", "bob-password"} {
+		res, err := http.PostForm(base+"/c/login", url.Values{"principal": {"bob"}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+
+	type entry struct {
+		Resource, Operation, Username, Result string
+		ResourceType                          string `json:"resource_type"`
+		Project                               string `json:"project_name"`
+	}
+	var logs []entry
+	_, out := admin.want("GET", "/audit-logs?page_size=100", "", 200, "")
+	if err := json.Unmarshal([]byte(out), &logs); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range logs {
+		got = append(got, l.Operation+" "+l.Resource+" by "+l.Username+" "+l.Result)
+	}
+	want := []string{
+		"LOGIN bob by bob success",
+		"LOGIN bob by bob failure",
+		"CREATE_USER carol by admin success",
+		"DELETE_ROBOT robot$team+ci by admin success",
+		"CREATE_ROBOT robot$team+ci by admin success",
+		"CHANGE_MEMBER user:alice by admin success",
+		"CREATE_PROJECT team by admin success",
+	}
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("audit log, newest first:\n got %q\nwant %q first", got, want)
+	}
+	_, out = admin.want("GET", "/audit-logs?q=operation=LOGIN,username=bob", "", 200, "")
+	if n := strings.Count(out, `"operation":"LOGIN"`); n != 2 || strings.Contains(out, "CREATE") {
+		t.Errorf("q filter: %s", out)
+	}
+	admin.want("GET", "/audit-logs?q=nonsense", "", 400, "BAD_REQUEST")
+	alice.want("GET", "/audit-logs", "", 403, "FORBIDDEN")
+	_, out = alice.want("GET", "/projects/team/logs", "", 200, "")
+	if !strings.Contains(out, "CREATE_ROBOT") || strings.Contains(out, "LOGIN") {
+		t.Errorf("project log: %s", out)
+	}
+	admin.want("POST", "/system/purgeaudit", `{"audit_retention_hour":1}`, 200, "")
+	_, out = admin.want("POST", "/system/purgeaudit", `{"audit_retention_hour":0}`, 200, "")
+	if !strings.Contains(out, `"purged":"`) || strings.Contains(out, `"purged":"0"`) {
+		t.Errorf("purge: %s", out)
+	}
+	if _, out = admin.want("GET", "/audit-logs", "", 200, ""); out != "[]\n" {
+		t.Errorf("after purging everything: %s", out)
+	}
+	admin.want("POST", "/system/purgeaudit", `{}`, 400, "BAD_REQUEST")
 }

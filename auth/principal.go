@@ -84,3 +84,18 @@ func FirstOf(list ...Authenticator) Authenticator {
 		return Principal{}, ErrBadCredentials
 	})
 }
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p, the principal a request acts as,
+// for layers below the HTTP handlers (the accounts manager names it as the
+// operator of the changes it records).
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal WithPrincipal put in ctx.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}

@@ -93,7 +93,7 @@ func TestRecorder(t *testing.T) {
 	if _, err := remote.Get(ref); err != nil {
 		t.Fatal(err)
 	}
-	eventually.True(t, "the pull event", func() bool { return len(logged(t, s)) >= 2 })
+	eventually.True(t, "the pull event", func() bool { return len(logged(t, s)) >= 3 })
 
 	tagRef, _ := name.ParseReference(host+"/team/app:v1", name.Insecure)
 	if err := remote.Delete(tagRef); err != nil {
@@ -112,9 +112,13 @@ func TestRecorder(t *testing.T) {
 	for _, e := range evs {
 		types = append(types, e.Type)
 	}
-	if want := []string{PushArtifact, PullArtifact, DeleteTag, DeleteArtifact}; !slices.Equal(types, want) {
+	if want := []string{CreateRepository, PushArtifact, PullArtifact, DeleteTag, DeleteArtifact}; !slices.Equal(types, want) {
 		t.Fatalf("logged %v, want %v", types, want)
 	}
+	if evs[0].Repository != "team/app" || evs[0].Operator != "alice" {
+		t.Errorf("repository creation %+v", evs[0])
+	}
+	evs = evs[1:]
 	push := evs[0]
 	if push.Operator != "alice" || push.Repository != "team/app" || push.Project != "team" || push.Digest != d.String() ||
 		push.Tag != "v1" || push.MediaType == "" || push.Size == 0 || push.Result != "success" || push.Seq == 0 {
@@ -142,8 +146,8 @@ func TestPullSampling(t *testing.T) {
 	if n := len(rec.pulls); n != 0 {
 		t.Errorf("%d pulls queued with sampling off", n)
 	}
-	if evs := logged(t, s); len(evs) != 1 {
-		t.Errorf("%d events, want the push only", len(evs))
+	if evs := logged(t, s); len(evs) != 2 || evs[1].Type != PushArtifact {
+		t.Errorf("%d events, want the repository's creation and the push only", len(evs))
 	}
 }
 

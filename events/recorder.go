@@ -70,8 +70,16 @@ func FromRegistry(ev *registry.Event) (meta.Event, bool) {
 	return out, true
 }
 
-// inTx appends a change's event in its transaction.
+// inTx appends a change's events in its transaction: the repository's
+// creation, if it did, then the change.
 func (r *Recorder) inTx(_ context.Context, tx meta.Tx, ev *registry.Event) error {
+	if ev.RepositoryCreated {
+		_, err := tx.Events().Append(meta.Event{Type: CreateRepository, Operator: ev.Operator, Repository: ev.Repository,
+			Project: ProjectOf(ev.Repository), Result: "success"})
+		if err != nil {
+			return err
+		}
+	}
 	e, ok := FromRegistry(ev)
 	if !ok || e.Type == PullArtifact {
 		return nil

@@ -13,6 +13,7 @@ const (
 	QuotaWarning      = "QUOTA_WARNING"
 	Replication       = "REPLICATION"
 	TagRetention      = "TAG_RETENTION"
+	CreateRepository  = "CREATE_REPOSITORY"
 	CreateProject     = "CREATE_PROJECT"
 	DeleteProject     = "DELETE_PROJECT"
 	CreateRobot       = "CREATE_ROBOT"
@@ -36,5 +37,5 @@ func ProjectOf(repository string) string {
 // Types lists every event type, for validating webhook policies.
 var Types = []string{
 	PushArtifact, PullArtifact, DeleteArtifact, DeleteTag, ScanningCompleted, ScanningFailed, QuotaExceed, QuotaWarning,
-	Replication, TagRetention, CreateProject, DeleteProject, CreateRobot, DeleteRobot, ChangeMember, CreateUser, DeleteUser, Login,
+	Replication, TagRetention, CreateRepository, CreateProject, DeleteProject, CreateRobot, DeleteRobot, ChangeMember, CreateUser, DeleteUser, Login,
 }

@@ -53,6 +53,9 @@ type Event struct {
 	// Operator names the account making the request, when the Authorize
 	// hook identified one ("" for anonymous requests or without auth).
 	Operator string
+	// RepositoryCreated is set, for InTx, when the change creates the
+	// repository (its first blob or manifest).
+	RepositoryCreated bool
 }
 
 // Hooks let later layers (authorization, quotas, immutability, events,

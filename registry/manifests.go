@@ -170,9 +170,11 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 				return err
 			}
 		}
-		if _, _, err := tx.Repositories().Ensure(repo); err != nil {
+		_, created, err := tx.Repositories().Ensure(repo)
+		if err != nil {
 			return err
 		}
+		ev.RepositoryCreated = created
 		if err := tx.Manifests().Put(repo, m); err != nil {
 			return err
 		}

@@ -155,9 +155,11 @@ func (h *Handler) mount(w http.ResponseWriter, r *http.Request, repo string, d d
 // when uploadID is set, drops that upload session, in one transaction.
 func (h *Handler) linkBlob(r *http.Request, repo string, b meta.Blob, uploadID string, ev *Event) error {
 	return h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, _, err := tx.Repositories().Ensure(repo); err != nil {
+		_, created, err := tx.Repositories().Ensure(repo)
+		if err != nil {
 			return err
 		}
+		ev.RepositoryCreated = created
 		if err := tx.Blobs().Link(repo, b); err != nil {
 			return err
 		}

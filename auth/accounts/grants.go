@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -52,7 +54,11 @@ func (m *Manager) SetGrant(ctx context.Context, project, kind, name, pattern str
 			p.Grants = append(p.Grants, g)
 		}
 		p.UpdatedAt = m.now().UTC()
-		return tx.Projects().Put(p)
+		if err := tx.Projects().Put(p); err != nil {
+			return err
+		}
+		return record(ctx, tx, meta.Event{Type: events.ChangeMember, Project: project, Resource: kind + ":" + name,
+			Details: map[string]string{"grant": pattern, "actions": strings.Join(actions, ",")}})
 	})
 	if err != nil {
 		return 0, err

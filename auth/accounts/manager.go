@@ -14,6 +14,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -239,6 +240,9 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 				return fmt.Errorf("%w: a new user needs a password", ErrInvalid)
 			}
 			u = meta.User{Name: in.Name, Email: in.Email, FullName: in.FullName, Source: "local", CreatedAt: now}
+			if err := record(ctx, tx, meta.Event{Type: events.CreateUser, Resource: in.Name}); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		case onlyNew:
@@ -270,7 +274,10 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 		if _, err := tx.Projects().Get(name); err == nil {
 			return fmt.Errorf("project %s: %w", name, ErrExists)
 		}
-		return tx.Projects().Put(p)
+		if err := tx.Projects().Put(p); err != nil {
+			return err
+		}
+		return record(ctx, tx, meta.Event{Type: events.CreateProject, Operator: creator.Name, Project: name, Resource: name})
 	})
 	if err != nil {
 		return err
@@ -311,7 +318,11 @@ func (m *Manager) SetMember(ctx context.Context, project, kind, name string, rol
 			p.Members = append(p.Members, mem)
 		}
 		p.UpdatedAt = m.now().UTC()
-		return tx.Projects().Put(p)
+		if err := tx.Projects().Put(p); err != nil {
+			return err
+		}
+		return record(ctx, tx, meta.Event{Type: events.ChangeMember, Project: project, Resource: kind + ":" + name,
+			Details: map[string]string{"role": string(role)}})
 	})
 	if err != nil {
 		return 0, err
@@ -368,7 +379,10 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		return tx.Projects().Delete(name)
+		if err := tx.Projects().Delete(name); err != nil {
+			return err
+		}
+		return record(ctx, tx, meta.Event{Type: events.DeleteProject, Project: name, Resource: name})
 	})
 	if err != nil {
 		return err
@@ -385,6 +399,9 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 func (m *Manager) DeleteUser(ctx context.Context, name string) error {
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
 		if err := tx.Users().Delete(name); err != nil {
+			return err
+		}
+		if err := record(ctx, tx, meta.Event{Type: events.DeleteUser, Resource: name}); err != nil {
 			return err
 		}
 		all, err := tx.Projects().List("", 0)

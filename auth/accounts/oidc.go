@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -81,7 +82,10 @@ func (m *Manager) SignInOIDC(ctx context.Context, id auth.Identity, onboard bool
 		if id.Admin != nil {
 			out.Admin = *id.Admin
 		}
-		return tx.Users().Put(out)
+		if err := tx.Users().Put(out); err != nil {
+			return err
+		}
+		return record(ctx, tx, meta.Event{Type: events.Login, Operator: out.Name, Resource: out.Name, Details: map[string]string{"via": "oidc"}})
 	})
 	if err != nil {
 		return auth.Principal{}, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -86,7 +87,10 @@ func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec 
 		if _, err := tx.Robots().Get(r.Name); err == nil {
 			return fmt.Errorf("robot %s: %w", r.Name, ErrExists)
 		}
-		return tx.Robots().Put(r)
+		if err := tx.Robots().Put(r); err != nil {
+			return err
+		}
+		return record(ctx, tx, meta.Event{Type: events.CreateRobot, Operator: creator.Name, Project: r.Project, Resource: r.Name})
 	})
 	if err != nil {
 		return "", "", err
@@ -246,7 +250,16 @@ func (m *Manager) updateRobot(ctx context.Context, name string, change func(*met
 
 // DeleteRobot deletes a robot and its grants.
 func (m *Manager) DeleteRobot(ctx context.Context, name string) error {
-	err := m.store.Update(ctx, func(tx meta.Tx) error { return tx.Robots().Delete(name) })
+	err := m.store.Update(ctx, func(tx meta.Tx) error {
+		r, err := tx.Robots().Get(name)
+		if err != nil {
+			return err
+		}
+		if err := tx.Robots().Delete(name); err != nil {
+			return err
+		}
+		return record(ctx, tx, meta.Event{Type: events.DeleteRobot, Project: r.Project, Resource: name})
+	})
 	if err != nil {
 		return err
 	}

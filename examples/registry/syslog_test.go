@@ -1,0 +1,59 @@
+package main
+
+import (
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/bolt"
+)
+
+// TestAuditToSyslog: the audit forwarder sends each new event to a syslog
+// server (a UDP listener here), one message per event.
+func TestAuditToSyslog(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	fwd, err := syslogForwarder(store, nil, "udp://"+pc.LocalAddr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fwd.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Update(t.Context(), func(tx meta.Tx) error {
+		_, err := tx.Events().Append(meta.Event{Type: events.PushArtifact, Operator: "alice", Repository: "team/app", Tag: "v1", Project: "team"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := fwd.Step(t.Context()); n != 1 || err != nil {
+		t.Fatalf("Step = %d, %v", n, err)
+	}
+	buf := make([]byte, 2048)
+	_ = pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := string(buf[:n])
+	for _, want := range []string{"berth-audit", `operator="alice"`, "operation=PUSH_ARTIFACT", `resource="team/app:v1"`, "result=success"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("syslog message %q lacks %q", msg, want)
+		}
+	}
+	if _, err := syslogForwarder(store, nil, "udp://127.0.0.1:bad", nil); err == nil {
+		t.Error("a bad syslog address was accepted")
+	}
+}
