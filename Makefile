@@ -42,7 +42,8 @@ race:
 # Every parser of outside input: request paths, references, ranges and
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
 # disk, the object-store upload session state kept in metadata, token
-# request scopes and session cookies.
+# request scopes, session cookies, audit log queries and webhook signature
+# headers.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
@@ -56,6 +57,10 @@ fuzz:
 	@$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME_SHORT)
 	@echo "fuzz FuzzAccount (session cookies) for $(FUZZTIME_SHORT)"
 	@$(GO) test ./auth/session -run '^$$' -fuzz '^FuzzAccount$$' -fuzztime $(FUZZTIME_SHORT)
+	@echo "fuzz FuzzAuditQuery (audit log q) for $(FUZZTIME_SHORT)"
+	@$(GO) test ./api -run '^$$' -fuzz '^FuzzAuditQuery$$' -fuzztime $(FUZZTIME_SHORT)
+	@echo "fuzz FuzzVerify (webhook signatures) for $(FUZZTIME_SHORT)"
+	@$(GO) test ./webhook -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME_SHORT)
 	@echo "fuzz FuzzDecodeState for $(FUZZTIME_SHORT)"
 	@$(GO) test ./storage/objectstore -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME_SHORT)
 

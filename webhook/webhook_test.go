@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -308,4 +309,30 @@ func TestVerifyRefuses(t *testing.T) {
 			t.Errorf("%s verified", what)
 		}
 	}
+}
+
+// FuzzVerify: whatever headers and body a receiver is handed, Verify never
+// panics, and accepts only what Sign produced for that body.
+func FuzzVerify(f *testing.F) {
+	now := time.Unix(1_700_000_000, 0)
+	good := http.Header{}
+	body := []byte(`{"type":"PUSH_ARTIFACT"}`)
+	Sign(good, secret, "id-1", now, body)
+	f.Add(good.Get(HeaderID), good.Get(HeaderTimestamp), good.Get(HeaderSignature), body)
+	f.Add("", "x", "v1,", []byte{})
+	f.Add("id", "1700000000", "v1,AAAA v2,BBBB", []byte("x"))
+	f.Fuzz(func(t *testing.T, id, ts, sig string, b []byte) {
+		h := http.Header{}
+		h.Set(HeaderID, id)
+		h.Set(HeaderTimestamp, ts)
+		h.Set(HeaderSignature, sig)
+		if Verify(h, secret, b, now, time.Minute) == nil {
+			want := http.Header{}
+			sec, _ := strconv.ParseInt(ts, 10, 64)
+			Sign(want, secret, id, time.Unix(sec, 0), b)
+			if !strings.Contains(" "+sig+" ", " "+want.Get(HeaderSignature)+" ") {
+				t.Fatalf("accepted a signature Sign did not make: %q", sig)
+			}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/jobs"
@@ -12,6 +13,9 @@ import (
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/webhook"
 )
+
+// auditPurgeJob is the kind of the scheduled audit log purge.
+const auditPurgeJob = "audit.purge"
 
 // background is the server's work besides answering requests: recording
 // events, dispatching them to webhooks, running jobs.
@@ -45,6 +49,19 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, logger *
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
 	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
+	if ec.AuditRetention > 0 {
+		keep := ec.AuditRetention
+		b.runner.Handle(auditPurgeJob, jobs.HandlerFunc(func(ctx context.Context, _ meta.Job) error {
+			n, err := events.Purge(ctx, store, time.Now().Add(-keep))
+			if err == nil && n > 0 {
+				logger.Info("audit log purged", "events", n, "older than", keep)
+			}
+			return err
+		}), jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+		if err := b.runner.Schedule("audit-purge", ec.AuditPurgeSchedule, jobs.Spec{Kind: auditPurgeJob}); err != nil {
+			return nil, fmt.Errorf("config: events.auditPurgeSchedule: %w", err)
+		}
+	}
 	dispatcher := webhook.Dispatcher(store, bell, b.runner.Wake)
 	dispatcher.Logger = logger
 	b.consumers = append(b.consumers, dispatcher)

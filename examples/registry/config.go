@@ -242,6 +242,12 @@ type EventsConfig struct {
 	// after a crash its job runs again once it expires (BERTH_JOB_LEASE,
 	// default 30s).
 	JobLease time.Duration `yaml:"jobLease"`
+	// AuditRetention, when set, deletes events (the audit log) older than
+	// it that every consumer has handled, on AuditPurgeSchedule, a cron
+	// spec with seconds (BERTH_AUDIT_RETENTION, e.g. 720h;
+	// BERTH_AUDIT_PURGE_SCHEDULE, default "0 30 3 * * *").
+	AuditRetention     time.Duration `yaml:"auditRetention"`
+	AuditPurgeSchedule string        `yaml:"auditPurgeSchedule"`
 	// Syslog, when set, forwards the audit log to a syslog server:
 	// "udp://host:514", "tcp://host:514" (BERTH_AUDIT_SYSLOG).
 	Syslog string `yaml:"syslog"`
@@ -279,7 +285,7 @@ func defaultConfig() Config {
 		Storage:         StorageConfig{Driver: "fs"},
 		Registry:        RegistryConfig{MaxManifestSize: 4 << 20},
 		Auth:            AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute},
-		Events:          EventsConfig{WebhookMaxAttempts: 10, WebhookBackoff: time.Second, WebhookMaxBackoff: 10 * time.Minute, WebhookConcurrency: 4, JobLease: 30 * time.Second},
+		Events:          EventsConfig{WebhookMaxAttempts: 10, WebhookBackoff: time.Second, WebhookMaxBackoff: 10 * time.Minute, WebhookConcurrency: 4, JobLease: 30 * time.Second, AuditPurgeSchedule: "0 30 3 * * *"},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -424,6 +430,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("BERTH_WEBHOOK_MAX_BACKOFF", &c.Events.WebhookMaxBackoff)
 	num32("BERTH_WEBHOOK_CONCURRENCY", &c.Events.WebhookConcurrency)
 	dur("BERTH_JOB_LEASE", &c.Events.JobLease)
+	dur("BERTH_AUDIT_RETENTION", &c.Events.AuditRetention)
+	str("BERTH_AUDIT_PURGE_SCHEDULE", &c.Events.AuditPurgeSchedule)
 	str("BERTH_AUDIT_SYSLOG", &c.Events.Syslog)
 	flag("BERTH_SECURE_COOKIES", &c.Auth.SecureCookies)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
@@ -568,6 +576,8 @@ func (c EventsConfig) validate() error {
 		return fmt.Errorf("config: events.webhookMaxAttempts %d must be at least 1", c.WebhookMaxAttempts)
 	case c.WebhookBackoff <= 0 || c.WebhookMaxBackoff < c.WebhookBackoff:
 		return fmt.Errorf("config: events.webhookBackoff %s must be positive and at most events.webhookMaxBackoff %s", c.WebhookBackoff, c.WebhookMaxBackoff)
+	case c.AuditRetention < 0:
+		return fmt.Errorf("config: events.auditRetention %s must not be negative", c.AuditRetention)
 	case c.JobLease < time.Second:
 		return fmt.Errorf("config: events.jobLease %s must be at least 1s", c.JobLease)
 	case c.WebhookConcurrency < 1:

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
 )
@@ -55,5 +58,47 @@ func TestAuditToSyslog(t *testing.T) {
 	}
 	if _, err := syslogForwarder(store, nil, "udp://127.0.0.1:bad", nil); err == nil {
 		t.Error("a bad syslog address was accepted")
+	}
+}
+
+// TestScheduledAuditPurge: with a retention, the purge job fires on its
+// cron schedule and deletes the events older than the retention only.
+func TestScheduledAuditPurge(t *testing.T) {
+	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Update(t.Context(), func(tx meta.Tx) error {
+		for _, at := range []time.Time{time.Now().Add(-48 * time.Hour), time.Now()} {
+			if _, err := tx.Events().Append(meta.Event{Type: events.Login, Time: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := defaultConfig()
+	cfg.Events.AuditRetention, cfg.Events.AuditPurgeSchedule = 24*time.Hour, "* * * * * *"
+	bg, err := setupBackground(t.Context(), cfg, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	wait := bg.start(ctx)
+	defer func() { cancel(); wait() }()
+	left := func() []meta.Event {
+		var evs []meta.Event
+		_ = store.View(context.Background(), func(tx meta.Tx) error { evs, _ = tx.Events().List(0, 0); return nil })
+		return evs
+	}
+	eventually.True(t, "the old event to be purged", func() bool { return len(left()) == 1 })
+	if evs := left(); evs[0].Seq != 2 {
+		t.Errorf("left %+v, want the recent event", evs)
+	}
+	cfg.Events.AuditPurgeSchedule = "whenever"
+	if _, err := setupBackground(t.Context(), cfg, store, nil); err == nil {
+		t.Error("a bad purge schedule was accepted")
 	}
 }
