@@ -101,6 +101,23 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 	if limit <= 0 {
 		limit = 100
 	}
+	// Look before writing: with nothing new, no commit (and no fsync).
+	var pending bool
+	if err := c.Store.View(ctx, func(tx meta.Tx) error {
+		cur, err := tx.Cursors().Get(c.Name)
+		if errors.Is(err, meta.ErrNotFound) {
+			pending = true // the cursor is created below
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		next, err := tx.Events().List(cur.Seq, 1)
+		pending = len(next) > 0
+		return err
+	}); err != nil || !pending {
+		return 0, err
+	}
 	var batch []meta.Event
 	err := c.Store.Update(ctx, func(tx meta.Tx) error {
 		cur, err := c.cursor(tx)

@@ -213,6 +213,19 @@ func (r *Runner) lease(ctx context.Context, worker string) (meta.Job, kind, erro
 	if len(kinds) == 0 {
 		return meta.Job{}, kind{}, meta.ErrNotFound
 	}
+	// Look before writing: an idle runner polls without a commit (and
+	// the fsync it costs).
+	var due bool
+	if err := r.Store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		due, err = tx.Jobs().Due(kinds, r.clock())
+		return err
+	}); err != nil || !due {
+		if err == nil {
+			err = meta.ErrNotFound
+		}
+		return meta.Job{}, kind{}, err
+	}
 	var job meta.Job
 	err := r.Store.Update(ctx, func(tx meta.Tx) error {
 		now := r.clock()

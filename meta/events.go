@@ -129,6 +129,10 @@ type Jobs interface {
 	// leases; marks it running for worker until until, with one more
 	// attempt; and returns it. ErrNotFound when none is available.
 	Lease(kinds []string, limit map[string]int, worker string, now, until time.Time) (Job, error)
+	// Due reports whether Lease would find a job of kinds at now (ignoring
+	// limits): a read-only check that lets idle runners poll without
+	// writing.
+	Due(kinds []string, now time.Time) (bool, error)
 	// List returns up to limit jobs matching f with ID > after, in ID
 	// order.
 	List(f JobFilter, after uint64, limit int) ([]Job, error)

@@ -120,29 +120,28 @@ func (q jobs) Lease(kinds []string, limit map[string]int, worker string, now, un
 		return meta.Job{}, err
 	}
 	running := map[string]int{}
-	var due []meta.Job
+	var avail []meta.Job
 	c := q.t.top(bucketJobsActive).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		j, err := q.Get(binary.BigEndian.Uint64(k))
 		if err != nil {
 			return meta.Job{}, err
 		}
-		leased := j.State == meta.JobRunning && j.LeaseUntil.After(now)
-		if leased {
+		if j.State == meta.JobRunning && j.LeaseUntil.After(now) {
 			running[j.Kind]++
 			continue
 		}
-		if slices.Contains(kinds, j.Kind) && (j.State == meta.JobRunning || !j.RunAt.After(now)) {
-			due = append(due, j)
+		if due(j, kinds, now) {
+			avail = append(avail, j)
 		}
 	}
-	slices.SortStableFunc(due, func(a, b meta.Job) int {
+	slices.SortStableFunc(avail, func(a, b meta.Job) int {
 		if c := a.RunAt.Compare(b.RunAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	for _, j := range due {
+	for _, j := range avail {
 		if n, capped := limit[j.Kind]; capped && running[j.Kind] >= n {
 			continue
 		}
@@ -154,6 +153,35 @@ func (q jobs) Lease(kinds []string, limit map[string]int, worker string, now, un
 		return j, nil
 	}
 	return meta.Job{}, fmt.Errorf("meta/bolt: no job to lease: %w", meta.ErrNotFound)
+}
+
+// Due reports whether a job of kinds is available at now.
+func (q jobs) Due(kinds []string, now time.Time) (bool, error) {
+	if err := q.t.live(); err != nil {
+		return false, err
+	}
+	c := q.t.top(bucketJobsActive).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		j, err := q.Get(binary.BigEndian.Uint64(k))
+		if err != nil {
+			return false, err
+		}
+		if due(j, kinds, now) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// due reports whether active job j is available to a lease of kinds at now.
+func due(j meta.Job, kinds []string, now time.Time) bool {
+	if !slices.Contains(kinds, j.Kind) {
+		return false
+	}
+	if j.State == meta.JobRunning {
+		return !j.LeaseUntil.After(now)
+	}
+	return !j.RunAt.After(now)
 }
 
 // List returns up to limit jobs matching f after id after.

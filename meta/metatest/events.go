@@ -169,6 +169,21 @@ func testJobs(t *testing.T, s meta.Store) {
 		if _, err := lease(tx, []string{"mail"}, nil, "w3", now.Add(time.Second)); !errors.Is(err, meta.ErrNotFound) {
 			t.Errorf("a lease before anything is due: %v", err)
 		}
+		for _, c := range []struct {
+			kinds []string
+			at    time.Time
+			want  bool
+		}{
+			{[]string{"mail"}, now.Add(time.Second), false},      // a, b leased; later not due
+			{[]string{"mail"}, now.Add(2 * time.Minute), true},   // leases expired
+			{[]string{"mail"}, now.Add(2 * time.Hour), true},     // later due
+			{[]string{"other"}, now.Add(2 * time.Hour), false},   // no such kind
+			{[]string{"scan"}, now.Add(30 * time.Second), false}, // c leased
+		} {
+			if got, err := tx.Jobs().Due(c.kinds, c.at); err != nil || got != c.want {
+				t.Errorf("Due(%v, +%v) = %v, %v; want %v", c.kinds, c.at.Sub(now), got, err, c.want)
+			}
+		}
 		return nil
 	})
 	// A lease that expires is taken over, with one more attempt.

@@ -187,6 +187,13 @@ func newBucket(ctx context.Context, cfg Config) (*bucket, objectstore.Options, e
 			// (no Endpoint) AccessDenied stays final.
 			o.Retryer = retry.AddWithErrorCodes(o.Retryer, "AccessDenied")
 		}
+		// No "Expect: 100-continue" before part and object bodies: they
+		// are in-memory buffers, the handshake costs a round trip per
+		// part, and a server slow to send the interim response (MinIO
+		// under fsync load, beyond the client's 1 s wait) then gets the
+		// body anyway and resets the connection, an error the retries
+		// cannot see past.
+		o.ContinueHeaderThresholdBytes = -1
 		// Checksums only where S3 requires them (DeleteObjects): every
 		// body is a seekable in-memory buffer already covered by SigV4 or
 		// TLS, and a CRC over every part costs CPU for nothing.
