@@ -215,3 +215,37 @@ func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
 	}
 	return DeliveryID(next.ID), err
 }
+
+// PruneDeliveries deletes the delivery log records created before t whose
+// job has finished (or was pruned), and returns how many: the log follows
+// the job queue's retention.
+func PruneDeliveries(ctx context.Context, s meta.Store, before time.Time) (int, error) {
+	n := 0
+	after := ""
+	for {
+		var batch []meta.Delivery
+		err := s.Update(ctx, func(tx meta.Tx) error {
+			var err error
+			if batch, err = tx.Deliveries().List(after, 500); err != nil {
+				return err
+			}
+			for _, d := range batch {
+				if !d.CreatedAt.Before(before) {
+					continue
+				}
+				if j, err := tx.Jobs().Get(d.JobID); err == nil && j.State.Active() {
+					continue
+				}
+				if err := tx.Deliveries().Delete(d.ID); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil || len(batch) == 0 {
+			return n, err
+		}
+		after = batch[len(batch)-1].ID
+	}
+}

@@ -336,3 +336,43 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestPruneDeliveries(t *testing.T) {
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	var running, done meta.Job
+	if err := s.Update(t.Context(), func(tx meta.Tx) error {
+		running, _ = tx.Jobs().Enqueue(meta.Job{Kind: JobKind}, old)
+		done, _ = tx.Jobs().Enqueue(meta.Job{Kind: JobKind}, old)
+		done.State = meta.JobSucceeded
+		if err := tx.Jobs().Put(done); err != nil {
+			return err
+		}
+		for _, d := range []meta.Delivery{
+			{ID: DeliveryID(running.ID), JobID: running.ID, CreatedAt: old},
+			{ID: DeliveryID(done.ID), JobID: done.ID, CreatedAt: old},
+			{ID: DeliveryID(99), JobID: 99, CreatedAt: old},          // its job was pruned
+			{ID: DeliveryID(100), JobID: 100, CreatedAt: time.Now()}, // recent
+		} {
+			if err := tx.Deliveries().Put(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := PruneDeliveries(t.Context(), s, time.Now().Add(-7*24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("PruneDeliveries = %d, %v; want 2", n, err)
+	}
+	var left []meta.Delivery
+	_ = s.View(t.Context(), func(tx meta.Tx) error { left, _ = tx.Deliveries().List("", 0); return nil })
+	if len(left) != 2 || left[0].JobID != running.ID || left[1].JobID != 100 {
+		t.Errorf("left %+v", left)
+	}
+}

@@ -14,8 +14,13 @@ import (
 	"github.com/berthreg/berth/webhook"
 )
 
-// auditPurgeJob is the kind of the scheduled audit log purge.
-const auditPurgeJob = "audit.purge"
+// Scheduled maintenance: the audit log purge and the delivery log prune,
+// which keeps deliveries as long as the job queue keeps finished jobs.
+const (
+	auditPurgeJob     = "audit.purge"
+	deliveryPruneJob  = "webhook.prune"
+	deliveryRetention = 7 * 24 * time.Hour
+)
 
 // background is the server's work besides answering requests: recording
 // events, dispatching them to webhooks, running jobs.
@@ -49,6 +54,14 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, logger *
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
 	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
+	// The delivery log follows the job queue's retention of finished jobs.
+	b.runner.Handle(deliveryPruneJob, jobs.HandlerFunc(func(ctx context.Context, _ meta.Job) error {
+		_, err := webhook.PruneDeliveries(ctx, store, time.Now().Add(-deliveryRetention))
+		return err
+	}), jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+	if err := b.runner.Schedule("delivery-prune", "0 45 3 * * *", jobs.Spec{Kind: deliveryPruneJob}); err != nil {
+		return nil, err
+	}
 	if ec.AuditRetention > 0 {
 		keep := ec.AuditRetention
 		b.runner.Handle(auditPurgeJob, jobs.HandlerFunc(func(ctx context.Context, _ meta.Job) error {
