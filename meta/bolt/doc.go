@@ -27,11 +27,19 @@
 //	projects/                      name -> meta.Project as JSON
 //	users/                         name -> meta.User as JSON
 //	robots/                        name -> meta.Robot as JSON
+//	events/                        seq (8 bytes, big-endian) -> meta.Event as JSON
+//	cursors/                       consumer name -> meta.Cursor as JSON
+//	jobs/                          id (8 bytes, big-endian) -> meta.Job as JSON
+//	jobsActive/                    id -> ""               (pending and running jobs, for Lease)
+//	jobKeys/                       job key -> id          (unique keys, e.g. cron fires)
+//	webhookPolicies/               name -> meta.WebhookPolicy as JSON
+//	deliveries/                    id -> meta.Delivery as JSON
 //
-// The access-control tables (projects, users, robots) hold JSON: they are
-// read on logins and policy loads, not per registry request, and JSON lets
-// their fields grow without a layout version; a store written by an earlier
-// build gains the buckets when opened. The other records are the compact
+// The access-control tables (projects, users, robots), the event log, the
+// job queue and the webhook tables hold JSON: they are not read on every
+// registry request, and JSON lets their fields grow without a layout
+// version; a store written by an earlier build gains the buckets when
+// opened. The other records are the compact
 // binary encoding of codec.go, without the field that is their key. Digests are compact too (digests.go): an algorithm byte
 // and the raw bytes of a canonical sha256 or sha512 digest (33 or 65 bytes
 // instead of 71 or 135), else a literal digest string. D is the prefix-free
