@@ -149,6 +149,10 @@ type Blobs interface {
 	// Unlink removes the link of d from repo; ErrNotFound if absent. The blob's
 	// registry-wide record stays until garbage collection removes it.
 	Unlink(repo string, d digest.Digest) error
+	// List returns up to limit registry-wide blob records whose digests
+	// sort after "after", in lexical order (limit <= 0: no limit): what
+	// garbage collection walks.
+	List(after digest.Digest, limit int) ([]Blob, error)
 }
 
 // Uploads holds in-progress blob upload sessions.

@@ -103,3 +103,25 @@ func (b blobs) Unlink(repo string, d digest.Digest) error {
 	}
 	return del(lb, key)
 }
+
+// List returns up to limit registry-wide blob records after "after", in
+// lexical digest order.
+func (b blobs) List(after digest.Digest, limit int) ([]meta.Blob, error) {
+	if err := b.t.live(); err != nil {
+		return nil, err
+	}
+	gb := b.t.top(bucketBlobs)
+	ds, err := listDigests(gb, string(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("meta/bolt: list blobs: %w", err)
+	}
+	out := make([]meta.Blob, 0, len(ds))
+	for _, d := range ds {
+		rec, found, err := getBlob(gb, d)
+		if err != nil || !found {
+			return out, fmt.Errorf("meta/bolt: list blobs: %s: record vanished or corrupt (%v)", d, err)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}

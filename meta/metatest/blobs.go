@@ -1,6 +1,8 @@
 package metatest
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/berthreg/berth/meta"
@@ -76,6 +78,42 @@ func testBlobs(t *testing.T, s meta.Store) {
 		got, err = tx.Blobs().Linked("tenant-a/app", first.Digest)
 		check(t, "Linked", err)
 		wantBlob(t, "fresh link", got, relink)
+		return nil
+	})
+}
+
+// testBlobsList checks the registry-wide listing: every linked blob once,
+// in lexical digest order, paged by "after", sha512 and sha256 merged.
+func testBlobsList(t *testing.T, s meta.Store) {
+	var want []meta.Blob
+	update(t, s, func(tx meta.Tx) error {
+		ensure(t, tx, "a/x", "b/y")
+		for i, name := range []string{"l1", "l2", "l3", "l4", "l5"} {
+			b := meta.Blob{Digest: dg(name), Size: int64(i + 1), CreatedAt: at(i)}
+			if i == 4 {
+				b.Digest = sha512Digest(name)
+			}
+			check(t, "Link", tx.Blobs().Link("a/x", b))
+			check(t, "Link elsewhere", tx.Blobs().Link("b/y", b)) // one record registry-wide
+			want = append(want, b)
+		}
+		return nil
+	})
+	slices.SortFunc(want, func(a, b meta.Blob) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
+	view(t, s, func(tx meta.Tx) error {
+		all, err := tx.Blobs().List("", 0)
+		check(t, "List", err)
+		if len(all) != len(want) {
+			t.Fatalf("List = %d blobs, want %d", len(all), len(want))
+		}
+		for i := range want {
+			wantBlob(t, "List", all[i], want[i])
+		}
+		page, err := tx.Blobs().List(want[1].Digest, 2)
+		check(t, "List after", err)
+		if len(page) != 2 || page[0].Digest != want[2].Digest || page[1].Digest != want[3].Digest {
+			t.Errorf("List(after %s, 2) = %v", want[1].Digest, page)
+		}
 		return nil
 	})
 }

@@ -245,3 +245,6 @@ func pageAll[S ~string](t *testing.T, what string, limit int, list func(after S,
 		after = p[len(p)-1]
 	}
 }
+
+// sha512Digest returns the sha512 digest of name.
+func sha512Digest(name string) digest.Digest { return digest.SHA512.FromString(name) }

@@ -54,6 +54,7 @@ var cases = []struct {
 	{"Tags/List", testTagsList},
 	{"Tags/Of", testTagsOf},
 	{"Blobs/LinkIsolation", testBlobs},
+	{"Blobs/List", testBlobsList},
 	{"Uploads", testUploads},
 	{"Tables", testTables},
 	{"Events", testEvents},
