@@ -1,0 +1,268 @@
+package gc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// DefaultGrace is the grace window when Options.Grace is 0.
+const DefaultGrace = 2 * time.Hour
+
+// DefaultUploadTimeout is how long an upload session may stay idle when
+// Options.UploadTimeout is 0.
+const DefaultUploadTimeout = 24 * time.Hour
+
+// Options tune a collection.
+type Options struct {
+	// DryRun reports what would be deleted and deletes nothing.
+	DryRun bool
+	// DeleteUntagged deletes manifests no tag reaches (through indexes and
+	// subjects); otherwise every manifest is kept.
+	DeleteUntagged bool
+	// Grace leaves alone what was written within it (0: DefaultGrace;
+	// negative: no grace window).
+	Grace time.Duration
+	// UploadTimeout is how long an upload session may stay idle before it
+	// is collected (0: DefaultUploadTimeout).
+	UploadTimeout time.Duration
+	// Projects limits the manifest phase to these projects' repositories
+	// (none: the whole registry). Blobs are shared registry-wide, so their
+	// phase always marks every repository.
+	Projects []string
+}
+
+func (o Options) grace() time.Duration {
+	switch {
+	case o.Grace < 0:
+		return 0
+	case o.Grace == 0:
+		return DefaultGrace
+	}
+	return o.Grace
+}
+
+func (o Options) uploadTimeout() time.Duration {
+	if o.UploadTimeout <= 0 {
+		return DefaultUploadTimeout
+	}
+	return o.UploadTimeout
+}
+
+// inScope reports whether repo's manifests may be collected.
+func (o Options) inScope(repo string) bool {
+	if len(o.Projects) == 0 {
+		return true
+	}
+	project, _, _ := strings.Cut(repo, "/")
+	return slices.Contains(o.Projects, project)
+}
+
+// ManifestRef names a manifest in a repository.
+type ManifestRef struct {
+	Repository string        `json:"repository"`
+	Digest     digest.Digest `json:"digest"`
+	Size       int64         `json:"size"`
+}
+
+// Plan is what a collection deletes: untagged manifests (with
+// DeleteUntagged), unreferenced blobs and idle upload sessions, all older
+// than the grace window.
+type Plan struct {
+	// Manifests are the manifests to delete, by repository.
+	Manifests []ManifestRef `json:"manifests,omitempty"`
+	// Blobs are the registry-wide blob records (and their bytes) to delete.
+	Blobs []meta.Blob `json:"blobs,omitempty"`
+	// Uploads are the idle upload sessions to abort.
+	Uploads []meta.Upload `json:"uploads,omitempty"`
+	// Marked counts what was kept: manifests and distinct blobs.
+	MarkedManifests int `json:"markedManifests"`
+	MarkedBlobs     int `json:"markedBlobs"`
+}
+
+// Bytes is the storage the plan frees: blobs and manifest bytes.
+func (p Plan) Bytes() int64 {
+	var n int64
+	for _, b := range p.Blobs {
+		n += b.Size
+	}
+	for _, m := range p.Manifests {
+		n += m.Size
+	}
+	return n
+}
+
+// pageSize bounds the records read per transaction.
+const pageSize = 1000
+
+// MakePlan marks what is in use, as of now, and returns what a collection
+// with opts would delete.
+func MakePlan(ctx context.Context, s meta.Store, opts Options, now time.Time) (Plan, error) {
+	var plan Plan
+	cutoff := now.Add(-opts.grace())
+	used := map[digest.Digest]bool{}
+	err := eachRepository(ctx, s, func(repo string) error {
+		kept, drop, err := markRepository(ctx, s, repo, opts.DeleteUntagged && opts.inScope(repo), cutoff)
+		if err != nil {
+			return err
+		}
+		plan.MarkedManifests += len(kept)
+		for _, m := range kept {
+			used[m.Digest] = true
+			if m.Config.Digest != "" {
+				used[m.Config.Digest] = true
+			}
+			for _, l := range m.Layers {
+				used[l.Digest] = true
+			}
+		}
+		for _, m := range drop {
+			plan.Manifests = append(plan.Manifests, ManifestRef{Repository: repo, Digest: m.Digest, Size: m.Size})
+		}
+		return nil
+	})
+	if err != nil {
+		return plan, err
+	}
+	plan.MarkedBlobs = len(used)
+	err = eachBlob(ctx, s, func(b meta.Blob) {
+		if !used[b.Digest] && b.CreatedAt.Before(cutoff) {
+			plan.Blobs = append(plan.Blobs, b)
+		}
+	})
+	if err != nil {
+		return plan, err
+	}
+	idle := now.Add(-opts.uploadTimeout())
+	err = s.View(ctx, func(tx meta.Tx) error {
+		ups, err := tx.Uploads().List("", 0)
+		for _, u := range ups {
+			if u.UpdatedAt.Before(idle) {
+				plan.Uploads = append(plan.Uploads, u)
+			}
+		}
+		return err
+	})
+	return plan, err
+}
+
+// eachRepository calls fn with every repository name, a page per
+// transaction.
+func eachRepository(ctx context.Context, s meta.Store, fn func(string) error) error {
+	after := ""
+	for {
+		var names []string
+		if err := s.View(ctx, func(tx meta.Tx) error {
+			var err error
+			names, err = tx.Repositories().List(after, pageSize)
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, n := range names {
+			if err := fn(n); err != nil {
+				return err
+			}
+		}
+		if len(names) < pageSize {
+			return nil
+		}
+		after = names[len(names)-1]
+	}
+}
+
+// eachBlob calls fn with every registry-wide blob record.
+func eachBlob(ctx context.Context, s meta.Store, fn func(meta.Blob)) error {
+	var after digest.Digest
+	for {
+		var page []meta.Blob
+		if err := s.View(ctx, func(tx meta.Tx) error {
+			var err error
+			page, err = tx.Blobs().List(after, pageSize)
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, b := range page {
+			fn(b)
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		after = page[len(page)-1].Digest
+	}
+}
+
+// markRepository returns the manifests of repo that are kept and, when
+// untagged ones may go, those that go (only manifests pushed before
+// cutoff go). It reads one snapshot of the repository.
+func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo bool, cutoff time.Time) (kept, drop []meta.Manifest, err error) {
+	err = s.View(ctx, func(tx meta.Tx) error {
+		ds, err := tx.Manifests().List(repo, "", 0)
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil // deleted since it was listed
+		}
+		if err != nil {
+			return err
+		}
+		all := make(map[digest.Digest]meta.Manifest, len(ds))
+		referrers := map[digest.Digest][]digest.Digest{}
+		for _, d := range ds {
+			m, err := tx.Manifests().Get(repo, d)
+			if err != nil {
+				return fmt.Errorf("gc: %s@%s: %w", repo, d, err)
+			}
+			all[d] = m
+			if m.Subject != "" {
+				referrers[m.Subject] = append(referrers[m.Subject], d)
+			}
+		}
+		var roots []digest.Digest
+		for d, m := range all {
+			root := !untaggedGo || !m.PushedAt.Before(cutoff)
+			if !root {
+				tags, err := tx.Tags().Of(repo, d)
+				if err != nil {
+					return err
+				}
+				root = len(tags) > 0
+			}
+			if root {
+				roots = append(roots, d)
+			}
+		}
+		// Keep what the roots reach: index children and referrers,
+		// transitively.
+		keep := map[digest.Digest]bool{}
+		for len(roots) > 0 {
+			d := roots[len(roots)-1]
+			roots = roots[:len(roots)-1]
+			m, ok := all[d]
+			if !ok || keep[d] {
+				continue
+			}
+			keep[d] = true
+			for _, c := range m.Manifests {
+				roots = append(roots, c.Digest)
+			}
+			roots = append(roots, referrers[d]...)
+		}
+		for d, m := range all {
+			if keep[d] {
+				kept = append(kept, m)
+			} else {
+				drop = append(drop, m)
+			}
+		}
+		slices.SortFunc(drop, func(a, b meta.Manifest) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
+		return nil
+	})
+	return kept, drop, err
+}
