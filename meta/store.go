@@ -70,6 +70,8 @@ type Tx interface {
 	WebhookPolicies() Table[WebhookPolicy]
 	// Deliveries holds the webhook delivery log.
 	Deliveries() Table[Delivery]
+	// Collector is garbage collection's bookkeeping.
+	Collector() Collector
 }
 
 // Table is a set of records keyed by name, for the account and project
@@ -144,7 +146,8 @@ type Blobs interface {
 	// Link records b registry-wide (if new) and links it into repo (if not
 	// linked yet); existing records are kept as they are.
 	Link(repo string, b Blob) error
-	// Linked returns blob d as linked into repo, or ErrNotFound.
+	// Linked returns blob d as linked into repo, or ErrNotFound (also when
+	// garbage collection tombstoned d since).
 	Linked(repo string, d digest.Digest) (Blob, error)
 	// Unlink removes the link of d from repo; ErrNotFound if absent. The blob's
 	// registry-wide record stays until garbage collection removes it.

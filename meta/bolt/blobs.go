@@ -54,17 +54,19 @@ func (b blobs) Link(repo string, rec meta.Blob) error {
 		return fmt.Errorf("meta/bolt: link blob %s: %w", rec.Digest, err)
 	}
 	key := digestKey(rec.Digest)
-	if gb := b.t.top(bucketBlobs); gb.Get(key) == nil {
+	gb := b.t.top(bucketBlobs)
+	fresh := gb.Get(key) == nil // new, or tombstoned: this link's record replaces the dead one's
+	if fresh {
 		if err := gb.Put(key, raw); err != nil {
 			return fmt.Errorf("meta/bolt: put blob %s: %w", rec.Digest, err)
 		}
 	}
-	if lb.Get(key) == nil {
+	if lb.Get(key) == nil || fresh {
 		if err := lb.Put(key, raw); err != nil {
 			return fmt.Errorf("meta/bolt: link blob %s into %q: %w", rec.Digest, repo, err)
 		}
 	}
-	return nil
+	return b.t.touch(rec.Digest)
 }
 
 // Linked returns blob d as linked into repo, or meta.ErrNotFound. It never
@@ -82,7 +84,7 @@ func (b blobs) Linked(repo string, d digest.Digest) (meta.Blob, error) {
 	switch {
 	case err != nil:
 		return meta.Blob{}, fmt.Errorf("meta/bolt: blob %s in %q: %w", d, repo, err)
-	case !found:
+	case !found || b.t.top(bucketBlobs).Get(digestKey(d)) == nil: // tombstoned since
 		return meta.Blob{}, fmt.Errorf("meta/bolt: blob %s in %q: %w", d, repo, meta.ErrNotFound)
 	}
 	return rec, nil

@@ -82,7 +82,14 @@ func (m manifests) Put(repo string, rec meta.Manifest) error {
 			return fmt.Errorf("meta/bolt: index referrer %s: %w", rec.Digest, err)
 		}
 	}
-	return nil
+	refs := []digest.Digest{rec.Digest, rec.Subject, rec.Config.Digest}
+	for _, l := range rec.Layers {
+		refs = append(refs, l.Digest)
+	}
+	for _, c := range rec.Manifests {
+		refs = append(refs, c.Digest)
+	}
+	return m.t.touch(refs...)
 }
 
 // Delete removes the manifest, its referrers-index entry and every tag

@@ -97,7 +97,8 @@ func initSchema(btx *bbolt.Tx) error {
 		return fmt.Errorf("%w %q: this build reads only version %q%s", ErrUnsupportedLayout, v, schemaVersion, layoutHints[string(v)])
 	}
 	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads, bucketProjects, bucketUsers, bucketRobots,
-		bucketEvents, bucketCursors, bucketJobs, bucketJobsActive, bucketJobKeys, bucketWebhookPolicies, bucketDeliveries} {
+		bucketEvents, bucketCursors, bucketJobs, bucketJobsActive, bucketJobKeys, bucketWebhookPolicies, bucketDeliveries,
+		bucketGC, bucketTouched, bucketClaims, bucketTombstones} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

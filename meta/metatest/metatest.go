@@ -55,6 +55,7 @@ var cases = []struct {
 	{"Tags/Of", testTagsOf},
 	{"Blobs/LinkIsolation", testBlobs},
 	{"Blobs/List", testBlobsList},
+	{"Collector", testCollector},
 	{"Uploads", testUploads},
 	{"Tables", testTables},
 	{"Events", testEvents},

@@ -1,0 +1,102 @@
+package metatest
+
+import (
+	"testing"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// testCollector checks garbage collection's bookkeeping: touches only
+// while active (manifest puts: the manifest, subject, config, layers and
+// children; links), claims, and tombstones hiding a blob in every
+// repository until a new link brings it back.
+func testCollector(t *testing.T, s meta.Store) {
+	layer, cfg, child, subject := dg("layer"), dg("config"), dg("child"), dg("subject")
+	m := meta.Manifest{Digest: dg("m"), MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 10, PushedAt: at(1),
+		Config: meta.Descriptor{Digest: cfg}, Layers: []meta.Descriptor{{Digest: layer}}, Subject: subject}
+	idx := meta.Manifest{Digest: dg("idx"), MediaType: "application/vnd.oci.image.index.v1+json", Size: 10, PushedAt: at(1),
+		Manifests: []meta.Descriptor{{Digest: child}}}
+	update(t, s, func(tx meta.Tx) error {
+		ensure(t, tx, "a/x", "b/y")
+		check(t, "Link before Begin", tx.Blobs().Link("a/x", meta.Blob{Digest: dg("early"), CreatedAt: at(0)}))
+		_, active, err := tx.Collector().Active()
+		check(t, "Active", err)
+		if active {
+			t.Error("a collection is active before Begin")
+		}
+		return tx.Collector().Begin(at(5))
+	})
+	update(t, s, func(tx meta.Tx) error {
+		check(t, "Link", tx.Blobs().Link("a/x", meta.Blob{Digest: layer, CreatedAt: at(0)}))
+		check(t, "Link", tx.Blobs().Link("b/y", meta.Blob{Digest: layer, CreatedAt: at(0)}))
+		check(t, "Put", tx.Manifests().Put("a/x", m))
+		return tx.Manifests().Put("a/x", idx)
+	})
+	view(t, s, func(tx meta.Tx) error {
+		since, active, err := tx.Collector().Active()
+		check(t, "Active", err)
+		if !active || !since.Equal(at(5)) {
+			t.Errorf("Active = %v, %v", since, active)
+		}
+		for _, d := range []string{"layer", "config", "child", "subject", "m", "idx"} {
+			if ok, err := tx.Collector().Touched(dg(d)); err != nil || !ok {
+				t.Errorf("%s not touched: %v", d, err)
+			}
+		}
+		if ok, _ := tx.Collector().Touched(dg("early")); ok {
+			t.Error("a link before Begin counts as touched")
+		}
+		return nil
+	})
+	// Claims.
+	update(t, s, func(tx meta.Tx) error {
+		check(t, "Claim", tx.Collector().Claim(dg("incoming"), at(7)))
+		when, ok, err := tx.Collector().Claimed(dg("incoming"))
+		if err != nil || !ok || !when.Equal(at(7)) {
+			t.Errorf("Claimed = %v, %v, %v", when, ok, err)
+		}
+		check(t, "Release", tx.Collector().Release(dg("incoming")))
+		check(t, "Release again", tx.Collector().Release(dg("incoming")))
+		if _, ok, _ := tx.Collector().Claimed(dg("incoming")); ok {
+			t.Error("claimed after Release")
+		}
+		return nil
+	})
+	// A tombstone hides the blob everywhere.
+	update(t, s, func(tx meta.Tx) error { return tx.Collector().Tombstone(layer, at(8)) })
+	view(t, s, func(tx meta.Tx) error {
+		wantNotFound(t, "Stat of a tombstoned blob", func() error { _, err := tx.Blobs().Stat(layer); return err }())
+		for _, r := range []string{"a/x", "b/y"} {
+			wantNotFound(t, "Linked in "+r+" after the tombstone", func() error { _, err := tx.Blobs().Linked(r, layer); return err }())
+		}
+		ts, err := tx.Collector().Tombstones("", 0)
+		check(t, "Tombstones", err)
+		if len(ts) != 1 || ts[0] != layer {
+			t.Errorf("Tombstones = %v", ts)
+		}
+		if ok, _ := tx.Collector().Tombstoned(layer); !ok {
+			t.Error("not tombstoned")
+		}
+		return nil
+	})
+	// A new link (a fresh upload) brings it back.
+	update(t, s, func(tx meta.Tx) error {
+		check(t, "Bury", tx.Collector().Bury(layer))
+		check(t, "End", tx.Collector().End())
+		return tx.Blobs().Link("b/y", meta.Blob{Digest: layer, Size: 3, CreatedAt: at(9)})
+	})
+	view(t, s, func(tx meta.Tx) error {
+		b, err := tx.Blobs().Linked("b/y", layer)
+		check(t, "Linked after relinking", err)
+		if !b.CreatedAt.Equal(at(9)) {
+			t.Errorf("relinked record %+v, want the new link's", b)
+		}
+		if _, active, _ := tx.Collector().Active(); active {
+			t.Error("active after End")
+		}
+		if ok, _ := tx.Collector().Tombstoned(layer); ok {
+			t.Error("tombstoned after Bury")
+		}
+		return nil
+	})
+}
