@@ -161,10 +161,17 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 	if err := runBefore(ctx, h.cfg.hooks.BeforePush, ev); err != nil {
 		return err
 	}
+	if err := h.claim(ctx, d); err != nil {
+		return err
+	}
 	if err := h.storeManifestBytes(ctx, d, body); err != nil {
+		h.release(ctx, d)
 		return err
 	}
 	err = h.store.Update(ctx, func(tx meta.Tx) error {
+		if err := tx.Collector().Release(d); err != nil {
+			return err
+		}
 		if !h.cfg.sparse {
 			if err := checkReferences(tx, repo, m); err != nil {
 				return err
@@ -186,6 +193,7 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 		return h.inTx(r, tx, ev)
 	})
 	if err != nil {
+		h.release(ctx, d)
 		return err
 	}
 	h.cache.put(d, body)

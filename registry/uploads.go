@@ -163,6 +163,9 @@ func (h *Handler) linkBlob(r *http.Request, repo string, b meta.Blob, uploadID s
 		if err := tx.Blobs().Link(repo, b); err != nil {
 			return err
 		}
+		if err := tx.Collector().Release(b.Digest); err != nil {
+			return err
+		}
 		if uploadID != "" {
 			if err := tx.Uploads().Delete(uploadID); err != nil && !errors.Is(err, meta.ErrNotFound) {
 				return err
@@ -435,6 +438,15 @@ func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs 
 		_ = h.store.Update(ctx, func(tx meta.Tx) error { return tx.Uploads().Delete(u.ID) })
 		return errDigestInvalid("uploaded content does not match digest %s", d)
 	}
+	if err := h.claim(ctx, d); err != nil {
+		return err
+	}
+	linked := false
+	defer func() {
+		if !linked {
+			h.release(ctx, d)
+		}
+	}()
 	dst := storage.BlobPath(d)
 	// What is left of the session once the blob is linked: after a move
 	// only the session's directory; when the blob was already stored, the
@@ -462,6 +474,7 @@ func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs 
 	if err := h.linkBlob(r, repo, meta.Blob{Digest: d, Size: u.Offset, CreatedAt: time.Now().UTC()}, u.ID, ev); err != nil {
 		return err
 	}
+	linked = true
 	h.discardUpload(ctx, leftover)
 	runAfter(ctx, h.cfg.hooks.AfterPush, ev)
 	return nil

@@ -1,0 +1,37 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/storage"
+)
+
+// claim tells garbage collection that d's bytes are about to be written to
+// (or relied on at) their content address: a collection skips claimed
+// digests. A digest whose bytes a collection is deleting right now
+// (tombstoned) cannot be claimed: the request fails with 503 and a
+// Retry-After, and the client's retry finds the deletion over.
+func (h *Handler) claim(ctx context.Context, d digest.Digest) error {
+	return h.store.Update(ctx, func(tx meta.Tx) error {
+		dead, err := tx.Collector().Tombstoned(d)
+		if err != nil {
+			return err
+		}
+		if dead {
+			return fmt.Errorf("%s is being garbage collected: %w", d, storage.ErrUnavailable)
+		}
+		return tx.Collector().Claim(d, time.Now())
+	})
+}
+
+// release drops a claim after a failure (the metadata transaction that
+// records the bytes releases it on success); a claim left behind by a
+// crash only delays collection until it expires.
+func (h *Handler) release(ctx context.Context, d digest.Digest) {
+	_ = h.store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.Collector().Release(d) })
+}
