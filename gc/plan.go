@@ -85,6 +85,8 @@ type Plan struct {
 	// Marked counts what was kept: manifests and distinct blobs.
 	MarkedManifests int `json:"markedManifests"`
 	MarkedBlobs     int `json:"markedBlobs"`
+
+	used map[digest.Digest]bool // what the mark kept: manifests, configs, layers
 }
 
 // Bytes is the storage the plan frees: blobs and manifest bytes.
@@ -131,7 +133,7 @@ func MakePlan(ctx context.Context, s meta.Store, opts Options, now time.Time) (P
 	if err != nil {
 		return plan, err
 	}
-	plan.MarkedBlobs = len(used)
+	plan.MarkedBlobs, plan.used = len(used), used
 	err = eachBlob(ctx, s, func(b meta.Blob) {
 		if !used[b.Digest] && b.CreatedAt.Before(cutoff) {
 			plan.Blobs = append(plan.Blobs, b)

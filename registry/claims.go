@@ -29,6 +29,20 @@ func (h *Handler) claim(ctx context.Context, d digest.Digest) error {
 	})
 }
 
+// claimUntilLinked claims d for a blob upload and returns the function to
+// defer: it releases the claim unless *linked is set (linkBlob's
+// transaction released it with the link).
+func (h *Handler) claimUntilLinked(ctx context.Context, d digest.Digest) (func(linked *bool), error) {
+	if err := h.claim(ctx, d); err != nil {
+		return nil, err
+	}
+	return func(linked *bool) {
+		if !*linked {
+			h.release(ctx, d)
+		}
+	}, nil
+}
+
 // release drops a claim after a failure (the metadata transaction that
 // records the bytes releases it on success); a claim left behind by a
 // crash only delays collection until it expires.

@@ -181,6 +181,12 @@ func (h *Handler) linkBlob(r *http.Request, repo string, b meta.Blob, uploadID s
 // visible); a blob already stored is only hashed, to prove the client has it.
 func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo string, d digest.Digest, ev *Event) error {
 	ctx := r.Context()
+	done, err := h.claimUntilLinked(ctx, d)
+	if err != nil {
+		return err
+	}
+	linked := false
+	defer done(&linked)
 	v := d.Verifier()
 	dst := storage.BlobPath(d)
 	var n int64
@@ -211,6 +217,7 @@ func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, repo 
 	if err := h.linkBlob(r, repo, meta.Blob{Digest: d, Size: n, CreatedAt: time.Now().UTC()}, "", ev); err != nil {
 		return err
 	}
+	linked = true
 	runAfter(ctx, h.cfg.hooks.AfterPush, ev)
 	writeBlobCreated(w, repo, d)
 	return nil
@@ -438,15 +445,12 @@ func (h *Handler) finishUpload(r *http.Request, repo string, u *meta.Upload, hs 
 		_ = h.store.Update(ctx, func(tx meta.Tx) error { return tx.Uploads().Delete(u.ID) })
 		return errDigestInvalid("uploaded content does not match digest %s", d)
 	}
-	if err := h.claim(ctx, d); err != nil {
+	done, err := h.claimUntilLinked(ctx, d)
+	if err != nil {
 		return err
 	}
 	linked := false
-	defer func() {
-		if !linked {
-			h.release(ctx, d)
-		}
-	}()
+	defer done(&linked)
 	dst := storage.BlobPath(d)
 	// What is left of the session once the blob is linked: after a move
 	// only the session's directory; when the blob was already stored, the

@@ -1,0 +1,397 @@
+package gc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/storage"
+)
+
+// batchSize bounds the deletions per metadata transaction.
+const batchSize = 100
+
+// Report is what a collection did, or, dry, would do.
+type Report struct {
+	// DryRun is set when nothing was deleted.
+	DryRun bool `json:"dryRun"`
+	// Started and Finished bound the run.
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Plan is what the mark phase found.
+	Plan Plan `json:"plan"`
+	// Deleted counts what was deleted: manifests, blobs (records and
+	// bytes), upload sessions and orphan objects (bytes in storage the
+	// metadata did not know).
+	DeletedManifests int `json:"deletedManifests"`
+	DeletedBlobs     int `json:"deletedBlobs"`
+	AbortedUploads   int `json:"abortedUploads"`
+	DeletedOrphans   int `json:"deletedOrphans"`
+	// Skipped counts candidates found in use when swept (pushed, linked or
+	// claimed after the mark).
+	Skipped int `json:"skipped"`
+	// FreedBytes is the storage freed (or, dry, that would be).
+	FreedBytes int64 `json:"freedBytes"`
+}
+
+// Collector runs collections over a metadata store and the blob storage.
+type Collector struct {
+	// Store is the metadata store.
+	Store meta.Store
+	// Driver is the blob storage.
+	Driver storage.Driver
+
+	now func() time.Time
+}
+
+func (c *Collector) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
+// Run collects: it finishes what a crashed run left (tombstones), marks
+// with the collection active so that pushes meanwhile are seen, and sweeps
+// untagged manifests, unreferenced blobs, idle upload sessions and orphan
+// objects, each re-checked in the transaction that deletes it. With
+// opts.DryRun it returns the plan and deletes nothing.
+func (c *Collector) Run(ctx context.Context, opts Options) (Report, error) {
+	rep := Report{DryRun: opts.DryRun, Started: c.clock().UTC()}
+	if !opts.DryRun {
+		if err := c.buryLeftovers(ctx, &rep); err != nil {
+			return rep, err
+		}
+		if err := c.Store.Update(ctx, func(tx meta.Tx) error { return tx.Collector().Begin(c.clock()) }); err != nil {
+			return rep, err
+		}
+		defer func() {
+			_ = c.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.Collector().End() })
+		}()
+	}
+	now := c.clock()
+	plan, err := MakePlan(ctx, c.Store, opts, now)
+	if err != nil {
+		return rep, err
+	}
+	rep.Plan = plan
+	if opts.DryRun {
+		rep.FreedBytes = plan.Bytes()
+		rep.Finished = c.clock().UTC()
+		return rep, nil
+	}
+	for _, step := range []func(context.Context, Options, *Report) error{c.sweepManifests, c.sweepBlobs, c.sweepUploads, c.sweepOrphans} {
+		if err := step(ctx, opts, &rep); err != nil {
+			return rep, err
+		}
+	}
+	rep.Finished = c.clock().UTC()
+	return rep, nil
+}
+
+// claimedRecently reports a live claim: one younger than the upload
+// timeout (older ones were left by a crash).
+func claimedRecently(tx meta.Tx, d digest.Digest, now time.Time, opts Options) (bool, error) {
+	at, ok, err := tx.Collector().Claimed(d)
+	return ok && now.Sub(at) < opts.uploadTimeout(), err
+}
+
+// sweepManifests deletes the planned manifests still untagged and not
+// referenced since the mark; a manifest's bytes go when no repository
+// keeps it.
+func (c *Collector) sweepManifests(ctx context.Context, opts Options, rep *Report) error {
+	gone := map[digest.Digest]int64{}
+	for start := 0; start < len(rep.Plan.Manifests); start += batchSize {
+		batch := rep.Plan.Manifests[start:min(start+batchSize, len(rep.Plan.Manifests))]
+		var deleted []ManifestRef
+		err := c.Store.Update(ctx, func(tx meta.Tx) error {
+			deleted = deleted[:0]
+			for _, m := range batch {
+				ok, err := c.manifestGoes(tx, m)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+				if err := tx.Manifests().Delete(m.Repository, m.Digest); err != nil {
+					return err
+				}
+				deleted = append(deleted, m)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rep.Skipped += len(batch) - len(deleted)
+		rep.DeletedManifests += len(deleted)
+		for _, m := range deleted {
+			gone[m.Digest] = m.Size
+		}
+	}
+	// Their bytes, when no repository has the manifest any more.
+	var ds []digest.Digest
+	for d := range gone {
+		ds = append(ds, d)
+	}
+	_, err := c.deleteBytes(ctx, opts, rep, ds, c.unknownBytes, func(d digest.Digest) int64 { return gone[d] })
+	return err
+}
+
+// unknownBytes reports content-addressed bytes the metadata does not
+// know: no blob record, no repository with a manifest of that digest.
+func (c *Collector) unknownBytes(tx meta.Tx, d digest.Digest) (bool, error) {
+	if _, err := tx.Blobs().Stat(d); err == nil {
+		return false, nil
+	} else if !errors.Is(err, meta.ErrNotFound) {
+		return false, err
+	}
+	return c.manifestUnused(tx, d)
+}
+
+// manifestGoes re-checks a planned manifest in the deleting transaction.
+func (c *Collector) manifestGoes(tx meta.Tx, m ManifestRef) (bool, error) {
+	if _, err := tx.Manifests().Get(m.Repository, m.Digest); errors.Is(err, meta.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if touched, err := tx.Collector().Touched(m.Digest); err != nil || touched {
+		return false, err // re-pushed, or referenced by a new index or referrer
+	}
+	tags, err := tx.Tags().Of(m.Repository, m.Digest)
+	return len(tags) == 0, err
+}
+
+// manifestUnused reports that no repository has manifest d.
+func (c *Collector) manifestUnused(tx meta.Tx, d digest.Digest) (bool, error) {
+	unused := true
+	after := ""
+	for unused {
+		names, err := tx.Repositories().List(after, pageSize)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range names {
+			if _, err := tx.Manifests().Get(r, d); err == nil {
+				unused = false
+				break
+			} else if !errors.Is(err, meta.ErrNotFound) {
+				return false, err
+			}
+		}
+		if len(names) < pageSize {
+			break
+		}
+		after = names[len(names)-1]
+	}
+	return unused, nil
+}
+
+// sweepBlobs deletes the planned blobs not touched or claimed since the
+// mark.
+func (c *Collector) sweepBlobs(ctx context.Context, opts Options, rep *Report) error {
+	size := map[digest.Digest]int64{}
+	var ds []digest.Digest
+	for _, b := range rep.Plan.Blobs {
+		size[b.Digest] = b.Size
+		ds = append(ds, b.Digest)
+	}
+	n, err := c.deleteBytes(ctx, opts, rep, ds, func(tx meta.Tx, d digest.Digest) (bool, error) {
+		_, err := tx.Blobs().Stat(d)
+		if errors.Is(err, meta.ErrNotFound) {
+			return false, nil // already gone
+		}
+		return err == nil, err
+	}, func(d digest.Digest) int64 { return size[d] })
+	rep.DeletedBlobs += n
+	return err
+}
+
+// deleteBytes deletes the content-addressed bytes of ds in batches: in one
+// transaction, each digest still eligible (eligible, not touched, not
+// claimed) is tombstoned; then its bytes are deleted from storage; then
+// its tombstone is buried. It returns how many it deleted.
+func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, ds []digest.Digest,
+	eligible func(meta.Tx, digest.Digest) (bool, error), size func(digest.Digest) int64) (int, error) {
+	deleted := 0
+	for start := 0; start < len(ds); start += batchSize {
+		batch := ds[start:min(start+batchSize, len(ds))]
+		var doomed []digest.Digest
+		err := c.Store.Update(ctx, func(tx meta.Tx) error {
+			doomed = doomed[:0]
+			now := c.clock()
+			for _, d := range batch {
+				ok, err := eligible(tx, d)
+				if err != nil {
+					return err
+				}
+				if ok {
+					if touched, err := tx.Collector().Touched(d); err != nil || touched {
+						ok = false
+						if err != nil {
+							return err
+						}
+					}
+				}
+				if ok {
+					if claimed, err := claimedRecently(tx, d, now, opts); err != nil || claimed {
+						ok = false
+						if err != nil {
+							return err
+						}
+					}
+				}
+				if !ok {
+					continue
+				}
+				if err := tx.Collector().Tombstone(d, now); err != nil {
+					return err
+				}
+				doomed = append(doomed, d)
+			}
+			return nil
+		})
+		if err != nil {
+			return deleted, err
+		}
+		rep.Skipped += len(batch) - len(doomed)
+		for _, d := range doomed {
+			if err := c.Driver.Delete(ctx, storage.BlobPath(d)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return deleted, fmt.Errorf("gc: delete %s: %w", d, err)
+			}
+			rep.FreedBytes += size(d)
+			deleted++
+		}
+		if err := c.Store.Update(ctx, func(tx meta.Tx) error {
+			for _, d := range doomed {
+				if err := tx.Collector().Bury(d); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, nil
+}
+
+// buryLeftovers finishes the deletions a crashed run tombstoned.
+func (c *Collector) buryLeftovers(ctx context.Context, rep *Report) error {
+	var left []digest.Digest
+	if err := c.Store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		left, err = tx.Collector().Tombstones("", 0)
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, d := range left {
+		if err := c.Driver.Delete(ctx, storage.BlobPath(d)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("gc: delete %s left by an earlier run: %w", d, err)
+		}
+	}
+	return c.Store.Update(ctx, func(tx meta.Tx) error {
+		for _, d := range left {
+			if err := tx.Collector().Bury(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// sweepUploads deletes the idle upload sessions still idle, and their
+// bytes (aborting a storage session, for drivers with sessions).
+func (c *Collector) sweepUploads(ctx context.Context, opts Options, rep *Report) error {
+	sessions, _ := c.Driver.(storage.Sessioner)
+	for _, u := range rep.Plan.Uploads {
+		var gone bool
+		err := c.Store.Update(ctx, func(tx meta.Tx) error {
+			cur, err := tx.Uploads().Get(u.ID)
+			if errors.Is(err, meta.ErrNotFound) || (err == nil && !cur.UpdatedAt.Equal(u.UpdatedAt)) {
+				gone = false
+				return nil // finished or moved on since the mark
+			}
+			if err != nil {
+				return err
+			}
+			gone = true
+			return tx.Uploads().Delete(u.ID)
+		})
+		if err != nil {
+			return err
+		}
+		if !gone {
+			rep.Skipped++
+			continue
+		}
+		if sessions != nil && u.DriverState != nil {
+			if err := sessions.AbortSession(ctx, storage.UploadPath(u.ID), u.DriverState); err != nil {
+				return fmt.Errorf("gc: abort upload %s: %w", u.ID, err)
+			}
+		}
+		if err := c.Driver.Delete(ctx, storage.UploadDir(u.ID)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("gc: delete upload %s: %w", u.ID, err)
+		}
+		rep.AbortedUploads++
+		rep.FreedBytes += u.Offset
+	}
+	return nil
+}
+
+// sweepOrphans deletes content-addressed objects in storage that the
+// metadata does not know (a crash between writing bytes and recording
+// them), once older than the grace window.
+func (c *Collector) sweepOrphans(ctx context.Context, opts Options, rep *Report) error {
+	cutoff := c.clock().Add(-opts.grace())
+	var ds []digest.Digest
+	size := map[digest.Digest]int64{}
+	err := c.Driver.Walk(ctx, "blobs", func(fi storage.FileInfo) error {
+		d, ok := digestOf(fi.Path)
+		if !ok || rep.Plan.used[d] || fi.ModTime.After(cutoff) {
+			return nil
+		}
+		ds = append(ds, d)
+		size[d] = fi.Size
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("gc: walk storage: %w", err)
+	}
+	// Objects with a blob record are the blob phase's business, not
+	// orphans: leave them out (and out of the skip count).
+	var unknown []digest.Digest
+	if err := c.Store.View(ctx, func(tx meta.Tx) error {
+		for _, d := range ds {
+			if _, err := tx.Blobs().Stat(d); errors.Is(err, meta.ErrNotFound) {
+				unknown = append(unknown, d)
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	n, err := c.deleteBytes(ctx, opts, rep, unknown, c.unknownBytes, func(d digest.Digest) int64 { return size[d] })
+	rep.DeletedOrphans += n
+	return err
+}
+
+// digestOf reads the digest of a blobs/<alg>/<xx>/<hex> path.
+func digestOf(p string) (digest.Digest, bool) {
+	parts := strings.Split(p, "/")
+	if len(parts) != 4 || parts[0] != "blobs" {
+		return "", false
+	}
+	d := digest.NewDigestFromEncoded(digest.Algorithm(parts[1]), parts[3])
+	return d, d.Validate() == nil && storage.BlobPath(d) == p
+}
