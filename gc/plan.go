@@ -23,20 +23,20 @@ const DefaultUploadTimeout = 24 * time.Hour
 // Options tune a collection.
 type Options struct {
 	// DryRun reports what would be deleted and deletes nothing.
-	DryRun bool
+	DryRun bool `json:"dryRun,omitempty"`
 	// DeleteUntagged deletes manifests no tag reaches (through indexes and
 	// subjects); otherwise every manifest is kept.
-	DeleteUntagged bool
+	DeleteUntagged bool `json:"deleteUntagged,omitempty"`
 	// Grace leaves alone what was written within it (0: DefaultGrace;
 	// negative: no grace window).
-	Grace time.Duration
+	Grace time.Duration `json:"grace,omitempty"`
 	// UploadTimeout is how long an upload session may stay idle before it
 	// is collected (0: DefaultUploadTimeout).
-	UploadTimeout time.Duration
+	UploadTimeout time.Duration `json:"uploadTimeout,omitempty"`
 	// Projects limits the manifest phase to these projects' repositories
 	// (none: the whole registry). Blobs are shared registry-wide, so their
 	// phase always marks every repository.
-	Projects []string
+	Projects []string `json:"projects,omitempty"`
 }
 
 func (o Options) grace() time.Duration {

@@ -45,8 +45,52 @@ type Collector struct {
 	Store meta.Store
 	// Driver is the blob storage.
 	Driver storage.Driver
+	// Progress, when set, is told where a run is: at each phase and after
+	// each batch.
+	Progress func(Progress)
 
 	now func() time.Time
+}
+
+// Progress is where a run is.
+type Progress struct {
+	// Phase is "mark", "manifests", "blobs", "uploads", "orphans" or
+	// "done".
+	Phase string `json:"phase"`
+	// Done and Total count the phase's candidates.
+	Done  int `json:"done"`
+	Total int `json:"total"`
+	// Report is the run's report so far.
+	Report Report `json:"report"`
+	// ETA estimates the rest of the phase from its pace so far.
+	ETA time.Duration `json:"eta"`
+}
+
+// phase tracks one phase's progress.
+type phase struct {
+	c       *Collector
+	name    string
+	total   int
+	started time.Time
+	rep     *Report
+}
+
+func (c *Collector) phase(name string, total int, rep *Report) *phase {
+	p := &phase{c: c, name: name, total: total, started: c.clock(), rep: rep}
+	p.report(0)
+	return p
+}
+
+// report tells Progress that done of the phase's total are through.
+func (p *phase) report(done int) {
+	if p.c.Progress == nil {
+		return
+	}
+	var eta time.Duration
+	if done > 0 && done < p.total {
+		eta = time.Duration(float64(p.c.clock().Sub(p.started)) / float64(done) * float64(p.total-done))
+	}
+	p.c.Progress(Progress{Phase: p.name, Done: done, Total: p.total, Report: *p.rep, ETA: eta})
 }
 
 func (c *Collector) clock() time.Time {
@@ -75,6 +119,7 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Report, error) {
 		}()
 	}
 	now := c.clock()
+	c.phase("mark", 0, &rep)
 	plan, err := MakePlan(ctx, c.Store, opts, now)
 	if err != nil {
 		return rep, err
@@ -91,6 +136,7 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Report, error) {
 		}
 	}
 	rep.Finished = c.clock().UTC()
+	c.phase("done", 0, &rep)
 	return rep, nil
 }
 
@@ -106,6 +152,7 @@ func claimedRecently(tx meta.Tx, d digest.Digest, now time.Time, opts Options) (
 // keeps it.
 func (c *Collector) sweepManifests(ctx context.Context, opts Options, rep *Report) error {
 	gone := map[digest.Digest]int64{}
+	ph := c.phase("manifests", len(rep.Plan.Manifests), rep)
 	for start := 0; start < len(rep.Plan.Manifests); start += batchSize {
 		batch := rep.Plan.Manifests[start:min(start+batchSize, len(rep.Plan.Manifests))]
 		var deleted []ManifestRef
@@ -134,13 +181,14 @@ func (c *Collector) sweepManifests(ctx context.Context, opts Options, rep *Repor
 		for _, m := range deleted {
 			gone[m.Digest] = m.Size
 		}
+		ph.report(start + len(batch))
 	}
 	// Their bytes, when no repository has the manifest any more.
 	var ds []digest.Digest
 	for d := range gone {
 		ds = append(ds, d)
 	}
-	_, err := c.deleteBytes(ctx, opts, rep, ds, c.unknownBytes, func(d digest.Digest) int64 { return gone[d] })
+	_, err := c.deleteBytes(ctx, opts, rep, nil, ds, c.unknownBytes, func(d digest.Digest) int64 { return gone[d] })
 	return err
 }
 
@@ -203,7 +251,8 @@ func (c *Collector) sweepBlobs(ctx context.Context, opts Options, rep *Report) e
 		size[b.Digest] = b.Size
 		ds = append(ds, b.Digest)
 	}
-	n, err := c.deleteBytes(ctx, opts, rep, ds, func(tx meta.Tx, d digest.Digest) (bool, error) {
+	ph := c.phase("blobs", len(ds), rep)
+	n, err := c.deleteBytes(ctx, opts, rep, ph, ds, func(tx meta.Tx, d digest.Digest) (bool, error) {
 		_, err := tx.Blobs().Stat(d)
 		if errors.Is(err, meta.ErrNotFound) {
 			return false, nil // already gone
@@ -218,7 +267,7 @@ func (c *Collector) sweepBlobs(ctx context.Context, opts Options, rep *Report) e
 // transaction, each digest still eligible (eligible, not touched, not
 // claimed) is tombstoned; then its bytes are deleted from storage; then
 // its tombstone is buried. It returns how many it deleted.
-func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, ds []digest.Digest,
+func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, ph *phase, ds []digest.Digest,
 	eligible func(meta.Tx, digest.Digest) (bool, error), size func(digest.Digest) int64) (int, error) {
 	deleted := 0
 	for start := 0; start < len(ds); start += batchSize {
@@ -279,6 +328,9 @@ func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, 
 		}); err != nil {
 			return deleted, err
 		}
+		if ph != nil {
+			ph.report(start + len(batch))
+		}
 	}
 	return deleted, nil
 }
@@ -312,7 +364,9 @@ func (c *Collector) buryLeftovers(ctx context.Context, rep *Report) error {
 // bytes (aborting a storage session, for drivers with sessions).
 func (c *Collector) sweepUploads(ctx context.Context, opts Options, rep *Report) error {
 	sessions, _ := c.Driver.(storage.Sessioner)
-	for _, u := range rep.Plan.Uploads {
+	ph := c.phase("uploads", len(rep.Plan.Uploads), rep)
+	for i, u := range rep.Plan.Uploads {
+		ph.report(i)
 		var gone bool
 		err := c.Store.Update(ctx, func(tx meta.Tx) error {
 			cur, err := tx.Uploads().Get(u.ID)
@@ -381,7 +435,8 @@ func (c *Collector) sweepOrphans(ctx context.Context, opts Options, rep *Report)
 	}); err != nil {
 		return err
 	}
-	n, err := c.deleteBytes(ctx, opts, rep, unknown, c.unknownBytes, func(d digest.Digest) int64 { return size[d] })
+	ph := c.phase("orphans", len(unknown), rep)
+	n, err := c.deleteBytes(ctx, opts, rep, ph, unknown, c.unknownBytes, func(d digest.Digest) int64 { return size[d] })
 	rep.DeletedOrphans += n
 	return err
 }

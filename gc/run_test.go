@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
@@ -392,5 +395,41 @@ func TestClaimsAndTombstones(t *testing.T) {
 	}
 	if _, err := l.drv.Stat(t.Context(), storage.BlobPath(d)); err != nil {
 		t.Errorf("the re-pushed blob's bytes: %v", err)
+	}
+}
+
+// TestJobReportsProgress: a collection run as a job leaves its report (and
+// its progress on the way) in the job's result.
+func TestJobReportsProgress(t *testing.T) {
+	l := start(t)
+	img, _ := random.Image(128, 2)
+	if err := remote.Write(l.ref(t, "team/app:x"), img); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Delete(l.ref(t, "team/app:x")); err != nil {
+		t.Fatal(err)
+	}
+	r := &jobs.Runner{Store: l.store, Poll: 5 * time.Millisecond}
+	r.Handle(JobKind, &Job{Store: l.store, Driver: l.drv}, jobs.KindOptions{Limit: 1, MaxAttempts: 1})
+	q := &jobs.Queue{Store: l.store, Notify: r.Wake}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	j, err := q.Enqueue(t.Context(), jobs.Spec{Kind: JobKind, Payload: Options{DeleteUntagged: true, Grace: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually.True(t, "the collection job", func() bool {
+		got, _ := q.Get(context.Background(), j.ID)
+		return got.State == meta.JobSucceeded
+	})
+	got, _ := q.Get(t.Context(), j.ID)
+	var p Progress
+	if err := json.Unmarshal(got.Result, &p); err != nil {
+		t.Fatalf("result %s: %v", got.Result, err)
+	}
+	if p.Phase != "done" || p.Report.DeletedManifests != 1 || p.Report.DeletedBlobs != 3 || p.Report.FreedBytes == 0 {
+		t.Errorf("final progress %+v", p)
 	}
 }

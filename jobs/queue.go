@@ -137,3 +137,20 @@ func (q *Queue) change(ctx context.Context, id uint64, fn func(*meta.Job, time.T
 		return tx.Jobs().Put(j)
 	})
 }
+
+// SetResult records v (as JSON) as job id's result: a handler's progress
+// while it runs, its outcome after. The job's state is left alone.
+func (q *Queue) SetResult(ctx context.Context, id uint64, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("jobs: result of job %d: %w", id, err)
+	}
+	return q.Store.Update(ctx, func(tx meta.Tx) error {
+		j, err := tx.Jobs().Get(id)
+		if err != nil {
+			return err
+		}
+		j.Result = raw
+		return tx.Jobs().Put(j)
+	})
+}

@@ -102,6 +102,9 @@ type Job struct {
 	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
 	// LastError is the error of the last failed attempt.
 	LastError string `json:"lastError,omitempty"`
+	// Result is what the handler reports: progress while it runs, its
+	// outcome after (JSON by convention).
+	Result []byte `json:"result,omitempty"`
 	// CreatedAt, UpdatedAt and FinishedAt bound its life.
 	CreatedAt  time.Time `json:"createdAt"`
 	UpdatedAt  time.Time `json:"updatedAt"`

@@ -194,8 +194,11 @@ func testJobs(t *testing.T, s meta.Store) {
 			t.Errorf("takeover of an expired lease: %+v", got)
 		}
 		// Finishing a job takes it out of the active set.
-		got.State, got.FinishedAt, got.Worker = meta.JobSucceeded, now, ""
+		got.State, got.FinishedAt, got.Worker, got.Result = meta.JobSucceeded, now, "", []byte(`{"sent":1}`)
 		check(t, "Put", tx.Jobs().Put(got))
+		if back, err := tx.Jobs().Get(got.ID); err != nil || string(back.Result) != `{"sent":1}` || back.State != meta.JobSucceeded {
+			t.Errorf("Get after Put: %+v, %v", back, err)
+		}
 		b2, err := tx.Jobs().Get(b.ID)
 		check(t, "Get", err)
 		b2.State, b2.LastError = meta.JobDead, "boom"
