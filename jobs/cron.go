@@ -15,15 +15,24 @@ import (
 // such as "@every 1h" and "@daily".
 var cronParser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// ValidSchedule reports whether spec is a schedule Schedule accepts.
+func ValidSchedule(spec string) error {
+	_, err := cronParser.Parse(spec)
+	return err
+}
+
 type schedule struct {
 	name string
+	cron string
 	at   cron.Schedule
 	spec Spec
+	next time.Time
 }
 
 // Schedule enqueues a job like s each time the cron spec fires ("0 */5 * *
-// * *": every five minutes, seconds first), from when Run starts. The job's
-// key names the schedule and the fire time, so several runners sharing the
+// * *": every five minutes, seconds first), replacing any schedule of the
+// same name; it takes effect at once, also while Run runs. The job's key
+// names the schedule and the fire time, so several runners sharing the
 // store enqueue each fire once.
 func (r *Runner) Schedule(name, spec string, s Spec) error {
 	r.init()
@@ -35,28 +44,83 @@ func (r *Runner) Schedule(name, spec string, s Spec) error {
 		return fmt.Errorf("jobs: schedule %s: no job kind", name)
 	}
 	r.mu.Lock()
-	r.schedules = append(r.schedules, schedule{name, at, s})
+	r.schedules[name] = &schedule{name: name, cron: spec, at: at, spec: s, next: at.Next(r.clock())}
 	r.mu.Unlock()
+	r.reschedule()
 	return nil
 }
 
-// fire enqueues a schedule's jobs until ctx is done.
-func (r *Runner) fire(ctx context.Context, s schedule) {
+// Unschedule removes the schedule of that name, if any.
+func (r *Runner) Unschedule(name string) {
+	r.init()
+	r.mu.Lock()
+	delete(r.schedules, name)
+	r.mu.Unlock()
+	r.reschedule()
+}
+
+// ScheduleOf returns the cron spec of the named schedule and its next fire
+// time, if it exists.
+func (r *Runner) ScheduleOf(name string) (string, time.Time, bool) {
+	r.init()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.schedules[name]
+	if !ok {
+		return "", time.Time{}, false
+	}
+	return s.cron, s.next, true
+}
+
+func (r *Runner) reschedule() {
+	select {
+	case r.rescheduled <- struct{}{}:
+	default:
+	}
+}
+
+// scheduler enqueues due fires until ctx is done.
+func (r *Runner) scheduler(ctx context.Context) {
 	q := &Queue{Store: r.Store, Notify: r.Wake, now: r.now}
-	next := s.at.Next(r.clock())
 	for {
-		t := time.NewTimer(time.Until(next))
+		r.mu.Lock()
+		var due []*schedule
+		wait := time.Hour
+		now := r.clock()
+		for _, s := range r.schedules {
+			if !s.next.After(now) {
+				due = append(due, s)
+			} else {
+				wait = min(wait, s.next.Sub(now))
+			}
+		}
+		fires := make([]Spec, 0, len(due))
+		for _, s := range due {
+			spec := s.spec
+			spec.Key = "cron:" + s.name + "@" + s.next.UTC().Format(time.RFC3339Nano)
+			fires = append(fires, spec)
+			s.next = s.at.Next(s.next)
+			if !s.next.After(now) { // fell behind (a long pause): skip to the future
+				s.next = s.at.Next(now)
+			}
+		}
+		r.mu.Unlock()
+		for _, spec := range fires {
+			if _, err := q.Enqueue(ctx, spec); err != nil && !errors.Is(err, meta.ErrDuplicate) && ctx.Err() == nil {
+				r.log().Error("jobs: schedule", "key", spec.Key, "err", err)
+			}
+		}
+		if len(due) > 0 {
+			continue
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case <-r.rescheduled:
 		case <-t.C:
 		}
-		spec := s.spec
-		spec.Key = "cron:" + s.name + "@" + next.UTC().Format(time.RFC3339Nano)
-		if _, err := q.Enqueue(ctx, spec); err != nil && !errors.Is(err, meta.ErrDuplicate) && ctx.Err() == nil {
-			r.log().Error("jobs: schedule", "name", s.name, "err", err)
-		}
-		next = s.at.Next(next)
+		t.Stop()
 	}
 }

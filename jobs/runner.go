@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -80,11 +79,12 @@ type Runner struct {
 	// Logger receives failures (nil: none).
 	Logger *slog.Logger
 
-	mu        sync.Mutex
-	kinds     map[string]kind
-	schedules []schedule
-	wake      chan struct{}
-	now       func() time.Time
+	mu          sync.Mutex
+	kinds       map[string]kind
+	schedules   map[string]*schedule
+	wake        chan struct{}
+	rescheduled chan struct{}
+	now         func() time.Time
 }
 
 func (r *Runner) clock() time.Time {
@@ -109,6 +109,8 @@ func (r *Runner) init() {
 	}
 	if r.wake == nil {
 		r.wake = make(chan struct{}, 1)
+		r.rescheduled = make(chan struct{}, 1)
+		r.schedules = map[string]*schedule{}
 	}
 	if r.Name == "" {
 		host, _ := os.Hostname()
@@ -161,12 +163,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	for i := range workers {
 		wg.Go(func() { r.work(ctx, r.Name+"/"+strconv.Itoa(i)) })
 	}
-	r.mu.Lock()
-	scheds := slices.Clone(r.schedules)
-	r.mu.Unlock()
-	for _, s := range scheds {
-		wg.Go(func() { r.fire(ctx, s) })
-	}
+	wg.Go(func() { r.scheduler(ctx) })
 	wg.Go(func() { r.prune(ctx) })
 	wg.Wait()
 	return ctx.Err()

@@ -304,3 +304,33 @@ func TestPrune(t *testing.T) {
 		t.Errorf("the pending job: %+v", j)
 	}
 }
+
+// TestScheduleChangesWhileRunning: a schedule added while the runner runs
+// fires; once removed it stops.
+func TestScheduleChangesWhileRunning(t *testing.T) {
+	s := openStore(t)
+	var runs atomic.Int32
+	r := &Runner{Store: s, Poll: 5 * time.Millisecond}
+	r.Handle("tick", HandlerFunc(func(context.Context, meta.Job) error { runs.Add(1); return nil }), KindOptions{})
+	start(t, r)
+	time.Sleep(20 * time.Millisecond)
+	if err := r.Schedule("t", "* * * * * *", Spec{Kind: "tick"}); err != nil {
+		t.Fatal(err)
+	}
+	if spec, next, ok := r.ScheduleOf("t"); !ok || spec != "* * * * * *" || next.IsZero() {
+		t.Errorf("ScheduleOf = %q, %v, %v", spec, next, ok)
+	}
+	eventually.True(t, "a fire", func() bool { return runs.Load() >= 1 })
+	r.Unschedule("t")
+	if _, _, ok := r.ScheduleOf("t"); ok {
+		t.Error("still scheduled")
+	}
+	n := runs.Load()
+	time.Sleep(2200 * time.Millisecond)
+	if got := runs.Load(); got > n+1 { // one fire may have been enqueued as it was removed
+		t.Errorf("%d fires after Unschedule", got-n)
+	}
+	if err := ValidSchedule("every tuesday"); err == nil {
+		t.Error("ValidSchedule accepted nonsense")
+	}
+}
