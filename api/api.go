@@ -35,6 +35,7 @@ type Handler struct {
 
 	limiter     *auth.LoginLimiter
 	queue       *jobs.Queue
+	scheduler   Scheduler
 	sessions    *session.Sessions
 	oidc        *oidc.Client
 	autoOnboard bool
@@ -117,6 +118,13 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET /audit-logs", h.auditLogs)
 	h.route("GET /projects/{project}/logs", h.auditLogs)
 	h.route("POST /system/purgeaudit", h.purgeAudit)
+	h.route("GET /system/gc", h.listGC)
+	h.route("GET /system/gc/{id}", h.getGC)
+	h.route("GET /system/gc/{id}/log", h.gcLog)
+	h.route("PUT /system/gc/{id}", h.stopGC)
+	h.route("GET /system/gc/schedule", h.getGCSchedule)
+	h.route("POST /system/gc/schedule", h.setGCSchedule)
+	h.route("PUT /system/gc/schedule", h.setGCSchedule)
 	h.route("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, err := w.Write(openAPI)

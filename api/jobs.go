@@ -39,12 +39,17 @@ func (h *Handler) jobQueue() (*jobs.Queue, error) {
 	return h.queue, nil
 }
 
+// adminQueue refuses everyone but administrators, and returns the queue.
+func (h *Handler) adminQueue(p auth.Principal) (*jobs.Queue, error) {
+	if err := adminOnly(p); err != nil {
+		return nil, err
+	}
+	return h.jobQueue()
+}
+
 // listJobs is GET /jobs?kind=&state= (administrators).
 func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if err := adminOnly(p); err != nil {
-		return err
-	}
-	q, err := h.jobQueue()
+	q, err := h.adminQueue(p)
 	if err != nil {
 		return err
 	}
@@ -73,10 +78,7 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, p auth.Princi
 // jobAction is POST /jobs/{id}/cancel and /jobs/{id}/retry.
 func (h *Handler) jobAction(act func(*jobs.Queue, *http.Request, uint64) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		if err := adminOnly(p); err != nil {
-			return err
-		}
-		q, err := h.jobQueue()
+		q, err := h.adminQueue(p)
 		if err != nil {
 			return err
 		}

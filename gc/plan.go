@@ -37,6 +37,8 @@ type Options struct {
 	// (none: the whole registry). Blobs are shared registry-wide, so their
 	// phase always marks every repository.
 	Projects []string `json:"projects,omitempty"`
+	// Workers is how many storage deletions run at once (0: 4).
+	Workers int `json:"workers,omitempty"`
 }
 
 func (o Options) grace() time.Duration {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -311,10 +312,10 @@ func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, 
 			return deleted, err
 		}
 		rep.Skipped += len(batch) - len(doomed)
+		if err := c.deleteObjects(ctx, opts, doomed); err != nil {
+			return deleted, err
+		}
 		for _, d := range doomed {
-			if err := c.Driver.Delete(ctx, storage.BlobPath(d)); err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return deleted, fmt.Errorf("gc: delete %s: %w", d, err)
-			}
 			rep.FreedBytes += size(d)
 			deleted++
 		}
@@ -333,6 +334,41 @@ func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, 
 		}
 	}
 	return deleted, nil
+}
+
+// deleteObjects deletes the bytes of ds from storage, opts.Workers at a
+// time; bytes already gone are no error.
+func (c *Collector) deleteObjects(ctx context.Context, opts Options, ds []digest.Digest) error {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	work := make(chan digest.Digest)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range min(workers, len(ds)) {
+		wg.Go(func() {
+			for d := range work {
+				if err := c.Driver.Delete(ctx, storage.BlobPath(d)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+					select {
+					case errs <- fmt.Errorf("gc: delete %s: %w", d, err):
+					default:
+					}
+				}
+			}
+		})
+	}
+	for _, d := range ds {
+		work <- d
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }
 
 // buryLeftovers finishes the deletions a crashed run tombstoned.

@@ -72,6 +72,8 @@ type Tx interface {
 	Deliveries() Table[Delivery]
 	// Collector is garbage collection's bookkeeping.
 	Collector() Collector
+	// Settings holds settings changed at run time.
+	Settings() Table[Setting]
 }
 
 // Table is a set of records keyed by name, for the account and project

@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/gc"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/webhook"
 )
 
@@ -37,9 +41,10 @@ type background struct {
 	consumers []*events.Consumer
 }
 
-// setupBackground builds the background work over store; the event log
-// consumers' cursors exist when it returns.
-func setupBackground(ctx context.Context, cfg Config, store meta.Store, logger *slog.Logger) (*background, error) {
+// setupBackground builds the background work over store and driver (nil:
+// no garbage collection); the event log consumers' cursors exist and the
+// stored collection schedule is set when it returns.
+func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver storage.Driver, logger *slog.Logger) (*background, error) {
 	ec := cfg.Events
 	bell := &events.Bell{}
 	b := &background{bell: bell}
@@ -54,6 +59,23 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, logger *
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
 	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
+	if driver != nil {
+		b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+		var sched meta.Setting
+		err := store.View(ctx, func(tx meta.Tx) error {
+			var err error
+			sched, err = tx.Settings().Get(api.GCScheduleName)
+			return err
+		})
+		switch {
+		case err == nil:
+			if err := api.ApplyGCSchedule(b.runner, sched.Value); err != nil {
+				return nil, err
+			}
+		case !errors.Is(err, meta.ErrNotFound):
+			return nil, err
+		}
+	}
 	// The delivery log follows the job queue's retention of finished jobs.
 	b.runner.Handle(deliveryPruneJob, jobs.HandlerFunc(func(ctx context.Context, _ meta.Job) error {
 		_, err := webhook.PruneDeliveries(ctx, store, time.Now().Add(-deliveryRetention))

@@ -163,14 +163,14 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 	// everyone can pull everything anyway, are they on by default.
 	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)
 	deletes := cfg.Registry.Deletes == nil || *cfg.Registry.Deletes
-	bg, err := setupBackground(ctx, cfg, store, logger)
+	bg, err := setupBackground(ctx, cfg, store, driver, logger)
 	if err != nil {
 		_ = store.Close()
 		return nil, nil, err
 	}
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, store, logger, api.WithJobs(bg.queue)); err != nil {
+		if access, err = setupAuth(ctx, cfg, store, logger, api.WithJobs(bg.queue), api.WithScheduler(bg.runner)); err != nil {
 			_ = store.Close()
 			return nil, nil, err
 		}

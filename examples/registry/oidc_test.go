@@ -52,6 +52,19 @@ func call(t *testing.T, c *http.Client, method, url, body string, hdr ...string)
 	return res.StatusCode, string(b)
 }
 
+// adminCaller returns a function that calls the admin API at api as the
+// admin and fails the test unless the status is want.
+func adminCaller(t *testing.T, api, password string) func(method, path, body string, want int) string {
+	return func(method, path, body string, want int) string {
+		t.Helper()
+		code, out := call(t, http.DefaultClient, method, api+path, body, "basic", "admin:"+password)
+		if code != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, code, out, want)
+		}
+		return out
+	}
+}
+
 // TestOIDCSignInAndCLISecret: against a real OpenID provider, people sign
 // in through the example server's /c/oidc/login (accounts made on first
 // sign-in, groups and the admin group from the ID token and userinfo), get

@@ -79,14 +79,7 @@ func TestWebhooksOnPush(t *testing.T) {
 	api := "http://" + host + "/api/v2.0"
 	admin := []string{"basic", "admin:admin-password"}
 	c := http.DefaultClient
-	must := func(method, path, body string, want int) string {
-		t.Helper()
-		code, out := call(t, c, method, api+path, body, admin...)
-		if code != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, code, out, want)
-		}
-		return out
-	}
+	must := adminCaller(t, api, "admin-password")
 	must("POST", "/projects", `{"project_name":"team"}`, 201)
 	must("POST", "/projects/team/webhook/policies", `{"name":"deploy","event_types":["PUSH_ARTIFACT"],"enabled":true,"repositories":"team/**",
 		"targets":[{"type":"http","address":"`+harbor.url+`","auth_header":"Bearer t0k","secret":"`+secret+`"},

@@ -34,6 +34,11 @@
 //	jobKeys/                       job key -> id          (unique keys, e.g. cron fires)
 //	webhookPolicies/               name -> meta.WebhookPolicy as JSON
 //	deliveries/                    id -> meta.Delivery as JSON
+//	settings/                      name -> meta.Setting as JSON
+//	gc/                            "active" -> time        (a collection is running)
+//	gcTouched/                     K(digest) -> ""         (referenced since it began)
+//	gcClaims/                      K(digest) -> time       (bytes being written)
+//	gcTombstones/                  K(digest) -> time       (bytes being deleted)
 //
 // The access-control tables (projects, users, robots), the event log, the
 // job queue and the webhook tables hold JSON: they are not read on every

@@ -19,6 +19,8 @@ var (
 	// The webhook tables, JSON too.
 	bucketWebhookPolicies = []byte("webhookPolicies")
 	bucketDeliveries      = []byte("deliveries")
+	// Settings changed at run time, JSON.
+	bucketSettings = []byte("settings")
 )
 
 // table is the meta.Table of one bucket, records keyed by name(v).
@@ -52,6 +54,11 @@ func (t *tx) WebhookPolicies() meta.Table[meta.WebhookPolicy] {
 // Deliveries returns the webhook delivery log.
 func (t *tx) Deliveries() meta.Table[meta.Delivery] {
 	return table[meta.Delivery]{t, bucketDeliveries, "delivery", func(d meta.Delivery) string { return d.ID }}
+}
+
+// Settings returns the settings table.
+func (t *tx) Settings() meta.Table[meta.Setting] {
+	return table[meta.Setting]{t, bucketSettings, "setting", func(s meta.Setting) string { return s.Name }}
 }
 
 func (tb table[T]) decode(key, raw []byte) (T, error) {

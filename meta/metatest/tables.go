@@ -58,6 +58,9 @@ func testTables(t *testing.T, s meta.Store) {
 	delivery := meta.Delivery{ID: "00000000000000000042", JobID: 42, Policy: "deploy", Project: "team", Target: 1,
 		Address: "https://ci.example/hook", EventSeq: 9, EventType: "PUSH_ARTIFACT", CreatedAt: at(9),
 		Attempts: []meta.DeliveryAttempt{{At: at(10), Duration: time.Second, Status: 500, Error: "500 Internal Server Error"}}}
+	tableCase(t, s, "settings", meta.Tx.Settings, meta.Setting{Name: "gc.schedule", Value: []byte(`{"cron":"0 0 * * * *"}`), UpdatedAt: at(11)},
+		func(v meta.Setting, n string) meta.Setting { v.Name, v.Value = n, []byte(`{}`); return v },
+		func(v meta.Setting) string { return v.Name })
 	tableCase(t, s, "deliveries", meta.Tx.Deliveries, delivery, func(d meta.Delivery, n string) meta.Delivery {
 		d.ID, d.Attempts = n, nil
 		return d

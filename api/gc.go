@@ -1,0 +1,291 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/gc"
+	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/meta"
+)
+
+// Scheduler is what the API needs of the job runner to change the garbage
+// collection schedule (a *jobs.Runner is one).
+type Scheduler interface {
+	Schedule(name, spec string, s jobs.Spec) error
+	Unschedule(name string)
+	ScheduleOf(name string) (string, time.Time, bool)
+}
+
+// WithScheduler lets PUT/POST /system/gc/schedule change the collection
+// schedule of s (and keeps it in the metadata store for restarts).
+func WithScheduler(s Scheduler) Option { return func(h *Handler) { h.scheduler = s } }
+
+// GCScheduleName names the collection schedule in the Scheduler and its
+// setting in the metadata store.
+const GCScheduleName = "gc.schedule"
+
+// gcParameters are Harbor's GC job parameters, plus Berth's grace window
+// (in minutes; -1 for none).
+type gcParameters struct {
+	DeleteUntagged bool `json:"delete_untagged"`
+	DryRun         bool `json:"dry_run"`
+	Workers        int  `json:"workers,omitempty"`
+	GraceMinutes   int  `json:"grace_minutes,omitempty"`
+}
+
+func (p gcParameters) options() gc.Options {
+	o := gc.Options{DeleteUntagged: p.DeleteUntagged, DryRun: p.DryRun, Workers: p.Workers}
+	switch {
+	case p.GraceMinutes < 0:
+		o.Grace = -1
+	case p.GraceMinutes > 0:
+		o.Grace = time.Duration(p.GraceMinutes) * time.Minute
+	}
+	return o
+}
+
+// gcSchedule is Harbor's ScheduleObj and Schedule.
+type gcSchedule struct {
+	Schedule struct {
+		Type              string     `json:"type"` // Hourly, Daily, Weekly, Custom, Manual, None
+		Cron              string     `json:"cron,omitempty"`
+		NextScheduledTime *time.Time `json:"next_scheduled_time,omitempty"`
+	} `json:"schedule"`
+	Parameters gcParameters `json:"parameters"`
+}
+
+// cronOf is the cron spec (seconds first) of a schedule type.
+func cronOf(typ, custom string) (string, error) {
+	switch typ {
+	case "Hourly":
+		return "0 0 * * * *", nil
+	case "Daily":
+		return "0 0 0 * * *", nil
+	case "Weekly":
+		return "0 0 0 * * 0", nil
+	case "Custom":
+		if err := jobs.ValidSchedule(custom); err != nil {
+			return "", badRequest("schedule.cron: %q: %v", custom, err)
+		}
+		return custom, nil
+	}
+	return "", badRequest("schedule.type: %q is not Hourly, Daily, Weekly, Custom, Manual or None", typ)
+}
+
+// setGCSchedule is POST and PUT /system/gc/schedule: "Manual" runs a
+// collection now (201, Location of its history entry); "None" removes the
+// schedule; the others set it.
+func (h *Handler) setGCSchedule(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	q, err := h.adminQueue(p)
+	if err != nil {
+		return err
+	}
+	var req gcSchedule
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Parameters.Workers < 0 || req.Parameters.Workers > 5 {
+		return badRequest("parameters.workers: %d is not between 1 and 5", req.Parameters.Workers)
+	}
+	if req.Schedule.Type == "Manual" {
+		j, err := q.Enqueue(r.Context(), jobs.Spec{Kind: gc.JobKind, Payload: req.Parameters.options()})
+		if err != nil {
+			return err
+		}
+		created(w, "/system/gc/"+strconv.FormatUint(j.ID, 10))
+		return nil
+	}
+	if h.scheduler == nil {
+		return &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "this server has no scheduler"}
+	}
+	spec := ""
+	if req.Schedule.Type != "None" {
+		if spec, err = cronOf(req.Schedule.Type, req.Schedule.Cron); err != nil {
+			return err
+		}
+	}
+	req.Schedule.Cron, req.Schedule.NextScheduledTime = spec, nil
+	raw, _ := json.Marshal(req)
+	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
+		return tx.Settings().Put(meta.Setting{Name: GCScheduleName, Value: raw, UpdatedAt: time.Now().UTC()})
+	}); err != nil {
+		return err
+	}
+	if err := ApplyGCSchedule(h.scheduler, raw); err != nil {
+		return err
+	}
+	if r.Method == http.MethodPost {
+		w.WriteHeader(http.StatusCreated)
+	} else {
+		w.WriteHeader(http.StatusOK)
+	}
+	return nil
+}
+
+// ApplyGCSchedule sets the collection schedule a stored setting describes
+// on s: what a server calls at start with the setting from its store.
+func ApplyGCSchedule(s Scheduler, setting []byte) error {
+	var sc gcSchedule
+	if err := json.Unmarshal(setting, &sc); err != nil {
+		return fmt.Errorf("gc schedule setting: %w", err)
+	}
+	if sc.Schedule.Type == "None" || sc.Schedule.Cron == "" {
+		s.Unschedule(GCScheduleName)
+		return nil
+	}
+	return s.Schedule(GCScheduleName, sc.Schedule.Cron, jobs.Spec{Kind: gc.JobKind, Payload: sc.Parameters.options()})
+}
+
+// getGCSchedule is GET /system/gc/schedule.
+func (h *Handler) getGCSchedule(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := adminOnly(p); err != nil {
+		return err
+	}
+	var out gcSchedule
+	out.Schedule.Type = "None"
+	err := h.store.View(r.Context(), func(tx meta.Tx) error {
+		s, err := tx.Settings().Get(GCScheduleName)
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(s.Value, &out)
+	})
+	if err != nil {
+		return err
+	}
+	if h.scheduler != nil {
+		if _, next, ok := h.scheduler.ScheduleOf(GCScheduleName); ok {
+			out.Schedule.NextScheduledTime = &next
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// gcHistory is Harbor's GCHistory, plus Berth's progress (phase, counts,
+// ETA, report).
+type gcHistory struct {
+	ID            uint64          `json:"id"`
+	JobName       string          `json:"job_name"`
+	JobKind       string          `json:"job_kind"` // MANUAL or SCHEDULE
+	JobParameters string          `json:"job_parameters"`
+	JobStatus     string          `json:"job_status"`
+	Deleted       bool            `json:"deleted"`
+	CreationTime  time.Time       `json:"creation_time"`
+	UpdateTime    time.Time       `json:"update_time"`
+	Progress      json.RawMessage `json:"progress,omitempty"`
+}
+
+// harborStatus is Harbor's job_status of a job state.
+var harborStatus = map[meta.JobState]string{
+	meta.JobPending: "Pending", meta.JobRunning: "Running", meta.JobSucceeded: "Success",
+	meta.JobDead: "Error", meta.JobCanceled: "Stopped",
+}
+
+func toGCHistory(j meta.Job) gcHistory {
+	kind := "MANUAL"
+	if strings.HasPrefix(j.Key, "cron:") {
+		kind = "SCHEDULE"
+	}
+	return gcHistory{ID: j.ID, JobName: "GARBAGE_COLLECTION", JobKind: kind, JobParameters: string(j.Payload),
+		JobStatus: harborStatus[j.State], CreationTime: j.CreatedAt, UpdateTime: j.UpdatedAt, Progress: j.Result}
+}
+
+// listGC is GET /system/gc: collections, newest first.
+func (h *Handler) listGC(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	q, err := h.adminQueue(p)
+	if err != nil {
+		return err
+	}
+	pg, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	all, err := q.List(r.Context(), meta.JobFilter{Kind: gc.JobKind}, 0, 0)
+	if err != nil {
+		return err
+	}
+	var list []gcHistory
+	for _, j := range slices.Backward(all) {
+		list = append(list, toGCHistory(j))
+	}
+	writePage(w, r, pg, list)
+	return nil
+}
+
+// gcJob loads the collection the path names.
+func (h *Handler) gcJob(r *http.Request, p auth.Principal) (*jobs.Queue, meta.Job, error) {
+	q, err := h.adminQueue(p)
+	if err != nil {
+		return nil, meta.Job{}, err
+	}
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, meta.Job{}, badRequest("gc_id: %q is not an id", r.PathValue("id"))
+	}
+	j, err := q.Get(r.Context(), id)
+	if err == nil && j.Kind != gc.JobKind {
+		err = meta.ErrNotFound
+	}
+	if err != nil {
+		return nil, j, toAPIErrorNamed(err, "gc "+r.PathValue("id"))
+	}
+	return q, j, nil
+}
+
+func (h *Handler) getGC(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	_, j, err := h.gcJob(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toGCHistory(j))
+	return nil
+}
+
+// gcLog is GET /system/gc/{id}/log: the collection's report as text.
+func (h *Handler) gcLog(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	_, j, err := h.gcJob(r, p)
+	if err != nil {
+		return err
+	}
+	var pr gc.Progress
+	_ = json.Unmarshal(j.Result, &pr)
+	rep := pr.Report
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "collection %d: %s (phase %s, %d of %d)\n", j.ID, harborStatus[j.State], pr.Phase, pr.Done, pr.Total)
+	fmt.Fprintf(w, "dry run: %v\nmarked: %d manifests, %d blobs\n", rep.DryRun, rep.Plan.MarkedManifests, rep.Plan.MarkedBlobs)
+	fmt.Fprintf(w, "planned: %d manifests, %d blobs, %d uploads, %d bytes\n", len(rep.Plan.Manifests), len(rep.Plan.Blobs), len(rep.Plan.Uploads), rep.Plan.Bytes())
+	fmt.Fprintf(w, "deleted: %d manifests, %d blobs, %d uploads, %d orphans; skipped (in use again): %d; freed %d bytes\n",
+		rep.DeletedManifests, rep.DeletedBlobs, rep.AbortedUploads, rep.DeletedOrphans, rep.Skipped, rep.FreedBytes)
+	if j.LastError != "" {
+		fmt.Fprintf(w, "error: %s\n", j.LastError)
+	}
+	return nil
+}
+
+// stopGC is PUT /system/gc/{id}: Harbor's stop.
+func (h *Handler) stopGC(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	q, j, err := h.gcJob(r, p)
+	if err != nil {
+		return err
+	}
+	if err := q.Cancel(r.Context(), j.ID); err != nil {
+		if errors.Is(err, jobs.ErrFinal) {
+			return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
+		}
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
