@@ -98,8 +98,6 @@ func TestAccessControl(t *testing.T) {
 	api.call("POST", "/projects/"+project+"/grants", map[string]any{"member_user": map[string]string{"username": "granted-" + id},
 		"pattern": project + "/tools/**", "actions": []string{"pull", "push"}}, http.StatusCreated)
 	robotName, robotSecret := api.robot(project, "ci", project+"/app-*", nil, "pull", "push")
-	soon := time.Now().Add(3 * time.Second)
-	expiringName, expiringSecret := api.robot(project, "brief", project+"/**", &soon, "pull")
 
 	img := newImage(t, "amd64", 64<<10)
 	layout := filepath.Join(t.TempDir(), "layout")
@@ -137,7 +135,10 @@ func TestAccessControl(t *testing.T) {
 	e.denied("crane", "push", "--insecure", layout, e.ref(project+"/app", ":granted"))
 	e.denied("crane", "digest", "--insecure", app)
 
-	// The expiring robot works, then is refused once expired.
+	// The expiring robot works, then is refused once expired (created here,
+	// so that the steps before do not eat its life).
+	soon := time.Now().Add(3 * time.Second)
+	expiringName, expiringSecret := api.robot(project, "brief", project+"/**", &soon, "pull")
 	e.login(expiringName, expiringSecret)
 	e.run("crane", "digest", "--insecure", app)
 	time.Sleep(time.Until(soon) + time.Second)
