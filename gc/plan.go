@@ -229,6 +229,7 @@ func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo b
 			}
 		}
 		var roots []digest.Digest
+		attached := map[digest.Digest][]digest.Digest{} // subject → manifests tagged only as its attachments
 		for d, m := range all {
 			root := !untaggedGo || !m.PushedAt.Before(cutoff)
 			if !root {
@@ -236,7 +237,21 @@ func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo b
 				if err != nil {
 					return err
 				}
-				root = len(tags) > 0
+				subject, onlyAttachment := "", len(tags) > 0
+				for _, tag := range tags {
+					s, ok := AttachmentSubject(tag)
+					if !ok {
+						onlyAttachment = false
+						break
+					}
+					subject = string(s)
+				}
+				switch {
+				case onlyAttachment:
+					attached[digest.Digest(subject)] = append(attached[digest.Digest(subject)], d)
+				default:
+					root = len(tags) > 0
+				}
 			}
 			if root {
 				roots = append(roots, d)
@@ -257,6 +272,7 @@ func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo b
 				roots = append(roots, c.Digest)
 			}
 			roots = append(roots, referrers[d]...)
+			roots = append(roots, attached[d]...)
 		}
 		for d, m := range all {
 			if keep[d] {
@@ -265,8 +281,49 @@ func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo b
 				drop = append(drop, m)
 			}
 		}
+		// Subjects before what is attached to them by tag: the sweep
+		// re-checks an attachment's subject is gone.
 		slices.SortFunc(drop, func(a, b meta.Manifest) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
+		slices.SortStableFunc(drop, func(a, b meta.Manifest) int {
+			return cmpBool(isAttached(attached, a.Digest), isAttached(attached, b.Digest))
+		})
 		return nil
 	})
 	return kept, drop, err
+}
+
+// AttachmentSubject reads the subject of a tag in cosign's legacy scheme,
+// "<alg>-<hex>.sig" (also .att and .sbom): the signature, attestation or
+// SBOM of manifest <alg>:<hex>. Such a tag keeps its manifest only as long
+// as the subject is kept.
+func AttachmentSubject(tag string) (digest.Digest, bool) {
+	base, ext, ok := strings.Cut(tag, ".")
+	if !ok || (ext != "sig" && ext != "att" && ext != "sbom") {
+		return "", false
+	}
+	alg, hex, ok := strings.Cut(base, "-")
+	if !ok {
+		return "", false
+	}
+	d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
+	return d, d.Validate() == nil
+}
+
+func isAttached(attached map[digest.Digest][]digest.Digest, d digest.Digest) bool {
+	for _, ds := range attached {
+		if slices.Contains(ds, d) {
+			return true
+		}
+	}
+	return false
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

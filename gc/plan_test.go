@@ -62,12 +62,15 @@ func fixture(t *testing.T) meta.Store {
 		image("SS", "sigcfg", dg("S"), old, "sig-s"),      // a signature of the signature
 		image("S2", "sigcfg", dg("B"), old, "sig-b"),      // signature of untagged B
 		image("R", "cR", "", now.Add(-time.Minute), "l7"), // untagged but recent
+		image("LA", "sigcfg", "", old, "legacy-a"),        // cosign legacy signature of A (by tag)
+		image("LB", "sigcfg", "", old, "legacy-b"),        // cosign legacy signature of B (by tag)
 	}
-	tags := map[string]string{"v1": "A", "multi": "I", "nested": "N"}
+	tags := map[string]string{"v1": "A", "multi": "I", "nested": "N",
+		"sha256-" + dg("A").Encoded() + ".sig": "LA", "sha256-" + dg("B").Encoded() + ".sig": "LB"}
 	blobs := map[string]time.Time{
 		"cA": old, "l1": old, "l2": old, "cB": old, "l3": old, "cC": old, "l4": old, "l5": old, "l6": old,
 		"sigcfg": old, "sig-a": old, "sig-s": old, "sig-b": old, "cR": old, "l7": old,
-		"orphan": old, "fresh-orphan": now.Add(-time.Minute), "ox": old,
+		"orphan": old, "fresh-orphan": now.Add(-time.Minute), "ox": old, "legacy-a": old, "legacy-b": old,
 	}
 	err = s.Update(t.Context(), func(tx meta.Tx) error {
 		for _, r := range []string{"team/app", "other/x"} {
@@ -112,7 +115,7 @@ func fixture(t *testing.T) meta.Store {
 
 func names(p Plan) (manifests, blobs, uploads []string) {
 	rev := map[digest.Digest]string{}
-	for _, n := range []string{"A", "B", "C1", "C2", "I", "C3", "N2", "N", "S", "SS", "S2", "R", "X",
+	for _, n := range []string{"A", "B", "C1", "C2", "I", "C3", "N2", "N", "S", "SS", "S2", "R", "X", "LA", "LB", "legacy-a", "legacy-b",
 		"cA", "l1", "l2", "cB", "l3", "cC", "l4", "l5", "l6", "sigcfg", "sig-a", "sig-s", "sig-b", "cR", "l7", "orphan", "fresh-orphan", "ox"} {
 		rev[dg(n)] = n
 	}
@@ -141,20 +144,28 @@ func TestPlanKeepsWhatTagsReach(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms, bs, us := names(p)
-	if want := []string{"other/x@X", "team/app@B", "team/app@S2"}; !slices.Equal(ms, want) {
+	if want := []string{"other/x@X", "team/app@B", "team/app@LB", "team/app@S2"}; !slices.Equal(ms, want) {
 		t.Errorf("manifests %v, want %v", ms, want)
 	}
-	if want := []string{"cB", "l3", "orphan", "ox", "sig-b"}; !slices.Equal(bs, want) {
+	if want := []string{"cB", "l3", "legacy-b", "orphan", "ox", "sig-b"}; !slices.Equal(bs, want) {
 		t.Errorf("blobs %v, want %v", bs, want)
 	}
 	if want := []string{"idle"}; !slices.Equal(us, want) {
 		t.Errorf("uploads %v, want %v", us, want)
 	}
-	if want := int64(100+100+100) + int64(len("cB")+len("l3")+len("orphan")+len("ox")+len("sig-b")); p.Bytes() != want {
+	if want := int64(4*100) + int64(len("cB")+len("l3")+len("legacy-b")+len("orphan")+len("ox")+len("sig-b")); p.Bytes() != want {
 		t.Errorf("Bytes = %d, want %d", p.Bytes(), want)
 	}
-	if p.MarkedManifests != 10 {
-		t.Errorf("marked %d manifests, want 10", p.MarkedManifests)
+	if p.MarkedManifests != 11 {
+		t.Errorf("marked %d manifests, want 11", p.MarkedManifests)
+	}
+	// The attachment goes after its subject: the sweep re-checks it.
+	var order []string
+	for _, m := range p.Manifests {
+		order = append(order, m.Repository+"@"+m.Digest.String())
+	}
+	if slices.Index(order, "team/app@"+dg("LB").String()) < slices.Index(order, "team/app@"+dg("B").String()) {
+		t.Errorf("the legacy signature is planned before its subject: %v", order)
 	}
 }
 
@@ -176,7 +187,7 @@ func TestPlanScopesAndGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms, bs, _ = names(p)
-	if !slices.Equal(ms, []string{"team/app@B", "team/app@S2"}) || slices.Contains(bs, "ox") {
+	if !slices.Equal(ms, []string{"team/app@B", "team/app@LB", "team/app@S2"}) || slices.Contains(bs, "ox") {
 		t.Errorf("project scope: manifests %v, blobs %v", ms, bs)
 	}
 	p, err = MakePlan(t.Context(), s, Options{DeleteUntagged: true, Grace: -1}, now)
@@ -186,5 +197,18 @@ func TestPlanScopesAndGrace(t *testing.T) {
 	ms, bs, _ = names(p)
 	if !slices.Contains(ms, "team/app@R") || !slices.Contains(bs, "fresh-orphan") || !slices.Contains(bs, "l7") {
 		t.Errorf("no grace: manifests %v, blobs %v", ms, bs)
+	}
+}
+
+func TestAttachmentSubject(t *testing.T) {
+	d := dg("x")
+	for tag, want := range map[string]bool{
+		"sha256-" + d.Encoded() + ".sig": true, "sha256-" + d.Encoded() + ".att": true, "sha256-" + d.Encoded() + ".sbom": true,
+		"sha256-" + d.Encoded(): false, "v1.sig": false, "sha256-abc.sig": false, "latest": false, "sha256-" + d.Encoded() + ".txt": false,
+	} {
+		got, ok := AttachmentSubject(tag)
+		if ok != want || (ok && got != d) {
+			t.Errorf("AttachmentSubject(%q) = %s, %v", tag, got, ok)
+		}
 	}
 }

@@ -215,7 +215,22 @@ func (c *Collector) manifestGoes(tx meta.Tx, m ManifestRef) (bool, error) {
 		return false, err // re-pushed, or referenced by a new index or referrer
 	}
 	tags, err := tx.Tags().Of(m.Repository, m.Digest)
-	return len(tags) == 0, err
+	if err != nil {
+		return false, err
+	}
+	// Only attachment tags (cosign's legacy scheme) whose subject is gone.
+	for _, tag := range tags {
+		subject, ok := AttachmentSubject(tag)
+		if !ok {
+			return false, nil
+		}
+		if _, err := tx.Manifests().Get(m.Repository, subject); err == nil {
+			return false, nil
+		} else if !errors.Is(err, meta.ErrNotFound) {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // manifestUnused reports that no repository has manifest d.

@@ -433,3 +433,36 @@ func TestJobReportsProgress(t *testing.T) {
 		t.Errorf("final progress %+v", p)
 	}
 }
+
+// TestLegacySignatureGoesWithItsImage: a cosign signature attached by tag
+// (sha256-<hex>.sig) stays while its image is tagged and goes with it.
+func TestLegacySignatureGoesWithItsImage(t *testing.T) {
+	l := start(t)
+	img, _ := random.Image(128, 1)
+	sig, _ := random.Image(64, 1)
+	if err := remote.Write(l.ref(t, "team/app:v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	sigTag := "team/app:sha256-" + d.Hex + ".sig"
+	if err := remote.Write(l.ref(t, sigTag), sig); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{DeleteUntagged: true, Grace: -1}
+	if rep, err := l.gc.Run(t.Context(), opts); err != nil || rep.DeletedManifests != 0 {
+		t.Fatalf("with the image tagged: %+v, %v", rep, err)
+	}
+	if err := pullAll(l.ref(t, sigTag)); err != nil {
+		t.Errorf("the signature of a tagged image: %v", err)
+	}
+	if err := remote.Delete(l.ref(t, "team/app:v1")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := l.gc.Run(t.Context(), opts)
+	if err != nil || rep.DeletedManifests != 2 {
+		t.Fatalf("after the image's tag went: %+v, %v", rep, err)
+	}
+	if _, err := remote.Image(l.ref(t, sigTag)); err == nil {
+		t.Error("the signature outlived its image")
+	}
+}
