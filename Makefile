@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint unit race fuzz conformance conformance-s3 e2e e2e-s3 smoke bench clean
+.PHONY: test build tools lint unit race fuzz conformance conformance-s3 e2e e2e-s3 smoke bench bench-gc clean
 
 test: lint unit race fuzz conformance conformance-s3 e2e e2e-s3 smoke
 	@echo "make test: all suites passed"
@@ -95,6 +95,11 @@ smoke: tools
 
 bench:
 	bench/run.sh
+
+# Garbage collection over 100k manifests / 1M blobs of synthetic metadata
+# (see bench/README.md).
+bench-gc:
+	$(GO) test ./gc -run '^$$' -bench Collect -benchtime 1x -timeout 30m
 
 clean:
 	rm -rf $(BIN)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -153,6 +154,7 @@ func claimedRecently(tx meta.Tx, d digest.Digest, now time.Time, opts Options) (
 // keeps it.
 func (c *Collector) sweepManifests(ctx context.Context, opts Options, rep *Report) error {
 	gone := map[digest.Digest]int64{}
+	kept := map[digest.Digest]bool{} // planned somewhere but found in use when swept
 	ph := c.phase("manifests", len(rep.Plan.Manifests), rep)
 	for start := 0; start < len(rep.Plan.Manifests); start += batchSize {
 		batch := rep.Plan.Manifests[start:min(start+batchSize, len(rep.Plan.Manifests))]
@@ -179,17 +181,33 @@ func (c *Collector) sweepManifests(ctx context.Context, opts Options, rep *Repor
 		}
 		rep.Skipped += len(batch) - len(deleted)
 		rep.DeletedManifests += len(deleted)
+		for _, m := range batch {
+			if !slices.Contains(deleted, m) {
+				kept[m.Digest] = true
+			}
+		}
 		for _, m := range deleted {
 			gone[m.Digest] = m.Size
 		}
 		ph.report(start + len(batch))
 	}
-	// Their bytes, when no repository has the manifest any more.
+	// Their bytes, when no repository has the manifest any more: every
+	// manifest of the mark was either kept (marked used) or planned, and
+	// one planned but found in use is kept; one pushed or tagged since is
+	// touched, which deleteBytes checks.
 	var ds []digest.Digest
 	for d := range gone {
-		ds = append(ds, d)
+		if !rep.Plan.used[d] && !kept[d] {
+			ds = append(ds, d)
+		}
 	}
-	_, err := c.deleteBytes(ctx, opts, rep, nil, ds, c.unknownBytes, func(d digest.Digest) int64 { return gone[d] })
+	_, err := c.deleteBytes(ctx, opts, rep, nil, ds, func(tx meta.Tx, d digest.Digest) (bool, error) {
+		_, err := tx.Blobs().Stat(d) // also a blob (pushed as one): the blob phase decides
+		if errors.Is(err, meta.ErrNotFound) {
+			return true, nil
+		}
+		return false, err
+	}, func(d digest.Digest) int64 { return gone[d] })
 	return err
 }
 

@@ -9,8 +9,8 @@ import (
 // Collector is the metadata side of garbage collection's safety against
 // concurrent pushes.
 //
-// While a collection is active (Begin to End), manifest puts and blob
-// links record every digest they reference (Touched), so the sweep can
+// While a collection is active (Begin to End), manifest puts, tag puts
+// and blob links record every digest they reference (Touched), so the sweep can
 // skip what was referenced after its mark read the metadata. Writers claim
 // a digest before they put its bytes in storage (Claim; Release once the
 // metadata records them), so the sweep never deletes bytes a writer is

@@ -84,7 +84,7 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 	if err := xb.Put(tagIndexKey(value, tag), nil); err != nil {
 		return fmt.Errorf("meta/bolt: index tag %q: %w", tag, err)
 	}
-	return nil
+	return g.t.touch(d)
 }
 
 // Delete removes the tag and its reverse-index entry.

@@ -32,12 +32,37 @@ func testCollector(t *testing.T, s meta.Store) {
 		check(t, "Put", tx.Manifests().Put("a/x", m))
 		return tx.Manifests().Put("a/x", idx)
 	})
+	update(t, s, func(tx meta.Tx) error {
+		check(t, "End", tx.Collector().End())
+		check(t, "Put untouched", tx.Manifests().Put("b/y", meta.Manifest{Digest: dg("tagged"), MediaType: m.MediaType, PushedAt: at(1)}))
+		return tx.Collector().Begin(at(5))
+	})
+	update(t, s, func(tx meta.Tx) error { return tx.Tags().Put("b/y", "v1", dg("tagged")) })
 	view(t, s, func(tx meta.Tx) error {
 		since, active, err := tx.Collector().Active()
 		check(t, "Active", err)
 		if !active || !since.Equal(at(5)) {
 			t.Errorf("Active = %v, %v", since, active)
 		}
+		for _, d := range []string{"tagged"} {
+			if ok, err := tx.Collector().Touched(dg(d)); err != nil || !ok {
+				t.Errorf("%s not touched by a tag: %v", d, err)
+			}
+		}
+		for _, d := range []string{"layer"} { // the second Begin cleared the earlier touches
+			if ok, _ := tx.Collector().Touched(dg(d)); ok {
+				t.Errorf("%s still touched after Begin", d)
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx meta.Tx) error {
+		check(t, "Link", tx.Blobs().Link("a/x", meta.Blob{Digest: layer, CreatedAt: at(0)}))
+		check(t, "Link", tx.Blobs().Link("b/y", meta.Blob{Digest: layer, CreatedAt: at(0)}))
+		check(t, "Put", tx.Manifests().Put("a/x", m))
+		return tx.Manifests().Put("a/x", idx)
+	})
+	view(t, s, func(tx meta.Tx) error {
 		for _, d := range []string{"layer", "config", "child", "subject", "m", "idx"} {
 			if ok, err := tx.Collector().Touched(dg(d)); err != nil || !ok {
 				t.Errorf("%s not touched: %v", d, err)
