@@ -24,6 +24,9 @@ type Job struct {
 	// Store and Driver are the registry's.
 	Store  meta.Store
 	Driver storage.Driver
+	// Observe, when set, gets every Progress of every run, unthrottled
+	// (for metrics).
+	Observe func(Progress)
 }
 
 // Run implements jobs.Handler.
@@ -41,6 +44,9 @@ func (h *Job) Run(ctx context.Context, j meta.Job) error {
 		lastName string
 	)
 	c := &Collector{Store: h.Store, Driver: h.Driver, Progress: func(p Progress) {
+		if h.Observe != nil {
+			h.Observe(p)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if p.Phase == lastName && time.Since(last) < time.Second {
@@ -53,6 +59,9 @@ func (h *Job) Run(ctx context.Context, j meta.Job) error {
 	final := Progress{Phase: "done", Report: rep}
 	if err != nil {
 		final.Phase = "failed"
+	}
+	if h.Observe != nil {
+		h.Observe(final)
 	}
 	if serr := q.SetResult(context.WithoutCancel(ctx), j.ID, final); serr != nil && err == nil {
 		err = serr

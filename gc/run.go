@@ -56,8 +56,8 @@ type Collector struct {
 
 // Progress is where a run is.
 type Progress struct {
-	// Phase is "mark", "manifests", "blobs", "uploads", "orphans" or
-	// "done".
+	// Phase is "mark", "manifests", "blobs", "uploads" or "orphans"
+	// while a run goes; a Job's final Progress says "done" or "failed".
 	Phase string `json:"phase"`
 	// Done and Total count the phase's candidates.
 	Done  int `json:"done"`
@@ -138,7 +138,6 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Report, error) {
 		}
 	}
 	rep.Finished = c.clock().UTC()
-	c.phase("done", 0, &rep)
 	return rep, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/gc"
@@ -42,9 +44,9 @@ type background struct {
 }
 
 // setupBackground builds the background work over store and driver (nil:
-// no garbage collection); the event log consumers' cursors exist and the
+// no garbage collection), publishing metrics to metrics; the event log consumers' cursors exist and the
 // stored collection schedule is set when it returns.
-func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver storage.Driver, logger *slog.Logger) (*background, error) {
+func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) (*background, error) {
 	ec := cfg.Events
 	bell := &events.Bell{}
 	b := &background{bell: bell}
@@ -60,7 +62,7 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 	})
 	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
 	if driver != nil {
-		b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+		b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver, Observe: gcMetrics(metrics)}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
 		var sched meta.Setting
 		err := store.View(ctx, func(tx meta.Tx) error {
 			var err error

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,7 +162,7 @@ func TestOSSDriverErrorsNameTheKey(t *testing.T) {
 	if err := c.validate(); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := build(t.Context(), c, newLogger("error"))
+	_, _, err := build(t.Context(), c, newLogger("error"), prometheus.NewRegistry())
 	if err == nil || !strings.Contains(err.Error(), "storage.oss") || !strings.Contains(err.Error(), "Region") {
 		t.Fatalf("build with a bad region: %v", err)
 	}

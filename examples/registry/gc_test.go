@@ -13,6 +13,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/berthreg/berth/internal/eventually"
 )
@@ -25,7 +27,8 @@ func TestGCThroughTheAPI(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "admin-password"
-	srv, cleanup, err := build(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	metrics := prometheus.NewRegistry()
+	srv, cleanup, err := build(t.Context(), cfg, slog.New(slog.DiscardHandler), metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +91,14 @@ func TestGCThroughTheAPI(t *testing.T) {
 		t.Error("the untagged image is still there")
 	}
 	must("PUT", path, "", 409) // already finished: nothing to stop
+	// The metrics say so too.
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`berth_gc_runs_total{outcome="success"} 1`, `berth_gc_deleted{what="manifests"} 1`, `berth_gc_phase{phase="done"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 
 	// A schedule every second fires collections until set to None.
 	must("PUT", "/system/gc/schedule", `{"schedule":{"type":"Custom","cron":"* * * * * *"},"parameters":{"delete_untagged":false}}`, 200)

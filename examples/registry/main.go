@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
@@ -61,7 +63,8 @@ func run(args []string, getenv func(string) string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, cleanup, err := build(ctx, cfg, logger)
+	metrics := prometheus.NewRegistry()
+	srv, cleanup, err := build(ctx, cfg, logger, metrics)
 	if err != nil {
 		return err
 	}
@@ -71,7 +74,7 @@ func run(args []string, getenv func(string) string) error {
 		return err
 	}
 	if cfg.DebugAddr != "" {
-		dbg, err := startDebug(cfg.DebugAddr, logger)
+		dbg, err := startDebug(cfg.DebugAddr, metrics, logger)
 		if err != nil {
 			return fmt.Errorf("debugAddr: %w", err)
 		}
@@ -101,7 +104,7 @@ func newLogger(level string) *slog.Logger {
 }
 
 // build assembles storage, metadata and the registry handler into a server.
-func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, func(), error) {
+func build(ctx context.Context, cfg Config, logger *slog.Logger, metrics prometheus.Registerer) (*http.Server, func(), error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("dataDir: %w", err)
 	}
@@ -163,7 +166,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger) (*http.Server, 
 	// everyone can pull everything anyway, are they on by default.
 	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)
 	deletes := cfg.Registry.Deletes == nil || *cfg.Registry.Deletes
-	bg, err := setupBackground(ctx, cfg, store, driver, logger)
+	bg, err := setupBackground(ctx, cfg, store, driver, metrics, logger)
 	if err != nil {
 		_ = store.Close()
 		return nil, nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net/http"
@@ -85,7 +86,7 @@ func TestOIDCSignInAndCLISecret(t *testing.T) {
 	cfg.Auth.OIDC = OIDCConfig{Issuer: idp.URL, ClientID: "berth", ClientSecret: "berth-client-secret",
 		RedirectURL: base + "/c/oidc/callback", Scopes: []string{"profile", "email", oidctest.GroupsScope},
 		GroupsClaim: "groups", AdminGroup: "berth-admins"}
-	srv, closeStore, err := build(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	srv, closeStore, err := build(t.Context(), cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

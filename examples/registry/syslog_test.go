@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -81,7 +82,7 @@ func TestScheduledAuditPurge(t *testing.T) {
 	}
 	cfg := defaultConfig()
 	cfg.Events.AuditRetention, cfg.Events.AuditPurgeSchedule = 24*time.Hour, "* * * * * *"
-	bg, err := setupBackground(t.Context(), cfg, store, nil, slog.New(slog.DiscardHandler))
+	bg, err := setupBackground(t.Context(), cfg, store, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestScheduledAuditPurge(t *testing.T) {
 		t.Errorf("left %+v, want the recent event", evs)
 	}
 	cfg.Events.AuditPurgeSchedule = "whenever"
-	if _, err := setupBackground(t.Context(), cfg, store, nil, nil); err == nil {
+	if _, err := setupBackground(t.Context(), cfg, store, nil, prometheus.NewRegistry(), nil); err == nil {
 		t.Error("a bad purge schedule was accepted")
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net/http"
@@ -68,7 +69,7 @@ func TestWebhooksOnPush(t *testing.T) {
 	berth := httptest.NewUnstartedServer(nil)
 	host := berth.Listener.Addr().String()
 	cfg.Events.ExternalHost = host
-	srv, cleanup, err := build(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	srv, cleanup, err := build(t.Context(), cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
