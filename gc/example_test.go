@@ -12,6 +12,7 @@ import (
 	"github.com/berthreg/berth/gc"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
+	"github.com/berthreg/berth/storage/memory"
 )
 
 // A dry run: what would a collection delete?
@@ -29,7 +30,7 @@ func Example() {
 		// A layer uploaded a week ago that no manifest ever used.
 		return tx.Blobs().Link("team/app", meta.Blob{Digest: digest.FromString("abandoned"), Size: 1 << 20, CreatedAt: week})
 	})
-	plan, err := gc.MakePlan(context.Background(), store, gc.Options{DryRun: true, DeleteUntagged: true}, time.Now())
-	fmt.Println(len(plan.Blobs), plan.Bytes(), err)
+	rep, err := gc.Run(context.Background(), store, memory.New(), gc.Options{DryRun: true, DeleteUntagged: true})
+	fmt.Println(len(rep.Plan.Blobs), rep.FreedBytes, err)
 	// Output: 1 1048576 <nil>
 }

@@ -518,3 +518,10 @@ func digestOf(p string) (digest.Digest, bool) {
 	d := digest.NewDigestFromEncoded(digest.Algorithm(parts[1]), parts[3])
 	return d, d.Validate() == nil && storage.BlobPath(d) == p
 }
+
+// Run runs one collection over store and driver: Collector.Run without
+// progress reporting. Collections must not overlap; run them as jobs (Job,
+// with a Limit of 1) when several processes share a store.
+func Run(ctx context.Context, store meta.Store, driver storage.Driver, opts Options) (Report, error) {
+	return (&Collector{Store: store, Driver: driver}).Run(ctx, opts)
+}
