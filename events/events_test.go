@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,21 +15,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage/memory"
 )
 
-func openStore(t *testing.T) meta.Store {
-	t.Helper()
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openStore(t *testing.T) meta.Store { return testbolt.Open(t) }
 
 // serve runs a registry over s with hooks.
 func serve(t *testing.T, s meta.Store, hooks registry.Hooks) string {

@@ -1,15 +1,14 @@
 package gc
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/meta/bolt"
 )
 
 var (
@@ -44,11 +43,7 @@ func index(name string, pushed time.Time, children ...string) meta.Manifest {
 // referenced and not, old and recent; idle and fresh uploads.
 func fixture(t *testing.T) meta.Store {
 	t.Helper()
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testbolt.Open(t)
 	app := []meta.Manifest{
 		image("A", "cA", "", old, "l1", "l2"),
 		image("B", "cB", "", old, "l3"),                   // untagged
@@ -72,7 +67,7 @@ func fixture(t *testing.T) meta.Store {
 		"sigcfg": old, "sig-a": old, "sig-s": old, "sig-b": old, "cR": old, "l7": old,
 		"orphan": old, "fresh-orphan": now.Add(-time.Minute), "ox": old, "legacy-a": old, "legacy-b": old,
 	}
-	err = s.Update(t.Context(), func(tx meta.Tx) error {
+	err := s.Update(t.Context(), func(tx meta.Tx) error {
 		for _, r := range []string{"team/app", "other/x"} {
 			if _, _, err := tx.Repositories().Ensure(r); err != nil {
 				return err

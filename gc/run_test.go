@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,9 +24,9 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/memory"
@@ -43,11 +42,7 @@ type live struct {
 
 func start(t *testing.T) *live {
 	t.Helper()
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testbolt.Open(t)
 	drv := memory.New()
 	h, err := registry.New(registry.WithStorage(drv), registry.WithMetadata(s), registry.WithDeletes(true))
 	if err != nil {

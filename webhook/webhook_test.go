@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,9 +19,9 @@ import (
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage/memory"
 )
@@ -75,11 +74,7 @@ type stack struct {
 
 func newStack(t *testing.T, opts jobs.KindOptions, policies ...meta.WebhookPolicy) *stack {
 	t.Helper()
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testbolt.Open(t)
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {
 		for _, p := range policies {
 			if err := tx.WebhookPolicies().Put(p); err != nil {
@@ -338,11 +333,7 @@ func FuzzVerify(f *testing.F) {
 }
 
 func TestPruneDeliveries(t *testing.T) {
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testbolt.Open(t)
 	old := time.Now().Add(-30 * 24 * time.Hour)
 	var running, done meta.Job
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {

@@ -5,15 +5,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/meta/bolt"
 )
 
 // TestAuditToSyslog: the audit forwarder sends each new event to a syslog
@@ -24,11 +23,7 @@ func TestAuditToSyslog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := testbolt.Open(t)
 	fwd, err := syslogForwarder(store, nil, "udp://"+pc.LocalAddr().String(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -65,11 +60,7 @@ func TestAuditToSyslog(t *testing.T) {
 // TestScheduledAuditPurge: with a retention, the purge job fires on its
 // cron schedule and deletes the events older than the retention only.
 func TestScheduledAuditPurge(t *testing.T) {
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := testbolt.Open(t)
 	if err := store.Update(t.Context(), func(tx meta.Tx) error {
 		for _, at := range []time.Time{time.Now().Add(-48 * time.Hour), time.Now()} {
 			if _, err := tx.Events().Append(meta.Event{Type: events.Login, Time: at}); err != nil {
