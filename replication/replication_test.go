@@ -1,0 +1,116 @@
+package replication
+
+import (
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berthreg/berth/registrytest"
+)
+
+func TestFilter(t *testing.T) {
+	f := Filter{Repositories: []string{"team/**"}, ExcludeRepositories: []string{"team/tmp-*"}, Tags: []string{"v*"}, ExcludeTags: []string{"*-rc*"}}
+	for repo, want := range map[string]bool{"team/app": true, "team/a/b": true, "team/tmp-1": false, "other/app": false} {
+		if got := f.Repository(repo); got != want {
+			t.Errorf("Repository(%q) = %v", repo, got)
+		}
+	}
+	for tag, want := range map[string]bool{"v1": true, "v2.0": true, "v2-rc1": false, "latest": false} {
+		if got := f.Tag(tag); got != want {
+			t.Errorf("Tag(%q) = %v", tag, got)
+		}
+	}
+	if (Filter{}).Repository("anything") != true || (Filter{}).Tag("anything") != true {
+		t.Error("an empty filter does not match everything")
+	}
+	if err := (Filter{Tags: []string{"v["}}).Check(); err == nil {
+		t.Error("a bad pattern passed Check")
+	}
+}
+
+// TestCopy: a tagged image with a signature (a referrer) and a tagged
+// index copy between two registries with their referrers and children;
+// a second copy transfers no manifest.
+func TestCopy(t *testing.T) {
+	src, dst := registrytest.New(t), registrytest.New(t)
+	ep := Endpoint{Insecure: true}
+	ref := func(host, s string) name.Reference {
+		r, err := name.ParseReference(host+"/"+s, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	img, _ := random.Image(256, 2)
+	if err := remote.Write(ref(src.Host, "team/app:v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	m, _ := img.Manifest()
+	raw, _ := img.RawManifest()
+	sigBase, _ := random.Image(64, 1)
+	sig := mutate.Subject(sigBase, v1.Descriptor{MediaType: m.MediaType, Digest: d, Size: int64(len(raw))}).(v1.Image)
+	sd, _ := sig.Digest()
+	if err := remote.Write(ref(src.Host, "team/app@"+sd.String()), sig); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := random.Index(128, 1, 2)
+	if err := remote.WriteIndex(ref(src.Host, "team/app:multi"), idx); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Copied) != 2 || res.Copied[0] != d || res.Copied[1] != sd {
+		t.Errorf("copied %v, want the image then its signature", res.Copied)
+	}
+	got, err := remote.Image(ref(dst.Host, "mirror/app:v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gd, _ := got.Digest(); gd != d {
+		t.Errorf("destination digest %s, want %s", gd, d)
+	}
+	layers, _ := got.Layers()
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+	}
+	refs, err := remote.Referrers(ref(dst.Host, "mirror/app@"+d.String()).Context().Digest(d.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im, _ := refs.IndexManifest(); len(im.Manifests) != 1 || im.Manifests[0].Digest != sd {
+		t.Errorf("destination referrers %+v", im)
+	}
+	if _, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "multi"); err != nil {
+		t.Fatal(err)
+	}
+	di, err := remote.Index(ref(dst.Host, "mirror/app:multi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dim, _ := di.IndexManifest()
+	for _, c := range dim.Manifests {
+		if _, err := remote.Image(ref(dst.Host, "mirror/app@"+c.Digest.String())); err != nil {
+			t.Errorf("index child %s: %v", c.Digest, err)
+		}
+	}
+
+	again, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "v1")
+	if err != nil || len(again.Copied) != 0 || len(again.Skipped) != 2 {
+		t.Errorf("a second copy: %+v, %v", again, err)
+	}
+	if _, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "missing"); err == nil {
+		t.Error("copying a missing tag succeeded")
+	}
+}
