@@ -21,12 +21,20 @@ type Endpoint struct {
 	Insecure bool
 }
 
-func (e Endpoint) repo(ctx context.Context, s string) (name.Repository, []remote.Option, error) {
-	var opts []name.Option
+func (e Endpoint) nameOptions() []name.Option {
 	if e.Insecure {
-		opts = append(opts, name.Insecure)
+		return []name.Option{name.Insecure}
 	}
-	r, err := name.NewRepository(s, opts...)
+	return nil
+}
+
+func (e Endpoint) registry(ctx context.Context, s string) (name.Registry, []remote.Option, error) {
+	r, err := name.NewRegistry(s, e.nameOptions()...)
+	return r, append([]remote.Option{remote.WithContext(ctx)}, e.Options...), err
+}
+
+func (e Endpoint) repo(ctx context.Context, s string) (name.Repository, []remote.Option, error) {
+	r, err := name.NewRepository(s, e.nameOptions()...)
 	return r, append([]remote.Option{remote.WithContext(ctx)}, e.Options...), err
 }
 
@@ -35,12 +43,21 @@ type Result struct {
 	// Copied lists the manifests written to the destination (the tagged
 	// one, index children, referrers); Skipped those it already had.
 	Copied, Skipped []v1.Hash
+	// Conflicts counts destination tags left alone because they point at
+	// other content and Override is off.
+	Conflicts int
+}
+
+// CopyOptions tune a Copy.
+type CopyOptions struct {
+	// Override replaces a destination tag that points at other content.
+	Override bool
 }
 
 // Copy copies srcRepo:tag from src to dstRepo:tag on dst, with the
 // referrers of what it copies, transitively. What the destination already
 // has (same digest) is not transferred again.
-func Copy(ctx context.Context, src Endpoint, srcRepo string, dst Endpoint, dstRepo, tag string) (Result, error) {
+func Copy(ctx context.Context, src Endpoint, srcRepo string, dst Endpoint, dstRepo, tag string, o CopyOptions) (Result, error) {
 	var res Result
 	sr, sopts, err := src.repo(ctx, srcRepo)
 	if err != nil {
@@ -53,6 +70,12 @@ func Copy(ctx context.Context, src Endpoint, srcRepo string, dst Endpoint, dstRe
 	desc, err := remote.Get(sr.Tag(tag), sopts...)
 	if err != nil {
 		return res, fmt.Errorf("replication: %s:%s: %w", srcRepo, tag, err)
+	}
+	if !o.Override {
+		if have, err := remote.Head(dr.Tag(tag), dopts...); err == nil && have.Digest != desc.Digest {
+			res.Conflicts++
+			return res, nil
+		}
 	}
 	if err := copyManifest(sr, sopts, dr, dopts, desc, dr.Tag(tag), &res); err != nil {
 		return res, err

@@ -8,6 +8,9 @@
 // SBOMs) transitively, skipping what the destination already has: a copy
 // run twice transfers nothing the second time.
 //
-// This is the copy engine; policies, triggers and their execution as
-// jobs build on it.
+// A Policy maps source repositories to destination names (namespace and
+// Harbor-style flattening) and says whether destination tags pointing at
+// other content are overridden; Run copies every selected tag once and is
+// idempotent. Triggers (manual, cron, event-based), execution as jobs with
+// tasks, bandwidth limits and deletions are still to come.
 package replication

@@ -63,7 +63,7 @@ func TestCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	res, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "v1")
+	res, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "v1", CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestCopy(t *testing.T) {
 	if im, _ := refs.IndexManifest(); len(im.Manifests) != 1 || im.Manifests[0].Digest != sd {
 		t.Errorf("destination referrers %+v", im)
 	}
-	if _, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "multi"); err != nil {
+	if _, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "multi", CopyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	di, err := remote.Index(ref(dst.Host, "mirror/app:multi"))
@@ -106,11 +106,79 @@ func TestCopy(t *testing.T) {
 		}
 	}
 
-	again, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "v1")
+	again, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "v1", CopyOptions{})
 	if err != nil || len(again.Copied) != 0 || len(again.Skipped) != 2 {
 		t.Errorf("a second copy: %+v, %v", again, err)
 	}
-	if _, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "missing"); err == nil {
+	if _, err := Copy(t.Context(), ep, src.Host+"/team/app", ep, dst.Host+"/mirror/app", "missing", CopyOptions{}); err == nil {
 		t.Error("copying a missing tag succeeded")
 	}
+}
+
+func TestDestinationRepository(t *testing.T) {
+	for _, c := range []struct {
+		ns      string
+		flatten int
+		in, out string
+	}{
+		{"", 0, "team/app", "team/app"},
+		{"mirror", 0, "team/app", "mirror/team/app"},
+		{"mirror", 1, "team/sub/app", "mirror/sub/app"},
+		{"mirror", -1, "team/sub/app", "mirror/app"},
+		{"", -1, "team/sub/app", "app"},
+	} {
+		if got := (Policy{Namespace: c.ns, Flatten: c.flatten}).DestinationRepository(c.in); got != c.out {
+			t.Errorf("ns %q flatten %d: %s → %s, want %s", c.ns, c.flatten, c.in, got, c.out)
+		}
+	}
+}
+
+// TestRunPolicy: a run copies exactly the selected tags of the selected
+// repositories under the mapped names, leaves a conflicting destination
+// tag alone without Override, and copies nothing the second time.
+func TestRunPolicy(t *testing.T) {
+	src, dst := registrytest.New(t), registrytest.New(t)
+	push := func(host, s string) v1.Image {
+		t.Helper()
+		r, _ := name.ParseReference(host+"/"+s, name.Insecure)
+		img, _ := random.Image(64, 1)
+		if err := remote.Write(r, img); err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	for _, s := range []string{"team/app:v1", "team/app:v2-rc1", "team/app:latest", "team/db:v1", "other/app:v1"} {
+		push(src.Host, s)
+	}
+	push(dst.Host, "mirror/db:v1") // something else already there
+	p := Policy{Source: src.Host, Destination: dst.Host, SourceEndpoint: Endpoint{Insecure: true}, DestinationEndpoint: Endpoint{Insecure: true},
+		Filter: Filter{Repositories: []string{"team/**"}, Tags: []string{"v*"}, ExcludeTags: []string{"*-rc*"}}, Namespace: "mirror", Flatten: 1}
+	sum, err := Run(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Tags != 2 || sum.Copied != 1 || sum.Conflicts != 1 {
+		t.Errorf("first run %+v, want 2 tags: team/app:v1 copied, team/db:v1 a conflict", sum)
+	}
+	dstTags, _ := remote.List(mustRepo(t, dst.Host+"/mirror/app"))
+	if len(dstTags) != 1 || dstTags[0] != "v1" {
+		t.Errorf("destination mirror/app tags %v, want [v1]", dstTags)
+	}
+	again, err := Run(t.Context(), p)
+	if err != nil || again.Copied != 0 {
+		t.Errorf("second run %+v, %v", again, err)
+	}
+	p.Override = true
+	over, err := Run(t.Context(), p)
+	if err != nil || over.Copied != 1 || over.Conflicts != 0 {
+		t.Errorf("with override %+v, %v", over, err)
+	}
+}
+
+func mustRepo(t *testing.T, s string) name.Repository {
+	r, err := name.NewRepository(s, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
