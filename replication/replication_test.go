@@ -2,9 +2,11 @@ package replication
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -181,4 +183,39 @@ func mustRepo(t *testing.T, s string) name.Repository {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestBandwidthLimit: a 200 MiB layer copied through an endpoint limited
+// to 100 MiB/s takes no less than the limit allows (the upper bound on
+// speed is what a limit promises; how close to it the copy gets depends on
+// the machine, and is logged).
+func TestBandwidthLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 200 MiB")
+	}
+	src, dst := registrytest.New(t), registrytest.New(t)
+	const size, limit = 200 << 20, 100 << 20
+	layer, err := random.Layer(size, "application/vnd.oci.image.layer.v1.tar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := name.ParseReference(src.Host+"/big/app:v1", name.Insecure)
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	ep := Endpoint{Insecure: true, Options: []remote.Option{remote.WithTransport(Limit(nil, limit))}}
+	start := time.Now()
+	if _, err := Copy(t.Context(), Endpoint{Insecure: true}, src.Host+"/big/app", ep, dst.Host+"/big/app", "v1", CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	rate := float64(size) / took.Seconds()
+	t.Logf("200 MiB in %v: %.1f MiB/s against a limit of %d MiB/s", took.Round(time.Millisecond), rate/(1<<20), limit>>20)
+	if rate > limit*1.1 {
+		t.Errorf("copied at %.1f MiB/s, over the %d MiB/s limit by more than 10%%", rate/(1<<20), limit>>20)
+	}
 }

@@ -1,0 +1,63 @@
+package replication
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"golang.org/x/time/rate"
+)
+
+// limitChunk is the most bytes read or sent between two waits: small
+// enough that the limit holds over short transfers.
+const limitChunk = 256 << 10
+
+// Limit wraps rt so that the bodies it sends and receives, together, move
+// at most bytesPerSecond: a replication endpoint's bandwidth limit (pass
+// it with remote.WithTransport).
+func Limit(rt http.RoundTripper, bytesPerSecond int) http.RoundTripper {
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return &limited{rt: rt, lim: rate.NewLimiter(rate.Limit(bytesPerSecond), limitChunk)}
+}
+
+type limited struct {
+	rt  http.RoundTripper
+	lim *rate.Limiter
+}
+
+func (l *limited) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		r := req.Clone(req.Context())
+		r.Body = &limitedBody{rc: req.Body, lim: l.lim, ctx: req.Context()}
+		req = r
+	}
+	resp, err := l.rt.RoundTrip(req)
+	if err == nil && resp.Body != nil {
+		resp.Body = &limitedBody{rc: resp.Body, lim: l.lim, ctx: req.Context()}
+	}
+	return resp, err
+}
+
+// limitedBody waits for the limiter before handing out each chunk.
+type limitedBody struct {
+	rc  io.ReadCloser
+	lim *rate.Limiter
+	ctx context.Context
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if len(p) > limitChunk {
+		p = p[:limitChunk]
+	}
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		if werr := b.lim.WaitN(b.ctx, n); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
