@@ -14,7 +14,10 @@
 // secrets, their registry passwords), and robot accounts (with two
 // extensions: an access's "pattern" limits it to matching repositories,
 // and "expires_at" sets an exact expiry; robots holding robot permissions
-// manage robots within their own rights). Berth addresses projects, users
+// manage robots within their own rights), and, with WithJobs and
+// WithScheduler, webhook policies and their delivery log, the job queue,
+// the audit log and garbage collection (Harbor's /system/gc). Berth
+// addresses projects, users
 // and robots by name where Harbor uses numeric ids. The OpenAPI document
 // is served at Prefix+"/openapi.json".
 package api

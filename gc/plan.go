@@ -230,6 +230,7 @@ func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo b
 		}
 		var roots []digest.Digest
 		attached := map[digest.Digest][]digest.Digest{} // subject → manifests tagged only as its attachments
+		isAttachment := map[digest.Digest]bool{}
 		for d, m := range all {
 			root := !untaggedGo || !m.PushedAt.Before(cutoff)
 			if !root {
@@ -249,6 +250,7 @@ func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo b
 				switch {
 				case onlyAttachment:
 					attached[digest.Digest(subject)] = append(attached[digest.Digest(subject)], d)
+					isAttachment[d] = true
 				default:
 					root = len(tags) > 0
 				}
@@ -285,7 +287,7 @@ func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo b
 		// re-checks an attachment's subject is gone.
 		slices.SortFunc(drop, func(a, b meta.Manifest) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
 		slices.SortStableFunc(drop, func(a, b meta.Manifest) int {
-			return cmpBool(isAttached(attached, a.Digest), isAttached(attached, b.Digest))
+			return cmpBool(isAttachment[a.Digest], isAttachment[b.Digest])
 		})
 		return nil
 	})
@@ -307,15 +309,6 @@ func AttachmentSubject(tag string) (digest.Digest, bool) {
 	}
 	d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
 	return d, d.Validate() == nil
-}
-
-func isAttached(attached map[digest.Digest][]digest.Digest, d digest.Digest) bool {
-	for _, ds := range attached {
-		if slices.Contains(ds, d) {
-			return true
-		}
-	}
-	return false
 }
 
 func cmpBool(a, b bool) int {

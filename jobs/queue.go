@@ -145,12 +145,8 @@ func (q *Queue) SetResult(ctx context.Context, id uint64, v any) error {
 	if err != nil {
 		return fmt.Errorf("jobs: result of job %d: %w", id, err)
 	}
-	return q.Store.Update(ctx, func(tx meta.Tx) error {
-		j, err := tx.Jobs().Get(id)
-		if err != nil {
-			return err
-		}
+	return q.change(ctx, id, func(j *meta.Job, _ time.Time) error {
 		j.Result = raw
-		return tx.Jobs().Put(j)
+		return nil
 	})
 }
