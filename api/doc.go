@@ -17,7 +17,6 @@
 // manage robots within their own rights), and, with WithJobs and
 // WithScheduler, webhook policies and their delivery log, the job queue,
 // the audit log and garbage collection (Harbor's /system/gc). Berth
-// addresses projects, users
-// and robots by name where Harbor uses numeric ids. The OpenAPI document
-// is served at Prefix+"/openapi.json".
+// addresses projects, users and robots by name where Harbor uses numeric
+// ids. The OpenAPI document is served at Prefix+"/openapi.json".
 package api
