@@ -46,23 +46,16 @@ race:
 # headers.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
-		echo "fuzz $$t for $(FUZZTIME)"; \
-		$(GO) test ./registry -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+		GO=$(GO) scripts/fuzz.sh ./registry $$t $(FUZZTIME) || exit 1; \
 	done
 	@for t in FuzzDecodeManifest FuzzDecodeUpload FuzzDecodeBlob FuzzDigestForms FuzzParseDigestKey; do \
-		echo "fuzz $$t for $(FUZZTIME_SHORT)"; \
-		$(GO) test ./meta/bolt -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_SHORT) || exit 1; \
+		GO=$(GO) scripts/fuzz.sh ./meta/bolt $$t $(FUZZTIME_SHORT) || exit 1; \
 	done
-	@echo "fuzz FuzzParseScope for $(FUZZTIME_SHORT)"
-	@$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME_SHORT)
-	@echo "fuzz FuzzAccount (session cookies) for $(FUZZTIME_SHORT)"
-	@$(GO) test ./auth/session -run '^$$' -fuzz '^FuzzAccount$$' -fuzztime $(FUZZTIME_SHORT)
-	@echo "fuzz FuzzAuditQuery (audit log q) for $(FUZZTIME_SHORT)"
-	@$(GO) test ./api -run '^$$' -fuzz '^FuzzAuditQuery$$' -fuzztime $(FUZZTIME_SHORT)
-	@echo "fuzz FuzzVerify (webhook signatures) for $(FUZZTIME_SHORT)"
-	@$(GO) test ./webhook -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME_SHORT)
-	@echo "fuzz FuzzDecodeState for $(FUZZTIME_SHORT)"
-	@$(GO) test ./storage/objectstore -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./auth FuzzParseScope $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./auth/session FuzzAccount $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzAuditQuery $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./webhook FuzzVerify $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./storage/objectstore FuzzDecodeState $(FUZZTIME_SHORT)
 
 # Open (auth disabled) with every API on, anonymous mounts included; then
 # through the token flow as the admin, where anonymous mounts are off.
