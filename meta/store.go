@@ -74,6 +74,16 @@ type Tx interface {
 	Collector() Collector
 	// Settings holds settings changed at run time.
 	Settings() Table[Setting]
+	// RegistryEndpoints returns the replication endpoints.
+	RegistryEndpoints() Table[RegistryEndpoint]
+	// ReplicationPolicies returns the replication policies.
+	ReplicationPolicies() Table[ReplicationPolicy]
+	// ReplicationExecutions returns the executions, keyed by
+	// ExecutionKey.
+	ReplicationExecutions() Table[ReplicationExecution]
+	// ReplicationTasks returns the tasks, keyed by TaskKey (an
+	// execution's tasks are the keys after ExecutionKey(id)+"/").
+	ReplicationTasks() Table[ReplicationTask]
 }
 
 // Table is a set of records keyed by name, for the account and project
