@@ -39,6 +39,7 @@ type Handler struct {
 	sessions    *session.Sessions
 	oidc        *oidc.Client
 	autoOnboard bool
+	replication Replicator
 }
 
 // Option configures a Handler.

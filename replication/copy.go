@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -15,7 +16,7 @@ import (
 // Endpoint is a registry to copy from or to.
 type Endpoint struct {
 	// Options are go-containerregistry's remote options: credentials
-	// (remote.WithAuth), transport (TLS, proxies), user agent.
+	// (remote.WithAuth), transport (TLS, proxies), user agent, retries.
 	Options []remote.Option
 	// Insecure uses plain HTTP.
 	Insecure bool
@@ -41,7 +42,8 @@ func (e Endpoint) repo(ctx context.Context, s string) (name.Repository, []remote
 // Result says what one Copy did.
 type Result struct {
 	// Copied lists the manifests written to the destination (the tagged
-	// one, index children, referrers); Skipped those it already had.
+	// one, index children, referrers, attachments); Skipped those it
+	// already had.
 	Copied, Skipped []v1.Hash
 	// Conflicts counts destination tags left alone because they point at
 	// other content and Override is off.
@@ -52,43 +54,142 @@ type Result struct {
 type CopyOptions struct {
 	// Override replaces a destination tag that points at other content.
 	Override bool
+	// Mounts, when set, remembers which destination repositories hold
+	// which blobs, so that a blob missing from the destination repository
+	// is mounted from another one instead of being sent again.
+	Mounts *Mounts
+	// Log, when set, is told what the copy does.
+	Log func(format string, args ...any)
 }
 
-// Copy copies srcRepo:tag from src to dstRepo:tag on dst, with the
-// referrers of what it copies, transitively. What the destination already
-// has (same digest) is not transferred again.
-func Copy(ctx context.Context, src Endpoint, srcRepo string, dst Endpoint, dstRepo, tag string, o CopyOptions) (Result, error) {
-	var res Result
-	sr, sopts, err := src.repo(ctx, srcRepo)
-	if err != nil {
-		return res, fmt.Errorf("replication: source %s: %w", srcRepo, err)
+func (o CopyOptions) logf(format string, args ...any) {
+	if o.Log != nil {
+		o.Log(format, args...)
 	}
-	dr, dopts, err := dst.repo(ctx, dstRepo)
-	if err != nil {
-		return res, fmt.Errorf("replication: destination %s: %w", dstRepo, err)
+}
+
+// copier holds one Copy's references and options.
+type copier struct {
+	sr, dr       name.Repository
+	sopts, dopts []remote.Option
+	o            CopyOptions
+	res          Result
+	seen         map[v1.Hash]bool
+}
+
+// Copy copies srcRepo:ref from src to dstRepo on dst under the same tag
+// (ref a tag) or digest (ref "sha256:…"), with the referrers of what it
+// copies and cosign's tag-named attachments (sha256-<hex>.sig, .att,
+// .sbom), transitively. What the destination already has is not
+// transferred again: manifests are checked with HEAD, blobs by go-
+// containerregistry with HEAD, then a cross-repository mount when Mounts
+// knows a destination repository holding them.
+func Copy(ctx context.Context, src Endpoint, srcRepo string, dst Endpoint, dstRepo, ref string, o CopyOptions) (Result, error) {
+	c := &copier{o: o, seen: map[v1.Hash]bool{}}
+	var err error
+	if c.sr, c.sopts, err = src.repo(ctx, srcRepo); err != nil {
+		return c.res, fmt.Errorf("replication: source %s: %w", srcRepo, err)
 	}
-	desc, err := remote.Get(sr.Tag(tag), sopts...)
-	if err != nil {
-		return res, fmt.Errorf("replication: %s:%s: %w", srcRepo, tag, err)
+	if c.dr, c.dopts, err = dst.repo(ctx, dstRepo); err != nil {
+		return c.res, fmt.Errorf("replication: destination %s: %w", dstRepo, err)
 	}
-	if !o.Override {
-		if have, err := remote.Head(dr.Tag(tag), dopts...); err == nil && have.Digest != desc.Digest {
-			res.Conflicts++
-			return res, nil
+	err = c.reference(ref, o.Override)
+	return c.res, err
+}
+
+// at names ref (a tag or a digest) in repo.
+func at(repo name.Repository, ref string) name.Reference {
+	if strings.Contains(ref, ":") {
+		return repo.Digest(ref)
+	}
+	return repo.Tag(ref)
+}
+
+// reference copies one tag or digest, then what refers to it.
+func (c *copier) reference(ref string, override bool) error {
+	desc, err := remote.Get(at(c.sr, ref), c.sopts...)
+	if err != nil {
+		return fmt.Errorf("replication: %s: %w", at(c.sr, ref), err)
+	}
+	dref := at(c.dr, ref)
+	if !override {
+		if _, isTag := dref.(name.Tag); isTag {
+			if have, err := remote.Head(dref, c.dopts...); err == nil && have.Digest != desc.Digest {
+				c.res.Conflicts++
+				c.o.logf("conflict: %s is %s at the destination, %s at the source; left alone", dref, have.Digest, desc.Digest)
+				return nil
+			}
 		}
 	}
-	if err := copyManifest(sr, sopts, dr, dopts, desc, dr.Tag(tag), &res); err != nil {
-		return res, err
+	if err := c.manifest(desc, dref); err != nil {
+		return err
 	}
-	return res, copyReferrers(sr, sopts, dr, dopts, desc.Digest, &res, map[v1.Hash]bool{})
+	return c.followers(desc.Digest)
 }
 
-// copyManifest writes desc (an image, an index with its children, or an
+// followers copies the referrers and attachments of d, and theirs.
+func (c *copier) followers(d v1.Hash) error {
+	if c.seen[d] {
+		return nil
+	}
+	c.seen[d] = true
+	idx, err := remote.Referrers(c.sr.Digest(d.String()), c.sopts...)
+	if err != nil {
+		return fmt.Errorf("replication: referrers of %s@%s: %w", c.sr, d, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, r := range im.Manifests {
+		desc, err := remote.Get(c.sr.Digest(r.Digest.String()), c.sopts...)
+		if err != nil {
+			return fmt.Errorf("replication: referrer %s: %w", r.Digest, err)
+		}
+		if err := c.manifest(desc, c.dr.Digest(r.Digest.String())); err != nil {
+			return err
+		}
+		if err := c.followers(r.Digest); err != nil {
+			return err
+		}
+	}
+	for _, tag := range AttachmentTags(d) {
+		if _, err := remote.Head(c.sr.Tag(tag), c.sopts...); notFound(err) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("replication: attachment %s:%s: %w", c.sr, tag, err)
+		}
+		if err := c.reference(tag, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AttachmentTags are the tags under which cosign (without the referrers
+// API) stores the signatures, attestations and SBOMs of d.
+func AttachmentTags(d v1.Hash) []string {
+	base := d.Algorithm + "-" + d.Hex
+	return []string{base + ".sig", base + ".att", base + ".sbom"}
+}
+
+// IsAttachmentTag reports a tag that AttachmentTags makes: such tags are
+// copied with their subject, not on their own.
+func IsAttachmentTag(tag string) bool {
+	base, suffix, ok := strings.Cut(tag, ".")
+	if !ok || (suffix != "sig" && suffix != "att" && suffix != "sbom") {
+		return false
+	}
+	_, err := v1.NewHash(strings.Replace(base, "-", ":", 1))
+	return err == nil
+}
+
+// manifest writes desc (an image, an index with its children, or an
 // artifact) to ref on the destination unless it is there under that
 // reference already.
-func copyManifest(sr name.Repository, sopts []remote.Option, dr name.Repository, dopts []remote.Option, desc *remote.Descriptor, ref name.Reference, res *Result) error {
-	if have, err := remote.Head(ref, dopts...); err == nil && have.Digest == desc.Digest {
-		res.Skipped = append(res.Skipped, desc.Digest)
+func (c *copier) manifest(desc *remote.Descriptor, ref name.Reference) error {
+	if have, err := remote.Head(ref, c.dopts...); err == nil && have.Digest == desc.Digest {
+		c.res.Skipped = append(c.res.Skipped, desc.Digest)
 		return nil
 	} else if err != nil && !notFound(err) {
 		return fmt.Errorf("replication: destination %s: %w", ref, err)
@@ -100,52 +201,28 @@ func copyManifest(sr name.Repository, sopts []remote.Option, dr name.Repository,
 		if ierr != nil {
 			return ierr
 		}
-		err = remote.WriteIndex(ref, idx, dopts...)
+		err = remote.WriteIndex(ref, mountIndex{idx, c}, c.dopts...)
 	case desc.MediaType.IsImage():
 		img, ierr := desc.Image()
 		if ierr != nil {
 			return ierr
 		}
-		err = remote.Write(ref, img, dopts...)
+		err = remote.Write(ref, mountImage{img, c}, c.dopts...)
+		if err == nil {
+			c.remember(img)
+		}
 	default:
-		err = remote.Put(ref, desc, dopts...)
+		err = remote.Put(ref, desc, c.dopts...)
 	}
 	if err != nil {
 		return fmt.Errorf("replication: write %s: %w", ref, err)
 	}
-	res.Copied = append(res.Copied, desc.Digest)
+	c.o.logf("copied %s (%s)", ref, desc.Digest)
+	c.res.Copied = append(c.res.Copied, desc.Digest)
 	return nil
 }
 
-// copyReferrers copies the referrers of d, and theirs.
-func copyReferrers(sr name.Repository, sopts []remote.Option, dr name.Repository, dopts []remote.Option, d v1.Hash, res *Result, seen map[v1.Hash]bool) error {
-	if seen[d] {
-		return nil
-	}
-	seen[d] = true
-	idx, err := remote.Referrers(sr.Digest(d.String()), sopts...)
-	if err != nil {
-		return fmt.Errorf("replication: referrers of %s@%s: %w", sr, d, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return err
-	}
-	for _, r := range im.Manifests {
-		desc, err := remote.Get(sr.Digest(r.Digest.String()), sopts...)
-		if err != nil {
-			return fmt.Errorf("replication: referrer %s: %w", r.Digest, err)
-		}
-		if err := copyManifest(sr, sopts, dr, dopts, desc, dr.Digest(r.Digest.String()), res); err != nil {
-			return err
-		}
-		if err := copyReferrers(sr, sopts, dr, dopts, r.Digest, res, seen); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
+// notFound reports a 404 from a registry.
 func notFound(err error) bool {
 	var terr *transport.Error
 	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound

@@ -3,6 +3,7 @@ package replication
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -16,15 +17,30 @@ type Filter struct {
 	// Tags and ExcludeTags are doublestar patterns over tags ("v*",
 	// "*-rc*").
 	Tags, ExcludeTags []string
+	// Labels selects artifacts carrying every one of these labels: "key"
+	// (any value) or "key=value", looked up in the manifest's annotations
+	// and the image configuration's labels.
+	Labels []string
+	// ArtifactTypes, when set, are doublestar patterns one of which the
+	// artifact's type must match: its artifactType, else its config media
+	// type, else (an index) its media type.
+	ArtifactTypes []string
 }
 
-// Check reports the first pattern that is not a valid doublestar pattern.
+// Check reports the first pattern that is not a valid doublestar pattern,
+// naming its field.
 func (f Filter) Check() error {
-	for _, set := range [][]string{f.Repositories, f.ExcludeRepositories, f.Tags, f.ExcludeTags} {
+	for field, set := range map[string][]string{"repositories": f.Repositories, "excludeRepositories": f.ExcludeRepositories,
+		"tags": f.Tags, "excludeTags": f.ExcludeTags, "artifactTypes": f.ArtifactTypes} {
 		for _, p := range set {
 			if !doublestar.ValidatePattern(p) {
-				return fmt.Errorf("replication: filter pattern %q is not valid", p)
+				return fmt.Errorf("%s: pattern %q is not valid", field, p)
 			}
+		}
+	}
+	for _, l := range f.Labels {
+		if k, _, _ := strings.Cut(l, "="); k == "" {
+			return fmt.Errorf("labels: %q has no key", l)
 		}
 	}
 	return nil
@@ -44,3 +60,23 @@ func (f Filter) Repository(repo string) bool {
 
 // Tag reports whether tag is selected.
 func (f Filter) Tag(tag string) bool { return match(tag, f.Tags, f.ExcludeTags) }
+
+// inspects reports whether the filter looks into artifacts (labels or
+// types), which costs a manifest (and config) fetch per tag.
+func (f Filter) inspects() bool { return len(f.Labels) > 0 || len(f.ArtifactTypes) > 0 }
+
+// Artifact reports whether an artifact of type artifactType with these
+// labels is selected.
+func (f Filter) Artifact(artifactType string, labels map[string]string) bool {
+	if len(f.ArtifactTypes) > 0 && !match(artifactType, f.ArtifactTypes, nil) {
+		return false
+	}
+	for _, l := range f.Labels {
+		k, v, hasValue := strings.Cut(l, "=")
+		got, ok := labels[k]
+		if !ok || hasValue && got != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,75 @@
+package replication
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// Remote is a registry endpoint made usable: its host[:port] for
+// references and how to reach it.
+type Remote struct {
+	// Host is the registry's host[:port].
+	Host string
+	// Endpoint holds the credentials and transport.
+	Endpoint Endpoint
+	// Transport is the endpoint's base transport (TLS settings), which
+	// bandwidth limits and counters wrap.
+	Transport http.RoundTripper
+	// Auth is the endpoint's credentials.
+	Auth authn.Authenticator
+}
+
+// CheckEndpoint reports what is wrong with an endpoint record, naming the
+// field.
+func CheckEndpoint(r meta.RegistryEndpoint) error {
+	_, err := RemoteOf(r)
+	return err
+}
+
+// RemoteOf turns an endpoint record into a Remote: http URLs are plain
+// HTTP, https ones TLS with the record's CA bundle or no verification.
+func RemoteOf(r meta.RegistryEndpoint) (Remote, error) {
+	if r.Name == "" {
+		return Remote{}, errors.New("name: required")
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return Remote{}, fmt.Errorf("url: %q is not an http(s)://host[:port] address", r.URL)
+	}
+	if p := strings.Trim(u.Path, "/"); p != "" || u.RawQuery != "" || u.User != nil {
+		return Remote{}, fmt.Errorf("url: %q must be only scheme and host (no path, query or user)", r.URL)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: r.Insecure} //nolint:gosec // the operator's choice
+	if r.CACert != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(r.CACert)) {
+			return Remote{}, errors.New("caCert: no PEM certificate in it")
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	var a authn.Authenticator = authn.Anonymous
+	if r.Username != "" || r.Password != "" {
+		a = &authn.Basic{Username: r.Username, Password: r.Password}
+	}
+	return Remote{Host: u.Host, Transport: tr, Auth: a,
+		Endpoint: Endpoint{Insecure: u.Scheme == "http", Options: []remote.Option{remote.WithAuth(a), remote.WithTransport(tr)}}}, nil
+}
+
+// With returns the remote's Endpoint with its transport wrapped by wrap
+// (a bandwidth limit, a byte counter).
+func (r Remote) With(wrap func(http.RoundTripper) http.RoundTripper) Endpoint {
+	e := r.Endpoint
+	e.Options = []remote.Option{remote.WithAuth(r.Auth), remote.WithTransport(wrap(r.Transport))}
+	return e
+}

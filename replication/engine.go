@@ -1,0 +1,133 @@
+package replication
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/meta"
+)
+
+// Job kinds and the event consumer's name.
+const (
+	// RunKind jobs plan an execution: they list what its policy selects
+	// and create one task per artifact.
+	RunKind = "replication.run"
+	// TaskKind jobs copy or delete one artifact.
+	TaskKind = "replication.task"
+	// ConsumerName is the event-based trigger's cursor in the event log.
+	ConsumerName = "replication"
+)
+
+// LocalHost is the host name of this registry in the engine's references
+// (reached through Engine.Local, never over the network).
+const LocalHost = "berth.local"
+
+// Engine runs replication policies stored in the metadata store as jobs:
+// executions (planned by a RunKind job) made of tasks (one TaskKind job
+// each). Register it with a jobs.Runner; feed Consume to an events
+// Consumer for event-based policies; Schedule keeps cron policies on the
+// runner's scheduler.
+type Engine struct {
+	// Store holds policies, endpoints, executions, tasks and the queue.
+	Store meta.Store
+	// Queue enqueues the jobs (its Notify wakes the local runner).
+	Queue *jobs.Queue
+	// LocalTransport reaches this registry: HandlerTransport over its
+	// handler (or any transport to it).
+	LocalTransport http.RoundTripper
+	// TaskAttempts is a task's default number of attempts (0: 10);
+	// BlobRetries the default retries of one request within an attempt
+	// (0: 3).
+	TaskAttempts, BlobRetries int
+	// Scheduler, when set, is the runner whose scheduler fires scheduled
+	// policies (Saved and Deleted keep it in step).
+	Scheduler *jobs.Runner
+	// Logger receives failures (nil: none).
+	Logger *slog.Logger
+
+	mounts Mounts
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Register makes r run the engine's jobs: plans one at a time per
+// runner, tasks up to opts.Limit at once across runners.
+func (e *Engine) Register(r *jobs.Runner, task jobs.KindOptions) {
+	r.Handle(RunKind, jobs.HandlerFunc(e.plan), jobs.KindOptions{MaxAttempts: 5, Backoff: task.Backoff, MaxBackoff: task.MaxBackoff})
+	r.Handle(TaskKind, jobs.HandlerFunc(e.task), task)
+}
+
+// resolve turns a stored policy into a runnable Policy with the given
+// bandwidth wrapper and byte counter on its destination.
+func (e *Engine) resolve(tx meta.Tx, rec meta.ReplicationPolicy, count *int64) (Policy, error) {
+	p := Policy{
+		Filter: Filter{Repositories: rec.Repositories, ExcludeRepositories: rec.ExcludeRepositories,
+			Tags: rec.Tags, ExcludeTags: rec.ExcludeTags, Labels: rec.Labels, ArtifactTypes: rec.ArtifactTypes},
+		Namespace: rec.Namespace, Flatten: rec.Flatten, Override: rec.Override, Mounts: &e.mounts,
+	}
+	retries := rec.BlobRetries
+	if retries <= 0 {
+		retries = e.BlobRetries
+	}
+	if retries <= 0 {
+		retries = 3
+	}
+	var limit *limited
+	if rec.Speed > 0 {
+		limit = Limit(nil, rec.Speed<<10).(*limited) // one budget for both sides
+	}
+	wrap := func(counted bool) func(http.RoundTripper) http.RoundTripper {
+		return func(rt http.RoundTripper) http.RoundTripper {
+			if limit != nil {
+				rt = &limited{rt: rt, lim: limit.lim}
+			}
+			if counted && count != nil {
+				rt = &counter{rt: rt, n: count}
+			}
+			return rt
+		}
+	}
+	side := func(name string, counted bool) (string, Endpoint, error) {
+		var r Remote
+		if name == "" {
+			if e.LocalTransport == nil {
+				return "", Endpoint{}, fmt.Errorf("%w: this registry is not reachable (no LocalTransport)", ErrPolicy)
+			}
+			r = Remote{Host: LocalHost, Endpoint: Endpoint{Insecure: true}, Transport: e.LocalTransport, Auth: authn.Anonymous}
+		} else {
+			ep, err := tx.RegistryEndpoints().Get(name)
+			if err != nil {
+				return "", Endpoint{}, fmt.Errorf("%w: registry %q: %w", ErrPolicy, name, err)
+			}
+			if r, err = RemoteOf(ep); err != nil {
+				return "", Endpoint{}, fmt.Errorf("%w: registry %q: %w", ErrPolicy, name, err)
+			}
+		}
+		ep := r.With(wrap(counted))
+		ep.Options = append(ep.Options, remote.WithRetryBackoff(remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: retries + 1}),
+			remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+				http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))
+		return r.Host, ep, nil
+	}
+	var err error
+	if p.Source, p.SourceEndpoint, err = side(rec.Source, false); err != nil {
+		return p, err
+	}
+	p.Destination, p.DestinationEndpoint, err = side(rec.Destination, true)
+	return p, err
+}
+
+// ErrPolicy reports a policy that cannot run as it stands.
+var ErrPolicy = errors.New("replication: policy")

@@ -1,0 +1,331 @@
+package replication
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/meta"
+)
+
+// runPayload is a RunKind job's payload.
+type runPayload struct {
+	Policy  string                      `json:"policy"`
+	Trigger meta.ReplicationTriggerType `json:"trigger"`
+	// Items, for event-based executions, are what the events name
+	// (instead of listing the source).
+	Items []Item `json:"items,omitempty"`
+}
+
+// taskPayload is a TaskKind job's payload.
+type taskPayload struct {
+	Execution uint64 `json:"execution"`
+	// Task is the task's id; 0 means the job's own id (a task's first
+	// job).
+	Task uint64 `json:"task,omitempty"`
+}
+
+// ErrFinal reports a Stop of an execution that has ended.
+var ErrFinal = errors.New("replication: execution has ended")
+
+// Start begins a manual execution of the named policy and returns it (its
+// planning runs as a job).
+func (e *Engine) Start(ctx context.Context, policy string) (meta.ReplicationExecution, error) {
+	var exec meta.ReplicationExecution
+	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+		if _, err := tx.ReplicationPolicies().Get(policy); err != nil {
+			return err
+		}
+		var err error
+		exec, err = startTx(tx, runPayload{Policy: policy, Trigger: meta.TriggerManual}, time.Now().UTC())
+		return err
+	})
+	if err == nil && e.Queue.Notify != nil {
+		e.Queue.Notify()
+	}
+	return exec, err
+}
+
+// startTx enqueues the planning job of an execution and records the
+// execution, in tx.
+func startTx(tx meta.Tx, pl runPayload, now time.Time) (meta.ReplicationExecution, error) {
+	job, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: RunKind, Payload: pl}, now)
+	if err != nil {
+		return meta.ReplicationExecution{}, err
+	}
+	exec := meta.ReplicationExecution{ID: job.ID, Policy: pl.Policy, Trigger: pl.Trigger, Status: meta.ReplicationInProgress, StartTime: now}
+	return exec, tx.ReplicationExecutions().Put(exec)
+}
+
+// plan is the RunKind handler: it lists what the policy selects and
+// creates the execution's tasks, once.
+func (e *Engine) plan(ctx context.Context, j meta.Job) error {
+	var pl runPayload
+	if err := json.Unmarshal(j.Payload, &pl); err != nil {
+		return jobs.Permanent(fmt.Errorf("replication: job %d: %w", j.ID, err))
+	}
+	var (
+		exec meta.ReplicationExecution
+		rec  meta.ReplicationPolicy
+		p    Policy
+		perr error
+	)
+	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+		var err error
+		exec, err = tx.ReplicationExecutions().Get(meta.ExecutionKey(j.ID))
+		if errors.Is(err, meta.ErrNotFound) { // a scheduled fire
+			exec = meta.ReplicationExecution{ID: j.ID, Policy: pl.Policy, Trigger: pl.Trigger, Status: meta.ReplicationInProgress, StartTime: time.Now().UTC()}
+			err = tx.ReplicationExecutions().Put(exec)
+		}
+		if err != nil {
+			return err
+		}
+		if rec, perr = tx.ReplicationPolicies().Get(pl.Policy); perr == nil {
+			p, perr = e.resolve(tx, rec, nil)
+		}
+		return nil
+	})
+	if err != nil || exec.Planned || exec.Status.Final() {
+		return err
+	}
+	if perr == nil && !rec.Enabled && pl.Trigger != meta.TriggerManual {
+		perr = fmt.Errorf("%w %q is disabled", ErrPolicy, rec.Name)
+	}
+	if perr != nil {
+		return e.failPlan(ctx, j, perr, true)
+	}
+	var items []Item
+	if pl.Items != nil {
+		for _, it := range pl.Items {
+			ok, err := Selects(ctx, p, it)
+			if err != nil {
+				return e.failPlan(ctx, j, err, false)
+			}
+			if ok {
+				items = append(items, it)
+			}
+		}
+	} else if items, err = Plan(ctx, p); err != nil {
+		return e.failPlan(ctx, j, err, false)
+	}
+	attempts := rec.TaskAttempts
+	if attempts <= 0 {
+		attempts = e.TaskAttempts
+	}
+	if attempts <= 0 {
+		attempts = 10
+	}
+	err = e.Store.Update(ctx, func(tx meta.Tx) error {
+		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(j.ID))
+		if err != nil || exec.Planned || exec.Status.Final() {
+			return err
+		}
+		now := time.Now().UTC()
+		for _, it := range items {
+			job, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: TaskKind, Payload: taskPayload{Execution: exec.ID}, MaxAttempts: attempts}, now)
+			if err != nil {
+				return err
+			}
+			t := meta.ReplicationTask{ID: job.ID, Execution: exec.ID, JobID: job.ID, Operation: it.Operation,
+				Repository: it.Repository, Tag: it.Tag, Digest: it.Digest, Destination: p.DestinationRepository(it.Repository),
+				Status: meta.ReplicationPending}
+			if err := tx.ReplicationTasks().Put(t); err != nil {
+				return err
+			}
+		}
+		exec.Planned, exec.Total, exec.InProgress = true, len(items), len(items)
+		return finishIfDone(tx, &exec, rec, now)
+	})
+	if err == nil && len(items) > 0 && e.Queue.Notify != nil {
+		e.Queue.Notify()
+	}
+	return err
+}
+
+// failPlan ends an execution whose planning failed for good (permanent,
+// or its job's last attempt); otherwise it returns err for a retry.
+func (e *Engine) failPlan(ctx context.Context, j meta.Job, cause error, permanent bool) error {
+	if !permanent && j.Attempts < max(j.MaxAttempts, 5) && ctx.Err() == nil {
+		return cause
+	}
+	err := e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
+		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(j.ID))
+		if err != nil || exec.Status.Final() {
+			return err
+		}
+		rec, _ := tx.ReplicationPolicies().Get(exec.Policy)
+		exec.Planned, exec.Status, exec.StatusText = true, meta.ReplicationFailed, cause.Error()
+		return end(tx, &exec, rec, time.Now().UTC())
+	})
+	if err != nil {
+		return err
+	}
+	return jobs.Permanent(cause)
+}
+
+// finishIfDone ends a planned execution none of whose tasks is active.
+func finishIfDone(tx meta.Tx, exec *meta.ReplicationExecution, rec meta.ReplicationPolicy, now time.Time) error {
+	if exec.Planned && exec.InProgress == 0 && !exec.Status.Final() {
+		switch {
+		case exec.Failed > 0:
+			exec.Status, exec.StatusText = meta.ReplicationFailed, fmt.Sprintf("%d of %d tasks failed", exec.Failed, exec.Total)
+		case exec.Stopped > 0:
+			exec.Status = meta.ReplicationStopped
+		default:
+			exec.Status, exec.StatusText = meta.ReplicationSucceeded, ""
+		}
+		return end(tx, exec, rec, now)
+	}
+	return tx.ReplicationExecutions().Put(*exec)
+}
+
+// end records a final execution and its REPLICATION event.
+func end(tx meta.Tx, exec *meta.ReplicationExecution, rec meta.ReplicationPolicy, now time.Time) error {
+	exec.EndTime = now
+	if err := tx.ReplicationExecutions().Put(*exec); err != nil {
+		return err
+	}
+	result := "success"
+	if exec.Status != meta.ReplicationSucceeded {
+		result = "failure"
+	}
+	_, err := tx.Events().Append(meta.Event{Type: events.Replication, Time: now, Operator: rec.CreatedBy, Resource: exec.Policy, Result: result,
+		Details: map[string]string{
+			"policy": exec.Policy, "execution": strconv.FormatUint(exec.ID, 10), "status": string(exec.Status),
+			"trigger": string(exec.Trigger), "total": strconv.Itoa(exec.Total), "succeeded": strconv.Itoa(exec.Succeeded),
+			"failed": strconv.Itoa(exec.Failed), "stopped": strconv.Itoa(exec.Stopped),
+			"source": or(rec.Source, "local"), "destination": or(rec.Destination, "local"),
+		}})
+	return err
+}
+
+func or(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+// Tasks lists up to limit tasks of an execution with ids after "after".
+func Tasks(tx meta.Tx, execution, after uint64, limit int) ([]meta.ReplicationTask, error) {
+	from := meta.ExecutionKey(execution) + "/"
+	if after > 0 {
+		from = meta.TaskKey(execution, after)
+	}
+	var out []meta.ReplicationTask
+	for {
+		page, err := tx.ReplicationTasks().List(from, 256)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page {
+			if t.Execution != execution || (limit > 0 && len(out) == limit) {
+				return out, nil
+			}
+			out = append(out, t)
+		}
+		if len(page) < 256 {
+			return out, nil
+		}
+		from = page[len(page)-1].Key()
+	}
+}
+
+// Stop stops an execution: tasks not yet done are stopped (a running one
+// is canceled), and nothing more is started.
+func (e *Engine) Stop(ctx context.Context, id uint64) error {
+	var cancel []uint64
+	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+		cancel = cancel[:0]
+		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(id))
+		if err != nil {
+			return err
+		}
+		if exec.Status.Final() {
+			return ErrFinal
+		}
+		tasks, err := Tasks(tx, id, 0, 0)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		for _, t := range tasks {
+			if t.Status.Final() {
+				continue
+			}
+			t.Status, t.EndTime = meta.ReplicationStopped, now
+			t.Log = appendLog(t.Log, now, "stopped")
+			if err := tx.ReplicationTasks().Put(t); err != nil {
+				return err
+			}
+			exec.InProgress--
+			exec.Stopped++
+			cancel = append(cancel, t.JobID)
+		}
+		if !exec.Planned {
+			cancel = append(cancel, exec.ID)
+		}
+		rec, _ := tx.ReplicationPolicies().Get(exec.Policy)
+		exec.Planned, exec.Status = true, meta.ReplicationStopped
+		return end(tx, &exec, rec, now)
+	})
+	if err != nil {
+		return err
+	}
+	for _, jid := range cancel {
+		if err := e.Queue.Cancel(ctx, jid); err != nil && !errors.Is(err, jobs.ErrFinal) && !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Retry runs the failed tasks of an ended execution again (each with a
+// new job) and returns how many.
+func (e *Engine) Retry(ctx context.Context, id uint64) (int, error) {
+	n := 0
+	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+		n = 0
+		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(id))
+		if err != nil {
+			return err
+		}
+		tasks, err := Tasks(tx, id, 0, 0)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		for _, t := range tasks {
+			if t.Status != meta.ReplicationFailed {
+				continue
+			}
+			old, _ := tx.Jobs().Get(t.JobID)
+			job, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: TaskKind, Payload: taskPayload{Execution: id, Task: t.ID}, MaxAttempts: old.MaxAttempts}, now)
+			if err != nil {
+				return err
+			}
+			t.JobID, t.Status, t.Error, t.EndTime = job.ID, meta.ReplicationPending, "", time.Time{}
+			t.Log = appendLog(t.Log, now, "retried (job %d)", job.ID)
+			if err := tx.ReplicationTasks().Put(t); err != nil {
+				return err
+			}
+			exec.Failed--
+			exec.InProgress++
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		exec.Status, exec.StatusText, exec.EndTime = meta.ReplicationInProgress, "", time.Time{}
+		return tx.ReplicationExecutions().Put(exec)
+	})
+	if err == nil && n > 0 && e.Queue.Notify != nil {
+		e.Queue.Notify()
+	}
+	return n, err
+}

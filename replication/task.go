@@ -1,0 +1,171 @@
+package replication
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/meta"
+)
+
+// taskLogLines bounds a task's kept log.
+const taskLogLines = 200
+
+// appendLog adds a timestamped line to a task log, keeping the last
+// taskLogLines.
+func appendLog(log []string, at time.Time, format string, args ...any) []string {
+	log = append(log, at.Format(time.RFC3339)+" "+fmt.Sprintf(format, args...))
+	if len(log) > taskLogLines {
+		log = append(log[:0:0], log[len(log)-taskLogLines:]...)
+	}
+	return log
+}
+
+// task is the TaskKind handler: one attempt at one artifact.
+func (e *Engine) task(ctx context.Context, j meta.Job) error {
+	var pl taskPayload
+	if err := json.Unmarshal(j.Payload, &pl); err != nil {
+		return jobs.Permanent(fmt.Errorf("replication: job %d: %w", j.ID, err))
+	}
+	id := pl.Task
+	if id == 0 {
+		id = j.ID
+	}
+	var (
+		t     meta.ReplicationTask
+		rec   meta.ReplicationPolicy
+		p     Policy
+		perr  error
+		bytes int64
+		stale bool
+	)
+	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+		var err error
+		if t, err = tx.ReplicationTasks().Get(meta.TaskKey(pl.Execution, id)); err != nil {
+			return err
+		}
+		if stale = t.Status.Final() || t.JobID != j.ID; stale {
+			return nil
+		}
+		now := time.Now().UTC()
+		t.Status, t.Attempts = meta.ReplicationInProgress, t.Attempts+1
+		if t.StartTime.IsZero() {
+			t.StartTime = now
+		}
+		t.Log = appendLog(t.Log, now, "attempt %d of %d (job %d): %s %s:%s → %s", j.Attempts, max(j.MaxAttempts, 1), j.ID,
+			t.Operation, t.Repository, Item{Tag: t.Tag, Digest: t.Digest}.Ref(), t.Destination)
+		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(pl.Execution))
+		if err != nil {
+			return err
+		}
+		if rec, perr = tx.ReplicationPolicies().Get(exec.Policy); perr == nil {
+			p, perr = e.resolve(tx, rec, &bytes)
+		} else {
+			perr = fmt.Errorf("%w %q: %w", ErrPolicy, exec.Policy, perr)
+		}
+		return tx.ReplicationTasks().Put(t)
+	})
+	if errors.Is(err, meta.ErrNotFound) {
+		return jobs.Permanent(err)
+	}
+	if err != nil || stale {
+		return err
+	}
+	var (
+		mu    sync.Mutex
+		lines []func([]string) []string
+	)
+	logf := func(format string, args ...any) {
+		now := time.Now().UTC()
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, func(l []string) []string { return appendLog(l, now, format, args...) })
+	}
+	var res Result
+	runErr := perr
+	if runErr == nil {
+		res, runErr = Do(ctx, p, Item{Operation: t.Operation, Repository: t.Repository, Tag: t.Tag, Digest: t.Digest}, logf)
+	}
+	shutdown := runErr != nil && ctx.Err() != nil
+	final := runErr == nil || !shutdown && (j.Attempts >= max(j.MaxAttempts, 1) || permanentError(runErr))
+	err = e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
+		t, err := tx.ReplicationTasks().Get(meta.TaskKey(pl.Execution, id))
+		if err != nil || t.Status.Final() || t.JobID != j.ID {
+			return err // stopped meanwhile
+		}
+		now := time.Now().UTC()
+		mu.Lock()
+		for _, add := range lines {
+			t.Log = add(t.Log)
+		}
+		mu.Unlock()
+		n := atomic.LoadInt64(&bytes)
+		t.Bytes += n
+		switch {
+		case runErr == nil:
+			t.Status, t.Error, t.EndTime = meta.ReplicationSucceeded, "", now
+			t.Artifacts, t.Skipped = len(res.Copied), len(res.Skipped)
+			t.Log = appendLog(t.Log, now, "done: %d manifests copied, %d already there, %d conflicts, %d bytes sent", len(res.Copied), len(res.Skipped), res.Conflicts, n)
+		case shutdown:
+			t.Log = appendLog(t.Log, now, "interrupted: %v", runErr)
+			return tx.ReplicationTasks().Put(t)
+		case final:
+			t.Status, t.Error, t.EndTime = meta.ReplicationFailed, runErr.Error(), now
+			t.Log = appendLog(t.Log, now, "failed: %v", runErr)
+		default:
+			t.Status, t.Error = meta.ReplicationPending, runErr.Error()
+			t.Log = appendLog(t.Log, now, "attempt failed, will retry: %v", runErr)
+			return tx.ReplicationTasks().Put(t)
+		}
+		if err := tx.ReplicationTasks().Put(t); err != nil {
+			return err
+		}
+		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(pl.Execution))
+		if err != nil {
+			return err
+		}
+		exec.InProgress--
+		exec.Bytes += t.Bytes
+		if runErr == nil {
+			exec.Succeeded++
+			exec.Artifacts += t.Artifacts
+		} else {
+			exec.Failed++
+		}
+		rec, _ := tx.ReplicationPolicies().Get(exec.Policy)
+		return finishIfDone(tx, &exec, rec, now)
+	})
+	if err != nil {
+		return err
+	}
+	if runErr != nil && final {
+		return jobs.Permanent(runErr)
+	}
+	return runErr
+}
+
+// permanentError reports a failure that a retry will not fix: the
+// registry refused the credentials or the request, or the artifact is
+// gone.
+func permanentError(err error) bool {
+	if errors.Is(err, ErrPolicy) {
+		return true
+	}
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return false
+	}
+	switch terr.StatusCode {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed:
+		return true
+	}
+	return false
+}
