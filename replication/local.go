@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 )
 
@@ -52,6 +53,9 @@ func (t *handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		Status: http.StatusText(w.status), StatusCode: w.status,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: w.sent, Body: pr, ContentLength: -1, Request: req,
+	}
+	if n, err := strconv.ParseInt(w.sent.Get("Content-Length"), 10, 64); err == nil {
+		resp.ContentLength = n
 	}
 	if req.Method == http.MethodHead {
 		resp.Body = http.NoBody

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -99,6 +100,16 @@ func (i mountImage) Layers() ([]v1.Layer, error) {
 // LayerByDigest implements v1.Image.
 func (i mountImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	l, err := i.Image.LayerByDigest(h)
+	if err != nil {
+		return nil, err
+	}
+	return i.c.mountable(l), nil
+}
+
+// ConfigLayer is the image's config blob, mountable too (go-
+// containerregistry's partial.ConfigLayer uses it).
+func (i mountImage) ConfigLayer() (v1.Layer, error) {
+	l, err := partial.ConfigLayer(i.Image)
 	if err != nil {
 		return nil, err
 	}

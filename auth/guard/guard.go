@@ -71,6 +71,19 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 	need, ask := required(ev)
 	authz := r.Header.Get("Authorization")
 	scheme, cred, _ := strings.Cut(authz, " ")
+	if p, ok := auth.PrincipalFrom(r.Context()); ok && authz == "" {
+		// A request made in this process (the replication engine's
+		// HandlerTransport) names its principal in the context, which no
+		// client can set.
+		if ok, err := g.allowed(ctx, p, need); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			return registry.NewError(http.StatusForbidden, registry.CodeDenied, "access denied")
+		}
+		ev.Operator = p.Name
+		return nil
+	}
 	switch {
 	case strings.EqualFold(scheme, "Bearer"):
 		c, err := g.Verifier.Verify(strings.TrimSpace(cred))

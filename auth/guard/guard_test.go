@@ -55,8 +55,9 @@ func (m projects) Project(_ context.Context, n string) (rbac.Project, error) {
 
 // env is a registry with the guard and the token service on one server.
 type env struct {
-	host string
-	url  string
+	host    string
+	url     string
+	handler http.Handler
 }
 
 func newEnv(t *testing.T) env {
@@ -106,7 +107,7 @@ func newEnv(t *testing.T) env {
 	mux.Handle("/service/token", &token.Service{Issuer: iss, Name: "berth-registry", Authenticator: users, Authorizer: az, Limiter: limiter})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return env{host: strings.TrimPrefix(srv.URL, "http://"), url: srv.URL}
+	return env{host: strings.TrimPrefix(srv.URL, "http://"), url: srv.URL, handler: mux}
 }
 
 func (e env) ref(t *testing.T, s string) name.Reference {
@@ -301,5 +302,34 @@ func TestChallengesAndRefusals(t *testing.T) {
 	}
 	if resp.Header.Get("WWW-Authenticate") == "" {
 		t.Fatal("no challenge after a wrong password")
+	}
+}
+
+// TestPrincipalInContext: a request made in this process with its
+// principal in the context (the replication engine's) is authorized as
+// that principal, without credentials; without it the same request is
+// challenged.
+func TestPrincipalInContext(t *testing.T) {
+	e := newEnv(t)
+	status := func(p *auth.Principal) int {
+		r := httptest.NewRequest(http.MethodGet, "/v2/team/app/tags/list", nil)
+		if p != nil {
+			r = r.WithContext(auth.WithPrincipal(r.Context(), *p))
+		}
+		w := httptest.NewRecorder()
+		e.handler.ServeHTTP(w, r)
+		return w.Code
+	}
+	if got := status(&auth.Principal{Name: "dev", Kind: auth.User}); got != http.StatusNotFound {
+		t.Errorf("member dev in the context: %d, want 404 (authorized, no such repository)", got)
+	}
+	if got := status(&auth.Principal{Name: "replication", Kind: auth.User, Admin: true}); got != http.StatusNotFound {
+		t.Errorf("an administrator in the context: %d, want 404", got)
+	}
+	if got := status(&auth.Principal{Name: "stranger", Kind: auth.User}); got != http.StatusForbidden {
+		t.Errorf("a stranger in the context: %d, want 403", got)
+	}
+	if got := status(nil); got != http.StatusUnauthorized {
+		t.Errorf("no principal: %d, want 401", got)
 	}
 }

@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/api"
+	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/gc"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/webhook"
 )
@@ -37,6 +40,11 @@ type background struct {
 	queue *jobs.Queue
 	// bell rings when events are appended.
 	bell *events.Bell
+
+	// replication runs replication policies; its LocalTransport reaches
+	// local, the registry handler once it is built.
+	replication *replication.Engine
+	local       lateHandler
 
 	recorder  *events.Recorder
 	runner    *jobs.Runner
@@ -99,6 +107,18 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 			return nil, fmt.Errorf("config: events.auditPurgeSchedule: %w", err)
 		}
 	}
+	b.replication = &replication.Engine{Store: store, Queue: b.queue, Scheduler: b.runner, Logger: logger,
+		TaskAttempts: cfg.Replication.TaskAttempts,
+		LocalTransport: replication.HandlerTransport(&b.local, func(ctx context.Context) context.Context {
+			return auth.WithPrincipal(ctx, replicationPrincipal)
+		})}
+	b.replication.Register(b.runner, jobs.KindOptions{Limit: cfg.Replication.Concurrency,
+		Backoff: cfg.Replication.Backoff, MaxBackoff: cfg.Replication.MaxBackoff})
+	if err := replication.ScheduleAll(ctx, store, b.runner); err != nil {
+		return nil, fmt.Errorf("replication: %w", err)
+	}
+	b.consumers = append(b.consumers, &events.Consumer{Store: store, Name: replication.ConsumerName, From: events.FromNow,
+		Tx: b.replication.Consume, Bell: bell, Logger: logger, Done: func([]meta.Event) { b.runner.Wake() }})
 	dispatcher := webhook.Dispatcher(store, bell, b.runner.Wake)
 	dispatcher.Logger = logger
 	b.consumers = append(b.consumers, dispatcher)
@@ -115,6 +135,22 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 		}
 	}
 	return b, nil
+}
+
+// replicationPrincipal is who the replication engine acts as on this
+// registry (an administrator: policies are managed by administrators).
+var replicationPrincipal = auth.Principal{Name: "replication", Kind: auth.User, Admin: true}
+
+// lateHandler serves with a handler set after it is handed out (the
+// registry handler, built after the background work it hooks into).
+type lateHandler struct{ h http.Handler }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if l.h == nil {
+		http.Error(w, "registry not ready", http.StatusServiceUnavailable)
+		return
+	}
+	l.h.ServeHTTP(w, r)
 }
 
 // start runs the background work until ctx is done; the returned function

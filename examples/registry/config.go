@@ -30,6 +30,8 @@ type Config struct {
 	Auth AuthConfig `yaml:"auth"`
 	// Events configures the event log, webhooks and the audit log.
 	Events EventsConfig `yaml:"events"`
+	// Replication tunes the replication engine.
+	Replication ReplicationConfig `yaml:"replication"`
 	// ShutdownTimeout bounds graceful shutdown (BERTH_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 	// DebugAddr, when set, serves Go's pprof profiles on this separate
@@ -253,6 +255,33 @@ type EventsConfig struct {
 	Syslog string `yaml:"syslog"`
 }
 
+// ReplicationConfig tunes how replication tasks run (policies and
+// endpoints are managed through the admin API).
+type ReplicationConfig struct {
+	// Concurrency caps the tasks running at once across instances
+	// (BERTH_REPLICATION_CONCURRENCY, default 4).
+	Concurrency int `yaml:"concurrency"`
+	// TaskAttempts is a task's attempts unless its policy says otherwise
+	// (BERTH_REPLICATION_TASK_ATTEMPTS, default 10).
+	TaskAttempts int `yaml:"taskAttempts"`
+	// Backoff and MaxBackoff space a task's retries: from 2s doubling to
+	// 1m (BERTH_REPLICATION_BACKOFF, BERTH_REPLICATION_MAX_BACKOFF).
+	Backoff    time.Duration `yaml:"backoff"`
+	MaxBackoff time.Duration `yaml:"maxBackoff"`
+}
+
+func (c ReplicationConfig) validate() error {
+	switch {
+	case c.Concurrency < 1:
+		return fmt.Errorf("config: replication.concurrency %d must be at least 1", c.Concurrency)
+	case c.TaskAttempts < 1:
+		return fmt.Errorf("config: replication.taskAttempts %d must be at least 1", c.TaskAttempts)
+	case c.Backoff <= 0 || c.MaxBackoff < c.Backoff:
+		return fmt.Errorf("config: replication.backoff %s must be positive and at most replication.maxBackoff %s", c.Backoff, c.MaxBackoff)
+	}
+	return nil
+}
+
 // FSConfig configures the local-disk driver.
 type FSConfig struct {
 	// RootDirectory defaults to <dataDir>/storage (BERTH_STORAGE_FS_ROOT).
@@ -286,6 +315,7 @@ func defaultConfig() Config {
 		Registry:        RegistryConfig{MaxManifestSize: 4 << 20},
 		Auth:            AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute},
 		Events:          EventsConfig{WebhookMaxAttempts: 10, WebhookBackoff: time.Second, WebhookMaxBackoff: 10 * time.Minute, WebhookConcurrency: 4, JobLease: 30 * time.Second, AuditPurgeSchedule: "0 30 3 * * *"},
+		Replication:     ReplicationConfig{Concurrency: 4, TaskAttempts: 10, Backoff: 2 * time.Second, MaxBackoff: time.Minute},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -433,6 +463,10 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("BERTH_AUDIT_RETENTION", &c.Events.AuditRetention)
 	str("BERTH_AUDIT_PURGE_SCHEDULE", &c.Events.AuditPurgeSchedule)
 	str("BERTH_AUDIT_SYSLOG", &c.Events.Syslog)
+	num32("BERTH_REPLICATION_CONCURRENCY", &c.Replication.Concurrency)
+	num32("BERTH_REPLICATION_TASK_ATTEMPTS", &c.Replication.TaskAttempts)
+	dur("BERTH_REPLICATION_BACKOFF", &c.Replication.Backoff)
+	dur("BERTH_REPLICATION_MAX_BACKOFF", &c.Replication.MaxBackoff)
 	flag("BERTH_SECURE_COOKIES", &c.Auth.SecureCookies)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
 	num32("BERTH_S3_MAX_CONCURRENCY", &c.Storage.S3.MaxConcurrency)
@@ -476,6 +510,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.Events.validate(); err != nil {
+		return err
+	}
+	if err := c.Replication.validate(); err != nil {
 		return err
 	}
 	switch c.Storage.Driver {

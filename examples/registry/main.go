@@ -173,7 +173,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, metrics prometh
 	}
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, store, logger, api.WithJobs(bg.queue), api.WithScheduler(bg.runner)); err != nil {
+		if access, err = setupAuth(ctx, cfg, store, logger, api.WithJobs(bg.queue), api.WithScheduler(bg.runner), api.WithReplication(bg.replication)); err != nil {
 			_ = store.Close()
 			return nil, nil, err
 		}
@@ -195,6 +195,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, metrics prometh
 		_ = store.Close()
 		return nil, nil, err
 	}
+	bg.local.h = h
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", h)
 	mux.Handle("/v2", h)
