@@ -102,7 +102,9 @@ func (e *Engine) Deleted(policy string) {
 }
 
 // CheckPolicy implements the admin API's check (CheckPolicy).
-func (e *Engine) CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error { return CheckPolicy(tx, rec) }
+func (e *Engine) CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error {
+	return CheckPolicy(tx, rec)
+}
 
 // CheckEndpoint implements the admin API's check (CheckEndpoint).
 func (e *Engine) CheckEndpoint(rec meta.RegistryEndpoint) error { return CheckEndpoint(rec) }
