@@ -84,14 +84,12 @@ func (e *Engine) resolve(tx meta.Tx, rec meta.ReplicationPolicy, count *int64) (
 	if retries <= 0 {
 		retries = 3
 	}
-	var limit *limited
-	if rec.Speed > 0 {
-		limit = Limit(nil, rec.Speed<<10).(*limited) // one budget for both sides
-	}
-	wrap := func(counted bool) func(http.RoundTripper) http.RoundTripper {
+	// The speed limit applies on the remote side (the destination in push
+	// mode, the source in pull mode), so each byte counts once.
+	wrap := func(remoteSide, counted bool) func(http.RoundTripper) http.RoundTripper {
 		return func(rt http.RoundTripper) http.RoundTripper {
-			if limit != nil {
-				rt = &limited{rt: rt, lim: limit.lim}
+			if remoteSide && rec.Speed > 0 {
+				rt = Limit(rt, rec.Speed<<10)
 			}
 			if counted && count != nil {
 				rt = &counter{rt: rt, n: count}
@@ -115,7 +113,7 @@ func (e *Engine) resolve(tx meta.Tx, rec meta.ReplicationPolicy, count *int64) (
 				return "", Endpoint{}, fmt.Errorf("%w: registry %q: %w", ErrPolicy, name, err)
 			}
 		}
-		ep := r.With(wrap(counted))
+		ep := r.With(wrap(name != "", counted))
 		ep.Options = append(ep.Options, remote.WithRetryBackoff(remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: retries + 1}),
 			remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
 				http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))

@@ -19,7 +19,9 @@ func Limit(rt http.RoundTripper, bytesPerSecond int) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	return &limited{rt: rt, lim: rate.NewLimiter(rate.Limit(bytesPerSecond), limitChunk)}
+	// The burst (and so the most bytes handed out at once) is at most a
+	// second's worth, so that a low limit holds from the first byte.
+	return &limited{rt: rt, lim: rate.NewLimiter(rate.Limit(bytesPerSecond), max(1, min(limitChunk, bytesPerSecond)))}
 }
 
 type limited struct {
@@ -48,8 +50,8 @@ type limitedBody struct {
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
-	if len(p) > limitChunk {
-		p = p[:limitChunk]
+	if burst := b.lim.Burst(); len(p) > burst {
+		p = p[:burst]
 	}
 	n, err := b.rc.Read(p)
 	if n > 0 {

@@ -1,6 +1,9 @@
 package replication
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registrytest"
 )
 
@@ -185,15 +189,15 @@ func mustRepo(t *testing.T, s string) name.Repository {
 	return r
 }
 
-// TestBandwidthLimit: a 200 MiB layer copied through an endpoint limited
-// to 100 MiB/s takes no less than the limit allows (the upper bound on
+// TestBandwidthLimit: a 200 MiB image replicated by a policy whose speed
+// is 100 MiB/s takes no less than the limit allows (the upper bound on
 // speed is what a limit promises; how close to it the copy gets depends on
 // the machine, and is logged).
 func TestBandwidthLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves 200 MiB")
 	}
-	src, dst := registrytest.New(t), registrytest.New(t)
+	r := newRig(t)
 	const size, limit = 200 << 20, 100 << 20
 	layer, err := random.Layer(size, "application/vnd.oci.image.layer.v1.tar")
 	if err != nil {
@@ -203,19 +207,39 @@ func TestBandwidthLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := name.ParseReference(src.Host+"/big/app:v1", name.Insecure)
-	if err := remote.Write(r, img); err != nil {
+	if err := remote.Write(ref(t, r.src.Host, "big/app:v1"), img); err != nil {
 		t.Fatal(err)
 	}
-	ep := Endpoint{Insecure: true, Options: []remote.Option{remote.WithTransport(Limit(nil, limit))}}
-	start := time.Now()
-	if _, err := Copy(t.Context(), Endpoint{Insecure: true}, src.Host+"/big/app", ep, dst.Host+"/big/app", "v1", CopyOptions{}); err != nil {
-		t.Fatal(err)
+	r.policy(meta.ReplicationPolicy{Name: "big", Destination: "dst", Speed: limit >> 10})
+	e := r.wait(r.start("big"))
+	tasks := r.tasks(e.ID)
+	if e.Status != meta.ReplicationSucceeded || len(tasks) != 1 || e.Bytes < size {
+		t.Fatalf("execution %+v", e)
 	}
-	took := time.Since(start)
-	rate := float64(size) / took.Seconds()
-	t.Logf("200 MiB in %v: %.1f MiB/s against a limit of %d MiB/s", took.Round(time.Millisecond), rate/(1<<20), limit>>20)
+	took := tasks[0].EndTime.Sub(tasks[0].StartTime)
+	rate := float64(e.Bytes) / took.Seconds()
+	t.Logf("%d bytes in %v: %.1f MiB/s against a limit of %d MiB/s", e.Bytes, took.Round(time.Millisecond), rate/(1<<20), limit>>20)
 	if rate > limit*1.1 {
 		t.Errorf("copied at %.1f MiB/s, over the %d MiB/s limit by more than 10%%", rate/(1<<20), limit>>20)
+	}
+}
+
+// TestLowLimitHoldsFromTheFirstByte: under a limit lower than the read
+// size the first read is not a free burst.
+func TestLowLimitHoldsFromTheFirstByte(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write(make([]byte, 96<<10))
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: Limit(nil, 32<<10)}
+	start := time.Now()
+	res, err := c.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if took := time.Since(start); n != 96<<10 || took < 2*time.Second {
+		t.Errorf("96 KiB at 32 KiB/s: %d bytes in %v, want at least 2s (the first 32 KiB may pass at once)", n, took)
 	}
 }
