@@ -53,6 +53,16 @@ type Engine struct {
 	Logger *slog.Logger
 
 	mounts Mounts
+	park   time.Duration
+}
+
+// parkDelay is how long a task waits for an unreachable registry between
+// tries: the task kind's MaxBackoff.
+func (e *Engine) parkDelay() time.Duration {
+	if e.park > 0 {
+		return e.park
+	}
+	return time.Minute
 }
 
 func (e *Engine) log() *slog.Logger {
@@ -62,11 +72,14 @@ func (e *Engine) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Register makes r run the engine's jobs: plans one at a time per
-// runner, tasks up to opts.Limit at once across runners.
+// Register makes r run the engine's jobs with task's options for tasks
+// (Limit caps tasks across runners; MaxBackoff is also how long a task
+// waits between tries of an unreachable registry once its attempts are
+// used up).
 func (e *Engine) Register(r *jobs.Runner, task jobs.KindOptions) {
 	r.Handle(RunKind, jobs.HandlerFunc(e.plan), jobs.KindOptions{MaxAttempts: 5, Backoff: task.Backoff, MaxBackoff: task.MaxBackoff})
 	r.Handle(TaskKind, jobs.HandlerFunc(e.task), task)
+	e.park = task.MaxBackoff
 }
 
 // resolve turns a stored policy into a runnable Policy with the given

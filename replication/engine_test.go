@@ -3,6 +3,8 @@ package replication
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -219,20 +221,23 @@ func TestEnginePushWithFilters(t *testing.T) {
 	}
 }
 
-// TestEngineFailureRetryAndStop: tasks against an unreachable destination
-// fail after their attempts; once the endpoint is fixed, Retry re-runs
-// only the failed tasks. Stop ends an execution whose tasks wait.
+// TestEngineFailureRetryAndStop: tasks against a destination that
+// answers 500 fail after their attempts; once the endpoint is fixed, Retry
+// re-runs only the failed tasks. Tasks against one that cannot be reached
+// wait for it past their attempts and finish when it is back. Stop ends an
+// execution whose tasks wait.
 func TestEngineFailureRetryAndStop(t *testing.T) {
 	r := newRig(t)
 	push(t, r.src.Host, "team/a:v1")
 	push(t, r.src.Host, "team/b:v1")
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	deadURL := "http://" + closed.Addr().String()
-	_ = closed.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer broken.Close()
 	r.put(func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dead", URL: deadURL})
+		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "flaky", URL: broken.URL})
 	})
-	r.policy(meta.ReplicationPolicy{Name: "p", Destination: "dead", TaskAttempts: 2, BlobRetries: 0})
+	r.policy(meta.ReplicationPolicy{Name: "p", Destination: "flaky", TaskAttempts: 2})
 	id := r.start("p")
 	e := r.wait(id)
 	if e.Status != meta.ReplicationFailed || e.Failed != 2 || !strings.Contains(e.StatusText, "2 of 2") {
@@ -245,7 +250,7 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 	}
 	// Fix the endpoint: the same policy now reaches the real destination.
 	r.put(func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dead", URL: "http://" + r.dst.Host})
+		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "flaky", URL: "http://" + r.dst.Host})
 	})
 	n, err := r.eng.Retry(context.Background(), id)
 	if err != nil || n != 2 {
@@ -262,14 +267,46 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 		t.Errorf("team/a at the destination: %v", got)
 	}
 
-	// Stop: the dead endpoint again, with many attempts and slow backoff
-	// the tasks wait; Stop ends the execution and its tasks.
+	// Unreachable: one attempt each, then the tasks wait; when the
+	// endpoint leads somewhere they finish by themselves.
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadURL := "http://" + closed.Addr().String()
+	_ = closed.Close()
 	r.put(func(tx meta.Tx) error {
 		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dead", URL: deadURL})
 	})
 	push(t, r.src.Host, "team/c:v1")
-	r.policy(meta.ReplicationPolicy{Name: "slow", Destination: "dead", TaskAttempts: 100})
-	id = r.start("slow")
+	r.policy(meta.ReplicationPolicy{Name: "wait", Destination: "dead", TaskAttempts: 1, Namespace: "later"})
+	id = r.start("wait")
+	eventually.True(t, "tasks waiting for the registry", func() bool {
+		waiting := 0
+		for _, task := range r.tasks(id) {
+			if task.Status == meta.ReplicationPending && task.Attempts >= 2 && strings.Contains(strings.Join(task.Log, "\n"), "unreachable") {
+				waiting++
+			}
+		}
+		return waiting == 3
+	})
+	if e := r.execution(id); e.Status != meta.ReplicationInProgress || e.Failed != 0 {
+		t.Errorf("execution while the registry is unreachable: %+v", e)
+	}
+	r.put(func(tx meta.Tx) error {
+		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dead", URL: "http://" + r.dst.Host})
+	})
+	if e := r.wait(id); e.Status != meta.ReplicationSucceeded || e.Succeeded != 3 {
+		t.Errorf("after the registry came back: %+v", e)
+	}
+	if got := tagsOf(t, r.dst.Host, "later/team/c"); !slices.Equal(got, []string{"v1"}) {
+		t.Errorf("later/team/c at the destination: %v", got)
+	}
+
+	// Stop: tasks waiting for an unreachable registry are stopped and
+	// their jobs canceled.
+	r.put(func(tx meta.Tx) error {
+		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dead", URL: deadURL})
+	})
+	r.policy(meta.ReplicationPolicy{Name: "stop", Destination: "dead", TaskAttempts: 100})
+	id = r.start("stop")
 	eventually.True(t, "tasks planned", func() bool { return r.execution(id).Planned })
 	if err := r.eng.Stop(context.Background(), id); err != nil {
 		t.Fatal(err)

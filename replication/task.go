@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +99,11 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 	}
 	shutdown := runErr != nil && ctx.Err() != nil
 	final := runErr == nil || !shutdown && (j.Attempts >= max(j.MaxAttempts, 1) || permanentError(runErr))
+	// A registry that cannot be reached does not use up a task: at its
+	// last attempt the task waits for it with a new job, so a long outage
+	// ends in a catch-up, not in failed tasks.
+	park := final && runErr != nil && !permanentError(runErr) && unreachable(runErr)
+	var parked meta.Job
 	err = e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
 		t, err := tx.ReplicationTasks().Get(meta.TaskKey(pl.Execution, id))
 		if err != nil || t.Status.Final() || t.JobID != j.ID {
@@ -114,6 +122,16 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 			t.Status, t.Error, t.EndTime = meta.ReplicationSucceeded, "", now
 			t.Artifacts, t.Skipped = len(res.Copied), len(res.Skipped)
 			t.Log = appendLog(t.Log, now, "done: %d manifests copied, %d already there, %d conflicts, %d bytes sent", len(res.Copied), len(res.Skipped), res.Conflicts, n)
+		case park:
+			job, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: TaskKind, Payload: taskPayload{Execution: pl.Execution, Task: id},
+				MaxAttempts: j.MaxAttempts, RunAt: now.Add(e.parkDelay())}, now)
+			if err != nil {
+				return err
+			}
+			parked = job
+			t.JobID, t.Status, t.Error = job.ID, meta.ReplicationPending, runErr.Error()
+			t.Log = appendLog(t.Log, now, "registry unreachable: %v; waiting for it (job %d, next try at %s)", runErr, job.ID, job.RunAt.Format(time.RFC3339))
+			return tx.ReplicationTasks().Put(t)
 		case shutdown:
 			t.Log = appendLog(t.Log, now, "interrupted: %v", runErr)
 			return tx.ReplicationTasks().Put(t)
@@ -146,6 +164,10 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 	if err != nil {
 		return err
 	}
+	if park {
+		e.log().Warn("replication: registry unreachable, task waiting", "execution", pl.Execution, "task", id, "job", parked.ID, "err", runErr)
+		return nil
+	}
 	if runErr != nil && final {
 		return jobs.Permanent(runErr)
 	}
@@ -166,6 +188,23 @@ func permanentError(err error) bool {
 	switch terr.StatusCode {
 	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed:
 		return true
+	}
+	return false
+}
+
+// unreachable reports a failure to reach a registry at all: no
+// connection, or a gateway saying the registry behind it is down.
+func unreachable(err error) bool {
+	var nerr *net.OpError
+	if errors.As(err, &nerr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		switch terr.StatusCode {
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
 	}
 	return false
 }
