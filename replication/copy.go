@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -37,6 +38,23 @@ func (e Endpoint) registry(ctx context.Context, s string) (name.Registry, []remo
 func (e Endpoint) repo(ctx context.Context, s string) (name.Repository, []remote.Option, error) {
 	r, err := name.NewRepository(s, e.nameOptions()...)
 	return r, append([]remote.Option{remote.WithContext(ctx)}, e.Options...), err
+}
+
+// reused returns e with one go-containerregistry Puller and Pusher in its
+// options, so that the calls made with it share connections and tokens
+// (a registry with a token service then checks the credentials once per
+// scope, not once per call).
+func (e Endpoint) reused() (Endpoint, error) {
+	pl, err := remote.NewPuller(e.Options...)
+	if err != nil {
+		return e, err
+	}
+	pu, err := remote.NewPusher(e.Options...)
+	if err != nil {
+		return e, err
+	}
+	e.Options = append(slices.Clip(e.Options), remote.Reuse(pl), remote.Reuse(pu))
+	return e, nil
 }
 
 // Result says what one Copy did.
@@ -87,6 +105,12 @@ type copier struct {
 func Copy(ctx context.Context, src Endpoint, srcRepo string, dst Endpoint, dstRepo, ref string, o CopyOptions) (Result, error) {
 	c := &copier{o: o, seen: map[v1.Hash]bool{}}
 	var err error
+	if src, err = src.reused(); err != nil {
+		return c.res, err
+	}
+	if dst, err = dst.reused(); err != nil {
+		return c.res, err
+	}
 	if c.sr, c.sopts, err = src.repo(ctx, srcRepo); err != nil {
 		return c.res, fmt.Errorf("replication: source %s: %w", srcRepo, err)
 	}

@@ -81,6 +81,13 @@ func Plan(ctx context.Context, p Policy) ([]Item, error) {
 	if err := p.Filter.Check(); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
+	var err error
+	if p.SourceEndpoint, err = p.SourceEndpoint.reused(); err != nil {
+		return nil, err
+	}
+	if p.DestinationEndpoint, err = p.DestinationEndpoint.reused(); err != nil {
+		return nil, err
+	}
 	repos := p.Repositories
 	if len(repos) == 0 {
 		reg, opts, err := p.SourceEndpoint.registry(ctx, p.Source)
@@ -105,6 +112,9 @@ func Plan(ctx context.Context, p Policy) ([]Item, error) {
 			return nil, fmt.Errorf("replication: tags of %s: %w", sr, err)
 		}
 		for _, tag := range tags {
+			if IsAttachmentTag(tag) {
+				continue // copied with its subject
+			}
 			it := Item{Operation: OpCopy, Repository: repo, Tag: tag}
 			ok, err := Selects(ctx, p, it)
 			if err != nil {
