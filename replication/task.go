@@ -8,9 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"syscall"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
