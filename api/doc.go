@@ -16,7 +16,11 @@
 // and "expires_at" sets an exact expiry; robots holding robot permissions
 // manage robots within their own rights), and, with WithJobs and
 // WithScheduler, webhook policies and their delivery log, the job queue,
-// the audit log and garbage collection (Harbor's /system/gc). Berth
+// the audit log and garbage collection (Harbor's /system/gc), and, with
+// WithReplication, registry endpoints (/registries), replication policies
+// (/replication/policies) and executions with their tasks and logs
+// (/replication/executions; POST …/{id}/retry re-runs only the failed
+// tasks, a Berth extension). Berth
 // addresses projects, users and robots by name where Harbor uses numeric
 // ids. The OpenAPI document is served at Prefix+"/openapi.json".
 package api
