@@ -72,6 +72,9 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"oss chunk env":     {yaml: ossYAML("", ""), env: map[string]string{"BERTH_OSS_CHUNK_SIZE": "6G"}, key: "BERTH_OSS_CHUNK_SIZE"},
 		"oss redirect":      {yaml: ossYAML("redirectExpiry", "169h"), key: "storage.oss.redirectExpiry"},
 		"oss secure env":    {yaml: ossYAML("", ""), env: map[string]string{"BERTH_OSS_SECURE": "perhaps"}, key: "BERTH_OSS_SECURE"},
+		"repl concurrency":  {yaml: "replication:\n  concurrency: 0\n", key: "replication.concurrency"},
+		"repl attempts env": {env: map[string]string{"BERTH_REPLICATION_TASK_ATTEMPTS": "0"}, key: "replication.taskAttempts"},
+		"repl backoff":      {yaml: "replication:\n  backoff: 2m\n  maxBackoff: 1m\n", key: "replication.backoff"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
