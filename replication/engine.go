@@ -44,7 +44,7 @@ type Engine struct {
 	LocalTransport http.RoundTripper
 	// TaskAttempts is a task's default number of attempts (0: 10);
 	// BlobRetries the default retries of one request within an attempt
-	// (0: 3).
+	// (0: 3; negative: none).
 	TaskAttempts, BlobRetries int
 	// Scheduler, when set, is the runner whose scheduler fires scheduled
 	// policies (Saved and Deleted keep it in step).
@@ -94,7 +94,10 @@ func (e *Engine) resolve(tx meta.Tx, rec meta.ReplicationPolicy, count *int64) (
 	if retries <= 0 {
 		retries = e.BlobRetries
 	}
-	if retries <= 0 {
+	switch {
+	case retries < 0:
+		retries = 0
+	case retries == 0:
 		retries = 3
 	}
 	// The speed limit applies on the remote side (the destination in push

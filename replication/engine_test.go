@@ -5,6 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
 	"slices"
 	"strings"
 	"testing"
@@ -436,5 +439,43 @@ func TestEngineMountsSharedBlobs(t *testing.T) {
 	}
 	if _, err := remote.Image(ref(t, r.dst.Host, "team/b:v1")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestEngineRetriesBlobsWithinATask: the destination answers 503 to the
+// first two blob data uploads (PATCH); with blob retries the task succeeds at
+// its first attempt, without them it needs a second.
+func TestEngineRetriesBlobsWithinATask(t *testing.T) {
+	for _, c := range []struct {
+		retries, attempts int
+	}{{retries: 3, attempts: 1}, {retries: -1, attempts: 2}} {
+		r := newRig(t)
+		target, _ := url.Parse("http://" + r.dst.Host)
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		var failed atomic.Int32
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.Method == http.MethodPatch && failed.Load() < 2 {
+				failed.Add(1)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			proxy.ServeHTTP(w, req)
+		}))
+		push(t, r.src.Host, "team/app:v1")
+		r.put(func(tx meta.Tx) error {
+			return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "front", URL: front.URL})
+		})
+		p := meta.ReplicationPolicy{Name: "p", Destination: "front", BlobRetries: c.retries, TaskAttempts: 3}
+		if c.retries < 0 {
+			p.BlobRetries = 0
+			r.eng.BlobRetries = -1 // no retries within a task at all
+		}
+		r.policy(p)
+		e := r.wait(r.start("p"))
+		tasks := r.tasks(e.ID)
+		if e.Status != meta.ReplicationSucceeded || len(tasks) != 1 || tasks[0].Attempts != c.attempts || failed.Load() != 2 {
+			t.Errorf("blob retries %d: execution %+v, task attempts %d (want %d), %d refusals", c.retries, e, tasks[0].Attempts, c.attempts, failed.Load())
+		}
+		front.Close()
 	}
 }

@@ -282,16 +282,21 @@ func TestReplicationBetweenServers(t *testing.T) {
 		t.Errorf("second run %+v, want nothing copied", again)
 	}
 
-	// Pull mode: b pulls team/app:latest from a into cache/.
+	// Pull mode: b pulls team/app's latest and v1 (with its signatures)
+	// from a into cache/.
 	b.endpoint("a", a.host, true)
 	b.must("POST", "/replication/policies", `{"name":"from-a","src_registry":{"name":"a"},"dest_namespace":"cache","dest_namespace_replace_count":1,
-		"filters":[{"type":"name","value":"team/app"},{"type":"tag","value":"latest"}],"trigger":{"type":"manual"},"enabled":true}`, 201)
+		"filters":[{"type":"name","value":"team/app"},{"type":"tag","value":"{latest,v1}"}],"trigger":{"type":"manual"},"enabled":true}`, 201)
 	pe, ptasks := b.run(t, "from-a")
-	if pe.Status != "Succeed" || pe.Total != 1 || len(ptasks) != 1 {
+	if pe.Status != "Succeed" || pe.Total != 2 || len(ptasks) != 2 {
 		t.Fatalf("pull execution %+v %+v", pe, ptasks)
 	}
-	if got := b.tags(t, "cache/app", b.auth); !slices.Equal(got, []string{"latest"}) || b.digest(t, "cache/app:latest", b.auth) != latest.String() {
-		t.Errorf("cache/app at b: %v", got)
+	if got := b.tags(t, "cache/app", b.auth); !slices.Equal(got, []string{"latest", "sha256-" + v1d.Hex + ".sig", "v1"}) {
+		t.Errorf("cache/app tags at b: %v", got)
+	}
+	if b.digest(t, "cache/app:latest", b.auth) != latest.String() || b.digest(t, "cache/app:v1", b.auth) != v1d.String() ||
+		b.digest(t, "cache/app@"+sd.String(), b.auth) != sd.String() {
+		t.Error("pulled digests differ, or the signature was not pulled")
 	}
 
 	eventually.True(t, "REPLICATION webhooks", func() bool { return hook.count() >= 2 })
