@@ -42,8 +42,8 @@ race:
 # Every parser of outside input: request paths, references, ranges and
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
 # disk, the object-store upload session state kept in metadata, token
-# request scopes, session cookies, audit log queries and webhook signature
-# headers.
+# request scopes, session cookies, audit log queries, replication policy and
+# registry endpoint bodies, and webhook signature headers.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
 		GO=$(GO) scripts/fuzz.sh ./registry $$t $(FUZZTIME) || exit 1; \
@@ -54,6 +54,8 @@ fuzz:
 	@GO=$(GO) scripts/fuzz.sh ./auth FuzzParseScope $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./auth/session FuzzAccount $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzAuditQuery $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicy $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpoint $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./webhook FuzzVerify $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./storage/objectstore FuzzDecodeState $(FUZZTIME_SHORT)
 
