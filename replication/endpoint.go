@@ -58,12 +58,28 @@ func RemoteOf(r meta.RegistryEndpoint) (Remote, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
+	var rt http.RoundTripper = tr
+	if u.Scheme == "https" {
+		// go-containerregistry falls back to plain HTTP for loopback and
+		// private addresses; an https endpoint never does.
+		rt = httpsOnly{tr}
+	}
 	var a authn.Authenticator = authn.Anonymous
 	if r.Username != "" || r.Password != "" {
 		a = &authn.Basic{Username: r.Username, Password: r.Password}
 	}
-	return Remote{Host: u.Host, Transport: tr, Auth: a,
-		Endpoint: Endpoint{Insecure: u.Scheme == "http", Options: []remote.Option{remote.WithAuth(a), remote.WithTransport(tr)}}}, nil
+	return Remote{Host: u.Host, Transport: rt, Auth: a,
+		Endpoint: Endpoint{Insecure: u.Scheme == "http", Options: []remote.Option{remote.WithAuth(a), remote.WithTransport(rt)}}}, nil
+}
+
+// httpsOnly refuses plain HTTP requests.
+type httpsOnly struct{ rt http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		return nil, fmt.Errorf("replication: refusing plain HTTP to %s: the endpoint is https", req.URL.Host)
+	}
+	return h.rt.RoundTrip(req)
 }
 
 // With returns the remote's Endpoint with its transport wrapped by wrap

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"context"
+	"encoding/pem"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -477,5 +478,40 @@ func TestEngineRetriesBlobsWithinATask(t *testing.T) {
 			t.Errorf("blob retries %d: execution %+v, task attempts %d (want %d), %d refusals", c.retries, e, tasks[0].Attempts, c.attempts, failed.Load())
 		}
 		front.Close()
+	}
+}
+
+// TestEndpointTLS: an https endpoint is reached with its CA bundle, or
+// with Insecure, and refused without either; malformed records name the
+// field.
+func TestEndpointTLS(t *testing.T) {
+	dst := registrytest.New(t)
+	srv := httptest.NewTLSServer(dst.Handler)
+	defer srv.Close()
+	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
+	ctx := context.Background()
+	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL, CACert: ca}); err != nil {
+		t.Errorf("with the CA bundle: %v", err)
+	}
+	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL, Insecure: true}); err != nil {
+		t.Errorf("insecure: %v", err)
+	}
+	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL}); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without trust: %v, want a certificate error", err)
+	}
+	// An https endpoint on a loopback address is never tried over plain
+	// HTTP (go-containerregistry would fall back to it).
+	plain := "https://" + dst.Host
+	if err := Ping(ctx, meta.RegistryEndpoint{Name: "plain", URL: plain, Insecure: true}); err == nil || !strings.Contains(err.Error(), "refusing plain HTTP") {
+		t.Errorf("https endpoint served over plain HTTP: %v, want a refusal", err)
+	}
+	for field, rec := range map[string]meta.RegistryEndpoint{
+		"url":    {Name: "x", URL: "ftp://h"},
+		"caCert": {Name: "x", URL: srv.URL, CACert: "not pem"},
+		"name":   {URL: srv.URL},
+	} {
+		if err := CheckEndpoint(rec); err == nil || !strings.HasPrefix(err.Error(), field+":") {
+			t.Errorf("%+v: %v, want an error naming %s", rec, err, field)
+		}
 	}
 }
