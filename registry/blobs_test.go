@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha512"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
 	"github.com/opencontainers/go-digest"
 )
@@ -268,4 +271,33 @@ func TestBadRequestsGetSpecCodes(t *testing.T) {
 	loc := e.do("POST", "/v2/a/blobs/uploads/", nil).expect(t, http.StatusAccepted, "").Header.Get("Location")
 	e.do("PATCH", loc, []byte("abc"), "Content-Range", "garbage").expect(t, http.StatusBadRequest, registry.CodeBlobUploadInvalid)
 	e.do("PUT", loc+"?digest=nope", nil).expect(t, http.StatusBadRequest, registry.CodeDigestInvalid)
+}
+
+// TestMountRacingCollection: garbage collection tombstones the source
+// blob after the mount looked it up and before it links (the BeforePush
+// hook runs between the two): the mount falls back to an upload session
+// and links nothing, for mounts with and without from.
+func TestMountRacingCollection(t *testing.T) {
+	for _, from := range []string{"&from=src/repo", ""} {
+		var store meta.Store
+		hooks := registry.Hooks{BeforePush: func(ctx context.Context, ev *registry.Event) error {
+			if ev.Action != registry.ActionMountBlob {
+				return nil
+			}
+			return store.Update(ctx, func(tx meta.Tx) error { return tx.Collector().Tombstone(ev.Digest, time.Now()) })
+		}}
+		e := newEnv(t, registry.WithAnonymousMount(true), registry.WithHooks(hooks))
+		store = e.store
+		d := e.pushBlob("src/repo", randomBytes(t, 100))
+		e.do("POST", "/v2/dst/repo/blobs/uploads/?mount="+d.String()+from, nil).expect(t, http.StatusAccepted, "")
+		e.do("HEAD", "/v2/dst/repo/blobs/"+d.String(), nil).expect(t, http.StatusNotFound, "")
+		if err := store.View(t.Context(), func(tx meta.Tx) error {
+			if _, err := tx.Blobs().Stat(d); !errors.Is(err, meta.ErrNotFound) {
+				t.Errorf("mount%q: the tombstoned blob's record is back (%v)", from, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -143,7 +143,21 @@ func (h *Handler) mount(w http.ResponseWriter, r *http.Request, repo string, d d
 	if err := runBefore(r.Context(), h.cfg.hooks.BeforePush, ev); err != nil {
 		return false, err
 	}
-	if err := h.linkBlob(r, repo, b, "", ev); err != nil {
+	// The source is checked again in the transaction that links: garbage
+	// collection may have tombstoned the blob since (its bytes are being
+	// deleted), and a link made then would point at nothing.
+	err = h.linkBlobIf(r, repo, b, "", ev, func(tx meta.Tx) error {
+		if from != "" {
+			_, err := tx.Blobs().Linked(from, d)
+			return err
+		}
+		_, err := tx.Blobs().Stat(d)
+		return err
+	})
+	if errors.Is(err, meta.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
 		return false, err
 	}
 	runAfter(r.Context(), h.cfg.hooks.AfterPush, ev)
@@ -154,7 +168,18 @@ func (h *Handler) mount(w http.ResponseWriter, r *http.Request, repo string, d d
 // linkBlob records blob b in repo (creating the repository if needed) and,
 // when uploadID is set, drops that upload session, in one transaction.
 func (h *Handler) linkBlob(r *http.Request, repo string, b meta.Blob, uploadID string, ev *Event) error {
+	return h.linkBlobIf(r, repo, b, uploadID, ev, nil)
+}
+
+// linkBlobIf is linkBlob when check, run first in the same transaction,
+// passes (its error is returned as is).
+func (h *Handler) linkBlobIf(r *http.Request, repo string, b meta.Blob, uploadID string, ev *Event, check func(meta.Tx) error) error {
 	return h.store.Update(r.Context(), func(tx meta.Tx) error {
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+		}
 		_, created, err := tx.Repositories().Ensure(repo)
 		if err != nil {
 			return err
