@@ -318,7 +318,7 @@ func TestConcurrentPushesSurviveCollection(t *testing.T) {
 	// Every tag still there pulls completely.
 	for tag := range tagged {
 		if err := pullAll(l.ref(t, tag)); err != nil {
-			t.Errorf("%s after collections: %v", tag, err)
+			t.Errorf("%s after collections: %v\n%s", tag, err, l.explain(t, tag))
 		}
 	}
 	// A final collection leaves only what tags reach.
@@ -460,4 +460,34 @@ func TestLegacySignatureGoesWithItsImage(t *testing.T) {
 	if _, err := remote.Image(l.ref(t, sigTag)); err == nil {
 		t.Error("the signature outlived its image")
 	}
+}
+
+// explain describes, for a failed pull, the metadata of the tag's
+// manifest and of each blob it references: enough to tell a lost link
+// from a lost record or a tombstone.
+func (l *live) explain(t *testing.T, tag string) string {
+	repo, name, _ := strings.Cut(tag, ":")
+	var b strings.Builder
+	_ = l.store.View(t.Context(), func(tx meta.Tx) error {
+		d, err := tx.Tags().Get(repo, name)
+		if err != nil {
+			fmt.Fprintf(&b, "tag: %v\n", err)
+			return nil
+		}
+		m, err := tx.Manifests().Get(repo, d)
+		if err != nil {
+			fmt.Fprintf(&b, "manifest %s: %v\n", d, err)
+			return nil
+		}
+		fmt.Fprintf(&b, "manifest %s\n", d)
+		for _, ref := range append([]meta.Descriptor{m.Config}, m.Layers...) {
+			_, statErr := tx.Blobs().Stat(ref.Digest)
+			_, linkErr := tx.Blobs().Linked(repo, ref.Digest)
+			dead, _ := tx.Collector().Tombstoned(ref.Digest)
+			touched, _ := tx.Collector().Touched(ref.Digest)
+			fmt.Fprintf(&b, "  %s: record %v, link %v, tombstoned %v, touched %v\n", ref.Digest, statErr, linkErr, dead, touched)
+		}
+		return nil
+	})
+	return b.String()
 }

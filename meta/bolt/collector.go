@@ -1,11 +1,13 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/berthreg/berth/meta"
 )
@@ -70,6 +72,19 @@ func (c collector) Active() (time.Time, bool, error) {
 	return at, err == nil, err
 }
 
+// touchedValue is what a touch stores. It is not empty: bbolt's Get
+// returns nil for an empty value put in the same transaction, which made
+// a push's touches invisible to a collection's deletion committed with it
+// (group commit), and the collection deleted blobs the push had just
+// referenced.
+var touchedValue = []byte{1}
+
+// hasKey reports whether b holds key, whatever its value.
+func hasKey(b *bbolt.Bucket, key []byte) bool {
+	k, _ := b.Cursor().Seek(key)
+	return bytes.Equal(k, key)
+}
+
 // touch records ds as referenced when a collection is active: what
 // manifest puts and blob links call.
 func (t *tx) touch(ds ...digest.Digest) error {
@@ -81,7 +96,7 @@ func (t *tx) touch(ds ...digest.Digest) error {
 		if d == "" {
 			continue
 		}
-		if err := b.Put(digestKey(d), nil); err != nil {
+		if err := b.Put(digestKey(d), touchedValue); err != nil {
 			return fmt.Errorf("meta/bolt: touch %s: %w", d, err)
 		}
 	}
@@ -93,7 +108,7 @@ func (c collector) Touched(d digest.Digest) (bool, error) {
 	if err := c.t.live(); err != nil {
 		return false, err
 	}
-	return c.t.top(bucketTouched).Get(digestKey(d)) != nil, nil
+	return hasKey(c.t.top(bucketTouched), digestKey(d)), nil
 }
 
 // Claim records that d's bytes are about to be written.

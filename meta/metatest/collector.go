@@ -73,6 +73,20 @@ func testCollector(t *testing.T, s meta.Store) {
 		}
 		return nil
 	})
+	// Touches are visible in the transaction that makes them: a
+	// collection's deletion may share a transaction with a push (a
+	// backend's group commit), and must see what the push touched.
+	update(t, s, func(tx meta.Tx) error {
+		check(t, "Link", tx.Blobs().Link("a/x", meta.Blob{Digest: dg("same-tx-layer"), CreatedAt: at(0)}))
+		check(t, "Put", tx.Manifests().Put("a/x", meta.Manifest{Digest: dg("same-tx"), MediaType: m.MediaType, PushedAt: at(1),
+			Config: meta.Descriptor{Digest: dg("same-tx-config")}, Layers: []meta.Descriptor{{Digest: dg("same-tx-layer")}}}))
+		for _, d := range []string{"same-tx", "same-tx-config", "same-tx-layer"} {
+			if ok, err := tx.Collector().Touched(dg(d)); err != nil || !ok {
+				t.Errorf("%s not touched within the transaction that touched it: %v", d, err)
+			}
+		}
+		return nil
+	})
 	// Claims.
 	update(t, s, func(tx meta.Tx) error {
 		check(t, "Claim", tx.Collector().Claim(dg("incoming"), at(7)))
