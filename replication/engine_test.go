@@ -474,8 +474,17 @@ func TestEngineRetriesBlobsWithinATask(t *testing.T) {
 		r.policy(p)
 		e := r.wait(r.start("p"))
 		tasks := r.tasks(e.ID)
-		if e.Status != meta.ReplicationSucceeded || len(tasks) != 1 || tasks[0].Attempts != c.attempts || failed.Load() != 2 {
-			t.Errorf("blob retries %d: execution %+v, task attempts %d (want %d), %d refusals", c.retries, e, tasks[0].Attempts, c.attempts, failed.Load())
+		// With retries the refusals are absorbed within the first attempt;
+		// without, the task needs more than one (the refusals may fall in
+		// one attempt or two: layers upload concurrently).
+		ok := e.Status == meta.ReplicationSucceeded && len(tasks) == 1 && failed.Load() == 2
+		if ok && c.attempts == 1 {
+			ok = tasks[0].Attempts == 1
+		} else if ok {
+			ok = tasks[0].Attempts >= 2
+		}
+		if !ok {
+			t.Errorf("blob retries %d: execution %+v, tasks %+v (want attempts %s %d), %d refusals", c.retries, e, tasks, map[bool]string{true: "=", false: ">="}[c.attempts == 1], c.attempts, failed.Load())
 		}
 		front.Close()
 	}

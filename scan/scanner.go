@@ -140,7 +140,9 @@ type NotReady struct {
 	RetryAfter time.Duration
 }
 
-func (e *NotReady) Error() string { return fmt.Sprintf("scan: report not ready; retry after %s", e.RetryAfter) }
+func (e *NotReady) Error() string {
+	return fmt.Sprintf("scan: report not ready; retry after %s", e.RetryAfter)
+}
 
 // Errors scanners return.
 var (
