@@ -140,6 +140,7 @@ type NotReady struct {
 	RetryAfter time.Duration
 }
 
+// Error implements error.
 func (e *NotReady) Error() string {
 	return fmt.Sprintf("scan: report not ready; retry after %s", e.RetryAfter)
 }
