@@ -43,7 +43,7 @@ race:
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
 # disk, the object-store upload session state kept in metadata, token
 # request scopes, session cookies, audit log queries, replication policy and
-# registry endpoint bodies, webhook signature headers and scan requests.
+# registry endpoint bodies, webhook signature headers, scan requests and OSV records.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
 		GO=$(GO) scripts/fuzz.sh ./registry $$t $(FUZZTIME) || exit 1; \
@@ -58,6 +58,7 @@ fuzz:
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpoint $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./webhook FuzzVerify $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./scan/pluggable FuzzScanRequest $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./scan/osv FuzzParse $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./storage/objectstore FuzzDecodeState $(FUZZTIME_SHORT)
 
 # Open (auth disabled) with every API on, anonymous mounts included; then
