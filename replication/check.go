@@ -76,7 +76,7 @@ func Ping(ctx context.Context, rec meta.RegistryEndpoint) error {
 	if err != nil {
 		return err
 	}
-	reg, err := name.NewRegistry(r.Host, r.Endpoint.nameOptions()...)
+	reg, err := name.NewRegistry(r.Host, r.With(nil).nameOptions()...)
 	if err != nil {
 		return err
 	}

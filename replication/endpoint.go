@@ -20,8 +20,8 @@ import (
 type Remote struct {
 	// Host is the registry's host[:port].
 	Host string
-	// Endpoint holds the credentials and transport.
-	Endpoint Endpoint
+	// Insecure uses plain HTTP.
+	Insecure bool
 	// Transport is the endpoint's base transport (TLS settings), which
 	// bandwidth limits and counters wrap.
 	Transport http.RoundTripper
@@ -68,8 +68,7 @@ func RemoteOf(r meta.RegistryEndpoint) (Remote, error) {
 	if r.Username != "" || r.Password != "" {
 		a = &authn.Basic{Username: r.Username, Password: r.Password}
 	}
-	return Remote{Host: u.Host, Transport: rt, Auth: a,
-		Endpoint: Endpoint{Insecure: u.Scheme == "http", Options: []remote.Option{remote.WithAuth(a), remote.WithTransport(rt)}}}, nil
+	return Remote{Host: u.Host, Insecure: u.Scheme == "http", Transport: rt, Auth: a}, nil
 }
 
 // httpsOnly refuses plain HTTP requests.
@@ -82,10 +81,12 @@ func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 	return h.rt.RoundTrip(req)
 }
 
-// With returns the remote's Endpoint with its transport wrapped by wrap
-// (a bandwidth limit, a byte counter).
+// With returns the remote as an Endpoint, its transport wrapped by wrap
+// (a bandwidth limit, a byte counter; nil: none).
 func (r Remote) With(wrap func(http.RoundTripper) http.RoundTripper) Endpoint {
-	e := r.Endpoint
-	e.Options = []remote.Option{remote.WithAuth(r.Auth), remote.WithTransport(wrap(r.Transport))}
-	return e
+	rt := r.Transport
+	if wrap != nil {
+		rt = wrap(rt)
+	}
+	return Endpoint{Insecure: r.Insecure, Options: []remote.Option{remote.WithAuth(r.Auth), remote.WithTransport(rt)}}
 }

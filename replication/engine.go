@@ -119,7 +119,7 @@ func (e *Engine) resolve(tx meta.Tx, rec meta.ReplicationPolicy, count *int64) (
 			if e.LocalTransport == nil {
 				return "", Endpoint{}, fmt.Errorf("%w: this registry is not reachable (no LocalTransport)", ErrPolicy)
 			}
-			r = Remote{Host: LocalHost, Endpoint: Endpoint{Insecure: true}, Transport: e.LocalTransport, Auth: authn.Anonymous}
+			r = Remote{Host: LocalHost, Insecure: true, Transport: e.LocalTransport, Auth: authn.Anonymous}
 		} else {
 			ep, err := tx.RegistryEndpoints().Get(name)
 			if err != nil {
