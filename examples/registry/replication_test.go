@@ -144,13 +144,14 @@ type execution struct {
 
 // task is the API's view of a task.
 type task struct {
-	ID          uint64 `json:"id"`
-	SrcResource string `json:"src_resource"`
-	DstResource string `json:"dst_resource"`
-	Operation   string `json:"operation"`
-	Status      string `json:"status"`
-	Attempts    int    `json:"attempts"`
-	Bytes       int64  `json:"bytes"`
+	ID          uint64    `json:"id"`
+	SrcResource string    `json:"src_resource"`
+	DstResource string    `json:"dst_resource"`
+	Operation   string    `json:"operation"`
+	Status      string    `json:"status"`
+	Attempts    int       `json:"attempts"`
+	Bytes       int64     `json:"bytes"`
+	StartTime   time.Time `json:"start_time"`
 }
 
 // run starts a manual execution of policy through the API, waits for its
