@@ -40,6 +40,7 @@ type Handler struct {
 	oidc        *oidc.Client
 	autoOnboard bool
 	replication Replicator
+	scanning    Scanning
 }
 
 // Option configures a Handler.
@@ -144,6 +145,23 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("POST /replication/executions/{id}/retry", h.retryReplicationExecution)
 	h.route("GET /replication/executions/{id}/tasks", h.listReplicationTasks)
 	h.route("GET /replication/executions/{id}/tasks/{task_id}/log", h.replicationTaskLog)
+	h.route("GET /scanners", h.listScanners)
+	h.route("POST /scanners", h.createScanner)
+	h.route("POST /scanners/ping", h.pingScanner)
+	h.route("GET /scanners/{name}", h.getScanner)
+	h.route("PUT /scanners/{name}", h.updateScanner)
+	h.route("PATCH /scanners/{name}", h.setDefaultScanner)
+	h.route("DELETE /scanners/{name}", h.deleteScanner)
+	h.route("GET /scanners/{name}/metadata", h.scannerMetadata)
+	h.route("GET /projects/{project}/scanner", h.projectScanner)
+	h.route("PUT /projects/{project}/scanner", h.setProjectScanner)
+	const artifact = "/projects/{project}/repositories/{repository}/artifacts/{reference}"
+	h.route("GET "+artifact, h.getArtifact)
+	h.route("POST "+artifact+"/scan", h.scanArtifact)
+	h.route("GET "+artifact+"/additions/vulnerabilities", h.artifactVulnerabilities)
+	h.route("GET /system/scanAll/schedule", h.getScanAllSchedule)
+	h.route("POST /system/scanAll/schedule", h.setScanAllSchedule)
+	h.route("PUT /system/scanAll/schedule", h.setScanAllSchedule)
 	h.route("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, err := w.Write(openAPI)

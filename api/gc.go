@@ -52,125 +52,33 @@ func (p gcParameters) options() gc.Options {
 	return o
 }
 
-// gcSchedule is Harbor's ScheduleObj and Schedule.
-type gcSchedule struct {
-	Schedule struct {
-		Type              string     `json:"type"` // Hourly, Daily, Weekly, Custom, Manual, None
-		Cron              string     `json:"cron,omitempty"`
-		NextScheduledTime *time.Time `json:"next_scheduled_time,omitempty"`
-	} `json:"schedule"`
-	Parameters gcParameters `json:"parameters"`
-}
-
-// cronOf is the cron spec (seconds first) of a schedule type.
-func cronOf(typ, custom string) (string, error) {
-	switch typ {
-	case "Hourly":
-		return "0 0 * * * *", nil
-	case "Daily":
-		return "0 0 0 * * *", nil
-	case "Weekly":
-		return "0 0 0 * * 0", nil
-	case "Custom":
-		if err := jobs.ValidSchedule(custom); err != nil {
-			return "", badRequest("schedule.cron: %q: %v", custom, err)
+// gcSchedule is the collection's schedule.
+var gcSchedule = scheduled[gcParameters]{
+	name: GCScheduleName,
+	spec: func(p gcParameters) jobs.Spec { return jobs.Spec{Kind: gc.JobKind, Payload: p.options()} },
+	check: func(p gcParameters) error {
+		if p.Workers < 0 || p.Workers > 5 {
+			return badRequest("parameters.workers: %d is not between 1 and 5", p.Workers)
 		}
-		return custom, nil
-	}
-	return "", badRequest("schedule.type: %q is not Hourly, Daily, Weekly, Custom, Manual or None", typ)
+		return nil
+	},
+	manual: func(id uint64) string { return "/system/gc/" + strconv.FormatUint(id, 10) },
 }
 
 // setGCSchedule is POST and PUT /system/gc/schedule: "Manual" runs a
 // collection now (201, Location of its history entry); "None" removes the
 // schedule; the others set it.
 func (h *Handler) setGCSchedule(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	q, err := h.adminQueue(p)
-	if err != nil {
-		return err
-	}
-	var req gcSchedule
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	if req.Parameters.Workers < 0 || req.Parameters.Workers > 5 {
-		return badRequest("parameters.workers: %d is not between 1 and 5", req.Parameters.Workers)
-	}
-	if req.Schedule.Type == "Manual" {
-		j, err := q.Enqueue(r.Context(), jobs.Spec{Kind: gc.JobKind, Payload: req.Parameters.options()})
-		if err != nil {
-			return err
-		}
-		created(w, "/system/gc/"+strconv.FormatUint(j.ID, 10))
-		return nil
-	}
-	if h.scheduler == nil {
-		return &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "this server has no scheduler"}
-	}
-	spec := ""
-	if req.Schedule.Type != "None" {
-		if spec, err = cronOf(req.Schedule.Type, req.Schedule.Cron); err != nil {
-			return err
-		}
-	}
-	req.Schedule.Cron, req.Schedule.NextScheduledTime = spec, nil
-	raw, _ := json.Marshal(req)
-	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		return tx.Settings().Put(meta.Setting{Name: GCScheduleName, Value: raw, UpdatedAt: time.Now().UTC()})
-	}); err != nil {
-		return err
-	}
-	if err := ApplyGCSchedule(h.scheduler, raw); err != nil {
-		return err
-	}
-	if r.Method == http.MethodPost {
-		w.WriteHeader(http.StatusCreated)
-	} else {
-		w.WriteHeader(http.StatusOK)
-	}
-	return nil
+	return gcSchedule.set(h, w, r, p)
 }
 
 // ApplyGCSchedule sets the collection schedule a stored setting describes
 // on s: what a server calls at start with the setting from its store.
-func ApplyGCSchedule(s Scheduler, setting []byte) error {
-	var sc gcSchedule
-	if err := json.Unmarshal(setting, &sc); err != nil {
-		return fmt.Errorf("gc schedule setting: %w", err)
-	}
-	if sc.Schedule.Type == "None" || sc.Schedule.Cron == "" {
-		s.Unschedule(GCScheduleName)
-		return nil
-	}
-	return s.Schedule(GCScheduleName, sc.Schedule.Cron, jobs.Spec{Kind: gc.JobKind, Payload: sc.Parameters.options()})
-}
+func ApplyGCSchedule(s Scheduler, setting []byte) error { return gcSchedule.apply(s, setting) }
 
 // getGCSchedule is GET /system/gc/schedule.
 func (h *Handler) getGCSchedule(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if err := adminOnly(p); err != nil {
-		return err
-	}
-	var out gcSchedule
-	out.Schedule.Type = "None"
-	err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		s, err := tx.Settings().Get(GCScheduleName)
-		if errors.Is(err, meta.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(s.Value, &out)
-	})
-	if err != nil {
-		return err
-	}
-	if h.scheduler != nil {
-		if _, next, ok := h.scheduler.ScheduleOf(GCScheduleName); ok {
-			out.Schedule.NextScheduledTime = &next
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return gcSchedule.get(h, w, r, p)
 }
 
 // gcHistory is Harbor's GCHistory, plus Berth's progress (phase, counts,

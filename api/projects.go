@@ -19,12 +19,20 @@ type projectJSON struct {
 	CreationTime      time.Time       `json:"creation_time"`
 	UpdateTime        time.Time       `json:"update_time"`
 	Metadata          projectMetadata `json:"metadata"`
+	CVEAllowlist      *cveAllowlist   `json:"cve_allowlist,omitempty"`
 	CurrentUserRoleID int             `json:"current_user_role_id,omitempty"`
 }
 
-// projectMetadata is Harbor's ProjectMetadata: strings "true"/"false".
+// projectMetadata is Harbor's ProjectMetadata (strings "true"/"false"),
+// with Berth's prevent_unscanned.
 type projectMetadata struct {
-	Public string `json:"public"`
+	Public           string `json:"public"`
+	AutoScan         string `json:"auto_scan,omitempty"`
+	PreventVul       string `json:"prevent_vul,omitempty"`
+	Severity         string `json:"severity,omitempty"`
+	PreventUnscanned string `json:"prevent_unscanned,omitempty"`
+	// ReuseSysCVEAllowlist is accepted; Berth has no system allowlist.
+	ReuseSysCVEAllowlist string `json:"reuse_sys_cve_allowlist,omitempty"`
 }
 
 // projectReq is Harbor's ProjectReq, for creation and update.
@@ -32,6 +40,7 @@ type projectReq struct {
 	ProjectName  string           `json:"project_name"`
 	Public       *bool            `json:"public"`
 	Metadata     *projectMetadata `json:"metadata"`
+	CVEAllowlist *cveAllowlist    `json:"cve_allowlist"`
 	StorageLimit *int64           `json:"storage_limit"` // accepted; quotas come later
 	RegistryID   *int64           `json:"registry_id"`   // accepted for proxy-cache projects; must be absent or 0
 }
@@ -80,7 +89,8 @@ func (h *Handler) visible(proj meta.Project, p auth.Principal) bool {
 func toProjectJSON(proj meta.Project, p auth.Principal) projectJSON {
 	return projectJSON{
 		Name: proj.Name, OwnerName: proj.CreatedBy, CreationTime: proj.CreatedAt, UpdateTime: proj.UpdatedAt,
-		Metadata:          projectMetadata{Public: strconv.FormatBool(proj.Public)},
+		Metadata:          scanMetadata(projectMetadata{Public: strconv.FormatBool(proj.Public)}, proj.Scan),
+		CVEAllowlist:      toCVEAllowlist(proj.Scan.Allowlist),
 		CurrentUserRoleID: roleIDs[accounts.RoleIn(proj, p)],
 	}
 }
@@ -180,8 +190,17 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return err
 	}
+	change, err := req.scanChange()
+	if err != nil {
+		return err
+	}
 	if err := h.m.CreateProject(r.Context(), p, req.ProjectName, pub != nil && *pub); err != nil {
 		return err
+	}
+	if change != nil {
+		if err := h.updateProjectScan(r.Context(), req.ProjectName, change); err != nil {
+			return err
+		}
 	}
 	created(w, "/projects/"+req.ProjectName)
 	return nil
@@ -232,8 +251,17 @@ func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return err
 	}
+	change, err := req.scanChange()
+	if err != nil {
+		return err
+	}
 	if pub != nil {
 		if err := h.m.SetProjectPublic(r.Context(), name, *pub); err != nil {
+			return err
+		}
+	}
+	if change != nil {
+		if err := h.updateProjectScan(r.Context(), name, change); err != nil {
 			return err
 		}
 	}

@@ -84,6 +84,11 @@ type Tx interface {
 	// ReplicationTasks returns the tasks, keyed by TaskKey (an
 	// execution's tasks are the keys after ExecutionKey(id)+"/").
 	ReplicationTasks() Table[ReplicationTask]
+	// Scanners returns the scanner registrations.
+	Scanners() Table[ScannerRegistration]
+	// ScanReports returns the artifacts' latest scans, keyed by
+	// ScanReportKey.
+	ScanReports() Table[ScanReport]
 }
 
 // Table is a set of records keyed by name, for the account and project

@@ -88,6 +88,8 @@ type Project struct {
 	// Grants let users and groups act on some of the project's
 	// repositories, beside or without a role.
 	Grants []MemberGrant `json:"grants,omitempty"`
+	// Scan holds the project's scanning settings.
+	Scan ProjectScan `json:"scan,omitzero"`
 	// CreatedBy names the account that created it.
 	CreatedBy string `json:"createdBy,omitempty"`
 	// CreatedAt and UpdatedAt bound the record's life.

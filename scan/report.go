@@ -76,3 +76,24 @@ func Highest(vs []Vulnerability) Severity {
 	}
 	return top
 }
+
+// Overview is Harbor's scan overview of one artifact for one report type:
+// what the artifact API's scan_overview and the scanning webhooks carry.
+type Overview struct {
+	ReportID        string          `json:"report_id,omitempty"`
+	ScanStatus      string          `json:"scan_status"`
+	Severity        Severity        `json:"severity,omitempty"`
+	Duration        int64           `json:"duration"`
+	Summary         *OverviewCounts `json:"summary,omitempty"`
+	StartTime       time.Time       `json:"start_time,omitzero"`
+	EndTime         time.Time       `json:"end_time,omitzero"`
+	Scanner         *Info           `json:"scanner,omitempty"`
+	CompletePercent int             `json:"complete_percent"`
+}
+
+// OverviewCounts counts an artifact's vulnerabilities.
+type OverviewCounts struct {
+	Total   int              `json:"total"`
+	Fixable int              `json:"fixable"`
+	Summary map[Severity]int `json:"summary"`
+}

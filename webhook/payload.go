@@ -33,6 +33,9 @@ type Resource struct {
 	Digest      string `json:"digest,omitempty"`
 	Tag         string `json:"tag,omitempty"`
 	ResourceURL string `json:"resource_url,omitempty"`
+	// ScanOverview is a scanning event's overview of the artifact's scan,
+	// keyed by report type.
+	ScanOverview json.RawMessage `json:"scan_overview,omitempty"`
 }
 
 // Repository is the repository of an event.
@@ -76,6 +79,9 @@ func Harbor(e meta.Event, c Context) Payload {
 		}
 		for _, tag := range tags {
 			r := Resource{Digest: e.Digest, Tag: tag}
+			if o := e.Details["scan_overview"]; o != "" && json.Valid([]byte(o)) {
+				r.ScanOverview = json.RawMessage(o)
+			}
 			switch {
 			case tag != "":
 				r.ResourceURL = c.Host + "/" + e.Repository + ":" + tag

@@ -26,6 +26,9 @@ var (
 	bucketReplPolicies      = []byte("replicationPolicies")
 	bucketReplExecutions    = []byte("replicationExecutions")
 	bucketReplTasks         = []byte("replicationTasks")
+	// The scanning tables, JSON.
+	bucketScanners    = []byte("scanners")
+	bucketScanReports = []byte("scanReports")
 )
 
 // table is the meta.Table of one bucket, records keyed by name(v).
@@ -155,4 +158,14 @@ func (tb table[T]) List(after string, limit int) ([]T, error) {
 		return err
 	})
 	return out, err
+}
+
+// Scanners returns the scanner registrations table.
+func (t *tx) Scanners() meta.Table[meta.ScannerRegistration] {
+	return table[meta.ScannerRegistration]{t, bucketScanners, "scanner", func(r meta.ScannerRegistration) string { return r.Name }}
+}
+
+// ScanReports returns the scan reports table.
+func (t *tx) ScanReports() meta.Table[meta.ScanReport] {
+	return table[meta.ScanReport]{t, bucketScanReports, "scan report", meta.ScanReport.Key}
 }

@@ -25,6 +25,9 @@ type Client struct {
 	URL string
 	// Authorization, when set, is sent with every request.
 	Authorization string
+	// APIKey, when set, is sent as X-ScannerAdapter-API-Key (Harbor's
+	// third way of authenticating to an adapter).
+	APIKey string
 	// HTTP is the client to use (nil: http.DefaultClient).
 	HTTP *http.Client
 }
@@ -51,6 +54,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, hdr m
 	}
 	if c.Authorization != "" {
 		req.Header.Set("Authorization", c.Authorization)
+	}
+	if c.APIKey != "" {
+		req.Header.Set("X-ScannerAdapter-API-Key", c.APIKey)
 	}
 	return c.http().Do(req)
 }

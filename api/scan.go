@@ -1,0 +1,225 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/scan"
+	"github.com/berthreg/berth/scan/engine"
+)
+
+// artifactJSON is Harbor's Artifact, with its scan overview.
+type artifactJSON struct {
+	Digest            string                   `json:"digest"`
+	MediaType         string                   `json:"media_type"`
+	ManifestMediaType string                   `json:"manifest_media_type"`
+	ArtifactType      string                   `json:"artifact_type,omitempty"`
+	Size              int64                    `json:"size"`
+	PushTime          time.Time                `json:"push_time"`
+	RepositoryName    string                   `json:"repository_name"`
+	Tags              []tagJSON                `json:"tags"`
+	Annotations       map[string]string        `json:"annotations,omitempty"`
+	ScanOverview      map[string]scan.Overview `json:"scan_overview,omitempty"`
+}
+
+type tagJSON struct {
+	Name string `json:"name"`
+}
+
+// artifactRef resolves the repository and reference of an artifact path:
+// the repository inside the project (Harbor double-encodes its slashes,
+// "a%252Fb"; single-encoded works too) and a tag or a digest. The caller
+// must have the action on the repository.
+func (h *Handler) artifactRef(r *http.Request, p auth.Principal, action string) (meta.Manifest, []string, error) {
+	project := r.PathValue("project")
+	name, err := url.PathUnescape(r.PathValue("repository"))
+	if err != nil {
+		return meta.Manifest{}, nil, badRequest("repository_name: %v", err)
+	}
+	repo := project + "/" + name
+	if _, err := h.getProjectRecord(r, p, project); err != nil {
+		return meta.Manifest{}, nil, err
+	}
+	ok, err := h.m.Authorizer().Allowed(r.Context(), p, auth.Resource{Type: "repository", Name: repo}, []string{action})
+	if err != nil {
+		return meta.Manifest{}, nil, err
+	}
+	if len(ok) == 0 {
+		if p.Kind == auth.Anonymous {
+			return meta.Manifest{}, nil, &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: "authentication required"}
+		}
+		return meta.Manifest{}, nil, forbidden()
+	}
+	ref := r.PathValue("reference")
+	var m meta.Manifest
+	var tags []string
+	err = h.store.View(r.Context(), func(tx meta.Tx) error {
+		d, err := digest.Parse(ref)
+		if err != nil {
+			if d, err = tx.Tags().Get(repo, ref); err != nil {
+				return err
+			}
+		}
+		if m, err = tx.Manifests().Get(repo, d); err != nil {
+			return err
+		}
+		tags, err = tx.Tags().Of(repo, d)
+		return err
+	})
+	if err != nil {
+		return m, nil, toAPIErrorNamed(err, "artifact "+repo+":"+ref)
+	}
+	m.Annotations = mapOrNil(m.Annotations)
+	return m, tags, nil
+}
+
+func mapOrNil(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func (h *Handler) scanRecord(r *http.Request, repo string, d digest.Digest) (meta.ScanReport, error) {
+	var rec meta.ScanReport
+	err := h.store.View(r.Context(), func(tx meta.Tx) error {
+		var err error
+		rec, err = tx.ScanReports().Get(meta.ScanReportKey(repo, d))
+		return err
+	})
+	return rec, err
+}
+
+// getArtifact is GET /projects/{project}/repositories/{repository}/artifacts/{reference}.
+func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	m, tags, err := h.artifactRef(r, p, auth.ActionPull)
+	if err != nil {
+		return err
+	}
+	repo := r.PathValue("project") + "/" + strings.TrimPrefix(mustUnescape(r.PathValue("repository")), "/")
+	out := artifactJSON{Digest: m.Digest.String(), MediaType: m.Config.MediaType, ManifestMediaType: m.MediaType,
+		ArtifactType: m.ArtifactType, Size: m.Size, PushTime: m.PushedAt, RepositoryName: repo, Tags: []tagJSON{}, Annotations: m.Annotations}
+	if out.MediaType == "" {
+		out.MediaType = m.MediaType
+	}
+	for _, t := range tags {
+		out.Tags = append(out.Tags, tagJSON{Name: t})
+	}
+	rec, err := h.scanRecord(r, repo, m.Digest)
+	switch {
+	case err == nil:
+		out.ScanOverview = map[string]scan.Overview{scan.MimeVulnReport: engine.Overview(rec)}
+	case !errors.Is(err, meta.ErrNotFound):
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func mustUnescape(s string) string {
+	u, err := url.PathUnescape(s)
+	if err != nil {
+		return s
+	}
+	return u
+}
+
+// scanArtifact is POST …/artifacts/{reference}/scan: 202, the scan
+// queued (for those who may push to the repository, as Harbor lets
+// developers scan).
+func (h *Handler) scanArtifact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	s, err := h.scanningFor()
+	if err != nil {
+		return err
+	}
+	m, _, err := h.artifactRef(r, p, auth.ActionPush)
+	if err != nil {
+		return err
+	}
+	if r.ContentLength != 0 {
+		var req struct {
+			ScanType string `json:"scan_type"`
+		}
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		if req.ScanType != "" && req.ScanType != scan.CapabilityVulnerability && req.ScanType != scan.CapabilitySBOM {
+			return badRequest("scan_type: %q is not vulnerability or sbom", req.ScanType)
+		}
+	}
+	repo := r.PathValue("project") + "/" + mustUnescape(r.PathValue("repository"))
+	err = s.Enqueue(r.Context(), repo, m.Digest, "", engine.TriggerManual)
+	if errors.Is(err, engine.ErrNotScannable) {
+		return badRequest("reference: %v", err)
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// artifactVulnerabilities is GET …/artifacts/{reference}/additions/vulnerabilities:
+// Harbor's map of report type to the artifact's last vulnerability report.
+func (h *Handler) artifactVulnerabilities(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	s, err := h.scanningFor()
+	if err != nil {
+		return err
+	}
+	m, _, err := h.artifactRef(r, p, auth.ActionPull)
+	if err != nil {
+		return err
+	}
+	repo := r.PathValue("project") + "/" + mustUnescape(r.PathValue("repository"))
+	rec, err := h.scanRecord(r, repo, m.Digest)
+	if errors.Is(err, meta.ErrNotFound) || err == nil && rec.Report == "" {
+		writeJSON(w, http.StatusOK, map[string]any{})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b, _, err := s.ReadReport(r.Context(), repo, rec.Report)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]json.RawMessage{scan.MimeVulnReport: b})
+	return nil
+}
+
+// scanAllSchedule is the schedule of scanning every image (Harbor's
+// /system/scanAll/schedule; its parameters are unused).
+var scanAllSchedule = scheduled[map[string]any]{
+	name:   engine.ScanAllScheduleName,
+	spec:   func(map[string]any) jobs.Spec { return jobs.Spec{Kind: engine.AllKind} },
+	manual: jobPath,
+}
+
+// setScanAllSchedule is POST and PUT /system/scanAll/schedule ("Manual"
+// scans everything now: 201 with the job's Location).
+func (h *Handler) setScanAllSchedule(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if _, err := h.scanningFor(); err != nil {
+		return err
+	}
+	return scanAllSchedule.set(h, w, r, p)
+}
+
+// getScanAllSchedule is GET /system/scanAll/schedule.
+func (h *Handler) getScanAllSchedule(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return scanAllSchedule.get(h, w, r, p)
+}
+
+// ApplyScanAllSchedule sets the scan-all schedule a stored setting
+// describes on s: what a server calls at start.
+func ApplyScanAllSchedule(s Scheduler, setting []byte) error {
+	return scanAllSchedule.apply(s, setting)
+}

@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/scan"
+)
+
+// CodePolicyViolation is the error code of a pull the gate refuses
+// (Harbor's, with status 412).
+const CodePolicyViolation registry.ErrorCode = "PROJECTPOLICYVIOLATION"
+
+// Gate is the pull gate: registry hooks that refuse manifest pulls of
+// images that a project's scanning settings forbid (a vulnerability at or
+// above its severity that the allowlist does not cover, or no finished
+// scan when it denies unscanned images). An index is refused when one of
+// its images is. Exempt, when set, lets some pulls through (the scanners'
+// own).
+type Gate struct {
+	// Store holds the projects and the scan reports.
+	Store meta.Store
+	// Exempt reports pulls the gate does not judge.
+	Exempt func(ctx context.Context, ev *registry.Event) bool
+	now    func() time.Time
+}
+
+// Hooks returns the gate's registry hooks.
+func (g *Gate) Hooks() registry.Hooks {
+	return registry.Hooks{BeforePull: g.beforePull}
+}
+
+// GateOf is the scan.Gate of a project's settings (an empty gate, which
+// allows everything, when it prevents nothing).
+func GateOf(ps meta.ProjectScan) scan.Gate {
+	var g scan.Gate
+	if ps.PreventVulnerable {
+		g.DenyAt = scan.Severity(ps.Severity)
+		if !g.DenyAt.Valid() {
+			g.DenyAt = scan.SeverityLow
+		}
+	}
+	g.DenyUnscanned = ps.DenyUnscanned
+	for _, a := range ps.Allowlist {
+		g.Allowlist = append(g.Allowlist, scan.Allowed{ID: a.ID, ExpiresAt: a.ExpiresAt})
+	}
+	return g
+}
+
+func (g *Gate) beforePull(ctx context.Context, ev *registry.Event) error {
+	if ev.Action != registry.ActionPullManifest || ev.Manifest == nil {
+		return nil
+	}
+	if g.Exempt != nil && g.Exempt(ctx, ev) {
+		return nil
+	}
+	now := time.Now()
+	if g.now != nil {
+		now = g.now()
+	}
+	var refusal string
+	err := g.Store.View(ctx, func(tx meta.Tx) error {
+		p, err := tx.Projects().Get(events.ProjectOf(ev.Repository))
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		gate := GateOf(p.Scan)
+		if gate.DenyAt == "" && !gate.DenyUnscanned {
+			return nil
+		}
+		images := []meta.Manifest{*ev.Manifest}
+		if len(ev.Manifest.Manifests) > 0 {
+			images = images[:0]
+			for _, c := range ev.Manifest.Manifests {
+				m, err := tx.Manifests().Get(ev.Repository, c.Digest)
+				if errors.Is(err, meta.ErrNotFound) {
+					continue // a sparse index: the child is not here to pull
+				}
+				if err != nil {
+					return err
+				}
+				images = append(images, m)
+			}
+		}
+		for _, m := range images {
+			if !Scannable(m) {
+				continue
+			}
+			report, err := findings(tx, ev.Repository, m)
+			if err != nil {
+				return err
+			}
+			if ok, why := gate.Decide(report, now); !ok {
+				refusal = why
+				if m.Digest != ev.Manifest.Digest {
+					refusal = m.Digest.String() + ": " + why
+				}
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if refusal != "" {
+		return registry.NewError(http.StatusPreconditionFailed, CodePolicyViolation,
+			"the project's scanning policy refuses this pull: %s", refusal)
+	}
+	return nil
+}
+
+// findings is the gate's view of an image's last finished scan (nil when
+// it has none).
+func findings(tx meta.Tx, repo string, m meta.Manifest) (*scan.VulnerabilityReport, error) {
+	rec, err := tx.ScanReports().Get(meta.ScanReportKey(repo, m.Digest))
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || rec.ScannedAt.IsZero() {
+		return nil, err
+	}
+	r := &scan.VulnerabilityReport{Severity: scan.Severity(rec.Severity), Vulnerabilities: make([]scan.Vulnerability, 0, len(rec.Findings))}
+	for _, f := range rec.Findings {
+		r.Vulnerabilities = append(r.Vulnerabilities, scan.Vulnerability{ID: f.ID, Severity: scan.Severity(f.Severity)})
+	}
+	return r, nil
+}

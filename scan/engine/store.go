@@ -1,0 +1,167 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/scan"
+)
+
+// result is what a scan brought back.
+type result struct {
+	info       scan.Info
+	hasReport  bool
+	report     scan.VulnerabilityReport
+	reportJSON []byte
+	sbom       []byte
+	sbomType   string
+}
+
+// store pushes the reports as referrers of the artifact, records the
+// summary with a SCANNING_COMPLETED event, and removes the referrers of
+// the scan before.
+func (e *Engine) store(ctx context.Context, j meta.Job, p payload, m meta.Manifest, out result) error {
+	subject := meta.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: m.Size}
+	created := time.Now().UTC()
+	var reportDigest, sbomDigest digest.Digest
+	var err error
+	if out.hasReport {
+		if reportDigest, err = e.pushReferrer(ctx, p.Repository, subject, ArtifactTypeVulnReport, scan.MimeVulnReport, out.reportJSON, out.info, created); err != nil {
+			return fmt.Errorf("scan: storing the vulnerability report: %w", err)
+		}
+	}
+	if out.sbom != nil {
+		if sbomDigest, err = e.pushReferrer(ctx, p.Repository, subject, ArtifactTypeSBOM, out.sbomType, out.sbom, out.info, created); err != nil {
+			return fmt.Errorf("scan: storing the SBOM: %w", err)
+		}
+	}
+	var stale []digest.Digest
+	err = e.Store.Update(ctx, func(tx meta.Tx) error {
+		stale = nil
+		rec, err := tx.ScanReports().Get(meta.ScanReportKey(p.Repository, p.Digest))
+		if err != nil {
+			return err
+		}
+		for _, old := range []digest.Digest{rec.Report, rec.SBOM} {
+			if old != "" && old != reportDigest && old != sbomDigest {
+				stale = append(stale, old)
+			}
+		}
+		rec.Status, rec.Message, rec.EndTime, rec.ScannedAt = meta.ScanSuccess, "", created, created
+		rec.ScannerName, rec.ScannerVendor, rec.ScannerVersion = out.info.Name, out.info.Vendor, out.info.Version
+		rec.Report, rec.SBOM = reportDigest, sbomDigest
+		summarize(&rec, out.report.Vulnerabilities)
+		if err := tx.ScanReports().Put(rec); err != nil {
+			return err
+		}
+		return appendEvent(tx, events.ScanningCompleted, rec, p.Trigger)
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range stale {
+		if err := e.deleteReferrer(ctx, p.Repository, d); err != nil {
+			e.log().Warn("scan: removing an earlier report", "repository", p.Repository, "digest", d, "err", err)
+		}
+	}
+	return nil
+}
+
+// summarize fills a record's severity, counts and findings.
+func summarize(rec *meta.ScanReport, vs []scan.Vulnerability) {
+	rec.Counts, rec.Fixable, rec.Findings = map[string]int{}, 0, nil
+	for _, v := range vs {
+		sev := v.Severity
+		if !sev.Valid() {
+			sev = scan.SeverityUnknown
+		}
+		rec.Counts[string(sev)]++
+		if v.FixVersion != "" {
+			rec.Fixable++
+		}
+		rec.Findings = append(rec.Findings, meta.ScanFinding{ID: v.ID, Severity: string(sev)})
+	}
+	slices.SortFunc(rec.Findings, func(a, b meta.ScanFinding) int {
+		if a.ID != b.ID {
+			if a.ID < b.ID {
+				return -1
+			}
+			return 1
+		}
+		return scan.Severity(b.Severity).Rank() - scan.Severity(a.Severity).Rank()
+	})
+	rec.Findings = slices.CompactFunc(rec.Findings, func(a, b meta.ScanFinding) bool { return a.ID == b.ID })
+	rec.Severity = string(scan.Highest(vs))
+	if len(vs) == 0 {
+		rec.Severity = "None"
+	}
+}
+
+// Overview is Harbor's scan overview of a record.
+func Overview(rec meta.ScanReport) scan.Overview {
+	o := scan.Overview{ReportID: rec.Report.String(), ScanStatus: string(rec.Status), StartTime: rec.StartTime, EndTime: rec.EndTime}
+	if rec.Status == meta.ScanSuccess || rec.Status == meta.ScanError {
+		o.CompletePercent = 100
+	}
+	if !rec.EndTime.IsZero() && !rec.StartTime.IsZero() {
+		o.Duration = int64(rec.EndTime.Sub(rec.StartTime).Seconds())
+	}
+	if rec.ScannerName != "" {
+		o.Scanner = &scan.Info{Name: rec.ScannerName, Vendor: rec.ScannerVendor, Version: rec.ScannerVersion}
+	}
+	if !rec.ScannedAt.IsZero() {
+		o.Severity = scan.Severity(rec.Severity)
+		c := &scan.OverviewCounts{Fixable: rec.Fixable, Summary: map[scan.Severity]int{}}
+		for sev, n := range rec.Counts {
+			c.Summary[scan.Severity(sev)] = n
+			c.Total += n
+		}
+		o.Summary = c
+	}
+	return o
+}
+
+// appendEvent appends a scanning event about rec.
+func appendEvent(tx meta.Tx, typ string, rec meta.ScanReport, trigger string) error {
+	m, err := tx.Manifests().Get(rec.Repository, rec.Digest)
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	tags, err := tx.Tags().Of(rec.Repository, rec.Digest)
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	overview, err := json.Marshal(map[string]scan.Overview{scan.MimeVulnReport: Overview(rec)})
+	if err != nil {
+		return err
+	}
+	ev := meta.Event{Type: typ, Project: events.ProjectOf(rec.Repository), Repository: rec.Repository,
+		Digest: rec.Digest.String(), MediaType: m.MediaType, Result: "success",
+		Details: map[string]string{"scanner": rec.Scanner, "trigger": trigger, "scan_status": string(rec.Status),
+			"scan_overview": string(overview)}}
+	if typ == events.ScanningFailed {
+		ev.Result, ev.Details["message"] = "failure", rec.Message
+	} else {
+		ev.Details["severity"] = rec.Severity
+		ev.Details["total"] = strconv.Itoa(len(rec.Findings))
+		ev.Details["fixable"] = strconv.Itoa(rec.Fixable)
+	}
+	if len(tags) > 0 {
+		ev.Tag = tags[0]
+		if len(tags) > 1 {
+			ev.Details["tags"] = strings.Join(tags, ",")
+		}
+	}
+	_, err = tx.Events().Append(ev)
+	return err
+}

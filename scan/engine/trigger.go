@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/meta"
+)
+
+// Consume is scan-on-push: an events.Consumer's Tx function that, in the
+// transaction advancing the cursor, enqueues a scan of every image pushed
+// to a project with auto-scan (every project with Engine.AutoScan). A
+// crash between the push and the scan loses nothing: the event is read
+// again.
+func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) error {
+	auto := map[string]bool{}
+	now := time.Now().UTC()
+	for _, ev := range batch {
+		if ev.Type != events.PushArtifact || ev.Repository == "" || ev.Digest == "" {
+			continue
+		}
+		if ev.MediaType != "" && ev.MediaType != imageManifestOCI && ev.MediaType != imageManifestDocker {
+			continue // indexes and anything else: their images come as pushes of their own
+		}
+		project := events.ProjectOf(ev.Repository)
+		on, seen := auto[project]
+		if !seen {
+			on = e.AutoScan
+			if !on {
+				p, err := tx.Projects().Get(project)
+				if err != nil && !errors.Is(err, meta.ErrNotFound) {
+					return err
+				}
+				on = err == nil && p.Scan.AutoScan
+			}
+			auto[project] = on
+		}
+		if !on {
+			continue
+		}
+		_, err := e.EnqueueTx(tx, ev.Repository, digest.Digest(ev.Digest), "", TriggerPush, now)
+		if err != nil && !errors.Is(err, ErrNotScannable) && !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// The image manifest media types.
+const (
+	imageManifestOCI    = "application/vnd.oci.image.manifest.v1+json"
+	imageManifestDocker = "application/vnd.docker.distribution.manifest.v2+json"
+)
+
+// allBatch is how many manifests one transaction of the scan-all walk
+// looks at.
+const allBatch = 200
+
+// all is the scan-all job: a scan of every image in every repository, in
+// transactions of a bounded size.
+func (e *Engine) all(ctx context.Context, _ meta.Job) error {
+	after := ""
+	queued := 0
+	for {
+		var repos []string
+		if err := e.Store.View(ctx, func(tx meta.Tx) error {
+			var err error
+			repos, err = tx.Repositories().List(after, 100)
+			return err
+		}); err != nil {
+			return err
+		}
+		if len(repos) == 0 {
+			break
+		}
+		for _, repo := range repos {
+			var from digest.Digest
+			for {
+				var n int
+				err := e.Store.Update(ctx, func(tx meta.Tx) error {
+					ds, err := tx.Manifests().List(repo, from, allBatch)
+					if err != nil {
+						return err
+					}
+					n = len(ds)
+					now := time.Now().UTC()
+					for _, d := range ds {
+						ok, err := e.EnqueueTx(tx, repo, d, "", TriggerSchedule, now)
+						switch {
+						case errors.Is(err, ErrNotScannable), errors.Is(err, meta.ErrNotFound):
+						case err != nil:
+							return err
+						case ok:
+							queued++
+						}
+					}
+					if n > 0 {
+						from = ds[n-1]
+					}
+					return nil
+				})
+				if errors.Is(err, meta.ErrNotFound) {
+					break // the repository went
+				}
+				if err != nil {
+					return err
+				}
+				if e.Queue != nil && e.Queue.Notify != nil {
+					e.Queue.Notify()
+				}
+				if n < allBatch {
+					break
+				}
+			}
+		}
+		after = repos[len(repos)-1]
+	}
+	e.log().Info("scan all: scans queued", "scans", queued)
+	return nil
+}
