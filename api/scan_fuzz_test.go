@@ -1,0 +1,120 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/scan"
+	"github.com/berthreg/berth/scan/engine"
+)
+
+// FuzzProjectScanSettings: any project body's scanning part either is
+// refused with a message naming a field, or changes the settings into
+// ones whose severity is on Harbor's scale and whose allowlist has no
+// empty ids, and which read back through the project's JSON.
+func FuzzProjectScanSettings(f *testing.F) {
+	for _, s := range []string{
+		`{"metadata":{"auto_scan":"true","prevent_vul":"true","severity":"high","prevent_unscanned":"false"}}`,
+		`{"cve_allowlist":{"expires_at":1900000000,"items":[{"cve_id":"CVE-2023-5363"},{"cve_id":"CVE-2024-0727","expires_at":5}]}}`,
+		`{"metadata":{"severity":"none"}}`, `{"metadata":{"severity":"CRITICAL"}}`, `{"metadata":{"auto_scan":"maybe"}}`,
+		`{"cve_allowlist":{"items":[{"cve_id":""}]}}`, `{"cve_allowlist":{"items":[{"cve_id":"x","expires_at":-1}]}}`, `{}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var req projectReq
+		if err := json.Unmarshal([]byte(body), &req); err != nil {
+			return // the handler answers 400 with the decoder's message
+		}
+		change, err := req.scanChange()
+		if err != nil {
+			field, _, ok := strings.Cut(err.Error(), ": ")
+			if !ok || field == "" || strings.Contains(field, " ") {
+				t.Fatalf("refusal %q names no field", err)
+			}
+			return
+		}
+		var ps meta.ProjectScan
+		if change != nil {
+			change(&ps)
+		}
+		if ps.Severity != "" && !scan.Severity(ps.Severity).Valid() {
+			t.Fatalf("severity %q is not on the scale", ps.Severity)
+		}
+		for _, a := range ps.Allowlist {
+			if strings.TrimSpace(a.ID) == "" {
+				t.Fatalf("an allowlist entry without an id: %+v", ps.Allowlist)
+			}
+		}
+		if err := engine.GateOf(ps).Check(); err != nil {
+			t.Fatalf("settings make a bad gate: %v", err)
+		}
+		shown := toProjectJSON(meta.Project{Name: "p", Scan: ps}, auth.AnonymousPrincipal)
+		raw, _ := json.Marshal(projectReq{Metadata: &shown.Metadata, CVEAllowlist: shown.CVEAllowlist})
+		var again projectReq
+		if err := json.Unmarshal(raw, &again); err != nil {
+			t.Fatal(err)
+		}
+		back, err := again.scanChange()
+		if err != nil {
+			t.Fatalf("the project's own JSON %s is refused: %v", raw, err)
+		}
+		var ps2 meta.ProjectScan
+		if back != nil {
+			back(&ps2)
+		}
+		a, _ := json.Marshal(ps)
+		b, _ := json.Marshal(ps2)
+		if string(a) != string(b) {
+			t.Fatalf("settings do not read back:\n%s\n%s", a, b)
+		}
+	})
+}
+
+// FuzzScannerRegistration: any registration body either is refused with
+// a message naming a field, or is one the engine can reach (http or https
+// with a host) and whose JSON never shows the credential.
+func FuzzScannerRegistration(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"trivy","url":"http://trivy:8080","auth":"Bearer","access_credential":"s3cret"}`,
+		`{"name":"t","url":"https://t","auth":"Basic","access_credential":"u:p","skip_certVerify":true}`,
+		`{"name":"t","url":"ftp://t"}`, `{"name":"t","url":"http://t","auth":"Magic"}`, `{"name":"builtin","url":"http://t"}`,
+		`{"name":"t","url":"http://t","auth":"X-ScannerAdapter-API-Key"}`,
+	} {
+		f.Add(s)
+	}
+	e := &engine.Engine{Builtin: map[string]scan.Scanner{"builtin": nil}}
+	f.Fuzz(func(t *testing.T, body string) {
+		var req scannerJSON
+		if err := json.Unmarshal([]byte(body), &req); err != nil {
+			return
+		}
+		rec := meta.ScannerRegistration{Name: req.Name}
+		applyScannerJSON(&rec, req)
+		err := checkName(rec.Name)
+		if err == nil {
+			if err = e.CheckScanner(rec); err != nil {
+				err = scannerError(err)
+			}
+		} else {
+			err = badRequest("name: %v", err)
+		}
+		if err != nil {
+			field, _, ok := strings.Cut(err.Error(), ": ")
+			if !ok || field == "" || strings.Contains(field, " ") {
+				t.Fatalf("refusal %q names no field", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(rec.URL, "http://") && !strings.HasPrefix(rec.URL, "https://") {
+			t.Fatalf("accepted URL %q", rec.URL)
+		}
+		out, _ := json.Marshal(toScannerJSON(rec, ""))
+		if rec.AccessCredential != "" && strings.Contains(string(out), `"access_credential"`) {
+			t.Fatalf("the credential shows: %s", out)
+		}
+	})
+}

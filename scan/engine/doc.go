@@ -1,0 +1,19 @@
+// Package engine runs vulnerability scanning for a registry: scans as
+// jobs on the job queue (on push, from the durable event log, for
+// projects with auto-scan; on demand; every image on a schedule), with a
+// scanner built into the host or a Harbor scanner adapter registered in
+// the metadata store (a default, and a choice per project). A scanner is
+// told to pull the one artifact with credentials the host makes
+// (Engine.Credentials: short-lived, pull-only, that repository alone).
+//
+// Each finished scan stores the vulnerability report and the SBOM as OCI
+// 1.1 referrers of the artifact (ArtifactTypeVulnReport and Harbor's
+// ArtifactTypeSBOM), so they travel with it and show in the referrers API
+// (oras discover), keeps a summary per artifact (meta.ScanReport: status,
+// severity, counts, findings) and appends a SCANNING_COMPLETED or
+// SCANNING_FAILED event in the same transaction.
+//
+// Gate is the pull gate over those summaries: registry hooks that refuse
+// manifest pulls a project's settings forbid (412 PROJECTPOLICYVIOLATION,
+// naming the vulnerabilities).
+package engine

@@ -1,0 +1,28 @@
+package engine_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/scan"
+	"github.com/berthreg/berth/scan/engine"
+)
+
+// A project's scanning settings become the pull gate the engine's Gate
+// hooks apply to every manifest pull.
+func ExampleGateOf() {
+	settings := meta.ProjectScan{PreventVulnerable: true, Severity: "High",
+		Allowlist: []meta.AllowedVulnerability{{ID: "CVE-2023-5363", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}}}
+	report := &scan.VulnerabilityReport{Vulnerabilities: []scan.Vulnerability{
+		{ID: "CVE-2023-5363", Severity: scan.SeverityHigh},
+		{ID: "CVE-2022-48174", Severity: scan.SeverityCritical},
+		{ID: "CVE-2023-3446", Severity: scan.SeverityMedium},
+	}}
+	gate := engine.GateOf(settings)
+	fmt.Println(gate.Decide(report, time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)))
+	fmt.Println(gate.Decide(report, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)))
+	// Output:
+	// false vulnerabilities of severity High or higher: CVE-2022-48174 (Critical)
+	// false vulnerabilities of severity High or higher: CVE-2022-48174 (Critical), CVE-2023-5363 (High)
+}
