@@ -2,6 +2,8 @@ package osv
 
 import (
 	"archive/zip"
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/osv-scalibr/semantic"
 
@@ -23,6 +26,8 @@ const maxRecord = 16 << 20
 type DB struct {
 	byPackage map[string][]int // key(ecosystem, name) → advisories
 	all       []Advisory
+	source    string
+	loadedAt  time.Time
 }
 
 func key(ecosystem, name string) string {
@@ -49,10 +54,19 @@ func (db *DB) Add(a Advisory) {
 // Len is how many advisories the database holds.
 func (db *DB) Len() int { return len(db.all) }
 
+// Source is the path Load read the database from ("" for a database
+// built with Add).
+func (db *DB) Source() string { return db.source }
+
+// LoadedAt is when Load finished reading the database (zero for a
+// database built with Add).
+func (db *DB) LoadedAt() time.Time { return db.loadedAt }
+
 // Load reads every *.json record under path: a directory (walked) or a
 // zip archive (as OSV publishes per ecosystem).
 func Load(path string) (*DB, error) {
-	db := &DB{}
+	db := &DB{source: path}
+	defer func() { db.loadedAt = time.Now() }()
 	if strings.HasSuffix(path, ".zip") {
 		zr, err := zip.OpenReader(path)
 		if err != nil {
@@ -115,32 +129,42 @@ type Package struct {
 
 // Match returns the vulnerabilities of p: one per advisory affecting its
 // version, with the lowest fixed version above it, if any. Versions are
-// compared by osv-scalibr's rules for the ecosystem.
+// compared by osv-scalibr's rules for the ecosystem. Withdrawn records
+// match nothing.
+//
+// A distribution's per-CVE record ("DEBIAN-CVE-2023-4911",
+// "ALPINE-CVE-2023-5363") is reported under the CVE's id, as Harbor, its
+// CVE allowlists and other scanners name it; the record's id is kept in
+// VendorAttributes["osv_id"]. Severity and CVSS are as assess rates them
+// (see the package documentation).
+//
+// An advisory whose versions cannot be compared with p's is skipped: the
+// error returned names it, along with what did match.
 func (db *DB) Match(p Package) ([]scan.Vulnerability, error) {
 	var out []scan.Vulnerability
+	var errs []error
 	for _, i := range db.byPackage[key(p.Ecosystem, p.Name)] {
 		a := db.all[i]
+		if a.Withdrawn != "" {
+			continue
+		}
 		for _, af := range a.Affected {
 			if key(af.Package.Ecosystem, af.Package.Name) != key(p.Ecosystem, p.Name) || !sameRelease(af.Package.Ecosystem, p.Ecosystem) {
 				continue
 			}
 			hit, fix, err := affects(af, p)
 			if err != nil {
-				return nil, fmt.Errorf("osv: %s for %s %s: %w", a.ID, p.Name, p.Version, err)
+				errs = append(errs, fmt.Errorf("osv: %s for %s %s: %w", a.ID, p.Name, p.Version, err))
+				continue
 			}
 			if !hit {
 				continue
 			}
-			v := scan.Vulnerability{ID: a.ID, Package: p.Name, Version: p.Version, FixVersion: fix,
-				Severity: severityOf(a.severity(af)), Description: firstOf(a.Summary, a.Details)}
-			for _, r := range a.References {
-				v.Links = append(v.Links, r.URL)
-			}
-			out = append(out, v)
+			out = append(out, vulnerability(a, af, p, fix))
 			break
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // sameRelease: an advisory for one release ("Debian:12") matches only
@@ -226,7 +250,7 @@ func sortEvents(events []Event, ecosystem string) ([]Event, error) {
 	}
 	ks := make([]keyed, 0, len(events))
 	for _, e := range events {
-		s := firstOf(e.Introduced, e.Fixed, e.LastAffected)
+		s := cmp.Or(e.Introduced, e.Fixed, e.LastAffected)
 		if s == "0" {
 			ks = append(ks, keyed{e: e})
 			continue
@@ -258,30 +282,4 @@ func sortEvents(events []Event, ecosystem string) ([]Event, error) {
 		out[i] = k.e
 	}
 	return out, cmpErr
-}
-
-// severityOf maps a record's severity word to Harbor's scale.
-func severityOf(s string) scan.Severity {
-	switch strings.ToUpper(s) {
-	case "CRITICAL":
-		return scan.SeverityCritical
-	case "HIGH", "IMPORTANT":
-		return scan.SeverityHigh
-	case "MEDIUM", "MODERATE":
-		return scan.SeverityMedium
-	case "LOW":
-		return scan.SeverityLow
-	case "NEGLIGIBLE", "UNIMPORTANT":
-		return scan.SeverityNegligible
-	}
-	return scan.SeverityUnknown
-}
-
-func firstOf(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/berthreg/berth/scan"
@@ -91,5 +92,25 @@ func TestLoadZipAndBadRecords(t *testing.T) {
 		if _, err := Parse([]byte(bad)); err == nil {
 			t.Errorf("Parse(%s) accepted", bad)
 		}
+	}
+}
+
+// TestMatchSkipsBadAdvisory: an advisory whose versions cannot be read
+// is skipped and named in the error; the others still match.
+func TestMatchSkipsBadAdvisory(t *testing.T) {
+	db := &DB{}
+	for _, r := range []string{
+		`{"id":"TEST-BAD","affected":[{"package":{"ecosystem":"Debian:12","name":"p"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":":::"}]}]}]}`,
+		`{"id":"TEST-GOOD","affected":[{"package":{"ecosystem":"Debian:12","name":"p"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.0-1"}]}]}]}`,
+	} {
+		a, err := Parse([]byte(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Add(a)
+	}
+	vs, err := db.Match(Package{Ecosystem: "Debian:12", Name: "p", Version: "1.0-1"})
+	if len(vs) != 1 || vs[0].ID != "TEST-GOOD" || err == nil || !strings.Contains(err.Error(), "TEST-BAD") {
+		t.Errorf("Match: %+v, %v; want TEST-GOOD and an error naming TEST-BAD", vs, err)
 	}
 }
