@@ -293,6 +293,15 @@ func TestScanOnPush(t *testing.T) {
 		refs = r.referrers("team/app", d)
 		return len(refs) == 2 && refs[ArtifactTypeVulnReport] == rec.Report
 	})
+
+	// Deleting the image forgets its scan.
+	if err := remote.Delete(r.ref("team/app@" + d.String())); err != nil {
+		t.Fatal(err)
+	}
+	eventually.True(t, "the scan record to go with the image", func() bool {
+		_, err := r.report("team/app", d)
+		return errors.Is(err, meta.ErrNotFound)
+	})
 }
 
 func TestOnlyImagesOfAutoScanProjectsAreScanned(t *testing.T) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,7 +71,7 @@ func (e *Engine) EnqueueTx(tx meta.Tx, repo string, d digest.Digest, scanner, tr
 		return false, err
 	}
 	if !Scannable(m) {
-		return false, fmt.Errorf("%w: %s@%s is %s", ErrNotScannable, repo, d, firstOf(m.ArtifactType, m.MediaType))
+		return false, fmt.Errorf("%w: %s@%s is %s", ErrNotScannable, repo, d, cmp.Or(m.ArtifactType, m.MediaType))
 	}
 	rec, err := tx.ScanReports().Get(meta.ScanReportKey(repo, d))
 	switch {
@@ -235,7 +236,7 @@ func (e *Engine) scan(ctx context.Context, j meta.Job, p payload) error {
 		if out.sbom, err = json.Marshal(rep.SBOM); err != nil {
 			return err
 		}
-		out.sbomType = firstOf(rep.MediaType, sbomType)
+		out.sbomType = cmp.Or(rep.MediaType, sbomType)
 	}
 	return e.store(ctx, j, p, m, out)
 }
@@ -273,13 +274,4 @@ func request(md scan.Metadata, registry string, p payload, m meta.Manifest, tags
 		req.EnabledCapabilities = append(req.EnabledCapabilities, ec)
 	}
 	return req, sbomType
-}
-
-func firstOf(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -13,14 +13,23 @@ import (
 
 // Consume is scan-on-push: an events.Consumer's Tx function that, in the
 // transaction advancing the cursor, enqueues a scan of every image pushed
-// to a project with auto-scan (every project with Engine.AutoScan). A
-// crash between the push and the scan loses nothing: the event is read
-// again.
+// to a project with auto-scan (every project with Engine.AutoScan), and
+// forgets the scans of deleted artifacts. A crash between the push and
+// the scan loses nothing: the event is read again.
 func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) error {
 	auto := map[string]bool{}
 	now := time.Now().UTC()
 	for _, ev := range batch {
-		if ev.Type != events.PushArtifact || ev.Repository == "" || ev.Digest == "" {
+		if ev.Repository == "" || ev.Digest == "" {
+			continue
+		}
+		if ev.Type == events.DeleteArtifact {
+			if err := e.forgetTx(tx, ev.Repository, digest.Digest(ev.Digest)); err != nil {
+				return err
+			}
+			continue
+		}
+		if ev.Type != events.PushArtifact {
 			continue
 		}
 		if ev.MediaType != "" && ev.MediaType != imageManifestOCI && ev.MediaType != imageManifestDocker {
@@ -121,4 +130,22 @@ func (e *Engine) all(ctx context.Context, _ meta.Job) error {
 	}
 	e.log().Info("scan all: scans queued", "scans", queued)
 	return nil
+}
+
+// forgetTx removes the scan record of an artifact that is gone (its
+// report referrers go with it, by garbage collection). An artifact pushed
+// again since keeps its record.
+func (e *Engine) forgetTx(tx meta.Tx, repo string, d digest.Digest) error {
+	_, err := tx.Manifests().Get(repo, d)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, meta.ErrNotFound):
+		return err
+	}
+	err = tx.ScanReports().Delete(meta.ScanReportKey(repo, d))
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil
+	}
+	return err
 }
