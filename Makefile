@@ -37,13 +37,14 @@ unit:
 	scripts/slapd.sh -- scripts/minio.sh -- $(GO) test -count=1 ./...
 
 race:
-	scripts/minio.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/...
+	scripts/minio.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/... ./scan/engine/...
 
 # Every parser of outside input: request paths, references, ranges and
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
 # disk, the object-store upload session state kept in metadata, token
 # request scopes, session cookies, audit log queries, replication policy and
-# registry endpoint bodies, webhook signature headers, scan requests and OSV records.
+# registry endpoint bodies, project scan settings and scanner registrations,
+# webhook signature headers, scan requests and OSV records.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
 		GO=$(GO) scripts/fuzz.sh ./registry $$t $(FUZZTIME) || exit 1; \
@@ -56,6 +57,8 @@ fuzz:
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzAuditQuery $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicy $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpoint $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzProjectScanSettings $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzScannerRegistration $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./webhook FuzzVerify $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./scan/pluggable FuzzScanRequest $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./scan/osv FuzzParse $(FUZZTIME_SHORT)
@@ -69,8 +72,12 @@ conformance: build
 		scripts/serve.sh $(BIN)/registry -- env OCI_USERNAME=admin OCI_PASSWORD=$(TEST_ADMIN_PASSWORD) \
 		OCI_API_BLOBS_MOUNT_ANONYMOUS=false sh -c 'conformance/run.sh "$$BERTH_REGISTRY"'
 
+# The scanner's OSV fixtures (real advisories for the Alpine and Debian
+# fixtures under scan/builtin/testdata), for TestScanOnPush.
+SCAN_OSV_DB := $(CURDIR)/scan/builtin/testdata/osv
+
 e2e: build tools
-	BERTH_ADMIN_PASSWORD=$(TEST_ADMIN_PASSWORD) BERTH_CREATE_PROJECTS_ON_PUSH=true BERTH_E2E_BIG=1 \
+	BERTH_ADMIN_PASSWORD=$(TEST_ADMIN_PASSWORD) BERTH_CREATE_PROJECTS_ON_PUSH=true BERTH_E2E_BIG=1 BERTH_SCAN_OSV_DB=$(SCAN_OSV_DB) \
 		scripts/serve.sh $(BIN)/registry -- env BERTH_E2E_USER=admin BERTH_E2E_PASSWORD=$(TEST_ADMIN_PASSWORD) \
 		sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
 
@@ -84,6 +91,7 @@ conformance-s3: build
 
 e2e-s3: build tools
 	scripts/minio.sh -- env BERTH_STORAGE_DRIVER=s3 BERTH_E2E_BIG=1 BERTH_S3_REDIRECT_EXPIRY=10m BERTH_AUTH_DISABLED=true \
+		BERTH_SCAN_OSV_DB=$(SCAN_OSV_DB) BERTH_SCAN_AUTO_SCAN=true \
 		scripts/serve.sh $(BIN)/registry -- sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
 
 # The README's first command with zero configuration, driven by crane and skopeo.

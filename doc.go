@@ -14,6 +14,20 @@
 //     storage/objectstore/objectstoretest.
 //   - meta: the transactional metadata store interface; meta/bolt (bbolt,
 //     the embedded default) and meta/metatest, the backend suite.
+//   - auth: principals, authenticators and the authorizer; auth/accounts
+//     (users, projects, robots), auth/rbac (casbin), auth/guard (the
+//     registry's hooks), auth/token (the Docker token service), auth/ldap,
+//     auth/oidc and auth/session.
+//   - events: the durable event log and its consumers; jobs: the job
+//     queue with cron schedules; webhook: policies and deliveries.
+//   - gc: online garbage collection; replication: policies, executions and
+//     tasks to and from any OCI registry.
+//   - scan: the Scanner interface with the Pluggable Scanner API types;
+//     scan/pluggable (Harbor scanner adapters, both sides), scan/builtin
+//     (the offline scanner), scan/osv (the OSV database), scan/engine
+//     (scans as jobs, reports as referrers, the pull gate) and
+//     scan/scantest, the suite a scanner must pass.
+//   - api: the Harbor-shaped admin REST API.
 //   - registrytest: a throw-away in-memory registry for Go tests.
 //   - examples/registry: the full example server; examples/minimal: the
 //     smallest embedding.

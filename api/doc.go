@@ -20,7 +20,14 @@
 // WithReplication, registry endpoints (/registries), replication policies
 // (/replication/policies) and executions with their tasks and logs
 // (/replication/executions; POST …/{id}/retry re-runs only the failed
-// tasks, a Berth extension). Berth
+// tasks, a Berth extension), and, with WithScanning, vulnerability
+// scanning: scanner registrations (/scanners, with the built-in ones), a
+// project's scanner (/projects/{project}/scanner), its scan settings and
+// CVE allowlist (Harbor's project metadata auto_scan, prevent_vul and
+// severity, and cve_allowlist; Berth's prevent_unscanned), scans of an
+// artifact with its scan overview and vulnerability report
+// (/projects/{project}/repositories/{repository}/artifacts/{reference}) and
+// the scan-all schedule (/system/scanAll/schedule). Berth
 // addresses projects, users and robots by name where Harbor uses numeric
 // ids. The OpenAPI document is served at Prefix+"/openapi.json".
 package api

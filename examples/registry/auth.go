@@ -38,6 +38,9 @@ type authParts struct {
 	tokenPath string
 	tokens    http.Handler
 	admin     http.Handler // the admin API, at api.Prefix
+	// scannerToken is the Authorization a scanner pulls one repository
+	// with: a bearer token granting pull on it alone, short-lived.
+	scannerToken func(ctx context.Context, scanner, repo string) (string, error)
 }
 
 // setupAuth loads accounts and policy from store, makes sure the admin
@@ -109,7 +112,15 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.L
 		}
 		opts = append(opts, api.WithOIDC(client, oc.AutoOnboard == nil || *oc.AutoOnboard))
 	}
-	parts := authParts{hooks: g.Hooks(), tokens: svc, admin: api.New(m, store, authn, logger, opts...)}
+	scanIss, err := token.NewIssuer(key, iss.Name(), cfg.Scan.TokenLifetime)
+	if err != nil {
+		return authParts{}, fmt.Errorf("scan.tokenLifetime: %w", err)
+	}
+	parts := authParts{hooks: g.Hooks(), tokens: svc, admin: api.New(m, store, authn, logger, opts...),
+		scannerToken: func(_ context.Context, scanner, repo string) (string, error) {
+			t, err := scanIss.Issue(scannerSubject+scanner, ac.Service, []auth.Access{{Type: "repository", Name: repo, Actions: []string{auth.ActionPull}}})
+			return "Bearer " + t.Token, err
+		}}
 	if ac.Realm[0] == '/' {
 		parts.tokenPath = ac.Realm
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/webhook"
 )
@@ -45,6 +46,8 @@ type background struct {
 	// local, the registry handler once it is built.
 	replication *replication.Engine
 	local       lateHandler
+	// scanning scans images and gates pulls.
+	scanning *scanning
 
 	recorder  *events.Recorder
 	runner    *jobs.Runner
@@ -71,18 +74,7 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
 	if driver != nil {
 		b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver, Observe: gcMetrics(metrics)}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
-		var sched meta.Setting
-		err := store.View(ctx, func(tx meta.Tx) error {
-			var err error
-			sched, err = tx.Settings().Get(api.GCScheduleName)
-			return err
-		})
-		switch {
-		case err == nil:
-			if err := api.ApplyGCSchedule(b.runner, sched.Value); err != nil {
-				return nil, err
-			}
-		case !errors.Is(err, meta.ErrNotFound):
+		if err := applyStored(ctx, store, api.GCScheduleName, func(v []byte) error { return api.ApplyGCSchedule(b.runner, v) }); err != nil {
 			return nil, err
 		}
 	}
@@ -119,6 +111,13 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 	}
 	b.consumers = append(b.consumers, &events.Consumer{Store: store, Name: replication.ConsumerName, From: events.FromNow,
 		Tx: b.replication.Consume, Bell: bell, Logger: logger, Done: func([]meta.Event) { b.runner.Wake() }})
+	var err error
+	if b.scanning, err = setupScanning(ctx, cfg, store, b.queue, b.runner, &b.local, logger); err != nil {
+		return nil, err
+	}
+	b.hooks = registry.Chain(b.hooks, b.scanning.gate.Hooks())
+	b.consumers = append(b.consumers, &events.Consumer{Store: store, Name: engine.ConsumerName, From: events.FromNow,
+		Tx: b.scanning.engine.Consume, Bell: bell, Logger: logger, Done: func([]meta.Event) { b.runner.Wake() }})
 	dispatcher := webhook.Dispatcher(store, bell, b.runner.Wake)
 	dispatcher.Logger = logger
 	b.consumers = append(b.consumers, dispatcher)
@@ -164,5 +163,26 @@ func (b *background) start(ctx context.Context) (wait func()) {
 	for _, c := range b.consumers {
 		wg.Go(func() { _ = c.Run(ctx) })
 	}
-	return wg.Wait
+	return func() {
+		wg.Wait()
+		b.scanning.close()
+	}
+}
+
+// applyStored hands the stored setting name, if there is one, to apply
+// (the schedules set through the admin API, at start).
+func applyStored(ctx context.Context, store meta.Store, name string, apply func([]byte) error) error {
+	var st meta.Setting
+	err := store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		st, err = tx.Settings().Get(name)
+		return err
+	})
+	switch {
+	case err == nil:
+		return apply(st.Value)
+	case errors.Is(err, meta.ErrNotFound):
+		return nil
+	}
+	return err
 }

@@ -32,6 +32,8 @@ type Config struct {
 	Events EventsConfig `yaml:"events"`
 	// Replication tunes the replication engine.
 	Replication ReplicationConfig `yaml:"replication"`
+	// Scan configures vulnerability scanning.
+	Scan ScanConfig `yaml:"scan"`
 	// ShutdownTimeout bounds graceful shutdown (BERTH_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 	// DebugAddr, when set, serves Go's pprof profiles on this separate
@@ -316,6 +318,7 @@ func defaultConfig() Config {
 		Auth:            AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute},
 		Events:          EventsConfig{WebhookMaxAttempts: 10, WebhookBackoff: time.Second, WebhookMaxBackoff: 10 * time.Minute, WebhookConcurrency: 4, JobLease: 30 * time.Second, AuditPurgeSchedule: "0 30 3 * * *"},
 		Replication:     ReplicationConfig{Concurrency: 4, TaskAttempts: 10, Backoff: 2 * time.Second, MaxBackoff: time.Minute},
+		Scan:            ScanConfig{Concurrency: 2, Timeout: 30 * time.Minute, TokenLifetime: 30 * time.Minute},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -468,6 +471,13 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("BERTH_REPLICATION_BACKOFF", &c.Replication.Backoff)
 	dur("BERTH_REPLICATION_MAX_BACKOFF", &c.Replication.MaxBackoff)
 	flag("BERTH_SECURE_COOKIES", &c.Auth.SecureCookies)
+	str("BERTH_SCAN_OSV_DB", &c.Scan.OSVDB)
+	optFlag("BERTH_SCAN_BUILTIN", &c.Scan.Builtin)
+	flag("BERTH_SCAN_AUTO_SCAN", &c.Scan.AutoScan)
+	num32("BERTH_SCAN_CONCURRENCY", &c.Scan.Concurrency)
+	dur("BERTH_SCAN_TIMEOUT", &c.Scan.Timeout)
+	str("BERTH_SCAN_REGISTRY_URL", &c.Scan.RegistryURL)
+	dur("BERTH_SCAN_TOKEN_LIFETIME", &c.Scan.TokenLifetime)
 	dur("BERTH_S3_REDIRECT_EXPIRY", &c.Storage.S3.RedirectExpiry)
 	num32("BERTH_S3_MAX_CONCURRENCY", &c.Storage.S3.MaxConcurrency)
 	num32("BERTH_S3_MAX_ATTEMPTS", &c.Storage.S3.MaxAttempts)
@@ -513,6 +523,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.Replication.validate(); err != nil {
+		return err
+	}
+	if err := c.Scan.validate(); err != nil {
 		return err
 	}
 	switch c.Storage.Driver {

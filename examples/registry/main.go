@@ -173,10 +173,12 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, metrics prometh
 	}
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, store, logger, api.WithJobs(bg.queue), api.WithScheduler(bg.runner), api.WithReplication(bg.replication)); err != nil {
+		if access, err = setupAuth(ctx, cfg, store, logger, api.WithJobs(bg.queue), api.WithScheduler(bg.runner), api.WithReplication(bg.replication),
+			api.WithScanning(bg.scanning.engine)); err != nil {
 			_ = store.Close()
 			return nil, nil, err
 		}
+		bg.scanning.engine.Credentials = access.scannerToken
 	} else {
 		logger.Warn("auth.disabled: the registry is open to anyone who can reach it")
 	}

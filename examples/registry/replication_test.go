@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/replication"
@@ -47,15 +44,7 @@ func startSite(t *testing.T, tune func(*Config)) *site {
 	if tune != nil {
 		tune(&cfg)
 	}
-	ts := httptest.NewUnstartedServer(nil)
-	srv, cleanup, err := build(t.Context(), cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv.Handler
-	ts.Start()
-	t.Cleanup(func() { ts.Close(); cleanup() })
-	return siteAt(t, ts.Listener.Addr().String())
+	return siteAt(t, serve(t, cfg))
 }
 
 // siteAt is the site served at host (in this process or another).

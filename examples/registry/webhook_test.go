@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"github.com/prometheus/client_golang/prometheus"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,17 +64,7 @@ func TestWebhooksOnPush(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "admin-password"
 	cfg.Events.WebhookMaxAttempts, cfg.Events.WebhookBackoff, cfg.Events.WebhookMaxBackoff = 3, 20*time.Millisecond, 100*time.Millisecond
-	berth := httptest.NewUnstartedServer(nil)
-	host := berth.Listener.Addr().String()
-	cfg.Events.ExternalHost = host
-	srv, cleanup, err := build(t.Context(), cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cleanup()
-	berth.Config.Handler = srv.Handler
-	berth.Start()
-	defer berth.Close()
+	host := serve(t, cfg)
 	api := "http://" + host + "/api/v2.0"
 	admin := []string{"basic", "admin:admin-password"}
 	c := http.DefaultClient
