@@ -8,10 +8,16 @@ import (
 	"sync"
 )
 
-// HandlerTransport is a RoundTripper that serves requests with h in this
-// process, streaming bodies both ways: the Endpoint of the registry the
-// engine runs in, reached without a socket. decorate, when set, prepares
-// each request's context (to name the principal the engine acts as).
+// HandlerTransport is a RoundTripper that serves requests for LocalHost
+// with h in this process, streaming bodies both ways: the Endpoint of the
+// registry the engine runs in, reached without a socket. When h redirects
+// a read to another host (a storage driver's presigned object-store URL),
+// the transport fetches that URL over the network with
+// http.DefaultTransport and answers with what it gets: the redirect is the
+// registry's own, so clients' guards against redirects to private
+// addresses need not see it. Requests for other hosts go over the network
+// too. decorate, when set, prepares each request's context (to name the
+// principal the engine acts as).
 func HandlerTransport(h http.Handler, decorate func(context.Context) context.Context) http.RoundTripper {
 	return &handlerTransport{h: h, decorate: decorate}
 }
@@ -22,6 +28,9 @@ type handlerTransport struct {
 }
 
 func (t *handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != LocalHost {
+		return http.DefaultTransport.RoundTrip(req)
+	}
 	ctx := req.Context()
 	if t.decorate != nil {
 		ctx = t.decorate(ctx)
@@ -61,7 +70,37 @@ func (t *handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		resp.Body = http.NoBody
 		_ = pr.Close()
 	}
+	if to := storageRedirect(req, resp); to != nil {
+		_ = resp.Body.Close()
+		return http.DefaultTransport.RoundTrip(to)
+	}
 	return resp, nil
+}
+
+// storageRedirect is the request that follows resp, a redirect of a read
+// to another host, or nil. It carries the original's Range but not its
+// credentials: the URL is presigned.
+func storageRedirect(req *http.Request, resp *http.Response) *http.Request {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return nil
+	}
+	loc, err := req.URL.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Host == LocalHost || loc.Host == "" {
+		return nil
+	}
+	to, err := http.NewRequestWithContext(req.Context(), req.Method, loc.String(), nil)
+	if err != nil {
+		return nil
+	}
+	if rg := req.Header.Get("Range"); rg != "" {
+		to.Header.Set("Range", rg)
+	}
+	return to
 }
 
 // pipeWriter is the http.ResponseWriter of an in-process request: the

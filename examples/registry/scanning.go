@@ -96,7 +96,7 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 	}
 	s := &scanning{}
 	s.engine = &engine.Engine{Store: store, Queue: queue, Builtin: map[string]scan.Scanner{},
-		RegistryURL: regURL, InternalURL: "http://" + cfg.Addr, AutoScan: sc.AutoScan, Timeout: sc.Timeout, Logger: logger,
+		RegistryURL: regURL, InternalURL: "http://" + cfg.Addr, BuiltinURL: "http://" + replication.LocalHost, AutoScan: sc.AutoScan, Timeout: sc.Timeout, Logger: logger,
 		Local: replication.HandlerTransport(local, func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, scanPrincipal)
 		})}
@@ -111,8 +111,9 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 		} else {
 			logger.Warn("scan: no scan.osvDB: the built-in scanner makes SBOMs only")
 		}
-		// The built-in scanner pulls in this process, with the pull token
-		// the engine hands it (or as the scan principal without auth).
+		// The built-in scanner pulls in this process (blob redirects to
+		// object storage over the network), with the pull token the
+		// engine hands it (or as the scan principal without auth).
 		s.builtin = builtin.New(db, builtin.WithConcurrency(sc.Concurrency), builtin.WithLogger(logger),
 			builtin.WithTransport(replication.HandlerTransport(local, func(ctx context.Context) context.Context {
 				return auth.WithPrincipal(ctx, scanPrincipal)

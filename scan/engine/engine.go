@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -70,10 +71,12 @@ type Engine struct {
 	// Default is the default scanner when no default is stored (""
 	// means the first built-in one in name order).
 	Default string
-	// RegistryURL is the registry's address as scanners reach it, and
-	// InternalURL the one for registrations with UseInternalAddr (""
-	// means RegistryURL).
-	RegistryURL, InternalURL string
+	// RegistryURL is the registry's address as scanners reach it,
+	// InternalURL the one for registrations with UseInternalAddr, and
+	// BuiltinURL the one for built-in scanners ("" means RegistryURL;
+	// "http://"+replication.LocalHost for scanners whose transport is
+	// replication.HandlerTransport).
+	RegistryURL, InternalURL, BuiltinURL string
 	// Credentials returns the Authorization header value the scanner
 	// named pulls repo with: short-lived and pull-only for that one
 	// repository (nil: none, for a registry without authentication).
@@ -183,7 +186,7 @@ type resolved struct {
 // resolve returns the scanner named, built in or registered.
 func (e *Engine) resolve(ctx context.Context, name string) (resolved, error) {
 	if s, ok := e.Builtin[name]; ok {
-		return resolved{name: name, scanner: s, registry: e.RegistryURL}, nil
+		return resolved{name: name, scanner: s, registry: cmp.Or(e.BuiltinURL, e.RegistryURL)}, nil
 	}
 	var rec meta.ScannerRegistration
 	err := e.Store.View(ctx, func(tx meta.Tx) error {

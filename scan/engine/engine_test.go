@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +32,8 @@ import (
 	"github.com/berthreg/berth/registrytest"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan"
+	"github.com/berthreg/berth/storage"
+	"github.com/berthreg/berth/storage/memory"
 )
 
 // testScanner is a scan.Scanner for the engine's tests: it reports the
@@ -102,12 +107,12 @@ type rig struct {
 	gate    *Gate
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T, opts ...registry.Option) *rig {
 	rec := &events.Recorder{}
 	gate := &Gate{Exempt: func(_ context.Context, ev *registry.Event) bool {
 		return ev.Request.Header.Get("X-Test-Exempt") != ""
 	}}
-	reg := registrytest.New(t, registry.WithHooks(registry.Chain(rec.Hooks(), gate.Hooks())))
+	reg := registrytest.New(t, append([]registry.Option{registry.WithHooks(registry.Chain(rec.Hooks(), gate.Hooks()))}, opts...)...)
 	rec.Store, gate.Store = reg.Metadata, reg.Metadata
 	runner := &jobs.Runner{Store: reg.Metadata, Name: "test", Workers: 2, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
 	sc := &testScanner{vulns: map[string][]scan.Vulnerability{}}
@@ -468,5 +473,46 @@ func TestGate(t *testing.T) {
 	}
 	if code, _ := pull("team/fresh:v1"); code != 200 {
 		t.Errorf("the clean image: %d", code)
+	}
+}
+
+// redirecting is a storage driver that sends blob reads elsewhere, as an
+// object store's presigned URLs do.
+type redirecting struct {
+	storage.Driver
+	base string
+}
+
+func (d redirecting) RedirectURL(_ context.Context, _ *http.Request, path string) (string, error) {
+	return d.base + "/" + path, nil
+}
+
+// TestReportsBehindRedirects: on a registry whose storage redirects blob
+// reads to another server, the reports are stored and read back (the
+// engine's in-process transport follows the redirect over the network).
+func TestReportsBehindRedirects(t *testing.T) {
+	mem := memory.New()
+	var redirected atomic.Int32
+	objects := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc, err := mem.Reader(r.Context(), strings.TrimPrefix(r.URL.Path, "/"), 0)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer rc.Close()
+		redirected.Add(1)
+		_, _ = io.Copy(w, rc)
+	}))
+	defer objects.Close()
+	r := newRig(t, registry.WithStorage(redirecting{mem, objects.URL}))
+	d := r.push("team/app:v1")
+	rec := r.waitStatus("team/app", d, meta.ScanSuccess)
+	before := redirected.Load()
+	b, _, err := r.eng.ReadReport(context.Background(), "team/app", rec.Report)
+	if err != nil || !strings.Contains(string(b), `"vulnerabilities"`) {
+		t.Fatalf("the report behind a redirect (%v): %s", err, b)
+	}
+	if redirected.Load() == before {
+		t.Error("the report was not read through the redirect")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -34,8 +35,9 @@ const (
 // maxReport bounds a stored report read back.
 const maxReport = 256 << 20
 
-// localHost names this registry in references reached through Local.
-const localHost = "berth.local"
+// localHost names this registry in references reached through Local
+// (the host replication.HandlerTransport serves in process).
+const localHost = replication.LocalHost
 
 func (e *Engine) repository(repo string) (name.Repository, []remote.Option, error) {
 	if e.Local == nil {
