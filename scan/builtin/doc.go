@@ -20,7 +20,8 @@
 // A package is looked up under the OSV ecosystem osv-scalibr gives it
 // (extractor.Package.Ecosystem): "Alpine:v3.18" for an apk package on
 // Alpine 3.18.x (from /etc/os-release VERSION_ID), "Debian:12" for dpkg
-// on Debian 12, "Red Hat:…", "AlmaLinux:9", "Rocky Linux", "SUSE:…" and
+// on Debian 12, "Red Hat:…", "AlmaLinux:9", "Rocky Linux:9" (the major
+// release added: scalibr gives none), "SUSE:…" and
 // the others it knows for rpm, "Go" for Go modules. Distribution
 // advisories are keyed by source package, so — as Trivy and osv-scanner
 // do — a Debian binary package is looked up by its Source (and source

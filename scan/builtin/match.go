@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/google/osv-scalibr/extractor"
 	apkmeta "github.com/google/osv-scalibr/extractor/filesystem/os/apk/metadata"
@@ -34,6 +35,12 @@ func lookup(p *extractor.Package) (osv.Package, bool) {
 	eco := p.Ecosystem()
 	if eco.Ecosystem == "" || p.Version == "" {
 		return osv.Package{}, false
+	}
+	if m, ok := p.Metadata.(*rpmmeta.Metadata); ok && eco.Ecosystem == "Rocky Linux" && eco.Suffix == "" {
+		// osv-scalibr v0.5.3 names no release for Rocky Linux, while
+		// osv.dev keys Rocky advisories by major release ("Rocky
+		// Linux:9"), as it does AlmaLinux's, for which scalibr does.
+		eco.Suffix, _, _ = strings.Cut(m.OSVersionID, ".")
 	}
 	q := osv.Package{Ecosystem: eco.String(), Name: p.Name, Version: p.Version}
 	switch m := p.Metadata.(type) {

@@ -31,7 +31,7 @@ func TestMetadata(t *testing.T) {
 		}
 	}
 	p := m.Properties
-	if p["berth.osv/advisories"] != strconv.Itoa(db.Len()) || db.Len() != 12 || p["env.BERTH_OSV_DB"] != "testdata/osv" {
+	if p["berth.osv/advisories"] != strconv.Itoa(db.Len()) || db.Len() != 14 || p["env.BERTH_OSV_DB"] != "testdata/osv" {
 		t.Errorf("properties %v (database of %d)", p, db.Len())
 	}
 	at, err := time.Parse(time.RFC3339, p["harbor.scanner-adapter/vulnerability-database-updated-at"])
