@@ -233,6 +233,11 @@ func TestScanOnPush(t *testing.T) {
 	}
 	r.scanner.mu.Unlock()
 	rec := r.waitStatus("team/app", d, meta.ScanSuccess)
+	// A new tag on the scanned image is a push, but no new scan.
+	if err := remote.Tag(r.ref("team/app:v1").Context().Tag("again"), mustGet(t, r.ref("team/app:v1"))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
 	if rec.Severity != "High" || rec.Fixable != 2 || rec.Counts["High"] != 1 || rec.Counts["Medium"] != 1 || rec.Counts["Low"] != 1 || len(rec.Findings) != 3 {
 		t.Errorf("summary: %+v", rec)
 	}
@@ -515,4 +520,13 @@ func TestReportsBehindRedirects(t *testing.T) {
 	if redirected.Load() == before {
 		t.Error("the report was not read through the redirect")
 	}
+}
+
+func mustGet(t *testing.T, ref name.Reference) *remote.Descriptor {
+	t.Helper()
+	d, err := remote.Get(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -64,7 +64,9 @@ func (e *Engine) Enqueue(ctx context.Context, repo string, d digest.Digest, scan
 }
 
 // EnqueueTx is Enqueue inside tx; queued is false when a scan of the
-// artifact was already waiting or running.
+// artifact was already waiting or running, or, for a push, when the
+// artifact has been scanned already (a new tag on a scanned image: only
+// manual and scheduled scans run again).
 func (e *Engine) EnqueueTx(tx meta.Tx, repo string, d digest.Digest, scanner, trigger string, now time.Time) (queued bool, err error) {
 	m, err := tx.Manifests().Get(repo, d)
 	if err != nil {
@@ -83,6 +85,8 @@ func (e *Engine) EnqueueTx(tx meta.Tx, repo string, d digest.Digest, scanner, tr
 		if j, err := tx.Jobs().Get(rec.JobID); err == nil && j.State.Active() {
 			return false, nil
 		}
+	case trigger == TriggerPush && rec.Status == meta.ScanSuccess:
+		return false, nil
 	}
 	j, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: ScanKind, MaxAttempts: scanAttempts,
 		Payload: payload{Repository: repo, Digest: d, Scanner: scanner, Trigger: trigger}}, now)
