@@ -200,8 +200,8 @@ func (r *rig) events(typ string) []meta.Event {
 	return out
 }
 
-// referrers lists the artifact types of d's referrers through the API.
-func (r *rig) referrers(repo string, d digest.Digest) map[string]digest.Digest {
+// referrers lists d's referrers by artifact type through the API.
+func (r *rig) referrers(repo string, d digest.Digest) map[string][]digest.Digest {
 	r.t.Helper()
 	ref, _ := name.NewDigest(r.reg.Host+"/"+repo+"@"+d.String(), name.Insecure)
 	idx, err := remote.Referrers(ref)
@@ -212,12 +212,9 @@ func (r *rig) referrers(repo string, d digest.Digest) map[string]digest.Digest {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	out := map[string]digest.Digest{}
+	out := map[string][]digest.Digest{}
 	for _, desc := range m.Manifests {
-		if _, dup := out[desc.ArtifactType]; dup {
-			r.t.Errorf("two referrers of type %s", desc.ArtifactType)
-		}
-		out[desc.ArtifactType] = digest.Digest(desc.Digest.String())
+		out[desc.ArtifactType] = append(out[desc.ArtifactType], digest.Digest(desc.Digest.String()))
 	}
 	return out
 }
@@ -258,7 +255,7 @@ func TestScanOnPush(t *testing.T) {
 		t.Errorf("enabled capabilities: %+v (want the vulnerability report and an SPDX SBOM)", req.EnabledCapabilities)
 	}
 	refs := r.referrers("team/app", d)
-	if refs[ArtifactTypeVulnReport] != rec.Report || refs[ArtifactTypeSBOM] != rec.SBOM || len(refs) != 2 {
+	if !slices.Equal(refs[ArtifactTypeVulnReport], []digest.Digest{rec.Report}) || !slices.Equal(refs[ArtifactTypeSBOM], []digest.Digest{rec.SBOM}) || len(refs) != 2 {
 		t.Errorf("referrers %v, want the report %s and the SBOM %s", refs, rec.Report, rec.SBOM)
 	}
 	b, mt, err := r.eng.ReadReport(context.Background(), "team/app", rec.Report)
@@ -299,9 +296,10 @@ func TestScanOnPush(t *testing.T) {
 	if rec.Severity != "Medium" || len(rec.Findings) != 2 {
 		t.Errorf("after the rescan: %+v", rec)
 	}
-	eventually.True(t, "the earlier report to be removed", func() bool {
+	eventually.True(t, "the earlier report and SBOM to be removed", func() bool {
 		refs = r.referrers("team/app", d)
-		return len(refs) == 2 && refs[ArtifactTypeVulnReport] == rec.Report
+		return len(refs) == 2 && slices.Equal(refs[ArtifactTypeVulnReport], []digest.Digest{rec.Report}) &&
+			slices.Equal(refs[ArtifactTypeSBOM], []digest.Digest{rec.SBOM})
 	})
 
 	// Deleting the image forgets its scan.
