@@ -44,3 +44,25 @@ func TestCorePackagesStayLight(t *testing.T) {
 		}
 	}
 }
+
+// TestScannerSeamStaysLight fails when the scanning interface, the
+// scanner-adapter client and server, the scan engine or the admin API start
+// compiling in the built-in scanner's libraries: a plugin author writing a
+// scanner, or a host using only Harbor adapters, must not pay for
+// osv-scalibr, its sqlite and its SBOM formats.
+func TestScannerSeamStaysLight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", "./scan", "./scan/scantest", "./scan/pluggable", "./scan/engine", "./api").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, f := range []string{"github.com/google/osv-scalibr", "modernc.org/", "github.com/spdx/", "github.com/CycloneDX/", "github.com/berthreg/berth/scan/builtin"} {
+			if strings.HasPrefix(pkg, f) {
+				t.Errorf("the scanner seam depends on %s", pkg)
+			}
+		}
+	}
+}
