@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -35,58 +34,60 @@ type tagJSON struct {
 	Name string `json:"name"`
 }
 
+// artifactAt is the artifact an artifact path names: its full
+// repository name, its manifest record and its tags.
+type artifactAt struct {
+	repo string
+	m    meta.Manifest
+	tags []string
+}
+
 // artifactRef resolves the repository and reference of an artifact path:
 // the repository inside the project (Harbor double-encodes its slashes,
 // "a%252Fb"; single-encoded works too) and a tag or a digest. The caller
 // must have the action on the repository.
-func (h *Handler) artifactRef(r *http.Request, p auth.Principal, action string) (meta.Manifest, []string, error) {
+func (h *Handler) artifactRef(r *http.Request, p auth.Principal, action string) (artifactAt, error) {
+	var a artifactAt
 	project := r.PathValue("project")
 	name, err := url.PathUnescape(r.PathValue("repository"))
 	if err != nil {
-		return meta.Manifest{}, nil, badRequest("repository_name: %v", err)
+		return a, badRequest("repository_name: %v", err)
 	}
-	repo := project + "/" + name
+	a.repo = project + "/" + name
 	if _, err := h.getProjectRecord(r, p, project); err != nil {
-		return meta.Manifest{}, nil, err
+		return a, err
 	}
-	ok, err := h.m.Authorizer().Allowed(r.Context(), p, auth.Resource{Type: "repository", Name: repo}, []string{action})
+	ok, err := h.m.Authorizer().Allowed(r.Context(), p, auth.Resource{Type: "repository", Name: a.repo}, []string{action})
 	if err != nil {
-		return meta.Manifest{}, nil, err
+		return a, err
 	}
 	if len(ok) == 0 {
 		if p.Kind == auth.Anonymous {
-			return meta.Manifest{}, nil, &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: "authentication required"}
+			return a, &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: "authentication required"}
 		}
-		return meta.Manifest{}, nil, forbidden()
+		return a, forbidden()
 	}
 	ref := r.PathValue("reference")
-	var m meta.Manifest
-	var tags []string
 	err = h.store.View(r.Context(), func(tx meta.Tx) error {
 		d, err := digest.Parse(ref)
 		if err != nil {
-			if d, err = tx.Tags().Get(repo, ref); err != nil {
+			if d, err = tx.Tags().Get(a.repo, ref); err != nil {
 				return err
 			}
 		}
-		if m, err = tx.Manifests().Get(repo, d); err != nil {
+		if a.m, err = tx.Manifests().Get(a.repo, d); err != nil {
 			return err
 		}
-		tags, err = tx.Tags().Of(repo, d)
+		a.tags, err = tx.Tags().Of(a.repo, d)
 		return err
 	})
 	if err != nil {
-		return m, nil, toAPIErrorNamed(err, "artifact "+repo+":"+ref)
+		return a, toAPIErrorNamed(err, "artifact "+a.repo+":"+ref)
 	}
-	m.Annotations = mapOrNil(m.Annotations)
-	return m, tags, nil
-}
-
-func mapOrNil(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
+	if len(a.m.Annotations) == 0 {
+		a.m.Annotations = nil
 	}
-	return m
+	return a, nil
 }
 
 func (h *Handler) scanRecord(r *http.Request, repo string, d digest.Digest) (meta.ScanReport, error) {
@@ -101,17 +102,17 @@ func (h *Handler) scanRecord(r *http.Request, repo string, d digest.Digest) (met
 
 // getArtifact is GET /projects/{project}/repositories/{repository}/artifacts/{reference}.
 func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	m, tags, err := h.artifactRef(r, p, auth.ActionPull)
+	a, err := h.artifactRef(r, p, auth.ActionPull)
 	if err != nil {
 		return err
 	}
-	repo := r.PathValue("project") + "/" + strings.TrimPrefix(mustUnescape(r.PathValue("repository")), "/")
+	m, repo := a.m, a.repo
 	out := artifactJSON{Digest: m.Digest.String(), MediaType: m.Config.MediaType, ManifestMediaType: m.MediaType,
 		ArtifactType: m.ArtifactType, Size: m.Size, PushTime: m.PushedAt, RepositoryName: repo, Tags: []tagJSON{}, Annotations: m.Annotations}
 	if out.MediaType == "" {
 		out.MediaType = m.MediaType
 	}
-	for _, t := range tags {
+	for _, t := range a.tags {
 		out.Tags = append(out.Tags, tagJSON{Name: t})
 	}
 	rec, err := h.scanRecord(r, repo, m.Digest)
@@ -125,14 +126,6 @@ func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request, p auth.Pri
 	return nil
 }
 
-func mustUnescape(s string) string {
-	u, err := url.PathUnescape(s)
-	if err != nil {
-		return s
-	}
-	return u
-}
-
 // scanArtifact is POST …/artifacts/{reference}/scan: 202, the scan
 // queued (for those who may push to the repository, as Harbor lets
 // developers scan).
@@ -141,7 +134,7 @@ func (h *Handler) scanArtifact(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	m, _, err := h.artifactRef(r, p, auth.ActionPush)
+	a, err := h.artifactRef(r, p, auth.ActionPush)
 	if err != nil {
 		return err
 	}
@@ -156,8 +149,7 @@ func (h *Handler) scanArtifact(w http.ResponseWriter, r *http.Request, p auth.Pr
 			return badRequest("scan_type: %q is not vulnerability or sbom", req.ScanType)
 		}
 	}
-	repo := r.PathValue("project") + "/" + mustUnescape(r.PathValue("repository"))
-	err = s.Enqueue(r.Context(), repo, m.Digest, "", engine.TriggerManual)
+	err = s.Enqueue(r.Context(), a.repo, a.m.Digest, "", engine.TriggerManual)
 	if errors.Is(err, engine.ErrNotScannable) {
 		return badRequest("reference: %v", err)
 	}
@@ -175,12 +167,11 @@ func (h *Handler) artifactVulnerabilities(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	m, _, err := h.artifactRef(r, p, auth.ActionPull)
+	a, err := h.artifactRef(r, p, auth.ActionPull)
 	if err != nil {
 		return err
 	}
-	repo := r.PathValue("project") + "/" + mustUnescape(r.PathValue("repository"))
-	rec, err := h.scanRecord(r, repo, m.Digest)
+	rec, err := h.scanRecord(r, a.repo, a.m.Digest)
 	if errors.Is(err, meta.ErrNotFound) || err == nil && rec.Report == "" {
 		writeJSON(w, http.StatusOK, map[string]any{})
 		return nil
@@ -188,7 +179,7 @@ func (h *Handler) artifactVulnerabilities(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	b, _, err := s.ReadReport(r.Context(), repo, rec.Report)
+	b, _, err := s.ReadReport(r.Context(), a.repo, rec.Report)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -112,11 +113,9 @@ func (h *Handler) scannerView(ctx context.Context, s Scanning, name string) (sca
 		if err != nil {
 			return err
 		}
-		for _, b := range s.BuiltinNames() {
-			if b == name {
-				out = builtinJSON(name, def)
-				return nil
-			}
+		if slices.Contains(s.BuiltinNames(), name) {
+			out = builtinJSON(name, def)
+			return nil
 		}
 		rec, err := tx.Scanners().Get(name)
 		if err != nil {
@@ -221,7 +220,7 @@ func (h *Handler) updateScanner(w http.ResponseWriter, r *http.Request, p auth.P
 		return err
 	}
 	name := r.PathValue("name")
-	if h.builtin(s, name) {
+	if slices.Contains(s.BuiltinNames(), name) {
 		return badRequest("name: %s is built in and cannot be changed", name)
 	}
 	var req scannerJSON
@@ -282,7 +281,7 @@ func (h *Handler) deleteScanner(w http.ResponseWriter, r *http.Request, p auth.P
 		return err
 	}
 	name := r.PathValue("name")
-	if h.builtin(s, name) {
+	if slices.Contains(s.BuiltinNames(), name) {
 		return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: "scanner " + name + " is built in"}
 	}
 	var out scannerJSON
@@ -306,15 +305,6 @@ func (h *Handler) deleteScanner(w http.ResponseWriter, r *http.Request, p auth.P
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-func (h *Handler) builtin(s Scanning, name string) bool {
-	for _, b := range s.BuiltinNames() {
-		if b == name {
-			return true
-		}
-	}
-	return false
 }
 
 // scannerMetadata is GET /scanners/{name}/metadata: what the scanner

@@ -31,6 +31,7 @@ import (
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/builtin"
+	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/scan/osv"
 	"github.com/berthreg/berth/scan/pluggable"
 	"github.com/berthreg/berth/webhook"
@@ -194,7 +195,7 @@ func TestScanning(t *testing.T) {
 		types = append(types, m.ArtifactType)
 	}
 	slices.Sort(types)
-	if !slices.Equal(types, []string{"application/vnd.berth.vulnerability.report.v1+json", "application/vnd.goharbor.harbor.sbom.v1"}) {
+	if !slices.Equal(types, []string{engine.ArtifactTypeVulnReport, engine.ArtifactTypeSBOM}) {
 		t.Errorf("referrers %v", types)
 	}
 	eventually.True(t, "the SCANNING_COMPLETED webhook", func() bool { return hooks.count() == 1 })

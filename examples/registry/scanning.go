@@ -118,11 +118,11 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 			builtin.WithTransport(replication.HandlerTransport(local, func(ctx context.Context) context.Context {
 				return auth.WithPrincipal(ctx, scanPrincipal)
 			})))
-		var sc scan.Scanner = s.builtin
+		var builtinSc scan.Scanner = s.builtin
 		if db == nil {
-			sc = sbomOnly{sc}
+			builtinSc = sbomOnly{s.builtin}
 		}
-		s.engine.Builtin[builtinScanner] = sc
+		s.engine.Builtin[builtinScanner] = builtinSc
 	}
 	s.engine.Register(runner, jobs.KindOptions{Limit: sc.Concurrency, Backoff: 5 * time.Second, MaxBackoff: time.Minute})
 	s.gate = &engine.Gate{Store: store, Exempt: func(ctx context.Context, ev *registry.Event) bool {

@@ -21,6 +21,16 @@ func newScanner(t testing.TB, opts ...builtin.Option) *builtin.Scanner {
 	return s
 }
 
+// scanning pushes an image of layers to a new registry as repo and
+// returns a scanner on the testdata database with the request that scans
+// it.
+func scanning(t testing.TB, repo string, oci bool, layers ...[]file) (*builtin.Scanner, scan.Request) {
+	t.Helper()
+	reg := registrytest.New(t)
+	digest := push(t, reg.Host, repo, image(t, oci, layers...))
+	return newScanner(t), request(reg.URL, repo, digest)
+}
+
 func request(url, repo, digest string) scan.Request {
 	return scan.Request{Registry: scan.Registry{URL: url, Authorization: "Bearer pull-only"},
 		Artifact: scan.Artifact{Repository: repo, Digest: digest}}
@@ -123,10 +133,8 @@ func checkPackages(t *testing.T, got, want map[string]string) {
 // Alpine advisories: exactly the expected CVEs, fix versions and
 // severities, and SBOMs listing the packages.
 func TestAlpine(t *testing.T) {
-	reg := registrytest.New(t)
-	digest := push(t, reg.Host, "library/alpine", image(t, true, alpineFiles))
-	s := newScanner(t)
-	req := request(reg.URL, "library/alpine", digest)
+	s, req := scanning(t, "library/alpine", true, alpineFiles)
+	digest := req.Artifact.Digest
 
 	r := vulnReport(t, s, req)
 	checkAlpine(t, r)
@@ -151,10 +159,7 @@ func TestAlpine(t *testing.T) {
 // "Looney Tunables" and OpenSSL advisories keyed by source package,
 // reported on the binary packages; a removed package is not counted.
 func TestDebian(t *testing.T) {
-	reg := registrytest.New(t)
-	digest := push(t, reg.Host, "library/debian", image(t, false, debianFiles))
-	s := newScanner(t)
-	req := request(reg.URL, "library/debian", digest)
+	s, req := scanning(t, "library/debian", false, debianFiles)
 
 	r := vulnReport(t, s, req)
 	checkDebian(t, r)

@@ -41,10 +41,7 @@ func TestGoBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registrytest.New(t)
-	digest := push(t, reg.Host, "team/gobin", image(t, true, []file{{name: "usr/local/bin/gobin", body: body, mode: 0o755}}))
-	s := newScanner(t)
-	req := request(reg.URL, "team/gobin", digest)
+	s, req := scanning(t, "team/gobin", true, []file{{name: "usr/local/bin/gobin", body: body, mode: 0o755}})
 
 	got, _ := sbomPackages(t, s, req, scan.MimeCycloneDX)
 	want := map[string]string{"go": strings.TrimPrefix(info.GoVersion, "go"), info.Main.Path: info.Main.Version}

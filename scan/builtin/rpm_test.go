@@ -3,7 +3,6 @@ package builtin_test
 import (
 	"testing"
 
-	"github.com/berthreg/berth/registrytest"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -17,10 +16,7 @@ var rockyFiles = rootfs("rocky-9")
 // whose fix, epoch included, is above the installed version; one fixed at
 // it), and SBOMs listing them.
 func TestRocky(t *testing.T) {
-	reg := registrytest.New(t)
-	digest := push(t, reg.Host, "library/rocky", image(t, true, rockyFiles))
-	s := newScanner(t)
-	req := request(reg.URL, "library/rocky", digest)
+	s, req := scanning(t, "library/rocky", true, rockyFiles)
 	r := vulnReport(t, s, req)
 	if len(r.Vulnerabilities) != 1 {
 		t.Fatalf("vulnerabilities %+v, want BERTH-TEST-RPM-1 alone", r.Vulnerabilities)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berthreg/berth/jobs"
@@ -44,8 +45,6 @@ var (
 	// ErrNotScannable reports an artifact no scanner reads (an index, a
 	// signature, a chart).
 	ErrNotScannable = errors.New("scan: the artifact is not an image")
-	// ErrNoReport reports an artifact without a finished scan.
-	ErrNoReport = errors.New("scan: no report")
 )
 
 // Engine scans artifacts as jobs: on push (the event log's PUSH_ARTIFACT
@@ -222,15 +221,21 @@ func Client(rec meta.ScannerRegistration) *pluggable.Client {
 	case "x-scanneradapter-api-key":
 		c.APIKey = rec.AccessCredential
 	}
+	c.HTTP = &http.Client{Timeout: time.Minute}
 	if rec.SkipCertVerify {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the registration asks for it
-		c.HTTP = &http.Client{Transport: t, Timeout: time.Minute}
-	} else {
-		c.HTTP = &http.Client{Timeout: time.Minute}
+		c.HTTP.Transport = insecureTransport()
 	}
 	return c
 }
+
+// insecureTransport is the one transport of every registration that
+// skips certificate checks, so that its connections are reused rather
+// than a pool being left behind by each scan.
+var insecureTransport = sync.OnceValue(func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the registration asks for it
+	return t
+})
 
 // CheckScanner reports what is wrong with a registration, naming the
 // field.

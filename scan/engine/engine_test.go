@@ -528,3 +528,55 @@ func mustGet(t *testing.T, ref name.Reference) *remote.Descriptor {
 	}
 	return d
 }
+
+// TestScanAllPages: the scan-all walk reaches every image of a repository
+// holding more manifests than one of its transactions looks at, once each.
+func TestScanAllPages(t *testing.T) {
+	reg := registrytest.New(t)
+	eng := &Engine{Store: reg.Metadata, Queue: &jobs.Queue{Store: reg.Metadata}}
+	const images = 2*allBatch + 7
+	err := reg.Metadata.Update(context.Background(), func(tx meta.Tx) error {
+		for _, repo := range []string{"team/app", "team/tiny"} {
+			if _, _, err := tx.Repositories().Ensure(repo); err != nil {
+				return err
+			}
+		}
+		for i := range images {
+			m := meta.Manifest{Digest: digest.FromString(fmt.Sprint("image ", i)), MediaType: scan.MimeOCIManifest, Size: 100,
+				Config: meta.Descriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: digest.FromString("c"), Size: 2}}
+			if err := tx.Manifests().Put("team/app", m); err != nil {
+				return err
+			}
+		}
+		return tx.Manifests().Put("team/tiny", meta.Manifest{Digest: digest.FromString("tiny"), MediaType: scan.MimeDockerManifest, Size: 100,
+			Config: meta.Descriptor{MediaType: "application/vnd.docker.container.image.v1+json", Digest: digest.FromString("c"), Size: 2}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.all(context.Background(), meta.Job{}); err != nil {
+		t.Fatal(err)
+	}
+	js, err := eng.Queue.List(context.Background(), meta.JobFilter{Kind: ScanKind}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, j := range js {
+		var p payload
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		seen[p.Repository+"@"+p.Digest.String()] = true
+	}
+	if len(js) != images+1 || len(seen) != images+1 {
+		t.Errorf("%d scan jobs for %d artifacts, want %d", len(js), len(seen), images+1)
+	}
+	// A second walk while they wait queues nothing more.
+	if err := eng.all(context.Background(), meta.Job{}); err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := eng.Queue.List(context.Background(), meta.JobFilter{Kind: ScanKind}, 0, 0); len(js) != images+1 {
+		t.Errorf("%d scan jobs after a second walk, want %d", len(js), images+1)
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,14 +92,9 @@ func summarize(rec *meta.ScanReport, vs []scan.Vulnerability) {
 		}
 		rec.Findings = append(rec.Findings, meta.ScanFinding{ID: v.ID, Severity: string(sev)})
 	}
+	// By id, the highest severity first: Compact keeps that one.
 	slices.SortFunc(rec.Findings, func(a, b meta.ScanFinding) int {
-		if a.ID != b.ID {
-			if a.ID < b.ID {
-				return -1
-			}
-			return 1
-		}
-		return scan.Severity(b.Severity).Rank() - scan.Severity(a.Severity).Rank()
+		return cmp.Or(strings.Compare(a.ID, b.ID), scan.Severity(b.Severity).Rank()-scan.Severity(a.Severity).Rank())
 	})
 	rec.Findings = slices.CompactFunc(rec.Findings, func(a, b meta.ScanFinding) bool { return a.ID == b.ID })
 	rec.Severity = string(scan.Highest(vs))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/scan"
 )
 
 // Consume is scan-on-push: an events.Consumer's Tx function that, in the
@@ -32,7 +33,7 @@ func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) erro
 		if ev.Type != events.PushArtifact {
 			continue
 		}
-		if ev.MediaType != "" && ev.MediaType != imageManifestOCI && ev.MediaType != imageManifestDocker {
+		if ev.MediaType != "" && ev.MediaType != scan.MimeOCIManifest && ev.MediaType != scan.MimeDockerManifest {
 			continue // indexes and anything else: their images come as pushes of their own
 		}
 		project := events.ProjectOf(ev.Repository)
@@ -59,12 +60,6 @@ func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) erro
 	return nil
 }
 
-// The image manifest media types.
-const (
-	imageManifestOCI    = "application/vnd.oci.image.manifest.v1+json"
-	imageManifestDocker = "application/vnd.docker.distribution.manifest.v2+json"
-)
-
 // allBatch is how many manifests one transaction of the scan-all walk
 // looks at.
 const allBatch = 200
@@ -89,8 +84,12 @@ func (e *Engine) all(ctx context.Context, _ meta.Job) error {
 		for _, repo := range repos {
 			var from digest.Digest
 			for {
-				var n int
+				// The function may run more than once: it sets, and does
+				// not advance, what the loop reads after the commit.
+				var n, queuedHere int
+				var last digest.Digest
 				err := e.Store.Update(ctx, func(tx meta.Tx) error {
+					queuedHere = 0
 					ds, err := tx.Manifests().List(repo, from, allBatch)
 					if err != nil {
 						return err
@@ -104,11 +103,11 @@ func (e *Engine) all(ctx context.Context, _ meta.Job) error {
 						case err != nil:
 							return err
 						case ok:
-							queued++
+							queuedHere++
 						}
 					}
 					if n > 0 {
-						from = ds[n-1]
+						last = ds[n-1]
 					}
 					return nil
 				})
@@ -118,6 +117,7 @@ func (e *Engine) all(ctx context.Context, _ meta.Job) error {
 				if err != nil {
 					return err
 				}
+				queued, from = queued+queuedHere, last
 				if e.Queue != nil && e.Queue.Notify != nil {
 					e.Queue.Notify()
 				}
