@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta/bolt"
@@ -30,7 +32,7 @@ func newAPI(t *testing.T, opts ...Option) (string, *accounts.Manager) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	m, err := accounts.New(t.Context(), store)
+	m, err := accounts.New(t.Context(), store, accounts.WithHashCost(bcrypt.MinCost))
 	if err != nil {
 		t.Fatal(err)
 	}

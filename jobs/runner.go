@@ -180,6 +180,10 @@ func (r *Runner) work(ctx context.Context, worker string) {
 	for ctx.Err() == nil {
 		job, k, err := r.lease(ctx, worker)
 		if err == nil {
+			// More may be due: hand the look on to an idle worker. A wake
+			// is passed on only by a worker that found a job, so with
+			// nothing due it ends with the first worker that looks.
+			r.Wake()
 			r.execute(ctx, worker, job, k)
 			continue
 		}
@@ -189,8 +193,7 @@ func (r *Runner) work(ctx context.Context, worker string) {
 		t.Reset(poll)
 		select {
 		case <-ctx.Done():
-		case <-r.wake:
-			r.Wake() // pass it on to the next idle worker
+		case <-r.wake: // consumed: look once
 		case <-t.C:
 		}
 	}

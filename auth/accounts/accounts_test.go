@@ -28,11 +28,10 @@ func openStore(t *testing.T) (meta.Store, string) {
 
 func newManager(t *testing.T, s meta.Store) *Manager {
 	t.Helper()
-	m, err := New(t.Context(), s)
+	m, err := New(t.Context(), s, WithHashCost(bcrypt.MinCost)) // the tests hash many secrets
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.cost = bcrypt.MinCost // the tests hash many secrets
 	return m
 }
 
@@ -495,5 +494,38 @@ func TestRobotsCreateRobots(t *testing.T) {
 	}
 	if ok, err := m2.Authorizer().Can(mgr, "team", rbac.ResourceRobot, rbac.ActionCreate); err != nil || !ok {
 		t.Errorf("after reload, the robot's robot creation: %v, %v", ok, err)
+	}
+}
+
+// TestHashCost: WithHashCost sets the cost of new hashes, within bcrypt's
+// range, and the default is bcrypt's.
+func TestHashCost(t *testing.T) {
+	for _, tc := range []struct {
+		opts []Option
+		want int
+	}{
+		{nil, bcrypt.DefaultCost},
+		{[]Option{WithHashCost(bcrypt.MinCost)}, bcrypt.MinCost},
+		{[]Option{WithHashCost(1)}, bcrypt.MinCost},
+		{[]Option{WithHashCost(6)}, 6},
+	} {
+		s, _ := openStore(t)
+		m, err := New(t.Context(), s, tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetUser(t.Context(), "carol", "carol-password", false); err != nil {
+			t.Fatal(err)
+		}
+		var u meta.User
+		if err := s.View(t.Context(), func(tx meta.Tx) error { var err error; u, err = tx.Users().Get("carol"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := bcrypt.Cost(u.PasswordHash); err != nil || got != tc.want {
+			t.Errorf("cost = %d, %v; want %d", got, err, tc.want)
+		}
+		if _, err := m.Authenticate(t.Context(), "carol", "carol-password"); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -45,10 +45,25 @@ var (
 	_ rbac.ProjectLookup = (*Manager)(nil)
 )
 
+// Option tunes a Manager made by New.
+type Option func(*Manager)
+
+// WithHashCost sets the bcrypt cost of the passwords and secrets the
+// Manager hashes from now on (default bcrypt.DefaultCost; clamped to
+// bcrypt's range). Hashes already stored keep the cost they were made
+// with. Tests use bcrypt.MinCost: every hash then costs well under a
+// millisecond instead of tens.
+func WithHashCost(cost int) Option {
+	return func(m *Manager) { m.cost = min(max(cost, bcrypt.MinCost), bcrypt.MaxCost) }
+}
+
 // New returns a Manager over store with its own rbac.Authorizer, whose
 // policy it loads from the store.
-func New(ctx context.Context, store meta.Store) (*Manager, error) {
+func New(ctx context.Context, store meta.Store, opts ...Option) (*Manager, error) {
 	m := &Manager{store: store, now: time.Now, cost: bcrypt.DefaultCost}
+	for _, o := range opts {
+		o(m)
+	}
 	a, err := rbac.New(m)
 	if err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ type authParts struct {
 // token service.
 func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.Logger, apiOpts ...api.Option) (authParts, error) {
 	ac := cfg.Auth
-	m, err := accounts.New(ctx, store)
+	m, err := accounts.New(ctx, store, accounts.WithHashCost(ac.HashCost))
 	if err != nil {
 		return authParts{}, fmt.Errorf("auth: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
@@ -22,7 +24,7 @@ import (
 // password replaces the generated one.
 func TestAuthFirstStartAndRestart(t *testing.T) {
 	dir := t.TempDir()
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.DataDir = dir
 	logger := slog.New(slog.DiscardHandler)
 	start := func(password string) (pw, key []byte) {
@@ -42,7 +44,7 @@ func TestAuthFirstStartAndRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := accounts.New(t.Context(), store)
+		m, err := accounts.New(t.Context(), store, accounts.WithHashCost(bcrypt.MinCost))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +87,7 @@ func TestLDAPUsersThroughTheTokenService(t *testing.T) {
 		t.Fatal("BERTH_SLAPD_URL is unset: run under scripts/slapd.sh, which starts a real slapd")
 	}
 	dir := t.TempDir()
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.DataDir = dir
 	cfg.Auth.AdminPassword = "admin-password"
 	base := os.Getenv("BERTH_SLAPD_BASE_DN")
@@ -100,7 +102,7 @@ func TestLDAPUsersThroughTheTokenService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := accounts.New(t.Context(), store) // the same store: add the project the policy loads
+	m, err := accounts.New(t.Context(), store, accounts.WithHashCost(bcrypt.MinCost)) // the same store: add the project the policy loads
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -168,6 +169,9 @@ type AuthConfig struct {
 	// SecureCookies marks session cookies Secure: set it whenever the
 	// server is reached over HTTPS, as it should be (BERTH_SECURE_COOKIES).
 	SecureCookies bool `yaml:"secureCookies"`
+	// HashCost is the bcrypt cost of new passwords and secrets, 4 to 31
+	// (BERTH_AUTH_HASH_COST, default 10). Lower only for tests.
+	HashCost int `yaml:"hashCost"`
 }
 
 // OIDCConfig configures sign-in through an OpenID Connect provider (see
@@ -315,7 +319,7 @@ func defaultConfig() Config {
 		LogLevel:        "info",
 		Storage:         StorageConfig{Driver: "fs"},
 		Registry:        RegistryConfig{MaxManifestSize: 4 << 20},
-		Auth:            AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute},
+		Auth:            AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute, HashCost: bcrypt.DefaultCost},
 		Events:          EventsConfig{WebhookMaxAttempts: 10, WebhookBackoff: time.Second, WebhookMaxBackoff: 10 * time.Minute, WebhookConcurrency: 4, JobLease: 30 * time.Second, AuditPurgeSchedule: "0 30 3 * * *"},
 		Replication:     ReplicationConfig{Concurrency: 4, TaskAttempts: 10, Backoff: 2 * time.Second, MaxBackoff: time.Minute},
 		Scan:            ScanConfig{Concurrency: 2, Timeout: 30 * time.Minute, TokenLifetime: 30 * time.Minute},
@@ -471,6 +475,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("BERTH_REPLICATION_BACKOFF", &c.Replication.Backoff)
 	dur("BERTH_REPLICATION_MAX_BACKOFF", &c.Replication.MaxBackoff)
 	flag("BERTH_SECURE_COOKIES", &c.Auth.SecureCookies)
+	num32("BERTH_AUTH_HASH_COST", &c.Auth.HashCost)
 	str("BERTH_SCAN_OSV_DB", &c.Scan.OSVDB)
 	optFlag("BERTH_SCAN_BUILTIN", &c.Scan.Builtin)
 	flag("BERTH_SCAN_AUTO_SCAN", &c.Scan.AutoScan)
@@ -612,6 +617,8 @@ func (c AuthConfig) validate(anonymousMount *bool) error {
 		return fmt.Errorf("config: auth.realm %q must be a path or an http(s) URL", c.Realm)
 	case c.TokenLifetime < time.Minute || c.TokenLifetime > 24*time.Hour:
 		return fmt.Errorf("config: auth.tokenLifetime %s must be between 1m and 24h", c.TokenLifetime)
+	case c.HashCost < bcrypt.MinCost || c.HashCost > bcrypt.MaxCost:
+		return fmt.Errorf("config: auth.hashCost %d must be between %d and %d", c.HashCost, bcrypt.MinCost, bcrypt.MaxCost)
 	case c.SessionLifetime < 0 || c.SessionLifetime > 7*24*time.Hour:
 		return fmt.Errorf("config: auth.sessionLifetime %s must be between 0 (8h) and 168h", c.SessionLifetime)
 	}

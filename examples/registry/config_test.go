@@ -61,6 +61,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"auth realm":        {yaml: "auth:\n  realm: ftp://x\n", key: "auth.realm"},
 		"auth lifetime":     {yaml: "auth:\n  tokenLifetime: 10s\n", key: "auth.tokenLifetime"},
 		"auth disabled env": {env: map[string]string{"BERTH_AUTH_DISABLED": "maybe"}, key: "BERTH_AUTH_DISABLED"},
+		"auth hash cost":    {yaml: "auth:\n  hashCost: 3\n", key: "auth.hashCost"},
 		"oss no bucket":     {yaml: "storage:\n  driver: oss\n", key: "storage.oss.bucket"},
 		"oss no region":     {yaml: "storage:\n  driver: oss\n  oss:\n    bucket: b\n", key: "storage.oss.region"},
 		"oss no key id":     {yaml: ossYAML("accesskeyid", ""), key: "storage.oss.accesskeyid"},

@@ -24,7 +24,7 @@ import (
 // history and log say so; a custom schedule fires collections until it is
 // set to None.
 func TestGCThroughTheAPI(t *testing.T) {
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "admin-password"
 	metrics := prometheus.NewRegistry()

@@ -80,7 +80,7 @@ func TestOIDCSignInAndCLISecret(t *testing.T) {
 		oidctest.User{ID: "sub-bob", Username: "bob", Password: "bob-at-idp", Email: "bob@example.org", Name: "Bob", Groups: []string{"devs"}},
 		oidctest.User{ID: "sub-carol", Username: "carol", Password: "carol-at-idp", Name: "Carol"},
 	)
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "admin-password"
 	cfg.Auth.OIDC = OIDCConfig{Issuer: idp.URL, ClientID: "berth", ClientSecret: "berth-client-secret",

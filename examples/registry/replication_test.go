@@ -37,7 +37,7 @@ type site struct {
 // startSite builds and serves an example server in this process.
 func startSite(t *testing.T, tune func(*Config)) *site {
 	t.Helper()
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = sitePassword
 	cfg.Replication.Backoff, cfg.Replication.MaxBackoff = 50*time.Millisecond, 500*time.Millisecond

@@ -134,7 +134,7 @@ func TestScanning(t *testing.T) {
 	adapterSrv := httptest.NewServer(&pluggable.Server{Scanner: rec, Authorization: "Bearer adapter-key"})
 	defer adapterSrv.Close()
 
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "admin-password"
 	cfg.Scan.OSVDB = osvFixtures

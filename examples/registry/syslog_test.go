@@ -71,7 +71,7 @@ func TestScheduledAuditPurge(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.Events.AuditRetention, cfg.Events.AuditPurgeSchedule = 24*time.Hour, "* * * * * *"
 	bg, err := setupBackground(t.Context(), cfg, store, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -60,7 +60,7 @@ func (h *hookReceiver) last() ([]byte, http.Header) {
 // the audit log shows the push.
 func TestWebhooksOnPush(t *testing.T) {
 	harbor, ce, flaky := startReceiver(t, 200), startReceiver(t, 200), startReceiver(t, 500)
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "admin-password"
 	cfg.Events.WebhookMaxAttempts, cfg.Events.WebhookBackoff, cfg.Events.WebhookMaxBackoff = 3, 20*time.Millisecond, 100*time.Millisecond

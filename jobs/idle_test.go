@@ -1,0 +1,63 @@
+package jobs
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/meta"
+)
+
+// lookCounter counts the read transactions a runner makes: each is one
+// look for due jobs.
+type lookCounter struct {
+	meta.Store
+	views atomic.Int64
+}
+
+func (c *lookCounter) View(ctx context.Context, fn func(meta.Tx) error) error {
+	c.views.Add(1)
+	return c.Store.View(ctx, fn)
+}
+
+// TestIdleRunnerLooksOncePerWake: with nothing due, a wake makes one idle
+// worker look once, and the runner is quiet again (the wake used to be
+// handed from worker to worker for ever, a core's worth of looks). After
+// jobs, the wakes handed on by the workers that found one end too.
+func TestIdleRunnerLooksOncePerWake(t *testing.T) {
+	s := &lookCounter{Store: openStore(t)}
+	r := &Runner{Store: s, Workers: 4, Poll: time.Hour}
+	var ran atomic.Int64
+	r.Handle("noop", HandlerFunc(func(context.Context, meta.Job) error { ran.Add(1); return nil }), KindOptions{})
+	start(t, r)
+	// Each worker looks once when it starts.
+	eventually.True(t, "the workers' first looks", func() bool { return s.views.Load() >= 4 })
+	quiet := func(want int64) {
+		t.Helper()
+		eventually.True(t, "the looks of a wake", func() bool { return s.views.Load() >= want })
+		// A circulating wake makes thousands of looks in this time; none
+		// may follow however slowly the machine runs.
+		time.Sleep(300 * time.Millisecond)
+		if got := s.views.Load(); got != want {
+			t.Fatalf("%d looks for due jobs, want %d: the idle runner keeps looking", got, want)
+		}
+	}
+	quiet(4)
+	for i := range 3 {
+		r.Wake()
+		quiet(int64(5 + i))
+	}
+	q := &Queue{Store: s, Notify: r.Wake}
+	for range 3 {
+		if _, err := q.Enqueue(t.Context(), Spec{Kind: "noop"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually.True(t, "the jobs run", func() bool { return ran.Load() == 3 })
+	// The workers that found a job passed wakes on, and each ran to one
+	// look; once those are done the runner is quiet.
+	time.Sleep(300 * time.Millisecond)
+	quiet(s.views.Load())
+}
