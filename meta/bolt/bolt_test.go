@@ -149,16 +149,13 @@ func TestClosedStore(t *testing.T) {
 func TestOpenLockedFile(t *testing.T) {
 	s, path := open(t, bolt.NoSync())
 	defer s.Close()
-	start := time.Now()
+	// Without the timeout this Open would wait for the lock for ever.
 	s2, err := bolt.Open(path, bolt.Timeout(100*time.Millisecond))
 	if !errors.Is(err, bolt.ErrLocked) {
 		if s2 != nil {
 			s2.Close()
 		}
 		t.Fatalf("second Open: %v, want ErrLocked", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("second Open took %v despite a 100ms timeout", d)
 	}
 }
 
