@@ -115,37 +115,58 @@ func TestPermanentAndPanic(t *testing.T) {
 
 // TestExpiredLeaseIsTakenOver: a job leased by a runner that died runs
 // again once the lease expires; a live runner's heartbeat keeps its lease
-// for a job longer than the lease.
+// for a job longer than the lease. The runners share a clock the test
+// moves, so that a busy machine cannot make a heartbeat late.
 func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	s := openStore(t)
-	q := &Queue{Store: s}
+	var (
+		mu    sync.Mutex
+		now   = time.Now().UTC()
+		clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		move  = func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	)
+	q := &Queue{Store: s, now: clock}
 	job, err := q.Enqueue(t.Context(), Spec{Kind: "work"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A runner that died holding the lease for 200 ms.
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {
-		now := time.Now()
-		_, err := tx.Jobs().Lease([]string{"work"}, nil, "dead-runner", now, now.Add(200*time.Millisecond))
+		_, err := tx.Jobs().Lease([]string{"work"}, nil, "dead-runner", clock(), clock().Add(200*time.Millisecond))
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
 	var runs atomic.Int32
-	r := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: 150 * time.Millisecond}
+	release := make(chan struct{})
+	lease := 150 * time.Millisecond
+	r := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: lease, now: clock}
 	r.Handle("work", HandlerFunc(func(ctx context.Context, j meta.Job) error {
 		runs.Add(1)
-		select { // longer than the lease: only heartbeats keep it
-		case <-time.After(600 * time.Millisecond):
+		select { // held for many leases: only heartbeats keep it
+		case <-release:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}), KindOptions{})
-	other := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: 150 * time.Millisecond}
+	other := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: lease, now: clock}
 	other.Handle("work", r.kinds["work"].h, KindOptions{})
 	start(t, r)
 	start(t, other)
+	if runs.Load() != 0 {
+		t.Fatal("the job ran while the dead runner's lease held")
+	}
+	move(250 * time.Millisecond) // the dead runner's lease expires
+	eventually.True(t, "the takeover", func() bool { return runs.Load() == 1 })
+	// Six leases' worth of time, moved in steps shorter than a lease, each
+	// answered by a heartbeat that extends it from the new time.
+	for range 9 {
+		move(lease * 2 / 3)
+		want := clock().Add(lease)
+		eventually.True(t, "a heartbeat", func() bool { return !state(t, q, job.ID).LeaseUntil.Before(want) })
+	}
+	close(release)
 	eventually.True(t, "the job to succeed", func() bool { return state(t, q, job.ID).State == meta.JobSucceeded })
 	if j := state(t, q, job.ID); j.Attempts != 2 || runs.Load() != 1 {
 		t.Errorf("attempts %d (want 2: the dead runner's and the takeover), handler runs %d (want 1)", j.Attempts, runs.Load())
@@ -157,7 +178,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 func TestCancelStopsARunningJob(t *testing.T) {
 	s := openStore(t)
 	started, stopped := make(chan struct{}), make(chan struct{})
-	r := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: 60 * time.Millisecond}
+	r := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: 1500 * time.Millisecond} // a heartbeat each 0.5 s; a lease long enough that a busy machine does not lose it
 	r.Handle("long", HandlerFunc(func(ctx context.Context, j meta.Job) error {
 		close(started)
 		<-ctx.Done()
@@ -173,7 +194,7 @@ func TestCancelStopsARunningJob(t *testing.T) {
 	}
 	select {
 	case <-stopped:
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("the handler's context was not canceled")
 	}
 	time.Sleep(50 * time.Millisecond)

@@ -171,6 +171,34 @@ func (r *rig) report(repo string, d digest.Digest) (meta.ScanReport, error) {
 	return rec, err
 }
 
+// settled waits until scan-on-push has read every event logged so far and
+// no job is pending or running: what was going to be scanned has been.
+func (r *rig) settled() {
+	r.t.Helper()
+	eventually.True(r.t, "scan-on-push to catch up and the scans to finish", func() bool {
+		idle := false
+		err := r.reg.Metadata.View(context.Background(), func(tx meta.Tx) error {
+			last, err := tx.Events().Last()
+			if err != nil {
+				return err
+			}
+			c, err := tx.Cursors().Get(ConsumerName)
+			if err != nil || c.Seq < last {
+				return nil
+			}
+			for _, st := range []meta.JobState{meta.JobPending, meta.JobRunning} {
+				js, err := tx.Jobs().List(meta.JobFilter{State: st}, 0, 1)
+				if err != nil || len(js) > 0 {
+					return err
+				}
+			}
+			idle = true
+			return nil
+		})
+		return err == nil && idle
+	})
+}
+
 func (r *rig) waitStatus(repo string, d digest.Digest, want meta.ScanStatus) meta.ScanReport {
 	r.t.Helper()
 	var rec meta.ScanReport
@@ -234,7 +262,7 @@ func TestScanOnPush(t *testing.T) {
 	if err := remote.Tag(r.ref("team/app:v1").Context().Tag("again"), mustGet(t, r.ref("team/app:v1"))); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	r.settled()
 	if rec.Severity != "High" || rec.Fixable != 2 || rec.Counts["High"] != 1 || rec.Counts["Medium"] != 1 || rec.Counts["Low"] != 1 || len(rec.Findings) != 3 {
 		t.Errorf("summary: %+v", rec)
 	}
@@ -326,7 +354,7 @@ func TestOnlyImagesOfAutoScanProjectsAreScanned(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.waitStatus("team/app", img, meta.ScanSuccess)
-	time.Sleep(100 * time.Millisecond) // the consumer has read past every push
+	r.settled()
 	if n := len(r.scanner.requests()); n != 1 {
 		t.Errorf("%d scans, want 1 (only team/app:v1)", n)
 	}
@@ -344,7 +372,7 @@ func TestOnlyImagesOfAutoScanProjectsAreScanned(t *testing.T) {
 	r.waitStatus("other/app", other, meta.ScanSuccess)
 	eventually.True(t, "the rescan of team/app", func() bool { return len(r.scanner.requests()) == 3 })
 	r.waitStatus("team/app", img, meta.ScanSuccess)
-	time.Sleep(100 * time.Millisecond)
+	r.settled()
 	if n := len(r.scanner.requests()); n != 3 {
 		t.Errorf("%d scans after scan-all, want 3", n)
 	}
