@@ -433,3 +433,62 @@ func TestGrants(t *testing.T) {
 		t.Errorf("bob after the grant's removal: %v", got)
 	}
 }
+
+// robotSecret creates a robot as c from body and returns its name and
+// secret.
+func robotSecret(t *testing.T, c client, body string) (string, string) {
+	t.Helper()
+	_, out := c.want("POST", "/robots", body, 201, "")
+	var r struct{ Name, Secret string }
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Name, r.Secret
+}
+
+// TestRobotsStayWithinTheirManager: a robot allowed to update and delete
+// robots may refresh, disable, enable or delete only robots whose
+// permissions and expiry lie within its own: a pull-only project robot
+// cannot take over a push+delete robot of its project, and a system robot
+// holding only robot list+update cannot re-enable an administrator's
+// disabled "*" robot and read its new secret.
+func TestRobotsStayWithinTheirManager(t *testing.T) {
+	url, m := newAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	admin := client{t, url, "admin", "admin-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+
+	strong, strongSecret := robotSecret(t, alice, `{"name":"strong","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"repository","action":"push"},{"resource":"repository","action":"delete"}]}]}`)
+	weakName, weakSecret := robotSecret(t, alice, `{"name":"weak","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"robot","action":"list"},{"resource":"robot","action":"update"},{"resource":"robot","action":"delete"}]}]}`)
+	puller, _ := robotSecret(t, alice, `{"name":"puller","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull","pattern":"team/app"}]}]}`)
+	weak := client{t, url, weakName, weakSecret}
+
+	weak.want("PATCH", "/robots/"+strong, `{}`, 403, "FORBIDDEN")
+	weak.want("PUT", "/robots/"+strong, `{"disable":true}`, 403, "FORBIDDEN")
+	weak.want("DELETE", "/robots/"+strong, "", 403, "FORBIDDEN")
+	if _, err := m.Authenticate(t.Context(), strong, strongSecret); err != nil {
+		t.Errorf("the strong robot after the weak one's attempts: %v", err)
+	}
+	weak.want("PUT", "/robots/"+strong, `{"disable":false,"permissions":[]}`, 400, "BAD_REQUEST")
+	// Within its rights it manages robots as before.
+	weak.want("PATCH", "/robots/"+puller, `{}`, 200, "")
+	weak.want("PUT", "/robots/"+puller, `{"disable":true}`, 200, "")
+	weak.want("PUT", "/robots/"+puller, `{"disable":false}`, 200, "")
+	weak.want("DELETE", "/robots/"+puller, "", 200, "")
+
+	all, allSecret := robotSecret(t, admin, `{"name":"all","level":"system","duration":-1,"permissions":[{"kind":"project","namespace":"*",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"repository","action":"push"},{"resource":"repository","action":"delete"}]}]}`)
+	admin.want("PUT", "/robots/"+all, `{"disable":true}`, 200, "")
+	opsName, opsSecret := robotSecret(t, admin, `{"name":"ops","level":"system","duration":-1,"permissions":[{"kind":"project","namespace":"*",
+		"access":[{"resource":"robot","action":"list"},{"resource":"robot","action":"update"}]}]}`)
+	ops := client{t, url, opsName, opsSecret}
+	ops.want("PUT", "/robots/"+all, `{"disable":false}`, 403, "FORBIDDEN")
+	ops.want("PATCH", "/robots/"+all, `{}`, 403, "FORBIDDEN")
+	if _, err := m.Authenticate(t.Context(), all, allSecret); err == nil {
+		t.Error("the disabled system robot logs in after the ops robot's attempts")
+	}
+	ops.want("PATCH", "/robots/"+weakName, `{}`, 403, "FORBIDDEN")
+}

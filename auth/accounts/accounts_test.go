@@ -222,7 +222,7 @@ func TestRobots(t *testing.T) {
 	}
 
 	// Rotation: the old secret stops working.
-	fresh, err := m.RotateRobotSecret(ctx, name)
+	fresh, err := m.RotateRobotSecret(ctx, admin, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,13 +233,13 @@ func TestRobots(t *testing.T) {
 		t.Errorf("the rotated secret: %v", err)
 	}
 	// Disabled, then expired: refused.
-	if err := m.SetRobotDisabled(ctx, name, true); err != nil {
+	if err := m.SetRobotDisabled(ctx, admin, name, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := login(t, m, name, fresh); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Errorf("a disabled robot: %v", err)
 	}
-	if err := m.SetRobotDisabled(ctx, name, false); err != nil {
+	if err := m.SetRobotDisabled(ctx, admin, name, false); err != nil {
 		t.Fatal(err)
 	}
 	*clock = now.Add(2 * time.Hour)
@@ -265,7 +265,7 @@ func TestRobots(t *testing.T) {
 	if _, _, err := m.CreateRobot(ctx, admin, RobotSpec{Project: "team", Name: "old", ExpiresAt: now.Add(-time.Minute)}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an expiry in the past: %v", err)
 	}
-	if err := m.DeleteRobot(ctx, name); err != nil {
+	if err := m.DeleteRobot(ctx, admin, name); err != nil {
 		t.Fatal(err)
 	}
 	if got := allowed(t, m, robot, "team/app-web"); len(got) != 0 {
