@@ -492,3 +492,43 @@ func TestRobotsStayWithinTheirManager(t *testing.T) {
 	}
 	ops.want("PATCH", "/robots/"+weakName, `{}`, 403, "FORBIDDEN")
 }
+
+// TestMembersStayBelowTheirGranter: nobody grants a role or a repository
+// grant above their own rights: a robot holding member create (and pull)
+// may make someone a guest, not a projectAdmin or a developer, nor give a
+// push grant; it may not re-role or remove a stronger member. POST of an
+// existing member is 409 instead of a silent role change.
+func TestMembersStayBelowTheirGranter(t *testing.T) {
+	url, _ := newAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	name, secret := robotSecret(t, alice, `{"name":"hr","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"project","action":"read"},
+		{"resource":"member","action":"read"},{"resource":"member","action":"create"},{"resource":"member","action":"update"},{"resource":"member","action":"delete"}]}]}`)
+	hr := client{t, url, name, secret}
+
+	hr.want("POST", "/projects/team/members", `{"role_id":1,"member_user":{"username":"bob"}}`, 403, "FORBIDDEN")
+	hr.want("POST", "/projects/team/members", `{"role_id":2,"member_group":{"group_name":"devs"}}`, 403, "FORBIDDEN")
+	hr.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"bob"}}`, 201, "")
+	hr.want("POST", "/projects/team/members", `{"role_id":5,"member_user":{"username":"bob"}}`, 409, "CONFLICT")
+	alice.want("POST", "/projects/team/members", `{"role_id":1,"member_user":{"username":"bob"}}`, 409, "CONFLICT")
+	_, out := alice.want("GET", "/projects/team/members?entityname=bob", "", 200, "")
+	if !strings.Contains(out, `"role_name":"guest"`) {
+		t.Errorf("bob after the refused POSTs: %s", out)
+	}
+	hr.want("PUT", "/projects/team/members/2", `{"role_id":4}`, 403, "FORBIDDEN")
+	hr.want("PUT", "/projects/team/members/2", `{"role_id":5}`, 200, "")
+	hr.want("PUT", "/projects/team/members/1", `{"role_id":3}`, 403, "FORBIDDEN") // alice, projectAdmin
+	hr.want("DELETE", "/projects/team/members/1", "", 403, "FORBIDDEN")
+	hr.want("DELETE", "/projects/team/members/2", "", 200, "")
+	_, out = alice.want("GET", "/projects/team/members", "", 200, "")
+	if !strings.Contains(out, `"entity_name":"alice","entity_type":"u","role_id":1`) {
+		t.Errorf("alice after the robot's attempts: %s", out)
+	}
+
+	hr.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/**","actions":["push"]}`, 403, "FORBIDDEN")
+	hr.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/app","actions":["pull"]}`, 201, "")
+	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/tools/**","actions":["delete"]}`, 201, "")
+	hr.want("DELETE", "/projects/team/grants/2", "", 403, "FORBIDDEN")
+	hr.want("DELETE", "/projects/team/grants/1", "", 200, "")
+}

@@ -116,7 +116,7 @@ func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !ok {
 		return badRequest("role_id: %d is not 1 (projectAdmin), 2 (developer), 3 (guest), 4 (maintainer) or 5 (limitedGuest)", req.RoleID)
 	}
-	id, err := h.m.SetMember(r.Context(), name, kind, member, role)
+	id, err := h.m.AddMember(r.Context(), p, name, kind, member, role)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if !ok {
 		return badRequest("role_id: %d is not a role", req.RoleID)
 	}
-	if _, err := h.m.SetMember(r.Context(), name, mem.Kind, mem.Name, role); err != nil {
+	if err := h.m.UpdateMember(r.Context(), p, name, mem.Kind, mem.Name, role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -175,7 +175,7 @@ func (h *Handler) deleteMember(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	if _, err := h.m.SetMember(r.Context(), name, mem.Kind, mem.Name, ""); err != nil {
+	if err := h.m.RemoveMember(r.Context(), p, name, mem.Kind, mem.Name); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
