@@ -145,7 +145,7 @@ func TestProjectsAndMembers(t *testing.T) {
 		t.Errorf("member Location %q", loc)
 	}
 	alice.want("POST", "/projects/team/members", `{"role_id":9,"member_user":{"username":"bob"}}`, 400, "BAD_REQUEST")
-	alice.want("POST", "/projects/team/members", `{"role_id":2,"member_user":{"username":"nobody"}}`, 404, "NOT_FOUND")
+	admin.want("POST", "/projects/team/members", `{"role_id":2,"member_user":{"username":"nobody"}}`, 404, "NOT_FOUND") // only an admin is told
 	alice.want("POST", "/projects/team/members", `{"role_id":3,"member_group":{"group_name":"devs"}}`, 201, "")
 	_, out = bob.want("GET", "/projects/team/members", "", 200, "")
 	var ms []memberJSON
@@ -425,7 +425,7 @@ func TestGrants(t *testing.T) {
 			t.Errorf("POST grants %s: %d %s", c.body, resp.StatusCode, out)
 		}
 	}
-	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"nobody"},"pattern":"team/**","actions":["pull"]}`, 404, "NOT_FOUND")
+	client{t, url, "admin", "admin-password"}.want("POST", "/projects/team/grants", `{"member_user":{"username":"nobody"},"pattern":"team/**","actions":["pull"]}`, 404, "NOT_FOUND") // only an admin is told
 	alice.want("DELETE", "/projects/team/grants/1", "", 200, "")
 	alice.want("DELETE", "/projects/team/grants/1", "", 404, "NOT_FOUND")
 	alice.want("DELETE", "/projects/team/grants/x", "", 400, "BAD_REQUEST")
@@ -531,4 +531,24 @@ func TestMembersStayBelowTheirGranter(t *testing.T) {
 	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/tools/**","actions":["delete"]}`, 201, "")
 	hr.want("DELETE", "/projects/team/grants/2", "", 403, "FORBIDDEN")
 	hr.want("DELETE", "/projects/team/grants/1", "", 200, "")
+}
+
+// TestMemberAddsDoNotTellWhichUsersExist: a project admin who is not a
+// system administrator gets the same answer for a user name that has no
+// account as for one that has, for members and grants alike; only a system
+// administrator, who may list the users anyway, is told a name is unknown.
+func TestMemberAddsDoNotTellWhichUsersExist(t *testing.T) {
+	url, _ := newAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	admin := client{t, url, "admin", "admin-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	known, _ := alice.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"bob"}}`, 201, "")
+	unknown, _ := alice.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"nobody"}}`, 201, "")
+	if known.Header.Get("Location") == "" || unknown.Header.Get("Location") == "" {
+		t.Errorf("Locations %q, %q", known.Header.Get("Location"), unknown.Header.Get("Location"))
+	}
+	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/**","actions":["pull"]}`, 201, "")
+	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"nobody2"},"pattern":"team/**","actions":["pull"]}`, 201, "")
+	admin.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"nobody3"}}`, 404, "NOT_FOUND")
+	admin.want("POST", "/projects/team/grants", `{"member_user":{"username":"nobody3"},"pattern":"team/**","actions":["pull"]}`, 404, "NOT_FOUND")
 }

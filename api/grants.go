@@ -54,7 +54,7 @@ func (h *Handler) addGrant(w http.ResponseWriter, r *http.Request, p auth.Princi
 	}
 	id, err := h.m.SetGrant(r.Context(), p, name, kind, member, req.Pattern, req.Actions)
 	if err != nil {
-		return err
+		return toAPIErrorNamed(err, kind+" "+member) // the project was found above
 	}
 	created(w, "/projects/"+name+"/grants/"+strconv.FormatInt(id, 10))
 	return nil

@@ -37,16 +37,14 @@ type memberRef struct {
 	} `json:"member_group"`
 }
 
-// subject returns the kind ("user" or "group") and name ref names; a user
-// must exist.
-func (h *Handler) subject(r *http.Request, ref memberRef) (string, string, error) {
+// subject returns the kind ("user" or "group") and name ref names. Whether
+// a user must have an account is the accounts.Manager's to say: only for a
+// system administrator, so that member adds do not tell others which user
+// names exist.
+func subject(ref memberRef) (string, string, error) {
 	switch {
 	case ref.MemberUser != nil && ref.MemberGroup == nil && ref.MemberUser.Username != "":
-		name := ref.MemberUser.Username
-		if err := h.store.View(r.Context(), func(tx meta.Tx) error { _, err := tx.Users().Get(name); return err }); err != nil {
-			return "", "", toAPIErrorNamed(err, "user "+name)
-		}
-		return "user", name, nil
+		return "user", ref.MemberUser.Username, nil
 	case ref.MemberGroup != nil && ref.MemberUser == nil && ref.MemberGroup.GroupName != "":
 		return "group", ref.MemberGroup.GroupName, nil
 	}
@@ -102,7 +100,7 @@ func (h *Handler) addition(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err = decode(w, r, req); err != nil {
 		return
 	}
-	kind, name, err = h.subject(r, *ref)
+	kind, name, err = subject(*ref)
 	return
 }
 
@@ -118,7 +116,7 @@ func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, p auth.Princ
 	}
 	id, err := h.m.AddMember(r.Context(), p, name, kind, member, role)
 	if err != nil {
-		return err
+		return toAPIErrorNamed(err, kind+" "+member) // the project was found above
 	}
 	created(w, "/projects/"+name+"/members/"+strconv.FormatInt(id, 10))
 	return nil

@@ -324,7 +324,7 @@ func TestWithinCreator(t *testing.T) {
 	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create"}}}}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a developer grants robot creation: %v", err)
 	}
-	if _, err := m.AddMember(ctx, admin, "team", "user", "dan", rbac.ProjectAdmin); err != nil {
+	if _, err := m.AddMember(ctx, auth.Principal{Name: "root", Kind: auth.User}, "team", "user", "dan", rbac.ProjectAdmin); err != nil {
 		t.Fatal(err)
 	}
 	dan := auth.Principal{Name: "dan", Kind: auth.User}

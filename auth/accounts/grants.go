@@ -29,13 +29,14 @@ func nextID[T any](items []T, id func(T) int64) int64 {
 // returns the grant's id (0 when removed). actor needs the member
 // permission to create, update (replace) or delete grants in project, and
 // both the grant it replaces or removes and the new one must lie within
-// actor's own rights (see mayGrant).
+// actor's own rights (see mayGrant). See knownMember for when a user must
+// have an account.
 func (m *Manager) SetGrant(ctx context.Context, actor auth.Principal, project, kind, name, pattern string, actions []string) (int64, error) {
 	if kind != "user" && kind != "group" {
 		return 0, fmt.Errorf("%w: grant kind %q is not user or group", ErrInvalid, kind)
 	}
-	if name == "" {
-		return 0, fmt.Errorf("%w: grant to an empty name", ErrInvalid)
+	if name == "" || len(name) > 255 {
+		return 0, fmt.Errorf("%w: a grant's member name has 1 to 255 characters", ErrInvalid)
 	}
 	if len(actions) > 0 {
 		if err := validGrant(project, meta.Grant{Project: project, Pattern: pattern, Actions: actions}); err != nil {
@@ -67,6 +68,11 @@ func (m *Manager) SetGrant(ctx context.Context, actor auth.Principal, project, k
 		}
 		if err := m.mayGrant(tx, actor, project, action, given); err != nil {
 			return fmt.Errorf("grant %s to %s %s: %w", pattern, kind, name, err)
+		}
+		if len(actions) > 0 {
+			if err := knownMember(tx, actor, kind, name); err != nil {
+				return err
+			}
 		}
 		p.Grants = slices.DeleteFunc(p.Grants, same)
 		if len(actions) > 0 {

@@ -15,7 +15,8 @@ import (
 // AddMember makes user or group name (kind "user" or "group") a member of
 // project with role, for actor, and returns the membership's id. It is
 // ErrExists when name is a member already: UpdateMember changes a role.
-// See mayGiveRoles for who may give which role.
+// See mayGiveRoles for who may give which role, and knownMember for when
+// a user must have an account.
 func (m *Manager) AddMember(ctx context.Context, actor auth.Principal, project, kind, name string, role rbac.Role) (int64, error) {
 	if err := validMember(kind, name, role); err != nil {
 		return 0, err
@@ -31,6 +32,9 @@ func (m *Manager) AddMember(ctx context.Context, actor auth.Principal, project, 
 		}
 		if slices.ContainsFunc(p.Members, sameMember(kind, name)) {
 			return fmt.Errorf("%s %s in project %s: %w", kind, name, project, ErrExists)
+		}
+		if err := knownMember(tx, actor, kind, name); err != nil {
+			return err
 		}
 		mem.ID = nextID(p.Members, func(x meta.Member) int64 { return x.ID })
 		p.Members = append(p.Members, mem)
@@ -117,8 +121,27 @@ func validMember(kind, name string, role rbac.Role) error {
 	if !slices.Contains(rbac.Roles, role) {
 		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
 	}
-	if name == "" {
-		return fmt.Errorf("%w: empty member name", ErrInvalid)
+	if name == "" || len(name) > 255 {
+		return fmt.Errorf("%w: a member name has 1 to 255 characters", ErrInvalid)
+	}
+	return nil
+}
+
+// knownMember checks, in tx, the user a membership or grant names, for
+// actor. Only for a system administrator, who may list the users anyway,
+// must the account exist (meta.ErrNotFound otherwise). Anyone else is
+// answered alike whether or not it does: a membership or grant for a name
+// without an account is kept and applies to the account of that name once
+// there is one (as a group's does for its members). Otherwise adding a
+// member would tell a project admin which user names exist on the whole
+// registry, outside their project. Groups are named by the identity
+// providers and never looked up.
+func knownMember(tx meta.Tx, actor auth.Principal, kind, name string) error {
+	if kind != "user" || !actor.Admin {
+		return nil
+	}
+	if _, err := tx.Users().Get(name); err != nil {
+		return fmt.Errorf("user %s: %w", name, err)
 	}
 	return nil
 }

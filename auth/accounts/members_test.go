@@ -91,3 +91,39 @@ func TestMembersStayBelowTheirGranter(t *testing.T) {
 		t.Errorf("the robot removes its own grant: %v", err)
 	}
 }
+
+// TestMembershipsWaitForTheirAccount: a project admin adding a user name
+// without an account gets the same answer as for one with an account (no
+// enumeration of user names); the membership applies once the account
+// exists. A system administrator is told the name is unknown.
+func TestMembershipsWaitForTheirAccount(t *testing.T) {
+	m, _, _ := clockedManager(t)
+	ctx := t.Context()
+	root := auth.Principal{Name: "root", Kind: auth.User, Admin: true}
+	alice := auth.Principal{Name: "alice", Kind: auth.User}
+	if err := m.CreateProject(ctx, alice, "team", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AddMember(ctx, root, "team", "user", "nobody", rbac.Guest); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("an administrator adds an unknown user: %v", err)
+	}
+	if _, err := m.SetGrant(ctx, root, "team", "user", "nobody", "team/**", []string{auth.ActionPull}); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("an administrator grants an unknown user: %v", err)
+	}
+	if _, err := m.AddMember(ctx, alice, "team", "user", "later", rbac.Developer); err != nil {
+		t.Errorf("a project admin adds a name without an account: %v", err)
+	}
+	if _, err := m.AddMember(ctx, alice, "team", "user", string(make([]byte, 256)), rbac.Guest); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a 256-byte name: %v", err)
+	}
+	if err := m.SetUser(ctx, "later", "later-password", false); err != nil {
+		t.Fatal(err)
+	}
+	later, err := login(t, m, "later", "later-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := allowed(t, m, later, "team/app"); len(got) != 2 {
+		t.Errorf("the account created after its membership: %v", got)
+	}
+}
