@@ -145,7 +145,7 @@ func TestProjectsAndMembers(t *testing.T) {
 		t.Errorf("member Location %q", loc)
 	}
 	alice.want("POST", "/projects/team/members", `{"role_id":9,"member_user":{"username":"bob"}}`, 400, "BAD_REQUEST")
-	alice.want("POST", "/projects/team/members", `{"role_id":2,"member_user":{"username":"nobody"}}`, 404, "NOT_FOUND")
+	admin.want("POST", "/projects/team/members", `{"role_id":2,"member_user":{"username":"nobody"}}`, 404, "NOT_FOUND") // only an admin is told
 	alice.want("POST", "/projects/team/members", `{"role_id":3,"member_group":{"group_name":"devs"}}`, 201, "")
 	_, out = bob.want("GET", "/projects/team/members", "", 200, "")
 	var ms []memberJSON
@@ -425,11 +425,130 @@ func TestGrants(t *testing.T) {
 			t.Errorf("POST grants %s: %d %s", c.body, resp.StatusCode, out)
 		}
 	}
-	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"nobody"},"pattern":"team/**","actions":["pull"]}`, 404, "NOT_FOUND")
+	client{t, url, "admin", "admin-password"}.want("POST", "/projects/team/grants", `{"member_user":{"username":"nobody"},"pattern":"team/**","actions":["pull"]}`, 404, "NOT_FOUND") // only an admin is told
 	alice.want("DELETE", "/projects/team/grants/1", "", 200, "")
 	alice.want("DELETE", "/projects/team/grants/1", "", 404, "NOT_FOUND")
 	alice.want("DELETE", "/projects/team/grants/x", "", 400, "BAD_REQUEST")
 	if got, _ := m.Authorizer().Allowed(t.Context(), bobP, authResource("team/app-web"), []string{"pull"}); len(got) != 0 {
 		t.Errorf("bob after the grant's removal: %v", got)
 	}
+}
+
+// robotSecret creates a robot as c from body and returns its name and
+// secret.
+func robotSecret(t *testing.T, c client, body string) (string, string) {
+	t.Helper()
+	_, out := c.want("POST", "/robots", body, 201, "")
+	var r struct{ Name, Secret string }
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Name, r.Secret
+}
+
+// TestRobotsStayWithinTheirManager: a robot allowed to update and delete
+// robots may refresh, disable, enable or delete only robots whose
+// permissions and expiry lie within its own: a pull-only project robot
+// cannot take over a push+delete robot of its project, and a system robot
+// holding only robot list+update cannot re-enable an administrator's
+// disabled "*" robot and read its new secret.
+func TestRobotsStayWithinTheirManager(t *testing.T) {
+	url, m := newAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	admin := client{t, url, "admin", "admin-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+
+	strong, strongSecret := robotSecret(t, alice, `{"name":"strong","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"repository","action":"push"},{"resource":"repository","action":"delete"}]}]}`)
+	weakName, weakSecret := robotSecret(t, alice, `{"name":"weak","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"robot","action":"list"},{"resource":"robot","action":"update"},{"resource":"robot","action":"delete"}]}]}`)
+	puller, _ := robotSecret(t, alice, `{"name":"puller","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull","pattern":"team/app"}]}]}`)
+	weak := client{t, url, weakName, weakSecret}
+
+	weak.want("PATCH", "/robots/"+strong, `{}`, 403, "FORBIDDEN")
+	weak.want("PUT", "/robots/"+strong, `{"disable":true}`, 403, "FORBIDDEN")
+	weak.want("DELETE", "/robots/"+strong, "", 403, "FORBIDDEN")
+	if _, err := m.Authenticate(t.Context(), strong, strongSecret); err != nil {
+		t.Errorf("the strong robot after the weak one's attempts: %v", err)
+	}
+	weak.want("PUT", "/robots/"+strong, `{"disable":false,"permissions":[]}`, 400, "BAD_REQUEST")
+	// Within its rights it manages robots as before.
+	weak.want("PATCH", "/robots/"+puller, `{}`, 200, "")
+	weak.want("PUT", "/robots/"+puller, `{"disable":true}`, 200, "")
+	weak.want("PUT", "/robots/"+puller, `{"disable":false}`, 200, "")
+	weak.want("DELETE", "/robots/"+puller, "", 200, "")
+
+	all, allSecret := robotSecret(t, admin, `{"name":"all","level":"system","duration":-1,"permissions":[{"kind":"project","namespace":"*",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"repository","action":"push"},{"resource":"repository","action":"delete"}]}]}`)
+	admin.want("PUT", "/robots/"+all, `{"disable":true}`, 200, "")
+	opsName, opsSecret := robotSecret(t, admin, `{"name":"ops","level":"system","duration":-1,"permissions":[{"kind":"project","namespace":"*",
+		"access":[{"resource":"robot","action":"list"},{"resource":"robot","action":"update"}]}]}`)
+	ops := client{t, url, opsName, opsSecret}
+	ops.want("PUT", "/robots/"+all, `{"disable":false}`, 403, "FORBIDDEN")
+	ops.want("PATCH", "/robots/"+all, `{}`, 403, "FORBIDDEN")
+	if _, err := m.Authenticate(t.Context(), all, allSecret); err == nil {
+		t.Error("the disabled system robot logs in after the ops robot's attempts")
+	}
+	ops.want("PATCH", "/robots/"+weakName, `{}`, 403, "FORBIDDEN")
+}
+
+// TestMembersStayBelowTheirGranter: nobody grants a role or a repository
+// grant above their own rights: a robot holding member create (and pull)
+// may make someone a guest, not a projectAdmin or a developer, nor give a
+// push grant; it may not re-role or remove a stronger member. POST of an
+// existing member is 409 instead of a silent role change.
+func TestMembersStayBelowTheirGranter(t *testing.T) {
+	url, _ := newAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	name, secret := robotSecret(t, alice, `{"name":"hr","level":"project","duration":-1,"permissions":[{"kind":"project","namespace":"team",
+		"access":[{"resource":"repository","action":"pull"},{"resource":"project","action":"read"},
+		{"resource":"member","action":"read"},{"resource":"member","action":"create"},{"resource":"member","action":"update"},{"resource":"member","action":"delete"}]}]}`)
+	hr := client{t, url, name, secret}
+
+	hr.want("POST", "/projects/team/members", `{"role_id":1,"member_user":{"username":"bob"}}`, 403, "FORBIDDEN")
+	hr.want("POST", "/projects/team/members", `{"role_id":2,"member_group":{"group_name":"devs"}}`, 403, "FORBIDDEN")
+	hr.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"bob"}}`, 201, "")
+	hr.want("POST", "/projects/team/members", `{"role_id":5,"member_user":{"username":"bob"}}`, 409, "CONFLICT")
+	alice.want("POST", "/projects/team/members", `{"role_id":1,"member_user":{"username":"bob"}}`, 409, "CONFLICT")
+	_, out := alice.want("GET", "/projects/team/members?entityname=bob", "", 200, "")
+	if !strings.Contains(out, `"role_name":"guest"`) {
+		t.Errorf("bob after the refused POSTs: %s", out)
+	}
+	hr.want("PUT", "/projects/team/members/2", `{"role_id":4}`, 403, "FORBIDDEN")
+	hr.want("PUT", "/projects/team/members/2", `{"role_id":5}`, 200, "")
+	hr.want("PUT", "/projects/team/members/1", `{"role_id":3}`, 403, "FORBIDDEN") // alice, projectAdmin
+	hr.want("DELETE", "/projects/team/members/1", "", 403, "FORBIDDEN")
+	hr.want("DELETE", "/projects/team/members/2", "", 200, "")
+	_, out = alice.want("GET", "/projects/team/members", "", 200, "")
+	if !strings.Contains(out, `"entity_name":"alice","entity_type":"u","role_id":1`) {
+		t.Errorf("alice after the robot's attempts: %s", out)
+	}
+
+	hr.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/**","actions":["push"]}`, 403, "FORBIDDEN")
+	hr.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/app","actions":["pull"]}`, 201, "")
+	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/tools/**","actions":["delete"]}`, 201, "")
+	hr.want("DELETE", "/projects/team/grants/2", "", 403, "FORBIDDEN")
+	hr.want("DELETE", "/projects/team/grants/1", "", 200, "")
+}
+
+// TestMemberAddsDoNotTellWhichUsersExist: a project admin who is not a
+// system administrator gets the same answer for a user name that has no
+// account as for one that has, for members and grants alike; only a system
+// administrator, who may list the users anyway, is told a name is unknown.
+func TestMemberAddsDoNotTellWhichUsersExist(t *testing.T) {
+	url, _ := newAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	admin := client{t, url, "admin", "admin-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	known, _ := alice.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"bob"}}`, 201, "")
+	unknown, _ := alice.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"nobody"}}`, 201, "")
+	if known.Header.Get("Location") == "" || unknown.Header.Get("Location") == "" {
+		t.Errorf("Locations %q, %q", known.Header.Get("Location"), unknown.Header.Get("Location"))
+	}
+	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/**","actions":["pull"]}`, 201, "")
+	alice.want("POST", "/projects/team/grants", `{"member_user":{"username":"nobody2"},"pattern":"team/**","actions":["pull"]}`, 201, "")
+	admin.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"nobody3"}}`, 404, "NOT_FOUND")
+	admin.want("POST", "/projects/team/grants", `{"member_user":{"username":"nobody3"},"pattern":"team/**","actions":["pull"]}`, 404, "NOT_FOUND")
 }

@@ -41,7 +41,8 @@ func (h *Handler) listGrants(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 // addGrant is POST /projects/{project}/grants: it creates the grant, or
-// replaces the actions of the member's grant on the same pattern.
+// replaces the actions of the member's grant on the same pattern, within
+// the caller's own rights (the accounts.Manager checks).
 func (h *Handler) addGrant(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var req grantReq
 	name, kind, member, err := h.addition(w, r, p, &req, &req.memberRef)
@@ -51,9 +52,9 @@ func (h *Handler) addGrant(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if len(req.Actions) == 0 {
 		return badRequest("actions: at least one of pull, push, delete is required")
 	}
-	id, err := h.m.SetGrant(r.Context(), name, kind, member, req.Pattern, req.Actions)
+	id, err := h.m.SetGrant(r.Context(), p, name, kind, member, req.Pattern, req.Actions)
 	if err != nil {
-		return err
+		return toAPIErrorNamed(err, kind+" "+member) // the project was found above
 	}
 	created(w, "/projects/"+name+"/grants/"+strconv.FormatInt(id, 10))
 	return nil
@@ -71,7 +72,7 @@ func (h *Handler) deleteGrant(w http.ResponseWriter, r *http.Request, p auth.Pri
 	}
 	for _, g := range proj.Grants {
 		if g.ID == id {
-			if _, err := h.m.SetGrant(r.Context(), name, g.Kind, g.Name, g.Pattern, nil); err != nil {
+			if _, err := h.m.SetGrant(r.Context(), p, name, g.Kind, g.Name, g.Pattern, nil); err != nil {
 				return err
 			}
 			w.WriteHeader(http.StatusOK)

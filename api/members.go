@@ -37,16 +37,14 @@ type memberRef struct {
 	} `json:"member_group"`
 }
 
-// subject returns the kind ("user" or "group") and name ref names; a user
-// must exist.
-func (h *Handler) subject(r *http.Request, ref memberRef) (string, string, error) {
+// subject returns the kind ("user" or "group") and name ref names. Whether
+// a user must have an account is the accounts.Manager's to say: only for a
+// system administrator, so that member adds do not tell others which user
+// names exist.
+func subject(ref memberRef) (string, string, error) {
 	switch {
 	case ref.MemberUser != nil && ref.MemberGroup == nil && ref.MemberUser.Username != "":
-		name := ref.MemberUser.Username
-		if err := h.store.View(r.Context(), func(tx meta.Tx) error { _, err := tx.Users().Get(name); return err }); err != nil {
-			return "", "", toAPIErrorNamed(err, "user "+name)
-		}
-		return "user", name, nil
+		return "user", ref.MemberUser.Username, nil
 	case ref.MemberGroup != nil && ref.MemberUser == nil && ref.MemberGroup.GroupName != "":
 		return "group", ref.MemberGroup.GroupName, nil
 	}
@@ -102,7 +100,7 @@ func (h *Handler) addition(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err = decode(w, r, req); err != nil {
 		return
 	}
-	kind, name, err = h.subject(r, *ref)
+	kind, name, err = subject(*ref)
 	return
 }
 
@@ -116,9 +114,9 @@ func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !ok {
 		return badRequest("role_id: %d is not 1 (projectAdmin), 2 (developer), 3 (guest), 4 (maintainer) or 5 (limitedGuest)", req.RoleID)
 	}
-	id, err := h.m.SetMember(r.Context(), name, kind, member, role)
+	id, err := h.m.AddMember(r.Context(), p, name, kind, member, role)
 	if err != nil {
-		return err
+		return toAPIErrorNamed(err, kind+" "+member) // the project was found above
 	}
 	created(w, "/projects/"+name+"/members/"+strconv.FormatInt(id, 10))
 	return nil
@@ -158,7 +156,7 @@ func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if !ok {
 		return badRequest("role_id: %d is not a role", req.RoleID)
 	}
-	if _, err := h.m.SetMember(r.Context(), name, mem.Kind, mem.Name, role); err != nil {
+	if err := h.m.UpdateMember(r.Context(), p, name, mem.Kind, mem.Name, role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -175,7 +173,7 @@ func (h *Handler) deleteMember(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	if _, err := h.m.SetMember(r.Context(), name, mem.Kind, mem.Name, ""); err != nil {
+	if err := h.m.RemoveMember(r.Context(), p, name, mem.Kind, mem.Name); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

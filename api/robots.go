@@ -150,7 +150,7 @@ func (h *Handler) createRobot(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err != nil {
 		return err
 	}
-	spec := accounts.RobotSpec{Name: req.Name, Description: req.Description, Grants: grants}
+	spec := accounts.RobotSpec{Name: req.Name, Description: req.Description, Grants: grants, Disabled: req.Disable}
 	switch req.Level {
 	case "system":
 	case "project":
@@ -182,11 +182,6 @@ func (h *Handler) createRobot(w http.ResponseWriter, r *http.Request, p auth.Pri
 	name, secret, err := h.m.CreateRobot(r.Context(), p, spec)
 	if err != nil {
 		return err
-	}
-	if req.Disable {
-		if err := h.m.SetRobotDisabled(r.Context(), name, true); err != nil {
-			return err
-		}
 	}
 	rec, err := h.robotRecord(r, name)
 	if err != nil {
@@ -228,8 +223,9 @@ func (h *Handler) robotAllowed(p auth.Principal, rec meta.Robot, action string) 
 	return h.m.Authorizer().Can(p, scope, rbac.ResourceRobot, action)
 }
 
-// robotFor loads a robot p may act on; one p may not even read is 404.
-func (h *Handler) robotFor(r *http.Request, p auth.Principal, action string) (meta.Robot, error) {
+// robotFor loads the request's robot if p may read it (one p may not
+// read is 404); whether p may change it is the accounts.Manager's to say.
+func (h *Handler) robotFor(r *http.Request, p auth.Principal) (meta.Robot, error) {
 	if err := signedIn(p); err != nil {
 		return meta.Robot{}, err
 	}
@@ -243,12 +239,6 @@ func (h *Handler) robotFor(r *http.Request, p auth.Principal, action string) (me
 			return rec, err
 		}
 		return rec, notFound("robot %s not found", name)
-	}
-	if ok, err := h.robotAllowed(p, rec, action); err != nil || !ok {
-		if err != nil {
-			return rec, err
-		}
-		return rec, forbidden()
 	}
 	return rec, nil
 }
@@ -282,7 +272,7 @@ func (h *Handler) listRobots(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 func (h *Handler) getRobot(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	rec, err := h.robotFor(r, p, rbac.ActionRead)
+	rec, err := h.robotFor(r, p)
 	if err != nil {
 		return err
 	}
@@ -293,7 +283,7 @@ func (h *Handler) getRobot(w http.ResponseWriter, r *http.Request, p auth.Princi
 // refreshSecret is PATCH /robots/{robot}: Harbor's secret refresh. The new
 // secret is generated and shown once.
 func (h *Handler) refreshSecret(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	rec, err := h.robotFor(r, p, rbac.ActionUpdate)
+	rec, err := h.robotFor(r, p)
 	if err != nil {
 		return err
 	}
@@ -306,7 +296,7 @@ func (h *Handler) refreshSecret(w http.ResponseWriter, r *http.Request, p auth.P
 	if req.Secret != "" {
 		return badRequest("secret: secrets are generated, not chosen")
 	}
-	secret, err := h.m.RotateRobotSecret(r.Context(), rec.Name)
+	secret, err := h.m.RotateRobotSecret(r.Context(), p, rec.Name)
 	if err != nil {
 		return err
 	}
@@ -314,9 +304,11 @@ func (h *Handler) refreshSecret(w http.ResponseWriter, r *http.Request, p auth.P
 	return nil
 }
 
-// updateRobot is PUT /robots/{robot}: only the disable flag changes.
+// updateRobot is PUT /robots/{robot}: only the disable flag changes (a
+// body naming permissions or anything else is refused), so an update never
+// widens a robot.
 func (h *Handler) updateRobot(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	rec, err := h.robotFor(r, p, rbac.ActionUpdate)
+	rec, err := h.robotFor(r, p)
 	if err != nil {
 		return err
 	}
@@ -326,7 +318,7 @@ func (h *Handler) updateRobot(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := h.m.SetRobotDisabled(r.Context(), rec.Name, req.Disable); err != nil {
+	if err := h.m.SetRobotDisabled(r.Context(), p, rec.Name, req.Disable); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -334,11 +326,11 @@ func (h *Handler) updateRobot(w http.ResponseWriter, r *http.Request, p auth.Pri
 }
 
 func (h *Handler) deleteRobot(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	rec, err := h.robotFor(r, p, rbac.ActionDelete)
+	rec, err := h.robotFor(r, p)
 	if err != nil {
 		return err
 	}
-	if err := h.m.DeleteRobot(r.Context(), rec.Name); err != nil {
+	if err := h.m.DeleteRobot(r.Context(), p, rec.Name); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

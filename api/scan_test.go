@@ -63,7 +63,7 @@ func newScanAPI(t *testing.T) *scanEnv {
 			t.Fatal(err)
 		}
 	}
-	if _, err := m.SetMember(ctx, "team", "user", "alice", rbac.Developer); err != nil {
+	if _, err := m.AddMember(ctx, admin, "team", "user", "alice", rbac.Developer); err != nil {
 		t.Fatal(err)
 	}
 	env.admin = client{t, url, "admin", "admin-password"}

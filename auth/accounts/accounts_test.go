@@ -107,25 +107,31 @@ func TestUsersAndProjects(t *testing.T) {
 	if got := allowed(t, m, bob, "team/app"); len(got) != 0 {
 		t.Errorf("a non-member: %v", got)
 	}
-	id, err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer)
+	id, err := m.AddMember(ctx, alice, "team", "user", "bob", rbac.Guest)
 	if err != nil || id != 2 {
-		t.Fatalf("SetMember = %d, %v; want id 2 after the creator's 1", id, err)
+		t.Fatalf("AddMember = %d, %v; want id 2 after the creator's 1", id, err)
+	}
+	if _, err := m.AddMember(ctx, alice, "team", "user", "bob", rbac.Developer); !errors.Is(err, ErrExists) {
+		t.Errorf("adding bob again: %v", err)
+	}
+	if err := m.UpdateMember(ctx, alice, "team", "user", "bob", rbac.Developer); err != nil {
+		t.Fatal(err)
 	}
 	if got := allowed(t, m, bob, "team/app"); !slices.Equal(got, []string{"pull", "push"}) {
 		t.Errorf("bob as developer: %v", got)
 	}
-	if again, err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer); err != nil || again != id {
-		t.Errorf("changing bob's role kept id %d? got %d, %v", id, again, err)
-	}
-	if _, err := m.SetMember(ctx, "team", "user", "bob", "owner"); !errors.Is(err, ErrInvalid) {
+	if _, err := m.AddMember(ctx, alice, "team", "user", "carl", "owner"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an unknown role: %v", err)
+	}
+	if err := m.UpdateMember(ctx, alice, "team", "user", "carl", rbac.Guest); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("updating a non-member: %v", err)
 	}
 
 	// Deleting a user drops the account and its memberships.
 	if err := m.SetUser(ctx, "temp", "temp-password", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.SetMember(ctx, "team", "user", "temp", rbac.Maintainer); err != nil {
+	if _, err := m.AddMember(ctx, alice, "team", "user", "temp", rbac.Maintainer); err != nil {
 		t.Fatal(err)
 	}
 	temp := auth.Principal{Name: "temp", Kind: auth.User}
@@ -147,7 +153,7 @@ func TestUsersAndProjects(t *testing.T) {
 	if got := allowed(t, m2, bob, "team/app"); !slices.Equal(got, []string{"pull", "push"}) {
 		t.Errorf("after reload, bob: %v", got)
 	}
-	if _, err := m2.SetMember(ctx, "team", "user", "bob", ""); err != nil {
+	if err := m2.RemoveMember(ctx, alice, "team", "user", "bob"); err != nil {
 		t.Fatal(err)
 	}
 	if got := allowed(t, m2, bob, "team/app"); len(got) != 0 {
@@ -188,7 +194,7 @@ func TestRobots(t *testing.T) {
 	if err := m.CreateProject(ctx, admin, "team", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.SetMember(ctx, "team", "user", "bob", rbac.Developer); err != nil {
+	if _, err := m.AddMember(ctx, admin, "team", "user", "bob", rbac.Developer); err != nil {
 		t.Fatal(err)
 	}
 	spec := RobotSpec{Project: "team", Name: "ci", ExpiresAt: now.Add(time.Hour),
@@ -222,7 +228,7 @@ func TestRobots(t *testing.T) {
 	}
 
 	// Rotation: the old secret stops working.
-	fresh, err := m.RotateRobotSecret(ctx, name)
+	fresh, err := m.RotateRobotSecret(ctx, admin, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,13 +239,13 @@ func TestRobots(t *testing.T) {
 		t.Errorf("the rotated secret: %v", err)
 	}
 	// Disabled, then expired: refused.
-	if err := m.SetRobotDisabled(ctx, name, true); err != nil {
+	if err := m.SetRobotDisabled(ctx, admin, name, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := login(t, m, name, fresh); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Errorf("a disabled robot: %v", err)
 	}
-	if err := m.SetRobotDisabled(ctx, name, false); err != nil {
+	if err := m.SetRobotDisabled(ctx, admin, name, false); err != nil {
 		t.Fatal(err)
 	}
 	*clock = now.Add(2 * time.Hour)
@@ -265,7 +271,7 @@ func TestRobots(t *testing.T) {
 	if _, _, err := m.CreateRobot(ctx, admin, RobotSpec{Project: "team", Name: "old", ExpiresAt: now.Add(-time.Minute)}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an expiry in the past: %v", err)
 	}
-	if err := m.DeleteRobot(ctx, name); err != nil {
+	if err := m.DeleteRobot(ctx, admin, name); err != nil {
 		t.Fatal(err)
 	}
 	if got := allowed(t, m, robot, "team/app-web"); len(got) != 0 {
@@ -302,7 +308,7 @@ func TestWithinCreator(t *testing.T) {
 	if err := m.CreateProject(ctx, admin, "team", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.SetMember(ctx, "team", "group", "devs", rbac.Developer); err != nil {
+	if _, err := m.AddMember(ctx, admin, "team", "group", "devs", rbac.Developer); err != nil {
 		t.Fatal(err)
 	}
 	carol := auth.Principal{Name: "carol", Kind: auth.User, Groups: []string{"devs"}}
@@ -318,7 +324,7 @@ func TestWithinCreator(t *testing.T) {
 	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create"}}}}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a developer grants robot creation: %v", err)
 	}
-	if _, err := m.SetMember(ctx, "team", "user", "dan", rbac.ProjectAdmin); err != nil {
+	if _, err := m.AddMember(ctx, auth.Principal{Name: "root", Kind: auth.User}, "team", "user", "dan", rbac.ProjectAdmin); err != nil {
 		t.Fatal(err)
 	}
 	dan := auth.Principal{Name: "dan", Kind: auth.User}

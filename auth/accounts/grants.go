@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 )
@@ -24,13 +26,17 @@ func nextID[T any](items []T, id func(T) int64) int64 {
 // doublestar pattern inside the project: Berth's repository-scoped grant,
 // beside or instead of a role. It replaces the actions of an earlier grant
 // to the same subject and pattern; no actions remove that grant. It
-// returns the grant's id (0 when removed).
-func (m *Manager) SetGrant(ctx context.Context, project, kind, name, pattern string, actions []string) (int64, error) {
+// returns the grant's id (0 when removed). actor needs the member
+// permission to create, update (replace) or delete grants in project, and
+// both the grant it replaces or removes and the new one must lie within
+// actor's own rights (see mayGrant). See knownMember for when a user must
+// have an account.
+func (m *Manager) SetGrant(ctx context.Context, actor auth.Principal, project, kind, name, pattern string, actions []string) (int64, error) {
 	if kind != "user" && kind != "group" {
 		return 0, fmt.Errorf("%w: grant kind %q is not user or group", ErrInvalid, kind)
 	}
-	if name == "" {
-		return 0, fmt.Errorf("%w: grant to an empty name", ErrInvalid)
+	if name == "" || len(name) > 255 {
+		return 0, fmt.Errorf("%w: a grant's member name has 1 to 255 characters", ErrInvalid)
 	}
 	if len(actions) > 0 {
 		if err := validGrant(project, meta.Grant{Project: project, Pattern: pattern, Actions: actions}); err != nil {
@@ -44,10 +50,29 @@ func (m *Manager) SetGrant(ctx context.Context, project, kind, name, pattern str
 			return err
 		}
 		same := func(x meta.MemberGrant) bool { return x.Kind == kind && x.Name == name && x.Pattern == pattern }
+		var (
+			action = rbac.ActionCreate
+			given  []meta.Grant
+		)
+		if len(actions) > 0 {
+			given = append(given, meta.Grant{Project: project, Pattern: pattern, Actions: actions})
+		}
 		if i := slices.IndexFunc(p.Grants, same); i >= 0 {
-			g.ID = p.Grants[i].ID
+			g.ID, action = p.Grants[i].ID, rbac.ActionUpdate
+			given = append(given, meta.Grant{Project: project, Pattern: pattern, Actions: p.Grants[i].Actions})
 		} else {
 			g.ID = nextID(p.Grants, func(x meta.MemberGrant) int64 { return x.ID })
+		}
+		if len(actions) == 0 {
+			action = rbac.ActionDelete
+		}
+		if err := m.mayGrant(tx, actor, project, action, given); err != nil {
+			return fmt.Errorf("grant %s to %s %s: %w", pattern, kind, name, err)
+		}
+		if len(actions) > 0 {
+			if err := knownMember(tx, actor, kind, name); err != nil {
+				return err
+			}
 		}
 		p.Grants = slices.DeleteFunc(p.Grants, same)
 		if len(actions) > 0 {
@@ -57,7 +82,7 @@ func (m *Manager) SetGrant(ctx context.Context, project, kind, name, pattern str
 		if err := tx.Projects().Put(p); err != nil {
 			return err
 		}
-		return record(ctx, tx, meta.Event{Type: events.ChangeMember, Project: project, Resource: kind + ":" + name,
+		return record(ctx, tx, meta.Event{Type: events.ChangeMember, Operator: actor.Name, Project: project, Resource: kind + ":" + name,
 			Details: map[string]string{"grant": pattern, "actions": strings.Join(actions, ",")}})
 	})
 	if err != nil {

@@ -19,15 +19,16 @@ func TestMemberGrants(t *testing.T) {
 	if err := m.CreateProject(ctx, admin, "team", false); err != nil {
 		t.Fatal(err)
 	}
+	owner := auth.Principal{Name: "root", Kind: auth.User} // team's projectAdmin, as a non-administrator
 	kim := auth.Principal{Name: "kim", Kind: auth.User}
 	ops := auth.Principal{Name: "lee", Kind: auth.User, Groups: []string{"ops"}}
 	pullPush := []string{"pull", "push"}
 
-	id, err := m.SetGrant(ctx, "team", "user", "kim", "team/app-*", pullPush)
+	id, err := m.SetGrant(ctx, owner, "team", "user", "kim", "team/app-*", pullPush)
 	if err != nil || id != 1 {
 		t.Fatalf("SetGrant = %d, %v", id, err)
 	}
-	if _, err := m.SetGrant(ctx, "team", "group", "ops", "team/infra/**", []string{"pull"}); err != nil {
+	if _, err := m.SetGrant(ctx, owner, "team", "group", "ops", "team/infra/**", []string{"pull"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -46,7 +47,7 @@ func TestMemberGrants(t *testing.T) {
 	}
 
 	// Replacing keeps the id and takes the old actions away.
-	if id, err := m.SetGrant(ctx, "team", "user", "kim", "team/app-*", []string{"pull"}); err != nil || id != 1 {
+	if id, err := m.SetGrant(ctx, owner, "team", "user", "kim", "team/app-*", []string{"pull"}); err != nil || id != 1 {
 		t.Errorf("replace = %d, %v", id, err)
 	}
 	if got := allowed(t, m, kim, "team/app-web"); !slices.Equal(got, []string{"pull"}) {
@@ -68,16 +69,16 @@ func TestMemberGrants(t *testing.T) {
 		"no name":                   {"team", "user", "", "team/**", ErrInvalid},
 		"no project":                {"missing", "user", "kim", "missing/**", meta.ErrNotFound},
 	} {
-		if _, err := m.SetGrant(ctx, c.project, c.kind, c.name, c.pattern, []string{"pull"}); !errors.Is(err, c.want) {
+		if _, err := m.SetGrant(ctx, owner, c.project, c.kind, c.name, c.pattern, []string{"pull"}); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", what, err, c.want)
 		}
 	}
-	if _, err := m.SetGrant(ctx, "team", "user", "kim", "team/**", []string{"admin"}); !errors.Is(err, ErrInvalid) {
+	if _, err := m.SetGrant(ctx, owner, "team", "user", "kim", "team/**", []string{"admin"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an unknown action: %v", err)
 	}
 
 	// Removing, and deleting the user, take the grant away.
-	if id, err := m.SetGrant(ctx, "team", "group", "ops", "team/infra/**", nil); err != nil || id != 0 {
+	if id, err := m.SetGrant(ctx, owner, "team", "group", "ops", "team/infra/**", nil); err != nil || id != 0 {
 		t.Errorf("remove = %d, %v", id, err)
 	}
 	if got := allowed(t, m, ops, "team/infra/dns"); len(got) != 0 {

@@ -305,49 +305,6 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 	return nil
 }
 
-// SetMember gives a user or group (kind "user" or "group") role in project,
-// or removes it when role is "". It returns the membership's ID (0 when
-// removed).
-func (m *Manager) SetMember(ctx context.Context, project, kind, name string, role rbac.Role) (int64, error) {
-	if kind != "user" && kind != "group" {
-		return 0, fmt.Errorf("%w: member kind %q is not user or group", ErrInvalid, kind)
-	}
-	if role != "" && !slices.Contains(rbac.Roles, role) {
-		return 0, fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
-	}
-	if name == "" {
-		return 0, fmt.Errorf("%w: empty member name", ErrInvalid)
-	}
-	mem := meta.Member{Kind: kind, Name: name, Role: string(role)}
-	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		p, err := tx.Projects().Get(project)
-		if err != nil {
-			return err
-		}
-		mem.ID = nextID(p.Members, func(x meta.Member) int64 { return x.ID })
-		if i := slices.IndexFunc(p.Members, func(x meta.Member) bool { return x.Kind == kind && x.Name == name }); i >= 0 {
-			mem.ID = p.Members[i].ID
-		}
-		p.Members = slices.DeleteFunc(p.Members, func(x meta.Member) bool { return x.Kind == kind && x.Name == name })
-		if role != "" {
-			p.Members = append(p.Members, mem)
-		}
-		p.UpdatedAt = m.now().UTC()
-		if err := tx.Projects().Put(p); err != nil {
-			return err
-		}
-		return record(ctx, tx, meta.Event{Type: events.ChangeMember, Project: project, Resource: kind + ":" + name,
-			Details: map[string]string{"role": string(role)}})
-	})
-	if err != nil {
-		return 0, err
-	}
-	if role == "" {
-		return 0, m.authz.RemoveMember(project, memberSubject(mem))
-	}
-	return mem.ID, m.authz.AddMember(project, memberSubject(mem), role)
-}
-
 // SetProjectPublic makes a project public or private.
 func (m *Manager) SetProjectPublic(ctx context.Context, name string, public bool) error {
 	return m.store.Update(ctx, func(tx meta.Tx) error {

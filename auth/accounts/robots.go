@@ -29,6 +29,8 @@ type RobotSpec struct {
 	Grants []meta.Grant
 	// ExpiresAt ends its validity (zero: never).
 	ExpiresAt time.Time
+	// Disabled creates it disabled.
+	Disabled bool
 }
 
 // CreateRobot creates a robot for creator and returns its account name and
@@ -76,7 +78,7 @@ func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec 
 	r := meta.Robot{
 		Name: RobotName(spec.Project, spec.Name), Project: spec.Project, Description: spec.Description,
 		SecretHash: h, Grants: spec.Grants, ExpiresAt: spec.ExpiresAt.UTC(), CreatedBy: creator.Name,
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now, Disabled: spec.Disabled,
 	}
 	err = m.store.Update(ctx, func(tx meta.Tx) error {
 		if spec.Project != "" {
@@ -136,70 +138,75 @@ func validGrant(project string, g meta.Grant) error {
 	return nil
 }
 
-// withinCreator checks that spec is no more than creator may do: for each
-// grant, every action is one the creator's permissions allow on every
-// resource the grant can reach, and, for a robot creator with an expiry,
-// the new robot expires no later.
+// withinCreator checks that spec is no more than creator may do (see
+// within).
 func (m *Manager) withinCreator(ctx context.Context, creator auth.Principal, spec RobotSpec) error {
-	caps, expires, err := m.capabilities(ctx, creator)
-	if err != nil {
-		return err
+	return m.store.View(ctx, func(tx meta.Tx) error {
+		caps, expires, err := capabilities(tx, creator)
+		if err != nil {
+			return err
+		}
+		return within(creator, caps, expires, spec.Grants, spec.ExpiresAt)
+	})
+}
+
+// within checks that grants, valid until expiresAt (zero: never), are no
+// more than p may do, as caps and expires (see capabilities) say: every
+// action of every grant is one of p's capabilities allows on every
+// resource the grant can reach, and, when p expires, they expire no later.
+// It is the ceiling of every grant and of every robot p creates or acts
+// on.
+func within(p auth.Principal, caps []meta.Grant, expires time.Time, grants []meta.Grant, expiresAt time.Time) error {
+	if !expires.IsZero() && (expiresAt.IsZero() || expiresAt.After(expires)) {
+		return fmt.Errorf("%w: %s expires at %v and may not hand out or act on rights that outlive it", ErrForbidden, p.Name, expires.UTC())
 	}
-	if !expires.IsZero() && (spec.ExpiresAt.IsZero() || spec.ExpiresAt.After(expires)) {
-		return fmt.Errorf("%w: %s expires at %v and may not create a robot that outlives it", ErrForbidden, creator.Name, expires.UTC())
-	}
-	for _, g := range spec.Grants {
+	for _, g := range grants {
 		for _, act := range g.Actions {
 			if !slices.ContainsFunc(caps, func(c meta.Grant) bool {
 				return (c.Project == "*" || c.Project == g.Project) && c.Resource == g.Resource &&
 					slices.Contains(c.Actions, act) && covers(c.Pattern, g.Pattern)
 			}) {
-				return fmt.Errorf("%w: %s may not grant %s on %s%s in %s", ErrForbidden, creator.Name, act, g.Resource, g.Pattern, g.Project)
+				return fmt.Errorf("%w: %s may not grant or act on %s on %s%s in %s", ErrForbidden, p.Name, act, g.Resource, g.Pattern, g.Project)
 			}
 		}
 	}
 	return nil
 }
 
-// capabilities lists what creator may do, as grants, and when a robot
-// creator expires: a user's role in each project it is a member of
-// (directly, or through a group) and its repository grants, a robot's own
-// grants.
-func (m *Manager) capabilities(ctx context.Context, creator auth.Principal) ([]meta.Grant, time.Time, error) {
-	var (
-		caps    []meta.Grant
-		expires time.Time
-	)
-	err := m.store.View(ctx, func(tx meta.Tx) error {
-		if creator.Kind == auth.Robot {
-			r, err := tx.Robots().Get(creator.Name)
-			if err != nil {
-				return err
-			}
-			caps, expires = r.Grants, r.ExpiresAt
-			return nil
-		}
-		projects, err := tx.Projects().List("", 0)
+// capabilities lists, in tx, what p may do, as grants, and when a robot p
+// expires: a user's role in each project it is a member of (directly, or
+// through a group) and its repository grants, a robot's own grants.
+func capabilities(tx meta.Tx, p auth.Principal) ([]meta.Grant, time.Time, error) {
+	if p.Kind == auth.Robot {
+		r, err := tx.Robots().Get(p.Name)
 		if err != nil {
-			return err
+			return nil, time.Time{}, err
 		}
-		for _, p := range projects {
-			caps = append(caps, grantsFor(p, creator.Name, creator.Groups)...)
-			role := RoleIn(p, creator)
-			if role == "" {
-				continue
-			}
-			for _, perm := range rbac.Matrix[role] {
-				g := meta.Grant{Project: p.Name, Resource: perm.Resource, Actions: []string{perm.Action}}
-				if perm.Resource == auth.TypeRepository {
-					g.Resource, g.Pattern = "", p.Name+"/**"
-				}
-				caps = append(caps, g)
-			}
+		return r.Grants, r.ExpiresAt, nil
+	}
+	projects, err := tx.Projects().List("", 0)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var caps []meta.Grant
+	for _, proj := range projects {
+		caps = append(caps, grantsFor(proj, p.Name, p.Groups)...)
+		caps = append(caps, roleGrants(proj.Name, RoleIn(proj, p))...)
+	}
+	return caps, time.Time{}, nil
+}
+
+// roleGrants lists what role may do in project, as grants (none for "").
+func roleGrants(project string, role rbac.Role) []meta.Grant {
+	var out []meta.Grant
+	for _, perm := range rbac.Matrix[role] {
+		g := meta.Grant{Project: project, Resource: perm.Resource, Actions: []string{perm.Action}}
+		if perm.Resource == auth.TypeRepository {
+			g.Resource, g.Pattern = "", project+"/**"
 		}
-		return nil
-	})
-	return caps, expires, err
+		out = append(out, g)
+	}
+	return out
 }
 
 // covers reports, conservatively, whether every name matching inner also
@@ -220,45 +227,104 @@ func covers(outer, inner string) bool {
 	return strings.HasPrefix(lit, prefix) && doublestar.ValidatePattern(inner)
 }
 
-// RotateRobotSecret replaces a robot's secret and returns the new one.
-func (m *Manager) RotateRobotSecret(ctx context.Context, name string) (string, error) {
+// RotateRobotSecret replaces the secret of robot name for actor and
+// returns the new one. See mayActOnRobot for who may.
+func (m *Manager) RotateRobotSecret(ctx context.Context, actor auth.Principal, name string) (string, error) {
 	secret := newSecret()
 	h, err := m.hash(secret)
 	if err != nil {
 		return "", err
 	}
-	err = m.updateRobot(ctx, name, func(r *meta.Robot) { r.SecretHash = h })
-	return secret, err
+	err = m.updateRobot(ctx, actor, name, func(r *meta.Robot) error {
+		r.SecretHash = h
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
 }
 
-// SetRobotDisabled disables or enables a robot.
-func (m *Manager) SetRobotDisabled(ctx context.Context, name string, disabled bool) error {
-	return m.updateRobot(ctx, name, func(r *meta.Robot) { r.Disabled = disabled })
+// SetRobotDisabled disables or enables robot name for actor. See
+// mayActOnRobot for who may; besides, a robot never enables itself.
+func (m *Manager) SetRobotDisabled(ctx context.Context, actor auth.Principal, name string, disabled bool) error {
+	return m.updateRobot(ctx, actor, name, func(r *meta.Robot) error {
+		if !disabled && actor.Kind == auth.Robot && actor.Name == r.Name {
+			return fmt.Errorf("%w: robot %s may not enable itself", ErrForbidden, r.Name)
+		}
+		r.Disabled = disabled
+		return nil
+	})
 }
 
-func (m *Manager) updateRobot(ctx context.Context, name string, change func(*meta.Robot)) error {
+// updateRobot applies change to robot name if actor may update it.
+func (m *Manager) updateRobot(ctx context.Context, actor auth.Principal, name string, change func(*meta.Robot) error) error {
 	return m.store.Update(ctx, func(tx meta.Tx) error {
 		r, err := tx.Robots().Get(name)
 		if err != nil {
 			return err
 		}
-		change(&r)
+		if err := m.mayActOnRobot(tx, actor, r, rbac.ActionUpdate); err != nil {
+			return err
+		}
+		if err := change(&r); err != nil {
+			return err
+		}
 		r.UpdatedAt = m.now().UTC()
 		return tx.Robots().Put(r)
 	})
 }
 
-// DeleteRobot deletes a robot and its grants.
-func (m *Manager) DeleteRobot(ctx context.Context, name string) error {
+// mayActOnRobot checks, in tx, that actor may perform action (update,
+// delete) on robot r: a system administrator may; anyone else needs the
+// robot permission for action in r's project ("*" for a system robot), and
+// r's grants and expiry must lie within actor's own rights, as for
+// creating it (see within). Without the second rule a robot allowed to
+// update robots could take over a stronger one by refreshing its secret,
+// or re-enable one an administrator disabled.
+func (m *Manager) mayActOnRobot(tx meta.Tx, actor auth.Principal, r meta.Robot, action string) error {
+	if actor.Kind == auth.Anonymous {
+		return fmt.Errorf("%w: anonymous requests may not manage robots", ErrForbidden)
+	}
+	if actor.Admin {
+		return nil
+	}
+	scope := r.Project
+	if scope == "" {
+		scope = "*"
+	}
+	ok, err := m.authz.Can(actor, scope, rbac.ResourceRobot, action)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s may not %s robot %s", ErrForbidden, actor.Name, action, r.Name)
+	}
+	caps, expires, err := capabilities(tx, actor)
+	if err != nil {
+		return err
+	}
+	if err := within(actor, caps, expires, r.Grants, r.ExpiresAt); err != nil {
+		return fmt.Errorf("robot %s: %w", r.Name, err)
+	}
+	return nil
+}
+
+// DeleteRobot deletes robot name and its grants for actor. See
+// mayActOnRobot for who may.
+func (m *Manager) DeleteRobot(ctx context.Context, actor auth.Principal, name string) error {
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
 		r, err := tx.Robots().Get(name)
 		if err != nil {
 			return err
 		}
+		if err := m.mayActOnRobot(tx, actor, r, rbac.ActionDelete); err != nil {
+			return err
+		}
 		if err := tx.Robots().Delete(name); err != nil {
 			return err
 		}
-		return record(ctx, tx, meta.Event{Type: events.DeleteRobot, Project: r.Project, Resource: name})
+		return record(ctx, tx, meta.Event{Type: events.DeleteRobot, Operator: actor.Name, Project: r.Project, Resource: name})
 	})
 	if err != nil {
 		return err

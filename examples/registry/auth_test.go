@@ -110,7 +110,7 @@ func TestLDAPUsersThroughTheTokenService(t *testing.T) {
 	if err := m.CreateProject(t.Context(), admin, "team", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.SetMember(t.Context(), "team", "group", "devs", rbac.Developer); err != nil {
+	if _, err := m.AddMember(t.Context(), admin, "team", "group", "devs", rbac.Developer); err != nil {
 		t.Fatal(err)
 	}
 	// setupAuth's own Manager loaded the policy before the project existed:
