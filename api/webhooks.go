@@ -11,17 +11,21 @@ import (
 	"github.com/berthreg/berth/webhook"
 )
 
-// webhookTarget is Harbor's WebhookTargetObject, plus Berth's secret
-// (write-only; secret_set tells it is there) and timeout_seconds.
+// webhookTarget is Harbor's WebhookTargetObject, plus Berth's secret and
+// timeout_seconds. The auth header and the secret are write-only:
+// auth_header_set and secret_set tell they are there; a request that
+// omits one keeps the stored value of the target with the same address
+// (none for a new address), an empty string removes it.
 type webhookTarget struct {
-	Type           string `json:"type"`
-	Address        string `json:"address"`
-	AuthHeader     string `json:"auth_header,omitempty"`
-	SkipCertVerify bool   `json:"skip_cert_verify"`
-	PayloadFormat  string `json:"payload_format,omitempty"` // "Default" or "CloudEvents"
-	Secret         string `json:"secret,omitempty"`
-	SecretSet      bool   `json:"secret_set,omitempty"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
+	Type           string  `json:"type"`
+	Address        string  `json:"address"`
+	AuthHeader     *string `json:"auth_header,omitempty"`
+	AuthHeaderSet  bool    `json:"auth_header_set,omitempty"`
+	SkipCertVerify bool    `json:"skip_cert_verify"`
+	PayloadFormat  string  `json:"payload_format,omitempty"` // "Default" or "CloudEvents"
+	Secret         *string `json:"secret,omitempty"`
+	SecretSet      bool    `json:"secret_set,omitempty"`
+	TimeoutSeconds int     `json:"timeout_seconds,omitempty"`
 }
 
 // webhookPolicy is Harbor's WebhookPolicy, addressed by name, with
@@ -48,36 +52,41 @@ func toWebhookJSON(p meta.WebhookPolicy) webhookPolicy {
 		if t.Format == "cloudevents" {
 			format = "CloudEvents"
 		}
-		out.Targets = append(out.Targets, webhookTarget{Type: t.Type, Address: t.Address, AuthHeader: t.AuthHeader,
+		out.Targets = append(out.Targets, webhookTarget{Type: t.Type, Address: t.Address, AuthHeaderSet: t.AuthHeader != "",
 			SkipCertVerify: t.SkipCertVerify, PayloadFormat: format, SecretSet: t.Secret != "", TimeoutSeconds: int(t.Timeout / time.Second)})
 	}
 	return out
 }
 
 // fromWebhookJSON makes the record of a policy request for project (""
-// for a system policy); old is the record it replaces, whose secrets are
-// kept for targets that send none. webhook.Policies validates it.
-func fromWebhookJSON(req webhookPolicy, project string, old *meta.WebhookPolicy) (meta.WebhookPolicy, error) {
+// for a system policy), and says which targets' secrets it left out.
+// webhook.Policies validates it.
+func fromWebhookJSON(req webhookPolicy, project string) (meta.WebhookPolicy, []webhook.Keep, error) {
+	var keep []webhook.Keep
 	p := meta.WebhookPolicy{Name: req.Name, Description: req.Description, Project: project, Repositories: req.Repositories,
 		EventTypes: req.EventTypes, Enabled: req.Enabled}
 	if req.ProjectName != "" && req.ProjectName != project {
-		return p, badRequest("project_name: %q is not the project of this path", req.ProjectName)
+		return p, nil, badRequest("project_name: %q is not the project of this path", req.ProjectName)
 	}
 	for i, t := range req.Targets {
 		if t.PayloadFormat != "" && t.PayloadFormat != "Default" && t.PayloadFormat != "CloudEvents" {
-			return p, badRequest("targets[%d].payload_format: %q is not Default or CloudEvents", i, t.PayloadFormat)
+			return p, nil, badRequest("targets[%d].payload_format: %q is not Default or CloudEvents", i, t.PayloadFormat)
 		}
-		mt := meta.WebhookTarget{Type: t.Type, Address: t.Address, AuthHeader: t.AuthHeader, Secret: t.Secret,
-			SkipCertVerify: t.SkipCertVerify, Timeout: time.Duration(t.TimeoutSeconds) * time.Second}
+		mt := meta.WebhookTarget{Type: t.Type, Address: t.Address, SkipCertVerify: t.SkipCertVerify,
+			Timeout: time.Duration(t.TimeoutSeconds) * time.Second}
 		if t.PayloadFormat == "CloudEvents" {
 			mt.Format = "cloudevents"
 		}
-		if mt.Secret == "" && t.SecretSet && old != nil && i < len(old.Targets) {
-			mt.Secret = old.Targets[i].Secret
+		if t.AuthHeader != nil {
+			mt.AuthHeader = *t.AuthHeader
 		}
+		if t.Secret != nil {
+			mt.Secret = *t.Secret
+		}
+		keep = append(keep, webhook.Keep{Secret: t.Secret == nil, AuthHeader: t.AuthHeader == nil})
 		p.Targets = append(p.Targets, mt)
 	}
-	return p, nil
+	return p, keep, nil
 }
 
 // checkName accepts a name of a policy, registry or scanner: 1 to 64
@@ -154,7 +163,7 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request, p auth.P
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	pol, err := fromWebhookJSON(req, project, nil)
+	pol, _, err := fromWebhookJSON(req, project)
 	if err != nil {
 		return err
 	}
@@ -198,11 +207,11 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request, p auth.P
 	if req.Name != old.Name {
 		return badRequest("name: a policy is not renamed (create another)")
 	}
-	pol, err := fromWebhookJSON(req, project, &old)
+	pol, keep, err := fromWebhookJSON(req, project)
 	if err != nil {
 		return err
 	}
-	if _, err := h.policies().Update(r.Context(), pol); err != nil {
+	if _, err := h.policies().Update(r.Context(), pol, keep); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

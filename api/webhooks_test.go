@@ -130,3 +130,110 @@ func TestWebhookPolicyNamesPerProject(t *testing.T) {
 		t.Errorf("system policies: %s", out)
 	}
 }
+
+// TestDeletedProjectLeavesNothing: deleting a project deletes its webhook
+// policies (their auth headers and secrets), deliveries and pending jobs;
+// bob, re-creating the name, sees none of them and none of the old
+// project's audit events (administrators still do, system-wide).
+func TestDeletedProjectLeavesNothing(t *testing.T) {
+	url, store := newWebhookAPI(t)
+	admin := client{t, url, "admin", "admin-password"}
+	alice := client{t, url, "alice", "alice-password"}
+	bob := client{t, url, "bob", "bob-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	alice.want("POST", "/projects/team/webhook/policies", `{"name":"deploy","event_types":["PUSH_ARTIFACT"],"enabled":true,
+		"targets":[{"type":"http","address":"https://alice.example/hook","auth_header":"Bearer alice-token","secret":"alice-secret"}]}`, 201, "")
+	pushEvent(t, store, "team")
+	alice.want("DELETE", "/projects/team", "", 200, "")
+
+	bob.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	if _, out := bob.want("GET", "/projects/team/webhook/policies", "", 200, ""); strings.Contains(out, "deploy") {
+		t.Errorf("bob sees the old project's policies: %s", out)
+	}
+	bob.want("GET", "/projects/team/webhook/policies/deploy", "", 404, "NOT_FOUND")
+	_, out := bob.want("GET", "/projects/team/logs", "", 200, "")
+	var logs []auditLog
+	if err := json.Unmarshal([]byte(out), &logs); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logs {
+		if l.Username == "alice" || l.Operation == "PUSH_ARTIFACT" || l.Operation == "DELETE_PROJECT" {
+			t.Errorf("bob's project log shows the old project's %+v", l)
+		}
+	}
+	if len(logs) == 0 || logs[len(logs)-1].Operation != "CREATE_PROJECT" || logs[len(logs)-1].Username != "bob" {
+		t.Errorf("bob's project log: %s", out)
+	}
+	if _, out := admin.want("GET", "/audit-logs?q=project_name=team", "", 200, ""); !strings.Contains(out, `"username":"alice"`) {
+		t.Errorf("the system-wide log lost the old project's events: %s", out)
+	}
+	err := store.View(t.Context(), func(tx meta.Tx) error {
+		if ps, _ := tx.WebhookPolicies().List("", 0); len(ps) != 0 {
+			t.Errorf("policies left: %+v", ps)
+		}
+		if ds, _ := tx.Deliveries().List("", 0); len(ds) != 0 {
+			t.Errorf("deliveries left: %+v", ds)
+		}
+		if js, _ := tx.Jobs().List(meta.JobFilter{Kind: webhook.JobKind}, 0, 0); len(js) != 0 {
+			t.Errorf("delivery jobs left: %+v", js)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWebhookSecretsWriteOnly: a target's auth header is write-only like
+// its secret: never returned, kept when an update omits it; an update
+// that changes a target's address drops both unless it gives new ones, so
+// no secret is ever sent to an address it was not given for.
+func TestWebhookSecretsWriteOnly(t *testing.T) {
+	url, store := newWebhookAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	alice.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
+	path := "/projects/team/webhook/policies"
+	alice.want("POST", path, `{"name":"deploy","event_types":["PUSH_ARTIFACT"],"enabled":true,
+		"targets":[{"type":"http","address":"https://one.example/","auth_header":"Bearer one-token","secret":"one-secret"},
+		           {"type":"http","address":"https://two.example/","auth_header":"Bearer two-token"}]}`, 201, "")
+	stored := func() []meta.WebhookTarget {
+		t.Helper()
+		var p meta.WebhookPolicy
+		if err := store.View(t.Context(), func(tx meta.Tx) error {
+			var err error
+			p, err = tx.WebhookPolicies().Get(meta.WebhookPolicyKey("team", "deploy"))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return p.Targets
+	}
+	_, out := alice.want("GET", path+"/deploy", "", 200, "")
+	if strings.Contains(out, "one-token") || strings.Contains(out, "one-secret") || !strings.Contains(out, `"auth_header_set":true`) ||
+		!strings.Contains(out, `"secret_set":true`) {
+		t.Errorf("GET shows a secret, or hides that one is set: %s", out)
+	}
+	if _, out := alice.want("GET", path, "", 200, ""); strings.Contains(out, "two-token") {
+		t.Errorf("the list shows an auth header: %s", out)
+	}
+
+	// Omitted: kept, also when the targets change order.
+	alice.want("PUT", path+"/deploy", `{"event_types":["PUSH_ARTIFACT"],"enabled":true,
+		"targets":[{"type":"http","address":"https://two.example/"},{"type":"http","address":"https://one.example/"}]}`, 200, "")
+	if ts := stored(); ts[0].AuthHeader != "Bearer two-token" || ts[1].AuthHeader != "Bearer one-token" || ts[1].Secret != "one-secret" || ts[0].Secret != "" {
+		t.Errorf("after an update that omits them: %+v", ts)
+	}
+	// A new address: the old secret and auth header go, unless given anew.
+	alice.want("PUT", path+"/deploy", `{"event_types":["PUSH_ARTIFACT"],"enabled":true,
+		"targets":[{"type":"http","address":"https://evil.example/"},
+		           {"type":"http","address":"https://three.example/","auth_header":"Bearer three-token"}]}`, 200, "")
+	if ts := stored(); ts[0].AuthHeader != "" || ts[0].Secret != "" || ts[1].AuthHeader != "Bearer three-token" || ts[1].Secret != "" {
+		t.Errorf("after changing the addresses: %+v", ts)
+	}
+	// An explicit empty value removes one.
+	alice.want("PUT", path+"/deploy", `{"event_types":["PUSH_ARTIFACT"],"enabled":true,
+		"targets":[{"type":"http","address":"https://three.example/","auth_header":""}]}`, 200, "")
+	if ts := stored(); len(ts) != 1 || ts[0].AuthHeader != "" {
+		t.Errorf("after removing the auth header: %+v", ts)
+	}
+}

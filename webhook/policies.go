@@ -240,22 +240,65 @@ func (ps *Policies) List(ctx context.Context, project string) ([]meta.WebhookPol
 	return out, err
 }
 
+// Keep says, for one target of an Update, which secrets the caller did
+// not give: those are taken from the stored target with the same address,
+// and dropped when the address is new (a secret is never sent to an
+// address it was not given for).
+type Keep struct {
+	// Secret and AuthHeader keep the target's stored Secret and
+	// AuthHeader instead of the update's.
+	Secret, AuthHeader bool
+}
+
 // Update replaces the settings of the policy p.Project and p.Name name
 // (its id, project ID, creator and creation time stay) after validating
-// them, and returns the stored record.
-func (ps *Policies) Update(ctx context.Context, p meta.WebhookPolicy) (meta.WebhookPolicy, error) {
+// them, and returns the stored record. keep[i], when given, says which
+// secrets of target i the caller left out (see Keep); a target without
+// one takes its secrets as p gives them.
+func (ps *Policies) Update(ctx context.Context, p meta.WebhookPolicy, keep []Keep) (meta.WebhookPolicy, error) {
 	if err := Validate(p); err != nil {
 		return p, err
 	}
+	p.Targets = slices.Clone(p.Targets)
 	err := ps.Store.Update(ctx, func(tx meta.Tx) error {
 		old, err := get(tx, p.Project, p.Name)
 		if err != nil {
 			return err
 		}
+		for i := range min(len(keep), len(p.Targets)) {
+			t := &p.Targets[i]
+			prev, found := sameAddress(old.Targets, i, t.Address)
+			if keep[i].Secret {
+				t.Secret = ""
+				if found {
+					t.Secret = prev.Secret
+				}
+			}
+			if keep[i].AuthHeader {
+				t.AuthHeader = ""
+				if found {
+					t.AuthHeader = prev.AuthHeader
+				}
+			}
+		}
 		p.ID, p.ProjectID, p.CreatedBy, p.CreatedAt, p.UpdatedAt = old.ID, old.ProjectID, old.CreatedBy, old.CreatedAt, time.Now().UTC()
 		return tx.WebhookPolicies().Put(p)
 	})
 	return p, err
+}
+
+// sameAddress finds the stored target with address: the one at index i
+// if it has it, else the first that does.
+func sameAddress(targets []meta.WebhookTarget, i int, address string) (meta.WebhookTarget, bool) {
+	if i < len(targets) && targets[i].Address == address {
+		return targets[i], true
+	}
+	for _, t := range targets {
+		if t.Address == address {
+			return t, true
+		}
+	}
+	return meta.WebhookTarget{}, false
 }
 
 // Delete deletes policy name of project with its delivery log and its

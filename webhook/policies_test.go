@@ -200,3 +200,64 @@ func TestLegacyPolicyJobs(t *testing.T) {
 		t.Errorf("a legacy job after its policy went: %v, %d requests", err, len(recv.requests()))
 	}
 }
+
+// TestUpdateKeepsSecretsOfSameAddress: an Update that leaves a target's
+// secrets out keeps those of the stored target with the same address
+// (wherever it is in the list), and drops them for a new address.
+func TestUpdateKeepsSecretsOfSameAddress(t *testing.T) {
+	s := testbolt.Open(t)
+	addProjects(t, s, "team")
+	ps := &Policies{Store: s}
+	p := hook("team", "deploy", "https://one.example/")
+	p.Targets[0].Secret, p.Targets[0].AuthHeader = "one-secret", "Bearer one"
+	p.Targets = append(p.Targets, meta.WebhookTarget{Type: "http", Address: "https://two.example/", AuthHeader: "Bearer two"})
+	p, err := ps.Create(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both := []Keep{{Secret: true, AuthHeader: true}, {Secret: true, AuthHeader: true}}
+	p.Targets = []meta.WebhookTarget{{Type: "http", Address: "https://two.example/"}, {Type: "http", Address: "https://one.example/"}}
+	got, err := ps.Update(t.Context(), p, both)
+	if err != nil || got.Targets[0].AuthHeader != "Bearer two" || got.Targets[1].Secret != "one-secret" || got.Targets[1].AuthHeader != "Bearer one" {
+		t.Errorf("reordered: %+v, %v", got.Targets, err)
+	}
+	p.Targets = []meta.WebhookTarget{{Type: "http", Address: "https://evil.example/"}, {Type: "http", Address: "https://one.example/", Secret: "new"}}
+	got, err = ps.Update(t.Context(), p, []Keep{{Secret: true, AuthHeader: true}, {AuthHeader: true}})
+	if err != nil || got.Targets[0].Secret != "" || got.Targets[0].AuthHeader != "" || got.Targets[1].Secret != "new" || got.Targets[1].AuthHeader != "Bearer one" {
+		t.Errorf("a new address and a new secret: %+v, %v", got.Targets, err)
+	}
+	if stored, _ := ps.Get(t.Context(), "team", "deploy"); stored.ID != p.ID || stored.Targets[0].Secret != "" {
+		t.Errorf("stored %+v", stored)
+	}
+}
+
+// TestPolicyOfEarlierProject: a policy an earlier project of the same name
+// left (its project ID is not the current project's) is not the current
+// project's: not listed, not found, sends nothing, and a new policy of its
+// name replaces it.
+func TestPolicyOfEarlierProject(t *testing.T) {
+	recv := newReceiver(t, 200)
+	s := newStack(t, jobs.KindOptions{}, hook("team", "stale", recv.url))
+	addProjects(t, s.store, "team")
+	ps := &Policies{Store: s.store}
+	if got, err := ps.List(t.Context(), "team"); err != nil || len(got) != 0 {
+		t.Errorf("List = %+v, %v", got, err)
+	}
+	if _, err := ps.Get(t.Context(), "team", "stale"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("Get = %v", err)
+	}
+	witness := newReceiver(t, 200)
+	if _, err := ps.Create(t.Context(), hook("", "witness", witness.url)); err != nil {
+		t.Fatal(err)
+	}
+	s.push(t, "team/app:v1")
+	eventually.True(t, "the witness's delivery", func() bool { return len(witness.requests()) == 1 })
+	time.Sleep(50 * time.Millisecond) // time for a wrong delivery to show
+	if n := len(recv.requests()); n != 0 {
+		t.Errorf("the stale policy sent %d", n)
+	}
+	p, err := ps.Create(t.Context(), hook("team", "stale", recv.url))
+	if err != nil || p.ID == 0 {
+		t.Fatalf("a new policy of the name: %+v, %v", p, err)
+	}
+}
