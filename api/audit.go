@@ -102,7 +102,15 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return err
 	}
 	var all []meta.Event
+	var since uint64 // a project's log starts at its creation: an earlier project of its name is not its past
 	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
+		if project != "" {
+			p, err := tx.Projects().Get(project)
+			if err != nil {
+				return err
+			}
+			since = p.ID
+		}
 		var err error
 		all, err = tx.Events().List(0, 0)
 		return err
@@ -112,7 +120,7 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request, p auth.Princ
 	var list []auditLog
 	for _, e := range slices.Backward(all) {
 		a := toAuditJSON(e)
-		if (project == "" || e.Project == project) && match(a) {
+		if (project == "" || e.Project == project && e.Seq >= since) && match(a) {
 			list = append(list, a)
 		}
 	}

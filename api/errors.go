@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/webhook"
 )
 
 // apiError is an answer in Harbor's error shape.
@@ -61,6 +62,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, accounts.ErrForbidden):
 		return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: err.Error()}
+	case errors.Is(err, webhook.ErrExists):
+		return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
+	case errors.Is(err, webhook.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, accounts.ErrNotEmpty):
 		return &apiError{status: http.StatusPreconditionFailed, code: codePrecondition, msg: err.Error()}
 	}

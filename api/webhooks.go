@@ -1,33 +1,31 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"net/url"
-	"slices"
 	"time"
-
-	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
-	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/webhook"
 )
 
-// webhookTarget is Harbor's WebhookTargetObject, plus Berth's secret
-// (write-only; secret_set tells it is there) and timeout_seconds.
+// webhookTarget is Harbor's WebhookTargetObject, plus Berth's secret and
+// timeout_seconds. The auth header and the secret are write-only:
+// auth_header_set and secret_set tell they are there; a request that
+// omits one keeps the stored value of the target with the same address
+// (none for a new address), an empty string removes it.
 type webhookTarget struct {
-	Type           string `json:"type"`
-	Address        string `json:"address"`
-	AuthHeader     string `json:"auth_header,omitempty"`
-	SkipCertVerify bool   `json:"skip_cert_verify"`
-	PayloadFormat  string `json:"payload_format,omitempty"` // "Default" or "CloudEvents"
-	Secret         string `json:"secret,omitempty"`
-	SecretSet      bool   `json:"secret_set,omitempty"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
+	Type           string  `json:"type"`
+	Address        string  `json:"address"`
+	AuthHeader     *string `json:"auth_header,omitempty"`
+	AuthHeaderSet  bool    `json:"auth_header_set,omitempty"`
+	SkipCertVerify bool    `json:"skip_cert_verify"`
+	PayloadFormat  string  `json:"payload_format,omitempty"` // "Default" or "CloudEvents"
+	Secret         *string `json:"secret,omitempty"`
+	SecretSet      bool    `json:"secret_set,omitempty"`
+	TimeoutSeconds int     `json:"timeout_seconds,omitempty"`
 }
 
 // webhookPolicy is Harbor's WebhookPolicy, addressed by name, with
@@ -54,66 +52,45 @@ func toWebhookJSON(p meta.WebhookPolicy) webhookPolicy {
 		if t.Format == "cloudevents" {
 			format = "CloudEvents"
 		}
-		out.Targets = append(out.Targets, webhookTarget{Type: t.Type, Address: t.Address, AuthHeader: t.AuthHeader,
+		out.Targets = append(out.Targets, webhookTarget{Type: t.Type, Address: t.Address, AuthHeaderSet: t.AuthHeader != "",
 			SkipCertVerify: t.SkipCertVerify, PayloadFormat: format, SecretSet: t.Secret != "", TimeoutSeconds: int(t.Timeout / time.Second)})
 	}
 	return out
 }
 
-// fromWebhookJSON checks a policy request and makes the record of project
-// ("" for a system policy); old is the record it replaces, whose secrets
-// are kept for targets that send none.
-func fromWebhookJSON(req webhookPolicy, project string, old *meta.WebhookPolicy) (meta.WebhookPolicy, error) {
+// fromWebhookJSON makes the record of a policy request for project (""
+// for a system policy), and says which targets' secrets it left out.
+// webhook.Policies validates it.
+func fromWebhookJSON(req webhookPolicy, project string) (meta.WebhookPolicy, []webhook.Keep, error) {
+	var keep []webhook.Keep
 	p := meta.WebhookPolicy{Name: req.Name, Description: req.Description, Project: project, Repositories: req.Repositories,
 		EventTypes: req.EventTypes, Enabled: req.Enabled}
-	if err := checkName(req.Name); err != nil {
-		return p, badRequest("name: %v", err)
-	}
 	if req.ProjectName != "" && req.ProjectName != project {
-		return p, badRequest("project_name: %q is not the project of this path", req.ProjectName)
-	}
-	if req.Repositories != "" && !doublestar.ValidatePattern(req.Repositories) {
-		return p, badRequest("repositories: %q is not a valid pattern", req.Repositories)
-	}
-	if len(req.EventTypes) == 0 {
-		return p, badRequest("event_types: at least one is required")
-	}
-	for i, t := range req.EventTypes {
-		if !slices.Contains(events.Types, t) {
-			return p, badRequest("event_types[%d]: %q is not one of %v", i, t, events.Types)
-		}
-	}
-	if len(req.Targets) == 0 {
-		return p, badRequest("targets: at least one is required")
+		return p, nil, badRequest("project_name: %q is not the project of this path", req.ProjectName)
 	}
 	for i, t := range req.Targets {
-		u, err := url.Parse(t.Address)
-		switch {
-		case t.Type != "http" && t.Type != "slack":
-			return p, badRequest("targets[%d].type: %q is not http or slack", i, t.Type)
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			return p, badRequest("targets[%d].address: %q is not an http(s) URL", i, t.Address)
-		case t.PayloadFormat != "" && t.PayloadFormat != "Default" && t.PayloadFormat != "CloudEvents":
-			return p, badRequest("targets[%d].payload_format: %q is not Default or CloudEvents", i, t.PayloadFormat)
-		case t.Type == "slack" && t.PayloadFormat == "CloudEvents":
-			return p, badRequest("targets[%d].payload_format: slack targets get Slack messages", i)
-		case t.TimeoutSeconds < 0 || t.TimeoutSeconds > 300:
-			return p, badRequest("targets[%d].timeout_seconds: %d is not between 0 and 300", i, t.TimeoutSeconds)
+		if t.PayloadFormat != "" && t.PayloadFormat != "Default" && t.PayloadFormat != "CloudEvents" {
+			return p, nil, badRequest("targets[%d].payload_format: %q is not Default or CloudEvents", i, t.PayloadFormat)
 		}
-		mt := meta.WebhookTarget{Type: t.Type, Address: t.Address, AuthHeader: t.AuthHeader, Secret: t.Secret,
-			SkipCertVerify: t.SkipCertVerify, Timeout: time.Duration(t.TimeoutSeconds) * time.Second}
+		mt := meta.WebhookTarget{Type: t.Type, Address: t.Address, SkipCertVerify: t.SkipCertVerify,
+			Timeout: time.Duration(t.TimeoutSeconds) * time.Second}
 		if t.PayloadFormat == "CloudEvents" {
 			mt.Format = "cloudevents"
 		}
-		if mt.Secret == "" && t.SecretSet && old != nil && i < len(old.Targets) {
-			mt.Secret = old.Targets[i].Secret
+		if t.AuthHeader != nil {
+			mt.AuthHeader = *t.AuthHeader
 		}
+		if t.Secret != nil {
+			mt.Secret = *t.Secret
+		}
+		keep = append(keep, webhook.Keep{Secret: t.Secret == nil, AuthHeader: t.AuthHeader == nil})
 		p.Targets = append(p.Targets, mt)
 	}
-	return p, nil
+	return p, keep, nil
 }
 
-// checkName accepts a policy name: 1 to 64 letters, digits, '-', '_', '.'.
+// checkName accepts a name of a policy, registry or scanner: 1 to 64
+// letters, digits, '-', '_', '.'.
 func checkName(s string) error {
 	if s == "" || len(s) > 64 {
 		return errors.New("1 to 64 characters")
@@ -138,22 +115,8 @@ func (h *Handler) webhookScope(r *http.Request, p auth.Principal) (string, error
 	return project, err
 }
 
-// policyIn loads policy name of project, 404 when it belongs elsewhere.
-func (h *Handler) policyIn(ctx context.Context, project, name string) (meta.WebhookPolicy, error) {
-	var p meta.WebhookPolicy
-	err := h.store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		p, err = tx.WebhookPolicies().Get(name)
-		return err
-	})
-	if err == nil && p.Project != project {
-		err = meta.ErrNotFound
-	}
-	if err != nil {
-		return p, toAPIErrorNamed(err, "webhook policy "+name)
-	}
-	return p, nil
-}
+// policies is the webhook policy service over the handler's store.
+func (h *Handler) policies() *webhook.Policies { return &webhook.Policies{Store: h.store} }
 
 // scopedPolicy checks p's right to the request's webhook scope and loads
 // the policy the path names in it.
@@ -162,8 +125,12 @@ func (h *Handler) scopedPolicy(r *http.Request, p auth.Principal) (string, meta.
 	if err != nil {
 		return project, meta.WebhookPolicy{}, err
 	}
-	pol, err := h.policyIn(r.Context(), project, r.PathValue("policy"))
-	return project, pol, err
+	name := r.PathValue("policy")
+	pol, err := h.policies().Get(r.Context(), project, name)
+	if err != nil {
+		return project, pol, toAPIErrorNamed(err, "webhook policy "+name)
+	}
+	return project, pol, nil
 }
 
 func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -175,19 +142,13 @@ func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	var all []meta.WebhookPolicy
-	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		all, err = tx.WebhookPolicies().List("", 0)
-		return err
-	}); err != nil {
+	all, err := h.policies().List(r.Context(), project)
+	if err != nil {
 		return err
 	}
 	var list []webhookPolicy
 	for _, pol := range all {
-		if pol.Project == project {
-			list = append(list, toWebhookJSON(pol))
-		}
+		list = append(list, toWebhookJSON(pol))
 	}
 	writePage(w, r, pg, list)
 	return nil
@@ -202,19 +163,12 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request, p auth.P
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	pol, err := fromWebhookJSON(req, project, nil)
+	pol, _, err := fromWebhookJSON(req, project)
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
-	pol.CreatedBy, pol.CreatedAt, pol.UpdatedAt = p.Name, now, now
-	err = h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := tx.WebhookPolicies().Get(pol.Name); err == nil {
-			return &apiError{status: http.StatusConflict, code: codeConflict, msg: "webhook policy " + pol.Name + " exists"}
-		}
-		return tx.WebhookPolicies().Put(pol)
-	})
-	if err != nil {
+	pol.CreatedBy = p.Name
+	if pol, err = h.policies().Create(r.Context(), pol); err != nil {
 		return err
 	}
 	created(w, webhookPath(project)+"/"+pol.Name)
@@ -253,12 +207,11 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request, p auth.P
 	if req.Name != old.Name {
 		return badRequest("name: a policy is not renamed (create another)")
 	}
-	pol, err := fromWebhookJSON(req, project, &old)
+	pol, keep, err := fromWebhookJSON(req, project)
 	if err != nil {
 		return err
 	}
-	pol.CreatedBy, pol.CreatedAt, pol.UpdatedAt = old.CreatedBy, old.CreatedAt, time.Now().UTC()
-	if err := h.store.Update(r.Context(), func(tx meta.Tx) error { return tx.WebhookPolicies().Put(pol) }); err != nil {
+	if _, err := h.policies().Update(r.Context(), pol, keep); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -266,11 +219,11 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request, p auth.P
 }
 
 func (h *Handler) deleteWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	_, pol, err := h.scopedPolicy(r, p)
+	project, pol, err := h.scopedPolicy(r, p)
 	if err != nil {
 		return err
 	}
-	if err := h.store.Update(r.Context(), func(tx meta.Tx) error { return tx.WebhookPolicies().Delete(pol.Name) }); err != nil {
+	if err := h.policies().Delete(r.Context(), project, pol.Name); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -302,7 +255,7 @@ type deliveryAttempt struct {
 // listDeliveries is GET …/webhook/policies/{policy}/deliveries: the
 // policy's deliveries, newest first.
 func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	_, pol, err := h.scopedPolicy(r, p)
+	project, pol, err := h.scopedPolicy(r, p)
 	if err != nil {
 		return err
 	}
@@ -310,30 +263,18 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	var list []deliveryJSON
-	err = h.store.View(r.Context(), func(tx meta.Tx) error {
-		all, err := tx.Deliveries().List("", 0)
-		if err != nil {
-			return err
-		}
-		for _, d := range slices.Backward(all) {
-			if d.Policy != pol.Name {
-				continue
-			}
-			out := deliveryJSON{ID: d.ID, JobID: d.JobID, Policy: d.Policy, Project: d.Project, Address: d.Address,
-				EventSeq: d.EventSeq, EventType: d.EventType, Created: d.CreatedAt, Attempts: []deliveryAttempt{}}
-			if j, err := tx.Jobs().Get(d.JobID); err == nil {
-				out.Status = string(j.State)
-			}
-			for _, a := range d.Attempts {
-				out.Attempts = append(out.Attempts, deliveryAttempt{At: a.At, DurationMS: a.Duration.Milliseconds(), StatusCode: a.Status, Error: a.Error})
-			}
-			list = append(list, out)
-		}
-		return nil
-	})
+	logged, err := h.policies().Deliveries(r.Context(), project, pol.Name)
 	if err != nil {
 		return err
+	}
+	var list []deliveryJSON
+	for _, d := range logged {
+		out := deliveryJSON{ID: d.ID, JobID: d.JobID, Policy: d.Policy, Project: d.Project, Address: d.Address,
+			EventSeq: d.EventSeq, EventType: d.EventType, Created: d.CreatedAt, Status: string(d.State), Attempts: []deliveryAttempt{}}
+		for _, a := range d.Attempts {
+			out.Attempts = append(out.Attempts, deliveryAttempt{At: a.At, DurationMS: a.Duration.Milliseconds(), StatusCode: a.Status, Error: a.Error})
+		}
+		list = append(list, out)
 	}
 	writePage(w, r, pg, list)
 	return nil
@@ -341,7 +282,7 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request, p auth.
 
 // redeliver is POST …/webhook/policies/{policy}/deliveries/{id}/redeliver.
 func (h *Handler) redeliver(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	_, pol, err := h.scopedPolicy(r, p)
+	project, pol, err := h.scopedPolicy(r, p)
 	if err != nil {
 		return err
 	}
@@ -349,11 +290,10 @@ func (h *Handler) redeliver(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "no job queue"}
 	}
 	id := r.PathValue("id")
-	var d meta.Delivery
-	if err := h.store.View(r.Context(), func(tx meta.Tx) error { var err error; d, err = tx.Deliveries().Get(id); return err }); err != nil || d.Policy != pol.Name {
+	next, err := h.policies().Redeliver(r.Context(), h.queue, project, pol.Name, id)
+	if errors.Is(err, meta.ErrNotFound) {
 		return notFound("delivery %s not found", id)
 	}
-	next, err := webhook.Redeliver(r.Context(), h.queue, id)
 	if err != nil {
 		return err
 	}

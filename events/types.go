@@ -22,6 +22,10 @@ const (
 	CreateUser        = "CREATE_USER"
 	DeleteUser        = "DELETE_USER"
 	Login             = "LOGIN"
+	// CreateWebhookPolicy and DeleteWebhookPolicy record webhook policy
+	// changes; a policy's id is the sequence number of its creation.
+	CreateWebhookPolicy = "CREATE_WEBHOOK_POLICY"
+	DeleteWebhookPolicy = "DELETE_WEBHOOK_POLICY"
 )
 
 // ProjectOf is the project of a repository: its first path component.
@@ -38,4 +42,5 @@ func ProjectOf(repository string) string {
 var Types = []string{
 	PushArtifact, PullArtifact, DeleteArtifact, DeleteTag, ScanningCompleted, ScanningFailed, QuotaExceed, QuotaWarning,
 	Replication, TagRetention, CreateRepository, CreateProject, DeleteProject, CreateRobot, DeleteRobot, ChangeMember, CreateUser, DeleteUser, Login,
+	CreateWebhookPolicy, DeleteWebhookPolicy,
 }

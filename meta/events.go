@@ -10,7 +10,8 @@ import (
 // record, so a committed change always has its event.
 type Event struct {
 	// Seq is the log position, assigned by Append: increasing, gap-free
-	// within one store.
+	// within one store, and never reused, even after Purge (project and
+	// webhook policy ids are sequence numbers).
 	Seq uint64 `json:"seq"`
 	// Type names the change ("PUSH_ARTIFACT", "DELETE_TAG", …).
 	Type string `json:"type"`

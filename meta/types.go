@@ -79,6 +79,12 @@ type Upload struct {
 // Project is a namespace of repositories: the first component of a
 // repository's name is its project.
 type Project struct {
+	// ID identifies this incarnation of the project for good: the event
+	// log's sequence number of the event that recorded its creation, so a
+	// project re-created under the same name gets another. Records that
+	// belong to a project (webhook policies) carry it, and its events are
+	// those from this number on. Zero for projects from before ids.
+	ID uint64 `json:"id,omitempty"`
 	// Name is the project name.
 	Name string `json:"name"`
 	// Public projects may be pulled from by anyone.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/berthreg/berth/jobs"
@@ -41,9 +42,9 @@ type loaded struct {
 func (d *Deliverer) load(ctx context.Context, job delivery) (loaded, error) {
 	var l loaded
 	err := d.Store.View(ctx, func(tx meta.Tx) error {
-		p, err := tx.WebhookPolicies().Get(job.Policy)
+		p, err := policyOf(tx, job)
 		if err != nil {
-			return jobs.Permanent(fmt.Errorf("webhook: policy %s: %w", job.Policy, err))
+			return err
 		}
 		if job.Target < 0 || job.Target >= len(p.Targets) {
 			return jobs.Permanent(fmt.Errorf("webhook: policy %s has no target %d any more", job.Policy, job.Target))
@@ -66,6 +67,47 @@ func (d *Deliverer) load(ctx context.Context, job delivery) (loaded, error) {
 		return nil
 	})
 	return l, err
+}
+
+// errPolicyGone reports a delivery job whose policy was deleted.
+var errPolicyGone = fmt.Errorf("policy deleted: %w", meta.ErrNotFound)
+
+// policyOf loads the policy of a delivery job: the one of the job's
+// project, name and id, in its project's current incarnation. A job
+// whose policy is gone fails for good (jobs.Permanent), whatever policy
+// has the name now. A job from before ids goes to the id-less policy of
+// its name only.
+func policyOf(tx meta.Tx, job delivery) (meta.WebhookPolicy, error) {
+	gone := func() (meta.WebhookPolicy, error) {
+		return meta.WebhookPolicy{}, jobs.Permanent(fmt.Errorf("webhook: policy %s (id %d) of project %q: %w", job.Policy, job.PolicyID, job.Project, errPolicyGone))
+	}
+	var p meta.WebhookPolicy
+	if job.PolicyID == 0 && job.Project == "" {
+		all, err := tx.WebhookPolicies().List("", 0)
+		if err != nil {
+			return p, err
+		}
+		i := slices.IndexFunc(all, func(p meta.WebhookPolicy) bool { return p.Name == job.Policy && p.ID == 0 })
+		if i < 0 {
+			return gone()
+		}
+		p = all[i]
+	} else {
+		var err error
+		p, err = tx.WebhookPolicies().Get(meta.WebhookPolicyKey(job.Project, job.Policy))
+		if errors.Is(err, meta.ErrNotFound) || err == nil && p.ID != job.PolicyID {
+			return gone()
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	if ok, err := current(tx, p); err != nil {
+		return p, err
+	} else if !ok {
+		return gone()
+	}
+	return p, nil
 }
 
 // Body renders event e for target t: its bytes and content type.
@@ -161,12 +203,18 @@ func (d *Deliverer) client(t meta.WebhookTarget) *http.Client {
 	}}
 }
 
-// record appends the attempt to the delivery log.
+// record appends the attempt to the delivery log, unless the policy was
+// deleted meanwhile (its log went with it).
 func (d *Deliverer) record(ctx context.Context, j meta.Job, job delivery, l loaded, a meta.DeliveryAttempt) error {
 	return d.Store.Update(ctx, func(tx meta.Tx) error {
+		if _, err := policyOf(tx, job); errors.Is(err, errPolicyGone) {
+			return nil
+		} else if err != nil {
+			return err
+		}
 		rec, err := tx.Deliveries().Get(DeliveryID(j.ID))
 		if errors.Is(err, meta.ErrNotFound) {
-			rec = meta.Delivery{ID: DeliveryID(j.ID), JobID: j.ID, Policy: job.Policy, Project: l.policy.Project, Target: job.Target,
+			rec = meta.Delivery{ID: DeliveryID(j.ID), JobID: j.ID, Policy: job.Policy, Project: l.policy.Project, PolicyID: l.policy.ID, Target: job.Target,
 				Address: l.target.Address, EventSeq: job.Seq, EventType: l.event.Type, CreatedAt: j.CreatedAt}
 		} else if err != nil {
 			return err

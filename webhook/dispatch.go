@@ -19,21 +19,28 @@ const JobKind = "webhook.deliver"
 // ConsumerName is the Dispatcher's cursor in the event log.
 const ConsumerName = "webhook"
 
-// delivery is a delivery job's payload.
+// delivery is a delivery job's payload: the policy by project, name and
+// id (jobs from before ids have neither project nor id), the target's
+// index and the event.
 type delivery struct {
-	Policy string `json:"policy"`
-	Target int    `json:"target"`
-	Seq    uint64 `json:"seq"`
+	Policy   string `json:"policy"`
+	Project  string `json:"project,omitempty"`
+	PolicyID uint64 `json:"policyId,omitempty"`
+	Target   int    `json:"target"`
+	Seq      uint64 `json:"seq"`
 }
 
 // DeliveryID is the delivery log id of a delivery job.
 func DeliveryID(jobID uint64) string { return fmt.Sprintf("%020d", jobID) }
 
 // Matches reports whether policy p sends event e: enabled, of a listed
-// type, in its project (any for a system policy) and matching its
-// repository pattern.
+// type, recorded after the policy's creation (its id), in its project
+// (any for a system policy) and matching its repository pattern.
 func Matches(p meta.WebhookPolicy, e meta.Event) bool {
 	if !p.Enabled || !slices.Contains(p.EventTypes, e.Type) || (p.Project != "" && p.Project != e.Project) {
+		return false
+	}
+	if p.ID != 0 && e.Seq <= p.ID {
 		return false
 	}
 	if p.Repositories == "" {
@@ -45,11 +52,22 @@ func Matches(p meta.WebhookPolicy, e meta.Event) bool {
 
 // Dispatch is the Dispatcher's events.Consumer Tx function: for each event
 // and each target of each matching policy, a delivery job and its log
-// record, in the transaction that moves the cursor.
+// record, in the transaction that moves the cursor. A policy left by an
+// earlier project of the same name sends nothing.
 func Dispatch(_ context.Context, tx meta.Tx, batch []meta.Event) error {
-	policies, err := tx.WebhookPolicies().List("", 0)
-	if err != nil || len(policies) == 0 {
+	all, err := tx.WebhookPolicies().List("", 0)
+	if err != nil || len(all) == 0 {
 		return err
+	}
+	var policies []meta.WebhookPolicy
+	for _, p := range all {
+		ok, err := current(tx, p)
+		if err != nil {
+			return err
+		}
+		if ok {
+			policies = append(policies, p)
+		}
 	}
 	now := time.Now().UTC()
 	for _, e := range batch {
@@ -69,7 +87,7 @@ func Dispatch(_ context.Context, tx meta.Tx, batch []meta.Event) error {
 
 // enqueue adds the delivery job of event e to target i of p, and its log.
 func enqueue(tx meta.Tx, p meta.WebhookPolicy, i int, t meta.WebhookTarget, e meta.Event, now time.Time) error {
-	payload, err := json.Marshal(delivery{Policy: p.Name, Target: i, Seq: e.Seq})
+	payload, err := json.Marshal(delivery{Policy: p.Name, Project: p.Project, PolicyID: p.ID, Target: i, Seq: e.Seq})
 	if err != nil {
 		return err
 	}
@@ -77,7 +95,7 @@ func enqueue(tx meta.Tx, p meta.WebhookPolicy, i int, t meta.WebhookTarget, e me
 	if err != nil {
 		return err
 	}
-	return tx.Deliveries().Put(meta.Delivery{ID: DeliveryID(j.ID), JobID: j.ID, Policy: p.Name, Project: p.Project,
+	return tx.Deliveries().Put(meta.Delivery{ID: DeliveryID(j.ID), JobID: j.ID, Policy: p.Name, Project: p.Project, PolicyID: p.ID,
 		Target: i, Address: t.Address, EventSeq: e.Seq, EventType: e.Type, CreatedAt: now})
 }
 

@@ -3,6 +3,11 @@
 //
 // Policies (meta.WebhookPolicy) select events by type, project (none for a
 // system policy) and repository pattern (doublestar), and name targets.
+// Policies is the service that keeps them: a name is unique within its
+// project, an id (the event sequence number of the creation) is never
+// given twice, and delivery jobs and the delivery log carry it, so a
+// deleted policy's retries and log reach no later policy of its name;
+// deleting a policy deletes its log and pending deliveries.
 // The Dispatcher consumes the event log (events.Consumer, Tx mode): for
 // every event and every matching target it enqueues a delivery job and
 // records the delivery in the same transaction as its cursor moves, so no

@@ -274,8 +274,8 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 	})
 }
 
-// CreateProject creates project name; creator (if a user) becomes its
-// ProjectAdmin.
+// CreateProject creates project name with an ID never given before;
+// creator (if a user) becomes its ProjectAdmin.
 func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, name string, public bool) error {
 	if err := validName(name); err != nil {
 		return fmt.Errorf("%w: project %v", ErrInvalid, err)
@@ -289,10 +289,16 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 		if _, err := tx.Projects().Get(name); err == nil {
 			return fmt.Errorf("project %s: %w", name, ErrExists)
 		}
-		if err := tx.Projects().Put(p); err != nil {
+		// The project's ID is the sequence number of the event recording
+		// its creation: never reused, so what belongs to an earlier
+		// project of this name (events, policies) is told apart.
+		seq, err := tx.Events().Append(meta.Event{Type: events.CreateProject, Time: now, Operator: creator.Name, Project: name,
+			Resource: name, Result: "success"})
+		if err != nil {
 			return err
 		}
-		return record(ctx, tx, meta.Event{Type: events.CreateProject, Operator: creator.Name, Project: name, Resource: name})
+		p.ID = seq
+		return tx.Projects().Put(p)
 	})
 	if err != nil {
 		return err
@@ -317,7 +323,10 @@ func (m *Manager) SetProjectPublic(ctx context.Context, name string, public bool
 	})
 }
 
-// DeleteProject deletes an empty project with its robots.
+// DeleteProject deletes an empty project with its robots and its webhook
+// policies (with their delivery logs and pending deliveries). Its events
+// stay in the log, for administrators; a project created later under the
+// same name has another ID and does not see them as its own.
 func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 	var robots []string
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
@@ -348,6 +357,21 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 			}
 			robots = append(robots, r.Name)
 			if err := tx.Robots().Delete(r.Name); err != nil {
+				return err
+			}
+		}
+		// Its webhook policies (and any an earlier project of the name
+		// left) go with their deliveries and delivery jobs.
+		prefix := meta.WebhookPolicyKey(name, "")
+		policies, err := tx.WebhookPolicies().List(prefix, 0)
+		if err != nil {
+			return err
+		}
+		for _, p := range policies {
+			if !strings.HasPrefix(p.Key(), prefix) {
+				break
+			}
+			if err := meta.DeleteWebhookPolicy(tx, p, m.now().UTC()); err != nil {
 				return err
 			}
 		}

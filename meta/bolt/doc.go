@@ -32,7 +32,7 @@
 //	jobs/                          id (8 bytes, big-endian) -> meta.Job as JSON
 //	jobsActive/                    id -> ""               (pending and running jobs, for Lease)
 //	jobKeys/                       job key -> id          (unique keys, e.g. cron fires)
-//	webhookPolicies/               name -> meta.WebhookPolicy as JSON
+//	webhookPolicies/               [project/]name -> meta.WebhookPolicy as JSON
 //	deliveries/                    id -> meta.Delivery as JSON
 //	settings/                      name -> meta.Setting as JSON
 //	gc/                            "active" -> time        (a collection is running)

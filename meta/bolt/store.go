@@ -104,7 +104,7 @@ func initSchema(btx *bbolt.Tx) error {
 			return err
 		}
 	}
-	return nil
+	return rekeyWebhookPolicies(btx)
 }
 
 // View runs fn in a read-only transaction on a consistent snapshot. Writes

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/berthreg/berth/meta"
 )
@@ -54,9 +57,40 @@ func (t *tx) Robots() meta.Table[meta.Robot] {
 	return table[meta.Robot]{t, bucketRobots, "robot", func(r meta.Robot) string { return r.Name }}
 }
 
-// WebhookPolicies returns the webhook policies table.
+// WebhookPolicies returns the webhook policies table, keyed by
+// meta.WebhookPolicy.Key.
 func (t *tx) WebhookPolicies() meta.Table[meta.WebhookPolicy] {
-	return table[meta.WebhookPolicy]{t, bucketWebhookPolicies, "webhook policy", func(p meta.WebhookPolicy) string { return p.Name }}
+	return table[meta.WebhookPolicy]{t, bucketWebhookPolicies, "webhook policy", meta.WebhookPolicy.Key}
+}
+
+// rekeyWebhookPolicies moves the policies an earlier build keyed by name
+// alone to their meta.WebhookPolicy.Key (run at open; a no-op once done).
+func rekeyWebhookPolicies(btx *bbolt.Tx) error {
+	b := btx.Bucket(bucketWebhookPolicies)
+	type move struct{ from, to, raw []byte }
+	var moves []move
+	err := b.ForEach(func(k, raw []byte) error {
+		var p meta.WebhookPolicy
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return fmt.Errorf("meta/bolt: webhook policy %q: %w", k, err)
+		}
+		if key := p.Key(); key != string(k) {
+			moves = append(moves, move{slices.Clone(k), []byte(key), slices.Clone(raw)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range moves {
+		if err := b.Delete(m.from); err != nil {
+			return err
+		}
+		if err := b.Put(m.to, m.raw); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Deliveries returns the webhook delivery log.

@@ -100,6 +100,20 @@ func testEvents(t *testing.T, s meta.Store) {
 		}
 		return nil
 	})
+	// Sequence numbers are never reused, even when the log was purged
+	// to its end.
+	update(t, s, func(tx meta.Tx) error {
+		last, err := tx.Events().Last()
+		check(t, "Last", err)
+		_, err = tx.Events().Purge(time.Now().Add(time.Hour), last, 0)
+		check(t, "Purge", err)
+		seq, err := tx.Events().Append(meta.Event{Type: "DELETE_TAG"})
+		check(t, "Append", err)
+		if seq <= last {
+			t.Errorf("Append after purging up to %d = %d: a sequence number again", last, seq)
+		}
+		return nil
+	})
 	// Cursors are a plain table.
 	update(t, s, func(tx meta.Tx) error {
 		check(t, "put cursor", tx.Cursors().Put(meta.Cursor{Name: "webhook", Seq: 7, UpdatedAt: at(5)}))

@@ -18,7 +18,7 @@ import (
 // View, and List's order and paging.
 func testTables(t *testing.T, s meta.Store) {
 	project := meta.Project{
-		Name: "team", Public: true, CreatedBy: "admin", CreatedAt: at(1), UpdatedAt: at(2),
+		ID: 12, Name: "team", Public: true, CreatedBy: "admin", CreatedAt: at(1), UpdatedAt: at(2),
 		Members: []meta.Member{{ID: 1, Kind: "user", Name: "alice", Role: "developer"}, {ID: 7, Kind: "group", Name: "devs", Role: "guest"}},
 		Grants:  []meta.MemberGrant{{ID: 2, Kind: "group", Name: "ci", Pattern: "team/app-*", Actions: []string{"pull", "push"}}},
 		Scan: meta.ProjectScan{AutoScan: true, Scanner: "trivy", PreventVulnerable: true, Severity: "High", DenyUnscanned: true,
@@ -50,16 +50,22 @@ func testTables(t *testing.T, s meta.Store) {
 		return r
 	}, func(r meta.Robot) string { return r.Name })
 	policy := meta.WebhookPolicy{
-		Name: "deploy", Description: "redeploy on push", Project: "team", Repositories: "team/app-*",
+		ID: 31, Name: "deploy", Description: "redeploy on push", Project: "team", ProjectID: 12, Repositories: "team/app-*",
 		EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, CreatedBy: "alice", CreatedAt: at(7), UpdatedAt: at(8),
 		Targets: []meta.WebhookTarget{{Type: "http", Address: "https://ci.example/hook", Format: "cloudevents",
 			AuthHeader: "Bearer x", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", SkipCertVerify: true, Timeout: 5 * time.Second}},
 	}
-	tableCase(t, s, "webhook policies", meta.Tx.WebhookPolicies, policy, func(p meta.WebhookPolicy, n string) meta.WebhookPolicy {
-		p.Name, p.Targets = n, nil
+	// Webhook policies are keyed by project and name.
+	tableCase(t, s, "webhook policies", meta.Tx.WebhookPolicies, policy, func(p meta.WebhookPolicy, key string) meta.WebhookPolicy {
+		p.Project, p.Name, _ = strings.Cut(key, "/")
+		if p.Name == "" {
+			p.Project, p.Name = "", key
+		}
+		p.Targets = nil
 		return p
-	}, func(p meta.WebhookPolicy) string { return p.Name })
-	delivery := meta.Delivery{ID: "00000000000000000042", JobID: 42, Policy: "deploy", Project: "team", Target: 1,
+	}, meta.WebhookPolicy.Key)
+	webhookPolicyScopes(t, s, policy)
+	delivery := meta.Delivery{ID: "00000000000000000042", JobID: 42, Policy: "deploy", Project: "team", PolicyID: 31, Target: 1,
 		Address: "https://ci.example/hook", EventSeq: 9, EventType: "PUSH_ARTIFACT", CreatedAt: at(9),
 		Attempts: []meta.DeliveryAttempt{{At: at(10), Duration: time.Second, Status: 500, Error: "500 Internal Server Error"}}}
 	tableCase(t, s, "settings", meta.Tx.Settings, meta.Setting{Name: "gc.schedule", Value: []byte(`{"cron":"0 0 * * * *"}`), UpdatedAt: at(11)},
@@ -305,6 +311,61 @@ func testScanReports(t *testing.T, s meta.Store, full meta.ScanReport) {
 		view(t, s, func(tx meta.Tx) error {
 			_, err := tx.ScanReports().Get(other.Key())
 			wantNotFound(t, "Get after Delete", err)
+			return nil
+		})
+	})
+}
+
+// webhookPolicyScopes checks that policies of one name in two projects and
+// the system scope are three records, and that DeleteWebhookPolicy takes
+// one of them with its deliveries and jobs only.
+func webhookPolicyScopes(t *testing.T, s meta.Store, p meta.WebhookPolicy) {
+	t.Run("webhook policy scopes", func(t *testing.T) {
+		p.Name = "scoped"
+		other, system := p, p
+		other.Project, other.ID = "other", p.ID+1
+		system.Project, system.ID = "", p.ID+2
+		var jobs []meta.Job
+		update(t, s, func(tx meta.Tx) error {
+			for i, v := range []meta.WebhookPolicy{p, other, system} {
+				check(t, "Put", tx.WebhookPolicies().Put(v))
+				j, err := tx.Jobs().Enqueue(meta.Job{Kind: "webhook.deliver"}, at(20))
+				check(t, "Enqueue", err)
+				jobs = append(jobs, j)
+				check(t, "Put delivery", tx.Deliveries().Put(meta.Delivery{ID: fmt.Sprintf("scoped-%d", i), JobID: j.ID,
+					Policy: v.Name, Project: v.Project, PolicyID: v.ID, CreatedAt: at(20)}))
+			}
+			return nil
+		})
+		update(t, s, func(tx meta.Tx) error {
+			for _, v := range []meta.WebhookPolicy{p, other, system} {
+				got, err := tx.WebhookPolicies().Get(v.Key())
+				check(t, "Get "+v.Key(), err)
+				if got.Project != v.Project || got.ID != v.ID {
+					t.Errorf("Get(%q) = %+v", v.Key(), got)
+				}
+			}
+			return meta.DeleteWebhookPolicy(tx, other, at(21))
+		})
+		view(t, s, func(tx meta.Tx) error {
+			_, err := tx.WebhookPolicies().Get(other.Key())
+			wantNotFound(t, "the deleted policy", err)
+			_, err = tx.Deliveries().Get("scoped-1")
+			wantNotFound(t, "the deleted policy's delivery", err)
+			_, err = tx.Jobs().Get(jobs[1].ID)
+			wantNotFound(t, "the deleted policy's job", err)
+			for _, i := range []int{0, 2} {
+				_, err := tx.Deliveries().Get(fmt.Sprintf("scoped-%d", i))
+				check(t, "another policy's delivery", err)
+				_, err = tx.Jobs().Get(jobs[i].ID)
+				check(t, "another policy's job", err)
+			}
+			return nil
+		})
+		update(t, s, func(tx meta.Tx) error {
+			for _, v := range []meta.WebhookPolicy{p, system} {
+				check(t, "Delete", meta.DeleteWebhookPolicy(tx, v, at(22)))
+			}
 			return nil
 		})
 	})
