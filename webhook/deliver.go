@@ -99,11 +99,8 @@ func (d *Deliverer) Run(ctx context.Context, j meta.Job) error {
 		return jobs.Permanent(err)
 	}
 	start := time.Now()
-	status, sendErr := d.send(ctx, l.target, id, body, contentType, start)
-	attempt := meta.DeliveryAttempt{At: start.UTC(), Duration: time.Since(start), Status: status}
-	if sendErr != nil {
-		attempt.Error = sendErr.Error()
-	}
+	status, class, sendErr := d.send(ctx, l.target, id, body, contentType, start)
+	attempt := meta.DeliveryAttempt{At: start.UTC(), Duration: time.Since(start), Status: status, Error: class}
 	if err := d.record(ctx, j, job, l, attempt); err != nil {
 		return err
 	}
@@ -112,7 +109,11 @@ func (d *Deliverer) Run(ctx context.Context, j meta.Job) error {
 
 // send posts body to the target and judges the answer: 2xx delivers; 408,
 // 429 and 5xx (and no answer) are retried; other statuses are permanent.
-func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, body []byte, contentType string, at time.Time) (int, error) {
+// It returns the status, the delivery log's short error class ("" when
+// delivered) and the job's error. Neither keeps anything of the response
+// body, nor the status line's text: a receiver on an internal network
+// must not be readable through the log.
+func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, body []byte, contentType string, at time.Time) (int, string, error) {
 	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -121,7 +122,7 @@ func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, b
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Address, bytes.NewReader(body))
 	if err != nil {
-		return 0, jobs.Permanent(fmt.Errorf("webhook: target %q: %w", t.Address, err))
+		return 0, "bad address", jobs.Permanent(fmt.Errorf("webhook: target address: %w", withoutURL(err)))
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "berth-webhook")
@@ -133,17 +134,19 @@ func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, b
 	}
 	resp, err := d.client(t).Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("webhook: %w", err)
+		class := errorClass(err)
+		return 0, class, fmt.Errorf("webhook: %s: %w", class, withoutURL(err))
 	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	// Drain a little so that the connection can be reused; keep none of it.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	_ = resp.Body.Close()
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
-		return s, nil
+		return s, "", nil
 	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
-		return s, fmt.Errorf("webhook: receiver answered %s: %s", resp.Status, bytes.TrimSpace(snippet))
+		return s, statusClass(s), fmt.Errorf("webhook: receiver answered %d", s)
 	default:
-		return s, jobs.Permanent(fmt.Errorf("webhook: receiver answered %s: %s", resp.Status, bytes.TrimSpace(snippet)))
+		return s, statusClass(s), jobs.Permanent(fmt.Errorf("webhook: receiver answered %d", s))
 	}
 }
 
@@ -157,7 +160,7 @@ func (d *Deliverer) client(t meta.WebhookTarget) *http.Client {
 		rt = tr
 	}
 	return &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return errors.New("webhook: receivers must not redirect")
+		return errRedirect
 	}}
 }
 
