@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
 )
 
 // DefaultTimeout bounds an attempt when the target sets none.
@@ -25,9 +27,18 @@ type Deliverer struct {
 	// Host is the registry's host[:port] as clients name it, for the
 	// resource URLs of payloads.
 	Host string
-	// Transport sends the requests (default: http.DefaultTransport's
-	// settings, with certificate checks off for targets that ask).
+	// Transport, when set, sends the requests as it is: the host's own
+	// transport, which must then keep deliveries off internal addresses
+	// itself.
 	Transport http.RoundTripper
+	// Guard decides which addresses deliveries may reach when Transport
+	// is nil (nil: every global address, nothing internal). Deliveries go
+	// through http.DefaultTransport's settings dialing through the guard,
+	// with certificate checks off for targets that ask.
+	Guard *netguard.Guard
+
+	once             sync.Once
+	secure, insecure *http.Transport
 }
 
 // loaded is what one attempt needs from the store.
@@ -153,11 +164,15 @@ func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, b
 func (d *Deliverer) client(t meta.WebhookTarget) *http.Client {
 	rt := d.Transport
 	if rt == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
+		d.once.Do(func() {
+			d.secure = d.Guard.Transport()
+			d.insecure = d.Guard.Transport()
+			d.insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the target's owner asked
+		})
+		rt = d.secure
 		if t.SkipCertVerify {
-			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the target's owner asked
+			rt = d.insecure
 		}
-		rt = tr
 	}
 	return &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return errRedirect

@@ -90,3 +90,34 @@ func TestDeliveryLogErrorClass(t *testing.T) {
 		t.Errorf("job error %q", j.LastError)
 	}
 }
+
+// TestTargetsOnInternalAddressesRefused: with nothing allowed, a live
+// receiver on 127.0.0.1, reached by address or by a name resolving to it,
+// gets nothing and the delivery log says why; once 127.0.0.0/8 is allowed
+// the same target is delivered to.
+func TestTargetsOnInternalAddressesRefused(t *testing.T) {
+	rcv := newReceiver(t, 200)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(rcv.url, "http://"))
+	targets := []meta.WebhookTarget{{Type: "http", Address: rcv.url}, {Type: "http", Address: "http://localhost:" + port},
+		{Type: "slack", Address: "http://[::ffff:127.0.0.1]:" + port}, {Type: "http", Address: rcv.url, Format: "cloudevents"}}
+	s := newGuardedStack(t, nil, jobs.KindOptions{MaxAttempts: 1},
+		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, Targets: targets})
+	s.push(t, "team/app:v1")
+	eventually.True(t, "dead letters", func() bool {
+		js, _ := s.queue.List(context.Background(), meta.JobFilter{State: meta.JobDead}, 0, 0)
+		return len(js) == len(targets)
+	})
+	if n := len(rcv.requests()); n != 0 {
+		t.Fatalf("the internal receiver got %d requests", n)
+	}
+	for _, d := range s.deliveries(t) {
+		if len(d.Attempts) != 1 || d.Attempts[0].Error != "forbidden address" {
+			t.Errorf("%s: delivery log %+v, want one attempt refused as a forbidden address", d.Address, d.Attempts)
+		}
+	}
+
+	allowed := newStack(t, jobs.KindOptions{MaxAttempts: 1},
+		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, Targets: targets[:1]})
+	allowed.push(t, "team/app:v1")
+	eventually.True(t, "the delivery", func() bool { return len(rcv.requests()) == 1 })
+}
