@@ -155,6 +155,9 @@ func (g *Guard) CheckHost(host string) error {
 		return g.CheckAddr(ip)
 	}
 	if h := canonicalHost(host); h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		if g.netAllowed(netip.IPv6Loopback()) || g.netAllowed(netip.AddrFrom4([4]byte{127, 0, 0, 1})) {
+			return nil
+		}
 		return fmt.Errorf("%w %s (loopback)", ErrForbiddenAddress, host)
 	}
 	return nil

@@ -70,9 +70,15 @@ func TestAllowList(t *testing.T) {
 		t.Errorf("allowed host: %v", err)
 	}
 	for _, h := range []string{"localhost", "LOCALHOST.", "a.localhost", "[fe80::1]", "169.254.169.254", "0.0.0.0"} {
-		if err := g.CheckHost(h); !errors.Is(err, ErrForbiddenAddress) {
+		if err := New(AllowHosts("trivy-adapter")).CheckHost(h); !errors.Is(err, ErrForbiddenAddress) {
 			t.Errorf("CheckHost(%q) = %v, want ErrForbiddenAddress", h, err)
 		}
+	}
+	if err := g.CheckHost("localhost"); err != nil {
+		t.Errorf("CheckHost(localhost) with loopback allowed = %v", err)
+	}
+	if err := New().CheckHost("localhost"); !errors.Is(err, ErrForbiddenAddress) {
+		t.Errorf("CheckHost(localhost) = %v", err)
 	}
 	if err := g.CheckHost("[::1]"); err != nil {
 		t.Errorf("CheckHost([::1]) = %v", err)

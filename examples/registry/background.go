@@ -104,7 +104,7 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 		}
 	}
 	b.replication = &replication.Engine{Store: store, Queue: b.queue, Scheduler: b.runner, Logger: logger,
-		TaskAttempts: cfg.Replication.TaskAttempts,
+		TaskAttempts: cfg.Replication.TaskAttempts, Guard: outbound,
 		LocalTransport: replication.HandlerTransport(&b.local, func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, replicationPrincipal)
 		})}
@@ -115,7 +115,7 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 	}
 	b.consumers = append(b.consumers, &events.Consumer{Store: store, Name: replication.ConsumerName, From: events.FromNow,
 		Tx: b.replication.Consume, Bell: bell, Logger: logger, Done: func([]meta.Event) { b.runner.Wake() }})
-	if b.scanning, err = setupScanning(ctx, cfg, store, b.queue, b.runner, &b.local, logger); err != nil {
+	if b.scanning, err = setupScanning(ctx, cfg, store, b.queue, b.runner, &b.local, outbound, logger); err != nil {
 		return nil, err
 	}
 	b.hooks = registry.Chain(b.hooks, b.scanning.gate.Hooks())

@@ -102,3 +102,42 @@ func TestWebhookToLoopbackRefusedByDefault(t *testing.T) {
 		t.Errorf("the receiver's body shows in the API:\n%s\n%s", out, jobs)
 	}
 }
+
+// TestEndpointsOnLoopbackRefusedByDefault: with outbound.allow empty, a
+// replication endpoint or a scanner adapter on 127.0.0.1 is refused with
+// the url named, and pings reach nothing; allowed, both are accepted.
+func TestEndpointsOnLoopbackRefusedByDefault(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	for _, allow := range [][]string{nil, {"127.0.0.0/8"}} {
+		cfg := testConfig()
+		cfg.DataDir = t.TempDir()
+		cfg.Auth.AdminPassword = "admin-password"
+		cfg.Outbound.Allow = allow
+		api := "http://" + serve(t, cfg) + "/api/v2.0"
+		want := 400
+		if allow != nil {
+			want = 201
+		}
+		for _, c := range [][2]string{
+			{"/registries", `{"name":"inside","url":"` + srv.URL + `"}`},
+			{"/scanners", `{"name":"inside","url":"` + srv.URL + `"}`},
+		} {
+			code, out := call(t, http.DefaultClient, "POST", api+c[0], c[1], "basic", "admin:admin-password")
+			if code != want || (want == 400 && !strings.Contains(out, "url")) {
+				t.Errorf("allow %v: POST %s: %d %s, want %d", allow, c[0], code, out, want)
+			}
+		}
+		if allow == nil {
+			for _, p := range []string{"/registries/ping", "/scanners/ping"} {
+				if code, out := call(t, http.DefaultClient, "POST", api+p, `{"name":"x","url":"`+srv.URL+`"}`, "basic", "admin:admin-password"); code != 400 {
+					t.Errorf("POST %s: %d %s, want 400", p, code, out)
+				}
+			}
+			if hits.Load() != 0 {
+				t.Fatalf("the loopback server got %d requests", hits.Load())
+			}
+		}
+	}
+}
