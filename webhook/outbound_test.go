@@ -121,3 +121,26 @@ func TestTargetsOnInternalAddressesRefused(t *testing.T) {
 	allowed.push(t, "team/app:v1")
 	eventually.True(t, "the delivery", func() bool { return len(rcv.requests()) == 1 })
 }
+
+// TestReceiverRedirectNotFollowed: a receiver that redirects (to an
+// internal address, say) is not followed; the log says "redirect".
+func TestReceiverRedirectNotFollowed(t *testing.T) {
+	inner := newReceiver(t, 200)
+	front := httptest.NewServer(http.RedirectHandler(inner.url, http.StatusTemporaryRedirect))
+	t.Cleanup(front.Close)
+	s := newStack(t, jobs.KindOptions{MaxAttempts: 1},
+		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+			Targets: []meta.WebhookTarget{{Type: "http", Address: front.URL}}})
+	s.push(t, "team/app:v1")
+	eventually.True(t, "a dead letter", func() bool {
+		js, _ := s.queue.List(context.Background(), meta.JobFilter{State: meta.JobDead}, 0, 0)
+		return len(js) == 1
+	})
+	d := s.deliveries(t)
+	if len(d) != 1 || len(d[0].Attempts) != 1 || d[0].Attempts[0].Error != "redirect" {
+		t.Fatalf("delivery log %+v", d)
+	}
+	if n := len(inner.requests()); n != 0 {
+		t.Fatalf("the redirect target got %d requests", n)
+	}
+}

@@ -75,3 +75,34 @@ func TestRegistrationOnLoopbackRefused(t *testing.T) {
 	}
 	eventually.True(t, "the allowed ping", func() bool { return hits.Load() > 0 })
 }
+
+// TestAdapterRedirectToInternalRefused: an allowed adapter that redirects
+// to an address the guard refuses does not make the engine follow it.
+func TestAdapterRedirectToInternalRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2: %v", err)
+	}
+	var innerHits atomic.Int32
+	inner := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		innerHits.Add(1)
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	inner.Listener = l
+	inner.Start()
+	t.Cleanup(inner.Close)
+	front := httptest.NewServer(http.RedirectHandler(inner.URL+"/api/v1/metadata", http.StatusFound))
+	t.Cleanup(front.Close)
+	// Only the front's address is allowed: it stands for a public adapter.
+	e := &Engine{Guard: netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.1/32")))}
+	if err := e.CheckScanner(meta.ScannerRegistration{Name: "front", URL: front.URL}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Ping(context.Background(), meta.ScannerRegistration{Name: "front", URL: front.URL})
+	if !errors.Is(err, netguard.ErrForbiddenAddress) || !strings.Contains(err.Error(), "127.0.0.2") {
+		t.Fatalf("Ping = %v, want ErrForbiddenAddress naming 127.0.0.2", err)
+	}
+	if innerHits.Load() != 0 {
+		t.Fatalf("the internal server got %d requests", innerHits.Load())
+	}
+}
