@@ -146,7 +146,13 @@ func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, b
 	resp, err := d.client(t).Do(req)
 	if err != nil {
 		class := errorClass(err)
-		return 0, class, fmt.Errorf("webhook: %s: %w", class, withoutURL(err))
+		err = fmt.Errorf("webhook: %s: %w", class, withoutURL(err))
+		if errors.Is(err, netguard.ErrForbiddenAddress) {
+			// Refused until the operator allows the address: a retry
+			// would only be refused again (redeliver once allowed).
+			err = jobs.Permanent(err)
+		}
+		return 0, class, err
 	}
 	// Drain a little so that the connection can be reused; keep none of it.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))

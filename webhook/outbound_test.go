@@ -100,7 +100,7 @@ func TestTargetsOnInternalAddressesRefused(t *testing.T) {
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(rcv.url, "http://"))
 	targets := []meta.WebhookTarget{{Type: "http", Address: rcv.url}, {Type: "http", Address: "http://localhost:" + port},
 		{Type: "slack", Address: "http://[::ffff:127.0.0.1]:" + port}, {Type: "http", Address: rcv.url, Format: "cloudevents"}}
-	s := newGuardedStack(t, nil, jobs.KindOptions{MaxAttempts: 1},
+	s := newGuardedStack(t, nil, jobs.KindOptions{MaxAttempts: 3},
 		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, Targets: targets})
 	s.push(t, "team/app:v1")
 	eventually.True(t, "dead letters", func() bool {
@@ -112,7 +112,7 @@ func TestTargetsOnInternalAddressesRefused(t *testing.T) {
 	}
 	for _, d := range s.deliveries(t) {
 		if len(d.Attempts) != 1 || d.Attempts[0].Error != "forbidden address" {
-			t.Errorf("%s: delivery log %+v, want one attempt refused as a forbidden address", d.Address, d.Attempts)
+			t.Errorf("%s: delivery log %+v, want one attempt (no retries) refused as a forbidden address", d.Address, d.Attempts)
 		}
 	}
 
