@@ -76,8 +76,11 @@ conformance: build
 # fixtures under scan/builtin/testdata), for TestScanOnPush.
 SCAN_OSV_DB := $(CURDIR)/scan/builtin/testdata/osv
 
+# The webhook test's receiver listens on loopback: BERTH_OUTBOUND_ALLOW lets
+# deliveries reach it (the server refuses internal addresses by default).
 e2e: build tools
 	BERTH_ADMIN_PASSWORD=$(TEST_ADMIN_PASSWORD) BERTH_CREATE_PROJECTS_ON_PUSH=true BERTH_E2E_BIG=1 BERTH_SCAN_OSV_DB=$(SCAN_OSV_DB) \
+		BERTH_OUTBOUND_ALLOW=127.0.0.0/8,::1 \
 		scripts/serve.sh $(BIN)/registry -- env BERTH_E2E_USER=admin BERTH_E2E_PASSWORD=$(TEST_ADMIN_PASSWORD) \
 		sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
 

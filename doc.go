@@ -19,7 +19,9 @@
 //     registry's hooks), auth/token (the Docker token service), auth/ldap,
 //     auth/oidc and auth/session.
 //   - events: the durable event log and its consumers; jobs: the job
-//     queue with cron schedules; webhook: policies and deliveries.
+//     queue with cron schedules; webhook: policies and deliveries;
+//     netguard: the check that keeps outbound calls (webhooks, replication,
+//     scanner adapters) off internal addresses unless allowed.
 //   - gc: online garbage collection; replication: policies, executions and
 //     tasks to and from any OCI registry.
 //   - scan: the Scanner interface with the Pluggable Scanner API types;

@@ -61,7 +61,7 @@ func newReplicationAPI(t *testing.T) *replEnv {
 	url, _ := newAPI(t, func(h *Handler) {
 		env.store = h.store
 		env.runner = &jobs.Runner{Store: h.store}
-		env.engine = &pingRecorder{Engine: &replication.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Scheduler: env.runner}}
+		env.engine = &pingRecorder{Engine: &replication.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Scheduler: env.runner, Guard: loopbackAllowed}}
 		WithReplication(env.engine)(h)
 	})
 	env.admin = client{t, url, "admin", "admin-password"}

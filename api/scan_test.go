@@ -51,7 +51,8 @@ func newScanAPI(t *testing.T) *scanEnv {
 	url, m := newAPI(t, func(h *Handler) {
 		env.store = h.store
 		runner := &jobs.Runner{Store: h.store}
-		env.engine = &engine.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Builtin: map[string]scan.Scanner{"builtin": metaScanner{"berth"}}}
+		env.engine = &engine.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Builtin: map[string]scan.Scanner{"builtin": metaScanner{"berth"}},
+			Guard: loopbackAllowed}
 		WithScanning(env.engine)(h)
 		WithScheduler(runner)(h)
 		WithJobs(env.engine.Queue)(h)

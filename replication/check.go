@@ -71,8 +71,8 @@ func CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error {
 
 // Ping checks that an endpoint answers the distribution API's version
 // check with its credentials accepted.
-func Ping(ctx context.Context, rec meta.RegistryEndpoint) error {
-	r, err := RemoteOf(rec)
+func Ping(ctx context.Context, rec meta.RegistryEndpoint, opts ...EndpointOption) error {
+	r, err := RemoteOf(rec, opts...)
 	if err != nil {
 		return err
 	}
@@ -106,8 +106,13 @@ func (e *Engine) CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error {
 	return CheckPolicy(tx, rec)
 }
 
-// CheckEndpoint implements the admin API's check (CheckEndpoint).
-func (e *Engine) CheckEndpoint(rec meta.RegistryEndpoint) error { return CheckEndpoint(rec) }
+// CheckEndpoint implements the admin API's check (CheckEndpoint), with
+// the engine's guard.
+func (e *Engine) CheckEndpoint(rec meta.RegistryEndpoint) error {
+	return CheckEndpoint(rec, WithGuard(e.Guard))
+}
 
-// Ping implements the admin API's check (Ping).
-func (e *Engine) Ping(ctx context.Context, rec meta.RegistryEndpoint) error { return Ping(ctx, rec) }
+// Ping implements the admin API's check (Ping), with the engine's guard.
+func (e *Engine) Ping(ctx context.Context, rec meta.RegistryEndpoint) error {
+	return Ping(ctx, rec, WithGuard(e.Guard))
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
 )
 
 // Remote is a registry endpoint made usable: its host[:port] for
@@ -29,16 +30,35 @@ type Remote struct {
 	Auth authn.Authenticator
 }
 
+// EndpointOption sets how endpoints are reached.
+type EndpointOption func(*endpointOptions)
+
+type endpointOptions struct {
+	guard *netguard.Guard
+}
+
+// WithGuard checks the addresses an endpoint's connections go to with g
+// (default: a guard that allows no internal address). Token services and
+// redirects the endpoint names are checked alike.
+func WithGuard(g *netguard.Guard) EndpointOption {
+	return func(o *endpointOptions) { o.guard = g }
+}
+
 // CheckEndpoint reports what is wrong with an endpoint record, naming the
-// field.
-func CheckEndpoint(r meta.RegistryEndpoint) error {
-	_, err := RemoteOf(r)
+// field; a literal internal address the guard refuses is one.
+func CheckEndpoint(r meta.RegistryEndpoint, opts ...EndpointOption) error {
+	_, err := RemoteOf(r, opts...)
 	return err
 }
 
 // RemoteOf turns an endpoint record into a Remote: http URLs are plain
-// HTTP, https ones TLS with the record's CA bundle or no verification.
-func RemoteOf(r meta.RegistryEndpoint) (Remote, error) {
+// HTTP, https ones TLS with the record's CA bundle or no verification,
+// both dialing through the guard (WithGuard) and never through a proxy.
+func RemoteOf(r meta.RegistryEndpoint, opts ...EndpointOption) (Remote, error) {
+	var o endpointOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if r.Name == "" {
 		return Remote{}, errors.New("name: required")
 	}
@@ -49,7 +69,10 @@ func RemoteOf(r meta.RegistryEndpoint) (Remote, error) {
 	if p := strings.Trim(u.Path, "/"); p != "" || u.RawQuery != "" || u.User != nil {
 		return Remote{}, fmt.Errorf("url: %q must be only scheme and host (no path, query or user)", r.URL)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if err := o.guard.CheckHost(u.Hostname()); err != nil {
+		return Remote{}, fmt.Errorf("url: %w; an operator may allow it (outbound allow-list)", err)
+	}
+	tr := o.guard.Transport()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: r.Insecure} //nolint:gosec // the operator's choice
 	if r.CACert != "" {
 		pool := x509.NewCertPool()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
 )
 
 // Job kinds and the event consumer's name.
@@ -51,6 +52,10 @@ type Engine struct {
 	Scheduler *jobs.Runner
 	// Logger receives failures (nil: none).
 	Logger *slog.Logger
+	// Guard decides which addresses registry endpoints may reach (nil:
+	// every global address, nothing internal); LocalTransport's requests
+	// to this registry make no connection and are not checked.
+	Guard *netguard.Guard
 
 	mounts Mounts
 	park   time.Duration
@@ -125,7 +130,7 @@ func (e *Engine) resolve(tx meta.Tx, rec meta.ReplicationPolicy, count *int64) (
 			if err != nil {
 				return "", Endpoint{}, fmt.Errorf("%w: registry %q: %w", ErrPolicy, name, err)
 			}
-			if r, err = RemoteOf(ep); err != nil {
+			if r, err = RemoteOf(ep, WithGuard(e.Guard)); err != nil {
 				return "", Endpoint{}, fmt.Errorf("%w: registry %q: %w", ErrPolicy, name, err)
 			}
 		}

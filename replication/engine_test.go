@@ -44,7 +44,7 @@ func newRig(t *testing.T, dstOpts ...registry.Option) *rig {
 	dst := registrytest.New(t, dstOpts...)
 	runner := &jobs.Runner{Store: src.Metadata, Name: "test", Workers: 4, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
 	eng := &Engine{Store: src.Metadata, Queue: &jobs.Queue{Store: src.Metadata, Notify: runner.Wake},
-		LocalTransport: HandlerTransport(src.Handler, nil), Scheduler: runner, BlobRetries: 1}
+		LocalTransport: HandlerTransport(src.Handler, nil), Scheduler: runner, BlobRetries: 1, Guard: loopback}
 	eng.Register(runner, jobs.KindOptions{Limit: 4, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -499,19 +499,19 @@ func TestEndpointTLS(t *testing.T) {
 	defer srv.Close()
 	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
 	ctx := context.Background()
-	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL, CACert: ca}); err != nil {
+	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL, CACert: ca}, WithGuard(loopback)); err != nil {
 		t.Errorf("with the CA bundle: %v", err)
 	}
-	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL, Insecure: true}); err != nil {
+	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL, Insecure: true}, WithGuard(loopback)); err != nil {
 		t.Errorf("insecure: %v", err)
 	}
-	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL}); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL}, WithGuard(loopback)); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without trust: %v, want a certificate error", err)
 	}
 	// An https endpoint on a loopback address is never tried over plain
 	// HTTP (go-containerregistry would fall back to it).
 	plain := "https://" + dst.Host
-	if err := Ping(ctx, meta.RegistryEndpoint{Name: "plain", URL: plain, Insecure: true}); err == nil || !strings.Contains(err.Error(), "refusing plain HTTP") {
+	if err := Ping(ctx, meta.RegistryEndpoint{Name: "plain", URL: plain, Insecure: true}, WithGuard(loopback)); err == nil || !strings.Contains(err.Error(), "refusing plain HTTP") {
 		t.Errorf("https endpoint served over plain HTTP: %v, want a refusal", err)
 	}
 	for field, rec := range map[string]meta.RegistryEndpoint{
@@ -519,7 +519,7 @@ func TestEndpointTLS(t *testing.T) {
 		"caCert": {Name: "x", URL: srv.URL, CACert: "not pem"},
 		"name":   {URL: srv.URL},
 	} {
-		if err := CheckEndpoint(rec); err == nil || !strings.HasPrefix(err.Error(), field+":") {
+		if err := CheckEndpoint(rec, WithGuard(loopback)); err == nil || !strings.HasPrefix(err.Error(), field+":") {
 			t.Errorf("%+v: %v, want an error naming %s", rec, err, field)
 		}
 	}

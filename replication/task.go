@@ -17,6 +17,7 @@ import (
 
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
 )
 
 // taskLogLines bounds a task's kept log.
@@ -175,10 +176,10 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 }
 
 // permanentError reports a failure that a retry will not fix: the
-// registry refused the credentials or the request, or the artifact is
-// gone.
+// registry refused the credentials or the request, the artifact is gone,
+// or the guard refuses the registry's address.
 func permanentError(err error) bool {
-	if errors.Is(err, ErrPolicy) {
+	if errors.Is(err, ErrPolicy) || errors.Is(err, netguard.ErrForbiddenAddress) {
 		return true
 	}
 	var terr *transport.Error

@@ -10,10 +10,12 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
 )
 
 // DefaultTimeout bounds an attempt when the target sets none.
@@ -26,9 +28,18 @@ type Deliverer struct {
 	// Host is the registry's host[:port] as clients name it, for the
 	// resource URLs of payloads.
 	Host string
-	// Transport sends the requests (default: http.DefaultTransport's
-	// settings, with certificate checks off for targets that ask).
+	// Transport, when set, sends the requests as it is: the host's own
+	// transport, which must then keep deliveries off internal addresses
+	// itself.
 	Transport http.RoundTripper
+	// Guard decides which addresses deliveries may reach when Transport
+	// is nil (nil: every global address, nothing internal). Deliveries go
+	// through http.DefaultTransport's settings dialing through the guard,
+	// with certificate checks off for targets that ask.
+	Guard *netguard.Guard
+
+	once             sync.Once
+	secure, insecure *http.Transport
 }
 
 // loaded is what one attempt needs from the store.
@@ -141,11 +152,8 @@ func (d *Deliverer) Run(ctx context.Context, j meta.Job) error {
 		return jobs.Permanent(err)
 	}
 	start := time.Now()
-	status, sendErr := d.send(ctx, l.target, id, body, contentType, start)
-	attempt := meta.DeliveryAttempt{At: start.UTC(), Duration: time.Since(start), Status: status}
-	if sendErr != nil {
-		attempt.Error = sendErr.Error()
-	}
+	status, class, sendErr := d.send(ctx, l.target, id, body, contentType, start)
+	attempt := meta.DeliveryAttempt{At: start.UTC(), Duration: time.Since(start), Status: status, Error: class}
 	if err := d.record(ctx, j, job, l, attempt); err != nil {
 		return err
 	}
@@ -154,7 +162,11 @@ func (d *Deliverer) Run(ctx context.Context, j meta.Job) error {
 
 // send posts body to the target and judges the answer: 2xx delivers; 408,
 // 429 and 5xx (and no answer) are retried; other statuses are permanent.
-func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, body []byte, contentType string, at time.Time) (int, error) {
+// It returns the status, the delivery log's short error class ("" when
+// delivered) and the job's error. Neither keeps anything of the response
+// body, nor the status line's text: a receiver on an internal network
+// must not be readable through the log.
+func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, body []byte, contentType string, at time.Time) (int, string, error) {
 	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -163,7 +175,7 @@ func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, b
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Address, bytes.NewReader(body))
 	if err != nil {
-		return 0, jobs.Permanent(fmt.Errorf("webhook: target %q: %w", t.Address, err))
+		return 0, "bad address", jobs.Permanent(fmt.Errorf("webhook: target address: %w", withoutURL(err)))
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "berth-webhook")
@@ -175,31 +187,43 @@ func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, b
 	}
 	resp, err := d.client(t).Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("webhook: %w", err)
+		class := errorClass(err)
+		err = fmt.Errorf("webhook: %s: %w", class, withoutURL(err))
+		if errors.Is(err, netguard.ErrForbiddenAddress) {
+			// Refused until the operator allows the address: a retry
+			// would only be refused again (redeliver once allowed).
+			err = jobs.Permanent(err)
+		}
+		return 0, class, err
 	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	// Drain a little so that the connection can be reused; keep none of it.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	_ = resp.Body.Close()
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
-		return s, nil
+		return s, "", nil
 	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
-		return s, fmt.Errorf("webhook: receiver answered %s: %s", resp.Status, bytes.TrimSpace(snippet))
+		return s, statusClass(s), fmt.Errorf("webhook: receiver answered %d", s)
 	default:
-		return s, jobs.Permanent(fmt.Errorf("webhook: receiver answered %s: %s", resp.Status, bytes.TrimSpace(snippet)))
+		return s, statusClass(s), jobs.Permanent(fmt.Errorf("webhook: receiver answered %d", s))
 	}
 }
 
 func (d *Deliverer) client(t meta.WebhookTarget) *http.Client {
 	rt := d.Transport
 	if rt == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
+		d.once.Do(func() {
+			d.secure = d.Guard.Transport()
+			d.insecure = d.Guard.Transport()
+			d.insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the target's owner asked
+		})
+		rt = d.secure
 		if t.SkipCertVerify {
-			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the target's owner asked
+			rt = d.insecure
 		}
-		rt = tr
 	}
 	return &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return errors.New("webhook: receivers must not redirect")
+		return errRedirect
 	}}
 }
 

@@ -17,6 +17,8 @@
 // Slack message), signs it (Standard Webhooks headers: webhook-id,
 // webhook-timestamp, webhook-signature = v1,base64(HMAC-SHA256)), sends it
 // with the target's timeout and Authorization header, and logs each
-// attempt's status. Failed deliveries are retried by the job queue with
+// attempt's status code and a short error class ("http 500", "timeout",
+// "connection refused", "forbidden address", "tls", ...), never the
+// response's body. Failed deliveries are retried by the job queue with
 // growing delays and end as dead letters, which can be redelivered.
 package webhook

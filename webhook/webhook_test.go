@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage/memory"
 )
@@ -79,6 +81,15 @@ type stack struct {
 
 func newStack(t *testing.T, opts jobs.KindOptions, policies ...meta.WebhookPolicy) *stack {
 	t.Helper()
+	return newGuardedStack(t, loopbackAllowed, opts, policies...)
+}
+
+// loopbackAllowed lets deliveries reach the tests' receivers on 127.0.0.1.
+var loopbackAllowed = netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8")))
+
+// newGuardedStack is newStack with deliveries checked by guard.
+func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions, policies ...meta.WebhookPolicy) *stack {
+	t.Helper()
 	s := testbolt.Open(t)
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {
 		for _, p := range policies {
@@ -101,7 +112,7 @@ func newStack(t *testing.T, opts jobs.KindOptions, policies ...meta.WebhookPolic
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	runner := &jobs.Runner{Store: s, Poll: 5 * time.Millisecond}
-	runner.Handle(JobKind, &Deliverer{Store: s, Host: host}, opts)
+	runner.Handle(JobKind, &Deliverer{Store: s, Host: host, Guard: guard}, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = runner.Run(ctx) })

@@ -68,7 +68,11 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 	if host == "" {
 		host = cfg.Addr
 	}
-	b.runner.Handle(webhook.JobKind, &webhook.Deliverer{Store: store, Host: host}, jobs.KindOptions{
+	outbound, err := cfg.Outbound.guard()
+	if err != nil {
+		return nil, err
+	}
+	b.runner.Handle(webhook.JobKind, &webhook.Deliverer{Store: store, Host: host, Guard: outbound}, jobs.KindOptions{
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
 	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
@@ -100,7 +104,7 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 		}
 	}
 	b.replication = &replication.Engine{Store: store, Queue: b.queue, Scheduler: b.runner, Logger: logger,
-		TaskAttempts: cfg.Replication.TaskAttempts,
+		TaskAttempts: cfg.Replication.TaskAttempts, Guard: outbound,
 		LocalTransport: replication.HandlerTransport(&b.local, func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, replicationPrincipal)
 		})}
@@ -111,8 +115,7 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 	}
 	b.consumers = append(b.consumers, &events.Consumer{Store: store, Name: replication.ConsumerName, From: events.FromNow,
 		Tx: b.replication.Consume, Bell: bell, Logger: logger, Done: func([]meta.Event) { b.runner.Wake() }})
-	var err error
-	if b.scanning, err = setupScanning(ctx, cfg, store, b.queue, b.runner, &b.local, logger); err != nil {
+	if b.scanning, err = setupScanning(ctx, cfg, store, b.queue, b.runner, &b.local, outbound, logger); err != nil {
 		return nil, err
 	}
 	b.hooks = registry.Chain(b.hooks, b.scanning.gate.Hooks())

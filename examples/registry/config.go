@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
+
+	"github.com/berthreg/berth/netguard"
 )
 
 // Config is the example server's configuration: one YAML file, every key
@@ -35,6 +37,9 @@ type Config struct {
 	Replication ReplicationConfig `yaml:"replication"`
 	// Scan configures vulnerability scanning.
 	Scan ScanConfig `yaml:"scan"`
+	// Outbound says which internal addresses the server's own calls
+	// (webhooks, replication endpoints, scanner adapters) may reach.
+	Outbound OutboundConfig `yaml:"outbound"`
 	// ShutdownTimeout bounds graceful shutdown (BERTH_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 	// DebugAddr, when set, serves Go's pprof profiles on this separate
@@ -261,6 +266,27 @@ type EventsConfig struct {
 	Syslog string `yaml:"syslog"`
 }
 
+// OutboundConfig guards the server's outbound calls: webhook deliveries,
+// replication endpoints and scanner adapters reach public addresses only
+// (no loopback, private, link-local, cloud metadata or other internal
+// address, checked on the address dialed), unless Allow lists them.
+type OutboundConfig struct {
+	// Allow lists the internal hosts (names), addresses and networks
+	// (CIDR) outbound calls may reach, e.g. [10.0.0.0/8, trivy-adapter];
+	// empty, the default, allows none (BERTH_OUTBOUND_ALLOW,
+	// comma-separated).
+	Allow []string `yaml:"allow"`
+}
+
+// guard is the outbound allow-list as a netguard.Guard.
+func (c OutboundConfig) guard() (*netguard.Guard, error) {
+	g, err := netguard.Parse(c.Allow...)
+	if err != nil {
+		return nil, fmt.Errorf("config: outbound.allow: %w", err)
+	}
+	return g, nil
+}
+
 // ReplicationConfig tunes how replication tasks run (policies and
 // endpoints are managed through the admin API).
 type ReplicationConfig struct {
@@ -452,6 +478,9 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str("BERTH_OIDC_CLIENT_ID", &c.Auth.OIDC.ClientID)
 	str("BERTH_OIDC_CLIENT_SECRET", &c.Auth.OIDC.ClientSecret)
 	str("BERTH_OIDC_REDIRECT_URL", &c.Auth.OIDC.RedirectURL)
+	if v := getenv("BERTH_OUTBOUND_ALLOW"); v != "" {
+		c.Outbound.Allow = strings.Split(v, ",")
+	}
 	if v := getenv("BERTH_OIDC_SCOPES"); v != "" {
 		c.Auth.OIDC.Scopes = strings.Split(v, ",")
 	}
@@ -531,6 +560,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.Scan.validate(); err != nil {
+		return err
+	}
+	if _, err := c.Outbound.guard(); err != nil {
 		return err
 	}
 	switch c.Storage.Driver {

@@ -32,6 +32,10 @@ func TestConfigFileAndEnvOverride(t *testing.T) {
 	if c.Addr != "127.0.0.1:7000" || !c.Registry.SparseManifests {
 		t.Fatalf("config %+v", c)
 	}
+	env["BERTH_OUTBOUND_ALLOW"] = "10.0.0.0/8,trivy-adapter"
+	if c, err = loadConfig(p, func(k string) string { return env[k] }); err != nil || len(c.Outbound.Allow) != 2 || c.Outbound.Allow[1] != "trivy-adapter" {
+		t.Fatalf("outbound.allow %q, %v", c.Outbound.Allow, err)
+	}
 }
 
 func TestBadConfigNamesTheKey(t *testing.T) {
@@ -76,6 +80,8 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"repl concurrency":  {yaml: "replication:\n  concurrency: 0\n", key: "replication.concurrency"},
 		"repl attempts env": {env: map[string]string{"BERTH_REPLICATION_TASK_ATTEMPTS": "0"}, key: "replication.taskAttempts"},
 		"repl backoff":      {yaml: "replication:\n  backoff: 2m\n  maxBackoff: 1m\n", key: "replication.backoff"},
+		"outbound cidr":     {yaml: "outbound:\n  allow: [10.0.0.0/33]\n", key: "outbound.allow"},
+		"outbound env":      {env: map[string]string{"BERTH_OUTBOUND_ALLOW": "127.0.0.0/8,not a host"}, key: "outbound.allow"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -49,7 +49,7 @@ func startServer(t *testing.T, bin, dataDir, addr string, env ...string) *server
 	t.Helper()
 	cmd := exec.Command(bin, "-addr", addr, "-data", dataDir)
 	// These tests are about crashes, not access control: run open.
-	cmd.Env = append(append(os.Environ(), "BERTH_LOG_LEVEL=warn", "BERTH_AUTH_DISABLED=true", "BERTH_AUTH_HASH_COST=4"), env...)
+	cmd.Env = append(append(os.Environ(), "BERTH_LOG_LEVEL=warn", "BERTH_AUTH_DISABLED=true", "BERTH_AUTH_HASH_COST=4", "BERTH_OUTBOUND_ALLOW=127.0.0.0/8"), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan"
@@ -82,9 +83,10 @@ type scanning struct {
 }
 
 // setupScanning builds the scan engine over store with the built-in
-// scanner, registered with runner; local reaches the registry handler.
+// scanner, registered with runner; local reaches the registry handler,
+// outbound checks the addresses of registered adapters.
 func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *jobs.Queue, runner *jobs.Runner,
-	local http.Handler, logger *slog.Logger) (*scanning, error) {
+	local http.Handler, outbound *netguard.Guard, logger *slog.Logger) (*scanning, error) {
 	sc := cfg.Scan
 	host := cfg.Events.ExternalHost
 	if host == "" {
@@ -96,7 +98,7 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 	}
 	s := &scanning{}
 	s.engine = &engine.Engine{Store: store, Queue: queue, Builtin: map[string]scan.Scanner{},
-		RegistryURL: regURL, InternalURL: "http://" + cfg.Addr, BuiltinURL: "http://" + replication.LocalHost, AutoScan: sc.AutoScan, Timeout: sc.Timeout, Logger: logger,
+		RegistryURL: regURL, InternalURL: "http://" + cfg.Addr, BuiltinURL: "http://" + replication.LocalHost, AutoScan: sc.AutoScan, Timeout: sc.Timeout, Logger: logger, Guard: outbound,
 		Local: replication.HandlerTransport(local, func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, scanPrincipal)
 		})}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/pluggable"
 )
@@ -87,6 +88,10 @@ type Engine struct {
 	Timeout time.Duration
 	// Logger receives failures (nil: none).
 	Logger *slog.Logger
+	// Guard decides which addresses registered scanner adapters may
+	// reach, pings included (nil: every global address, nothing
+	// internal). Built-in scanners make no such calls.
+	Guard *netguard.Guard
 }
 
 func (e *Engine) log() *slog.Logger {
@@ -206,12 +211,14 @@ func (e *Engine) resolve(ctx context.Context, name string) (resolved, error) {
 	if rec.UseInternalAddr && e.InternalURL != "" {
 		reg = e.InternalURL
 	}
-	return resolved{name: name, scanner: Client(rec), registry: reg}, nil
+	return resolved{name: name, scanner: Client(rec, e.Guard), registry: reg}, nil
 }
 
 // Client is the scanner of a registration: a Pluggable Scanner API
-// client with the registration's authentication and TLS setting.
-func Client(rec meta.ScannerRegistration) *pluggable.Client {
+// client with the registration's authentication and TLS setting, whose
+// connections (redirects included) go only where g allows (nil: no
+// internal address).
+func Client(rec meta.ScannerRegistration, g *netguard.Guard) *pluggable.Client {
 	c := &pluggable.Client{URL: rec.URL}
 	switch strings.ToLower(rec.Auth) {
 	case "basic":
@@ -221,21 +228,33 @@ func Client(rec meta.ScannerRegistration) *pluggable.Client {
 	case "x-scanneradapter-api-key":
 		c.APIKey = rec.AccessCredential
 	}
-	c.HTTP = &http.Client{Timeout: time.Minute}
+	tr := transportsFor(g)
+	c.HTTP = &http.Client{Timeout: time.Minute, Transport: tr.secure}
 	if rec.SkipCertVerify {
-		c.HTTP.Transport = insecureTransport()
+		c.HTTP.Transport = tr.insecure
 	}
 	return c
 }
 
-// insecureTransport is the one transport of every registration that
-// skips certificate checks, so that its connections are reused rather
-// than a pool being left behind by each scan.
-var insecureTransport = sync.OnceValue(func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the registration asks for it
-	return t
-})
+// transports are the two transports of the registrations a guard
+// checks: one verifying certificates, one for registrations that skip
+// the checks.
+type transports struct{ secure, insecure *http.Transport }
+
+// shared holds the transports of each guard (*netguard.Guard →
+// *transports), so that connections are reused rather than a pool being
+// left behind by each scan.
+var shared sync.Map
+
+func transportsFor(g *netguard.Guard) *transports {
+	if v, ok := shared.Load(g); ok {
+		return v.(*transports)
+	}
+	t := &transports{secure: g.Transport(), insecure: g.Transport()}
+	t.insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the registration asks for it
+	v, _ := shared.LoadOrStore(g, t)
+	return v.(*transports)
+}
 
 // CheckScanner reports what is wrong with a registration, naming the
 // field.
@@ -249,6 +268,9 @@ func (e *Engine) CheckScanner(rec meta.ScannerRegistration) error {
 	u, err := url.Parse(rec.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("url: %q is not an http or https URL", rec.URL)
+	}
+	if err := e.Guard.CheckHost(u.Hostname()); err != nil {
+		return fmt.Errorf("url: %w; an operator may allow it (outbound allow-list)", err)
 	}
 	switch strings.ToLower(rec.Auth) {
 	case "", "basic", "bearer", "x-scanneradapter-api-key":
@@ -274,5 +296,5 @@ func (e *Engine) Metadata(ctx context.Context, name string) (scan.Metadata, erro
 // Ping asks a registration's adapter for its metadata (the registration
 // need not be stored).
 func (e *Engine) Ping(ctx context.Context, rec meta.ScannerRegistration) (scan.Metadata, error) {
-	return Client(rec).Metadata(ctx)
+	return Client(rec, e.Guard).Metadata(ctx)
 }

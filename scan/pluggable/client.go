@@ -28,7 +28,9 @@ type Client struct {
 	// APIKey, when set, is sent as X-ScannerAdapter-API-Key (Harbor's
 	// third way of authenticating to an adapter).
 	APIKey string
-	// HTTP is the client to use (nil: http.DefaultClient).
+	// HTTP is the client to use (nil: http.DefaultClient). A host that
+	// takes URL from its users passes one whose transport keeps off
+	// internal addresses (a netguard.Guard's), as scan/engine does.
 	HTTP *http.Client
 }
 
