@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -37,6 +38,11 @@ type Config struct {
 	Scan ScanConfig `yaml:"scan"`
 	// ShutdownTimeout bounds graceful shutdown (BERTH_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// ExternalURL is the registry's URL as clients reach it, e.g.
+	// https://registry.example.com; when set, a path auth.realm is made
+	// absolute with it instead of each request's Host header
+	// (BERTH_EXTERNAL_URL).
+	ExternalURL string `yaml:"externalURL"`
 	// DebugAddr, when set, serves Go's pprof profiles on this separate
 	// address; keep it on loopback (BERTH_DEBUG_ADDR).
 	DebugAddr string `yaml:"debugAddr"`
@@ -412,6 +418,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str("BERTH_DATA_DIR", &c.DataDir)
 	str("BERTH_LOG_LEVEL", &c.LogLevel)
 	str("BERTH_DEBUG_ADDR", &c.DebugAddr)
+	str("BERTH_EXTERNAL_URL", &c.ExternalURL)
 	str("BERTH_STORAGE_DRIVER", &c.Storage.Driver)
 	str("BERTH_STORAGE_FS_ROOT", &c.Storage.FS.RootDirectory)
 	flag("BERTH_STORAGE_FS_NOSYNC", &c.Storage.FS.NoSync)
@@ -503,6 +510,19 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	return err
 }
 
+// validExternalURL checks externalURL: empty, or an http(s) URL of a host
+// with at most a path prefix.
+func validExternalURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("config: externalURL %q must be an http:// or https:// URL of a host, without query or credentials", s)
+	}
+	return nil
+}
+
 func (c Config) validate() error {
 	switch {
 	case c.Addr == "":
@@ -515,6 +535,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: registry.maxBlobSize must not be negative, got %d", c.Registry.MaxBlobSize)
 	case c.ShutdownTimeout <= 0:
 		return fmt.Errorf("config: shutdownTimeout must be positive, got %s", c.ShutdownTimeout)
+	}
+	if err := validExternalURL(c.ExternalURL); err != nil {
+		return err
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

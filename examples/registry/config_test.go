@@ -59,6 +59,8 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"auth anon mount":   {yaml: "registry:\n  anonymousMount: true\n", key: "registry.anonymousMount"},
 		"auth short pw":     {env: map[string]string{"BERTH_ADMIN_PASSWORD": "short"}, key: "auth.adminPassword"},
 		"auth realm":        {yaml: "auth:\n  realm: ftp://x\n", key: "auth.realm"},
+		"external url":      {yaml: "externalURL: registry.example.com\n", key: "externalURL"},
+		"external url path": {env: map[string]string{"BERTH_EXTERNAL_URL": "https://r.example.com/x?y"}, key: "externalURL"},
 		"auth lifetime":     {yaml: "auth:\n  tokenLifetime: 10s\n", key: "auth.tokenLifetime"},
 		"auth disabled env": {env: map[string]string{"BERTH_AUTH_DISABLED": "maybe"}, key: "BERTH_AUTH_DISABLED"},
 		"auth hash cost":    {yaml: "auth:\n  hashCost: 3\n", key: "auth.hashCost"},
