@@ -121,7 +121,7 @@ func (ev events) Backward(before uint64, limit, maxScan int, match func(meta.Eve
 	var k, raw []byte
 	if before == 0 {
 		k, raw = c.Last()
-	} else if k, raw = c.Seek(seqKey(before)); k == nil {
+	} else if k, _ = c.Seek(seqKey(before)); k == nil {
 		k, raw = c.Last() // every event is below before
 	} else {
 		k, raw = c.Prev() // Seek found before itself or the first event above it
