@@ -123,6 +123,9 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
+	if pg.num-1 > (maxAuditSkip-skip)/pg.size {
+		return badRequest("page: %d is beyond the %d entries a page may skip", pg.num, maxAuditSkip)
+	}
 	var res auditPage
 	err = h.store.View(r.Context(), func(tx meta.Tx) error {
 		if project == "" && q == "" && before == 0 && skip == 0 {

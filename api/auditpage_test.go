@@ -163,6 +163,8 @@ func TestAuditPagesInTheStore(t *testing.T) {
 	}
 	admin.want("GET", "/audit-logs?before=x", "", 400, "BAD_REQUEST")
 	admin.want("GET", "/audit-logs?skip=-1", "", 400, "BAD_REQUEST")
+	admin.want("GET", "/audit-logs?page=999999999999999999&page_size=100", "", 400, "BAD_REQUEST")
+	admin.want("GET", "/audit-logs?q=operation=LOGIN&page=999999999999999999&page_size=100", "", 400, "BAD_REQUEST")
 }
 
 // nextLink returns the rel="next" URL of a Link header, or "".
