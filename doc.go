@@ -5,7 +5,8 @@
 // The map:
 //
 //   - registry: the OCI Distribution Specification v1.1 as an http.Handler,
-//     with hooks for authorization, policies and events.
+//     with hooks for authorization, policies and events; registry/httplimit
+//     (idle request bodies cut, requests without credentials capped).
 //   - storage: the Driver interface for bytes; storage/fs (local disk),
 //     storage/memory, and storage/storagetest, the conformance suite a
 //     driver must pass; storage/objectstore, one driver for S3-like object

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,37 +80,91 @@ func ParseScope(s string) (Access, error) {
 	return a, nil
 }
 
+// Limits of one token request's scopes: what an anonymous client can make
+// the token service parse, authorize and sign is bounded by them.
+const (
+	// MaxScopes is the most distinct resources one request may name
+	// (accesses to the same resource merge first). Clients ask for one or
+	// two per operation; a cross-repository mount names two.
+	MaxScopes = 50
+	// MaxScopeBytes bounds the scope parameters of one request together.
+	MaxScopeBytes = 64 << 10
+	// maxActions bounds the distinct actions asked for on one resource
+	// (Berth knows four).
+	maxActions = 8
+)
+
+// ErrTooManyScopes is returned by ParseScopes for a request beyond
+// MaxScopes distinct resources, MaxScopeBytes of parameters, or more than
+// a handful of distinct actions on one resource.
+var ErrTooManyScopes = errors.New("auth: too many scopes")
+
 // ParseScopes parses the scope parameters of a token request: each value
 // may hold several scopes separated by spaces. Accesses to the same
-// resource are merged.
+// resource are merged, in time linear in the number of scopes. A request
+// beyond the limits above is refused with ErrTooManyScopes.
 func ParseScopes(values []string) ([]Access, error) {
-	var out []Access
+	total := 0
+	for _, v := range values {
+		total += len(v)
+	}
+	if total > MaxScopeBytes {
+		return nil, fmt.Errorf("%w: %d bytes of scope parameters, at most %d", ErrTooManyScopes, total, MaxScopeBytes)
+	}
+	set := newScopeSet(MaxScopes, maxActions)
 	for _, v := range values {
 		for _, s := range strings.Fields(v) {
 			a, err := ParseScope(s)
 			if err != nil {
 				return nil, err
 			}
-			out = merge(out, a)
+			if err := set.add(a); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return out, nil
+	return set.list, nil
 }
 
-// merge adds a to list, joining its actions to an entry for the same
-// resource.
-func merge(list []Access, a Access) []Access {
-	for i := range list {
-		if list[i].Type == a.Type && list[i].Name == a.Name {
-			for _, act := range a.Actions {
-				if !slices.Contains(list[i].Actions, act) {
-					list[i].Actions = append(list[i].Actions, act)
-				}
-			}
-			return list
+// scopeSet merges accesses by resource: a map finds the entry of a
+// resource, so each added scope costs its own actions, not the list.
+type scopeSet struct {
+	list       []Access
+	index      map[Resource]int
+	maxRes     int
+	maxActions int
+	// steps counts action comparisons, for the test that merging is linear.
+	steps int
+}
+
+func newScopeSet(maxResources, maxActions int) *scopeSet {
+	return &scopeSet{index: make(map[Resource]int), maxRes: maxResources, maxActions: maxActions}
+}
+
+// add joins a to the set: its actions to an entry for the same resource,
+// or a new entry.
+func (m *scopeSet) add(a Access) error {
+	i, ok := m.index[a.Resource()]
+	if !ok {
+		if len(m.list) == m.maxRes {
+			return fmt.Errorf("%w: more than %d resources in one request", ErrTooManyScopes, m.maxRes)
 		}
+		i = len(m.list)
+		m.index[a.Resource()] = i
+		m.list = append(m.list, Access{Type: a.Type, Name: a.Name})
 	}
-	return append(list, a)
+	e := &m.list[i]
+	for _, act := range a.Actions {
+		m.steps += len(e.Actions) + 1
+		if slices.Contains(e.Actions, act) {
+			continue
+		}
+		if len(e.Actions) == m.maxActions {
+			return fmt.Errorf("%w: more than %d actions on %s:%s", ErrTooManyScopes, m.maxActions, a.Type, a.Name)
+		}
+		e.Actions = append(e.Actions, act)
+	}
+	return nil
 }
 
 // validWord reports a non-empty run of lowercase letters, digits, '-', '_'

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -68,4 +70,68 @@ func FuzzParseScope(f *testing.F) {
 			t.Fatalf("%q parsed to %+v, which renders as %q and parses to %+v, %v", s, a, a.String(), b, err)
 		}
 	})
+}
+
+// TestParseScopesLimits: more distinct resources than MaxScopes, more than
+// MaxScopeBytes of parameters or too many actions for one resource are
+// refused with ErrTooManyScopes.
+func TestParseScopesLimits(t *testing.T) {
+	var distinct []string
+	for i := range MaxScopes + 1 {
+		distinct = append(distinct, "repository:p/r"+strings.Repeat("x", i)+":pull")
+	}
+	if _, err := ParseScopes(distinct[:MaxScopes]); err != nil {
+		t.Fatalf("%d scopes: %v", MaxScopes, err)
+	}
+	if _, err := ParseScopes(distinct); !errors.Is(err, ErrTooManyScopes) {
+		t.Fatalf("%d scopes: %v, want ErrTooManyScopes", MaxScopes+1, err)
+	}
+	big := strings.Repeat("repository:a/b:pull ", MaxScopeBytes/20+1)
+	if _, err := ParseScopes([]string{big}); !errors.Is(err, ErrTooManyScopes) {
+		t.Fatalf("%d bytes of scopes: %v, want ErrTooManyScopes", len(big), err)
+	}
+	var acts []string
+	for i := range maxActions + 1 {
+		acts = append(acts, fmt.Sprintf("repository:a/b:a%d", i))
+	}
+	if _, err := ParseScopes(acts); !errors.Is(err, ErrTooManyScopes) {
+		t.Fatalf("%d actions on one resource: %v, want ErrTooManyScopes", len(acts), err)
+	}
+}
+
+// TestParseScopesMergeIsLinear: merging costs a bounded number of steps
+// per scope, whether the scopes repeat one resource or name distinct ones
+// (counted with the limits lifted).
+func TestParseScopesMergeIsLinear(t *testing.T) {
+	const n = 20000
+	dup := make([]string, n)
+	distinct := make([]string, n)
+	for i := range n {
+		dup[i] = "repository:a/b:pull,push"
+		distinct[i] = fmt.Sprintf("repository:p/r%d:pull,push", i)
+	}
+	for name, values := range map[string][]string{"duplicates": dup, "distinct": distinct} {
+		m := newScopeSet(n, 1<<30)
+		for _, v := range values {
+			a, err := ParseScope(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.add(a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m.steps > 8*n { // at most (actions held + 1) per asked action
+			t.Fatalf("%s: %d merge steps for %d scopes", name, m.steps, n)
+		}
+	}
+}
+
+func BenchmarkParseScopesDuplicates(b *testing.B) {
+	v := []string{strings.Repeat("repository:a/b:pull,push ", MaxScopeBytes/26)}
+	for b.Loop() {
+		if _, err := ParseScopes(v); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -48,6 +48,23 @@ type Events interface {
 	// Purge deletes up to limit of the oldest events whose Time is before
 	// t and whose Seq is at most upTo, and returns how many it deleted.
 	Purge(before time.Time, upTo uint64, limit int) (int, error)
+	// Backward walks the log newest first from just below before (0: from
+	// the newest event) and returns up to limit events that match (nil
+	// matches all), examining at most maxScan events (<= 0: no bound).
+	// The page's Next continues the walk; the work is bounded by the page
+	// and maxScan, whatever the log's length.
+	Backward(before uint64, limit, maxScan int, match func(Event) bool) (EventPage, error)
+}
+
+// EventPage is one page of a newest-first walk of the event log.
+type EventPage struct {
+	// Events are the matching events, newest first.
+	Events []Event
+	// Next is the before of the page that continues the walk: the Seq of
+	// the last event examined. 0 when the walk reached the oldest event.
+	Next uint64
+	// Scanned counts the events examined, matching or not.
+	Scanned int
 }
 
 // Cursor is a consumer's position in the event log: every event up to Seq

@@ -38,6 +38,8 @@ type Manager struct {
 	now   func() time.Time
 	cost  int
 	dummy []byte // a hash to compare against for unknown accounts
+	// failed is RecordLogin's budget of failed-login events (record.go).
+	failed failedLogins
 }
 
 var (

@@ -16,9 +16,16 @@ import (
 // are required; Authenticator enables basic credentials on /v2/ itself.
 type Guard struct {
 	// Realm is the token endpoint's URL for the challenge. A path
-	// ("/service/token") is made absolute with the request's scheme and
-	// host.
+	// ("/service/token") is made absolute with ExternalURL, or without it
+	// with the request's scheme and Host header.
 	Realm string
+	// ExternalURL is the registry's URL as its clients reach it
+	// ("https://registry.example.com"). When set, a path Realm is joined to
+	// it. When empty, the realm follows each request's Host header (and
+	// X-Forwarded-Proto): a client then learns a realm on whatever host it
+	// claimed, so set ExternalURL wherever the Host header is not checked
+	// by a proxy in front.
+	ExternalURL string
 	// Service is the registry's service name, the tokens' audience.
 	Service string
 	// Verifier checks bearer tokens.
@@ -163,10 +170,14 @@ func (g *Guard) challenge(r *http.Request, ask []auth.Access, errCode, msg strin
 	return e
 }
 
-// realm makes a path realm absolute for this request.
+// realm makes a path realm absolute: on ExternalURL when set, else for
+// this request.
 func (g *Guard) realm(r *http.Request) string {
 	if !strings.HasPrefix(g.Realm, "/") {
 		return g.Realm
+	}
+	if g.ExternalURL != "" {
+		return strings.TrimSuffix(g.ExternalURL, "/") + g.Realm
 	}
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {

@@ -3,7 +3,9 @@ package token
 import (
 	"crypto"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -12,6 +14,14 @@ import (
 
 	"github.com/berthreg/berth/auth"
 )
+
+// MaxTokenBytes is the largest token Issue signs: clients send it back in
+// a header on every registry request. Tokens within auth.MaxScopes
+// resources of ordinary names are a few kilobytes.
+const MaxTokenBytes = 64 << 10
+
+// ErrTokenTooLarge is returned by Issue for a token beyond MaxTokenBytes.
+var ErrTokenTooLarge = errors.New("token: too large")
 
 // Issuer signs registry tokens with one key.
 type Issuer struct {
@@ -84,11 +94,23 @@ func (i *Issuer) Issue(subject, audience string, access []auth.Access) (Issued, 
 		},
 		Access: access,
 	}
+	// Check the size before signing: the claims' JSON, base64url-encoded,
+	// is most of the token.
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return Issued{}, fmt.Errorf("token: encode claims: %w", err)
+	}
+	if n := base64.RawURLEncoding.EncodedLen(len(payload)); n > MaxTokenBytes {
+		return Issued{}, fmt.Errorf("%w: its claims alone are %d bytes encoded, at most %d", ErrTokenTooLarge, n, MaxTokenBytes)
+	}
 	t := jwt.NewWithClaims(i.method, c)
 	t.Header["kid"] = i.kid
 	s, err := t.SignedString(i.key)
 	if err != nil {
 		return Issued{}, fmt.Errorf("token: sign: %w", err)
+	}
+	if len(s) > MaxTokenBytes {
+		return Issued{}, fmt.Errorf("%w: %d bytes, at most %d", ErrTokenTooLarge, len(s), MaxTokenBytes)
 	}
 	return Issued{Token: s, IssuedAt: now, ExpiresIn: i.lifetime}, nil
 }

@@ -36,6 +36,10 @@ type Service struct {
 	Logger *slog.Logger
 }
 
+// maxQueryBytes bounds a GET token request's query string, checked before
+// it is parsed: room for auth.MaxScopeBytes of scopes, escaped.
+const maxQueryBytes = 3*auth.MaxScopeBytes + 1024
+
 // response is the token endpoint's JSON answer; token and access_token
 // carry the same JWT for old and new clients.
 type response struct {
@@ -65,6 +69,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	)
 	switch r.Method {
 	case http.MethodGet:
+		if len(r.URL.RawQuery) > maxQueryBytes {
+			writeError(w, &tokenError{status: http.StatusBadRequest, code: "invalid_request", msg: fmt.Sprintf("query longer than %d bytes", maxQueryBytes)})
+			return
+		}
 		q := r.URL.Query()
 		name, secret, hasCreds = r.BasicAuth()
 		scopes, service = q["scope"], q.Get("service")
@@ -142,6 +150,9 @@ func (s *Service) issue(ctx context.Context, r *http.Request, name, secret strin
 		}
 	}
 	tok, err := s.Issuer.Issue(p.Name, s.Name, granted)
+	if errors.Is(err, ErrTokenTooLarge) {
+		return response{}, &tokenError{status: http.StatusBadRequest, code: "invalid_scope", msg: err.Error() + "; ask for fewer or shorter scopes"}
+	}
 	if err != nil {
 		return response{}, err
 	}

@@ -94,7 +94,7 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.L
 		authz = m.CreatingProjects()
 	}
 	limiter := &auth.LoginLimiter{}
-	g := &guard.Guard{Realm: ac.Realm, Service: ac.Service, Verifier: ver, Authenticator: authn, Authorizer: authz, Limiter: limiter}
+	g := &guard.Guard{Realm: ac.Realm, ExternalURL: cfg.ExternalURL, Service: ac.Service, Verifier: ver, Authenticator: authn, Authorizer: authz, Limiter: limiter}
 	svc := &token.Service{Issuer: iss, Name: ac.Service, Authenticator: authn, Authorizer: authz, Limiter: limiter, Logger: logger}
 	sessionKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "session-key"))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -42,9 +43,46 @@ type Config struct {
 	Outbound OutboundConfig `yaml:"outbound"`
 	// ShutdownTimeout bounds graceful shutdown (BERTH_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// HTTP bounds what clients can make the server hold open.
+	HTTP HTTPConfig `yaml:"http"`
+	// ExternalURL is the registry's URL as clients reach it, e.g.
+	// https://registry.example.com; when set, a path auth.realm is made
+	// absolute with it instead of each request's Host header
+	// (BERTH_EXTERNAL_URL).
+	ExternalURL string `yaml:"externalURL"`
 	// DebugAddr, when set, serves Go's pprof profiles on this separate
 	// address; keep it on loopback (BERTH_DEBUG_ADDR).
 	DebugAddr string `yaml:"debugAddr"`
+}
+
+// HTTPConfig bounds what clients can make the server hold open.
+type HTTPConfig struct {
+	// ReadHeaderTimeout bounds the reading of a request's headers
+	// (BERTH_HTTP_READ_HEADER_TIMEOUT, default 30s).
+	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
+	// BodyIdleTimeout cuts a request body that sends nothing for that long
+	// and closes its connection; a slow body that keeps sending is not cut
+	// (BERTH_HTTP_BODY_IDLE_TIMEOUT, default 60s, 0 = off).
+	BodyIdleTimeout time.Duration `yaml:"bodyIdleTimeout"`
+	// MaxAnonymousRequests caps requests without credentials (no
+	// Authorization header, no session cookie) in flight at once; more
+	// get 503 with Retry-After. Only with auth on, where clients send
+	// credentials or tokens for anything but the ping, the token and the
+	// login (BERTH_HTTP_MAX_ANONYMOUS_REQUESTS, default 256, 0 = no cap).
+	MaxAnonymousRequests int `yaml:"maxAnonymousRequests"`
+}
+
+// validate checks the http settings.
+func (c HTTPConfig) validate() error {
+	switch {
+	case c.ReadHeaderTimeout <= 0:
+		return fmt.Errorf("config: http.readHeaderTimeout %s must be positive", c.ReadHeaderTimeout)
+	case c.BodyIdleTimeout < 0:
+		return fmt.Errorf("config: http.bodyIdleTimeout %s must not be negative (0 turns it off)", c.BodyIdleTimeout)
+	case c.MaxAnonymousRequests < 0:
+		return fmt.Errorf("config: http.maxAnonymousRequests %d must not be negative (0: no cap)", c.MaxAnonymousRequests)
+	}
+	return nil
 }
 
 // StorageConfig selects the storage driver.
@@ -350,6 +388,7 @@ func defaultConfig() Config {
 		Replication:     ReplicationConfig{Concurrency: 4, TaskAttempts: 10, Backoff: 2 * time.Second, MaxBackoff: time.Minute},
 		Scan:            ScanConfig{Concurrency: 2, Timeout: 30 * time.Minute, TokenLifetime: 30 * time.Minute},
 		ShutdownTimeout: 30 * time.Second,
+		HTTP:            HTTPConfig{ReadHeaderTimeout: 30 * time.Second, BodyIdleTimeout: time.Minute, MaxAnonymousRequests: 256},
 	}
 }
 
@@ -438,6 +477,10 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str("BERTH_DATA_DIR", &c.DataDir)
 	str("BERTH_LOG_LEVEL", &c.LogLevel)
 	str("BERTH_DEBUG_ADDR", &c.DebugAddr)
+	str("BERTH_EXTERNAL_URL", &c.ExternalURL)
+	dur("BERTH_HTTP_READ_HEADER_TIMEOUT", &c.HTTP.ReadHeaderTimeout)
+	dur("BERTH_HTTP_BODY_IDLE_TIMEOUT", &c.HTTP.BodyIdleTimeout)
+	num32("BERTH_HTTP_MAX_ANONYMOUS_REQUESTS", &c.HTTP.MaxAnonymousRequests)
 	str("BERTH_STORAGE_DRIVER", &c.Storage.Driver)
 	str("BERTH_STORAGE_FS_ROOT", &c.Storage.FS.RootDirectory)
 	flag("BERTH_STORAGE_FS_NOSYNC", &c.Storage.FS.NoSync)
@@ -532,6 +575,19 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	return err
 }
 
+// validExternalURL checks externalURL: empty, or an http(s) URL of a host
+// with at most a path prefix.
+func validExternalURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("config: externalURL %q must be an http:// or https:// URL of a host, without query or credentials", s)
+	}
+	return nil
+}
+
 func (c Config) validate() error {
 	switch {
 	case c.Addr == "":
@@ -544,6 +600,12 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: registry.maxBlobSize must not be negative, got %d", c.Registry.MaxBlobSize)
 	case c.ShutdownTimeout <= 0:
 		return fmt.Errorf("config: shutdownTimeout must be positive, got %s", c.ShutdownTimeout)
+	}
+	if err := validExternalURL(c.ExternalURL); err != nil {
+		return err
+	}
+	if err := c.HTTP.validate(); err != nil {
+		return err
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -25,8 +25,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/api"
+	"github.com/berthreg/berth/auth/session"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/httplimit"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/fs"
 	"github.com/berthreg/berth/storage/memory"
@@ -212,9 +214,16 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, metrics prometh
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	// Outermost, so the body deadline reaches the server's connection.
+	var handler http.Handler = mux
+	if !cfg.Auth.Disabled { // without auth every request is anonymous: the cap would cap them all
+		handler = httplimit.CapAnonymous(handler, cfg.HTTP.MaxAnonymousRequests,
+			httplimit.WithCredentialCheck(httplimit.HasCredentials(session.DefaultCookie)))
+	}
+	handler = httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout)
 	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 30 * time.Second,
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

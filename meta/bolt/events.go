@@ -110,3 +110,36 @@ func (ev events) Purge(before time.Time, upTo uint64, limit int) (int, error) {
 	}
 	return n, nil
 }
+
+// Backward walks the log newest first from below before.
+func (ev events) Backward(before uint64, limit, maxScan int, match func(meta.Event) bool) (meta.EventPage, error) {
+	var p meta.EventPage
+	if err := ev.t.live(); err != nil {
+		return p, err
+	}
+	c := ev.t.top(bucketEvents).Cursor()
+	var k, raw []byte
+	if before == 0 {
+		k, raw = c.Last()
+	} else if k, _ = c.Seek(seqKey(before)); k == nil {
+		k, raw = c.Last() // every event is below before
+	} else {
+		k, raw = c.Prev() // Seek found before itself or the first event above it
+	}
+	for ; k != nil; k, raw = c.Prev() {
+		if (limit > 0 && len(p.Events) >= limit) || (maxScan > 0 && p.Scanned >= maxScan) {
+			return p, nil // Next is the last event examined: more lie below
+		}
+		e, err := decodeEvent(k, raw)
+		if err != nil {
+			return p, err
+		}
+		p.Scanned++
+		p.Next = e.Seq
+		if match == nil || match(e) {
+			p.Events = append(p.Events, e)
+		}
+	}
+	p.Next = 0 // the oldest event was examined
+	return p, nil
+}

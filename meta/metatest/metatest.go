@@ -59,6 +59,7 @@ var cases = []struct {
 	{"Uploads", testUploads},
 	{"Tables", testTables},
 	{"Events", testEvents},
+	{"Events/Backward", testEventsBackward},
 	{"Jobs", testJobs},
 	{"ErrNotFound", testNotFound},
 	{"Concurrency", testConcurrency},

@@ -13,6 +13,14 @@ import (
 	"syscall"
 )
 
+// The modes of what the driver creates: its owner's only, like the
+// metadata store and keys beside it, since blobs are every tenant's
+// layers. The process umask can only narrow them.
+const (
+	dirMode  = 0o700
+	fileMode = 0o600
+)
+
 // maxAttempts bounds retries of operations whose directory another
 // goroutine pruned between our mkdir and our create or rename.
 const maxAttempts = 10
@@ -51,7 +59,7 @@ func (d *Driver) mkdirAll(dir string) error {
 	if err := d.mkdirAll(parent); err != nil {
 		return err
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, dirMode); err != nil {
 		if errors.Is(err, iofs.ErrExist) {
 			return nil // created concurrently
 		}
@@ -102,7 +110,7 @@ func createTemp(dir string) (*os.File, error) {
 			return nil, err
 		}
 		name := filepath.Join(dir, tmpPrefix+hex.EncodeToString(b[:]))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 		if errors.Is(err, iofs.ErrExist) {
 			continue
 		}

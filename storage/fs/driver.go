@@ -32,7 +32,10 @@ func WithoutSync() Option {
 }
 
 // New returns a driver storing objects below root, creating the directory if
-// needed.
+// needed. The directories and files the driver creates (the root too, when
+// New creates it) are readable by the process's user only: 0700 and 0600.
+// The mode of a root that already exists, and of what an older version
+// created in it, is left as it is.
 func New(root string, opts ...Option) (*Driver, error) {
 	if root == "" {
 		return nil, errors.New("fs: empty root directory")
@@ -41,7 +44,7 @@ func New(root string, opts ...Option) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fs: root %q: %w", root, err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if err := os.MkdirAll(abs, dirMode); err != nil {
 		return nil, fmt.Errorf("fs: root: %w", err)
 	}
 	fi, err := os.Stat(abs)
