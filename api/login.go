@@ -6,6 +6,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/oidc"
+	"github.com/berthreg/berth/auth/session"
 )
 
 // login is Harbor's POST /c/login: form fields principal and password
@@ -34,7 +35,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		err = h.m.RecordLogin(r.Context(), p.Name, true)
 	}
 	if err == nil {
-		err = h.sessions.Start(w, p.Name)
+		err = h.sessions.Start(w, session.SignIn{Account: p.Name, Source: p.Source})
 	}
 	if err != nil {
 		h.writeError(w, r, loginError(err))
@@ -68,7 +69,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := h.m.SignInOIDC(r.Context(), id, h.autoOnboard)
 	if err == nil {
-		err = h.sessions.Start(w, p.Name)
+		err = h.sessions.Start(w, session.SignIn{Account: p.Name, Source: p.Source})
 	}
 	if err != nil {
 		h.writeError(w, r, err)

@@ -38,6 +38,7 @@ type Manager struct {
 	now   func() time.Time
 	cost  int
 	dummy []byte // a hash to compare against for unknown accounts
+	dir   auth.Authenticator
 }
 
 var (
@@ -161,16 +162,19 @@ func (m *Manager) Project(ctx context.Context, name string) (rbac.Project, error
 	return rbac.Project{Name: p.Name, Public: p.Public}, nil
 }
 
-// Authenticate implements auth.Authenticator for local users and robots.
-// Every failure is auth.ErrBadCredentials, and an unknown name costs a
-// bcrypt comparison too, so the answer's time does not say which names
-// exist.
+// Authenticate implements auth.Authenticator for robots and user accounts:
+// each account is checked by its source only (see WithDirectory); local
+// passwords, OIDC CLI secrets and robot secrets here, directory accounts
+// and unknown names by the directory when there is one. Every failure is
+// auth.ErrBadCredentials, and an unknown name costs a bcrypt comparison
+// too, so the answer's time does not say which local names exist.
 func (m *Manager) Authenticate(ctx context.Context, name, secret string) (auth.Principal, error) {
 	var (
-		hash    []byte
-		p       auth.Principal
-		usable  bool
-		lookErr error
+		hash        []byte
+		p           auth.Principal
+		usable      bool
+		toDirectory bool
+		lookErr     error
 	)
 	lookErr = m.store.View(ctx, func(tx meta.Tx) error {
 		if IsRobot(name) {
@@ -183,19 +187,28 @@ func (m *Manager) Authenticate(ctx context.Context, name, secret string) (auth.P
 			return nil
 		}
 		u, err := tx.Users().Get(name)
-		if err != nil {
+		switch {
+		case err == nil && u.Source != SourceLDAP:
+			hash = u.PasswordHash
+			if u.Source == SourceOIDC {
+				hash = u.CLISecretHash
+			}
+			p = userPrincipal(u)
+			usable = !u.Disabled
+			return nil
+		case err != nil && !errors.Is(err, meta.ErrNotFound):
 			return err
+		case m.dir == nil:
+			return meta.ErrNotFound // a directory account, or none: nothing here vouches for it
 		}
-		hash = u.PasswordHash
-		if u.Source == SourceOIDC {
-			hash = u.CLISecretHash
-		}
-		p = userPrincipal(u)
-		usable = !u.Disabled
-		return nil
+		toDirectory, err = directoryMayCheck(tx, name)
+		return err
 	})
 	if lookErr != nil && !errors.Is(lookErr, meta.ErrNotFound) {
 		return auth.Principal{}, lookErr
+	}
+	if toDirectory && secret != "" {
+		return m.fromDirectory(ctx, name, secret)
 	}
 	if len(hash) == 0 {
 		hash, usable = m.dummy, false
@@ -254,7 +267,7 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 			if h == nil {
 				return fmt.Errorf("%w: a new user needs a password", ErrInvalid)
 			}
-			u = meta.User{Name: in.Name, Email: in.Email, FullName: in.FullName, Source: "local", CreatedAt: now}
+			u = meta.User{Name: in.Name, Email: in.Email, FullName: in.FullName, Source: SourceLocal, CreatedAt: now}
 			if err := record(ctx, tx, meta.Event{Type: events.CreateUser, Resource: in.Name}); err != nil {
 				return err
 			}
@@ -263,7 +276,7 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 		case onlyNew:
 			return fmt.Errorf("user %s: %w", in.Name, ErrExists)
 		}
-		if h != nil && u.Source != "local" {
+		if h != nil && u.Source != SourceLocal {
 			return fmt.Errorf("%w: %s is a %s account; its password is kept there", ErrInvalid, u.Name, u.Source)
 		}
 		if h != nil {

@@ -22,20 +22,24 @@ const (
 
 // userPrincipal is the principal of user account u.
 func userPrincipal(u meta.User) auth.Principal {
-	return auth.Principal{Name: u.Name, Kind: auth.User, Admin: u.Admin, Groups: slices.Clone(u.Groups)}
+	return auth.Principal{Name: u.Name, Kind: auth.User, Admin: u.Admin, Groups: slices.Clone(u.Groups), Source: u.Source}
 }
 
 // UserPrincipal returns the principal of the enabled user account name (a
-// signed-in session's), or an error wrapping auth.ErrBadCredentials.
-func (m *Manager) UserPrincipal(ctx context.Context, name string) (auth.Principal, error) {
+// signed-in session's) if it still comes from source (the source that
+// signed it in), or an error wrapping auth.ErrBadCredentials.
+func (m *Manager) UserPrincipal(ctx context.Context, name, source string) (auth.Principal, error) {
 	var u meta.User
 	err := m.store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		u, err = tx.Users().Get(name)
 		return err
 	})
-	if err == nil && u.Disabled {
-		err = fmt.Errorf("disabled")
+	switch {
+	case err == nil && u.Disabled:
+		err = errors.New("disabled")
+	case err == nil && u.Source != source:
+		err = fmt.Errorf("signed in by %s, kept by %s", source, u.Source)
 	}
 	if err != nil {
 		return auth.Principal{}, fmt.Errorf("%s: %w (%v)", name, auth.ErrBadCredentials, err)

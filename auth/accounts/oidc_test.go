@@ -72,7 +72,7 @@ func TestSignInOIDC(t *testing.T) {
 	if _, err := m.SignInOIDC(ctx, id, true); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a disabled account: %v", err)
 	}
-	if _, err := m.UserPrincipal(ctx, "dana@example.org"); !errors.Is(err, auth.ErrBadCredentials) {
+	if _, err := m.UserPrincipal(ctx, "dana@example.org", SourceOIDC); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Errorf("a disabled account's session: %v", err)
 	}
 }
@@ -125,14 +125,14 @@ func TestRememberUser(t *testing.T) {
 	if err := m.RememberUser(ctx, ldapUser); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := m.UserPrincipal(ctx, "ivy"); err != nil || !slices.Equal(p.Groups, []string{"devs"}) {
+	if p, err := m.UserPrincipal(ctx, "ivy", SourceLDAP); err != nil || !slices.Equal(p.Groups, []string{"devs"}) {
 		t.Errorf("a remembered directory user: %+v, %v", p, err)
 	}
 	ldapUser.Groups, ldapUser.Admin = nil, true
 	if err := m.RememberUser(ctx, ldapUser); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := m.UserPrincipal(ctx, "ivy"); len(p.Groups) != 0 || !p.Admin {
+	if p, _ := m.UserPrincipal(ctx, "ivy", SourceLDAP); len(p.Groups) != 0 || !p.Admin {
 		t.Errorf("brought up to date: %+v", p)
 	}
 	if _, err := m.Authenticate(ctx, "ivy", "anything"); !errors.Is(err, auth.ErrBadCredentials) {
@@ -144,7 +144,7 @@ func TestRememberUser(t *testing.T) {
 	if err := m.RememberUser(ctx, auth.Principal{Name: "jo", Kind: auth.User, Admin: true}); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := m.UserPrincipal(ctx, "jo"); p.Admin {
+	if p, _ := m.UserPrincipal(ctx, "jo", SourceLocal); p.Admin {
 		t.Error("a local account was changed by RememberUser")
 	}
 }

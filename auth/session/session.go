@@ -123,26 +123,39 @@ func (s *Sessions) name() string {
 	return s.Cookie
 }
 
-// Start signs account in: it sets the session cookie.
-func (s *Sessions) Start(w http.ResponseWriter, account string) error {
+// SignIn is who a signed-in session cookie names.
+type SignIn struct {
+	// Account is the account name.
+	Account string
+	// Source is the account's source that vouched for it ("local",
+	// "ldap", "oidc"): whoever opens the session checks that the account
+	// still comes from there.
+	Source string
+}
+
+// Start signs in: it sets the session cookie naming in.
+func (s *Sessions) Start(w http.ResponseWriter, in SignIn) error {
+	if in.Account == "" {
+		return errors.New("session: Start: no account")
+	}
 	lifetime := s.Lifetime
 	if lifetime <= 0 {
 		lifetime = DefaultLifetime
 	}
-	return s.seal(w, s.name(), purposeSession, map[string]string{"account": account}, lifetime, http.SameSiteStrictMode)
+	data := map[string]string{"account": in.Account, "source": in.Source}
+	return s.seal(w, s.name(), purposeSession, data, lifetime, http.SameSiteStrictMode)
 }
 
-// Account returns the account r's session cookie signs in, or
-// ErrNoSession.
-func (s *Sessions) Account(r *http.Request) (string, error) {
+// Current returns whom r's session cookie signs in, or ErrNoSession.
+func (s *Sessions) Current(r *http.Request) (SignIn, error) {
 	data, err := s.Open(r, s.name(), purposeSession)
 	if err != nil {
-		return "", err
+		return SignIn{}, err
 	}
 	if data["account"] == "" {
-		return "", ErrNoSession
+		return SignIn{}, ErrNoSession
 	}
-	return data["account"], nil
+	return SignIn{Account: data["account"], Source: data["source"]}, nil
 }
 
 // End signs out: it clears the session cookie.
