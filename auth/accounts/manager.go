@@ -281,8 +281,25 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 		}
 		if h != nil {
 			u.PasswordHash = h
+			u.Sessions = nil // a new password ends every session
 		}
 		u.Admin, u.UpdatedAt = in.Admin, now
+		return tx.Users().Put(u)
+	})
+}
+
+// SetUserDisabled disables or enables user account name. Disabling ends
+// its sessions; a disabled account signs in nowhere.
+func (m *Manager) SetUserDisabled(ctx context.Context, name string, disabled bool) error {
+	return m.store.Update(ctx, func(tx meta.Tx) error {
+		u, err := tx.Users().Get(name)
+		if err != nil {
+			return err
+		}
+		u.Disabled, u.UpdatedAt = disabled, m.now().UTC()
+		if disabled {
+			u.Sessions = nil
+		}
 		return tx.Users().Put(u)
 	})
 }
@@ -423,7 +440,8 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 	return m.authz.RemoveProject(name)
 }
 
-// DeleteUser deletes a user and the user's memberships.
+// DeleteUser deletes a user, with its sessions and memberships: an account
+// made later with the same name starts without either.
 func (m *Manager) DeleteUser(ctx context.Context, name string) error {
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
 		if err := tx.Users().Delete(name); err != nil {

@@ -25,9 +25,9 @@ func userPrincipal(u meta.User) auth.Principal {
 	return auth.Principal{Name: u.Name, Kind: auth.User, Admin: u.Admin, Groups: slices.Clone(u.Groups), Source: u.Source}
 }
 
-// UserPrincipal returns the principal of the enabled user account name (a
-// signed-in session's) if it still comes from source (the source that
-// signed it in), or an error wrapping auth.ErrBadCredentials.
+// UserPrincipal returns the principal of the enabled user account name if
+// it comes from source, or an error wrapping auth.ErrBadCredentials. A
+// session's principal is SessionPrincipal's, which checks the session too.
 func (m *Manager) UserPrincipal(ctx context.Context, name, source string) (auth.Principal, error) {
 	var u meta.User
 	err := m.store.View(ctx, func(tx meta.Tx) error {

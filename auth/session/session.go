@@ -131,18 +131,28 @@ type SignIn struct {
 	// "ldap", "oidc"): whoever opens the session checks that the account
 	// still comes from there.
 	Source string
+	// ID is the session's id, which the account store lists while the
+	// session lives (accounts.Manager.StartSession).
+	ID string
 }
 
-// Start signs in: it sets the session cookie naming in.
+// SessionLifetime is how long a signed-in session lasts: Lifetime, or
+// DefaultLifetime.
+func (s *Sessions) SessionLifetime() time.Duration {
+	if s.Lifetime <= 0 {
+		return DefaultLifetime
+	}
+	return s.Lifetime
+}
+
+// Start signs in: it sets the session cookie naming in, for
+// SessionLifetime.
 func (s *Sessions) Start(w http.ResponseWriter, in SignIn) error {
 	if in.Account == "" {
 		return errors.New("session: Start: no account")
 	}
-	lifetime := s.Lifetime
-	if lifetime <= 0 {
-		lifetime = DefaultLifetime
-	}
-	data := map[string]string{"account": in.Account, "source": in.Source}
+	lifetime := s.SessionLifetime()
+	data := map[string]string{"account": in.Account, "source": in.Source, "sid": in.ID}
 	return s.seal(w, s.name(), purposeSession, data, lifetime, http.SameSiteStrictMode)
 }
 
@@ -155,7 +165,7 @@ func (s *Sessions) Current(r *http.Request) (SignIn, error) {
 	if data["account"] == "" {
 		return SignIn{}, ErrNoSession
 	}
-	return SignIn{Account: data["account"], Source: data["source"]}, nil
+	return SignIn{Account: data["account"], Source: data["source"], ID: data["sid"]}, nil
 }
 
 // End signs out: it clears the session cookie.
