@@ -39,6 +39,9 @@ type Manager struct {
 	cost  int
 	dummy []byte // a hash to compare against for unknown accounts
 	dir   auth.Authenticator
+	// compare checks a secret against its bcrypt hash (a seam for tests).
+	compare func(hash, secret []byte) error
+	creds   *credCache
 }
 
 var (
@@ -61,7 +64,7 @@ func WithHashCost(cost int) Option {
 // New returns a Manager over store with its own rbac.Authorizer, whose
 // policy it loads from the store.
 func New(ctx context.Context, store meta.Store, opts ...Option) (*Manager, error) {
-	m := &Manager{store: store, now: time.Now, cost: bcrypt.DefaultCost}
+	m := &Manager{store: store, now: time.Now, cost: bcrypt.DefaultCost, compare: bcrypt.CompareHashAndPassword, creds: newCredCache()}
 	for _, o := range opts {
 		o(m)
 	}
@@ -167,8 +170,37 @@ func (m *Manager) Project(ctx context.Context, name string) (rbac.Project, error
 // passwords, OIDC CLI secrets and robot secrets here, directory accounts
 // and unknown names by the directory when there is one. Every failure is
 // auth.ErrBadCredentials, and an unknown name costs a bcrypt comparison
-// too, so the answer's time does not say which local names exist.
+// too, so the answer's time does not say which local names exist. A
+// verification is remembered for a while (WithCredentialCache) and
+// re-checked against the account on every use.
 func (m *Manager) Authenticate(ctx context.Context, name, secret string) (auth.Principal, error) {
+	if name == "" || secret == "" {
+		return auth.Principal{}, fmt.Errorf("%q: %w", name, auth.ErrBadCredentials)
+	}
+	if !m.creds.on() {
+		p, _, err := m.verify(ctx, name, secret)
+		return p, err
+	}
+	k := m.creds.id(name, secret)
+	if e, ok := m.creds.get(k, m.now()); ok {
+		p, ok, err := m.cached(ctx, name, e)
+		if err != nil || ok {
+			return p, err
+		}
+		m.creds.drop(k)
+	}
+	p, e, err := m.verify(ctx, name, secret)
+	if err == nil {
+		now := m.now()
+		e.expires = now.Add(m.creds.ttl)
+		m.creds.put(k, e, now)
+	}
+	return p, err
+}
+
+// verify checks name and secret without the cache and returns, on
+// success, the principal and what the cache keeps of the verification.
+func (m *Manager) verify(ctx context.Context, name, secret string) (auth.Principal, credEntry, error) {
 	var (
 		hash        []byte
 		p           auth.Principal
@@ -205,18 +237,19 @@ func (m *Manager) Authenticate(ctx context.Context, name, secret string) (auth.P
 		return err
 	})
 	if lookErr != nil && !errors.Is(lookErr, meta.ErrNotFound) {
-		return auth.Principal{}, lookErr
+		return auth.Principal{}, credEntry{}, lookErr
 	}
-	if toDirectory && secret != "" {
-		return m.fromDirectory(ctx, name, secret)
+	if toDirectory {
+		p, err := m.fromDirectory(ctx, name, secret)
+		return p, credEntry{directory: p}, err
 	}
 	if len(hash) == 0 {
 		hash, usable = m.dummy, false
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(secret)) != nil || !usable || secret == "" {
-		return auth.Principal{}, fmt.Errorf("%s: %w", name, auth.ErrBadCredentials)
+	if m.compare(hash, []byte(secret)) != nil || !usable {
+		return auth.Principal{}, credEntry{}, fmt.Errorf("%s: %w", name, auth.ErrBadCredentials)
 	}
-	return p, nil
+	return p, credEntry{proof: hash}, nil
 }
 
 // hash bcrypts a password or secret; bcrypt reads at most 72 bytes.
