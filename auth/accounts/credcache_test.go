@@ -220,6 +220,11 @@ func TestCredentialCacheDirectory(t *testing.T) {
 	if _, err := m.Authenticate(ctx, "eve", "directory-password"); err != nil {
 		t.Fatal(err)
 	}
+	// The directory's eve is recorded; an administrator deletes the record
+	// and makes eve a local account.
+	if err := m.DeleteUser(ctx, "eve"); err != nil {
+		t.Fatal(err)
+	}
 	if err := m.SetUser(ctx, "eve", "eve-local-password", true); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ const (
 	// SourceOIDC accounts sign in through an OpenID Connect provider.
 	SourceOIDC = "oidc"
 	// SourceLDAP accounts are checked by an LDAP directory; they are
-	// recorded at their first session sign-in (RememberUser).
+	// recorded at their first verification (RememberUser).
 	SourceLDAP = "ldap"
 )
 

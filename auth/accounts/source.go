@@ -46,7 +46,7 @@ func directoryMayCheck(tx meta.Tx, name string) (bool, error) {
 
 // fromDirectory asks the directory about name (lower-cased) and returns
 // the principal it vouches for, named by the lower-case name, of source
-// "ldap".
+// "ldap", recording the account (RememberUser).
 func (m *Manager) fromDirectory(ctx context.Context, name, secret string) (auth.Principal, error) {
 	canonical := strings.ToLower(name)
 	p, err := m.dir.Authenticate(ctx, canonical, secret)
@@ -57,5 +57,8 @@ func (m *Manager) fromDirectory(ctx context.Context, name, secret string) (auth.
 		return auth.Principal{}, fmt.Errorf("%s: the directory vouched for a %s: %w", name, p.Kind, auth.ErrBadCredentials)
 	}
 	p.Name, p.Source = canonical, SourceLDAP
+	if err := m.RememberUser(ctx, p); err != nil {
+		return auth.Principal{}, err
+	}
 	return p, nil
 }

@@ -121,3 +121,39 @@ func TestSessionSource(t *testing.T) {
 		t.Errorf("local jo's own session: %+v, %v", p, err)
 	}
 }
+
+// TestPrincipalNow: Principal answers the account as it is now, for
+// re-checking tokens: directory users recorded at their first
+// verification, nobody once deleted or disabled.
+func TestPrincipalNow(t *testing.T) {
+	s, _ := openStore(t)
+	defer s.Close()
+	m, err := New(t.Context(), s, WithHashCost(bcrypt.MinCost), WithDirectory(&fakeDirectory{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := m.Authenticate(ctx, "Bob", "directory-password"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := m.Principal(ctx, "bob"); err != nil || p.Source != SourceLDAP || len(p.Groups) != 1 {
+		t.Errorf("a verified directory user: %+v, %v", p, err)
+	}
+	if err := m.SetUser(ctx, "jo", "jo-password", true); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := m.Principal(ctx, "jo"); err != nil || !p.Admin {
+		t.Errorf("jo: %+v, %v", p, err)
+	}
+	if err := m.SetUserDisabled(ctx, "jo", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Principal(ctx, "jo"); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("disabled jo: %v", err)
+	}
+	for _, name := range []string{"nobody", "robot$nobody"} {
+		if _, err := m.Principal(ctx, name); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/auth"
@@ -98,6 +99,18 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.L
 	}
 	limiter := &auth.LoginLimiter{}
 	g := &guard.Guard{Realm: ac.Realm, Service: ac.Service, Verifier: ver, Authenticator: authn, Authorizer: authz, Limiter: limiter}
+	if ac.RecheckTokens {
+		g.Recheck = func(ctx context.Context, subject string) (auth.Principal, bool, error) {
+			switch {
+			case strings.HasPrefix(subject, scannerSubject):
+				return auth.Principal{}, false, nil // a scanner's pull token: no account
+			case subject == "":
+				return auth.AnonymousPrincipal, true, nil
+			}
+			p, err := m.Principal(ctx, subject)
+			return p, true, err
+		}
+	}
 	svc := &token.Service{Issuer: iss, Name: ac.Service, Authenticator: authn, Authorizer: authz, Limiter: limiter, Logger: logger}
 	sessionKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "session-key"))
 	if err != nil {

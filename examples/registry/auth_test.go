@@ -214,3 +214,37 @@ func TestLDAPCannotTakeOverLocalAccounts(t *testing.T) {
 		refused("the token service as "+name, basic("/service/token?service=berth-registry&scope=repository:library/x:pull,push", name, "alice-password"))
 	}
 }
+
+// TestRecheckTokens: a registry token keeps working after its account is
+// deleted until it expires, unless auth.recheckTokens is set: then it
+// stops at once.
+func TestRecheckTokens(t *testing.T) {
+	for _, recheck := range []bool{false, true} {
+		s := startSite(t, func(c *Config) { c.Auth.RecheckTokens = recheck })
+		s.must("POST", "/projects", `{"project_name":"team"}`, 201)
+		s.must("POST", "/users", `{"username":"alice","password":"alice-password"}`, 201)
+		s.must("POST", "/projects/team/members", `{"role_id":2,"member_user":{"username":"alice"}}`, 201)
+		s.push(t, "team/app:v1", 256)
+		base := "http://" + s.host
+		code, out := call(t, http.DefaultClient, "GET", base+"/service/token?service=berth-registry&scope=repository:team/app:pull", "", "basic", "alice:alice-password")
+		var tok struct{ Token string }
+		if err := json.Unmarshal([]byte(out), &tok); code != 200 || err != nil {
+			t.Fatalf("token: %d %s", code, out)
+		}
+		pull := func() int {
+			code, _ := call(t, http.DefaultClient, "GET", base+"/v2/team/app/tags/list", "", "Authorization", "Bearer "+tok.Token)
+			return code
+		}
+		if code := pull(); code != 200 {
+			t.Fatalf("recheck %v: alice's token: %d", recheck, code)
+		}
+		s.must("DELETE", "/users/alice", "", 200)
+		want := 200
+		if recheck {
+			want = 401
+		}
+		if code := pull(); code != want {
+			t.Errorf("recheck %v: the token of a deleted account: %d, want %d", recheck, code, want)
+		}
+	}
+}
