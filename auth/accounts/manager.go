@@ -300,6 +300,12 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 			if h == nil {
 				return fmt.Errorf("%w: a new user needs a password", ErrInvalid)
 			}
+			if taken, err := nameTaken(tx, in.Name); err != nil || taken {
+				if err != nil {
+					return err
+				}
+				return fmt.Errorf("user %s: %w (in another spelling)", in.Name, ErrExists)
+			}
 			u = meta.User{Name: in.Name, Email: in.Email, FullName: in.FullName, Source: SourceLocal, CreatedAt: now}
 			if err := record(ctx, tx, meta.Event{Type: events.CreateUser, Resource: in.Name}); err != nil {
 				return err

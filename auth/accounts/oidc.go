@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/events"
@@ -51,7 +52,7 @@ func (m *Manager) UserPrincipal(ctx context.Context, name, source string) (auth.
 // the same subject is brought up to date (email, full name, groups and,
 // when id.Admin is set, the admin flag); a new subject gets an account
 // named id.Username when onboard is set, and ErrForbidden otherwise. A
-// username already taken by another account is ErrExists; a disabled
+// username another account holds, in any spelling, is ErrExists; a disabled
 // account is ErrForbidden.
 func (m *Manager) SignInOIDC(ctx context.Context, id auth.Identity, onboard bool) (auth.Principal, error) {
 	if id.Subject == "" {
@@ -77,7 +78,10 @@ func (m *Manager) SignInOIDC(ctx context.Context, id auth.Identity, onboard bool
 			if err := validUserName(id.Username); err != nil {
 				return fmt.Errorf("%w: %v", ErrInvalid, err)
 			}
-			if _, err := tx.Users().Get(id.Username); err == nil {
+			// A name another account holds in any spelling is taken: names
+			// differing only in case would be told apart by nobody (and a
+			// directory treats them as one).
+			if slices.ContainsFunc(users, func(u meta.User) bool { return strings.EqualFold(u.Name, id.Username) }) {
 				return fmt.Errorf("user %s: %w", id.Username, ErrExists)
 			}
 			out = meta.User{Name: id.Username, Source: SourceOIDC, Subject: id.Subject, CreatedAt: now}

@@ -38,6 +38,12 @@ func TestSignInOIDC(t *testing.T) {
 	if err := m.SetUser(ctx, "dana@example.org", "a-password-here", false); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a password for an OIDC account: %v", err)
 	}
+	if _, err := m.SignInOIDC(ctx, auth.Identity{Subject: "sub-9", Username: "Gail"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetUser(ctx, "gail", "gail-password", false); !errors.Is(err, ErrExists) {
+		t.Errorf("a local account named like OIDC Gail in lower case: %v", err)
+	}
 
 	// Refusals.
 	if err := m.SetUser(ctx, "erin", "erin-password", false); err != nil {
@@ -47,13 +53,14 @@ func TestSignInOIDC(t *testing.T) {
 		id   auth.Identity
 		want error
 	}{
-		"a taken name":    {auth.Identity{Subject: "sub-2", Username: "erin"}, ErrExists},
-		"no subject":      {auth.Identity{Username: "frank"}, ErrInvalid},
-		"a bad name":      {auth.Identity{Subject: "sub-3", Username: "frank smith"}, ErrInvalid},
-		"a robot's name":  {auth.Identity{Subject: "sub-4", Username: "robot$x"}, ErrInvalid},
-		"an empty name":   {auth.Identity{Subject: "sub-5"}, ErrInvalid},
-		"a leading dot":   {auth.Identity{Subject: "sub-6", Username: ".x"}, ErrInvalid},
-		"a 256-byte name": {auth.Identity{Subject: "sub-7", Username: string(make([]byte, 256))}, ErrInvalid},
+		"a taken name":             {auth.Identity{Subject: "sub-2", Username: "erin"}, ErrExists},
+		"a taken name in capitals": {auth.Identity{Subject: "sub-8", Username: "Erin"}, ErrExists},
+		"no subject":               {auth.Identity{Username: "frank"}, ErrInvalid},
+		"a bad name":               {auth.Identity{Subject: "sub-3", Username: "frank smith"}, ErrInvalid},
+		"a robot's name":           {auth.Identity{Subject: "sub-4", Username: "robot$x"}, ErrInvalid},
+		"an empty name":            {auth.Identity{Subject: "sub-5"}, ErrInvalid},
+		"a leading dot":            {auth.Identity{Subject: "sub-6", Username: ".x"}, ErrInvalid},
+		"a 256-byte name":          {auth.Identity{Subject: "sub-7", Username: string(make([]byte, 256))}, ErrInvalid},
 	} {
 		if _, err := m.SignInOIDC(ctx, c.id, true); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", what, err, c.want)

@@ -24,6 +24,21 @@ func WithDirectory(d auth.Authenticator) Option {
 	return func(m *Manager) { m.dir = d }
 }
 
+// nameTaken reports whether an account holds name in another spelling
+// (the same letters in other cases).
+func nameTaken(tx meta.Tx, name string) (bool, error) {
+	users, err := tx.Users().List("", 0)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range users {
+		if strings.EqualFold(u.Name, name) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // directoryMayCheck reports whether the directory may vouch for name: no
 // account of another source holds it in any spelling, and the directory
 // account it names, if recorded, is not disabled.
