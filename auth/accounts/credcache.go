@@ -10,6 +10,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,6 +175,7 @@ func (m *Manager) cached(ctx context.Context, name string, e credEntry) (auth.Pr
 			}
 		}
 		p, ok = e.directory, true
+		p.Groups = slices.Clone(p.Groups)
 		return nil
 	})
 	if errors.Is(err, meta.ErrNotFound) {
