@@ -178,3 +178,42 @@ func TestLoginLimiterPerAddress(t *testing.T) {
 		t.Errorf("another address: %v", err)
 	}
 }
+
+// TestLoginLimiterUncheckedAttempts: attempts the authenticator could not
+// check (a directory down) take no slot; IPv6 clients share the budget of
+// their /64.
+func TestLoginLimiterUncheckedAttempts(t *testing.T) {
+	down := errors.New("directory down")
+	var broken atomic.Bool
+	broken.Store(true)
+	a := AuthenticatorFunc(func(_ context.Context, name, secret string) (Principal, error) {
+		if broken.Load() {
+			return Principal{}, down
+		}
+		if secret == "right" {
+			return Principal{Name: name, Kind: User}, nil
+		}
+		return Principal{}, ErrBadCredentials
+	})
+	l := &LoginLimiter{MaxFailures: 2}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "[2001:db8:1:2::5]:1234"
+	for range 10 {
+		if _, err := l.Login(t.Context(), a, r, "bob", "right"); !errors.Is(err, down) {
+			t.Fatalf("directory down: %v", err)
+		}
+	}
+	broken.Store(false)
+	if _, err := l.Login(t.Context(), a, r, "bob", "right"); err != nil {
+		t.Fatalf("after 10 unchecked attempts: %v", err)
+	}
+	for range 2 {
+		_, _ = l.Login(t.Context(), a, r, "bob", "wrong")
+	}
+	sameNet := httptest.NewRequest("GET", "/", nil)
+	sameNet.RemoteAddr = "[2001:db8:1:2:ffff::9]:4321"
+	var tooMany *TooManyFailures
+	if _, err := l.Login(t.Context(), a, sameNet, "bob", "right"); !errors.As(err, &tooMany) {
+		t.Errorf("another address of the same /64: %v, want too many failures", err)
+	}
+}
