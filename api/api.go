@@ -214,7 +214,7 @@ func (h *Handler) principal(r *http.Request) (auth.Principal, error) {
 	if h.sessions == nil {
 		return auth.AnonymousPrincipal, nil
 	}
-	account, err := h.sessions.Account(r)
+	in, err := h.sessions.Current(r)
 	if errors.Is(err, session.ErrNoSession) {
 		return auth.AnonymousPrincipal, nil
 	}
@@ -228,7 +228,7 @@ func (h *Handler) principal(r *http.Request) (auth.Principal, error) {
 			return auth.Principal{}, &apiError{status: http.StatusForbidden, code: codeForbidden, msg: "a session-authenticated " + r.Method + " needs an X-Requested-With header"}
 		}
 	}
-	p, err := h.m.UserPrincipal(r.Context(), account)
+	p, err := h.m.SessionPrincipal(r.Context(), in.Account, in.Source, in.ID)
 	return p, loginError(err)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/oidc"
+	"github.com/berthreg/berth/auth/session"
 )
 
 // login is Harbor's POST /c/login: form fields principal and password
@@ -34,7 +35,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		err = h.m.RecordLogin(r.Context(), p.Name, true)
 	}
 	if err == nil {
-		err = h.sessions.Start(w, p.Name)
+		err = h.startSession(w, r, p)
 	}
 	if err != nil {
 		h.writeError(w, r, loginError(err))
@@ -43,8 +44,25 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// logout is Harbor's GET /c/log_out: the session cookie is cleared.
+// startSession records a session of p in its account and sets its
+// cookie.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := h.m.StartSession(r.Context(), p, h.sessions.SessionLifetime())
+	if err != nil {
+		return err
+	}
+	return h.sessions.Start(w, session.SignIn{Account: p.Name, Source: p.Source, ID: id})
+}
+
+// logout is Harbor's GET /c/log_out: the session ends (a copy of its
+// cookie opens nothing any more) and the cookie is cleared.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if in, err := h.sessions.Current(r); err == nil {
+		if err := h.m.EndSession(r.Context(), in.Account, in.ID); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
 	h.sessions.End(w)
 	w.WriteHeader(http.StatusOK)
 }
@@ -68,7 +86,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := h.m.SignInOIDC(r.Context(), id, h.autoOnboard)
 	if err == nil {
-		err = h.sessions.Start(w, p.Name)
+		err = h.startSession(w, r, p)
 	}
 	if err != nil {
 		h.writeError(w, r, err)

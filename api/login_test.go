@@ -168,3 +168,68 @@ func TestAuditLog(t *testing.T) {
 	}
 	admin.want("POST", "/system/purgeaudit", `{}`, 400, "BAD_REQUEST")
 }
+
+// TestSessionRevocation: a copied session cookie stops working when its
+// session ends (log out), when the account's password changes, and when
+// the account is deleted, also for an account later made again with the
+// same name.
+func TestSessionRevocation(t *testing.T) {
+	base, m := newAPI(t, WithSessions(&session.Sessions{Key: []byte("0123456789abcdef0123456789abcdef")}))
+	login := func(user, pass string) []*http.Cookie {
+		t.Helper()
+		res, err := http.PostForm(base+"/c/login", url.Values{"principal": {user}, "password": {pass}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("login %s: %d", user, res.StatusCode)
+		}
+		return res.Cookies()
+	}
+	get := func(path string, cookies []*http.Cookie) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	current := Prefix + "/users/current"
+
+	copied := login("alice", "alice-password")
+	other := login("alice", "alice-password") // a second browser
+	if code := get("/c/log_out", copied); code != 200 {
+		t.Fatalf("log out: %d", code)
+	}
+	if code := get(current, copied); code != 401 {
+		t.Errorf("a copied cookie after log out: %d, want 401", code)
+	}
+	if code := get(current, other); code != 200 {
+		t.Errorf("another session of the account after one logged out: %d", code)
+	}
+
+	copied = login("alice", "alice-password")
+	if err := m.SetUser(t.Context(), "alice", "alice-new-password", false); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(current, copied); code != 401 {
+		t.Errorf("a copied cookie after a password change: %d, want 401", code)
+	}
+
+	copied = login("alice", "alice-new-password")
+	if err := m.DeleteUser(t.Context(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetUser(t.Context(), "alice", "alice-password", false); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(current, copied); code != 401 {
+		t.Errorf("a deleted account's cookie, on the account made again: %d, want 401", code)
+	}
+}

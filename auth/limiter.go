@@ -6,18 +6,34 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
-// LoginLimiter slows down password guessing: after MaxFailures failed
-// logins for one key (an account name and a client address, say) within
-// Window, further attempts for that key are refused until the window since
-// the first of them has passed. A successful login clears the key.
+// LoginLimiter slows down password guessing. Every attempt takes a slot
+// before its credentials are checked, in two budgets: one per account and
+// client address (MaxFailures), and one per client address over all names
+// (MaxAddressFailures), so that one address can neither guess one
+// account's password quickly nor try a few passwords on many accounts. A
+// failed attempt keeps its slots for Window; a success clears its account
+// budget and gives back its address slot; an attempt that could not be
+// checked (a directory down) gives back both. While a budget is full,
+// attempts are refused without being checked.
+//
+// Account names are counted case-insensitively (bob, Bob and BOB share a
+// budget): local names are lower-case, and directories compare names
+// without case. IPv6 clients are counted per /64 network, which one
+// client usually holds whole.
 type LoginLimiter struct {
-	// MaxFailures is the number of failures allowed per window (5 if 0).
+	// MaxFailures is the number of failures allowed per account and
+	// address within Window (5 if 0).
 	MaxFailures int
+	// MaxAddressFailures is the number of failures allowed per client
+	// address within Window, whatever the names (4 × MaxFailures if 0).
+	MaxAddressFailures int
 	// Window is the period failures are counted over (1 minute if 0).
 	Window time.Duration
 
@@ -26,15 +42,22 @@ type LoginLimiter struct {
 	now   func() time.Time
 }
 
-func (l *LoginLimiter) limits() (int, time.Duration) {
-	n, w := l.MaxFailures, l.Window
+// maxKeyName bounds the part of an account name a budget's key keeps, so
+// that long names cost no more memory than short ones.
+const maxKeyName = 256
+
+func (l *LoginLimiter) limits() (perAccount, perAddress int, w time.Duration) {
+	n, a, w := l.MaxFailures, l.MaxAddressFailures, l.Window
 	if n <= 0 {
 		n = 5
+	}
+	if a <= 0 {
+		a = 4 * n
 	}
 	if w <= 0 {
 		w = time.Minute
 	}
-	return n, w
+	return n, a, w
 }
 
 func (l *LoginLimiter) clock() time.Time {
@@ -60,23 +83,16 @@ func (l *LoginLimiter) recent(key string, now time.Time, w time.Duration) []time
 	return f
 }
 
-// Allow reports whether an attempt for key may proceed, and if not, how
-// long until it may.
-func (l *LoginLimiter) Allow(key string) (bool, time.Duration) {
-	n, w := l.limits()
-	now := l.clock()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.recent(key, now, w)
-	if len(f) < n {
-		return true, 0
-	}
-	return false, w - now.Sub(f[0])
+// reservation is the slots one attempt holds.
+type reservation struct {
+	account, address string
+	at               time.Time
 }
 
-// Failed records a failed attempt for key.
-func (l *LoginLimiter) Failed(key string) {
-	_, w := l.limits()
+// reserve takes a slot in the budgets of account and address, or reports
+// how long until both have room.
+func (l *LoginLimiter) reserve(account, address string) (reservation, time.Duration) {
+	n, a, w := l.limits()
 	now := l.clock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -89,14 +105,76 @@ func (l *LoginLimiter) Failed(key string) {
 			l.recent(k, now, w)
 		}
 	}
-	l.fails[key] = append(l.recent(key, now, w), now)
+	res := reservation{account: "account|" + account + "|" + address, address: "address|" + address, at: now}
+	var wait time.Duration
+	for _, b := range []struct {
+		key   string
+		limit int
+	}{{res.account, n}, {res.address, a}} {
+		if f := l.recent(b.key, now, w); len(f) >= b.limit {
+			wait = max(wait, w-now.Sub(f[len(f)-b.limit]))
+		}
+	}
+	if wait > 0 {
+		return reservation{}, wait
+	}
+	l.fails[res.account] = append(l.fails[res.account], now)
+	l.fails[res.address] = append(l.fails[res.address], now)
+	return res, 0
 }
 
-// Succeeded clears the failures of key.
-func (l *LoginLimiter) Succeeded(key string) {
+// release gives back the slots of res; clear also forgets every failure
+// of its account budget.
+func (l *LoginLimiter) release(res reservation, clear bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.fails, key)
+	for _, key := range []string{res.account, res.address} {
+		if clear && key == res.account {
+			delete(l.fails, key)
+			continue
+		}
+		f := l.fails[key]
+		for i := len(f) - 1; i >= 0; i-- {
+			if f[i].Equal(res.at) {
+				f = append(f[:i:i], f[i+1:]...)
+				break
+			}
+		}
+		if len(f) == 0 {
+			delete(l.fails, key)
+		} else {
+			l.fails[key] = f
+		}
+	}
+}
+
+// accountKey is the part of an account's budget key its name gives: the
+// name without case, at most maxKeyName bytes.
+func accountKey(name string) string {
+	name = strings.ToLower(name)
+	if len(name) > maxKeyName {
+		name = name[:maxKeyName]
+	}
+	return name
+}
+
+// addressKey is the budget key of r's client: its IP address, or the /64
+// network of an IPv6 address.
+func addressKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // TooManyFailures is the error Login returns while the limiter refuses
@@ -115,27 +193,23 @@ func (e *TooManyFailures) Error() string {
 // header.
 func (e *TooManyFailures) RetryAfter() string { return strconv.Itoa(int(e.Wait.Seconds()) + 1) }
 
-// Login checks name and secret with a, counting failures per account name
-// and client address (from r). While the limit holds it returns a
+// Login checks name and secret with a, within the budgets of name and
+// the client address (from r). While a budget is full it returns a
 // *TooManyFailures without asking a. A nil limiter only asks a.
 func (l *LoginLimiter) Login(ctx context.Context, a Authenticator, r *http.Request, name, secret string) (Principal, error) {
 	if l == nil {
 		return a.Authenticate(ctx, name, secret)
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	key := name + "|" + host
-	if ok, wait := l.Allow(key); !ok {
+	res, wait := l.reserve(accountKey(name), addressKey(r))
+	if wait > 0 {
 		return Principal{}, &TooManyFailures{Wait: wait}
 	}
 	p, err := a.Authenticate(ctx, name, secret)
 	switch {
 	case err == nil:
-		l.Succeeded(key)
-	case errors.Is(err, ErrBadCredentials):
-		l.Failed(key)
+		l.release(res, true)
+	case !errors.Is(err, ErrBadCredentials):
+		l.release(res, false) // not checked: it does not count
 	}
 	return p, err
 }

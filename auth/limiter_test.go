@@ -3,39 +3,57 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/berthreg/berth/internal/eventually"
 )
 
+// TestLoginLimiter: failures fill an account's budget for the window;
+// another account is not limited; a success clears earlier failures.
 func TestLoginLimiter(t *testing.T) {
 	now := time.Unix(1000, 0)
 	l := &LoginLimiter{MaxFailures: 3, Window: time.Minute, now: func() time.Time { return now }}
+	a := &countingAuth{}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "1.2.3.4:5678"
+	login := func(name, secret string) error {
+		_, err := l.Login(t.Context(), a, r, name, secret)
+		return err
+	}
 	for i := range 3 {
-		if ok, _ := l.Allow("alice|1.2.3.4"); !ok {
-			t.Fatalf("attempt %d refused before the limit", i)
+		if err := login("alice", "wrong"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("attempt %d: %v", i, err)
 		}
-		l.Failed("alice|1.2.3.4")
 		now = now.Add(time.Second)
 	}
-	ok, wait := l.Allow("alice|1.2.3.4")
-	if ok || wait <= 0 || wait > time.Minute {
-		t.Fatalf("fourth attempt: allowed %v, wait %v; want refused with a wait within the window", ok, wait)
+	var tooMany *TooManyFailures
+	if err := login("alice", "right"); !errors.As(err, &tooMany) || tooMany.Wait <= 0 || tooMany.Wait > time.Minute {
+		t.Fatalf("fourth attempt: %v; want refused with a wait within the window", err)
 	}
-	if ok, _ := l.Allow("bob|1.2.3.4"); !ok {
-		t.Fatal("another key was refused")
+	if err := login("bob", "right"); err != nil {
+		t.Fatalf("another account was refused: %v", err)
 	}
-	now = now.Add(58 * time.Second) // the first failure leaves the window
-	if ok, _ := l.Allow("alice|1.2.3.4"); !ok {
-		t.Fatal("still refused after the window")
+	now = now.Add(57 * time.Second) // the first failure leaves the window
+	if err := login("alice", "wrong"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("still refused after the window: %v", err)
 	}
-	l.Failed("alice|1.2.3.4")
-	l.Succeeded("alice|1.2.3.4")
+	if err := login("alice", "right"); !errors.As(err, &tooMany) {
+		t.Fatalf("the failure just made did not count: %v", err)
+	}
+	now = now.Add(3 * time.Second) // the second and third leave it too
+	if err := login("alice", "right"); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
 	for range 2 {
-		l.Failed("alice|1.2.3.4")
+		_ = login("alice", "wrong")
 	}
-	if ok, _ := l.Allow("alice|1.2.3.4"); !ok {
-		t.Fatal("a success did not clear earlier failures")
+	if err := login("alice", "right"); err != nil {
+		t.Fatalf("a success did not clear earlier failures: %v", err)
 	}
 }
 
@@ -70,5 +88,132 @@ func TestLoginLimiterLogin(t *testing.T) {
 	other.RemoteAddr = "192.0.2.2:1234"
 	if _, err := l.Login(t.Context(), a, other, "alice", "right"); err != nil {
 		t.Fatalf("another address is not limited: %v", err)
+	}
+}
+
+// countingAuth is an Authenticator that counts its calls and holds each
+// until release is closed; only the secret "right" passes.
+type countingAuth struct {
+	calls   atomic.Int64
+	release chan struct{}
+}
+
+func (c *countingAuth) Authenticate(_ context.Context, name, secret string) (Principal, error) {
+	c.calls.Add(1)
+	if c.release != nil {
+		<-c.release
+	}
+	if secret == "right" {
+		return Principal{Name: name, Kind: User}, nil
+	}
+	return Principal{}, ErrBadCredentials
+}
+
+// TestLoginLimiterConcurrentAttempts: 60 wrong passwords sent at once for
+// one account reach the authenticator at most MaxFailures times; every
+// attempt takes its slot before it is checked.
+func TestLoginLimiterConcurrentAttempts(t *testing.T) {
+	a := &countingAuth{release: make(chan struct{})}
+	l := &LoginLimiter{MaxFailures: 5}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 60 {
+		wg.Go(func() {
+			_, err := l.Login(t.Context(), a, r, "bob", "wrong")
+			var tooMany *TooManyFailures
+			if errors.As(err, &tooMany) {
+				refused.Add(1)
+			}
+		})
+	}
+	// Every attempt is either inside the authenticator or refused.
+	eventually.True(t, "all 60 attempts to be checked or refused", func() bool { return a.calls.Load()+refused.Load() == 60 })
+	close(a.release)
+	wg.Wait()
+	if n := a.calls.Load(); n > 5 {
+		t.Fatalf("%d of 60 concurrent attempts reached the authenticator; the limit is 5", n)
+	}
+}
+
+// TestLoginLimiterNameSpellings: bob, Bob, BOB... share one budget.
+func TestLoginLimiterNameSpellings(t *testing.T) {
+	a := &countingAuth{}
+	l := &LoginLimiter{MaxFailures: 3}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	for _, name := range []string{"bob", "Bob", "BOB"} {
+		if _, err := l.Login(t.Context(), a, r, name, "wrong"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"bOb", "BoB", "bob"} {
+		var tooMany *TooManyFailures
+		if _, err := l.Login(t.Context(), a, r, name, "right"); !errors.As(err, &tooMany) {
+			t.Errorf("%s after 3 failures of other spellings: %v, want too many failures", name, err)
+		}
+	}
+	if n := a.calls.Load(); n != 3 {
+		t.Errorf("the authenticator was asked %d times, want 3", n)
+	}
+}
+
+// TestLoginLimiterPerAddress: one address trying many names is stopped
+// after MaxAddressFailures, while another address is not.
+func TestLoginLimiterPerAddress(t *testing.T) {
+	a := &countingAuth{}
+	l := &LoginLimiter{MaxFailures: 5, MaxAddressFailures: 10}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	for i := range 50 {
+		_, _ = l.Login(t.Context(), a, r, fmt.Sprintf("user%d", i), "wrong")
+	}
+	if n := a.calls.Load(); n != 10 {
+		t.Errorf("one address spraying 50 names reached the authenticator %d times, want 10", n)
+	}
+	other := httptest.NewRequest("GET", "/", nil)
+	other.RemoteAddr = "192.0.2.2:1234"
+	if _, err := l.Login(t.Context(), a, other, "user0", "right"); err != nil {
+		t.Errorf("another address: %v", err)
+	}
+}
+
+// TestLoginLimiterUncheckedAttempts: attempts the authenticator could not
+// check (a directory down) take no slot; IPv6 clients share the budget of
+// their /64.
+func TestLoginLimiterUncheckedAttempts(t *testing.T) {
+	down := errors.New("directory down")
+	var broken atomic.Bool
+	broken.Store(true)
+	a := AuthenticatorFunc(func(_ context.Context, name, secret string) (Principal, error) {
+		if broken.Load() {
+			return Principal{}, down
+		}
+		if secret == "right" {
+			return Principal{Name: name, Kind: User}, nil
+		}
+		return Principal{}, ErrBadCredentials
+	})
+	l := &LoginLimiter{MaxFailures: 2}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "[2001:db8:1:2::5]:1234"
+	for range 10 {
+		if _, err := l.Login(t.Context(), a, r, "bob", "right"); !errors.Is(err, down) {
+			t.Fatalf("directory down: %v", err)
+		}
+	}
+	broken.Store(false)
+	if _, err := l.Login(t.Context(), a, r, "bob", "right"); err != nil {
+		t.Fatalf("after 10 unchecked attempts: %v", err)
+	}
+	for range 2 {
+		_, _ = l.Login(t.Context(), a, r, "bob", "wrong")
+	}
+	sameNet := httptest.NewRequest("GET", "/", nil)
+	sameNet.RemoteAddr = "[2001:db8:1:2:ffff::9]:4321"
+	var tooMany *TooManyFailures
+	if _, err := l.Login(t.Context(), a, sameNet, "bob", "right"); !errors.As(err, &tooMany) {
+		t.Errorf("another address of the same /64: %v, want too many failures", err)
 	}
 }

@@ -29,6 +29,10 @@ type Principal struct {
 	// Groups are the groups the account belongs to (from LDAP or OIDC),
 	// which project memberships may name.
 	Groups []string
+	// Source is where a user account is kept and checked: "local",
+	// "ldap" or "oidc" (meta.User.Source); "" for robots and anonymous,
+	// and for principals of authenticators that do not say.
+	Source string
 }
 
 // AnonymousPrincipal is the principal of a request without credentials.
@@ -72,7 +76,10 @@ func (f AuthenticatorFunc) Authenticate(ctx context.Context, name, secret string
 
 // FirstOf returns an Authenticator that asks each of list in turn and
 // returns the first success; an authenticator answering ErrBadCredentials
-// passes to the next, any other error stops the search.
+// passes to the next, any other error stops the search. Use it only for
+// authenticators whose account names cannot overlap: behind local
+// accounts, a directory would sign in a local name with the directory's
+// password (accounts.WithDirectory keeps each account to its source).
 func FirstOf(list ...Authenticator) Authenticator {
 	return AuthenticatorFunc(func(ctx context.Context, name, secret string) (Principal, error) {
 		for _, a := range list {

@@ -157,9 +157,21 @@ type User struct {
 	Admin bool `json:"admin,omitempty"`
 	// Disabled accounts cannot log in.
 	Disabled bool `json:"disabled,omitempty"`
+	// Sessions are the account's live browser sessions, oldest first: a
+	// session cookie opens only while its session is listed here.
+	Sessions []UserSession `json:"sessions,omitempty"`
 	// CreatedAt and UpdatedAt bound the record's life.
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// UserSession is one signed-in browser session of a user account.
+type UserSession struct {
+	// IDHash is the SHA-256 (hex) of the session's random id, which its
+	// cookie carries.
+	IDHash string `json:"idHash"`
+	// ExpiresAt ends the session.
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // Robot is a robot account: "robot$<project>+<name>" for a project robot,

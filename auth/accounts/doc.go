@@ -3,6 +3,11 @@
 // write side (create a project, add a member, create a robot whose secret
 // is shown once, rotate it, …): each change is one metadata transaction,
 // then applied to the rbac.Authorizer so it takes effect at once. The
-// Manager is also the auth.Authenticator of local users (bcrypt passwords)
-// and robots (bcrypt secrets, expiry, disable), and the rbac.ProjectLookup.
+// Manager is also the auth.Authenticator of local users (bcrypt passwords),
+// OIDC users (CLI secrets) and robots (bcrypt secrets, expiry, disable),
+// in front of an LDAP directory when there is one (WithDirectory: each
+// account is checked by its own source only), with a short cache of
+// verified credentials (WithCredentialCache); it keeps the browser
+// sessions of user accounts (StartSession, SessionPrincipal, EndSession)
+// and is the rbac.ProjectLookup.
 package accounts

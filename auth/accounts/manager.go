@@ -38,6 +38,10 @@ type Manager struct {
 	now   func() time.Time
 	cost  int
 	dummy []byte // a hash to compare against for unknown accounts
+	dir   auth.Authenticator
+	// compare checks a secret against its bcrypt hash (a seam for tests).
+	compare func(hash, secret []byte) error
+	creds   *credCache
 	// failed is RecordLogin's budget of failed-login events (record.go).
 	failed failedLogins
 }
@@ -62,7 +66,7 @@ func WithHashCost(cost int) Option {
 // New returns a Manager over store with its own rbac.Authorizer, whose
 // policy it loads from the store.
 func New(ctx context.Context, store meta.Store, opts ...Option) (*Manager, error) {
-	m := &Manager{store: store, now: time.Now, cost: bcrypt.DefaultCost}
+	m := &Manager{store: store, now: time.Now, cost: bcrypt.DefaultCost, compare: bcrypt.CompareHashAndPassword, creds: newCredCache()}
 	for _, o := range opts {
 		o(m)
 	}
@@ -163,16 +167,48 @@ func (m *Manager) Project(ctx context.Context, name string) (rbac.Project, error
 	return rbac.Project{Name: p.Name, Public: p.Public}, nil
 }
 
-// Authenticate implements auth.Authenticator for local users and robots.
-// Every failure is auth.ErrBadCredentials, and an unknown name costs a
-// bcrypt comparison too, so the answer's time does not say which names
-// exist.
+// Authenticate implements auth.Authenticator for robots and user accounts:
+// each account is checked by its source only (see WithDirectory); local
+// passwords, OIDC CLI secrets and robot secrets here, directory accounts
+// and unknown names by the directory when there is one. Every failure is
+// auth.ErrBadCredentials, and an unknown name costs a bcrypt comparison
+// too, so the answer's time does not say which local names exist. A
+// verification is remembered for a while (WithCredentialCache) and
+// re-checked against the account on every use.
 func (m *Manager) Authenticate(ctx context.Context, name, secret string) (auth.Principal, error) {
+	if name == "" || secret == "" {
+		return auth.Principal{}, fmt.Errorf("%q: %w", name, auth.ErrBadCredentials)
+	}
+	if !m.creds.on() {
+		p, _, err := m.verify(ctx, name, secret)
+		return p, err
+	}
+	k := m.creds.id(name, secret)
+	if e, ok := m.creds.get(k, m.now()); ok {
+		p, ok, err := m.cached(ctx, name, e)
+		if err != nil || ok {
+			return p, err
+		}
+		m.creds.drop(k)
+	}
+	p, e, err := m.verify(ctx, name, secret)
+	if err == nil {
+		now := m.now()
+		e.expires = now.Add(m.creds.ttl)
+		m.creds.put(k, e, now)
+	}
+	return p, err
+}
+
+// verify checks name and secret without the cache and returns, on
+// success, the principal and what the cache keeps of the verification.
+func (m *Manager) verify(ctx context.Context, name, secret string) (auth.Principal, credEntry, error) {
 	var (
-		hash    []byte
-		p       auth.Principal
-		usable  bool
-		lookErr error
+		hash        []byte
+		p           auth.Principal
+		usable      bool
+		toDirectory bool
+		lookErr     error
 	)
 	lookErr = m.store.View(ctx, func(tx meta.Tx) error {
 		if IsRobot(name) {
@@ -185,27 +221,37 @@ func (m *Manager) Authenticate(ctx context.Context, name, secret string) (auth.P
 			return nil
 		}
 		u, err := tx.Users().Get(name)
-		if err != nil {
+		switch {
+		case err == nil && u.Source != SourceLDAP:
+			hash = u.PasswordHash
+			if u.Source == SourceOIDC {
+				hash = u.CLISecretHash
+			}
+			p = userPrincipal(u)
+			usable = !u.Disabled
+			return nil
+		case err != nil && !errors.Is(err, meta.ErrNotFound):
 			return err
+		case m.dir == nil:
+			return meta.ErrNotFound // a directory account, or none: nothing here vouches for it
 		}
-		hash = u.PasswordHash
-		if u.Source == SourceOIDC {
-			hash = u.CLISecretHash
-		}
-		p = userPrincipal(u)
-		usable = !u.Disabled
-		return nil
+		toDirectory, err = directoryMayCheck(tx, name)
+		return err
 	})
 	if lookErr != nil && !errors.Is(lookErr, meta.ErrNotFound) {
-		return auth.Principal{}, lookErr
+		return auth.Principal{}, credEntry{}, lookErr
+	}
+	if toDirectory {
+		p, err := m.fromDirectory(ctx, name, secret)
+		return p, credEntry{directory: p}, err
 	}
 	if len(hash) == 0 {
 		hash, usable = m.dummy, false
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(secret)) != nil || !usable || secret == "" {
-		return auth.Principal{}, fmt.Errorf("%s: %w", name, auth.ErrBadCredentials)
+	if m.compare(hash, []byte(secret)) != nil || !usable {
+		return auth.Principal{}, credEntry{}, fmt.Errorf("%s: %w", name, auth.ErrBadCredentials)
 	}
-	return p, nil
+	return p, credEntry{proof: hash}, nil
 }
 
 // hash bcrypts a password or secret; bcrypt reads at most 72 bytes.
@@ -256,7 +302,13 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 			if h == nil {
 				return fmt.Errorf("%w: a new user needs a password", ErrInvalid)
 			}
-			u = meta.User{Name: in.Name, Email: in.Email, FullName: in.FullName, Source: "local", CreatedAt: now}
+			if taken, err := nameTaken(tx, in.Name); err != nil || taken {
+				if err != nil {
+					return err
+				}
+				return fmt.Errorf("user %s: %w (in another spelling)", in.Name, ErrExists)
+			}
+			u = meta.User{Name: in.Name, Email: in.Email, FullName: in.FullName, Source: SourceLocal, CreatedAt: now}
 			if err := record(ctx, tx, meta.Event{Type: events.CreateUser, Resource: in.Name}); err != nil {
 				return err
 			}
@@ -265,13 +317,30 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 		case onlyNew:
 			return fmt.Errorf("user %s: %w", in.Name, ErrExists)
 		}
-		if h != nil && u.Source != "local" {
+		if h != nil && u.Source != SourceLocal {
 			return fmt.Errorf("%w: %s is a %s account; its password is kept there", ErrInvalid, u.Name, u.Source)
 		}
 		if h != nil {
 			u.PasswordHash = h
+			u.Sessions = nil // a new password ends every session
 		}
 		u.Admin, u.UpdatedAt = in.Admin, now
+		return tx.Users().Put(u)
+	})
+}
+
+// SetUserDisabled disables or enables user account name. Disabling ends
+// its sessions; a disabled account signs in nowhere.
+func (m *Manager) SetUserDisabled(ctx context.Context, name string, disabled bool) error {
+	return m.store.Update(ctx, func(tx meta.Tx) error {
+		u, err := tx.Users().Get(name)
+		if err != nil {
+			return err
+		}
+		u.Disabled, u.UpdatedAt = disabled, m.now().UTC()
+		if disabled {
+			u.Sessions = nil
+		}
 		return tx.Users().Put(u)
 	})
 }
@@ -393,7 +462,8 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 	return m.authz.RemoveProject(name)
 }
 
-// DeleteUser deletes a user and the user's memberships.
+// DeleteUser deletes a user, with its sessions and memberships: an account
+// made later with the same name starts without either.
 func (m *Manager) DeleteUser(ctx context.Context, name string) error {
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
 		if err := tx.Users().Delete(name); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/events"
@@ -16,26 +17,30 @@ const (
 	// SourceOIDC accounts sign in through an OpenID Connect provider.
 	SourceOIDC = "oidc"
 	// SourceLDAP accounts are checked by an LDAP directory; they are
-	// recorded at their first session sign-in (RememberUser).
+	// recorded at their first verification (RememberUser).
 	SourceLDAP = "ldap"
 )
 
 // userPrincipal is the principal of user account u.
 func userPrincipal(u meta.User) auth.Principal {
-	return auth.Principal{Name: u.Name, Kind: auth.User, Admin: u.Admin, Groups: slices.Clone(u.Groups)}
+	return auth.Principal{Name: u.Name, Kind: auth.User, Admin: u.Admin, Groups: slices.Clone(u.Groups), Source: u.Source}
 }
 
-// UserPrincipal returns the principal of the enabled user account name (a
-// signed-in session's), or an error wrapping auth.ErrBadCredentials.
-func (m *Manager) UserPrincipal(ctx context.Context, name string) (auth.Principal, error) {
+// UserPrincipal returns the principal of the enabled user account name if
+// it comes from source, or an error wrapping auth.ErrBadCredentials. A
+// session's principal is SessionPrincipal's, which checks the session too.
+func (m *Manager) UserPrincipal(ctx context.Context, name, source string) (auth.Principal, error) {
 	var u meta.User
 	err := m.store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		u, err = tx.Users().Get(name)
 		return err
 	})
-	if err == nil && u.Disabled {
-		err = fmt.Errorf("disabled")
+	switch {
+	case err == nil && u.Disabled:
+		err = errors.New("disabled")
+	case err == nil && u.Source != source:
+		err = fmt.Errorf("signed in by %s, kept by %s", source, u.Source)
 	}
 	if err != nil {
 		return auth.Principal{}, fmt.Errorf("%s: %w (%v)", name, auth.ErrBadCredentials, err)
@@ -47,7 +52,7 @@ func (m *Manager) UserPrincipal(ctx context.Context, name string) (auth.Principa
 // the same subject is brought up to date (email, full name, groups and,
 // when id.Admin is set, the admin flag); a new subject gets an account
 // named id.Username when onboard is set, and ErrForbidden otherwise. A
-// username already taken by another account is ErrExists; a disabled
+// username another account holds, in any spelling, is ErrExists; a disabled
 // account is ErrForbidden.
 func (m *Manager) SignInOIDC(ctx context.Context, id auth.Identity, onboard bool) (auth.Principal, error) {
 	if id.Subject == "" {
@@ -73,7 +78,10 @@ func (m *Manager) SignInOIDC(ctx context.Context, id auth.Identity, onboard bool
 			if err := validUserName(id.Username); err != nil {
 				return fmt.Errorf("%w: %v", ErrInvalid, err)
 			}
-			if _, err := tx.Users().Get(id.Username); err == nil {
+			// A name another account holds in any spelling is taken: names
+			// differing only in case would be told apart by nobody (and a
+			// directory treats them as one).
+			if slices.ContainsFunc(users, func(u meta.User) bool { return strings.EqualFold(u.Name, id.Username) }) {
 				return fmt.Errorf("user %s: %w", id.Username, ErrExists)
 			}
 			out = meta.User{Name: id.Username, Source: SourceOIDC, Subject: id.Subject, CreatedAt: now}

@@ -38,6 +38,12 @@ func TestSignInOIDC(t *testing.T) {
 	if err := m.SetUser(ctx, "dana@example.org", "a-password-here", false); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a password for an OIDC account: %v", err)
 	}
+	if _, err := m.SignInOIDC(ctx, auth.Identity{Subject: "sub-9", Username: "Gail"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetUser(ctx, "gail", "gail-password", false); !errors.Is(err, ErrExists) {
+		t.Errorf("a local account named like OIDC Gail in lower case: %v", err)
+	}
 
 	// Refusals.
 	if err := m.SetUser(ctx, "erin", "erin-password", false); err != nil {
@@ -47,13 +53,14 @@ func TestSignInOIDC(t *testing.T) {
 		id   auth.Identity
 		want error
 	}{
-		"a taken name":    {auth.Identity{Subject: "sub-2", Username: "erin"}, ErrExists},
-		"no subject":      {auth.Identity{Username: "frank"}, ErrInvalid},
-		"a bad name":      {auth.Identity{Subject: "sub-3", Username: "frank smith"}, ErrInvalid},
-		"a robot's name":  {auth.Identity{Subject: "sub-4", Username: "robot$x"}, ErrInvalid},
-		"an empty name":   {auth.Identity{Subject: "sub-5"}, ErrInvalid},
-		"a leading dot":   {auth.Identity{Subject: "sub-6", Username: ".x"}, ErrInvalid},
-		"a 256-byte name": {auth.Identity{Subject: "sub-7", Username: string(make([]byte, 256))}, ErrInvalid},
+		"a taken name":             {auth.Identity{Subject: "sub-2", Username: "erin"}, ErrExists},
+		"a taken name in capitals": {auth.Identity{Subject: "sub-8", Username: "Erin"}, ErrExists},
+		"no subject":               {auth.Identity{Username: "frank"}, ErrInvalid},
+		"a bad name":               {auth.Identity{Subject: "sub-3", Username: "frank smith"}, ErrInvalid},
+		"a robot's name":           {auth.Identity{Subject: "sub-4", Username: "robot$x"}, ErrInvalid},
+		"an empty name":            {auth.Identity{Subject: "sub-5"}, ErrInvalid},
+		"a leading dot":            {auth.Identity{Subject: "sub-6", Username: ".x"}, ErrInvalid},
+		"a 256-byte name":          {auth.Identity{Subject: "sub-7", Username: string(make([]byte, 256))}, ErrInvalid},
 	} {
 		if _, err := m.SignInOIDC(ctx, c.id, true); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", what, err, c.want)
@@ -72,7 +79,7 @@ func TestSignInOIDC(t *testing.T) {
 	if _, err := m.SignInOIDC(ctx, id, true); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a disabled account: %v", err)
 	}
-	if _, err := m.UserPrincipal(ctx, "dana@example.org"); !errors.Is(err, auth.ErrBadCredentials) {
+	if _, err := m.UserPrincipal(ctx, "dana@example.org", SourceOIDC); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Errorf("a disabled account's session: %v", err)
 	}
 }
@@ -125,14 +132,14 @@ func TestRememberUser(t *testing.T) {
 	if err := m.RememberUser(ctx, ldapUser); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := m.UserPrincipal(ctx, "ivy"); err != nil || !slices.Equal(p.Groups, []string{"devs"}) {
+	if p, err := m.UserPrincipal(ctx, "ivy", SourceLDAP); err != nil || !slices.Equal(p.Groups, []string{"devs"}) {
 		t.Errorf("a remembered directory user: %+v, %v", p, err)
 	}
 	ldapUser.Groups, ldapUser.Admin = nil, true
 	if err := m.RememberUser(ctx, ldapUser); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := m.UserPrincipal(ctx, "ivy"); len(p.Groups) != 0 || !p.Admin {
+	if p, _ := m.UserPrincipal(ctx, "ivy", SourceLDAP); len(p.Groups) != 0 || !p.Admin {
 		t.Errorf("brought up to date: %+v", p)
 	}
 	if _, err := m.Authenticate(ctx, "ivy", "anything"); !errors.Is(err, auth.ErrBadCredentials) {
@@ -144,7 +151,7 @@ func TestRememberUser(t *testing.T) {
 	if err := m.RememberUser(ctx, auth.Principal{Name: "jo", Kind: auth.User, Admin: true}); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := m.UserPrincipal(ctx, "jo"); p.Admin {
+	if p, _ := m.UserPrincipal(ctx, "jo", SourceLocal); p.Admin {
 		t.Error("a local account was changed by RememberUser")
 	}
 }

@@ -37,6 +37,16 @@ type Guard struct {
 	Authorizer auth.Authorizer
 	// Limiter, if set, slows down basic-auth password guessing.
 	Limiter *auth.LoginLimiter
+	// Recheck, if set, makes a bearer-token request also need the rights
+	// the token's subject holds now, by the Authorizer: a token then loses
+	// at once what its account lost (a role, a membership, the account
+	// itself) instead of at its expiry, for a look-up per request.
+	// Recheck returns the subject's principal as it is now; ok false for
+	// subjects that are no account (a scanner's pull token), whose tokens
+	// keep what they grant; an error wrapping auth.ErrBadCredentials (an
+	// account deleted or disabled) refuses the token. Without Recheck a
+	// token grants what it says until it expires.
+	Recheck func(ctx context.Context, subject string) (p auth.Principal, ok bool, err error)
 }
 
 // Hooks returns registry hooks with Authorize set to g.Authorize.
@@ -104,6 +114,9 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 				}
 			}
 		}
+		if err := g.recheck(ctx, r, c.Subject, need, ask); err != nil {
+			return err
+		}
 		ev.Operator = c.Subject
 		return nil
 	case strings.EqualFold(scheme, "Basic") && g.Authenticator != nil:
@@ -142,6 +155,31 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 		}
 	}
 	return g.challenge(r, ask, "", "authentication required")
+}
+
+// recheck applies Recheck to a verified token of subject: nil when it
+// is off, the subject is no account, or it may still do everything in
+// need.
+func (g *Guard) recheck(ctx context.Context, r *http.Request, subject string, need, ask []auth.Access) error {
+	if g.Recheck == nil {
+		return nil
+	}
+	p, ok, err := g.Recheck(ctx, subject)
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials):
+		return g.challenge(r, ask, "invalid_token", "the token's account is no longer valid")
+	case err != nil:
+		return err
+	case !ok:
+		return nil
+	}
+	if ok, err := g.allowed(ctx, p, need); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		return registry.NewError(http.StatusForbidden, registry.CodeDenied, "access denied: the token's account no longer has these rights")
+	}
+	return nil
 }
 
 // allowed reports whether p may do everything in need.

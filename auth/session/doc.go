@@ -3,10 +3,11 @@
 // audience names their purpose, so one kind of cookie (a login in
 // progress, SameSite=Lax so it survives the provider's redirect back) can
 // never pass for another (a signed-in session, SameSite=Strict). Start,
-// Account and End are the signed-in session built on Seal and Open.
+// Current and End are the signed-in session built on Seal and Open.
 //
-// Sessions are stateless: signing out clears the browser's cookie, and a
-// disabled or deleted account is refused by the caller, which looks the
-// account up on every request; a stolen cookie stays valid until it
-// expires, so lifetimes should be short.
+// The cookie names the account, the source that signed it in and a
+// session id; the package keeps no state. The caller checks them against
+// the account on every request (accounts.Manager.SessionPrincipal), which
+// lists its live sessions: signing out, a password change, disabling and
+// deleting the account end them at once, copied cookies included.
 package session

@@ -12,7 +12,7 @@ func Example() {
 	s := &session.Sessions{Key: []byte("keep this secret: 32 bytes or more")}
 	// A login handler signs the account in...
 	w := httptest.NewRecorder()
-	if err := s.Start(w, "alice"); err != nil {
+	if err := s.Start(w, session.SignIn{Account: "alice", Source: "local"}); err != nil {
 		panic(err)
 	}
 	// ...and later requests carry the cookie back.
@@ -20,7 +20,7 @@ func Example() {
 	for _, c := range w.Result().Cookies() {
 		r.AddCookie(c)
 	}
-	account, err := s.Account(r)
-	fmt.Println(account, err)
-	// Output: alice <nil>
+	in, err := s.Current(r)
+	fmt.Println(in.Account, in.Source, err)
+	// Output: alice local <nil>
 }

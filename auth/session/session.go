@@ -123,26 +123,49 @@ func (s *Sessions) name() string {
 	return s.Cookie
 }
 
-// Start signs account in: it sets the session cookie.
-func (s *Sessions) Start(w http.ResponseWriter, account string) error {
-	lifetime := s.Lifetime
-	if lifetime <= 0 {
-		lifetime = DefaultLifetime
-	}
-	return s.seal(w, s.name(), purposeSession, map[string]string{"account": account}, lifetime, http.SameSiteStrictMode)
+// SignIn is who a signed-in session cookie names.
+type SignIn struct {
+	// Account is the account name.
+	Account string
+	// Source is the account's source that vouched for it ("local",
+	// "ldap", "oidc"): whoever opens the session checks that the account
+	// still comes from there.
+	Source string
+	// ID is the session's id, which the account store lists while the
+	// session lives (accounts.Manager.StartSession).
+	ID string
 }
 
-// Account returns the account r's session cookie signs in, or
-// ErrNoSession.
-func (s *Sessions) Account(r *http.Request) (string, error) {
+// SessionLifetime is how long a signed-in session lasts: Lifetime, or
+// DefaultLifetime.
+func (s *Sessions) SessionLifetime() time.Duration {
+	if s.Lifetime <= 0 {
+		return DefaultLifetime
+	}
+	return s.Lifetime
+}
+
+// Start signs in: it sets the session cookie naming in, for
+// SessionLifetime.
+func (s *Sessions) Start(w http.ResponseWriter, in SignIn) error {
+	if in.Account == "" {
+		return errors.New("session: Start: no account")
+	}
+	lifetime := s.SessionLifetime()
+	data := map[string]string{"account": in.Account, "source": in.Source, "sid": in.ID}
+	return s.seal(w, s.name(), purposeSession, data, lifetime, http.SameSiteStrictMode)
+}
+
+// Current returns whom r's session cookie signs in, or ErrNoSession.
+func (s *Sessions) Current(r *http.Request) (SignIn, error) {
 	data, err := s.Open(r, s.name(), purposeSession)
 	if err != nil {
-		return "", err
+		return SignIn{}, err
 	}
 	if data["account"] == "" {
-		return "", ErrNoSession
+		return SignIn{}, ErrNoSession
 	}
-	return data["account"], nil
+	return SignIn{Account: data["account"], Source: data["source"], ID: data["sid"]}, nil
 }
 
 // End signs out: it clears the session cookie.

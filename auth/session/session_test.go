@@ -26,7 +26,7 @@ func TestSessions(t *testing.T) {
 	now := time.Now()
 	s := &Sessions{Key: testKey, Lifetime: time.Hour, now: func() time.Time { return now }}
 	w := httptest.NewRecorder()
-	if err := s.Start(w, "alice"); err != nil {
+	if err := s.Start(w, SignIn{Account: "alice", Source: "local"}); err != nil {
 		t.Fatal(err)
 	}
 	c := w.Result().Cookies()[0]
@@ -34,13 +34,13 @@ func TestSessions(t *testing.T) {
 		t.Errorf("cookie %+v", c)
 	}
 	r := replay(w)
-	if got, err := s.Account(r); err != nil || got != "alice" {
-		t.Fatalf("Account = %q, %v", got, err)
+	if got, err := s.Current(r); err != nil || got != (SignIn{Account: "alice", Source: "local"}) {
+		t.Fatalf("Current = %+v, %v", got, err)
 	}
 
 	// Refusals.
 	other := &Sessions{Key: []byte("another key of thirty-two bytes!"), now: s.now}
-	if _, err := other.Account(r); !errors.Is(err, ErrNoSession) {
+	if _, err := other.Current(r); !errors.Is(err, ErrNoSession) {
 		t.Errorf("another key: %v", err)
 	}
 	tampered := httptest.NewRequest("GET", "/", nil)
@@ -48,7 +48,7 @@ func TestSessions(t *testing.T) {
 	payload := []byte(parts[1])
 	payload[len(payload)/2] ^= 1
 	tampered.AddCookie(&http.Cookie{Name: c.Name, Value: parts[0] + "." + string(payload) + "." + parts[2]})
-	if _, err := s.Account(tampered); !errors.Is(err, ErrNoSession) {
+	if _, err := s.Current(tampered); !errors.Is(err, ErrNoSession) {
 		t.Errorf("a tampered cookie: %v", err)
 	}
 	unsigned, _ := jwt.NewWithClaims(jwt.SigningMethodNone, sealed{
@@ -57,21 +57,21 @@ func TestSessions(t *testing.T) {
 	}).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	forged := httptest.NewRequest("GET", "/", nil)
 	forged.AddCookie(&http.Cookie{Name: DefaultCookie, Value: unsigned})
-	if _, err := s.Account(forged); !errors.Is(err, ErrNoSession) {
+	if _, err := s.Current(forged); !errors.Is(err, ErrNoSession) {
 		t.Errorf("an unsigned cookie: %v", err)
 	}
 	w2 := httptest.NewRecorder()
 	if err := s.Seal(w2, DefaultCookie, "oidc-login", map[string]string{"account": "alice"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Account(replay(w2)); !errors.Is(err, ErrNoSession) {
+	if _, err := s.Current(replay(w2)); !errors.Is(err, ErrNoSession) {
 		t.Errorf("a cookie sealed for another purpose: %v", err)
 	}
-	if _, err := s.Account(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrNoSession) {
+	if _, err := s.Current(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrNoSession) {
 		t.Errorf("no cookie: %v", err)
 	}
 	now = now.Add(time.Hour + time.Second)
-	if _, err := s.Account(r); !errors.Is(err, ErrNoSession) {
+	if _, err := s.Current(r); !errors.Is(err, ErrNoSession) {
 		t.Errorf("an expired session: %v", err)
 	}
 
@@ -80,7 +80,7 @@ func TestSessions(t *testing.T) {
 	if c := w3.Result().Cookies()[0]; c.Name != DefaultCookie || c.MaxAge >= 0 || c.Value != "" {
 		t.Errorf("End's cookie %+v", c)
 	}
-	if err := (&Sessions{Key: []byte("short")}).Start(httptest.NewRecorder(), "alice"); err == nil {
+	if err := (&Sessions{Key: []byte("short")}).Start(httptest.NewRecorder(), SignIn{Account: "alice"}); err == nil {
 		t.Error("a short key was accepted")
 	}
 }
@@ -91,7 +91,7 @@ func FuzzAccount(f *testing.F) {
 	now := time.Now()
 	s := &Sessions{Key: testKey, now: func() time.Time { return now }}
 	w := httptest.NewRecorder()
-	if err := s.Start(w, "alice"); err != nil {
+	if err := s.Start(w, SignIn{Account: "alice", Source: "local"}); err != nil {
 		f.Fatal(err)
 	}
 	valid := w.Result().Cookies()[0].Value
@@ -102,14 +102,14 @@ func FuzzAccount(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value string) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", DefaultCookie+"="+value)
-		account, err := s.Account(r)
+		in, err := s.Current(r)
 		if err != nil {
 			return
 		}
 		// The cookie parser may unquote the value; what it hands over must
 		// be the sealed value itself.
-		if c, _ := r.Cookie(DefaultCookie); account != "alice" || c.Value != valid {
-			t.Fatalf("cookie %q opened a session for %q", value, account)
+		if c, _ := r.Cookie(DefaultCookie); in.Account != "alice" || c.Value != valid {
+			t.Fatalf("cookie %q opened a session for %q", value, in.Account)
 		}
 	})
 }

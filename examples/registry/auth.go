@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/auth"
@@ -48,7 +49,21 @@ type authParts struct {
 // token service.
 func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.Logger, apiOpts ...api.Option) (authParts, error) {
 	ac := cfg.Auth
-	m, err := accounts.New(ctx, store, accounts.WithHashCost(ac.HashCost))
+	mopts := []accounts.Option{accounts.WithHashCost(ac.HashCost)}
+	if lc := ac.LDAP; lc.URL != "" {
+		dir, err := ldap.New(ldap.Config{
+			URL: lc.URL, StartTLS: lc.StartTLS, BindDN: lc.BindDN, BindPassword: lc.BindPassword,
+			BaseDN: lc.BaseDN, UserFilter: lc.UserFilter, GroupBaseDN: lc.GroupBaseDN,
+			GroupFilter: lc.GroupFilter, GroupAttribute: lc.GroupAttribute, AdminGroup: lc.AdminGroup,
+		})
+		if err != nil {
+			return authParts{}, fmt.Errorf("auth.ldap: %w", err)
+		}
+		// Local and OIDC accounts are checked here, directory accounts and
+		// unknown names by the directory: never both for one account.
+		mopts = append(mopts, accounts.WithDirectory(dir))
+	}
+	m, err := accounts.New(ctx, store, mopts...)
 	if err != nil {
 		return authParts{}, fmt.Errorf("auth: %w", err)
 	}
@@ -78,23 +93,24 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.L
 		return authParts{}, err
 	}
 	var authn auth.Authenticator = m
-	if lc := ac.LDAP; lc.URL != "" {
-		dir, err := ldap.New(ldap.Config{
-			URL: lc.URL, StartTLS: lc.StartTLS, BindDN: lc.BindDN, BindPassword: lc.BindPassword,
-			BaseDN: lc.BaseDN, UserFilter: lc.UserFilter, GroupBaseDN: lc.GroupBaseDN,
-			GroupFilter: lc.GroupFilter, GroupAttribute: lc.GroupAttribute, AdminGroup: lc.AdminGroup,
-		})
-		if err != nil {
-			return authParts{}, fmt.Errorf("auth.ldap: %w", err)
-		}
-		authn = auth.FirstOf(m, dir) // local accounts first, then the directory
-	}
 	var authz auth.Authorizer = m.Authorizer()
 	if ac.CreateProjectsOnPush {
 		authz = m.CreatingProjects()
 	}
 	limiter := &auth.LoginLimiter{}
 	g := &guard.Guard{Realm: ac.Realm, ExternalURL: cfg.ExternalURL, Service: ac.Service, Verifier: ver, Authenticator: authn, Authorizer: authz, Limiter: limiter}
+	if ac.RecheckTokens {
+		g.Recheck = func(ctx context.Context, subject string) (auth.Principal, bool, error) {
+			switch {
+			case strings.HasPrefix(subject, scannerSubject):
+				return auth.Principal{}, false, nil // a scanner's pull token: no account
+			case subject == "":
+				return auth.AnonymousPrincipal, true, nil
+			}
+			p, err := m.Principal(ctx, subject)
+			return p, true, err
+		}
+	}
 	svc := &token.Service{Issuer: iss, Name: ac.Service, Authenticator: authn, Authorizer: authz, Limiter: limiter, Logger: logger}
 	sessionKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "session-key"))
 	if err != nil {

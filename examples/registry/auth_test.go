@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +143,108 @@ func TestLDAPUsersThroughTheTokenService(t *testing.T) {
 	}
 	if code, claims := ask("carol", "carol-password"); code != 200 || strings.Contains(claims, "team/app") {
 		t.Errorf("carol (LDAP, no group): %d %s", code, claims)
+	}
+}
+
+// slapdConfig points cfg's LDAP settings at the slapd of scripts/slapd.sh,
+// or skips (with -short) or fails the test when there is none.
+func slapdConfig(t *testing.T, cfg *Config) {
+	t.Helper()
+	url := os.Getenv("BERTH_SLAPD_URL")
+	if url == "" {
+		if testing.Short() {
+			t.Skip("BERTH_SLAPD_URL is unset; skipped with -short")
+		}
+		t.Fatal("BERTH_SLAPD_URL is unset: run under scripts/slapd.sh, which starts a real slapd")
+	}
+	base := os.Getenv("BERTH_SLAPD_BASE_DN")
+	cfg.Auth.LDAP = LDAPConfig{URL: url, BaseDN: base, BindDN: os.Getenv("BERTH_SLAPD_BIND_DN"),
+		BindPassword: os.Getenv("BERTH_SLAPD_BIND_PASSWORD"), GroupBaseDN: "ou=groups," + base}
+}
+
+// TestLDAPCannotTakeOverLocalAccounts: with a directory configured, a
+// local administrator "alice" cannot be signed into with the directory's
+// alice's password, in any spelling of the name: not through /c/login,
+// not with basic credentials on /v2/ or the admin API, not through the
+// token service. Her own password still works, and so does a directory
+// user without a local account.
+func TestLDAPCannotTakeOverLocalAccounts(t *testing.T) {
+	s := startSite(t, func(c *Config) { slapdConfig(t, c) })
+	s.must("POST", "/users", `{"username":"alice","password":"alice-local-password"}`, 201)
+	s.must("PUT", "/users/alice/sysadmin", `{"sysadmin_flag":true}`, 200)
+	base := "http://" + s.host
+	login := func(user, pass string) int {
+		t.Helper()
+		code, _ := call(t, http.DefaultClient, "POST", base+"/c/login", url.Values{"principal": {user}, "password": {pass}}.Encode(),
+			"Content-Type", "application/x-www-form-urlencoded")
+		return code
+	}
+	basic := func(path, user, pass string) int {
+		t.Helper()
+		code, _ := call(t, http.DefaultClient, "GET", base+path, "", "basic", user+":"+pass)
+		return code
+	}
+	if code := login("alice", "alice-local-password"); code != 200 {
+		t.Errorf("/c/login as local alice: %d", code)
+	}
+	if code := login("bob", "bob-password"); code != 200 {
+		t.Errorf("/c/login as directory bob: %d", code)
+	}
+	if code := basic("/v2/", "BOB", "bob-password"); code != 200 {
+		t.Errorf("/v2/ as directory BOB: %d", code)
+	}
+	// Refused: 401, or 429 once the login limiter's budget for alice (5
+	// failures, shared by every spelling) is spent; the first four
+	// attempts are all checked.
+	checked := 0
+	refused := func(what string, code int) {
+		t.Helper()
+		switch {
+		case code == 401:
+			checked++
+		case code == 429 && checked >= 4:
+		default:
+			t.Errorf("%s with the directory's password: %d, want 401 (or 429 after 4 refusals)", what, code)
+		}
+	}
+	for _, name := range []string{"alice", "Alice", "ALICE"} {
+		refused("/c/login as "+name, login(name, "alice-password"))
+		refused("/v2/ as "+name, basic("/v2/", name, "alice-password"))
+		refused("the admin API as "+name, basic("/api/v2.0/users/current", name, "alice-password"))
+		refused("the token service as "+name, basic("/service/token?service=berth-registry&scope=repository:library/x:pull,push", name, "alice-password"))
+	}
+}
+
+// TestRecheckTokens: a registry token keeps working after its account is
+// deleted until it expires, unless auth.recheckTokens is set: then it
+// stops at once.
+func TestRecheckTokens(t *testing.T) {
+	for _, recheck := range []bool{false, true} {
+		s := startSite(t, func(c *Config) { c.Auth.RecheckTokens = recheck })
+		s.must("POST", "/projects", `{"project_name":"team"}`, 201)
+		s.must("POST", "/users", `{"username":"alice","password":"alice-password"}`, 201)
+		s.must("POST", "/projects/team/members", `{"role_id":2,"member_user":{"username":"alice"}}`, 201)
+		s.push(t, "team/app:v1", 256)
+		base := "http://" + s.host
+		code, out := call(t, http.DefaultClient, "GET", base+"/service/token?service=berth-registry&scope=repository:team/app:pull", "", "basic", "alice:alice-password")
+		var tok struct{ Token string }
+		if err := json.Unmarshal([]byte(out), &tok); code != 200 || err != nil {
+			t.Fatalf("token: %d %s", code, out)
+		}
+		pull := func() int {
+			code, _ := call(t, http.DefaultClient, "GET", base+"/v2/team/app/tags/list", "", "Authorization", "Bearer "+tok.Token)
+			return code
+		}
+		if code := pull(); code != 200 {
+			t.Fatalf("recheck %v: alice's token: %d", recheck, code)
+		}
+		s.must("DELETE", "/users/alice", "", 200)
+		want := 200
+		if recheck {
+			want = 401
+		}
+		if code := pull(); code != want {
+			t.Errorf("recheck %v: the token of a deleted account: %d, want %d", recheck, code, want)
+		}
 	}
 }

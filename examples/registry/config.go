@@ -189,8 +189,15 @@ type AuthConfig struct {
 	// Realm is the token endpoint clients are sent to; a path is served by
 	// this server and made absolute per request (BERTH_AUTH_REALM).
 	Realm string `yaml:"realm"`
-	// TokenLifetime is how long a token is valid (BERTH_TOKEN_LIFETIME).
+	// TokenLifetime is how long a token is valid (BERTH_TOKEN_LIFETIME):
+	// the longest a token keeps working after its account is deleted,
+	// disabled or loses a role, unless RecheckTokens is set.
 	TokenLifetime time.Duration `yaml:"tokenLifetime"`
+	// RecheckTokens makes every bearer-token request also need the rights
+	// the token's account holds now (a store look-up per request), so
+	// that a token loses at once what its account lost
+	// (BERTH_RECHECK_TOKENS).
+	RecheckTokens bool `yaml:"recheckTokens"`
 	// TokenKey is a PEM file with the token signing key (RSA or ECDSA
 	// P-256, PKCS#8, PKCS#1 or SEC 1); empty uses <dataDir>/token-key.pem,
 	// generated on first start (BERTH_TOKEN_KEY).
@@ -505,6 +512,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str("BERTH_AUTH_SERVICE", &c.Auth.Service)
 	str("BERTH_AUTH_REALM", &c.Auth.Realm)
 	dur("BERTH_TOKEN_LIFETIME", &c.Auth.TokenLifetime)
+	flag("BERTH_RECHECK_TOKENS", &c.Auth.RecheckTokens)
 	str("BERTH_TOKEN_KEY", &c.Auth.TokenKey)
 	flag("BERTH_CREATE_PROJECTS_ON_PUSH", &c.Auth.CreateProjectsOnPush)
 	str("BERTH_LDAP_URL", &c.Auth.LDAP.URL)

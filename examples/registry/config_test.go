@@ -24,12 +24,12 @@ func TestConfigFileAndEnvOverride(t *testing.T) {
 	if err := os.WriteFile(p, []byte("addr: 127.0.0.1:6000\nregistry:\n  sparseManifests: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"BERTH_ADDR": "127.0.0.1:7000"}
+	env := map[string]string{"BERTH_ADDR": "127.0.0.1:7000", "BERTH_RECHECK_TOKENS": "true"}
 	c, err := loadConfig(p, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:7000" || !c.Registry.SparseManifests {
+	if c.Addr != "127.0.0.1:7000" || !c.Registry.SparseManifests || !c.Auth.RecheckTokens {
 		t.Fatalf("config %+v", c)
 	}
 	env["BERTH_OUTBOUND_ALLOW"] = "10.0.0.0/8,trivy-adapter"
@@ -71,6 +71,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"external url path": {env: map[string]string{"BERTH_EXTERNAL_URL": "https://r.example.com/x?y"}, key: "externalURL"},
 		"auth lifetime":     {yaml: "auth:\n  tokenLifetime: 10s\n", key: "auth.tokenLifetime"},
 		"auth disabled env": {env: map[string]string{"BERTH_AUTH_DISABLED": "maybe"}, key: "BERTH_AUTH_DISABLED"},
+		"auth recheck env":  {env: map[string]string{"BERTH_RECHECK_TOKENS": "often"}, key: "BERTH_RECHECK_TOKENS"},
 		"auth hash cost":    {yaml: "auth:\n  hashCost: 3\n", key: "auth.hashCost"},
 		"oss no bucket":     {yaml: "storage:\n  driver: oss\n", key: "storage.oss.bucket"},
 		"oss no region":     {yaml: "storage:\n  driver: oss\n  oss:\n    bucket: b\n", key: "storage.oss.region"},

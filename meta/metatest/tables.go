@@ -27,6 +27,7 @@ func testTables(t *testing.T, s meta.Store) {
 	user := meta.User{
 		Name: "alice", Email: "alice@example.org", FullName: "Alice A.", PasswordHash: []byte("$2a$10$hash"),
 		CLISecretHash: []byte("$2a$10$cli"), Source: "oidc", Subject: "sub-1", Groups: []string{"devs", "ops"}, Admin: true, Disabled: true,
+		Sessions:  []meta.UserSession{{IDHash: "9f86d081884c7d65", ExpiresAt: at(20)}, {IDHash: "60303ae22b998861", ExpiresAt: at(21)}},
 		CreatedAt: at(3), UpdatedAt: at(4),
 	}
 	robot := meta.Robot{

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// BenchmarkManifestGETAuth measures a manifest GET through the whole
+// example server's handler with auth off, with basic credentials on
+// every request (at the production bcrypt cost: the credential cache
+// carries it), and with a bearer token, and logs each against auth off.
+func BenchmarkManifestGETAuth(b *testing.B) {
+	perOp := map[string]time.Duration{}
+	for _, mode := range []string{"off", "basic", "bearer"} {
+		b.Run(mode, func(b *testing.B) {
+			cfg := defaultConfig() // bcrypt at its production cost, as clients meet it
+			cfg.DataDir = b.TempDir()
+			cfg.Auth.AdminPassword = "admin-password"
+			cfg.Auth.Disabled = mode == "off"
+			srv, cleanup, err := build(b.Context(), cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cleanup()
+			ts := httptest.NewServer(srv.Handler)
+			defer ts.Close()
+			host := strings.TrimPrefix(ts.URL, "http://")
+			ref, err := name.ParseReference(host+"/library/bench:latest", name.Insecure)
+			if err != nil {
+				b.Fatal(err)
+			}
+			img, _ := random.Image(1024, 1)
+			var opts []remote.Option
+			if mode != "off" {
+				opts = append(opts, remote.WithAuth(&authn.Basic{Username: "admin", Password: "admin-password"}))
+			}
+			if err := remote.Write(ref, img, opts...); err != nil {
+				b.Fatal(err)
+			}
+			mt, _ := img.MediaType()
+			req := httptest.NewRequest("GET", "/v2/library/bench/manifests/latest", nil)
+			req.Header.Set("Accept", string(mt))
+			switch mode {
+			case "basic":
+				req.SetBasicAuth("admin", "admin-password")
+			case "bearer":
+				treq := httptest.NewRequest("GET", "/service/token?service=berth-registry&scope=repository:library/bench:pull", nil)
+				treq.SetBasicAuth("admin", "admin-password")
+				w := httptest.NewRecorder()
+				srv.Handler.ServeHTTP(w, treq)
+				var tok struct{ Token string }
+				if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil || tok.Token == "" {
+					b.Fatalf("token: %d %s", w.Code, w.Body)
+				}
+				req.Header.Set("Authorization", "Bearer "+tok.Token)
+			}
+			get := func() {
+				w := httptest.NewRecorder()
+				srv.Handler.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("GET manifest (%s): %d %s", mode, w.Code, w.Body)
+				}
+			}
+			get() // warm: the first basic request pays the bcrypt
+			b.ResetTimer()
+			for b.Loop() {
+				get()
+			}
+			perOp[mode] = b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(time.Second)/float64(perOp[mode]), "GETs/s")
+		})
+	}
+	if off := perOp["off"]; off > 0 && perOp["basic"] > 0 && perOp["bearer"] > 0 {
+		b.Logf("manifest GETs/s: off %.0f, basic %.0f (%.2f of off), bearer %.0f (%.2f of off)",
+			float64(time.Second)/float64(off),
+			float64(time.Second)/float64(perOp["basic"]), float64(off)/float64(perOp["basic"]),
+			float64(time.Second)/float64(perOp["bearer"]), float64(off)/float64(perOp["bearer"]))
+	}
+}
