@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,8 +20,21 @@ import (
 // BenchmarkManifestGETAuth measures a manifest GET through the whole
 // example server's handler with auth off, with basic credentials on
 // every request (at the production bcrypt cost: the credential cache
-// carries it), and with a bearer token, and logs each against auth off.
+// carries it), and with a bearer token, and logs each against auth off:
+// in process, one request at a time (the handler's own cost), and over
+// HTTP on loopback with concurrent clients (the throughput clients see,
+// as the load tool under bench/ measures it).
 func BenchmarkManifestGETAuth(b *testing.B) {
+	for _, overHTTP := range []bool{false, true} {
+		where := "handler"
+		if overHTTP {
+			where = "http"
+		}
+		b.Run(where, func(b *testing.B) { benchManifestGETAuth(b, overHTTP) })
+	}
+}
+
+func benchManifestGETAuth(b *testing.B, overHTTP bool) {
 	perOp := map[string]time.Duration{}
 	for _, mode := range []string{"off", "basic", "bearer"} {
 		b.Run(mode, func(b *testing.B) {
@@ -73,17 +87,45 @@ func BenchmarkManifestGETAuth(b *testing.B) {
 				}
 			}
 			get() // warm: the first basic request pays the bcrypt
-			b.ResetTimer()
-			for b.Loop() {
-				get()
+			if overHTTP {
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+				defer client.CloseIdleConnections()
+				b.SetParallelism(8) // 16 clients on 2 cores, as a load tool keeps a server busy
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						r, err := http.NewRequest("GET", ts.URL+req.URL.Path, nil)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						r.Header = req.Header.Clone()
+						res, err := client.Do(r)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						_, _ = io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode != http.StatusOK {
+							b.Errorf("GET manifest (%s): %d", mode, res.StatusCode)
+							return
+						}
+					}
+				})
+			} else {
+				b.ResetTimer()
+				for b.Loop() {
+					get()
+				}
 			}
 			perOp[mode] = b.Elapsed() / time.Duration(b.N)
 			b.ReportMetric(float64(time.Second)/float64(perOp[mode]), "GETs/s")
 		})
 	}
 	if off := perOp["off"]; off > 0 && perOp["basic"] > 0 && perOp["bearer"] > 0 {
-		b.Logf("manifest GETs/s: off %.0f, basic %.0f (%.2f of off), bearer %.0f (%.2f of off)",
-			float64(time.Second)/float64(off),
+		b.Logf("manifest GETs/s (%s): off %.0f, basic %.0f (%.2f of off), bearer %.0f (%.2f of off)",
+			b.Name(), float64(time.Second)/float64(off),
 			float64(time.Second)/float64(perOp["basic"]), float64(off)/float64(perOp["basic"]),
 			float64(time.Second)/float64(perOp["bearer"]), float64(off)/float64(perOp["bearer"]))
 	}

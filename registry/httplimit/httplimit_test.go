@@ -79,7 +79,7 @@ func testIdleBodyIsCut(t *testing.T, length int) {
 // works on past the timeout keeps its request and its connection serves
 // the next request.
 func TestTricklingBodySucceeds(t *testing.T) {
-	const idle = 500 * time.Millisecond
+	const idle = time.Second // a 20th of it between chunks: a stall of 0.95 s on a busy machine is needed to fail
 	got := make(chan error, 2)
 	var n atomic.Int64
 	work := make(chan struct{})
@@ -100,7 +100,7 @@ func TestTricklingBodySucceeds(t *testing.T) {
 	srv := httptest.NewServer(httplimit.IdleBodies(h, idle))
 	defer srv.Close()
 
-	const chunks = 60 // 60 × 25ms: three idle timeouts in all
+	const chunks = 60 // 60 × 50ms: three idle timeouts in all
 	pr, pw := io.Pipe()
 	go func() {
 		tick := time.NewTicker(idle / 20)
