@@ -20,8 +20,11 @@ import (
 // account's password quickly nor try a few passwords on many accounts. A
 // failed attempt keeps its slots for Window; a success clears its account
 // budget and gives back its address slot; an attempt that could not be
-// checked (a directory down) gives back both. While a budget is full,
-// attempts are refused without being checked.
+// checked (a directory down) gives back both. While a budget's failures
+// fill it, attempts are refused without being checked; while attempts
+// being checked fill it, further ones wait for their outcome, so that
+// concurrent attempts with the right secret all pass and concurrent
+// guesses are checked no more often than the budget allows.
 //
 // Account names are counted case-insensitively (bob, Bob and BOB share a
 // budget): local names are lower-case, and directories compare names
@@ -38,8 +41,13 @@ type LoginLimiter struct {
 	Window time.Duration
 
 	mu    sync.Mutex
-	fails map[string][]time.Time
-	now   func() time.Time
+	fails map[string][]time.Time // failures within the window, oldest first
+	// checking counts the attempts being checked, per budget key.
+	checking map[string]int
+	// settled is closed (and replaced) whenever an attempt's outcome
+	// frees or fills a slot, to wake the attempts waiting for one.
+	settled chan struct{}
+	now     func() time.Time
 }
 
 // maxKeyName bounds the part of an account name a budget's key keeps, so
@@ -86,66 +94,81 @@ func (l *LoginLimiter) recent(key string, now time.Time, w time.Duration) []time
 // reservation is the slots one attempt holds.
 type reservation struct {
 	account, address string
-	at               time.Time
 }
 
-// reserve takes a slot in the budgets of account and address, or reports
-// how long until both have room.
-func (l *LoginLimiter) reserve(account, address string) (reservation, time.Duration) {
+// reserve takes a slot in the budgets of account and address. While the
+// failures within the window fill either, it reports how long until they
+// leave room; while attempts being checked fill it, it waits for one to
+// settle (or ctx to end).
+func (l *LoginLimiter) reserve(ctx context.Context, account, address string) (reservation, time.Duration, error) {
 	n, a, w := l.limits()
+	res := reservation{account: "account|" + account + "|" + address, address: "address|" + address}
+	budgets := [2]struct {
+		key   string
+		limit int
+	}{{res.account, n}, {res.address, a}}
+	for {
+		now := l.clock()
+		l.mu.Lock()
+		if l.fails == nil {
+			l.fails, l.checking, l.settled = map[string][]time.Time{}, map[string]int{}, make(chan struct{})
+		}
+		// Prune the whole map now and then so abandoned keys do not pile up.
+		if len(l.fails) > 10000 {
+			for k := range l.fails {
+				l.recent(k, now, w)
+			}
+		}
+		var wait time.Duration
+		busy := false
+		for _, b := range budgets {
+			f := l.recent(b.key, now, w)
+			if len(f) >= b.limit {
+				wait = max(wait, w-now.Sub(f[len(f)-b.limit]))
+			}
+			busy = busy || len(f)+l.checking[b.key] >= b.limit
+		}
+		if wait > 0 {
+			l.mu.Unlock()
+			return reservation{}, wait, nil
+		}
+		if !busy {
+			for _, b := range budgets {
+				l.checking[b.key]++
+			}
+			l.mu.Unlock()
+			return res, 0, nil
+		}
+		settled := l.settled
+		l.mu.Unlock()
+		select {
+		case <-settled:
+		case <-ctx.Done():
+			return reservation{}, 0, ctx.Err()
+		}
+	}
+}
+
+// settle ends the check of res: a failure fills its slots for the window;
+// a success clears its account budget's failures and frees its address
+// slot; an unchecked attempt frees both.
+func (l *LoginLimiter) settle(res reservation, failed, succeeded bool) {
 	now := l.clock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.fails == nil {
-		l.fails = make(map[string][]time.Time)
-	}
-	// Prune the whole map now and then so abandoned keys do not pile up.
-	if len(l.fails) > 10000 {
-		for k := range l.fails {
-			l.recent(k, now, w)
-		}
-	}
-	res := reservation{account: "account|" + account + "|" + address, address: "address|" + address, at: now}
-	var wait time.Duration
-	for _, b := range []struct {
-		key   string
-		limit int
-	}{{res.account, n}, {res.address, a}} {
-		if f := l.recent(b.key, now, w); len(f) >= b.limit {
-			wait = max(wait, w-now.Sub(f[len(f)-b.limit]))
-		}
-	}
-	if wait > 0 {
-		return reservation{}, wait
-	}
-	l.fails[res.account] = append(l.fails[res.account], now)
-	l.fails[res.address] = append(l.fails[res.address], now)
-	return res, 0
-}
-
-// release gives back the slots of res; clear also forgets every failure
-// of its account budget.
-func (l *LoginLimiter) release(res reservation, clear bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	for _, key := range []string{res.account, res.address} {
-		if clear && key == res.account {
-			delete(l.fails, key)
-			continue
+		if l.checking[key]--; l.checking[key] <= 0 {
+			delete(l.checking, key)
 		}
-		f := l.fails[key]
-		for i := len(f) - 1; i >= 0; i-- {
-			if f[i].Equal(res.at) {
-				f = append(f[:i:i], f[i+1:]...)
-				break
-			}
-		}
-		if len(f) == 0 {
+		switch {
+		case failed:
+			l.fails[key] = append(l.fails[key], now)
+		case succeeded && key == res.account:
 			delete(l.fails, key)
-		} else {
-			l.fails[key] = f
 		}
 	}
+	close(l.settled)
+	l.settled = make(chan struct{})
 }
 
 // accountKey is the part of an account's budget key its name gives: the
@@ -200,16 +223,22 @@ func (l *LoginLimiter) Login(ctx context.Context, a Authenticator, r *http.Reque
 	if l == nil {
 		return a.Authenticate(ctx, name, secret)
 	}
-	res, wait := l.reserve(accountKey(name), addressKey(r))
+	res, wait, err := l.reserve(ctx, accountKey(name), addressKey(r))
+	if err != nil {
+		return Principal{}, err
+	}
 	if wait > 0 {
 		return Principal{}, &TooManyFailures{Wait: wait}
 	}
+	checked := false
+	defer func() {
+		if !checked { // the authenticator panicked: free the slots
+			l.settle(res, false, false)
+		}
+	}()
 	p, err := a.Authenticate(ctx, name, secret)
-	switch {
-	case err == nil:
-		l.release(res, true)
-	case !errors.Is(err, ErrBadCredentials):
-		l.release(res, false) // not checked: it does not count
-	}
+	checked = true
+	// An error other than bad credentials was no check: it does not count.
+	l.settle(res, errors.Is(err, ErrBadCredentials), err == nil)
 	return p, err
 }

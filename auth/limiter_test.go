@@ -110,8 +110,9 @@ func (c *countingAuth) Authenticate(_ context.Context, name, secret string) (Pri
 }
 
 // TestLoginLimiterConcurrentAttempts: 60 wrong passwords sent at once for
-// one account reach the authenticator at most MaxFailures times; every
-// attempt takes its slot before it is checked.
+// one account reach the authenticator MaxFailures times and the rest are
+// refused: every attempt takes its slot before it is checked, and waits
+// while the attempts being checked fill the budget.
 func TestLoginLimiterConcurrentAttempts(t *testing.T) {
 	a := &countingAuth{release: make(chan struct{})}
 	l := &LoginLimiter{MaxFailures: 5}
@@ -128,12 +129,46 @@ func TestLoginLimiterConcurrentAttempts(t *testing.T) {
 			}
 		})
 	}
-	// Every attempt is either inside the authenticator or refused.
-	eventually.True(t, "all 60 attempts to be checked or refused", func() bool { return a.calls.Load()+refused.Load() == 60 })
+	eventually.True(t, "five attempts to be checked", func() bool { return a.calls.Load() == 5 })
 	close(a.release)
 	wg.Wait()
-	if n := a.calls.Load(); n > 5 {
-		t.Fatalf("%d of 60 concurrent attempts reached the authenticator; the limit is 5", n)
+	if n, m := a.calls.Load(), refused.Load(); n != 5 || m != 55 {
+		t.Fatalf("%d of 60 concurrent attempts reached the authenticator and %d were refused; want 5 and 55", n, m)
+	}
+}
+
+// TestLoginLimiterConcurrentSuccesses: a client sending the right secret
+// on many requests at once (basic credentials on every registry request)
+// is never refused; at most MaxFailures of its attempts are checked at
+// once.
+func TestLoginLimiterConcurrentSuccesses(t *testing.T) {
+	var now, most atomic.Int64
+	a := AuthenticatorFunc(func(_ context.Context, name, secret string) (Principal, error) {
+		n := now.Add(1)
+		defer now.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(time.Millisecond) // a check takes a while (a bcrypt)
+		return Principal{Name: name, Kind: User}, nil
+	})
+	l := &LoginLimiter{MaxFailures: 5}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			if _, err := l.Login(t.Context(), a, r, "ci", "right"); err != nil {
+				refused.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := refused.Load(); n != 0 {
+		t.Errorf("%d of 64 concurrent logins with the right secret were refused", n)
+	}
+	if m := most.Load(); m > 5 {
+		t.Errorf("%d attempts were checked at once; the budget is 5", m)
 	}
 }
 

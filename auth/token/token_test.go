@@ -162,3 +162,40 @@ func TestNewIssuerRefusesWeakKeys(t *testing.T) {
 		t.Error("NewIssuer accepted a one-second lifetime")
 	}
 }
+
+// TestVerifierRemembersSignatures: a token verified once is accepted again
+// without its signature being checked (its key is gone for the second
+// Verify), but only the exact token, and only while it is valid.
+func TestVerifierRemembersSignatures(t *testing.T) {
+	iss, err := NewIssuer(ecKey(t), "berth-token", 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifierFor(t, iss, "berth-registry")
+	tok, err := iss.Issue("alice", "berth-registry", pullAB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(tok.Token); err != nil {
+		t.Fatal(err)
+	}
+	keys := v.keys
+	v.keys = map[string]crypto.PublicKey{} // no signature can be checked now
+	c, err := v.Verify(tok.Token)
+	if err != nil || c.Subject != "alice" || len(c.Access) != 1 {
+		t.Fatalf("the verified token again: %+v, %v", c, err)
+	}
+	other, _ := iss.Issue("alice", "berth-registry", pullAB)
+	if _, err := v.Verify(other.Token); !errors.Is(err, ErrInvalid) {
+		t.Errorf("another token was not checked: %v", err)
+	}
+	tampered := tok.Token[:len(tok.Token)-4] + "AAAA"
+	if _, err := v.Verify(tampered); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a tampered copy: %v", err)
+	}
+	v.keys = keys
+	v.now = func() time.Time { return time.Now().Add(10 * time.Minute) }
+	if _, err := v.Verify(tok.Token); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a remembered token after its expiry: %v", err)
+	}
+}
