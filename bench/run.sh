@@ -159,11 +159,11 @@ for round in $(seq "$ROUNDS"); do
 			;;
 		berth)
 			addr=$BERTH_ADDR
-			cmd=("$WORK/berth-registry" -addr "$addr" -data "$data")
+			cmd=(env BERTH_AUTH_DISABLED=true "$WORK/berth-registry" -addr "$addr" -data "$data")
 			;;
 		berth-s3)
 			addr=$BERTH_ADDR
-			cmd=(env BERTH_STORAGE_DRIVER=s3 "BERTH_S3_ROOT=bench/$t-$round" BERTH_S3_REDIRECT_EXPIRY=20m "$WORK/berth-registry" -addr "$addr" -data "$data")
+			cmd=(env BERTH_AUTH_DISABLED=true BERTH_STORAGE_DRIVER=s3 "BERTH_S3_ROOT=bench/$t-$round" BERTH_S3_REDIRECT_EXPIRY=20m "$WORK/berth-registry" -addr "$addr" -data "$data")
 			;;
 		esac
 		port_busy "$addr" && die "$addr is already in use"
