@@ -15,6 +15,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
 )
 
@@ -27,11 +28,24 @@ type client struct {
 
 func newAPI(t *testing.T, opts ...Option) (string, *accounts.Manager) {
 	t.Helper()
+	return newAPIOn(t, openStore(t), opts...)
+}
+
+// openStore opens a throw-away metadata store for the test.
+func openStore(t *testing.T) meta.Store {
+	t.Helper()
 	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// newAPIOn serves the API over store, with users admin (a system
+// administrator), alice and bob, each with password <name>-password.
+func newAPIOn(t *testing.T, store meta.Store, opts ...Option) (string, *accounts.Manager) {
+	t.Helper()
 	m, err := accounts.New(t.Context(), store, accounts.WithHashCost(bcrypt.MinCost))
 	if err != nil {
 		t.Fatal(err)

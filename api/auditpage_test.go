@@ -5,19 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/meta/bolt"
 )
 
 // countingStore counts the events its transactions' logs hand out or
@@ -66,22 +60,10 @@ func (e countingEvents) Backward(before uint64, limit, maxScan int, match func(m
 // touch a bounded number of events; the filtered walk continues through
 // its Link until it finds the one old match.
 func TestAuditPagesInTheStore(t *testing.T) {
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	m, err := accounts.New(t.Context(), store, accounts.WithHashCost(bcrypt.MinCost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.SetUser(t.Context(), "admin", "admin-password", true); err != nil {
-		t.Fatal(err)
-	}
 	var touched atomic.Int64
-	srv := httptest.NewServer(New(m, countingStore{store, &touched}, m, nil))
-	t.Cleanup(srv.Close)
-	admin := client{t, srv.URL, "admin", "admin-password"}
+	store := openStore(t)
+	url, _ := newAPIOn(t, countingStore{store, &touched})
+	admin := client{t, url, "admin", "admin-password"}
 	admin.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
 	const n = 100000
 	base := time.Now().Add(-time.Hour)

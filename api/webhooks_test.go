@@ -4,40 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/webhook"
 )
 
 // newWebhookAPI is newAPI with a job queue, also returning the store.
 func newWebhookAPI(t *testing.T) (string, meta.Store) {
 	t.Helper()
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	m, err := accounts.New(t.Context(), store, accounts.WithHashCost(bcrypt.MinCost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"admin", "alice", "bob"} {
-		if err := m.SetUser(t.Context(), u, u+"-password", u == "admin"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv := httptest.NewServer(New(m, store, m, nil, WithJobs(&jobs.Queue{Store: store})))
-	t.Cleanup(srv.Close)
-	return srv.URL, store
+	store := openStore(t)
+	url, _ := newAPIOn(t, store, WithJobs(&jobs.Queue{Store: store}))
+	return url, store
 }
 
 // pushEvent records a push in project and hands it to the webhook

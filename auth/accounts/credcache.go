@@ -147,8 +147,7 @@ func (m *Manager) cached(ctx context.Context, name string, e credEntry) (auth.Pr
 				return err
 			}
 			p = auth.Principal{Name: r.Name, Kind: auth.Robot}
-			ok = e.proof != nil && bytes.Equal(r.SecretHash, e.proof) && !r.Disabled &&
-				(r.ExpiresAt.IsZero() || m.now().Before(r.ExpiresAt))
+			ok = e.proof != nil && bytes.Equal(r.SecretHash, e.proof) && m.robotUsable(r)
 			return nil
 		}
 		if e.proof != nil {

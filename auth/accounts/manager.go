@@ -217,7 +217,7 @@ func (m *Manager) verify(ctx context.Context, name, secret string) (auth.Princip
 				return err
 			}
 			hash, p = r.SecretHash, auth.Principal{Name: r.Name, Kind: auth.Robot}
-			usable = !r.Disabled && (r.ExpiresAt.IsZero() || m.now().Before(r.ExpiresAt))
+			usable = m.robotUsable(r)
 			return nil
 		}
 		u, err := tx.Users().Get(name)

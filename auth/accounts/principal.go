@@ -27,7 +27,7 @@ func (m *Manager) Principal(ctx context.Context, name string) (auth.Principal, e
 				return err
 			}
 			p = auth.Principal{Name: r.Name, Kind: auth.Robot}
-			usable = !r.Disabled && (r.ExpiresAt.IsZero() || m.now().Before(r.ExpiresAt))
+			usable = m.robotUsable(r)
 			return nil
 		}
 		u, err := tx.Users().Get(name)

@@ -331,3 +331,9 @@ func (m *Manager) DeleteRobot(ctx context.Context, actor auth.Principal, name st
 	}
 	return m.authz.RemoveSubject(rbac.Subject(auth.Robot, name))
 }
+
+// robotUsable reports whether robot r may sign in now: enabled and not
+// expired.
+func (m *Manager) robotUsable(r meta.Robot) bool {
+	return !r.Disabled && (r.ExpiresAt.IsZero() || m.now().Before(r.ExpiresAt))
+}
