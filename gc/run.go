@@ -113,11 +113,11 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Report, error) {
 		if err := c.buryLeftovers(ctx, &rep); err != nil {
 			return rep, err
 		}
-		if err := c.Store.Update(ctx, func(tx meta.Tx) error { return tx.Collector().Begin(c.clock()) }); err != nil {
+		if err := c.Store.Update(ctx, func(tx meta.Tx) error { return tx.Collector().Collection().Begin(c.clock()) }); err != nil {
 			return rep, err
 		}
 		defer func() {
-			_ = c.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.Collector().End() })
+			_ = c.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.Collector().Collection().End() })
 		}()
 	}
 	now := c.clock()
@@ -144,7 +144,7 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Report, error) {
 // claimedRecently reports a live claim: one younger than the upload
 // timeout (older ones were left by a crash).
 func claimedRecently(tx meta.Tx, d digest.Digest, now time.Time, opts Options) (bool, error) {
-	at, ok, err := tx.Collector().Claimed(d)
+	at, ok, err := tx.Collector().Claims().Claimed(d)
 	return ok && now.Sub(at) < opts.uploadTimeout(), err
 }
 
@@ -228,7 +228,7 @@ func (c *Collector) manifestGoes(tx meta.Tx, m ManifestRef) (bool, error) {
 	} else if err != nil {
 		return false, err
 	}
-	if touched, err := tx.Collector().Touched(m.Digest); err != nil || touched {
+	if touched, err := tx.Collector().Collection().Touched(m.Digest); err != nil || touched {
 		return false, err // re-pushed, or referenced by a new index or referrer
 	}
 	tags, err := tx.Tags().Of(m.Repository, m.Digest)
@@ -315,7 +315,7 @@ func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, 
 					return err
 				}
 				if ok {
-					if touched, err := tx.Collector().Touched(d); err != nil || touched {
+					if touched, err := tx.Collector().Collection().Touched(d); err != nil || touched {
 						ok = false
 						if err != nil {
 							return err
@@ -333,7 +333,7 @@ func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, 
 				if !ok {
 					continue
 				}
-				if err := tx.Collector().Tombstone(d, now); err != nil {
+				if err := tx.Collector().Tombstones().Tombstone(d, now); err != nil {
 					return err
 				}
 				doomed = append(doomed, d)
@@ -353,7 +353,7 @@ func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, 
 		}
 		if err := c.Store.Update(ctx, func(tx meta.Tx) error {
 			for _, d := range doomed {
-				if err := tx.Collector().Bury(d); err != nil {
+				if err := tx.Collector().Tombstones().Bury(d); err != nil {
 					return err
 				}
 			}
@@ -408,7 +408,7 @@ func (c *Collector) buryLeftovers(ctx context.Context, rep *Report) error {
 	var left []digest.Digest
 	if err := c.Store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		left, err = tx.Collector().Tombstones("", 0)
+		left, err = tx.Collector().Tombstones().List("", 0)
 		return err
 	}); err != nil {
 		return err
@@ -420,7 +420,7 @@ func (c *Collector) buryLeftovers(ctx context.Context, rep *Report) error {
 	}
 	return c.Store.Update(ctx, func(tx meta.Tx) error {
 		for _, d := range left {
-			if err := tx.Collector().Bury(d); err != nil {
+			if err := tx.Collector().Tombstones().Bury(d); err != nil {
 				return err
 			}
 		}

@@ -360,7 +360,7 @@ func TestClaimsAndTombstones(t *testing.T) {
 	if res := push(); res.StatusCode != http.StatusCreated {
 		t.Fatalf("push: %d", res.StatusCode)
 	}
-	if err := l.store.Update(t.Context(), func(tx meta.Tx) error { return tx.Collector().Claim(d, time.Now()) }); err != nil {
+	if err := l.store.Update(t.Context(), func(tx meta.Tx) error { return tx.Collector().Claims().Claim(d, time.Now()) }); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := l.gc.Run(t.Context(), Options{Grace: -1})
@@ -371,10 +371,10 @@ func TestClaimsAndTombstones(t *testing.T) {
 		t.Errorf("the claimed blob's bytes: %v", err)
 	}
 	if err := l.store.Update(t.Context(), func(tx meta.Tx) error {
-		if err := tx.Collector().Release(d); err != nil {
+		if err := tx.Collector().Claims().Release(d); err != nil {
 			return err
 		}
-		return tx.Collector().Tombstone(d, time.Now()) // a collection deleting it right now
+		return tx.Collector().Tombstones().Tombstone(d, time.Now()) // a collection deleting it right now
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -483,8 +483,8 @@ func (l *live) explain(t *testing.T, tag string) string {
 		for _, ref := range append([]meta.Descriptor{m.Config}, m.Layers...) {
 			_, statErr := tx.Blobs().Stat(ref.Digest)
 			_, linkErr := tx.Blobs().Linked(repo, ref.Digest)
-			dead, _ := tx.Collector().Tombstoned(ref.Digest)
-			touched, _ := tx.Collector().Touched(ref.Digest)
+			dead, _ := tx.Collector().Tombstones().Tombstoned(ref.Digest)
+			touched, _ := tx.Collector().Collection().Touched(ref.Digest)
 			fmt.Fprintf(&b, "  %s: record %v, link %v, tombstoned %v, touched %v\n", ref.Digest, statErr, linkErr, dead, touched)
 		}
 		return nil

@@ -89,21 +89,10 @@ type Tx interface {
 	// ScanReports returns the artifacts' latest scans, keyed by
 	// ScanReportKey.
 	ScanReports() Table[ScanReport]
-}
-
-// Table is a set of records keyed by name, for the account and project
-// records that access control keeps.
-type Table[T any] interface {
-	// Get returns the record with the given name, or ErrNotFound.
-	Get(name string) (T, error)
-	// Put creates or replaces the record with v's name (empty names are an
-	// error).
-	Put(v T) error
-	// Delete removes the record; ErrNotFound if absent.
-	Delete(name string) error
-	// List returns up to limit records with names after "after", in name
-	// order (limit <= 0: no limit).
-	List(after string, limit int) ([]T, error)
+	// Records returns the feature records of kind (see RecordType). An
+	// invalid kind yields a Records whose every call fails with
+	// ErrBadKind.
+	Records(kind string) Records
 }
 
 // Repositories is the catalog of repository names.

@@ -284,7 +284,7 @@ func TestMountRacingCollection(t *testing.T) {
 			if ev.Action != registry.ActionMountBlob {
 				return nil
 			}
-			return store.Update(ctx, func(tx meta.Tx) error { return tx.Collector().Tombstone(ev.Digest, time.Now()) })
+			return store.Update(ctx, func(tx meta.Tx) error { return tx.Collector().Tombstones().Tombstone(ev.Digest, time.Now()) })
 		}}
 		e := newEnv(t, registry.WithAnonymousMount(true), registry.WithHooks(hooks))
 		store = e.store

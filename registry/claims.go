@@ -18,14 +18,14 @@ import (
 // Retry-After, and the client's retry finds the deletion over.
 func (h *Handler) claim(ctx context.Context, d digest.Digest) error {
 	return h.store.Update(ctx, func(tx meta.Tx) error {
-		dead, err := tx.Collector().Tombstoned(d)
+		dead, err := tx.Collector().Tombstones().Tombstoned(d)
 		if err != nil {
 			return err
 		}
 		if dead {
 			return fmt.Errorf("%s is being garbage collected: %w", d, storage.ErrUnavailable)
 		}
-		return tx.Collector().Claim(d, time.Now())
+		return tx.Collector().Claims().Claim(d, time.Now())
 	})
 }
 
@@ -47,5 +47,5 @@ func (h *Handler) claimUntilLinked(ctx context.Context, d digest.Digest) (func(l
 // records the bytes releases it on success); a claim left behind by a
 // crash only delays collection until it expires.
 func (h *Handler) release(ctx context.Context, d digest.Digest) {
-	_ = h.store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.Collector().Release(d) })
+	_ = h.store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.Collector().Claims().Release(d) })
 }

@@ -169,7 +169,7 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 		return err
 	}
 	err = h.store.Update(ctx, func(tx meta.Tx) error {
-		if err := tx.Collector().Release(d); err != nil {
+		if err := tx.Collector().Claims().Release(d); err != nil {
 			return err
 		}
 		if !h.cfg.sparse {

@@ -188,7 +188,7 @@ func (h *Handler) linkBlobIf(r *http.Request, repo string, b meta.Blob, uploadID
 		if err := tx.Blobs().Link(repo, b); err != nil {
 			return err
 		}
-		if err := tx.Collector().Release(b.Digest); err != nil {
+		if err := tx.Collector().Claims().Release(b.Digest); err != nil {
 			return err
 		}
 		if uploadID != "" {

@@ -23,11 +23,26 @@ var (
 	keyActive = []byte("active")
 )
 
-// collector is the meta.Collector view of a transaction.
-type collector struct{ t *tx }
+// collector is the meta.Collector view of a transaction; collection,
+// claims and tombstones are its three protocols.
+type (
+	collector  struct{ t *tx }
+	collection struct{ t *tx }
+	claims     struct{ t *tx }
+	tombstones struct{ t *tx }
+)
 
 // Collector returns garbage collection's bookkeeping.
 func (t *tx) Collector() meta.Collector { return collector{t} }
+
+// Collection returns the collection window.
+func (c collector) Collection() meta.Collection { return collection(c) }
+
+// Claims returns the writers' claims.
+func (c collector) Claims() meta.Claims { return claims(c) }
+
+// Tombstones returns the sweep's tombstones.
+func (c collector) Tombstones() meta.Tombstones { return tombstones(c) }
 
 func encodeTime(at time.Time) []byte { b, _ := at.UTC().MarshalBinary(); return b }
 
@@ -38,7 +53,7 @@ func decodeTime(b []byte) (time.Time, error) {
 }
 
 // Begin marks a collection active and clears the touched set.
-func (c collector) Begin(at time.Time) error {
+func (c collection) Begin(at time.Time) error {
 	if err := c.t.writable("begin collection"); err != nil {
 		return err
 	}
@@ -52,7 +67,7 @@ func (c collector) Begin(at time.Time) error {
 }
 
 // End marks the collection over.
-func (c collector) End() error {
+func (c collection) End() error {
 	if err := c.t.writable("end collection"); err != nil {
 		return err
 	}
@@ -60,7 +75,7 @@ func (c collector) End() error {
 }
 
 // Active reports whether a collection is active.
-func (c collector) Active() (time.Time, bool, error) {
+func (c collection) Active() (time.Time, bool, error) {
 	if err := c.t.live(); err != nil {
 		return time.Time{}, false, err
 	}
@@ -104,7 +119,7 @@ func (t *tx) touch(ds ...digest.Digest) error {
 }
 
 // Touched reports whether d was referenced since Begin.
-func (c collector) Touched(d digest.Digest) (bool, error) {
+func (c collection) Touched(d digest.Digest) (bool, error) {
 	if err := c.t.live(); err != nil {
 		return false, err
 	}
@@ -112,7 +127,7 @@ func (c collector) Touched(d digest.Digest) (bool, error) {
 }
 
 // Claim records that d's bytes are about to be written.
-func (c collector) Claim(d digest.Digest, at time.Time) error {
+func (c claims) Claim(d digest.Digest, at time.Time) error {
 	if err := c.t.writable("claim"); err != nil {
 		return err
 	}
@@ -120,7 +135,7 @@ func (c collector) Claim(d digest.Digest, at time.Time) error {
 }
 
 // Release drops a claim.
-func (c collector) Release(d digest.Digest) error {
+func (c claims) Release(d digest.Digest) error {
 	if err := c.t.writable("release"); err != nil {
 		return err
 	}
@@ -128,7 +143,7 @@ func (c collector) Release(d digest.Digest) error {
 }
 
 // Claimed returns when d was claimed.
-func (c collector) Claimed(d digest.Digest) (time.Time, bool, error) {
+func (c claims) Claimed(d digest.Digest) (time.Time, bool, error) {
 	if err := c.t.live(); err != nil {
 		return time.Time{}, false, err
 	}
@@ -141,7 +156,7 @@ func (c collector) Claimed(d digest.Digest) (time.Time, bool, error) {
 }
 
 // Tombstone deletes d's registry-wide record and keeps a tombstone.
-func (c collector) Tombstone(d digest.Digest, at time.Time) error {
+func (c tombstones) Tombstone(d digest.Digest, at time.Time) error {
 	if err := c.t.writable("tombstone"); err != nil {
 		return err
 	}
@@ -154,15 +169,15 @@ func (c collector) Tombstone(d digest.Digest, at time.Time) error {
 }
 
 // Tombstoned reports whether d has a tombstone.
-func (c collector) Tombstoned(d digest.Digest) (bool, error) {
+func (c tombstones) Tombstoned(d digest.Digest) (bool, error) {
 	if err := c.t.live(); err != nil {
 		return false, err
 	}
 	return c.t.top(bucketTombstones).Get(digestKey(d)) != nil, nil
 }
 
-// Tombstones lists tombstoned digests after "after".
-func (c collector) Tombstones(after digest.Digest, limit int) ([]digest.Digest, error) {
+// List lists tombstoned digests after "after".
+func (c tombstones) List(after digest.Digest, limit int) ([]digest.Digest, error) {
 	if err := c.t.live(); err != nil {
 		return nil, err
 	}
@@ -170,7 +185,7 @@ func (c collector) Tombstones(after digest.Digest, limit int) ([]digest.Digest, 
 }
 
 // Bury drops d's tombstone.
-func (c collector) Bury(d digest.Digest) error {
+func (c tombstones) Bury(d digest.Digest) error {
 	if err := c.t.writable("bury"); err != nil {
 		return err
 	}

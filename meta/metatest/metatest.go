@@ -58,6 +58,8 @@ var cases = []struct {
 	{"Collector", testCollector},
 	{"Uploads", testUploads},
 	{"Tables", testTables},
+	{"Records", testRecords},
+	{"Records/Typed", testRecordTypes},
 	{"Events", testEvents},
 	{"Events/Backward", testEventsBackward},
 	{"Jobs", testJobs},

@@ -1,0 +1,119 @@
+package bolt
+
+import (
+	"fmt"
+	"slices"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// bucketRecords holds the feature records: one sub-bucket per kind, created
+// on the kind's first Put, values as the owning package encoded them.
+var bucketRecords = []byte("records")
+
+// records is the meta.Records view of one kind in a transaction.
+type records struct {
+	t    *tx
+	kind string
+	err  error // the kind's validation error, returned by every call
+}
+
+// Records returns the feature records of kind.
+func (t *tx) Records(kind string) meta.Records {
+	return records{t: t, kind: kind, err: meta.ValidKind(kind)}
+}
+
+// bucket returns the kind's bucket, nil if it has none yet (create: make
+// it).
+func (r records) bucket(create bool) (*bbolt.Bucket, error) {
+	parent := r.t.top(bucketRecords)
+	if b := parent.Bucket([]byte(r.kind)); b != nil || !create {
+		return b, nil
+	}
+	b, err := parent.CreateBucket([]byte(r.kind))
+	if err != nil {
+		return nil, fmt.Errorf("meta/bolt: records %q: %w", r.kind, err)
+	}
+	return b, nil
+}
+
+func (r records) notFound(key string) error {
+	return fmt.Errorf("meta/bolt: %s %q: %w", r.kind, key, meta.ErrNotFound)
+}
+
+// Get returns the value stored under key, or meta.ErrNotFound.
+func (r records) Get(key string) ([]byte, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := r.t.live(); err != nil {
+		return nil, err
+	}
+	b, _ := r.bucket(false)
+	if b == nil || key == "" {
+		return nil, r.notFound(key)
+	}
+	raw := b.Get([]byte(key))
+	if raw == nil && !hasKey(b, []byte(key)) { // an empty value reads as nil
+		return nil, r.notFound(key)
+	}
+	return append([]byte{}, raw...), nil
+}
+
+// Put stores value under key.
+func (r records) Put(key string, value []byte) error {
+	if r.err != nil {
+		return r.err
+	}
+	if err := r.t.writable("put " + r.kind); err != nil {
+		return err
+	}
+	if key == "" {
+		return fmt.Errorf("meta/bolt: put %s: empty key", r.kind)
+	}
+	b, err := r.bucket(true)
+	if err != nil {
+		return err
+	}
+	if err := b.Put([]byte(key), value); err != nil {
+		return fmt.Errorf("meta/bolt: put %s %q: %w", r.kind, key, err)
+	}
+	return nil
+}
+
+// Delete removes key, or returns meta.ErrNotFound.
+func (r records) Delete(key string) error {
+	if r.err != nil {
+		return r.err
+	}
+	if err := r.t.writable("delete " + r.kind); err != nil {
+		return err
+	}
+	b, _ := r.bucket(false)
+	if b == nil || key == "" || !hasKey(b, []byte(key)) {
+		return r.notFound(key)
+	}
+	return del(b, []byte(key))
+}
+
+// List returns up to limit records with keys after "after", in key order.
+func (r records) List(after string, limit int) ([]meta.Record, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := r.t.live(); err != nil {
+		return nil, err
+	}
+	b, _ := r.bucket(false)
+	if b == nil {
+		return nil, nil
+	}
+	var out []meta.Record
+	err := page(b, []byte(after), limit, func(k, v []byte) error {
+		out = append(out, meta.Record{Key: string(k), Value: slices.Clone(v)})
+		return nil
+	})
+	return out, err
+}
