@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/settings"
 )
 
 // scheduleObj is Harbor's ScheduleObj.
@@ -73,7 +73,7 @@ func (s scheduled[P]) set(h *Handler, w http.ResponseWriter, r *http.Request, p 
 	req.Schedule.Cron, req.Schedule.NextScheduledTime = spec, nil
 	raw, _ := json.Marshal(req)
 	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		return tx.Settings().Put(meta.Setting{Name: s.name, Value: raw, UpdatedAt: time.Now().UTC()})
+		return settings.Save(tx, s.name, req, time.Now())
 	}); err != nil {
 		return err
 	}
@@ -109,14 +109,8 @@ func (s scheduled[P]) get(h *Handler, w http.ResponseWriter, r *http.Request, p 
 	var out schedule[P]
 	out.Schedule.Type = "None"
 	err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		st, err := tx.Settings().Get(s.name)
-		if errors.Is(err, meta.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(st.Value, &out)
+		_, err := settings.Load(tx, s.name, &out)
+		return err
 	})
 	if err != nil {
 		return err

@@ -72,8 +72,6 @@ type Tx interface {
 	Deliveries() Table[Delivery]
 	// Collector is garbage collection's bookkeeping.
 	Collector() Collector
-	// Settings holds settings changed at run time.
-	Settings() Table[Setting]
 	// RegistryEndpoints returns the replication endpoints.
 	RegistryEndpoints() Table[RegistryEndpoint]
 	// ReplicationPolicies returns the replication policies.

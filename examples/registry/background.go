@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,6 +20,7 @@ import (
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan/engine"
+	"github.com/berthreg/berth/settings"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/webhook"
 )
@@ -175,17 +176,15 @@ func (b *background) start(ctx context.Context) (wait func()) {
 // applyStored hands the stored setting name, if there is one, to apply
 // (the schedules set through the admin API, at start).
 func applyStored(ctx context.Context, store meta.Store, name string, apply func([]byte) error) error {
-	var st meta.Setting
+	var value json.RawMessage
+	found := false
 	err := store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		st, err = tx.Settings().Get(name)
+		found, err = settings.Load(tx, name, &value)
 		return err
 	})
-	switch {
-	case err == nil:
-		return apply(st.Value)
-	case errors.Is(err, meta.ErrNotFound):
-		return nil
+	if err != nil || !found {
+		return err
 	}
-	return err
+	return apply(value)
 }

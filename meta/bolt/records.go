@@ -117,3 +117,32 @@ func (r records) List(after string, limit int) ([]meta.Record, error) {
 	})
 	return out, err
 }
+
+// legacyRecordBuckets are the top-level buckets in which earlier builds kept
+// feature records that now live in the record space, each under the kind
+// of the same name.
+var legacyRecordBuckets = []string{"settings"}
+
+// moveLegacyRecords moves the records of legacyRecordBuckets into the
+// record space (run at open; a no-op once done). The values are the same
+// JSON, so nothing is re-encoded.
+func moveLegacyRecords(btx *bbolt.Tx) error {
+	parent := btx.Bucket(bucketRecords)
+	for _, name := range legacyRecordBuckets {
+		old := btx.Bucket([]byte(name))
+		if old == nil {
+			continue
+		}
+		dst, err := parent.CreateBucketIfNotExists([]byte(name))
+		if err != nil {
+			return fmt.Errorf("meta/bolt: move %s: %w", name, err)
+		}
+		if err := old.ForEach(func(k, v []byte) error { return dst.Put(slices.Clone(k), slices.Clone(v)) }); err != nil {
+			return fmt.Errorf("meta/bolt: move %s: %w", name, err)
+		}
+		if err := btx.DeleteBucket([]byte(name)); err != nil {
+			return fmt.Errorf("meta/bolt: move %s: %w", name, err)
+		}
+	}
+	return nil
+}

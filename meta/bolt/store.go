@@ -98,11 +98,14 @@ func initSchema(btx *bbolt.Tx) error {
 	}
 	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads, bucketProjects, bucketUsers, bucketRobots,
 		bucketEvents, bucketCursors, bucketJobs, bucketJobsActive, bucketJobKeys, bucketWebhookPolicies, bucketDeliveries,
-		bucketGC, bucketTouched, bucketClaims, bucketTombstones, bucketSettings,
+		bucketGC, bucketTouched, bucketClaims, bucketTombstones,
 		bucketRegistryEndpoints, bucketReplPolicies, bucketReplExecutions, bucketReplTasks, bucketScanners, bucketScanReports, bucketRecords} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
+	}
+	if err := moveLegacyRecords(btx); err != nil {
+		return err
 	}
 	return rekeyWebhookPolicies(btx)
 }

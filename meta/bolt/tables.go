@@ -22,8 +22,6 @@ var (
 	// The webhook tables, JSON too.
 	bucketWebhookPolicies = []byte("webhookPolicies")
 	bucketDeliveries      = []byte("deliveries")
-	// Settings changed at run time, JSON.
-	bucketSettings = []byte("settings")
 	// The replication tables, JSON.
 	bucketRegistryEndpoints = []byte("registryEndpoints")
 	bucketReplPolicies      = []byte("replicationPolicies")
@@ -98,10 +96,6 @@ func (t *tx) Deliveries() meta.Table[meta.Delivery] {
 	return table[meta.Delivery]{t, bucketDeliveries, "delivery", func(d meta.Delivery) string { return d.ID }}
 }
 
-// Settings returns the settings table.
-func (t *tx) Settings() meta.Table[meta.Setting] {
-	return table[meta.Setting]{t, bucketSettings, "setting", func(s meta.Setting) string { return s.Name }}
-}
 
 // RegistryEndpoints returns the replication endpoints table.
 func (t *tx) RegistryEndpoints() meta.Table[meta.RegistryEndpoint] {

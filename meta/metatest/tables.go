@@ -69,9 +69,6 @@ func testTables(t *testing.T, s meta.Store) {
 	delivery := meta.Delivery{ID: "00000000000000000042", JobID: 42, Policy: "deploy", Project: "team", PolicyID: 31, Target: 1,
 		Address: "https://ci.example/hook", EventSeq: 9, EventType: "PUSH_ARTIFACT", CreatedAt: at(9),
 		Attempts: []meta.DeliveryAttempt{{At: at(10), Duration: time.Second, Status: 500, Error: "500 Internal Server Error"}}}
-	tableCase(t, s, "settings", meta.Tx.Settings, meta.Setting{Name: "gc.schedule", Value: []byte(`{"cron":"0 0 * * * *"}`), UpdatedAt: at(11)},
-		func(v meta.Setting, n string) meta.Setting { v.Name, v.Value = n, []byte(`{}`); return v },
-		func(v meta.Setting) string { return v.Name })
 	endpoint := meta.RegistryEndpoint{Name: "dc2", Type: "berth", Description: "second site", URL: "https://dc2.example:5000",
 		Username: "robot$replicator", Password: "secret", Insecure: true, CACert: "-----BEGIN CERTIFICATE-----", CreatedAt: at(12), UpdatedAt: at(13)}
 	tableCase(t, s, "registry endpoints", meta.Tx.RegistryEndpoints, endpoint,

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/pluggable"
+	"github.com/berthreg/berth/settings"
 )
 
 // Job kinds and the event consumer's name.
@@ -129,16 +129,13 @@ func (e *Engine) BuiltinNames() []string {
 // setting, else Default, else the first built-in one ("" when there is
 // none at all).
 func (e *Engine) DefaultScanner(tx meta.Tx) (string, error) {
-	s, err := tx.Settings().Get(DefaultSetting)
+	var name string
+	found, err := settings.Load(tx, DefaultSetting, &name)
 	switch {
-	case err == nil && len(s.Value) > 0:
-		var name string
-		if err := json.Unmarshal(s.Value, &name); err != nil {
-			return "", fmt.Errorf("scan: setting %s: %w", DefaultSetting, err)
-		}
+	case err != nil:
+		return "", fmt.Errorf("scan: %w", err)
+	case found:
 		return name, nil
-	case err != nil && !errors.Is(err, meta.ErrNotFound):
-		return "", err
 	}
 	if e.Default != "" {
 		return e.Default, nil
@@ -156,11 +153,7 @@ func (e *Engine) SetDefaultScanner(tx meta.Tx, name string) error {
 			return fmt.Errorf("%w %q", ErrUnknownScanner, name)
 		}
 	}
-	v, err := json.Marshal(name)
-	if err != nil {
-		return err
-	}
-	return tx.Settings().Put(meta.Setting{Name: DefaultSetting, Value: v, UpdatedAt: time.Now().UTC()})
+	return settings.Save(tx, DefaultSetting, name, time.Now())
 }
 
 // scannerFor picks the scanner of an artifact in project: asked (a
