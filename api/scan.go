@@ -90,11 +90,11 @@ func (h *Handler) artifactRef(r *http.Request, p auth.Principal, action string) 
 	return a, nil
 }
 
-func (h *Handler) scanRecord(r *http.Request, repo string, d digest.Digest) (meta.ScanReport, error) {
-	var rec meta.ScanReport
+func (h *Handler) scanRecord(r *http.Request, repo string, d digest.Digest) (engine.ScanReport, error) {
+	var rec engine.ScanReport
 	err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		rec, err = tx.ScanReports().Get(meta.ScanReportKey(repo, d))
+		rec, err = engine.Reports.In(tx).Get(engine.ScanReportKey(repo, d))
 		return err
 	})
 	return rec, err

@@ -92,7 +92,7 @@ func FuzzScannerRegistration(f *testing.F) {
 		if err := json.Unmarshal([]byte(body), &req); err != nil {
 			return
 		}
-		rec := meta.ScannerRegistration{Name: req.Name}
+		rec := engine.ScannerRegistration{Name: req.Name}
 		applyScannerJSON(&rec, req)
 		err := checkName(rec.Name)
 		if err == nil {

@@ -23,10 +23,10 @@ type Scanning interface {
 	BuiltinNames() []string
 	// CheckScanner reports what is wrong with a registration, naming
 	// the field.
-	CheckScanner(rec meta.ScannerRegistration) error
+	CheckScanner(rec engine.ScannerRegistration) error
 	// Ping asks a registration's adapter for its metadata; Metadata asks
 	// a built-in or registered scanner by name.
-	Ping(ctx context.Context, rec meta.ScannerRegistration) (scan.Metadata, error)
+	Ping(ctx context.Context, rec engine.ScannerRegistration) (scan.Metadata, error)
 	Metadata(ctx context.Context, name string) (scan.Metadata, error)
 	// DefaultScanner and SetDefaultScanner read and set the default.
 	DefaultScanner(tx meta.Tx) (string, error)
@@ -77,7 +77,7 @@ type scannerJSON struct {
 	UpdateTime       time.Time `json:"update_time,omitzero"`
 }
 
-func toScannerJSON(rec meta.ScannerRegistration, def string) scannerJSON {
+func toScannerJSON(rec engine.ScannerRegistration, def string) scannerJSON {
 	return scannerJSON{UUID: rec.Name, Name: rec.Name, Description: rec.Description, URL: rec.URL, Auth: rec.Auth,
 		SkipCertVerify: rec.SkipCertVerify, UseInternalAddr: rec.UseInternalAddr, Disabled: rec.Disabled,
 		IsDefault: rec.Name == def, CreateTime: rec.CreatedAt, UpdateTime: rec.UpdatedAt}
@@ -89,7 +89,7 @@ func builtinJSON(name, def string) scannerJSON {
 
 // applyScannerJSON sets rec from a request; an omitted access_credential
 // keeps the stored one.
-func applyScannerJSON(rec *meta.ScannerRegistration, req scannerJSON) {
+func applyScannerJSON(rec *engine.ScannerRegistration, req scannerJSON) {
 	rec.Description, rec.URL, rec.Auth = req.Description, req.URL, req.Auth
 	rec.SkipCertVerify, rec.UseInternalAddr, rec.Disabled = req.SkipCertVerify, req.UseInternalAddr, req.Disabled
 	if req.AccessCredential != nil {
@@ -117,7 +117,7 @@ func (h *Handler) scannerView(ctx context.Context, s Scanning, name string) (sca
 			out = builtinJSON(name, def)
 			return nil
 		}
-		rec, err := tx.Scanners().Get(name)
+		rec, err := engine.Scanners.In(tx).Get(name)
 		if err != nil {
 			return err
 		}
@@ -148,7 +148,7 @@ func (h *Handler) listScanners(w http.ResponseWriter, r *http.Request, p auth.Pr
 		for _, b := range s.BuiltinNames() {
 			list = append(list, builtinJSON(b, def))
 		}
-		recs, err := tx.Scanners().List("", 0)
+		recs, err := engine.Scanners.In(tx).List("", 0)
 		for _, rec := range recs {
 			list = append(list, toScannerJSON(rec, def))
 		}
@@ -173,7 +173,7 @@ func (h *Handler) createScanner(w http.ResponseWriter, r *http.Request, p auth.P
 	if err := checkName(req.Name); err != nil {
 		return badRequest("name: %v", err)
 	}
-	rec := meta.ScannerRegistration{Name: req.Name}
+	rec := engine.ScannerRegistration{Name: req.Name}
 	applyScannerJSON(&rec, req)
 	if err := s.CheckScanner(rec); err != nil {
 		return scannerError(err)
@@ -181,10 +181,10 @@ func (h *Handler) createScanner(w http.ResponseWriter, r *http.Request, p auth.P
 	now := time.Now().UTC()
 	rec.CreatedAt, rec.UpdatedAt = now, now
 	err = h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := tx.Scanners().Get(rec.Name); err == nil {
+		if _, err := engine.Scanners.In(tx).Get(rec.Name); err == nil {
 			return &apiError{status: http.StatusConflict, code: codeConflict, msg: "scanner " + rec.Name + " exists"}
 		}
-		if err := tx.Scanners().Put(rec); err != nil {
+		if err := engine.Scanners.In(tx).Put(rec); err != nil {
 			return err
 		}
 		if req.IsDefault {
@@ -231,7 +231,7 @@ func (h *Handler) updateScanner(w http.ResponseWriter, r *http.Request, p auth.P
 		return badRequest("name: scanners cannot be renamed")
 	}
 	return h.store.Update(r.Context(), func(tx meta.Tx) error {
-		rec, err := tx.Scanners().Get(name)
+		rec, err := engine.Scanners.In(tx).Get(name)
 		if err != nil {
 			return toAPIErrorNamed(err, "scanner "+name)
 		}
@@ -240,7 +240,7 @@ func (h *Handler) updateScanner(w http.ResponseWriter, r *http.Request, p auth.P
 			return scannerError(err)
 		}
 		rec.UpdatedAt = time.Now().UTC()
-		if err := tx.Scanners().Put(rec); err != nil {
+		if err := engine.Scanners.In(tx).Put(rec); err != nil {
 			return err
 		}
 		if req.IsDefault {
@@ -286,7 +286,7 @@ func (h *Handler) deleteScanner(w http.ResponseWriter, r *http.Request, p auth.P
 	}
 	var out scannerJSON
 	err = h.store.Update(r.Context(), func(tx meta.Tx) error {
-		rec, err := tx.Scanners().Get(name)
+		rec, err := engine.Scanners.In(tx).Get(name)
 		if err != nil {
 			return toAPIErrorNamed(err, "scanner "+name)
 		}
@@ -298,7 +298,7 @@ func (h *Handler) deleteScanner(w http.ResponseWriter, r *http.Request, p auth.P
 			return &apiError{status: http.StatusConflict, code: codeConflict, msg: "scanner " + name + " is the default; make another the default first"}
 		}
 		out = toScannerJSON(rec, def)
-		return tx.Scanners().Delete(name)
+		return engine.Scanners.In(tx).Delete(name)
 	})
 	if err != nil {
 		return err
@@ -339,7 +339,7 @@ func (h *Handler) pingScanner(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	rec := meta.ScannerRegistration{Name: req.Name}
+	rec := engine.ScannerRegistration{Name: req.Name}
 	if rec.Name != "" {
 		old, err := h.scannerRecord(r.Context(), rec.Name)
 		if err == nil {
@@ -364,11 +364,11 @@ func (h *Handler) pingScanner(w http.ResponseWriter, r *http.Request, p auth.Pri
 	return nil
 }
 
-func (h *Handler) scannerRecord(ctx context.Context, name string) (meta.ScannerRegistration, error) {
-	var rec meta.ScannerRegistration
+func (h *Handler) scannerRecord(ctx context.Context, name string) (engine.ScannerRegistration, error) {
+	var rec engine.ScannerRegistration
 	err := h.store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		rec, err = tx.Scanners().Get(name)
+		rec, err = engine.Scanners.In(tx).Get(name)
 		return err
 	})
 	return rec, err

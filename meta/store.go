@@ -82,11 +82,6 @@ type Tx interface {
 	// ReplicationTasks returns the tasks, keyed by TaskKey (an
 	// execution's tasks are the keys after ExecutionKey(id)+"/").
 	ReplicationTasks() Table[ReplicationTask]
-	// Scanners returns the scanner registrations.
-	Scanners() Table[ScannerRegistration]
-	// ScanReports returns the artifacts' latest scans, keyed by
-	// ScanReportKey.
-	ScanReports() Table[ScanReport]
 	// Records returns the feature records of kind (see RecordType). An
 	// invalid kind yields a Records whose every call fails with
 	// ErrBadKind.

@@ -27,9 +27,6 @@ var (
 	bucketReplPolicies      = []byte("replicationPolicies")
 	bucketReplExecutions    = []byte("replicationExecutions")
 	bucketReplTasks         = []byte("replicationTasks")
-	// The scanning tables, JSON.
-	bucketScanners    = []byte("scanners")
-	bucketScanReports = []byte("scanReports")
 )
 
 // table is the meta.Table of one bucket, records keyed by name(v).
@@ -95,7 +92,6 @@ func rekeyWebhookPolicies(btx *bbolt.Tx) error {
 func (t *tx) Deliveries() meta.Table[meta.Delivery] {
 	return table[meta.Delivery]{t, bucketDeliveries, "delivery", func(d meta.Delivery) string { return d.ID }}
 }
-
 
 // RegistryEndpoints returns the replication endpoints table.
 func (t *tx) RegistryEndpoints() meta.Table[meta.RegistryEndpoint] {
@@ -186,14 +182,4 @@ func (tb table[T]) List(after string, limit int) ([]T, error) {
 		return err
 	})
 	return out, err
-}
-
-// Scanners returns the scanner registrations table.
-func (t *tx) Scanners() meta.Table[meta.ScannerRegistration] {
-	return table[meta.ScannerRegistration]{t, bucketScanners, "scanner", func(r meta.ScannerRegistration) string { return r.Name }}
-}
-
-// ScanReports returns the scan reports table.
-func (t *tx) ScanReports() meta.Table[meta.ScanReport] {
-	return table[meta.ScanReport]{t, bucketScanReports, "scan report", meta.ScanReport.Key}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/meta"
-	"github.com/opencontainers/go-digest"
 )
 
 // testTables checks the projects, users and robots tables: a round trip
@@ -89,17 +88,6 @@ func testTables(t *testing.T, s meta.Store) {
 		Digest: "sha256:" + strings.Repeat("a", 64), Destination: "mirror/app", Status: meta.ReplicationSucceeded, Error: "503",
 		Attempts: 2, Bytes: 1 << 20, Artifacts: 2, Skipped: 1, Log: []string{"copying", "done"}, StartTime: at(18), EndTime: at(19)}
 	testReplicationRuns(t, s, execution, task)
-	tableCase(t, s, "scanners", meta.Tx.Scanners, meta.ScannerRegistration{Name: "trivy", Description: "Trivy adapter",
-		URL: "http://trivy:8080", Auth: "Bearer", AccessCredential: "secret", SkipCertVerify: true, UseInternalAddr: true,
-		Disabled: true, CreatedAt: at(20), UpdatedAt: at(21)},
-		func(v meta.ScannerRegistration, n string) meta.ScannerRegistration { v.Name, v.Auth = n, ""; return v },
-		func(v meta.ScannerRegistration) string { return v.Name })
-	report := meta.ScanReport{Repository: "team/app", Digest: digest.Digest("sha256:" + strings.Repeat("b", 64)), Scanner: "builtin",
-		ScannerName: "berth", ScannerVendor: "Berth", ScannerVersion: "1", Status: meta.ScanError, Message: "pull failed", JobID: 45, Severity: "High",
-		Counts: map[string]int{"High": 1, "Low": 2}, Fixable: 2,
-		Findings: []meta.ScanFinding{{ID: "CVE-2023-5363", Severity: "High"}, {ID: "CVE-2023-5678", Severity: "Low"}},
-		Report:   digest.Digest("sha256:" + strings.Repeat("c", 64)), SBOM: digest.Digest("sha256:" + strings.Repeat("d", 64)), StartTime: at(22), EndTime: at(23), ScannedAt: at(24)}
-	testScanReports(t, s, report)
 	tableCase(t, s, "deliveries", meta.Tx.Deliveries, delivery, func(d meta.Delivery, n string) meta.Delivery {
 		d.ID, d.Attempts = n, nil
 		return d
@@ -266,49 +254,6 @@ func testReplicationRuns(t *testing.T, s meta.Store, execution meta.ReplicationE
 				ids = append(ids, fmt.Sprint(v.ID))
 			}
 			wantStrings(t, "tasks of execution 42", ids, []string{"9", "43", "100"})
-			return nil
-		})
-	})
-}
-
-// testScanReports checks the scan reports table, keyed by repository and
-// digest: a round trip of every field, replacing, List in key order and
-// Delete.
-func testScanReports(t *testing.T, s meta.Store, full meta.ScanReport) {
-	t.Run("scan reports", func(t *testing.T) {
-		update(t, s, func(tx meta.Tx) error {
-			if err := tx.ScanReports().Put(meta.ScanReport{Repository: "team/app"}); err == nil {
-				t.Error("Put of a report without a digest succeeded")
-			}
-			return tx.ScanReports().Put(full)
-		})
-		other := full
-		other.Digest, other.Status, other.Findings = digest.Digest("sha256:"+strings.Repeat("0", 64)), meta.ScanSuccess, nil
-		before := full
-		before.Repository = "team/api"
-		update(t, s, func(tx meta.Tx) error {
-			check(t, "Put", tx.ScanReports().Put(other))
-			return tx.ScanReports().Put(before)
-		})
-		view(t, s, func(tx meta.Tx) error {
-			got, err := tx.ScanReports().Get(meta.ScanReportKey(full.Repository, full.Digest))
-			check(t, "Get", err)
-			if !sameRecord(got, full) {
-				t.Errorf("round trip:\n got %+v\nwant %+v", got, full)
-			}
-			list, err := tx.ScanReports().List("", 0)
-			check(t, "List", err)
-			var keys []string
-			for _, r := range list {
-				keys = append(keys, r.Key())
-			}
-			wantStrings(t, "List", keys, []string{before.Key(), other.Key(), full.Key()})
-			return nil
-		})
-		update(t, s, func(tx meta.Tx) error { return tx.ScanReports().Delete(other.Key()) })
-		view(t, s, func(tx meta.Tx) error {
-			_, err := tx.ScanReports().Get(other.Key())
-			wantNotFound(t, "Get after Delete", err)
 			return nil
 		})
 	})

@@ -48,8 +48,8 @@ func BenchmarkManifestPull(b *testing.B) {
 				if err := tx.Projects().Put(meta.Project{Name: "team", Scan: c.scans}); err != nil {
 					return err
 				}
-				return tx.ScanReports().Put(meta.ScanReport{Repository: "team/app", Digest: digest.Digest(h.String()), Status: meta.ScanSuccess,
-					Severity: "Medium", ScannedAt: time.Now(), Findings: []meta.ScanFinding{{ID: "CVE-2023-3446", Severity: "Medium"}}})
+				return Reports.In(tx).Put(ScanReport{Repository: "team/app", Digest: digest.Digest(h.String()), Status: ScanSuccess,
+					Severity: "Medium", ScannedAt: time.Now(), Findings: []ScanFinding{{ID: "CVE-2023-3446", Severity: "Medium"}}})
 			})
 			if err != nil {
 				b.Fatal(err)

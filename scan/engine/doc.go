@@ -9,7 +9,7 @@
 // Each finished scan stores the vulnerability report and the SBOM as OCI
 // 1.1 referrers of the artifact (ArtifactTypeVulnReport and Harbor's
 // ArtifactTypeSBOM), so they travel with it and show in the referrers API
-// (oras discover), keeps a summary per artifact (meta.ScanReport: status,
+// (oras discover), keeps a summary per artifact (ScanReport: status,
 // severity, counts, findings) and appends a SCANNING_COMPLETED or
 // SCANNING_FAILED event in the same transaction.
 //

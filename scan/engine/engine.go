@@ -53,7 +53,7 @@ var (
 // (every image). Each scan asks a scanner — one built into the host or a
 // Harbor scanner adapter registered in the metadata store — for a
 // vulnerability report and an SBOM, stores them as OCI referrers of the
-// artifact, keeps a summary per artifact (meta.ScanReport) and appends a
+// artifact, keeps a summary per artifact (ScanReport) and appends a
 // SCANNING_COMPLETED or SCANNING_FAILED event. Gate turns the summaries
 // into a pull gate.
 type Engine struct {
@@ -149,7 +149,7 @@ func (e *Engine) DefaultScanner(tx meta.Tx) (string, error) {
 // SetDefaultScanner makes name the default scanner.
 func (e *Engine) SetDefaultScanner(tx meta.Tx, name string) error {
 	if _, ok := e.Builtin[name]; !ok {
-		if _, err := tx.Scanners().Get(name); err != nil {
+		if _, err := Scanners.In(tx).Get(name); err != nil {
 			return fmt.Errorf("%w %q", ErrUnknownScanner, name)
 		}
 	}
@@ -185,10 +185,10 @@ func (e *Engine) resolve(ctx context.Context, name string) (resolved, error) {
 	if s, ok := e.Builtin[name]; ok {
 		return resolved{name: name, scanner: s, registry: cmp.Or(e.BuiltinURL, e.RegistryURL)}, nil
 	}
-	var rec meta.ScannerRegistration
+	var rec ScannerRegistration
 	err := e.Store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		rec, err = tx.Scanners().Get(name)
+		rec, err = Scanners.In(tx).Get(name)
 		return err
 	})
 	if errors.Is(err, meta.ErrNotFound) {
@@ -211,7 +211,7 @@ func (e *Engine) resolve(ctx context.Context, name string) (resolved, error) {
 // client with the registration's authentication and TLS setting, whose
 // connections (redirects included) go only where g allows (nil: no
 // internal address).
-func Client(rec meta.ScannerRegistration, g *netguard.Guard) *pluggable.Client {
+func Client(rec ScannerRegistration, g *netguard.Guard) *pluggable.Client {
 	c := &pluggable.Client{URL: rec.URL}
 	switch strings.ToLower(rec.Auth) {
 	case "basic":
@@ -251,7 +251,7 @@ func transportsFor(g *netguard.Guard) *transports {
 
 // CheckScanner reports what is wrong with a registration, naming the
 // field.
-func (e *Engine) CheckScanner(rec meta.ScannerRegistration) error {
+func (e *Engine) CheckScanner(rec ScannerRegistration) error {
 	if rec.Name == "" {
 		return errors.New("name: required")
 	}
@@ -288,6 +288,6 @@ func (e *Engine) Metadata(ctx context.Context, name string) (scan.Metadata, erro
 
 // Ping asks a registration's adapter for its metadata (the registration
 // need not be stored).
-func (e *Engine) Ping(ctx context.Context, rec meta.ScannerRegistration) (scan.Metadata, error) {
+func (e *Engine) Ping(ctx context.Context, rec ScannerRegistration) (scan.Metadata, error) {
 	return Client(rec, e.Guard).Metadata(ctx)
 }

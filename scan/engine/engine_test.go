@@ -161,11 +161,11 @@ func (r *rig) push(s string) digest.Digest {
 	return digest.Digest(d.String())
 }
 
-func (r *rig) report(repo string, d digest.Digest) (meta.ScanReport, error) {
-	var rec meta.ScanReport
+func (r *rig) report(repo string, d digest.Digest) (ScanReport, error) {
+	var rec ScanReport
 	err := r.reg.Metadata.View(context.Background(), func(tx meta.Tx) error {
 		var err error
-		rec, err = tx.ScanReports().Get(meta.ScanReportKey(repo, d))
+		rec, err = Reports.In(tx).Get(ScanReportKey(repo, d))
 		return err
 	})
 	return rec, err
@@ -199,9 +199,9 @@ func (r *rig) settled() {
 	})
 }
 
-func (r *rig) waitStatus(repo string, d digest.Digest, want meta.ScanStatus) meta.ScanReport {
+func (r *rig) waitStatus(repo string, d digest.Digest, want ScanStatus) ScanReport {
 	r.t.Helper()
-	var rec meta.ScanReport
+	var rec ScanReport
 	eventually.True(r.t, fmt.Sprintf("scan of %s@%s to be %s", repo, d, want), func() bool {
 		var err error
 		rec, err = r.report(repo, d)
@@ -257,7 +257,7 @@ func TestScanOnPush(t *testing.T) {
 		{ID: "CVE-2024-0001", Package: "busybox", Version: "1.36.1-r2", Severity: scan.SeverityLow},
 	}
 	r.scanner.mu.Unlock()
-	rec := r.waitStatus("team/app", d, meta.ScanSuccess)
+	rec := r.waitStatus("team/app", d, ScanSuccess)
 	// A new tag on the scanned image is a push, but no new scan.
 	if err := remote.Tag(r.ref("team/app:v1").Context().Tag("again"), mustGet(t, r.ref("team/app:v1"))); err != nil {
 		t.Fatal(err)
@@ -318,7 +318,7 @@ func TestScanOnPush(t *testing.T) {
 	}
 	eventually.True(t, "the rescan", func() bool {
 		rec2, err := r.report("team/app", d)
-		return err == nil && rec2.Status == meta.ScanSuccess && rec2.Report != rec.Report
+		return err == nil && rec2.Status == ScanSuccess && rec2.Report != rec.Report
 	})
 	rec, _ = r.report("team/app", d)
 	if rec.Severity != "Medium" || len(rec.Findings) != 2 {
@@ -353,7 +353,7 @@ func TestOnlyImagesOfAutoScanProjectsAreScanned(t *testing.T) {
 	if err := remote.Write(r.ref("team/app:sig"), sig); err != nil {
 		t.Fatal(err)
 	}
-	r.waitStatus("team/app", img, meta.ScanSuccess)
+	r.waitStatus("team/app", img, ScanSuccess)
 	r.settled()
 	if n := len(r.scanner.requests()); n != 1 {
 		t.Errorf("%d scans, want 1 (only team/app:v1)", n)
@@ -369,9 +369,9 @@ func TestOnlyImagesOfAutoScanProjectsAreScanned(t *testing.T) {
 	if _, err := r.eng.Queue.Enqueue(context.Background(), jobs.Spec{Kind: AllKind}); err != nil {
 		t.Fatal(err)
 	}
-	r.waitStatus("other/app", other, meta.ScanSuccess)
+	r.waitStatus("other/app", other, ScanSuccess)
 	eventually.True(t, "the rescan of team/app", func() bool { return len(r.scanner.requests()) == 3 })
-	r.waitStatus("team/app", img, meta.ScanSuccess)
+	r.waitStatus("team/app", img, ScanSuccess)
 	r.settled()
 	if n := len(r.scanner.requests()); n != 3 {
 		t.Errorf("%d scans after scan-all, want 3", n)
@@ -384,7 +384,7 @@ func TestFailedScan(t *testing.T) {
 	r.scanner.fail = errors.New("adapter exploded")
 	r.scanner.mu.Unlock()
 	d := r.push("team/app:v1")
-	rec := r.waitStatus("team/app", d, meta.ScanError)
+	rec := r.waitStatus("team/app", d, ScanError)
 	if !strings.Contains(rec.Message, "adapter exploded") || !rec.ScannedAt.IsZero() {
 		t.Errorf("failed record: %+v", rec)
 	}
@@ -405,7 +405,7 @@ func TestFailedScan(t *testing.T) {
 	}
 	eventually.True(t, "the unknown scanner's failure", func() bool {
 		rec, err := r.report("team/app", d)
-		return err == nil && rec.Status == meta.ScanError && strings.Contains(rec.Message, `unknown scanner "nope"`)
+		return err == nil && rec.Status == ScanError && strings.Contains(rec.Message, `unknown scanner "nope"`)
 	})
 	rec, _ = r.report("team/app", d)
 	if j, err := r.eng.Queue.Get(context.Background(), rec.JobID); err != nil || j.Attempts != 1 {
@@ -419,7 +419,7 @@ func TestGate(t *testing.T) {
 	r.scanner.mu.Lock()
 	r.scanner.vulns[d.String()] = []scan.Vulnerability{{ID: "CVE-2023-5363", Severity: scan.SeverityHigh}, {ID: "CVE-2023-5678", Severity: scan.SeverityMedium}}
 	r.scanner.mu.Unlock()
-	r.waitStatus("team/app", d, meta.ScanSuccess)
+	r.waitStatus("team/app", d, ScanSuccess)
 	pull := func(ref string, hdr ...string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, "http://"+r.reg.Host+"/v2/"+strings.Replace(ref, ":", "/manifests/", 1), nil)
@@ -495,7 +495,7 @@ func TestGate(t *testing.T) {
 		if err := r.eng.Enqueue(context.Background(), "team/multi", dd, "", TriggerManual); err != nil {
 			t.Fatal(err)
 		}
-		r.waitStatus("team/multi", dd, meta.ScanSuccess)
+		r.waitStatus("team/multi", dd, ScanSuccess)
 	}
 	settings(meta.ProjectScan{PreventVulnerable: true, Severity: "High"})
 	code, msg = pull("team/multi:v1")
@@ -537,7 +537,7 @@ func TestReportsBehindRedirects(t *testing.T) {
 	defer objects.Close()
 	r := newRig(t, registry.WithStorage(redirecting{mem, objects.URL}))
 	d := r.push("team/app:v1")
-	rec := r.waitStatus("team/app", d, meta.ScanSuccess)
+	rec := r.waitStatus("team/app", d, ScanSuccess)
 	before := redirected.Load()
 	b, _, err := r.eng.ReadReport(context.Background(), "team/app", rec.Report)
 	if err != nil || !strings.Contains(string(b), `"vulnerabilities"`) {

@@ -121,7 +121,7 @@ func (g *Gate) beforePull(ctx context.Context, ev *registry.Event) error {
 // findings is the gate's view of an image's last finished scan (nil when
 // it has none).
 func findings(tx meta.Tx, repo string, m meta.Manifest) (*scan.VulnerabilityReport, error) {
-	rec, err := tx.ScanReports().Get(meta.ScanReportKey(repo, m.Digest))
+	rec, err := Reports.In(tx).Get(ScanReportKey(repo, m.Digest))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, nil
 	}

@@ -34,17 +34,17 @@ func TestRegistrationOnLoopbackRefused(t *testing.T) {
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(adapter.URL, "http://"))
 	ctx := context.Background()
 	for _, u := range []string{adapter.URL, "http://localhost:" + port, "http://[::1]:" + port, "http://169.254.169.254"} {
-		err := r.eng.CheckScanner(meta.ScannerRegistration{Name: "x", URL: u})
+		err := r.eng.CheckScanner(ScannerRegistration{Name: "x", URL: u})
 		if !errors.Is(err, netguard.ErrForbiddenAddress) || !strings.HasPrefix(err.Error(), "url:") {
 			t.Errorf("CheckScanner(%s) = %v, want a url: error wrapping ErrForbiddenAddress", u, err)
 		}
 	}
 	// Ping takes registrations that were not checked: the dial refuses.
-	if _, err := r.eng.Ping(ctx, meta.ScannerRegistration{Name: "x", URL: "http://localhost:" + port}); !errors.Is(err, netguard.ErrForbiddenAddress) {
+	if _, err := r.eng.Ping(ctx, ScannerRegistration{Name: "x", URL: "http://localhost:" + port}); !errors.Is(err, netguard.ErrForbiddenAddress) {
 		t.Errorf("Ping = %v, want ErrForbiddenAddress", err)
 	}
 	if err := r.eng.Store.Update(ctx, func(tx meta.Tx) error {
-		return tx.Scanners().Put(meta.ScannerRegistration{Name: "inside", URL: adapter.URL})
+		return Scanners.In(tx).Put(ScannerRegistration{Name: "inside", URL: adapter.URL})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestRegistrationOnLoopbackRefused(t *testing.T) {
 	if err := r.eng.Enqueue(ctx, "other/app", d, "inside", TriggerManual); err != nil {
 		t.Fatal(err)
 	}
-	rec := r.waitStatus("other/app", d, meta.ScanError)
+	rec := r.waitStatus("other/app", d, ScanError)
 	if !strings.Contains(rec.Message, "forbidden address") {
 		t.Errorf("scan record %+v, want a forbidden address", rec)
 	}
@@ -64,13 +64,13 @@ func TestRegistrationOnLoopbackRefused(t *testing.T) {
 	if err := r.eng.Enqueue(ctx, "other/app", d, "test", TriggerManual); err != nil {
 		t.Fatal(err)
 	}
-	r.waitStatus("other/app", d, meta.ScanSuccess)
+	r.waitStatus("other/app", d, ScanSuccess)
 
 	r.eng.Guard = netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")))
-	if err := r.eng.CheckScanner(meta.ScannerRegistration{Name: "x", URL: "http://localhost:" + port}); err != nil {
+	if err := r.eng.CheckScanner(ScannerRegistration{Name: "x", URL: "http://localhost:" + port}); err != nil {
 		t.Errorf("allowed: CheckScanner = %v", err)
 	}
-	if _, err := r.eng.Ping(ctx, meta.ScannerRegistration{Name: "x", URL: adapter.URL}); err != nil {
+	if _, err := r.eng.Ping(ctx, ScannerRegistration{Name: "x", URL: adapter.URL}); err != nil {
 		t.Fatalf("allowed: Ping = %v", err)
 	}
 	eventually.True(t, "the allowed ping", func() bool { return hits.Load() > 0 })
@@ -95,10 +95,10 @@ func TestAdapterRedirectToInternalRefused(t *testing.T) {
 	t.Cleanup(front.Close)
 	// Only the front's address is allowed: it stands for a public adapter.
 	e := &Engine{Guard: netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.1/32")))}
-	if err := e.CheckScanner(meta.ScannerRegistration{Name: "front", URL: front.URL}); err != nil {
+	if err := e.CheckScanner(ScannerRegistration{Name: "front", URL: front.URL}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.Ping(context.Background(), meta.ScannerRegistration{Name: "front", URL: front.URL})
+	_, err = e.Ping(context.Background(), ScannerRegistration{Name: "front", URL: front.URL})
 	if !errors.Is(err, netguard.ErrForbiddenAddress) || !strings.Contains(err.Error(), "127.0.0.2") {
 		t.Fatalf("Ping = %v, want ErrForbiddenAddress naming 127.0.0.2", err)
 	}

@@ -75,17 +75,17 @@ func (e *Engine) EnqueueTx(tx meta.Tx, repo string, d digest.Digest, scanner, tr
 	if !Scannable(m) {
 		return false, fmt.Errorf("%w: %s@%s is %s", ErrNotScannable, repo, d, cmp.Or(m.ArtifactType, m.MediaType))
 	}
-	rec, err := tx.ScanReports().Get(meta.ScanReportKey(repo, d))
+	rec, err := Reports.In(tx).Get(ScanReportKey(repo, d))
 	switch {
 	case errors.Is(err, meta.ErrNotFound):
-		rec = meta.ScanReport{Repository: repo, Digest: d}
+		rec = ScanReport{Repository: repo, Digest: d}
 	case err != nil:
 		return false, err
-	case rec.Status == meta.ScanPending || rec.Status == meta.ScanRunning:
+	case rec.Status == ScanPending || rec.Status == ScanRunning:
 		if j, err := tx.Jobs().Get(rec.JobID); err == nil && j.State.Active() {
 			return false, nil
 		}
-	case trigger == TriggerPush && rec.Status == meta.ScanSuccess:
+	case trigger == TriggerPush && rec.Status == ScanSuccess:
 		return false, nil
 	}
 	j, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: ScanKind, MaxAttempts: scanAttempts,
@@ -93,8 +93,8 @@ func (e *Engine) EnqueueTx(tx meta.Tx, repo string, d digest.Digest, scanner, tr
 	if err != nil {
 		return false, err
 	}
-	rec.Status, rec.JobID, rec.Message = meta.ScanPending, j.ID, ""
-	return true, tx.ScanReports().Put(rec)
+	rec.Status, rec.JobID, rec.Message = ScanPending, j.ID, ""
+	return true, Reports.In(tx).Put(rec)
 }
 
 // run is a scan job's attempt.
@@ -112,7 +112,7 @@ func (e *Engine) run(ctx context.Context, j meta.Job) error {
 	case errors.Is(err, meta.ErrNotFound):
 		// The artifact went while it waited: nothing to scan, nothing to keep.
 		_ = e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
-			if derr := tx.ScanReports().Delete(meta.ScanReportKey(p.Repository, p.Digest)); derr != nil && !errors.Is(derr, meta.ErrNotFound) {
+			if derr := Reports.In(tx).Delete(ScanReportKey(p.Repository, p.Digest)); derr != nil && !errors.Is(derr, meta.ErrNotFound) {
 				return derr
 			}
 			return nil
@@ -137,7 +137,7 @@ func (e *Engine) run(ctx context.Context, j meta.Job) error {
 // failedTx records a failed attempt: the last one makes the scan Error
 // and appends a SCANNING_FAILED event.
 func (e *Engine) failedTx(tx meta.Tx, j meta.Job, p payload, cause error, final bool) error {
-	rec, err := tx.ScanReports().Get(meta.ScanReportKey(p.Repository, p.Digest))
+	rec, err := Reports.In(tx).Get(ScanReportKey(p.Repository, p.Digest))
 	if err != nil {
 		return err
 	}
@@ -145,11 +145,11 @@ func (e *Engine) failedTx(tx meta.Tx, j meta.Job, p payload, cause error, final 
 		return nil // a newer scan took over
 	}
 	if !final {
-		rec.Status, rec.Message = meta.ScanPending, fmt.Sprintf("attempt %d of %d failed, retrying: %v", j.Attempts, max(j.MaxAttempts, 1), cause)
-		return tx.ScanReports().Put(rec)
+		rec.Status, rec.Message = ScanPending, fmt.Sprintf("attempt %d of %d failed, retrying: %v", j.Attempts, max(j.MaxAttempts, 1), cause)
+		return Reports.In(tx).Put(rec)
 	}
-	rec.Status, rec.Message, rec.EndTime = meta.ScanError, cause.Error(), time.Now().UTC()
-	if err := tx.ScanReports().Put(rec); err != nil {
+	rec.Status, rec.Message, rec.EndTime = ScanError, cause.Error(), time.Now().UTC()
+	if err := Reports.In(tx).Put(rec); err != nil {
 		return err
 	}
 	return appendEvent(tx, events.ScanningFailed, rec, p.Trigger)
@@ -178,15 +178,15 @@ func (e *Engine) scan(ctx context.Context, j meta.Job, p payload) error {
 		if name, err = e.scannerFor(tx, events.ProjectOf(p.Repository), p.Scanner); err != nil {
 			return err
 		}
-		rec, err := tx.ScanReports().Get(meta.ScanReportKey(p.Repository, p.Digest))
+		rec, err := Reports.In(tx).Get(ScanReportKey(p.Repository, p.Digest))
 		if errors.Is(err, meta.ErrNotFound) {
-			rec, err = meta.ScanReport{Repository: p.Repository, Digest: p.Digest}, nil
+			rec, err = ScanReport{Repository: p.Repository, Digest: p.Digest}, nil
 		}
 		if err != nil {
 			return err
 		}
-		rec.Status, rec.JobID, rec.Scanner, rec.StartTime, rec.Message = meta.ScanRunning, j.ID, name, started, ""
-		return tx.ScanReports().Put(rec)
+		rec.Status, rec.JobID, rec.Scanner, rec.StartTime, rec.Message = ScanRunning, j.ID, name, started, ""
+		return Reports.In(tx).Put(rec)
 	})
 	if err != nil {
 		return err

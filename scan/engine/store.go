@@ -49,7 +49,7 @@ func (e *Engine) store(ctx context.Context, j meta.Job, p payload, m meta.Manife
 	var stale []digest.Digest
 	err = e.Store.Update(ctx, func(tx meta.Tx) error {
 		stale = nil
-		rec, err := tx.ScanReports().Get(meta.ScanReportKey(p.Repository, p.Digest))
+		rec, err := Reports.In(tx).Get(ScanReportKey(p.Repository, p.Digest))
 		if err != nil {
 			return err
 		}
@@ -58,11 +58,11 @@ func (e *Engine) store(ctx context.Context, j meta.Job, p payload, m meta.Manife
 				stale = append(stale, old)
 			}
 		}
-		rec.Status, rec.Message, rec.EndTime, rec.ScannedAt = meta.ScanSuccess, "", created, created
+		rec.Status, rec.Message, rec.EndTime, rec.ScannedAt = ScanSuccess, "", created, created
 		rec.ScannerName, rec.ScannerVendor, rec.ScannerVersion = out.info.Name, out.info.Vendor, out.info.Version
 		rec.Report, rec.SBOM = reportDigest, sbomDigest
 		summarize(&rec, out.report.Vulnerabilities)
-		if err := tx.ScanReports().Put(rec); err != nil {
+		if err := Reports.In(tx).Put(rec); err != nil {
 			return err
 		}
 		return appendEvent(tx, events.ScanningCompleted, rec, p.Trigger)
@@ -79,7 +79,7 @@ func (e *Engine) store(ctx context.Context, j meta.Job, p payload, m meta.Manife
 }
 
 // summarize fills a record's severity, counts and findings.
-func summarize(rec *meta.ScanReport, vs []scan.Vulnerability) {
+func summarize(rec *ScanReport, vs []scan.Vulnerability) {
 	rec.Counts, rec.Fixable, rec.Findings = map[string]int{}, 0, nil
 	for _, v := range vs {
 		sev := v.Severity
@@ -90,13 +90,13 @@ func summarize(rec *meta.ScanReport, vs []scan.Vulnerability) {
 		if v.FixVersion != "" {
 			rec.Fixable++
 		}
-		rec.Findings = append(rec.Findings, meta.ScanFinding{ID: v.ID, Severity: string(sev)})
+		rec.Findings = append(rec.Findings, ScanFinding{ID: v.ID, Severity: string(sev)})
 	}
 	// By id, the highest severity first: Compact keeps that one.
-	slices.SortFunc(rec.Findings, func(a, b meta.ScanFinding) int {
+	slices.SortFunc(rec.Findings, func(a, b ScanFinding) int {
 		return cmp.Or(strings.Compare(a.ID, b.ID), scan.Severity(b.Severity).Rank()-scan.Severity(a.Severity).Rank())
 	})
-	rec.Findings = slices.CompactFunc(rec.Findings, func(a, b meta.ScanFinding) bool { return a.ID == b.ID })
+	rec.Findings = slices.CompactFunc(rec.Findings, func(a, b ScanFinding) bool { return a.ID == b.ID })
 	rec.Severity = string(scan.Highest(vs))
 	if len(vs) == 0 {
 		rec.Severity = "None"
@@ -104,9 +104,9 @@ func summarize(rec *meta.ScanReport, vs []scan.Vulnerability) {
 }
 
 // Overview is Harbor's scan overview of a record.
-func Overview(rec meta.ScanReport) scan.Overview {
+func Overview(rec ScanReport) scan.Overview {
 	o := scan.Overview{ReportID: rec.Report.String(), ScanStatus: string(rec.Status), StartTime: rec.StartTime, EndTime: rec.EndTime}
-	if rec.Status == meta.ScanSuccess || rec.Status == meta.ScanError {
+	if rec.Status == ScanSuccess || rec.Status == ScanError {
 		o.CompletePercent = 100
 	}
 	if !rec.EndTime.IsZero() && !rec.StartTime.IsZero() {
@@ -128,7 +128,7 @@ func Overview(rec meta.ScanReport) scan.Overview {
 }
 
 // appendEvent appends a scanning event about rec.
-func appendEvent(tx meta.Tx, typ string, rec meta.ScanReport, trigger string) error {
+func appendEvent(tx meta.Tx, typ string, rec ScanReport, trigger string) error {
 	m, err := tx.Manifests().Get(rec.Repository, rec.Digest)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return err

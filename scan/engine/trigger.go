@@ -143,7 +143,7 @@ func (e *Engine) forgetTx(tx meta.Tx, repo string, d digest.Digest) error {
 	case !errors.Is(err, meta.ErrNotFound):
 		return err
 	}
-	err = tx.ScanReports().Delete(meta.ScanReportKey(repo, d))
+	err = Reports.In(tx).Delete(ScanReportKey(repo, d))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil
 	}
