@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/replication"
 )
 
 // pingTimeout bounds POST /registries/ping.
@@ -44,7 +45,7 @@ type registryJSON struct {
 	AccessSecret   *string `json:"access_secret,omitempty"`
 }
 
-func toRegistryJSON(rec meta.RegistryEndpoint) registryJSON {
+func toRegistryJSON(rec replication.Registry) registryJSON {
 	out := registryJSON{Name: rec.Name, Type: rec.Type, Description: rec.Description, URL: rec.URL, Insecure: rec.Insecure,
 		CACert: rec.CACert, CreationTime: rec.CreatedAt, UpdateTime: rec.UpdatedAt}
 	if rec.Username != "" || rec.Password != "" {
@@ -57,7 +58,7 @@ func toRegistryJSON(rec meta.RegistryEndpoint) registryJSON {
 // a request keeps what it omits; an omitted access_secret always keeps
 // the stored password, and a null credential makes the endpoint
 // anonymous.
-func applyRegistryJSON(rec *meta.RegistryEndpoint, req registryJSON) error {
+func applyRegistryJSON(rec *replication.Registry, req registryJSON) error {
 	if req.CredentialType != nil || req.AccessKey != nil || req.AccessSecret != nil {
 		if req.Credential == nil {
 			req.Credential = &registryCredential{}
@@ -96,11 +97,11 @@ func endpointError(err error) error {
 }
 
 // registryNamed loads a registry endpoint.
-func (h *Handler) registryNamed(ctx context.Context, name string) (meta.RegistryEndpoint, error) {
-	var rec meta.RegistryEndpoint
+func (h *Handler) registryNamed(ctx context.Context, name string) (replication.Registry, error) {
+	var rec replication.Registry
 	err := h.store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		rec, err = tx.RegistryEndpoints().Get(name)
+		rec, err = replication.Registries.In(tx).Get(name)
 		return err
 	})
 	if err != nil {
@@ -123,10 +124,10 @@ func (h *Handler) listRegistries(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	var all []meta.RegistryEndpoint
+	var all []replication.Registry
 	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		all, err = tx.RegistryEndpoints().List("", 0)
+		all, err = replication.Registries.In(tx).List("", 0)
 		return err
 	}); err != nil {
 		return err
@@ -155,7 +156,7 @@ func (h *Handler) createRegistry(w http.ResponseWriter, r *http.Request, p auth.
 	if err := checkName(req.Name); err != nil {
 		return badRequest("name: %v", err)
 	}
-	rec := meta.RegistryEndpoint{Name: req.Name}
+	rec := replication.Registry{Name: req.Name}
 	if err := applyRegistryJSON(&rec, req); err != nil {
 		return err
 	}
@@ -165,10 +166,10 @@ func (h *Handler) createRegistry(w http.ResponseWriter, r *http.Request, p auth.
 	now := time.Now().UTC()
 	rec.CreatedAt, rec.UpdatedAt = now, now
 	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := tx.RegistryEndpoints().Get(rec.Name); err == nil {
+		if _, err := replication.Registries.In(tx).Get(rec.Name); err == nil {
 			return &apiError{status: http.StatusConflict, code: codeConflict, msg: "registry " + rec.Name + " exists"}
 		}
-		return tx.RegistryEndpoints().Put(rec)
+		return replication.Registries.In(tx).Put(rec)
 	}); err != nil {
 		return err
 	}
@@ -218,10 +219,10 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, p auth.
 	}
 	rec.UpdatedAt = time.Now().UTC()
 	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := tx.RegistryEndpoints().Get(rec.Name); err != nil {
+		if _, err := replication.Registries.In(tx).Get(rec.Name); err != nil {
 			return toAPIErrorNamed(err, "registry "+rec.Name)
 		}
-		return tx.RegistryEndpoints().Put(rec)
+		return replication.Registries.In(tx).Put(rec)
 	}); err != nil {
 		return err
 	}
@@ -237,10 +238,10 @@ func (h *Handler) deleteRegistry(w http.ResponseWriter, r *http.Request, p auth.
 	}
 	name := r.PathValue("name")
 	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := tx.RegistryEndpoints().Get(name); err != nil {
+		if _, err := replication.Registries.In(tx).Get(name); err != nil {
 			return toAPIErrorNamed(err, "registry "+name)
 		}
-		policies, err := tx.ReplicationPolicies().List("", 0)
+		policies, err := replication.Policies.In(tx).List("", 0)
 		if err != nil {
 			return err
 		}
@@ -249,7 +250,7 @@ func (h *Handler) deleteRegistry(w http.ResponseWriter, r *http.Request, p auth.
 				return &apiError{status: http.StatusConflict, code: codeConflict, msg: "registry " + name + " is used by replication policy " + pol.Name}
 			}
 		}
-		return tx.RegistryEndpoints().Delete(name)
+		return replication.Registries.In(tx).Delete(name)
 	}); err != nil {
 		return err
 	}
@@ -277,7 +278,7 @@ func (h *Handler) pingRegistry(w http.ResponseWriter, r *http.Request, p auth.Pr
 	_ = json.Unmarshal(body, &probe) // decode below names what is wrong
 	var (
 		req    registryJSON
-		rec    meta.RegistryEndpoint
+		rec    replication.Registry
 		stored bool
 	)
 	if probe.Name != "" {
@@ -298,7 +299,7 @@ func (h *Handler) pingRegistry(w http.ResponseWriter, r *http.Request, p auth.Pr
 		if req.Name != "" && req.URL == "" {
 			return notFound("registry %s not found", req.Name)
 		}
-		rec = meta.RegistryEndpoint{Name: req.Name}
+		rec = replication.Registry{Name: req.Name}
 		if rec.Name == "" {
 			rec.Name = "ping"
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/replication"
 )
 
 // Replicator runs the replication policies the API stores
@@ -15,18 +16,18 @@ import (
 type Replicator interface {
 	// CheckEndpoint and CheckPolicy report what is wrong with a record,
 	// naming the field ("url: …").
-	CheckEndpoint(rec meta.RegistryEndpoint) error
-	CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error
+	CheckEndpoint(rec replication.Registry) error
+	CheckPolicy(tx meta.Tx, rec replication.PolicyRecord) error
 	// Ping checks that an endpoint answers with its credentials accepted.
-	Ping(ctx context.Context, rec meta.RegistryEndpoint) error
+	Ping(ctx context.Context, rec replication.Registry) error
 	// Start begins a manual execution of a policy.
-	Start(ctx context.Context, policy string) (meta.ReplicationExecution, error)
+	Start(ctx context.Context, policy string) (replication.Execution, error)
 	// Stop stops an execution (replication.ErrFinal when it has ended).
 	Stop(ctx context.Context, id uint64) error
 	// Retry runs an execution's failed tasks again and says how many.
 	Retry(ctx context.Context, id uint64) (int, error)
 	// Saved and Deleted are told of policy changes (schedules).
-	Saved(rec meta.ReplicationPolicy) error
+	Saved(rec replication.PolicyRecord) error
 	Deleted(policy string)
 }
 

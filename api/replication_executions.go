@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/replication"
 )
 
 // replicationExecutionJSON is Harbor's ReplicationExecution, with the
@@ -39,7 +40,7 @@ type replicationExecutionJSON struct {
 	ETASeconds *int64    `json:"eta_seconds,omitempty"`
 }
 
-func toReplicationExecutionJSON(e meta.ReplicationExecution, now time.Time) replicationExecutionJSON {
+func toReplicationExecutionJSON(e replication.Execution, now time.Time) replicationExecutionJSON {
 	out := replicationExecutionJSON{ID: e.ID, PolicyName: e.Policy, Status: string(e.Status), StatusText: e.StatusText,
 		Trigger: string(e.Trigger), Total: e.Total, Failed: e.Failed, Succeed: e.Succeeded, InProgress: e.InProgress,
 		Stopped: e.Stopped, StartTime: e.StartTime, EndTime: e.EndTime, Bytes: e.Bytes, Artifacts: e.Artifacts}
@@ -50,7 +51,7 @@ func toReplicationExecutionJSON(e meta.ReplicationExecution, now time.Time) repl
 	case e.Status.Final():
 		out.Progress = 100
 	}
-	if e.Status == meta.ReplicationInProgress && done > 0 && !e.StartTime.IsZero() {
+	if e.Status == replication.StatusInProgress && done > 0 && !e.StartTime.IsZero() {
 		left := max(0, e.Total-done)
 		eta := int64(math.Round(now.Sub(e.StartTime).Seconds() / float64(done) * float64(left)))
 		out.ETASeconds = &eta
@@ -80,7 +81,7 @@ type replicationTaskJSON struct {
 	Error        string    `json:"error,omitempty"`
 }
 
-func toReplicationTaskJSON(t meta.ReplicationTask) replicationTaskJSON {
+func toReplicationTaskJSON(t replication.Task) replicationTaskJSON {
 	ref := "@" + t.Digest
 	if t.Tag != "" {
 		ref = ":" + t.Tag
@@ -92,12 +93,12 @@ func toReplicationTaskJSON(t meta.ReplicationTask) replicationTaskJSON {
 }
 
 // replicationStatuses are the statuses a status query may name.
-var replicationStatuses = []meta.ReplicationStatus{meta.ReplicationPending, meta.ReplicationInProgress,
-	meta.ReplicationSucceeded, meta.ReplicationFailed, meta.ReplicationStopped}
+var replicationStatuses = []replication.Status{replication.StatusPending, replication.StatusInProgress,
+	replication.StatusSucceeded, replication.StatusFailed, replication.StatusStopped}
 
 // statusQuery reads the status parameter ("" for any).
-func statusQuery(r *http.Request) (meta.ReplicationStatus, error) {
-	s := meta.ReplicationStatus(r.URL.Query().Get("status"))
+func statusQuery(r *http.Request) (replication.Status, error) {
+	s := replication.Status(r.URL.Query().Get("status"))
 	if s != "" && !slices.Contains(replicationStatuses, s) {
 		return s, badRequest("status: %q is not one of %v", s, replicationStatuses)
 	}
@@ -114,19 +115,19 @@ func pathID(r *http.Request, key string) (uint64, error) {
 }
 
 // executionOf loads the execution the path's id names.
-func (h *Handler) executionOf(r *http.Request) (meta.ReplicationExecution, error) {
+func (h *Handler) executionOf(r *http.Request) (replication.Execution, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return meta.ReplicationExecution{}, err
+		return replication.Execution{}, err
 	}
 	return h.execution(r.Context(), id)
 }
 
-func (h *Handler) execution(ctx context.Context, id uint64) (meta.ReplicationExecution, error) {
-	var e meta.ReplicationExecution
+func (h *Handler) execution(ctx context.Context, id uint64) (replication.Execution, error) {
+	var e replication.Execution
 	err := h.store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		e, err = tx.ReplicationExecutions().Get(meta.ExecutionKey(id))
+		e, err = replication.Executions.In(tx).Get(replication.ExecutionKey(id))
 		return err
 	})
 	if err != nil {
@@ -136,12 +137,12 @@ func (h *Handler) execution(ctx context.Context, id uint64) (meta.ReplicationExe
 }
 
 // executionTasks lists the tasks of execution id, in id order.
-func executionTasks(tx meta.Tx, id uint64) ([]meta.ReplicationTask, error) {
+func executionTasks(tx meta.Tx, id uint64) ([]replication.Task, error) {
 	const batch = 256
-	var out []meta.ReplicationTask
-	from := meta.ExecutionKey(id) + "/"
+	var out []replication.Task
+	from := replication.ExecutionKey(id) + "/"
 	for {
-		page, err := tx.ReplicationTasks().List(from, batch)
+		page, err := replication.Tasks.In(tx).List(from, batch)
 		if err != nil {
 			return nil, err
 		}
@@ -217,16 +218,16 @@ func (h *Handler) listReplicationExecutions(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	trigger := meta.ReplicationTriggerType(q.Get("trigger"))
+	trigger := replication.TriggerType(q.Get("trigger"))
 	switch trigger {
-	case "", meta.TriggerManual, meta.TriggerScheduled, meta.TriggerEvent:
+	case "", replication.TriggerManual, replication.TriggerScheduled, replication.TriggerEvent:
 	default:
 		return badRequest("trigger: %q is not manual, scheduled or event_based", trigger)
 	}
-	var all []meta.ReplicationExecution
+	var all []replication.Execution
 	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		all, err = tx.ReplicationExecutions().List("", 0)
+		all, err = replication.Executions.In(tx).List("", 0)
 		return err
 	}); err != nil {
 		return err
@@ -320,9 +321,9 @@ func (h *Handler) listReplicationTasks(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	var tasks []meta.ReplicationTask
+	var tasks []replication.Task
 	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		if _, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(id)); err != nil {
+		if _, err := replication.Executions.In(tx).Get(replication.ExecutionKey(id)); err != nil {
 			return toAPIErrorNamed(err, fmt.Sprintf("replication execution %d", id))
 		}
 		var err error
@@ -355,10 +356,10 @@ func (h *Handler) replicationTaskLog(w http.ResponseWriter, r *http.Request, p a
 	if err != nil {
 		return err
 	}
-	var t meta.ReplicationTask
+	var t replication.Task
 	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		t, err = tx.ReplicationTasks().Get(meta.TaskKey(id, taskID))
+		t, err = replication.Tasks.In(tx).Get(replication.TaskKey(id, taskID))
 		return err
 	}); err != nil {
 		if errors.Is(err, meta.ErrNotFound) {

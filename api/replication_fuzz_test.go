@@ -26,7 +26,7 @@ func FuzzReplicationPolicy(f *testing.F) {
 	}
 	store := testbolt.Open(f)
 	if err := store.Update(f.Context(), func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dc2", URL: "https://dc2.example"})
+		return replication.Registries.In(tx).Put(replication.Registry{Name: "dc2", URL: "https://dc2.example"})
 	}); err != nil {
 		f.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func FuzzRegistryEndpoint(f *testing.F) {
 		if err := json.Unmarshal([]byte(body), &req); err != nil {
 			return
 		}
-		rec := meta.RegistryEndpoint{Name: req.Name}
+		rec := replication.Registry{Name: req.Name}
 		err := applyRegistryJSON(&rec, req)
 		if err == nil {
 			if err = replication.CheckEndpoint(rec); err != nil {

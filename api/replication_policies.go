@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/replication"
 )
 
 // registryRef names a registry endpoint in a policy (Harbor's Registry,
@@ -64,7 +65,7 @@ type replicationPolicyJSON struct {
 	UpdateTime                time.Time           `json:"update_time,omitzero"`
 }
 
-func toReplicationPolicyJSON(rec meta.ReplicationPolicy) replicationPolicyJSON {
+func toReplicationPolicyJSON(rec replication.PolicyRecord) replicationPolicyJSON {
 	out := replicationPolicyJSON{Name: rec.Name, Description: rec.Description, DestNamespace: rec.Namespace,
 		DestNamespaceReplaceCount: rec.Flatten, Filters: []replicationFilter{}, Trigger: &replicationTrigger{Type: string(rec.Trigger)},
 		Override: rec.Override, ReplicateDeletion: rec.ReplicateDeletion, Speed: rec.Speed, Enabled: rec.Enabled,
@@ -111,10 +112,10 @@ type filterOrigin struct {
 
 // fromReplicationPolicyJSON makes the record a policy request describes
 // (without its creation fields), with where its patterns came from.
-func fromReplicationPolicyJSON(req replicationPolicyJSON) (meta.ReplicationPolicy, []filterOrigin, error) {
-	rec := meta.ReplicationPolicy{Name: req.Name, Description: req.Description, Namespace: req.DestNamespace,
+func fromReplicationPolicyJSON(req replicationPolicyJSON) (replication.PolicyRecord, []filterOrigin, error) {
+	rec := replication.PolicyRecord{Name: req.Name, Description: req.Description, Namespace: req.DestNamespace,
 		Flatten: req.DestNamespaceReplaceCount, Override: req.Override, ReplicateDeletion: req.ReplicateDeletion,
-		Speed: req.Speed, Enabled: req.Enabled, TaskAttempts: req.TaskAttempts, BlobRetries: req.BlobRetries, Trigger: meta.TriggerManual}
+		Speed: req.Speed, Enabled: req.Enabled, TaskAttempts: req.TaskAttempts, BlobRetries: req.BlobRetries, Trigger: replication.TriggerManual}
 	if err := checkName(req.Name); err != nil {
 		return rec, nil, badRequest("name: %v", err)
 	}
@@ -129,7 +130,7 @@ func fromReplicationPolicyJSON(req replicationPolicyJSON) (meta.ReplicationPolic
 	}
 	if req.Trigger != nil {
 		if req.Trigger.Type != "" {
-			rec.Trigger = meta.ReplicationTriggerType(req.Trigger.Type)
+			rec.Trigger = replication.TriggerType(req.Trigger.Type)
 		}
 		if req.Trigger.TriggerSettings != nil {
 			rec.Cron = req.Trigger.TriggerSettings.Cron
@@ -224,11 +225,11 @@ func policyError(err error, origins []filterOrigin) error {
 }
 
 // policyNamed loads a replication policy.
-func (h *Handler) policyNamed(r *http.Request, name string) (meta.ReplicationPolicy, error) {
-	var rec meta.ReplicationPolicy
+func (h *Handler) policyNamed(r *http.Request, name string) (replication.PolicyRecord, error) {
+	var rec replication.PolicyRecord
 	err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		rec, err = tx.ReplicationPolicies().Get(name)
+		rec, err = replication.Policies.In(tx).Get(name)
 		return err
 	})
 	if err != nil {
@@ -251,10 +252,10 @@ func (h *Handler) listReplicationPolicies(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	var all []meta.ReplicationPolicy
+	var all []replication.PolicyRecord
 	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		all, err = tx.ReplicationPolicies().List("", 0)
+		all, err = replication.Policies.In(tx).List("", 0)
 		return err
 	}); err != nil {
 		return err
@@ -287,13 +288,13 @@ func (h *Handler) createReplicationPolicy(w http.ResponseWriter, r *http.Request
 	now := time.Now().UTC()
 	rec.CreatedBy, rec.CreatedAt, rec.UpdatedAt = p.Name, now, now
 	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := tx.ReplicationPolicies().Get(rec.Name); err == nil {
+		if _, err := replication.Policies.In(tx).Get(rec.Name); err == nil {
 			return &apiError{status: http.StatusConflict, code: codeConflict, msg: "replication policy " + rec.Name + " exists"}
 		}
 		if err := rep.CheckPolicy(tx, rec); err != nil {
 			return policyError(err, origins)
 		}
-		return tx.ReplicationPolicies().Put(rec)
+		return replication.Policies.In(tx).Put(rec)
 	}); err != nil {
 		return err
 	}
@@ -340,7 +341,7 @@ func (h *Handler) updateReplicationPolicy(w http.ResponseWriter, r *http.Request
 	}
 	rec.UpdatedAt = time.Now().UTC()
 	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		old, err := tx.ReplicationPolicies().Get(name)
+		old, err := replication.Policies.In(tx).Get(name)
 		if err != nil {
 			return toAPIErrorNamed(err, "replication policy "+name)
 		}
@@ -348,7 +349,7 @@ func (h *Handler) updateReplicationPolicy(w http.ResponseWriter, r *http.Request
 		if err := rep.CheckPolicy(tx, rec); err != nil {
 			return policyError(err, origins)
 		}
-		return tx.ReplicationPolicies().Put(rec)
+		return replication.Policies.In(tx).Put(rec)
 	}); err != nil {
 		return err
 	}
@@ -368,18 +369,18 @@ func (h *Handler) deleteReplicationPolicy(w http.ResponseWriter, r *http.Request
 	}
 	name := r.PathValue("name")
 	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := tx.ReplicationPolicies().Get(name); err != nil {
+		if _, err := replication.Policies.In(tx).Get(name); err != nil {
 			return toAPIErrorNamed(err, "replication policy "+name)
 		}
-		execs, err := tx.ReplicationExecutions().List("", 0)
+		execs, err := replication.Executions.In(tx).List("", 0)
 		if err != nil {
 			return err
 		}
-		if i := slices.IndexFunc(execs, func(e meta.ReplicationExecution) bool { return e.Policy == name && !e.Status.Final() }); i >= 0 {
+		if i := slices.IndexFunc(execs, func(e replication.Execution) bool { return e.Policy == name && !e.Status.Final() }); i >= 0 {
 			return &apiError{status: http.StatusConflict, code: codeConflict,
 				msg: fmt.Sprintf("replication policy %s has execution %d in progress (stop it first)", name, execs[i].ID)}
 		}
-		return tx.ReplicationPolicies().Delete(name)
+		return replication.Policies.In(tx).Delete(name)
 	}); err != nil {
 		return err
 	}

@@ -24,17 +24,17 @@ import (
 type pingRecorder struct {
 	*replication.Engine
 	mu     sync.Mutex
-	pinged []meta.RegistryEndpoint
+	pinged []replication.Registry
 }
 
-func (p *pingRecorder) Ping(ctx context.Context, rec meta.RegistryEndpoint) error {
+func (p *pingRecorder) Ping(ctx context.Context, rec replication.Registry) error {
 	p.mu.Lock()
 	p.pinged = append(p.pinged, rec)
 	p.mu.Unlock()
 	return p.Engine.Ping(ctx, rec)
 }
 
-func (p *pingRecorder) last(t *testing.T) meta.RegistryEndpoint {
+func (p *pingRecorder) last(t *testing.T) replication.Registry {
 	t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -77,19 +77,19 @@ func (env *replEnv) update(t *testing.T, fn func(meta.Tx) error) {
 	}
 }
 
-func (env *replEnv) endpoint(t *testing.T, name string) meta.RegistryEndpoint {
+func (env *replEnv) endpoint(t *testing.T, name string) replication.Registry {
 	t.Helper()
-	var rec meta.RegistryEndpoint
-	if err := env.store.View(t.Context(), func(tx meta.Tx) error { var err error; rec, err = tx.RegistryEndpoints().Get(name); return err }); err != nil {
+	var rec replication.Registry
+	if err := env.store.View(t.Context(), func(tx meta.Tx) error { var err error; rec, err = replication.Registries.In(tx).Get(name); return err }); err != nil {
 		t.Fatal(err)
 	}
 	return rec
 }
 
-func (env *replEnv) policy(t *testing.T, name string) meta.ReplicationPolicy {
+func (env *replEnv) policy(t *testing.T, name string) replication.PolicyRecord {
 	t.Helper()
-	var rec meta.ReplicationPolicy
-	if err := env.store.View(t.Context(), func(tx meta.Tx) error { var err error; rec, err = tx.ReplicationPolicies().Get(name); return err }); err != nil {
+	var rec replication.PolicyRecord
+	if err := env.store.View(t.Context(), func(tx meta.Tx) error { var err error; rec, err = replication.Policies.In(tx).Get(name); return err }); err != nil {
 		t.Fatal(err)
 	}
 	return rec
@@ -272,10 +272,10 @@ func TestReplicationPolicies(t *testing.T) {
 		t.Errorf("server fields: %s", out)
 	}
 	rec := env.policy(t, "push-all")
-	want := meta.ReplicationPolicy{Name: "push-all", Description: "everything released", Destination: "remote",
+	want := replication.PolicyRecord{Name: "push-all", Description: "everything released", Destination: "remote",
 		Repositories: []string{"library/**"}, ExcludeRepositories: []string{"library/tmp-*"}, Tags: []string{"v*"}, ExcludeTags: []string{"*-rc"},
 		Labels: []string{"tier", "env=prod"}, ArtifactTypes: []string{"application/vnd.oci.image.*"}, Namespace: "mirror", Flatten: 1,
-		Override: true, ReplicateDeletion: true, Trigger: meta.TriggerScheduled, Cron: "0 0 3 * * *", Speed: 512, TaskAttempts: 4,
+		Override: true, ReplicateDeletion: true, Trigger: replication.TriggerScheduled, Cron: "0 0 3 * * *", Speed: 512, TaskAttempts: 4,
 		BlobRetries: 2, Enabled: true, CreatedBy: "admin", CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
 	if a, b := fmt.Sprintf("%+v", rec), fmt.Sprintf("%+v", want); a != b {
 		t.Errorf("stored:\n got  %s\n want %s", a, b)
@@ -288,7 +288,7 @@ func TestReplicationPolicies(t *testing.T) {
 	// speed -1 is no limit; a pull policy names its source.
 	admin.want("POST", "/replication/policies", `{"name":"pull","src_registry":{"name":"remote"},"dest_registry":null,"speed":-1,
 		"filters":[{"type":"resource","value":"application/vnd.cncf.helm.*"},{"type":"tag","value":"latest"}]}`, 201, "")
-	if rec := env.policy(t, "pull"); rec.Source != "remote" || rec.Destination != "" || rec.Speed != 0 || rec.Trigger != meta.TriggerManual ||
+	if rec := env.policy(t, "pull"); rec.Source != "remote" || rec.Destination != "" || rec.Speed != 0 || rec.Trigger != replication.TriggerManual ||
 		!slices.Equal(rec.ArtifactTypes, []string{"application/vnd.cncf.helm.*"}) || !slices.Equal(rec.Tags, []string{"latest"}) {
 		t.Errorf("pull policy: %+v", rec)
 	}
@@ -339,7 +339,7 @@ func TestReplicationPolicies(t *testing.T) {
 	// follows.
 	admin.want("PUT", "/replication/policies/push-all", `{"dest_registry":{"name":"remote"},"trigger":{"type":"manual"}}`, 200, "")
 	after := env.policy(t, "push-all")
-	if after.Trigger != meta.TriggerManual || after.Enabled || len(after.Repositories) != 0 || after.Speed != 0 || after.CreatedBy != "admin" ||
+	if after.Trigger != replication.TriggerManual || after.Enabled || len(after.Repositories) != 0 || after.Speed != 0 || after.CreatedBy != "admin" ||
 		!after.CreatedAt.Equal(rec.CreatedAt) || after.UpdatedAt.Before(rec.UpdatedAt) {
 		t.Errorf("after PUT: %+v", after)
 	}
@@ -349,7 +349,7 @@ func TestReplicationPolicies(t *testing.T) {
 	wantMention(t, admin, "PUT", "/replication/policies/push-all", `{"name":"renamed","dest_registry":{"name":"remote"}}`, 400, "name")
 	wantMention(t, admin, "PUT", "/replication/policies/push-all", `{"dest_registry":{"name":"remote"},"trigger":{"type":"scheduled"}}`, 400, "cron")
 	admin.want("PUT", "/replication/policies/nothere", `{"dest_registry":{"name":"remote"}}`, 404, "NOT_FOUND")
-	if env.policy(t, "push-all").Trigger != meta.TriggerManual {
+	if env.policy(t, "push-all").Trigger != replication.TriggerManual {
 		t.Error("a refused PUT changed the policy")
 	}
 
@@ -358,11 +358,11 @@ func TestReplicationPolicies(t *testing.T) {
 	if _, _, ok := env.runner.ScheduleOf(replication.ScheduleName("push-all")); !ok {
 		t.Error("not scheduled again")
 	}
-	exec := meta.ReplicationExecution{ID: 99, Policy: "push-all", Trigger: meta.TriggerManual, Status: meta.ReplicationInProgress, StartTime: time.Now()}
-	env.update(t, func(tx meta.Tx) error { return tx.ReplicationExecutions().Put(exec) })
+	exec := replication.Execution{ID: 99, Policy: "push-all", Trigger: replication.TriggerManual, Status: replication.StatusInProgress, StartTime: time.Now()}
+	env.update(t, func(tx meta.Tx) error { return replication.Executions.In(tx).Put(exec) })
 	wantMention(t, admin, "DELETE", "/replication/policies/push-all", "", 409, "99")
-	exec.Status = meta.ReplicationSucceeded
-	env.update(t, func(tx meta.Tx) error { return tx.ReplicationExecutions().Put(exec) })
+	exec.Status = replication.StatusSucceeded
+	env.update(t, func(tx meta.Tx) error { return replication.Executions.In(tx).Put(exec) })
 	admin.want("DELETE", "/replication/policies/push-all", "", 200, "")
 	admin.want("GET", "/replication/policies/push-all", "", 404, "NOT_FOUND")
 	admin.want("DELETE", "/replication/policies/push-all", "", 404, "NOT_FOUND")
@@ -476,23 +476,23 @@ func TestReplicationExecutions(t *testing.T) {
 	// Records as the engine leaves them mid-run: progress, ETA, tasks.
 	start := time.Now().Add(-100 * time.Second)
 	const id = 1000
-	exec := meta.ReplicationExecution{ID: id, Policy: "push", Trigger: meta.TriggerManual, Status: meta.ReplicationInProgress, Planned: true,
+	exec := replication.Execution{ID: id, Policy: "push", Trigger: replication.TriggerManual, Status: replication.StatusInProgress, Planned: true,
 		Total: 10, Succeeded: 3, Failed: 2, InProgress: 5, Bytes: 12345, Artifacts: 3, StartTime: start}
 	env.update(t, func(tx meta.Tx) error {
-		for _, e := range []meta.ReplicationExecution{exec, {ID: id - 1, Policy: "push", Status: meta.ReplicationSucceeded, StartTime: start},
-			{ID: id + 1, Policy: "push", Status: meta.ReplicationSucceeded, StartTime: start}} {
-			if err := tx.ReplicationExecutions().Put(e); err != nil {
+		for _, e := range []replication.Execution{exec, {ID: id - 1, Policy: "push", Status: replication.StatusSucceeded, StartTime: start},
+			{ID: id + 1, Policy: "push", Status: replication.StatusSucceeded, StartTime: start}} {
+			if err := replication.Executions.In(tx).Put(e); err != nil {
 				return err
 			}
 		}
 		for i := range 10 {
-			task := meta.ReplicationTask{ID: uint64(id + 1 + i), Execution: id, JobID: uint64(id + 1 + i), Operation: "copy",
-				Repository: "library/app", Tag: fmt.Sprintf("v%d", i), Destination: "mirror/app", Status: meta.ReplicationPending}
+			task := replication.Task{ID: uint64(id + 1 + i), Execution: id, JobID: uint64(id + 1 + i), Operation: "copy",
+				Repository: "library/app", Tag: fmt.Sprintf("v%d", i), Destination: "mirror/app", Status: replication.StatusPending}
 			switch {
 			case i < 3:
-				task.Status, task.Bytes, task.Attempts = meta.ReplicationSucceeded, 100, 1
+				task.Status, task.Bytes, task.Attempts = replication.StatusSucceeded, 100, 1
 			case i < 5:
-				task.Status, task.Error, task.Attempts = meta.ReplicationFailed, "connection refused", 3
+				task.Status, task.Error, task.Attempts = replication.StatusFailed, "connection refused", 3
 			}
 			if i == 4 {
 				task.Tag, task.Digest = "", "sha256:"+strings.Repeat("a", 64)
@@ -500,13 +500,13 @@ func TestReplicationExecutions(t *testing.T) {
 			if i == 0 {
 				task.Log = []string{"line one", "line two"}
 			}
-			if err := tx.ReplicationTasks().Put(task); err != nil {
+			if err := replication.Tasks.In(tx).Put(task); err != nil {
 				return err
 			}
 		}
 		// Tasks of the executions on either side, which are not listed.
 		for _, e := range []uint64{id - 1, id + 1} {
-			if err := tx.ReplicationTasks().Put(meta.ReplicationTask{ID: e*10 + 1, Execution: e, Repository: "x", Tag: "y", Status: meta.ReplicationSucceeded}); err != nil {
+			if err := replication.Tasks.In(tx).Put(replication.Task{ID: e*10 + 1, Execution: e, Repository: "x", Tag: "y", Status: replication.StatusSucceeded}); err != nil {
 				return err
 			}
 		}

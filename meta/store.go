@@ -72,16 +72,6 @@ type Tx interface {
 	Deliveries() Table[Delivery]
 	// Collector is garbage collection's bookkeeping.
 	Collector() Collector
-	// RegistryEndpoints returns the replication endpoints.
-	RegistryEndpoints() Table[RegistryEndpoint]
-	// ReplicationPolicies returns the replication policies.
-	ReplicationPolicies() Table[ReplicationPolicy]
-	// ReplicationExecutions returns the executions, keyed by
-	// ExecutionKey.
-	ReplicationExecutions() Table[ReplicationExecution]
-	// ReplicationTasks returns the tasks, keyed by TaskKey (an
-	// execution's tasks are the keys after ExecutionKey(id)+"/").
-	ReplicationTasks() Table[ReplicationTask]
 	// Records returns the feature records of kind (see RecordType). An
 	// invalid kind yields a Records whose every call fails with
 	// ErrBadKind.

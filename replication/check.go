@@ -16,7 +16,7 @@ import (
 // field: exactly one side a stored endpoint, valid patterns, a known
 // trigger (event-based only in push mode, where this registry's events
 // are seen), a valid cron for a scheduled one, no negative numbers.
-func CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error {
+func CheckPolicy(tx meta.Tx, rec PolicyRecord) error {
 	if rec.Name == "" {
 		return errors.New("name: required")
 	}
@@ -27,7 +27,7 @@ func CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error {
 		if ep == "" {
 			continue
 		}
-		if _, err := tx.RegistryEndpoints().Get(ep); errors.Is(err, meta.ErrNotFound) {
+		if _, err := Registries.In(tx).Get(ep); errors.Is(err, meta.ErrNotFound) {
 			return fmt.Errorf("%s: no registry endpoint %q", field, ep)
 		} else if err != nil {
 			return err
@@ -39,12 +39,12 @@ func CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error {
 		return err
 	}
 	switch rec.Trigger {
-	case meta.TriggerManual:
-	case meta.TriggerScheduled:
+	case TriggerManual:
+	case TriggerScheduled:
 		if err := jobs.ValidSchedule(rec.Cron); err != nil {
 			return fmt.Errorf("cron: %q: %v", rec.Cron, err)
 		}
-	case meta.TriggerEvent:
+	case TriggerEvent:
 		if rec.Source != "" {
 			return errors.New("trigger: event_based needs this registry as the source (push mode)")
 		}
@@ -71,7 +71,7 @@ func CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error {
 
 // Ping checks that an endpoint answers the distribution API's version
 // check with its credentials accepted.
-func Ping(ctx context.Context, rec meta.RegistryEndpoint, opts ...EndpointOption) error {
+func Ping(ctx context.Context, rec Registry, opts ...EndpointOption) error {
 	r, err := RemoteOf(rec, opts...)
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func Ping(ctx context.Context, rec meta.RegistryEndpoint, opts ...EndpointOption
 }
 
 // Saved keeps the scheduler in step with a stored or changed policy.
-func (e *Engine) Saved(rec meta.ReplicationPolicy) error {
+func (e *Engine) Saved(rec PolicyRecord) error {
 	if e.Scheduler == nil {
 		return nil
 	}
@@ -102,17 +102,17 @@ func (e *Engine) Deleted(policy string) {
 }
 
 // CheckPolicy implements the admin API's check (CheckPolicy).
-func (e *Engine) CheckPolicy(tx meta.Tx, rec meta.ReplicationPolicy) error {
+func (e *Engine) CheckPolicy(tx meta.Tx, rec PolicyRecord) error {
 	return CheckPolicy(tx, rec)
 }
 
 // CheckEndpoint implements the admin API's check (CheckEndpoint), with
 // the engine's guard.
-func (e *Engine) CheckEndpoint(rec meta.RegistryEndpoint) error {
+func (e *Engine) CheckEndpoint(rec Registry) error {
 	return CheckEndpoint(rec, WithGuard(e.Guard))
 }
 
 // Ping implements the admin API's check (Ping), with the engine's guard.
-func (e *Engine) Ping(ctx context.Context, rec meta.RegistryEndpoint) error {
+func (e *Engine) Ping(ctx context.Context, rec Registry) error {
 	return Ping(ctx, rec, WithGuard(e.Guard))
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
 )
 
@@ -46,7 +45,7 @@ func WithGuard(g *netguard.Guard) EndpointOption {
 
 // CheckEndpoint reports what is wrong with an endpoint record, naming the
 // field; a literal internal address the guard refuses is one.
-func CheckEndpoint(r meta.RegistryEndpoint, opts ...EndpointOption) error {
+func CheckEndpoint(r Registry, opts ...EndpointOption) error {
 	_, err := RemoteOf(r, opts...)
 	return err
 }
@@ -54,7 +53,7 @@ func CheckEndpoint(r meta.RegistryEndpoint, opts ...EndpointOption) error {
 // RemoteOf turns an endpoint record into a Remote: http URLs are plain
 // HTTP, https ones TLS with the record's CA bundle or no verification,
 // both dialing through the guard (WithGuard) and never through a proxy.
-func RemoteOf(r meta.RegistryEndpoint, opts ...EndpointOption) (Remote, error) {
+func RemoteOf(r Registry, opts ...EndpointOption) (Remote, error) {
 	var o endpointOptions
 	for _, opt := range opts {
 		opt(&o)

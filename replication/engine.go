@@ -89,7 +89,7 @@ func (e *Engine) Register(r *jobs.Runner, task jobs.KindOptions) {
 
 // resolve turns a stored policy into a runnable Policy with the given
 // bandwidth wrapper and byte counter on its destination.
-func (e *Engine) resolve(tx meta.Tx, rec meta.ReplicationPolicy, count *int64) (Policy, error) {
+func (e *Engine) resolve(tx meta.Tx, rec PolicyRecord, count *int64) (Policy, error) {
 	p := Policy{
 		Filter: Filter{Repositories: rec.Repositories, ExcludeRepositories: rec.ExcludeRepositories,
 			Tags: rec.Tags, ExcludeTags: rec.ExcludeTags, Labels: rec.Labels, ArtifactTypes: rec.ArtifactTypes},
@@ -126,7 +126,7 @@ func (e *Engine) resolve(tx meta.Tx, rec meta.ReplicationPolicy, count *int64) (
 			}
 			r = Remote{Host: LocalHost, Insecure: true, Transport: e.LocalTransport, Auth: authn.Anonymous}
 		} else {
-			ep, err := tx.RegistryEndpoints().Get(name)
+			ep, err := Registries.In(tx).Get(name)
 			if err != nil {
 				return "", Endpoint{}, fmt.Errorf("%w: registry %q: %w", ErrPolicy, name, err)
 			}

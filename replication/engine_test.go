@@ -52,7 +52,7 @@ func newRig(t *testing.T, dstOpts ...registry.Option) *rig {
 	t.Cleanup(func() { cancel(); <-done })
 	r := &rig{t: t, src: src, dst: dst, eng: eng, runner: runner}
 	r.put(func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dst", URL: "http://" + dst.Host})
+		return Registries.In(tx).Put(Registry{Name: "dst", URL: "http://" + dst.Host})
 	})
 	return r
 }
@@ -64,17 +64,17 @@ func (r *rig) put(fn func(tx meta.Tx) error) {
 	}
 }
 
-func (r *rig) policy(p meta.ReplicationPolicy) {
+func (r *rig) policy(p PolicyRecord) {
 	r.t.Helper()
 	p.Enabled = true
 	if p.Trigger == "" {
-		p.Trigger = meta.TriggerManual
+		p.Trigger = TriggerManual
 	}
 	r.put(func(tx meta.Tx) error {
 		if err := CheckPolicy(tx, p); err != nil {
 			return err
 		}
-		return tx.ReplicationPolicies().Put(p)
+		return Policies.In(tx).Put(p)
 	})
 	if err := r.eng.Saved(p); err != nil {
 		r.t.Fatal(err)
@@ -123,12 +123,12 @@ func sign(t *testing.T, host, repo string, d v1.Hash) (v1.Hash, v1.Hash) {
 	return sd, ad
 }
 
-func (r *rig) execution(id uint64) meta.ReplicationExecution {
+func (r *rig) execution(id uint64) Execution {
 	r.t.Helper()
-	var e meta.ReplicationExecution
+	var e Execution
 	if err := r.src.Metadata.View(context.Background(), func(tx meta.Tx) error {
 		var err error
-		e, err = tx.ReplicationExecutions().Get(meta.ExecutionKey(id))
+		e, err = Executions.In(tx).Get(ExecutionKey(id))
 		return err
 	}); err != nil {
 		r.t.Fatal(err)
@@ -136,12 +136,12 @@ func (r *rig) execution(id uint64) meta.ReplicationExecution {
 	return e
 }
 
-func (r *rig) tasks(id uint64) []meta.ReplicationTask {
+func (r *rig) tasks(id uint64) []Task {
 	r.t.Helper()
-	var ts []meta.ReplicationTask
+	var ts []Task
 	if err := r.src.Metadata.View(context.Background(), func(tx meta.Tx) error {
 		var err error
-		ts, err = Tasks(tx, id, 0, 0)
+		ts, err = ExecutionTasks(tx, id, 0, 0)
 		return err
 	}); err != nil {
 		r.t.Fatal(err)
@@ -150,9 +150,9 @@ func (r *rig) tasks(id uint64) []meta.ReplicationTask {
 }
 
 // wait waits for an execution to end and returns it.
-func (r *rig) wait(id uint64) meta.ReplicationExecution {
+func (r *rig) wait(id uint64) Execution {
 	r.t.Helper()
-	var e meta.ReplicationExecution
+	var e Execution
 	eventually.True(r.t, "execution end", func() bool { e = r.execution(id); return e.Status.Final() })
 	return e
 }
@@ -187,11 +187,11 @@ func TestEnginePushWithFilters(t *testing.T) {
 	push(t, r.src.Host, "team/app:latest")
 	push(t, r.src.Host, "team/db:v3")
 	push(t, r.src.Host, "other/app:v1")
-	r.policy(meta.ReplicationPolicy{Name: "p", Destination: "dst", Repositories: []string{"team/**"},
+	r.policy(PolicyRecord{Name: "p", Destination: "dst", Repositories: []string{"team/**"},
 		Tags: []string{"v*"}, ExcludeTags: []string{"*-rc*"}, Namespace: "mirror", Flatten: 1})
 
 	e := r.wait(r.start("p"))
-	if e.Status != meta.ReplicationSucceeded || e.Total != 2 || e.Succeeded != 2 || e.Bytes == 0 {
+	if e.Status != StatusSucceeded || e.Total != 2 || e.Succeeded != 2 || e.Bytes == 0 {
 		t.Fatalf("execution %+v, want 2 tasks succeeded with bytes; tasks %+v", e, r.tasks(e.ID))
 	}
 	if got := tagsOf(t, r.dst.Host, "mirror/app"); !slices.Equal(got, []string{"sha256-" + v1d.Hex + ".sig", "v1"}) {
@@ -209,13 +209,13 @@ func TestEnginePushWithFilters(t *testing.T) {
 		}
 	}
 	for _, task := range r.tasks(e.ID) {
-		if task.Status != meta.ReplicationSucceeded || len(task.Log) < 2 || task.Attempts != 1 {
+		if task.Status != StatusSucceeded || len(task.Log) < 2 || task.Attempts != 1 {
 			t.Errorf("task %+v", task)
 		}
 	}
 
 	again := r.wait(r.start("p"))
-	if again.Status != meta.ReplicationSucceeded || again.Artifacts != 0 {
+	if again.Status != StatusSucceeded || again.Artifacts != 0 {
 		t.Errorf("second execution %+v, want nothing copied", again)
 	}
 	for _, task := range r.tasks(again.ID) {
@@ -239,12 +239,12 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 	}))
 	defer broken.Close()
 	r.put(func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "flaky", URL: broken.URL})
+		return Registries.In(tx).Put(Registry{Name: "flaky", URL: broken.URL})
 	})
-	r.policy(meta.ReplicationPolicy{Name: "p", Destination: "flaky", TaskAttempts: 2})
+	r.policy(PolicyRecord{Name: "p", Destination: "flaky", TaskAttempts: 2})
 	id := r.start("p")
 	e := r.wait(id)
-	if e.Status != meta.ReplicationFailed || e.Failed != 2 || !strings.Contains(e.StatusText, "2 of 2") {
+	if e.Status != StatusFailed || e.Failed != 2 || !strings.Contains(e.StatusText, "2 of 2") {
 		t.Fatalf("execution %+v, want 2 failed", e)
 	}
 	for _, task := range r.tasks(id) {
@@ -254,14 +254,14 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 	}
 	// Fix the endpoint: the same policy now reaches the real destination.
 	r.put(func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "flaky", URL: "http://" + r.dst.Host})
+		return Registries.In(tx).Put(Registry{Name: "flaky", URL: "http://" + r.dst.Host})
 	})
 	n, err := r.eng.Retry(context.Background(), id)
 	if err != nil || n != 2 {
 		t.Fatalf("Retry: %d, %v", n, err)
 	}
 	e = r.wait(id)
-	if e.Status != meta.ReplicationSucceeded || e.Succeeded != 2 || e.Failed != 0 {
+	if e.Status != StatusSucceeded || e.Succeeded != 2 || e.Failed != 0 {
 		t.Fatalf("after retry %+v", e)
 	}
 	if n, err := r.eng.Retry(context.Background(), id); err != nil || n != 0 {
@@ -277,27 +277,27 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 	deadURL := "http://" + closed.Addr().String()
 	_ = closed.Close()
 	r.put(func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dead", URL: deadURL})
+		return Registries.In(tx).Put(Registry{Name: "dead", URL: deadURL})
 	})
 	push(t, r.src.Host, "team/c:v1")
-	r.policy(meta.ReplicationPolicy{Name: "wait", Destination: "dead", TaskAttempts: 1, Namespace: "later"})
+	r.policy(PolicyRecord{Name: "wait", Destination: "dead", TaskAttempts: 1, Namespace: "later"})
 	id = r.start("wait")
 	eventually.True(t, "tasks waiting for the registry", func() bool {
 		waiting := 0
 		for _, task := range r.tasks(id) {
-			if task.Status == meta.ReplicationPending && task.Attempts >= 2 && strings.Contains(strings.Join(task.Log, "\n"), "unreachable") {
+			if task.Status == StatusPending && task.Attempts >= 2 && strings.Contains(strings.Join(task.Log, "\n"), "unreachable") {
 				waiting++
 			}
 		}
 		return waiting == 3
 	})
-	if e := r.execution(id); e.Status != meta.ReplicationInProgress || e.Failed != 0 {
+	if e := r.execution(id); e.Status != StatusInProgress || e.Failed != 0 {
 		t.Errorf("execution while the registry is unreachable: %+v", e)
 	}
 	r.put(func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dead", URL: "http://" + r.dst.Host})
+		return Registries.In(tx).Put(Registry{Name: "dead", URL: "http://" + r.dst.Host})
 	})
-	if e := r.wait(id); e.Status != meta.ReplicationSucceeded || e.Succeeded != 3 {
+	if e := r.wait(id); e.Status != StatusSucceeded || e.Succeeded != 3 {
 		t.Errorf("after the registry came back: %+v", e)
 	}
 	if got := tagsOf(t, r.dst.Host, "later/team/c"); !slices.Equal(got, []string{"v1"}) {
@@ -307,16 +307,16 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 	// Stop: tasks waiting for an unreachable registry are stopped and
 	// their jobs canceled.
 	r.put(func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "dead", URL: deadURL})
+		return Registries.In(tx).Put(Registry{Name: "dead", URL: deadURL})
 	})
-	r.policy(meta.ReplicationPolicy{Name: "stop", Destination: "dead", TaskAttempts: 100})
+	r.policy(PolicyRecord{Name: "stop", Destination: "dead", TaskAttempts: 100})
 	id = r.start("stop")
 	eventually.True(t, "tasks planned", func() bool { return r.execution(id).Planned })
 	if err := r.eng.Stop(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	e = r.execution(id)
-	if e.Status != meta.ReplicationStopped || e.Stopped != 3 || e.InProgress != 0 {
+	if e.Status != StatusStopped || e.Stopped != 3 || e.InProgress != 0 {
 		t.Errorf("stopped execution %+v", e)
 	}
 	if err := r.eng.Stop(context.Background(), id); err != ErrFinal {
@@ -335,7 +335,7 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 // tags do not; a REPLICATION event ends each execution.
 func TestEngineEventBased(t *testing.T) {
 	r := newRig(t)
-	r.policy(meta.ReplicationPolicy{Name: "ev", Destination: "dst", Trigger: meta.TriggerEvent, Tags: []string{"v*"}, ReplicateDeletion: true})
+	r.policy(PolicyRecord{Name: "ev", Destination: "dst", Trigger: TriggerEvent, Tags: []string{"v*"}, ReplicateDeletion: true})
 	c := &events.Consumer{Store: r.src.Metadata, Name: ConsumerName, Tx: r.eng.Consume, Poll: 20 * time.Millisecond,
 		Done: func([]meta.Event) { r.runner.Wake() }}
 	if err := c.Init(context.Background()); err != nil {
@@ -394,15 +394,15 @@ func TestEnginePullAndSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	push(t, r.dst.Host, "up/app:v2") // no label
-	r.policy(meta.ReplicationPolicy{Name: "pull", Source: "dst", Trigger: meta.TriggerScheduled, Cron: "* * * * * *",
+	r.policy(PolicyRecord{Name: "pull", Source: "dst", Trigger: TriggerScheduled, Cron: "* * * * * *",
 		Labels: []string{"tier=prod"}, Namespace: "cache"})
 	eventually.True(t, "scheduled pull", func() bool { return slices.Equal(tagsOf(t, r.src.Host, "cache/up/app"), []string{"v1"}) })
-	r.policy(meta.ReplicationPolicy{Name: "pull", Source: "dst", Trigger: meta.TriggerManual})
+	r.policy(PolicyRecord{Name: "pull", Source: "dst", Trigger: TriggerManual})
 	var ids []uint64
 	_ = r.src.Metadata.View(context.Background(), func(tx meta.Tx) error {
-		all, err := tx.ReplicationExecutions().List("", 0)
+		all, err := Executions.In(tx).List("", 0)
 		for _, e := range all {
-			if e.Trigger == meta.TriggerScheduled {
+			if e.Trigger == TriggerScheduled {
 				ids = append(ids, e.ID)
 			}
 		}
@@ -411,7 +411,7 @@ func TestEnginePullAndSchedule(t *testing.T) {
 	if len(ids) == 0 {
 		t.Fatal("no scheduled execution recorded")
 	}
-	if e := r.wait(ids[0]); e.Status != meta.ReplicationSucceeded {
+	if e := r.wait(ids[0]); e.Status != StatusSucceeded {
 		t.Errorf("scheduled execution %+v", e)
 	}
 }
@@ -427,11 +427,11 @@ func TestEngineMountsSharedBlobs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.policy(meta.ReplicationPolicy{Name: "a", Destination: "dst", Repositories: []string{"team/a"}})
-	r.policy(meta.ReplicationPolicy{Name: "b", Destination: "dst", Repositories: []string{"team/b"}})
+	r.policy(PolicyRecord{Name: "a", Destination: "dst", Repositories: []string{"team/a"}})
+	r.policy(PolicyRecord{Name: "b", Destination: "dst", Repositories: []string{"team/b"}})
 	first := r.wait(r.start("a"))
 	second := r.wait(r.start("b"))
-	if first.Status != meta.ReplicationSucceeded || second.Status != meta.ReplicationSucceeded {
+	if first.Status != StatusSucceeded || second.Status != StatusSucceeded {
 		t.Fatalf("executions %+v %+v", first, second)
 	}
 	raw, _ := img.RawManifest()
@@ -464,9 +464,9 @@ func TestEngineRetriesBlobsWithinATask(t *testing.T) {
 		}))
 		push(t, r.src.Host, "team/app:v1")
 		r.put(func(tx meta.Tx) error {
-			return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "front", URL: front.URL})
+			return Registries.In(tx).Put(Registry{Name: "front", URL: front.URL})
 		})
-		p := meta.ReplicationPolicy{Name: "p", Destination: "front", BlobRetries: c.retries, TaskAttempts: 3}
+		p := PolicyRecord{Name: "p", Destination: "front", BlobRetries: c.retries, TaskAttempts: 3}
 		if c.retries < 0 {
 			p.BlobRetries = 0
 			r.eng.BlobRetries = -1 // no retries within a task at all
@@ -477,7 +477,7 @@ func TestEngineRetriesBlobsWithinATask(t *testing.T) {
 		// With retries the refusals are absorbed within the first attempt;
 		// without, the task needs more than one (the refusals may fall in
 		// one attempt or two: layers upload concurrently).
-		ok := e.Status == meta.ReplicationSucceeded && len(tasks) == 1 && failed.Load() == 2
+		ok := e.Status == StatusSucceeded && len(tasks) == 1 && failed.Load() == 2
 		if ok && c.attempts == 1 {
 			ok = tasks[0].Attempts == 1
 		} else if ok {
@@ -499,22 +499,22 @@ func TestEndpointTLS(t *testing.T) {
 	defer srv.Close()
 	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
 	ctx := context.Background()
-	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL, CACert: ca}, WithGuard(loopback)); err != nil {
+	if err := Ping(ctx, Registry{Name: "tls", URL: srv.URL, CACert: ca}, WithGuard(loopback)); err != nil {
 		t.Errorf("with the CA bundle: %v", err)
 	}
-	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL, Insecure: true}, WithGuard(loopback)); err != nil {
+	if err := Ping(ctx, Registry{Name: "tls", URL: srv.URL, Insecure: true}, WithGuard(loopback)); err != nil {
 		t.Errorf("insecure: %v", err)
 	}
-	if err := Ping(ctx, meta.RegistryEndpoint{Name: "tls", URL: srv.URL}, WithGuard(loopback)); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if err := Ping(ctx, Registry{Name: "tls", URL: srv.URL}, WithGuard(loopback)); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without trust: %v, want a certificate error", err)
 	}
 	// An https endpoint on a loopback address is never tried over plain
 	// HTTP (go-containerregistry would fall back to it).
 	plain := "https://" + dst.Host
-	if err := Ping(ctx, meta.RegistryEndpoint{Name: "plain", URL: plain, Insecure: true}, WithGuard(loopback)); err == nil || !strings.Contains(err.Error(), "refusing plain HTTP") {
+	if err := Ping(ctx, Registry{Name: "plain", URL: plain, Insecure: true}, WithGuard(loopback)); err == nil || !strings.Contains(err.Error(), "refusing plain HTTP") {
 		t.Errorf("https endpoint served over plain HTTP: %v, want a refusal", err)
 	}
-	for field, rec := range map[string]meta.RegistryEndpoint{
+	for field, rec := range map[string]Registry{
 		"url":    {Name: "x", URL: "ftp://h"},
 		"caCert": {Name: "x", URL: srv.URL, CACert: "not pem"},
 		"name":   {URL: srv.URL},

@@ -15,8 +15,8 @@ import (
 
 // runPayload is a RunKind job's payload.
 type runPayload struct {
-	Policy  string                      `json:"policy"`
-	Trigger meta.ReplicationTriggerType `json:"trigger"`
+	Policy  string      `json:"policy"`
+	Trigger TriggerType `json:"trigger"`
 	// Items, for event-based executions, are what the events name
 	// (instead of listing the source).
 	Items []Item `json:"items,omitempty"`
@@ -35,14 +35,14 @@ var ErrFinal = errors.New("replication: execution has ended")
 
 // Start begins a manual execution of the named policy and returns it (its
 // planning runs as a job).
-func (e *Engine) Start(ctx context.Context, policy string) (meta.ReplicationExecution, error) {
-	var exec meta.ReplicationExecution
+func (e *Engine) Start(ctx context.Context, policy string) (Execution, error) {
+	var exec Execution
 	err := e.Store.Update(ctx, func(tx meta.Tx) error {
-		if _, err := tx.ReplicationPolicies().Get(policy); err != nil {
+		if _, err := Policies.In(tx).Get(policy); err != nil {
 			return err
 		}
 		var err error
-		exec, err = startTx(tx, runPayload{Policy: policy, Trigger: meta.TriggerManual}, time.Now().UTC())
+		exec, err = startTx(tx, runPayload{Policy: policy, Trigger: TriggerManual}, time.Now().UTC())
 		return err
 	})
 	if err == nil && e.Queue.Notify != nil {
@@ -53,13 +53,13 @@ func (e *Engine) Start(ctx context.Context, policy string) (meta.ReplicationExec
 
 // startTx enqueues the planning job of an execution and records the
 // execution, in tx.
-func startTx(tx meta.Tx, pl runPayload, now time.Time) (meta.ReplicationExecution, error) {
+func startTx(tx meta.Tx, pl runPayload, now time.Time) (Execution, error) {
 	job, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: RunKind, Payload: pl}, now)
 	if err != nil {
-		return meta.ReplicationExecution{}, err
+		return Execution{}, err
 	}
-	exec := meta.ReplicationExecution{ID: job.ID, Policy: pl.Policy, Trigger: pl.Trigger, Status: meta.ReplicationInProgress, StartTime: now}
-	return exec, tx.ReplicationExecutions().Put(exec)
+	exec := Execution{ID: job.ID, Policy: pl.Policy, Trigger: pl.Trigger, Status: StatusInProgress, StartTime: now}
+	return exec, Executions.In(tx).Put(exec)
 }
 
 // plan is the RunKind handler: it lists what the policy selects and
@@ -70,22 +70,22 @@ func (e *Engine) plan(ctx context.Context, j meta.Job) error {
 		return jobs.Permanent(fmt.Errorf("replication: job %d: %w", j.ID, err))
 	}
 	var (
-		exec meta.ReplicationExecution
-		rec  meta.ReplicationPolicy
+		exec Execution
+		rec  PolicyRecord
 		p    Policy
 		perr error
 	)
 	err := e.Store.Update(ctx, func(tx meta.Tx) error {
 		var err error
-		exec, err = tx.ReplicationExecutions().Get(meta.ExecutionKey(j.ID))
+		exec, err = Executions.In(tx).Get(ExecutionKey(j.ID))
 		if errors.Is(err, meta.ErrNotFound) { // a scheduled fire
-			exec = meta.ReplicationExecution{ID: j.ID, Policy: pl.Policy, Trigger: pl.Trigger, Status: meta.ReplicationInProgress, StartTime: time.Now().UTC()}
-			err = tx.ReplicationExecutions().Put(exec)
+			exec = Execution{ID: j.ID, Policy: pl.Policy, Trigger: pl.Trigger, Status: StatusInProgress, StartTime: time.Now().UTC()}
+			err = Executions.In(tx).Put(exec)
 		}
 		if err != nil {
 			return err
 		}
-		if rec, perr = tx.ReplicationPolicies().Get(pl.Policy); perr == nil {
+		if rec, perr = Policies.In(tx).Get(pl.Policy); perr == nil {
 			p, perr = e.resolve(tx, rec, nil)
 		}
 		return nil
@@ -93,7 +93,7 @@ func (e *Engine) plan(ctx context.Context, j meta.Job) error {
 	if err != nil || exec.Planned || exec.Status.Final() {
 		return err
 	}
-	if perr == nil && !rec.Enabled && pl.Trigger != meta.TriggerManual {
+	if perr == nil && !rec.Enabled && pl.Trigger != TriggerManual {
 		perr = fmt.Errorf("%w %q is disabled", ErrPolicy, rec.Name)
 	}
 	if perr != nil {
@@ -121,7 +121,7 @@ func (e *Engine) plan(ctx context.Context, j meta.Job) error {
 		attempts = 10
 	}
 	err = e.Store.Update(ctx, func(tx meta.Tx) error {
-		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(j.ID))
+		exec, err := Executions.In(tx).Get(ExecutionKey(j.ID))
 		if err != nil || exec.Planned || exec.Status.Final() {
 			return err
 		}
@@ -131,10 +131,10 @@ func (e *Engine) plan(ctx context.Context, j meta.Job) error {
 			if err != nil {
 				return err
 			}
-			t := meta.ReplicationTask{ID: job.ID, Execution: exec.ID, JobID: job.ID, Operation: it.Operation,
+			t := Task{ID: job.ID, Execution: exec.ID, JobID: job.ID, Operation: it.Operation,
 				Repository: it.Repository, Tag: it.Tag, Digest: it.Digest, Destination: p.DestinationRepository(it.Repository),
-				Status: meta.ReplicationPending}
-			if err := tx.ReplicationTasks().Put(t); err != nil {
+				Status: StatusPending}
+			if err := Tasks.In(tx).Put(t); err != nil {
 				return err
 			}
 		}
@@ -154,12 +154,12 @@ func (e *Engine) failPlan(ctx context.Context, j meta.Job, cause error, permanen
 		return cause
 	}
 	err := e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
-		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(j.ID))
+		exec, err := Executions.In(tx).Get(ExecutionKey(j.ID))
 		if err != nil || exec.Status.Final() {
 			return err
 		}
-		rec, _ := tx.ReplicationPolicies().Get(exec.Policy)
-		exec.Planned, exec.Status, exec.StatusText = true, meta.ReplicationFailed, cause.Error()
+		rec, _ := Policies.In(tx).Get(exec.Policy)
+		exec.Planned, exec.Status, exec.StatusText = true, StatusFailed, cause.Error()
 		return end(tx, &exec, rec, time.Now().UTC())
 	})
 	if err != nil {
@@ -169,29 +169,29 @@ func (e *Engine) failPlan(ctx context.Context, j meta.Job, cause error, permanen
 }
 
 // finishIfDone ends a planned execution none of whose tasks is active.
-func finishIfDone(tx meta.Tx, exec *meta.ReplicationExecution, rec meta.ReplicationPolicy, now time.Time) error {
+func finishIfDone(tx meta.Tx, exec *Execution, rec PolicyRecord, now time.Time) error {
 	if exec.Planned && exec.InProgress == 0 && !exec.Status.Final() {
 		switch {
 		case exec.Failed > 0:
-			exec.Status, exec.StatusText = meta.ReplicationFailed, fmt.Sprintf("%d of %d tasks failed", exec.Failed, exec.Total)
+			exec.Status, exec.StatusText = StatusFailed, fmt.Sprintf("%d of %d tasks failed", exec.Failed, exec.Total)
 		case exec.Stopped > 0:
-			exec.Status = meta.ReplicationStopped
+			exec.Status = StatusStopped
 		default:
-			exec.Status, exec.StatusText = meta.ReplicationSucceeded, ""
+			exec.Status, exec.StatusText = StatusSucceeded, ""
 		}
 		return end(tx, exec, rec, now)
 	}
-	return tx.ReplicationExecutions().Put(*exec)
+	return Executions.In(tx).Put(*exec)
 }
 
 // end records a final execution and its REPLICATION event.
-func end(tx meta.Tx, exec *meta.ReplicationExecution, rec meta.ReplicationPolicy, now time.Time) error {
+func end(tx meta.Tx, exec *Execution, rec PolicyRecord, now time.Time) error {
 	exec.EndTime = now
-	if err := tx.ReplicationExecutions().Put(*exec); err != nil {
+	if err := Executions.In(tx).Put(*exec); err != nil {
 		return err
 	}
 	result := "success"
-	if exec.Status != meta.ReplicationSucceeded {
+	if exec.Status != StatusSucceeded {
 		result = "failure"
 	}
 	_, err := tx.Events().Append(meta.Event{Type: events.Replication, Time: now, Operator: rec.CreatedBy, Resource: exec.Policy, Result: result,
@@ -211,15 +211,15 @@ func or(s, alt string) string {
 	return s
 }
 
-// Tasks lists up to limit tasks of an execution with ids after "after".
-func Tasks(tx meta.Tx, execution, after uint64, limit int) ([]meta.ReplicationTask, error) {
-	from := meta.ExecutionKey(execution) + "/"
+// ExecutionTasks lists up to limit tasks of an execution with ids after "after".
+func ExecutionTasks(tx meta.Tx, execution, after uint64, limit int) ([]Task, error) {
+	from := ExecutionKey(execution) + "/"
 	if after > 0 {
-		from = meta.TaskKey(execution, after)
+		from = TaskKey(execution, after)
 	}
-	var out []meta.ReplicationTask
+	var out []Task
 	for {
-		page, err := tx.ReplicationTasks().List(from, 256)
+		page, err := Tasks.In(tx).List(from, 256)
 		if err != nil {
 			return nil, err
 		}
@@ -242,14 +242,14 @@ func (e *Engine) Stop(ctx context.Context, id uint64) error {
 	var cancel []uint64
 	err := e.Store.Update(ctx, func(tx meta.Tx) error {
 		cancel = cancel[:0]
-		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(id))
+		exec, err := Executions.In(tx).Get(ExecutionKey(id))
 		if err != nil {
 			return err
 		}
 		if exec.Status.Final() {
 			return ErrFinal
 		}
-		tasks, err := Tasks(tx, id, 0, 0)
+		tasks, err := ExecutionTasks(tx, id, 0, 0)
 		if err != nil {
 			return err
 		}
@@ -258,9 +258,9 @@ func (e *Engine) Stop(ctx context.Context, id uint64) error {
 			if t.Status.Final() {
 				continue
 			}
-			t.Status, t.EndTime = meta.ReplicationStopped, now
+			t.Status, t.EndTime = StatusStopped, now
 			t.Log = appendLog(t.Log, now, "stopped")
-			if err := tx.ReplicationTasks().Put(t); err != nil {
+			if err := Tasks.In(tx).Put(t); err != nil {
 				return err
 			}
 			exec.InProgress--
@@ -270,8 +270,8 @@ func (e *Engine) Stop(ctx context.Context, id uint64) error {
 		if !exec.Planned {
 			cancel = append(cancel, exec.ID)
 		}
-		rec, _ := tx.ReplicationPolicies().Get(exec.Policy)
-		exec.Planned, exec.Status = true, meta.ReplicationStopped
+		rec, _ := Policies.In(tx).Get(exec.Policy)
+		exec.Planned, exec.Status = true, StatusStopped
 		return end(tx, &exec, rec, now)
 	})
 	if err != nil {
@@ -291,17 +291,17 @@ func (e *Engine) Retry(ctx context.Context, id uint64) (int, error) {
 	n := 0
 	err := e.Store.Update(ctx, func(tx meta.Tx) error {
 		n = 0
-		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(id))
+		exec, err := Executions.In(tx).Get(ExecutionKey(id))
 		if err != nil {
 			return err
 		}
-		tasks, err := Tasks(tx, id, 0, 0)
+		tasks, err := ExecutionTasks(tx, id, 0, 0)
 		if err != nil {
 			return err
 		}
 		now := time.Now().UTC()
 		for _, t := range tasks {
-			if t.Status != meta.ReplicationFailed {
+			if t.Status != StatusFailed {
 				continue
 			}
 			old, _ := tx.Jobs().Get(t.JobID)
@@ -309,9 +309,9 @@ func (e *Engine) Retry(ctx context.Context, id uint64) (int, error) {
 			if err != nil {
 				return err
 			}
-			t.JobID, t.Status, t.Error, t.EndTime = job.ID, meta.ReplicationPending, "", time.Time{}
+			t.JobID, t.Status, t.Error, t.EndTime = job.ID, StatusPending, "", time.Time{}
 			t.Log = appendLog(t.Log, now, "retried (job %d)", job.ID)
-			if err := tx.ReplicationTasks().Put(t); err != nil {
+			if err := Tasks.In(tx).Put(t); err != nil {
 				return err
 			}
 			exec.Failed--
@@ -321,8 +321,8 @@ func (e *Engine) Retry(ctx context.Context, id uint64) (int, error) {
 		if n == 0 {
 			return nil
 		}
-		exec.Status, exec.StatusText, exec.EndTime = meta.ReplicationInProgress, "", time.Time{}
-		return tx.ReplicationExecutions().Put(exec)
+		exec.Status, exec.StatusText, exec.EndTime = StatusInProgress, "", time.Time{}
+		return Executions.In(tx).Put(exec)
 	})
 	if err == nil && n > 0 && e.Queue.Notify != nil {
 		e.Queue.Notify()

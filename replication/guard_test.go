@@ -34,7 +34,7 @@ func TestEndpointOnLoopbackRefused(t *testing.T) {
 	t.Cleanup(target.Close)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(target.URL, "http://"))
 	for _, u := range []string{target.URL, "http://localhost:" + port, "https://[::ffff:127.0.0.1]:" + port, "http://169.254.169.254"} {
-		err := r.eng.CheckEndpoint(meta.RegistryEndpoint{Name: "x", URL: u})
+		err := r.eng.CheckEndpoint(Registry{Name: "x", URL: u})
 		if !errors.Is(err, netguard.ErrForbiddenAddress) || !strings.HasPrefix(err.Error(), "url:") {
 			t.Errorf("CheckEndpoint(%s) = %v, want a url: error wrapping ErrForbiddenAddress", u, err)
 		}
@@ -42,12 +42,12 @@ func TestEndpointOnLoopbackRefused(t *testing.T) {
 	push(t, r.src.Host, "team/a:v1")
 	// Stored anyway (a record from before the check), it is refused.
 	r.put(func(tx meta.Tx) error {
-		return tx.RegistryEndpoints().Put(meta.RegistryEndpoint{Name: "inside", URL: target.URL})
+		return Registries.In(tx).Put(Registry{Name: "inside", URL: target.URL})
 	})
 	for _, dst := range []string{"inside"} {
-		r.policy(meta.ReplicationPolicy{Name: "p-" + dst, Destination: dst, TaskAttempts: 3})
+		r.policy(PolicyRecord{Name: "p-" + dst, Destination: dst, TaskAttempts: 3})
 		e := r.wait(r.start("p-" + dst))
-		if e.Status != meta.ReplicationFailed {
+		if e.Status != StatusFailed {
 			t.Fatalf("%s: execution %+v, want failed", dst, e)
 		}
 		for _, task := range r.tasks(e.ID) {
@@ -62,7 +62,7 @@ func TestEndpointOnLoopbackRefused(t *testing.T) {
 
 	// Allowed, the same endpoint works.
 	r.eng.Guard = loopback
-	if err := r.eng.Ping(context.Background(), meta.RegistryEndpoint{Name: "x", URL: "http://localhost:" + port}); err != nil {
+	if err := r.eng.Ping(context.Background(), Registry{Name: "x", URL: "http://localhost:" + port}); err != nil {
 		t.Fatalf("allowed: %v", err)
 	}
 	if hits.Load() == 0 {
@@ -96,7 +96,7 @@ func TestEndpointTokenRealmChecked(t *testing.T) {
 	// Only the front's address is allowed: it stands for a public
 	// registry; its realm names a host that resolves to loopback.
 	g := netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.2/32")))
-	err = Ping(context.Background(), meta.RegistryEndpoint{Name: "front", URL: front.URL, Username: "u", Password: "p"}, WithGuard(g))
+	err = Ping(context.Background(), Registry{Name: "front", URL: front.URL, Username: "u", Password: "p"}, WithGuard(g))
 	if !errors.Is(err, netguard.ErrForbiddenAddress) {
 		t.Fatalf("Ping = %v, want ErrForbiddenAddress", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registrytest"
 )
 
@@ -210,10 +209,10 @@ func TestBandwidthLimit(t *testing.T) {
 	if err := remote.Write(ref(t, r.src.Host, "big/app:v1"), img); err != nil {
 		t.Fatal(err)
 	}
-	r.policy(meta.ReplicationPolicy{Name: "big", Destination: "dst", Speed: limit >> 10})
+	r.policy(PolicyRecord{Name: "big", Destination: "dst", Speed: limit >> 10})
 	e := r.wait(r.start("big"))
 	tasks := r.tasks(e.ID)
-	if e.Status != meta.ReplicationSucceeded || len(tasks) != 1 || e.Bytes < size {
+	if e.Status != StatusSucceeded || len(tasks) != 1 || e.Bytes < size {
 		t.Fatalf("execution %+v", e)
 	}
 	took := tasks[0].EndTime.Sub(tasks[0].StartTime)

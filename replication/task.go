@@ -44,8 +44,8 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 		id = j.ID
 	}
 	var (
-		t     meta.ReplicationTask
-		rec   meta.ReplicationPolicy
+		t     Task
+		rec   PolicyRecord
 		p     Policy
 		perr  error
 		bytes int64
@@ -53,29 +53,29 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 	)
 	err := e.Store.Update(ctx, func(tx meta.Tx) error {
 		var err error
-		if t, err = tx.ReplicationTasks().Get(meta.TaskKey(pl.Execution, id)); err != nil {
+		if t, err = Tasks.In(tx).Get(TaskKey(pl.Execution, id)); err != nil {
 			return err
 		}
 		if stale = t.Status.Final() || t.JobID != j.ID; stale {
 			return nil
 		}
 		now := time.Now().UTC()
-		t.Status, t.Attempts = meta.ReplicationInProgress, t.Attempts+1
+		t.Status, t.Attempts = StatusInProgress, t.Attempts+1
 		if t.StartTime.IsZero() {
 			t.StartTime = now
 		}
 		t.Log = appendLog(t.Log, now, "attempt %d of %d (job %d): %s %s:%s → %s", j.Attempts, max(j.MaxAttempts, 1), j.ID,
 			t.Operation, t.Repository, Item{Tag: t.Tag, Digest: t.Digest}.Ref(), t.Destination)
-		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(pl.Execution))
+		exec, err := Executions.In(tx).Get(ExecutionKey(pl.Execution))
 		if err != nil {
 			return err
 		}
-		if rec, perr = tx.ReplicationPolicies().Get(exec.Policy); perr == nil {
+		if rec, perr = Policies.In(tx).Get(exec.Policy); perr == nil {
 			p, perr = e.resolve(tx, rec, &bytes)
 		} else {
 			perr = fmt.Errorf("%w %q: %w", ErrPolicy, exec.Policy, perr)
 		}
-		return tx.ReplicationTasks().Put(t)
+		return Tasks.In(tx).Put(t)
 	})
 	if errors.Is(err, meta.ErrNotFound) {
 		return jobs.Permanent(err)
@@ -106,7 +106,7 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 	park := final && runErr != nil && !permanentError(runErr) && unreachable(runErr)
 	var parked meta.Job
 	err = e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
-		t, err := tx.ReplicationTasks().Get(meta.TaskKey(pl.Execution, id))
+		t, err := Tasks.In(tx).Get(TaskKey(pl.Execution, id))
 		if err != nil || t.Status.Final() || t.JobID != j.ID {
 			return err // stopped meanwhile
 		}
@@ -120,7 +120,7 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 		t.Bytes += n
 		switch {
 		case runErr == nil:
-			t.Status, t.Error, t.EndTime = meta.ReplicationSucceeded, "", now
+			t.Status, t.Error, t.EndTime = StatusSucceeded, "", now
 			t.Artifacts, t.Skipped = len(res.Copied), len(res.Skipped)
 			t.Log = appendLog(t.Log, now, "done: %d manifests copied, %d already there, %d conflicts, %d bytes sent", len(res.Copied), len(res.Skipped), res.Conflicts, n)
 		case park:
@@ -130,24 +130,24 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 				return err
 			}
 			parked = job
-			t.JobID, t.Status, t.Error = job.ID, meta.ReplicationPending, runErr.Error()
+			t.JobID, t.Status, t.Error = job.ID, StatusPending, runErr.Error()
 			t.Log = appendLog(t.Log, now, "registry unreachable: %v; waiting for it (job %d, next try at %s)", runErr, job.ID, job.RunAt.Format(time.RFC3339))
-			return tx.ReplicationTasks().Put(t)
+			return Tasks.In(tx).Put(t)
 		case shutdown:
 			t.Log = appendLog(t.Log, now, "interrupted: %v", runErr)
-			return tx.ReplicationTasks().Put(t)
+			return Tasks.In(tx).Put(t)
 		case final:
-			t.Status, t.Error, t.EndTime = meta.ReplicationFailed, runErr.Error(), now
+			t.Status, t.Error, t.EndTime = StatusFailed, runErr.Error(), now
 			t.Log = appendLog(t.Log, now, "failed: %v", runErr)
 		default:
-			t.Status, t.Error = meta.ReplicationPending, runErr.Error()
+			t.Status, t.Error = StatusPending, runErr.Error()
 			t.Log = appendLog(t.Log, now, "attempt failed, will retry: %v", runErr)
-			return tx.ReplicationTasks().Put(t)
+			return Tasks.In(tx).Put(t)
 		}
-		if err := tx.ReplicationTasks().Put(t); err != nil {
+		if err := Tasks.In(tx).Put(t); err != nil {
 			return err
 		}
-		exec, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(pl.Execution))
+		exec, err := Executions.In(tx).Get(ExecutionKey(pl.Execution))
 		if err != nil {
 			return err
 		}
@@ -159,7 +159,7 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 		} else {
 			exec.Failed++
 		}
-		rec, _ := tx.ReplicationPolicies().Get(exec.Policy)
+		rec, _ := Policies.In(tx).Get(exec.Policy)
 		return finishIfDone(tx, &exec, rec, now)
 	})
 	if err != nil {

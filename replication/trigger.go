@@ -17,13 +17,13 @@ import (
 // the cursor. Events appended while a destination is down are thus never
 // lost: their tasks retry until it returns.
 func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) error {
-	policies, err := tx.ReplicationPolicies().List("", 0)
+	policies, err := Policies.In(tx).List("", 0)
 	if err != nil {
 		return err
 	}
 	now := time.Now().UTC()
 	for _, rec := range policies {
-		if !rec.Enabled || rec.Trigger != meta.TriggerEvent || rec.Source != "" {
+		if !rec.Enabled || rec.Trigger != TriggerEvent || rec.Source != "" {
 			continue
 		}
 		f := Filter{Repositories: rec.Repositories, ExcludeRepositories: rec.ExcludeRepositories, Tags: rec.Tags, ExcludeTags: rec.ExcludeTags}
@@ -38,7 +38,7 @@ func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) erro
 		if len(items) == 0 {
 			continue
 		}
-		if _, err := startTx(tx, runPayload{Policy: rec.Name, Trigger: meta.TriggerEvent, Items: items}, now); err != nil {
+		if _, err := startTx(tx, runPayload{Policy: rec.Name, Trigger: TriggerEvent, Items: items}, now); err != nil {
 			return err
 		}
 	}
@@ -79,21 +79,21 @@ func ScheduleName(policy string) string { return "replication/" + policy }
 
 // Schedule puts an enabled scheduled policy on r's scheduler, or takes
 // any other off it: call it whenever a policy is saved.
-func Schedule(r *jobs.Runner, rec meta.ReplicationPolicy) error {
-	if !rec.Enabled || rec.Trigger != meta.TriggerScheduled {
+func Schedule(r *jobs.Runner, rec PolicyRecord) error {
+	if !rec.Enabled || rec.Trigger != TriggerScheduled {
 		r.Unschedule(ScheduleName(rec.Name))
 		return nil
 	}
 	return r.Schedule(ScheduleName(rec.Name), rec.Cron, jobs.Spec{Kind: RunKind,
-		Payload: runPayload{Policy: rec.Name, Trigger: meta.TriggerScheduled}})
+		Payload: runPayload{Policy: rec.Name, Trigger: TriggerScheduled}})
 }
 
 // ScheduleAll schedules every stored scheduled policy (at start).
 func ScheduleAll(ctx context.Context, s meta.Store, r *jobs.Runner) error {
-	var policies []meta.ReplicationPolicy
+	var policies []PolicyRecord
 	if err := s.View(ctx, func(tx meta.Tx) error {
 		var err error
-		policies, err = tx.ReplicationPolicies().List("", 0)
+		policies, err = Policies.In(tx).List("", 0)
 		return err
 	}); err != nil {
 		return err

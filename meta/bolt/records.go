@@ -121,7 +121,8 @@ func (r records) List(after string, limit int) ([]meta.Record, error) {
 // legacyRecordBuckets are the top-level buckets in which earlier builds kept
 // feature records that now live in the record space, each under the kind
 // of the same name.
-var legacyRecordBuckets = []string{"settings", "scanners", "scanReports"}
+var legacyRecordBuckets = []string{"settings", "scanners", "scanReports",
+	"registryEndpoints", "replicationPolicies", "replicationExecutions", "replicationTasks"}
 
 // moveLegacyRecords moves the records of legacyRecordBuckets into the
 // record space (run at open; a no-op once done). The values are the same

@@ -98,8 +98,7 @@ func initSchema(btx *bbolt.Tx) error {
 	}
 	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads, bucketProjects, bucketUsers, bucketRobots,
 		bucketEvents, bucketCursors, bucketJobs, bucketJobsActive, bucketJobKeys, bucketWebhookPolicies, bucketDeliveries,
-		bucketGC, bucketTouched, bucketClaims, bucketTombstones,
-		bucketRegistryEndpoints, bucketReplPolicies, bucketReplExecutions, bucketReplTasks, bucketRecords} {
+		bucketGC, bucketTouched, bucketClaims, bucketTombstones, bucketRecords} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

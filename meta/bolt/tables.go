@@ -22,11 +22,6 @@ var (
 	// The webhook tables, JSON too.
 	bucketWebhookPolicies = []byte("webhookPolicies")
 	bucketDeliveries      = []byte("deliveries")
-	// The replication tables, JSON.
-	bucketRegistryEndpoints = []byte("registryEndpoints")
-	bucketReplPolicies      = []byte("replicationPolicies")
-	bucketReplExecutions    = []byte("replicationExecutions")
-	bucketReplTasks         = []byte("replicationTasks")
 )
 
 // table is the meta.Table of one bucket, records keyed by name(v).
@@ -91,26 +86,6 @@ func rekeyWebhookPolicies(btx *bbolt.Tx) error {
 // Deliveries returns the webhook delivery log.
 func (t *tx) Deliveries() meta.Table[meta.Delivery] {
 	return table[meta.Delivery]{t, bucketDeliveries, "delivery", func(d meta.Delivery) string { return d.ID }}
-}
-
-// RegistryEndpoints returns the replication endpoints table.
-func (t *tx) RegistryEndpoints() meta.Table[meta.RegistryEndpoint] {
-	return table[meta.RegistryEndpoint]{t, bucketRegistryEndpoints, "registry endpoint", func(r meta.RegistryEndpoint) string { return r.Name }}
-}
-
-// ReplicationPolicies returns the replication policies table.
-func (t *tx) ReplicationPolicies() meta.Table[meta.ReplicationPolicy] {
-	return table[meta.ReplicationPolicy]{t, bucketReplPolicies, "replication policy", func(p meta.ReplicationPolicy) string { return p.Name }}
-}
-
-// ReplicationExecutions returns the replication executions table.
-func (t *tx) ReplicationExecutions() meta.Table[meta.ReplicationExecution] {
-	return table[meta.ReplicationExecution]{t, bucketReplExecutions, "replication execution", meta.ReplicationExecution.Key}
-}
-
-// ReplicationTasks returns the replication tasks table.
-func (t *tx) ReplicationTasks() meta.Table[meta.ReplicationTask] {
-	return table[meta.ReplicationTask]{t, bucketReplTasks, "replication task", meta.ReplicationTask.Key}
 }
 
 func (tb table[T]) decode(key, raw []byte) (T, error) {

@@ -68,26 +68,6 @@ func testTables(t *testing.T, s meta.Store) {
 	delivery := meta.Delivery{ID: "00000000000000000042", JobID: 42, Policy: "deploy", Project: "team", PolicyID: 31, Target: 1,
 		Address: "https://ci.example/hook", EventSeq: 9, EventType: "PUSH_ARTIFACT", CreatedAt: at(9),
 		Attempts: []meta.DeliveryAttempt{{At: at(10), Duration: time.Second, Status: 500, Error: "500 Internal Server Error"}}}
-	endpoint := meta.RegistryEndpoint{Name: "dc2", Type: "berth", Description: "second site", URL: "https://dc2.example:5000",
-		Username: "robot$replicator", Password: "secret", Insecure: true, CACert: "-----BEGIN CERTIFICATE-----", CreatedAt: at(12), UpdatedAt: at(13)}
-	tableCase(t, s, "registry endpoints", meta.Tx.RegistryEndpoints, endpoint,
-		func(v meta.RegistryEndpoint, n string) meta.RegistryEndpoint { v.Name, v.Password = n, ""; return v },
-		func(v meta.RegistryEndpoint) string { return v.Name })
-	rpolicy := meta.ReplicationPolicy{Name: "to-dc2", Description: "d", Destination: "dc2",
-		Repositories: []string{"team/**"}, ExcludeRepositories: []string{"team/tmp-*"}, Tags: []string{"v*"}, ExcludeTags: []string{"*-rc*"},
-		Labels: []string{"tier=prod"}, ArtifactTypes: []string{"application/vnd.oci.image.*"}, Namespace: "mirror", Flatten: -1,
-		Override: true, ReplicateDeletion: true, Trigger: meta.TriggerScheduled, Cron: "0 0 * * * *", Speed: 1024,
-		TaskAttempts: 3, BlobRetries: 2, Enabled: true, CreatedBy: "alice", CreatedAt: at(14), UpdatedAt: at(15)}
-	tableCase(t, s, "replication policies", meta.Tx.ReplicationPolicies, rpolicy,
-		func(v meta.ReplicationPolicy, n string) meta.ReplicationPolicy { v.Name, v.Labels = n, nil; return v },
-		func(v meta.ReplicationPolicy) string { return v.Name })
-	execution := meta.ReplicationExecution{ID: 42, Policy: "to-dc2", Trigger: meta.TriggerEvent, Status: meta.ReplicationFailed,
-		StatusText: "1 task failed", Planned: true, Total: 5, Succeeded: 1, Failed: 1, InProgress: 2, Stopped: 1, Bytes: 1 << 20,
-		Artifacts: 3, StartTime: at(16), EndTime: at(17)}
-	task := meta.ReplicationTask{ID: 43, Execution: 42, JobID: 44, Operation: "copy", Repository: "team/app", Tag: "v1",
-		Digest: "sha256:" + strings.Repeat("a", 64), Destination: "mirror/app", Status: meta.ReplicationSucceeded, Error: "503",
-		Attempts: 2, Bytes: 1 << 20, Artifacts: 2, Skipped: 1, Log: []string{"copying", "done"}, StartTime: at(18), EndTime: at(19)}
-	testReplicationRuns(t, s, execution, task)
 	tableCase(t, s, "deliveries", meta.Tx.Deliveries, delivery, func(d meta.Delivery, n string) meta.Delivery {
 		d.ID, d.Attempts = n, nil
 		return d
@@ -209,54 +189,6 @@ func normalizeValue(rv reflect.Value) {
 		}
 		rv.Set(cp)
 	}
-}
-
-// testReplicationRuns checks the executions and tasks tables, whose keys
-// come from numbers: round trips, and an execution's tasks listed as one
-// range after ExecutionKey(id)+"/".
-func testReplicationRuns(t *testing.T, s meta.Store, execution meta.ReplicationExecution, task meta.ReplicationTask) {
-	t.Run("replication runs", func(t *testing.T) {
-		update(t, s, func(tx meta.Tx) error {
-			check(t, "Put execution", tx.ReplicationExecutions().Put(execution))
-			other := execution
-			other.ID = 7
-			check(t, "Put execution", tx.ReplicationExecutions().Put(other))
-			for _, id := range []uint64{43, 100, 9} {
-				v := task
-				v.ID = id
-				check(t, "Put task", tx.ReplicationTasks().Put(v))
-			}
-			v := task
-			v.Execution, v.ID = 7, 8
-			check(t, "Put task", tx.ReplicationTasks().Put(v))
-			v.Execution, v.ID = 420, 421
-			check(t, "Put task", tx.ReplicationTasks().Put(v))
-			return nil
-		})
-		view(t, s, func(tx meta.Tx) error {
-			got, err := tx.ReplicationExecutions().Get(meta.ExecutionKey(42))
-			check(t, "Get execution", err)
-			if !sameRecord(got, execution) {
-				t.Errorf("execution round trip:\n got %+v\nwant %+v", got, execution)
-			}
-			gt, err := tx.ReplicationTasks().Get(meta.TaskKey(42, 43))
-			check(t, "Get task", err)
-			if !sameRecord(gt, task) {
-				t.Errorf("task round trip:\n got %+v\nwant %+v", gt, task)
-			}
-			all, err := tx.ReplicationTasks().List(meta.ExecutionKey(42)+"/", 0)
-			check(t, "List tasks", err)
-			var ids []string
-			for _, v := range all {
-				if v.Execution != 42 {
-					break
-				}
-				ids = append(ids, fmt.Sprint(v.ID))
-			}
-			wantStrings(t, "tasks of execution 42", ids, []string{"9", "43", "100"})
-			return nil
-		})
-	})
 }
 
 // webhookPolicyScopes checks that policies of one name in two projects and

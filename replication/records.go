@@ -1,13 +1,28 @@
-package meta
+package replication
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/berthreg/berth/meta"
 )
 
-// RegistryEndpoint is a remote registry that replication policies copy to
+// The replication record kinds (the bucket names of earlier builds).
+var (
+	// Registries holds the registry endpoints, keyed by name.
+	Registries = meta.RecordType[Registry]{Kind: "registryEndpoints", Key: func(r Registry) string { return r.Name }}
+	// Policies holds the replication policies, keyed by name.
+	Policies = meta.RecordType[PolicyRecord]{Kind: "replicationPolicies", Key: func(p PolicyRecord) string { return p.Name }}
+	// Executions holds the executions, keyed by ExecutionKey.
+	Executions = meta.RecordType[Execution]{Kind: "replicationExecutions", Key: Execution.Key}
+	// Tasks holds the tasks, keyed by TaskKey: an execution's tasks are
+	// the keys after ExecutionKey(id)+"/".
+	Tasks = meta.RecordType[Task]{Kind: "replicationTasks", Key: Task.Key}
+)
+
+// Registry is a remote registry that replication policies copy to
 // or from.
-type RegistryEndpoint struct {
+type Registry struct {
 	// Name identifies the endpoint.
 	Name string `json:"name"`
 	// Type says what kind of registry it is ("berth", "distribution",
@@ -30,21 +45,21 @@ type RegistryEndpoint struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// ReplicationTriggerType names what starts a policy's executions.
-type ReplicationTriggerType string
+// TriggerType names what starts a policy's executions.
+type TriggerType string
 
 // The trigger types, with Harbor's names.
 const (
-	TriggerManual    ReplicationTriggerType = "manual"
-	TriggerScheduled ReplicationTriggerType = "scheduled"
-	TriggerEvent     ReplicationTriggerType = "event_based"
+	TriggerManual    TriggerType = "manual"
+	TriggerScheduled TriggerType = "scheduled"
+	TriggerEvent     TriggerType = "event_based"
 )
 
-// ReplicationPolicy says what is copied from where to where, and when.
-// Exactly one of Source and Destination names a RegistryEndpoint; the
+// PolicyRecord says what is copied from where to where, and when.
+// Exactly one of Source and Destination names a Registry; the
 // other is empty for this registry (push mode: Source empty; pull mode:
 // Destination empty).
-type ReplicationPolicy struct {
+type PolicyRecord struct {
 	// Name identifies the policy.
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
@@ -78,8 +93,8 @@ type ReplicationPolicy struct {
 	ReplicateDeletion bool `json:"replicateDeletion,omitempty"`
 	// Trigger starts executions; Cron is a scheduled trigger's schedule
 	// (with seconds).
-	Trigger ReplicationTriggerType `json:"trigger"`
-	Cron    string                 `json:"cron,omitempty"`
+	Trigger TriggerType `json:"trigger"`
+	Cron    string      `json:"cron,omitempty"`
 	// Speed limits the bandwidth of each execution's transfers, in KiB/s
 	// (0: none).
 	Speed int `json:"speed,omitempty"`
@@ -96,35 +111,35 @@ type ReplicationPolicy struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// ReplicationStatus is where an execution or a task is.
-type ReplicationStatus string
+// Status is where an execution or a task is.
+type Status string
 
 // The statuses, with Harbor's names. Pending and in-progress ones are
 // active; the others are final (an execution's until failed tasks are
 // retried).
 const (
-	ReplicationPending    ReplicationStatus = "Pending"
-	ReplicationInProgress ReplicationStatus = "InProgress"
-	ReplicationSucceeded  ReplicationStatus = "Succeed"
-	ReplicationFailed     ReplicationStatus = "Failed"
-	ReplicationStopped    ReplicationStatus = "Stopped"
+	StatusPending    Status = "Pending"
+	StatusInProgress Status = "InProgress"
+	StatusSucceeded  Status = "Succeed"
+	StatusFailed     Status = "Failed"
+	StatusStopped    Status = "Stopped"
 )
 
 // Final reports a status that will not change by itself.
-func (s ReplicationStatus) Final() bool {
-	return s == ReplicationSucceeded || s == ReplicationFailed || s == ReplicationStopped
+func (s Status) Final() bool {
+	return s == StatusSucceeded || s == StatusFailed || s == StatusStopped
 }
 
-// ReplicationExecution is one run of a policy.
-type ReplicationExecution struct {
+// Execution is one run of a policy.
+type Execution struct {
 	// ID is the execution's number (the id of the job that plans it).
 	ID uint64 `json:"id"`
 	// Policy names the policy; Trigger says what started it.
-	Policy  string                 `json:"policy"`
-	Trigger ReplicationTriggerType `json:"trigger"`
+	Policy  string      `json:"policy"`
+	Trigger TriggerType `json:"trigger"`
 	// Status is the execution's; StatusText says why it failed.
-	Status     ReplicationStatus `json:"status"`
-	StatusText string            `json:"statusText,omitempty"`
+	Status     Status `json:"status"`
+	StatusText string `json:"statusText,omitempty"`
 	// Planned is set once its tasks are created.
 	Planned bool `json:"planned,omitempty"`
 	// Total counts its tasks; the others count them by status.
@@ -142,14 +157,20 @@ type ReplicationExecution struct {
 	EndTime   time.Time `json:"endTime,omitzero"`
 }
 
-// Key is the execution's key in its table: its ID, zero-padded to sort.
-func (e ReplicationExecution) Key() string { return ExecutionKey(e.ID) }
+// Key is the record's key: ExecutionKey of its id ("" for id 0, which no
+// execution has: ids are job ids).
+func (e Execution) Key() string {
+	if e.ID == 0 {
+		return ""
+	}
+	return ExecutionKey(e.ID)
+}
 
 // ExecutionKey is the table key of execution id.
 func ExecutionKey(id uint64) string { return fmt.Sprintf("%020d", id) }
 
-// ReplicationTask is the copy or the deletion of one artifact.
-type ReplicationTask struct {
+// Task is the copy or the deletion of one artifact.
+type Task struct {
 	// ID is the task's number (the id of its first job); Execution the
 	// execution's; JobID the job running it now.
 	ID        uint64 `json:"id"`
@@ -165,8 +186,8 @@ type ReplicationTask struct {
 	Digest      string `json:"digest,omitempty"`
 	Destination string `json:"destination"`
 	// Status is the task's; Error the last failure.
-	Status ReplicationStatus `json:"status"`
-	Error  string            `json:"error,omitempty"`
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
 	// Attempts counts the attempts started.
 	Attempts int `json:"attempts"`
 	// Bytes is what it transferred; Artifacts the manifests it wrote and
@@ -182,8 +203,14 @@ type ReplicationTask struct {
 }
 
 // Key is the task's key in its table: execution and task, zero-padded,
-// so an execution's tasks are one range.
-func (t ReplicationTask) Key() string { return TaskKey(t.Execution, t.ID) }
+// so an execution's tasks are one range ("" when either is 0, which no
+// task has: ids are job ids).
+func (t Task) Key() string {
+	if t.Execution == 0 || t.ID == 0 {
+		return ""
+	}
+	return TaskKey(t.Execution, t.ID)
+}
 
 // TaskKey is the table key of a task.
 func TaskKey(execution, id uint64) string { return ExecutionKey(execution) + "/" + ExecutionKey(id) }
