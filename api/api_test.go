@@ -17,6 +17,7 @@ import (
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
+	"github.com/berthreg/berth/webhook"
 )
 
 type client struct {
@@ -46,7 +47,7 @@ func openStore(t *testing.T) meta.Store {
 // administrator), alice and bob, each with password <name>-password.
 func newAPIOn(t *testing.T, store meta.Store, opts ...Option) (string, *accounts.Manager) {
 	t.Helper()
-	m, err := accounts.New(t.Context(), store, accounts.WithHashCost(bcrypt.MinCost))
+	m, err := accounts.New(t.Context(), store, accounts.WithHashCost(bcrypt.MinCost), accounts.WithProjectCleanup(webhook.DeleteProjectPolicies))
 	if err != nil {
 		t.Fatal(err)
 	}

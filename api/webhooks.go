@@ -43,7 +43,7 @@ type webhookPolicy struct {
 	UpdateTime   time.Time       `json:"update_time"`
 }
 
-func toWebhookJSON(p meta.WebhookPolicy) webhookPolicy {
+func toWebhookJSON(p webhook.Policy) webhookPolicy {
 	out := webhookPolicy{Name: p.Name, Description: p.Description, ProjectName: p.Project, Repositories: p.Repositories,
 		EventTypes: p.EventTypes, Enabled: p.Enabled, Creator: p.CreatedBy, CreationTime: p.CreatedAt, UpdateTime: p.UpdatedAt,
 		Targets: []webhookTarget{}}
@@ -61,9 +61,9 @@ func toWebhookJSON(p meta.WebhookPolicy) webhookPolicy {
 // fromWebhookJSON makes the record of a policy request for project (""
 // for a system policy), and says which targets' secrets it left out.
 // webhook.Policies validates it.
-func fromWebhookJSON(req webhookPolicy, project string) (meta.WebhookPolicy, []webhook.Keep, error) {
+func fromWebhookJSON(req webhookPolicy, project string) (webhook.Policy, []webhook.Keep, error) {
 	var keep []webhook.Keep
-	p := meta.WebhookPolicy{Name: req.Name, Description: req.Description, Project: project, Repositories: req.Repositories,
+	p := webhook.Policy{Name: req.Name, Description: req.Description, Project: project, Repositories: req.Repositories,
 		EventTypes: req.EventTypes, Enabled: req.Enabled}
 	if req.ProjectName != "" && req.ProjectName != project {
 		return p, nil, badRequest("project_name: %q is not the project of this path", req.ProjectName)
@@ -72,7 +72,7 @@ func fromWebhookJSON(req webhookPolicy, project string) (meta.WebhookPolicy, []w
 		if t.PayloadFormat != "" && t.PayloadFormat != "Default" && t.PayloadFormat != "CloudEvents" {
 			return p, nil, badRequest("targets[%d].payload_format: %q is not Default or CloudEvents", i, t.PayloadFormat)
 		}
-		mt := meta.WebhookTarget{Type: t.Type, Address: t.Address, SkipCertVerify: t.SkipCertVerify,
+		mt := webhook.Target{Type: t.Type, Address: t.Address, SkipCertVerify: t.SkipCertVerify,
 			Timeout: time.Duration(t.TimeoutSeconds) * time.Second}
 		if t.PayloadFormat == "CloudEvents" {
 			mt.Format = "cloudevents"
@@ -120,10 +120,10 @@ func (h *Handler) policies() *webhook.Policies { return &webhook.Policies{Store:
 
 // scopedPolicy checks p's right to the request's webhook scope and loads
 // the policy the path names in it.
-func (h *Handler) scopedPolicy(r *http.Request, p auth.Principal) (string, meta.WebhookPolicy, error) {
+func (h *Handler) scopedPolicy(r *http.Request, p auth.Principal) (string, webhook.Policy, error) {
 	project, err := h.webhookScope(r, p)
 	if err != nil {
-		return project, meta.WebhookPolicy{}, err
+		return project, webhook.Policy{}, err
 	}
 	name := r.PathValue("policy")
 	pol, err := h.policies().Get(r.Context(), project, name)

@@ -75,7 +75,7 @@ func TestWebhookPolicyDeletedLeavesNothing(t *testing.T) {
 		if _, err := tx.Jobs().Get(mine[0].JobID); !errors.Is(err, meta.ErrNotFound) {
 			return errors.New("the deleted policy's pending job is still queued")
 		}
-		if d, err := tx.Deliveries().List("", 0); err != nil || len(d) != 0 {
+		if d, err := webhook.DeliveryRecords.In(tx).List("", 0); err != nil || len(d) != 0 {
 			return errors.New("the deleted policy's deliveries are still logged")
 		}
 		return nil
@@ -148,10 +148,10 @@ func TestDeletedProjectLeavesNothing(t *testing.T) {
 		t.Errorf("the system-wide log lost the old project's events: %s", out)
 	}
 	err := store.View(t.Context(), func(tx meta.Tx) error {
-		if ps, _ := tx.WebhookPolicies().List("", 0); len(ps) != 0 {
+		if ps, _ := webhook.PolicyRecords.In(tx).List("", 0); len(ps) != 0 {
 			t.Errorf("policies left: %+v", ps)
 		}
-		if ds, _ := tx.Deliveries().List("", 0); len(ds) != 0 {
+		if ds, _ := webhook.DeliveryRecords.In(tx).List("", 0); len(ds) != 0 {
 			t.Errorf("deliveries left: %+v", ds)
 		}
 		if js, _ := tx.Jobs().List(meta.JobFilter{Kind: webhook.JobKind}, 0, 0); len(js) != 0 {
@@ -176,12 +176,12 @@ func TestWebhookSecretsWriteOnly(t *testing.T) {
 	alice.want("POST", path, `{"name":"deploy","event_types":["PUSH_ARTIFACT"],"enabled":true,
 		"targets":[{"type":"http","address":"https://one.example/","auth_header":"Bearer one-token","secret":"one-secret"},
 		           {"type":"http","address":"https://two.example/","auth_header":"Bearer two-token"}]}`, 201, "")
-	stored := func() []meta.WebhookTarget {
+	stored := func() []webhook.Target {
 		t.Helper()
-		var p meta.WebhookPolicy
+		var p webhook.Policy
 		if err := store.View(t.Context(), func(tx meta.Tx) error {
 			var err error
-			p, err = tx.WebhookPolicies().Get(meta.WebhookPolicyKey("team", "deploy"))
+			p, err = webhook.PolicyRecords.In(tx).Get(webhook.PolicyKey("team", "deploy"))
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -66,10 +66,6 @@ type Tx interface {
 	Cursors() Table[Cursor]
 	// Jobs is the job queue.
 	Jobs() Jobs
-	// WebhookPolicies holds webhook policies.
-	WebhookPolicies() Table[WebhookPolicy]
-	// Deliveries holds the webhook delivery log.
-	Deliveries() Table[Delivery]
 	// Collector is garbage collection's bookkeeping.
 	Collector() Collector
 	// Records returns the feature records of kind (see RecordType). An

@@ -44,8 +44,8 @@ type Deliverer struct {
 
 // loaded is what one attempt needs from the store.
 type loaded struct {
-	policy meta.WebhookPolicy
-	target meta.WebhookTarget
+	policy Policy
+	target Target
 	event  meta.Event
 	ctx    Context
 }
@@ -88,24 +88,24 @@ var errPolicyGone = fmt.Errorf("policy deleted: %w", meta.ErrNotFound)
 // whose policy is gone fails for good (jobs.Permanent), whatever policy
 // has the name now. A job from before ids goes to the id-less policy of
 // its name only.
-func policyOf(tx meta.Tx, job delivery) (meta.WebhookPolicy, error) {
-	gone := func() (meta.WebhookPolicy, error) {
-		return meta.WebhookPolicy{}, jobs.Permanent(fmt.Errorf("webhook: policy %s (id %d) of project %q: %w", job.Policy, job.PolicyID, job.Project, errPolicyGone))
+func policyOf(tx meta.Tx, job delivery) (Policy, error) {
+	gone := func() (Policy, error) {
+		return Policy{}, jobs.Permanent(fmt.Errorf("webhook: policy %s (id %d) of project %q: %w", job.Policy, job.PolicyID, job.Project, errPolicyGone))
 	}
-	var p meta.WebhookPolicy
+	var p Policy
 	if job.PolicyID == 0 && job.Project == "" {
-		all, err := tx.WebhookPolicies().List("", 0)
+		all, err := PolicyRecords.In(tx).List("", 0)
 		if err != nil {
 			return p, err
 		}
-		i := slices.IndexFunc(all, func(p meta.WebhookPolicy) bool { return p.Name == job.Policy && p.ID == 0 })
+		i := slices.IndexFunc(all, func(p Policy) bool { return p.Name == job.Policy && p.ID == 0 })
 		if i < 0 {
 			return gone()
 		}
 		p = all[i]
 	} else {
 		var err error
-		p, err = tx.WebhookPolicies().Get(meta.WebhookPolicyKey(job.Project, job.Policy))
+		p, err = PolicyRecords.In(tx).Get(PolicyKey(job.Project, job.Policy))
 		if errors.Is(err, meta.ErrNotFound) || err == nil && p.ID != job.PolicyID {
 			return gone()
 		}
@@ -122,7 +122,7 @@ func policyOf(tx meta.Tx, job delivery) (meta.WebhookPolicy, error) {
 }
 
 // Body renders event e for target t: its bytes and content type.
-func Body(t meta.WebhookTarget, e meta.Event, c Context, id string) ([]byte, string, error) {
+func Body(t Target, e meta.Event, c Context, id string) ([]byte, string, error) {
 	switch {
 	case t.Type == "slack":
 		b, err := Slack(e, c)
@@ -153,7 +153,7 @@ func (d *Deliverer) Run(ctx context.Context, j meta.Job) error {
 	}
 	start := time.Now()
 	status, class, sendErr := d.send(ctx, l.target, id, body, contentType, start)
-	attempt := meta.DeliveryAttempt{At: start.UTC(), Duration: time.Since(start), Status: status, Error: class}
+	attempt := DeliveryAttempt{At: start.UTC(), Duration: time.Since(start), Status: status, Error: class}
 	if err := d.record(ctx, j, job, l, attempt); err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func (d *Deliverer) Run(ctx context.Context, j meta.Job) error {
 // delivered) and the job's error. Neither keeps anything of the response
 // body, nor the status line's text: a receiver on an internal network
 // must not be readable through the log.
-func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, body []byte, contentType string, at time.Time) (int, string, error) {
+func (d *Deliverer) send(ctx context.Context, t Target, id string, body []byte, contentType string, at time.Time) (int, string, error) {
 	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -209,7 +209,7 @@ func (d *Deliverer) send(ctx context.Context, t meta.WebhookTarget, id string, b
 	}
 }
 
-func (d *Deliverer) client(t meta.WebhookTarget) *http.Client {
+func (d *Deliverer) client(t Target) *http.Client {
 	rt := d.Transport
 	if rt == nil {
 		d.once.Do(func() {
@@ -229,22 +229,22 @@ func (d *Deliverer) client(t meta.WebhookTarget) *http.Client {
 
 // record appends the attempt to the delivery log, unless the policy was
 // deleted meanwhile (its log went with it).
-func (d *Deliverer) record(ctx context.Context, j meta.Job, job delivery, l loaded, a meta.DeliveryAttempt) error {
+func (d *Deliverer) record(ctx context.Context, j meta.Job, job delivery, l loaded, a DeliveryAttempt) error {
 	return d.Store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := policyOf(tx, job); errors.Is(err, errPolicyGone) {
 			return nil
 		} else if err != nil {
 			return err
 		}
-		rec, err := tx.Deliveries().Get(DeliveryID(j.ID))
+		rec, err := DeliveryRecords.In(tx).Get(DeliveryID(j.ID))
 		if errors.Is(err, meta.ErrNotFound) {
-			rec = meta.Delivery{ID: DeliveryID(j.ID), JobID: j.ID, Policy: job.Policy, Project: l.policy.Project, PolicyID: l.policy.ID, Target: job.Target,
+			rec = Delivery{ID: DeliveryID(j.ID), JobID: j.ID, Policy: job.Policy, Project: l.policy.Project, PolicyID: l.policy.ID, Target: job.Target,
 				Address: l.target.Address, EventSeq: job.Seq, EventType: l.event.Type, CreatedAt: j.CreatedAt}
 		} else if err != nil {
 			return err
 		}
 		rec.Attempts = append(rec.Attempts, a)
-		return tx.Deliveries().Put(rec)
+		return DeliveryRecords.In(tx).Put(rec)
 	})
 }
 
@@ -253,11 +253,11 @@ func (d *Deliverer) record(ctx context.Context, j meta.Job, job delivery, l load
 // for the same event and target. It returns the delivery id that will
 // carry it.
 func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
-	var rec meta.Delivery
+	var rec Delivery
 	var job meta.Job
 	err := q.Store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		if rec, err = tx.Deliveries().Get(id); err != nil {
+		if rec, err = DeliveryRecords.In(tx).Get(id); err != nil {
 			return err
 		}
 		job, err = tx.Jobs().Get(rec.JobID)
@@ -280,7 +280,7 @@ func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
 		}
 		copyRec := rec
 		copyRec.ID, copyRec.JobID, copyRec.Attempts, copyRec.CreatedAt = DeliveryID(next.ID), next.ID, nil, time.Now().UTC()
-		return tx.Deliveries().Put(copyRec)
+		return DeliveryRecords.In(tx).Put(copyRec)
 	})
 	if err == nil && q.Notify != nil {
 		q.Notify()
@@ -295,10 +295,10 @@ func PruneDeliveries(ctx context.Context, s meta.Store, before time.Time) (int, 
 	n := 0
 	after := ""
 	for {
-		var batch []meta.Delivery
+		var batch []Delivery
 		err := s.Update(ctx, func(tx meta.Tx) error {
 			var err error
-			if batch, err = tx.Deliveries().List(after, 500); err != nil {
+			if batch, err = DeliveryRecords.In(tx).List(after, 500); err != nil {
 				return err
 			}
 			for _, d := range batch {
@@ -308,7 +308,7 @@ func PruneDeliveries(ctx context.Context, s meta.Store, before time.Time) (int, 
 				if j, err := tx.Jobs().Get(d.JobID); err == nil && j.State.Active() {
 					continue
 				}
-				if err := tx.Deliveries().Delete(d.ID); err != nil {
+				if err := DeliveryRecords.In(tx).Delete(d.ID); err != nil {
 					return err
 				}
 				n++

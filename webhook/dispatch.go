@@ -36,7 +36,7 @@ func DeliveryID(jobID uint64) string { return fmt.Sprintf("%020d", jobID) }
 // Matches reports whether policy p sends event e: enabled, of a listed
 // type, recorded after the policy's creation (its id), in its project
 // (any for a system policy) and matching its repository pattern.
-func Matches(p meta.WebhookPolicy, e meta.Event) bool {
+func Matches(p Policy, e meta.Event) bool {
 	if !p.Enabled || !slices.Contains(p.EventTypes, e.Type) || (p.Project != "" && p.Project != e.Project) {
 		return false
 	}
@@ -55,11 +55,11 @@ func Matches(p meta.WebhookPolicy, e meta.Event) bool {
 // record, in the transaction that moves the cursor. A policy left by an
 // earlier project of the same name sends nothing.
 func Dispatch(_ context.Context, tx meta.Tx, batch []meta.Event) error {
-	all, err := tx.WebhookPolicies().List("", 0)
+	all, err := PolicyRecords.In(tx).List("", 0)
 	if err != nil || len(all) == 0 {
 		return err
 	}
-	var policies []meta.WebhookPolicy
+	var policies []Policy
 	for _, p := range all {
 		ok, err := current(tx, p)
 		if err != nil {
@@ -86,7 +86,7 @@ func Dispatch(_ context.Context, tx meta.Tx, batch []meta.Event) error {
 }
 
 // enqueue adds the delivery job of event e to target i of p, and its log.
-func enqueue(tx meta.Tx, p meta.WebhookPolicy, i int, t meta.WebhookTarget, e meta.Event, now time.Time) error {
+func enqueue(tx meta.Tx, p Policy, i int, t Target, e meta.Event, now time.Time) error {
 	payload, err := json.Marshal(delivery{Policy: p.Name, Project: p.Project, PolicyID: p.ID, Target: i, Seq: e.Seq})
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func enqueue(tx meta.Tx, p meta.WebhookPolicy, i int, t meta.WebhookTarget, e me
 	if err != nil {
 		return err
 	}
-	return tx.Deliveries().Put(meta.Delivery{ID: DeliveryID(j.ID), JobID: j.ID, Policy: p.Name, Project: p.Project, PolicyID: p.ID,
+	return DeliveryRecords.In(tx).Put(Delivery{ID: DeliveryID(j.ID), JobID: j.ID, Policy: p.Name, Project: p.Project, PolicyID: p.ID,
 		Target: i, Address: t.Address, EventSeq: e.Seq, EventType: e.Type, CreatedAt: now})
 }
 

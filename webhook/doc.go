@@ -1,7 +1,7 @@
 // Package webhook sends the event log's events to HTTP receivers and
 // Slack, so host platforms can react to pushes without polling.
 //
-// Policies (meta.WebhookPolicy) select events by type, project (none for a
+// Policies (Policy) select events by type, project (none for a
 // system policy) and repository pattern (doublestar), and name targets.
 // Policies is the service that keeps them: a name is unique within its
 // project, an id (the event sequence number of the creation) is never

@@ -34,14 +34,14 @@ func TestDeliveryLogKeepsNoBody(t *testing.T) {
 	}
 	down, gone := body(500), body(403)
 	s := newStack(t, jobs.KindOptions{MaxAttempts: 2},
-		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
-			Targets: []meta.WebhookTarget{{Type: "http", Address: down}, {Type: "http", Address: gone}}})
+		Policy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+			Targets: []Target{{Type: "http", Address: down}, {Type: "http", Address: gone}}})
 	s.push(t, "team/app:v1")
 	eventually.True(t, "two dead letters", func() bool {
 		js, _ := s.queue.List(context.Background(), meta.JobFilter{State: meta.JobDead}, 0, 0)
 		return len(js) == 2
 	})
-	want := map[string]meta.DeliveryAttempt{down: {Status: 500, Error: "http 500"}, gone: {Status: 403, Error: "http 403"}}
+	want := map[string]DeliveryAttempt{down: {Status: 500, Error: "http 500"}, gone: {Status: 403, Error: "http 403"}}
 	for _, d := range s.deliveries(t) {
 		if len(d.Attempts) == 0 {
 			t.Fatalf("delivery %s logged no attempt", d.ID)
@@ -74,8 +74,8 @@ func TestDeliveryLogErrorClass(t *testing.T) {
 	closed := "http://" + l.Addr().String() + "/hook?token=" + leak
 	_ = l.Close()
 	s := newStack(t, jobs.KindOptions{MaxAttempts: 1},
-		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
-			Targets: []meta.WebhookTarget{{Type: "http", Address: closed}}})
+		Policy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+			Targets: []Target{{Type: "http", Address: closed}}})
 	s.push(t, "team/app:v1")
 	eventually.True(t, "a dead letter", func() bool {
 		js, _ := s.queue.List(context.Background(), meta.JobFilter{State: meta.JobDead}, 0, 0)
@@ -98,10 +98,10 @@ func TestDeliveryLogErrorClass(t *testing.T) {
 func TestTargetsOnInternalAddressesRefused(t *testing.T) {
 	rcv := newReceiver(t, 200)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(rcv.url, "http://"))
-	targets := []meta.WebhookTarget{{Type: "http", Address: rcv.url}, {Type: "http", Address: "http://localhost:" + port},
+	targets := []Target{{Type: "http", Address: rcv.url}, {Type: "http", Address: "http://localhost:" + port},
 		{Type: "slack", Address: "http://[::ffff:127.0.0.1]:" + port}, {Type: "http", Address: rcv.url, Format: "cloudevents"}}
 	s := newGuardedStack(t, nil, jobs.KindOptions{MaxAttempts: 3},
-		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, Targets: targets})
+		Policy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, Targets: targets})
 	s.push(t, "team/app:v1")
 	eventually.True(t, "dead letters", func() bool {
 		js, _ := s.queue.List(context.Background(), meta.JobFilter{State: meta.JobDead}, 0, 0)
@@ -117,7 +117,7 @@ func TestTargetsOnInternalAddressesRefused(t *testing.T) {
 	}
 
 	allowed := newStack(t, jobs.KindOptions{MaxAttempts: 1},
-		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, Targets: targets[:1]})
+		Policy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, Targets: targets[:1]})
 	allowed.push(t, "team/app:v1")
 	eventually.True(t, "the delivery", func() bool { return len(rcv.requests()) == 1 })
 }
@@ -129,8 +129,8 @@ func TestReceiverRedirectNotFollowed(t *testing.T) {
 	front := httptest.NewServer(http.RedirectHandler(inner.url, http.StatusTemporaryRedirect))
 	t.Cleanup(front.Close)
 	s := newStack(t, jobs.KindOptions{MaxAttempts: 1},
-		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
-			Targets: []meta.WebhookTarget{{Type: "http", Address: front.URL}}})
+		Policy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+			Targets: []Target{{Type: "http", Address: front.URL}}})
 	s.push(t, "team/app:v1")
 	eventually.True(t, "a dead letter", func() bool {
 		js, _ := s.queue.List(context.Background(), meta.JobFilter{State: meta.JobDead}, 0, 0)

@@ -41,7 +41,7 @@ type Policies struct {
 }
 
 // Validate checks a policy's name, patterns, event types and targets.
-func Validate(p meta.WebhookPolicy) error {
+func Validate(p Policy) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
@@ -105,7 +105,7 @@ func projectID(tx meta.Tx, project string) (uint64, error) {
 
 // current reports whether p belongs to its project's current incarnation
 // (system policies always do).
-func current(tx meta.Tx, p meta.WebhookPolicy) (bool, error) {
+func current(tx meta.Tx, p Policy) (bool, error) {
 	if p.Project == "" {
 		return true, nil
 	}
@@ -115,13 +115,13 @@ func current(tx meta.Tx, p meta.WebhookPolicy) (bool, error) {
 
 // get loads policy name of project; a policy left by an earlier project of
 // the same name is not found.
-func get(tx meta.Tx, project, name string) (meta.WebhookPolicy, error) {
-	p, err := tx.WebhookPolicies().Get(meta.WebhookPolicyKey(project, name))
+func get(tx meta.Tx, project, name string) (Policy, error) {
+	p, err := PolicyRecords.In(tx).Get(PolicyKey(project, name))
 	if err != nil {
 		return p, err
 	}
 	if ok, err := current(tx, p); err != nil || !ok {
-		return meta.WebhookPolicy{}, firstErr(err, fmt.Errorf("webhook: policy %s of project %q: %w", name, project, meta.ErrNotFound))
+		return Policy{}, firstErr(err, fmt.Errorf("webhook: policy %s of project %q: %w", name, project, meta.ErrNotFound))
 	}
 	return p, nil
 }
@@ -146,7 +146,7 @@ func operator(ctx context.Context) string {
 // must exist: it gets its id (the sequence number of the event recording
 // the creation), its project's ID, and CreatedAt and UpdatedAt. ErrExists
 // when the project has a policy of that name.
-func (ps *Policies) Create(ctx context.Context, p meta.WebhookPolicy) (meta.WebhookPolicy, error) {
+func (ps *Policies) Create(ctx context.Context, p Policy) (Policy, error) {
 	if err := Validate(p); err != nil {
 		return p, err
 	}
@@ -161,7 +161,7 @@ func (ps *Policies) Create(ctx context.Context, p meta.WebhookPolicy) (meta.Webh
 			}
 			p.ProjectID = proj.ID
 		}
-		old, err := tx.WebhookPolicies().Get(p.Key())
+		old, err := PolicyRecords.In(tx).Get(p.Key())
 		switch {
 		case err == nil:
 			ok, err := current(tx, old)
@@ -172,7 +172,7 @@ func (ps *Policies) Create(ctx context.Context, p meta.WebhookPolicy) (meta.Webh
 				return fmt.Errorf("%w: %s", ErrExists, p.Name)
 			}
 			// Left by an earlier project of the same name: it goes now.
-			if err := meta.DeleteWebhookPolicy(tx, old, now); err != nil {
+			if err := deletePolicy(tx, old, now); err != nil {
 				return err
 			}
 		case !errors.Is(err, meta.ErrNotFound):
@@ -184,7 +184,7 @@ func (ps *Policies) Create(ctx context.Context, p meta.WebhookPolicy) (meta.Webh
 			return err
 		}
 		p.ID = seq
-		return tx.WebhookPolicies().Put(p)
+		return PolicyRecords.In(tx).Put(p)
 	})
 	return p, err
 }
@@ -199,8 +199,8 @@ func orStr(s, fallback string) string {
 
 // Get returns policy name of project ("" for a system policy), or
 // meta.ErrNotFound.
-func (ps *Policies) Get(ctx context.Context, project, name string) (meta.WebhookPolicy, error) {
-	var p meta.WebhookPolicy
+func (ps *Policies) Get(ctx context.Context, project, name string) (Policy, error) {
+	var p Policy
 	err := ps.Store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		p, err = get(tx, project, name)
@@ -211,14 +211,14 @@ func (ps *Policies) Get(ctx context.Context, project, name string) (meta.Webhook
 
 // List returns the policies of project ("" for the system policies), in
 // name order.
-func (ps *Policies) List(ctx context.Context, project string) ([]meta.WebhookPolicy, error) {
-	var out []meta.WebhookPolicy
+func (ps *Policies) List(ctx context.Context, project string) ([]Policy, error) {
+	var out []Policy
 	err := ps.Store.View(ctx, func(tx meta.Tx) error {
 		after := ""
 		if project != "" {
 			after = project + "/"
 		}
-		all, err := tx.WebhookPolicies().List(after, 0)
+		all, err := PolicyRecords.In(tx).List(after, 0)
 		if err != nil {
 			return err
 		}
@@ -255,7 +255,7 @@ type Keep struct {
 // them, and returns the stored record. keep[i], when given, says which
 // secrets of target i the caller left out (see Keep); a target without
 // one takes its secrets as p gives them.
-func (ps *Policies) Update(ctx context.Context, p meta.WebhookPolicy, keep []Keep) (meta.WebhookPolicy, error) {
+func (ps *Policies) Update(ctx context.Context, p Policy, keep []Keep) (Policy, error) {
 	if err := Validate(p); err != nil {
 		return p, err
 	}
@@ -282,14 +282,14 @@ func (ps *Policies) Update(ctx context.Context, p meta.WebhookPolicy, keep []Kee
 			}
 		}
 		p.ID, p.ProjectID, p.CreatedBy, p.CreatedAt, p.UpdatedAt = old.ID, old.ProjectID, old.CreatedBy, old.CreatedAt, time.Now().UTC()
-		return tx.WebhookPolicies().Put(p)
+		return PolicyRecords.In(tx).Put(p)
 	})
 	return p, err
 }
 
 // sameAddress finds the stored target with address: the one at index i
 // if it has it, else the first that does.
-func sameAddress(targets []meta.WebhookTarget, i int, address string) (meta.WebhookTarget, bool) {
+func sameAddress(targets []Target, i int, address string) (Target, bool) {
 	if i < len(targets) && targets[i].Address == address {
 		return targets[i], true
 	}
@@ -298,7 +298,7 @@ func sameAddress(targets []meta.WebhookTarget, i int, address string) (meta.Webh
 			return t, true
 		}
 	}
-	return meta.WebhookTarget{}, false
+	return Target{}, false
 }
 
 // Delete deletes policy name of project with its delivery log and its
@@ -310,7 +310,7 @@ func (ps *Policies) Delete(ctx context.Context, project, name string) error {
 			return err
 		}
 		now := time.Now().UTC()
-		if err := meta.DeleteWebhookPolicy(tx, p, now); err != nil {
+		if err := deletePolicy(tx, p, now); err != nil {
 			return err
 		}
 		_, err = tx.Events().Append(meta.Event{Type: events.DeleteWebhookPolicy, Time: now, Operator: operator(ctx),
@@ -321,7 +321,7 @@ func (ps *Policies) Delete(ctx context.Context, project, name string) error {
 
 // Logged is a delivery log record with its job's state.
 type Logged struct {
-	meta.Delivery
+	Delivery
 	// State is the delivery job's state ("" when the job was pruned).
 	State meta.JobState
 }
@@ -335,7 +335,7 @@ func (ps *Policies) Deliveries(ctx context.Context, project, name string) ([]Log
 		if err != nil {
 			return err
 		}
-		all, err := tx.Deliveries().List("", 0)
+		all, err := DeliveryRecords.In(tx).List("", 0)
 		if err != nil {
 			return err
 		}
@@ -363,7 +363,7 @@ func (ps *Policies) Redeliver(ctx context.Context, q *jobs.Queue, project, name,
 		if err != nil {
 			return err
 		}
-		d, err := tx.Deliveries().Get(id)
+		d, err := DeliveryRecords.In(tx).Get(id)
 		if err != nil {
 			return err
 		}

@@ -37,9 +37,9 @@ func addProjects(t *testing.T, s meta.Store, names ...string) {
 // isPermanent reports an error the job queue does not retry.
 func isPermanent(err error) bool { return fmt.Sprintf("%T", err) == "jobs.permanent" }
 
-func hook(project, name, address string) meta.WebhookPolicy {
-	return meta.WebhookPolicy{Name: name, Project: project, EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
-		Targets: []meta.WebhookTarget{{Type: "http", Address: address}}}
+func hook(project, name, address string) Policy {
+	return Policy{Name: name, Project: project, EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+		Targets: []Target{{Type: "http", Address: address}}}
 }
 
 // TestPolicyNamesPerProject: a policy name is unique within its project
@@ -174,7 +174,7 @@ func TestLegacyPolicyJobs(t *testing.T) {
 	s := testbolt.Open(t)
 	var seq uint64
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {
-		if err := tx.WebhookPolicies().Put(hook("team", "legacy", recv.url)); err != nil {
+		if err := PolicyRecords.In(tx).Put(hook("team", "legacy", recv.url)); err != nil {
 			return err
 		}
 		var err error
@@ -210,18 +210,18 @@ func TestUpdateKeepsSecretsOfSameAddress(t *testing.T) {
 	ps := &Policies{Store: s}
 	p := hook("team", "deploy", "https://one.example/")
 	p.Targets[0].Secret, p.Targets[0].AuthHeader = "one-secret", "Bearer one"
-	p.Targets = append(p.Targets, meta.WebhookTarget{Type: "http", Address: "https://two.example/", AuthHeader: "Bearer two"})
+	p.Targets = append(p.Targets, Target{Type: "http", Address: "https://two.example/", AuthHeader: "Bearer two"})
 	p, err := ps.Create(t.Context(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	both := []Keep{{Secret: true, AuthHeader: true}, {Secret: true, AuthHeader: true}}
-	p.Targets = []meta.WebhookTarget{{Type: "http", Address: "https://two.example/"}, {Type: "http", Address: "https://one.example/"}}
+	p.Targets = []Target{{Type: "http", Address: "https://two.example/"}, {Type: "http", Address: "https://one.example/"}}
 	got, err := ps.Update(t.Context(), p, both)
 	if err != nil || got.Targets[0].AuthHeader != "Bearer two" || got.Targets[1].Secret != "one-secret" || got.Targets[1].AuthHeader != "Bearer one" {
 		t.Errorf("reordered: %+v, %v", got.Targets, err)
 	}
-	p.Targets = []meta.WebhookTarget{{Type: "http", Address: "https://evil.example/"}, {Type: "http", Address: "https://one.example/", Secret: "new"}}
+	p.Targets = []Target{{Type: "http", Address: "https://evil.example/"}, {Type: "http", Address: "https://one.example/", Secret: "new"}}
 	got, err = ps.Update(t.Context(), p, []Keep{{Secret: true, AuthHeader: true}, {AuthHeader: true}})
 	if err != nil || got.Targets[0].Secret != "" || got.Targets[0].AuthHeader != "" || got.Targets[1].Secret != "new" || got.Targets[1].AuthHeader != "Bearer one" {
 		t.Errorf("a new address and a new secret: %+v, %v", got.Targets, err)

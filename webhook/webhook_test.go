@@ -79,7 +79,7 @@ type stack struct {
 	queue *jobs.Queue
 }
 
-func newStack(t *testing.T, opts jobs.KindOptions, policies ...meta.WebhookPolicy) *stack {
+func newStack(t *testing.T, opts jobs.KindOptions, policies ...Policy) *stack {
 	t.Helper()
 	return newGuardedStack(t, loopbackAllowed, opts, policies...)
 }
@@ -88,12 +88,12 @@ func newStack(t *testing.T, opts jobs.KindOptions, policies ...meta.WebhookPolic
 var loopbackAllowed = netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8")))
 
 // newGuardedStack is newStack with deliveries checked by guard.
-func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions, policies ...meta.WebhookPolicy) *stack {
+func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions, policies ...Policy) *stack {
 	t.Helper()
 	s := testbolt.Open(t)
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {
 		for _, p := range policies {
-			if err := tx.WebhookPolicies().Put(p); err != nil {
+			if err := PolicyRecords.In(tx).Put(p); err != nil {
 				return err
 			}
 		}
@@ -142,10 +142,10 @@ func (s *stack) push(t *testing.T, ref string) string {
 	return d.String()
 }
 
-func (s *stack) deliveries(t *testing.T) []meta.Delivery {
+func (s *stack) deliveries(t *testing.T) []Delivery {
 	t.Helper()
-	var out []meta.Delivery
-	_ = s.store.View(context.Background(), func(tx meta.Tx) error { out, _ = tx.Deliveries().List("", 0); return nil })
+	var out []Delivery
+	_ = s.store.View(context.Background(), func(tx meta.Tx) error { out, _ = DeliveryRecords.In(tx).List("", 0); return nil })
 	return out
 }
 
@@ -158,14 +158,14 @@ const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 func TestPushDelivered(t *testing.T) {
 	harbor, ce, slack, other := newReceiver(t, 200), newReceiver(t, 204), newReceiver(t, 200), newReceiver(t, 200)
 	s := newStack(t, jobs.KindOptions{},
-		meta.WebhookPolicy{Name: "deploy", Project: "team", Repositories: "team/app*", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
-			Targets: []meta.WebhookTarget{
+		Policy{Name: "deploy", Project: "team", Repositories: "team/app*", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+			Targets: []Target{
 				{Type: "http", Address: harbor.url, AuthHeader: "Bearer hook-token", Secret: secret},
 				{Type: "http", Address: ce.url, Format: "cloudevents", Secret: secret},
 				{Type: "slack", Address: slack.url},
 			}},
-		meta.WebhookPolicy{Name: "off", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: false, Targets: []meta.WebhookTarget{{Type: "http", Address: other.url}}},
-		meta.WebhookPolicy{Name: "deletes", EventTypes: []string{"DELETE_ARTIFACT"}, Enabled: true, Targets: []meta.WebhookTarget{{Type: "http", Address: other.url}}},
+		Policy{Name: "off", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: false, Targets: []Target{{Type: "http", Address: other.url}}},
+		Policy{Name: "deletes", EventTypes: []string{"DELETE_ARTIFACT"}, Enabled: true, Targets: []Target{{Type: "http", Address: other.url}}},
 	)
 	before := time.Now().Unix()
 	dg := s.push(t, "team/app:v1")
@@ -255,8 +255,8 @@ func TestFailingReceiver(t *testing.T) {
 	down, gone := newReceiver(t, 500), newReceiver(t, 404)
 	base := 40 * time.Millisecond
 	s := newStack(t, jobs.KindOptions{MaxAttempts: 4, Backoff: base, MaxBackoff: time.Second},
-		meta.WebhookPolicy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
-			Targets: []meta.WebhookTarget{{Type: "http", Address: down.url}, {Type: "http", Address: gone.url}}})
+		Policy{Name: "p", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+			Targets: []Target{{Type: "http", Address: down.url}, {Type: "http", Address: gone.url}}})
 	var (
 		mu       sync.Mutex
 		schedule = map[uint64][]meta.Job{} // job id -> the job as each attempt ran
@@ -287,7 +287,7 @@ func TestFailingReceiver(t *testing.T) {
 	if n := len(gone.requests()); n != 1 {
 		t.Errorf("the 404 receiver got %d attempts, want 1", n)
 	}
-	var failing meta.Delivery
+	var failing Delivery
 	for _, d := range s.deliveries(t) {
 		if d.Address == down.url {
 			failing = d
@@ -398,13 +398,13 @@ func TestPruneDeliveries(t *testing.T) {
 		if err := tx.Jobs().Put(done); err != nil {
 			return err
 		}
-		for _, d := range []meta.Delivery{
+		for _, d := range []Delivery{
 			{ID: DeliveryID(running.ID), JobID: running.ID, CreatedAt: old},
 			{ID: DeliveryID(done.ID), JobID: done.ID, CreatedAt: old},
 			{ID: DeliveryID(99), JobID: 99, CreatedAt: old},          // its job was pruned
 			{ID: DeliveryID(100), JobID: 100, CreatedAt: time.Now()}, // recent
 		} {
-			if err := tx.Deliveries().Put(d); err != nil {
+			if err := DeliveryRecords.In(tx).Put(d); err != nil {
 				return err
 			}
 		}
@@ -416,8 +416,8 @@ func TestPruneDeliveries(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("PruneDeliveries = %d, %v; want 2", n, err)
 	}
-	var left []meta.Delivery
-	_ = s.View(t.Context(), func(tx meta.Tx) error { left, _ = tx.Deliveries().List("", 0); return nil })
+	var left []Delivery
+	_ = s.View(t.Context(), func(tx meta.Tx) error { left, _ = DeliveryRecords.In(tx).List("", 0); return nil })
 	if len(left) != 2 || left[0].JobID != running.ID || left[1].JobID != 100 {
 		t.Errorf("left %+v", left)
 	}

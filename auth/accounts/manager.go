@@ -44,6 +44,8 @@ type Manager struct {
 	creds   *credCache
 	// failed is RecordLogin's budget of failed-login events (record.go).
 	failed failedLogins
+	// cleanups run in DeleteProject's transaction.
+	cleanups []ProjectCleanup
 }
 
 var (
@@ -61,6 +63,19 @@ type Option func(*Manager)
 // millisecond instead of tens.
 func WithHashCost(cost int) Option {
 	return func(m *Manager) { m.cost = min(max(cost, bcrypt.MinCost), bcrypt.MaxCost) }
+}
+
+// ProjectCleanup deletes what a feature keeps of project, in the
+// transaction that deletes the project, at now. An error aborts the
+// deletion.
+type ProjectCleanup func(tx meta.Tx, project string, now time.Time) error
+
+// WithProjectCleanup adds fns to the cleanups DeleteProject runs in its
+// transaction, so that nothing a feature kept of a project outlives it
+// (webhook.DeleteProjectPolicies, for one): a project re-created under the
+// name starts with nothing.
+func WithProjectCleanup(fns ...ProjectCleanup) Option {
+	return func(m *Manager) { m.cleanups = append(m.cleanups, fns...) }
 }
 
 // New returns a Manager over store with its own rbac.Authorizer, whose
@@ -431,18 +446,10 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		// Its webhook policies (and any an earlier project of the name
-		// left) go with their deliveries and delivery jobs.
-		prefix := meta.WebhookPolicyKey(name, "")
-		policies, err := tx.WebhookPolicies().List(prefix, 0)
-		if err != nil {
-			return err
-		}
-		for _, p := range policies {
-			if !strings.HasPrefix(p.Key(), prefix) {
-				break
-			}
-			if err := meta.DeleteWebhookPolicy(tx, p, m.now().UTC()); err != nil {
+		// What features keep of it (webhook policies with their
+		// deliveries, …) goes in the same transaction.
+		for _, clean := range m.cleanups {
+			if err := clean(tx, name, m.now().UTC()); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -13,9 +14,7 @@ import (
 )
 
 // TestProjectIDsNeverReused: a project re-created under a deleted one's
-// name gets another, greater ID; deleting a project deletes its webhook
-// policies with their deliveries and delivery jobs, and no other
-// project's.
+// name gets another, greater ID.
 func TestProjectIDsNeverReused(t *testing.T) {
 	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
 	if err != nil {
@@ -43,38 +42,7 @@ func TestProjectIDsNeverReused(t *testing.T) {
 	if first == 0 || first == id("team-b") {
 		t.Fatalf("ids %d %d", first, id("team-b"))
 	}
-	var job meta.Job
-	if err := s.Update(t.Context(), func(tx meta.Tx) error {
-		for i, p := range []string{"team", "team-b", "teamc"} {
-			pol := meta.WebhookPolicy{ID: uint64(100 + i), Name: "deploy", Project: p, ProjectID: id(p)}
-			if err := tx.WebhookPolicies().Put(pol); err != nil {
-				return err
-			}
-		}
-		job, err = tx.Jobs().Enqueue(meta.Job{Kind: "webhook.deliver"}, m.now())
-		if err != nil {
-			return err
-		}
-		return tx.Deliveries().Put(meta.Delivery{ID: "d1", JobID: job.ID, Policy: "deploy", Project: "team", PolicyID: 100})
-	}); err != nil {
-		t.Fatal(err)
-	}
 	if err := m.DeleteProject(t.Context(), "team"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.View(t.Context(), func(tx meta.Tx) error {
-		ps, err := tx.WebhookPolicies().List("", 0)
-		if err != nil || len(ps) != 2 || ps[0].Project != "team-b" || ps[1].Project != "teamc" {
-			t.Errorf("policies left: %+v, %v", ps, err)
-		}
-		if _, err := tx.Deliveries().Get("d1"); !errors.Is(err, meta.ErrNotFound) {
-			t.Errorf("the delivery: %v", err)
-		}
-		if _, err := tx.Jobs().Get(job.ID); !errors.Is(err, meta.ErrNotFound) {
-			t.Errorf("the delivery job: %v", err)
-		}
-		return nil
-	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.CreateProject(t.Context(), auth.Principal{Kind: auth.User, Name: "bob"}, "team", false); err != nil {
@@ -82,5 +50,64 @@ func TestProjectIDsNeverReused(t *testing.T) {
 	}
 	if again := id("team"); again <= first {
 		t.Errorf("re-created team: id %d, the deleted one had %d", again, first)
+	}
+}
+
+// TestProjectCleanupsRunInTheDeletion: the cleanups of WithProjectCleanup
+// run in DeleteProject's transaction, with the project's name, and one
+// that fails keeps the project and undoes what the others did.
+func TestProjectCleanupsRunInTheDeletion(t *testing.T) {
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	fail := errors.New("feature refuses")
+	var cleaned []string
+	failing := true
+	m, err := New(t.Context(), s, WithHashCost(bcrypt.MinCost), WithProjectCleanup(
+		func(tx meta.Tx, project string, _ time.Time) error {
+			cleaned = append(cleaned, project)
+			return tx.Records("feature").Delete(project)
+		},
+		func(meta.Tx, string, time.Time) error {
+			if failing {
+				return fail
+			}
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateProject(t.Context(), auth.Principal{Kind: auth.User, Name: "alice"}, "team", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(t.Context(), func(tx meta.Tx) error { return tx.Records("feature").Put("team", []byte("kept")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DeleteProject(t.Context(), "team"); !errors.Is(err, fail) {
+		t.Fatalf("DeleteProject with a failing cleanup: %v, want its error", err)
+	}
+	check := func(wantProject, wantRecord bool) {
+		t.Helper()
+		if err := s.View(t.Context(), func(tx meta.Tx) error {
+			_, perr := tx.Projects().Get("team")
+			_, rerr := tx.Records("feature").Get("team")
+			if (perr == nil) != wantProject || (rerr == nil) != wantRecord {
+				t.Errorf("project: %v, feature record: %v; want project %v, record %v", perr, rerr, wantProject, wantRecord)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(true, true)
+	failing = false
+	if err := m.DeleteProject(t.Context(), "team"); err != nil {
+		t.Fatal(err)
+	}
+	check(false, false)
+	if len(cleaned) < 2 || cleaned[len(cleaned)-1] != "team" {
+		t.Errorf("cleanups saw %q, want team", cleaned)
 	}
 }

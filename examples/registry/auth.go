@@ -27,6 +27,7 @@ import (
 	"github.com/berthreg/berth/auth/token"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/webhook"
 )
 
 // adminName is the system administrator the example server keeps.
@@ -63,6 +64,8 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, logger *slog.L
 		// unknown names by the directory: never both for one account.
 		mopts = append(mopts, accounts.WithDirectory(dir))
 	}
+	// What features keep of a project goes with it.
+	mopts = append(mopts, accounts.WithProjectCleanup(webhook.DeleteProjectPolicies))
 	m, err := accounts.New(ctx, store, mopts...)
 	if err != nil {
 		return authParts{}, fmt.Errorf("auth: %w", err)

@@ -38,8 +38,8 @@ func TestKilledServerDeliversEveryAcknowledgedPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := store.Update(t.Context(), func(tx meta.Tx) error {
-		return tx.WebhookPolicies().Put(meta.WebhookPolicy{Name: "all", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
-			Targets: []meta.WebhookTarget{{Type: "http", Address: "http://" + hookAddr + "/hook"}}})
+		return webhook.PolicyRecords.In(tx).Put(webhook.Policy{Name: "all", EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true,
+			Targets: []webhook.Target{{Type: "http", Address: "http://" + hookAddr + "/hook"}}})
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -122,7 +123,8 @@ func (r records) List(after string, limit int) ([]meta.Record, error) {
 // feature records that now live in the record space, each under the kind
 // of the same name.
 var legacyRecordBuckets = []string{"settings", "scanners", "scanReports",
-	"registryEndpoints", "replicationPolicies", "replicationExecutions", "replicationTasks"}
+	"registryEndpoints", "replicationPolicies", "replicationExecutions", "replicationTasks",
+	"webhookPolicies", "deliveries"}
 
 // moveLegacyRecords moves the records of legacyRecordBuckets into the
 // record space (run at open; a no-op once done). The values are the same
@@ -143,6 +145,45 @@ func moveLegacyRecords(btx *bbolt.Tx) error {
 		}
 		if err := btx.DeleteBucket([]byte(name)); err != nil {
 			return fmt.Errorf("meta/bolt: move %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// rekeyWebhookPolicies moves the webhook policies an earlier build kept in
+// a top-level bucket keyed by name alone to the key webhook.Policy.Key
+// gives them, "<project>/<name>" ("<name>" for system policies), before
+// the bucket joins the record space (run at open; a no-op once done).
+func rekeyWebhookPolicies(btx *bbolt.Tx) error {
+	b := btx.Bucket([]byte("webhookPolicies"))
+	if b == nil {
+		return nil
+	}
+	type move struct{ from, to, raw []byte }
+	var moves []move
+	err := b.ForEach(func(k, raw []byte) error {
+		var p struct{ Name, Project string }
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return fmt.Errorf("meta/bolt: webhook policy %q: %w", k, err)
+		}
+		key := p.Name
+		if p.Project != "" {
+			key = p.Project + "/" + p.Name
+		}
+		if key != string(k) {
+			moves = append(moves, move{slices.Clone(k), []byte(key), slices.Clone(raw)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range moves {
+		if err := b.Delete(m.from); err != nil {
+			return err
+		}
+		if err := b.Put(m.to, m.raw); err != nil {
+			return err
 		}
 	}
 	return nil

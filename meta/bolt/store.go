@@ -97,16 +97,16 @@ func initSchema(btx *bbolt.Tx) error {
 		return fmt.Errorf("%w %q: this build reads only version %q%s", ErrUnsupportedLayout, v, schemaVersion, layoutHints[string(v)])
 	}
 	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads, bucketProjects, bucketUsers, bucketRobots,
-		bucketEvents, bucketCursors, bucketJobs, bucketJobsActive, bucketJobKeys, bucketWebhookPolicies, bucketDeliveries,
+		bucketEvents, bucketCursors, bucketJobs, bucketJobsActive, bucketJobKeys,
 		bucketGC, bucketTouched, bucketClaims, bucketTombstones, bucketRecords} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
-	if err := moveLegacyRecords(btx); err != nil {
+	if err := rekeyWebhookPolicies(btx); err != nil {
 		return err
 	}
-	return rekeyWebhookPolicies(btx)
+	return moveLegacyRecords(btx)
 }
 
 // View runs fn in a read-only transaction on a consistent snapshot. Writes

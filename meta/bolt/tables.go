@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-
-	"go.etcd.io/bbolt"
 
 	"github.com/berthreg/berth/meta"
 )
@@ -19,9 +16,6 @@ var (
 	bucketProjects = []byte("projects")
 	bucketUsers    = []byte("users")
 	bucketRobots   = []byte("robots")
-	// The webhook tables, JSON too.
-	bucketWebhookPolicies = []byte("webhookPolicies")
-	bucketDeliveries      = []byte("deliveries")
 )
 
 // table is the meta.Table of one bucket, records keyed by name(v).
@@ -45,47 +39,6 @@ func (t *tx) Users() meta.Table[meta.User] {
 // Robots returns the meta.Tx view of the robots table.
 func (t *tx) Robots() meta.Table[meta.Robot] {
 	return table[meta.Robot]{t, bucketRobots, "robot", func(r meta.Robot) string { return r.Name }}
-}
-
-// WebhookPolicies returns the webhook policies table, keyed by
-// meta.WebhookPolicy.Key.
-func (t *tx) WebhookPolicies() meta.Table[meta.WebhookPolicy] {
-	return table[meta.WebhookPolicy]{t, bucketWebhookPolicies, "webhook policy", meta.WebhookPolicy.Key}
-}
-
-// rekeyWebhookPolicies moves the policies an earlier build keyed by name
-// alone to their meta.WebhookPolicy.Key (run at open; a no-op once done).
-func rekeyWebhookPolicies(btx *bbolt.Tx) error {
-	b := btx.Bucket(bucketWebhookPolicies)
-	type move struct{ from, to, raw []byte }
-	var moves []move
-	err := b.ForEach(func(k, raw []byte) error {
-		var p meta.WebhookPolicy
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return fmt.Errorf("meta/bolt: webhook policy %q: %w", k, err)
-		}
-		if key := p.Key(); key != string(k) {
-			moves = append(moves, move{slices.Clone(k), []byte(key), slices.Clone(raw)})
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, m := range moves {
-		if err := b.Delete(m.from); err != nil {
-			return err
-		}
-		if err := b.Put(m.to, m.raw); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Deliveries returns the webhook delivery log.
-func (t *tx) Deliveries() meta.Table[meta.Delivery] {
-	return table[meta.Delivery]{t, bucketDeliveries, "delivery", func(d meta.Delivery) string { return d.ID }}
 }
 
 func (tb table[T]) decode(key, raw []byte) (T, error) {

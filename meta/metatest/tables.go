@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -49,29 +48,6 @@ func testTables(t *testing.T, s meta.Store) {
 		r.Name, r.Grants = n, nil
 		return r
 	}, func(r meta.Robot) string { return r.Name })
-	policy := meta.WebhookPolicy{
-		ID: 31, Name: "deploy", Description: "redeploy on push", Project: "team", ProjectID: 12, Repositories: "team/app-*",
-		EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, CreatedBy: "alice", CreatedAt: at(7), UpdatedAt: at(8),
-		Targets: []meta.WebhookTarget{{Type: "http", Address: "https://ci.example/hook", Format: "cloudevents",
-			AuthHeader: "Bearer x", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", SkipCertVerify: true, Timeout: 5 * time.Second}},
-	}
-	// Webhook policies are keyed by project and name.
-	tableCase(t, s, "webhook policies", meta.Tx.WebhookPolicies, policy, func(p meta.WebhookPolicy, key string) meta.WebhookPolicy {
-		p.Project, p.Name, _ = strings.Cut(key, "/")
-		if p.Name == "" {
-			p.Project, p.Name = "", key
-		}
-		p.Targets = nil
-		return p
-	}, meta.WebhookPolicy.Key)
-	webhookPolicyScopes(t, s, policy)
-	delivery := meta.Delivery{ID: "00000000000000000042", JobID: 42, Policy: "deploy", Project: "team", PolicyID: 31, Target: 1,
-		Address: "https://ci.example/hook", EventSeq: 9, EventType: "PUSH_ARTIFACT", CreatedAt: at(9),
-		Attempts: []meta.DeliveryAttempt{{At: at(10), Duration: time.Second, Status: 500, Error: "500 Internal Server Error"}}}
-	tableCase(t, s, "deliveries", meta.Tx.Deliveries, delivery, func(d meta.Delivery, n string) meta.Delivery {
-		d.ID, d.Attempts = n, nil
-		return d
-	}, func(d meta.Delivery) string { return d.ID })
 }
 
 // tableCase runs the table checks on one table: full is a record with every
@@ -189,59 +165,4 @@ func normalizeValue(rv reflect.Value) {
 		}
 		rv.Set(cp)
 	}
-}
-
-// webhookPolicyScopes checks that policies of one name in two projects and
-// the system scope are three records, and that DeleteWebhookPolicy takes
-// one of them with its deliveries and jobs only.
-func webhookPolicyScopes(t *testing.T, s meta.Store, p meta.WebhookPolicy) {
-	t.Run("webhook policy scopes", func(t *testing.T) {
-		p.Name = "scoped"
-		other, system := p, p
-		other.Project, other.ID = "other", p.ID+1
-		system.Project, system.ID = "", p.ID+2
-		var jobs []meta.Job
-		update(t, s, func(tx meta.Tx) error {
-			for i, v := range []meta.WebhookPolicy{p, other, system} {
-				check(t, "Put", tx.WebhookPolicies().Put(v))
-				j, err := tx.Jobs().Enqueue(meta.Job{Kind: "webhook.deliver"}, at(20))
-				check(t, "Enqueue", err)
-				jobs = append(jobs, j)
-				check(t, "Put delivery", tx.Deliveries().Put(meta.Delivery{ID: fmt.Sprintf("scoped-%d", i), JobID: j.ID,
-					Policy: v.Name, Project: v.Project, PolicyID: v.ID, CreatedAt: at(20)}))
-			}
-			return nil
-		})
-		update(t, s, func(tx meta.Tx) error {
-			for _, v := range []meta.WebhookPolicy{p, other, system} {
-				got, err := tx.WebhookPolicies().Get(v.Key())
-				check(t, "Get "+v.Key(), err)
-				if got.Project != v.Project || got.ID != v.ID {
-					t.Errorf("Get(%q) = %+v", v.Key(), got)
-				}
-			}
-			return meta.DeleteWebhookPolicy(tx, other, at(21))
-		})
-		view(t, s, func(tx meta.Tx) error {
-			_, err := tx.WebhookPolicies().Get(other.Key())
-			wantNotFound(t, "the deleted policy", err)
-			_, err = tx.Deliveries().Get("scoped-1")
-			wantNotFound(t, "the deleted policy's delivery", err)
-			_, err = tx.Jobs().Get(jobs[1].ID)
-			wantNotFound(t, "the deleted policy's job", err)
-			for _, i := range []int{0, 2} {
-				_, err := tx.Deliveries().Get(fmt.Sprintf("scoped-%d", i))
-				check(t, "another policy's delivery", err)
-				_, err = tx.Jobs().Get(jobs[i].ID)
-				check(t, "another policy's job", err)
-			}
-			return nil
-		})
-		update(t, s, func(tx meta.Tx) error {
-			for _, v := range []meta.WebhookPolicy{p, system} {
-				check(t, "Delete", meta.DeleteWebhookPolicy(tx, v, at(22)))
-			}
-			return nil
-		})
-	})
 }

@@ -1,12 +1,24 @@
-package meta
+package webhook
 
 import (
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/berthreg/berth/meta"
 )
 
-// WebhookPolicy says which events are sent where.
-type WebhookPolicy struct {
+// The webhook record kinds (the bucket names of earlier builds).
+var (
+	// PolicyRecords holds the policies, keyed by Policy.Key.
+	PolicyRecords = meta.RecordType[Policy]{Kind: "webhookPolicies", Key: Policy.Key}
+	// DeliveryRecords is the delivery log, keyed by DeliveryID of the
+	// delivery's job.
+	DeliveryRecords = meta.RecordType[Delivery]{Kind: "deliveries", Key: func(d Delivery) string { return d.ID }}
+)
+
+// Policy says which events are sent where.
+type Policy struct {
 	// ID identifies the policy for good: the event log's sequence number
 	// of the event that recorded its creation, so that no later policy
 	// (of any name or project) gets it again. Delivery jobs and the
@@ -30,7 +42,7 @@ type WebhookPolicy struct {
 	// EventTypes are the event types sent (PUSH_ARTIFACT, …).
 	EventTypes []string `json:"eventTypes"`
 	// Targets receive the events.
-	Targets []WebhookTarget `json:"targets"`
+	Targets []Target `json:"targets"`
 	// Enabled policies send; disabled ones are kept.
 	Enabled bool `json:"enabled"`
 	// CreatedBy names the account that created it.
@@ -40,8 +52,8 @@ type WebhookPolicy struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// WebhookTarget is one receiver of a policy's events.
-type WebhookTarget struct {
+// Target is one receiver of a policy's events.
+type Target struct {
 	// Type is "http" or "slack".
 	Type string `json:"type"`
 	// Address is the receiver's URL.
@@ -94,14 +106,14 @@ type DeliveryAttempt struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Key is the policy's key in Tx.WebhookPolicies: WebhookPolicyKey of its
+// Key is the policy's key in PolicyRecords: PolicyKey of its
 // project and name.
-func (p WebhookPolicy) Key() string { return WebhookPolicyKey(p.Project, p.Name) }
+func (p Policy) Key() string { return PolicyKey(p.Project, p.Name) }
 
-// WebhookPolicyKey is the key of policy name of project: the name for a
+// PolicyKey is the key of policy name of project: the name for a
 // system policy (project ""), else "<project>/<name>" (policy names have
 // no '/'), so that a project's policies sort together.
-func WebhookPolicyKey(project, name string) string {
+func PolicyKey(project, name string) string {
 	if project == "" {
 		return name
 	}
@@ -110,22 +122,21 @@ func WebhookPolicyKey(project, name string) string {
 
 // Of reports whether delivery d belongs to policy p: the same project,
 // name and id (deliveries and policies from before ids have id zero).
-func (d Delivery) Of(p WebhookPolicy) bool {
+func (d Delivery) Of(p Policy) bool {
 	return d.Project == p.Project && d.Policy == p.Name && d.PolicyID == p.ID
 }
 
-// DeleteWebhookPolicy deletes policy p with its delivery log and its
-// delivery jobs in tx: pending and finished jobs are deleted, a running
-// one is canceled at now (its worker then records nothing). The services that
-// delete policies (webhook's, and accounts' when a project goes) share it.
-func DeleteWebhookPolicy(tx Tx, p WebhookPolicy, now time.Time) error {
-	if err := tx.WebhookPolicies().Delete(p.Key()); err != nil {
+// deletePolicy deletes policy p with its delivery log and its delivery
+// jobs in tx: pending and finished jobs are deleted, a running one is
+// canceled at now (its worker then records nothing).
+func deletePolicy(tx meta.Tx, p Policy, now time.Time) error {
+	if err := PolicyRecords.In(tx).Delete(p.Key()); err != nil {
 		return err
 	}
 	const batch = 500
 	after := ""
 	for {
-		list, err := tx.Deliveries().List(after, batch)
+		list, err := DeliveryRecords.In(tx).List(after, batch)
 		if err != nil {
 			return err
 		}
@@ -133,7 +144,7 @@ func DeleteWebhookPolicy(tx Tx, p WebhookPolicy, now time.Time) error {
 			if !d.Of(p) {
 				continue
 			}
-			if err := tx.Deliveries().Delete(d.ID); err != nil {
+			if err := DeliveryRecords.In(tx).Delete(d.ID); err != nil {
 				return err
 			}
 			if err := dropJob(tx, d.JobID, now); err != nil {
@@ -148,17 +159,38 @@ func DeleteWebhookPolicy(tx Tx, p WebhookPolicy, now time.Time) error {
 }
 
 // dropJob deletes job id, or cancels it while it runs.
-func dropJob(tx Tx, id uint64, now time.Time) error {
+func dropJob(tx meta.Tx, id uint64, now time.Time) error {
 	j, err := tx.Jobs().Get(id)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, meta.ErrNotFound):
 		return nil
 	case err != nil:
 		return err
-	case j.State == JobRunning:
-		j.State, j.FinishedAt, j.Worker, j.LeaseUntil = JobCanceled, now, "", time.Time{}
+	case j.State == meta.JobRunning:
+		j.State, j.FinishedAt, j.Worker, j.LeaseUntil = meta.JobCanceled, now, "", time.Time{}
 		j.UpdatedAt = now
 		return tx.Jobs().Put(j)
 	}
 	return tx.Jobs().Delete(id)
+}
+
+// DeleteProjectPolicies deletes the policies of project (and any an
+// earlier project of the name left) with their delivery logs and delivery
+// jobs, in tx, at now: the cleanup the accounts Manager runs when it
+// deletes a project (accounts.WithProjectCleanup).
+func DeleteProjectPolicies(tx meta.Tx, project string, now time.Time) error {
+	prefix := PolicyKey(project, "")
+	policies, err := PolicyRecords.In(tx).List(prefix, 0)
+	if err != nil {
+		return err
+	}
+	for _, p := range policies {
+		if !strings.HasPrefix(p.Key(), prefix) {
+			break
+		}
+		if err := deletePolicy(tx, p, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
