@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
@@ -134,7 +135,7 @@ func (h *Handler) auditLogs(w http.ResponseWriter, r *http.Request, p auth.Princ
 		}
 		var since uint64 // a project's log starts at its creation: an earlier project of its name is not its past
 		if project != "" {
-			p, err := tx.Projects().Get(project)
+			p, err := accounts.Projects.In(tx).Get(project)
 			if err != nil {
 				return err
 			}

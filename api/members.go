@@ -5,8 +5,8 @@ import (
 	"strconv"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
-	"github.com/berthreg/berth/meta"
 )
 
 // memberJSON is Harbor's ProjectMemberEntity.
@@ -59,13 +59,13 @@ func entityType(kind string) string {
 	return "u"
 }
 
-func toMemberJSON(mem meta.Member) memberJSON {
+func toMemberJSON(mem accounts.Member) memberJSON {
 	return memberJSON{ID: mem.ID, EntityName: mem.Name, EntityType: entityType(mem.Kind), RoleID: roleIDs[rbac.Role(mem.Role)], RoleName: mem.Role}
 }
 
 // membersPage loads the request's project if p may read its members
 // (and grants), and the page asked for.
-func (h *Handler) membersPage(r *http.Request, p auth.Principal) (meta.Project, page, error) {
+func (h *Handler) membersPage(r *http.Request, p auth.Principal) (accounts.Project, page, error) {
 	proj, err := h.allowedOn(r, p, r.PathValue("project"), rbac.ResourceMember, rbac.ActionRead)
 	if err != nil {
 		return proj, page{}, err
@@ -123,17 +123,17 @@ func (h *Handler) addMember(w http.ResponseWriter, r *http.Request, p auth.Princ
 }
 
 // member finds membership mid of the project.
-func memberByID(proj meta.Project, mid string) (meta.Member, error) {
+func memberByID(proj accounts.Project, mid string) (accounts.Member, error) {
 	id, err := strconv.ParseInt(mid, 10, 64)
 	if err != nil {
-		return meta.Member{}, badRequest("mid: %q is not a member id", mid)
+		return accounts.Member{}, badRequest("mid: %q is not a member id", mid)
 	}
 	for _, mem := range proj.Members {
 		if mem.ID == id {
 			return mem, nil
 		}
 	}
-	return meta.Member{}, notFound("member %d not found", id)
+	return accounts.Member{}, notFound("member %d not found", id)
 }
 
 func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

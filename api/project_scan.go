@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -22,7 +22,7 @@ type cveAllowlistItem struct {
 	ExpiresAt int64  `json:"expires_at,omitempty"`
 }
 
-func toCVEAllowlist(list []meta.AllowedVulnerability) *cveAllowlist {
+func toCVEAllowlist(list []accounts.AllowedVulnerability) *cveAllowlist {
 	if len(list) == 0 {
 		return nil
 	}
@@ -38,7 +38,7 @@ func toCVEAllowlist(list []meta.AllowedVulnerability) *cveAllowlist {
 }
 
 // scanMetadata adds a project's scanning settings to its metadata.
-func scanMetadata(md projectMetadata, ps meta.ProjectScan) projectMetadata {
+func scanMetadata(md projectMetadata, ps accounts.ProjectScan) projectMetadata {
 	md.AutoScan = strconv.FormatBool(ps.AutoScan)
 	md.PreventVul = strconv.FormatBool(ps.PreventVulnerable)
 	md.PreventUnscanned = strconv.FormatBool(ps.DenyUnscanned)
@@ -50,9 +50,9 @@ func scanMetadata(md projectMetadata, ps meta.ProjectScan) projectMetadata {
 
 // scanChange is what a project request changes in the scanning settings
 // (nil: nothing), or a 400 naming the field at fault.
-func (r projectReq) scanChange() (func(*meta.ProjectScan), error) {
-	var changes []func(*meta.ProjectScan)
-	flag := func(field, v string, set func(*meta.ProjectScan, bool)) error {
+func (r projectReq) scanChange() (func(*accounts.ProjectScan), error) {
+	var changes []func(*accounts.ProjectScan)
+	flag := func(field, v string, set func(*accounts.ProjectScan, bool)) error {
 		if v == "" {
 			return nil
 		}
@@ -60,20 +60,20 @@ func (r projectReq) scanChange() (func(*meta.ProjectScan), error) {
 		if err != nil {
 			return badRequest("metadata.%s: %q is not \"true\" or \"false\"", field, v)
 		}
-		changes = append(changes, func(ps *meta.ProjectScan) { set(ps, b) })
+		changes = append(changes, func(ps *accounts.ProjectScan) { set(ps, b) })
 		return nil
 	}
 	if md := r.Metadata; md != nil {
-		if err := flag("auto_scan", md.AutoScan, func(ps *meta.ProjectScan, b bool) { ps.AutoScan = b }); err != nil {
+		if err := flag("auto_scan", md.AutoScan, func(ps *accounts.ProjectScan, b bool) { ps.AutoScan = b }); err != nil {
 			return nil, err
 		}
-		if err := flag("prevent_vul", md.PreventVul, func(ps *meta.ProjectScan, b bool) { ps.PreventVulnerable = b }); err != nil {
+		if err := flag("prevent_vul", md.PreventVul, func(ps *accounts.ProjectScan, b bool) { ps.PreventVulnerable = b }); err != nil {
 			return nil, err
 		}
-		if err := flag("prevent_unscanned", md.PreventUnscanned, func(ps *meta.ProjectScan, b bool) { ps.DenyUnscanned = b }); err != nil {
+		if err := flag("prevent_unscanned", md.PreventUnscanned, func(ps *accounts.ProjectScan, b bool) { ps.DenyUnscanned = b }); err != nil {
 			return nil, err
 		}
-		if err := flag("reuse_sys_cve_allowlist", md.ReuseSysCVEAllowlist, func(*meta.ProjectScan, bool) {}); err != nil {
+		if err := flag("reuse_sys_cve_allowlist", md.ReuseSysCVEAllowlist, func(*accounts.ProjectScan, bool) {}); err != nil {
 			return nil, err
 		}
 		if md.Severity != "" {
@@ -81,7 +81,7 @@ func (r projectReq) scanChange() (func(*meta.ProjectScan), error) {
 			if !ok {
 				return nil, badRequest("metadata.severity: %q is not one of none, low, medium, high, critical", md.Severity)
 			}
-			changes = append(changes, func(ps *meta.ProjectScan) { ps.Severity = sev })
+			changes = append(changes, func(ps *accounts.ProjectScan) { ps.Severity = sev })
 		}
 	}
 	if al := r.CVEAllowlist; al != nil {
@@ -89,7 +89,7 @@ func (r projectReq) scanChange() (func(*meta.ProjectScan), error) {
 		if al.ExpiresAt != nil && *al.ExpiresAt > 0 {
 			all = time.Unix(*al.ExpiresAt, 0).UTC()
 		}
-		list := []meta.AllowedVulnerability{}
+		list := []accounts.AllowedVulnerability{}
 		for i, it := range al.Items {
 			id := strings.TrimSpace(it.CVEID)
 			if id == "" {
@@ -98,18 +98,18 @@ func (r projectReq) scanChange() (func(*meta.ProjectScan), error) {
 			if it.ExpiresAt < 0 {
 				return nil, badRequest("cve_allowlist.items[%d].expires_at: %d is negative", i, it.ExpiresAt)
 			}
-			a := meta.AllowedVulnerability{ID: id, ExpiresAt: all}
+			a := accounts.AllowedVulnerability{ID: id, ExpiresAt: all}
 			if it.ExpiresAt > 0 {
 				a.ExpiresAt = time.Unix(it.ExpiresAt, 0).UTC()
 			}
 			list = append(list, a)
 		}
-		changes = append(changes, func(ps *meta.ProjectScan) { ps.Allowlist = list })
+		changes = append(changes, func(ps *accounts.ProjectScan) { ps.Allowlist = list })
 	}
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	return func(ps *meta.ProjectScan) {
+	return func(ps *accounts.ProjectScan) {
 		for _, c := range changes {
 			c(ps)
 		}

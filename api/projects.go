@@ -74,7 +74,7 @@ func roleByID(id int) (rbac.Role, bool) {
 // visible reports whether p may see project proj: it is public, p is an
 // administrator or a member, or p (a robot) may read the project or its
 // robots.
-func (h *Handler) visible(proj meta.Project, p auth.Principal) bool {
+func (h *Handler) visible(proj accounts.Project, p auth.Principal) bool {
 	if proj.Public || (p.Admin && p.Kind != auth.Anonymous) || accounts.RoleIn(proj, p) != "" {
 		return true
 	}
@@ -86,7 +86,7 @@ func (h *Handler) visible(proj meta.Project, p auth.Principal) bool {
 	return false
 }
 
-func toProjectJSON(proj meta.Project, p auth.Principal) projectJSON {
+func toProjectJSON(proj accounts.Project, p auth.Principal) projectJSON {
 	return projectJSON{
 		Name: proj.Name, OwnerName: proj.CreatedBy, CreationTime: proj.CreatedAt, UpdateTime: proj.UpdatedAt,
 		Metadata:          scanMetadata(projectMetadata{Public: strconv.FormatBool(proj.Public)}, proj.Scan),
@@ -97,11 +97,11 @@ func toProjectJSON(proj meta.Project, p auth.Principal) projectJSON {
 
 // getProjectRecord loads a project p may see; an invisible project is 404
 // like a missing one, so private names do not leak.
-func (h *Handler) getProjectRecord(r *http.Request, p auth.Principal, name string) (meta.Project, error) {
-	var proj meta.Project
+func (h *Handler) getProjectRecord(r *http.Request, p auth.Principal, name string) (accounts.Project, error) {
+	var proj accounts.Project
 	err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		proj, err = tx.Projects().Get(name)
+		proj, err = accounts.Projects.In(tx).Get(name)
 		return err
 	})
 	if err == nil && !h.visible(proj, p) {
@@ -137,10 +137,10 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, p auth.Pr
 		wantPublic = &b
 	}
 	name := q.Get("name")
-	var all []meta.Project
+	var all []accounts.Project
 	err = h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		all, err = tx.Projects().List("", 0)
+		all, err = accounts.Projects.In(tx).List("", 0)
 		return err
 	})
 	if err != nil {
@@ -217,9 +217,9 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, p auth.Prin
 
 // allowedOn checks p's right to action on a project resource, after
 // checking that p may see the project at all.
-func (h *Handler) allowedOn(r *http.Request, p auth.Principal, project, resource, action string) (meta.Project, error) {
+func (h *Handler) allowedOn(r *http.Request, p auth.Principal, project, resource, action string) (accounts.Project, error) {
 	if err := signedIn(p); err != nil {
-		return meta.Project{}, err
+		return accounts.Project{}, err
 	}
 	proj, err := h.getProjectRecord(r, p, project)
 	if err != nil {

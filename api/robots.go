@@ -73,8 +73,8 @@ func accessGrant(a robotAccess) (resource, action string, ok bool) {
 
 // grantsOf turns Harbor permissions into grants, one per namespace,
 // resource and pattern. Namespace "*" is every project (system robots).
-func grantsOf(perms []robotPermission) ([]meta.Grant, error) {
-	var out []meta.Grant
+func grantsOf(perms []robotPermission) ([]accounts.Grant, error) {
+	var out []accounts.Grant
 	for i, p := range perms {
 		if p.Kind != "project" {
 			return nil, badRequest("permissions[%d].kind: %q is not supported (only \"project\")", i, p.Kind)
@@ -94,11 +94,11 @@ func grantsOf(perms []robotPermission) ([]meta.Grant, error) {
 					pattern = "**"
 				}
 			}
-			k := slices.IndexFunc(out, func(g meta.Grant) bool {
+			k := slices.IndexFunc(out, func(g accounts.Grant) bool {
 				return g.Project == p.Namespace && g.Resource == res && g.Pattern == pattern
 			})
 			if k < 0 {
-				out = append(out, meta.Grant{Project: p.Namespace, Resource: res, Pattern: pattern})
+				out = append(out, accounts.Grant{Project: p.Namespace, Resource: res, Pattern: pattern})
 				k = len(out) - 1
 			}
 			if !slices.Contains(out[k].Actions, act) {
@@ -109,7 +109,7 @@ func grantsOf(perms []robotPermission) ([]meta.Grant, error) {
 	return out, nil
 }
 
-func toRobotJSON(r meta.Robot) robotJSON {
+func toRobotJSON(r accounts.Robot) robotJSON {
 	out := robotJSON{Name: r.Name, Description: r.Description, Level: "project", Disable: r.Disabled,
 		ExpiresAt: -1, CreationTime: r.CreatedAt, UpdateTime: r.UpdatedAt, Permissions: []robotPermission{}}
 	if r.Project == "" {
@@ -194,11 +194,11 @@ func (h *Handler) createRobot(w http.ResponseWriter, r *http.Request, p auth.Pri
 	return nil
 }
 
-func (h *Handler) robotRecord(r *http.Request, name string) (meta.Robot, error) {
-	var rec meta.Robot
+func (h *Handler) robotRecord(r *http.Request, name string) (accounts.Robot, error) {
+	var rec accounts.Robot
 	err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		rec, err = tx.Robots().Get(name)
+		rec, err = accounts.Robots.In(tx).Get(name)
 		return err
 	})
 	if err != nil {
@@ -209,7 +209,7 @@ func (h *Handler) robotRecord(r *http.Request, name string) (meta.Robot, error) 
 
 // robotAllowed checks p's right to action on robot rec: a system
 // administrator always, else the robot's project's robot permission.
-func (h *Handler) robotAllowed(p auth.Principal, rec meta.Robot, action string) (bool, error) {
+func (h *Handler) robotAllowed(p auth.Principal, rec accounts.Robot, action string) (bool, error) {
 	if p.Admin && p.Kind != auth.Anonymous {
 		return true, nil
 	}
@@ -225,9 +225,9 @@ func (h *Handler) robotAllowed(p auth.Principal, rec meta.Robot, action string) 
 
 // robotFor loads the request's robot if p may read it (one p may not
 // read is 404); whether p may change it is the accounts.Manager's to say.
-func (h *Handler) robotFor(r *http.Request, p auth.Principal) (meta.Robot, error) {
+func (h *Handler) robotFor(r *http.Request, p auth.Principal) (accounts.Robot, error) {
 	if err := signedIn(p); err != nil {
-		return meta.Robot{}, err
+		return accounts.Robot{}, err
 	}
 	name := r.PathValue("robot")
 	rec, err := h.robotRecord(r, name)
@@ -251,10 +251,10 @@ func (h *Handler) listRobots(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	var all []meta.Robot
+	var all []accounts.Robot
 	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		all, err = tx.Robots().List("", 0)
+		all, err = accounts.Robots.In(tx).List("", 0)
 		return err
 	}); err != nil {
 		return err

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/berthreg/berth/auth"
-	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/engine"
 )
@@ -37,7 +37,7 @@ func FuzzProjectScanSettings(f *testing.F) {
 			}
 			return
 		}
-		var ps meta.ProjectScan
+		var ps accounts.ProjectScan
 		if change != nil {
 			change(&ps)
 		}
@@ -52,7 +52,7 @@ func FuzzProjectScanSettings(f *testing.F) {
 		if err := engine.GateOf(ps).Check(); err != nil {
 			t.Fatalf("settings make a bad gate: %v", err)
 		}
-		shown := toProjectJSON(meta.Project{Name: "p", Scan: ps}, auth.AnonymousPrincipal)
+		shown := toProjectJSON(accounts.Project{Name: "p", Scan: ps}, auth.AnonymousPrincipal)
 		raw, _ := json.Marshal(projectReq{Metadata: &shown.Metadata, CVEAllowlist: shown.CVEAllowlist})
 		var again projectReq
 		if err := json.Unmarshal(raw, &again); err != nil {
@@ -62,7 +62,7 @@ func FuzzProjectScanSettings(f *testing.F) {
 		if err != nil {
 			t.Fatalf("the project's own JSON %s is refused: %v", raw, err)
 		}
-		var ps2 meta.ProjectScan
+		var ps2 accounts.ProjectScan
 		if back != nil {
 			back(&ps2)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
@@ -148,10 +149,10 @@ func TestProjectScanSettings(t *testing.T) {
 		"cve_allowlist":{"expires_at":` + jsonInt(exp) + `,"items":[{"cve_id":"CVE-2023-5363"},{"cve_id":"CVE-2024-0727","expires_at":1}]}}`
 	env.alice.want("PUT", "/projects/team", body, 403, "FORBIDDEN")
 	env.admin.want("PUT", "/projects/team", body, 200, "")
-	var proj meta.Project
+	var proj accounts.Project
 	if err := env.store.View(context.Background(), func(tx meta.Tx) error {
 		var err error
-		proj, err = tx.Projects().Get("team")
+		proj, err = accounts.Projects.In(tx).Get("team")
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -180,12 +181,12 @@ func TestProjectScanSettings(t *testing.T) {
 			t.Errorf("%s: %s does not name %s", body, out, field)
 		}
 	}
-	_ = env.store.View(context.Background(), func(tx meta.Tx) error { proj, _ = tx.Projects().Get("team"); return nil })
+	_ = env.store.View(context.Background(), func(tx meta.Tx) error { proj, _ = accounts.Projects.In(tx).Get("team"); return nil })
 	if proj.Scan.AutoScan || !proj.Scan.PreventVulnerable || len(proj.Scan.Allowlist) != 2 {
 		t.Errorf("after a partial update: %+v", proj.Scan)
 	}
 	env.admin.want("POST", "/projects", `{"project_name":"scanned","metadata":{"auto_scan":"true"}}`, 201, "")
-	_ = env.store.View(context.Background(), func(tx meta.Tx) error { proj, _ = tx.Projects().Get("scanned"); return nil })
+	_ = env.store.View(context.Background(), func(tx meta.Tx) error { proj, _ = accounts.Projects.In(tx).Get("scanned"); return nil })
 	if !proj.Scan.AutoScan {
 		t.Errorf("a project created with auto_scan: %+v", proj.Scan)
 	}

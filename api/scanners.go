@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/scan"
@@ -429,18 +430,18 @@ func (h *Handler) setProjectScanner(w http.ResponseWriter, r *http.Request, p au
 			return badRequest("uuid: scanner %q not found", req.UUID)
 		}
 	}
-	return h.updateProjectScan(r.Context(), project, func(ps *meta.ProjectScan) { ps.Scanner = req.UUID })
+	return h.updateProjectScan(r.Context(), project, func(ps *accounts.ProjectScan) { ps.Scanner = req.UUID })
 }
 
 // updateProjectScan changes a project's scanning settings.
-func (h *Handler) updateProjectScan(ctx context.Context, project string, change func(*meta.ProjectScan)) error {
+func (h *Handler) updateProjectScan(ctx context.Context, project string, change func(*accounts.ProjectScan)) error {
 	return h.store.Update(ctx, func(tx meta.Tx) error {
-		proj, err := tx.Projects().Get(project)
+		proj, err := accounts.Projects.In(tx).Get(project)
 		if err != nil {
 			return toAPIErrorNamed(err, "project "+project)
 		}
 		change(&proj.Scan)
 		proj.UpdatedAt = time.Now().UTC()
-		return tx.Projects().Put(proj)
+		return accounts.Projects.In(tx).Put(proj)
 	})
 }

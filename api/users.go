@@ -29,7 +29,7 @@ type oidcUserMeta struct {
 	Groups  []string `json:"groups"`
 }
 
-func toUserJSON(u meta.User) userJSON {
+func toUserJSON(u accounts.User) userJSON {
 	out := userJSON{Username: u.Name, Email: u.Email, Realname: u.FullName, SysadminFlag: u.Admin, CreationTime: u.CreatedAt, UpdateTime: u.UpdatedAt}
 	if u.Source == accounts.SourceOIDC {
 		out.OIDCUserMeta = &oidcUserMeta{Subject: u.Subject, Groups: append([]string{}, u.Groups...)}
@@ -77,7 +77,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if req.Username == "" || req.Password == "" {
 		return badRequest("username and password: required")
 	}
-	u := meta.User{Name: req.Username, Email: req.Email, FullName: req.Realname}
+	u := accounts.User{Name: req.Username, Email: req.Email, FullName: req.Realname}
 	if err := h.m.CreateUser(r.Context(), u, req.Password); err != nil {
 		return err
 	}
@@ -93,10 +93,10 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	var all []meta.User
+	var all []accounts.User
 	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		all, err = tx.Users().List("", 0)
+		all, err = accounts.Users.In(tx).List("", 0)
 		return err
 	}); err != nil {
 		return err
@@ -112,11 +112,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p auth.Princ
 	return nil
 }
 
-func (h *Handler) userRecord(r *http.Request, name string) (meta.User, error) {
-	var u meta.User
+func (h *Handler) userRecord(r *http.Request, name string) (accounts.User, error) {
+	var u accounts.User
 	err := h.store.View(r.Context(), func(tx meta.Tx) error {
 		var err error
-		u, err = tx.Users().Get(name)
+		u, err = accounts.Users.In(tx).Get(name)
 		return err
 	})
 	if err != nil {

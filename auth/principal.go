@@ -30,7 +30,7 @@ type Principal struct {
 	// which project memberships may name.
 	Groups []string
 	// Source is where a user account is kept and checked: "local",
-	// "ldap" or "oidc" (meta.User.Source); "" for robots and anonymous,
+	// "ldap" or "oidc" (accounts.User.Source); "" for robots and anonymous,
 	// and for principals of authenticators that do not say.
 	Source string
 }

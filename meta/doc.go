@@ -1,11 +1,23 @@
-// Package meta defines Berth's transactional metadata store: repositories,
-// manifests, tags, repository→blob links, the referrers index and upload
-// sessions.
+// Package meta defines Berth's transactional metadata store: the typed core
+// the registry's hot paths need (repositories, manifests, tags,
+// repository→blob links, the referrers index, upload sessions, the event
+// log with its consumers' cursors, the job queue and garbage collection's
+// bookkeeping), plus a record space for everything else.
 //
 // A Store runs functions inside read-only (View) or read-write (Update)
 // transactions; everything done in one Update commits together or not at all.
 // meta/bolt is the embedded bbolt implementation; meta/metatest is the
 // conformance suite every backend must pass.
+//
+// # Feature records
+//
+// Features keep their records in the record space, not in this package:
+// Tx.Records(kind) is an opaque, ordered key/value space per kind, and
+// RecordType[T] a typed table over it, declared by the package that owns
+// the type (accounts.Projects, webhook.PolicyRecords, replication.Policies,
+// …). A new record type therefore changes neither this package's
+// interfaces, nor any backend, nor metatest; the package checks its own
+// type with metatest.RecordType. Tx stays at ten methods (TestTxStaysSmall).
 //
 // "Lexical order" in listings is byte-wise order of the names (Go's < on
 // strings), not a locale collation.

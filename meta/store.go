@@ -54,12 +54,6 @@ type Tx interface {
 	Blobs() Blobs
 	// Uploads holds in-progress upload sessions.
 	Uploads() Uploads
-	// Projects holds projects with their members.
-	Projects() Table[Project]
-	// Users holds user accounts.
-	Users() Table[User]
-	// Robots holds robot accounts.
-	Robots() Table[Robot]
 	// Events is the durable change log.
 	Events() Events
 	// Cursors holds event log consumers' positions.

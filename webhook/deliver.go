@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -72,7 +73,7 @@ func (d *Deliverer) load(ctx context.Context, job delivery) (loaded, error) {
 		if r, err := tx.Repositories().Get(l.event.Repository); err == nil {
 			l.ctx.Created = r.CreatedAt
 		}
-		if proj, err := tx.Projects().Get(l.event.Project); err == nil {
+		if proj, err := accounts.Projects.In(tx).Get(l.event.Project); err == nil {
 			l.ctx.Public = proj.Public
 		}
 		return nil

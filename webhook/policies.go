@@ -12,6 +12,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
@@ -96,7 +97,7 @@ func checkName(s string) error {
 // projectID is the ID of project's current incarnation (0 when it has no
 // record: a host without accounts, or a project from before ids).
 func projectID(tx meta.Tx, project string) (uint64, error) {
-	p, err := tx.Projects().Get(project)
+	p, err := accounts.Projects.In(tx).Get(project)
 	if errors.Is(err, meta.ErrNotFound) {
 		return 0, nil
 	}
@@ -155,7 +156,7 @@ func (ps *Policies) Create(ctx context.Context, p Policy) (Policy, error) {
 	err := ps.Store.Update(ctx, func(tx meta.Tx) error {
 		p.ProjectID = 0
 		if p.Project != "" {
-			proj, err := tx.Projects().Get(p.Project)
+			proj, err := accounts.Projects.In(tx).Get(p.Project)
 			if err != nil {
 				return fmt.Errorf("webhook: project %s: %w", p.Project, err)
 			}

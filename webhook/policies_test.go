@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/jobs"
@@ -24,7 +25,7 @@ func addProjects(t *testing.T, s meta.Store, names ...string) {
 			if err != nil {
 				return err
 			}
-			if err := tx.Projects().Put(meta.Project{ID: seq, Name: n}); err != nil {
+			if err := accounts.Projects.In(tx).Put(accounts.Project{ID: seq, Name: n}); err != nil {
 				return err
 			}
 		}

@@ -171,7 +171,7 @@ func TestUsersAndProjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, _, err := m2.CreateRobot(ctx, alice, RobotSpec{Project: "empty", Name: "ci",
-		Grants: []meta.Grant{{Project: "empty", Pattern: "empty/**", Actions: []string{"pull"}}}}); err != nil {
+		Grants: []Grant{{Project: "empty", Pattern: "empty/**", Actions: []string{"pull"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m2.DeleteProject(ctx, "empty"); err != nil {
@@ -180,7 +180,7 @@ func TestUsersAndProjects(t *testing.T) {
 	if _, err := m2.Project(ctx, "empty"); !errors.Is(err, rbac.ErrNoProject) {
 		t.Errorf("the deleted project: %v", err)
 	}
-	if err := s.View(ctx, func(tx meta.Tx) error { _, err := tx.Robots().Get("robot$empty+ci"); return err }); !errors.Is(err, meta.ErrNotFound) {
+	if err := s.View(ctx, func(tx meta.Tx) error { _, err := Robots.In(tx).Get("robot$empty+ci"); return err }); !errors.Is(err, meta.ErrNotFound) {
 		t.Errorf("the deleted project's robot: %v", err)
 	}
 }
@@ -198,13 +198,13 @@ func TestRobots(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := RobotSpec{Project: "team", Name: "ci", ExpiresAt: now.Add(time.Hour),
-		Grants: []meta.Grant{{Project: "team", Pattern: "team/app-*", Actions: []string{"pull", "push"}}}}
+		Grants: []Grant{{Project: "team", Pattern: "team/app-*", Actions: []string{"pull", "push"}}}}
 	name, secret, err := m.CreateRobot(ctx, admin, spec)
 	if err != nil || name != "robot$team+ci" || len(secret) < 40 {
 		t.Fatalf("CreateRobot = %q, %q, %v", name, secret, err)
 	}
 	err = s.View(ctx, func(tx meta.Tx) error {
-		r, err := tx.Robots().Get(name)
+		r, err := Robots.In(tx).Get(name)
 		if err == nil && string(r.SecretHash) == secret {
 			t.Error("the robot's secret is stored in the clear")
 		}
@@ -254,7 +254,7 @@ func TestRobots(t *testing.T) {
 	}
 
 	// Who may create what.
-	other := RobotSpec{Project: "team", Name: "other", Grants: []meta.Grant{{Project: "team", Pattern: "team/**", Actions: []string{"pull"}}}}
+	other := RobotSpec{Project: "team", Name: "other", Grants: []Grant{{Project: "team", Pattern: "team/**", Actions: []string{"pull"}}}}
 	if _, _, err := m.CreateRobot(ctx, dev, other); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a developer creates a robot: %v", err)
 	}
@@ -264,7 +264,7 @@ func TestRobots(t *testing.T) {
 	if _, _, err := m.CreateRobot(ctx, admin, RobotSpec{Name: "system"}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a project admin creates a system robot: %v", err)
 	}
-	outside := RobotSpec{Project: "team", Name: "escape", Grants: []meta.Grant{{Project: "other", Pattern: "other/**", Actions: []string{"pull"}}}}
+	outside := RobotSpec{Project: "team", Name: "escape", Grants: []Grant{{Project: "other", Pattern: "other/**", Actions: []string{"pull"}}}}
 	if _, _, err := m.CreateRobot(ctx, admin, outside); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a grant outside the robot's project: %v", err)
 	}
@@ -312,23 +312,23 @@ func TestWithinCreator(t *testing.T) {
 		t.Fatal(err)
 	}
 	carol := auth.Principal{Name: "carol", Kind: auth.User, Groups: []string{"devs"}}
-	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "team", Pattern: "team/x", Actions: []string{"pull", "push"}}}}); err != nil {
+	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []Grant{{Project: "team", Pattern: "team/x", Actions: []string{"pull", "push"}}}}); err != nil {
 		t.Errorf("a developer (through a group) grants pull and push: %v", err)
 	}
-	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "team", Pattern: "team/x", Actions: []string{"delete"}}}}); !errors.Is(err, ErrForbidden) {
+	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []Grant{{Project: "team", Pattern: "team/x", Actions: []string{"delete"}}}}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a developer grants delete: %v", err)
 	}
-	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "other", Pattern: "other/x", Actions: []string{"pull"}}}}); !errors.Is(err, ErrForbidden) {
+	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []Grant{{Project: "other", Pattern: "other/x", Actions: []string{"pull"}}}}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a developer grants in another project: %v", err)
 	}
-	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []meta.Grant{{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create"}}}}); !errors.Is(err, ErrForbidden) {
+	if err := m.withinCreator(ctx, carol, RobotSpec{Grants: []Grant{{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create"}}}}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a developer grants robot creation: %v", err)
 	}
 	if _, err := m.AddMember(ctx, auth.Principal{Name: "root", Kind: auth.User}, "team", "user", "dan", rbac.ProjectAdmin); err != nil {
 		t.Fatal(err)
 	}
 	dan := auth.Principal{Name: "dan", Kind: auth.User}
-	if err := m.withinCreator(ctx, dan, RobotSpec{Grants: []meta.Grant{{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create", "read"}}}}); err != nil {
+	if err := m.withinCreator(ctx, dan, RobotSpec{Grants: []Grant{{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create", "read"}}}}); err != nil {
 		t.Errorf("a project admin grants robot management: %v", err)
 	}
 }
@@ -367,7 +367,7 @@ func TestCreatingProjects(t *testing.T) {
 }
 
 func TestRoleIn(t *testing.T) {
-	proj := meta.Project{Members: []meta.Member{
+	proj := Project{Members: []Member{
 		{Kind: "group", Name: "devs", Role: string(rbac.Developer)},
 		{Kind: "user", Name: "dave", Role: string(rbac.Guest)},
 		{Kind: "group", Name: "leads", Role: string(rbac.Maintainer)},
@@ -404,7 +404,7 @@ func TestRobotsCreateRobots(t *testing.T) {
 	}
 	pull := []string{auth.ActionPull}
 	_, secret, err := m.CreateRobot(ctx, admin, RobotSpec{Project: "team", Name: "mgr", ExpiresAt: now.Add(2 * time.Hour),
-		Grants: []meta.Grant{
+		Grants: []Grant{
 			{Project: "team", Pattern: "team/**", Actions: []string{"pull", "push"}},
 			{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"create", "read"}},
 		}})
@@ -415,14 +415,14 @@ func TestRobotsCreateRobots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	child := func(name string, exp time.Duration, grants ...meta.Grant) RobotSpec {
+	child := func(name string, exp time.Duration, grants ...Grant) RobotSpec {
 		spec := RobotSpec{Project: "team", Name: name, Grants: grants}
 		if exp != 0 {
 			spec.ExpiresAt = now.Add(exp)
 		}
 		return spec
 	}
-	name, csecret, err := m.CreateRobot(ctx, mgr, child("child", time.Hour, meta.Grant{Project: "team", Pattern: "team/app-*", Actions: pull}))
+	name, csecret, err := m.CreateRobot(ctx, mgr, child("child", time.Hour, Grant{Project: "team", Pattern: "team/app-*", Actions: pull}))
 	if err != nil {
 		t.Fatalf("a robot with robot creation makes a narrower robot: %v", err)
 	}
@@ -441,27 +441,27 @@ func TestRobotsCreateRobots(t *testing.T) {
 		spec RobotSpec
 		want error
 	}{
-		{"an action the creator lacks", child("c1", time.Hour, meta.Grant{Project: "team", Pattern: "team/**", Actions: []string{"delete"}}), ErrForbidden},
-		{"a permission the creator lacks", child("c2", time.Hour, meta.Grant{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"delete"}}), ErrForbidden},
-		{"no expiry", child("c3", 0, meta.Grant{Project: "team", Pattern: "team/**", Actions: pull}), ErrForbidden},
-		{"a later expiry", child("c4", 3*time.Hour, meta.Grant{Project: "team", Pattern: "team/**", Actions: pull}), ErrForbidden},
-		{"another project", RobotSpec{Project: "other", Name: "c5", ExpiresAt: now.Add(time.Hour), Grants: []meta.Grant{{Project: "other", Pattern: "other/**", Actions: pull}}}, ErrForbidden},
-		{"a system robot", RobotSpec{Name: "c6", ExpiresAt: now.Add(time.Hour), Grants: []meta.Grant{{Project: "team", Pattern: "team/**", Actions: pull}}}, ErrForbidden},
-		{"a resource pattern", child("c7", time.Hour, meta.Grant{Project: "team", Resource: rbac.ResourceRobot, Pattern: "x", Actions: []string{"read"}}), ErrInvalid},
-		{"an unknown resource", child("c8", time.Hour, meta.Grant{Project: "team", Resource: "quota", Actions: []string{"read"}}), ErrInvalid},
-		{"a repository action on a resource", child("c9", time.Hour, meta.Grant{Project: "team", Resource: rbac.ResourceRobot, Actions: pull}), ErrInvalid},
+		{"an action the creator lacks", child("c1", time.Hour, Grant{Project: "team", Pattern: "team/**", Actions: []string{"delete"}}), ErrForbidden},
+		{"a permission the creator lacks", child("c2", time.Hour, Grant{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{"delete"}}), ErrForbidden},
+		{"no expiry", child("c3", 0, Grant{Project: "team", Pattern: "team/**", Actions: pull}), ErrForbidden},
+		{"a later expiry", child("c4", 3*time.Hour, Grant{Project: "team", Pattern: "team/**", Actions: pull}), ErrForbidden},
+		{"another project", RobotSpec{Project: "other", Name: "c5", ExpiresAt: now.Add(time.Hour), Grants: []Grant{{Project: "other", Pattern: "other/**", Actions: pull}}}, ErrForbidden},
+		{"a system robot", RobotSpec{Name: "c6", ExpiresAt: now.Add(time.Hour), Grants: []Grant{{Project: "team", Pattern: "team/**", Actions: pull}}}, ErrForbidden},
+		{"a resource pattern", child("c7", time.Hour, Grant{Project: "team", Resource: rbac.ResourceRobot, Pattern: "x", Actions: []string{"read"}}), ErrInvalid},
+		{"an unknown resource", child("c8", time.Hour, Grant{Project: "team", Resource: "quota", Actions: []string{"read"}}), ErrInvalid},
+		{"a repository action on a resource", child("c9", time.Hour, Grant{Project: "team", Resource: rbac.ResourceRobot, Actions: pull}), ErrInvalid},
 	} {
 		if _, _, err := m.CreateRobot(ctx, mgr, c.spec); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.what, err, c.want)
 		}
 	}
 	// The child, without robot creation, creates nothing.
-	if _, _, err := m.CreateRobot(ctx, kid, child("grandchild", time.Minute, meta.Grant{Project: "team", Pattern: "team/app-*", Actions: pull})); !errors.Is(err, ErrForbidden) {
+	if _, _, err := m.CreateRobot(ctx, kid, child("grandchild", time.Minute, Grant{Project: "team", Pattern: "team/app-*", Actions: pull})); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a robot without robot creation: %v", err)
 	}
 
 	// A system robot over every project, including one created later.
-	_, ssecret, err := m.CreateRobot(ctx, admin, RobotSpec{Name: "ops", Grants: []meta.Grant{
+	_, ssecret, err := m.CreateRobot(ctx, admin, RobotSpec{Name: "ops", Grants: []Grant{
 		{Project: "*", Pattern: "**", Actions: pull},
 		{Project: "*", Resource: rbac.ResourceRobot, Actions: []string{"create"}},
 	}})
@@ -483,13 +483,13 @@ func TestRobotsCreateRobots(t *testing.T) {
 	if got := allowed(t, m, ops, "missing/z"); len(got) != 0 {
 		t.Errorf("a system robot on a project that does not exist: %v", got)
 	}
-	if _, _, err := m.CreateRobot(ctx, ops, RobotSpec{Project: "other", Name: "puller", Grants: []meta.Grant{{Project: "other", Pattern: "other/**", Actions: pull}}}); err != nil {
+	if _, _, err := m.CreateRobot(ctx, ops, RobotSpec{Project: "other", Name: "puller", Grants: []Grant{{Project: "other", Pattern: "other/**", Actions: pull}}}); err != nil {
 		t.Errorf("a system robot with robot creation makes a project robot: %v", err)
 	}
-	if _, _, err := m.CreateRobot(ctx, ops, RobotSpec{Name: "pusher", Grants: []meta.Grant{{Project: "*", Pattern: "**", Actions: []string{"push"}}}}); !errors.Is(err, ErrForbidden) {
+	if _, _, err := m.CreateRobot(ctx, ops, RobotSpec{Name: "pusher", Grants: []Grant{{Project: "*", Pattern: "**", Actions: []string{"push"}}}}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a system robot hands out push it lacks: %v", err)
 	}
-	if _, _, err := m.CreateRobot(ctx, mgr, RobotSpec{Project: "team", Name: "wide", ExpiresAt: now.Add(time.Hour), Grants: []meta.Grant{{Project: "*", Pattern: "**", Actions: pull}}}); !errors.Is(err, ErrInvalid) {
+	if _, _, err := m.CreateRobot(ctx, mgr, RobotSpec{Project: "team", Name: "wide", ExpiresAt: now.Add(time.Hour), Grants: []Grant{{Project: "*", Pattern: "**", Actions: pull}}}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a project robot with a grant on every project: %v", err)
 	}
 
@@ -523,8 +523,8 @@ func TestHashCost(t *testing.T) {
 		if err := m.SetUser(t.Context(), "carol", "carol-password", false); err != nil {
 			t.Fatal(err)
 		}
-		var u meta.User
-		if err := s.View(t.Context(), func(tx meta.Tx) error { var err error; u, err = tx.Users().Get("carol"); return err }); err != nil {
+		var u User
+		if err := s.View(t.Context(), func(tx meta.Tx) error { var err error; u, err = Users.In(tx).Get("carol"); return err }); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := bcrypt.Cost(u.PasswordHash); err != nil || got != tc.want {

@@ -142,7 +142,7 @@ func (m *Manager) cached(ctx context.Context, name string, e credEntry) (auth.Pr
 	)
 	err := m.store.View(ctx, func(tx meta.Tx) error {
 		if IsRobot(name) {
-			r, err := tx.Robots().Get(name)
+			r, err := Robots.In(tx).Get(name)
 			if err != nil {
 				return err
 			}
@@ -151,7 +151,7 @@ func (m *Manager) cached(ctx context.Context, name string, e credEntry) (auth.Pr
 			return nil
 		}
 		if e.proof != nil {
-			u, err := tx.Users().Get(name)
+			u, err := Users.In(tx).Get(name)
 			if err != nil {
 				return err
 			}
@@ -165,7 +165,7 @@ func (m *Manager) cached(ctx context.Context, name string, e credEntry) (auth.Pr
 		// A directory's verification: neither spelling may have become
 		// another source's account, or a disabled one.
 		for _, n := range []string{name, strings.ToLower(name)} {
-			u, err := tx.Users().Get(n)
+			u, err := Users.In(tx).Get(n)
 			if err == nil && (u.Source != SourceLDAP || u.Disabled) {
 				return nil
 			}

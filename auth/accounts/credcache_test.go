@@ -98,7 +98,7 @@ func TestCredentialCacheInvalidation(t *testing.T) {
 	robot := func() (string, string) {
 		t.Helper()
 		name, secret, err := m.CreateRobot(ctx, admin, RobotSpec{Project: "team", Name: "ci",
-			Grants: []meta.Grant{{Project: "team", Pattern: "team/**", Actions: []string{"pull"}}}})
+			Grants: []Grant{{Project: "team", Pattern: "team/**", Actions: []string{"pull"}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,12 +154,12 @@ func TestCredentialCacheInvalidation(t *testing.T) {
 	user("ext")
 	cached("ext", "ext-password")
 	if err := s.Update(ctx, func(tx meta.Tx) error {
-		u, err := tx.Users().Get("ext")
+		u, err := Users.In(tx).Get("ext")
 		if err != nil {
 			return err
 		}
 		u.Disabled = true
-		return tx.Users().Put(u)
+		return Users.In(tx).Put(u)
 	}); err != nil {
 		t.Fatal(err)
 	}

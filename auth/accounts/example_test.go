@@ -8,7 +8,6 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
-	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
 )
 
@@ -32,7 +31,7 @@ func Example() {
 	_ = m.CreateProject(ctx, alice, "team", false) // alice becomes its projectAdmin
 	name, secret, err := m.CreateRobot(ctx, alice, accounts.RobotSpec{
 		Project: "team", Name: "ci",
-		Grants: []meta.Grant{{Project: "team", Pattern: "team/app-*", Actions: []string{auth.ActionPull}}},
+		Grants: []accounts.Grant{{Project: "team", Pattern: "team/app-*", Actions: []string{auth.ActionPull}}},
 	})
 	if err != nil {
 		panic(err)

@@ -39,29 +39,29 @@ func (m *Manager) SetGrant(ctx context.Context, actor auth.Principal, project, k
 		return 0, fmt.Errorf("%w: a grant's member name has 1 to 255 characters", ErrInvalid)
 	}
 	if len(actions) > 0 {
-		if err := validGrant(project, meta.Grant{Project: project, Pattern: pattern, Actions: actions}); err != nil {
+		if err := validGrant(project, Grant{Project: project, Pattern: pattern, Actions: actions}); err != nil {
 			return 0, err
 		}
 	}
-	g := meta.MemberGrant{Kind: kind, Name: name, Pattern: pattern, Actions: slices.Clone(actions)}
+	g := MemberGrant{Kind: kind, Name: name, Pattern: pattern, Actions: slices.Clone(actions)}
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		p, err := tx.Projects().Get(project)
+		p, err := Projects.In(tx).Get(project)
 		if err != nil {
 			return err
 		}
-		same := func(x meta.MemberGrant) bool { return x.Kind == kind && x.Name == name && x.Pattern == pattern }
+		same := func(x MemberGrant) bool { return x.Kind == kind && x.Name == name && x.Pattern == pattern }
 		var (
 			action = rbac.ActionCreate
-			given  []meta.Grant
+			given  []Grant
 		)
 		if len(actions) > 0 {
-			given = append(given, meta.Grant{Project: project, Pattern: pattern, Actions: actions})
+			given = append(given, Grant{Project: project, Pattern: pattern, Actions: actions})
 		}
 		if i := slices.IndexFunc(p.Grants, same); i >= 0 {
 			g.ID, action = p.Grants[i].ID, rbac.ActionUpdate
-			given = append(given, meta.Grant{Project: project, Pattern: pattern, Actions: p.Grants[i].Actions})
+			given = append(given, Grant{Project: project, Pattern: pattern, Actions: p.Grants[i].Actions})
 		} else {
-			g.ID = nextID(p.Grants, func(x meta.MemberGrant) int64 { return x.ID })
+			g.ID = nextID(p.Grants, func(x MemberGrant) int64 { return x.ID })
 		}
 		if len(actions) == 0 {
 			action = rbac.ActionDelete
@@ -79,7 +79,7 @@ func (m *Manager) SetGrant(ctx context.Context, actor auth.Principal, project, k
 			p.Grants = append(p.Grants, g)
 		}
 		p.UpdatedAt = m.now().UTC()
-		if err := tx.Projects().Put(p); err != nil {
+		if err := Projects.In(tx).Put(p); err != nil {
 			return err
 		}
 		return record(ctx, tx, meta.Event{Type: events.ChangeMember, Operator: actor.Name, Project: project, Resource: kind + ":" + name,
@@ -88,7 +88,7 @@ func (m *Manager) SetGrant(ctx context.Context, actor auth.Principal, project, k
 	if err != nil {
 		return 0, err
 	}
-	sub := memberSubject(meta.Member{Kind: kind, Name: name})
+	sub := memberSubject(Member{Kind: kind, Name: name})
 	if err := m.authz.RemoveGrant(project, sub, pattern); err != nil {
 		return 0, err
 	}
@@ -99,9 +99,9 @@ func (m *Manager) SetGrant(ctx context.Context, actor auth.Principal, project, k
 }
 
 // applyMemberGrants gives the policy the grants stored in project p.
-func (m *Manager) applyMemberGrants(p meta.Project) error {
+func (m *Manager) applyMemberGrants(p Project) error {
 	for _, g := range p.Grants {
-		sub := memberSubject(meta.Member{Kind: g.Kind, Name: g.Name})
+		sub := memberSubject(Member{Kind: g.Kind, Name: g.Name})
 		if err := m.authz.AddGrant(p.Name, sub, g.Pattern, g.Actions...); err != nil {
 			return fmt.Errorf("accounts: project %s: %w", p.Name, err)
 		}
@@ -111,11 +111,11 @@ func (m *Manager) applyMemberGrants(p meta.Project) error {
 
 // grantsFor lists the grants of project p that reach principal name (a
 // user) or its groups, as robot-style grants.
-func grantsFor(p meta.Project, user string, groups []string) []meta.Grant {
-	var out []meta.Grant
+func grantsFor(p Project, user string, groups []string) []Grant {
+	var out []Grant
 	for _, g := range p.Grants {
 		if (g.Kind == "user" && g.Name == user) || (g.Kind == "group" && slices.Contains(groups, g.Name)) {
-			out = append(out, meta.Grant{Project: p.Name, Pattern: g.Pattern, Actions: g.Actions})
+			out = append(out, Grant{Project: p.Name, Pattern: g.Pattern, Actions: g.Actions})
 		}
 	}
 	return out

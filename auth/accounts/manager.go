@@ -105,7 +105,7 @@ func (m *Manager) Authorizer() *rbac.Authorizer { return m.authz }
 // load applies every member and robot grant in the store to the policy.
 func (m *Manager) load(ctx context.Context) error {
 	return m.store.View(ctx, func(tx meta.Tx) error {
-		projects, err := tx.Projects().List("", 0)
+		projects, err := Projects.In(tx).List("", 0)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (m *Manager) load(ctx context.Context) error {
 				return err
 			}
 		}
-		robots, err := tx.Robots().List("", 0)
+		robots, err := Robots.In(tx).List("", 0)
 		if err != nil {
 			return err
 		}
@@ -132,14 +132,14 @@ func (m *Manager) load(ctx context.Context) error {
 	})
 }
 
-func memberSubject(mem meta.Member) string {
+func memberSubject(mem Member) string {
 	if mem.Kind == "group" {
 		return rbac.GroupSubject(mem.Name)
 	}
 	return rbac.Subject(auth.User, mem.Name)
 }
 
-func (m *Manager) applyGrants(r meta.Robot) error {
+func (m *Manager) applyGrants(r Robot) error {
 	sub := rbac.Subject(auth.Robot, r.Name)
 	for _, g := range r.Grants {
 		var err error
@@ -167,10 +167,10 @@ func newSecret() string {
 
 // Project implements rbac.ProjectLookup.
 func (m *Manager) Project(ctx context.Context, name string) (rbac.Project, error) {
-	var p meta.Project
+	var p Project
 	err := m.store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		p, err = tx.Projects().Get(name)
+		p, err = Projects.In(tx).Get(name)
 		return err
 	})
 	if errors.Is(err, meta.ErrNotFound) {
@@ -227,7 +227,7 @@ func (m *Manager) verify(ctx context.Context, name, secret string) (auth.Princip
 	)
 	lookErr = m.store.View(ctx, func(tx meta.Tx) error {
 		if IsRobot(name) {
-			r, err := tx.Robots().Get(name)
+			r, err := Robots.In(tx).Get(name)
 			if err != nil {
 				return err
 			}
@@ -235,7 +235,7 @@ func (m *Manager) verify(ctx context.Context, name, secret string) (auth.Princip
 			usable = m.robotUsable(r)
 			return nil
 		}
-		u, err := tx.Users().Get(name)
+		u, err := Users.In(tx).Get(name)
 		switch {
 		case err == nil && u.Source != SourceLDAP:
 			hash = u.PasswordHash
@@ -280,12 +280,12 @@ func (m *Manager) hash(secret string) ([]byte, error) {
 // SetUser creates or updates the local user name with password (unchanged
 // when "") and the admin flag.
 func (m *Manager) SetUser(ctx context.Context, name, password string, admin bool) error {
-	return m.putUser(ctx, meta.User{Name: name, Admin: admin}, password, false)
+	return m.putUser(ctx, User{Name: name, Admin: admin}, password, false)
 }
 
 // CreateUser creates the local user u (name, email, full name, admin flag)
 // with password; ErrExists if the name is taken.
-func (m *Manager) CreateUser(ctx context.Context, u meta.User, password string) error {
+func (m *Manager) CreateUser(ctx context.Context, u User, password string) error {
 	if password == "" {
 		return fmt.Errorf("%w: a new user needs a password", ErrInvalid)
 	}
@@ -295,7 +295,7 @@ func (m *Manager) CreateUser(ctx context.Context, u meta.User, password string) 
 // putUser validates and writes u with password (unchanged when ""): a new
 // local account, or, unless onlyNew, an update of the admin flag and the
 // password of an existing one.
-func (m *Manager) putUser(ctx context.Context, in meta.User, password string, onlyNew bool) error {
+func (m *Manager) putUser(ctx context.Context, in User, password string, onlyNew bool) error {
 	var h []byte
 	if password != "" {
 		if len(password) < 8 {
@@ -308,7 +308,7 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 	}
 	now := m.now().UTC()
 	return m.store.Update(ctx, func(tx meta.Tx) error {
-		u, err := tx.Users().Get(in.Name)
+		u, err := Users.In(tx).Get(in.Name)
 		switch {
 		case errors.Is(err, meta.ErrNotFound):
 			if err := validName(in.Name); err != nil {
@@ -323,7 +323,7 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 				}
 				return fmt.Errorf("user %s: %w (in another spelling)", in.Name, ErrExists)
 			}
-			u = meta.User{Name: in.Name, Email: in.Email, FullName: in.FullName, Source: SourceLocal, CreatedAt: now}
+			u = User{Name: in.Name, Email: in.Email, FullName: in.FullName, Source: SourceLocal, CreatedAt: now}
 			if err := record(ctx, tx, meta.Event{Type: events.CreateUser, Resource: in.Name}); err != nil {
 				return err
 			}
@@ -340,7 +340,7 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 			u.Sessions = nil // a new password ends every session
 		}
 		u.Admin, u.UpdatedAt = in.Admin, now
-		return tx.Users().Put(u)
+		return Users.In(tx).Put(u)
 	})
 }
 
@@ -348,7 +348,7 @@ func (m *Manager) putUser(ctx context.Context, in meta.User, password string, on
 // its sessions; a disabled account signs in nowhere.
 func (m *Manager) SetUserDisabled(ctx context.Context, name string, disabled bool) error {
 	return m.store.Update(ctx, func(tx meta.Tx) error {
-		u, err := tx.Users().Get(name)
+		u, err := Users.In(tx).Get(name)
 		if err != nil {
 			return err
 		}
@@ -356,7 +356,7 @@ func (m *Manager) SetUserDisabled(ctx context.Context, name string, disabled boo
 		if disabled {
 			u.Sessions = nil
 		}
-		return tx.Users().Put(u)
+		return Users.In(tx).Put(u)
 	})
 }
 
@@ -367,12 +367,12 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 		return fmt.Errorf("%w: project %v", ErrInvalid, err)
 	}
 	now := m.now().UTC()
-	p := meta.Project{Name: name, Public: public, CreatedBy: creator.Name, CreatedAt: now, UpdatedAt: now}
+	p := Project{Name: name, Public: public, CreatedBy: creator.Name, CreatedAt: now, UpdatedAt: now}
 	if creator.Kind == auth.User {
-		p.Members = []meta.Member{{ID: 1, Kind: "user", Name: creator.Name, Role: string(rbac.ProjectAdmin)}}
+		p.Members = []Member{{ID: 1, Kind: "user", Name: creator.Name, Role: string(rbac.ProjectAdmin)}}
 	}
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		if _, err := tx.Projects().Get(name); err == nil {
+		if _, err := Projects.In(tx).Get(name); err == nil {
 			return fmt.Errorf("project %s: %w", name, ErrExists)
 		}
 		// The project's ID is the sequence number of the event recording
@@ -384,7 +384,7 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 			return err
 		}
 		p.ID = seq
-		return tx.Projects().Put(p)
+		return Projects.In(tx).Put(p)
 	})
 	if err != nil {
 		return err
@@ -400,12 +400,12 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 // SetProjectPublic makes a project public or private.
 func (m *Manager) SetProjectPublic(ctx context.Context, name string, public bool) error {
 	return m.store.Update(ctx, func(tx meta.Tx) error {
-		p, err := tx.Projects().Get(name)
+		p, err := Projects.In(tx).Get(name)
 		if err != nil {
 			return err
 		}
 		p.Public, p.UpdatedAt = public, m.now().UTC()
-		return tx.Projects().Put(p)
+		return Projects.In(tx).Put(p)
 	})
 }
 
@@ -416,7 +416,7 @@ func (m *Manager) SetProjectPublic(ctx context.Context, name string, public bool
 func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 	var robots []string
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		if _, err := tx.Projects().Get(name); err != nil {
+		if _, err := Projects.In(tx).Get(name); err != nil {
 			return err
 		}
 		if _, err := tx.Repositories().Get(name); err == nil {
@@ -430,7 +430,7 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 			return fmt.Errorf("project %s: %w (repository %s)", name, ErrNotEmpty, next[0])
 		}
 		robots = robots[:0]
-		all, err := tx.Robots().List(RobotPrefix+name+"+", 0)
+		all, err := Robots.In(tx).List(RobotPrefix+name+"+", 0)
 		if err != nil {
 			return err
 		}
@@ -442,7 +442,7 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 				continue
 			}
 			robots = append(robots, r.Name)
-			if err := tx.Robots().Delete(r.Name); err != nil {
+			if err := Robots.In(tx).Delete(r.Name); err != nil {
 				return err
 			}
 		}
@@ -453,7 +453,7 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		if err := tx.Projects().Delete(name); err != nil {
+		if err := Projects.In(tx).Delete(name); err != nil {
 			return err
 		}
 		return record(ctx, tx, meta.Event{Type: events.DeleteProject, Project: name, Resource: name})
@@ -473,22 +473,22 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 // made later with the same name starts without either.
 func (m *Manager) DeleteUser(ctx context.Context, name string) error {
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		if err := tx.Users().Delete(name); err != nil {
+		if err := Users.In(tx).Delete(name); err != nil {
 			return err
 		}
 		if err := record(ctx, tx, meta.Event{Type: events.DeleteUser, Resource: name}); err != nil {
 			return err
 		}
-		all, err := tx.Projects().List("", 0)
+		all, err := Projects.In(tx).List("", 0)
 		if err != nil {
 			return err
 		}
 		for _, p := range all {
 			n, g := len(p.Members), len(p.Grants)
-			p.Members = slices.DeleteFunc(p.Members, func(x meta.Member) bool { return x.Kind == "user" && x.Name == name })
-			p.Grants = slices.DeleteFunc(p.Grants, func(x meta.MemberGrant) bool { return x.Kind == "user" && x.Name == name })
+			p.Members = slices.DeleteFunc(p.Members, func(x Member) bool { return x.Kind == "user" && x.Name == name })
+			p.Grants = slices.DeleteFunc(p.Grants, func(x MemberGrant) bool { return x.Kind == "user" && x.Name == name })
 			if len(p.Members) != n || len(p.Grants) != g {
-				if err := tx.Projects().Put(p); err != nil {
+				if err := Projects.In(tx).Put(p); err != nil {
 					return err
 				}
 			}
@@ -503,7 +503,7 @@ func (m *Manager) DeleteUser(ctx context.Context, name string) error {
 
 // RoleIn returns the strongest role p holds in project proj, as a user
 // member or through one of its groups; "" when none.
-func RoleIn(proj meta.Project, p auth.Principal) rbac.Role {
+func RoleIn(proj Project, p auth.Principal) rbac.Role {
 	best := -1
 	for _, mem := range proj.Members {
 		if (mem.Kind == "user" && p.Kind == auth.User && mem.Name == p.Name) ||

@@ -21,9 +21,9 @@ func (m *Manager) AddMember(ctx context.Context, actor auth.Principal, project, 
 	if err := validMember(kind, name, role); err != nil {
 		return 0, err
 	}
-	mem := meta.Member{Kind: kind, Name: name, Role: string(role)}
+	mem := Member{Kind: kind, Name: name, Role: string(role)}
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		p, err := tx.Projects().Get(project)
+		p, err := Projects.In(tx).Get(project)
 		if err != nil {
 			return err
 		}
@@ -36,7 +36,7 @@ func (m *Manager) AddMember(ctx context.Context, actor auth.Principal, project, 
 		if err := knownMember(tx, actor, kind, name); err != nil {
 			return err
 		}
-		mem.ID = nextID(p.Members, func(x meta.Member) int64 { return x.ID })
+		mem.ID = nextID(p.Members, func(x Member) int64 { return x.ID })
 		p.Members = append(p.Members, mem)
 		return m.putMembers(ctx, tx, actor, p, mem)
 	})
@@ -65,9 +65,9 @@ func (m *Manager) RemoveMember(ctx context.Context, actor auth.Principal, projec
 
 // changeMember gives an existing member role, or removes it for "".
 func (m *Manager) changeMember(ctx context.Context, actor auth.Principal, project, kind, name string, role rbac.Role) error {
-	mem := meta.Member{Kind: kind, Name: name, Role: string(role)}
+	mem := Member{Kind: kind, Name: name, Role: string(role)}
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		p, err := tx.Projects().Get(project)
+		p, err := Projects.In(tx).Get(project)
 		if err != nil {
 			return err
 		}
@@ -100,17 +100,17 @@ func (m *Manager) changeMember(ctx context.Context, actor auth.Principal, projec
 }
 
 // putMembers stores p, whose membership mem changed, and records it.
-func (m *Manager) putMembers(ctx context.Context, tx meta.Tx, actor auth.Principal, p meta.Project, mem meta.Member) error {
+func (m *Manager) putMembers(ctx context.Context, tx meta.Tx, actor auth.Principal, p Project, mem Member) error {
 	p.UpdatedAt = m.now().UTC()
-	if err := tx.Projects().Put(p); err != nil {
+	if err := Projects.In(tx).Put(p); err != nil {
 		return err
 	}
 	return record(ctx, tx, meta.Event{Type: events.ChangeMember, Operator: actor.Name, Project: p.Name,
 		Resource: mem.Kind + ":" + mem.Name, Details: map[string]string{"role": mem.Role}})
 }
 
-func sameMember(kind, name string) func(meta.Member) bool {
-	return func(x meta.Member) bool { return x.Kind == kind && x.Name == name }
+func sameMember(kind, name string) func(Member) bool {
+	return func(x Member) bool { return x.Kind == kind && x.Name == name }
 }
 
 // validMember checks the arguments of a membership.
@@ -140,7 +140,7 @@ func knownMember(tx meta.Tx, actor auth.Principal, kind, name string) error {
 	if kind != "user" || !actor.Admin {
 		return nil
 	}
-	if _, err := tx.Users().Get(name); err != nil {
+	if _, err := Users.In(tx).Get(name); err != nil {
 		return fmt.Errorf("user %s: %w", name, err)
 	}
 	return nil
@@ -156,7 +156,7 @@ func knownMember(tx meta.Tx, actor auth.Principal, kind, name string) error {
 // their own. A membership has no expiry, and an expiring robot's is not
 // compared with it.
 func (m *Manager) mayGiveRoles(tx meta.Tx, actor auth.Principal, project, action string, roles ...rbac.Role) error {
-	var grants []meta.Grant
+	var grants []Grant
 	for _, r := range roles {
 		grants = append(grants, roleGrants(project, r)...)
 	}
@@ -171,7 +171,7 @@ func (m *Manager) mayGiveRoles(tx meta.Tx, actor auth.Principal, project, action
 // grants: a system administrator may; anyone else needs the member
 // permission for action in project and grants within its own rights,
 // expiry aside.
-func (m *Manager) mayGrant(tx meta.Tx, actor auth.Principal, project, action string, grants []meta.Grant) error {
+func (m *Manager) mayGrant(tx meta.Tx, actor auth.Principal, project, action string, grants []Grant) error {
 	if actor.Kind == auth.Anonymous {
 		return fmt.Errorf("%w: anonymous requests may not manage members", ErrForbidden)
 	}

@@ -20,7 +20,7 @@ func TestMembersStayBelowTheirGranter(t *testing.T) {
 	if err := m.CreateProject(ctx, alice, "team", false); err != nil {
 		t.Fatal(err)
 	}
-	hr, _ := newRobot(t, m, alice, RobotSpec{Project: "team", Name: "hr", Grants: []meta.Grant{
+	hr, _ := newRobot(t, m, alice, RobotSpec{Project: "team", Name: "hr", Grants: []Grant{
 		{Project: "team", Pattern: "team/**", Actions: []string{auth.ActionPull}},
 		{Project: "team", Resource: rbac.ResourceProject, Actions: []string{rbac.ActionRead}},
 		{Project: "team", Resource: rbac.ResourceMember, Actions: []string{rbac.ActionRead, rbac.ActionCreate, rbac.ActionUpdate, rbac.ActionDelete}},

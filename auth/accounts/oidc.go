@@ -12,7 +12,7 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
-// Sources of accounts (meta.User.Source) other than "local".
+// Sources of accounts (User.Source) other than "local".
 const (
 	// SourceOIDC accounts sign in through an OpenID Connect provider.
 	SourceOIDC = "oidc"
@@ -22,7 +22,7 @@ const (
 )
 
 // userPrincipal is the principal of user account u.
-func userPrincipal(u meta.User) auth.Principal {
+func userPrincipal(u User) auth.Principal {
 	return auth.Principal{Name: u.Name, Kind: auth.User, Admin: u.Admin, Groups: slices.Clone(u.Groups), Source: u.Source}
 }
 
@@ -30,10 +30,10 @@ func userPrincipal(u meta.User) auth.Principal {
 // it comes from source, or an error wrapping auth.ErrBadCredentials. A
 // session's principal is SessionPrincipal's, which checks the session too.
 func (m *Manager) UserPrincipal(ctx context.Context, name, source string) (auth.Principal, error) {
-	var u meta.User
+	var u User
 	err := m.store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		u, err = tx.Users().Get(name)
+		u, err = Users.In(tx).Get(name)
 		return err
 	})
 	switch {
@@ -58,14 +58,14 @@ func (m *Manager) SignInOIDC(ctx context.Context, id auth.Identity, onboard bool
 	if id.Subject == "" {
 		return auth.Principal{}, fmt.Errorf("%w: the identity has no subject", ErrInvalid)
 	}
-	var out meta.User
+	var out User
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		users, err := tx.Users().List("", 0)
+		users, err := Users.In(tx).List("", 0)
 		if err != nil {
 			return err
 		}
 		now := m.now().UTC()
-		i := slices.IndexFunc(users, func(u meta.User) bool { return u.Source == SourceOIDC && u.Subject == id.Subject })
+		i := slices.IndexFunc(users, func(u User) bool { return u.Source == SourceOIDC && u.Subject == id.Subject })
 		if i >= 0 {
 			out = users[i]
 			if out.Disabled {
@@ -81,16 +81,16 @@ func (m *Manager) SignInOIDC(ctx context.Context, id auth.Identity, onboard bool
 			// A name another account holds in any spelling is taken: names
 			// differing only in case would be told apart by nobody (and a
 			// directory treats them as one).
-			if slices.ContainsFunc(users, func(u meta.User) bool { return strings.EqualFold(u.Name, id.Username) }) {
+			if slices.ContainsFunc(users, func(u User) bool { return strings.EqualFold(u.Name, id.Username) }) {
 				return fmt.Errorf("user %s: %w", id.Username, ErrExists)
 			}
-			out = meta.User{Name: id.Username, Source: SourceOIDC, Subject: id.Subject, CreatedAt: now}
+			out = User{Name: id.Username, Source: SourceOIDC, Subject: id.Subject, CreatedAt: now}
 		}
 		out.Email, out.FullName, out.Groups, out.UpdatedAt = id.Email, id.FullName, slices.Clone(id.Groups), now
 		if id.Admin != nil {
 			out.Admin = *id.Admin
 		}
-		if err := tx.Users().Put(out); err != nil {
+		if err := Users.In(tx).Put(out); err != nil {
 			return err
 		}
 		return record(ctx, tx, meta.Event{Type: events.Login, Operator: out.Name, Resource: out.Name, Details: map[string]string{"via": "oidc"}})
@@ -115,7 +115,7 @@ func (m *Manager) SetCLISecret(ctx context.Context, name, secret string) (string
 		return "", err
 	}
 	err = m.store.Update(ctx, func(tx meta.Tx) error {
-		u, err := tx.Users().Get(name)
+		u, err := Users.In(tx).Get(name)
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (m *Manager) SetCLISecret(ctx context.Context, name, secret string) (string
 			return fmt.Errorf("%w: %s is not an OIDC account (it has a password)", ErrInvalid, name)
 		}
 		u.CLISecretHash, u.UpdatedAt = h, m.now().UTC()
-		return tx.Users().Put(u)
+		return Users.In(tx).Put(u)
 	})
 	if err != nil {
 		return "", err
@@ -137,16 +137,16 @@ func (m *Manager) SetCLISecret(ctx context.Context, name, secret string) (string
 // date. Accounts kept here (local, OIDC) are left alone.
 func (m *Manager) RememberUser(ctx context.Context, p auth.Principal) error {
 	return m.store.Update(ctx, func(tx meta.Tx) error {
-		u, err := tx.Users().Get(p.Name)
+		u, err := Users.In(tx).Get(p.Name)
 		switch {
 		case err == nil && u.Source != SourceLDAP:
 			return nil
 		case errors.Is(err, meta.ErrNotFound):
-			u = meta.User{Name: p.Name, Source: SourceLDAP, CreatedAt: m.now().UTC()}
+			u = User{Name: p.Name, Source: SourceLDAP, CreatedAt: m.now().UTC()}
 		case err != nil:
 			return err
 		}
 		u.Groups, u.Admin, u.UpdatedAt = slices.Clone(p.Groups), p.Admin, m.now().UTC()
-		return tx.Users().Put(u)
+		return Users.In(tx).Put(u)
 	})
 }

@@ -67,12 +67,12 @@ func TestSignInOIDC(t *testing.T) {
 		}
 	}
 	if err := s.Update(ctx, func(tx meta.Tx) error {
-		u, err := tx.Users().Get("dana@example.org")
+		u, err := Users.In(tx).Get("dana@example.org")
 		if err != nil {
 			return err
 		}
 		u.Disabled = true
-		return tx.Users().Put(u)
+		return Users.In(tx).Put(u)
 	}); err != nil {
 		t.Fatal(err)
 	}

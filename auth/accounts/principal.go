@@ -22,7 +22,7 @@ func (m *Manager) Principal(ctx context.Context, name string) (auth.Principal, e
 	)
 	err := m.store.View(ctx, func(tx meta.Tx) error {
 		if IsRobot(name) {
-			r, err := tx.Robots().Get(name)
+			r, err := Robots.In(tx).Get(name)
 			if err != nil {
 				return err
 			}
@@ -30,7 +30,7 @@ func (m *Manager) Principal(ctx context.Context, name string) (auth.Principal, e
 			usable = m.robotUsable(r)
 			return nil
 		}
-		u, err := tx.Users().Get(name)
+		u, err := Users.In(tx).Get(name)
 		if err != nil {
 			return err
 		}

@@ -27,8 +27,8 @@ func TestProjectIDsNeverReused(t *testing.T) {
 	}
 	alice := auth.Principal{Kind: auth.User, Name: "alice"}
 	id := func(name string) uint64 {
-		var p meta.Project
-		if err := s.View(t.Context(), func(tx meta.Tx) error { p, err = tx.Projects().Get(name); return err }); err != nil {
+		var p Project
+		if err := s.View(t.Context(), func(tx meta.Tx) error { p, err = Projects.In(tx).Get(name); return err }); err != nil {
 			t.Fatal(err)
 		}
 		return p.ID
@@ -91,7 +91,7 @@ func TestProjectCleanupsRunInTheDeletion(t *testing.T) {
 	check := func(wantProject, wantRecord bool) {
 		t.Helper()
 		if err := s.View(t.Context(), func(tx meta.Tx) error {
-			_, perr := tx.Projects().Get("team")
+			_, perr := Projects.In(tx).Get("team")
 			_, rerr := tx.Records("feature").Get("team")
 			if (perr == nil) != wantProject || (rerr == nil) != wantRecord {
 				t.Errorf("project: %v, feature record: %v; want project %v, record %v", perr, rerr, wantProject, wantRecord)

@@ -26,7 +26,7 @@ type RobotSpec struct {
 	Description string
 	// Grants are what it may do; a project robot's grants stay in its
 	// project.
-	Grants []meta.Grant
+	Grants []Grant
 	// ExpiresAt ends its validity (zero: never).
 	ExpiresAt time.Time
 	// Disabled creates it disabled.
@@ -75,21 +75,21 @@ func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec 
 		return "", "", err
 	}
 	now := m.now().UTC()
-	r := meta.Robot{
+	r := Robot{
 		Name: RobotName(spec.Project, spec.Name), Project: spec.Project, Description: spec.Description,
 		SecretHash: h, Grants: spec.Grants, ExpiresAt: spec.ExpiresAt.UTC(), CreatedBy: creator.Name,
 		CreatedAt: now, UpdatedAt: now, Disabled: spec.Disabled,
 	}
 	err = m.store.Update(ctx, func(tx meta.Tx) error {
 		if spec.Project != "" {
-			if _, err := tx.Projects().Get(spec.Project); err != nil {
+			if _, err := Projects.In(tx).Get(spec.Project); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Robots().Get(r.Name); err == nil {
+		if _, err := Robots.In(tx).Get(r.Name); err == nil {
 			return fmt.Errorf("robot %s: %w", r.Name, ErrExists)
 		}
-		if err := tx.Robots().Put(r); err != nil {
+		if err := Robots.In(tx).Put(r); err != nil {
 			return err
 		}
 		return record(ctx, tx, meta.Event{Type: events.CreateRobot, Operator: creator.Name, Project: r.Project, Resource: r.Name})
@@ -107,7 +107,7 @@ func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec 
 // robot): a project robot's grants stay in its project; repository grants
 // have a valid pattern inside their project (any pattern for "*") and
 // repository actions; other grants name a project resource and its actions.
-func validGrant(project string, g meta.Grant) error {
+func validGrant(project string, g Grant) error {
 	switch {
 	case project != "" && g.Project != project:
 		return fmt.Errorf("%w: grant in %q outside project %s", ErrInvalid, g.Project, project)
@@ -156,13 +156,13 @@ func (m *Manager) withinCreator(ctx context.Context, creator auth.Principal, spe
 // resource the grant can reach, and, when p expires, they expire no later.
 // It is the ceiling of every grant and of every robot p creates or acts
 // on.
-func within(p auth.Principal, caps []meta.Grant, expires time.Time, grants []meta.Grant, expiresAt time.Time) error {
+func within(p auth.Principal, caps []Grant, expires time.Time, grants []Grant, expiresAt time.Time) error {
 	if !expires.IsZero() && (expiresAt.IsZero() || expiresAt.After(expires)) {
 		return fmt.Errorf("%w: %s expires at %v and may not hand out or act on rights that outlive it", ErrForbidden, p.Name, expires.UTC())
 	}
 	for _, g := range grants {
 		for _, act := range g.Actions {
-			if !slices.ContainsFunc(caps, func(c meta.Grant) bool {
+			if !slices.ContainsFunc(caps, func(c Grant) bool {
 				return (c.Project == "*" || c.Project == g.Project) && c.Resource == g.Resource &&
 					slices.Contains(c.Actions, act) && covers(c.Pattern, g.Pattern)
 			}) {
@@ -176,19 +176,19 @@ func within(p auth.Principal, caps []meta.Grant, expires time.Time, grants []met
 // capabilities lists, in tx, what p may do, as grants, and when a robot p
 // expires: a user's role in each project it is a member of (directly, or
 // through a group) and its repository grants, a robot's own grants.
-func capabilities(tx meta.Tx, p auth.Principal) ([]meta.Grant, time.Time, error) {
+func capabilities(tx meta.Tx, p auth.Principal) ([]Grant, time.Time, error) {
 	if p.Kind == auth.Robot {
-		r, err := tx.Robots().Get(p.Name)
+		r, err := Robots.In(tx).Get(p.Name)
 		if err != nil {
 			return nil, time.Time{}, err
 		}
 		return r.Grants, r.ExpiresAt, nil
 	}
-	projects, err := tx.Projects().List("", 0)
+	projects, err := Projects.In(tx).List("", 0)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	var caps []meta.Grant
+	var caps []Grant
 	for _, proj := range projects {
 		caps = append(caps, grantsFor(proj, p.Name, p.Groups)...)
 		caps = append(caps, roleGrants(proj.Name, RoleIn(proj, p))...)
@@ -197,10 +197,10 @@ func capabilities(tx meta.Tx, p auth.Principal) ([]meta.Grant, time.Time, error)
 }
 
 // roleGrants lists what role may do in project, as grants (none for "").
-func roleGrants(project string, role rbac.Role) []meta.Grant {
-	var out []meta.Grant
+func roleGrants(project string, role rbac.Role) []Grant {
+	var out []Grant
 	for _, perm := range rbac.Matrix[role] {
-		g := meta.Grant{Project: project, Resource: perm.Resource, Actions: []string{perm.Action}}
+		g := Grant{Project: project, Resource: perm.Resource, Actions: []string{perm.Action}}
 		if perm.Resource == auth.TypeRepository {
 			g.Resource, g.Pattern = "", project+"/**"
 		}
@@ -235,7 +235,7 @@ func (m *Manager) RotateRobotSecret(ctx context.Context, actor auth.Principal, n
 	if err != nil {
 		return "", err
 	}
-	err = m.updateRobot(ctx, actor, name, func(r *meta.Robot) error {
+	err = m.updateRobot(ctx, actor, name, func(r *Robot) error {
 		r.SecretHash = h
 		return nil
 	})
@@ -248,7 +248,7 @@ func (m *Manager) RotateRobotSecret(ctx context.Context, actor auth.Principal, n
 // SetRobotDisabled disables or enables robot name for actor. See
 // mayActOnRobot for who may; besides, a robot never enables itself.
 func (m *Manager) SetRobotDisabled(ctx context.Context, actor auth.Principal, name string, disabled bool) error {
-	return m.updateRobot(ctx, actor, name, func(r *meta.Robot) error {
+	return m.updateRobot(ctx, actor, name, func(r *Robot) error {
 		if !disabled && actor.Kind == auth.Robot && actor.Name == r.Name {
 			return fmt.Errorf("%w: robot %s may not enable itself", ErrForbidden, r.Name)
 		}
@@ -258,9 +258,9 @@ func (m *Manager) SetRobotDisabled(ctx context.Context, actor auth.Principal, na
 }
 
 // updateRobot applies change to robot name if actor may update it.
-func (m *Manager) updateRobot(ctx context.Context, actor auth.Principal, name string, change func(*meta.Robot) error) error {
+func (m *Manager) updateRobot(ctx context.Context, actor auth.Principal, name string, change func(*Robot) error) error {
 	return m.store.Update(ctx, func(tx meta.Tx) error {
-		r, err := tx.Robots().Get(name)
+		r, err := Robots.In(tx).Get(name)
 		if err != nil {
 			return err
 		}
@@ -271,7 +271,7 @@ func (m *Manager) updateRobot(ctx context.Context, actor auth.Principal, name st
 			return err
 		}
 		r.UpdatedAt = m.now().UTC()
-		return tx.Robots().Put(r)
+		return Robots.In(tx).Put(r)
 	})
 }
 
@@ -282,7 +282,7 @@ func (m *Manager) updateRobot(ctx context.Context, actor auth.Principal, name st
 // creating it (see within). Without the second rule a robot allowed to
 // update robots could take over a stronger one by refreshing its secret,
 // or re-enable one an administrator disabled.
-func (m *Manager) mayActOnRobot(tx meta.Tx, actor auth.Principal, r meta.Robot, action string) error {
+func (m *Manager) mayActOnRobot(tx meta.Tx, actor auth.Principal, r Robot, action string) error {
 	if actor.Kind == auth.Anonymous {
 		return fmt.Errorf("%w: anonymous requests may not manage robots", ErrForbidden)
 	}
@@ -314,14 +314,14 @@ func (m *Manager) mayActOnRobot(tx meta.Tx, actor auth.Principal, r meta.Robot, 
 // mayActOnRobot for who may.
 func (m *Manager) DeleteRobot(ctx context.Context, actor auth.Principal, name string) error {
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		r, err := tx.Robots().Get(name)
+		r, err := Robots.In(tx).Get(name)
 		if err != nil {
 			return err
 		}
 		if err := m.mayActOnRobot(tx, actor, r, rbac.ActionDelete); err != nil {
 			return err
 		}
-		if err := tx.Robots().Delete(name); err != nil {
+		if err := Robots.In(tx).Delete(name); err != nil {
 			return err
 		}
 		return record(ctx, tx, meta.Event{Type: events.DeleteRobot, Operator: actor.Name, Project: r.Project, Resource: name})
@@ -334,6 +334,6 @@ func (m *Manager) DeleteRobot(ctx context.Context, actor auth.Principal, name st
 
 // robotUsable reports whether robot r may sign in now: enabled and not
 // expired.
-func (m *Manager) robotUsable(r meta.Robot) bool {
+func (m *Manager) robotUsable(r Robot) bool {
 	return !r.Disabled && (r.ExpiresAt.IsZero() || m.now().Before(r.ExpiresAt))
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
-	"github.com/berthreg/berth/meta"
 )
 
 // newRobot creates a robot as creator and logs it in.
@@ -40,8 +39,8 @@ func TestRobotManagersStayWithinTheirRights(t *testing.T) {
 	}
 	all := []string{auth.ActionPull, auth.ActionPush, auth.ActionDelete}
 	strong, strongSecret := newRobot(t, m, alice, RobotSpec{Project: "team", Name: "strong",
-		Grants: []meta.Grant{{Project: "team", Pattern: "team/**", Actions: all}}})
-	weak, _ := newRobot(t, m, alice, RobotSpec{Project: "team", Name: "weak", Grants: []meta.Grant{
+		Grants: []Grant{{Project: "team", Pattern: "team/**", Actions: all}}})
+	weak, _ := newRobot(t, m, alice, RobotSpec{Project: "team", Name: "weak", Grants: []Grant{
 		{Project: "team", Pattern: "team/**", Actions: []string{auth.ActionPull}},
 		{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{rbac.ActionRead, rbac.ActionUpdate, rbac.ActionDelete}},
 	}})
@@ -62,7 +61,7 @@ func TestRobotManagersStayWithinTheirRights(t *testing.T) {
 	// Within its rights it manages robots; expiry counts too: a robot
 	// that expires may not act on one that lives longer.
 	puller, _ := newRobot(t, m, alice, RobotSpec{Project: "team", Name: "puller",
-		Grants: []meta.Grant{{Project: "team", Pattern: "team/app", Actions: []string{auth.ActionPull}}}})
+		Grants: []Grant{{Project: "team", Pattern: "team/app", Actions: []string{auth.ActionPull}}}})
 	if _, err := m.RotateRobotSecret(ctx, weak, puller.Name); err != nil {
 		t.Errorf("rotating a weaker robot's secret: %v", err)
 	}
@@ -72,7 +71,7 @@ func TestRobotManagersStayWithinTheirRights(t *testing.T) {
 	if err := m.SetRobotDisabled(ctx, weak, puller.Name, false); err != nil {
 		t.Errorf("enabling a weaker robot: %v", err)
 	}
-	brief, _ := newRobot(t, m, alice, RobotSpec{Project: "team", Name: "brief", ExpiresAt: clock.Add(time.Hour), Grants: []meta.Grant{
+	brief, _ := newRobot(t, m, alice, RobotSpec{Project: "team", Name: "brief", ExpiresAt: clock.Add(time.Hour), Grants: []Grant{
 		{Project: "team", Pattern: "team/**", Actions: []string{auth.ActionPull}},
 		{Project: "team", Resource: rbac.ResourceRobot, Actions: []string{rbac.ActionUpdate}},
 	}})
@@ -93,12 +92,12 @@ func TestRobotManagersStayWithinTheirRights(t *testing.T) {
 
 	// The system robot holding only robot list and update.
 	star, starSecret := newRobot(t, m, root, RobotSpec{Name: "star",
-		Grants: []meta.Grant{{Project: "*", Pattern: "**", Actions: all}}})
+		Grants: []Grant{{Project: "*", Pattern: "**", Actions: all}}})
 	if err := m.SetRobotDisabled(ctx, root, star.Name, true); err != nil {
 		t.Fatal(err)
 	}
 	ops, _ := newRobot(t, m, root, RobotSpec{Name: "ops",
-		Grants: []meta.Grant{{Project: "*", Resource: rbac.ResourceRobot, Actions: []string{rbac.ActionRead, rbac.ActionUpdate}}}})
+		Grants: []Grant{{Project: "*", Resource: rbac.ResourceRobot, Actions: []string{rbac.ActionRead, rbac.ActionUpdate}}}})
 	if err := m.SetRobotDisabled(ctx, ops, star.Name, false); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a robot-managing system robot re-enables a disabled \"*\" robot: %v", err)
 	}

@@ -25,8 +25,8 @@ func sessionHash(id string) string {
 }
 
 // live drops the sessions that ended by now.
-func live(list []meta.UserSession, now time.Time) []meta.UserSession {
-	return slices.DeleteFunc(list, func(s meta.UserSession) bool { return !now.Before(s.ExpiresAt) })
+func live(list []UserSession, now time.Time) []UserSession {
+	return slices.DeleteFunc(list, func(s UserSession) bool { return !now.Before(s.ExpiresAt) })
 }
 
 // StartSession records a new browser session of p, a user principal this
@@ -43,7 +43,7 @@ func (m *Manager) StartSession(ctx context.Context, p auth.Principal, lifetime t
 	}
 	id := newSecret()
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		u, err := tx.Users().Get(p.Name)
+		u, err := Users.In(tx).Get(p.Name)
 		if err != nil {
 			return err
 		}
@@ -51,11 +51,11 @@ func (m *Manager) StartSession(ctx context.Context, p auth.Principal, lifetime t
 			return fmt.Errorf("%s: %w (the account is disabled or kept by another source)", p.Name, auth.ErrBadCredentials)
 		}
 		now := m.now()
-		u.Sessions = append(live(u.Sessions, now), meta.UserSession{IDHash: sessionHash(id), ExpiresAt: now.Add(lifetime).UTC()})
+		u.Sessions = append(live(u.Sessions, now), UserSession{IDHash: sessionHash(id), ExpiresAt: now.Add(lifetime).UTC()})
 		if n := len(u.Sessions); n > MaxSessions {
 			u.Sessions = slices.Delete(u.Sessions, 0, n-MaxSessions)
 		}
-		return tx.Users().Put(u)
+		return Users.In(tx).Put(u)
 	})
 	if err != nil {
 		return "", err
@@ -68,10 +68,10 @@ func (m *Manager) StartSession(ctx context.Context, p auth.Principal, lifetime t
 // from source, be enabled and list the session as live. Anything else is
 // an error wrapping auth.ErrBadCredentials.
 func (m *Manager) SessionPrincipal(ctx context.Context, name, source, id string) (auth.Principal, error) {
-	var u meta.User
+	var u User
 	err := m.store.View(ctx, func(tx meta.Tx) error {
 		var err error
-		u, err = tx.Users().Get(name)
+		u, err = Users.In(tx).Get(name)
 		return err
 	})
 	switch {
@@ -90,7 +90,7 @@ func (m *Manager) SessionPrincipal(ctx context.Context, name, source, id string)
 }
 
 // hasSession reports whether list holds session id, live at now.
-func hasSession(list []meta.UserSession, id string, now time.Time) bool {
+func hasSession(list []UserSession, id string, now time.Time) bool {
 	if id == "" {
 		return false
 	}
@@ -107,16 +107,16 @@ func hasSession(list []meta.UserSession, id string, now time.Time) bool {
 // unknown account or session is no error.
 func (m *Manager) EndSession(ctx context.Context, name, id string) error {
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
-		u, err := tx.Users().Get(name)
+		u, err := Users.In(tx).Get(name)
 		if err != nil {
 			return err
 		}
 		h, n := sessionHash(id), len(u.Sessions)
-		u.Sessions = slices.DeleteFunc(u.Sessions, func(s meta.UserSession) bool { return s.IDHash == h })
+		u.Sessions = slices.DeleteFunc(u.Sessions, func(s UserSession) bool { return s.IDHash == h })
 		if len(u.Sessions) == n {
 			return nil
 		}
-		return tx.Users().Put(u)
+		return Users.In(tx).Put(u)
 	})
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil

@@ -27,7 +27,7 @@ func WithDirectory(d auth.Authenticator) Option {
 // nameTaken reports whether an account holds name in another spelling
 // (the same letters in other cases).
 func nameTaken(tx meta.Tx, name string) (bool, error) {
-	users, err := tx.Users().List("", 0)
+	users, err := Users.In(tx).List("", 0)
 	if err != nil {
 		return false, err
 	}
@@ -44,7 +44,7 @@ func nameTaken(tx meta.Tx, name string) (bool, error) {
 // account it names, if recorded, is not disabled.
 func directoryMayCheck(tx meta.Tx, name string) (bool, error) {
 	canonical := strings.ToLower(name)
-	users, err := tx.Users().List("", 0)
+	users, err := Users.In(tx).List("", 0)
 	if err != nil {
 		return false, err
 	}

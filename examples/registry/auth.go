@@ -156,7 +156,7 @@ func ensureAdmin(ctx context.Context, m *accounts.Manager, store meta.Store, pas
 		}
 		return nil
 	}
-	err := store.View(ctx, func(tx meta.Tx) error { _, err := tx.Users().Get(adminName); return err })
+	err := store.View(ctx, func(tx meta.Tx) error { _, err := accounts.Users.In(tx).Get(adminName); return err })
 	if err == nil {
 		return nil // kept from an earlier start
 	}

@@ -24,28 +24,27 @@
 //	    blobs/                     K(digest) -> meta.Blob record (the repository link)
 //	blobs/                         K(digest) -> meta.Blob record (registry-wide)
 //	uploads/                       id -> meta.Upload record
-//	projects/                      name -> meta.Project as JSON
-//	users/                         name -> meta.User as JSON
-//	robots/                        name -> meta.Robot as JSON
 //	events/                        seq (8 bytes, big-endian) -> meta.Event as JSON
 //	cursors/                       consumer name -> meta.Cursor as JSON
 //	jobs/                          id (8 bytes, big-endian) -> meta.Job as JSON
 //	jobsActive/                    id -> ""               (pending and running jobs, for Lease)
 //	jobKeys/                       job key -> id          (unique keys, e.g. cron fires)
-//	webhookPolicies/               [project/]name -> meta.WebhookPolicy as JSON
-//	deliveries/                    id -> meta.Delivery as JSON
-//	settings/                      name -> meta.Setting as JSON
 //	gc/                            "active" -> time        (a collection is running)
 //	gcTouched/                     K(digest) -> ""         (referenced since it began)
 //	gcClaims/                      K(digest) -> time       (bytes being written)
 //	gcTombstones/                  K(digest) -> time       (bytes being deleted)
+//	records/                       the record space (meta.Tx.Records)
+//	  <kind>/                      key -> the owning package's bytes (JSON, for meta.RecordType)
 //
-// The access-control tables (projects, users, robots), the event log, the
-// job queue and the webhook tables hold JSON: they are not read on every
-// registry request, and JSON lets their fields grow without a layout
-// version; a store written by an earlier build gains the buckets when
-// opened. The other records are the compact
-// binary encoding of codec.go, without the field that is their key. Digests are compact too (digests.go): an algorithm byte
+// The feature records (projects, users, robots, webhook policies and
+// deliveries, replication and scanning records, settings) live in the
+// record space, one nested bucket per kind, created on its first Put; a
+// store written by an earlier build, which kept them in top-level buckets
+// of the same names, has them moved there when opened. The event log, the
+// cursors and the job queue hold JSON: they are not read on every registry
+// request, and JSON lets their fields grow without a layout version. The
+// registry's own records are the compact binary encoding of codec.go,
+// without the field that is their key. Digests are compact too (digests.go): an algorithm byte
 // and the raw bytes of a canonical sha256 or sha512 digest (33 or 65 bytes
 // instead of 71 or 135), else a literal digest string. D is the prefix-free
 // form, in which a literal carries its length, so the keys of one digest are

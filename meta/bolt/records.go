@@ -122,7 +122,7 @@ func (r records) List(after string, limit int) ([]meta.Record, error) {
 // legacyRecordBuckets are the top-level buckets in which earlier builds kept
 // feature records that now live in the record space, each under the kind
 // of the same name.
-var legacyRecordBuckets = []string{"settings", "scanners", "scanReports",
+var legacyRecordBuckets = []string{"projects", "users", "robots", "settings", "scanners", "scanReports",
 	"registryEndpoints", "replicationPolicies", "replicationExecutions", "replicationTasks",
 	"webhookPolicies", "deliveries"}
 

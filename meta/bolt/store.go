@@ -96,7 +96,7 @@ func initSchema(btx *bbolt.Tx) error {
 	case string(v) != schemaVersion:
 		return fmt.Errorf("%w %q: this build reads only version %q%s", ErrUnsupportedLayout, v, schemaVersion, layoutHints[string(v)])
 	}
-	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads, bucketProjects, bucketUsers, bucketRobots,
+	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads,
 		bucketEvents, bucketCursors, bucketJobs, bucketJobsActive, bucketJobKeys,
 		bucketGC, bucketTouched, bucketClaims, bucketTombstones, bucketRecords} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {

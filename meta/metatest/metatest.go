@@ -57,7 +57,6 @@ var cases = []struct {
 	{"Blobs/List", testBlobsList},
 	{"Collector", testCollector},
 	{"Uploads", testUploads},
-	{"Tables", testTables},
 	{"Records", testRecords},
 	{"Records/Typed", testRecordTypes},
 	{"Events", testEvents},

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/registrytest"
@@ -24,11 +25,11 @@ func BenchmarkManifestPull(b *testing.B) {
 	for _, c := range []struct {
 		name  string
 		gate  bool
-		scans meta.ProjectScan
+		scans accounts.ProjectScan
 	}{
-		{"no-gate", false, meta.ProjectScan{}},
-		{"gate-off", true, meta.ProjectScan{}},
-		{"gate-high", true, meta.ProjectScan{PreventVulnerable: true, Severity: "High"}},
+		{"no-gate", false, accounts.ProjectScan{}},
+		{"gate-off", true, accounts.ProjectScan{}},
+		{"gate-high", true, accounts.ProjectScan{PreventVulnerable: true, Severity: "High"}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			gate := &Gate{}
@@ -45,7 +46,7 @@ func BenchmarkManifestPull(b *testing.B) {
 			}
 			h, _ := img.Digest()
 			err := reg.Metadata.Update(context.Background(), func(tx meta.Tx) error {
-				if err := tx.Projects().Put(meta.Project{Name: "team", Scan: c.scans}); err != nil {
+				if err := accounts.Projects.In(tx).Put(accounts.Project{Name: "team", Scan: c.scans}); err != nil {
 					return err
 				}
 				return Reports.In(tx).Put(ScanReport{Repository: "team/app", Digest: digest.Digest(h.String()), Status: ScanSuccess,

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -162,7 +163,7 @@ func (e *Engine) scannerFor(tx meta.Tx, project, asked string) (string, error) {
 	if asked != "" {
 		return asked, nil
 	}
-	p, err := tx.Projects().Get(project)
+	p, err := accounts.Projects.In(tx).Get(project)
 	if err == nil && p.Scan.Scanner != "" {
 		return p.Scan.Scanner, nil
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/jobs"
@@ -130,14 +131,14 @@ func newRig(t *testing.T, opts ...registry.Option) *rig {
 	wg.Go(func() { _ = consumer.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	r := &rig{t: t, reg: reg, eng: eng, scanner: sc, gate: gate}
-	r.project(meta.Project{Name: "team", Scan: meta.ProjectScan{AutoScan: true}})
-	r.project(meta.Project{Name: "other"})
+	r.project(accounts.Project{Name: "team", Scan: accounts.ProjectScan{AutoScan: true}})
+	r.project(accounts.Project{Name: "other"})
 	return r
 }
 
-func (r *rig) project(p meta.Project) {
+func (r *rig) project(p accounts.Project) {
 	r.t.Helper()
-	if err := r.reg.Metadata.Update(context.Background(), func(tx meta.Tx) error { return tx.Projects().Put(p) }); err != nil {
+	if err := r.reg.Metadata.Update(context.Background(), func(tx meta.Tx) error { return accounts.Projects.In(tx).Put(p) }); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -442,11 +443,11 @@ func TestGate(t *testing.T) {
 		}
 		return res.StatusCode, msg
 	}
-	settings := func(ps meta.ProjectScan) { r.project(meta.Project{Name: "team", Scan: ps}) }
+	settings := func(ps accounts.ProjectScan) { r.project(accounts.Project{Name: "team", Scan: ps}) }
 	if code, msg := pull("team/app:v1"); code != 200 {
 		t.Fatalf("no gate: %d %s", code, msg)
 	}
-	settings(meta.ProjectScan{PreventVulnerable: true, Severity: "High"})
+	settings(accounts.ProjectScan{PreventVulnerable: true, Severity: "High"})
 	code, msg := pull("team/app:v1")
 	if code != http.StatusPreconditionFailed || !strings.HasPrefix(msg, string(CodePolicyViolation)) || !strings.Contains(msg, "CVE-2023-5363 (High)") || strings.Contains(msg, "CVE-2023-5678") {
 		t.Errorf("High gate: %d %s", code, msg)
@@ -454,30 +455,30 @@ func TestGate(t *testing.T) {
 	if code, _ := pull("team/app:v1", "X-Test-Exempt", "1"); code != 200 {
 		t.Errorf("an exempt pull: %d", code)
 	}
-	settings(meta.ProjectScan{PreventVulnerable: true, Severity: "Critical"})
+	settings(accounts.ProjectScan{PreventVulnerable: true, Severity: "Critical"})
 	if code, msg := pull("team/app:v1"); code != 200 {
 		t.Errorf("Critical gate: %d %s", code, msg)
 	}
-	settings(meta.ProjectScan{PreventVulnerable: true, Severity: "High", Allowlist: []meta.AllowedVulnerability{{ID: "cve-2023-5363"}}})
+	settings(accounts.ProjectScan{PreventVulnerable: true, Severity: "High", Allowlist: []accounts.AllowedVulnerability{{ID: "cve-2023-5363"}}})
 	if code, msg := pull("team/app:v1"); code != 200 {
 		t.Errorf("High gate with the CVE allowed: %d %s", code, msg)
 	}
-	settings(meta.ProjectScan{PreventVulnerable: true, Severity: "High", Allowlist: []meta.AllowedVulnerability{{ID: "CVE-2023-5363", ExpiresAt: time.Now().Add(-time.Hour)}}})
+	settings(accounts.ProjectScan{PreventVulnerable: true, Severity: "High", Allowlist: []accounts.AllowedVulnerability{{ID: "CVE-2023-5363", ExpiresAt: time.Now().Add(-time.Hour)}}})
 	if code, _ := pull("team/app:v1"); code != http.StatusPreconditionFailed {
 		t.Errorf("High gate with an expired allowlist entry: %d", code)
 	}
 	// Not yet scanned: allowed unless the project denies unscanned images.
-	settings(meta.ProjectScan{PreventVulnerable: true, Severity: "High", DenyUnscanned: true})
+	settings(accounts.ProjectScan{PreventVulnerable: true, Severity: "High", DenyUnscanned: true})
 	fresh := r.push("team/fresh:v1") // auto-scan is off now: never scanned
 	if code, msg := pull("team/fresh:v1"); code != http.StatusPreconditionFailed || !strings.Contains(msg, "not been scanned") {
 		t.Errorf("unscanned with DenyUnscanned: %d %s", code, msg)
 	}
-	settings(meta.ProjectScan{PreventVulnerable: true, Severity: "High"})
+	settings(accounts.ProjectScan{PreventVulnerable: true, Severity: "High"})
 	if code, msg := pull("team/fresh:v1"); code != 200 {
 		t.Errorf("unscanned without DenyUnscanned: %d %s", code, msg)
 	}
 	// An index is refused when one of its images is.
-	settings(meta.ProjectScan{})
+	settings(accounts.ProjectScan{})
 	vuln, err := remote.Image(r.ref("team/app:v1"))
 	if err != nil {
 		t.Fatal(err)
@@ -497,7 +498,7 @@ func TestGate(t *testing.T) {
 		}
 		r.waitStatus("team/multi", dd, ScanSuccess)
 	}
-	settings(meta.ProjectScan{PreventVulnerable: true, Severity: "High"})
+	settings(accounts.ProjectScan{PreventVulnerable: true, Severity: "High"})
 	code, msg = pull("team/multi:v1")
 	if code != http.StatusPreconditionFailed || !strings.Contains(msg, d.String()+": ") {
 		t.Errorf("an index with a vulnerable image: %d %s", code, msg)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/engine"
 )
@@ -12,8 +12,8 @@ import (
 // A project's scanning settings become the pull gate the engine's Gate
 // hooks apply to every manifest pull.
 func ExampleGateOf() {
-	settings := meta.ProjectScan{PreventVulnerable: true, Severity: "High",
-		Allowlist: []meta.AllowedVulnerability{{ID: "CVE-2023-5363", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}}}
+	settings := accounts.ProjectScan{PreventVulnerable: true, Severity: "High",
+		Allowlist: []accounts.AllowedVulnerability{{ID: "CVE-2023-5363", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}}}
 	report := &scan.VulnerabilityReport{Vulnerabilities: []scan.Vulnerability{
 		{ID: "CVE-2023-5363", Severity: scan.SeverityHigh},
 		{ID: "CVE-2022-48174", Severity: scan.SeverityCritical},

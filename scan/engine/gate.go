@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -37,7 +38,7 @@ func (g *Gate) Hooks() registry.Hooks {
 
 // GateOf is the scan.Gate of a project's settings (an empty gate, which
 // allows everything, when it prevents nothing).
-func GateOf(ps meta.ProjectScan) scan.Gate {
+func GateOf(ps accounts.ProjectScan) scan.Gate {
 	var g scan.Gate
 	if ps.PreventVulnerable {
 		g.DenyAt = scan.Severity(ps.Severity)
@@ -65,7 +66,7 @@ func (g *Gate) beforePull(ctx context.Context, ev *registry.Event) error {
 	}
 	var refusal string
 	err := g.Store.View(ctx, func(tx meta.Tx) error {
-		p, err := tx.Projects().Get(events.ProjectOf(ev.Repository))
+		p, err := accounts.Projects.In(tx).Get(events.ProjectOf(ev.Repository))
 		if errors.Is(err, meta.ErrNotFound) {
 			return nil
 		}

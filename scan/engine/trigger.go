@@ -7,6 +7,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/scan"
@@ -41,7 +42,7 @@ func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) erro
 		if !seen {
 			on = e.AutoScan
 			if !on {
-				p, err := tx.Projects().Get(project)
+				p, err := accounts.Projects.In(tx).Get(project)
 				if err != nil && !errors.Is(err, meta.ErrNotFound) {
 					return err
 				}

@@ -8,37 +8,14 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
-// Buckets of the access-control tables. They hold JSON: these records are
-// read on logins and policy loads, not on every registry request, and JSON
-// lets fields be added without a layout version. A store of an earlier
-// build gains the buckets when opened.
-var (
-	bucketProjects = []byte("projects")
-	bucketUsers    = []byte("users")
-	bucketRobots   = []byte("robots")
-)
-
-// table is the meta.Table of one bucket, records keyed by name(v).
+// table is the meta.Table of one bucket of JSON records keyed by name(v):
+// the event log's cursors, which are written once per consumed batch, not
+// on every registry request.
 type table[T any] struct {
 	t      *tx
 	bucket []byte
-	what   string // for errors: "project", "user", "robot"
+	what   string // for errors: "cursor"
 	name   func(T) string
-}
-
-// Projects returns the meta.Tx view of the projects table.
-func (t *tx) Projects() meta.Table[meta.Project] {
-	return table[meta.Project]{t, bucketProjects, "project", func(p meta.Project) string { return p.Name }}
-}
-
-// Users returns the meta.Tx view of the users table.
-func (t *tx) Users() meta.Table[meta.User] {
-	return table[meta.User]{t, bucketUsers, "user", func(u meta.User) string { return u.Name }}
-}
-
-// Robots returns the meta.Tx view of the robots table.
-func (t *tx) Robots() meta.Table[meta.Robot] {
-	return table[meta.Robot]{t, bucketRobots, "robot", func(r meta.Robot) string { return r.Name }}
 }
 
 func (tb table[T]) decode(key, raw []byte) (T, error) {
