@@ -30,10 +30,44 @@
 //     (the offline scanner), scan/osv (the OSV database), scan/engine
 //     (scans as jobs, reports as referrers, the pull gate) and
 //     scan/scantest, the suite a scanner must pass.
+//   - settings: named run-time settings (schedules, the default scanner)
+//     kept in the metadata store.
 //   - api: the Harbor-shaped admin REST API.
 //   - registrytest: a throw-away in-memory registry for Go tests.
 //   - examples/registry: the full example server; examples/minimal: the
 //     smallest embedding.
+//
+// # Layers
+//
+// Imports flow one way, from the top down:
+//
+//  1. Core: registry, storage, meta. The OCI API over bytes and a
+//     transactional store; meta's Tx is the typed core the registry's hot
+//     paths need plus a record space (Tx.Records) for everything else.
+//  2. Features: auth/accounts, webhook, replication, scan/engine, gc,
+//     jobs, events, settings. Each owns its record types (a
+//     meta.RecordType declared next to the type), its rules and its
+//     transactions, behind a small service that validates input, so a Go
+//     caller and an API caller get the same checks and the same errors.
+//  3. api: HTTP and JSON translation and authorization only; it calls the
+//     feature services and never opens a transaction.
+//  4. examples: flags and configuration around the pieces.
+//
+// A new feature is a new package in layer 2 with its records, rules and
+// tests (metatest.RecordType checks its record types on a real backend),
+// plus the lines that wire it in; it adds no method to meta.Tx, no code to
+// a metadata backend, and nothing to another feature's package. What it
+// keeps of a project goes with the project through
+// accounts.WithProjectCleanup.
+//
+// # Construction
+//
+// One rule, everywhere: required dependencies are positional arguments of
+// New, optional ones are functional options; one New per capability;
+// nothing exported is changed after New returns; an invalid combination
+// is an error from New that names what is wrong. Configuration structs
+// are plain data for the example server's YAML, not a second way to
+// construct.
 //
 // A host assembles the pieces and serves the handler itself:
 //
