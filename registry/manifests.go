@@ -12,14 +12,15 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/berthreg/berth/storage"
 	"github.com/opencontainers/go-digest"
 )
 
 // parseManifestRef parses the reference in a manifest URL: a malformed
 // digest is DIGEST_INVALID, a malformed tag MANIFEST_INVALID.
-func parseManifestRef(arg string) (Reference, error) {
-	ref, err := ParseReference(arg)
+func parseManifestRef(arg string) (spec.Reference, error) {
+	ref, err := spec.ParseReference(arg)
 	if err != nil {
 		if strings.Contains(arg, ":") {
 			return ref, errDigestInvalid("%v", err)
@@ -30,7 +31,7 @@ func parseManifestRef(arg string) (Reference, error) {
 }
 
 // resolve finds the manifest record ref names in repo.
-func (h *Handler) resolve(ctx context.Context, repo string, ref Reference) (meta.Manifest, error) {
+func (h *Handler) resolve(ctx context.Context, repo string, ref spec.Reference) (meta.Manifest, error) {
 	var m meta.Manifest
 	err := h.store.View(ctx, func(tx meta.Tx) error {
 		d := ref.Digest
@@ -122,7 +123,7 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 		tags = append(tags, ref.Tag)
 	}
 	for _, t := range r.URL.Query()["tag"] {
-		if err := ValidateTag(t); err != nil {
+		if err := spec.ValidateTag(t); err != nil {
 			return NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
 		}
 		if ref.Tag == "" && !containsString(tags, t) {
@@ -151,7 +152,7 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 	if ref.Digest != "" && ref.Digest != d {
 		return errDigestInvalid("manifest digest is %s, not %s", d, ref.Digest)
 	}
-	m, err := ParseManifest(r.Header.Get("Content-Type"), body)
+	m, err := spec.ParseManifest(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		return NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
 	}
@@ -242,7 +243,7 @@ func checkReferences(tx meta.Tx, repo string, m meta.Manifest) error {
 		blobs = append([]meta.Descriptor{m.Config}, m.Layers...)
 	}
 	for _, b := range blobs {
-		if isNondistributable(b.MediaType) {
+		if spec.IsNondistributable(b.MediaType) {
 			continue
 		}
 		if _, err := tx.Blobs().Linked(repo, b.Digest); err != nil {
