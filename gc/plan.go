@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // DefaultGrace is the grace window when Options.Grace is 0.
@@ -63,8 +64,7 @@ func (o Options) inScope(repo string) bool {
 	if len(o.Projects) == 0 {
 		return true
 	}
-	project, _, _ := strings.Cut(repo, "/")
-	return slices.Contains(o.Projects, project)
+	return slices.Contains(o.Projects, naming.ProjectOf(repo))
 }
 
 // ManifestRef names a manifest in a repository.
@@ -240,7 +240,7 @@ func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo b
 				}
 				subject, onlyAttachment := "", len(tags) > 0
 				for _, tag := range tags {
-					s, ok := AttachmentSubject(tag)
+					s, ok := naming.AttachmentSubject(tag)
 					if !ok {
 						onlyAttachment = false
 						break
@@ -292,23 +292,6 @@ func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo b
 		return nil
 	})
 	return kept, drop, err
-}
-
-// AttachmentSubject reads the subject of a tag in cosign's legacy scheme,
-// "<alg>-<hex>.sig" (also .att and .sbom): the signature, attestation or
-// SBOM of manifest <alg>:<hex>. Such a tag keeps its manifest only as long
-// as the subject is kept.
-func AttachmentSubject(tag string) (digest.Digest, bool) {
-	base, ext, ok := strings.Cut(tag, ".")
-	if !ok || (ext != "sig" && ext != "att" && ext != "sbom") {
-		return "", false
-	}
-	alg, hex, ok := strings.Cut(base, "-")
-	if !ok {
-		return "", false
-	}
-	d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
-	return d, d.Validate() == nil
 }
 
 func cmpBool(a, b bool) int {

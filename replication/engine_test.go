@@ -19,12 +19,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/registrytest"
 )
 
@@ -117,7 +119,7 @@ func sign(t *testing.T, host, repo string, d v1.Hash) (v1.Hash, v1.Hash) {
 	}
 	att, _ := random.Image(64, 1)
 	ad, _ := att.Digest()
-	if err := remote.Write(ref(t, host, repo+":"+AttachmentTags(d)[0]), att); err != nil {
+	if err := remote.Write(ref(t, host, repo+":"+naming.AttachmentTags(digest.Digest(d.String()))[0]), att); err != nil {
 		t.Fatal(err)
 	}
 	return sd, ad

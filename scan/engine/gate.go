@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -65,7 +65,7 @@ func (g *Gate) beforePull(ctx context.Context, ev *registry.Event) error {
 	}
 	var refusal string
 	err := g.Store.View(ctx, func(tx meta.Tx) error {
-		p, err := tx.Projects().Get(events.ProjectOf(ev.Repository))
+		p, err := tx.Projects().Get(naming.ProjectOf(ev.Repository))
 		if errors.Is(err, meta.ErrNotFound) {
 			return nil
 		}
