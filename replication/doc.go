@@ -14,7 +14,7 @@
 //
 // The Engine runs stored policies (meta.ReplicationPolicy, with endpoints
 // in meta.RegistryEndpoint) in push mode (this registry is the source,
-// reached in process through HandlerTransport) or pull mode (it is the
+// reached in process through registry/inproc) or pull mode (it is the
 // destination) as jobs on the job queue: an execution is planned by a
 // RunKind job that creates one task, and one TaskKind job, per artifact.
 // Tasks retry with the queue's backoff (and each request within a task

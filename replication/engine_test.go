@@ -26,6 +26,7 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/registrytest"
 )
@@ -46,7 +47,7 @@ func newRig(t *testing.T, dstOpts ...registry.Option) *rig {
 	dst := registrytest.New(t, dstOpts...)
 	runner := &jobs.Runner{Store: src.Metadata, Name: "test", Workers: 4, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
 	eng := &Engine{Store: src.Metadata, Queue: &jobs.Queue{Store: src.Metadata, Notify: runner.Wake},
-		LocalTransport: HandlerTransport(src.Handler, nil), Scheduler: runner, BlobRetries: 1, Guard: loopback}
+		LocalTransport: inproc.New(src.Handler), Scheduler: runner, BlobRetries: 1, Guard: loopback}
 	eng.Register(runner, jobs.KindOptions{Limit: 4, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
