@@ -46,9 +46,10 @@ race:
 # registry endpoint bodies, project scan settings and scanner registrations,
 # webhook signature headers, scan requests and OSV records.
 fuzz:
-	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
-		GO=$(GO) scripts/fuzz.sh ./registry $$t $(FUZZTIME) || exit 1; \
+	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest; do \
+		GO=$(GO) scripts/fuzz.sh ./registry/internal/spec $$t $(FUZZTIME) || exit 1; \
 	done
+	@GO=$(GO) scripts/fuzz.sh ./registry FuzzHandler $(FUZZTIME)
 	@for t in FuzzDecodeManifest FuzzDecodeUpload FuzzDecodeBlob FuzzDigestForms FuzzParseDigestKey; do \
 		GO=$(GO) scripts/fuzz.sh ./meta/bolt $$t $(FUZZTIME_SHORT) || exit 1; \
 	done

@@ -13,7 +13,7 @@ func TestCorePackagesStayLight(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	out, err := exec.Command("go", "list", "-deps", "./registry", "./registry/httplimit", "./storage/fs", "./storage/memory", "./storage/objectstore", "./meta/bolt").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", "./registry", "./registry/httplimit", "./registry/naming", "./registry/inproc", "./storage/fs", "./storage/memory", "./storage/objectstore", "./meta/bolt").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}

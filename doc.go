@@ -6,7 +6,11 @@
 //
 //   - registry: the OCI Distribution Specification v1.1 as an http.Handler,
 //     with hooks for authorization, policies and events; registry/httplimit
-//     (idle request bodies cut, requests without credentials capped).
+//     (idle request bodies cut, requests without credentials capped);
+//     registry/naming (the project of a repository, cosign's attachment
+//     tags: the rules every package shares); registry/inproc (the
+//     in-process transport replication and scanning reach the registry
+//     through).
 //   - storage: the Driver interface for bytes; storage/fs (local disk),
 //     storage/memory, and storage/storagetest, the conformance suite a
 //     driver must pass; storage/objectstore, one driver for S3-like object

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // Recorder appends the registry's changes to the event log. Set Store,
@@ -46,7 +47,7 @@ func (r *Recorder) Hooks() registry.Hooks {
 // for actions the log does not record (blob pushes and deletes, reads).
 func FromRegistry(ev *registry.Event) (meta.Event, bool) {
 	out := meta.Event{
-		Operator: ev.Operator, Repository: ev.Repository, Project: ProjectOf(ev.Repository),
+		Operator: ev.Operator, Repository: ev.Repository, Project: naming.ProjectOf(ev.Repository),
 		Digest: ev.Digest.String(), MediaType: ev.MediaType, Size: ev.Size, Result: "success",
 	}
 	if len(ev.Tags) > 0 {
@@ -75,7 +76,7 @@ func FromRegistry(ev *registry.Event) (meta.Event, bool) {
 func (r *Recorder) inTx(_ context.Context, tx meta.Tx, ev *registry.Event) error {
 	if ev.RepositoryCreated {
 		_, err := tx.Events().Append(meta.Event{Type: CreateRepository, Operator: ev.Operator, Repository: ev.Repository,
-			Project: ProjectOf(ev.Repository), Result: "success"})
+			Project: naming.ProjectOf(ev.Repository), Result: "success"})
 		if err != nil {
 			return err
 		}

@@ -28,16 +28,6 @@ const (
 	DeleteWebhookPolicy = "DELETE_WEBHOOK_POLICY"
 )
 
-// ProjectOf is the project of a repository: its first path component.
-func ProjectOf(repository string) string {
-	for i := range len(repository) {
-		if repository[i] == '/' {
-			return repository[:i]
-		}
-	}
-	return repository
-}
-
 // Types lists every event type, for validating webhook policies.
 var Types = []string{
 	PushArtifact, PullArtifact, DeleteArtifact, DeleteTag, ScanningCompleted, ScanningFailed, QuotaExceed, QuotaWarning,

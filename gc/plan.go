@@ -2,15 +2,13 @@ package gc
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // DefaultGrace is the grace window when Options.Grace is 0.
@@ -63,8 +61,7 @@ func (o Options) inScope(repo string) bool {
 	if len(o.Projects) == 0 {
 		return true
 	}
-	project, _, _ := strings.Cut(repo, "/")
-	return slices.Contains(o.Projects, project)
+	return slices.Contains(o.Projects, naming.ProjectOf(repo))
 }
 
 // ManifestRef names a manifest in a repository.
@@ -202,121 +199,4 @@ func eachBlob(ctx context.Context, s meta.Store, fn func(meta.Blob)) error {
 		}
 		after = page[len(page)-1].Digest
 	}
-}
-
-// markRepository returns the manifests of repo that are kept and, when
-// untagged ones may go, those that go (only manifests pushed before
-// cutoff go). It reads one snapshot of the repository.
-func markRepository(ctx context.Context, s meta.Store, repo string, untaggedGo bool, cutoff time.Time) (kept, drop []meta.Manifest, err error) {
-	err = s.View(ctx, func(tx meta.Tx) error {
-		ds, err := tx.Manifests().List(repo, "", 0)
-		if errors.Is(err, meta.ErrNotFound) {
-			return nil // deleted since it was listed
-		}
-		if err != nil {
-			return err
-		}
-		all := make(map[digest.Digest]meta.Manifest, len(ds))
-		referrers := map[digest.Digest][]digest.Digest{}
-		for _, d := range ds {
-			m, err := tx.Manifests().Get(repo, d)
-			if err != nil {
-				return fmt.Errorf("gc: %s@%s: %w", repo, d, err)
-			}
-			all[d] = m
-			if m.Subject != "" {
-				referrers[m.Subject] = append(referrers[m.Subject], d)
-			}
-		}
-		var roots []digest.Digest
-		attached := map[digest.Digest][]digest.Digest{} // subject → manifests tagged only as its attachments
-		isAttachment := map[digest.Digest]bool{}
-		for d, m := range all {
-			root := !untaggedGo || !m.PushedAt.Before(cutoff)
-			if !root {
-				tags, err := tx.Tags().Of(repo, d)
-				if err != nil {
-					return err
-				}
-				subject, onlyAttachment := "", len(tags) > 0
-				for _, tag := range tags {
-					s, ok := AttachmentSubject(tag)
-					if !ok {
-						onlyAttachment = false
-						break
-					}
-					subject = string(s)
-				}
-				switch {
-				case onlyAttachment:
-					attached[digest.Digest(subject)] = append(attached[digest.Digest(subject)], d)
-					isAttachment[d] = true
-				default:
-					root = len(tags) > 0
-				}
-			}
-			if root {
-				roots = append(roots, d)
-			}
-		}
-		// Keep what the roots reach: index children and referrers,
-		// transitively.
-		keep := map[digest.Digest]bool{}
-		for len(roots) > 0 {
-			d := roots[len(roots)-1]
-			roots = roots[:len(roots)-1]
-			m, ok := all[d]
-			if !ok || keep[d] {
-				continue
-			}
-			keep[d] = true
-			for _, c := range m.Manifests {
-				roots = append(roots, c.Digest)
-			}
-			roots = append(roots, referrers[d]...)
-			roots = append(roots, attached[d]...)
-		}
-		for d, m := range all {
-			if keep[d] {
-				kept = append(kept, m)
-			} else {
-				drop = append(drop, m)
-			}
-		}
-		// Subjects before what is attached to them by tag: the sweep
-		// re-checks an attachment's subject is gone.
-		slices.SortFunc(drop, func(a, b meta.Manifest) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
-		slices.SortStableFunc(drop, func(a, b meta.Manifest) int {
-			return cmpBool(isAttachment[a.Digest], isAttachment[b.Digest])
-		})
-		return nil
-	})
-	return kept, drop, err
-}
-
-// AttachmentSubject reads the subject of a tag in cosign's legacy scheme,
-// "<alg>-<hex>.sig" (also .att and .sbom): the signature, attestation or
-// SBOM of manifest <alg>:<hex>. Such a tag keeps its manifest only as long
-// as the subject is kept.
-func AttachmentSubject(tag string) (digest.Digest, bool) {
-	base, ext, ok := strings.Cut(tag, ".")
-	if !ok || (ext != "sig" && ext != "att" && ext != "sbom") {
-		return "", false
-	}
-	alg, hex, ok := strings.Cut(base, "-")
-	if !ok {
-		return "", false
-	}
-	d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
-	return d, d.Validate() == nil
-}
-
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
 }

@@ -194,16 +194,3 @@ func TestPlanScopesAndGrace(t *testing.T) {
 		t.Errorf("no grace: manifests %v, blobs %v", ms, bs)
 	}
 }
-
-func TestAttachmentSubject(t *testing.T) {
-	d := dg("x")
-	for tag, want := range map[string]bool{
-		"sha256-" + d.Encoded() + ".sig": true, "sha256-" + d.Encoded() + ".att": true, "sha256-" + d.Encoded() + ".sbom": true,
-		"sha256-" + d.Encoded(): false, "v1.sig": false, "sha256-abc.sig": false, "latest": false, "sha256-" + d.Encoded() + ".txt": false,
-	} {
-		got, ok := AttachmentSubject(tag)
-		if ok != want || (ok && got != d) {
-			t.Errorf("AttachmentSubject(%q) = %s, %v", tag, got, ok)
-		}
-	}
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/storage"
 )
 
@@ -237,7 +238,7 @@ func (c *Collector) manifestGoes(tx meta.Tx, m ManifestRef) (bool, error) {
 	}
 	// Only attachment tags (cosign's legacy scheme) whose subject is gone.
 	for _, tag := range tags {
-		subject, ok := AttachmentSubject(tag)
+		subject, ok := naming.AttachmentSubject(tag)
 		if !ok {
 			return false, nil
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/berthreg/berth/storage"
 	"github.com/opencontainers/go-digest"
 )
@@ -27,7 +28,7 @@ func (h *Handler) linkedBlob(r *http.Request, repo string, d digest.Digest) (met
 }
 
 func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, repo, arg string) error {
-	d, err := ParseDigest(arg)
+	d, err := spec.ParseDigest(arg)
 	if err != nil {
 		return errDigestInvalid("%v", err)
 	}
@@ -83,14 +84,14 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, repo, arg stri
 // serveFromReader streams a blob from a driver without random access,
 // honouring a single Range.
 func (h *Handler) serveFromReader(w http.ResponseWriter, r *http.Request, p string, d digest.Digest, size int64) error {
-	rng := ByteRange{Start: 0, End: size - 1}
+	rng := spec.ByteRange{Start: 0, End: size - 1}
 	status := http.StatusOK
 	if rh := r.Header.Get("Range"); rh != "" && size > 0 {
-		br, err := ParseRange(rh, size)
+		br, err := spec.ParseRange(rh, size)
 		switch {
 		case err == nil:
 			rng, status = br, http.StatusPartialContent
-		case errors.Is(err, errRangeNotSatisfiable):
+		case errors.Is(err, spec.ErrRangeNotSatisfiable):
 			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 			return NewError(http.StatusRequestedRangeNotSatisfiable, CodeBlobUnknown, "range not satisfiable")
 		}
@@ -122,7 +123,7 @@ func (h *Handler) missingBlobData(d digest.Digest, err error) error {
 }
 
 func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, repo, arg string) error {
-	d, err := ParseDigest(arg)
+	d, err := spec.ParseDigest(arg)
 	if err != nil {
 		return errDigestInvalid("%v", err)
 	}

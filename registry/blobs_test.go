@@ -14,6 +14,7 @@ import (
 
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -86,9 +87,9 @@ func TestBlobIsolationBetweenRepositories(t *testing.T) {
 	e.do("GET", "/v2/tenant2/app/blobs/"+d.String(), nil).expect(t, http.StatusNotFound, registry.CodeBlobUnknown)
 	// A manifest in tenant2 cannot reference tenant1's blob either.
 	cfg := e.pushBlob("tenant2/app", []byte("{}"))
-	m := imageManifest(t, registry.MediaTypeOCIManifest, desc{MediaType: "application/vnd.oci.image.config.v1+json", Digest: cfg, Size: 2},
+	m := imageManifest(t, spec.MediaTypeOCIManifest, desc{MediaType: "application/vnd.oci.image.config.v1+json", Digest: cfg, Size: 2},
 		[]desc{{MediaType: "application/vnd.oci.image.layer.v1.tar", Digest: d, Size: 100}}, nil, "")
-	e.do("PUT", "/v2/tenant2/app/manifests/x", m, "Content-Type", registry.MediaTypeOCIManifest).
+	e.do("PUT", "/v2/tenant2/app/manifests/x", m, "Content-Type", spec.MediaTypeOCIManifest).
 		expect(t, http.StatusBadRequest, registry.CodeManifestBlobUnknown)
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/berthreg/berth/storage"
 )
 
@@ -110,7 +111,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt.kind != "ping" && rt.kind != "catalog" {
-		if err := ValidateName(rt.name); err != nil {
+		if err := spec.ValidateName(rt.name); err != nil {
 			writeError(w, NewError(http.StatusBadRequest, CodeNameInvalid, "%v", err))
 			return
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/memory"
 	"github.com/opencontainers/go-digest"
@@ -171,10 +172,10 @@ func (e *env) pushImage(repo, tag string) ([]byte, digest.Digest) {
 	layer := randomBytes(e.t, 512)
 	cd := e.pushBlob(repo, cfg)
 	ld := e.pushBlob(repo, layer)
-	m := imageManifest(e.t, registry.MediaTypeOCIManifest,
+	m := imageManifest(e.t, spec.MediaTypeOCIManifest,
 		desc{MediaType: "application/vnd.oci.image.config.v1+json", Digest: cd, Size: int64(len(cfg))},
 		[]desc{{MediaType: "application/vnd.oci.image.layer.v1.tar", Digest: ld, Size: int64(len(layer))}}, nil, "")
-	e.do("PUT", "/v2/"+repo+"/manifests/"+tag, m, "Content-Type", registry.MediaTypeOCIManifest).
+	e.do("PUT", "/v2/"+repo+"/manifests/"+tag, m, "Content-Type", spec.MediaTypeOCIManifest).
 		expect(e.t, http.StatusCreated, "")
 	return m, digest.FromBytes(m)
 }

@@ -17,13 +17,13 @@ const CodePaginationNumberInvalid ErrorCode = "PAGINATION_NUMBER_INVALID"
 // pageParams reads n and last from a listing request.
 func pageParams(r *http.Request) (n int, last string, err error) {
 	q := r.URL.Query()
-	n = DefaultPageSize
+	n = defaultPageSize
 	if s := q.Get("n"); s != "" {
 		v, perr := strconv.Atoi(s)
 		if perr != nil || v < 0 {
 			return 0, "", NewError(http.StatusBadRequest, CodePaginationNumberInvalid, "n must be a non-negative integer")
 		}
-		n = min(v, MaxPageSize)
+		n = min(v, maxPageSize)
 	}
 	return n, q.Get("last"), nil
 }

@@ -12,14 +12,15 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/berthreg/berth/storage"
 	"github.com/opencontainers/go-digest"
 )
 
 // parseManifestRef parses the reference in a manifest URL: a malformed
 // digest is DIGEST_INVALID, a malformed tag MANIFEST_INVALID.
-func parseManifestRef(arg string) (Reference, error) {
-	ref, err := ParseReference(arg)
+func parseManifestRef(arg string) (spec.Reference, error) {
+	ref, err := spec.ParseReference(arg)
 	if err != nil {
 		if strings.Contains(arg, ":") {
 			return ref, errDigestInvalid("%v", err)
@@ -30,7 +31,7 @@ func parseManifestRef(arg string) (Reference, error) {
 }
 
 // resolve finds the manifest record ref names in repo.
-func (h *Handler) resolve(ctx context.Context, repo string, ref Reference) (meta.Manifest, error) {
+func (h *Handler) resolve(ctx context.Context, repo string, ref spec.Reference) (meta.Manifest, error) {
 	var m meta.Manifest
 	err := h.store.View(ctx, func(tx meta.Tx) error {
 		d := ref.Digest
@@ -111,96 +112,177 @@ func (h *Handler) manifestBytes(ctx context.Context, m meta.Manifest) ([]byte, e
 	return b, nil
 }
 
+// putManifest stores a pushed manifest, in named steps: which tags the
+// push sets, authorization, reading the body within the size cap, the
+// manifest record (digest check and parse), the BeforePush hook, storing
+// bytes and metadata, then the AfterPush hook and the 201 answer.
 func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg string) error {
 	ctx := r.Context()
 	ref, err := parseManifestRef(arg)
 	if err != nil {
 		return err
 	}
-	tags := []string{}
-	if ref.Tag != "" {
-		tags = append(tags, ref.Tag)
-	}
-	for _, t := range r.URL.Query()["tag"] {
-		if err := ValidateTag(t); err != nil {
-			return NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
-		}
-		if ref.Tag == "" && !containsString(tags, t) {
-			tags = append(tags, t)
-		}
+	tags, err := pushTags(ref, r.URL.Query()["tag"])
+	if err != nil {
+		return err
 	}
 	ev := &Event{Action: ActionPushManifest, Repository: repo, Tags: tags}
 	if err := h.authorize(r, ev); err != nil {
 		return err
 	}
-	if r.ContentLength > h.cfg.maxManifestSize {
-		return NewError(http.StatusRequestEntityTooLarge, CodeSizeInvalid, "manifest exceeds the maximum size of %d bytes", h.cfg.maxManifestSize)
-	}
-	body, err := readManifestBody(r, h.cfg.maxManifestSize)
+	body, err := h.readManifest(r)
 	if err != nil {
-		return NewError(http.StatusBadRequest, CodeManifestInvalid, "reading manifest: %v", err)
+		return err
 	}
-	if int64(len(body)) > h.cfg.maxManifestSize {
-		return NewError(http.StatusRequestEntityTooLarge, CodeSizeInvalid, "manifest exceeds the maximum size of %d bytes", h.cfg.maxManifestSize)
+	m, err := manifestRecord(ref, r.Header.Get("Content-Type"), body, time.Now())
+	if err != nil {
+		return err
 	}
+	ev.Digest, ev.MediaType, ev.Size, ev.Subject, ev.Manifest = m.Digest, m.MediaType, m.Size, m.Subject, &m
+	if err := runBefore(ctx, h.cfg.hooks.BeforePush, ev); err != nil {
+		return err
+	}
+	if err := h.commitManifest(r, repo, m, body, tags, ev); err != nil {
+		return err
+	}
+	h.cache.put(m.Digest, body)
+	runAfter(ctx, h.cfg.hooks.AfterPush, ev)
+	for k, vs := range pushedHeader(repo, ref, m, tags) {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+// pushTags are the tags a manifest push sets: the reference when it is a
+// tag (the ?tag= parameters are then validated but ignored), else the
+// distinct ?tag= parameters in order. A malformed one is MANIFEST_INVALID.
+// The result is never nil: hooks see an empty list for a push by digest
+// alone.
+func pushTags(ref spec.Reference, params []string) ([]string, error) {
+	tags := []string{}
+	if ref.Tag != "" {
+		tags = append(tags, ref.Tag)
+	}
+	for _, t := range params {
+		if err := spec.ValidateTag(t); err != nil {
+			return nil, NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
+		}
+		if ref.Tag == "" && !containsString(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	return tags, nil
+}
+
+// readManifest reads a pushed manifest's body, refusing one larger than
+// the configured cap before reading when the client announced its size,
+// and after reading when it did not.
+func (h *Handler) readManifest(r *http.Request) ([]byte, error) {
+	limit := h.cfg.maxManifestSize
+	if err := checkManifestSize(r.ContentLength, limit); err != nil {
+		return nil, err
+	}
+	body, err := readManifestBody(r, limit)
+	if err != nil {
+		return nil, NewError(http.StatusBadRequest, CodeManifestInvalid, "reading manifest: %v", err)
+	}
+	if err := checkManifestSize(int64(len(body)), limit); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// checkManifestSize refuses a manifest of n bytes (n < 0: not known yet)
+// above limit with 413 SIZE_INVALID.
+func checkManifestSize(n, limit int64) error {
+	if n > limit {
+		return NewError(http.StatusRequestEntityTooLarge, CodeSizeInvalid, "manifest exceeds the maximum size of %d bytes", limit)
+	}
+	return nil
+}
+
+// manifestRecord is the metadata record of manifest bytes pushed as ref
+// with the given Content-Type at now. The digest uses ref's algorithm when
+// ref is a digest (and must then equal it: DIGEST_INVALID otherwise), else
+// the canonical one; bytes that are not a valid manifest are
+// MANIFEST_INVALID.
+func manifestRecord(ref spec.Reference, contentType string, body []byte, now time.Time) (meta.Manifest, error) {
 	alg := digest.Canonical
 	if ref.Digest != "" {
 		alg = ref.Digest.Algorithm()
 	}
 	d := alg.FromBytes(body)
 	if ref.Digest != "" && ref.Digest != d {
-		return errDigestInvalid("manifest digest is %s, not %s", d, ref.Digest)
+		return meta.Manifest{}, errDigestInvalid("manifest digest is %s, not %s", d, ref.Digest)
 	}
-	m, err := ParseManifest(r.Header.Get("Content-Type"), body)
+	m, err := spec.ParseManifest(contentType, body)
 	if err != nil {
-		return NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
+		return meta.Manifest{}, NewError(http.StatusBadRequest, CodeManifestInvalid, "%v", err)
 	}
 	m.Digest = d
-	m.PushedAt = time.Now().UTC()
-	ev.Digest, ev.MediaType, ev.Size, ev.Subject, ev.Manifest = d, m.MediaType, m.Size, m.Subject, &m
-	if err := runBefore(ctx, h.cfg.hooks.BeforePush, ev); err != nil {
+	m.PushedAt = now.UTC()
+	return m, nil
+}
+
+// commitManifest stores manifest m: its bytes at their content address
+// (claimed first, so a concurrent garbage collection leaves them alone),
+// then its record and tags in one metadata transaction. On failure the
+// claim is released.
+func (h *Handler) commitManifest(r *http.Request, repo string, m meta.Manifest, body []byte, tags []string, ev *Event) error {
+	ctx := r.Context()
+	if err := h.claim(ctx, m.Digest); err != nil {
 		return err
 	}
-	if err := h.claim(ctx, d); err != nil {
+	if err := h.storeManifestBytes(ctx, m.Digest, body); err != nil {
+		h.release(ctx, m.Digest)
 		return err
 	}
-	if err := h.storeManifestBytes(ctx, d, body); err != nil {
-		h.release(ctx, d)
-		return err
-	}
-	err = h.store.Update(ctx, func(tx meta.Tx) error {
-		if err := tx.Collector().Claims().Release(d); err != nil {
-			return err
-		}
-		if !h.cfg.sparse {
-			if err := checkReferences(tx, repo, m); err != nil {
-				return err
-			}
-		}
-		_, created, err := tx.Repositories().Ensure(repo)
-		if err != nil {
-			return err
-		}
-		ev.RepositoryCreated = created
-		if err := tx.Manifests().Put(repo, m); err != nil {
-			return err
-		}
-		for _, t := range tags {
-			if err := tx.Tags().Put(repo, t, d); err != nil {
-				return err
-			}
-		}
-		return h.inTx(r, tx, ev)
-	})
+	err := h.store.Update(ctx, func(tx meta.Tx) error { return h.recordManifest(tx, r, repo, m, tags, ev) })
 	if err != nil {
-		h.release(ctx, d)
+		h.release(ctx, m.Digest)
 		return err
 	}
-	h.cache.put(d, body)
-	runAfter(ctx, h.cfg.hooks.AfterPush, ev)
-	hdr := w.Header()
-	hdr.Set("Location", "/v2/"+repo+"/manifests/"+d.String())
-	hdr.Set("Docker-Content-Digest", d.String())
+	return nil
+}
+
+// recordManifest records manifest m in tx: the claim on its bytes ends,
+// what it references must be in the repository (unless sparse manifests
+// are allowed), the repository is created if need be, the manifest and
+// its tags are put, and the InTx hook runs.
+func (h *Handler) recordManifest(tx meta.Tx, r *http.Request, repo string, m meta.Manifest, tags []string, ev *Event) error {
+	if err := tx.Collector().Claims().Release(m.Digest); err != nil {
+		return err
+	}
+	if !h.cfg.sparse {
+		if err := checkReferences(tx, repo, m); err != nil {
+			return err
+		}
+	}
+	_, created, err := tx.Repositories().Ensure(repo)
+	if err != nil {
+		return err
+	}
+	ev.RepositoryCreated = created
+	if err := tx.Manifests().Put(repo, m); err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if err := tx.Tags().Put(repo, t, m.Digest); err != nil {
+			return err
+		}
+	}
+	return h.inTx(r, tx, ev)
+}
+
+// pushedHeader is the header of the 201 answering a manifest push: where
+// the manifest is, its digest, its subject if it has one (so clients know
+// the referrers API is supported), and, for a push by digest, the tags set
+// with ?tag=.
+func pushedHeader(repo string, ref spec.Reference, m meta.Manifest, tags []string) http.Header {
+	hdr := http.Header{}
+	hdr.Set("Location", "/v2/"+repo+"/manifests/"+m.Digest.String())
+	hdr.Set("Docker-Content-Digest", m.Digest.String())
 	if m.Subject != "" {
 		hdr.Set("OCI-Subject", m.Subject.String())
 	}
@@ -210,8 +292,7 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 		}
 	}
 	hdr.Set("Content-Length", "0")
-	w.WriteHeader(http.StatusCreated)
-	return nil
+	return hdr
 }
 
 // readManifestBody reads at most limit+1 bytes of the request body into a
@@ -242,7 +323,7 @@ func checkReferences(tx meta.Tx, repo string, m meta.Manifest) error {
 		blobs = append([]meta.Descriptor{m.Config}, m.Layers...)
 	}
 	for _, b := range blobs {
-		if isNondistributable(b.MediaType) {
+		if spec.IsNondistributable(b.MediaType) {
 			continue
 		}
 		if _, err := tx.Blobs().Linked(repo, b.Digest); err != nil {

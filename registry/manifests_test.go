@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -22,7 +23,7 @@ func TestManifestPushPullByTagAndDigest(t *testing.T) {
 		if !bytes.Equal(r.body, m) {
 			t.Fatalf("%s: body differs", ref)
 		}
-		if r.Header.Get("Content-Type") != registry.MediaTypeOCIManifest || r.Header.Get("Docker-Content-Digest") != d.String() {
+		if r.Header.Get("Content-Type") != spec.MediaTypeOCIManifest || r.Header.Get("Docker-Content-Digest") != d.String() {
 			t.Fatalf("%s: headers %v", ref, r.Header)
 		}
 		h := e.do("HEAD", "/v2/lib/app/manifests/"+ref, nil).expect(t, http.StatusOK, "")
@@ -31,7 +32,7 @@ func TestManifestPushPullByTagAndDigest(t *testing.T) {
 		}
 	}
 	// Wrong digest in the URL.
-	e.do("PUT", "/v2/lib/app/manifests/"+digest.FromString("x").String(), m, "Content-Type", registry.MediaTypeOCIManifest).
+	e.do("PUT", "/v2/lib/app/manifests/"+digest.FromString("x").String(), m, "Content-Type", spec.MediaTypeOCIManifest).
 		expect(t, http.StatusBadRequest, registry.CodeDigestInvalid)
 }
 
@@ -43,10 +44,10 @@ func TestManifestWithoutMediaTypeFieldAsHelmPushes(t *testing.T) {
 		[]desc{{MediaType: "application/vnd.cncf.helm.chart.content.v1.tar+gzip", Digest: layer, Size: 300}}, nil, "")
 	d := digest.FromBytes(m)
 	// helm pushes by digest first, then tags.
-	e.do("PUT", "/v2/charts/demo/manifests/"+d.String(), m, "Content-Type", registry.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
-	e.do("PUT", "/v2/charts/demo/manifests/0.1.0", m, "Content-Type", registry.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
+	e.do("PUT", "/v2/charts/demo/manifests/"+d.String(), m, "Content-Type", spec.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
+	e.do("PUT", "/v2/charts/demo/manifests/0.1.0", m, "Content-Type", spec.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
 	r := e.do("GET", "/v2/charts/demo/manifests/0.1.0", nil).expect(t, http.StatusOK, "")
-	if r.Header.Get("Content-Type") != registry.MediaTypeOCIManifest || !bytes.Equal(r.body, m) {
+	if r.Header.Get("Content-Type") != spec.MediaTypeOCIManifest || !bytes.Equal(r.body, m) {
 		t.Fatalf("Content-Type %q, body equal %v", r.Header.Get("Content-Type"), bytes.Equal(r.body, m))
 	}
 	if tags := e.tags("charts/demo", ""); len(tags) != 1 || tags[0] != "0.1.0" {
@@ -58,10 +59,10 @@ func TestDockerManifestListAndIndex(t *testing.T) {
 	e := newEnv(t)
 	_, d1 := e.pushImage("multi", "amd64")
 	_, d2 := e.pushImage("multi", "arm64")
-	for _, mt := range []string{registry.MediaTypeOCIIndex, registry.MediaTypeDockerManifestList} {
+	for _, mt := range []string{spec.MediaTypeOCIIndex, spec.MediaTypeDockerManifestList} {
 		idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": mt, "manifests": []desc{
-			{MediaType: registry.MediaTypeOCIManifest, Digest: d1, Size: 1},
-			{MediaType: registry.MediaTypeOCIManifest, Digest: d2, Size: 1},
+			{MediaType: spec.MediaTypeOCIManifest, Digest: d1, Size: 1},
+			{MediaType: spec.MediaTypeOCIManifest, Digest: d2, Size: 1},
 		}})
 		e.do("PUT", "/v2/multi/manifests/list", idx, "Content-Type", mt).expect(t, http.StatusCreated, "")
 		r := e.do("GET", "/v2/multi/manifests/list", nil).expect(t, http.StatusOK, "")
@@ -70,21 +71,21 @@ func TestDockerManifestListAndIndex(t *testing.T) {
 		}
 	}
 	// An index naming a manifest the repository does not have is refused.
-	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": registry.MediaTypeOCIIndex, "manifests": []desc{
-		{MediaType: registry.MediaTypeOCIManifest, Digest: digest.FromString("missing"), Size: 1},
+	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": spec.MediaTypeOCIIndex, "manifests": []desc{
+		{MediaType: spec.MediaTypeOCIManifest, Digest: digest.FromString("missing"), Size: 1},
 	}})
-	e.do("PUT", "/v2/multi/manifests/bad", idx, "Content-Type", registry.MediaTypeOCIIndex).expect(t, http.StatusBadRequest, registry.CodeManifestBlobUnknown)
+	e.do("PUT", "/v2/multi/manifests/bad", idx, "Content-Type", spec.MediaTypeOCIIndex).expect(t, http.StatusBadRequest, registry.CodeManifestBlobUnknown)
 }
 
 func TestSparseManifestsOnlyWhenConfigured(t *testing.T) {
 	for _, sparse := range []bool{false, true} {
 		e := newEnv(t, registry.WithSparseManifests(sparse))
-		m := imageManifest(t, registry.MediaTypeOCIManifest, desc{MediaType: "application/vnd.oci.image.config.v1+json", Digest: digest.FromString("c"), Size: 1}, nil, nil, "")
+		m := imageManifest(t, spec.MediaTypeOCIManifest, desc{MediaType: "application/vnd.oci.image.config.v1+json", Digest: digest.FromString("c"), Size: 1}, nil, nil, "")
 		want := http.StatusBadRequest
 		if sparse {
 			want = http.StatusCreated
 		}
-		e.do("PUT", "/v2/sp/manifests/t", m, "Content-Type", registry.MediaTypeOCIManifest).expect(t, want, "")
+		e.do("PUT", "/v2/sp/manifests/t", m, "Content-Type", spec.MediaTypeOCIManifest).expect(t, want, "")
 	}
 }
 
@@ -95,13 +96,13 @@ func TestManifestInvalidInputs(t *testing.T) {
 		status   int
 		code     registry.ErrorCode
 	}{
-		"not json":        {"{", registry.MediaTypeOCIManifest, 400, registry.CodeManifestInvalid},
+		"not json":        {"{", spec.MediaTypeOCIManifest, 400, registry.CodeManifestInvalid},
 		"schema 1":        {`{"schemaVersion":1,"fsLayers":[]}`, "application/vnd.docker.distribution.manifest.v1+json", 400, registry.CodeManifestInvalid},
 		"no schema":       {`{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{}}`, "", 400, registry.CodeManifestInvalid},
 		"bad digest":      {`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"x","size":1}}`, "", 400, registry.CodeManifestInvalid},
-		"type mismatch":   {`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`, registry.MediaTypeOCIManifest, 400, registry.CodeManifestInvalid},
+		"type mismatch":   {`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`, spec.MediaTypeOCIManifest, 400, registry.CodeManifestInvalid},
 		"unknown type":    {`{"schemaVersion":2,"mediaType":"text/plain"}`, "", 400, registry.CodeManifestInvalid},
-		"too large":       {`{"schemaVersion":2,"x":"` + strings.Repeat("a", 2000) + `"}`, registry.MediaTypeOCIManifest, 413, registry.CodeSizeInvalid},
+		"too large":       {`{"schemaVersion":2,"x":"` + strings.Repeat("a", 2000) + `"}`, spec.MediaTypeOCIManifest, 413, registry.CodeSizeInvalid},
 		"negative size":   {`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"` + digest.FromString("a").String() + `","size":-1}]}`, "", 400, registry.CodeManifestInvalid},
 		"index w/ layers": {`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","layers":[]}`, "", 400, registry.CodeManifestInvalid},
 	}
@@ -116,7 +117,7 @@ func TestManifestInvalidInputs(t *testing.T) {
 func TestTagParamsAndDeletes(t *testing.T) {
 	e := newEnv(t)
 	m, d := e.pushImage("tp", "orig")
-	r := e.do("PUT", "/v2/tp/manifests/"+d.String()+"?tag=a&tag=b", m, "Content-Type", registry.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
+	r := e.do("PUT", "/v2/tp/manifests/"+d.String()+"?tag=a&tag=b", m, "Content-Type", spec.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
 	if got := r.Header.Values("OCI-Tag"); strings.Join(got, ",") != "a,b" {
 		t.Fatalf("OCI-Tag %v", got)
 	}
@@ -153,7 +154,7 @@ func TestTagAndCatalogPaging(t *testing.T) {
 	e := newEnv(t)
 	m, _ := e.pushImage("page", "t00")
 	for i := 1; i < 25; i++ {
-		e.do("PUT", fmt.Sprintf("/v2/page/manifests/t%02d", i), m, "Content-Type", registry.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
+		e.do("PUT", fmt.Sprintf("/v2/page/manifests/t%02d", i), m, "Content-Type", spec.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
 	}
 	var all []string
 	next := "/v2/page/tags/list?n=10"
@@ -198,11 +199,11 @@ func TestReferrers(t *testing.T) {
 		if at == "" {
 			cfgType = "application/vnd.example.config"
 		}
-		m := imageManifest(t, registry.MediaTypeOCIManifest, desc{MediaType: cfgType, Digest: cfg, Size: 2},
+		m := imageManifest(t, spec.MediaTypeOCIManifest, desc{MediaType: cfgType, Digest: cfg, Size: 2},
 			[]desc{{MediaType: "application/octet-stream", Digest: layer, Size: int64(10 + i)}},
-			&desc{MediaType: registry.MediaTypeOCIManifest, Digest: sd, Size: int64(len(subj))}, at)
+			&desc{MediaType: spec.MediaTypeOCIManifest, Digest: sd, Size: int64(len(subj))}, at)
 		d := digest.FromBytes(m)
-		r := e.do("PUT", "/v2/ref/manifests/"+d.String(), m, "Content-Type", registry.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
+		r := e.do("PUT", "/v2/ref/manifests/"+d.String(), m, "Content-Type", spec.MediaTypeOCIManifest).expect(t, http.StatusCreated, "")
 		if r.Header.Get("OCI-Subject") != sd.String() {
 			t.Fatalf("OCI-Subject %q", r.Header.Get("OCI-Subject"))
 		}
@@ -214,7 +215,7 @@ func TestReferrers(t *testing.T) {
 	}
 	get := func(q string) (index, *http.Response) {
 		r := e.do("GET", "/v2/ref/referrers/"+sd.String()+q, nil).expect(t, http.StatusOK, "")
-		if r.Header.Get("Content-Type") != registry.MediaTypeOCIIndex {
+		if r.Header.Get("Content-Type") != spec.MediaTypeOCIIndex {
 			t.Fatalf("Content-Type %q", r.Header.Get("Content-Type"))
 		}
 		var idx index
@@ -273,7 +274,7 @@ func TestHooksCanRefuse(t *testing.T) {
 		},
 	}))
 	m, _ := e.pushImage("h", "ok")
-	e.do("PUT", "/v2/h/manifests/forbidden", m, "Content-Type", registry.MediaTypeOCIManifest).expect(t, http.StatusForbidden, registry.CodeDenied)
+	e.do("PUT", "/v2/h/manifests/forbidden", m, "Content-Type", spec.MediaTypeOCIManifest).expect(t, http.StatusForbidden, registry.CodeDenied)
 	e.do("GET", "/v2/h/manifests/forbidden", nil).expect(t, http.StatusNotFound, "")
 	d := e.pushBlob("secret", []byte("s"))
 	r := e.do("GET", "/v2/secret/blobs/"+d.String(), nil).expect(t, http.StatusUnauthorized, registry.CodeUnauthorized)

@@ -7,14 +7,14 @@ import (
 	"github.com/berthreg/berth/storage"
 )
 
-// DefaultMaxManifestSize is the default cap on a pushed manifest (4 MiB).
-const DefaultMaxManifestSize = 4 << 20
+// defaultMaxManifestSize is the default cap on a pushed manifest (4 MiB).
+const defaultMaxManifestSize = 4 << 20
 
-// DefaultPageSize is the page size of tag and catalog listings when the
-// client does not ask for one; MaxPageSize caps what a client may ask for.
+// defaultPageSize is the page size of tag and catalog listings when the
+// client does not ask for one; maxPageSize caps what a client may ask for.
 const (
-	DefaultPageSize = 10000
-	MaxPageSize     = 10000
+	defaultPageSize = 10000
+	maxPageSize     = 10000
 )
 
 // Option configures a Handler.
@@ -38,7 +38,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		logger:             slog.New(slog.DiscardHandler),
-		maxManifestSize:    DefaultMaxManifestSize,
+		maxManifestSize:    defaultMaxManifestSize,
 		deletes:            true,
 		manifestCacheBytes: 4 << 20,
 	}

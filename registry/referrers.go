@@ -5,11 +5,12 @@ import (
 	"net/http"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/internal/spec"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func (h *Handler) getReferrers(w http.ResponseWriter, r *http.Request, repo, arg string) error {
-	d, err := ParseDigest(arg)
+	d, err := spec.ParseDigest(arg)
 	if err != nil {
 		return errDigestInvalid("%v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/berthreg/berth/storage"
 	"github.com/opencontainers/go-digest"
 )
@@ -74,7 +75,7 @@ func writeBlobCreated(w http.ResponseWriter, repo string, d digest.Digest) {
 func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, repo string) error {
 	q := r.URL.Query()
 	if m := q.Get("mount"); m != "" {
-		if d, err := ParseDigest(m); err == nil {
+		if d, err := spec.ParseDigest(m); err == nil {
 			done, err := h.mount(w, r, repo, d, q.Get("from"))
 			if done || err != nil {
 				return err
@@ -87,7 +88,7 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, repo strin
 		return err
 	}
 	if ds := q.Get("digest"); ds != "" {
-		d, err := ParseDigest(ds)
+		d, err := spec.ParseDigest(ds)
 		if err != nil {
 			return errDigestInvalid("%v", err)
 		}
@@ -116,7 +117,7 @@ func (h *Handler) mount(w http.ResponseWriter, r *http.Request, repo string, d d
 	if from == "" && !h.cfg.anonymousMount {
 		return false, nil
 	}
-	if from != "" && ValidateName(from) != nil {
+	if from != "" && spec.ValidateName(from) != nil {
 		return false, nil
 	}
 	ev := &Event{Action: ActionMountBlob, Repository: repo, Digest: d, From: from}
@@ -361,7 +362,7 @@ func chunkRange(w http.ResponseWriter, r *http.Request, repo string, u meta.Uplo
 	if cr == "" {
 		return want, nil
 	}
-	start, end, err := ParseContentRange(cr)
+	start, end, err := spec.ParseContentRange(cr)
 	if err != nil {
 		return 0, NewError(http.StatusBadRequest, CodeBlobUploadInvalid, "%v", err)
 	}
@@ -424,7 +425,7 @@ func (h *Handler) putUpload(w http.ResponseWriter, r *http.Request, repo, id str
 	if err != nil {
 		return err
 	}
-	d, err := ParseDigest(r.URL.Query().Get("digest"))
+	d, err := spec.ParseDigest(r.URL.Query().Get("digest"))
 	if err != nil {
 		return errDigestInvalid("PUT needs a valid digest parameter: %v", err)
 	}

@@ -12,6 +12,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // Endpoint is a registry to copy from or to.
@@ -177,7 +180,7 @@ func (c *copier) followers(d v1.Hash) error {
 			return err
 		}
 	}
-	for _, tag := range AttachmentTags(d) {
+	for _, tag := range naming.AttachmentTags(digest.Digest(d.String())) {
 		if _, err := remote.Head(c.sr.Tag(tag), c.sopts...); notFound(err) {
 			continue
 		} else if err != nil {
@@ -188,24 +191,6 @@ func (c *copier) followers(d v1.Hash) error {
 		}
 	}
 	return nil
-}
-
-// AttachmentTags are the tags under which cosign (without the referrers
-// API) stores the signatures, attestations and SBOMs of d.
-func AttachmentTags(d v1.Hash) []string {
-	base := d.Algorithm + "-" + d.Hex
-	return []string{base + ".sig", base + ".att", base + ".sbom"}
-}
-
-// IsAttachmentTag reports a tag that AttachmentTags makes: such tags are
-// copied with their subject, not on their own.
-func IsAttachmentTag(tag string) bool {
-	base, suffix, ok := strings.Cut(tag, ".")
-	if !ok || (suffix != "sig" && suffix != "att" && suffix != "sbom") {
-		return false
-	}
-	_, err := v1.NewHash(strings.Replace(base, "-", ":", 1))
-	return err == nil
 }
 
 // manifest writes desc (an image, an index with its children, or an

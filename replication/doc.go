@@ -12,9 +12,9 @@
 // (a copy or a deletion); Run does a whole policy in one goroutine; Limit
 // caps an endpoint's bandwidth.
 //
-// The Engine runs stored policies (PolicyRecord, with endpoints
-// in Registry) in push mode (this registry is the source,
-// reached in process through HandlerTransport) or pull mode (it is the
+// The Engine runs stored policies (PolicyRecord, with endpoints in
+// Registry) in push mode (this registry is the source, reached in process
+// through registry/inproc) or pull mode (it is the
 // destination) as jobs on the job queue: an execution is planned by a
 // RunKind job that creates one task, and one TaskKind job, per artifact.
 // Tasks retry with the queue's backoff (and each request within a task

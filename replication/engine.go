@@ -13,6 +13,7 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
+	"github.com/berthreg/berth/registry/inproc"
 )
 
 // Job kinds and the event consumer's name.
@@ -26,10 +27,6 @@ const (
 	ConsumerName = "replication"
 )
 
-// LocalHost is the host name of this registry in the engine's references
-// (reached through Engine.Local, never over the network).
-const LocalHost = "berth.local"
-
 // Engine runs replication policies stored in the metadata store as jobs:
 // executions (planned by a RunKind job) made of tasks (one TaskKind job
 // each). Register it with a jobs.Runner; feed Consume to an events
@@ -40,8 +37,8 @@ type Engine struct {
 	Store meta.Store
 	// Queue enqueues the jobs (its Notify wakes the local runner).
 	Queue *jobs.Queue
-	// LocalTransport reaches this registry: HandlerTransport over its
-	// handler (or any transport to it).
+	// LocalTransport reaches this registry under the host name
+	// inproc.Host: an inproc.New transport over its handler.
 	LocalTransport http.RoundTripper
 	// TaskAttempts is a task's default number of attempts (0: 10);
 	// BlobRetries the default retries of one request within an attempt
@@ -124,7 +121,7 @@ func (e *Engine) resolve(tx meta.Tx, rec PolicyRecord, count *int64) (Policy, er
 			if e.LocalTransport == nil {
 				return "", Endpoint{}, fmt.Errorf("%w: this registry is not reachable (no LocalTransport)", ErrPolicy)
 			}
-			r = Remote{Host: LocalHost, Insecure: true, Transport: e.LocalTransport, Auth: authn.Anonymous}
+			r = Remote{Host: inproc.Host, Insecure: true, Transport: e.LocalTransport, Auth: authn.Anonymous}
 		} else {
 			ep, err := Registries.In(tx).Get(name)
 			if err != nil {

@@ -19,12 +19,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/inproc"
+	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/registrytest"
 )
 
@@ -44,7 +47,7 @@ func newRig(t *testing.T, dstOpts ...registry.Option) *rig {
 	dst := registrytest.New(t, dstOpts...)
 	runner := &jobs.Runner{Store: src.Metadata, Name: "test", Workers: 4, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
 	eng := &Engine{Store: src.Metadata, Queue: &jobs.Queue{Store: src.Metadata, Notify: runner.Wake},
-		LocalTransport: HandlerTransport(src.Handler, nil), Scheduler: runner, BlobRetries: 1, Guard: loopback}
+		LocalTransport: inproc.New(src.Handler), Scheduler: runner, BlobRetries: 1, Guard: loopback}
 	eng.Register(runner, jobs.KindOptions{Limit: 4, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -117,7 +120,7 @@ func sign(t *testing.T, host, repo string, d v1.Hash) (v1.Hash, v1.Hash) {
 	}
 	att, _ := random.Image(64, 1)
 	ad, _ := att.Digest()
-	if err := remote.Write(ref(t, host, repo+":"+AttachmentTags(d)[0]), att); err != nil {
+	if err := remote.Write(ref(t, host, repo+":"+naming.AttachmentTags(digest.Digest(d.String()))[0]), att); err != nil {
 		t.Fatal(err)
 	}
 	return sd, ad

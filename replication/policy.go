@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // Policy says what to copy from where to where, in one direction (push
@@ -112,7 +114,7 @@ func Plan(ctx context.Context, p Policy) ([]Item, error) {
 			return nil, fmt.Errorf("replication: tags of %s: %w", sr, err)
 		}
 		for _, tag := range tags {
-			if IsAttachmentTag(tag) {
+			if naming.IsAttachmentTag(tag) {
 				continue // copied with its subject
 			}
 			it := Item{Operation: OpCopy, Repository: repo, Tag: tag}
@@ -141,7 +143,7 @@ func Selects(ctx context.Context, p Policy, it Item) (bool, error) {
 	if it.Operation != OpCopy {
 		return it.Tag == "" || p.Filter.Tag(it.Tag), nil
 	}
-	if IsAttachmentTag(it.Tag) {
+	if naming.IsAttachmentTag(it.Tag) {
 		base, _, _ := strings.Cut(it.Tag, ".")
 		return p.atDestination(ctx, it.Repository, strings.Replace(base, "-", ":", 1))
 	}

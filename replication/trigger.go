@@ -8,6 +8,7 @@ import (
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // Consume is the event-based trigger, an events.Consumer Tx function: for
@@ -30,7 +31,7 @@ func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) erro
 		var items []Item
 		for _, ev := range batch {
 			for _, it := range itemsOf(ev, rec.ReplicateDeletion) {
-				if f.Repository(it.Repository) && (it.Tag == "" || IsAttachmentTag(it.Tag) || f.Tag(it.Tag)) {
+				if f.Repository(it.Repository) && (it.Tag == "" || naming.IsAttachmentTag(it.Tag) || f.Tag(it.Tag)) {
 					items = append(items, it)
 				}
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // Payload is Harbor's default webhook body.
@@ -62,7 +63,8 @@ type Context struct {
 func Harbor(e meta.Event, c Context) Payload {
 	p := Payload{Type: e.Type, OccurAt: e.Time.Unix(), Operator: e.Operator}
 	if e.Repository != "" {
-		ns, name, _ := strings.Cut(e.Repository, "/")
+		ns := naming.ProjectOf(e.Repository)
+		name := strings.TrimPrefix(e.Repository[len(ns):], "/")
 		repoType := "private"
 		if c.Public {
 			repoType = "public"

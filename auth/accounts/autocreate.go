@@ -7,6 +7,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // CreatingProjects returns an auth.Authorizer that, when a user (not a
@@ -20,7 +21,7 @@ type creating struct{ m *Manager }
 
 func (c creating) Allowed(ctx context.Context, p auth.Principal, r auth.Resource, actions []string) ([]string, error) {
 	if r.Type == auth.TypeRepository && p.Kind == auth.User && slices.Contains(actions, auth.ActionPush) {
-		project := rbac.ProjectOf(r.Name)
+		project := naming.ProjectOf(r.Name)
 		_, err := c.m.Project(ctx, project)
 		if errors.Is(err, rbac.ErrNoProject) {
 			err = c.m.CreateProject(ctx, p, project, false)

@@ -89,9 +89,9 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 	authz := r.Header.Get("Authorization")
 	scheme, cred, _ := strings.Cut(authz, " ")
 	if p, ok := auth.PrincipalFrom(r.Context()); ok && authz == "" {
-		// A request made in this process (the replication engine's
-		// HandlerTransport) names its principal in the context, which no
-		// client can set.
+		// A request made in this process (through registry/inproc, as
+		// replication and scanning do) names its principal in the
+		// context, which no client can set.
 		if ok, err := g.allowed(ctx, p, need); err != nil || !ok {
 			if err != nil {
 				return err

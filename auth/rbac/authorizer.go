@@ -12,6 +12,7 @@ import (
 	"github.com/casbin/casbin/v2/model"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // modelText is the casbin model: RBAC with domains (a domain is a project),
@@ -137,13 +138,6 @@ func subjects(p auth.Principal) []string {
 	return out
 }
 
-// ProjectOf returns the project of a repository: the first component of
-// its name.
-func ProjectOf(repository string) string {
-	p, _, _ := strings.Cut(repository, "/")
-	return p
-}
-
 // validRole reports a known role.
 func validRole(r Role) bool {
 	_, ok := Matrix[r]
@@ -250,7 +244,7 @@ func (a *Authorizer) Allowed(ctx context.Context, p auth.Principal, r auth.Resou
 		}
 		return nil, nil
 	}
-	project := ProjectOf(r.Name)
+	project := naming.ProjectOf(r.Name)
 	proj, err := a.projects.Project(ctx, project)
 	if errors.Is(err, ErrNoProject) {
 		// Nothing to push into: repositories live in projects. An admin may

@@ -18,6 +18,7 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/settings"
@@ -106,9 +107,9 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 	}
 	b.replication = &replication.Engine{Store: store, Queue: b.queue, Scheduler: b.runner, Logger: logger,
 		TaskAttempts: cfg.Replication.TaskAttempts, Guard: outbound,
-		LocalTransport: replication.HandlerTransport(&b.local, func(ctx context.Context) context.Context {
+		LocalTransport: inproc.New(&b.local, inproc.WithContext(func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, replicationPrincipal)
-		})}
+		}))}
 	b.replication.Register(b.runner, jobs.KindOptions{Limit: cfg.Replication.Concurrency,
 		Backoff: cfg.Replication.Backoff, MaxBackoff: cfg.Replication.MaxBackoff})
 	if err := replication.ScheduleAll(ctx, store, b.runner); err != nil {

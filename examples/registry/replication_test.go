@@ -19,9 +19,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/internal/eventually"
-	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 const sitePassword = "admin-pw"
@@ -90,7 +91,7 @@ func (s *site) sign(t *testing.T, repo string, d v1.Hash) (v1.Hash, v1.Hash) {
 	}
 	att, _ := random.Image(64, 1)
 	ad, _ := att.Digest()
-	if err := remote.Write(s.ref(t, repo+":"+replication.AttachmentTags(d)[0]), att, s.auth); err != nil {
+	if err := remote.Write(s.ref(t, repo+":"+naming.AttachmentTags(digest.Digest(d.String()))[0]), att, s.auth); err != nil {
 		t.Fatal(err)
 	}
 	return sd, ad

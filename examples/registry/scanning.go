@@ -15,7 +15,7 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/registry"
-	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/builtin"
 	"github.com/berthreg/berth/scan/engine"
@@ -98,10 +98,10 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 	}
 	s := &scanning{}
 	s.engine = &engine.Engine{Store: store, Queue: queue, Builtin: map[string]scan.Scanner{},
-		RegistryURL: regURL, InternalURL: "http://" + cfg.Addr, BuiltinURL: "http://" + replication.LocalHost, AutoScan: sc.AutoScan, Timeout: sc.Timeout, Logger: logger, Guard: outbound,
-		Local: replication.HandlerTransport(local, func(ctx context.Context) context.Context {
+		RegistryURL: regURL, InternalURL: "http://" + cfg.Addr, BuiltinURL: "http://" + inproc.Host, AutoScan: sc.AutoScan, Timeout: sc.Timeout, Logger: logger, Guard: outbound,
+		Local: inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, scanPrincipal)
-		})}
+		}))}
 	if sc.Builtin == nil || *sc.Builtin {
 		var db *osv.DB
 		if sc.OSVDB != "" {
@@ -117,9 +117,9 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 		// object storage over the network), with the pull token the
 		// engine hands it (or as the scan principal without auth).
 		s.builtin = builtin.New(db, builtin.WithConcurrency(sc.Concurrency), builtin.WithLogger(logger),
-			builtin.WithTransport(replication.HandlerTransport(local, func(ctx context.Context) context.Context {
+			builtin.WithTransport(inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 				return auth.WithPrincipal(ctx, scanPrincipal)
-			})))
+			}))))
 		var builtinSc scan.Scanner = s.builtin
 		if db == nil {
 			builtinSc = sbomOnly{s.builtin}

@@ -62,8 +62,8 @@ type Engine struct {
 	Store meta.Store
 	// Queue enqueues scans (its Notify wakes the local runner).
 	Queue *jobs.Queue
-	// Local reaches this registry (replication.HandlerTransport over its
-	// handler): the reports are pushed and read through it, acting as a
+	// Local reaches this registry under the host name inproc.Host (an
+	// inproc.New transport over its handler): the reports are pushed and read through it, acting as a
 	// principal allowed to push to every repository.
 	Local http.RoundTripper
 	// Builtin are the scanners built into the host, by name; they are
@@ -75,8 +75,8 @@ type Engine struct {
 	// RegistryURL is the registry's address as scanners reach it,
 	// InternalURL the one for registrations with UseInternalAddr, and
 	// BuiltinURL the one for built-in scanners ("" means RegistryURL;
-	// "http://"+replication.LocalHost for scanners whose transport is
-	// replication.HandlerTransport).
+	// "http://"+inproc.Host for scanners whose transport is an
+	// inproc.New transport).
 	RegistryURL, InternalURL, BuiltinURL string
 	// Credentials returns the Authorization header value the scanner
 	// named pulls repo with: short-lived and pull-only for that one

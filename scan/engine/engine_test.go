@@ -30,8 +30,8 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/registrytest"
-	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/storage/memory"
@@ -118,7 +118,7 @@ func newRig(t *testing.T, opts ...registry.Option) *rig {
 	runner := &jobs.Runner{Store: reg.Metadata, Name: "test", Workers: 2, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
 	sc := &testScanner{vulns: map[string][]scan.Vulnerability{}}
 	eng := &Engine{Store: reg.Metadata, Queue: &jobs.Queue{Store: reg.Metadata, Notify: runner.Wake},
-		Local: replication.HandlerTransport(reg.Handler, nil), Builtin: map[string]scan.Scanner{"test": sc},
+		Local: inproc.New(reg.Handler), Builtin: map[string]scan.Scanner{"test": sc},
 		RegistryURL: "http://" + reg.Host,
 		Credentials: func(_ context.Context, scanner, repo string) (string, error) {
 			return "Bearer for-" + scanner + "-" + repo, nil

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/auth/accounts"
-	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -66,7 +66,7 @@ func (g *Gate) beforePull(ctx context.Context, ev *registry.Event) error {
 	}
 	var refusal string
 	err := g.Store.View(ctx, func(tx meta.Tx) error {
-		p, err := accounts.Projects.In(tx).Get(events.ProjectOf(ev.Repository))
+		p, err := accounts.Projects.In(tx).Get(naming.ProjectOf(ev.Repository))
 		if errors.Is(err, meta.ErrNotFound) {
 			return nil
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -175,7 +176,7 @@ func (e *Engine) scan(ctx context.Context, j meta.Job, p payload) error {
 		if tags, err = tx.Tags().Of(p.Repository, p.Digest); err != nil {
 			return err
 		}
-		if name, err = e.scannerFor(tx, events.ProjectOf(p.Repository), p.Scanner); err != nil {
+		if name, err = e.scannerFor(tx, naming.ProjectOf(p.Repository), p.Scanner); err != nil {
 			return err
 		}
 		rec, err := Reports.In(tx).Get(ScanReportKey(p.Repository, p.Digest))

@@ -16,7 +16,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -36,8 +36,8 @@ const (
 const maxReport = 256 << 20
 
 // localHost names this registry in references reached through Local
-// (the host replication.HandlerTransport serves in process).
-const localHost = replication.LocalHost
+// (the host an inproc.New transport serves in process).
+const localHost = inproc.Host
 
 func (e *Engine) repository(repo string) (name.Repository, []remote.Option, error) {
 	if e.Local == nil {

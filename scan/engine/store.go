@@ -15,6 +15,7 @@ import (
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -141,7 +142,7 @@ func appendEvent(tx meta.Tx, typ string, rec ScanReport, trigger string) error {
 	if err != nil {
 		return err
 	}
-	ev := meta.Event{Type: typ, Project: events.ProjectOf(rec.Repository), Repository: rec.Repository,
+	ev := meta.Event{Type: typ, Project: naming.ProjectOf(rec.Repository), Repository: rec.Repository,
 		Digest: rec.Digest.String(), MediaType: m.MediaType, Result: "success",
 		Details: map[string]string{"scanner": rec.Scanner, "trigger": trigger, "scan_status": string(rec.Status),
 			"scan_overview": string(overview)}}

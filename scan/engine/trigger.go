@@ -10,6 +10,7 @@ import (
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -37,7 +38,7 @@ func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) erro
 		if ev.MediaType != "" && ev.MediaType != scan.MimeOCIManifest && ev.MediaType != scan.MimeDockerManifest {
 			continue // indexes and anything else: their images come as pushes of their own
 		}
-		project := events.ProjectOf(ev.Repository)
+		project := naming.ProjectOf(ev.Repository)
 		on, seen := auto[project]
 		if !seen {
 			on = e.AutoScan

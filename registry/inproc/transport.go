@@ -1,4 +1,4 @@
-package replication
+package inproc
 
 import (
 	"context"
@@ -8,27 +8,50 @@ import (
 	"sync"
 )
 
-// HandlerTransport is a RoundTripper that serves requests for LocalHost
-// with h in this process, streaming bodies both ways: the Endpoint of the
-// registry the engine runs in, reached without a socket. When h redirects
-// a read to another host (a storage driver's presigned object-store URL),
-// the transport fetches that URL over the network with
-// http.DefaultTransport and answers with what it gets: the redirect is the
-// registry's own, so clients' guards against redirects to private
-// addresses need not see it. Requests for other hosts go over the network
-// too. decorate, when set, prepares each request's context (to name the
-// principal the engine acts as).
-func HandlerTransport(h http.Handler, decorate func(context.Context) context.Context) http.RoundTripper {
-	return &handlerTransport{h: h, decorate: decorate}
+// Host is the host name under which a transport from New reaches its
+// handler: references to this registry that replication and scanning
+// make ("berth.local/team/app") name it, and only requests for it stay in
+// the process.
+const Host = "berth.local"
+
+// Option configures a transport from New.
+type Option func(*handlerTransport)
+
+// WithContext prepares each in-process request's context with decorate,
+// for instance to name the principal the caller acts as (a context value
+// no client can set). Without it the request's own context is used.
+func WithContext(decorate func(context.Context) context.Context) Option {
+	return func(t *handlerTransport) { t.decorate = decorate }
 }
 
+// New returns an http.RoundTripper that serves requests for Host with h in
+// this process, streaming bodies both ways: a registry's replication and
+// scanning reach the registry they run in without a socket, and without
+// the outbound address checks that guard their calls to other hosts.
+//
+// When h redirects a read to another host (a storage driver's presigned
+// object-store URL), the transport fetches that URL over the network with
+// http.DefaultTransport and answers with what it gets: the redirect is
+// the registry's own, so clients' guards against redirects to private
+// addresses need not see it. Requests for other hosts go over the network
+// too.
+func New(h http.Handler, opts ...Option) http.RoundTripper {
+	t := &handlerTransport{h: h}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
+}
+
+// handlerTransport is the RoundTripper New returns.
 type handlerTransport struct {
 	h        http.Handler
 	decorate func(context.Context) context.Context
 }
 
+// RoundTrip implements http.RoundTripper.
 func (t *handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != LocalHost {
+	if req.URL.Host != Host {
 		return http.DefaultTransport.RoundTrip(req)
 	}
 	ctx := req.Context()
@@ -90,7 +113,7 @@ func storageRedirect(req *http.Request, resp *http.Response) *http.Request {
 		return nil
 	}
 	loc, err := req.URL.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Host == LocalHost || loc.Host == "" {
+	if err != nil || loc.Host == Host || loc.Host == "" {
 		return nil
 	}
 	to, err := http.NewRequestWithContext(req.Context(), req.Method, loc.String(), nil)

@@ -1,4 +1,4 @@
-package registry
+package spec
 
 import (
 	"bytes"
@@ -32,9 +32,9 @@ func isManifestType(mt string) bool {
 	return false
 }
 
-// isNondistributable reports layers that clients fetch from elsewhere and
+// IsNondistributable reports layers that clients fetch from elsewhere and
 // that a registry must not require to be pushed.
-func isNondistributable(mt string) bool {
+func IsNondistributable(mt string) bool {
 	return strings.Contains(mt, "nondistributable") || strings.Contains(mt, ".foreign.")
 }
 

@@ -1,6 +1,8 @@
-package registry
+package spec
 
 import (
+	_ "crypto/sha256" // registers sha256 for go-digest
+	_ "crypto/sha512" // registers sha512 for go-digest
 	"fmt"
 	"regexp"
 

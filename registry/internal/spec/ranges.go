@@ -1,4 +1,4 @@
-package registry
+package spec
 
 import (
 	"errors"
@@ -61,56 +61,60 @@ type ByteRange struct {
 // Length is the number of bytes in the range.
 func (r ByteRange) Length() int64 { return r.End - r.Start + 1 }
 
+// Errors of ParseRange.
 var (
-	errRangeSyntax         = errors.New("malformed Range header")
-	errRangeNotSatisfiable = errors.New("range not satisfiable")
-	errRangeMultipleNotOK  = errors.New("multiple ranges are not supported")
+	// ErrRangeSyntax is a malformed Range header.
+	ErrRangeSyntax = errors.New("malformed Range header")
+	// ErrRangeNotSatisfiable is a range outside the object.
+	ErrRangeNotSatisfiable = errors.New("range not satisfiable")
+	// ErrRangeMultiple is a request for more than one range.
+	ErrRangeMultiple = errors.New("multiple ranges are not supported")
 )
 
 // ParseRange parses a Range request header ("bytes=a-b", "bytes=a-",
 // "bytes=-n") against an object of the given size. Only one range is
-// supported. It returns errRangeNotSatisfiable when the range lies outside
-// the object, and errRangeSyntax for anything malformed (which callers may
+// supported. It returns ErrRangeNotSatisfiable when the range lies outside
+// the object, and ErrRangeSyntax for anything malformed (which callers may
 // ignore and serve the whole object, as RFC 9110 allows).
 func ParseRange(h string, size int64) (ByteRange, error) {
 	spec, ok := strings.CutPrefix(strings.TrimSpace(h), "bytes=")
 	if !ok {
-		return ByteRange{}, errRangeSyntax
+		return ByteRange{}, ErrRangeSyntax
 	}
 	if strings.Contains(spec, ",") {
-		return ByteRange{}, errRangeMultipleNotOK
+		return ByteRange{}, ErrRangeMultiple
 	}
 	a, b, ok := strings.Cut(strings.TrimSpace(spec), "-")
 	if !ok {
-		return ByteRange{}, errRangeSyntax
+		return ByteRange{}, ErrRangeSyntax
 	}
 	if a == "" {
 		n, err := parseNonNegative(b)
 		if err != nil {
-			return ByteRange{}, errRangeSyntax
+			return ByteRange{}, ErrRangeSyntax
 		}
 		if n == 0 || size == 0 {
-			return ByteRange{}, errRangeNotSatisfiable
+			return ByteRange{}, ErrRangeNotSatisfiable
 		}
 		n = min(n, size)
 		return ByteRange{Start: size - n, End: size - 1}, nil
 	}
 	start, err := parseNonNegative(a)
 	if err != nil {
-		return ByteRange{}, errRangeSyntax
+		return ByteRange{}, ErrRangeSyntax
 	}
 	end := size - 1
 	if b != "" {
 		if end, err = parseNonNegative(b); err != nil {
-			return ByteRange{}, errRangeSyntax
+			return ByteRange{}, ErrRangeSyntax
 		}
 		if end < start {
-			return ByteRange{}, errRangeNotSatisfiable
+			return ByteRange{}, ErrRangeNotSatisfiable
 		}
 		end = min(end, size-1)
 	}
 	if start >= size {
-		return ByteRange{}, errRangeNotSatisfiable
+		return ByteRange{}, ErrRangeNotSatisfiable
 	}
 	return ByteRange{Start: start, End: end}, nil
 }
