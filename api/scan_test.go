@@ -41,22 +41,30 @@ func (metaScanner) Report(context.Context, string, string, string) ([]byte, erro
 type scanEnv struct {
 	store  meta.Store
 	engine *engine.Engine
+	queue  *jobs.Queue
 	admin  client
 	alice  client
 	anon   client
 }
 
-func newScanAPI(t *testing.T) *scanEnv {
+// newScanAPI serves the API with an engine whose built-in scanner is
+// "builtin", whose guard lets loopback adapters in, and opts.
+func newScanAPI(t *testing.T, opts ...engine.Option) *scanEnv {
 	t.Helper()
 	env := &scanEnv{}
 	url, m := newAPI(t, func(h *Handler) {
 		env.store = h.store
 		runner := &jobs.Runner{Store: h.store}
-		env.engine = &engine.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Builtin: map[string]scan.Scanner{"builtin": metaScanner{"berth"}},
-			Guard: loopbackAllowed}
+		env.queue = &jobs.Queue{Store: h.store}
+		var err error
+		env.engine, err = engine.New(h.store, append([]engine.Option{engine.WithQueue(env.queue),
+			engine.WithBuiltin("builtin", metaScanner{"berth"}), engine.WithGuard(loopbackAllowed)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
 		WithScanning(env.engine)(h)
 		WithScheduler(runner)(h)
-		WithJobs(env.engine.Queue)(h)
+		WithJobs(env.queue)(h)
 	})
 	ctx := context.Background()
 	admin := auth.Principal{Name: "admin", Kind: auth.User, Admin: true}
@@ -222,7 +230,7 @@ func TestArtifactScans(t *testing.T) {
 	env.alice.want("POST", base+"v1/scan", `{"scan_type":"vulnerability"}`, 202, "")
 	// A second request while the first waits queues nothing more.
 	env.admin.want("POST", "/projects/team/repositories/tools%2Fapp/artifacts/"+img.String()+"/scan", "", 202, "")
-	js, err := env.engine.Queue.List(context.Background(), meta.JobFilter{Kind: engine.ScanKind}, 0, 0)
+	js, err := env.queue.List(context.Background(), meta.JobFilter{Kind: engine.ScanKind}, 0, 0)
 	if err != nil || len(js) != 1 {
 		t.Errorf("scan jobs %v (%v), want 1", js, err)
 	}
@@ -253,7 +261,7 @@ func TestScanAllSchedule(t *testing.T) {
 		t.Errorf("the daily schedule: %s", out)
 	}
 	resp, _ := env.admin.want("POST", "/system/scanAll/schedule", `{"schedule":{"type":"Manual"}}`, 201, "")
-	js, err := env.engine.Queue.List(context.Background(), meta.JobFilter{Kind: engine.AllKind}, 0, 0)
+	js, err := env.queue.List(context.Background(), meta.JobFilter{Kind: engine.AllKind}, 0, 0)
 	if err != nil || len(js) != 1 || resp.Header.Get("Location") != Prefix+jobPath(js[0].ID) {
 		t.Errorf("a manual scan-all: jobs %v (%v), Location %q", js, err, resp.Header.Get("Location"))
 	}

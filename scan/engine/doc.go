@@ -4,7 +4,7 @@
 // scanner built into the host or a Harbor scanner adapter registered in
 // the metadata store (a default, and a choice per project). A scanner is
 // told to pull the one artifact with credentials the host makes
-// (Engine.Credentials: short-lived, pull-only, that repository alone).
+// (WithCredentials: short-lived, pull-only, that repository alone).
 //
 // Each finished scan stores the vulnerability report and the SBOM as OCI
 // 1.1 referrers of the artifact (ArtifactTypeVulnReport and Harbor's

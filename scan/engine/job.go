@@ -53,12 +53,12 @@ func Scannable(m meta.Manifest) bool {
 // artifact no scanner reads and meta.ErrNotFound for one that does not
 // exist; a scan already waiting or running is not asked for twice.
 func (e *Engine) Enqueue(ctx context.Context, repo string, d digest.Digest, scanner, trigger string) error {
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		_, err := e.EnqueueTx(tx, repo, d, scanner, trigger, time.Now().UTC())
 		return err
 	})
-	if err == nil && e.Queue != nil && e.Queue.Notify != nil {
-		e.Queue.Notify()
+	if err == nil {
+		e.notify()
 	}
 	return err
 }
@@ -111,7 +111,7 @@ func (e *Engine) run(ctx context.Context, j meta.Job) error {
 		return err // shutting down or canceled: the queue decides
 	case errors.Is(err, meta.ErrNotFound):
 		// The artifact went while it waited: nothing to scan, nothing to keep.
-		_ = e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
+		_ = e.store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
 			if derr := Reports.In(tx).Delete(ScanReportKey(p.Repository, p.Digest)); derr != nil && !errors.Is(derr, meta.ErrNotFound) {
 				return derr
 			}
@@ -122,7 +122,7 @@ func (e *Engine) run(ctx context.Context, j meta.Job) error {
 	permanent := errors.Is(err, scan.ErrInvalid) || errors.Is(err, scan.ErrUnsupported) ||
 		errors.Is(err, ErrUnknownScanner) || errors.Is(err, ErrNotScannable)
 	final := permanent || j.Attempts >= max(j.MaxAttempts, 1)
-	uerr := e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
+	uerr := e.store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
 		return e.failedTx(tx, j, p, err, final)
 	})
 	if uerr != nil {
@@ -164,7 +164,7 @@ func (e *Engine) scan(ctx context.Context, j meta.Job, p payload) error {
 		name    string
 		started = time.Now().UTC()
 	)
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		var err error
 		if m, err = tx.Manifests().Get(p.Repository, p.Digest); err != nil {
 			return err
@@ -198,7 +198,7 @@ func (e *Engine) scan(ctx context.Context, j meta.Job, p payload) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout())
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	md, err := r.scanner.Metadata(ctx)
 	if err != nil {
@@ -208,8 +208,8 @@ func (e *Engine) scan(ctx context.Context, j meta.Job, p payload) error {
 	if len(req.EnabledCapabilities) == 0 {
 		return fmt.Errorf("%w: scanner %s makes neither vulnerability reports nor SBOMs", scan.ErrUnsupported, name)
 	}
-	if e.Credentials != nil {
-		if req.Registry.Authorization, err = e.Credentials(ctx, name, p.Repository); err != nil {
+	if e.credentials != nil {
+		if req.Registry.Authorization, err = e.credentials(ctx, name, p.Repository); err != nil {
 			return fmt.Errorf("scan: credentials for %s: %w", name, err)
 		}
 	}
@@ -242,7 +242,7 @@ func (e *Engine) scan(ctx context.Context, j meta.Job, p payload) error {
 		}
 		out.sbomType = cmp.Or(rep.MediaType, sbomType)
 	}
-	return e.store(ctx, j, p, m, out)
+	return e.record(ctx, j, p, m, out)
 }
 
 // request is what the scanner is asked: the reports its metadata

@@ -28,10 +28,10 @@ type result struct {
 	sbomType   string
 }
 
-// store pushes the reports as referrers of the artifact, records the
+// record pushes the reports as referrers of the artifact, records the
 // summary with a SCANNING_COMPLETED event, and removes the referrers of
 // the scan before.
-func (e *Engine) store(ctx context.Context, j meta.Job, p payload, m meta.Manifest, out result) error {
+func (e *Engine) record(ctx context.Context, j meta.Job, p payload, m meta.Manifest, out result) error {
 	subject := meta.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: m.Size}
 	created := time.Now().UTC()
 	var reportDigest, sbomDigest digest.Digest
@@ -47,7 +47,7 @@ func (e *Engine) store(ctx context.Context, j meta.Job, p payload, m meta.Manife
 		}
 	}
 	var stale []digest.Digest
-	err = e.Store.Update(ctx, func(tx meta.Tx) error {
+	err = e.store.Update(ctx, func(tx meta.Tx) error {
 		stale = nil
 		rec, err := Reports.In(tx).Get(ScanReportKey(p.Repository, p.Digest))
 		if err != nil {
