@@ -13,6 +13,16 @@
 // severity, counts, findings) and appends a SCANNING_COMPLETED or
 // SCANNING_FAILED event in the same transaction.
 //
+// The rules of what callers change — scanner registrations and the
+// default (Engine.Registrations), a project's scanner and scanning
+// settings (Registrations.SetForProject, ProjectSettings), pings — are
+// the engine's, each operation in a transaction of its own, so a Go
+// caller and the admin API get the same checks and the same errors
+// (ErrInvalid as a *FieldError naming the field, ErrExists, ErrInUse,
+// ErrBuiltin, ErrUnavailable, ErrUnknownScanner with meta.ErrNotFound).
+// Create the engine with New; options configure it, and it is not
+// changed after.
+//
 // Gate is the pull gate over those summaries: registry hooks that refuse
 // manifest pulls a project's settings forbid (412 PROJECTPOLICYVIOLATION,
 // naming the vulnerabilities).

@@ -22,7 +22,8 @@ const pingTimeout = 30 * time.Second
 type ScannerSpec struct {
 	// Name identifies the registration: 1 to 64 letters, digits, '-',
 	// '_' and '.', not a built-in scanner's.
-	Name        string
+	Name string
+	// Description says what the scanner is, for people.
 	Description string
 	// URL is the adapter's base address, http or https.
 	URL string
