@@ -43,8 +43,9 @@ race:
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
 # disk, the object-store upload session state kept in metadata, token
 # request scopes, session cookies, audit log queries, replication policy and
-# registry endpoint bodies, project scan settings and scanner registrations,
-# webhook signature headers, scan requests and OSV records.
+# registry endpoint bodies, project scan settings (their JSON and the scan
+# service's rules) and scanner registrations, webhook signature headers,
+# scan requests and OSV records.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest; do \
 		GO=$(GO) scripts/fuzz.sh ./registry/internal/spec $$t $(FUZZTIME) || exit 1; \
@@ -58,8 +59,9 @@ fuzz:
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzAuditQuery $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicy $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpoint $(FUZZTIME_SHORT)
-	@GO=$(GO) scripts/fuzz.sh ./api FuzzProjectScanSettings $(FUZZTIME_SHORT)
-	@GO=$(GO) scripts/fuzz.sh ./api FuzzScannerRegistration $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzProjectScanJSON $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./scan/engine FuzzProjectScanSettings $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./scan/engine FuzzScannerRegistration $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./webhook FuzzVerify $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./scan/pluggable FuzzScanRequest $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./scan/osv FuzzParse $(FUZZTIME_SHORT)

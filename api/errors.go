@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/webhook"
 )
 
@@ -54,8 +55,20 @@ func toAPIError(err error) *apiError {
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.Is(err, engine.ErrUnknownScanner):
+		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: err.Error()}
 	case errors.Is(err, meta.ErrNotFound):
 		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: "not found"}
+	case errors.Is(err, engine.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, engine.ErrNotScannable):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: "reference: " + err.Error()}
+	case errors.Is(err, engine.ErrExists), errors.Is(err, engine.ErrInUse):
+		return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
+	case errors.Is(err, engine.ErrBuiltin):
+		return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: err.Error()}
+	case errors.Is(err, engine.ErrUnavailable):
+		return &apiError{status: http.StatusBadGateway, code: codeBadGateway, msg: err.Error()}
 	case errors.Is(err, accounts.ErrExists):
 		return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
 	case errors.Is(err, accounts.ErrInvalid):

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/berthreg/berth/netguard"
+	"github.com/berthreg/berth/scan/engine"
 )
 
 // loopbackAllowed lets the tests' registries and adapters on 127.0.0.1
@@ -28,8 +29,7 @@ func TestOutboundToLoopbackRefused(t *testing.T) {
 	wantMention(t, repl.admin, "POST", "/registries/ping", `{"url":"`+srv.URL+`"}`, 400, "url")
 	wantMention(t, repl.admin, "POST", "/registries", `{"name":"meta","url":"http://169.254.169.254"}`, 400, "url")
 
-	sc := newScanAPI(t)
-	sc.engine.Guard = nil
+	sc := newScanAPI(t, engine.WithGuard(nil))
 	wantMention(t, sc.admin, "POST", "/scanners", `{"name":"inside","url":"`+srv.URL+`"}`, 400, "url")
 	wantMention(t, sc.admin, "POST", "/scanners/ping", `{"name":"inside","url":"http://localhost:1"}`, 400, "url")
 	if hits.Load() != 0 {

@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berthreg/berth/auth/accounts"
-	"github.com/berthreg/berth/scan"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/scan/engine"
 )
 
 // cveAllowlist is Harbor's CVEAllowlist: items and one expiry for all of
@@ -49,39 +52,37 @@ func scanMetadata(md projectMetadata, ps accounts.ProjectScan) projectMetadata {
 }
 
 // scanChange is what a project request changes in the scanning settings
-// (nil: nothing), or a 400 naming the field at fault.
-func (r projectReq) scanChange() (func(*accounts.ProjectScan), error) {
-	var changes []func(*accounts.ProjectScan)
-	flag := func(field, v string, set func(*accounts.ProjectScan, bool)) error {
+// (nil: nothing), or a 400 naming the field at fault: the flags are read
+// here (Harbor's "true"/"false" strings), the rest is checked by the scan
+// service.
+func (r projectReq) scanChange() (*engine.SettingsChange, error) {
+	var c engine.SettingsChange
+	flag := func(field, v string) (*bool, error) {
 		if v == "" {
-			return nil
+			return nil, nil
 		}
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return badRequest("metadata.%s: %q is not \"true\" or \"false\"", field, v)
+			return nil, badRequest("metadata.%s: %q is not \"true\" or \"false\"", field, v)
 		}
-		changes = append(changes, func(ps *accounts.ProjectScan) { set(ps, b) })
-		return nil
+		return &b, nil
 	}
 	if md := r.Metadata; md != nil {
-		if err := flag("auto_scan", md.AutoScan, func(ps *accounts.ProjectScan, b bool) { ps.AutoScan = b }); err != nil {
+		var err error
+		if c.AutoScan, err = flag("auto_scan", md.AutoScan); err != nil {
 			return nil, err
 		}
-		if err := flag("prevent_vul", md.PreventVul, func(ps *accounts.ProjectScan, b bool) { ps.PreventVulnerable = b }); err != nil {
+		if c.PreventVulnerable, err = flag("prevent_vul", md.PreventVul); err != nil {
 			return nil, err
 		}
-		if err := flag("prevent_unscanned", md.PreventUnscanned, func(ps *accounts.ProjectScan, b bool) { ps.DenyUnscanned = b }); err != nil {
+		if c.DenyUnscanned, err = flag("prevent_unscanned", md.PreventUnscanned); err != nil {
 			return nil, err
 		}
-		if err := flag("reuse_sys_cve_allowlist", md.ReuseSysCVEAllowlist, func(*accounts.ProjectScan, bool) {}); err != nil {
+		if _, err = flag("reuse_sys_cve_allowlist", md.ReuseSysCVEAllowlist); err != nil {
 			return nil, err
 		}
 		if md.Severity != "" {
-			sev, ok := severityNamed(md.Severity)
-			if !ok {
-				return nil, badRequest("metadata.severity: %q is not one of none, low, medium, high, critical", md.Severity)
-			}
-			changes = append(changes, func(ps *accounts.ProjectScan) { ps.Severity = sev })
+			c.Severity = &md.Severity
 		}
 	}
 	if al := r.CVEAllowlist; al != nil {
@@ -90,42 +91,36 @@ func (r projectReq) scanChange() (func(*accounts.ProjectScan), error) {
 			all = time.Unix(*al.ExpiresAt, 0).UTC()
 		}
 		list := []accounts.AllowedVulnerability{}
-		for i, it := range al.Items {
-			id := strings.TrimSpace(it.CVEID)
-			if id == "" {
-				return nil, badRequest("cve_allowlist.items[%d].cve_id: required", i)
-			}
-			if it.ExpiresAt < 0 {
-				return nil, badRequest("cve_allowlist.items[%d].expires_at: %d is negative", i, it.ExpiresAt)
-			}
-			a := accounts.AllowedVulnerability{ID: id, ExpiresAt: all}
-			if it.ExpiresAt > 0 {
+		for _, it := range al.Items {
+			a := accounts.AllowedVulnerability{ID: it.CVEID, ExpiresAt: all}
+			if it.ExpiresAt != 0 {
 				a.ExpiresAt = time.Unix(it.ExpiresAt, 0).UTC()
 			}
 			list = append(list, a)
 		}
-		changes = append(changes, func(ps *accounts.ProjectScan) { ps.Allowlist = list })
+		c.Allowlist = &list
 	}
-	if len(changes) == 0 {
+	if c == (engine.SettingsChange{}) {
 		return nil, nil
 	}
-	return func(ps *accounts.ProjectScan) {
-		for _, c := range changes {
-			c(ps)
-		}
-	}, nil
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
-// severityNamed reads Harbor's severity words ("high", "Critical"; "none"
-// blocks every vulnerability, of any severity, as Harbor's does).
-func severityNamed(s string) (string, bool) {
-	if strings.EqualFold(s, "none") {
-		return string(scan.SeverityUnknown), true
+// updateProjectScan makes a change to a project's scanning settings,
+// through the scan service (the engine's rules, with or without
+// scanners).
+func (h *Handler) updateProjectScan(ctx context.Context, project string, c *engine.SettingsChange) error {
+	return projectError(engine.NewProjectSettings(h.store).Update(ctx, project, *c), project)
+}
+
+// projectError names the project in the 404 of a scan service's
+// operation on it (a missing scanner names itself).
+func projectError(err error, project string) error {
+	if errors.Is(err, meta.ErrNotFound) && !errors.Is(err, engine.ErrUnknownScanner) {
+		return notFound("project %s not found", project)
 	}
-	for _, sev := range []scan.Severity{scan.SeverityNegligible, scan.SeverityLow, scan.SeverityMedium, scan.SeverityHigh, scan.SeverityCritical, scan.SeverityUnknown} {
-		if strings.EqualFold(s, string(sev)) {
-			return string(sev), true
-		}
-	}
-	return "", false
+	return err
 }

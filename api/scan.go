@@ -2,16 +2,12 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/jobs"
-	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/engine"
 )
@@ -34,70 +30,39 @@ type tagJSON struct {
 	Name string `json:"name"`
 }
 
-// artifactAt is the artifact an artifact path names: its full
-// repository name, its manifest record and its tags.
-type artifactAt struct {
-	repo string
-	m    meta.Manifest
-	tags []string
-}
-
 // artifactRef resolves the repository and reference of an artifact path:
 // the repository inside the project (Harbor double-encodes its slashes,
 // "a%252Fb"; single-encoded works too) and a tag or a digest. The caller
 // must have the action on the repository.
-func (h *Handler) artifactRef(r *http.Request, p auth.Principal, action string) (artifactAt, error) {
-	var a artifactAt
+func (h *Handler) artifactRef(r *http.Request, p auth.Principal, action string) (engine.Artifact, error) {
 	project := r.PathValue("project")
 	name, err := url.PathUnescape(r.PathValue("repository"))
 	if err != nil {
-		return a, badRequest("repository_name: %v", err)
+		return engine.Artifact{}, badRequest("repository_name: %v", err)
 	}
-	a.repo = project + "/" + name
+	repo := project + "/" + name
 	if _, err := h.getProjectRecord(r, p, project); err != nil {
-		return a, err
+		return engine.Artifact{}, err
 	}
-	ok, err := h.m.Authorizer().Allowed(r.Context(), p, auth.Resource{Type: "repository", Name: a.repo}, []string{action})
+	ok, err := h.m.Authorizer().Allowed(r.Context(), p, auth.Resource{Type: "repository", Name: repo}, []string{action})
 	if err != nil {
-		return a, err
+		return engine.Artifact{}, err
 	}
 	if len(ok) == 0 {
 		if p.Kind == auth.Anonymous {
-			return a, &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: "authentication required"}
+			return engine.Artifact{}, &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: "authentication required"}
 		}
-		return a, forbidden()
+		return engine.Artifact{}, forbidden()
 	}
 	ref := r.PathValue("reference")
-	err = h.store.View(r.Context(), func(tx meta.Tx) error {
-		d, err := digest.Parse(ref)
-		if err != nil {
-			if d, err = tx.Tags().Get(a.repo, ref); err != nil {
-				return err
-			}
-		}
-		if a.m, err = tx.Manifests().Get(a.repo, d); err != nil {
-			return err
-		}
-		a.tags, err = tx.Tags().Of(a.repo, d)
-		return err
-	})
+	a, err := engine.NewArtifacts(h.store).Get(r.Context(), repo, ref)
 	if err != nil {
-		return a, toAPIErrorNamed(err, "artifact "+a.repo+":"+ref)
+		return a, toAPIErrorNamed(err, "artifact "+repo+":"+ref)
 	}
-	if len(a.m.Annotations) == 0 {
-		a.m.Annotations = nil
+	if len(a.Manifest.Annotations) == 0 {
+		a.Manifest.Annotations = nil
 	}
 	return a, nil
-}
-
-func (h *Handler) scanRecord(r *http.Request, repo string, d digest.Digest) (engine.ScanReport, error) {
-	var rec engine.ScanReport
-	err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		rec, err = engine.Reports.In(tx).Get(engine.ScanReportKey(repo, d))
-		return err
-	})
-	return rec, err
 }
 
 // getArtifact is GET /projects/{project}/repositories/{repository}/artifacts/{reference}.
@@ -106,21 +71,17 @@ func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err != nil {
 		return err
 	}
-	m, repo := a.m, a.repo
+	m := a.Manifest
 	out := artifactJSON{Digest: m.Digest.String(), MediaType: m.Config.MediaType, ManifestMediaType: m.MediaType,
-		ArtifactType: m.ArtifactType, Size: m.Size, PushTime: m.PushedAt, RepositoryName: repo, Tags: []tagJSON{}, Annotations: m.Annotations}
+		ArtifactType: m.ArtifactType, Size: m.Size, PushTime: m.PushedAt, RepositoryName: a.Repository, Tags: []tagJSON{}, Annotations: m.Annotations}
 	if out.MediaType == "" {
 		out.MediaType = m.MediaType
 	}
-	for _, t := range a.tags {
+	for _, t := range a.Tags {
 		out.Tags = append(out.Tags, tagJSON{Name: t})
 	}
-	rec, err := h.scanRecord(r, repo, m.Digest)
-	switch {
-	case err == nil:
-		out.ScanOverview = map[string]scan.Overview{scan.MimeVulnReport: engine.Overview(rec)}
-	case !errors.Is(err, meta.ErrNotFound):
-		return err
+	if a.Scan != nil {
+		out.ScanOverview = map[string]scan.Overview{scan.MimeVulnReport: engine.Overview(*a.Scan)}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -149,11 +110,7 @@ func (h *Handler) scanArtifact(w http.ResponseWriter, r *http.Request, p auth.Pr
 			return badRequest("scan_type: %q is not vulnerability or sbom", req.ScanType)
 		}
 	}
-	err = s.Enqueue(r.Context(), a.repo, a.m.Digest, "", engine.TriggerManual)
-	if errors.Is(err, engine.ErrNotScannable) {
-		return badRequest("reference: %v", err)
-	}
-	if err != nil {
+	if err := s.Enqueue(r.Context(), a.Repository, a.Manifest.Digest, "", engine.TriggerManual); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -171,17 +128,13 @@ func (h *Handler) artifactVulnerabilities(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	rec, err := h.scanRecord(r, a.repo, a.m.Digest)
-	if errors.Is(err, meta.ErrNotFound) || err == nil && rec.Report == "" {
+	b, err := s.Vulnerabilities(r.Context(), a.Repository, a.Manifest.Digest)
+	if err != nil {
+		return err
+	}
+	if b == nil {
 		writeJSON(w, http.StatusOK, map[string]any{})
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	b, _, err := s.ReadReport(r.Context(), a.repo, rec.Report)
-	if err != nil {
-		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]json.RawMessage{scan.MimeVulnReport: b})
 	return nil

@@ -41,22 +41,30 @@ func (metaScanner) Report(context.Context, string, string, string) ([]byte, erro
 type scanEnv struct {
 	store  meta.Store
 	engine *engine.Engine
+	queue  *jobs.Queue
 	admin  client
 	alice  client
 	anon   client
 }
 
-func newScanAPI(t *testing.T) *scanEnv {
+// newScanAPI serves the API with an engine whose built-in scanner is
+// "builtin", whose guard lets loopback adapters in, and opts.
+func newScanAPI(t *testing.T, opts ...engine.Option) *scanEnv {
 	t.Helper()
 	env := &scanEnv{}
 	url, m := newAPI(t, func(h *Handler) {
 		env.store = h.store
 		runner := &jobs.Runner{Store: h.store}
-		env.engine = &engine.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Builtin: map[string]scan.Scanner{"builtin": metaScanner{"berth"}},
-			Guard: loopbackAllowed}
+		env.queue = &jobs.Queue{Store: h.store}
+		var err error
+		env.engine, err = engine.New(h.store, append([]engine.Option{engine.WithQueue(env.queue),
+			engine.WithBuiltin("builtin", metaScanner{"berth"}), engine.WithGuard(loopbackAllowed)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
 		WithScanning(env.engine)(h)
 		WithScheduler(runner)(h)
-		WithJobs(env.engine.Queue)(h)
+		WithJobs(env.queue)(h)
 	})
 	ctx := context.Background()
 	admin := auth.Principal{Name: "admin", Kind: auth.User, Admin: true}
@@ -222,7 +230,7 @@ func TestArtifactScans(t *testing.T) {
 	env.alice.want("POST", base+"v1/scan", `{"scan_type":"vulnerability"}`, 202, "")
 	// A second request while the first waits queues nothing more.
 	env.admin.want("POST", "/projects/team/repositories/tools%2Fapp/artifacts/"+img.String()+"/scan", "", 202, "")
-	js, err := env.engine.Queue.List(context.Background(), meta.JobFilter{Kind: engine.ScanKind}, 0, 0)
+	js, err := env.queue.List(context.Background(), meta.JobFilter{Kind: engine.ScanKind}, 0, 0)
 	if err != nil || len(js) != 1 {
 		t.Errorf("scan jobs %v (%v), want 1", js, err)
 	}
@@ -253,8 +261,67 @@ func TestScanAllSchedule(t *testing.T) {
 		t.Errorf("the daily schedule: %s", out)
 	}
 	resp, _ := env.admin.want("POST", "/system/scanAll/schedule", `{"schedule":{"type":"Manual"}}`, 201, "")
-	js, err := env.engine.Queue.List(context.Background(), meta.JobFilter{Kind: engine.AllKind}, 0, 0)
+	js, err := env.queue.List(context.Background(), meta.JobFilter{Kind: engine.AllKind}, 0, 0)
 	if err != nil || len(js) != 1 || resp.Header.Get("Location") != Prefix+jobPath(js[0].ID) {
 		t.Errorf("a manual scan-all: jobs %v (%v), Location %q", js, err, resp.Header.Get("Location"))
+	}
+}
+
+// TestScanErrorsSameFromGo: a Go caller of the scan services and an API
+// caller get the same refusals, with the same messages.
+func TestScanErrorsSameFromGo(t *testing.T) {
+	env := newScanAPI(t)
+	ctx := context.Background()
+	url := adapter(t, metaScanner{"Trivy"}, "s3cret")
+	regs := env.engine.Registrations()
+	settings := engine.NewProjectSettings(env.store)
+	if err := regs.Create(ctx, engine.ScannerSpec{Name: "trivy", URL: url, Default: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		code               string
+		goErr              error
+	}{
+		{"POST", "/scanners", `{"name":"t","url":"ftp://x"}`, 400, "BAD_REQUEST",
+			regs.Create(ctx, engine.ScannerSpec{Name: "t", URL: "ftp://x"})},
+		{"POST", "/scanners", `{"name":"a b","url":"` + url + `"}`, 400, "BAD_REQUEST",
+			regs.Create(ctx, engine.ScannerSpec{Name: "a b", URL: url})},
+		{"POST", "/scanners", `{"name":"t","url":"` + url + `","auth":"Bearer"}`, 400, "BAD_REQUEST",
+			regs.Create(ctx, engine.ScannerSpec{Name: "t", URL: url, Auth: "Bearer"})},
+		{"POST", "/scanners", `{"name":"trivy","url":"` + url + `"}`, 409, "CONFLICT",
+			regs.Create(ctx, engine.ScannerSpec{Name: "trivy", URL: url})},
+		{"GET", "/scanners/nope", "", 404, "NOT_FOUND", func() error { _, err := regs.Get(ctx, "nope"); return err }()},
+		{"PUT", "/scanners/builtin", `{"url":"` + url + `"}`, 400, "BAD_REQUEST",
+			regs.Update(ctx, engine.ScannerSpec{Name: "builtin", URL: url})},
+		{"PATCH", "/scanners/nope", `{"is_default":true}`, 404, "NOT_FOUND", regs.SetDefault(ctx, "nope")},
+		{"DELETE", "/scanners/builtin", "", 403, "FORBIDDEN", func() error { _, err := regs.Delete(ctx, "builtin"); return err }()},
+		{"DELETE", "/scanners/trivy", "", 409, "CONFLICT", func() error { _, err := regs.Delete(ctx, "trivy"); return err }()},
+		{"POST", "/scanners/ping", `{"name":"p","url":"` + url + `","auth":"Bearer","access_credential":"wrong"}`, 400, "BAD_REQUEST",
+			func() error {
+				_, err := env.engine.Ping(ctx, engine.ScannerSpec{Name: "p", URL: url, Auth: "Bearer", AccessCredential: new("wrong")})
+				return err
+			}()},
+		{"PUT", "/projects/team/scanner", `{"uuid":"nope"}`, 400, "BAD_REQUEST", regs.SetForProject(ctx, "team", "nope")},
+		{"PUT", "/projects/team", `{"metadata":{"severity":"scary"}}`, 400, "BAD_REQUEST",
+			settings.Update(ctx, "team", engine.SettingsChange{Severity: new("scary")})},
+		{"PUT", "/projects/team", `{"cve_allowlist":{"items":[{"cve_id":"x"},{"cve_id":" "}]}}`, 400, "BAD_REQUEST",
+			settings.Update(ctx, "team", engine.SettingsChange{Allowlist: &[]accounts.AllowedVulnerability{{ID: "x"}, {ID: " "}}})},
+	} {
+		if c.goErr == nil {
+			t.Errorf("%s %s: the Go call succeeded", c.method, c.path)
+			continue
+		}
+		_, out := env.admin.want(c.method, c.path, c.body, c.status, c.code)
+		var answer struct {
+			Errors []struct{ Message string } `json:"errors"`
+		}
+		if err := json.Unmarshal([]byte(out), &answer); err != nil || len(answer.Errors) != 1 {
+			t.Fatalf("%s %s: %s", c.method, c.path, out)
+		}
+		if got := answer.Errors[0].Message; got != c.goErr.Error() {
+			t.Errorf("%s %s: the API says %q, Go %q", c.method, c.path, got, c.goErr.Error())
+		}
 	}
 }

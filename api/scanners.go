@@ -2,40 +2,32 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/auth"
-	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
-	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/engine"
 )
 
-// Scanning runs the scans the API asks for and knows the scanners
-// (scan/engine.Engine implements it).
+// Scanning runs the scans the API asks for and keeps the scanners
+// (scan/engine.Engine implements it): the rules and the transactions
+// are its, the API translates and checks authorization.
 type Scanning interface {
-	// BuiltinNames lists the scanners built into the server.
-	BuiltinNames() []string
-	// CheckScanner reports what is wrong with a registration, naming
-	// the field.
-	CheckScanner(rec engine.ScannerRegistration) error
-	// Ping asks a registration's adapter for its metadata; Metadata asks
-	// a built-in or registered scanner by name.
-	Ping(ctx context.Context, rec engine.ScannerRegistration) (scan.Metadata, error)
+	// Registrations is the service of the scanner registrations.
+	Registrations() *engine.Registrations
+	// Ping checks a registration and asks its adapter for its metadata;
+	// Metadata asks a built-in or registered scanner by name.
+	Ping(ctx context.Context, spec engine.ScannerSpec) (scan.Metadata, error)
 	Metadata(ctx context.Context, name string) (scan.Metadata, error)
-	// DefaultScanner and SetDefaultScanner read and set the default.
-	DefaultScanner(tx meta.Tx) (string, error)
-	SetDefaultScanner(tx meta.Tx, name string) error
 	// Enqueue asks for a scan of repo@d.
 	Enqueue(ctx context.Context, repo string, d digest.Digest, scanner, trigger string) error
-	// ReadReport returns a stored report (the referrer d) and its type.
-	ReadReport(ctx context.Context, repo string, d digest.Digest) ([]byte, string, error)
+	// Vulnerabilities returns the latest vulnerability report of repo@d
+	// (nil: none yet).
+	Vulnerabilities(ctx context.Context, repo string, d digest.Digest) ([]byte, error)
 }
 
 // WithScanning serves the scanner registrations, scans and their
@@ -78,57 +70,20 @@ type scannerJSON struct {
 	UpdateTime       time.Time `json:"update_time,omitzero"`
 }
 
-func toScannerJSON(rec engine.ScannerRegistration, def string) scannerJSON {
-	return scannerJSON{UUID: rec.Name, Name: rec.Name, Description: rec.Description, URL: rec.URL, Auth: rec.Auth,
-		SkipCertVerify: rec.SkipCertVerify, UseInternalAddr: rec.UseInternalAddr, Disabled: rec.Disabled,
-		IsDefault: rec.Name == def, CreateTime: rec.CreatedAt, UpdateTime: rec.UpdatedAt}
-}
-
-func builtinJSON(name, def string) scannerJSON {
-	return scannerJSON{UUID: name, Name: name, Description: "built into this server", IsDefault: name == def, BuiltIn: true}
-}
-
-// applyScannerJSON sets rec from a request; an omitted access_credential
-// keeps the stored one.
-func applyScannerJSON(rec *engine.ScannerRegistration, req scannerJSON) {
-	rec.Description, rec.URL, rec.Auth = req.Description, req.URL, req.Auth
-	rec.SkipCertVerify, rec.UseInternalAddr, rec.Disabled = req.SkipCertVerify, req.UseInternalAddr, req.Disabled
-	if req.AccessCredential != nil {
-		rec.AccessCredential = *req.AccessCredential
+func toScannerJSON(e engine.ScannerEntry) scannerJSON {
+	if e.BuiltIn {
+		return scannerJSON{UUID: e.Name, Name: e.Name, Description: "built into this server", IsDefault: e.Default, BuiltIn: true}
 	}
+	return scannerJSON{UUID: e.Name, Name: e.Name, Description: e.Description, URL: e.URL, Auth: e.Auth,
+		SkipCertVerify: e.SkipCertVerify, UseInternalAddr: e.UseInternalAddr, Disabled: e.Disabled,
+		IsDefault: e.Default, CreateTime: e.CreatedAt, UpdateTime: e.UpdatedAt}
 }
 
-// scannerError is a 400 with the engine's complaint, its field named as
-// in the API.
-func scannerError(err error) error {
-	return badRequest("%s", renameFields(err.Error(), func(field, _ string) string {
-		return map[string]string{"accessCredential": "access_credential", "skipCertVerify": "skip_certVerify", "useInternalAddr": "use_internal_addr"}[field]
-	}))
-}
-
-// scannerView is one scanner as listed: a built-in one or a registration.
-func (h *Handler) scannerView(ctx context.Context, s Scanning, name string) (scannerJSON, error) {
-	var out scannerJSON
-	err := h.store.View(ctx, func(tx meta.Tx) error {
-		def, err := s.DefaultScanner(tx)
-		if err != nil {
-			return err
-		}
-		if slices.Contains(s.BuiltinNames(), name) {
-			out = builtinJSON(name, def)
-			return nil
-		}
-		rec, err := engine.Scanners.In(tx).Get(name)
-		if err != nil {
-			return err
-		}
-		out = toScannerJSON(rec, def)
-		return nil
-	})
-	if err != nil {
-		return out, toAPIErrorNamed(err, "scanner "+name)
-	}
-	return out, nil
+// scannerSpec is the registration a request describes.
+func scannerSpec(req scannerJSON) engine.ScannerSpec {
+	return engine.ScannerSpec{Name: req.Name, Description: req.Description, URL: req.URL, Auth: req.Auth,
+		AccessCredential: req.AccessCredential, SkipCertVerify: req.SkipCertVerify, UseInternalAddr: req.UseInternalAddr,
+		Disabled: req.Disabled, Default: req.IsDefault}
 }
 
 func (h *Handler) listScanners(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -140,23 +95,13 @@ func (h *Handler) listScanners(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	list := []scannerJSON{}
-	err = h.store.View(r.Context(), func(tx meta.Tx) error {
-		def, err := s.DefaultScanner(tx)
-		if err != nil {
-			return err
-		}
-		for _, b := range s.BuiltinNames() {
-			list = append(list, builtinJSON(b, def))
-		}
-		recs, err := engine.Scanners.In(tx).List("", 0)
-		for _, rec := range recs {
-			list = append(list, toScannerJSON(rec, def))
-		}
-		return err
-	})
+	entries, err := s.Registrations().List(r.Context())
 	if err != nil {
 		return err
+	}
+	list := []scannerJSON{}
+	for _, e := range entries {
+		list = append(list, toScannerJSON(e))
 	}
 	writePage(w, r, pg, list)
 	return nil
@@ -171,32 +116,10 @@ func (h *Handler) createScanner(w http.ResponseWriter, r *http.Request, p auth.P
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := checkName(req.Name); err != nil {
-		return badRequest("name: %v", err)
-	}
-	rec := engine.ScannerRegistration{Name: req.Name}
-	applyScannerJSON(&rec, req)
-	if err := s.CheckScanner(rec); err != nil {
-		return scannerError(err)
-	}
-	now := time.Now().UTC()
-	rec.CreatedAt, rec.UpdatedAt = now, now
-	err = h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := engine.Scanners.In(tx).Get(rec.Name); err == nil {
-			return &apiError{status: http.StatusConflict, code: codeConflict, msg: "scanner " + rec.Name + " exists"}
-		}
-		if err := engine.Scanners.In(tx).Put(rec); err != nil {
-			return err
-		}
-		if req.IsDefault {
-			return s.SetDefaultScanner(tx, rec.Name)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.Registrations().Create(r.Context(), scannerSpec(req)); err != nil {
 		return err
 	}
-	created(w, "/scanners/"+rec.Name)
+	created(w, "/scanners/"+req.Name)
 	return nil
 }
 
@@ -205,11 +128,11 @@ func (h *Handler) getScanner(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	out, err := h.scannerView(r.Context(), s, r.PathValue("name"))
+	e, err := s.Registrations().Get(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, toScannerJSON(e))
 	return nil
 }
 
@@ -221,9 +144,6 @@ func (h *Handler) updateScanner(w http.ResponseWriter, r *http.Request, p auth.P
 		return err
 	}
 	name := r.PathValue("name")
-	if slices.Contains(s.BuiltinNames(), name) {
-		return badRequest("name: %s is built in and cannot be changed", name)
-	}
 	var req scannerJSON
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -231,24 +151,8 @@ func (h *Handler) updateScanner(w http.ResponseWriter, r *http.Request, p auth.P
 	if req.Name != "" && req.Name != name {
 		return badRequest("name: scanners cannot be renamed")
 	}
-	return h.store.Update(r.Context(), func(tx meta.Tx) error {
-		rec, err := engine.Scanners.In(tx).Get(name)
-		if err != nil {
-			return toAPIErrorNamed(err, "scanner "+name)
-		}
-		applyScannerJSON(&rec, req)
-		if err := s.CheckScanner(rec); err != nil {
-			return scannerError(err)
-		}
-		rec.UpdatedAt = time.Now().UTC()
-		if err := engine.Scanners.In(tx).Put(rec); err != nil {
-			return err
-		}
-		if req.IsDefault {
-			return s.SetDefaultScanner(tx, name)
-		}
-		return nil
-	})
+	req.Name = name
+	return s.Registrations().Update(r.Context(), scannerSpec(req))
 }
 
 // setDefaultScanner is PATCH /scanners/{name} with {"is_default": true}.
@@ -266,14 +170,7 @@ func (h *Handler) setDefaultScanner(w http.ResponseWriter, r *http.Request, p au
 	if req.IsDefault == nil || !*req.IsDefault {
 		return badRequest("is_default: must be true (make another scanner the default instead)")
 	}
-	name := r.PathValue("name")
-	return h.store.Update(r.Context(), func(tx meta.Tx) error {
-		err := s.SetDefaultScanner(tx, name)
-		if errors.Is(err, engine.ErrUnknownScanner) {
-			return notFound("scanner %s not found", name)
-		}
-		return err
-	})
+	return s.Registrations().SetDefault(r.Context(), r.PathValue("name"))
 }
 
 func (h *Handler) deleteScanner(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -281,30 +178,11 @@ func (h *Handler) deleteScanner(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	if slices.Contains(s.BuiltinNames(), name) {
-		return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: "scanner " + name + " is built in"}
-	}
-	var out scannerJSON
-	err = h.store.Update(r.Context(), func(tx meta.Tx) error {
-		rec, err := engine.Scanners.In(tx).Get(name)
-		if err != nil {
-			return toAPIErrorNamed(err, "scanner "+name)
-		}
-		def, err := s.DefaultScanner(tx)
-		if err != nil {
-			return err
-		}
-		if def == name {
-			return &apiError{status: http.StatusConflict, code: codeConflict, msg: "scanner " + name + " is the default; make another the default first"}
-		}
-		out = toScannerJSON(rec, def)
-		return engine.Scanners.In(tx).Delete(name)
-	})
+	e, err := s.Registrations().Delete(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, toScannerJSON(e))
 	return nil
 }
 
@@ -315,15 +193,9 @@ func (h *Handler) scannerMetadata(w http.ResponseWriter, r *http.Request, p auth
 	if err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	if _, err := h.scannerView(r.Context(), s, name); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), pingTimeout)
-	defer cancel()
-	md, err := s.Metadata(ctx, name)
+	md, err := s.Metadata(r.Context(), r.PathValue("name"))
 	if err != nil {
-		return &apiError{status: http.StatusBadGateway, code: codeBadGateway, msg: "scanner " + name + ": " + err.Error()}
+		return err
 	}
 	writeJSON(w, http.StatusOK, md)
 	return nil
@@ -340,39 +212,11 @@ func (h *Handler) pingScanner(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	rec := engine.ScannerRegistration{Name: req.Name}
-	if rec.Name != "" {
-		old, err := h.scannerRecord(r.Context(), rec.Name)
-		if err == nil {
-			rec = old
-		} else if !errors.Is(err, meta.ErrNotFound) {
-			return err
-		}
-	}
-	applyScannerJSON(&rec, req)
-	if rec.Name == "" {
-		rec.Name = "ping"
-	}
-	if err := s.CheckScanner(rec); err != nil {
-		return scannerError(err)
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), pingTimeout)
-	defer cancel()
-	if _, err := s.Ping(ctx, rec); err != nil {
-		return badRequest("url: the scanner adapter did not answer: %v", err)
+	if _, err := s.Ping(r.Context(), scannerSpec(req)); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
-}
-
-func (h *Handler) scannerRecord(ctx context.Context, name string) (engine.ScannerRegistration, error) {
-	var rec engine.ScannerRegistration
-	err := h.store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		rec, err = engine.Scanners.In(tx).Get(name)
-		return err
-	})
-	return rec, err
 }
 
 // projectScanner is GET /projects/{project}/scanner: the scanner the
@@ -382,27 +226,15 @@ func (h *Handler) projectScanner(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	proj, err := h.allowedOn(r, p, r.PathValue("project"), rbac.ResourceProject, rbac.ActionRead)
-	if err != nil {
+	project := r.PathValue("project")
+	if _, err := h.allowedOn(r, p, project, rbac.ResourceProject, rbac.ActionRead); err != nil {
 		return err
 	}
-	name := proj.Scan.Scanner
-	if name == "" {
-		if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-			var err error
-			name, err = s.DefaultScanner(tx)
-			return err
-		}); err != nil {
-			return err
-		}
-	}
-	if name == "" {
-		return notFound("project %s has no scanner: none is configured", proj.Name)
-	}
-	out, err := h.scannerView(r.Context(), s, name)
+	e, err := s.Registrations().ForProject(r.Context(), project)
 	if err != nil {
-		return err
+		return projectError(err, project)
 	}
+	out := toScannerJSON(e)
 	out.AccessCredential, out.URL = nil, "" // project admins see which scanner, not where
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -425,23 +257,5 @@ func (h *Handler) setProjectScanner(w http.ResponseWriter, r *http.Request, p au
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if req.UUID != "" {
-		if _, err := h.scannerView(r.Context(), s, req.UUID); err != nil {
-			return badRequest("uuid: scanner %q not found", req.UUID)
-		}
-	}
-	return h.updateProjectScan(r.Context(), project, func(ps *accounts.ProjectScan) { ps.Scanner = req.UUID })
-}
-
-// updateProjectScan changes a project's scanning settings.
-func (h *Handler) updateProjectScan(ctx context.Context, project string, change func(*accounts.ProjectScan)) error {
-	return h.store.Update(ctx, func(tx meta.Tx) error {
-		proj, err := accounts.Projects.In(tx).Get(project)
-		if err != nil {
-			return toAPIErrorNamed(err, "project "+project)
-		}
-		change(&proj.Scan)
-		proj.UpdatedAt = time.Now().UTC()
-		return accounts.Projects.In(tx).Put(proj)
-	})
+	return projectError(s.Registrations().SetForProject(r.Context(), project, req.UUID), project)
 }

@@ -180,7 +180,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, metrics prometh
 			_ = store.Close()
 			return nil, nil, err
 		}
-		bg.scanning.engine.Credentials = access.scannerToken
+		bg.scanning.credentials.f = access.scannerToken
 	} else {
 		logger.Warn("auth.disabled: the registry is open to anyone who can reach it")
 	}

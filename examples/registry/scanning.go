@@ -80,6 +80,23 @@ type scanning struct {
 	engine  *engine.Engine
 	gate    *engine.Gate
 	builtin *builtin.Scanner
+	// credentials makes the scanners' pull tokens once auth is set up.
+	credentials lateCredentials
+}
+
+// lateCredentials makes scanners' pull credentials with a function set
+// after the engine is built (the token service, which comes with the
+// admin API, itself built over the engine), before any scan runs. Unset,
+// there are none (a registry without auth).
+type lateCredentials struct {
+	f func(ctx context.Context, scanner, repo string) (string, error)
+}
+
+func (l *lateCredentials) credentials(ctx context.Context, scanner, repo string) (string, error) {
+	if l.f == nil {
+		return "", nil
+	}
+	return l.f(ctx, scanner, repo)
 }
 
 // setupScanning builds the scan engine over store with the built-in
@@ -97,11 +114,13 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 		regURL = "http://" + host
 	}
 	s := &scanning{}
-	s.engine = &engine.Engine{Store: store, Queue: queue, Builtin: map[string]scan.Scanner{},
-		RegistryURL: regURL, InternalURL: "http://" + cfg.Addr, BuiltinURL: "http://" + inproc.Host, AutoScan: sc.AutoScan, Timeout: sc.Timeout, Logger: logger, Guard: outbound,
-		Local: inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
+	opts := []engine.Option{engine.WithQueue(queue),
+		engine.WithRegistryURL(regURL, "http://"+cfg.Addr, "http://"+inproc.Host),
+		engine.WithAutoScan(sc.AutoScan), engine.WithTimeout(sc.Timeout), engine.WithLogger(logger), engine.WithGuard(outbound),
+		engine.WithCredentials(s.credentials.credentials),
+		engine.WithLocal(inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, scanPrincipal)
-		}))}
+		})))}
 	if sc.Builtin == nil || *sc.Builtin {
 		var db *osv.DB
 		if sc.OSVDB != "" {
@@ -124,7 +143,12 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 		if db == nil {
 			builtinSc = sbomOnly{s.builtin}
 		}
-		s.engine.Builtin[builtinScanner] = builtinSc
+		opts = append(opts, engine.WithBuiltin(builtinScanner, builtinSc))
+	}
+	var err error
+	if s.engine, err = engine.New(store, opts...); err != nil {
+		s.close()
+		return nil, fmt.Errorf("scan: %w", err)
 	}
 	s.engine.Register(runner, jobs.KindOptions{Limit: sc.Concurrency, Backoff: 5 * time.Second, MaxBackoff: time.Minute})
 	s.gate = &engine.Gate{Store: store, Exempt: func(ctx context.Context, ev *registry.Event) bool {

@@ -117,12 +117,15 @@ func newRig(t *testing.T, opts ...registry.Option) *rig {
 	rec.Store, gate.Store = reg.Metadata, reg.Metadata
 	runner := &jobs.Runner{Store: reg.Metadata, Name: "test", Workers: 2, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
 	sc := &testScanner{vulns: map[string][]scan.Vulnerability{}}
-	eng := &Engine{Store: reg.Metadata, Queue: &jobs.Queue{Store: reg.Metadata, Notify: runner.Wake},
-		Local: inproc.New(reg.Handler), Builtin: map[string]scan.Scanner{"test": sc},
-		RegistryURL: "http://" + reg.Host,
-		Credentials: func(_ context.Context, scanner, repo string) (string, error) {
+	eng, err := New(reg.Metadata, WithQueue(&jobs.Queue{Store: reg.Metadata, Notify: runner.Wake}),
+		WithLocal(inproc.New(reg.Handler)), WithBuiltin("test", sc),
+		WithRegistryURL("http://"+reg.Host, "", ""),
+		WithCredentials(func(_ context.Context, scanner, repo string) (string, error) {
 			return "Bearer for-" + scanner + "-" + repo, nil
-		}}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	eng.Register(runner, jobs.KindOptions{Limit: 2, Backoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
 	consumer := &events.Consumer{Store: reg.Metadata, Name: ConsumerName, Tx: eng.Consume, Poll: 10 * time.Millisecond, Done: func([]meta.Event) { runner.Wake() }}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -367,7 +370,7 @@ func TestOnlyImagesOfAutoScanProjectsAreScanned(t *testing.T) {
 		t.Errorf("a manual scan of a referrer: %v, want ErrNotScannable", err)
 	}
 	// Scanning everything reaches the images of every project, once each.
-	if _, err := r.eng.Queue.Enqueue(context.Background(), jobs.Spec{Kind: AllKind}); err != nil {
+	if _, err := r.eng.queue.Enqueue(context.Background(), jobs.Spec{Kind: AllKind}); err != nil {
 		t.Fatal(err)
 	}
 	r.waitStatus("other/app", other, ScanSuccess)
@@ -393,7 +396,7 @@ func TestFailedScan(t *testing.T) {
 	if len(evs) != 1 || !strings.Contains(evs[0].Details["message"], "adapter exploded") || evs[0].Result != "failure" {
 		t.Errorf("SCANNING_FAILED events: %+v", evs)
 	}
-	j, err := r.eng.Queue.Get(context.Background(), rec.JobID)
+	j, err := r.eng.queue.Get(context.Background(), rec.JobID)
 	if err != nil || j.Attempts != scanAttempts {
 		t.Errorf("job %+v (%v): want %d attempts", j, err, scanAttempts)
 	}
@@ -409,7 +412,7 @@ func TestFailedScan(t *testing.T) {
 		return err == nil && rec.Status == ScanError && strings.Contains(rec.Message, `unknown scanner "nope"`)
 	})
 	rec, _ = r.report("team/app", d)
-	if j, err := r.eng.Queue.Get(context.Background(), rec.JobID); err != nil || j.Attempts != 1 {
+	if j, err := r.eng.queue.Get(context.Background(), rec.JobID); err != nil || j.Attempts != 1 {
 		t.Errorf("unknown scanner job %+v (%v): want 1 attempt", j, err)
 	}
 }
@@ -562,9 +565,12 @@ func mustGet(t *testing.T, ref name.Reference) *remote.Descriptor {
 // holding more manifests than one of its transactions looks at, once each.
 func TestScanAllPages(t *testing.T) {
 	reg := registrytest.New(t)
-	eng := &Engine{Store: reg.Metadata, Queue: &jobs.Queue{Store: reg.Metadata}}
+	eng, err := New(reg.Metadata, WithQueue(&jobs.Queue{Store: reg.Metadata}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	const images = 2*allBatch + 7
-	err := reg.Metadata.Update(context.Background(), func(tx meta.Tx) error {
+	err = reg.Metadata.Update(context.Background(), func(tx meta.Tx) error {
 		for _, repo := range []string{"team/app", "team/tiny"} {
 			if _, _, err := tx.Repositories().Ensure(repo); err != nil {
 				return err
@@ -586,7 +592,7 @@ func TestScanAllPages(t *testing.T) {
 	if err := eng.all(context.Background(), meta.Job{}); err != nil {
 		t.Fatal(err)
 	}
-	js, err := eng.Queue.List(context.Background(), meta.JobFilter{Kind: ScanKind}, 0, 0)
+	js, err := eng.queue.List(context.Background(), meta.JobFilter{Kind: ScanKind}, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +611,7 @@ func TestScanAllPages(t *testing.T) {
 	if err := eng.all(context.Background(), meta.Job{}); err != nil {
 		t.Fatal(err)
 	}
-	if js, _ := eng.Queue.List(context.Background(), meta.JobFilter{Kind: ScanKind}, 0, 0); len(js) != images+1 {
+	if js, _ := eng.queue.List(context.Background(), meta.JobFilter{Kind: ScanKind}, 0, 0); len(js) != images+1 {
 		t.Errorf("%d scan jobs after a second walk, want %d", len(js), images+1)
 	}
 }

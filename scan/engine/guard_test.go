@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/scan/pluggable"
@@ -34,16 +35,21 @@ func TestRegistrationOnLoopbackRefused(t *testing.T) {
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(adapter.URL, "http://"))
 	ctx := context.Background()
 	for _, u := range []string{adapter.URL, "http://localhost:" + port, "http://[::1]:" + port, "http://169.254.169.254"} {
-		err := r.eng.CheckScanner(ScannerRegistration{Name: "x", URL: u})
-		if !errors.Is(err, netguard.ErrForbiddenAddress) || !strings.HasPrefix(err.Error(), "url:") {
-			t.Errorf("CheckScanner(%s) = %v, want a url: error wrapping ErrForbiddenAddress", u, err)
+		err := r.eng.check(ScannerRegistration{Name: "x", URL: u})
+		if !errors.Is(err, netguard.ErrForbiddenAddress) || !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), "url:") {
+			t.Errorf("check(%s) = %v, want a url: error wrapping ErrForbiddenAddress", u, err)
 		}
 	}
 	// Ping takes registrations that were not checked: the dial refuses.
-	if _, err := r.eng.Ping(ctx, ScannerRegistration{Name: "x", URL: "http://localhost:" + port}); !errors.Is(err, netguard.ErrForbiddenAddress) {
-		t.Errorf("Ping = %v, want ErrForbiddenAddress", err)
+	if _, err := r.eng.ping(ctx, ScannerRegistration{Name: "x", URL: "http://localhost:" + port}); !errors.Is(err, netguard.ErrForbiddenAddress) {
+		t.Errorf("ping = %v, want ErrForbiddenAddress", err)
 	}
-	if err := r.eng.Store.Update(ctx, func(tx meta.Tx) error {
+	// Checked, the ping is refused before any dial, naming url.
+	if _, err := r.eng.Ping(ctx, ScannerSpec{Name: "x", URL: "http://localhost:" + port}); !errors.Is(err, netguard.ErrForbiddenAddress) ||
+		!strings.HasPrefix(err.Error(), "url:") {
+		t.Errorf("Ping = %v, want a url: error wrapping ErrForbiddenAddress", err)
+	}
+	if err := r.eng.store.Update(ctx, func(tx meta.Tx) error {
 		return Scanners.In(tx).Put(ScannerRegistration{Name: "inside", URL: adapter.URL})
 	}); err != nil {
 		t.Fatal(err)
@@ -66,11 +72,14 @@ func TestRegistrationOnLoopbackRefused(t *testing.T) {
 	}
 	r.waitStatus("other/app", d, ScanSuccess)
 
-	r.eng.Guard = netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")))
-	if err := r.eng.CheckScanner(ScannerRegistration{Name: "x", URL: "http://localhost:" + port}); err != nil {
-		t.Errorf("allowed: CheckScanner = %v", err)
+	allowed, err := New(r.reg.Metadata, WithGuard(netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")))))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := r.eng.Ping(ctx, ScannerRegistration{Name: "x", URL: adapter.URL}); err != nil {
+	if err := allowed.check(ScannerRegistration{Name: "x", URL: "http://localhost:" + port}); err != nil {
+		t.Errorf("allowed: check = %v", err)
+	}
+	if _, err := allowed.Ping(ctx, ScannerSpec{Name: "x", URL: adapter.URL}); err != nil {
 		t.Fatalf("allowed: Ping = %v", err)
 	}
 	eventually.True(t, "the allowed ping", func() bool { return hits.Load() > 0 })
@@ -94,11 +103,14 @@ func TestAdapterRedirectToInternalRefused(t *testing.T) {
 	front := httptest.NewServer(http.RedirectHandler(inner.URL+"/api/v1/metadata", http.StatusFound))
 	t.Cleanup(front.Close)
 	// Only the front's address is allowed: it stands for a public adapter.
-	e := &Engine{Guard: netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.1/32")))}
-	if err := e.CheckScanner(ScannerRegistration{Name: "front", URL: front.URL}); err != nil {
+	e, err := New(testbolt.Open(t), WithGuard(netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.1/32")))))
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.Ping(context.Background(), ScannerRegistration{Name: "front", URL: front.URL})
+	if err := e.check(ScannerRegistration{Name: "front", URL: front.URL}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Ping(context.Background(), ScannerSpec{Name: "front", URL: front.URL})
 	if !errors.Is(err, netguard.ErrForbiddenAddress) || !strings.Contains(err.Error(), "127.0.0.2") {
 		t.Fatalf("Ping = %v, want ErrForbiddenAddress naming 127.0.0.2", err)
 	}

@@ -54,12 +54,12 @@ func Scannable(m meta.Manifest) bool {
 // artifact no scanner reads and meta.ErrNotFound for one that does not
 // exist; a scan already waiting or running is not asked for twice.
 func (e *Engine) Enqueue(ctx context.Context, repo string, d digest.Digest, scanner, trigger string) error {
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		_, err := e.EnqueueTx(tx, repo, d, scanner, trigger, time.Now().UTC())
 		return err
 	})
-	if err == nil && e.Queue != nil && e.Queue.Notify != nil {
-		e.Queue.Notify()
+	if err == nil {
+		e.notify()
 	}
 	return err
 }
@@ -98,41 +98,93 @@ func (e *Engine) EnqueueTx(tx meta.Tx, repo string, d digest.Digest, scanner, tr
 	return true, Reports.In(tx).Put(rec)
 }
 
-// run is a scan job's attempt.
+// run is a scan job's attempt: the scan, then what its outcome means
+// for the job and the artifact's record (see judge).
 func (e *Engine) run(ctx context.Context, j meta.Job) error {
 	var p payload
 	if err := json.Unmarshal(j.Payload, &p); err != nil || p.Repository == "" || p.Digest == "" {
 		return jobs.Permanent(fmt.Errorf("scan: bad job payload %q", j.Payload))
 	}
 	err := e.scan(ctx, j, p)
-	switch {
-	case err == nil:
+	v := judge(err, ctx.Err() != nil, j.Attempts, j.MaxAttempts)
+	switch v.outcome {
+	case outcomeDone:
 		return nil
-	case ctx.Err() != nil:
+	case outcomeInterrupted:
 		return err // shutting down or canceled: the queue decides
-	case errors.Is(err, meta.ErrNotFound):
-		// The artifact went while it waited: nothing to scan, nothing to keep.
-		_ = e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
-			if derr := Reports.In(tx).Delete(ScanReportKey(p.Repository, p.Digest)); derr != nil && !errors.Is(derr, meta.ErrNotFound) {
-				return derr
-			}
-			return nil
-		})
+	case outcomeGone:
+		e.forget(context.WithoutCancel(ctx), p)
 		return nil
 	}
-	permanent := errors.Is(err, scan.ErrInvalid) || errors.Is(err, scan.ErrUnsupported) ||
-		errors.Is(err, ErrUnknownScanner) || errors.Is(err, ErrNotScannable)
-	final := permanent || j.Attempts >= max(j.MaxAttempts, 1)
-	uerr := e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
-		return e.failedTx(tx, j, p, err, final)
-	})
-	if uerr != nil {
-		e.log().Warn("scan: recording a failure", "repository", p.Repository, "digest", p.Digest, "err", uerr)
-	}
-	if permanent {
+	e.recordFailure(context.WithoutCancel(ctx), j, p, err, v.final)
+	if v.permanent {
 		return jobs.Permanent(err)
 	}
 	return err
+}
+
+// outcome is what became of a scan attempt.
+type outcome int
+
+// The outcomes of a scan attempt.
+const (
+	// outcomeDone: the scan succeeded and is recorded.
+	outcomeDone outcome = iota
+	// outcomeInterrupted: the attempt was canceled (shutdown, job
+	// canceled); nothing is recorded, the queue decides.
+	outcomeInterrupted
+	// outcomeGone: the artifact went while it waited; its record goes.
+	outcomeGone
+	// outcomeFailed: the attempt failed; the record says so.
+	outcomeFailed
+)
+
+// verdict is what a scan attempt's error means.
+type verdict struct {
+	outcome outcome
+	// final: the scan fails for good (Error, SCANNING_FAILED); else it
+	// is retried.
+	final bool
+	// permanent: no attempt could do better (a bad scanner, an artifact
+	// no scanner reads), whatever attempts are left.
+	permanent bool
+}
+
+// judge is what err, the error of attempt number attempts out of
+// maxAttempts (at least 1), means; canceled tells whether the attempt's
+// context was done.
+func judge(err error, canceled bool, attempts, maxAttempts int) verdict {
+	switch {
+	case err == nil:
+		return verdict{outcome: outcomeDone}
+	case canceled:
+		return verdict{outcome: outcomeInterrupted}
+	case errors.Is(err, meta.ErrNotFound):
+		return verdict{outcome: outcomeGone}
+	}
+	permanent := errors.Is(err, scan.ErrInvalid) || errors.Is(err, scan.ErrUnsupported) ||
+		errors.Is(err, ErrUnknownScanner) || errors.Is(err, ErrNotScannable)
+	return verdict{outcome: outcomeFailed, permanent: permanent, final: permanent || attempts >= max(maxAttempts, 1)}
+}
+
+// forget removes the record of an artifact that went while it waited.
+func (e *Engine) forget(ctx context.Context, p payload) {
+	_ = e.store.Update(ctx, func(tx meta.Tx) error {
+		if err := Reports.In(tx).Delete(ScanReportKey(p.Repository, p.Digest)); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+}
+
+// recordFailure records a failed attempt (see failed).
+func (e *Engine) recordFailure(ctx context.Context, j meta.Job, p payload, cause error, final bool) {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
+		return e.failedTx(tx, j, p, cause, final)
+	})
+	if err != nil {
+		e.log().Warn("scan: recording a failure", "repository", p.Repository, "digest", p.Digest, "err", err)
+	}
 }
 
 // failedTx records a failed attempt: the last one makes the scan Error
@@ -142,41 +194,83 @@ func (e *Engine) failedTx(tx meta.Tx, j meta.Job, p payload, cause error, final 
 	if err != nil {
 		return err
 	}
-	if rec.JobID != j.ID {
+	rec, ok := failed(rec, j, cause, final, time.Now().UTC())
+	if !ok {
 		return nil // a newer scan took over
 	}
-	if !final {
-		rec.Status, rec.Message = ScanPending, fmt.Sprintf("attempt %d of %d failed, retrying: %v", j.Attempts, max(j.MaxAttempts, 1), cause)
-		return Reports.In(tx).Put(rec)
-	}
-	rec.Status, rec.Message, rec.EndTime = ScanError, cause.Error(), time.Now().UTC()
 	if err := Reports.In(tx).Put(rec); err != nil {
 		return err
 	}
-	return appendEvent(tx, events.ScanningFailed, rec, p.Trigger)
+	if final {
+		return appendEvent(tx, events.ScanningFailed, rec, p.Trigger)
+	}
+	return nil
 }
 
-// scan runs one attempt: ask the scanner, wait for its reports, store
-// them as referrers, record the summary.
+// failed is rec after attempt j failed with cause at now: Pending with
+// a message while it is retried, Error when final. ok is false when rec
+// belongs to another job (a newer scan took over), which stays as it is.
+func failed(rec ScanReport, j meta.Job, cause error, final bool, now time.Time) (_ ScanReport, ok bool) {
+	if rec.JobID != j.ID {
+		return rec, false
+	}
+	if !final {
+		rec.Status, rec.Message = ScanPending, fmt.Sprintf("attempt %d of %d failed, retrying: %v", j.Attempts, max(j.MaxAttempts, 1), cause)
+		return rec, true
+	}
+	rec.Status, rec.Message, rec.EndTime = ScanError, cause.Error(), now
+	return rec, true
+}
+
+// scan runs one attempt, in steps: start it (the artifact, its tags and
+// its scanner; the record Running), ask the scanner, collect its
+// reports, record them.
 func (e *Engine) scan(ctx context.Context, j meta.Job, p payload) error {
-	var (
-		m       meta.Manifest
-		tags    []string
-		name    string
-		started = time.Now().UTC()
-	)
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	t, err := e.start(ctx, j, p, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	r, err := e.resolve(ctx, t.scanner)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	asked, err := e.ask(ctx, r, p, t)
+	if err != nil {
+		return err
+	}
+	out, err := collect(ctx, r, asked)
+	if err != nil {
+		return err
+	}
+	return e.record(ctx, p, t.manifest, out)
+}
+
+// target is what a scan attempt scans: the artifact, its tags, and the
+// scanner named for it.
+type target struct {
+	manifest meta.Manifest
+	tags     []string
+	scanner  string
+}
+
+// start reads what the attempt scans and marks the record Running (a
+// scan without a scanner is ErrUnknownScanner).
+func (e *Engine) start(ctx context.Context, j meta.Job, p payload, now time.Time) (target, error) {
+	var t target
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		var err error
-		if m, err = tx.Manifests().Get(p.Repository, p.Digest); err != nil {
+		if t.manifest, err = tx.Manifests().Get(p.Repository, p.Digest); err != nil {
 			return err
 		}
-		if !Scannable(m) {
+		if !Scannable(t.manifest) {
 			return fmt.Errorf("%w: %s@%s", ErrNotScannable, p.Repository, p.Digest)
 		}
-		if tags, err = tx.Tags().Of(p.Repository, p.Digest); err != nil {
+		if t.tags, err = tx.Tags().Of(p.Repository, p.Digest); err != nil {
 			return err
 		}
-		if name, err = e.scannerFor(tx, naming.ProjectOf(p.Repository), p.Scanner); err != nil {
+		if t.scanner, err = e.scannerFor(tx, naming.ProjectOf(p.Repository), p.Scanner); err != nil {
 			return err
 		}
 		rec, err := Reports.In(tx).Get(ScanReportKey(p.Repository, p.Digest))
@@ -186,64 +280,83 @@ func (e *Engine) scan(ctx context.Context, j meta.Job, p payload) error {
 		if err != nil {
 			return err
 		}
-		rec.Status, rec.JobID, rec.Scanner, rec.StartTime, rec.Message = ScanRunning, j.ID, name, started, ""
+		rec.Status, rec.JobID, rec.Scanner, rec.StartTime, rec.Message = ScanRunning, j.ID, t.scanner, now, ""
 		return Reports.In(tx).Put(rec)
 	})
-	if err != nil {
-		return err
+	if err == nil && t.scanner == "" {
+		err = fmt.Errorf("%w: none is configured", ErrUnknownScanner)
 	}
-	if name == "" {
-		return fmt.Errorf("%w: none is configured", ErrUnknownScanner)
-	}
-	r, err := e.resolve(ctx, name)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout())
-	defer cancel()
+	return t, err
+}
+
+// asked is a scan the scanner accepted: its id, what the scanner said
+// it is, and the SBOM format asked for ("": none).
+type asked struct {
+	id       string
+	md       scan.Metadata
+	sbomType string
+}
+
+// ask asks the scanner for the reports its metadata promises, with
+// credentials for the artifact's repository.
+func (e *Engine) ask(ctx context.Context, r resolved, p payload, t target) (asked, error) {
 	md, err := r.scanner.Metadata(ctx)
 	if err != nil {
-		return fmt.Errorf("scanner %s: metadata: %w", name, err)
+		return asked{}, fmt.Errorf("scanner %s: metadata: %w", r.name, err)
 	}
-	req, sbomType := request(md, r.registry, p, m, tags)
+	req, sbomType := request(md, r.registry, p, t.manifest, t.tags)
 	if len(req.EnabledCapabilities) == 0 {
-		return fmt.Errorf("%w: scanner %s makes neither vulnerability reports nor SBOMs", scan.ErrUnsupported, name)
+		return asked{}, fmt.Errorf("%w: scanner %s makes neither vulnerability reports nor SBOMs", scan.ErrUnsupported, r.name)
 	}
-	if e.Credentials != nil {
-		if req.Registry.Authorization, err = e.Credentials(ctx, name, p.Repository); err != nil {
-			return fmt.Errorf("scan: credentials for %s: %w", name, err)
+	if e.credentials != nil {
+		if req.Registry.Authorization, err = e.credentials(ctx, r.name, p.Repository); err != nil {
+			return asked{}, fmt.Errorf("scan: credentials for %s: %w", r.name, err)
 		}
 	}
 	id, err := r.scanner.Scan(ctx, req)
 	if err != nil {
-		return fmt.Errorf("scanner %s: %w", name, err)
+		return asked{}, fmt.Errorf("scanner %s: %w", r.name, err)
 	}
-	out := result{info: md.Scanner}
-	if md.Produces(scan.MimeVulnReport) {
-		b, err := scan.Wait(ctx, r.scanner, id, scan.MimeVulnReport, "")
-		if err != nil {
-			return fmt.Errorf("scanner %s: vulnerability report: %w", name, err)
+	return asked{id: id, md: md, sbomType: sbomType}, nil
+}
+
+// collect waits for the reports of a scan and reads them.
+func collect(ctx context.Context, r resolved, a asked) (result, error) {
+	out := result{info: a.md.Scanner}
+	if a.md.Produces(scan.MimeVulnReport) {
+		b, err := scan.Wait(ctx, r.scanner, a.id, scan.MimeVulnReport, "")
+		if err == nil {
+			err = json.Unmarshal(b, &out.report)
 		}
-		if err := json.Unmarshal(b, &out.report); err != nil {
-			return fmt.Errorf("scanner %s: vulnerability report: %w", name, err)
+		if err != nil {
+			return out, fmt.Errorf("scanner %s: vulnerability report: %w", r.name, err)
 		}
 		out.hasReport, out.reportJSON = true, b
 	}
-	if sbomType != "" {
-		b, err := scan.Wait(ctx, r.scanner, id, scan.MimeSBOMReport, sbomType)
+	if a.sbomType != "" {
+		b, err := scan.Wait(ctx, r.scanner, a.id, scan.MimeSBOMReport, a.sbomType)
 		if err != nil {
-			return fmt.Errorf("scanner %s: SBOM: %w", name, err)
+			return out, fmt.Errorf("scanner %s: SBOM: %w", r.name, err)
 		}
-		var rep scan.SBOMReport
-		if err := json.Unmarshal(b, &rep); err != nil || rep.SBOM == nil {
-			return fmt.Errorf("scanner %s: SBOM report without an sbom (%v)", name, err)
+		if out.sbom, out.sbomType, err = sbomOf(b, a.sbomType); err != nil {
+			return out, fmt.Errorf("scanner %s: %w", r.name, err)
 		}
-		if out.sbom, err = json.Marshal(rep.SBOM); err != nil {
-			return err
-		}
-		out.sbomType = cmp.Or(rep.MediaType, sbomType)
 	}
-	return e.store(ctx, j, p, m, out)
+	return out, nil
+}
+
+// sbomOf reads an SBOM report: the SBOM it holds, and its format (the
+// one asked for, unless the report names its own).
+func sbomOf(b []byte, asked string) ([]byte, string, error) {
+	var rep scan.SBOMReport
+	if err := json.Unmarshal(b, &rep); err != nil || rep.SBOM == nil {
+		return nil, "", fmt.Errorf("SBOM report without an sbom (%v)", err)
+	}
+	sbom, err := json.Marshal(rep.SBOM)
+	if err != nil {
+		return nil, "", err
+	}
+	return sbom, cmp.Or(rep.MediaType, asked), nil
 }
 
 // request is what the scanner is asked: the reports its metadata

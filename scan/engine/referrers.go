@@ -40,11 +40,11 @@ const maxReport = 256 << 20
 const localHost = inproc.Host
 
 func (e *Engine) repository(repo string) (name.Repository, []remote.Option, error) {
-	if e.Local == nil {
+	if e.local == nil {
 		return name.Repository{}, nil, fmt.Errorf("scan: this registry is not reachable (no Local transport)")
 	}
 	r, err := name.NewRepository(localHost+"/"+repo, name.Insecure)
-	return r, []remote.Option{remote.WithTransport(e.Local), remote.WithAuth(authn.Anonymous)}, err
+	return r, []remote.Option{remote.WithTransport(e.local), remote.WithAuth(authn.Anonymous)}, err
 }
 
 // rawManifest is a manifest to put as it is.

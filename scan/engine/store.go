@@ -29,40 +29,22 @@ type result struct {
 	sbomType   string
 }
 
-// store pushes the reports as referrers of the artifact, records the
+// record pushes the reports as referrers of the artifact, records the
 // summary with a SCANNING_COMPLETED event, and removes the referrers of
 // the scan before.
-func (e *Engine) store(ctx context.Context, j meta.Job, p payload, m meta.Manifest, out result) error {
-	subject := meta.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: m.Size}
-	created := time.Now().UTC()
-	var reportDigest, sbomDigest digest.Digest
-	var err error
-	if out.hasReport {
-		if reportDigest, err = e.pushReferrer(ctx, p.Repository, subject, ArtifactTypeVulnReport, scan.MimeVulnReport, out.reportJSON, out.info, created); err != nil {
-			return fmt.Errorf("scan: storing the vulnerability report: %w", err)
-		}
-	}
-	if out.sbom != nil {
-		if sbomDigest, err = e.pushReferrer(ctx, p.Repository, subject, ArtifactTypeSBOM, out.sbomType, out.sbom, out.info, created); err != nil {
-			return fmt.Errorf("scan: storing the SBOM: %w", err)
-		}
+func (e *Engine) record(ctx context.Context, p payload, m meta.Manifest, out result) error {
+	now := time.Now().UTC()
+	made, err := e.pushReports(ctx, p.Repository, m, out, now)
+	if err != nil {
+		return err
 	}
 	var stale []digest.Digest
-	err = e.Store.Update(ctx, func(tx meta.Tx) error {
-		stale = nil
+	err = e.store.Update(ctx, func(tx meta.Tx) error {
 		rec, err := Reports.In(tx).Get(ScanReportKey(p.Repository, p.Digest))
 		if err != nil {
 			return err
 		}
-		for _, old := range []digest.Digest{rec.Report, rec.SBOM} {
-			if old != "" && old != reportDigest && old != sbomDigest {
-				stale = append(stale, old)
-			}
-		}
-		rec.Status, rec.Message, rec.EndTime, rec.ScannedAt = ScanSuccess, "", created, created
-		rec.ScannerName, rec.ScannerVendor, rec.ScannerVersion = out.info.Name, out.info.Vendor, out.info.Version
-		rec.Report, rec.SBOM = reportDigest, sbomDigest
-		summarize(&rec, out.report.Vulnerabilities)
+		rec, stale = succeeded(rec, out, made, now)
 		if err := Reports.In(tx).Put(rec); err != nil {
 			return err
 		}
@@ -77,6 +59,44 @@ func (e *Engine) store(ctx context.Context, j meta.Job, p payload, m meta.Manife
 		}
 	}
 	return nil
+}
+
+// referrers are the digests of the referrers a scan stored ("" for a
+// report it did not make).
+type referrers struct{ report, sbom digest.Digest }
+
+// pushReports stores the reports of out as referrers of m in repo.
+func (e *Engine) pushReports(ctx context.Context, repo string, m meta.Manifest, out result, created time.Time) (referrers, error) {
+	subject := meta.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: m.Size}
+	var made referrers
+	var err error
+	if out.hasReport {
+		if made.report, err = e.pushReferrer(ctx, repo, subject, ArtifactTypeVulnReport, scan.MimeVulnReport, out.reportJSON, out.info, created); err != nil {
+			return made, fmt.Errorf("scan: storing the vulnerability report: %w", err)
+		}
+	}
+	if out.sbom != nil {
+		if made.sbom, err = e.pushReferrer(ctx, repo, subject, ArtifactTypeSBOM, out.sbomType, out.sbom, out.info, created); err != nil {
+			return made, fmt.Errorf("scan: storing the SBOM: %w", err)
+		}
+	}
+	return made, nil
+}
+
+// succeeded is rec after a scan that brought back out, stored as made,
+// finished at now; stale are the referrers of the scan before, which
+// the new ones replace.
+func succeeded(rec ScanReport, out result, made referrers, now time.Time) (_ ScanReport, stale []digest.Digest) {
+	for _, old := range []digest.Digest{rec.Report, rec.SBOM} {
+		if old != "" && old != made.report && old != made.sbom {
+			stale = append(stale, old)
+		}
+	}
+	rec.Status, rec.Message, rec.EndTime, rec.ScannedAt = ScanSuccess, "", now, now
+	rec.ScannerName, rec.ScannerVendor, rec.ScannerVersion = out.info.Name, out.info.Vendor, out.info.Version
+	rec.Report, rec.SBOM = made.report, made.sbom
+	summarize(&rec, out.report.Vulnerabilities)
+	return rec, stale
 }
 
 // summarize fills a record's severity, counts and findings.

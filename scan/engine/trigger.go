@@ -16,7 +16,7 @@ import (
 
 // Consume is scan-on-push: an events.Consumer's Tx function that, in the
 // transaction advancing the cursor, enqueues a scan of every image pushed
-// to a project with auto-scan (every project with Engine.AutoScan), and
+// to a project with auto-scan (every project with Engine.autoScan), and
 // forgets the scans of deleted artifacts. A crash between the push and
 // the scan loses nothing: the event is read again.
 func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) error {
@@ -41,7 +41,7 @@ func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) erro
 		project := naming.ProjectOf(ev.Repository)
 		on, seen := auto[project]
 		if !seen {
-			on = e.AutoScan
+			on = e.autoScan
 			if !on {
 				p, err := accounts.Projects.In(tx).Get(project)
 				if err != nil && !errors.Is(err, meta.ErrNotFound) {
@@ -73,7 +73,7 @@ func (e *Engine) all(ctx context.Context, _ meta.Job) error {
 	queued := 0
 	for {
 		var repos []string
-		if err := e.Store.View(ctx, func(tx meta.Tx) error {
+		if err := e.store.View(ctx, func(tx meta.Tx) error {
 			var err error
 			repos, err = tx.Repositories().List(after, 100)
 			return err
@@ -90,7 +90,7 @@ func (e *Engine) all(ctx context.Context, _ meta.Job) error {
 				// not advance, what the loop reads after the commit.
 				var n, queuedHere int
 				var last digest.Digest
-				err := e.Store.Update(ctx, func(tx meta.Tx) error {
+				err := e.store.Update(ctx, func(tx meta.Tx) error {
 					queuedHere = 0
 					ds, err := tx.Manifests().List(repo, from, allBatch)
 					if err != nil {
@@ -120,9 +120,7 @@ func (e *Engine) all(ctx context.Context, _ meta.Job) error {
 					return err
 				}
 				queued, from = queued+queuedHere, last
-				if e.Queue != nil && e.Queue.Notify != nil {
-					e.Queue.Notify()
-				}
+				e.notify()
 				if n < allBatch {
 					break
 				}
