@@ -269,7 +269,7 @@ func checkBucketBlobs(t *testing.T, ctx context.Context, c *s3.Client, bucket st
 	}
 }
 
-// TestMinIOOutageMidUploadResumes runs the example server on S3 (a MinIO of
+// TestMinIOOutageMidUploadResumes runs a server on S3 (a MinIO of
 // its own), pushes a blob in chunks of mixed sizes, SIGKILLs MinIO while a
 // chunk is in flight, checks that the chunks sent during the outage fail
 // with OCI errors while the server stays up and keeps the session's offset,

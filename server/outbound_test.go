@@ -17,7 +17,7 @@ import (
 	"github.com/berthreg/berth/internal/eventually"
 )
 
-// outboundSite is an example server with auth, a project "team" and a
+// outboundSite is a server with auth, a project "team" and a
 // webhook policy "hook" sending pushes to target.
 type outboundSite struct {
 	host string

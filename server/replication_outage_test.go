@@ -14,7 +14,7 @@ import (
 )
 
 // TestReplicationCatchesUpAfterOutage: an event-based push policy; the
-// destination (an example server in its own process) is killed, 20
+// destination (a server in its own process) is killed, 20
 // images are pushed, the destination comes back on the same data: every
 // push arrives, each by exactly one task that copied its manifest once.
 func TestReplicationCatchesUpAfterOutage(t *testing.T) {

@@ -26,7 +26,7 @@ import (
 
 const sitePassword = "admin-pw"
 
-// site is an example server with auth on, reached at host.
+// site is a server with auth on, reached at host.
 type site struct {
 	host string
 	api  string
@@ -34,7 +34,7 @@ type site struct {
 	auth remote.Option
 }
 
-// startSite builds and serves an example server in this process.
+// startSite builds and serves a server in this process.
 func startSite(t *testing.T, tune func(*Config)) *site {
 	t.Helper()
 	cfg := testConfig()
@@ -197,7 +197,7 @@ func (s *site) endpoint(name, host string, withCredentials bool) {
 	s.must("POST", "/registries", `{"name":"`+name+`","type":"berth","url":"http://`+host+`"`+cred+`}`, 201)
 }
 
-// TestReplicationBetweenServers: two example servers; push mode with
+// TestReplicationBetweenServers: two servers; push mode with
 // filters copies exactly the matching tags with their signatures, pull
 // mode likewise, each through the admin API; the execution, its tasks
 // and their logs are served; a second run copies nothing; a REPLICATION

@@ -112,7 +112,7 @@ func (s *recordingScanner) requests() []scan.Request {
 	return slices.Clone(s.reqs)
 }
 
-// TestScanning: against the example server with its built-in scanner on
+// TestScanning: against a server with its built-in scanner on
 // the OSV fixtures, an image of a real Alpine root file system pushed to a
 // project with auto_scan is scanned (the exact CVEs and fixes in the API,
 // the report and the SBOM as referrers, a SCANNING_COMPLETED webhook with

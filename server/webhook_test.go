@@ -52,7 +52,7 @@ func (h *hookReceiver) last() ([]byte, http.Header) {
 	return h.bodies[len(h.bodies)-1], h.heads[len(h.heads)-1]
 }
 
-// TestWebhooksOnPush: against the example server, a project webhook policy
+// TestWebhooksOnPush: against a server, a project webhook policy
 // created through the admin API sends a push made with crane's library
 // (token flow, as admin) to an HTTP receiver in Harbor's shape, signed, and
 // to a CloudEvents receiver; a failing receiver's delivery ends dead,
