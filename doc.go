@@ -31,9 +31,12 @@
 //     (scans as jobs, reports as referrers, the pull gate) and
 //     scan/scantest, the suite a scanner must pass.
 //   - api: the Harbor-shaped admin REST API.
+//   - server: everything above assembled into a complete registry from a
+//     Config (New, Handler, Run, Close), with options for the parts a
+//     host brings itself.
 //   - registrytest: a throw-away in-memory registry for Go tests.
-//   - examples/registry: the full example server; examples/minimal: the
-//     smallest embedding.
+//   - examples/registry: flags, a YAML file and a listener around server;
+//     examples/minimal: the smallest embedding.
 //
 // A host assembles the pieces and serves the handler itself:
 //
