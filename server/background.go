@@ -71,7 +71,11 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
 	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
-	b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver, Observe: gcMetrics(metrics)}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+	observe, err := gcMetrics(metrics)
+	if err != nil {
+		return nil, err
+	}
+	b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver, Observe: observe}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
 	if err := applyStored(ctx, store, api.GCScheduleName, func(v []byte) error { return api.ApplyGCSchedule(b.runner, v) }); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/gc"
@@ -12,8 +14,9 @@ var gcPhases = []string{"mark", "manifests", "blobs", "uploads", "orphans", "don
 // gcMetrics returns the observer that publishes garbage collection's
 // progress to reg: the current phase, its done and total counts and ETA,
 // what the current (or last) run deleted and freed, and finished runs by
-// outcome.
-func gcMetrics(reg prometheus.Registerer) func(gc.Progress) {
+// outcome. It fails when reg holds collectors of those names already
+// (another server's, say), rather than panicking.
+func gcMetrics(reg prometheus.Registerer) (func(gc.Progress), error) {
 	phase := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "berth_gc_phase", Help: "1 for the phase the current or last collection is in."}, []string{"phase"})
 	done := prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gc_phase_done", Help: "Candidates of the current phase handled."})
 	total := prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gc_phase_total", Help: "Candidates of the current phase."})
@@ -21,7 +24,11 @@ func gcMetrics(reg prometheus.Registerer) func(gc.Progress) {
 	deleted := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "berth_gc_deleted", Help: "What the current or last collection deleted."}, []string{"what"})
 	freed := prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gc_freed_bytes", Help: "Bytes the current or last collection freed."})
 	runs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_gc_runs_total", Help: "Collections finished, by outcome."}, []string{"outcome"})
-	reg.MustRegister(phase, done, total, eta, deleted, freed, runs)
+	for _, c := range []prometheus.Collector{phase, done, total, eta, deleted, freed, runs} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("WithRegisterer: %w", err)
+		}
+	}
 	return func(p gc.Progress) {
 		for _, name := range gcPhases {
 			v := 0.0
@@ -45,5 +52,5 @@ func gcMetrics(reg prometheus.Registerer) func(gc.Progress) {
 		case "failed":
 			runs.WithLabelValues("failure").Inc()
 		}
-	}
+	}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/events"
@@ -140,4 +141,23 @@ func TestHostParts(t *testing.T) {
 		t.Errorf("the host's store after Close: %v", err)
 	}
 	cancel()
+}
+
+// TestSharedRegistererRefused: a second server registering its metrics
+// with the registerer of a first fails in New, named, instead of
+// panicking.
+func TestSharedRegistererRefused(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	cfg := testConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.Disabled = true
+	start(t, cfg, WithRegisterer(reg))
+	cfg.DataDir = t.TempDir()
+	srv, err := New(t.Context(), cfg, WithRegisterer(reg))
+	if err == nil {
+		srv.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "WithRegisterer") {
+		t.Fatalf("a second server on one registerer: %v", err)
+	}
 }
