@@ -66,3 +66,32 @@ func TestScannerSeamStaysLight(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminAPIStaysOffBackends fails when the admin API starts compiling
+// in a metadata or storage backend or a cloud SDK: it translates HTTP to
+// the feature packages over the meta.Store seam, and a host serving it
+// over its own store must not pay for bbolt, S3 or OSS. Package server
+// assembles the backends; api never picks one.
+func TestAdminAPIStaysOffBackends(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", "./api").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	forbidden := []string{
+		"github.com/berthreg/berth/meta/bolt", "go.etcd.io/bbolt",
+		"github.com/berthreg/berth/storage/s3", "github.com/berthreg/berth/storage/oss",
+		"github.com/berthreg/berth/storage/fs", "github.com/berthreg/berth/storage/objectstore",
+		"github.com/berthreg/berth/server",
+		"github.com/aws/", "github.com/aliyun/", "github.com/minio/", "github.com/jackc/",
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, f := range forbidden {
+			if pkg == f || strings.HasPrefix(pkg, strings.TrimSuffix(f, "/")+"/") {
+				t.Errorf("api depends on %s", pkg)
+			}
+		}
+	}
+}

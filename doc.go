@@ -37,9 +37,12 @@
 //   - settings: named run-time settings (schedules, the default scanner)
 //     kept in the metadata store.
 //   - api: the Harbor-shaped admin REST API.
+//   - server: everything above assembled into a complete registry from a
+//     Config (New, Handler, Run, Close), with options for the parts a
+//     host brings itself.
 //   - registrytest: a throw-away in-memory registry for Go tests.
-//   - examples/registry: the full example server; examples/minimal: the
-//     smallest embedding.
+//   - examples/registry: flags, a YAML file and a listener around server;
+//     examples/minimal: the smallest embedding.
 //
 // # Layers
 //

@@ -51,17 +51,19 @@ const (
 // Config configures a Driver. Its fields are the keys of Harbor's
 // storage_service.oss section (harbor.yml), plus EncryptionKMSKeyID,
 // RedirectExpiry and MaxAttempts. AccessKeyID, AccessKeySecret, Region and
-// Bucket are required.
+// Bucket are required. The yaml tags are those keys as harbor.yml spells
+// them (kmskeyid for EncryptionKMSKeyID), as a server configuration's
+// storage.oss section reads them (see package server).
 type Config struct {
 	// AccessKeyID and AccessKeySecret are the static credentials of an
 	// Alibaba Cloud account or RAM user.
-	AccessKeyID     string
-	AccessKeySecret string
+	AccessKeyID     string `yaml:"accesskeyid"`
+	AccessKeySecret string `yaml:"accesskeysecret"`
 	// Region is the bucket's region, "cn-hangzhou"; the "oss-cn-hangzhou"
 	// spelling of Harbor and Docker Distribution configurations is
 	// accepted too. It selects the endpoint when Endpoint is empty and is
 	// always part of the request signature (OSS signature version 4).
-	Region string
+	Region string `yaml:"region"`
 	// Endpoint is the OSS endpoint. Empty derives it from Region and
 	// Internal: oss-<region>.aliyuncs.com, or
 	// oss-<region>-internal.aliyuncs.com. A host name
@@ -71,48 +73,48 @@ type Config struct {
 	// server. Buckets are addressed virtual-hosted style
 	// (https://<bucket>.<endpoint>/<key>), or path style when the
 	// endpoint's host is an IP address.
-	Endpoint string
+	Endpoint string `yaml:"endpoint"`
 	// Internal selects the region's internal endpoint (free traffic from
 	// Alibaba Cloud hosts in the same region) when Endpoint is empty; it
 	// is ignored when Endpoint is set.
-	Internal bool
+	Internal bool `yaml:"internal"`
 	// Bucket is the bucket that holds every object.
-	Bucket string
+	Bucket string `yaml:"bucket"`
 	// Encrypt makes OSS encrypt new objects server-side: with AES256
 	// (SSE-OSS), or with KMS when EncryptionKMSKeyID is set.
-	Encrypt bool
+	Encrypt bool `yaml:"encrypt"`
 	// EncryptionKMSKeyID, with Encrypt, encrypts new objects with this KMS
 	// customer master key (SSE-KMS) instead of AES256.
-	EncryptionKMSKeyID string
+	EncryptionKMSKeyID string `yaml:"kmskeyid"`
 	// Secure selects https (the default, when nil or true) or http for an
 	// endpoint given without a scheme or derived from Region. With an
 	// Endpoint URL its scheme decides, and a Secure that contradicts it is
 	// an error.
-	Secure *bool
+	Secure *bool `yaml:"secure"`
 	// ChunkSize is the size of each multipart upload part, and so the
 	// memory a writer buffers. 0 means DefaultChunkSize; otherwise it must
 	// lie between MinChunkSize and MaxChunkSize. An object has at most
 	// 10000 parts, so the largest object a Writer can produce is
 	// 10000 × ChunkSize (about 78 GiB with the default).
-	ChunkSize int64
+	ChunkSize int64 `yaml:"chunksize"`
 	// RootDirectory is a key prefix under which every object is stored
 	// ("registry" stores "blobs/…" as "registry/blobs/…"). Empty means the
 	// bucket's root. Leading and trailing slashes are ignored.
-	RootDirectory string
+	RootDirectory string `yaml:"rootdirectory"`
 	// RedirectExpiry, when positive, makes blob pulls redirect clients to
 	// presigned GET URLs valid that long (at most MaxRedirectExpiry), so
 	// blob bytes flow from the bucket rather than through the registry.
 	// 0 streams every pull.
-	RedirectExpiry time.Duration
+	RedirectExpiry time.Duration `yaml:"redirectExpiry"`
 	// MaxAttempts bounds the attempts of each request, the first included,
 	// for failures worth retrying (see the package documentation), with
 	// jittered exponential backoff between them. 0 means
 	// DefaultMaxAttempts.
-	MaxAttempts int
+	MaxAttempts int `yaml:"maxattempts"`
 	// MaxConcurrency is how many parts one writer uploads at once while it
 	// goes on receiving bytes; each holds a ChunkSize buffer. 0 means
 	// DefaultMaxConcurrency; 1 uploads parts one at a time, in line.
-	MaxConcurrency int
+	MaxConcurrency int `yaml:"maxconcurrency"`
 }
 
 // validate checks c and returns it with defaults applied and Region

@@ -38,54 +38,55 @@ const (
 )
 
 // Config configures a Driver. Only Bucket is required (and Region when the
-// SDK's default chain does not supply one).
+// SDK's default chain does not supply one). The yaml tags are the keys of
+// a server configuration's storage.s3 section (see package server).
 type Config struct {
 	// Bucket is the bucket that holds every object.
-	Bucket string
+	Bucket string `yaml:"bucket"`
 	// Region is the bucket's region. When empty, the SDK's default chain
 	// (AWS_REGION, shared config files) supplies it.
-	Region string
+	Region string `yaml:"region"`
 	// Endpoint is the base URL of an S3-compatible server such as MinIO
 	// ("http://127.0.0.1:9000"). When set, requests use path-style
 	// addressing. Empty means AWS S3.
-	Endpoint string
+	Endpoint string `yaml:"endpoint"`
 	// AccessKey and SecretKey are static credentials. When both are empty
 	// the SDK's default credential chain (environment, shared files, IAM
 	// roles) is used.
-	AccessKey string
-	SecretKey string
+	AccessKey string `yaml:"accessKey"`
+	SecretKey string `yaml:"secretKey"`
 	// RootDirectory is a key prefix under which every object is stored
 	// ("registry" stores "blobs/…" as "registry/blobs/…"). Empty means the
 	// bucket's root. Leading and trailing slashes are ignored.
-	RootDirectory string
+	RootDirectory string `yaml:"rootDirectory"`
 	// PartSize is the size of each multipart upload part, and so the amount
 	// of memory a writer buffers. 0 means DefaultPartSize; otherwise it
 	// must lie between MinPartSize and MaxPartSize. An object can have at
 	// most 10000 parts, so the largest object a Writer can produce is
 	// 10000 × PartSize (about 78 GiB with the default).
-	PartSize int64
+	PartSize int64 `yaml:"partSize"`
 	// StorageClass is the S3 storage class of new objects ("STANDARD",
 	// "INTELLIGENT_TIERING", …); empty leaves the bucket's default.
-	StorageClass string
+	StorageClass string `yaml:"storageClass"`
 	// ServerSideEncryption is "", "AES256" (SSE-S3) or "aws:kms" (SSE-KMS,
 	// with KMSKeyID naming the key, or the account's default key when
 	// KMSKeyID is empty).
-	ServerSideEncryption string
+	ServerSideEncryption string `yaml:"serverSideEncryption"`
 	// KMSKeyID is the KMS key for ServerSideEncryption "aws:kms".
-	KMSKeyID string
+	KMSKeyID string `yaml:"kmsKeyID"`
 	// MaxConcurrency is how many parts one writer uploads at once while it
 	// goes on receiving bytes; each holds a PartSize buffer. 0 means
 	// DefaultMaxConcurrency; 1 uploads parts one at a time, in line.
-	MaxConcurrency int
+	MaxConcurrency int `yaml:"maxConcurrency"`
 	// MaxAttempts bounds the attempts of each request, the first included,
 	// for answers worth retrying (5xx, throttling, broken connections),
 	// with jittered exponential backoff between them. 0 means
 	// DefaultMaxAttempts.
-	MaxAttempts int
+	MaxAttempts int `yaml:"maxAttempts"`
 	// RedirectExpiry, when positive, makes blob pulls redirect clients to
 	// presigned GET URLs valid that long, so blob bytes flow from the
 	// bucket rather than through the registry. 0 streams every pull.
-	RedirectExpiry time.Duration
+	RedirectExpiry time.Duration `yaml:"redirectExpiry"`
 }
 
 // validate checks c and returns it with defaults applied and RootDirectory

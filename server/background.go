@@ -1,0 +1,222 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/berthreg/berth/api"
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/gc"
+	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
+	"github.com/berthreg/berth/registry/inproc"
+	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/settings"
+	"github.com/berthreg/berth/storage"
+	"github.com/berthreg/berth/webhook"
+)
+
+// Scheduled maintenance: the audit log purge and the delivery log prune,
+// which keeps deliveries as long as the job queue keeps finished jobs.
+const (
+	auditPurgeJob     = "audit.purge"
+	deliveryPruneJob  = "webhook.prune"
+	deliveryRetention = 7 * 24 * time.Hour
+	syslogConsumer    = "audit-syslog"
+)
+
+// replicationPrincipal is who the replication engine acts as on this
+// registry (an administrator: policies are managed by administrators).
+var replicationPrincipal = auth.Principal{Name: "replication", Kind: auth.User, Admin: true}
+
+// background is the server's work besides answering requests: recording
+// events, consuming them, running jobs.
+type background struct {
+	store    meta.Store
+	logger   *slog.Logger
+	bell     *events.Bell // rings when events are appended
+	recorder *events.Recorder
+	runner   *jobs.Runner
+	queue    *jobs.Queue
+	outbound *netguard.Guard
+	// consumers read the event log, each with its cursor.
+	consumers []*events.Consumer
+}
+
+// newBackground builds the event recorder and the job runner over store
+// with the jobs that need neither the registry handler nor the accounts:
+// webhook deliveries, garbage collection of driver (publishing its
+// progress to metrics), the delivery log prune and the audit log purge.
+func newBackground(ctx context.Context, cfg Config, store meta.Store, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) (*background, error) {
+	ec := cfg.Events
+	outbound, err := cfg.Outbound.guard()
+	if err != nil {
+		return nil, err
+	}
+	b := &background{store: store, logger: logger, bell: &events.Bell{}, outbound: outbound}
+	b.recorder = &events.Recorder{Store: store, Bell: b.bell, PullSample: ec.PullSample, Logger: logger}
+	b.runner = &jobs.Runner{Store: store, Logger: logger, Lease: ec.JobLease}
+	host := ec.ExternalHost
+	if host == "" {
+		host = cfg.Addr
+	}
+	b.runner.Handle(webhook.JobKind, &webhook.Deliverer{Store: store, Host: host, Guard: outbound}, jobs.KindOptions{
+		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
+	})
+	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
+	observe, err := gcMetrics(metrics)
+	if err != nil {
+		return nil, err
+	}
+	b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver, Observe: observe}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+	if err := applyStored(ctx, store, api.GCScheduleName, func(v []byte) error { return api.ApplyGCSchedule(b.runner, v) }); err != nil {
+		return nil, err
+	}
+	// The delivery log follows the job queue's retention of finished jobs.
+	b.runner.Handle(deliveryPruneJob, jobs.HandlerFunc(func(ctx context.Context, _ meta.Job) error {
+		_, err := webhook.PruneDeliveries(ctx, store, time.Now().Add(-deliveryRetention))
+		return err
+	}), jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+	if err := b.runner.Schedule("delivery-prune", "0 45 3 * * *", jobs.Spec{Kind: deliveryPruneJob}); err != nil {
+		return nil, err
+	}
+	if ec.AuditRetention > 0 {
+		keep := ec.AuditRetention
+		b.runner.Handle(auditPurgeJob, jobs.HandlerFunc(func(ctx context.Context, _ meta.Job) error {
+			n, err := events.Purge(ctx, store, time.Now().Add(-keep))
+			if err == nil && n > 0 {
+				logger.Info("audit log purged", "events", n, "older than", keep)
+			}
+			return err
+		}), jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+		if err := b.runner.Schedule("audit-purge", ec.AuditPurgeSchedule, jobs.Spec{Kind: auditPurgeJob}); err != nil {
+			return nil, fmt.Errorf("config: events.auditPurgeSchedule: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// consume adds a consumer of the event log that enqueues jobs in tx.
+func (b *background) consume(name string, tx func(context.Context, meta.Tx, []meta.Event) error) {
+	b.consumers = append(b.consumers, &events.Consumer{Store: b.store, Name: name, From: events.FromNow,
+		Tx: tx, Bell: b.bell, Logger: b.logger, Done: func([]meta.Event) { b.runner.Wake() }})
+}
+
+// addReplication builds the replication engine, which reaches this
+// registry through local, registers its jobs and schedules and consumes
+// the events of event-based policies.
+func (b *background) addReplication(ctx context.Context, cfg Config, local http.Handler) (*replication.Engine, error) {
+	e := &replication.Engine{Store: b.store, Queue: b.queue, Scheduler: b.runner, Logger: b.logger,
+		TaskAttempts: cfg.Replication.TaskAttempts, Guard: b.outbound,
+		LocalTransport: inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
+			return auth.WithPrincipal(ctx, replicationPrincipal)
+		}))}
+	e.Register(b.runner, jobs.KindOptions{Limit: cfg.Replication.Concurrency,
+		Backoff: cfg.Replication.Backoff, MaxBackoff: cfg.Replication.MaxBackoff})
+	if err := replication.ScheduleAll(ctx, b.store, b.runner); err != nil {
+		return nil, fmt.Errorf("replication: %w", err)
+	}
+	b.consume(replication.ConsumerName, e.Consume)
+	return e, nil
+}
+
+// addConsumers adds the webhook dispatcher, the syslog forwarder when
+// events.syslog is set, and the host's consumers.
+func (b *background) addConsumers(cfg Config, extra []events.Consumer) error {
+	dispatcher := webhook.Dispatcher(b.store, b.bell, b.runner.Wake)
+	dispatcher.Logger = b.logger
+	b.consumers = append(b.consumers, dispatcher)
+	if cfg.Events.Syslog != "" {
+		fwd, err := syslogForwarder(b.store, b.bell, cfg.Events.Syslog, b.logger)
+		if err != nil {
+			return err
+		}
+		b.consumers = append(b.consumers, fwd)
+	}
+	for i, c := range extra {
+		if c.Name == "" || (c.Func == nil) == (c.Tx == nil) {
+			return fmt.Errorf("WithConsumers: consumer %d (%q) needs a Name and exactly one of Func and Tx", i, c.Name)
+		}
+		for _, have := range b.consumers {
+			if have.Name == c.Name {
+				return fmt.Errorf("WithConsumers: consumer name %q is taken", c.Name)
+			}
+		}
+		if c.Store == nil {
+			c.Store = b.store
+		}
+		if c.Bell == nil {
+			c.Bell = b.bell
+		}
+		if c.Logger == nil {
+			c.Logger = b.logger
+		}
+		b.consumers = append(b.consumers, &c)
+	}
+	return nil
+}
+
+// init creates the consumers' cursors, so that each sees every event
+// appended from now on.
+func (b *background) init(ctx context.Context) error {
+	for _, c := range b.consumers {
+		if err := c.Init(ctx); err != nil {
+			return fmt.Errorf("events: consumer %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// run runs the recorder, the job runner and the consumers until ctx is
+// done; it returns their failures other than ctx's end.
+func (b *background) run(ctx context.Context) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	do := func(f func(context.Context) error) {
+		wg.Go(func() {
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	if b.recorder.PullSample > 0 {
+		do(b.recorder.Run)
+	}
+	do(b.runner.Run)
+	for _, c := range b.consumers {
+		do(c.Run)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// applyStored hands the stored setting name, if there is one, to apply
+// (the schedules set through the admin API, at start).
+func applyStored(ctx context.Context, store meta.Store, name string, apply func([]byte) error) error {
+	var value json.RawMessage
+	found := false
+	err := store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		found, err = settings.Load(tx, name, &value)
+		return err
+	})
+	if err != nil || !found {
+		return err
+	}
+	return apply(value)
+}

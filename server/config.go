@@ -1,0 +1,180 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Config is what New builds a server from: plain data, every field with a
+// default (DefaultConfig), read from YAML with the keys of the yaml tags
+// and overridden by BERTH_* environment variables (ApplyEnv, the variable
+// shown with each field). Validate checks it; New does too.
+type Config struct {
+	// Addr is the listen address (BERTH_ADDR). New does not listen: it is
+	// the address the server's own calls reach it at (the built-in
+	// scanner's internal URL) and the default events.externalHost.
+	Addr string `yaml:"addr"`
+	// DataDir holds the fs storage, the bbolt metadata file, the token
+	// and session keys and a generated admin password (BERTH_DATA_DIR).
+	DataDir string `yaml:"dataDir"`
+	// LogLevel is debug, info, warn or error (BERTH_LOG_LEVEL), for the
+	// logger of the program that runs the server (see WithLogger).
+	LogLevel string `yaml:"logLevel"`
+	// Storage selects and configures the blob storage driver.
+	Storage StorageConfig `yaml:"storage"`
+	// Registry tunes the distribution API.
+	Registry RegistryConfig `yaml:"registry"`
+	// Auth configures authentication and access control.
+	Auth AuthConfig `yaml:"auth"`
+	// Events configures the event log, webhooks and the audit log.
+	Events EventsConfig `yaml:"events"`
+	// Replication tunes the replication engine.
+	Replication ReplicationConfig `yaml:"replication"`
+	// Scan configures vulnerability scanning.
+	Scan ScanConfig `yaml:"scan"`
+	// Outbound says which internal addresses the server's own calls
+	// (webhooks, replication endpoints, scanner adapters) may reach.
+	Outbound OutboundConfig `yaml:"outbound"`
+	// ShutdownTimeout bounds the graceful shutdown of the program serving
+	// Handler (BERTH_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// HTTP bounds what clients can make the server hold open.
+	HTTP HTTPConfig `yaml:"http"`
+	// ExternalURL is the registry's URL as clients reach it, e.g.
+	// https://registry.example.com; when set, a path auth.realm is made
+	// absolute with it instead of each request's Host header
+	// (BERTH_EXTERNAL_URL).
+	ExternalURL string `yaml:"externalURL"`
+	// DebugAddr, when set, is where the program serving Handler serves
+	// Go's pprof profiles and the metrics; keep it on loopback
+	// (BERTH_DEBUG_ADDR).
+	DebugAddr string `yaml:"debugAddr"`
+}
+
+// HTTPConfig bounds what clients can make the server hold open.
+type HTTPConfig struct {
+	// ReadHeaderTimeout bounds the reading of a request's headers, for the
+	// http.Server serving Handler (BERTH_HTTP_READ_HEADER_TIMEOUT, default
+	// 30s).
+	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
+	// BodyIdleTimeout cuts a request body that sends nothing for that long
+	// and closes its connection; a slow body that keeps sending is not cut
+	// (BERTH_HTTP_BODY_IDLE_TIMEOUT, default 60s, 0 = off).
+	BodyIdleTimeout time.Duration `yaml:"bodyIdleTimeout"`
+	// MaxAnonymousRequests caps requests without credentials (no
+	// Authorization header, no session cookie) in flight at once; more
+	// get 503 with Retry-After. Only with auth on, where clients send
+	// credentials or tokens for anything but the ping, the token and the
+	// login (BERTH_HTTP_MAX_ANONYMOUS_REQUESTS, default 256, 0 = no cap).
+	MaxAnonymousRequests int `yaml:"maxAnonymousRequests"`
+}
+
+// RegistryConfig tunes the distribution API handler.
+type RegistryConfig struct {
+	// MaxManifestSize caps pushed manifests in bytes (BERTH_MAX_MANIFEST_SIZE).
+	MaxManifestSize int64 `yaml:"maxManifestSize"`
+	// MaxBlobSize caps one blob in bytes, 0 = no cap (BERTH_MAX_BLOB_SIZE).
+	MaxBlobSize int64 `yaml:"maxBlobSize"`
+	// SparseManifests accepts manifests whose blobs were not pushed (BERTH_SPARSE_MANIFESTS).
+	SparseManifests bool `yaml:"sparseManifests"`
+	// AnonymousMount allows mount without from= (BERTH_ANONYMOUS_MOUNT).
+	// Unset, it is on only with auth disabled; it cannot be on with auth.
+	AnonymousMount *bool `yaml:"anonymousMount"`
+	// Deletes enables DELETE of blobs, manifests and tags (BERTH_DELETES,
+	// default true).
+	Deletes *bool `yaml:"deletes"`
+}
+
+// DefaultConfig is the configuration of a server without a config file:
+// 127.0.0.1:5000, fs storage and bbolt metadata under ./data, auth on.
+func DefaultConfig() Config {
+	return Config{
+		Addr:     "127.0.0.1:5000",
+		DataDir:  "./data",
+		LogLevel: "info",
+		Storage:  StorageConfig{Driver: "fs"},
+		Registry: RegistryConfig{MaxManifestSize: 4 << 20},
+		Auth: AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute,
+			HashCost: bcrypt.DefaultCost},
+		Events: EventsConfig{WebhookMaxAttempts: 10, WebhookBackoff: time.Second, WebhookMaxBackoff: 10 * time.Minute,
+			WebhookConcurrency: 4, JobLease: 30 * time.Second, AuditPurgeSchedule: "0 30 3 * * *"},
+		Replication:     ReplicationConfig{Concurrency: 4, TaskAttempts: 10, Backoff: 2 * time.Second, MaxBackoff: time.Minute},
+		Scan:            ScanConfig{Concurrency: 2, Timeout: 30 * time.Minute, TokenLifetime: 30 * time.Minute},
+		ShutdownTimeout: 30 * time.Second,
+		HTTP:            HTTPConfig{ReadHeaderTimeout: 30 * time.Second, BodyIdleTimeout: time.Minute, MaxAnonymousRequests: 256},
+	}
+}
+
+// Validate checks c; an error names the offending key.
+func (c Config) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("config: addr must not be empty")
+	case c.DataDir == "":
+		return errors.New("config: dataDir must not be empty")
+	case c.Registry.MaxManifestSize <= 0:
+		return fmt.Errorf("config: registry.maxManifestSize must be positive, got %d", c.Registry.MaxManifestSize)
+	case c.Registry.MaxBlobSize < 0:
+		return fmt.Errorf("config: registry.maxBlobSize must not be negative, got %d", c.Registry.MaxBlobSize)
+	case c.ShutdownTimeout <= 0:
+		return fmt.Errorf("config: shutdownTimeout must be positive, got %s", c.ShutdownTimeout)
+	}
+	if err := validExternalURL(c.ExternalURL); err != nil {
+		return err
+	}
+	if err := c.HTTP.validate(); err != nil {
+		return err
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: logLevel %q must be debug, info, warn or error", c.LogLevel)
+	}
+	if err := c.Auth.validate(c.Registry.AnonymousMount); err != nil {
+		return err
+	}
+	if err := c.Events.validate(); err != nil {
+		return err
+	}
+	if err := c.Replication.validate(); err != nil {
+		return err
+	}
+	if err := c.Scan.validate(); err != nil {
+		return err
+	}
+	if _, err := c.Outbound.guard(); err != nil {
+		return err
+	}
+	return c.Storage.validate()
+}
+
+// validate checks the http settings.
+func (c HTTPConfig) validate() error {
+	switch {
+	case c.ReadHeaderTimeout <= 0:
+		return fmt.Errorf("config: http.readHeaderTimeout %s must be positive", c.ReadHeaderTimeout)
+	case c.BodyIdleTimeout < 0:
+		return fmt.Errorf("config: http.bodyIdleTimeout %s must not be negative (0 turns it off)", c.BodyIdleTimeout)
+	case c.MaxAnonymousRequests < 0:
+		return fmt.Errorf("config: http.maxAnonymousRequests %d must not be negative (0: no cap)", c.MaxAnonymousRequests)
+	}
+	return nil
+}
+
+// validExternalURL checks externalURL: empty, or an http(s) URL of a host
+// with at most a path prefix.
+func validExternalURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("config: externalURL %q must be an http:// or https:// URL of a host, without query or credentials", s)
+	}
+	return nil
+}

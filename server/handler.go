@@ -1,0 +1,35 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/berthreg/berth/api"
+	"github.com/berthreg/berth/auth/session"
+	"github.com/berthreg/berth/registry/httplimit"
+)
+
+// routes mounts the registry handler h, the token service, the admin API
+// (nil without auth) and the health check, inside the request limits.
+func routes(cfg Config, h http.Handler, access authParts, admin http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", h)
+	mux.Handle("/v2", h)
+	if access.tokenPath != "" {
+		mux.Handle(access.tokenPath, access.tokens)
+	}
+	if admin != nil {
+		mux.Handle(api.Prefix+"/", admin)
+		mux.Handle("/c/", admin) // sessions: /c/login, /c/log_out, /c/oidc/…
+	}
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	// Outermost, so the body deadline reaches the server's connection.
+	var handler http.Handler = mux
+	if !cfg.Auth.Disabled { // without auth every request is anonymous: the cap would cap them all
+		handler = httplimit.CapAnonymous(handler, cfg.HTTP.MaxAnonymousRequests,
+			httplimit.WithCredentialCheck(httplimit.HasCredentials(session.DefaultCookie)))
+	}
+	return httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout)
+}

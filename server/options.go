@@ -1,0 +1,72 @@
+package server
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/storage"
+)
+
+// Option replaces a part New would otherwise build from the Config with
+// one the host brings.
+type Option func(*options)
+
+// options are what the Options set.
+type options struct {
+	authn     auth.Authenticator
+	logger    *slog.Logger
+	registry  prometheus.Registerer
+	driver    storage.Driver
+	store     meta.Store
+	consumers []events.Consumer
+}
+
+// WithAuthenticator checks the names and secrets of basic credentials
+// (on /v2/, the admin API, the token service and POST /c/login) with a,
+// instead of the server's accounts (local users and robots). The
+// principals a returns are authorized like accounts: a system
+// administrator may do everything, others what their project memberships
+// allow. Not with auth.disabled, nor with auth.ldap.url (the directory is
+// one of the accounts' sources).
+func WithAuthenticator(a auth.Authenticator) Option {
+	return func(o *options) { o.authn = a }
+}
+
+// WithLogger sends the server's logs to l (default: none).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.logger = l }
+}
+
+// WithRegisterer registers the server's Prometheus collectors (garbage
+// collection progress) with r (default: a registry of the server's own,
+// which nothing serves).
+func WithRegisterer(r prometheus.Registerer) Option {
+	return func(o *options) { o.registry = r }
+}
+
+// WithStorage keeps blobs in d instead of the driver storage.driver
+// selects; storage.driver must then be left at fs, without
+// storage.fs settings.
+func WithStorage(d storage.Driver) Option {
+	return func(o *options) { o.driver = d }
+}
+
+// WithStore keeps metadata in s instead of <dataDir>/meta.db. The host
+// keeps s: Close does not close it.
+func WithStore(s meta.Store) Option {
+	return func(o *options) { o.store = s }
+}
+
+// WithConsumers runs consumers of the event log besides the server's own
+// (webhooks, replication, scans, syslog), from New (their cursors are
+// created there) and then in Run. Each needs a Name of its own and
+// exactly one of Func and Tx; a nil Store, Bell or Logger is the
+// server's. The Consumers are copied: the host's values are left as
+// they are.
+func WithConsumers(cs ...events.Consumer) Option {
+	return func(o *options) { o.consumers = append(o.consumers, cs...) }
+}

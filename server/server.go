@@ -1,0 +1,254 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/berthreg/berth/api"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/bolt"
+	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/scan/engine"
+	"github.com/berthreg/berth/storage"
+)
+
+// ErrClosed is what Run returns after Close.
+var ErrClosed = errors.New("server: closed")
+
+// Server is a complete registry: the distribution API, the token service,
+// the admin API, browser sessions and health (Handler), and the work
+// behind them (Run). Create it with New.
+type Server struct {
+	handler  http.Handler
+	bg       *background
+	scanning *scanning
+	store    meta.Store
+	ownStore bool // opened by New, closed by Close
+
+	mu      sync.Mutex
+	running bool
+	closed  bool
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// New builds the server cfg describes, with the parts opts bring instead
+// of those cfg selects. It opens the storage and reaches it once, opens
+// the metadata store, creates the consumers' cursors, applies the stored
+// schedules and, with auth on, makes sure the admin and the library
+// project exist; ctx bounds that work only. An invalid cfg, or options
+// that contradict it, is an error naming the offending key.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := o.check(cfg); err != nil {
+		return nil, err
+	}
+	logger := o.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	metrics := o.registry
+	if metrics == nil {
+		metrics = prometheus.NewRegistry()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("dataDir: %w", err)
+	}
+	driver, err := o.storage(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{store: o.store}
+	if s.store == nil {
+		if s.store, err = bolt.Open(filepath.Join(cfg.DataDir, "meta.db")); err != nil {
+			return nil, fmt.Errorf("metadata: %w", err)
+		}
+		s.ownStore = true
+	}
+	if err := s.build(ctx, cfg, o, driver, metrics, logger); err != nil {
+		s.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+// check refuses options that contradict cfg.
+func (o options) check(cfg Config) error {
+	if o.driver != nil {
+		switch {
+		case cfg.Storage.Driver != "fs":
+			return fmt.Errorf("config: storage.driver %q conflicts with WithStorage, which brings the driver", cfg.Storage.Driver)
+		case cfg.Storage.FS != FSConfig{}:
+			return errors.New("config: storage.fs is set, but WithStorage brings the driver")
+		}
+	}
+	if o.authn != nil {
+		switch {
+		case cfg.Auth.Disabled:
+			return errors.New("config: auth.disabled is true, but WithAuthenticator brings an authenticator")
+		case cfg.Auth.LDAP.URL != "":
+			return errors.New("config: auth.ldap.url is set, but WithAuthenticator replaces the accounts it is a source of")
+		case cfg.Auth.RecheckTokens:
+			return errors.New("config: auth.recheckTokens needs the server's accounts, which WithAuthenticator replaces")
+		}
+	}
+	return nil
+}
+
+// storage is the driver WithStorage brought or the one cfg selects,
+// reached once so that a wrong bucket, endpoint or credential fails here
+// with the driver named, not on the first push.
+func (o options) storage(ctx context.Context, cfg Config) (storage.Driver, error) {
+	d, name := o.driver, "WithStorage"
+	if d == nil {
+		var err error
+		if d, err = openStorage(ctx, cfg.Storage, cfg.DataDir); err != nil {
+			return nil, err
+		}
+		name = "storage." + cfg.Storage.Driver
+	}
+	if _, err := d.List(ctx, "", "", 1); err != nil {
+		return nil, fmt.Errorf("%s: storage is not usable: %w", name, err)
+	}
+	return d, nil
+}
+
+// build assembles the server in dependency order: the background work
+// without the registry, the auth, the registry handler, then what reaches
+// the registry in process (replication, scanning) and the admin API over
+// all of them.
+func (s *Server) build(ctx context.Context, cfg Config, o options, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) error {
+	bg, err := newBackground(ctx, cfg, s.store, driver, metrics, logger)
+	if err != nil {
+		return err
+	}
+	s.bg = bg
+	var access authParts
+	if !cfg.Auth.Disabled {
+		if access, err = setupAuth(ctx, cfg, s.store, o.authn, logger); err != nil {
+			return err
+		}
+	} else {
+		logger.Warn("auth.disabled: the registry is open to anyone who can reach it")
+	}
+	gate := scanGate(s.store)
+	// Anonymous mounts link any blob by digest: only without auth, where
+	// everyone can pull everything anyway, are they on by default.
+	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)
+	deletes := cfg.Registry.Deletes == nil || *cfg.Registry.Deletes
+	h, err := registry.New(
+		registry.WithLogger(logger),
+		registry.WithStorage(driver),
+		registry.WithMetadata(s.store),
+		registry.WithMaxManifestSize(cfg.Registry.MaxManifestSize),
+		registry.WithMaxBlobSize(cfg.Registry.MaxBlobSize),
+		registry.WithSparseManifests(cfg.Registry.SparseManifests),
+		registry.WithAnonymousMount(anonymousMount),
+		registry.WithDeletes(deletes),
+		registry.WithHooks(registry.Chain(access.hooks, bg.recorder.Hooks(), gate.Hooks())),
+	)
+	if err != nil {
+		return err
+	}
+	repl, err := bg.addReplication(ctx, cfg, h)
+	if err != nil {
+		return err
+	}
+	if s.scanning, err = setupScanning(ctx, cfg, s.store, bg.queue, bg.runner, h, access.scannerToken, bg.outbound, logger); err != nil {
+		return err
+	}
+	if err := applyStored(ctx, s.store, engine.ScanAllScheduleName, func(v []byte) error { return api.ApplyScanAllSchedule(bg.runner, v) }); err != nil {
+		return err
+	}
+	bg.consume(engine.ConsumerName, s.scanning.engine.Consume)
+	if err := bg.addConsumers(cfg, o.consumers); err != nil {
+		return err
+	}
+	if err := bg.init(ctx); err != nil {
+		return err
+	}
+	var admin http.Handler
+	if !cfg.Auth.Disabled {
+		admin = access.adminAPI(s.store, logger, api.WithJobs(bg.queue), api.WithScheduler(bg.runner),
+			api.WithReplication(repl), api.WithScanning(s.scanning.engine))
+		if err := access.provision(ctx, s.store, logger); err != nil {
+			return err
+		}
+	}
+	s.handler = routes(cfg, h, access, admin)
+	return nil
+}
+
+// Handler serves everything: /v2/, the token service at a path
+// auth.realm, the admin API at /api/v2.0/, browser sessions at /c/ and
+// /healthz, with bodies that stall cut and requests without credentials
+// capped (http.bodyIdleTimeout, http.maxAnonymousRequests). The
+// http.Server around it should bound header reads
+// (http.readHeaderTimeout).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run runs the background work (the job runner with its schedules, the
+// event log's consumers, pull event recording) until ctx is done or Close
+// is called, and returns nil then. Run it once; Handler serves without
+// it, but jobs (webhook deliveries, replication, scans, garbage
+// collection) wait for it.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return ErrClosed
+	case s.running:
+		s.mu.Unlock()
+		return errors.New("server: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	s.running, s.stop, s.done = true, cancel, done
+	s.mu.Unlock()
+	return s.bg.run(ctx)
+}
+
+// Close stops Run, waits for it to return, and releases what New opened:
+// the built-in scanner and the metadata store (not one WithStore brought).
+// The Handler must not be used after Close.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	stop, done := s.stop, s.done
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	return s.release()
+}
+
+// release closes the built-in scanner and an owned store.
+func (s *Server) release() error {
+	s.scanning.close()
+	if s.ownStore {
+		return s.store.Close()
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"log/syslog"
+	"strings"
+
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/meta"
+)
+
+// syslogForwarder returns the consumer that writes the audit log to the
+// syslog server at target ("udp://host:514" or "tcp://host:514"), one
+// message per event: time, operator, operation, resource, result.
+func syslogForwarder(store meta.Store, bell *events.Bell, target string, logger *slog.Logger) (*events.Consumer, error) {
+	network, addr, _ := strings.Cut(target, "://")
+	w, err := syslog.Dial(network, addr, syslog.LOG_INFO|syslog.LOG_AUTH, "berth-audit")
+	if err != nil {
+		return nil, fmt.Errorf("events.syslog: %w", err)
+	}
+	return &events.Consumer{Store: store, Name: syslogConsumer, From: events.FromNow, Bell: bell, Logger: logger,
+		Func: func(_ context.Context, batch []meta.Event) error {
+			for _, e := range batch {
+				if err := w.Info(events.AuditLine(e)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}, nil
+}
