@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/berthreg/berth/server/builtinscan"
 )
 
 // childEnv, set to "serve", makes the test binary a server instead of
@@ -63,7 +65,7 @@ func serveChild(args []string) error {
 	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx := context.Background()
-	srv, err := New(ctx, cfg, WithLogger(logger))
+	srv, err := New(ctx, cfg, WithLogger(logger), WithBuiltinScanner(builtinscan.New))
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,16 @@
 package server
 
 import (
+	"io"
 	"log/slog"
+	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/storage"
 )
 
@@ -23,6 +26,8 @@ type options struct {
 	driver    storage.Driver
 	store     meta.Store
 	consumers []events.Consumer
+	// builtinScanner makes the built-in scanner (nil: none).
+	builtinScanner BuiltinScanner
 }
 
 // WithAuthenticator checks the names and secrets of basic credentials
@@ -69,4 +74,20 @@ func WithStore(s meta.Store) Option {
 // they are.
 func WithConsumers(cs ...events.Consumer) Option {
 	return func(o *options) { o.consumers = append(o.consumers, cs...) }
+}
+
+// BuiltinScanner makes the scanner compiled into the server, offered as
+// "builtin": with the OSV database at osvDB ("" for none), up to
+// concurrency scans at once, pulling images through local (this registry,
+// in process). The Closer stops its background work when the server
+// closes. builtinscan.New (package server/builtinscan) is Berth's.
+type BuiltinScanner func(osvDB string, concurrency int, local http.RoundTripper, logger *slog.Logger) (scan.Scanner, io.Closer, error)
+
+// WithBuiltinScanner compiles in the built-in scanner f makes, used
+// unless scan.builtin is false. Without it the server has no built-in
+// scanner (scan.builtin true is then an error) and does not compile in a
+// scanner's libraries: scanners are Harbor adapters registered through
+// the admin API.
+func WithBuiltinScanner(f BuiltinScanner) Option {
+	return func(o *options) { o.builtinScanner = f }
 }

@@ -44,6 +44,7 @@ func TestOptionsThatContradictTheConfig(t *testing.T) {
 		"consumer name":  {nil, []Option{WithConsumers(events.Consumer{Func: func(context.Context, []meta.Event) error { return nil }})}, "WithConsumers"},
 		"consumer taken": {nil, []Option{WithConsumers(events.Consumer{Name: "webhook", Func: func(context.Context, []meta.Event) error { return nil }})}, "webhook"},
 		"consumer func":  {nil, []Option{WithConsumers(events.Consumer{Name: "mine"})}, "WithConsumers"},
+		"scan builtin":   {func(c *Config) { on := true; c.Scan.Builtin = &on }, nil, "scan.builtin"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -13,8 +13,9 @@ type ScanConfig struct {
 	// as osv.dev publishes per ecosystem (BERTH_SCAN_OSV_DB). Without
 	// one the built-in scanner makes SBOMs only.
 	OSVDB string `yaml:"osvDB"`
-	// Builtin registers the built-in scanner (BERTH_SCAN_BUILTIN,
-	// default true).
+	// Builtin registers the built-in scanner that WithBuiltinScanner
+	// compiles in (BERTH_SCAN_BUILTIN; default: whenever one is; true
+	// without one is an error).
 	Builtin *bool `yaml:"builtin"`
 	// AutoScan scans every pushed image, whatever the project's auto_scan
 	// says (BERTH_SCAN_AUTO_SCAN).

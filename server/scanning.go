@@ -3,9 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,10 +15,7 @@ import (
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/registry/inproc"
-	"github.com/berthreg/berth/scan"
-	"github.com/berthreg/berth/scan/builtin"
 	"github.com/berthreg/berth/scan/engine"
-	"github.com/berthreg/berth/scan/osv"
 )
 
 // builtinScanner is the name of the scanner compiled into the server.
@@ -48,16 +45,17 @@ func scanGate(store meta.Store) *engine.Gate {
 // scanning is the server's scan engine and its built-in scanner.
 type scanning struct {
 	engine  *engine.Engine
-	builtin *builtin.Scanner
+	builtin io.Closer // stops the built-in scanner (nil: none)
 }
 
 // setupScanning builds the scan engine over store with the built-in
-// scanner, registered with runner; local is the registry handler the
+// scanner newBuiltin makes (nil: none), registered with runner; local is the registry handler the
 // engine and the built-in scanner reach in process, credentials (nil
 // without auth) makes a scanner's pull token, outbound checks the
 // addresses of registered adapters.
 func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *jobs.Queue, runner *jobs.Runner, local http.Handler,
-	credentials func(ctx context.Context, scanner, repo string) (string, error), outbound *netguard.Guard, logger *slog.Logger) (*scanning, error) {
+	credentials func(ctx context.Context, scanner, repo string) (string, error), newBuiltin BuiltinScanner,
+	outbound *netguard.Guard, logger *slog.Logger) (*scanning, error) {
 	sc := cfg.Scan
 	host := cfg.Events.ExternalHost
 	if host == "" {
@@ -76,27 +74,16 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 	if credentials != nil {
 		opts = append(opts, engine.WithCredentials(credentials))
 	}
-	if sc.Builtin == nil || *sc.Builtin {
-		var db *osv.DB
-		if sc.OSVDB != "" {
-			var err error
-			if db, err = osv.Load(sc.OSVDB); err != nil {
-				return nil, fmt.Errorf("config: scan.osvDB: %w", err)
-			}
-			logger.Info("scan: OSV database loaded", "path", sc.OSVDB, "advisories", db.Len())
-		} else {
-			logger.Warn("scan: no scan.osvDB: the built-in scanner makes SBOMs only")
-		}
+	if newBuiltin != nil && (sc.Builtin == nil || *sc.Builtin) {
 		// The built-in scanner pulls in this process (blob redirects to
 		// object storage over the network), with the pull token the
 		// engine hands it (or as the scan principal without auth).
-		s.builtin = builtin.New(db, builtin.WithConcurrency(sc.Concurrency), builtin.WithLogger(logger),
-			builtin.WithTransport(inproc.New(local, inproc.WithContext(asScanner))))
-		var builtinSc scan.Scanner = s.builtin
-		if db == nil {
-			builtinSc = sbomOnly{s.builtin}
+		sc, closer, err := newBuiltin(sc.OSVDB, sc.Concurrency, inproc.New(local, inproc.WithContext(asScanner)), logger)
+		if err != nil {
+			return nil, err
 		}
-		opts = append(opts, engine.WithBuiltin(builtinScanner, builtinSc))
+		s.builtin = closer
+		opts = append(opts, engine.WithBuiltin(builtinScanner, sc))
 	}
 	var err error
 	if s.engine, err = engine.New(store, opts...); err != nil {
@@ -112,17 +99,4 @@ func (s *scanning) close() {
 	if s != nil && s.builtin != nil {
 		_ = s.builtin.Close()
 	}
-}
-
-// sbomOnly is a scanner without its vulnerability capability: the
-// built-in scanner without a database, which would find nothing.
-type sbomOnly struct{ scan.Scanner }
-
-// Metadata drops the vulnerability capability.
-func (s sbomOnly) Metadata(ctx context.Context) (scan.Metadata, error) {
-	md, err := s.Scanner.Metadata(ctx)
-	md.Capabilities = slices.DeleteFunc(md.Capabilities, func(c scan.Capability) bool {
-		return c.Type == "" || c.Type == scan.CapabilityVulnerability
-	})
-	return md, err
 }

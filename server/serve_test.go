@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/berthreg/berth/server/builtinscan"
 )
 
 // serve runs a server built from cfg (and opts) on a loopback port until
@@ -22,11 +24,12 @@ func serve(t *testing.T, cfg Config, opts ...Option) string {
 	return host
 }
 
-// start builds a server from cfg and runs its background work until the
-// test ends, then closes it.
+// start builds a server from cfg, with the built-in scanner as the
+// example server has it, and runs its background work until the test
+// ends, then closes it.
 func start(t testing.TB, cfg Config, opts ...Option) *Server {
 	t.Helper()
-	srv, err := New(t.Context(), cfg, opts...)
+	srv, err := New(t.Context(), cfg, append([]Option{WithBuiltinScanner(builtinscan.New)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

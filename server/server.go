@@ -106,6 +106,9 @@ func (o options) check(cfg Config) error {
 			return errors.New("config: auth.recheckTokens needs the server's accounts, which WithAuthenticator replaces")
 		}
 	}
+	if o.builtinScanner == nil && cfg.Scan.Builtin != nil && *cfg.Scan.Builtin {
+		return errors.New("config: scan.builtin is true, but no built-in scanner is compiled in (server.WithBuiltinScanner)")
+	}
 	return nil
 }
 
@@ -168,7 +171,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err != nil {
 		return err
 	}
-	if s.scanning, err = setupScanning(ctx, cfg, s.store, bg.queue, bg.runner, h, access.scannerToken, bg.outbound, logger); err != nil {
+	if s.scanning, err = setupScanning(ctx, cfg, s.store, bg.queue, bg.runner, h, access.scannerToken, o.builtinScanner, bg.outbound, logger); err != nil {
 		return err
 	}
 	if err := applyStored(ctx, s.store, engine.ScanAllScheduleName, func(v []byte) error { return api.ApplyScanAllSchedule(bg.runner, v) }); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/server"
+	"github.com/berthreg/berth/server/builtinscan"
 )
 
 func main() {
@@ -56,7 +57,8 @@ func run(args []string, getenv func(string) string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	metrics := prometheus.NewRegistry()
-	reg, err := server.New(ctx, cfg, server.WithLogger(logger), server.WithRegisterer(metrics))
+	reg, err := server.New(ctx, cfg, server.WithLogger(logger), server.WithRegisterer(metrics),
+		server.WithBuiltinScanner(builtinscan.New))
 	if err != nil {
 		return err
 	}
