@@ -80,6 +80,6 @@
 //
 //	driver, _ := fs.New("/var/lib/berth/storage")
 //	store, _ := bolt.Open("/var/lib/berth/meta.db")
-//	h, _ := registry.New(registry.WithStorage(driver), registry.WithMetadata(store))
+//	h, _ := registry.New(driver, store)
 //	http.ListenAndServe("127.0.0.1:5000", h)
 package berth

@@ -25,7 +25,7 @@ func Example() {
 		panic(err)
 	}
 	defer store.Close()
-	h, err := registry.New(registry.WithStorage(driver), registry.WithMetadata(store))
+	h, err := registry.New(driver, store)
 	if err != nil {
 		panic(err)
 	}

@@ -26,7 +26,7 @@ func openStore(t *testing.T) meta.Store { return testbolt.Open(t) }
 // serve runs a registry over s with hooks.
 func serve(t *testing.T, s meta.Store, hooks registry.Hooks) string {
 	t.Helper()
-	h, err := registry.New(registry.WithStorage(memory.New()), registry.WithMetadata(s), registry.WithHooks(hooks))
+	h, err := registry.New(memory.New(), s, registry.WithHooks(hooks))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func BenchmarkCollect(b *testing.B) {
 		}
 		mark := time.Since(t0)
 
-		h, err := registry.New(registry.WithStorage(drv), registry.WithMetadata(s))
+		h, err := registry.New(drv, s)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -44,7 +44,7 @@ func start(t *testing.T) *live {
 	t.Helper()
 	s := testbolt.Open(t)
 	drv := memory.New()
-	h, err := registry.New(registry.WithStorage(drv), registry.WithMetadata(s), registry.WithDeletes(true))
+	h, err := registry.New(drv, s, registry.WithDeletes(true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,9 +25,7 @@ func Example() {
 		panic(err)
 	}
 	defer store.Close()
-	h, err := registry.New(
-		registry.WithStorage(memory.New()),
-		registry.WithMetadata(store),
+	h, err := registry.New(memory.New(), store,
 		registry.WithHooks(registry.Hooks{
 			AfterPush: func(_ context.Context, ev *registry.Event) {
 				fmt.Println("pushed", ev.Action, ev.Repository, ev.Size, "bytes")

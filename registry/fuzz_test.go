@@ -21,7 +21,7 @@ func FuzzHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = store.Close() })
-	h, err := registry.New(registry.WithStorage(memory.New()), registry.WithMetadata(store), registry.WithMaxManifestSize(1<<16))
+	h, err := registry.New(memory.New(), store, registry.WithMaxManifestSize(1<<16))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -31,18 +31,19 @@ type Handler struct {
 }
 
 // New returns a Handler serving the OCI Distribution Specification v1.1 API
-// from the given storage driver and metadata store. It returns an error when
-// a required option (WithStorage, WithMetadata) is missing or invalid.
-func New(opts ...Option) (*Handler, error) {
+// with bytes in driver and metadata in store, both required. It returns an
+// error when one is nil or an option is invalid.
+func New(driver storage.Driver, store meta.Store, opts ...Option) (*Handler, error) {
+	if driver == nil {
+		return nil, errors.New("registry: New needs a storage driver")
+	}
+	if store == nil {
+		return nil, errors.New("registry: New needs a metadata store")
+	}
 	cfg := defaultConfig()
+	cfg.driver, cfg.store = driver, store
 	for _, o := range opts {
 		o(&cfg)
-	}
-	if cfg.driver == nil {
-		return nil, errors.New("registry: WithStorage is required")
-	}
-	if cfg.store == nil {
-		return nil, errors.New("registry: WithMetadata is required")
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)

@@ -47,7 +47,7 @@ func newEnv(t *testing.T, opts ...registry.Option) *env {
 
 func (e *env) start() {
 	e.t.Helper()
-	h, err := registry.New(append([]registry.Option{registry.WithStorage(e.driver), registry.WithMetadata(e.store)}, e.opts...)...)
+	h, err := registry.New(e.driver, e.store, e.opts...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -49,16 +49,6 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
 
-// WithStorage sets the driver that holds blob and manifest bytes. Required.
-func WithStorage(d storage.Driver) Option {
-	return func(c *config) { c.driver = d }
-}
-
-// WithMetadata sets the metadata store. Required.
-func WithMetadata(s meta.Store) Option {
-	return func(c *config) { c.store = s }
-}
-
 // WithMaxManifestSize caps the size of pushed manifests (default 4 MiB).
 // Larger pushes get 413 with SIZE_INVALID.
 func WithMaxManifestSize(n int64) Option {

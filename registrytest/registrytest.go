@@ -57,12 +57,7 @@ func Start(opts ...registry.Option) (*Server, error) {
 		return nil, err
 	}
 	driver := memory.New()
-	all := append([]registry.Option{
-		registry.WithStorage(driver),
-		registry.WithMetadata(store),
-		registry.WithAnonymousMount(true),
-	}, opts...)
-	h, err := registry.New(all...)
+	h, err := registry.New(driver, store, append([]registry.Option{registry.WithAnonymousMount(true)}, opts...)...)
 	if err != nil {
 		_ = store.Close()
 		_ = os.RemoveAll(dir)

@@ -153,10 +153,8 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	// everyone can pull everything anyway, are they on by default.
 	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)
 	deletes := cfg.Registry.Deletes == nil || *cfg.Registry.Deletes
-	h, err := registry.New(
+	h, err := registry.New(driver, s.store,
 		registry.WithLogger(logger),
-		registry.WithStorage(driver),
-		registry.WithMetadata(s.store),
 		registry.WithMaxManifestSize(cfg.Registry.MaxManifestSize),
 		registry.WithMaxBlobSize(cfg.Registry.MaxBlobSize),
 		registry.WithSparseManifests(cfg.Registry.SparseManifests),

@@ -104,7 +104,7 @@ func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions,
 	bell := &events.Bell{}
 	rec := &events.Recorder{Store: s, Bell: bell}
 	operator := registry.Hooks{Authorize: func(_ context.Context, ev *registry.Event) error { ev.Operator = "alice"; return nil }}
-	h, err := registry.New(registry.WithStorage(memory.New()), registry.WithMetadata(s), registry.WithHooks(registry.Chain(operator, rec.Hooks())))
+	h, err := registry.New(memory.New(), s, registry.WithHooks(registry.Chain(operator, rec.Hooks())))
 	if err != nil {
 		t.Fatal(err)
 	}

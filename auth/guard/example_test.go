@@ -45,7 +45,7 @@ func Example() {
 	store, _ := bolt.Open(filepath.Join(dir, "meta.db"))
 	defer store.Close()
 	g := &guard.Guard{Realm: "/service/token", Service: "berth-registry", Verifier: ver, Authenticator: users, Authorizer: az}
-	h, _ := registry.New(registry.WithStorage(memory.New()), registry.WithMetadata(store), registry.WithHooks(g.Hooks()))
+	h, _ := registry.New(memory.New(), store, registry.WithHooks(g.Hooks()))
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", h)
 	mux.Handle("/service/token", &token.Service{Issuer: iss, Name: "berth-registry", Authenticator: users, Authorizer: az})

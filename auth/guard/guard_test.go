@@ -98,7 +98,7 @@ func newEnv(t *testing.T) env {
 	}
 	t.Cleanup(func() { store.Close() })
 	g := &Guard{Realm: "/service/token", Service: "berth-registry", Verifier: ver, Authenticator: users, Authorizer: az, Limiter: limiter}
-	h, err := registry.New(registry.WithStorage(memory.New()), registry.WithMetadata(store), registry.WithHooks(g.Hooks()))
+	h, err := registry.New(memory.New(), store, registry.WithHooks(g.Hooks()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	h, err := registry.New(registry.WithStorage(driver), registry.WithMetadata(store))
+	h, err := registry.New(driver, store)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -108,12 +109,20 @@ type rig struct {
 	gate    *Gate
 }
 
-func newRig(t *testing.T, opts ...registry.Option) *rig {
+// newRig starts a registry (registrytest's, or one over driver when it is
+// not nil) with the engine's consumer and a job runner.
+func newRig(t *testing.T, driver storage.Driver) *rig {
 	rec := &events.Recorder{}
 	gate := &Gate{Exempt: func(_ context.Context, ev *registry.Event) bool {
 		return ev.Request.Header.Get("X-Test-Exempt") != ""
 	}}
-	reg := registrytest.New(t, append([]registry.Option{registry.WithHooks(registry.Chain(rec.Hooks(), gate.Hooks()))}, opts...)...)
+	hooks := registry.WithHooks(registry.Chain(rec.Hooks(), gate.Hooks()))
+	var reg *registrytest.Server
+	if driver == nil {
+		reg = registrytest.New(t, hooks)
+	} else {
+		reg = serveOn(t, driver, hooks)
+	}
 	rec.Store, gate.Store = reg.Metadata, reg.Metadata
 	runner := &jobs.Runner{Store: reg.Metadata, Name: "test", Workers: 2, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
 	sc := &testScanner{vulns: map[string][]scan.Vulnerability{}}
@@ -252,7 +261,7 @@ func (r *rig) referrers(repo string, d digest.Digest) map[string][]digest.Digest
 }
 
 func TestScanOnPush(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, nil)
 	d := r.push("team/app:v1")
 	r.scanner.mu.Lock()
 	r.scanner.vulns[d.String()] = []scan.Vulnerability{
@@ -345,7 +354,7 @@ func TestScanOnPush(t *testing.T) {
 }
 
 func TestOnlyImagesOfAutoScanProjectsAreScanned(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, nil)
 	other := r.push("other/app:v1") // a project without auto-scan
 	img := r.push("team/app:v1")    // scanned
 	base, _ := random.Image(64, 1)  // a referrer of it: not an image to scan
@@ -383,7 +392,7 @@ func TestOnlyImagesOfAutoScanProjectsAreScanned(t *testing.T) {
 }
 
 func TestFailedScan(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, nil)
 	r.scanner.mu.Lock()
 	r.scanner.fail = errors.New("adapter exploded")
 	r.scanner.mu.Unlock()
@@ -418,7 +427,7 @@ func TestFailedScan(t *testing.T) {
 }
 
 func TestGate(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, nil)
 	d := r.push("team/app:v1")
 	r.scanner.mu.Lock()
 	r.scanner.vulns[d.String()] = []scan.Vulnerability{{ID: "CVE-2023-5363", Severity: scan.SeverityHigh}, {ID: "CVE-2023-5678", Severity: scan.SeverityMedium}}
@@ -539,7 +548,7 @@ func TestReportsBehindRedirects(t *testing.T) {
 		_, _ = io.Copy(w, rc)
 	}))
 	defer objects.Close()
-	r := newRig(t, registry.WithStorage(redirecting{mem, objects.URL}))
+	r := newRig(t, redirecting{mem, objects.URL})
 	d := r.push("team/app:v1")
 	rec := r.waitStatus("team/app", d, ScanSuccess)
 	before := redirected.Load()
@@ -614,4 +623,18 @@ func TestScanAllPages(t *testing.T) {
 	if js, _ := eng.queue.List(context.Background(), meta.JobFilter{Kind: ScanKind}, 0, 0); len(js) != images+1 {
 		t.Errorf("%d scan jobs after a second walk, want %d", len(js), images+1)
 	}
+}
+
+// serveOn serves a registry over driver (and a bbolt store) on loopback
+// until the test ends, in registrytest's shape.
+func serveOn(t *testing.T, driver storage.Driver, opts ...registry.Option) *registrytest.Server {
+	t.Helper()
+	store := testbolt.Open(t)
+	h, err := registry.New(driver, store, append([]registry.Option{registry.WithAnonymousMount(true)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &registrytest.Server{URL: srv.URL, Host: strings.TrimPrefix(srv.URL, "http://"), Handler: h, Metadata: store}
 }

@@ -24,7 +24,7 @@ import (
 // anyway makes scans fail without the adapter hearing of them; allowed,
 // the same adapter answers. Built-in scanners keep working.
 func TestRegistrationOnLoopbackRefused(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, nil)
 	var hits atomic.Int32
 	inner := &pluggable.Server{Scanner: r.scanner}
 	adapter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -43,7 +43,7 @@ func serve(t *testing.T, d *objectstore.Driver, store *bolt.Store) *httptest.Ser
 	if store == nil {
 		store = openStore(t)
 	}
-	h, err := registry.New(registry.WithStorage(d), registry.WithMetadata(store))
+	h, err := registry.New(d, store)
 	if err != nil {
 		t.Fatal(err)
 	}
