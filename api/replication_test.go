@@ -20,7 +20,7 @@ import (
 )
 
 // pingRecorder is the real replication engine, remembering the endpoints
-// it was asked to ping.
+// the service asked it to ping.
 type pingRecorder struct {
 	*replication.Engine
 	mu     sync.Mutex
@@ -62,7 +62,11 @@ func newReplicationAPI(t *testing.T) *replEnv {
 		env.store = h.store
 		env.runner = &jobs.Runner{Store: h.store}
 		env.engine = &pingRecorder{Engine: &replication.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Scheduler: env.runner, Guard: loopbackAllowed}}
-		WithReplication(env.engine)(h)
+		svc, err := replication.NewService(h.store, env.engine.Engine, replication.WithPing(env.engine.Ping))
+		if err != nil {
+			t.Fatal(err)
+		}
+		WithReplication(svc)(h)
 	})
 	env.admin = client{t, url, "admin", "admin-password"}
 	env.alice = client{t, url, "alice", "alice-password"}

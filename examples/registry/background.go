@@ -46,7 +46,10 @@ type background struct {
 	// replication runs replication policies; its LocalTransport reaches
 	// local, the registry handler once it is built.
 	replication *replication.Engine
-	local       lateHandler
+	// replicationAPI is the service the admin API manages replication
+	// through.
+	replicationAPI *replication.Service
+	local          lateHandler
 	// scanning scans images and gates pulls.
 	scanning *scanning
 
@@ -113,6 +116,9 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 		Backoff: cfg.Replication.Backoff, MaxBackoff: cfg.Replication.MaxBackoff})
 	if err := replication.ScheduleAll(ctx, store, b.runner); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
+	}
+	if b.replicationAPI, err = replication.NewService(store, b.replication); err != nil {
+		return nil, err
 	}
 	b.consumers = append(b.consumers, &events.Consumer{Store: store, Name: replication.ConsumerName, From: events.FromNow,
 		Tx: b.replication.Consume, Bell: bell, Logger: logger, Done: func([]meta.Event) { b.runner.Wake() }})
