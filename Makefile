@@ -43,7 +43,8 @@ race:
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
 # disk, the object-store upload session state kept in metadata, token
 # request scopes, session cookies, audit log queries, replication policy and
-# registry endpoint bodies, project scan settings and scanner registrations,
+# registry endpoint bodies (the API's JSON, and the records replication's
+# service checks), project scan settings and scanner registrations,
 # webhook signature headers, scan requests and OSV records.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest FuzzHandler; do \
@@ -55,8 +56,10 @@ fuzz:
 	@GO=$(GO) scripts/fuzz.sh ./auth FuzzParseScope $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./auth/session FuzzAccount $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzAuditQuery $(FUZZTIME_SHORT)
-	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicy $(FUZZTIME_SHORT)
-	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpoint $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicyBody $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpointBody $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./replication FuzzReplicationPolicy $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./replication FuzzRegistryEndpoint $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzProjectScanSettings $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzScannerRegistration $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./webhook FuzzVerify $(FUZZTIME_SHORT)
