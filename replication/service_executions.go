@@ -8,14 +8,14 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
-// Statuses are the statuses of executions and tasks, in the order they
+// statuses are the statuses of executions and tasks, in the order they
 // are reached.
-var Statuses = []Status{StatusPending, StatusInProgress, StatusSucceeded, StatusFailed, StatusStopped}
+var statuses = []Status{StatusPending, StatusInProgress, StatusSucceeded, StatusFailed, StatusStopped}
 
 // checkStatus refuses a status filter that is no status ("" is any).
 func checkStatus(s Status) error {
-	if s != "" && !slices.Contains(Statuses, s) {
-		return invalid("status", "%q is not one of %v", s, Statuses)
+	if s != "" && !slices.Contains(statuses, s) {
+		return invalid("status", "%q is not one of %v", s, statuses)
 	}
 	return nil
 }
