@@ -43,7 +43,8 @@ race:
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
 # disk, the object-store upload session state kept in metadata, token
 # request scopes, session cookies, audit log queries, replication policy and
-# registry endpoint bodies, project scan settings (their JSON and the scan
+# registry endpoint bodies (the API's JSON, and the records replication's
+# service checks), project scan settings (their JSON and the scan
 # service's rules) and scanner registrations, webhook signature headers,
 # scan requests and OSV records.
 fuzz:
@@ -57,8 +58,10 @@ fuzz:
 	@GO=$(GO) scripts/fuzz.sh ./auth FuzzParseScope $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./auth/session FuzzAccount $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzAuditQuery $(FUZZTIME_SHORT)
-	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicy $(FUZZTIME_SHORT)
-	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpoint $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicyBody $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpointBody $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./replication FuzzReplicationPolicy $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./replication FuzzRegistryEndpoint $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzProjectScanJSON $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./scan/engine FuzzProjectScanSettings $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./scan/engine FuzzScannerRegistration $(FUZZTIME_SHORT)

@@ -13,6 +13,7 @@ import (
 	"github.com/berthreg/berth/auth/session"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/replication"
 )
 
 // Prefix is where the API is served.
@@ -39,7 +40,7 @@ type Handler struct {
 	sessions    *session.Sessions
 	oidc        *oidc.Client
 	autoOnboard bool
-	replication Replicator
+	replication *replication.Service
 	scanning    Scanning
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/webhook"
 )
@@ -79,6 +80,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
 	case errors.Is(err, webhook.ErrInvalid):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, replication.ErrInvalid), errors.Is(err, replication.ErrPingFailed):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, replication.ErrExists), errors.Is(err, replication.ErrInUse), errors.Is(err, replication.ErrFinal):
+		return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
 	case errors.Is(err, accounts.ErrNotEmpty):
 		return &apiError{status: http.StatusPreconditionFailed, code: codePrecondition, msg: err.Error()}
 	}

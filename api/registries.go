@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -48,17 +47,17 @@ type registryJSON struct {
 func toRegistryJSON(rec replication.Registry) registryJSON {
 	out := registryJSON{Name: rec.Name, Type: rec.Type, Description: rec.Description, URL: rec.URL, Insecure: rec.Insecure,
 		CACert: rec.CACert, CreationTime: rec.CreatedAt, UpdateTime: rec.UpdatedAt}
-	if rec.Username != "" || rec.Password != "" {
+	if rec.Username != "" || rec.Password != "" || rec.HasPassword {
 		out.Credential = &registryCredential{Type: "basic", AccessKey: rec.Username}
 	}
 	return out
 }
 
-// applyRegistryJSON sets rec from a request. Decoded over rec's own JSON,
-// a request keeps what it omits; an omitted access_secret always keeps
-// the stored password, and a null credential makes the endpoint
-// anonymous.
-func applyRegistryJSON(rec *replication.Registry, req registryJSON) error {
+// applyRegistryJSON sets rec from a request and says whether to keep the
+// stored password. Decoded over rec's own JSON, a request keeps what it
+// omits; an omitted access_secret always keeps the stored password, and
+// a null credential makes the endpoint anonymous.
+func applyRegistryJSON(rec *replication.Registry, req registryJSON) (keepPassword bool, err error) {
 	if req.CredentialType != nil || req.AccessKey != nil || req.AccessSecret != nil {
 		if req.Credential == nil {
 			req.Credential = &registryCredential{}
@@ -76,44 +75,34 @@ func applyRegistryJSON(rec *replication.Registry, req registryJSON) error {
 	rec.Type, rec.Description, rec.URL, rec.Insecure, rec.CACert = req.Type, req.Description, req.URL, req.Insecure, req.CACert
 	if req.Credential == nil {
 		rec.Username, rec.Password = "", ""
-		return nil
+		return false, nil
 	}
 	if t := req.Credential.Type; t != "" && t != "basic" {
-		return badRequest("credential.type: %q is not basic", t)
+		return false, badRequest("credential.type: %q is not basic", t)
 	}
 	rec.Username = req.Credential.AccessKey
-	if req.Credential.AccessSecret != nil {
-		rec.Password = *req.Credential.AccessSecret
+	if req.Credential.AccessSecret == nil {
+		return true, nil
 	}
-	return nil
+	rec.Password = *req.Credential.AccessSecret
+	return false, nil
 }
 
-// endpointError is a 400 with the Replicator's complaint about an
-// endpoint, its field named as in the API.
+// endpointFields are the API's names of the endpoint fields the
+// service's refusals name.
+var endpointFields = map[string]string{"caCert": "ca_cert", "username": "credential.access_key", "password": "credential.access_secret"}
+
+// endpointError maps the service's errors about an endpoint, its
+// field named as in the API.
 func endpointError(err error) error {
-	return badRequest("%s", renameFields(err.Error(), func(field, _ string) string {
-		return map[string]string{"caCert": "ca_cert", "username": "credential.access_key", "password": "credential.access_secret"}[field]
-	}))
-}
-
-// registryNamed loads a registry endpoint.
-func (h *Handler) registryNamed(ctx context.Context, name string) (replication.Registry, error) {
-	var rec replication.Registry
-	err := h.store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		rec, err = replication.Registries.In(tx).Get(name)
-		return err
-	})
-	if err != nil {
-		return rec, toAPIErrorNamed(err, "registry "+name)
-	}
-	return rec, nil
+	return replicationError(err, func(field, _ string) string { return endpointFields[field] })
 }
 
 // listRegistries is GET /registries?q=name=~text (also type, url,
 // description).
 func (h *Handler) listRegistries(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := h.replicator(p); err != nil {
+	rep, err := h.replicator(p)
+	if err != nil {
 		return err
 	}
 	match, err := fieldQuery(r.URL.Query().Get("q"), "name", "type", "url", "description")
@@ -124,12 +113,8 @@ func (h *Handler) listRegistries(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	var all []replication.Registry
-	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		all, err = replication.Registries.In(tx).List("", 0)
-		return err
-	}); err != nil {
+	all, err := rep.Registries(r.Context())
+	if err != nil {
 		return err
 	}
 	var list []registryJSON
@@ -153,37 +138,28 @@ func (h *Handler) createRegistry(w http.ResponseWriter, r *http.Request, p auth.
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := checkName(req.Name); err != nil {
-		return badRequest("name: %v", err)
-	}
-	rec := replication.Registry{Name: req.Name}
-	if err := applyRegistryJSON(&rec, req); err != nil {
-		return err
-	}
-	if err := rep.CheckEndpoint(rec); err != nil {
+	if err := replication.CheckName(req.Name); err != nil {
 		return endpointError(err)
 	}
-	now := time.Now().UTC()
-	rec.CreatedAt, rec.UpdatedAt = now, now
-	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := replication.Registries.In(tx).Get(rec.Name); err == nil {
-			return &apiError{status: http.StatusConflict, code: codeConflict, msg: "registry " + rec.Name + " exists"}
-		}
-		return replication.Registries.In(tx).Put(rec)
-	}); err != nil {
+	rec := replication.Registry{Name: req.Name}
+	if _, err := applyRegistryJSON(&rec, req); err != nil {
 		return err
+	}
+	if _, err := rep.CreateRegistry(r.Context(), rec); err != nil {
+		return endpointError(err)
 	}
 	created(w, "/registries/"+rec.Name)
 	return nil
 }
 
 func (h *Handler) getRegistry(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := h.replicator(p); err != nil {
-		return err
-	}
-	rec, err := h.registryNamed(r.Context(), r.PathValue("name"))
+	rep, err := h.replicator(p)
 	if err != nil {
 		return err
+	}
+	rec, err := rep.Registry(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return endpointError(err)
 	}
 	writeJSON(w, http.StatusOK, toRegistryJSON(rec))
 	return nil
@@ -196,9 +172,9 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	old, err := h.registryNamed(r.Context(), r.PathValue("name"))
+	old, err := rep.Registry(r.Context(), r.PathValue("name"))
 	if err != nil {
-		return err
+		return endpointError(err)
 	}
 	req := toRegistryJSON(old)
 	if err := decode(w, r, &req); err != nil {
@@ -211,20 +187,12 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, p auth.
 		return badRequest("name: a registry is not renamed (create another)")
 	}
 	rec := old
-	if err := applyRegistryJSON(&rec, req); err != nil {
+	keep, err := applyRegistryJSON(&rec, req)
+	if err != nil {
 		return err
 	}
-	if err := rep.CheckEndpoint(rec); err != nil {
+	if _, err := rep.UpdateRegistry(r.Context(), rec, keep); err != nil {
 		return endpointError(err)
-	}
-	rec.UpdatedAt = time.Now().UTC()
-	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := replication.Registries.In(tx).Get(rec.Name); err != nil {
-			return toAPIErrorNamed(err, "registry "+rec.Name)
-		}
-		return replication.Registries.In(tx).Put(rec)
-	}); err != nil {
-		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -233,26 +201,12 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, p auth.
 // deleteRegistry is DELETE /registries/{name}, refused (409) while a
 // replication policy uses it.
 func (h *Handler) deleteRegistry(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := h.replicator(p); err != nil {
+	rep, err := h.replicator(p)
+	if err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := replication.Registries.In(tx).Get(name); err != nil {
-			return toAPIErrorNamed(err, "registry "+name)
-		}
-		policies, err := replication.Policies.In(tx).List("", 0)
-		if err != nil {
-			return err
-		}
-		for _, pol := range policies {
-			if pol.Source == name || pol.Destination == name {
-				return &apiError{status: http.StatusConflict, code: codeConflict, msg: "registry " + name + " is used by replication policy " + pol.Name}
-			}
-		}
-		return replication.Registries.In(tx).Delete(name)
-	}); err != nil {
-		return err
+	if err := rep.DeleteRegistry(r.Context(), r.PathValue("name")); err != nil {
+		return endpointError(err)
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -282,12 +236,11 @@ func (h *Handler) pingRegistry(w http.ResponseWriter, r *http.Request, p auth.Pr
 		stored bool
 	)
 	if probe.Name != "" {
-		rec, err = h.registryNamed(r.Context(), probe.Name)
-		var e *apiError
+		rec, err = rep.Registry(r.Context(), probe.Name)
 		switch {
 		case err == nil:
 			stored, req = true, toRegistryJSON(rec)
-		case !errors.As(err, &e) || e.status != http.StatusNotFound:
+		case !errors.Is(err, meta.ErrNotFound):
 			return err
 		}
 	}
@@ -304,16 +257,14 @@ func (h *Handler) pingRegistry(w http.ResponseWriter, r *http.Request, p auth.Pr
 			rec.Name = "ping"
 		}
 	}
-	if err := applyRegistryJSON(&rec, req); err != nil {
+	keep, err := applyRegistryJSON(&rec, req)
+	if err != nil {
 		return err
 	}
-	if err := rep.CheckEndpoint(rec); err != nil {
+	// A stored endpoint is pinged with its stored password unless the
+	// body gives one or drops the credential.
+	if err := rep.PingRegistry(r.Context(), rec, keep && stored); err != nil {
 		return endpointError(err)
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), pingTimeout)
-	defer cancel()
-	if err := rep.Ping(ctx, rec); err != nil {
-		return badRequest("ping %s: %v", rec.URL, err)
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil

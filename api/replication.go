@@ -1,7 +1,8 @@
 package api
 
 import (
-	"context"
+	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,34 +12,15 @@ import (
 	"github.com/berthreg/berth/replication"
 )
 
-// Replicator runs the replication policies the API stores
-// (replication.Engine implements it).
-type Replicator interface {
-	// CheckEndpoint and CheckPolicy report what is wrong with a record,
-	// naming the field ("url: …").
-	CheckEndpoint(rec replication.Registry) error
-	CheckPolicy(tx meta.Tx, rec replication.PolicyRecord) error
-	// Ping checks that an endpoint answers with its credentials accepted.
-	Ping(ctx context.Context, rec replication.Registry) error
-	// Start begins a manual execution of a policy.
-	Start(ctx context.Context, policy string) (replication.Execution, error)
-	// Stop stops an execution (replication.ErrFinal when it has ended).
-	Stop(ctx context.Context, id uint64) error
-	// Retry runs an execution's failed tasks again and says how many.
-	Retry(ctx context.Context, id uint64) (int, error)
-	// Saved and Deleted are told of policy changes (schedules).
-	Saved(rec replication.PolicyRecord) error
-	Deleted(policy string)
-}
-
 // WithReplication serves registry endpoints, replication policies,
-// executions and tasks (/registries, /replication/…) run by r.
-func WithReplication(r Replicator) Option { return func(h *Handler) { h.replication = r } }
+// executions and tasks (/registries, /replication/…) through s, which
+// holds their rules.
+func WithReplication(s *replication.Service) Option { return func(h *Handler) { h.replication = s } }
 
 // replicator refuses everyone but administrators (Harbor's registries
-// and replication are theirs) and returns the Replicator, or 501 without
-// one.
-func (h *Handler) replicator(p auth.Principal) (Replicator, error) {
+// and replication are theirs) and returns the replication service, or
+// 501 without one.
+func (h *Handler) replicator(p auth.Principal) (*replication.Service, error) {
 	if err := adminOnly(p); err != nil {
 		return nil, err
 	}
@@ -46,6 +28,41 @@ func (h *Handler) replicator(p auth.Principal) (Replicator, error) {
 		return nil, &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "this server runs no replication"}
 	}
 	return h.replication, nil
+}
+
+// replicationError maps the replication service's errors: a refused
+// field is a 400 naming it as the API does (rename maps the record's
+// field names; nil keeps them), a missing thing a 404 with the service's
+// message; toAPIError maps the others.
+func replicationError(err error, rename func(field, reason string) string) error {
+	var fe *replication.FieldError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		if rename == nil {
+			return badRequest("%s", fe.Error())
+		}
+		return badRequest("%s", renameFields(fe.Error(), rename))
+	case errors.Is(err, meta.ErrNotFound):
+		return notFound("%s", err.Error())
+	}
+	return err
+}
+
+// toPage is a request's page as the service's.
+func toPage(pg page) replication.Page {
+	if pg.num-1 > math.MaxInt/pg.size {
+		return replication.Page{Offset: math.MaxInt, Limit: pg.size}
+	}
+	return replication.Page{Offset: (pg.num - 1) * pg.size, Limit: pg.size}
+}
+
+// writeWindow answers with one page of a listing of total items, with
+// the paging headers, as writePage does for a whole list.
+func writeWindow[T any](w http.ResponseWriter, r *http.Request, pg page, items []T, total int) {
+	pg.setHeaders(w, r, total)
+	writeJSON(w, http.StatusOK, append([]T{}, items...))
 }
 
 // fieldQuery is Harbor's q over the given keys: comma-separated key=value

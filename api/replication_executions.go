@@ -1,18 +1,14 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/berthreg/berth/auth"
-	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/replication"
 )
 
@@ -92,19 +88,6 @@ func toReplicationTaskJSON(t replication.Task) replicationTaskJSON {
 		Attempts: t.Attempts, Error: t.Error}
 }
 
-// replicationStatuses are the statuses a status query may name.
-var replicationStatuses = []replication.Status{replication.StatusPending, replication.StatusInProgress,
-	replication.StatusSucceeded, replication.StatusFailed, replication.StatusStopped}
-
-// statusQuery reads the status parameter ("" for any).
-func statusQuery(r *http.Request) (replication.Status, error) {
-	s := replication.Status(r.URL.Query().Get("status"))
-	if s != "" && !slices.Contains(replicationStatuses, s) {
-		return s, badRequest("status: %q is not one of %v", s, replicationStatuses)
-	}
-	return s, nil
-}
-
 // pathID reads the numeric path parameter key.
 func pathID(r *http.Request, key string) (uint64, error) {
 	id, err := strconv.ParseUint(r.PathValue(key), 10, 64)
@@ -112,51 +95,6 @@ func pathID(r *http.Request, key string) (uint64, error) {
 		return 0, badRequest("%s: %q is not a number", key, r.PathValue(key))
 	}
 	return id, nil
-}
-
-// executionOf loads the execution the path's id names.
-func (h *Handler) executionOf(r *http.Request) (replication.Execution, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return replication.Execution{}, err
-	}
-	return h.execution(r.Context(), id)
-}
-
-func (h *Handler) execution(ctx context.Context, id uint64) (replication.Execution, error) {
-	var e replication.Execution
-	err := h.store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		e, err = replication.Executions.In(tx).Get(replication.ExecutionKey(id))
-		return err
-	})
-	if err != nil {
-		return e, toAPIErrorNamed(err, fmt.Sprintf("replication execution %d", id))
-	}
-	return e, nil
-}
-
-// executionTasks lists the tasks of execution id, in id order.
-func executionTasks(tx meta.Tx, id uint64) ([]replication.Task, error) {
-	const batch = 256
-	var out []replication.Task
-	from := replication.ExecutionKey(id) + "/"
-	for {
-		page, err := replication.Tasks.In(tx).List(from, batch)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range page {
-			if t.Execution != id {
-				return out, nil
-			}
-			out = append(out, t)
-		}
-		if len(page) < batch {
-			return out, nil
-		}
-		from = page[len(page)-1].Key()
-	}
 }
 
 // startReplication is POST /replication/executions {"policy_name": …}
@@ -188,11 +126,8 @@ func (h *Handler) startReplication(w http.ResponseWriter, r *http.Request, p aut
 		return badRequest("policy_name: required")
 	}
 	e, err := rep.Start(r.Context(), req.PolicyName)
-	if errors.Is(err, meta.ErrNotFound) {
-		return notFound("replication policy %s not found", req.PolicyName)
-	}
 	if err != nil {
-		return err
+		return replicationError(err, nil)
 	}
 	created(w, "/replication/executions/"+strconv.FormatUint(e.ID, 10))
 	return nil
@@ -202,7 +137,8 @@ func (h *Handler) startReplication(w http.ResponseWriter, r *http.Request, p aut
 // first, filtered by policy_name (or Harbor's policy_id, a name here),
 // status and trigger.
 func (h *Handler) listReplicationExecutions(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := h.replicator(p); err != nil {
+	rep, err := h.replicator(p)
+	if err != nil {
 		return err
 	}
 	pg, err := parsePage(r)
@@ -210,46 +146,36 @@ func (h *Handler) listReplicationExecutions(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	q := r.URL.Query()
-	policy := q.Get("policy_name")
-	if policy == "" {
-		policy = q.Get("policy_id")
+	f := replication.ExecutionFilter{Policy: q.Get("policy_name"), Status: replication.Status(q.Get("status")),
+		Trigger: replication.TriggerType(q.Get("trigger"))}
+	if f.Policy == "" {
+		f.Policy = q.Get("policy_id")
 	}
-	status, err := statusQuery(r)
+	execs, total, err := rep.Executions(r.Context(), f, toPage(pg))
 	if err != nil {
-		return err
-	}
-	trigger := replication.TriggerType(q.Get("trigger"))
-	switch trigger {
-	case "", replication.TriggerManual, replication.TriggerScheduled, replication.TriggerEvent:
-	default:
-		return badRequest("trigger: %q is not manual, scheduled or event_based", trigger)
-	}
-	var all []replication.Execution
-	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		all, err = replication.Executions.In(tx).List("", 0)
-		return err
-	}); err != nil {
-		return err
+		return replicationError(err, nil)
 	}
 	now := time.Now()
-	var list []replicationExecutionJSON
-	for _, e := range slices.Backward(all) {
-		if (policy == "" || e.Policy == policy) && (status == "" || e.Status == status) && (trigger == "" || e.Trigger == trigger) {
-			list = append(list, toReplicationExecutionJSON(e, now))
-		}
+	list := make([]replicationExecutionJSON, 0, len(execs))
+	for _, e := range execs {
+		list = append(list, toReplicationExecutionJSON(e, now))
 	}
-	writePage(w, r, pg, list)
+	writeWindow(w, r, pg, list, total)
 	return nil
 }
 
 func (h *Handler) getReplicationExecution(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := h.replicator(p); err != nil {
-		return err
-	}
-	e, err := h.executionOf(r)
+	rep, err := h.replicator(p)
 	if err != nil {
 		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	e, err := rep.Execution(r.Context(), id)
+	if err != nil {
+		return replicationError(err, nil)
 	}
 	writeJSON(w, http.StatusOK, toReplicationExecutionJSON(e, time.Now()))
 	return nil
@@ -267,14 +193,7 @@ func (h *Handler) stopReplicationExecution(w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	if err := rep.Stop(r.Context(), id); err != nil {
-		e, gerr := h.execution(r.Context(), id)
-		switch {
-		case gerr != nil:
-			return gerr
-		case e.Status.Final():
-			return &apiError{status: http.StatusConflict, code: codeConflict, msg: fmt.Sprintf("replication execution %d has ended (%s)", id, e.Status)}
-		}
-		return err
+		return replicationError(err, nil)
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -293,11 +212,8 @@ func (h *Handler) retryReplicationExecution(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	n, err := rep.Retry(r.Context(), id)
-	if errors.Is(err, meta.ErrNotFound) {
-		return notFound("replication execution %d not found", id)
-	}
 	if err != nil {
-		return err
+		return replicationError(err, nil)
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"retried": n})
 	return nil
@@ -306,7 +222,8 @@ func (h *Handler) retryReplicationExecution(w http.ResponseWriter, r *http.Reque
 // listReplicationTasks is GET /replication/executions/{id}/tasks?status=…
 // in id order.
 func (h *Handler) listReplicationTasks(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := h.replicator(p); err != nil {
+	rep, err := h.replicator(p)
+	if err != nil {
 		return err
 	}
 	id, err := pathID(r, "id")
@@ -317,35 +234,23 @@ func (h *Handler) listReplicationTasks(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	status, err := statusQuery(r)
+	tasks, total, err := rep.Tasks(r.Context(), id, replication.Status(r.URL.Query().Get("status")), toPage(pg))
 	if err != nil {
-		return err
+		return replicationError(err, nil)
 	}
-	var tasks []replication.Task
-	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		if _, err := replication.Executions.In(tx).Get(replication.ExecutionKey(id)); err != nil {
-			return toAPIErrorNamed(err, fmt.Sprintf("replication execution %d", id))
-		}
-		var err error
-		tasks, err = executionTasks(tx, id)
-		return err
-	}); err != nil {
-		return err
-	}
-	var list []replicationTaskJSON
+	list := make([]replicationTaskJSON, 0, len(tasks))
 	for _, t := range tasks {
-		if status == "" || t.Status == status {
-			list = append(list, toReplicationTaskJSON(t))
-		}
+		list = append(list, toReplicationTaskJSON(t))
 	}
-	writePage(w, r, pg, list)
+	writeWindow(w, r, pg, list, total)
 	return nil
 }
 
 // replicationTaskLog is GET /replication/executions/{id}/tasks/{task_id}/log:
 // the task's log as text, a line each.
 func (h *Handler) replicationTaskLog(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := h.replicator(p); err != nil {
+	rep, err := h.replicator(p)
+	if err != nil {
 		return err
 	}
 	id, err := pathID(r, "id")
@@ -356,19 +261,12 @@ func (h *Handler) replicationTaskLog(w http.ResponseWriter, r *http.Request, p a
 	if err != nil {
 		return err
 	}
-	var t replication.Task
-	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		t, err = replication.Tasks.In(tx).Get(replication.TaskKey(id, taskID))
-		return err
-	}); err != nil {
-		if errors.Is(err, meta.ErrNotFound) {
-			return notFound("task %d of replication execution %d not found", taskID, id)
-		}
-		return err
+	lines, err := rep.TaskLog(r.Context(), id, taskID)
+	if err != nil {
+		return replicationError(err, nil)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	for _, line := range t.Log {
+	for _, line := range lines {
 		fmt.Fprintln(w, line)
 	}
 	return nil

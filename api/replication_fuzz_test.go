@@ -10,10 +10,11 @@ import (
 	"github.com/berthreg/berth/replication"
 )
 
-// FuzzReplicationPolicy: any policy body either is refused with a message
-// that names a field (what a 400 carries), or becomes a record that the
-// engine's check accepts and that reads back as the same JSON.
-func FuzzReplicationPolicy(f *testing.F) {
+// FuzzReplicationPolicyBody: any policy body either is refused with a
+// message that names a field (what a 400 carries), or becomes a record
+// that replication's check accepts and that reads back as the same JSON.
+// (replication's FuzzReplicationPolicy fuzzes the check itself.)
+func FuzzReplicationPolicyBody(f *testing.F) {
 	for _, s := range []string{
 		`{"name":"p","dest_registry":{"name":"dc2"},"trigger":{"type":"manual"},"enabled":true}`,
 		`{"name":"p","src_registry":{"name":"dc2"},"dest_namespace":"cache","dest_namespace_replace_count":-1,
@@ -61,10 +62,11 @@ func FuzzReplicationPolicy(f *testing.F) {
 	})
 }
 
-// FuzzRegistryEndpoint: any endpoint body either is refused with a
+// FuzzRegistryEndpointBody: any endpoint body either is refused with a
 // message naming a field, or yields a record whose address the engine
 // can use (scheme and host only) and whose JSON never shows the secret.
-func FuzzRegistryEndpoint(f *testing.F) {
+// (replication's FuzzRegistryEndpoint fuzzes the check itself.)
+func FuzzRegistryEndpointBody(f *testing.F) {
 	for _, s := range []string{
 		`{"name":"dc2","url":"https://dc2.example:5000","credential":{"type":"basic","access_key":"u","access_secret":"s3cret"}}`,
 		`{"name":"x","url":"http://127.0.0.1:5000/path"}`, `{"name":"x","url":"ftp://h"}`, `{"url":"http://h"}`,
@@ -78,7 +80,7 @@ func FuzzRegistryEndpoint(f *testing.F) {
 			return
 		}
 		rec := replication.Registry{Name: req.Name}
-		err := applyRegistryJSON(&rec, req)
+		_, err := applyRegistryJSON(&rec, req)
 		if err == nil {
 			if err = replication.CheckEndpoint(rec); err != nil {
 				err = endpointError(err)

@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berthreg/berth/auth"
-	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/replication"
 )
 
@@ -104,7 +102,7 @@ func toReplicationPolicyJSON(rec replication.PolicyRecord) replicationPolicyJSON
 }
 
 // filterOrigin remembers which filter of a request a record's pattern
-// came from, to name it in the Replicator's complaints.
+// came from, to name it in the service's refusals.
 type filterOrigin struct {
 	field, value string // the record's field ("tags") and the value
 	index        int
@@ -116,8 +114,8 @@ func fromReplicationPolicyJSON(req replicationPolicyJSON) (replication.PolicyRec
 	rec := replication.PolicyRecord{Name: req.Name, Description: req.Description, Namespace: req.DestNamespace,
 		Flatten: req.DestNamespaceReplaceCount, Override: req.Override, ReplicateDeletion: req.ReplicateDeletion,
 		Speed: req.Speed, Enabled: req.Enabled, TaskAttempts: req.TaskAttempts, BlobRetries: req.BlobRetries, Trigger: replication.TriggerManual}
-	if err := checkName(req.Name); err != nil {
-		return rec, nil, badRequest("name: %v", err)
+	if err := replication.CheckName(req.Name); err != nil {
+		return rec, nil, replicationError(err, nil)
 	}
 	if req.SrcRegistry != nil {
 		rec.Source = req.SrcRegistry.Name
@@ -193,17 +191,18 @@ func fromReplicationPolicyJSON(req replicationPolicyJSON) (replication.PolicyRec
 }
 
 // policyFieldNames are the API's names of the record's fields that the
-// Replicator's complaints start with.
+// service's refusals name.
 var policyFieldNames = map[string]string{
 	"source": "src_registry", "destination": "dest_registry", "trigger": "trigger.type",
 	"cron": "trigger.trigger_settings.cron", "namespace": "dest_namespace", "flatten": "dest_namespace_replace_count",
 	"taskAttempts": "task_attempts", "blobRetries": "blob_retries",
 }
 
-// policyError is a 400 with the Replicator's complaint about a policy,
-// naming the field as the request did (filters[i].value for a pattern).
+// policyError maps the service's errors about a policy: a refused field
+// is a 400 naming the field as the request did (filters[i].value for a
+// pattern).
 func policyError(err error, origins []filterOrigin) error {
-	return badRequest("%s", renameFields(err.Error(), func(field, rest string) string {
+	return replicationError(err, func(field, rest string) string {
 		if n, ok := policyFieldNames[field]; ok {
 			return n
 		}
@@ -221,27 +220,14 @@ func policyError(err error, origins []filterOrigin) error {
 			return "filters"
 		}
 		return ""
-	}))
-}
-
-// policyNamed loads a replication policy.
-func (h *Handler) policyNamed(r *http.Request, name string) (replication.PolicyRecord, error) {
-	var rec replication.PolicyRecord
-	err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		rec, err = replication.Policies.In(tx).Get(name)
-		return err
 	})
-	if err != nil {
-		return rec, toAPIErrorNamed(err, "replication policy "+name)
-	}
-	return rec, nil
 }
 
 // listReplicationPolicies is GET /replication/policies?q=name=~text
 // (also src_registry, dest_registry: "" for this registry).
 func (h *Handler) listReplicationPolicies(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := h.replicator(p); err != nil {
+	rep, err := h.replicator(p)
+	if err != nil {
 		return err
 	}
 	match, err := fieldQuery(r.URL.Query().Get("q"), "name", "src_registry", "dest_registry")
@@ -252,12 +238,8 @@ func (h *Handler) listReplicationPolicies(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	var all []replication.PolicyRecord
-	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		all, err = replication.Policies.In(tx).List("", 0)
-		return err
-	}); err != nil {
+	all, err := rep.Policies(r.Context())
+	if err != nil {
 		return err
 	}
 	var list []replicationPolicyJSON
@@ -285,33 +267,22 @@ func (h *Handler) createReplicationPolicy(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
-	rec.CreatedBy, rec.CreatedAt, rec.UpdatedAt = p.Name, now, now
-	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := replication.Policies.In(tx).Get(rec.Name); err == nil {
-			return &apiError{status: http.StatusConflict, code: codeConflict, msg: "replication policy " + rec.Name + " exists"}
-		}
-		if err := rep.CheckPolicy(tx, rec); err != nil {
-			return policyError(err, origins)
-		}
-		return replication.Policies.In(tx).Put(rec)
-	}); err != nil {
-		return err
-	}
-	if err := rep.Saved(rec); err != nil {
-		return fmt.Errorf("replication policy %s stored, but not scheduled: %w", rec.Name, err)
+	rec.CreatedBy = p.Name
+	if _, err := rep.CreatePolicy(r.Context(), rec); err != nil {
+		return policyError(err, origins)
 	}
 	created(w, "/replication/policies/"+rec.Name)
 	return nil
 }
 
 func (h *Handler) getReplicationPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if _, err := h.replicator(p); err != nil {
-		return err
-	}
-	rec, err := h.policyNamed(r, r.PathValue("name"))
+	rep, err := h.replicator(p)
 	if err != nil {
 		return err
+	}
+	rec, err := rep.Policy(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return policyError(err, nil)
 	}
 	writeJSON(w, http.StatusOK, toReplicationPolicyJSON(rec))
 	return nil
@@ -339,22 +310,8 @@ func (h *Handler) updateReplicationPolicy(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	rec.UpdatedAt = time.Now().UTC()
-	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		old, err := replication.Policies.In(tx).Get(name)
-		if err != nil {
-			return toAPIErrorNamed(err, "replication policy "+name)
-		}
-		rec.CreatedBy, rec.CreatedAt = old.CreatedBy, old.CreatedAt
-		if err := rep.CheckPolicy(tx, rec); err != nil {
-			return policyError(err, origins)
-		}
-		return replication.Policies.In(tx).Put(rec)
-	}); err != nil {
-		return err
-	}
-	if err := rep.Saved(rec); err != nil {
-		return fmt.Errorf("replication policy %s stored, but not scheduled: %w", rec.Name, err)
+	if _, err := rep.UpdatePolicy(r.Context(), rec); err != nil {
+		return policyError(err, origins)
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -367,24 +324,9 @@ func (h *Handler) deleteReplicationPolicy(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	if err := h.store.Update(r.Context(), func(tx meta.Tx) error {
-		if _, err := replication.Policies.In(tx).Get(name); err != nil {
-			return toAPIErrorNamed(err, "replication policy "+name)
-		}
-		execs, err := replication.Executions.In(tx).List("", 0)
-		if err != nil {
-			return err
-		}
-		if i := slices.IndexFunc(execs, func(e replication.Execution) bool { return e.Policy == name && !e.Status.Final() }); i >= 0 {
-			return &apiError{status: http.StatusConflict, code: codeConflict,
-				msg: fmt.Sprintf("replication policy %s has execution %d in progress (stop it first)", name, execs[i].ID)}
-		}
-		return replication.Policies.In(tx).Delete(name)
-	}); err != nil {
-		return err
+	if err := rep.DeletePolicy(r.Context(), r.PathValue("name")); err != nil {
+		return policyError(err, nil)
 	}
-	rep.Deleted(name)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,7 +21,7 @@ import (
 )
 
 // pingRecorder is the real replication engine, remembering the endpoints
-// it was asked to ping.
+// the service asked it to ping.
 type pingRecorder struct {
 	*replication.Engine
 	mu     sync.Mutex
@@ -48,6 +49,7 @@ func (p *pingRecorder) last(t *testing.T) replication.Registry {
 // runner runs: executions stay as the engine and the test leave them).
 type replEnv struct {
 	store  meta.Store
+	svc    *replication.Service
 	engine *pingRecorder
 	runner *jobs.Runner
 	admin  client
@@ -62,7 +64,12 @@ func newReplicationAPI(t *testing.T) *replEnv {
 		env.store = h.store
 		env.runner = &jobs.Runner{Store: h.store}
 		env.engine = &pingRecorder{Engine: &replication.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Scheduler: env.runner, Guard: loopbackAllowed}}
-		WithReplication(env.engine)(h)
+		svc, err := replication.NewService(h.store, env.engine.Engine, replication.WithPing(env.engine.Ping))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.svc = svc
+		WithReplication(svc)(h)
 	})
 	env.admin = client{t, url, "admin", "admin-password"}
 	env.alice = client{t, url, "alice", "alice-password"}
@@ -580,4 +587,125 @@ func TestReplicationExecutions(t *testing.T) {
 	// with its policy.
 	wantMention(t, admin, "PUT", "/replication/executions/999", "", 409, "ended")
 	wantMention(t, admin, "DELETE", "/replication/policies/push", "", 409, "in progress")
+}
+
+// apiMessage is the message of an error answer.
+func apiMessage(t *testing.T, out string) string {
+	t.Helper()
+	var e struct {
+		Errors []struct{ Code, Message string }
+	}
+	if err := json.Unmarshal([]byte(out), &e); err != nil || len(e.Errors) != 1 {
+		t.Fatalf("error body %s", out)
+	}
+	return e.Errors[0].Message
+}
+
+// TestReplicationErrorsAreTheServices: what the API refuses, the
+// service refuses to a Go caller alike, with the same message (the API
+// naming fields as its JSON does) and the status its sentinel maps to.
+func TestReplicationErrorsAreTheServices(t *testing.T) {
+	env := newReplicationAPI(t)
+	admin, ctx := env.admin, t.Context()
+	admin.want("POST", "/registries", `{"name":"remote","url":"http://127.0.0.1:1"}`, 201, "")
+	admin.want("POST", "/replication/policies", `{"name":"push","dest_registry":{"name":"remote"}}`, 201, "")
+
+	type goCall func() error
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		call               goCall
+		apiField           string // the API's name of the FieldError's field
+	}{
+		{"POST", "/registries", `{"name":"bad name","url":"https://x.example"}`, 400,
+			func() error {
+				_, err := env.svc.CreateRegistry(ctx, replication.Registry{Name: "bad name", URL: "https://x.example"})
+				return err
+			}, "name"},
+		{"POST", "/registries", `{"name":"x","url":"ftp://x.example"}`, 400,
+			func() error {
+				_, err := env.svc.CreateRegistry(ctx, replication.Registry{Name: "x", URL: "ftp://x.example"})
+				return err
+			}, "url"},
+		{"POST", "/registries", `{"name":"x","url":"https://x.example","ca_cert":"no"}`, 400,
+			func() error {
+				_, err := env.svc.CreateRegistry(ctx, replication.Registry{Name: "x", URL: "https://x.example", CACert: "no"})
+				return err
+			}, "ca_cert"},
+		{"POST", "/registries", `{"name":"remote","url":"https://x.example"}`, 409,
+			func() error {
+				_, err := env.svc.CreateRegistry(ctx, replication.Registry{Name: "remote", URL: "https://x.example"})
+				return err
+			}, ""},
+		{"GET", "/registries/nothere", ``, 404,
+			func() error { _, err := env.svc.Registry(ctx, "nothere"); return err }, ""},
+		{"DELETE", "/registries/remote", ``, 409,
+			func() error { return env.svc.DeleteRegistry(ctx, "remote") }, ""},
+		{"POST", "/replication/policies", `{"name":"x","dest_registry":{"name":"nothere"}}`, 400,
+			func() error {
+				_, err := env.svc.CreatePolicy(ctx, replication.PolicyRecord{Name: "x", Destination: "nothere", Trigger: replication.TriggerManual})
+				return err
+			}, "dest_registry"},
+		{"POST", "/replication/policies", `{"name":"x","dest_registry":{"name":"remote"},"filters":[{"type":"tag","value":"[v"}]}`, 400,
+			func() error {
+				_, err := env.svc.CreatePolicy(ctx, replication.PolicyRecord{Name: "x", Destination: "remote", Tags: []string{"[v"}, Trigger: replication.TriggerManual})
+				return err
+			}, "filters[0].value"},
+		{"POST", "/replication/policies", `{"name":"x","dest_registry":{"name":"remote"},"trigger":{"type":"scheduled"}}`, 400,
+			func() error {
+				_, err := env.svc.CreatePolicy(ctx, replication.PolicyRecord{Name: "x", Destination: "remote", Trigger: replication.TriggerScheduled})
+				return err
+			}, "trigger.trigger_settings.cron"},
+		{"POST", "/replication/policies", `{"name":"push","dest_registry":{"name":"remote"}}`, 409,
+			func() error {
+				_, err := env.svc.CreatePolicy(ctx, replication.PolicyRecord{Name: "push", Destination: "remote", Trigger: replication.TriggerManual})
+				return err
+			}, ""},
+		{"PUT", "/replication/policies/nothere", `{"dest_registry":{"name":"remote"}}`, 404,
+			func() error {
+				_, err := env.svc.UpdatePolicy(ctx, replication.PolicyRecord{Name: "nothere", Destination: "remote", Trigger: replication.TriggerManual})
+				return err
+			}, ""},
+		{"POST", "/replication/executions", `{"policy_name":"nothere"}`, 404,
+			func() error { _, err := env.svc.Start(ctx, "nothere"); return err }, ""},
+		{"GET", "/replication/executions?status=Done", ``, 400,
+			func() error {
+				_, _, err := env.svc.Executions(ctx, replication.ExecutionFilter{Status: "Done"}, replication.Page{})
+				return err
+			}, "status"},
+		{"GET", "/replication/executions/5000/tasks", ``, 404,
+			func() error { _, _, err := env.svc.Tasks(ctx, 5000, "", replication.Page{}); return err }, ""},
+		{"GET", "/replication/executions/5000/tasks/1/log", ``, 404,
+			func() error { _, err := env.svc.TaskLog(ctx, 5000, 1); return err }, ""},
+		{"POST", "/replication/executions/5000/retry", ``, 404,
+			func() error { _, err := env.svc.Retry(ctx, 5000); return err }, ""},
+	} {
+		err := c.call()
+		_, out := admin.want(c.method, c.path, c.body, c.status, "")
+		got := apiMessage(t, out)
+		want := err.Error()
+		var fe *replication.FieldError
+		if errors.As(err, &fe) {
+			want = c.apiField + ": " + fe.Reason
+		}
+		kind := map[int]error{400: replication.ErrInvalid, 404: meta.ErrNotFound, 409: nil}[c.status]
+		if got != want || (kind != nil && !errors.Is(err, kind)) ||
+			(c.status == 409 && !errors.Is(err, replication.ErrExists) && !errors.Is(err, replication.ErrInUse)) {
+			t.Errorf("%s %s %s:\n API %d %q\n Go  %v (%q)", c.method, c.path, c.body, c.status, got, err, want)
+		}
+	}
+
+	// Stopping an ended execution.
+	e, err := env.svc.Start(ctx, "push")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.svc.Stop(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = env.svc.Stop(ctx, e.ID)
+	_, out := admin.want("PUT", fmt.Sprintf("/replication/executions/%d", e.ID), "", 409, "CONFLICT")
+	if got := apiMessage(t, out); !errors.Is(err, replication.ErrFinal) || got != err.Error() {
+		t.Errorf("stop an ended execution: API %q, Go %v", got, err)
+	}
 }

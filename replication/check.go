@@ -3,7 +3,6 @@ package replication
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -12,23 +11,38 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
-// CheckPolicy reports what is wrong with a policy record, naming the
-// field: exactly one side a stored endpoint, valid patterns, a known
-// trigger (event-based only in push mode, where this registry's events
-// are seen), a valid cron for a scheduled one, no negative numbers.
+// CheckName reports a name an endpoint or a policy cannot have (a
+// *FieldError about "name"): 1 to 64 letters, digits, '-', '_' and '.'.
+func CheckName(name string) error {
+	if name == "" || len(name) > 64 {
+		return invalid("name", "1 to 64 characters")
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return invalid("name", "only letters, digits, '-', '_' and '.'")
+		}
+	}
+	return nil
+}
+
+// CheckPolicy reports what is wrong with a policy record as a *FieldError
+// (ErrInvalid) naming the field: a valid name (CheckName), exactly one
+// side a stored endpoint, valid patterns, a known trigger (event-based
+// only in push mode, where this registry's events are seen), a valid cron
+// for a scheduled one, no negative numbers. Other errors are the store's.
 func CheckPolicy(tx meta.Tx, rec PolicyRecord) error {
-	if rec.Name == "" {
-		return errors.New("name: required")
+	if err := CheckName(rec.Name); err != nil {
+		return err
 	}
 	if (rec.Source == "") == (rec.Destination == "") {
-		return errors.New("source, destination: exactly one must name a registry endpoint (the other is this registry)")
+		return invalid("source, destination", "exactly one must name a registry endpoint (the other is this registry)")
 	}
-	for field, ep := range map[string]string{"source": rec.Source, "destination": rec.Destination} {
-		if ep == "" {
+	for _, side := range [...]struct{ field, name string }{{"source", rec.Source}, {"destination", rec.Destination}} {
+		if side.name == "" {
 			continue
 		}
-		if _, err := Registries.In(tx).Get(ep); errors.Is(err, meta.ErrNotFound) {
-			return fmt.Errorf("%s: no registry endpoint %q", field, ep)
+		if _, err := Registries.In(tx).Get(side.name); errors.Is(err, meta.ErrNotFound) {
+			return invalid(side.field, "no registry endpoint %q", side.name)
 		} else if err != nil {
 			return err
 		}
@@ -42,29 +56,29 @@ func CheckPolicy(tx meta.Tx, rec PolicyRecord) error {
 	case TriggerManual:
 	case TriggerScheduled:
 		if err := jobs.ValidSchedule(rec.Cron); err != nil {
-			return fmt.Errorf("cron: %q: %v", rec.Cron, err)
+			return invalid("cron", "%q: %v", rec.Cron, err)
 		}
 	case TriggerEvent:
 		if rec.Source != "" {
-			return errors.New("trigger: event_based needs this registry as the source (push mode)")
+			return invalid("trigger", "event_based needs this registry as the source (push mode)")
 		}
 	default:
-		return fmt.Errorf("trigger: %q is not manual, scheduled or event_based", rec.Trigger)
+		return invalid("trigger", "%q is not manual, scheduled or event_based", rec.Trigger)
 	}
 	if rec.Namespace != "" {
 		if _, err := name.NewRepository(rec.Namespace + "/x"); err != nil {
-			return fmt.Errorf("namespace: %q is not a repository path", rec.Namespace)
+			return invalid("namespace", "%q is not a repository path", rec.Namespace)
 		}
 	}
 	switch {
 	case rec.Flatten < -1:
-		return errors.New("flatten: must be -1 (all but the last component) or more")
+		return invalid("flatten", "must be -1 (all but the last component) or more")
 	case rec.Speed < 0:
-		return errors.New("speed: must not be negative")
+		return invalid("speed", "must not be negative")
 	case rec.TaskAttempts < 0:
-		return errors.New("taskAttempts: must not be negative")
+		return invalid("taskAttempts", "must not be negative")
 	case rec.BlobRetries < 0:
-		return errors.New("blobRetries: must not be negative")
+		return invalid("blobRetries", "must not be negative")
 	}
 	return nil
 }
@@ -101,18 +115,8 @@ func (e *Engine) Deleted(policy string) {
 	}
 }
 
-// CheckPolicy implements the admin API's check (CheckPolicy).
-func (e *Engine) CheckPolicy(tx meta.Tx, rec PolicyRecord) error {
-	return CheckPolicy(tx, rec)
-}
-
-// CheckEndpoint implements the admin API's check (CheckEndpoint), with
-// the engine's guard.
-func (e *Engine) CheckEndpoint(rec Registry) error {
-	return CheckEndpoint(rec, WithGuard(e.Guard))
-}
-
-// Ping implements the admin API's check (Ping), with the engine's guard.
+// Ping pings an endpoint (see the function Ping) with the engine's
+// guard.
 func (e *Engine) Ping(ctx context.Context, rec Registry) error {
 	return Ping(ctx, rec, WithGuard(e.Guard))
 }

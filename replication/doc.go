@@ -25,4 +25,12 @@
 // the durable event log: pushes and deletions that happen while a
 // destination is down are replayed when it returns). Each execution ends
 // with a REPLICATION event, which webhooks can deliver.
+//
+// The Service (NewService) is how endpoints, policies and executions are
+// managed, by a Go caller or the admin API alike: it validates
+// (CheckName, CheckEndpoint, CheckPolicy: a *FieldError, ErrInvalid,
+// naming the field), runs the transactions and keeps the rules — names
+// are unique (ErrExists), an endpoint a policy uses and a policy with an
+// execution in progress are not deleted (ErrInUse), passwords are
+// write-only; a missing thing is meta.ErrNotFound.
 package replication

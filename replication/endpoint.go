@@ -3,7 +3,6 @@ package replication
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -43,8 +42,10 @@ func WithGuard(g *netguard.Guard) EndpointOption {
 	return func(o *endpointOptions) { o.guard = g }
 }
 
-// CheckEndpoint reports what is wrong with an endpoint record, naming the
-// field; a literal internal address the guard refuses is one.
+// CheckEndpoint reports what is wrong with an endpoint record as a
+// *FieldError (ErrInvalid); a literal internal address the guard refuses
+// is one. It does not check the name's form (see CheckName): a ping
+// checks endpoints that are not stored.
 func CheckEndpoint(r Registry, opts ...EndpointOption) error {
 	_, err := RemoteOf(r, opts...)
 	return err
@@ -53,30 +54,31 @@ func CheckEndpoint(r Registry, opts ...EndpointOption) error {
 // RemoteOf turns an endpoint record into a Remote: http URLs are plain
 // HTTP, https ones TLS with the record's CA bundle or no verification,
 // both dialing through the guard (WithGuard) and never through a proxy.
+// A record it cannot use is a *FieldError, as for CheckEndpoint.
 func RemoteOf(r Registry, opts ...EndpointOption) (Remote, error) {
 	var o endpointOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if r.Name == "" {
-		return Remote{}, errors.New("name: required")
+		return Remote{}, invalid("name", "required")
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return Remote{}, fmt.Errorf("url: %q is not an http(s)://host[:port] address", r.URL)
+		return Remote{}, invalid("url", "%q is not an http(s)://host[:port] address", r.URL)
 	}
 	if p := strings.Trim(u.Path, "/"); p != "" || u.RawQuery != "" || u.User != nil {
-		return Remote{}, fmt.Errorf("url: %q must be only scheme and host (no path, query or user)", r.URL)
+		return Remote{}, invalid("url", "%q must be only scheme and host (no path, query or user)", r.URL)
 	}
 	if err := o.guard.CheckHost(u.Hostname()); err != nil {
-		return Remote{}, fmt.Errorf("url: %w; an operator may allow it (outbound allow-list)", err)
+		return Remote{}, invalid("url", "%w; an operator may allow it (outbound allow-list)", err)
 	}
 	tr := o.guard.Transport()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: r.Insecure} //nolint:gosec // the operator's choice
 	if r.CACert != "" {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM([]byte(r.CACert)) {
-			return Remote{}, errors.New("caCert: no PEM certificate in it")
+			return Remote{}, invalid("caCert", "no PEM certificate in it")
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}

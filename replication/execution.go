@@ -2,9 +2,7 @@ package replication
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -62,123 +60,10 @@ func startTx(tx meta.Tx, pl runPayload, now time.Time) (Execution, error) {
 	return exec, Executions.In(tx).Put(exec)
 }
 
-// plan is the RunKind handler: it lists what the policy selects and
-// creates the execution's tasks, once.
-func (e *Engine) plan(ctx context.Context, j meta.Job) error {
-	var pl runPayload
-	if err := json.Unmarshal(j.Payload, &pl); err != nil {
-		return jobs.Permanent(fmt.Errorf("replication: job %d: %w", j.ID, err))
-	}
-	var (
-		exec Execution
-		rec  PolicyRecord
-		p    Policy
-		perr error
-	)
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
-		var err error
-		exec, err = Executions.In(tx).Get(ExecutionKey(j.ID))
-		if errors.Is(err, meta.ErrNotFound) { // a scheduled fire
-			exec = Execution{ID: j.ID, Policy: pl.Policy, Trigger: pl.Trigger, Status: StatusInProgress, StartTime: time.Now().UTC()}
-			err = Executions.In(tx).Put(exec)
-		}
-		if err != nil {
-			return err
-		}
-		if rec, perr = Policies.In(tx).Get(pl.Policy); perr == nil {
-			p, perr = e.resolve(tx, rec, nil)
-		}
-		return nil
-	})
-	if err != nil || exec.Planned || exec.Status.Final() {
-		return err
-	}
-	if perr == nil && !rec.Enabled && pl.Trigger != TriggerManual {
-		perr = fmt.Errorf("%w %q is disabled", ErrPolicy, rec.Name)
-	}
-	if perr != nil {
-		return e.failPlan(ctx, j, perr, true)
-	}
-	var items []Item
-	if pl.Items != nil {
-		for _, it := range pl.Items {
-			ok, err := Selects(ctx, p, it)
-			if err != nil {
-				return e.failPlan(ctx, j, err, false)
-			}
-			if ok {
-				items = append(items, it)
-			}
-		}
-	} else if items, err = Plan(ctx, p); err != nil {
-		return e.failPlan(ctx, j, err, false)
-	}
-	attempts := rec.TaskAttempts
-	if attempts <= 0 {
-		attempts = e.TaskAttempts
-	}
-	if attempts <= 0 {
-		attempts = 10
-	}
-	err = e.Store.Update(ctx, func(tx meta.Tx) error {
-		exec, err := Executions.In(tx).Get(ExecutionKey(j.ID))
-		if err != nil || exec.Planned || exec.Status.Final() {
-			return err
-		}
-		now := time.Now().UTC()
-		for _, it := range items {
-			job, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: TaskKind, Payload: taskPayload{Execution: exec.ID}, MaxAttempts: attempts}, now)
-			if err != nil {
-				return err
-			}
-			t := Task{ID: job.ID, Execution: exec.ID, JobID: job.ID, Operation: it.Operation,
-				Repository: it.Repository, Tag: it.Tag, Digest: it.Digest, Destination: p.DestinationRepository(it.Repository),
-				Status: StatusPending}
-			if err := Tasks.In(tx).Put(t); err != nil {
-				return err
-			}
-		}
-		exec.Planned, exec.Total, exec.InProgress = true, len(items), len(items)
-		return finishIfDone(tx, &exec, rec, now)
-	})
-	if err == nil && len(items) > 0 && e.Queue.Notify != nil {
-		e.Queue.Notify()
-	}
-	return err
-}
-
-// failPlan ends an execution whose planning failed for good (permanent,
-// or its job's last attempt); otherwise it returns err for a retry.
-func (e *Engine) failPlan(ctx context.Context, j meta.Job, cause error, permanent bool) error {
-	if !permanent && j.Attempts < max(j.MaxAttempts, 5) && ctx.Err() == nil {
-		return cause
-	}
-	err := e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
-		exec, err := Executions.In(tx).Get(ExecutionKey(j.ID))
-		if err != nil || exec.Status.Final() {
-			return err
-		}
-		rec, _ := Policies.In(tx).Get(exec.Policy)
-		exec.Planned, exec.Status, exec.StatusText = true, StatusFailed, cause.Error()
-		return end(tx, &exec, rec, time.Now().UTC())
-	})
-	if err != nil {
-		return err
-	}
-	return jobs.Permanent(cause)
-}
-
-// finishIfDone ends a planned execution none of whose tasks is active.
+// finishIfDone stores exec, ending it (finalStatus) when it is done.
 func finishIfDone(tx meta.Tx, exec *Execution, rec PolicyRecord, now time.Time) error {
-	if exec.Planned && exec.InProgress == 0 && !exec.Status.Final() {
-		switch {
-		case exec.Failed > 0:
-			exec.Status, exec.StatusText = StatusFailed, fmt.Sprintf("%d of %d tasks failed", exec.Failed, exec.Total)
-		case exec.Stopped > 0:
-			exec.Status = StatusStopped
-		default:
-			exec.Status, exec.StatusText = StatusSucceeded, ""
-		}
+	if done(*exec) {
+		exec.Status, exec.StatusText = finalStatus(*exec)
 		return end(tx, exec, rec, now)
 	}
 	return Executions.In(tx).Put(*exec)

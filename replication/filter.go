@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -27,20 +26,20 @@ type Filter struct {
 	ArtifactTypes []string
 }
 
-// Check reports the first pattern that is not a valid doublestar pattern,
-// naming its field.
+// Check reports the first pattern that is not a valid doublestar pattern
+// (or label without a key) as a *FieldError naming its field.
 func (f Filter) Check() error {
 	for field, set := range map[string][]string{"repositories": f.Repositories, "excludeRepositories": f.ExcludeRepositories,
 		"tags": f.Tags, "excludeTags": f.ExcludeTags, "artifactTypes": f.ArtifactTypes} {
 		for _, p := range set {
 			if !doublestar.ValidatePattern(p) {
-				return fmt.Errorf("%s: pattern %q is not valid", field, p)
+				return invalid(field, "pattern %q is not valid", p)
 			}
 		}
 	}
 	for _, l := range f.Labels {
 		if k, _, _ := strings.Cut(l, "="); k == "" {
-			return fmt.Errorf("labels: %q has no key", l)
+			return invalid("labels", "%q has no key", l)
 		}
 	}
 	return nil

@@ -34,7 +34,7 @@ func TestEndpointOnLoopbackRefused(t *testing.T) {
 	t.Cleanup(target.Close)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(target.URL, "http://"))
 	for _, u := range []string{target.URL, "http://localhost:" + port, "https://[::ffff:127.0.0.1]:" + port, "http://169.254.169.254"} {
-		err := r.eng.CheckEndpoint(Registry{Name: "x", URL: u})
+		err := CheckEndpoint(Registry{Name: "x", URL: u}, WithGuard(r.eng.Guard))
 		if !errors.Is(err, netguard.ErrForbiddenAddress) || !strings.HasPrefix(err.Error(), "url:") {
 			t.Errorf("CheckEndpoint(%s) = %v, want a url: error wrapping ErrForbiddenAddress", u, err)
 		}

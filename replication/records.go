@@ -36,6 +36,10 @@ type Registry struct {
 	// Username and Password are its credentials (empty: anonymous).
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
+	// HasPassword, in what the Service returns (which never carries the
+	// password: it is write-only), says the endpoint has one. It is not
+	// stored.
+	HasPassword bool `json:"-"`
 	// Insecure accepts any TLS certificate.
 	Insecure bool `json:"insecure,omitempty"`
 	// CACert, when set, is a PEM bundle its certificate must chain to.

@@ -33,30 +33,71 @@ func appendLog(log []string, at time.Time, format string, args ...any) []string 
 	return log
 }
 
-// task is the TaskKind handler: one attempt at one artifact.
+// task is the TaskKind handler: one attempt at one artifact, in named
+// steps: read the job's task, begin the attempt (stale jobs stop here),
+// run it, decide its outcome (decide) and record it.
 func (e *Engine) task(ctx context.Context, j meta.Job) error {
+	ref, err := taskRefOf(j)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	a, err := e.beginAttempt(ctx, j, ref)
+	if errors.Is(err, meta.ErrNotFound) {
+		return jobs.Permanent(err)
+	}
+	if err != nil || a == nil {
+		return err
+	}
+	res, runErr := a.run(ctx)
+	o := decide(runErr, ctx.Err() != nil, j.Attempts, j.MaxAttempts)
+	parked, err := e.recordAttempt(context.WithoutCancel(ctx), j, ref, a, o, res, runErr)
+	if err != nil {
+		return err
+	}
+	if o == outcomeParked {
+		e.log().Warn("replication: registry unreachable, task waiting", "execution", ref.execution, "task", ref.id, "job", parked.ID, "err", runErr)
+	}
+	return o.jobError(runErr)
+}
+
+// taskRef names the task a TaskKind job runs.
+type taskRef struct{ execution, id uint64 }
+
+// taskRefOf reads a TaskKind job's payload: a task's first job runs the
+// task of its own id.
+func taskRefOf(j meta.Job) (taskRef, error) {
 	var pl taskPayload
 	if err := json.Unmarshal(j.Payload, &pl); err != nil {
-		return jobs.Permanent(fmt.Errorf("replication: job %d: %w", j.ID, err))
+		return taskRef{}, fmt.Errorf("replication: job %d: %w", j.ID, err)
 	}
-	id := pl.Task
-	if id == 0 {
-		id = j.ID
+	if pl.Task == 0 {
+		pl.Task = j.ID
 	}
-	var (
-		t     Task
-		rec   PolicyRecord
-		p     Policy
-		perr  error
-		bytes int64
-		stale bool
-	)
+	return taskRef{execution: pl.Execution, id: pl.Task}, nil
+}
+
+// attempt is one attempt at a task, begun.
+type attempt struct {
+	task Task
+	// p is the policy to run, or perr why it cannot run.
+	p    Policy
+	perr error
+	// sent counts the bytes sent to the destination (atomically).
+	sent int64
+	log  taskLog
+}
+
+// beginAttempt marks the task in progress for job j, logs the attempt and
+// resolves its policy; nil when the job is stale (see stale).
+func (e *Engine) beginAttempt(ctx context.Context, j meta.Job, ref taskRef) (*attempt, error) {
+	a := &attempt{}
+	skip := false
 	err := e.Store.Update(ctx, func(tx meta.Tx) error {
-		var err error
-		if t, err = Tasks.In(tx).Get(TaskKey(pl.Execution, id)); err != nil {
+		t, err := Tasks.In(tx).Get(TaskKey(ref.execution, ref.id))
+		if err != nil {
 			return err
 		}
-		if stale = t.Status.Final() || t.JobID != j.ID; stale {
+		if skip = stale(t, j.ID); skip {
 			return nil
 		}
 		now := time.Now().UTC()
@@ -66,113 +107,93 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 		}
 		t.Log = appendLog(t.Log, now, "attempt %d of %d (job %d): %s %s:%s → %s", j.Attempts, max(j.MaxAttempts, 1), j.ID,
 			t.Operation, t.Repository, Item{Tag: t.Tag, Digest: t.Digest}.Ref(), t.Destination)
-		exec, err := Executions.In(tx).Get(ExecutionKey(pl.Execution))
+		exec, err := Executions.In(tx).Get(ExecutionKey(ref.execution))
 		if err != nil {
 			return err
 		}
-		if rec, perr = Policies.In(tx).Get(exec.Policy); perr == nil {
-			p, perr = e.resolve(tx, rec, &bytes)
+		rec, err := Policies.In(tx).Get(exec.Policy)
+		if err == nil {
+			a.p, a.perr = e.resolve(tx, rec, &a.sent)
 		} else {
-			perr = fmt.Errorf("%w %q: %w", ErrPolicy, exec.Policy, perr)
+			a.p, a.perr = Policy{}, fmt.Errorf("%w %q: %w", ErrPolicy, exec.Policy, err)
 		}
+		a.task = t
 		return Tasks.In(tx).Put(t)
 	})
-	if errors.Is(err, meta.ErrNotFound) {
-		return jobs.Permanent(err)
+	if err != nil || skip {
+		return nil, err
 	}
-	if err != nil || stale {
-		return err
+	return a, nil
+}
+
+// run copies or deletes the task's artifact (or fails with why its
+// policy cannot run).
+func (a *attempt) run(ctx context.Context) (Result, error) {
+	if a.perr != nil {
+		return Result{}, a.perr
 	}
-	var (
-		mu    sync.Mutex
-		lines []func([]string) []string
-	)
-	logf := func(format string, args ...any) {
-		now := time.Now().UTC()
-		mu.Lock()
-		defer mu.Unlock()
-		lines = append(lines, func(l []string) []string { return appendLog(l, now, format, args...) })
-	}
-	var res Result
-	runErr := perr
-	if runErr == nil {
-		res, runErr = Do(ctx, p, Item{Operation: t.Operation, Repository: t.Repository, Tag: t.Tag, Digest: t.Digest}, logf)
-	}
-	shutdown := runErr != nil && ctx.Err() != nil
-	final := runErr == nil || !shutdown && (j.Attempts >= max(j.MaxAttempts, 1) || permanentError(runErr))
-	// A registry that cannot be reached does not use up a task: at its
-	// last attempt the task waits for it with a new job, so a long outage
-	// ends in a catch-up, not in failed tasks.
-	park := final && runErr != nil && !permanentError(runErr) && unreachable(runErr)
-	var parked meta.Job
-	err = e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
-		t, err := Tasks.In(tx).Get(TaskKey(pl.Execution, id))
-		if err != nil || t.Status.Final() || t.JobID != j.ID {
+	t := a.task
+	return Do(ctx, a.p, Item{Operation: t.Operation, Repository: t.Repository, Tag: t.Tag, Digest: t.Digest}, a.log.add)
+}
+
+// recordAttempt records outcome o of the attempt on its task (unless the
+// task was stopped or moved on meanwhile) and, when the task ends, on its
+// execution, which ends with its last task. A parked task gets its next
+// job here, which it returns.
+func (e *Engine) recordAttempt(ctx context.Context, j meta.Job, ref taskRef, a *attempt, o outcome, res Result, runErr error) (meta.Job, error) {
+	var next meta.Job
+	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+		t, err := Tasks.In(tx).Get(TaskKey(ref.execution, ref.id))
+		if err != nil || stale(t, j.ID) {
 			return err // stopped meanwhile
 		}
 		now := time.Now().UTC()
-		mu.Lock()
-		for _, add := range lines {
-			t.Log = add(t.Log)
-		}
-		mu.Unlock()
-		n := atomic.LoadInt64(&bytes)
-		t.Bytes += n
-		switch {
-		case runErr == nil:
-			t.Status, t.Error, t.EndTime = StatusSucceeded, "", now
-			t.Artifacts, t.Skipped = len(res.Copied), len(res.Skipped)
-			t.Log = appendLog(t.Log, now, "done: %d manifests copied, %d already there, %d conflicts, %d bytes sent", len(res.Copied), len(res.Skipped), res.Conflicts, n)
-		case park:
-			job, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: TaskKind, Payload: taskPayload{Execution: pl.Execution, Task: id},
+		t.Log = a.log.applyTo(t.Log)
+		if o == outcomeParked {
+			next, err = jobs.EnqueueTx(tx, jobs.Spec{Kind: TaskKind, Payload: taskPayload{Execution: ref.execution, Task: ref.id},
 				MaxAttempts: j.MaxAttempts, RunAt: now.Add(e.parkDelay())}, now)
 			if err != nil {
 				return err
 			}
-			parked = job
-			t.JobID, t.Status, t.Error = job.ID, StatusPending, runErr.Error()
-			t.Log = appendLog(t.Log, now, "registry unreachable: %v; waiting for it (job %d, next try at %s)", runErr, job.ID, job.RunAt.Format(time.RFC3339))
-			return Tasks.In(tx).Put(t)
-		case shutdown:
-			t.Log = appendLog(t.Log, now, "interrupted: %v", runErr)
-			return Tasks.In(tx).Put(t)
-		case final:
-			t.Status, t.Error, t.EndTime = StatusFailed, runErr.Error(), now
-			t.Log = appendLog(t.Log, now, "failed: %v", runErr)
-		default:
-			t.Status, t.Error = StatusPending, runErr.Error()
-			t.Log = appendLog(t.Log, now, "attempt failed, will retry: %v", runErr)
-			return Tasks.In(tx).Put(t)
 		}
-		if err := Tasks.In(tx).Put(t); err != nil {
+		settle(&t, o, res, runErr, atomic.LoadInt64(&a.sent), next, now)
+		if err := Tasks.In(tx).Put(t); err != nil || !o.ends() {
 			return err
 		}
-		exec, err := Executions.In(tx).Get(ExecutionKey(pl.Execution))
+		exec, err := Executions.In(tx).Get(ExecutionKey(ref.execution))
 		if err != nil {
 			return err
 		}
-		exec.InProgress--
-		exec.Bytes += t.Bytes
-		if runErr == nil {
-			exec.Succeeded++
-			exec.Artifacts += t.Artifacts
-		} else {
-			exec.Failed++
-		}
+		countEnded(&exec, t)
 		rec, _ := Policies.In(tx).Get(exec.Policy)
 		return finishIfDone(tx, &exec, rec, now)
 	})
-	if err != nil {
-		return err
+	return next, err
+}
+
+// taskLog collects an attempt's log lines, from the copy's goroutines,
+// with the time each was logged, until they are recorded.
+type taskLog struct {
+	mu    sync.Mutex
+	lines []func([]string) []string
+}
+
+// add logs a line (the log function Do is given).
+func (l *taskLog) add(format string, args ...any) {
+	now := time.Now().UTC()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, func(log []string) []string { return appendLog(log, now, format, args...) })
+}
+
+// applyTo appends the collected lines to log.
+func (l *taskLog) applyTo(log []string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, add := range l.lines {
+		log = add(log)
 	}
-	if park {
-		e.log().Warn("replication: registry unreachable, task waiting", "execution", pl.Execution, "task", id, "job", parked.ID, "err", runErr)
-		return nil
-	}
-	if runErr != nil && final {
-		return jobs.Permanent(runErr)
-	}
-	return runErr
+	return log
 }
 
 // permanentError reports a failure that a retry will not fix: the

@@ -114,8 +114,9 @@ func (b *background) consume(name string, tx func(context.Context, meta.Tx, []me
 
 // addReplication builds the replication engine, which reaches this
 // registry through local, registers its jobs and schedules and consumes
-// the events of event-based policies.
-func (b *background) addReplication(ctx context.Context, cfg Config, local http.Handler) (*replication.Engine, error) {
+// the events of event-based policies; it returns the service the admin
+// API manages replication through.
+func (b *background) addReplication(ctx context.Context, cfg Config, local http.Handler) (*replication.Service, error) {
 	e := &replication.Engine{Store: b.store, Queue: b.queue, Scheduler: b.runner, Logger: b.logger,
 		TaskAttempts: cfg.Replication.TaskAttempts, Guard: b.outbound,
 		LocalTransport: inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
@@ -127,7 +128,7 @@ func (b *background) addReplication(ctx context.Context, cfg Config, local http.
 		return nil, fmt.Errorf("replication: %w", err)
 	}
 	b.consume(replication.ConsumerName, e.Consume)
-	return e, nil
+	return replication.NewService(b.store, e)
 }
 
 // addConsumers adds the webhook dispatcher, the syslog forwarder when
