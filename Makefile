@@ -54,7 +54,7 @@ fuzz:
 	done
 	@GO=$(GO) scripts/fuzz.sh ./auth FuzzParseScope $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./auth/session FuzzAccount $(FUZZTIME_SHORT)
-	@GO=$(GO) scripts/fuzz.sh ./api FuzzAuditQuery $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./events FuzzAuditQuery $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicy $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpoint $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzProjectScanSettings $(FUZZTIME_SHORT)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/webhook"
 )
@@ -65,6 +66,8 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, webhook.ErrExists):
 		return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
 	case errors.Is(err, webhook.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, events.ErrBadQuery):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, accounts.ErrNotEmpty):
 		return &apiError{status: http.StatusPreconditionFailed, code: codePrecondition, msg: err.Error()}
