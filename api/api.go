@@ -35,7 +35,7 @@ type Handler struct {
 
 	limiter     *auth.LoginLimiter
 	queue       *jobs.Queue
-	scheduler   Scheduler
+	schedules   *jobs.Schedules
 	sessions    *session.Sessions
 	oidc        *oidc.Client
 	autoOnboard bool
@@ -77,6 +77,7 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	for _, o := range opts {
 		o(h)
 	}
+	h.defaultServices(store)
 	h.route("GET /projects", h.listProjects)
 	h.route("HEAD /projects", h.headProject)
 	h.route("POST /projects", h.createProject)

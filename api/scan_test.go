@@ -13,6 +13,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/gc"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/scan"
@@ -55,7 +56,11 @@ func newScanAPI(t *testing.T) *scanEnv {
 		env.engine = &engine.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Builtin: map[string]scan.Scanner{"builtin": metaScanner{"berth"}},
 			Guard: loopbackAllowed}
 		WithScanning(env.engine)(h)
-		WithScheduler(runner)(h)
+		schedules, err := jobs.NewSchedules(h.store, []jobs.ScheduledJob{gc.ScheduledJob(), engine.ScanAllJob()}, jobs.WithScheduler(runner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		WithSchedules(schedules)(h)
 		WithJobs(env.engine.Queue)(h)
 	})
 	ctx := context.Background()

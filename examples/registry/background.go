@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/gc"
@@ -20,7 +18,6 @@ import (
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan/engine"
-	"github.com/berthreg/berth/settings"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/webhook"
 )
@@ -50,6 +47,10 @@ type background struct {
 	// scanning scans images and gates pulls.
 	scanning *scanning
 
+	// schedules are the stored schedules of system jobs (collection,
+	// scan-all), applied to runner at start and changed through the API.
+	schedules *jobs.Schedules
+
 	recorder  *events.Recorder
 	runner    *jobs.Runner
 	consumers []*events.Consumer
@@ -77,11 +78,13 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
 	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
+	scheduled := []jobs.ScheduledJob{engine.ScanAllJob()}
 	if driver != nil {
 		b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver, Observe: gcMetrics(metrics)}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
-		if err := applyStored(ctx, store, api.GCScheduleName, func(v []byte) error { return api.ApplyGCSchedule(b.runner, v) }); err != nil {
-			return nil, err
-		}
+		scheduled = append(scheduled, gc.ScheduledJob())
+	}
+	if b.schedules, err = jobs.NewSchedules(store, scheduled, jobs.WithScheduler(b.runner)); err != nil {
+		return nil, err
 	}
 	// The delivery log follows the job queue's retention of finished jobs.
 	b.runner.Handle(deliveryPruneJob, jobs.HandlerFunc(func(ctx context.Context, _ meta.Job) error {
@@ -120,6 +123,10 @@ func setupBackground(ctx context.Context, cfg Config, store meta.Store, driver s
 		return nil, err
 	}
 	b.hooks = registry.Chain(b.hooks, b.scanning.gate.Hooks())
+	// The schedules set through the admin API, as stored.
+	if err := b.schedules.ApplyStored(ctx); err != nil {
+		return nil, err
+	}
 	b.consumers = append(b.consumers, &events.Consumer{Store: store, Name: engine.ConsumerName, From: events.FromNow,
 		Tx: b.scanning.engine.Consume, Bell: bell, Logger: logger, Done: func([]meta.Event) { b.runner.Wake() }})
 	dispatcher := webhook.Dispatcher(store, bell, b.runner.Wake)
@@ -171,20 +178,4 @@ func (b *background) start(ctx context.Context) (wait func()) {
 		wg.Wait()
 		b.scanning.close()
 	}
-}
-
-// applyStored hands the stored setting name, if there is one, to apply
-// (the schedules set through the admin API, at start).
-func applyStored(ctx context.Context, store meta.Store, name string, apply func([]byte) error) error {
-	var value json.RawMessage
-	found := false
-	err := store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		found, err = settings.Load(tx, name, &value)
-		return err
-	})
-	if err != nil || !found {
-		return err
-	}
-	return apply(value)
 }

@@ -175,7 +175,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, metrics prometh
 	}
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, store, logger, api.WithJobs(bg.queue), api.WithScheduler(bg.runner), api.WithReplication(bg.replication),
+		if access, err = setupAuth(ctx, cfg, store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules), api.WithReplication(bg.replication),
 			api.WithScanning(bg.scanning.engine)); err != nil {
 			_ = store.Close()
 			return nil, nil, err

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
@@ -134,9 +133,6 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 		p, ok := auth.PrincipalFrom(ev.Request.Context())
 		return ok && p.Name == scanPrincipal.Name && ev.Request.Header.Get("Authorization") == ""
 	}}
-	if err := applyStored(ctx, store, engine.ScanAllScheduleName, func(v []byte) error { return api.ApplyScanAllSchedule(runner, v) }); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
