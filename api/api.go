@@ -13,6 +13,7 @@ import (
 	"github.com/berthreg/berth/auth/session"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/webhook"
 )
 
 // Prefix is where the API is served.
@@ -36,6 +37,7 @@ type Handler struct {
 	limiter     *auth.LoginLimiter
 	queue       *jobs.Queue
 	schedules   *jobs.Schedules
+	webhooks    *webhook.Policies
 	sessions    *session.Sessions
 	oidc        *oidc.Client
 	autoOnboard bool
