@@ -144,7 +144,7 @@ func (h *Handler) purgeAudit(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if req.Hours == nil || *req.Hours < 0 {
 		return badRequest("audit_retention_hour: a number of hours, 0 or more, is required")
 	}
-	n, err := events.Purge(r.Context(), h.store, time.Now().Add(-time.Duration(*req.Hours)*time.Hour))
+	n, err := h.m.PurgeAudit(r.Context(), p, time.Duration(*req.Hours)*time.Hour)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
@@ -48,4 +49,18 @@ func (m *Manager) AuditLog(ctx context.Context, p auth.Principal, q events.Audit
 		return err
 	})
 	return page, err
+}
+
+// PurgeAudit deletes, for p, the events older than olderThan that every
+// consumer of the event log has handled (events.Purge), and returns how
+// many it deleted: the audit log's retention, for system administrators
+// only (else ErrForbidden). A negative olderThan is ErrInvalid.
+func (m *Manager) PurgeAudit(ctx context.Context, p auth.Principal, olderThan time.Duration) (int, error) {
+	if !admin(p) {
+		return 0, fmt.Errorf("%w: only system administrators purge the audit log", ErrForbidden)
+	}
+	if olderThan < 0 {
+		return 0, fmt.Errorf("%w: audit retention %v is negative", ErrInvalid, olderThan)
+	}
+	return events.Purge(ctx, m.store, m.now().Add(-olderThan))
 }

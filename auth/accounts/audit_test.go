@@ -3,6 +3,7 @@ package accounts
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
@@ -74,5 +75,21 @@ func TestAuditLogRules(t *testing.T) {
 	}
 	if _, err := m.AuditLog(ctx, adm, events.AuditQuery{Filter: "nonsense", Page: 1, Size: 10}); !errors.Is(err, events.ErrBadQuery) {
 		t.Errorf("a bad filter: %v, want events.ErrBadQuery", err)
+	}
+
+	if _, err := m.PurgeAudit(ctx, alice, 0); !errors.Is(err, ErrForbidden) {
+		t.Errorf("alice purges: %v, want ErrForbidden", err)
+	}
+	if _, err := m.PurgeAudit(ctx, adm, -time.Hour); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a negative retention: %v, want ErrInvalid", err)
+	}
+	if n, err := m.PurgeAudit(ctx, adm, time.Hour); err != nil || n != 0 {
+		t.Errorf("purging what is older than an hour: %d, %v", n, err)
+	}
+	if n, err := m.PurgeAudit(ctx, adm, 0); err != nil || n == 0 {
+		t.Errorf("purging everything: %d, %v", n, err)
+	}
+	if page, _ := m.AuditLog(ctx, adm, all); len(page.Entries) != 0 {
+		t.Errorf("after purging everything: %d entries", len(page.Entries))
 	}
 }
