@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/webhook"
 )
 
 // Prefix is where the API is served.
@@ -36,7 +37,8 @@ type Handler struct {
 
 	limiter     *auth.LoginLimiter
 	queue       *jobs.Queue
-	scheduler   Scheduler
+	schedules   *jobs.Schedules
+	webhooks    *webhook.Policies
 	sessions    *session.Sessions
 	oidc        *oidc.Client
 	autoOnboard bool
@@ -78,6 +80,7 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	for _, o := range opts {
 		o(h)
 	}
+	h.defaultServices(store)
 	h.route("GET /projects", h.listProjects)
 	h.route("HEAD /projects", h.headProject)
 	h.route("POST /projects", h.createProject)

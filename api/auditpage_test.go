@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -111,15 +112,15 @@ func TestAuditPagesInTheStore(t *testing.T) {
 	}
 
 	// A filter matching only two old events: each request touches at most
-	// maxAuditScan events and links to the next; following the links finds
-	// page 1 and page 2 of the matches.
+	// events.MaxAuditScan events and links to the next; following the links
+	// finds page 1 and page 2 of the matches.
 	walk := func(path string) []auditLog {
 		t.Helper()
 		var found []auditLog
-		for range n/maxAuditScan + 2 { // the walk ends before; this bounds a broken one
+		for range n/events.MaxAuditScan + 2 { // the walk ends before; this bounds a broken one
 			resp, l, c := get(path)
-			if c > maxAuditScan+1 {
-				t.Fatalf("%s touched %d events (bound %d)", path, c, maxAuditScan)
+			if c > events.MaxAuditScan+1 {
+				t.Fatalf("%s touched %d events (bound %d)", path, c, events.MaxAuditScan)
 			}
 			if resp.Header.Get("X-Total-Count") != "" {
 				t.Errorf("%s: X-Total-Count on a filtered page", path)

@@ -15,7 +15,7 @@
 // extensions: an access's "pattern" limits it to matching repositories,
 // and "expires_at" sets an exact expiry; robots holding robot permissions
 // manage robots within their own rights), and, with WithJobs and
-// WithScheduler, webhook policies and their delivery log, the job queue,
+// WithSchedules, webhook policies and their delivery log, the job queue,
 // the audit log and garbage collection (Harbor's /system/gc), and, with
 // WithReplication, registry endpoints (/registries), replication policies
 // (/replication/policies) and executions with their tasks and logs

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan/engine"
@@ -84,6 +86,12 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, replication.ErrExists), errors.Is(err, replication.ErrInUse), errors.Is(err, replication.ErrFinal):
 		return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
+	case errors.Is(err, events.ErrBadQuery):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, jobs.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, jobs.ErrNoScheduler):
+		return &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "this server has no scheduler"}
 	case errors.Is(err, accounts.ErrNotEmpty):
 		return &apiError{status: http.StatusPreconditionFailed, code: codePrecondition, msg: err.Error()}
 	}

@@ -16,52 +16,9 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
-// Scheduler is what the API needs of the job runner to change the garbage
-// collection schedule (a *jobs.Runner is one).
-type Scheduler interface {
-	Schedule(name, spec string, s jobs.Spec) error
-	Unschedule(name string)
-	ScheduleOf(name string) (string, time.Time, bool)
-}
-
-// WithScheduler lets PUT/POST /system/gc/schedule change the collection
-// schedule of s (and keeps it in the metadata store for restarts).
-func WithScheduler(s Scheduler) Option { return func(h *Handler) { h.scheduler = s } }
-
-// GCScheduleName names the collection schedule in the Scheduler and its
-// setting in the metadata store.
-const GCScheduleName = "gc.schedule"
-
-// gcParameters are Harbor's GC job parameters, plus Berth's grace window
-// (in minutes; -1 for none).
-type gcParameters struct {
-	DeleteUntagged bool `json:"delete_untagged"`
-	DryRun         bool `json:"dry_run"`
-	Workers        int  `json:"workers,omitempty"`
-	GraceMinutes   int  `json:"grace_minutes,omitempty"`
-}
-
-func (p gcParameters) options() gc.Options {
-	o := gc.Options{DeleteUntagged: p.DeleteUntagged, DryRun: p.DryRun, Workers: p.Workers}
-	switch {
-	case p.GraceMinutes < 0:
-		o.Grace = -1
-	case p.GraceMinutes > 0:
-		o.Grace = time.Duration(p.GraceMinutes) * time.Minute
-	}
-	return o
-}
-
-// gcSchedule is the collection's schedule.
-var gcSchedule = scheduled[gcParameters]{
-	name: GCScheduleName,
-	spec: func(p gcParameters) jobs.Spec { return jobs.Spec{Kind: gc.JobKind, Payload: p.options()} },
-	check: func(p gcParameters) error {
-		if p.Workers < 0 || p.Workers > 5 {
-			return badRequest("parameters.workers: %d is not between 1 and 5", p.Workers)
-		}
-		return nil
-	},
+// gcSchedule is the collection's schedule (gc.ScheduledJob).
+var gcSchedule = scheduled{
+	name:   gc.ScheduleName,
 	manual: func(id uint64) string { return "/system/gc/" + strconv.FormatUint(id, 10) },
 }
 
@@ -71,10 +28,6 @@ var gcSchedule = scheduled[gcParameters]{
 func (h *Handler) setGCSchedule(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	return gcSchedule.set(h, w, r, p)
 }
-
-// ApplyGCSchedule sets the collection schedule a stored setting describes
-// on s: what a server calls at start with the setting from its store.
-func ApplyGCSchedule(s Scheduler, setting []byte) error { return gcSchedule.apply(s, setting) }
 
 // getGCSchedule is GET /system/gc/schedule.
 func (h *Handler) getGCSchedule(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

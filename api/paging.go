@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/berthreg/berth/auth/accounts"
 )
 
 // Paging defaults and limits, Harbor's.
@@ -71,6 +73,16 @@ func (p page) setHeaders(w http.ResponseWriter, r *http.Request, total int) {
 			w.Header().Set("Link", w.Header().Get("Link")+" , "+l)
 		}
 	}
+}
+
+// accounts is the page as accounts.Manager's listings take it.
+func (p page) accounts() accounts.Page { return accounts.Page{Number: p.num, Size: p.size} }
+
+// writeCounted answers with items, one page of a listing of total items
+// that a service paged, and the paging headers.
+func writeCounted[T any](w http.ResponseWriter, r *http.Request, pg page, items []T, total int) {
+	pg.setHeaders(w, r, total)
+	writeJSON(w, http.StatusOK, append([]T{}, items...))
 }
 
 // writePage answers with pg's page of list (a JSON array, [] when empty)

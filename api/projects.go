@@ -8,7 +8,6 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
-	"github.com/berthreg/berth/meta"
 )
 
 // projectJSON is Harbor's Project, for the fields Berth keeps. Berth
@@ -71,21 +70,6 @@ func roleByID(id int) (rbac.Role, bool) {
 	return "", false
 }
 
-// visible reports whether p may see project proj: it is public, p is an
-// administrator or a member, or p (a robot) may read the project or its
-// robots.
-func (h *Handler) visible(proj accounts.Project, p auth.Principal) bool {
-	if proj.Public || (p.Admin && p.Kind != auth.Anonymous) || accounts.RoleIn(proj, p) != "" {
-		return true
-	}
-	for _, res := range []string{rbac.ResourceProject, rbac.ResourceRobot} {
-		if ok, err := h.m.Authorizer().Can(p, proj.Name, res, rbac.ActionRead); err == nil && ok {
-			return true
-		}
-	}
-	return false
-}
-
 func toProjectJSON(proj accounts.Project, p auth.Principal) projectJSON {
 	return projectJSON{
 		Name: proj.Name, OwnerName: proj.CreatedBy, CreationTime: proj.CreatedAt, UpdateTime: proj.UpdatedAt,
@@ -96,17 +80,10 @@ func toProjectJSON(proj accounts.Project, p auth.Principal) projectJSON {
 }
 
 // getProjectRecord loads a project p may see; an invisible project is 404
-// like a missing one, so private names do not leak.
+// like a missing one, so private names do not leak (accounts.Manager's
+// GetProject).
 func (h *Handler) getProjectRecord(r *http.Request, p auth.Principal, name string) (accounts.Project, error) {
-	var proj accounts.Project
-	err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		proj, err = accounts.Projects.In(tx).Get(name)
-		return err
-	})
-	if err == nil && !h.visible(proj, p) {
-		err = meta.ErrNotFound
-	}
+	proj, err := h.m.GetProject(r.Context(), p, name)
 	if err != nil {
 		return proj, toAPIErrorNamed(err, "project "+name)
 	}
@@ -136,24 +113,15 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, p auth.Pr
 		}
 		wantPublic = &b
 	}
-	name := q.Get("name")
-	var all []accounts.Project
-	err = h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		all, err = accounts.Projects.In(tx).List("", 0)
-		return err
-	})
+	found, total, err := h.m.ListProjects(r.Context(), p, accounts.ProjectFilter{Name: q.Get("name"), Public: wantPublic}, pg.accounts())
 	if err != nil {
 		return err
 	}
 	list := []projectJSON{}
-	for _, proj := range all {
-		if !h.visible(proj, p) || (wantPublic != nil && proj.Public != *wantPublic) || (name != "" && proj.Name != name) {
-			continue
-		}
+	for _, proj := range found {
 		list = append(list, toProjectJSON(proj, p))
 	}
-	writePage(w, r, pg, list)
+	writeCounted(w, r, pg, list, total)
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
-	"github.com/berthreg/berth/meta"
 )
 
 // robotAccess is Harbor's Access, plus Pattern, Berth's extension: the
@@ -179,48 +178,16 @@ func (h *Handler) createRobot(w http.ResponseWriter, r *http.Request, p auth.Pri
 			return err
 		}
 	}
-	name, secret, err := h.m.CreateRobot(r.Context(), p, spec)
+	rec, secret, err := h.m.CreateRobotRecord(r.Context(), p, spec)
 	if err != nil {
 		return err
 	}
-	rec, err := h.robotRecord(r, name)
-	if err != nil {
-		return err
-	}
+	name := rec.Name
 	w.Header().Set("Location", Prefix+"/robots/"+name)
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"name": name, "secret": secret, "creation_time": rec.CreatedAt, "expires_at": toRobotJSON(rec).ExpiresAt,
 	})
 	return nil
-}
-
-func (h *Handler) robotRecord(r *http.Request, name string) (accounts.Robot, error) {
-	var rec accounts.Robot
-	err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		rec, err = accounts.Robots.In(tx).Get(name)
-		return err
-	})
-	if err != nil {
-		return rec, toAPIErrorNamed(err, "robot "+name)
-	}
-	return rec, nil
-}
-
-// robotAllowed checks p's right to action on robot rec: a system
-// administrator always, else the robot's project's robot permission.
-func (h *Handler) robotAllowed(p auth.Principal, rec accounts.Robot, action string) (bool, error) {
-	if p.Admin && p.Kind != auth.Anonymous {
-		return true, nil
-	}
-	if p.Kind == auth.Anonymous {
-		return false, nil
-	}
-	scope := rec.Project
-	if scope == "" {
-		scope = "*" // a system robot: managed with a permission on every project
-	}
-	return h.m.Authorizer().Can(p, scope, rbac.ResourceRobot, action)
 }
 
 // robotFor loads the request's robot if p may read it (one p may not
@@ -230,15 +197,9 @@ func (h *Handler) robotFor(r *http.Request, p auth.Principal) (accounts.Robot, e
 		return accounts.Robot{}, err
 	}
 	name := r.PathValue("robot")
-	rec, err := h.robotRecord(r, name)
+	rec, err := h.m.GetRobot(r.Context(), p, name)
 	if err != nil {
-		return rec, err
-	}
-	if ok, err := h.robotAllowed(p, rec, rbac.ActionRead); err != nil || !ok {
-		if err != nil {
-			return rec, err
-		}
-		return rec, notFound("robot %s not found", name)
+		return rec, toAPIErrorNamed(err, "robot "+name)
 	}
 	return rec, nil
 }
@@ -251,23 +212,15 @@ func (h *Handler) listRobots(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	var all []accounts.Robot
-	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		all, err = accounts.Robots.In(tx).List("", 0)
-		return err
-	}); err != nil {
+	found, total, err := h.m.ListRobots(r.Context(), p, pg.accounts())
+	if err != nil {
 		return err
 	}
 	list := []robotJSON{}
-	for _, rec := range all {
-		if ok, err := h.robotAllowed(p, rec, rbac.ActionRead); err != nil {
-			return err
-		} else if ok {
-			list = append(list, toRobotJSON(rec))
-		}
+	for _, rec := range found {
+		list = append(list, toRobotJSON(rec))
 	}
-	writePage(w, r, pg, list)
+	writeCounted(w, r, pg, list, total)
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/auth"
-	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/engine"
 )
@@ -142,11 +141,7 @@ func (h *Handler) artifactVulnerabilities(w http.ResponseWriter, r *http.Request
 
 // scanAllSchedule is the schedule of scanning every image (Harbor's
 // /system/scanAll/schedule; its parameters are unused).
-var scanAllSchedule = scheduled[map[string]any]{
-	name:   engine.ScanAllScheduleName,
-	spec:   func(map[string]any) jobs.Spec { return jobs.Spec{Kind: engine.AllKind} },
-	manual: jobPath,
-}
+var scanAllSchedule = scheduled{name: engine.ScanAllScheduleName, manual: jobPath}
 
 // setScanAllSchedule is POST and PUT /system/scanAll/schedule ("Manual"
 // scans everything now: 201 with the job's Location).
@@ -160,10 +155,4 @@ func (h *Handler) setScanAllSchedule(w http.ResponseWriter, r *http.Request, p a
 // getScanAllSchedule is GET /system/scanAll/schedule.
 func (h *Handler) getScanAllSchedule(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	return scanAllSchedule.get(h, w, r, p)
-}
-
-// ApplyScanAllSchedule sets the scan-all schedule a stored setting
-// describes on s: what a server calls at start.
-func ApplyScanAllSchedule(s Scheduler, setting []byte) error {
-	return scanAllSchedule.apply(s, setting)
 }

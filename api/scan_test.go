@@ -13,6 +13,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/gc"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/scan"
@@ -63,7 +64,11 @@ func newScanAPI(t *testing.T, opts ...engine.Option) *scanEnv {
 			t.Fatal(err)
 		}
 		WithScanning(env.engine)(h)
-		WithScheduler(runner)(h)
+		schedules, err := jobs.NewSchedules(h.store, []jobs.ScheduledJob{gc.ScheduledJob(), engine.ScanAllJob()}, jobs.WithScheduler(runner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		WithSchedules(schedules)(h)
 		WithJobs(env.queue)(h)
 	})
 	ctx := context.Background()

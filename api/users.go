@@ -6,7 +6,6 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
-	"github.com/berthreg/berth/meta"
 )
 
 // userJSON is Harbor's UserResp, for the fields Berth keeps; users are
@@ -93,32 +92,22 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	var all []accounts.User
-	if err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		all, err = accounts.Users.In(tx).List("", 0)
-		return err
-	}); err != nil {
+	found, total, err := h.m.ListUsers(r.Context(), p, accounts.UserFilter{Name: r.URL.Query().Get("username")}, pg.accounts())
+	if err != nil {
 		return err
 	}
-	name := r.URL.Query().Get("username")
 	list := []userJSON{}
-	for _, u := range all {
-		if name == "" || u.Name == name {
-			list = append(list, toUserJSON(u))
-		}
+	for _, u := range found {
+		list = append(list, toUserJSON(u))
 	}
-	writePage(w, r, pg, list)
+	writeCounted(w, r, pg, list, total)
 	return nil
 }
 
-func (h *Handler) userRecord(r *http.Request, name string) (accounts.User, error) {
-	var u accounts.User
-	err := h.store.View(r.Context(), func(tx meta.Tx) error {
-		var err error
-		u, err = accounts.Users.In(tx).Get(name)
-		return err
-	})
+// userRecord loads user account name for p (an administrator, or the
+// account itself).
+func (h *Handler) userRecord(r *http.Request, p auth.Principal, name string) (accounts.User, error) {
+	u, err := h.m.GetUser(r.Context(), p, name)
 	if err != nil {
 		return u, toAPIErrorNamed(err, "user "+name)
 	}
@@ -132,7 +121,7 @@ func (h *Handler) currentUser(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if p.Kind != auth.User {
 		return notFound("robots have no user record")
 	}
-	u, err := h.userRecord(r, p.Name)
+	u, err := h.userRecord(r, p, p.Name)
 	if err != nil {
 		return err
 	}
@@ -145,7 +134,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err := selfOrAdmin(p, name); err != nil {
 		return err
 	}
-	u, err := h.userRecord(r, name)
+	u, err := h.userRecord(r, p, name)
 	if err != nil {
 		return err
 	}
@@ -169,7 +158,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	u, err := h.userRecord(r, name)
+	u, err := h.userRecord(r, p, name)
 	if err != nil {
 		return err
 	}
@@ -199,7 +188,7 @@ func (h *Handler) setSysadmin(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if _, err := h.userRecord(r, name); err != nil {
+	if _, err := h.userRecord(r, p, name); err != nil {
 		return err
 	}
 	if err := h.m.SetUser(r.Context(), name, "", req.SysadminFlag); err != nil {

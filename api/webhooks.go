@@ -89,24 +89,17 @@ func fromWebhookJSON(req webhookPolicy, project string) (webhook.Policy, []webho
 	return p, keep, nil
 }
 
-// checkName accepts a name of a policy, registry or scanner: 1 to 64
-// letters, digits, '-', '_', '.'.
-func checkName(s string) error {
-	if s == "" || len(s) > 64 {
-		return errors.New("1 to 64 characters")
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return errors.New("only letters, digits, '-', '_' and '.'")
-		}
-	}
-	return nil
-}
+// WithWebhookPolicies serves the webhook policies of ps (default: those of
+// the store New is given, webhook.NewPolicies).
+func WithWebhookPolicies(ps *webhook.Policies) Option { return func(h *Handler) { h.webhooks = ps } }
 
 // webhookScope checks p's right to the webhooks of the request's project
 // (a project admin's, project update) or, without a project in the path,
 // the system's (administrators); it returns the project ("" for system).
 func (h *Handler) webhookScope(r *http.Request, p auth.Principal) (string, error) {
+	if h.webhooks == nil {
+		return "", &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "this server keeps no webhook policies"}
+	}
 	project := r.PathValue("project")
 	if project == "" {
 		return "", adminOnly(p)
@@ -115,8 +108,9 @@ func (h *Handler) webhookScope(r *http.Request, p auth.Principal) (string, error
 	return project, err
 }
 
-// policies is the webhook policy service over the handler's store.
-func (h *Handler) policies() *webhook.Policies { return &webhook.Policies{Store: h.store} }
+// policies is the webhook policy service, which validates policies and
+// keeps their rules; this file only translates.
+func (h *Handler) policies() *webhook.Policies { return h.webhooks }
 
 // scopedPolicy checks p's right to the request's webhook scope and loads
 // the policy the path names in it.

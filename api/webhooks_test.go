@@ -217,3 +217,18 @@ func TestWebhookSecretsWriteOnly(t *testing.T) {
 		t.Errorf("after removing the auth header: %+v", ts)
 	}
 }
+
+// TestWebhookPolicyErrorsAreTheServices: the API answers a bad policy with
+// webhook.Validate's own error, the one a Go caller gets.
+func TestWebhookPolicyErrorsAreTheServices(t *testing.T) {
+	url, _ := newWebhookAPI(t)
+	admin := client{t, url, "admin", "admin-password"}
+	_, out := admin.want("POST", "/webhook/policies", `{"name":"deploy","event_types":["PUSH"],"enabled":true,
+		"targets":[{"type":"http","address":"https://x.example/"}]}`, 400, "BAD_REQUEST")
+	want := webhook.Validate(webhook.Policy{Name: "deploy", EventTypes: []string{"PUSH"}, Enabled: true,
+		Targets: []webhook.Target{{Type: "http", Address: "https://x.example/"}}})
+	var e struct{ Errors []struct{ Message string } }
+	if err := json.Unmarshal([]byte(out), &e); err != nil || want == nil || len(e.Errors) != 1 || e.Errors[0].Message != want.Error() {
+		t.Errorf("answer %s, want the message %v", out, want)
+	}
+}

@@ -16,4 +16,10 @@
 // enqueue) happens exactly once. Bell wakes consumers as soon as events are
 // appended in this process; they also poll, for events other processes
 // append.
+//
+// The log is also the audit log: ReadAudit pages it in the store, newest
+// first, with Harbor's filter (ParseAuditFilter) and a bounded walk that
+// hands back a cursor; Purge applies its retention. Who may read which
+// project's part of it is accounts.Manager.AuditLog's rule, since it
+// depends on projects and their members.
 package events

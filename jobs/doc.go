@@ -16,4 +16,10 @@
 // one store (a PostgreSQL backend, later) share one queue: a cron fire is
 // enqueued under a key naming the schedule and the fire time, which only
 // one of them can insert.
+//
+// Schedules keeps the schedules of named system jobs (garbage collection,
+// scanning everything: see gc.ScheduledJob) in the settings and applies
+// them to a Scheduler (a Runner): set one, read it back with its next
+// fire, run its job once by hand, and apply every stored one at start.
+// The admin API and a host's Go code share its checks.
 package jobs

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/gc"
@@ -21,7 +19,7 @@ import (
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/replication"
-	"github.com/berthreg/berth/settings"
+	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/webhook"
 )
@@ -49,6 +47,9 @@ type background struct {
 	runner   *jobs.Runner
 	queue    *jobs.Queue
 	outbound *netguard.Guard
+	// schedules are the stored schedules of system jobs (collection,
+	// scan-all), changed through the admin API.
+	schedules *jobs.Schedules
 	// consumers read the event log, each with its cursor.
 	consumers []*events.Consumer
 }
@@ -79,7 +80,7 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 		return nil, err
 	}
 	b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver, Observe: observe}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
-	if err := applyStored(ctx, store, api.GCScheduleName, func(v []byte) error { return api.ApplyGCSchedule(b.runner, v) }); err != nil {
+	if b.schedules, err = jobs.NewSchedules(store, []jobs.ScheduledJob{gc.ScheduledJob(), engine.ScanAllJob()}, jobs.WithScheduler(b.runner)); err != nil {
 		return nil, err
 	}
 	// The delivery log follows the job queue's retention of finished jobs.
@@ -204,20 +205,4 @@ func (b *background) run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// applyStored hands the stored setting name, if there is one, to apply
-// (the schedules set through the admin API, at start).
-func applyStored(ctx context.Context, store meta.Store, name string, apply func([]byte) error) error {
-	var value json.RawMessage
-	found := false
-	err := store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		found, err = settings.Load(tx, name, &value)
-		return err
-	})
-	if err != nil || !found {
-		return err
-	}
-	return apply(value)
 }

@@ -172,7 +172,9 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if s.scanning, err = setupScanning(ctx, cfg, s.store, bg.queue, bg.runner, h, access.scannerToken, o.builtinScanner, bg.outbound, logger); err != nil {
 		return err
 	}
-	if err := applyStored(ctx, s.store, engine.ScanAllScheduleName, func(v []byte) error { return api.ApplyScanAllSchedule(bg.runner, v) }); err != nil {
+	// The schedules set through the admin API (collection, scan-all), as
+	// stored, now that their jobs' handlers are registered.
+	if err := bg.schedules.ApplyStored(ctx); err != nil {
 		return err
 	}
 	bg.consume(engine.ConsumerName, s.scanning.engine.Consume)
@@ -184,7 +186,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	}
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
-		admin = access.adminAPI(s.store, logger, api.WithJobs(bg.queue), api.WithScheduler(bg.runner),
+		admin = access.adminAPI(s.store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
 			api.WithReplication(repl), api.WithScanning(s.scanning.engine))
 		if err := access.provision(ctx, s.store, logger); err != nil {
 			return err

@@ -3,8 +3,9 @@
 //
 // Policies (Policy) select events by type, project (none for a
 // system policy) and repository pattern (doublestar), and name targets.
-// Policies is the service that keeps them: a name is unique within its
-// project, an id (the event sequence number of the creation) is never
+// Policies (NewPolicies) is the service that keeps them, with every rule
+// for every caller, Go or the admin API: it validates them (Validate), a
+// name is unique within its project, an id (the event sequence number of the creation) is never
 // given twice, and delivery jobs and the delivery log carry it, so a
 // deleted policy's retries and log reach no later policy of its name;
 // deleting a policy deletes its log and pending deliveries.

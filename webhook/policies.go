@@ -35,10 +35,37 @@ const MaxTimeout = 300 * time.Second
 // secrets for every caller, Go or HTTP. A policy's name is unique within
 // its project (system policies, Project "", have a scope of their own);
 // its id, given at creation, is never given again; deleting it deletes its
-// delivery log and pending deliveries.
+// delivery log and pending deliveries. Make it with NewPolicies.
 type Policies struct {
-	// Store holds the policies, the delivery log and the job queue.
-	Store meta.Store
+	// store holds the policies, the delivery log and the job queue.
+	store meta.Store
+	now   func() time.Time
+}
+
+// PoliciesOption configures Policies made by NewPolicies.
+type PoliciesOption func(*Policies)
+
+// WithClock makes the Policies read the time from now (default
+// time.Now): the creation and update times of policies, and the time of
+// the events they record.
+func WithClock(now func() time.Time) PoliciesOption {
+	return func(ps *Policies) { ps.now = now }
+}
+
+// NewPolicies returns the webhook policies kept in store. A nil store or
+// clock is an error.
+func NewPolicies(store meta.Store, opts ...PoliciesOption) (*Policies, error) {
+	ps := &Policies{store: store, now: time.Now}
+	for _, o := range opts {
+		o(ps)
+	}
+	switch {
+	case store == nil:
+		return nil, errors.New("webhook: policies: no store")
+	case ps.now == nil:
+		return nil, errors.New("webhook: policies: WithClock(nil)")
+	}
+	return ps, nil
 }
 
 // Validate checks a policy's name, patterns, event types and targets.
@@ -151,9 +178,9 @@ func (ps *Policies) Create(ctx context.Context, p Policy) (Policy, error) {
 	if err := Validate(p); err != nil {
 		return p, err
 	}
-	now := time.Now().UTC()
+	now := ps.now().UTC()
 	p.CreatedAt, p.UpdatedAt = now, now
-	err := ps.Store.Update(ctx, func(tx meta.Tx) error {
+	err := ps.store.Update(ctx, func(tx meta.Tx) error {
 		p.ProjectID = 0
 		if p.Project != "" {
 			proj, err := accounts.Projects.In(tx).Get(p.Project)
@@ -202,7 +229,7 @@ func orStr(s, fallback string) string {
 // meta.ErrNotFound.
 func (ps *Policies) Get(ctx context.Context, project, name string) (Policy, error) {
 	var p Policy
-	err := ps.Store.View(ctx, func(tx meta.Tx) error {
+	err := ps.store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		p, err = get(tx, project, name)
 		return err
@@ -214,7 +241,7 @@ func (ps *Policies) Get(ctx context.Context, project, name string) (Policy, erro
 // name order.
 func (ps *Policies) List(ctx context.Context, project string) ([]Policy, error) {
 	var out []Policy
-	err := ps.Store.View(ctx, func(tx meta.Tx) error {
+	err := ps.store.View(ctx, func(tx meta.Tx) error {
 		after := ""
 		if project != "" {
 			after = project + "/"
@@ -261,7 +288,7 @@ func (ps *Policies) Update(ctx context.Context, p Policy, keep []Keep) (Policy, 
 		return p, err
 	}
 	p.Targets = slices.Clone(p.Targets)
-	err := ps.Store.Update(ctx, func(tx meta.Tx) error {
+	err := ps.store.Update(ctx, func(tx meta.Tx) error {
 		old, err := get(tx, p.Project, p.Name)
 		if err != nil {
 			return err
@@ -282,7 +309,7 @@ func (ps *Policies) Update(ctx context.Context, p Policy, keep []Keep) (Policy, 
 				}
 			}
 		}
-		p.ID, p.ProjectID, p.CreatedBy, p.CreatedAt, p.UpdatedAt = old.ID, old.ProjectID, old.CreatedBy, old.CreatedAt, time.Now().UTC()
+		p.ID, p.ProjectID, p.CreatedBy, p.CreatedAt, p.UpdatedAt = old.ID, old.ProjectID, old.CreatedBy, old.CreatedAt, ps.now().UTC()
 		return PolicyRecords.In(tx).Put(p)
 	})
 	return p, err
@@ -305,12 +332,12 @@ func sameAddress(targets []Target, i int, address string) (Target, bool) {
 // Delete deletes policy name of project with its delivery log and its
 // delivery jobs (a running attempt is canceled: it records nothing).
 func (ps *Policies) Delete(ctx context.Context, project, name string) error {
-	return ps.Store.Update(ctx, func(tx meta.Tx) error {
+	return ps.store.Update(ctx, func(tx meta.Tx) error {
 		p, err := get(tx, project, name)
 		if err != nil {
 			return err
 		}
-		now := time.Now().UTC()
+		now := ps.now().UTC()
 		if err := deletePolicy(tx, p, now); err != nil {
 			return err
 		}
@@ -331,7 +358,7 @@ type Logged struct {
 // first: its own only, never that of a deleted policy of the same name.
 func (ps *Policies) Deliveries(ctx context.Context, project, name string) ([]Logged, error) {
 	var out []Logged
-	err := ps.Store.View(ctx, func(tx meta.Tx) error {
+	err := ps.store.View(ctx, func(tx meta.Tx) error {
 		p, err := get(tx, project, name)
 		if err != nil {
 			return err
@@ -359,7 +386,7 @@ func (ps *Policies) Deliveries(ctx context.Context, project, name string) ([]Log
 // function Redeliver); meta.ErrNotFound when the delivery is not the
 // policy's.
 func (ps *Policies) Redeliver(ctx context.Context, q *jobs.Queue, project, name, id string) (string, error) {
-	err := ps.Store.View(ctx, func(tx meta.Tx) error {
+	err := ps.store.View(ctx, func(tx meta.Tx) error {
 		p, err := get(tx, project, name)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ func hook(project, name, address string) Policy {
 func TestPolicyNamesPerProject(t *testing.T) {
 	s := testbolt.Open(t)
 	addProjects(t, s, "a", "b")
-	ps := &Policies{Store: s}
+	ps := newPolicies(t, s)
 	ctx := t.Context()
 	pa, err := ps.Create(ctx, hook("a", "deploy", "https://a.example/hook"))
 	if err != nil {
@@ -94,7 +95,7 @@ func TestDeletedPolicyLeavesNothing(t *testing.T) {
 	old, other := newReceiver(t, 500), newReceiver(t, 200)
 	s := newStack(t, jobs.KindOptions{MaxAttempts: 1000, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
 	addProjects(t, s.store, "team", "evil")
-	ps := &Policies{Store: s.store}
+	ps := newPolicies(t, s.store)
 	if _, err := ps.Create(t.Context(), hook("team", "deploy", old.url+"/?token=team-secret")); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestJobOfAnotherPolicyDropped(t *testing.T) {
 	recv := newReceiver(t, 200)
 	s := testbolt.Open(t)
 	addProjects(t, s, "team")
-	ps := &Policies{Store: s}
+	ps := newPolicies(t, s)
 	p, err := ps.Create(t.Context(), hook("team", "deploy", recv.url))
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +190,7 @@ func TestLegacyPolicyJobs(t *testing.T) {
 	if err := d.Run(t.Context(), meta.Job{ID: 1, Kind: JobKind, Payload: raw}); err != nil || len(recv.requests()) != 1 {
 		t.Fatalf("a legacy job: %v, %d requests", err, len(recv.requests()))
 	}
-	ps := &Policies{Store: s}
+	ps := newPolicies(t, s)
 	if err := ps.Delete(t.Context(), "team", "legacy"); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestLegacyPolicyJobs(t *testing.T) {
 func TestUpdateKeepsSecretsOfSameAddress(t *testing.T) {
 	s := testbolt.Open(t)
 	addProjects(t, s, "team")
-	ps := &Policies{Store: s}
+	ps := newPolicies(t, s)
 	p := hook("team", "deploy", "https://one.example/")
 	p.Targets[0].Secret, p.Targets[0].AuthHeader = "one-secret", "Bearer one"
 	p.Targets = append(p.Targets, Target{Type: "http", Address: "https://two.example/", AuthHeader: "Bearer two"})
@@ -240,7 +241,7 @@ func TestPolicyOfEarlierProject(t *testing.T) {
 	recv := newReceiver(t, 200)
 	s := newStack(t, jobs.KindOptions{}, hook("team", "stale", recv.url))
 	addProjects(t, s.store, "team")
-	ps := &Policies{Store: s.store}
+	ps := newPolicies(t, s.store)
 	if got, err := ps.List(t.Context(), "team"); err != nil || len(got) != 0 {
 		t.Errorf("List = %+v, %v", got, err)
 	}
@@ -260,5 +261,82 @@ func TestPolicyOfEarlierProject(t *testing.T) {
 	p, err := ps.Create(t.Context(), hook("team", "stale", recv.url))
 	if err != nil || p.ID == 0 {
 		t.Fatalf("a new policy of the name: %+v, %v", p, err)
+	}
+}
+
+// newPolicies returns the policies kept in s.
+func newPolicies(t *testing.T, s meta.Store) *Policies {
+	t.Helper()
+	ps, err := NewPolicies(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// TestPoliciesValidate: every rule of a policy is the Policies' own, so a
+// host creating or updating policies from Go gets the admin API's checks
+// and errors (ErrInvalid naming the field as the API spells it, ErrExists,
+// meta.ErrNotFound for a missing project or policy).
+func TestPoliciesValidate(t *testing.T) {
+	s := testbolt.Open(t)
+	addProjects(t, s, "team")
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	ps, err := NewPolicies(s, WithClock(func() time.Time { return at }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	bad := []struct {
+		field  string
+		change func(*Policy)
+	}{
+		{"name", func(p *Policy) { p.Name = "" }},
+		{"name", func(p *Policy) { p.Name = "a/b" }},
+		{"repositories", func(p *Policy) { p.Repositories = "team/[" }},
+		{"event_types", func(p *Policy) { p.EventTypes = nil }},
+		{"event_types[0]", func(p *Policy) { p.EventTypes = []string{"PUSH"} }},
+		{"targets", func(p *Policy) { p.Targets = nil }},
+		{"targets[0].type", func(p *Policy) { p.Targets[0].Type = "email" }},
+		{"targets[0].address", func(p *Policy) { p.Targets[0].Address = "ftp://x.example/" }},
+		{"targets[0].payload_format", func(p *Policy) { p.Targets[0].Format = "xml" }},
+		{"targets[0].payload_format", func(p *Policy) { p.Targets[0].Type, p.Targets[0].Format = "slack", "cloudevents" }},
+		{"targets[0].timeout_seconds", func(p *Policy) { p.Targets[0].Timeout = MaxTimeout + time.Second }},
+	}
+	for _, b := range bad {
+		p := hook("team", "deploy", "https://x.example/hook")
+		b.change(&p)
+		_, createErr := ps.Create(ctx, p)
+		if !errors.Is(createErr, ErrInvalid) || !strings.Contains(createErr.Error(), ": "+b.field+":") {
+			t.Errorf("Create with a bad %s: %v", b.field, createErr)
+		}
+		if verr := Validate(p); verr == nil || verr.Error() != createErr.Error() {
+			t.Errorf("Validate and Create disagree on a bad %s: %v / %v", b.field, verr, createErr)
+		}
+	}
+	p, err := ps.Create(ctx, hook("team", "deploy", "https://x.example/hook"))
+	if err != nil || !p.CreatedAt.Equal(at) || p.ID == 0 {
+		t.Fatalf("Create: %+v, %v", p, err)
+	}
+	if _, err := ps.Create(ctx, hook("team", "deploy", "https://y.example/hook")); !errors.Is(err, ErrExists) {
+		t.Errorf("a second deploy: %v, want ErrExists", err)
+	}
+	if _, err := ps.Create(ctx, hook("nosuch", "deploy", "https://y.example/hook")); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("a policy of a missing project: %v, want meta.ErrNotFound", err)
+	}
+	p.EventTypes = []string{"NOPE"}
+	if _, err := ps.Update(ctx, p, nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Update with a bad event type: %v, want ErrInvalid", err)
+	}
+	p.EventTypes, p.Name = []string{"PUSH_ARTIFACT"}, "other"
+	if _, err := ps.Update(ctx, p, nil); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("Update of a missing policy: %v, want meta.ErrNotFound", err)
+	}
+
+	if _, err := NewPolicies(nil); err == nil {
+		t.Error("NewPolicies(nil): no error")
+	}
+	if _, err := NewPolicies(s, WithClock(nil)); err == nil {
+		t.Error("NewPolicies with a nil clock: no error")
 	}
 }

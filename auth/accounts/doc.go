@@ -10,4 +10,12 @@
 // verified credentials (WithCredentialCache); it keeps the browser
 // sessions of user accounts (StartSession, SessionPrincipal, EndSession)
 // and is the rbac.ProjectLookup.
+//
+// The Manager is the read side too, with the rules of who sees what:
+// GetProject and ListProjects show a principal the projects it may see
+// (public ones, its own, and those a robot may read), GetUser and
+// ListUsers are for administrators and the account itself, GetRobot and
+// ListRobots show the robots a principal may read; a hidden record is
+// meta.ErrNotFound like a missing one, and no hash or session is ever
+// returned. A host's Go code and the admin API get the same answers.
 package accounts

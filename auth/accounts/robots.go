@@ -40,15 +40,23 @@ type RobotSpec struct {
 // what it may do itself; a robot creating a robot also cannot give it a
 // longer life than its own.
 func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec RobotSpec) (string, string, error) {
+	r, secret, err := m.CreateRobotRecord(ctx, creator, spec)
+	return r.Name, secret, err
+}
+
+// CreateRobotRecord is CreateRobot returning the robot as stored (its
+// creation time, its expiry in UTC; without its secret hash) instead of
+// only its name.
+func (m *Manager) CreateRobotRecord(ctx context.Context, creator auth.Principal, spec RobotSpec) (Robot, string, error) {
 	if err := validName(spec.Name); err != nil {
-		return "", "", fmt.Errorf("%w: robot %v", ErrInvalid, err)
+		return Robot{}, "", fmt.Errorf("%w: robot %v", ErrInvalid, err)
 	}
 	if !spec.ExpiresAt.IsZero() && !spec.ExpiresAt.After(m.now()) {
-		return "", "", fmt.Errorf("%w: expiry %v is in the past", ErrInvalid, spec.ExpiresAt)
+		return Robot{}, "", fmt.Errorf("%w: expiry %v is in the past", ErrInvalid, spec.ExpiresAt)
 	}
 	for _, g := range spec.Grants {
 		if err := validGrant(spec.Project, g); err != nil {
-			return "", "", err
+			return Robot{}, "", err
 		}
 	}
 	if !creator.Admin {
@@ -58,21 +66,21 @@ func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec 
 		}
 		if ok, err := m.authz.Can(creator, scope, rbac.ResourceRobot, rbac.ActionCreate); err != nil || !ok {
 			if err != nil {
-				return "", "", err
+				return Robot{}, "", err
 			}
 			if spec.Project == "" {
-				return "", "", fmt.Errorf("%w: %s may not create system robots", ErrForbidden, creator.Name)
+				return Robot{}, "", fmt.Errorf("%w: %s may not create system robots", ErrForbidden, creator.Name)
 			}
-			return "", "", fmt.Errorf("%w: %s may not create robots in %s", ErrForbidden, creator.Name, spec.Project)
+			return Robot{}, "", fmt.Errorf("%w: %s may not create robots in %s", ErrForbidden, creator.Name, spec.Project)
 		}
 		if err := m.withinCreator(ctx, creator, spec); err != nil {
-			return "", "", err
+			return Robot{}, "", err
 		}
 	}
 	secret := newSecret()
 	h, err := m.hash(secret)
 	if err != nil {
-		return "", "", err
+		return Robot{}, "", err
 	}
 	now := m.now().UTC()
 	r := Robot{
@@ -95,12 +103,13 @@ func (m *Manager) CreateRobot(ctx context.Context, creator auth.Principal, spec 
 		return record(ctx, tx, meta.Event{Type: events.CreateRobot, Operator: creator.Name, Project: r.Project, Resource: r.Name})
 	})
 	if err != nil {
-		return "", "", err
+		return Robot{}, "", err
 	}
 	if err := m.applyGrants(r); err != nil {
-		return "", "", err
+		return Robot{}, "", err
 	}
-	return r.Name, secret, nil
+	r.SecretHash = nil
+	return r, secret, nil
 }
 
 // validGrant checks one grant of a robot of project ("" for a system

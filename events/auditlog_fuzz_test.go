@@ -1,26 +1,28 @@
-package api
+package events
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
 
-// FuzzAuditQuery: any q either is refused with a message naming q, or
-// yields a filter that accepts an entry matching every condition.
+// FuzzAuditQuery: any q either is refused (ErrBadQuery, with a message
+// naming q), or yields a filter that accepts an entry matching every
+// condition.
 func FuzzAuditQuery(f *testing.F) {
 	for _, s := range []string{"", "operation=PUSH_ARTIFACT", "username=bob,resource=~team/", "x", "=,=", "resource=~"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
-		match, err := auditQuery(q)
+		filter, err := ParseAuditFilter(q)
 		if err != nil {
-			if !strings.Contains(err.Error(), "q:") {
-				t.Fatalf("error %q does not name q", err)
+			if !errors.Is(err, ErrBadQuery) || !strings.Contains(err.Error(), "q:") {
+				t.Fatalf("error %q is not ErrBadQuery naming q", err)
 			}
 			return
 		}
 		// Build the entry the conditions describe; it must match.
-		var a auditLog
+		var a AuditEntry
 		for _, part := range strings.Split(q, ",") {
 			if part == "" {
 				continue
@@ -40,7 +42,7 @@ func FuzzAuditQuery(f *testing.F) {
 				a.Project += v
 			}
 		}
-		if strings.Count(q, ",") == 0 && !match(a) {
+		if strings.Count(q, ",") == 0 && !filter.Match(a) {
 			t.Fatalf("q %q does not match the entry it describes: %+v", q, a)
 		}
 	})
