@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/webhook"
 )
 
@@ -28,7 +29,6 @@ var openAPI []byte
 // Handler serves the admin API. Create it with New.
 type Handler struct {
 	m     *accounts.Manager
-	store meta.Store
 	authn auth.Authenticator
 	log   *slog.Logger
 	mux   *http.ServeMux
@@ -44,6 +44,10 @@ type Handler struct {
 	autoOnboard bool
 	replication *replication.Service
 	scanning    Scanning
+	// projectScans and artifacts serve the scan settings and artifact
+	// views, which need no scanner.
+	projectScans *engine.ProjectSettings
+	artifacts    *engine.Artifacts
 }
 
 // Option configures a Handler.
@@ -69,14 +73,17 @@ func WithOIDC(c *oidc.Client, autoOnboard bool) Option {
 	return func(h *Handler) { h.oidc, h.autoOnboard = c, autoOnboard }
 }
 
-// New returns the API over the accounts Manager m and its store; authn
-// checks basic credentials (usually m itself); logger receives unexpected
-// failures (nil: none).
+// New returns the API over the accounts Manager m; authn checks basic
+// credentials (usually m itself); logger receives unexpected failures
+// (nil: none). store, m's store, is used only to make the services no
+// option brings (webhook policies, stored schedules without a scheduler,
+// projects' scan settings, the artifact view); the Handler keeps none of
+// it.
 func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger *slog.Logger, opts ...Option) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{m: m, store: store, authn: authn, log: logger, mux: http.NewServeMux()}
+	h := &Handler{m: m, authn: authn, log: logger, mux: http.NewServeMux()}
 	for _, o := range opts {
 		o(h)
 	}

@@ -30,4 +30,12 @@
 // the scan-all schedule (/system/scanAll/schedule). Berth
 // addresses projects, users and robots by name where Harbor uses numeric
 // ids. The OpenAPI document is served at Prefix+"/openapi.json".
+//
+// The API only translates: it decodes requests, checks who may do what,
+// calls the feature packages' services (accounts.Manager,
+// webhook.Policies, jobs.Schedules, replication.Service, the scan
+// engine's), and maps their errors to Harbor's answers. It opens no
+// transaction and keeps no store (TestHandlerHoldsNoStore), so a Go
+// caller of a service gets the same validation and the same errors as an
+// API client.
 package api

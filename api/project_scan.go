@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -113,7 +114,10 @@ func (r projectReq) scanChange() (*engine.SettingsChange, error) {
 // through the scan service (the engine's rules, with or without
 // scanners).
 func (h *Handler) updateProjectScan(ctx context.Context, project string, c *engine.SettingsChange) error {
-	return projectError(engine.NewProjectSettings(h.store).Update(ctx, project, *c), project)
+	if h.projectScans == nil {
+		return &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "this server keeps no scan settings"}
+	}
+	return projectError(h.projectScans.Update(ctx, project, *c), project)
 }
 
 // projectError names the project in the 404 of a scan service's

@@ -59,18 +59,16 @@ type replEnv struct {
 
 func newReplicationAPI(t *testing.T) *replEnv {
 	t.Helper()
-	env := &replEnv{}
-	url, _ := newAPI(t, func(h *Handler) {
-		env.store = h.store
-		env.runner = &jobs.Runner{Store: h.store}
-		env.engine = &pingRecorder{Engine: &replication.Engine{Store: h.store, Queue: &jobs.Queue{Store: h.store}, Scheduler: env.runner, Guard: loopbackAllowed}}
-		svc, err := replication.NewService(h.store, env.engine.Engine, replication.WithPing(env.engine.Ping))
-		if err != nil {
-			t.Fatal(err)
-		}
-		env.svc = svc
-		WithReplication(svc)(h)
-	})
+	store := openStore(t)
+	env := &replEnv{store: store}
+	env.runner = &jobs.Runner{Store: store}
+	env.engine = &pingRecorder{Engine: &replication.Engine{Store: store, Queue: &jobs.Queue{Store: store}, Scheduler: env.runner, Guard: loopbackAllowed}}
+	svc, err := replication.NewService(store, env.engine.Engine, replication.WithPing(env.engine.Ping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.svc = svc
+	url, _ := newAPIOn(t, store, WithReplication(svc))
 	env.admin = client{t, url, "admin", "admin-password"}
 	env.alice = client{t, url, "alice", "alice-password"}
 	env.anon = client{t: t, url: url}

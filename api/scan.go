@@ -53,8 +53,11 @@ func (h *Handler) artifactRef(r *http.Request, p auth.Principal, action string) 
 		}
 		return engine.Artifact{}, forbidden()
 	}
+	if h.artifacts == nil {
+		return engine.Artifact{}, &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "this server keeps no artifacts"}
+	}
 	ref := r.PathValue("reference")
-	a, err := engine.NewArtifacts(h.store).Get(r.Context(), repo, ref)
+	a, err := h.artifacts.Get(r.Context(), repo, ref)
 	if err != nil {
 		return a, toAPIErrorNamed(err, "artifact "+repo+":"+ref)
 	}

@@ -52,25 +52,21 @@ type scanEnv struct {
 // "builtin", whose guard lets loopback adapters in, and opts.
 func newScanAPI(t *testing.T, opts ...engine.Option) *scanEnv {
 	t.Helper()
-	env := &scanEnv{}
-	url, m := newAPI(t, func(h *Handler) {
-		env.store = h.store
-		runner := &jobs.Runner{Store: h.store}
-		env.queue = &jobs.Queue{Store: h.store}
-		var err error
-		env.engine, err = engine.New(h.store, append([]engine.Option{engine.WithQueue(env.queue),
-			engine.WithBuiltin("builtin", metaScanner{"berth"}), engine.WithGuard(loopbackAllowed)}, opts...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		WithScanning(env.engine)(h)
-		schedules, err := jobs.NewSchedules(h.store, []jobs.ScheduledJob{gc.ScheduledJob(), engine.ScanAllJob()}, jobs.WithScheduler(runner))
-		if err != nil {
-			t.Fatal(err)
-		}
-		WithSchedules(schedules)(h)
-		WithJobs(env.queue)(h)
-	})
+	store := openStore(t)
+	env := &scanEnv{store: store}
+	runner := &jobs.Runner{Store: store}
+	env.queue = &jobs.Queue{Store: store}
+	var err error
+	env.engine, err = engine.New(store, append([]engine.Option{engine.WithQueue(env.queue),
+		engine.WithBuiltin("builtin", metaScanner{"berth"}), engine.WithGuard(loopbackAllowed)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schedules, err := jobs.NewSchedules(store, []jobs.ScheduledJob{gc.ScheduledJob(), engine.ScanAllJob()}, jobs.WithScheduler(runner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, m := newAPIOn(t, store, WithScanning(env.engine), WithSchedules(schedules), WithJobs(env.queue))
 	ctx := context.Background()
 	admin := auth.Principal{Name: "admin", Kind: auth.User, Admin: true}
 	for _, p := range []string{"team", "other"} {

@@ -9,9 +9,10 @@ import (
 )
 
 // defaultServices makes, over store, the domain services no option gave:
-// stored schedules without a scheduler (read, and run by hand) and the
-// webhook policies. Without a store there are none (their endpoints are
-// 501).
+// stored schedules without a scheduler (read, and run by hand), the
+// webhook policies, projects' scan settings and the artifact view.
+// Without a store there are none (their endpoints are 501). The Handler
+// keeps the services, not the store: it never opens a transaction.
 func (h *Handler) defaultServices(store meta.Store) {
 	if store == nil {
 		return
@@ -22,4 +23,6 @@ func (h *Handler) defaultServices(store meta.Store) {
 	if h.webhooks == nil {
 		h.webhooks, _ = webhook.NewPolicies(store)
 	}
+	h.projectScans = engine.NewProjectSettings(store)
+	h.artifacts = engine.NewArtifacts(store)
 }
