@@ -33,6 +33,19 @@ func TestReplicationCatchesUpAfterOutage(t *testing.T) {
 	first := a.push(t, "team/app:first", 1024)
 	bs := siteAt(t, bAddr)
 	eventually.True(t, "the first push at b", func() bool { return bs.digest(t, "team/app:first") == first.String() })
+	// b has the tag once it stored the manifest, which can be before the
+	// task heard its answer: kill b only once the task has recorded its
+	// success, else the task retries after the outage and finds the
+	// manifest there already (copied, but not by the attempt that counts).
+	var before []execution
+	if err := json.Unmarshal([]byte(a.must("GET", "/replication/executions?policy_name=live&page_size=100", "", 200)), &before); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range before {
+		if e, _ := a.wait(t, fmt.Sprintf("/replication/executions/%d", e.ID)); e.Status != "Succeed" {
+			t.Fatalf("the first push's execution: %+v", e)
+		}
+	}
 
 	b.kill()
 	want := map[string]string{}
