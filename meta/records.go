@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // Records is one kind of record a feature package keeps in the store: opaque
@@ -41,16 +42,11 @@ type Record struct {
 var ErrBadKind = errors.New("meta: bad record kind")
 
 // ValidKind reports whether kind can name a Records kind: 1 to 64 ASCII
-// letters, digits, dots, dashes and underscores. Backends call it before
-// they touch their storage.
+// letters, digits, dots, dashes and underscores (naming.CheckName's rule).
+// Backends call it before they touch their storage.
 func ValidKind(kind string) error {
-	if kind == "" || len(kind) > 64 {
-		return fmt.Errorf("%w %q: want 1 to 64 characters", ErrBadKind, kind)
-	}
-	for _, c := range kind {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-", c)) {
-			return fmt.Errorf("%w %q: only letters, digits, '.', '-' and '_'", ErrBadKind, kind)
-		}
+	if err := naming.CheckName(kind); err != nil {
+		return fmt.Errorf("%w %q: %v", ErrBadKind, kind, err)
 	}
 	return nil
 }

@@ -9,18 +9,14 @@ import (
 
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // CheckName reports a name an endpoint or a policy cannot have (a
-// *FieldError about "name"): 1 to 64 letters, digits, '-', '_' and '.'.
+// *FieldError about "name"): naming.CheckName's rule.
 func CheckName(name string) error {
-	if name == "" || len(name) > 64 {
-		return invalid("name", "1 to 64 characters")
-	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return invalid("name", "only letters, digits, '-', '_' and '.'")
-		}
+	if err := naming.CheckName(name); err != nil {
+		return invalid("name", "%v", err)
 	}
 	return nil
 }

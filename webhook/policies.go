@@ -16,6 +16,7 @@ import (
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // Errors of the policy operations (wrapped with details). A missing
@@ -73,7 +74,7 @@ func Validate(p Policy) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
-	if err := checkName(p.Name); err != nil {
+	if err := naming.CheckName(p.Name); err != nil {
 		return bad("name: %v", err)
 	}
 	if p.Repositories != "" && !doublestar.ValidatePattern(p.Repositories) {
@@ -103,19 +104,6 @@ func Validate(p Policy) error {
 			return bad("targets[%d].payload_format: slack targets get Slack messages", i)
 		case t.Timeout < 0 || t.Timeout > MaxTimeout:
 			return bad("targets[%d].timeout_seconds: %v is not between 0 and %v", i, t.Timeout, MaxTimeout)
-		}
-	}
-	return nil
-}
-
-// checkName accepts a policy name: 1 to 64 letters, digits, '-', '_', '.'.
-func checkName(s string) error {
-	if s == "" || len(s) > 64 {
-		return errors.New("1 to 64 characters")
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return errors.New("only letters, digits, '-', '_' and '.'")
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -317,16 +318,11 @@ func (e *Engine) ping(ctx context.Context, rec ScannerRegistration) (scan.Metada
 	return Client(rec, e.guard).Metadata(ctx)
 }
 
-// checkName accepts a registration name: 1 to 64 letters, digits, '-',
-// '_' and '.'.
+// checkName accepts a registration name (naming.CheckName's rule), else
+// a *FieldError about "name".
 func checkName(s string) error {
-	if s == "" || len(s) > 64 {
-		return invalid("name", "1 to 64 characters")
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return invalid("name", "only letters, digits, '-', '_' and '.'")
-		}
+	if err := naming.CheckName(s); err != nil {
+		return invalid("name", "%v", err)
 	}
 	return nil
 }
