@@ -4,10 +4,10 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/internal/harborq"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/replication"
 )
@@ -65,35 +65,14 @@ func writeWindow[T any](w http.ResponseWriter, r *http.Request, pg page, items [
 	writeJSON(w, http.StatusOK, append([]T{}, items...))
 }
 
-// fieldQuery is Harbor's q over the given keys: comma-separated key=value
-// (exact) or key=~text (substring). The matcher reads a record's values
-// through get.
+// fieldQuery is Harbor's q over the given keys (see harborq); the
+// matcher reads a record's values through get.
 func fieldQuery(q string, keys ...string) (func(get func(key string) string) bool, error) {
-	type cond struct{ key, val string }
-	var conds []cond
-	for part := range strings.SplitSeq(q, ",") {
-		if part == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(part, "=")
-		if !ok || !slices.Contains(keys, k) {
-			return nil, badRequest("q: %q is not key=value or key=~text on %s", part, strings.Join(keys, ", "))
-		}
-		conds = append(conds, cond{k, v})
+	parsed, err := harborq.Parse(q, keys...)
+	if err != nil {
+		return nil, badRequest("%v", err)
 	}
-	return func(get func(string) string) bool {
-		for _, c := range conds {
-			got := get(c.key)
-			if sub, ok := strings.CutPrefix(c.val, "~"); ok {
-				if !strings.Contains(got, sub) {
-					return false
-				}
-			} else if got != c.val {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return parsed.Match, nil
 }
 
 // renameFields turns the field names a check's message starts with

@@ -3,10 +3,10 @@ package events
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/berthreg/berth/internal/harborq"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -76,10 +76,8 @@ func AuditEntryOf(e meta.Event) AuditEntry {
 // AuditFilter keeps the audit entries that meet every one of its
 // conditions; the zero value keeps every entry.
 type AuditFilter struct {
-	conds []auditCond
+	q harborq.Query
 }
-
-type auditCond struct{ key, val string }
 
 // auditKeys are the fields a filter condition may name.
 var auditKeys = []string{"username", "operation", "resource_type", "resource", "project_name"}
@@ -88,48 +86,33 @@ var auditKeys = []string{"username", "operation", "resource_type", "resource", "
 // on username, operation, resource_type, resource and project_name (Berth),
 // exact, or key=~text for a substring. A malformed q is ErrBadQuery.
 func ParseAuditFilter(q string) (AuditFilter, error) {
-	var f AuditFilter
-	for part := range strings.SplitSeq(q, ",") {
-		if part == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(part, "=")
-		if !ok || !slices.Contains(auditKeys, k) {
-			return AuditFilter{}, fmt.Errorf("%w: q: %q is not key=value on username, operation, resource_type, resource or project_name", ErrBadQuery, part)
-		}
-		f.conds = append(f.conds, auditCond{k, v})
+	parsed, err := harborq.Parse(q, auditKeys...)
+	if err != nil {
+		return AuditFilter{}, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
-	return f, nil
+	return AuditFilter{parsed}, nil
 }
 
 // Empty reports whether f keeps every entry.
-func (f AuditFilter) Empty() bool { return len(f.conds) == 0 }
+func (f AuditFilter) Empty() bool { return f.q.Empty() }
 
 // Match reports whether a meets every condition of f.
 func (f AuditFilter) Match(a AuditEntry) bool {
-	for _, c := range f.conds {
-		var got string
-		switch c.key {
+	return f.q.Match(func(key string) string {
+		switch key {
 		case "username":
-			got = a.Username
+			return a.Username
 		case "operation":
-			got = a.Operation
+			return a.Operation
 		case "resource_type":
-			got = a.ResourceType
+			return a.ResourceType
 		case "resource":
-			got = a.Resource
+			return a.Resource
 		case "project_name":
-			got = a.Project
+			return a.Project
 		}
-		if sub, ok := strings.CutPrefix(c.val, "~"); ok {
-			if !strings.Contains(got, sub) {
-				return false
-			}
-		} else if got != c.val {
-			return false
-		}
-	}
-	return true
+		return ""
+	})
 }
 
 // AuditQuery asks for one page of the audit log, newest first.
