@@ -13,9 +13,6 @@ import (
 	"github.com/berthreg/berth/replication"
 )
 
-// pingTimeout bounds POST /registries/ping.
-const pingTimeout = 30 * time.Second
-
 // registryCredential is Harbor's RegistryCredential. access_secret is
 // write-only: answers never show it (where Harbor masks it).
 type registryCredential struct {
