@@ -206,9 +206,16 @@ fi
 ready_ms=$((($(date +%s%N) - start_ns) / 1000000))
 
 # A PUT Bucket is an empty signed request: curl's SigV4 does the signing.
+# A busy machine can answer 503 XMinioServerNotInitialized for a while
+# after the health check passes: retry that for up to 30 s.
 for b in "${BUCKETS[@]}"; do
-	if ! out=$(curl -sS -m 10 -X PUT --aws-sigv4 "aws:amz:$REGION:s3" --user "$ACCESS_KEY:$SECRET_KEY" \
-		-w '\n%{http_code}' "$ENDPOINT/$b" 2>&1) || [[ ${out##*$'\n'} != 200 ]]; then
+	for _ in $(seq 300); do
+		out=$(curl -sS -m 10 -X PUT --aws-sigv4 "aws:amz:$REGION:s3" --user "$ACCESS_KEY:$SECRET_KEY" \
+			-w '\n%{http_code}' "$ENDPOINT/$b" 2>&1) || true
+		[[ ${out##*$'\n'} == 503 ]] || break
+		sleep 0.1
+	done
+	if [[ ${out##*$'\n'} != 200 ]]; then
 		log "creating bucket $b failed: $out"
 		cat "$LOG" >&2
 		exit 1
