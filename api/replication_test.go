@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registrytest"
@@ -61,8 +62,8 @@ func newReplicationAPI(t *testing.T) *replEnv {
 	t.Helper()
 	store := openStore(t)
 	env := &replEnv{store: store}
-	env.runner = &jobs.Runner{Store: store}
-	env.engine = &pingRecorder{Engine: &replication.Engine{Store: store, Queue: &jobs.Queue{Store: store}, Scheduler: env.runner, Guard: loopbackAllowed}}
+	env.runner = testjobs.Runner(t, store)
+	env.engine = &pingRecorder{Engine: &replication.Engine{Store: store, Queue: testjobs.Queue(t, store), Scheduler: env.runner, Guard: loopbackAllowed}}
 	svc, err := replication.NewService(store, env.engine.Engine, replication.WithPing(env.engine.Ping))
 	if err != nil {
 		t.Fatal(err)

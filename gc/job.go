@@ -37,7 +37,10 @@ func (h *Job) Run(ctx context.Context, j meta.Job) error {
 			return jobs.Permanent(fmt.Errorf("gc: job %d: bad options: %w", j.ID, err))
 		}
 	}
-	q := &jobs.Queue{Store: h.Store}
+	q, err := jobs.NewQueue(h.Store)
+	if err != nil {
+		return err
+	}
 	var (
 		mu       sync.Mutex
 		last     time.Time

@@ -25,6 +25,7 @@ import (
 
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -404,9 +405,9 @@ func TestJobReportsProgress(t *testing.T) {
 	if err := remote.Delete(l.ref(t, "team/app:x")); err != nil {
 		t.Fatal(err)
 	}
-	r := &jobs.Runner{Store: l.store, Poll: 5 * time.Millisecond}
+	r := testjobs.Runner(t, l.store, jobs.WithPoll(5*time.Millisecond))
 	r.Handle(JobKind, &Job{Store: l.store, Driver: l.drv}, jobs.KindOptions{Limit: 1, MaxAttempts: 1})
-	q := &jobs.Queue{Store: l.store, Notify: r.Wake}
+	q := testjobs.Queue(t, l.store, jobs.WithNotify(r.Wake))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(ctx) }()

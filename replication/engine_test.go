@@ -23,6 +23,7 @@ import (
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -45,8 +46,8 @@ func newRig(t *testing.T, dstOpts ...registry.Option) *rig {
 	src := registrytest.New(t, registry.WithHooks(rec.Hooks()))
 	rec.Store = src.Metadata
 	dst := registrytest.New(t, dstOpts...)
-	runner := &jobs.Runner{Store: src.Metadata, Name: "test", Workers: 4, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
-	eng := &Engine{Store: src.Metadata, Queue: &jobs.Queue{Store: src.Metadata, Notify: runner.Wake},
+	runner := testjobs.Runner(t, src.Metadata, jobs.WithName("test"), jobs.WithWorkers(4), jobs.WithPoll(20*time.Millisecond), jobs.WithLease(3*time.Second))
+	eng := &Engine{Store: src.Metadata, Queue: testjobs.Queue(t, src.Metadata, jobs.WithNotify(runner.Wake)),
 		LocalTransport: inproc.New(src.Handler), Scheduler: runner, BlobRetries: 1, Guard: loopback}
 	eng.Register(runner, jobs.KindOptions{Limit: 4, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -31,7 +31,11 @@ func ExampleService() {
 		panic(err)
 	}
 	defer store.Close()
-	svc, err := replication.NewService(store, &replication.Engine{Store: store, Queue: &jobs.Queue{Store: store}})
+	queue, err := jobs.NewQueue(store)
+	if err != nil {
+		panic(err)
+	}
+	svc, err := replication.NewService(store, &replication.Engine{Store: store, Queue: queue})
 	if err != nil {
 		panic(err)
 	}

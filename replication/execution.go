@@ -43,7 +43,7 @@ func (e *Engine) Start(ctx context.Context, policy string) (Execution, error) {
 		exec, err = startTx(tx, runPayload{Policy: policy, Trigger: TriggerManual}, time.Now().UTC())
 		return err
 	})
-	if err == nil && e.Queue.Notify != nil {
+	if err == nil {
 		e.Queue.Notify()
 	}
 	return exec, err
@@ -209,7 +209,7 @@ func (e *Engine) Retry(ctx context.Context, id uint64) (int, error) {
 		exec.Status, exec.StatusText, exec.EndTime = StatusInProgress, "", time.Time{}
 		return Executions.In(tx).Put(exec)
 	})
-	if err == nil && n > 0 && e.Queue.Notify != nil {
+	if err == nil && n > 0 {
 		e.Queue.Notify()
 	}
 	return n, err

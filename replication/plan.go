@@ -32,7 +32,7 @@ func (e *Engine) plan(ctx context.Context, j meta.Job) error {
 		return e.failPlan(ctx, j, err, false)
 	}
 	err = e.createTasks(ctx, j.ID, run, items, taskAttempts(run.rec.TaskAttempts, e.TaskAttempts))
-	if err == nil && len(items) > 0 && e.Queue.Notify != nil {
+	if err == nil && len(items) > 0 {
 		e.Queue.Notify()
 	}
 	return err

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/berthreg/berth/internal/testbolt"
-	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -60,7 +60,7 @@ func FuzzReplicationPolicy(f *testing.F) {
 	}); err != nil {
 		f.Fatal(err)
 	}
-	e := &Engine{Store: store, Queue: &jobs.Queue{Store: store}, LocalTransport: http.DefaultTransport}
+	e := &Engine{Store: store, Queue: testjobs.Queue(f, store), LocalTransport: http.DefaultTransport}
 	fields := jsonFields(PolicyRecord{})
 	f.Fuzz(func(t *testing.T, body string) {
 		var rec PolicyRecord

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -29,8 +30,8 @@ type serviceRig struct {
 func newService(t *testing.T) *serviceRig {
 	t.Helper()
 	store := testbolt.Open(t)
-	r := &serviceRig{store: store, runner: &jobs.Runner{Store: store}}
-	eng := &replication.Engine{Store: store, Queue: &jobs.Queue{Store: store}, Scheduler: r.runner}
+	r := &serviceRig{store: store, runner: testjobs.Runner(t, store)}
+	eng := &replication.Engine{Store: store, Queue: testjobs.Queue(t, store), Scheduler: r.runner}
 	svc, err := replication.NewService(store, eng, replication.WithPing(func(_ context.Context, rec replication.Registry) error {
 		r.pinged = append(r.pinged, rec)
 		if strings.Contains(rec.URL, "down") {
@@ -436,7 +437,7 @@ func TestServiceExecutions(t *testing.T) {
 // the service accepts.
 func TestServiceGuard(t *testing.T) {
 	store := testbolt.Open(t)
-	eng := &replication.Engine{Store: store, Queue: &jobs.Queue{Store: store},
+	eng := &replication.Engine{Store: store, Queue: testjobs.Queue(t, store),
 		Guard: netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8")))}
 	svc, err := replication.NewService(store, eng)
 	if err != nil {

@@ -66,7 +66,9 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 	}
 	b := &background{store: store, logger: logger, bell: &events.Bell{}, outbound: outbound}
 	b.recorder = &events.Recorder{Store: store, Bell: b.bell, PullSample: ec.PullSample, Logger: logger}
-	b.runner = &jobs.Runner{Store: store, Logger: logger, Lease: ec.JobLease}
+	if b.runner, err = jobs.NewRunner(store, jobs.WithLogger(logger), jobs.WithLease(ec.JobLease)); err != nil {
+		return nil, err
+	}
 	host := ec.ExternalHost
 	if host == "" {
 		host = cfg.Addr
@@ -74,7 +76,9 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 	b.runner.Handle(webhook.JobKind, &webhook.Deliverer{Store: store, Host: host, Guard: outbound}, jobs.KindOptions{
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
-	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
+	if b.queue, err = jobs.NewQueue(store, jobs.WithNotify(b.runner.Wake)); err != nil {
+		return nil, err
+	}
 	observe, err := gcMetrics(metrics)
 	if err != nil {
 		return nil, err

@@ -256,7 +256,7 @@ func (d *Deliverer) record(ctx context.Context, j meta.Job, job delivery, l load
 func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
 	var rec Delivery
 	var job meta.Job
-	err := q.Store.View(ctx, func(tx meta.Tx) error {
+	err := q.Store().View(ctx, func(tx meta.Tx) error {
 		var err error
 		if rec, err = DeliveryRecords.In(tx).Get(id); err != nil {
 			return err
@@ -274,7 +274,7 @@ func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
 		return id, nil // on its way already
 	}
 	var next meta.Job
-	err = q.Store.Update(ctx, func(tx meta.Tx) error {
+	err = q.Store().Update(ctx, func(tx meta.Tx) error {
 		var err error
 		if next, err = tx.Jobs().Enqueue(meta.Job{Kind: JobKind, Payload: job.Payload}, time.Now()); err != nil {
 			return err
@@ -283,7 +283,7 @@ func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
 		copyRec.ID, copyRec.JobID, copyRec.Attempts, copyRec.CreatedAt = DeliveryID(next.ID), next.ID, nil, time.Now().UTC()
 		return DeliveryRecords.In(tx).Put(copyRec)
 	})
-	if err == nil && q.Notify != nil {
+	if err == nil {
 		q.Notify()
 	}
 	return DeliveryID(next.ID), err

@@ -21,6 +21,7 @@ import (
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -111,7 +112,7 @@ func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions,
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	runner := &jobs.Runner{Store: s, Poll: 5 * time.Millisecond}
+	runner := testjobs.Runner(t, s, jobs.WithPoll(5*time.Millisecond))
 	runner.Handle(JobKind, &Deliverer{Store: s, Host: host, Guard: guard}, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -125,7 +126,7 @@ func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions,
 	if err := d.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	return &stack{store: s, host: host, queue: &jobs.Queue{Store: s, Notify: runner.Wake}}
+	return &stack{store: s, host: host, queue: testjobs.Queue(t, s, jobs.WithNotify(runner.Wake))}
 }
 
 func (s *stack) push(t *testing.T, ref string) string {

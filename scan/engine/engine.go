@@ -285,7 +285,7 @@ func (e *Engine) log() *slog.Logger { return e.logger }
 
 // notify wakes the local runner, if the engine has a queue to ring.
 func (e *Engine) notify() {
-	if e.queue != nil && e.queue.Notify != nil {
+	if e.queue != nil {
 		e.queue.Notify()
 	}
 }

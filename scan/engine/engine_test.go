@@ -28,6 +28,7 @@ import (
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -124,9 +125,9 @@ func newRig(t *testing.T, driver storage.Driver) *rig {
 		reg = serveOn(t, driver, hooks)
 	}
 	rec.Store, gate.Store = reg.Metadata, reg.Metadata
-	runner := &jobs.Runner{Store: reg.Metadata, Name: "test", Workers: 2, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
+	runner := testjobs.Runner(t, reg.Metadata, jobs.WithName("test"), jobs.WithWorkers(2), jobs.WithPoll(20*time.Millisecond), jobs.WithLease(3*time.Second))
 	sc := &testScanner{vulns: map[string][]scan.Vulnerability{}}
-	eng, err := New(reg.Metadata, WithQueue(&jobs.Queue{Store: reg.Metadata, Notify: runner.Wake}),
+	eng, err := New(reg.Metadata, WithQueue(testjobs.Queue(t, reg.Metadata, jobs.WithNotify(runner.Wake))),
 		WithLocal(inproc.New(reg.Handler)), WithBuiltin("test", sc),
 		WithRegistryURL("http://"+reg.Host, "", ""),
 		WithCredentials(func(_ context.Context, scanner, repo string) (string, error) {
@@ -574,7 +575,7 @@ func mustGet(t *testing.T, ref name.Reference) *remote.Descriptor {
 // holding more manifests than one of its transactions looks at, once each.
 func TestScanAllPages(t *testing.T) {
 	reg := registrytest.New(t)
-	eng, err := New(reg.Metadata, WithQueue(&jobs.Queue{Store: reg.Metadata}))
+	eng, err := New(reg.Metadata, WithQueue(testjobs.Queue(t, reg.Metadata)))
 	if err != nil {
 		t.Fatal(err)
 	}
