@@ -23,7 +23,9 @@ import (
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/testreg"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -42,9 +44,12 @@ type rig struct {
 }
 
 func newRig(t *testing.T, dstOpts ...registry.Option) *rig {
-	rec := &events.Recorder{}
-	src := registrytest.New(t, registry.WithHooks(rec.Hooks()))
-	rec.Store = src.Metadata
+	store := testbolt.Open(t)
+	rec, err := events.NewRecorder(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := testreg.Serve(t, store, registry.WithHooks(rec.Hooks()))
 	dst := registrytest.New(t, dstOpts...)
 	runner := testjobs.Runner(t, src.Metadata, jobs.WithName("test"), jobs.WithWorkers(4), jobs.WithPoll(20*time.Millisecond), jobs.WithLease(3*time.Second))
 	eng := &Engine{Store: src.Metadata, Queue: testjobs.Queue(t, src.Metadata, jobs.WithNotify(runner.Wake)),
@@ -340,8 +345,11 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 func TestEngineEventBased(t *testing.T) {
 	r := newRig(t)
 	r.policy(PolicyRecord{Name: "ev", Destination: "dst", Trigger: TriggerEvent, Tags: []string{"v*"}, ReplicateDeletion: true})
-	c := &events.Consumer{Store: r.src.Metadata, Name: ConsumerName, Tx: r.eng.Consume, Poll: 20 * time.Millisecond,
-		Done: func([]meta.Event) { r.runner.Wake() }}
+	c, err := events.NewConsumer(r.src.Metadata, ConsumerName, events.TxFunc(r.eng.Consume), events.WithPoll(20*time.Millisecond),
+		events.WithDone(func([]meta.Event) { r.runner.Wake() }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -177,7 +177,9 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err := bg.schedules.ApplyStored(ctx); err != nil {
 		return err
 	}
-	bg.consume(engine.ConsumerName, s.scanning.engine.Consume)
+	if err := bg.consume(engine.ConsumerName, s.scanning.engine.Consume); err != nil {
+		return err
+	}
 	if err := bg.addConsumers(cfg, o.consumers); err != nil {
 		return err
 	}

@@ -103,7 +103,10 @@ func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions,
 		t.Fatal(err)
 	}
 	bell := &events.Bell{}
-	rec := &events.Recorder{Store: s, Bell: bell}
+	rec, err := events.NewRecorder(s, events.WithRecorderBell(bell))
+	if err != nil {
+		t.Fatal(err)
+	}
 	operator := registry.Hooks{Authorize: func(_ context.Context, ev *registry.Event) error { ev.Operator = "alice"; return nil }}
 	h, err := registry.New(memory.New(), s, registry.WithHooks(registry.Chain(operator, rec.Hooks())))
 	if err != nil {
@@ -117,8 +120,10 @@ func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions,
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = runner.Run(ctx) })
-	d := Dispatcher(s, bell, runner.Wake)
-	d.Poll = 10 * time.Millisecond
+	d, err := Dispatcher(s, bell, runner.Wake, events.WithPoll(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	wg.Go(func() { _ = d.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	// The dispatcher's cursor starts at the end of the log: it exists
