@@ -51,7 +51,11 @@ func start(t *testing.T) *live {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &live{host: strings.TrimPrefix(srv.URL, "http://"), store: s, drv: drv, gc: &Collector{Store: s, Driver: drv}}
+	c, err := NewCollector(s, drv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &live{host: strings.TrimPrefix(srv.URL, "http://"), store: s, drv: drv, gc: c}
 }
 
 func (l *live) ref(t *testing.T, s string) name.Reference {
@@ -406,7 +410,11 @@ func TestJobReportsProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := testjobs.Runner(t, l.store, jobs.WithPoll(5*time.Millisecond))
-	r.Handle(JobKind, &Job{Store: l.store, Driver: l.drv}, jobs.KindOptions{Limit: 1, MaxAttempts: 1})
+	job, err := NewJob(l.store, l.drv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Handle(JobKind, job, jobs.KindOptions{Limit: 1, MaxAttempts: 1})
 	q := testjobs.Queue(t, l.store, jobs.WithNotify(r.Wake))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})

@@ -88,7 +88,11 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 	if err != nil {
 		return nil, err
 	}
-	b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver, Observe: observe}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+	gcJob, err := gc.NewJob(store, driver, gc.WithObserve(observe))
+	if err != nil {
+		return nil, err
+	}
+	b.runner.Handle(gc.JobKind, gcJob, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
 	if b.schedules, err = jobs.NewSchedules(store, []jobs.ScheduledJob{gc.ScheduledJob(), engine.ScanAllJob()}, jobs.WithScheduler(b.runner)); err != nil {
 		return nil, err
 	}
