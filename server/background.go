@@ -78,7 +78,11 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 	if host == "" {
 		host = cfg.Addr
 	}
-	b.runner.Handle(webhook.JobKind, &webhook.Deliverer{Store: store, Host: host, Guard: outbound}, jobs.KindOptions{
+	deliverer, err := webhook.NewDeliverer(store, host, webhook.WithGuard(outbound))
+	if err != nil {
+		return nil, err
+	}
+	b.runner.Handle(webhook.JobKind, deliverer, jobs.KindOptions{
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
 	if b.queue, err = jobs.NewQueue(store, jobs.WithNotify(b.runner.Wake)); err != nil {

@@ -116,7 +116,7 @@ func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions,
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	runner := testjobs.Runner(t, s, jobs.WithPoll(5*time.Millisecond))
-	runner.Handle(JobKind, &Deliverer{Store: s, Host: host, Guard: guard}, opts)
+	runner.Handle(JobKind, newDeliverer(t, s, host, WithGuard(guard)), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = runner.Run(ctx) })
@@ -426,5 +426,24 @@ func TestPruneDeliveries(t *testing.T) {
 	_ = s.View(t.Context(), func(tx meta.Tx) error { left, _ = DeliveryRecords.In(tx).List("", 0); return nil })
 	if len(left) != 2 || left[0].JobID != running.ID || left[1].JobID != 100 {
 		t.Errorf("left %+v", left)
+	}
+}
+
+func newDeliverer(t testing.TB, s meta.Store, host string, opts ...DelivererOption) *Deliverer {
+	t.Helper()
+	d, err := NewDeliverer(s, host, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestNewDelivererRejects(t *testing.T) {
+	if _, err := NewDeliverer(nil, "registry.example"); err == nil {
+		t.Error("NewDeliverer(nil store) accepted")
+	}
+	_, err := NewDeliverer(testbolt.Open(t), "registry.example", WithTransport(http.DefaultTransport), WithGuard(loopbackAllowed))
+	if err == nil || !strings.Contains(err.Error(), "WithTransport and WithGuard") {
+		t.Errorf("WithTransport with WithGuard: %v, want an error naming both", err)
 	}
 }
