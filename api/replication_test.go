@@ -58,12 +58,13 @@ type replEnv struct {
 	anon   client
 }
 
-func newReplicationAPI(t *testing.T) *replEnv {
+func newReplicationAPI(t *testing.T, engOpts ...replication.EngineOption) *replEnv {
 	t.Helper()
 	store := openStore(t)
 	env := &replEnv{store: store}
 	env.runner = testjobs.Runner(t, store)
-	env.engine = &pingRecorder{Engine: &replication.Engine{Store: store, Queue: testjobs.Queue(t, store), Scheduler: env.runner, Guard: loopbackAllowed}}
+	env.engine = &pingRecorder{Engine: newReplicationEngine(t, store, append([]replication.EngineOption{
+		replication.WithScheduler(env.runner), replication.WithOutboundGuard(loopbackAllowed)}, engOpts...)...)}
 	svc, err := replication.NewService(store, env.engine.Engine, replication.WithPing(env.engine.Ping))
 	if err != nil {
 		t.Fatal(err)
@@ -707,4 +708,13 @@ func TestReplicationErrorsAreTheServices(t *testing.T) {
 	if got := apiMessage(t, out); !errors.Is(err, replication.ErrFinal) || got != err.Error() {
 		t.Errorf("stop an ended execution: API %q, Go %v", got, err)
 	}
+}
+
+func newReplicationEngine(t testing.TB, store meta.Store, opts ...replication.EngineOption) *replication.Engine {
+	t.Helper()
+	eng, err := replication.NewEngine(store, testjobs.Queue(t, store), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
 }

@@ -35,7 +35,11 @@ func ExampleService() {
 	if err != nil {
 		panic(err)
 	}
-	svc, err := replication.NewService(store, &replication.Engine{Store: store, Queue: queue})
+	eng, err := replication.NewEngine(store, queue)
+	if err != nil {
+		panic(err)
+	}
+	svc, err := replication.NewService(store, eng)
 	if err != nil {
 		panic(err)
 	}

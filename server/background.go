@@ -140,11 +140,14 @@ func (b *background) consume(name string, tx events.TxFunc) error {
 // the events of event-based policies; it returns the service the admin
 // API manages replication through.
 func (b *background) addReplication(ctx context.Context, cfg Config, local http.Handler) (*replication.Service, error) {
-	e := &replication.Engine{Store: b.store, Queue: b.queue, Scheduler: b.runner, Logger: b.logger,
-		TaskAttempts: cfg.Replication.TaskAttempts, Guard: b.outbound,
-		LocalTransport: inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
+	e, err := replication.NewEngine(b.store, b.queue, replication.WithScheduler(b.runner), replication.WithLogger(b.logger),
+		replication.WithTaskAttempts(cfg.Replication.TaskAttempts), replication.WithOutboundGuard(b.outbound),
+		replication.WithLocalTransport(inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, replicationPrincipal)
-		}))}
+		}))))
+	if err != nil {
+		return nil, err
+	}
 	e.Register(b.runner, jobs.KindOptions{Limit: cfg.Replication.Concurrency,
 		Backoff: cfg.Replication.Backoff, MaxBackoff: cfg.Replication.MaxBackoff})
 	if err := replication.ScheduleAll(ctx, b.store, b.runner); err != nil {
