@@ -148,7 +148,10 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	} else {
 		logger.Warn("auth.disabled: the registry is open to anyone who can reach it")
 	}
-	gate := scanGate(s.store)
+	gate, err := scanGate(s.store)
+	if err != nil {
+		return err
+	}
 	// Anonymous mounts link any blob by digest: only without auth, where
 	// everyone can pull everything anyway, are they on by default.
 	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)

@@ -120,9 +120,12 @@ func newRig(t *testing.T, driver storage.Driver) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate := &Gate{Store: store, Exempt: func(_ context.Context, ev *registry.Event) bool {
+	gate, err := NewGate(store, WithExempt(func(_ context.Context, ev *registry.Event) bool {
 		return ev.Request.Header.Get("X-Test-Exempt") != ""
-	}}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	hooks := registry.WithHooks(registry.Chain(rec.Hooks(), gate.Hooks()))
 	var reg *registrytest.Server
 	if driver == nil {
