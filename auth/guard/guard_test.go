@@ -97,14 +97,21 @@ func newEnv(t *testing.T) env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	g := &Guard{Realm: "/service/token", Service: "berth-registry", Verifier: ver, Authenticator: users, Authorizer: az, Limiter: limiter}
+	g, err := New("/service/token", "berth-registry", ver, az, WithAuthenticator(users), WithLimiter(limiter))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h, err := registry.New(memory.New(), store, registry.WithHooks(g.Hooks()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", h)
-	mux.Handle("/service/token", &token.Service{Issuer: iss, Name: "berth-registry", Authenticator: users, Authorizer: az, Limiter: limiter})
+	tokens, err := token.NewService(iss, "berth-registry", users, az, token.WithLimiter(limiter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/service/token", tokens)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return env{host: strings.TrimPrefix(srv.URL, "http://"), url: srv.URL, handler: mux}
