@@ -122,7 +122,10 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 	if err != nil {
 		return authParts{}, fmt.Errorf("auth: session key: %w", err)
 	}
-	sessions := &session.Sessions{Key: sessionKey, Lifetime: ac.SessionLifetime, Secure: ac.SecureCookies}
+	sessions, err := session.New(sessionKey, session.WithLifetime(ac.SessionLifetime), session.WithSecure(ac.SecureCookies))
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth: %w", err)
+	}
 	apiOpts := []api.Option{api.WithLimiter(limiter), api.WithSessions(sessions)}
 	if oc := ac.OIDC; oc.Issuer != "" {
 		client, err := oidc.New(oidc.Config{
