@@ -15,6 +15,7 @@ import (
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/gc"
 	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/scan"
@@ -86,7 +87,7 @@ func newScanAPI(t *testing.T, opts ...engine.Option) *scanEnv {
 
 // adapter serves a scanner as a Harbor adapter requiring a bearer token.
 func adapter(t *testing.T, s scan.Scanner, token string) string {
-	srv := httptest.NewServer(&pluggable.Server{Scanner: s, Authorization: "Bearer " + token})
+	srv := httptest.NewServer(testscan.Server(t, s, pluggable.WithRequiredAuthorization("Bearer "+token)))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
