@@ -19,7 +19,7 @@ import (
 // wrong passwords get none; failed logins, by form or basic credentials,
 // are rate limited.
 func TestSessions(t *testing.T) {
-	limiter := &auth.LoginLimiter{MaxFailures: 3}
+	limiter := testLimiter(t, auth.WithMaxFailures(3))
 	base, m := newAPI(t, WithLimiter(limiter), WithSessions(testSessions(t)))
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
@@ -241,4 +241,13 @@ func testSessions(t testing.TB) *session.Sessions {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func testLimiter(t testing.TB, opts ...auth.LimiterOption) *auth.LoginLimiter {
+	t.Helper()
+	l, err := auth.NewLoginLimiter(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

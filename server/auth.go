@@ -96,7 +96,10 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 	if ac.CreateProjectsOnPush {
 		authz = m.CreatingProjects()
 	}
-	limiter := &auth.LoginLimiter{}
+	limiter, err := auth.NewLoginLimiter()
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth: %w", err)
+	}
 	gopts := []guard.Option{guard.WithExternalURL(cfg.ExternalURL), guard.WithAuthenticator(authn), guard.WithLimiter(limiter)}
 	if ac.RecheckTokens {
 		gopts = append(gopts, guard.WithRecheck(func(ctx context.Context, subject string) (auth.Principal, bool, error) {

@@ -90,7 +90,7 @@ func newEnv(t *testing.T) env {
 	must(az.AddMember("public", rbac.Subject(auth.User, "pubdev"), rbac.Developer))
 	must(az.AddGrant("team", rbac.Subject(auth.Robot, "robot$team+ci"), "team/app-*", auth.ActionPull, auth.ActionPush))
 	users := accounts{"pubdev": "pubdev-pw", "dev": "dev-pw", "guest": "guest-pw", "admin": "admin-pw", "robot$team+ci": "robot-secret"}
-	limiter := &auth.LoginLimiter{MaxFailures: 20}
+	limiter := testLimiter(t, auth.WithMaxFailures(20))
 
 	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
 	if err != nil {
@@ -339,4 +339,13 @@ func TestPrincipalInContext(t *testing.T) {
 	if got := status(nil); got != http.StatusUnauthorized {
 		t.Errorf("no principal: %d, want 401", got)
 	}
+}
+
+func testLimiter(t testing.TB, opts ...auth.LimiterOption) *auth.LoginLimiter {
+	t.Helper()
+	l, err := auth.NewLoginLimiter(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

@@ -62,7 +62,7 @@ func newServiceWrapped(t *testing.T, wrap func(auth.Authorizer) auth.Authorizer)
 		authz = wrap(authz)
 	}
 	s, err := NewService(iss, "berth-registry", accounts{"alice": "secret"}, authz,
-		WithLimiter(&auth.LoginLimiter{MaxFailures: 3, Window: time.Minute}))
+		WithLimiter(testLimiter(t, auth.WithMaxFailures(3), auth.WithWindow(time.Minute))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,4 +224,13 @@ func TestNewServiceRefusesMissingParts(t *testing.T) {
 			t.Errorf("NewService without %s = %v, %v; want an error naming it", want, s, err)
 		}
 	}
+}
+
+func testLimiter(t testing.TB, opts ...auth.LimiterOption) *auth.LoginLimiter {
+	t.Helper()
+	l, err := auth.NewLoginLimiter(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
