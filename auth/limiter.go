@@ -22,9 +22,10 @@ import (
 // clears its account budget and gives back its address slot; an attempt
 // that could not be checked (a directory down) gives back both. While a
 // budget's failures fill it, attempts are refused without being checked;
-// while attempts being checked fill it, further ones wait for their outcome, so that
-// concurrent attempts with the right secret all pass and concurrent
-// guesses are checked no more often than the budget allows.
+// while attempts being checked fill it, further ones wait for their
+// outcome, so that concurrent attempts with the right secret all pass
+// and concurrent guesses are checked no more often than the budget
+// allows.
 //
 // Account names are counted case-insensitively (bob, Bob and BOB share a
 // budget): local names are lower-case, and directories compare names
