@@ -176,7 +176,7 @@ func (r *Runner) Handle(k string, h Handler, o KindOptions) {
 	r.mu.Unlock()
 }
 
-// Wake makes idle workers look for jobs now (a Queue's Notify).
+// Wake makes idle workers look for jobs now (give it to a Queue with WithNotify).
 func (r *Runner) Wake() {
 	select {
 	case r.wake <- struct{}{}:
