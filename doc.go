@@ -74,8 +74,14 @@
 // nothing exported is changed after New returns; an invalid combination
 // is an error from New that names what is wrong. Configuration structs
 // are plain data for the example server's YAML, not a second way to
-// construct.
+// construct; records, specs and results (jobs.Spec, meta.Event) are plain
+// data too. Components are built by their New and tuned by options:
 //
+//	runner, _ := jobs.NewRunner(store, jobs.WithWorkers(8))
+//	queue, _ := jobs.NewQueue(store, jobs.WithNotify(runner.Wake))
+//	audit, _ := events.NewConsumer(store, "host-audit", events.Func(forward))
+//
+
 // A host assembles the pieces and serves the handler itself:
 //
 //	driver, _ := fs.New("/var/lib/berth/storage")

@@ -19,8 +19,8 @@ import (
 // wrong passwords get none; failed logins, by form or basic credentials,
 // are rate limited.
 func TestSessions(t *testing.T) {
-	limiter := &auth.LoginLimiter{MaxFailures: 3}
-	base, m := newAPI(t, WithLimiter(limiter), WithSessions(&session.Sessions{Key: []byte("0123456789abcdef0123456789abcdef")}))
+	limiter := testLimiter(t, auth.WithMaxFailures(3))
+	base, m := newAPI(t, WithLimiter(limiter), WithSessions(testSessions(t)))
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
 	send := func(method, path string, body io.Reader, hdr ...string) (int, string) {
@@ -106,7 +106,7 @@ func TestSessions(t *testing.T) {
 // pages newest first, is for administrators (and a project's members for
 // its own), and purges by age.
 func TestAuditLog(t *testing.T) {
-	base, _ := newAPI(t, WithSessions(&session.Sessions{Key: []byte("0123456789abcdef0123456789abcdef")}))
+	base, _ := newAPI(t, WithSessions(testSessions(t)))
 	admin := client{t, base, "admin", "admin-password"}
 	alice := client{t, base, "alice", "alice-password"}
 	admin.want("POST", "/projects", `{"project_name":"team"}`, 201, "")
@@ -174,7 +174,7 @@ func TestAuditLog(t *testing.T) {
 // the account is deleted, also for an account later made again with the
 // same name.
 func TestSessionRevocation(t *testing.T) {
-	base, m := newAPI(t, WithSessions(&session.Sessions{Key: []byte("0123456789abcdef0123456789abcdef")}))
+	base, m := newAPI(t, WithSessions(testSessions(t)))
 	login := func(user, pass string) []*http.Cookie {
 		t.Helper()
 		res, err := http.PostForm(base+"/c/login", url.Values{"principal": {user}, "password": {pass}})
@@ -232,4 +232,22 @@ func TestSessionRevocation(t *testing.T) {
 	if code := get(current, copied); code != 401 {
 		t.Errorf("a deleted account's cookie, on the account made again: %d, want 401", code)
 	}
+}
+
+func testSessions(t testing.TB) *session.Sessions {
+	t.Helper()
+	s, err := session.New([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func testLimiter(t testing.TB, opts ...auth.LimiterOption) *auth.LoginLimiter {
+	t.Helper()
+	l, err := auth.NewLoginLimiter(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/berthreg/berth/netguard"
+	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan/engine"
 )
 
@@ -23,8 +24,7 @@ func TestOutboundToLoopbackRefused(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)
 
-	repl := newReplicationAPI(t)
-	repl.engine.Guard = nil
+	repl := newReplicationAPI(t, replication.WithOutboundGuard(nil))
 	wantMention(t, repl.admin, "POST", "/registries", `{"name":"inside","url":"`+srv.URL+`"}`, 400, "url")
 	wantMention(t, repl.admin, "POST", "/registries/ping", `{"url":"`+srv.URL+`"}`, 400, "url")
 	wantMention(t, repl.admin, "POST", "/registries", `{"name":"meta","url":"http://169.254.169.254"}`, 400, "url")

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registrytest"
@@ -57,12 +58,13 @@ type replEnv struct {
 	anon   client
 }
 
-func newReplicationAPI(t *testing.T) *replEnv {
+func newReplicationAPI(t *testing.T, engOpts ...replication.EngineOption) *replEnv {
 	t.Helper()
 	store := openStore(t)
 	env := &replEnv{store: store}
-	env.runner = &jobs.Runner{Store: store}
-	env.engine = &pingRecorder{Engine: &replication.Engine{Store: store, Queue: &jobs.Queue{Store: store}, Scheduler: env.runner, Guard: loopbackAllowed}}
+	env.runner = testjobs.Runner(t, store)
+	env.engine = &pingRecorder{Engine: newReplicationEngine(t, store, append([]replication.EngineOption{
+		replication.WithScheduler(env.runner), replication.WithOutboundGuard(loopbackAllowed)}, engOpts...)...)}
 	svc, err := replication.NewService(store, env.engine.Engine, replication.WithPing(env.engine.Ping))
 	if err != nil {
 		t.Fatal(err)
@@ -706,4 +708,13 @@ func TestReplicationErrorsAreTheServices(t *testing.T) {
 	if got := apiMessage(t, out); !errors.Is(err, replication.ErrFinal) || got != err.Error() {
 		t.Errorf("stop an ended execution: API %q, Go %v", got, err)
 	}
+}
+
+func newReplicationEngine(t testing.TB, store meta.Store, opts ...replication.EngineOption) *replication.Engine {
+	t.Helper()
+	eng, err := replication.NewEngine(store, testjobs.Queue(t, store), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
 }

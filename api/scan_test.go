@@ -14,6 +14,8 @@ import (
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/gc"
+	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/scan"
@@ -54,8 +56,8 @@ func newScanAPI(t *testing.T, opts ...engine.Option) *scanEnv {
 	t.Helper()
 	store := openStore(t)
 	env := &scanEnv{store: store}
-	runner := &jobs.Runner{Store: store}
-	env.queue = &jobs.Queue{Store: store}
+	runner := testjobs.Runner(t, store)
+	env.queue = testjobs.Queue(t, store)
 	var err error
 	env.engine, err = engine.New(store, append([]engine.Option{engine.WithQueue(env.queue),
 		engine.WithBuiltin("builtin", metaScanner{"berth"}), engine.WithGuard(loopbackAllowed)}, opts...)...)
@@ -85,7 +87,7 @@ func newScanAPI(t *testing.T, opts ...engine.Option) *scanEnv {
 
 // adapter serves a scanner as a Harbor adapter requiring a bearer token.
 func adapter(t *testing.T, s scan.Scanner, token string) string {
-	srv := httptest.NewServer(&pluggable.Server{Scanner: s, Authorization: "Bearer " + token})
+	srv := httptest.NewServer(testscan.Server(t, s, pluggable.WithRequiredAuthorization("Bearer "+token)))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

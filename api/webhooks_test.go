@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/webhook"
 )
@@ -16,7 +16,7 @@ import (
 func newWebhookAPI(t *testing.T) (string, meta.Store) {
 	t.Helper()
 	store := openStore(t)
-	url, _ := newAPIOn(t, store, WithJobs(&jobs.Queue{Store: store}))
+	url, _ := newAPIOn(t, store, WithJobs(testjobs.Queue(t, store)))
 	return url, store
 }
 

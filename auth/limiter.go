@@ -15,30 +15,29 @@ import (
 
 // LoginLimiter slows down password guessing. Every attempt takes a slot
 // before its credentials are checked, in two budgets: one per account and
-// client address (MaxFailures), and one per client address over all names
-// (MaxAddressFailures), so that one address can neither guess one
+// client address (WithMaxFailures), and one per client address over all
+// names (WithMaxAddressFailures), so that one address can neither guess one
 // account's password quickly nor try a few passwords on many accounts. A
-// failed attempt keeps its slots for Window; a success clears its account
-// budget and gives back its address slot; an attempt that could not be
-// checked (a directory down) gives back both. While a budget's failures
-// fill it, attempts are refused without being checked; while attempts
-// being checked fill it, further ones wait for their outcome, so that
-// concurrent attempts with the right secret all pass and concurrent
-// guesses are checked no more often than the budget allows.
+// failed attempt keeps its slots for the window (WithWindow); a success
+// clears its account budget and gives back its address slot; an attempt
+// that could not be checked (a directory down) gives back both. While a
+// budget's failures fill it, attempts are refused without being checked;
+// while attempts being checked fill it, further ones wait for their
+// outcome, so that concurrent attempts with the right secret all pass
+// and concurrent guesses are checked no more often than the budget
+// allows.
 //
 // Account names are counted case-insensitively (bob, Bob and BOB share a
 // budget): local names are lower-case, and directories compare names
 // without case. IPv6 clients are counted per /64 network, which one
 // client usually holds whole.
+//
+// Make one with NewLoginLimiter; the zero value, like NewLoginLimiter
+// without options, limits with the defaults.
 type LoginLimiter struct {
-	// MaxFailures is the number of failures allowed per account and
-	// address within Window (5 if 0).
-	MaxFailures int
-	// MaxAddressFailures is the number of failures allowed per client
-	// address within Window, whatever the names (4 × MaxFailures if 0).
-	MaxAddressFailures int
-	// Window is the period failures are counted over (1 minute if 0).
-	Window time.Duration
+	maxFailures        int
+	maxAddressFailures int
+	window             time.Duration
 
 	mu    sync.Mutex
 	fails map[string][]time.Time // failures within the window, oldest first
@@ -54,8 +53,49 @@ type LoginLimiter struct {
 // that long names cost no more memory than short ones.
 const maxKeyName = 256
 
+// LimiterOption configures a LoginLimiter made by NewLoginLimiter.
+type LimiterOption func(*LoginLimiter)
+
+// WithMaxFailures sets the number of failures allowed per account and
+// address within the window (default 5).
+func WithMaxFailures(n int) LimiterOption { return func(l *LoginLimiter) { l.maxFailures = n } }
+
+// WithMaxAddressFailures sets the number of failures allowed per client
+// address within the window, whatever the names (default 4 × the
+// per-account number).
+func WithMaxAddressFailures(n int) LimiterOption {
+	return func(l *LoginLimiter) { l.maxAddressFailures = n }
+}
+
+// WithWindow sets the period failures are counted over (default 1
+// minute).
+func WithWindow(d time.Duration) LimiterOption { return func(l *LoginLimiter) { l.window = d } }
+
+// withLimiterClock replaces time.Now (tests).
+func withLimiterClock(now func() time.Time) LimiterOption {
+	return func(l *LoginLimiter) { l.now = now }
+}
+
+// NewLoginLimiter returns a limiter; zero values in options mean their
+// defaults, negative ones are an error.
+func NewLoginLimiter(opts ...LimiterOption) (*LoginLimiter, error) {
+	l := &LoginLimiter{}
+	for _, o := range opts {
+		o(l)
+	}
+	switch {
+	case l.maxFailures < 0:
+		return nil, fmt.Errorf("auth: NewLoginLimiter: WithMaxFailures(%d): negative", l.maxFailures)
+	case l.maxAddressFailures < 0:
+		return nil, fmt.Errorf("auth: NewLoginLimiter: WithMaxAddressFailures(%d): negative", l.maxAddressFailures)
+	case l.window < 0:
+		return nil, fmt.Errorf("auth: NewLoginLimiter: WithWindow(%v): negative", l.window)
+	}
+	return l, nil
+}
+
 func (l *LoginLimiter) limits() (perAccount, perAddress int, w time.Duration) {
-	n, a, w := l.MaxFailures, l.MaxAddressFailures, l.Window
+	n, a, w := l.maxFailures, l.maxAddressFailures, l.window
 	if n <= 0 {
 		n = 5
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,7 +18,7 @@ import (
 // another account is not limited; a success clears earlier failures.
 func TestLoginLimiter(t *testing.T) {
 	now := time.Unix(1000, 0)
-	l := &LoginLimiter{MaxFailures: 3, Window: time.Minute, now: func() time.Time { return now }}
+	l := newTestLimiter(t, WithMaxFailures(3), WithWindow(time.Minute), withLimiterClock(func() time.Time { return now }))
 	a := &countingAuth{}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "1.2.3.4:5678"
@@ -72,7 +73,7 @@ func TestLoginLimiterLogin(t *testing.T) {
 	if p, err := none.Login(t.Context(), a, r, "alice", "right"); err != nil || p.Name != "alice" {
 		t.Fatalf("nil limiter: %+v, %v", p, err)
 	}
-	l := &LoginLimiter{MaxFailures: 2}
+	l := newTestLimiter(t, WithMaxFailures(2))
 	for range 2 {
 		if _, err := l.Login(t.Context(), a, r, "alice", "wrong"); !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("wrong secret: %v", err)
@@ -115,7 +116,7 @@ func (c *countingAuth) Authenticate(_ context.Context, name, secret string) (Pri
 // while the attempts being checked fill the budget.
 func TestLoginLimiterConcurrentAttempts(t *testing.T) {
 	a := &countingAuth{release: make(chan struct{})}
-	l := &LoginLimiter{MaxFailures: 5}
+	l := newTestLimiter(t, WithMaxFailures(5))
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "192.0.2.1:1234"
 	var refused atomic.Int64
@@ -151,7 +152,7 @@ func TestLoginLimiterConcurrentSuccesses(t *testing.T) {
 		time.Sleep(time.Millisecond) // a check takes a while (a bcrypt)
 		return Principal{Name: name, Kind: User}, nil
 	})
-	l := &LoginLimiter{MaxFailures: 5}
+	l := newTestLimiter(t, WithMaxFailures(5))
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "192.0.2.1:1234"
 	var refused atomic.Int64
@@ -175,7 +176,7 @@ func TestLoginLimiterConcurrentSuccesses(t *testing.T) {
 // TestLoginLimiterNameSpellings: bob, Bob, BOB... share one budget.
 func TestLoginLimiterNameSpellings(t *testing.T) {
 	a := &countingAuth{}
-	l := &LoginLimiter{MaxFailures: 3}
+	l := newTestLimiter(t, WithMaxFailures(3))
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "192.0.2.1:1234"
 	for _, name := range []string{"bob", "Bob", "BOB"} {
@@ -198,7 +199,7 @@ func TestLoginLimiterNameSpellings(t *testing.T) {
 // after MaxAddressFailures, while another address is not.
 func TestLoginLimiterPerAddress(t *testing.T) {
 	a := &countingAuth{}
-	l := &LoginLimiter{MaxFailures: 5, MaxAddressFailures: 10}
+	l := newTestLimiter(t, WithMaxFailures(5), WithMaxAddressFailures(10))
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "192.0.2.1:1234"
 	for i := range 50 {
@@ -230,7 +231,7 @@ func TestLoginLimiterUncheckedAttempts(t *testing.T) {
 		}
 		return Principal{}, ErrBadCredentials
 	})
-	l := &LoginLimiter{MaxFailures: 2}
+	l := newTestLimiter(t, WithMaxFailures(2))
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "[2001:db8:1:2::5]:1234"
 	for range 10 {
@@ -250,5 +251,26 @@ func TestLoginLimiterUncheckedAttempts(t *testing.T) {
 	var tooMany *TooManyFailures
 	if _, err := l.Login(t.Context(), a, sameNet, "bob", "right"); !errors.As(err, &tooMany) {
 		t.Errorf("another address of the same /64: %v, want too many failures", err)
+	}
+}
+
+func newTestLimiter(t testing.TB, opts ...LimiterOption) *LoginLimiter {
+	t.Helper()
+	l, err := NewLoginLimiter(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestNewLoginLimiterRejectsNegatives(t *testing.T) {
+	for name, o := range map[string]LimiterOption{
+		"WithMaxFailures":        WithMaxFailures(-1),
+		"WithMaxAddressFailures": WithMaxAddressFailures(-1),
+		"WithWindow":             WithWindow(-time.Second),
+	} {
+		if _, err := NewLoginLimiter(o); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("NewLoginLimiter(%s negative) = %v, want an error naming it", name, err)
+		}
 	}
 }

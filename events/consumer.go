@@ -10,70 +10,133 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
-// Consumer reads the event log from its own persisted cursor. Set Store,
-// Name and one of Func or Tx, then call Run.
+// Consumer reads the event log from its own persisted cursor. Make one
+// with NewConsumer, then call Run.
 type Consumer struct {
-	// Store holds the log and the cursor.
-	Store meta.Store
-	// Name identifies the consumer's cursor; a new name starts at From.
-	Name string
-	// From is where a new cursor starts: 0 is the beginning of the log,
-	// FromNow its current end (only what is appended from now on).
-	From uint64
-	// Func handles a batch outside any transaction; the cursor moves past
-	// the batch once it returns nil. Events may be seen again after a
-	// crash (at least once).
-	Func func(ctx context.Context, batch []meta.Event) error
-	// Tx handles a batch inside the transaction that moves the cursor: its
-	// writes and the cursor commit together (exactly once). It may run more
-	// than once, like any Update function.
-	Tx func(ctx context.Context, tx meta.Tx, batch []meta.Event) error
-	// Batch is the most events per call (0: 100).
-	Batch int
-	// Poll is how often it looks for new events without a Bell ring
-	// (0: 1 s); Retry is the delay after a failed batch (0: 1 s, doubling
-	// to a minute).
-	Poll, Retry time.Duration
-	// Bell, when set, wakes it as soon as events are appended here.
-	Bell *Bell
-	// Done, when set, is called after each batch is committed (to wake
-	// the job runner a Tx consumer enqueued work for).
-	Done func(batch []meta.Event)
-	// Logger receives failures (nil: none).
-	Logger *slog.Logger
+	store       meta.Store
+	name        string
+	from        uint64
+	fn          Func
+	tx          TxFunc
+	batch       int
+	poll, retry time.Duration
+	bell        *Bell
+	done        func(batch []meta.Event)
+	logger      *slog.Logger
 }
 
-// FromNow, as Consumer.From, starts a new cursor at the end of the log.
+// Handler is what a Consumer does with a batch: a Func or a TxFunc.
+type Handler interface{ handler() }
+
+// Func handles a batch outside any transaction; the cursor moves past the
+// batch once it returns nil. Events may be seen again after a crash (at
+// least once).
+type Func func(ctx context.Context, batch []meta.Event) error
+
+// TxFunc handles a batch inside the transaction that moves the cursor:
+// its writes and the cursor commit together (exactly once). It may run
+// more than once, like any Update function.
+type TxFunc func(ctx context.Context, tx meta.Tx, batch []meta.Event) error
+
+func (Func) handler()   {}
+func (TxFunc) handler() {}
+
+// ConsumerOption configures a Consumer made by NewConsumer.
+type ConsumerOption func(*Consumer)
+
+// WithFrom sets where a new cursor starts: 0 (the default) is the
+// beginning of the log, FromNow its current end (only what is appended
+// from now on).
+func WithFrom(seq uint64) ConsumerOption { return func(c *Consumer) { c.from = seq } }
+
+// WithBatch sets the most events per call (default 100).
+func WithBatch(n int) ConsumerOption { return func(c *Consumer) { c.batch = n } }
+
+// WithPoll sets how often the consumer looks for new events without a
+// Bell ring (default 1 s).
+func WithPoll(d time.Duration) ConsumerOption { return func(c *Consumer) { c.poll = d } }
+
+// WithRetry sets the delay after a failed batch (default 1 s, doubling to
+// a minute).
+func WithRetry(d time.Duration) ConsumerOption { return func(c *Consumer) { c.retry = d } }
+
+// WithBell makes b wake the consumer as soon as events are appended here.
+func WithBell(b *Bell) ConsumerOption { return func(c *Consumer) { c.bell = b } }
+
+// WithDone makes the consumer call f after each batch is committed (to
+// wake the job runner a TxFunc enqueued work for).
+func WithDone(f func(batch []meta.Event)) ConsumerOption {
+	return func(c *Consumer) { c.done = f }
+}
+
+// WithLogger sets the logger that receives failures (default: none).
+func WithLogger(l *slog.Logger) ConsumerOption { return func(c *Consumer) { c.logger = l } }
+
+// NewConsumer returns the consumer name of the event log in store, which
+// handles batches with h (a Func or a TxFunc). A new name starts at
+// WithFrom.
+func NewConsumer(store meta.Store, name string, h Handler, opts ...ConsumerOption) (*Consumer, error) {
+	c := &Consumer{store: store, name: name}
+	switch h := h.(type) {
+	case Func:
+		c.fn = h
+	case TxFunc:
+		c.tx = h
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	switch {
+	case store == nil:
+		return nil, errors.New("events: NewConsumer: nil store")
+	case name == "":
+		return nil, errors.New("events: NewConsumer: empty name")
+	case c.fn == nil && c.tx == nil:
+		return nil, fmt.Errorf("events: NewConsumer %s: no handler (a Func or a TxFunc)", name)
+	case c.batch < 0:
+		return nil, fmt.Errorf("events: NewConsumer %s: WithBatch(%d): negative", name, c.batch)
+	case c.poll < 0:
+		return nil, fmt.Errorf("events: NewConsumer %s: WithPoll(%v): negative", name, c.poll)
+	case c.retry < 0:
+		return nil, fmt.Errorf("events: NewConsumer %s: WithRetry(%v): negative", name, c.retry)
+	}
+	if c.batch == 0 {
+		c.batch = 100
+	}
+	if c.poll == 0 {
+		c.poll = time.Second
+	}
+	if c.retry == 0 {
+		c.retry = time.Second
+	}
+	return c, nil
+}
+
+// Name returns the name of the consumer's cursor.
+func (c *Consumer) Name() string { return c.name }
+
+// FromNow, given to WithFrom, starts a new cursor at the end of the log.
 const FromNow = ^uint64(0)
 
 // Init creates the consumer's cursor if it has none, so that a FromNow
 // consumer's "now" is this call, not its first Run step: call it before
 // serving requests whose events it must see.
 func (c *Consumer) Init(ctx context.Context) error {
-	return c.Store.Update(ctx, func(tx meta.Tx) error { _, err := c.cursor(tx); return err })
+	return c.store.Update(ctx, func(tx meta.Tx) error { _, err := c.cursor(tx); return err })
 }
 
 // Run consumes until ctx is done.
 func (c *Consumer) Run(ctx context.Context) error {
-	if (c.Func == nil) == (c.Tx == nil) || c.Name == "" || c.Store == nil {
-		return errors.New("events: a Consumer needs a Store, a Name and exactly one of Func and Tx")
-	}
-	poll, retry := c.Poll, c.Retry
-	if poll <= 0 {
-		poll = time.Second
-	}
-	if retry <= 0 {
-		retry = time.Second
-	}
+	poll, retry := c.poll, c.retry
 	delay := retry
 	for {
-		wake := c.Bell.Wait()
+		wake := c.bell.Wait()
 		n, err := c.Step(ctx)
 		wait := poll
 		switch {
 		case err != nil && ctx.Err() == nil:
-			if c.Logger != nil {
-				c.Logger.Error("events: consumer", "name", c.Name, "err", err)
+			if c.logger != nil {
+				c.logger.Error("events: consumer", "name", c.name, "err", err)
 			}
 			wait, delay = delay, min(2*delay, time.Minute)
 			wake = nil
@@ -97,14 +160,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 // Step handles the next batch, if any, and returns its size.
 func (c *Consumer) Step(ctx context.Context) (int, error) {
-	limit := c.Batch
-	if limit <= 0 {
-		limit = 100
-	}
+	limit := c.batch
 	// Look before writing: with nothing new, no commit (and no fsync).
 	var pending bool
-	if err := c.Store.View(ctx, func(tx meta.Tx) error {
-		cur, err := tx.Cursors().Get(c.Name)
+	if err := c.store.View(ctx, func(tx meta.Tx) error {
+		cur, err := tx.Cursors().Get(c.name)
 		if errors.Is(err, meta.ErrNotFound) {
 			pending = true // the cursor is created below
 			return nil
@@ -119,7 +179,7 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var batch []meta.Event
-	err := c.Store.Update(ctx, func(tx meta.Tx) error {
+	err := c.store.Update(ctx, func(tx meta.Tx) error {
 		cur, err := c.cursor(tx)
 		if err != nil {
 			return err
@@ -127,8 +187,8 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 		if batch, err = tx.Events().List(cur.Seq, limit); err != nil || len(batch) == 0 {
 			return err
 		}
-		if c.Tx != nil {
-			if err := c.Tx(ctx, tx, batch); err != nil {
+		if c.tx != nil {
+			if err := c.tx(ctx, tx, batch); err != nil {
 				return err
 			}
 			return c.advance(tx, cur, batch)
@@ -138,14 +198,14 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 	if err != nil || len(batch) == 0 {
 		return len(batch), err
 	}
-	if c.Func == nil {
-		c.done(batch)
+	if c.fn == nil {
+		c.finished(batch)
 		return len(batch), nil
 	}
-	if err := c.Func(ctx, batch); err != nil {
-		return 0, fmt.Errorf("events: consumer %s: %w", c.Name, err)
+	if err := c.fn(ctx, batch); err != nil {
+		return 0, fmt.Errorf("events: consumer %s: %w", c.name, err)
 	}
-	err = c.Store.Update(ctx, func(tx meta.Tx) error {
+	err = c.store.Update(ctx, func(tx meta.Tx) error {
 		cur, err := c.cursor(tx)
 		if err != nil {
 			return err
@@ -153,25 +213,25 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 		return c.advance(tx, cur, batch)
 	})
 	if err == nil {
-		c.done(batch)
+		c.finished(batch)
 	}
 	return len(batch), err
 }
 
-func (c *Consumer) done(batch []meta.Event) {
-	if c.Done != nil {
-		c.Done(batch)
+func (c *Consumer) finished(batch []meta.Event) {
+	if c.done != nil {
+		c.done(batch)
 	}
 }
 
 // cursor returns the consumer's cursor, creating it at From when new.
 func (c *Consumer) cursor(tx meta.Tx) (meta.Cursor, error) {
-	cur, err := tx.Cursors().Get(c.Name)
+	cur, err := tx.Cursors().Get(c.name)
 	if !errors.Is(err, meta.ErrNotFound) {
 		return cur, err
 	}
-	cur = meta.Cursor{Name: c.Name, Seq: c.From, UpdatedAt: time.Now().UTC()}
-	if c.From == FromNow {
+	cur = meta.Cursor{Name: c.name, Seq: c.from, UpdatedAt: time.Now().UTC()}
+	if c.from == FromNow {
 		if cur.Seq, err = tx.Events().Last(); err != nil {
 			return cur, err
 		}

@@ -54,7 +54,7 @@ func logged(t *testing.T, s meta.Store) []meta.Event {
 func TestRecorder(t *testing.T) {
 	s := openStore(t)
 	bell := &Bell{}
-	rec := &Recorder{Store: s, Bell: bell, PullSample: 1}
+	rec := newTestRecorder(t, s, WithRecorderBell(bell), WithPullSample(1))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go func() { _ = rec.Run(ctx) }()
@@ -122,7 +122,7 @@ func TestRecorder(t *testing.T) {
 
 func TestPullSampling(t *testing.T) {
 	s := openStore(t)
-	rec := &Recorder{Store: s} // PullSample 0: pulls are not recorded
+	rec := newTestRecorder(t, s) // PullSample 0: pulls are not recorded
 	host := serve(t, s, rec.Hooks())
 	ref, _ := name.ParseReference(host+"/team/app:v1", name.Insecure)
 	img, _ := random.Image(64, 1)
@@ -165,7 +165,7 @@ func TestConsumerAtLeastOnce(t *testing.T) {
 	var mu sync.Mutex
 	var seen []uint64
 	fail := true
-	c := &Consumer{Store: s, Name: "hook", Batch: 2, Func: func(_ context.Context, batch []meta.Event) error {
+	hook := Func(func(_ context.Context, batch []meta.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, e := range batch {
@@ -176,7 +176,8 @@ func TestConsumerAtLeastOnce(t *testing.T) {
 			return errors.New("receiver down")
 		}
 		return nil
-	}}
+	})
+	c := newTestConsumer(t, s, "hook", hook, WithBatch(2))
 	if _, err := c.Step(t.Context()); err == nil {
 		t.Fatal("the failing batch reported success")
 	}
@@ -198,13 +199,13 @@ func TestConsumerAtLeastOnce(t *testing.T) {
 	// A restart resumes after the cursor.
 	appendEvents(t, s, "a/4")
 	seen = nil
-	again := &Consumer{Store: s, Name: "hook", Func: c.Func}
+	again := newTestConsumer(t, s, "hook", hook)
 	if _, err := again.Step(t.Context()); err != nil || !slices.Equal(seen, []uint64{4}) {
 		t.Errorf("after a restart: %v, %v", seen, err)
 	}
 	// FromNow: only later events.
 	seen = nil
-	late := &Consumer{Store: s, Name: "late", From: FromNow, Func: c.Func}
+	late := newTestConsumer(t, s, "late", hook, WithFrom(FromNow))
 	if n, err := late.Step(t.Context()); n != 0 || err != nil {
 		t.Errorf("FromNow saw %d, %v", n, err)
 	}
@@ -220,7 +221,7 @@ func TestConsumerTxExactlyOnce(t *testing.T) {
 	s := openStore(t)
 	appendEvents(t, s, "a/1", "b/1")
 	fail := true
-	c := &Consumer{Store: s, Name: "jobs", Tx: func(_ context.Context, tx meta.Tx, batch []meta.Event) error {
+	c := newTestConsumer(t, s, "jobs", TxFunc(func(_ context.Context, tx meta.Tx, batch []meta.Event) error {
 		for _, e := range batch {
 			if _, err := tx.Jobs().Enqueue(meta.Job{Kind: "deliver", Payload: []byte(e.Repository)}, time.Now()); err != nil {
 				return err
@@ -231,7 +232,7 @@ func TestConsumerTxExactlyOnce(t *testing.T) {
 			return errors.New("crash before the cursor moved")
 		}
 		return nil
-	}}
+	}))
 	if _, err := c.Step(t.Context()); err == nil {
 		t.Fatal("the failing batch reported success")
 	}
@@ -251,12 +252,12 @@ func TestConsumerRunWakesOnBell(t *testing.T) {
 	s := openStore(t)
 	bell := &Bell{}
 	got := make(chan uint64, 10)
-	c := &Consumer{Store: s, Name: "fast", Bell: bell, Poll: time.Hour, Func: func(_ context.Context, batch []meta.Event) error {
+	c := newTestConsumer(t, s, "fast", Func(func(_ context.Context, batch []meta.Event) error {
 		for _, e := range batch {
 			got <- e.Seq
 		}
 		return nil
-	}}
+	}), WithBell(bell), WithPoll(time.Hour))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go func() { _ = c.Run(ctx) }()
@@ -271,7 +272,51 @@ func TestConsumerRunWakesOnBell(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the consumer did not wake on the bell")
 	}
-	if err := (&Consumer{}).Run(ctx); err == nil {
-		t.Error("an empty Consumer ran")
+}
+
+func TestNewConsumerRejects(t *testing.T) {
+	s := openStore(t)
+	nop := Func(func(context.Context, []meta.Event) error { return nil })
+	for want, c := range map[string]struct {
+		store meta.Store
+		name  string
+		h     Handler
+		opts  []ConsumerOption
+	}{
+		"nil store":  {nil, "x", nop, nil},
+		"empty name": {s, "", nop, nil},
+		"no handler": {s, "x", nil, nil},
+		"nil Func":   {s, "x", Func(nil), nil},
+		"WithBatch":  {s, "x", nop, []ConsumerOption{WithBatch(-1)}},
+		"WithPoll":   {s, "x", nop, []ConsumerOption{WithPoll(-time.Second)}},
+		"WithRetry":  {s, "x", nop, []ConsumerOption{WithRetry(-time.Second)}},
+	} {
+		if _, err := NewConsumer(c.store, c.name, c.h, c.opts...); err == nil {
+			t.Errorf("%s: accepted", want)
+		}
 	}
+	if _, err := NewRecorder(s, WithPullSample(1.5)); err == nil || !strings.Contains(err.Error(), "WithPullSample") {
+		t.Errorf("NewRecorder(WithPullSample(1.5)) = %v, want an error naming it", err)
+	}
+	if _, err := NewRecorder(nil); err == nil {
+		t.Error("NewRecorder(nil) accepted")
+	}
+}
+
+func newTestConsumer(t testing.TB, s meta.Store, name string, h Handler, opts ...ConsumerOption) *Consumer {
+	t.Helper()
+	c, err := NewConsumer(s, name, h, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newTestRecorder(t testing.TB, s meta.Store, opts ...RecorderOption) *Recorder {
+	t.Helper()
+	r, err := NewRecorder(s, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -28,12 +28,15 @@ func Example() {
 		return err
 	})
 
-	c := &events.Consumer{Store: store, Name: "redeployer", Func: func(ctx context.Context, batch []meta.Event) error {
+	c, err := events.NewConsumer(store, "redeployer", events.Func(func(ctx context.Context, batch []meta.Event) error {
 		for _, e := range batch {
 			fmt.Println(e.Type, e.Repository+":"+e.Tag)
 		}
 		return nil
-	}}
+	}))
+	if err != nil {
+		panic(err)
+	}
 	n, err := c.Step(context.Background()) // Run loops over Step
 	fmt.Println(n, err)
 	// Output:

@@ -2,10 +2,11 @@ package events
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/berthreg/berth/meta"
@@ -13,33 +14,55 @@ import (
 	"github.com/berthreg/berth/registry/naming"
 )
 
-// Recorder appends the registry's changes to the event log. Set Store,
-// then pass Hooks to registry.WithHooks (merged with other hooks by
-// registry.Hooks' owner). Start the pull batcher with Run when PullSample
-// is above 0.
+// Recorder appends the registry's changes to the event log. Make one
+// with NewRecorder, then pass Hooks to registry.WithHooks (merged with
+// other hooks by registry.Hooks' owner). Start the pull batcher with Run
+// when WithPullSample is above 0.
 type Recorder struct {
-	// Store is the metadata store (the registry's).
-	Store meta.Store
-	// Bell, when set, rings after every committed change.
-	Bell *Bell
-	// PullSample is the share of pulls recorded: 0 records none, 1 all,
-	// 0.01 one in a hundred.
-	PullSample float64
-	// Logger receives pull events dropped under load (nil: none).
-	Logger *slog.Logger
-
-	once  sync.Once
-	pulls chan meta.Event
+	store      meta.Store
+	bell       *Bell
+	pullSample float64
+	logger     *slog.Logger
+	pulls      chan meta.Event
 }
 
-func (r *Recorder) init() {
-	r.once.Do(func() { r.pulls = make(chan meta.Event, 1024) })
+// RecorderOption configures a Recorder made by NewRecorder.
+type RecorderOption func(*Recorder)
+
+// WithRecorderBell makes the recorder ring b after every committed change.
+func WithRecorderBell(b *Bell) RecorderOption { return func(r *Recorder) { r.bell = b } }
+
+// WithPullSample sets the share of pulls recorded: 0 (the default)
+// records none, 1 all, 0.01 one in a hundred.
+func WithPullSample(share float64) RecorderOption {
+	return func(r *Recorder) { r.pullSample = share }
+}
+
+// WithRecorderLogger sets the logger that receives pull events dropped
+// under load and failures to append them (default: none).
+func WithRecorderLogger(l *slog.Logger) RecorderOption {
+	return func(r *Recorder) { r.logger = l }
+}
+
+// NewRecorder returns a recorder of the changes to store (the registry's
+// metadata store).
+func NewRecorder(store meta.Store, opts ...RecorderOption) (*Recorder, error) {
+	r := &Recorder{store: store, pulls: make(chan meta.Event, 1024)}
+	for _, o := range opts {
+		o(r)
+	}
+	switch {
+	case store == nil:
+		return nil, errors.New("events: NewRecorder: nil store")
+	case !(r.pullSample >= 0 && r.pullSample <= 1):
+		return nil, fmt.Errorf("events: NewRecorder: WithPullSample(%v): not between 0 and 1", r.pullSample)
+	}
+	return r, nil
 }
 
 // Hooks returns the registry hooks that record events.
 func (r *Recorder) Hooks() registry.Hooks {
-	r.init()
-	ring := func(context.Context, *registry.Event) { r.Bell.Ring() }
+	ring := func(context.Context, *registry.Event) { r.bell.Ring() }
 	return registry.Hooks{InTx: r.inTx, AfterPush: ring, AfterDelete: ring, AfterPull: r.pulled}
 }
 
@@ -91,7 +114,7 @@ func (r *Recorder) inTx(_ context.Context, tx meta.Tx, ev *registry.Event) error
 
 // pulled queues a sampled pull for the batcher; a full queue drops it.
 func (r *Recorder) pulled(_ context.Context, ev *registry.Event) {
-	if r.PullSample <= 0 || (r.PullSample < 1 && rand.Float64() >= r.PullSample) {
+	if r.pullSample <= 0 || (r.pullSample < 1 && rand.Float64() >= r.pullSample) {
 		return
 	}
 	e, ok := FromRegistry(ev)
@@ -102,8 +125,8 @@ func (r *Recorder) pulled(_ context.Context, ev *registry.Event) {
 	select {
 	case r.pulls <- e:
 	default:
-		if r.Logger != nil {
-			r.Logger.Warn("events: pull event dropped: the batcher is behind")
+		if r.logger != nil {
+			r.logger.Warn("events: pull event dropped: the batcher is behind")
 		}
 	}
 }
@@ -112,7 +135,6 @@ func (r *Recorder) pulled(_ context.Context, ev *registry.Event) {
 // queued but not yet appended when the process dies are lost: pulls are
 // not changes.
 func (r *Recorder) Run(ctx context.Context) error {
-	r.init()
 	for {
 		var batch []meta.Event
 		select {
@@ -130,7 +152,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 				break drain
 			}
 		}
-		err := r.Store.Update(ctx, func(tx meta.Tx) error {
+		err := r.store.Update(ctx, func(tx meta.Tx) error {
 			for _, e := range batch {
 				if _, err := tx.Events().Append(e); err != nil {
 					return err
@@ -138,9 +160,9 @@ func (r *Recorder) Run(ctx context.Context) error {
 			}
 			return nil
 		})
-		if err != nil && r.Logger != nil {
-			r.Logger.Error("events: appending pull events", "n", len(batch), "err", err)
+		if err != nil && r.logger != nil {
+			r.logger.Error("events: appending pull events", "n", len(batch), "err", err)
 		}
-		r.Bell.Ring()
+		r.bell.Ring()
 	}
 }

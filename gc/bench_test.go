@@ -47,7 +47,10 @@ func BenchmarkCollect(b *testing.B) {
 		}
 		b.Logf("synthesized %d manifests, %d blobs in %v", n, 10*n, time.Since(start).Round(time.Millisecond))
 		drv := memory.New()
-		c := &Collector{Store: s, Driver: drv}
+		c, err := NewCollector(s, drv)
+		if err != nil {
+			b.Fatal(err)
+		}
 		// The default grace window: the synthetic data is a day old, the
 		// pushes measured here are fresh.
 		opts := Options{DeleteUntagged: true}

@@ -3,6 +3,7 @@ package gc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -20,13 +21,35 @@ const JobKind = "gc"
 // most once a second, and at every phase); when it ends, the final
 // Progress with the Report. Register it with a Limit of 1: collections do
 // not overlap.
+//
+// Make one with NewJob.
 type Job struct {
-	// Store and Driver are the registry's.
-	Store  meta.Store
-	Driver storage.Driver
-	// Observe, when set, gets every Progress of every run, unthrottled
-	// (for metrics).
-	Observe func(Progress)
+	store   meta.Store
+	driver  storage.Driver
+	observe func(Progress)
+}
+
+// JobOption configures a Job made by NewJob.
+type JobOption func(*Job)
+
+// WithObserve makes the job give f every Progress of every run,
+// unthrottled (for metrics).
+func WithObserve(f func(Progress)) JobOption { return func(h *Job) { h.observe = f } }
+
+// NewJob returns the collection job over store and driver, the
+// registry's.
+func NewJob(store meta.Store, driver storage.Driver, opts ...JobOption) (*Job, error) {
+	switch {
+	case store == nil:
+		return nil, errors.New("gc: NewJob: nil store")
+	case driver == nil:
+		return nil, errors.New("gc: NewJob: nil driver")
+	}
+	h := &Job{store: store, driver: driver}
+	for _, o := range opts {
+		o(h)
+	}
+	return h, nil
 }
 
 // Run implements jobs.Handler.
@@ -37,15 +60,18 @@ func (h *Job) Run(ctx context.Context, j meta.Job) error {
 			return jobs.Permanent(fmt.Errorf("gc: job %d: bad options: %w", j.ID, err))
 		}
 	}
-	q := &jobs.Queue{Store: h.Store}
+	q, err := jobs.NewQueue(h.store)
+	if err != nil {
+		return err
+	}
 	var (
 		mu       sync.Mutex
 		last     time.Time
 		lastName string
 	)
-	c := &Collector{Store: h.Store, Driver: h.Driver, Progress: func(p Progress) {
-		if h.Observe != nil {
-			h.Observe(p)
+	c, err := NewCollector(h.store, h.driver, WithProgress(func(p Progress) {
+		if h.observe != nil {
+			h.observe(p)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -54,14 +80,17 @@ func (h *Job) Run(ctx context.Context, j meta.Job) error {
 		}
 		last, lastName = time.Now(), p.Phase
 		_ = q.SetResult(context.WithoutCancel(ctx), j.ID, p) // progress is best effort
-	}}
+	}))
+	if err != nil {
+		return err
+	}
 	rep, err := c.Run(ctx, opts)
 	final := Progress{Phase: "done", Report: rep}
 	if err != nil {
 		final.Phase = "failed"
 	}
-	if h.Observe != nil {
-		h.Observe(final)
+	if h.observe != nil {
+		h.observe(final)
 	}
 	if serr := q.SetResult(context.WithoutCancel(ctx), j.ID, final); serr != nil && err == nil {
 		err = serr

@@ -43,16 +43,37 @@ type Report struct {
 }
 
 // Collector runs collections over a metadata store and the blob storage.
+// Make one with NewCollector.
 type Collector struct {
-	// Store is the metadata store.
-	Store meta.Store
-	// Driver is the blob storage.
-	Driver storage.Driver
-	// Progress, when set, is told where a run is: at each phase and after
-	// each batch.
-	Progress func(Progress)
+	store    meta.Store
+	driver   storage.Driver
+	progress func(Progress)
+	now      func() time.Time
+}
 
-	now func() time.Time
+// CollectorOption configures a Collector made by NewCollector.
+type CollectorOption func(*Collector)
+
+// WithProgress makes the collector tell f where a run is: at each phase
+// and after each batch.
+func WithProgress(f func(Progress)) CollectorOption {
+	return func(c *Collector) { c.progress = f }
+}
+
+// NewCollector returns a collector over store (the metadata) and driver
+// (the blob storage).
+func NewCollector(store meta.Store, driver storage.Driver, opts ...CollectorOption) (*Collector, error) {
+	switch {
+	case store == nil:
+		return nil, errors.New("gc: NewCollector: nil store")
+	case driver == nil:
+		return nil, errors.New("gc: NewCollector: nil driver")
+	}
+	c := &Collector{store: store, driver: driver}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
 }
 
 // Progress is where a run is.
@@ -86,14 +107,14 @@ func (c *Collector) phase(name string, total int, rep *Report) *phase {
 
 // report tells Progress that done of the phase's total are through.
 func (p *phase) report(done int) {
-	if p.c.Progress == nil {
+	if p.c.progress == nil {
 		return
 	}
 	var eta time.Duration
 	if done > 0 && done < p.total {
 		eta = time.Duration(float64(p.c.clock().Sub(p.started)) / float64(done) * float64(p.total-done))
 	}
-	p.c.Progress(Progress{Phase: p.name, Done: done, Total: p.total, Report: *p.rep, ETA: eta})
+	p.c.progress(Progress{Phase: p.name, Done: done, Total: p.total, Report: *p.rep, ETA: eta})
 }
 
 func (c *Collector) clock() time.Time {
@@ -114,16 +135,16 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Report, error) {
 		if err := c.buryLeftovers(ctx, &rep); err != nil {
 			return rep, err
 		}
-		if err := c.Store.Update(ctx, func(tx meta.Tx) error { return tx.Collector().Collection().Begin(c.clock()) }); err != nil {
+		if err := c.store.Update(ctx, func(tx meta.Tx) error { return tx.Collector().Collection().Begin(c.clock()) }); err != nil {
 			return rep, err
 		}
 		defer func() {
-			_ = c.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.Collector().Collection().End() })
+			_ = c.store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.Collector().Collection().End() })
 		}()
 	}
 	now := c.clock()
 	c.phase("mark", 0, &rep)
-	plan, err := MakePlan(ctx, c.Store, opts, now)
+	plan, err := MakePlan(ctx, c.store, opts, now)
 	if err != nil {
 		return rep, err
 	}
@@ -159,7 +180,7 @@ func (c *Collector) sweepManifests(ctx context.Context, opts Options, rep *Repor
 	for start := 0; start < len(rep.Plan.Manifests); start += batchSize {
 		batch := rep.Plan.Manifests[start:min(start+batchSize, len(rep.Plan.Manifests))]
 		var deleted []ManifestRef
-		err := c.Store.Update(ctx, func(tx meta.Tx) error {
+		err := c.store.Update(ctx, func(tx meta.Tx) error {
 			deleted = deleted[:0]
 			for _, m := range batch {
 				ok, err := c.manifestGoes(tx, m)
@@ -307,7 +328,7 @@ func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, 
 	for start := 0; start < len(ds); start += batchSize {
 		batch := ds[start:min(start+batchSize, len(ds))]
 		var doomed []digest.Digest
-		err := c.Store.Update(ctx, func(tx meta.Tx) error {
+		err := c.store.Update(ctx, func(tx meta.Tx) error {
 			doomed = doomed[:0]
 			now := c.clock()
 			for _, d := range batch {
@@ -352,7 +373,7 @@ func (c *Collector) deleteBytes(ctx context.Context, opts Options, rep *Report, 
 			rep.FreedBytes += size(d)
 			deleted++
 		}
-		if err := c.Store.Update(ctx, func(tx meta.Tx) error {
+		if err := c.store.Update(ctx, func(tx meta.Tx) error {
 			for _, d := range doomed {
 				if err := tx.Collector().Tombstones().Bury(d); err != nil {
 					return err
@@ -382,7 +403,7 @@ func (c *Collector) deleteObjects(ctx context.Context, opts Options, ds []digest
 	for range min(workers, len(ds)) {
 		wg.Go(func() {
 			for d := range work {
-				if err := c.Driver.Delete(ctx, storage.BlobPath(d)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				if err := c.driver.Delete(ctx, storage.BlobPath(d)); err != nil && !errors.Is(err, storage.ErrNotFound) {
 					select {
 					case errs <- fmt.Errorf("gc: delete %s: %w", d, err):
 					default:
@@ -407,7 +428,7 @@ func (c *Collector) deleteObjects(ctx context.Context, opts Options, ds []digest
 // buryLeftovers finishes the deletions a crashed run tombstoned.
 func (c *Collector) buryLeftovers(ctx context.Context, rep *Report) error {
 	var left []digest.Digest
-	if err := c.Store.View(ctx, func(tx meta.Tx) error {
+	if err := c.store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		left, err = tx.Collector().Tombstones().List("", 0)
 		return err
@@ -415,11 +436,11 @@ func (c *Collector) buryLeftovers(ctx context.Context, rep *Report) error {
 		return err
 	}
 	for _, d := range left {
-		if err := c.Driver.Delete(ctx, storage.BlobPath(d)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err := c.driver.Delete(ctx, storage.BlobPath(d)); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("gc: delete %s left by an earlier run: %w", d, err)
 		}
 	}
-	return c.Store.Update(ctx, func(tx meta.Tx) error {
+	return c.store.Update(ctx, func(tx meta.Tx) error {
 		for _, d := range left {
 			if err := tx.Collector().Tombstones().Bury(d); err != nil {
 				return err
@@ -432,12 +453,12 @@ func (c *Collector) buryLeftovers(ctx context.Context, rep *Report) error {
 // sweepUploads deletes the idle upload sessions still idle, and their
 // bytes (aborting a storage session, for drivers with sessions).
 func (c *Collector) sweepUploads(ctx context.Context, opts Options, rep *Report) error {
-	sessions, _ := c.Driver.(storage.Sessioner)
+	sessions, _ := c.driver.(storage.Sessioner)
 	ph := c.phase("uploads", len(rep.Plan.Uploads), rep)
 	for i, u := range rep.Plan.Uploads {
 		ph.report(i)
 		var gone bool
-		err := c.Store.Update(ctx, func(tx meta.Tx) error {
+		err := c.store.Update(ctx, func(tx meta.Tx) error {
 			cur, err := tx.Uploads().Get(u.ID)
 			if errors.Is(err, meta.ErrNotFound) || (err == nil && !cur.UpdatedAt.Equal(u.UpdatedAt)) {
 				gone = false
@@ -461,7 +482,7 @@ func (c *Collector) sweepUploads(ctx context.Context, opts Options, rep *Report)
 				return fmt.Errorf("gc: abort upload %s: %w", u.ID, err)
 			}
 		}
-		if err := c.Driver.Delete(ctx, storage.UploadDir(u.ID)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err := c.driver.Delete(ctx, storage.UploadDir(u.ID)); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("gc: delete upload %s: %w", u.ID, err)
 		}
 		rep.AbortedUploads++
@@ -477,7 +498,7 @@ func (c *Collector) sweepOrphans(ctx context.Context, opts Options, rep *Report)
 	cutoff := c.clock().Add(-opts.grace())
 	var ds []digest.Digest
 	size := map[digest.Digest]int64{}
-	err := c.Driver.Walk(ctx, "blobs", func(fi storage.FileInfo) error {
+	err := c.driver.Walk(ctx, "blobs", func(fi storage.FileInfo) error {
 		d, ok := digestOf(fi.Path)
 		if !ok || rep.Plan.used[d] || fi.ModTime.After(cutoff) {
 			return nil
@@ -492,7 +513,7 @@ func (c *Collector) sweepOrphans(ctx context.Context, opts Options, rep *Report)
 	// Objects with a blob record are the blob phase's business, not
 	// orphans: leave them out (and out of the skip count).
 	var unknown []digest.Digest
-	if err := c.Store.View(ctx, func(tx meta.Tx) error {
+	if err := c.store.View(ctx, func(tx meta.Tx) error {
 		for _, d := range ds {
 			if _, err := tx.Blobs().Stat(d); errors.Is(err, meta.ErrNotFound) {
 				unknown = append(unknown, d)
@@ -524,5 +545,9 @@ func digestOf(p string) (digest.Digest, bool) {
 // progress reporting. Collections must not overlap; run them as jobs (Job,
 // with a Limit of 1) when several processes share a store.
 func Run(ctx context.Context, store meta.Store, driver storage.Driver, opts Options) (Report, error) {
-	return (&Collector{Store: store, Driver: driver}).Run(ctx, opts)
+	c, err := NewCollector(store, driver)
+	if err != nil {
+		return Report{}, err
+	}
+	return c.Run(ctx, opts)
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -50,7 +51,11 @@ func start(t *testing.T) *live {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &live{host: strings.TrimPrefix(srv.URL, "http://"), store: s, drv: drv, gc: &Collector{Store: s, Driver: drv}}
+	c, err := NewCollector(s, drv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &live{host: strings.TrimPrefix(srv.URL, "http://"), store: s, drv: drv, gc: c}
 }
 
 func (l *live) ref(t *testing.T, s string) name.Reference {
@@ -404,9 +409,13 @@ func TestJobReportsProgress(t *testing.T) {
 	if err := remote.Delete(l.ref(t, "team/app:x")); err != nil {
 		t.Fatal(err)
 	}
-	r := &jobs.Runner{Store: l.store, Poll: 5 * time.Millisecond}
-	r.Handle(JobKind, &Job{Store: l.store, Driver: l.drv}, jobs.KindOptions{Limit: 1, MaxAttempts: 1})
-	q := &jobs.Queue{Store: l.store, Notify: r.Wake}
+	r := testjobs.Runner(t, l.store, jobs.WithPoll(5*time.Millisecond))
+	job, err := NewJob(l.store, l.drv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Handle(JobKind, job, jobs.KindOptions{Limit: 1, MaxAttempts: 1})
+	q := testjobs.Queue(t, l.store, jobs.WithNotify(r.Wake))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(ctx) }()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 )
 
@@ -19,7 +20,7 @@ func TestScheduledJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := &jobs.Queue{Store: store}
+	q := testjobs.Queue(t, store)
 	if _, err := s.RunNow(t.Context(), q, ScheduleName, json.RawMessage(`{"workers":6}`)); !errors.Is(err, jobs.ErrInvalid) {
 		t.Errorf("6 workers: %v, want jobs.ErrInvalid", err)
 	}

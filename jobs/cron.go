@@ -35,7 +35,6 @@ type schedule struct {
 // names the schedule and the fire time, so several runners sharing the
 // store enqueue each fire once.
 func (r *Runner) Schedule(name, spec string, s Spec) error {
-	r.init()
 	at, err := cronParser.Parse(spec)
 	if err != nil {
 		return fmt.Errorf("jobs: schedule %s: %w", name, err)
@@ -52,7 +51,6 @@ func (r *Runner) Schedule(name, spec string, s Spec) error {
 
 // Unschedule removes the schedule of that name, if any.
 func (r *Runner) Unschedule(name string) {
-	r.init()
 	r.mu.Lock()
 	delete(r.schedules, name)
 	r.mu.Unlock()
@@ -62,7 +60,6 @@ func (r *Runner) Unschedule(name string) {
 // ScheduleOf returns the cron spec of the named schedule and its next fire
 // time, if it exists.
 func (r *Runner) ScheduleOf(name string) (string, time.Time, bool) {
-	r.init()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.schedules[name]
@@ -81,7 +78,7 @@ func (r *Runner) reschedule() {
 
 // scheduler enqueues due fires until ctx is done.
 func (r *Runner) scheduler(ctx context.Context) {
-	q := &Queue{Store: r.Store, Notify: r.Wake, now: r.now}
+	q := &Queue{store: r.store, notify: r.Wake, now: r.now}
 	for {
 		r.mu.Lock()
 		var due []*schedule

@@ -22,12 +22,18 @@ func Example() {
 	defer store.Close()
 
 	done := make(chan string, 1)
-	r := &jobs.Runner{Store: store}
+	r, err := jobs.NewRunner(store)
+	if err != nil {
+		panic(err)
+	}
 	r.Handle("greet", jobs.HandlerFunc(func(ctx context.Context, j meta.Job) error {
 		done <- string(j.Payload)
 		return nil
 	}), jobs.KindOptions{MaxAttempts: 3, Backoff: time.Second})
-	q := &jobs.Queue{Store: store, Notify: r.Wake}
+	q, err := jobs.NewQueue(store, jobs.WithNotify(r.Wake))
+	if err != nil {
+		panic(err)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})

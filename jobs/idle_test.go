@@ -28,7 +28,7 @@ func (c *lookCounter) View(ctx context.Context, fn func(meta.Tx) error) error {
 // jobs, the wakes handed on by the workers that found one end too.
 func TestIdleRunnerLooksOncePerWake(t *testing.T) {
 	s := &lookCounter{Store: openStore(t)}
-	r := &Runner{Store: s, Workers: 4, Poll: time.Hour}
+	r := newTestRunner(t, s, WithWorkers(4), WithPoll(time.Hour))
 	var ran atomic.Int64
 	r.Handle("noop", HandlerFunc(func(context.Context, meta.Job) error { ran.Add(1); return nil }), KindOptions{})
 	start(t, r)
@@ -49,7 +49,7 @@ func TestIdleRunnerLooksOncePerWake(t *testing.T) {
 		r.Wake()
 		quiet(int64(5 + i))
 	}
-	q := &Queue{Store: s, Notify: r.Wake}
+	q := newTestQueue(t, s, WithNotify(r.Wake))
 	for range 3 {
 		if _, err := q.Enqueue(t.Context(), Spec{Kind: "noop"}); err != nil {
 			t.Fatal(err)

@@ -14,16 +14,45 @@ import (
 // Retry of one that has not.
 var ErrFinal = errors.New("jobs: not in a state that allows this")
 
-// Queue enqueues and inspects jobs. Its zero value is not usable; set
-// Store.
+// Queue enqueues and inspects jobs. Make one with NewQueue.
 type Queue struct {
-	// Store keeps the jobs.
-	Store meta.Store
-	// Notify, when set, is told of every enqueue (a Runner's Wake), so
-	// that local runners start at once instead of at their next poll.
-	Notify func()
+	store  meta.Store
+	notify func()
+	now    func() time.Time
+}
 
-	now func() time.Time
+// QueueOption configures a Queue made by NewQueue.
+type QueueOption func(*Queue)
+
+// WithNotify makes the queue call f on every enqueue (a Runner's Wake),
+// so that local runners start at once instead of at their next poll.
+func WithNotify(f func()) QueueOption { return func(q *Queue) { q.notify = f } }
+
+// withQueueClock replaces time.Now (tests).
+func withQueueClock(now func() time.Time) QueueOption { return func(q *Queue) { q.now = now } }
+
+// NewQueue returns a queue that keeps its jobs in store.
+func NewQueue(store meta.Store, opts ...QueueOption) (*Queue, error) {
+	if store == nil {
+		return nil, errors.New("jobs: NewQueue: nil store")
+	}
+	q := &Queue{store: store}
+	for _, o := range opts {
+		o(q)
+	}
+	return q, nil
+}
+
+// Store returns the store the queue keeps its jobs in.
+func (q *Queue) Store() meta.Store { return q.store }
+
+// Notify tells local runners of an enqueue made outside the queue (in a
+// caller's own transaction, with EnqueueTx); it does nothing without
+// WithNotify.
+func (q *Queue) Notify() {
+	if q.notify != nil {
+		q.notify()
+	}
 }
 
 func (q *Queue) clock() time.Time {
@@ -50,12 +79,12 @@ type Spec struct {
 // Enqueue adds a job.
 func (q *Queue) Enqueue(ctx context.Context, s Spec) (meta.Job, error) {
 	var job meta.Job
-	err := q.Store.Update(ctx, func(tx meta.Tx) error {
+	err := q.store.Update(ctx, func(tx meta.Tx) error {
 		var err error
 		job, err = EnqueueTx(tx, s, q.clock())
 		return err
 	})
-	if err == nil && q.Notify != nil {
+	if err == nil {
 		q.Notify()
 	}
 	return job, err
@@ -76,7 +105,7 @@ func EnqueueTx(tx meta.Tx, s Spec, now time.Time) (meta.Job, error) {
 // Get returns a job.
 func (q *Queue) Get(ctx context.Context, id uint64) (meta.Job, error) {
 	var job meta.Job
-	err := q.Store.View(ctx, func(tx meta.Tx) error {
+	err := q.store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		job, err = tx.Jobs().Get(id)
 		return err
@@ -87,7 +116,7 @@ func (q *Queue) Get(ctx context.Context, id uint64) (meta.Job, error) {
 // List returns up to limit jobs matching f after id after.
 func (q *Queue) List(ctx context.Context, f meta.JobFilter, after uint64, limit int) ([]meta.Job, error) {
 	var out []meta.Job
-	err := q.Store.View(ctx, func(tx meta.Tx) error {
+	err := q.store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		out, err = tx.Jobs().List(f, after, limit)
 		return err
@@ -117,14 +146,14 @@ func (q *Queue) Retry(ctx context.Context, id uint64) error {
 		j.State, j.Attempts, j.RunAt, j.FinishedAt = meta.JobPending, 0, now, time.Time{}
 		return nil
 	})
-	if err == nil && q.Notify != nil {
+	if err == nil {
 		q.Notify()
 	}
 	return err
 }
 
 func (q *Queue) change(ctx context.Context, id uint64, fn func(*meta.Job, time.Time) error) error {
-	return q.Store.Update(ctx, func(tx meta.Tx) error {
+	return q.store.Update(ctx, func(tx meta.Tx) error {
 		j, err := tx.Jobs().Get(id)
 		if err != nil {
 			return err

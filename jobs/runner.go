@@ -58,26 +58,16 @@ type kind struct {
 	opts KindOptions
 }
 
-// Runner runs jobs. Set Store, register handlers with Handle (and
-// schedules with Schedule), then call Run.
+// Runner runs jobs. Make one with NewRunner, register handlers with
+// Handle (and schedules with Schedule), then call Run.
 type Runner struct {
-	// Store holds the queue.
-	Store meta.Store
-	// Name identifies this runner in leases (default host:pid:random).
-	Name string
-	// Workers is how many jobs it runs at once (0: 4).
-	Workers int
-	// Lease is how long a job stays leased without a heartbeat (0: 30 s);
-	// heartbeats come every third of it.
-	Lease time.Duration
-	// Poll is how often idle workers look for due jobs (0: 1 s); Wake
-	// starts them at once.
-	Poll time.Duration
-	// KeepFinished is how long finished jobs stay listed before they are
-	// pruned (0: 7 days).
-	KeepFinished time.Duration
-	// Logger receives failures (nil: none).
-	Logger *slog.Logger
+	store        meta.Store
+	name         string
+	workers      int
+	leaseDur     time.Duration
+	poll         time.Duration
+	keepFinished time.Duration
+	logger       *slog.Logger
 
 	mu          sync.Mutex
 	kinds       map[string]kind
@@ -87,6 +77,80 @@ type Runner struct {
 	now         func() time.Time
 }
 
+// RunnerOption configures a Runner made by NewRunner.
+type RunnerOption func(*Runner)
+
+// WithName names the runner in leases (default host:pid:random).
+func WithName(name string) RunnerOption { return func(r *Runner) { r.name = name } }
+
+// WithWorkers sets how many jobs the runner runs at once (default 4).
+func WithWorkers(n int) RunnerOption { return func(r *Runner) { r.workers = n } }
+
+// WithLease sets how long a job stays leased without a heartbeat (default
+// 30 s); heartbeats come every third of it.
+func WithLease(d time.Duration) RunnerOption { return func(r *Runner) { r.leaseDur = d } }
+
+// WithPoll sets how often idle workers look for due jobs (default 1 s);
+// Wake starts them at once.
+func WithPoll(d time.Duration) RunnerOption { return func(r *Runner) { r.poll = d } }
+
+// WithKeepFinished sets how long finished jobs stay listed before they
+// are pruned (default 7 days).
+func WithKeepFinished(d time.Duration) RunnerOption {
+	return func(r *Runner) { r.keepFinished = d }
+}
+
+// WithLogger sets the logger that receives failures (default: none).
+func WithLogger(l *slog.Logger) RunnerOption { return func(r *Runner) { r.logger = l } }
+
+// withClock replaces time.Now (tests).
+func withClock(now func() time.Time) RunnerOption { return func(r *Runner) { r.now = now } }
+
+// NewRunner returns a runner of the jobs queued in store. Zero durations
+// and counts in options mean their defaults; negative ones are an error.
+func NewRunner(store meta.Store, opts ...RunnerOption) (*Runner, error) {
+	r := &Runner{store: store}
+	for _, o := range opts {
+		o(r)
+	}
+	switch {
+	case store == nil:
+		return nil, errors.New("jobs: NewRunner: nil store")
+	case r.workers < 0:
+		return nil, fmt.Errorf("jobs: NewRunner: WithWorkers(%d): negative", r.workers)
+	case r.leaseDur < 0:
+		return nil, fmt.Errorf("jobs: NewRunner: WithLease(%v): negative", r.leaseDur)
+	case r.poll < 0:
+		return nil, fmt.Errorf("jobs: NewRunner: WithPoll(%v): negative", r.poll)
+	case r.keepFinished < 0:
+		return nil, fmt.Errorf("jobs: NewRunner: WithKeepFinished(%v): negative", r.keepFinished)
+	}
+	if r.workers == 0 {
+		r.workers = 4
+	}
+	if r.leaseDur == 0 {
+		r.leaseDur = 30 * time.Second
+	}
+	if r.poll == 0 {
+		r.poll = time.Second
+	}
+	if r.keepFinished == 0 {
+		r.keepFinished = 7 * 24 * time.Hour
+	}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	if r.name == "" {
+		host, _ := os.Hostname()
+		r.name = host + ":" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(rand.Uint64()%1e6, 10)
+	}
+	r.kinds = map[string]kind{}
+	r.wake = make(chan struct{}, 1)
+	r.rescheduled = make(chan struct{}, 1)
+	r.schedules = map[string]*schedule{}
+	return r, nil
+}
+
 func (r *Runner) clock() time.Time {
 	if r.now != nil {
 		return r.now()
@@ -94,33 +158,10 @@ func (r *Runner) clock() time.Time {
 	return time.Now()
 }
 
-func (r *Runner) log() *slog.Logger {
-	if r.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return r.Logger
-}
-
-func (r *Runner) init() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.kinds == nil {
-		r.kinds = map[string]kind{}
-	}
-	if r.wake == nil {
-		r.wake = make(chan struct{}, 1)
-		r.rescheduled = make(chan struct{}, 1)
-		r.schedules = map[string]*schedule{}
-	}
-	if r.Name == "" {
-		host, _ := os.Hostname()
-		r.Name = host + ":" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(rand.Uint64()%1e6, 10)
-	}
-}
+func (r *Runner) log() *slog.Logger { return r.logger }
 
 // Handle registers h for jobs of kind k.
 func (r *Runner) Handle(k string, h Handler, o KindOptions) {
-	r.init()
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
 	}
@@ -135,33 +176,22 @@ func (r *Runner) Handle(k string, h Handler, o KindOptions) {
 	r.mu.Unlock()
 }
 
-// Wake makes idle workers look for jobs now (a Queue's Notify).
+// Wake makes idle workers look for jobs now (give it to a Queue with WithNotify).
 func (r *Runner) Wake() {
-	r.init()
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (r *Runner) leaseTime() time.Duration {
-	if r.Lease <= 0 {
-		return 30 * time.Second
-	}
-	return r.Lease
-}
+func (r *Runner) leaseTime() time.Duration { return r.leaseDur }
 
 // Run runs jobs until ctx is done, then waits for the attempts in progress
 // to return (their contexts are canceled; they are retried later).
 func (r *Runner) Run(ctx context.Context) error {
-	r.init()
-	workers := r.Workers
-	if workers <= 0 {
-		workers = 4
-	}
 	var wg sync.WaitGroup
-	for i := range workers {
-		wg.Go(func() { r.work(ctx, r.Name+"/"+strconv.Itoa(i)) })
+	for i := range r.workers {
+		wg.Go(func() { r.work(ctx, r.name+"/"+strconv.Itoa(i)) })
 	}
 	wg.Go(func() { r.scheduler(ctx) })
 	wg.Go(func() { r.prune(ctx) })
@@ -171,10 +201,7 @@ func (r *Runner) Run(ctx context.Context) error {
 
 // work is one worker's loop.
 func (r *Runner) work(ctx context.Context, worker string) {
-	poll := r.Poll
-	if poll <= 0 {
-		poll = time.Second
-	}
+	poll := r.poll
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for ctx.Err() == nil {
@@ -216,7 +243,7 @@ func (r *Runner) lease(ctx context.Context, worker string) (meta.Job, kind, erro
 	// Look before writing: an idle runner polls without a commit (and
 	// the fsync it costs).
 	var due bool
-	if err := r.Store.View(ctx, func(tx meta.Tx) error {
+	if err := r.store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		due, err = tx.Jobs().Due(kinds, r.clock())
 		return err
@@ -227,7 +254,7 @@ func (r *Runner) lease(ctx context.Context, worker string) (meta.Job, kind, erro
 		return meta.Job{}, kind{}, err
 	}
 	var job meta.Job
-	err := r.Store.Update(ctx, func(tx meta.Tx) error {
+	err := r.store.Update(ctx, func(tx meta.Tx) error {
 		now := r.clock()
 		var err error
 		job, err = tx.Jobs().Lease(kinds, limits, worker, now, now.Add(r.leaseTime()))
@@ -301,7 +328,7 @@ func mine(j, leased meta.Job, worker string) bool {
 // lease expired and another runner took it, or it was canceled).
 func (r *Runner) heartbeat(ctx context.Context, worker string, leased meta.Job) bool {
 	ok := false
-	err := r.Store.Update(ctx, func(tx meta.Tx) error {
+	err := r.store.Update(ctx, func(tx meta.Tx) error {
 		j, err := tx.Jobs().Get(leased.ID)
 		if err != nil || !mine(j, leased, worker) {
 			ok = false
@@ -324,7 +351,7 @@ func (r *Runner) finish(worker string, leased meta.Job, k kind, runErr error) {
 	// A fresh context: the outcome must be recorded even as Run stops.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := r.Store.Update(ctx, func(tx meta.Tx) error {
+	err := r.store.Update(ctx, func(tx meta.Tx) error {
 		j, err := tx.Jobs().Get(leased.ID)
 		if err != nil || !mine(j, leased, worker) {
 			return err
@@ -369,14 +396,11 @@ func Backoff(base, max time.Duration, n int) time.Duration {
 
 // prune deletes finished jobs older than KeepFinished, hourly.
 func (r *Runner) prune(ctx context.Context) {
-	keep := r.KeepFinished
-	if keep <= 0 {
-		keep = 7 * 24 * time.Hour
-	}
+	keep := r.keepFinished
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if _, err := Prune(ctx, r.Store, r.clock().Add(-keep)); err != nil && ctx.Err() == nil {
+		if _, err := Prune(ctx, r.store, r.clock().Add(-keep)); err != nil && ctx.Err() == nil {
 			r.log().Error("jobs: prune", "err", err)
 		}
 		select {

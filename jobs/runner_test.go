@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,7 +41,7 @@ func TestRetriesBackOffThenDead(t *testing.T) {
 	var times []time.Time
 	var ran []meta.Job // the job as each attempt saw it
 	var healthy atomic.Bool
-	r := &Runner{Store: s, Poll: 2 * time.Millisecond, Workers: 2}
+	r := newTestRunner(t, s, WithPoll(2*time.Millisecond), WithWorkers(2))
 	base := 40 * time.Millisecond
 	r.Handle("flaky", HandlerFunc(func(ctx context.Context, j meta.Job) error {
 		mu.Lock()
@@ -51,7 +52,7 @@ func TestRetriesBackOffThenDead(t *testing.T) {
 		}
 		return errors.New("receiver answered 500")
 	}), KindOptions{MaxAttempts: 4, Backoff: base, MaxBackoff: time.Second})
-	q := &Queue{Store: s, Notify: r.Wake}
+	q := newTestQueue(t, s, WithNotify(r.Wake))
 	start(t, r)
 	job, err := q.Enqueue(t.Context(), Spec{Kind: "flaky", Payload: map[string]int{"n": 1}})
 	if err != nil {
@@ -98,10 +99,10 @@ func TestRetriesBackOffThenDead(t *testing.T) {
 // at its first attempt.
 func TestPermanentAndPanic(t *testing.T) {
 	s := openStore(t)
-	r := &Runner{Store: s, Poll: 2 * time.Millisecond}
+	r := newTestRunner(t, s, WithPoll(2*time.Millisecond))
 	r.Handle("bad", HandlerFunc(func(context.Context, meta.Job) error { return Permanent(errors.New("malformed payload")) }), KindOptions{})
 	r.Handle("panics", HandlerFunc(func(context.Context, meta.Job) error { panic("boom") }), KindOptions{MaxAttempts: 1})
-	q := &Queue{Store: s, Notify: r.Wake}
+	q := newTestQueue(t, s, WithNotify(r.Wake))
 	start(t, r)
 	a, _ := q.Enqueue(t.Context(), Spec{Kind: "bad"})
 	b, _ := q.Enqueue(t.Context(), Spec{Kind: "panics"})
@@ -125,7 +126,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 		clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 		move  = func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	)
-	q := &Queue{Store: s, now: clock}
+	q := newTestQueue(t, s, withQueueClock(clock))
 	job, err := q.Enqueue(t.Context(), Spec{Kind: "work"})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	var runs atomic.Int32
 	release := make(chan struct{})
 	lease := 150 * time.Millisecond
-	r := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: lease, now: clock}
+	r := newTestRunner(t, s, WithPoll(5*time.Millisecond), WithLease(lease), withClock(clock))
 	r.Handle("work", HandlerFunc(func(ctx context.Context, j meta.Job) error {
 		runs.Add(1)
 		select { // held for many leases: only heartbeats keep it
@@ -150,7 +151,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 			return ctx.Err()
 		}
 	}), KindOptions{})
-	other := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: lease, now: clock}
+	other := newTestRunner(t, s, WithPoll(5*time.Millisecond), WithLease(lease), withClock(clock))
 	other.Handle("work", r.kinds["work"].h, KindOptions{})
 	start(t, r)
 	start(t, other)
@@ -178,14 +179,14 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 func TestCancelStopsARunningJob(t *testing.T) {
 	s := openStore(t)
 	started, stopped := make(chan struct{}), make(chan struct{})
-	r := &Runner{Store: s, Poll: 5 * time.Millisecond, Lease: 1500 * time.Millisecond} // a heartbeat each 0.5 s; a lease long enough that a busy machine does not lose it
+	r := newTestRunner(t, s, WithPoll(5*time.Millisecond), WithLease(1500*time.Millisecond)) // a heartbeat each 0.5 s; a lease long enough that a busy machine does not lose it
 	r.Handle("long", HandlerFunc(func(ctx context.Context, j meta.Job) error {
 		close(started)
 		<-ctx.Done()
 		close(stopped)
 		return ctx.Err()
 	}), KindOptions{})
-	q := &Queue{Store: s, Notify: r.Wake}
+	q := newTestQueue(t, s, WithNotify(r.Wake))
 	start(t, r)
 	job, _ := q.Enqueue(t.Context(), Spec{Kind: "long"})
 	<-started
@@ -228,12 +229,12 @@ func TestConcurrencyCapHolds(t *testing.T) {
 	}
 	var runners []*Runner
 	for range 3 {
-		r := &Runner{Store: s, Poll: 2 * time.Millisecond, Workers: 4}
+		r := newTestRunner(t, s, WithPoll(2*time.Millisecond), WithWorkers(4))
 		r.Handle("capped", track(&now, &peak), KindOptions{Limit: 2})
 		r.Handle("free", track(&nowUncapped, &uncappedPeak), KindOptions{})
 		runners = append(runners, r)
 	}
-	q := &Queue{Store: s}
+	q := newTestQueue(t, s)
 	var ids []uint64
 	for i := range 40 {
 		k := "capped"
@@ -266,14 +267,14 @@ func TestCronFiresOncePerTick(t *testing.T) {
 	s := openStore(t)
 	var runs atomic.Int32
 	for range 2 {
-		r := &Runner{Store: s, Poll: 5 * time.Millisecond}
+		r := newTestRunner(t, s, WithPoll(5*time.Millisecond))
 		r.Handle("tick", HandlerFunc(func(context.Context, meta.Job) error { runs.Add(1); return nil }), KindOptions{})
 		if err := r.Schedule("ticker", "* * * * * *", Spec{Kind: "tick"}); err != nil {
 			t.Fatal(err)
 		}
 		start(t, r)
 	}
-	q := &Queue{Store: s}
+	q := newTestQueue(t, s)
 	eventually.True(t, "three fires", func() bool {
 		jobs, _ := q.List(context.Background(), meta.JobFilter{Kind: "tick", State: meta.JobSucceeded}, 0, 0)
 		return len(jobs) >= 3
@@ -286,7 +287,7 @@ func TestCronFiresOncePerTick(t *testing.T) {
 		}
 		keys[j.Key] = true
 	}
-	if err := (&Runner{}).Schedule("bad", "every tuesday", Spec{Kind: "x"}); err == nil {
+	if err := newTestRunner(t, s).Schedule("bad", "every tuesday", Spec{Kind: "x"}); err == nil {
 		t.Error("a bad cron spec was accepted")
 	}
 }
@@ -303,7 +304,7 @@ func TestBackoffGrows(t *testing.T) {
 
 func TestPrune(t *testing.T) {
 	s := openStore(t)
-	q := &Queue{Store: s}
+	q := newTestQueue(t, s)
 	old, _ := q.Enqueue(t.Context(), Spec{Kind: "x", Key: "once"})
 	live, _ := q.Enqueue(t.Context(), Spec{Kind: "x"})
 	if err := q.Cancel(t.Context(), old.ID); err != nil {
@@ -326,7 +327,7 @@ func TestPrune(t *testing.T) {
 func TestScheduleChangesWhileRunning(t *testing.T) {
 	s := openStore(t)
 	var runs atomic.Int32
-	r := &Runner{Store: s, Poll: 5 * time.Millisecond}
+	r := newTestRunner(t, s, WithPoll(5*time.Millisecond))
 	r.Handle("tick", HandlerFunc(func(context.Context, meta.Job) error { runs.Add(1); return nil }), KindOptions{})
 	start(t, r)
 	time.Sleep(20 * time.Millisecond)
@@ -348,5 +349,43 @@ func TestScheduleChangesWhileRunning(t *testing.T) {
 	}
 	if err := ValidSchedule("every tuesday"); err == nil {
 		t.Error("ValidSchedule accepted nonsense")
+	}
+}
+
+func newTestRunner(t testing.TB, s meta.Store, opts ...RunnerOption) *Runner {
+	t.Helper()
+	r, err := NewRunner(s, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func newTestQueue(t testing.TB, s meta.Store, opts ...QueueOption) *Queue {
+	t.Helper()
+	q, err := NewQueue(s, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func TestNewRunnerRejects(t *testing.T) {
+	s := openStore(t)
+	for name, opts := range map[string][]RunnerOption{
+		"WithWorkers":      {WithWorkers(-1)},
+		"WithLease":        {WithLease(-time.Second)},
+		"WithPoll":         {WithPoll(-time.Second)},
+		"WithKeepFinished": {WithKeepFinished(-time.Second)},
+	} {
+		if _, err := NewRunner(s, opts...); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("NewRunner(%s negative) = %v, want an error naming it", name, err)
+		}
+	}
+	if _, err := NewRunner(nil); err == nil {
+		t.Error("NewRunner(nil) accepted")
+	}
+	if _, err := NewQueue(nil); err == nil {
+		t.Error("NewQueue(nil) accepted")
 	}
 }

@@ -30,7 +30,7 @@ var sweepJob = NewScheduledJob("sweep.schedule", func(p sweepParams) (Spec, erro
 func TestSchedules(t *testing.T) {
 	ctx := t.Context()
 	store := testbolt.Open(t)
-	runner := &Runner{Store: store}
+	runner := newTestRunner(t, store)
 	s, err := NewSchedules(store, []ScheduledJob{sweepJob}, WithScheduler(runner))
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestSchedules(t *testing.T) {
 	}
 
 	// At start: a new runner gets the stored schedule.
-	runner2 := &Runner{Store: store}
+	runner2 := newTestRunner(t, store)
 	s2, err := NewSchedules(store, []ScheduledJob{sweepJob}, WithScheduler(runner2))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestSchedules(t *testing.T) {
 	if _, err := ro.Set(ctx, "sweep.schedule", Schedule{Type: "Daily", Parameters: json.RawMessage(`{"depth":-1}`)}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("bad parameters without a scheduler: %v, want ErrInvalid first", err)
 	}
-	q := &Queue{Store: store}
+	q := newTestQueue(t, store)
 	j, err := ro.RunNow(ctx, q, "sweep.schedule", json.RawMessage(`{"depth":2}`))
 	if err != nil || j.Kind != "sweep" || string(j.Payload) != `{"depth":2}` {
 		t.Errorf("run now: %+v, %v", j, err)

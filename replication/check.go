@@ -98,21 +98,21 @@ func Ping(ctx context.Context, rec Registry, opts ...EndpointOption) error {
 
 // Saved keeps the scheduler in step with a stored or changed policy.
 func (e *Engine) Saved(rec PolicyRecord) error {
-	if e.Scheduler == nil {
+	if e.scheduler == nil {
 		return nil
 	}
-	return Schedule(e.Scheduler, rec)
+	return Schedule(e.scheduler, rec)
 }
 
 // Deleted takes a deleted policy's schedule off the scheduler.
 func (e *Engine) Deleted(policy string) {
-	if e.Scheduler != nil {
-		e.Scheduler.Unschedule(ScheduleName(policy))
+	if e.scheduler != nil {
+		e.scheduler.Unschedule(ScheduleName(policy))
 	}
 }
 
 // Ping pings an endpoint (see the function Ping) with the engine's
 // guard.
 func (e *Engine) Ping(ctx context.Context, rec Registry) error {
-	return Ping(ctx, rec, WithGuard(e.Guard))
+	return Ping(ctx, rec, WithGuard(e.guard))
 }

@@ -29,33 +29,75 @@ const (
 
 // Engine runs replication policies stored in the metadata store as jobs:
 // executions (planned by a RunKind job) made of tasks (one TaskKind job
-// each). Register it with a jobs.Runner; feed Consume to an events
-// Consumer for event-based policies; Schedule keeps cron policies on the
-// runner's scheduler.
+// each). Make one with NewEngine, register it with a jobs.Runner; feed
+// Consume to an events Consumer for event-based policies; WithScheduler
+// keeps cron policies on the runner's scheduler.
 type Engine struct {
-	// Store holds policies, endpoints, executions, tasks and the queue.
-	Store meta.Store
-	// Queue enqueues the jobs (its Notify wakes the local runner).
-	Queue *jobs.Queue
-	// LocalTransport reaches this registry under the host name
-	// inproc.Host: an inproc.New transport over its handler.
-	LocalTransport http.RoundTripper
-	// TaskAttempts is a task's default number of attempts (0: 10);
-	// BlobRetries the default retries of one request within an attempt
-	// (0: 3; negative: none).
-	TaskAttempts, BlobRetries int
-	// Scheduler, when set, is the runner whose scheduler fires scheduled
-	// policies (Saved and Deleted keep it in step).
-	Scheduler *jobs.Runner
-	// Logger receives failures (nil: none).
-	Logger *slog.Logger
-	// Guard decides which addresses registry endpoints may reach (nil:
-	// every global address, nothing internal); LocalTransport's requests
-	// to this registry make no connection and are not checked.
-	Guard *netguard.Guard
+	store       meta.Store
+	queue       *jobs.Queue
+	local       http.RoundTripper
+	attempts    int
+	blobRetries int
+	scheduler   *jobs.Runner
+	logger      *slog.Logger
+	guard       *netguard.Guard
 
 	mounts Mounts
 	park   time.Duration
+}
+
+// EngineOption configures an Engine made by NewEngine.
+type EngineOption func(*Engine)
+
+// WithLocalTransport sets how the engine reaches this registry under the
+// host name inproc.Host: an inproc.New transport over its handler
+// (default: none; policies naming the local registry fail).
+func WithLocalTransport(rt http.RoundTripper) EngineOption {
+	return func(e *Engine) { e.local = rt }
+}
+
+// WithTaskAttempts sets a task's default number of attempts (default 10).
+func WithTaskAttempts(n int) EngineOption { return func(e *Engine) { e.attempts = n } }
+
+// WithBlobRetries sets the default retries of one request within an
+// attempt (default 3; negative: none).
+func WithBlobRetries(n int) EngineOption { return func(e *Engine) { e.blobRetries = n } }
+
+// WithScheduler sets the runner whose scheduler fires scheduled policies
+// (Saved and Deleted keep it in step; default: none).
+func WithScheduler(r *jobs.Runner) EngineOption { return func(e *Engine) { e.scheduler = r } }
+
+// WithLogger sets the logger that receives failures (default: none).
+func WithLogger(l *slog.Logger) EngineOption { return func(e *Engine) { e.logger = l } }
+
+// WithOutboundGuard sets which addresses registry endpoints may reach
+// (default: every global address, nothing internal); the local
+// transport's requests to this registry make no connection and are not
+// checked.
+func WithOutboundGuard(g *netguard.Guard) EngineOption { return func(e *Engine) { e.guard = g } }
+
+// NewEngine returns the engine over store (policies, endpoints,
+// executions and tasks) enqueueing its jobs on queue, which must keep
+// them in the same store.
+func NewEngine(store meta.Store, queue *jobs.Queue, opts ...EngineOption) (*Engine, error) {
+	e := &Engine{store: store, queue: queue}
+	for _, o := range opts {
+		o(e)
+	}
+	switch {
+	case store == nil:
+		return nil, errors.New("replication: NewEngine: nil store")
+	case queue == nil:
+		return nil, errors.New("replication: NewEngine: nil queue")
+	case queue.Store() != store:
+		return nil, errors.New("replication: NewEngine: the queue keeps its jobs in another store")
+	case e.attempts < 0:
+		return nil, fmt.Errorf("replication: NewEngine: WithTaskAttempts(%d): negative", e.attempts)
+	}
+	if e.logger == nil {
+		e.logger = slog.New(slog.DiscardHandler)
+	}
+	return e, nil
 }
 
 // parkDelay is how long a task waits for an unreachable registry between
@@ -67,12 +109,7 @@ func (e *Engine) parkDelay() time.Duration {
 	return time.Minute
 }
 
-func (e *Engine) log() *slog.Logger {
-	if e.Logger != nil {
-		return e.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func (e *Engine) log() *slog.Logger { return e.logger }
 
 // Register makes r run the engine's jobs with task's options for tasks
 // (Limit caps tasks across runners; MaxBackoff is also how long a task
@@ -94,7 +131,7 @@ func (e *Engine) resolve(tx meta.Tx, rec PolicyRecord, count *int64) (Policy, er
 	}
 	retries := rec.BlobRetries
 	if retries <= 0 {
-		retries = e.BlobRetries
+		retries = e.blobRetries
 	}
 	switch {
 	case retries < 0:
@@ -118,16 +155,16 @@ func (e *Engine) resolve(tx meta.Tx, rec PolicyRecord, count *int64) (Policy, er
 	side := func(name string, counted bool) (string, Endpoint, error) {
 		var r Remote
 		if name == "" {
-			if e.LocalTransport == nil {
-				return "", Endpoint{}, fmt.Errorf("%w: this registry is not reachable (no LocalTransport)", ErrPolicy)
+			if e.local == nil {
+				return "", Endpoint{}, fmt.Errorf("%w: this registry is not reachable (no WithLocalTransport)", ErrPolicy)
 			}
-			r = Remote{Host: inproc.Host, Insecure: true, Transport: e.LocalTransport, Auth: authn.Anonymous}
+			r = Remote{Host: inproc.Host, Insecure: true, Transport: e.local, Auth: authn.Anonymous}
 		} else {
 			ep, err := Registries.In(tx).Get(name)
 			if err != nil {
 				return "", Endpoint{}, fmt.Errorf("%w: registry %q: %w", ErrPolicy, name, err)
 			}
-			if r, err = RemoteOf(ep, WithGuard(e.Guard)); err != nil {
+			if r, err = RemoteOf(ep, WithGuard(e.guard)); err != nil {
 				return "", Endpoint{}, fmt.Errorf("%w: registry %q: %w", ErrPolicy, name, err)
 			}
 		}

@@ -23,6 +23,9 @@ import (
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/testreg"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -41,13 +44,27 @@ type rig struct {
 }
 
 func newRig(t *testing.T, dstOpts ...registry.Option) *rig {
-	rec := &events.Recorder{}
-	src := registrytest.New(t, registry.WithHooks(rec.Hooks()))
-	rec.Store = src.Metadata
+	t.Helper()
+	return newRigWith(t, nil, dstOpts...)
+}
+
+// newRigWith is newRig with engOpts applied after the rig's engine
+// options.
+func newRigWith(t *testing.T, engOpts []EngineOption, dstOpts ...registry.Option) *rig {
+	store := testbolt.Open(t)
+	rec, err := events.NewRecorder(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := testreg.Serve(t, store, registry.WithHooks(rec.Hooks()))
 	dst := registrytest.New(t, dstOpts...)
-	runner := &jobs.Runner{Store: src.Metadata, Name: "test", Workers: 4, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
-	eng := &Engine{Store: src.Metadata, Queue: &jobs.Queue{Store: src.Metadata, Notify: runner.Wake},
-		LocalTransport: inproc.New(src.Handler), Scheduler: runner, BlobRetries: 1, Guard: loopback}
+	runner := testjobs.Runner(t, src.Metadata, jobs.WithName("test"), jobs.WithWorkers(4), jobs.WithPoll(20*time.Millisecond), jobs.WithLease(3*time.Second))
+	eng, err := NewEngine(src.Metadata, testjobs.Queue(t, src.Metadata, jobs.WithNotify(runner.Wake)),
+		append([]EngineOption{WithLocalTransport(inproc.New(src.Handler)), WithScheduler(runner), WithBlobRetries(1),
+			WithOutboundGuard(loopback)}, engOpts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	eng.Register(runner, jobs.KindOptions{Limit: 4, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -326,7 +343,7 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 		t.Errorf("second Stop: %v, want ErrFinal", err)
 	}
 	for _, task := range r.tasks(id) {
-		j, err := r.eng.Queue.Get(context.Background(), task.JobID)
+		j, err := r.eng.queue.Get(context.Background(), task.JobID)
 		if err != nil || j.State.Active() {
 			t.Errorf("task %d's job %d still %s after Stop (%v)", task.ID, task.JobID, j.State, err)
 		}
@@ -339,8 +356,11 @@ func TestEngineFailureRetryAndStop(t *testing.T) {
 func TestEngineEventBased(t *testing.T) {
 	r := newRig(t)
 	r.policy(PolicyRecord{Name: "ev", Destination: "dst", Trigger: TriggerEvent, Tags: []string{"v*"}, ReplicateDeletion: true})
-	c := &events.Consumer{Store: r.src.Metadata, Name: ConsumerName, Tx: r.eng.Consume, Poll: 20 * time.Millisecond,
-		Done: func([]meta.Event) { r.runner.Wake() }}
+	c, err := events.NewConsumer(r.src.Metadata, ConsumerName, events.TxFunc(r.eng.Consume), events.WithPoll(20*time.Millisecond),
+		events.WithDone(func([]meta.Event) { r.runner.Wake() }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +473,11 @@ func TestEngineRetriesBlobsWithinATask(t *testing.T) {
 	for _, c := range []struct {
 		retries, attempts int
 	}{{retries: 3, attempts: 1}, {retries: -1, attempts: 2}} {
-		r := newRig(t)
+		var engOpts []EngineOption
+		if c.retries < 0 {
+			engOpts = append(engOpts, WithBlobRetries(-1)) // no retries within a task at all
+		}
+		r := newRigWith(t, engOpts)
 		target, _ := url.Parse("http://" + r.dst.Host)
 		proxy := httputil.NewSingleHostReverseProxy(target)
 		var failed atomic.Int32
@@ -472,7 +496,6 @@ func TestEngineRetriesBlobsWithinATask(t *testing.T) {
 		p := PolicyRecord{Name: "p", Destination: "front", BlobRetries: c.retries, TaskAttempts: 3}
 		if c.retries < 0 {
 			p.BlobRetries = 0
-			r.eng.BlobRetries = -1 // no retries within a task at all
 		}
 		r.policy(p)
 		e := r.wait(r.start("p"))

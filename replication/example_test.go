@@ -31,7 +31,15 @@ func ExampleService() {
 		panic(err)
 	}
 	defer store.Close()
-	svc, err := replication.NewService(store, &replication.Engine{Store: store, Queue: &jobs.Queue{Store: store}})
+	queue, err := jobs.NewQueue(store)
+	if err != nil {
+		panic(err)
+	}
+	eng, err := replication.NewEngine(store, queue)
+	if err != nil {
+		panic(err)
+	}
+	svc, err := replication.NewService(store, eng)
 	if err != nil {
 		panic(err)
 	}

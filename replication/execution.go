@@ -35,7 +35,7 @@ var ErrFinal = errors.New("replication: execution has ended")
 // planning runs as a job).
 func (e *Engine) Start(ctx context.Context, policy string) (Execution, error) {
 	var exec Execution
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := Policies.In(tx).Get(policy); err != nil {
 			return err
 		}
@@ -43,8 +43,8 @@ func (e *Engine) Start(ctx context.Context, policy string) (Execution, error) {
 		exec, err = startTx(tx, runPayload{Policy: policy, Trigger: TriggerManual}, time.Now().UTC())
 		return err
 	})
-	if err == nil && e.Queue.Notify != nil {
-		e.Queue.Notify()
+	if err == nil {
+		e.queue.Notify()
 	}
 	return exec, err
 }
@@ -125,7 +125,7 @@ func ExecutionTasks(tx meta.Tx, execution, after uint64, limit int) ([]Task, err
 // is canceled), and nothing more is started.
 func (e *Engine) Stop(ctx context.Context, id uint64) error {
 	var cancel []uint64
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		cancel = cancel[:0]
 		exec, err := Executions.In(tx).Get(ExecutionKey(id))
 		if err != nil {
@@ -163,7 +163,7 @@ func (e *Engine) Stop(ctx context.Context, id uint64) error {
 		return err
 	}
 	for _, jid := range cancel {
-		if err := e.Queue.Cancel(ctx, jid); err != nil && !errors.Is(err, jobs.ErrFinal) && !errors.Is(err, meta.ErrNotFound) {
+		if err := e.queue.Cancel(ctx, jid); err != nil && !errors.Is(err, jobs.ErrFinal) && !errors.Is(err, meta.ErrNotFound) {
 			return err
 		}
 	}
@@ -174,7 +174,7 @@ func (e *Engine) Stop(ctx context.Context, id uint64) error {
 // new job) and returns how many.
 func (e *Engine) Retry(ctx context.Context, id uint64) (int, error) {
 	n := 0
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		n = 0
 		exec, err := Executions.In(tx).Get(ExecutionKey(id))
 		if err != nil {
@@ -209,8 +209,8 @@ func (e *Engine) Retry(ctx context.Context, id uint64) (int, error) {
 		exec.Status, exec.StatusText, exec.EndTime = StatusInProgress, "", time.Time{}
 		return Executions.In(tx).Put(exec)
 	})
-	if err == nil && n > 0 && e.Queue.Notify != nil {
-		e.Queue.Notify()
+	if err == nil && n > 0 {
+		e.queue.Notify()
 	}
 	return n, err
 }

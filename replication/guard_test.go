@@ -24,8 +24,7 @@ var loopback = netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.
 // tasks of a policy pushing to it, never reach it; the tasks fail at once
 // instead of waiting for it.
 func TestEndpointOnLoopbackRefused(t *testing.T) {
-	r := newRig(t)
-	r.eng.Guard = nil
+	r := newRigWith(t, []EngineOption{WithOutboundGuard(nil)})
 	var hits atomic.Int32
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		hits.Add(1)
@@ -34,7 +33,7 @@ func TestEndpointOnLoopbackRefused(t *testing.T) {
 	t.Cleanup(target.Close)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(target.URL, "http://"))
 	for _, u := range []string{target.URL, "http://localhost:" + port, "https://[::ffff:127.0.0.1]:" + port, "http://169.254.169.254"} {
-		err := CheckEndpoint(Registry{Name: "x", URL: u}, WithGuard(r.eng.Guard))
+		err := CheckEndpoint(Registry{Name: "x", URL: u}, WithGuard(r.eng.guard))
 		if !errors.Is(err, netguard.ErrForbiddenAddress) || !strings.HasPrefix(err.Error(), "url:") {
 			t.Errorf("CheckEndpoint(%s) = %v, want a url: error wrapping ErrForbiddenAddress", u, err)
 		}
@@ -61,8 +60,11 @@ func TestEndpointOnLoopbackRefused(t *testing.T) {
 	}
 
 	// Allowed, the same endpoint works.
-	r.eng.Guard = loopback
-	if err := r.eng.Ping(context.Background(), Registry{Name: "x", URL: "http://localhost:" + port}); err != nil {
+	allowed, err := NewEngine(r.src.Metadata, r.eng.queue, WithOutboundGuard(loopback))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := allowed.Ping(context.Background(), Registry{Name: "x", URL: "http://localhost:" + port}); err != nil {
 		t.Fatalf("allowed: %v", err)
 	}
 	if hits.Load() == 0 {

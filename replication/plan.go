@@ -31,9 +31,9 @@ func (e *Engine) plan(ctx context.Context, j meta.Job) error {
 	if err != nil {
 		return e.failPlan(ctx, j, err, false)
 	}
-	err = e.createTasks(ctx, j.ID, run, items, taskAttempts(run.rec.TaskAttempts, e.TaskAttempts))
-	if err == nil && len(items) > 0 && e.Queue.Notify != nil {
-		e.Queue.Notify()
+	err = e.createTasks(ctx, j.ID, run, items, taskAttempts(run.rec.TaskAttempts, e.attempts))
+	if err == nil && len(items) > 0 {
+		e.queue.Notify()
 	}
 	return err
 }
@@ -51,7 +51,7 @@ type planRun struct {
 // scheduled fire, which has no record yet) and its policy.
 func (e *Engine) loadRun(ctx context.Context, j meta.Job, pl runPayload) (planRun, error) {
 	var run planRun
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		run = planRun{}
 		var err error
 		run.exec, err = Executions.In(tx).Get(ExecutionKey(j.ID))
@@ -95,7 +95,7 @@ func selectItems(ctx context.Context, p Policy, given []Item) ([]Item, error) {
 // there is nothing to do); nothing when another run planned or ended it
 // meanwhile.
 func (e *Engine) createTasks(ctx context.Context, id uint64, run planRun, items []Item, attempts int) error {
-	return e.Store.Update(ctx, func(tx meta.Tx) error {
+	return e.store.Update(ctx, func(tx meta.Tx) error {
 		exec, err := Executions.In(tx).Get(ExecutionKey(id))
 		if err != nil || exec.Planned || exec.Status.Final() {
 			return err
@@ -124,7 +124,7 @@ func (e *Engine) failPlan(ctx context.Context, j meta.Job, cause error, permanen
 	if !planGivesUp(permanent, j.Attempts, j.MaxAttempts, ctx.Err() != nil) {
 		return cause
 	}
-	err := e.Store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
+	err := e.store.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
 		exec, err := Executions.In(tx).Get(ExecutionKey(j.ID))
 		if err != nil || exec.Status.Final() {
 			return err

@@ -36,14 +36,14 @@ func WithPing(fn func(ctx context.Context, rec Registry) error) ServiceOption {
 }
 
 // NewService returns the Service over store, whose policies engine runs
-// (engine.Store must be store).
+// (the engine must run over store).
 func NewService(store meta.Store, engine *Engine, opts ...ServiceOption) (*Service, error) {
 	switch {
 	case store == nil:
 		return nil, errors.New("replication: NewService: no store")
 	case engine == nil:
 		return nil, errors.New("replication: NewService: no engine")
-	case engine.Store != store:
+	case engine.store != store:
 		return nil, errors.New("replication: NewService: the engine runs over another store")
 	}
 	s := &Service{store: store, engine: engine, ping: engine.Ping}

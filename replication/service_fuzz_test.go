@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/berthreg/berth/internal/testbolt"
-	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -60,7 +60,10 @@ func FuzzReplicationPolicy(f *testing.F) {
 	}); err != nil {
 		f.Fatal(err)
 	}
-	e := &Engine{Store: store, Queue: &jobs.Queue{Store: store}, LocalTransport: http.DefaultTransport}
+	e, err := NewEngine(store, testjobs.Queue(f, store), WithLocalTransport(http.DefaultTransport))
+	if err != nil {
+		f.Fatal(err)
+	}
 	fields := jsonFields(PolicyRecord{})
 	f.Fuzz(func(t *testing.T, body string) {
 		var rec PolicyRecord
@@ -118,7 +121,11 @@ func FuzzRegistryEndpoint(f *testing.F) {
 		f.Add(s)
 	}
 	store := testbolt.Open(f)
-	svc, err := NewService(store, &Engine{Store: store})
+	eng, err := NewEngine(store, testjobs.Queue(f, store))
+	if err != nil {
+		f.Fatal(err)
+	}
+	svc, err := NewService(store, eng)
 	if err != nil {
 		f.Fatal(err)
 	}

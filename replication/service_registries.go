@@ -21,7 +21,7 @@ func (s *Service) checkRegistry(rec Registry) error {
 	if err := CheckName(rec.Name); err != nil {
 		return err
 	}
-	return CheckEndpoint(rec, WithGuard(s.engine.Guard))
+	return CheckEndpoint(rec, WithGuard(s.engine.guard))
 }
 
 // Registries returns every registry endpoint, in name order, without
@@ -123,7 +123,7 @@ func (s *Service) DeleteRegistry(ctx context.Context, name string) error {
 // ErrPingFailed when it does not answer. keepPassword pings with the
 // password stored for endpoint rec.Name (meta.ErrNotFound without one).
 func (s *Service) PingRegistry(ctx context.Context, rec Registry, keepPassword bool) error {
-	if err := CheckEndpoint(rec, WithGuard(s.engine.Guard)); err != nil {
+	if err := CheckEndpoint(rec, WithGuard(s.engine.guard)); err != nil {
 		return err
 	}
 	if keepPassword {

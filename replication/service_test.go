@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -29,8 +30,8 @@ type serviceRig struct {
 func newService(t *testing.T) *serviceRig {
 	t.Helper()
 	store := testbolt.Open(t)
-	r := &serviceRig{store: store, runner: &jobs.Runner{Store: store}}
-	eng := &replication.Engine{Store: store, Queue: &jobs.Queue{Store: store}, Scheduler: r.runner}
+	r := &serviceRig{store: store, runner: testjobs.Runner(t, store)}
+	eng := newEngine(t, store, replication.WithScheduler(r.runner))
 	svc, err := replication.NewService(store, eng, replication.WithPing(func(_ context.Context, rec replication.Registry) error {
 		r.pinged = append(r.pinged, rec)
 		if strings.Contains(rec.URL, "down") {
@@ -90,16 +91,46 @@ func TestNewServiceRefusesBadCombinations(t *testing.T) {
 		eng   *replication.Engine
 		opts  []replication.ServiceOption
 	}{
-		"no store":        {nil, &replication.Engine{Store: store}, nil},
-		"no engine":       {store, nil, nil},
-		"another store":   {store, &replication.Engine{Store: other}, nil},
-		"engine no store": {store, &replication.Engine{}, nil},
-		"nil ping":        {store, &replication.Engine{Store: store}, []replication.ServiceOption{replication.WithPing(nil)}},
+		"no store":      {nil, newEngine(t, store), nil},
+		"no engine":     {store, nil, nil},
+		"another store": {store, newEngine(t, other), nil},
+		"nil ping":      {store, newEngine(t, store), []replication.ServiceOption{replication.WithPing(nil)}},
 	} {
 		if svc, err := replication.NewService(c.store, c.eng, c.opts...); err == nil || svc != nil {
 			t.Errorf("%s: NewService = %v, %v; want an error", name, svc, err)
 		}
 	}
+}
+
+// TestNewEngineRefusesBadCombinations: an engine without a store or a
+// queue, or with a queue over another store, is never made.
+func TestNewEngineRefusesBadCombinations(t *testing.T) {
+	store, other := testbolt.Open(t), testbolt.Open(t)
+	for name, c := range map[string]struct {
+		store meta.Store
+		queue *jobs.Queue
+		opts  []replication.EngineOption
+		want  string
+	}{
+		"no store":      {nil, testjobs.Queue(t, store), nil, "store"},
+		"no queue":      {store, nil, nil, "queue"},
+		"another store": {store, testjobs.Queue(t, other), nil, "another store"},
+		"attempts":      {store, testjobs.Queue(t, store), []replication.EngineOption{replication.WithTaskAttempts(-1)}, "WithTaskAttempts"},
+	} {
+		if eng, err := replication.NewEngine(c.store, c.queue, c.opts...); err == nil || eng != nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: NewEngine = %v, %v; want an error naming %s", name, eng, err, c.want)
+		}
+	}
+}
+
+// newEngine returns an engine over store with a queue there.
+func newEngine(t testing.TB, store meta.Store, opts ...replication.EngineOption) *replication.Engine {
+	t.Helper()
+	eng, err := replication.NewEngine(store, testjobs.Queue(t, store), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
 }
 
 func TestServiceRegistries(t *testing.T) {
@@ -436,8 +467,7 @@ func TestServiceExecutions(t *testing.T) {
 // the service accepts.
 func TestServiceGuard(t *testing.T) {
 	store := testbolt.Open(t)
-	eng := &replication.Engine{Store: store, Queue: &jobs.Queue{Store: store},
-		Guard: netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8")))}
+	eng := newEngine(t, store, replication.WithOutboundGuard(netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8")))))
 	svc, err := replication.NewService(store, eng)
 	if err != nil {
 		t.Fatal(err)

@@ -92,7 +92,7 @@ type attempt struct {
 func (e *Engine) beginAttempt(ctx context.Context, j meta.Job, ref taskRef) (*attempt, error) {
 	a := &attempt{}
 	skip := false
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		t, err := Tasks.In(tx).Get(TaskKey(ref.execution, ref.id))
 		if err != nil {
 			return err
@@ -142,7 +142,7 @@ func (a *attempt) run(ctx context.Context) (Result, error) {
 // job here, which it returns.
 func (e *Engine) recordAttempt(ctx context.Context, j meta.Job, ref taskRef, a *attempt, o outcome, res Result, runErr error) (meta.Job, error) {
 	var next meta.Job
-	err := e.Store.Update(ctx, func(tx meta.Tx) error {
+	err := e.store.Update(ctx, func(tx meta.Tx) error {
 		t, err := Tasks.In(tx).Get(TaskKey(ref.execution, ref.id))
 		if err != nil || stale(t, j.ID) {
 			return err // stopped meanwhile

@@ -96,10 +96,13 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 	if ac.CreateProjectsOnPush {
 		authz = m.CreatingProjects()
 	}
-	limiter := &auth.LoginLimiter{}
-	g := &guard.Guard{Realm: ac.Realm, ExternalURL: cfg.ExternalURL, Service: ac.Service, Verifier: ver, Authenticator: authn, Authorizer: authz, Limiter: limiter}
+	limiter, err := auth.NewLoginLimiter()
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth: %w", err)
+	}
+	gopts := []guard.Option{guard.WithExternalURL(cfg.ExternalURL), guard.WithAuthenticator(authn), guard.WithLimiter(limiter)}
 	if ac.RecheckTokens {
-		g.Recheck = func(ctx context.Context, subject string) (auth.Principal, bool, error) {
+		gopts = append(gopts, guard.WithRecheck(func(ctx context.Context, subject string) (auth.Principal, bool, error) {
 			switch {
 			case strings.HasPrefix(subject, scannerSubject):
 				return auth.Principal{}, false, nil // a scanner's pull token: no account
@@ -108,14 +111,24 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 			}
 			p, err := m.Principal(ctx, subject)
 			return p, true, err
-		}
+		}))
 	}
-	svc := &token.Service{Issuer: iss, Name: ac.Service, Authenticator: authn, Authorizer: authz, Limiter: limiter, Logger: logger}
+	g, err := guard.New(ac.Realm, ac.Service, ver, authz, gopts...)
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth: %w", err)
+	}
+	svc, err := token.NewService(iss, ac.Service, authn, authz, token.WithLimiter(limiter), token.WithLogger(logger))
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth: %w", err)
+	}
 	sessionKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "session-key"))
 	if err != nil {
 		return authParts{}, fmt.Errorf("auth: session key: %w", err)
 	}
-	sessions := &session.Sessions{Key: sessionKey, Lifetime: ac.SessionLifetime, Secure: ac.SecureCookies}
+	sessions, err := session.New(sessionKey, session.WithLifetime(ac.SessionLifetime), session.WithSecure(ac.SecureCookies))
+	if err != nil {
+		return authParts{}, fmt.Errorf("auth: %w", err)
+	}
 	apiOpts := []api.Option{api.WithLimiter(limiter), api.WithSessions(sessions)}
 	if oc := ac.OIDC; oc.Issuer != "" {
 		client, err := oidc.New(oidc.Config{

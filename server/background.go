@@ -44,6 +44,7 @@ type background struct {
 	logger   *slog.Logger
 	bell     *events.Bell // rings when events are appended
 	recorder *events.Recorder
+	pulls    bool // the recorder samples pulls: run its batcher
 	runner   *jobs.Runner
 	queue    *jobs.Queue
 	outbound *netguard.Guard
@@ -65,21 +66,37 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 		return nil, err
 	}
 	b := &background{store: store, logger: logger, bell: &events.Bell{}, outbound: outbound}
-	b.recorder = &events.Recorder{Store: store, Bell: b.bell, PullSample: ec.PullSample, Logger: logger}
-	b.runner = &jobs.Runner{Store: store, Logger: logger, Lease: ec.JobLease}
+	if b.recorder, err = events.NewRecorder(store, events.WithRecorderBell(b.bell),
+		events.WithPullSample(ec.PullSample), events.WithRecorderLogger(logger)); err != nil {
+		return nil, fmt.Errorf("config: events.pullSample: %w", err)
+	}
+	b.pulls = ec.PullSample > 0
+	if b.runner, err = jobs.NewRunner(store, jobs.WithLogger(logger), jobs.WithLease(ec.JobLease)); err != nil {
+		return nil, err
+	}
 	host := ec.ExternalHost
 	if host == "" {
 		host = cfg.Addr
 	}
-	b.runner.Handle(webhook.JobKind, &webhook.Deliverer{Store: store, Host: host, Guard: outbound}, jobs.KindOptions{
+	deliverer, err := webhook.NewDeliverer(store, host, webhook.WithGuard(outbound))
+	if err != nil {
+		return nil, err
+	}
+	b.runner.Handle(webhook.JobKind, deliverer, jobs.KindOptions{
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
-	b.queue = &jobs.Queue{Store: store, Notify: b.runner.Wake}
+	if b.queue, err = jobs.NewQueue(store, jobs.WithNotify(b.runner.Wake)); err != nil {
+		return nil, err
+	}
 	observe, err := gcMetrics(metrics)
 	if err != nil {
 		return nil, err
 	}
-	b.runner.Handle(gc.JobKind, &gc.Job{Store: store, Driver: driver, Observe: observe}, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+	gcJob, err := gc.NewJob(store, driver, gc.WithObserve(observe))
+	if err != nil {
+		return nil, err
+	}
+	b.runner.Handle(gc.JobKind, gcJob, jobs.KindOptions{Limit: 1, MaxAttempts: 3})
 	if b.schedules, err = jobs.NewSchedules(store, []jobs.ScheduledJob{gc.ScheduledJob(), engine.ScanAllJob()}, jobs.WithScheduler(b.runner)); err != nil {
 		return nil, err
 	}
@@ -108,9 +125,14 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 }
 
 // consume adds a consumer of the event log that enqueues jobs in tx.
-func (b *background) consume(name string, tx func(context.Context, meta.Tx, []meta.Event) error) {
-	b.consumers = append(b.consumers, &events.Consumer{Store: b.store, Name: name, From: events.FromNow,
-		Tx: tx, Bell: b.bell, Logger: b.logger, Done: func([]meta.Event) { b.runner.Wake() }})
+func (b *background) consume(name string, tx events.TxFunc) error {
+	c, err := events.NewConsumer(b.store, name, tx, events.WithFrom(events.FromNow), events.WithBell(b.bell),
+		events.WithLogger(b.logger), events.WithDone(func([]meta.Event) { b.runner.Wake() }))
+	if err != nil {
+		return err
+	}
+	b.consumers = append(b.consumers, c)
+	return nil
 }
 
 // addReplication builds the replication engine, which reaches this
@@ -118,25 +140,32 @@ func (b *background) consume(name string, tx func(context.Context, meta.Tx, []me
 // the events of event-based policies; it returns the service the admin
 // API manages replication through.
 func (b *background) addReplication(ctx context.Context, cfg Config, local http.Handler) (*replication.Service, error) {
-	e := &replication.Engine{Store: b.store, Queue: b.queue, Scheduler: b.runner, Logger: b.logger,
-		TaskAttempts: cfg.Replication.TaskAttempts, Guard: b.outbound,
-		LocalTransport: inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
+	e, err := replication.NewEngine(b.store, b.queue, replication.WithScheduler(b.runner), replication.WithLogger(b.logger),
+		replication.WithTaskAttempts(cfg.Replication.TaskAttempts), replication.WithOutboundGuard(b.outbound),
+		replication.WithLocalTransport(inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, replicationPrincipal)
-		}))}
+		}))))
+	if err != nil {
+		return nil, err
+	}
 	e.Register(b.runner, jobs.KindOptions{Limit: cfg.Replication.Concurrency,
 		Backoff: cfg.Replication.Backoff, MaxBackoff: cfg.Replication.MaxBackoff})
 	if err := replication.ScheduleAll(ctx, b.store, b.runner); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
-	b.consume(replication.ConsumerName, e.Consume)
+	if err := b.consume(replication.ConsumerName, e.Consume); err != nil {
+		return nil, err
+	}
 	return replication.NewService(b.store, e)
 }
 
 // addConsumers adds the webhook dispatcher, the syslog forwarder when
 // events.syslog is set, and the host's consumers.
-func (b *background) addConsumers(cfg Config, extra []events.Consumer) error {
-	dispatcher := webhook.Dispatcher(b.store, b.bell, b.runner.Wake)
-	dispatcher.Logger = b.logger
+func (b *background) addConsumers(cfg Config, extra []Consumer) error {
+	dispatcher, err := webhook.Dispatcher(b.store, b.bell, b.runner.Wake, events.WithLogger(b.logger))
+	if err != nil {
+		return err
+	}
 	b.consumers = append(b.consumers, dispatcher)
 	if cfg.Events.Syslog != "" {
 		fwd, err := syslogForwarder(b.store, b.bell, cfg.Events.Syslog, b.logger)
@@ -146,24 +175,20 @@ func (b *background) addConsumers(cfg Config, extra []events.Consumer) error {
 		b.consumers = append(b.consumers, fwd)
 	}
 	for i, c := range extra {
-		if c.Name == "" || (c.Func == nil) == (c.Tx == nil) {
-			return fmt.Errorf("WithConsumers: consumer %d (%q) needs a Name and exactly one of Func and Tx", i, c.Name)
+		if c.Name == "" || c.Handler == nil {
+			return fmt.Errorf("WithConsumers: consumer %d (%q) needs a Name and a Handler (an events.Func or events.TxFunc)", i, c.Name)
 		}
 		for _, have := range b.consumers {
-			if have.Name == c.Name {
+			if have.Name() == c.Name {
 				return fmt.Errorf("WithConsumers: consumer name %q is taken", c.Name)
 			}
 		}
-		if c.Store == nil {
-			c.Store = b.store
+		ec, err := events.NewConsumer(b.store, c.Name, c.Handler,
+			append([]events.ConsumerOption{events.WithBell(b.bell), events.WithLogger(b.logger)}, c.Options...)...)
+		if err != nil {
+			return fmt.Errorf("WithConsumers: consumer %d (%q): %w", i, c.Name, err)
 		}
-		if c.Bell == nil {
-			c.Bell = b.bell
-		}
-		if c.Logger == nil {
-			c.Logger = b.logger
-		}
-		b.consumers = append(b.consumers, &c)
+		b.consumers = append(b.consumers, ec)
 	}
 	return nil
 }
@@ -173,7 +198,7 @@ func (b *background) addConsumers(cfg Config, extra []events.Consumer) error {
 func (b *background) init(ctx context.Context) error {
 	for _, c := range b.consumers {
 		if err := c.Init(ctx); err != nil {
-			return fmt.Errorf("events: consumer %s: %w", c.Name, err)
+			return fmt.Errorf("events: consumer %s: %w", c.Name(), err)
 		}
 	}
 	return nil
@@ -196,7 +221,7 @@ func (b *background) run(ctx context.Context) error {
 			}
 		})
 	}
-	if b.recorder.PullSample > 0 {
+	if b.pulls {
 		do(b.recorder.Run)
 	}
 	do(b.runner.Run)

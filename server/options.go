@@ -25,7 +25,7 @@ type options struct {
 	registry  prometheus.Registerer
 	driver    storage.Driver
 	store     meta.Store
-	consumers []events.Consumer
+	consumers []Consumer
 	// builtinScanner makes the built-in scanner (nil: none).
 	builtinScanner BuiltinScanner
 }
@@ -66,13 +66,24 @@ func WithStore(s meta.Store) Option {
 	return func(o *options) { o.store = s }
 }
 
+// Consumer describes a consumer of the event log for WithConsumers. The
+// server makes it with events.NewConsumer over its own store, waking it
+// with its bell and logging to its logger; Options are applied after
+// those (events.WithFrom, events.WithPoll, events.WithLogger, ...).
+type Consumer struct {
+	// Name is the consumer's cursor; it must not be one of the server's.
+	Name string
+	// Handler handles the batches: an events.Func or an events.TxFunc.
+	Handler events.Handler
+	// Options tune the consumer.
+	Options []events.ConsumerOption
+}
+
 // WithConsumers runs consumers of the event log besides the server's own
 // (webhooks, replication, scans, syslog), from New (their cursors are
-// created there) and then in Run. Each needs a Name of its own and
-// exactly one of Func and Tx; a nil Store, Bell or Logger is the
-// server's. The Consumers are copied: the host's values are left as
-// they are.
-func WithConsumers(cs ...events.Consumer) Option {
+// created there) and then in Run. Each needs a Name of its own and a
+// Handler.
+func WithConsumers(cs ...Consumer) Option {
 	return func(o *options) { o.consumers = append(o.consumers, cs...) }
 }
 

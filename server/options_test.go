@@ -41,9 +41,10 @@ func TestOptionsThatContradictTheConfig(t *testing.T) {
 		"auth ldap":      {func(c *Config) { c.Auth.LDAP.URL = "ldap://127.0.0.1:1" }, []Option{WithAuthenticator(nobody)}, "auth.ldap.url"},
 		"auth recheck":   {func(c *Config) { c.Auth.RecheckTokens = true }, []Option{WithAuthenticator(nobody)}, "auth.recheckTokens"},
 		"bad config":     {func(c *Config) { c.Scan.Concurrency = 0 }, nil, "scan.concurrency"},
-		"consumer name":  {nil, []Option{WithConsumers(events.Consumer{Func: func(context.Context, []meta.Event) error { return nil }})}, "WithConsumers"},
-		"consumer taken": {nil, []Option{WithConsumers(events.Consumer{Name: "webhook", Func: func(context.Context, []meta.Event) error { return nil }})}, "webhook"},
-		"consumer func":  {nil, []Option{WithConsumers(events.Consumer{Name: "mine"})}, "WithConsumers"},
+		"consumer name":  {nil, []Option{WithConsumers(Consumer{Handler: events.Func(func(context.Context, []meta.Event) error { return nil })})}, "WithConsumers"},
+		"consumer taken": {nil, []Option{WithConsumers(Consumer{Name: "webhook", Handler: events.Func(func(context.Context, []meta.Event) error { return nil })})}, "webhook"},
+		"consumer func":  {nil, []Option{WithConsumers(Consumer{Name: "mine"})}, "WithConsumers"},
+		"consumer opts":  {nil, []Option{WithConsumers(Consumer{Name: "mine", Handler: events.Func(func(context.Context, []meta.Event) error { return nil }), Options: []events.ConsumerOption{events.WithPoll(-1)}})}, "WithPoll"},
 		"scan builtin":   {func(c *Config) { on := true; c.Scan.Builtin = &on }, nil, "scan.builtin"},
 	}
 	for name, c := range cases {
@@ -73,14 +74,14 @@ func TestHostParts(t *testing.T) {
 	driver := memory.New()
 	var mu sync.Mutex
 	var seen []string
-	consumer := events.Consumer{Name: "host-audit", Func: func(_ context.Context, batch []meta.Event) error {
+	consumer := Consumer{Name: "host-audit", Handler: events.Func(func(_ context.Context, batch []meta.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, e := range batch {
 			seen = append(seen, e.Type+" "+e.Repository+":"+e.Tag+" by "+e.Operator)
 		}
 		return nil
-	}}
+	})}
 	ciUser := auth.AuthenticatorFunc(func(_ context.Context, name, secret string) (auth.Principal, error) {
 		if name == "ci" && secret == "ci-token" {
 			return auth.Principal{Name: "ci", Kind: auth.User, Admin: true}, nil

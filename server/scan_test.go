@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/builtin"
 	"github.com/berthreg/berth/scan/engine"
@@ -131,7 +132,7 @@ func TestScanning(t *testing.T) {
 	inner := builtin.New(db)
 	defer inner.Close()
 	rec := &recordingScanner{Scanner: inner}
-	adapterSrv := httptest.NewServer(&pluggable.Server{Scanner: rec, Authorization: "Bearer adapter-key"})
+	adapterSrv := httptest.NewServer(testscan.Server(t, rec, pluggable.WithRequiredAuthorization("Bearer adapter-key")))
 	defer adapterSrv.Close()
 
 	cfg := testConfig()

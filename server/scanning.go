@@ -32,14 +32,14 @@ var scanPrincipal = auth.Principal{Name: "scanner", Kind: auth.User, Admin: true
 
 // scanGate is the pull gate of project vulnerability policies; scanners'
 // own pulls pass.
-func scanGate(store meta.Store) *engine.Gate {
-	return &engine.Gate{Store: store, Exempt: func(ctx context.Context, ev *registry.Event) bool {
+func scanGate(store meta.Store) (*engine.Gate, error) {
+	return engine.NewGate(store, engine.WithExempt(func(ctx context.Context, ev *registry.Event) bool {
 		if strings.HasPrefix(ev.Operator, scannerSubject) {
 			return true
 		}
 		p, ok := auth.PrincipalFrom(ev.Request.Context())
 		return ok && p.Name == scanPrincipal.Name && ev.Request.Header.Get("Authorization") == ""
-	}}
+	}))
 }
 
 // scanning is the server's scan engine and its built-in scanner.

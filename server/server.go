@@ -148,7 +148,10 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	} else {
 		logger.Warn("auth.disabled: the registry is open to anyone who can reach it")
 	}
-	gate := scanGate(s.store)
+	gate, err := scanGate(s.store)
+	if err != nil {
+		return err
+	}
 	// Anonymous mounts link any blob by digest: only without auth, where
 	// everyone can pull everything anyway, are they on by default.
 	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)
@@ -177,7 +180,9 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err := bg.schedules.ApplyStored(ctx); err != nil {
 		return err
 	}
-	bg.consume(engine.ConsumerName, s.scanning.engine.Consume)
+	if err := bg.consume(engine.ConsumerName, s.scanning.engine.Consume); err != nil {
+		return err
+	}
 	if err := bg.addConsumers(cfg, o.consumers); err != nil {
 		return err
 	}

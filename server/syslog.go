@@ -20,13 +20,12 @@ func syslogForwarder(store meta.Store, bell *events.Bell, target string, logger 
 	if err != nil {
 		return nil, fmt.Errorf("events.syslog: %w", err)
 	}
-	return &events.Consumer{Store: store, Name: syslogConsumer, From: events.FromNow, Bell: bell, Logger: logger,
-		Func: func(_ context.Context, batch []meta.Event) error {
-			for _, e := range batch {
-				if err := w.Info(events.AuditLine(e)); err != nil {
-					return err
-				}
+	return events.NewConsumer(store, syslogConsumer, events.Func(func(_ context.Context, batch []meta.Event) error {
+		for _, e := range batch {
+			if err := w.Info(events.AuditLine(e)); err != nil {
+				return err
 			}
-			return nil
-		}}, nil
+		}
+		return nil
+	}), events.WithFrom(events.FromNow), events.WithBell(bell), events.WithLogger(logger))
 }

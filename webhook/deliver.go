@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/berthreg/berth/auth/accounts"
@@ -22,25 +21,53 @@ import (
 // DefaultTimeout bounds an attempt when the target sets none.
 const DefaultTimeout = 10 * time.Second
 
-// Deliverer is the job handler that sends deliveries. Set Store and Host.
+// Deliverer is the job handler that sends deliveries. Make one with
+// NewDeliverer.
 type Deliverer struct {
-	// Store holds policies, events and the delivery log.
-	Store meta.Store
-	// Host is the registry's host[:port] as clients name it, for the
-	// resource URLs of payloads.
-	Host string
-	// Transport, when set, sends the requests as it is: the host's own
-	// transport, which must then keep deliveries off internal addresses
-	// itself.
-	Transport http.RoundTripper
-	// Guard decides which addresses deliveries may reach when Transport
-	// is nil (nil: every global address, nothing internal). Deliveries go
-	// through http.DefaultTransport's settings dialing through the guard,
-	// with certificate checks off for targets that ask.
-	Guard *netguard.Guard
+	store     meta.Store
+	host      string
+	transport http.RoundTripper
+	guard     *netguard.Guard
 
-	once             sync.Once
 	secure, insecure *http.Transport
+}
+
+// DelivererOption configures a Deliverer made by NewDeliverer.
+type DelivererOption func(*Deliverer)
+
+// WithTransport makes the deliverer send the requests through rt as it
+// is: the host's own transport, which must then keep deliveries off
+// internal addresses itself. It excludes WithGuard.
+func WithTransport(rt http.RoundTripper) DelivererOption {
+	return func(d *Deliverer) { d.transport = rt }
+}
+
+// WithGuard sets which addresses deliveries may reach (default: every
+// global address, nothing internal). Deliveries go through
+// http.DefaultTransport's settings dialing through the guard, with
+// certificate checks off for targets that ask.
+func WithGuard(g *netguard.Guard) DelivererOption { return func(d *Deliverer) { d.guard = g } }
+
+// NewDeliverer returns the delivery handler over store (policies, events
+// and the delivery log); host is the registry's host[:port] as clients
+// name it, for the resource URLs of payloads.
+func NewDeliverer(store meta.Store, host string, opts ...DelivererOption) (*Deliverer, error) {
+	d := &Deliverer{store: store, host: host}
+	for _, o := range opts {
+		o(d)
+	}
+	switch {
+	case store == nil:
+		return nil, errors.New("webhook: NewDeliverer: nil store")
+	case d.transport != nil && d.guard != nil:
+		return nil, errors.New("webhook: NewDeliverer: WithTransport and WithGuard together (the transport must guard itself)")
+	}
+	if d.transport == nil {
+		d.secure = d.guard.Transport()
+		d.insecure = d.guard.Transport()
+		d.insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // for the targets whose owner asks
+	}
+	return d, nil
 }
 
 // loaded is what one attempt needs from the store.
@@ -53,7 +80,7 @@ type loaded struct {
 
 func (d *Deliverer) load(ctx context.Context, job delivery) (loaded, error) {
 	var l loaded
-	err := d.Store.View(ctx, func(tx meta.Tx) error {
+	err := d.store.View(ctx, func(tx meta.Tx) error {
 		p, err := policyOf(tx, job)
 		if err != nil {
 			return err
@@ -69,7 +96,7 @@ func (d *Deliverer) load(ctx context.Context, job delivery) (loaded, error) {
 			return jobs.Permanent(fmt.Errorf("webhook: event %d is no longer in the log", job.Seq))
 		}
 		l.policy, l.target, l.event = p, p.Targets[job.Target], evs[0]
-		l.ctx.Host = d.Host
+		l.ctx.Host = d.host
 		if r, err := tx.Repositories().Get(l.event.Repository); err == nil {
 			l.ctx.Created = r.CreatedAt
 		}
@@ -211,13 +238,8 @@ func (d *Deliverer) send(ctx context.Context, t Target, id string, body []byte, 
 }
 
 func (d *Deliverer) client(t Target) *http.Client {
-	rt := d.Transport
+	rt := d.transport
 	if rt == nil {
-		d.once.Do(func() {
-			d.secure = d.Guard.Transport()
-			d.insecure = d.Guard.Transport()
-			d.insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the target's owner asked
-		})
 		rt = d.secure
 		if t.SkipCertVerify {
 			rt = d.insecure
@@ -231,7 +253,7 @@ func (d *Deliverer) client(t Target) *http.Client {
 // record appends the attempt to the delivery log, unless the policy was
 // deleted meanwhile (its log went with it).
 func (d *Deliverer) record(ctx context.Context, j meta.Job, job delivery, l loaded, a DeliveryAttempt) error {
-	return d.Store.Update(ctx, func(tx meta.Tx) error {
+	return d.store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := policyOf(tx, job); errors.Is(err, errPolicyGone) {
 			return nil
 		} else if err != nil {
@@ -256,7 +278,7 @@ func (d *Deliverer) record(ctx context.Context, j meta.Job, job delivery, l load
 func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
 	var rec Delivery
 	var job meta.Job
-	err := q.Store.View(ctx, func(tx meta.Tx) error {
+	err := q.Store().View(ctx, func(tx meta.Tx) error {
 		var err error
 		if rec, err = DeliveryRecords.In(tx).Get(id); err != nil {
 			return err
@@ -274,7 +296,7 @@ func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
 		return id, nil // on its way already
 	}
 	var next meta.Job
-	err = q.Store.Update(ctx, func(tx meta.Tx) error {
+	err = q.Store().Update(ctx, func(tx meta.Tx) error {
 		var err error
 		if next, err = tx.Jobs().Enqueue(meta.Job{Kind: JobKind, Payload: job.Payload}, time.Now()); err != nil {
 			return err
@@ -283,7 +305,7 @@ func Redeliver(ctx context.Context, q *jobs.Queue, id string) (string, error) {
 		copyRec.ID, copyRec.JobID, copyRec.Attempts, copyRec.CreatedAt = DeliveryID(next.ID), next.ID, nil, time.Now().UTC()
 		return DeliveryRecords.In(tx).Put(copyRec)
 	})
-	if err == nil && q.Notify != nil {
+	if err == nil {
 		q.Notify()
 	}
 	return DeliveryID(next.ID), err

@@ -102,12 +102,14 @@ func enqueue(tx meta.Tx, p Policy, i int, t Target, e meta.Event, now time.Time)
 // Dispatcher returns the consumer that dispatches events to webhooks; wake
 // (a jobs.Runner's Wake) is called when it enqueued deliveries. A new
 // cursor starts at the end of the log: events from before webhooks were
-// set up are not sent.
-func Dispatcher(s meta.Store, bell *events.Bell, wake func()) *events.Consumer {
-	return &events.Consumer{Store: s, Name: ConsumerName, From: events.FromNow, Tx: Dispatch, Bell: bell,
-		Done: func([]meta.Event) {
+// set up are not sent. opts (a logger, a poll interval) are applied
+// after the dispatcher's own.
+func Dispatcher(s meta.Store, bell *events.Bell, wake func(), opts ...events.ConsumerOption) (*events.Consumer, error) {
+	return events.NewConsumer(s, ConsumerName, events.TxFunc(Dispatch), append([]events.ConsumerOption{
+		events.WithFrom(events.FromNow), events.WithBell(bell),
+		events.WithDone(func([]meta.Event) {
 			if wake != nil {
 				wake()
 			}
-		}}
+		})}, opts...)...)
 }

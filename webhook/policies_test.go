@@ -147,7 +147,7 @@ func TestJobOfAnotherPolicyDropped(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	d := &Deliverer{Store: s, Host: "registry.example", Guard: loopbackAllowed}
+	d := newDeliverer(t, s, "registry.example", WithGuard(loopbackAllowed))
 	for what, payload := range map[string]delivery{
 		"an older policy's job": {Policy: "deploy", Project: "team", PolicyID: p.ID - 1, Seq: seq},
 		"a job of no id":        {Policy: "deploy", Project: "team", Seq: seq},
@@ -185,7 +185,7 @@ func TestLegacyPolicyJobs(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	d := &Deliverer{Store: s, Host: "registry.example", Guard: loopbackAllowed}
+	d := newDeliverer(t, s, "registry.example", WithGuard(loopbackAllowed))
 	raw, _ := json.Marshal(map[string]any{"policy": "legacy", "target": 0, "seq": seq})
 	if err := d.Run(t.Context(), meta.Job{ID: 1, Kind: JobKind, Payload: raw}); err != nil || len(recv.requests()) != 1 {
 		t.Fatalf("a legacy job: %v, %d requests", err, len(recv.requests()))

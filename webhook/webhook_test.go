@@ -21,6 +21,7 @@ import (
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -102,7 +103,10 @@ func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions,
 		t.Fatal(err)
 	}
 	bell := &events.Bell{}
-	rec := &events.Recorder{Store: s, Bell: bell}
+	rec, err := events.NewRecorder(s, events.WithRecorderBell(bell))
+	if err != nil {
+		t.Fatal(err)
+	}
 	operator := registry.Hooks{Authorize: func(_ context.Context, ev *registry.Event) error { ev.Operator = "alice"; return nil }}
 	h, err := registry.New(memory.New(), s, registry.WithHooks(registry.Chain(operator, rec.Hooks())))
 	if err != nil {
@@ -111,13 +115,15 @@ func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions,
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	runner := &jobs.Runner{Store: s, Poll: 5 * time.Millisecond}
-	runner.Handle(JobKind, &Deliverer{Store: s, Host: host, Guard: guard}, opts)
+	runner := testjobs.Runner(t, s, jobs.WithPoll(5*time.Millisecond))
+	runner.Handle(JobKind, newDeliverer(t, s, host, WithGuard(guard)), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = runner.Run(ctx) })
-	d := Dispatcher(s, bell, runner.Wake)
-	d.Poll = 10 * time.Millisecond
+	d, err := Dispatcher(s, bell, runner.Wake, events.WithPoll(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	wg.Go(func() { _ = d.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	// The dispatcher's cursor starts at the end of the log: it exists
@@ -125,7 +131,7 @@ func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions,
 	if err := d.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	return &stack{store: s, host: host, queue: &jobs.Queue{Store: s, Notify: runner.Wake}}
+	return &stack{store: s, host: host, queue: testjobs.Queue(t, s, jobs.WithNotify(runner.Wake))}
 }
 
 func (s *stack) push(t *testing.T, ref string) string {
@@ -420,5 +426,24 @@ func TestPruneDeliveries(t *testing.T) {
 	_ = s.View(t.Context(), func(tx meta.Tx) error { left, _ = DeliveryRecords.In(tx).List("", 0); return nil })
 	if len(left) != 2 || left[0].JobID != running.ID || left[1].JobID != 100 {
 		t.Errorf("left %+v", left)
+	}
+}
+
+func newDeliverer(t testing.TB, s meta.Store, host string, opts ...DelivererOption) *Deliverer {
+	t.Helper()
+	d, err := NewDeliverer(s, host, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestNewDelivererRejects(t *testing.T) {
+	if _, err := NewDeliverer(nil, "registry.example"); err == nil {
+		t.Error("NewDeliverer(nil store) accepted")
+	}
+	_, err := NewDeliverer(testbolt.Open(t), "registry.example", WithTransport(http.DefaultTransport), WithGuard(loopbackAllowed))
+	if err == nil || !strings.Contains(err.Error(), "WithTransport and WithGuard") {
+		t.Errorf("WithTransport with WithGuard: %v, want an error naming both", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 // Principal returns the principal of account name as the store has it
 // now, to re-check what a token issued to it may still do
-// (guard.Guard.Recheck): a usable robot, or an enabled user account
+// (guard.WithRecheck): a usable robot, or an enabled user account
 // (directory users are recorded at their first verification, with the
 // groups of their latest). Anything else, a deleted account included, is
 // an error wrapping auth.ErrBadCredentials.

@@ -44,11 +44,18 @@ func Example() {
 	defer os.RemoveAll(dir)
 	store, _ := bolt.Open(filepath.Join(dir, "meta.db"))
 	defer store.Close()
-	g := &guard.Guard{Realm: "/service/token", Service: "berth-registry", Verifier: ver, Authenticator: users, Authorizer: az}
+	g, err := guard.New("/service/token", "berth-registry", ver, az, guard.WithAuthenticator(users))
+	if err != nil {
+		panic(err)
+	}
+	tokens, err := token.NewService(iss, "berth-registry", users, az)
+	if err != nil {
+		panic(err)
+	}
 	h, _ := registry.New(memory.New(), store, registry.WithHooks(g.Hooks()))
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", h)
-	mux.Handle("/service/token", &token.Service{Issuer: iss, Name: "berth-registry", Authenticator: users, Authorizer: az})
+	mux.Handle("/service/token", tokens)
 
 	r := httptest.NewRequest(http.MethodGet, "http://registry.example/v2/", nil)
 	w := httptest.NewRecorder()

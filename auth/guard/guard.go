@@ -12,41 +12,71 @@ import (
 	"github.com/berthreg/berth/registry"
 )
 
-// Guard decides every registry request. Verifier, Authorizer and Service
-// are required; Authenticator enables basic credentials on /v2/ itself.
+// Guard decides every registry request. Make one with New.
 type Guard struct {
-	// Realm is the token endpoint's URL for the challenge. A path
-	// ("/service/token") is made absolute with ExternalURL, or without it
-	// with the request's scheme and Host header.
-	Realm string
-	// ExternalURL is the registry's URL as its clients reach it
-	// ("https://registry.example.com"). When set, a path Realm is joined to
-	// it. When empty, the realm follows each request's Host header (and
-	// X-Forwarded-Proto): a client then learns a realm on whatever host it
-	// claimed, so set ExternalURL wherever the Host header is not checked
-	// by a proxy in front.
-	ExternalURL string
-	// Service is the registry's service name, the tokens' audience.
-	Service string
-	// Verifier checks bearer tokens.
-	Verifier *token.Verifier
-	// Authenticator, if set, accepts basic credentials directly.
-	Authenticator auth.Authenticator
-	// Authorizer decides for basic and anonymous requests (tokens carry
-	// their grants).
-	Authorizer auth.Authorizer
-	// Limiter, if set, slows down basic-auth password guessing.
-	Limiter *auth.LoginLimiter
-	// Recheck, if set, makes a bearer-token request also need the rights
-	// the token's subject holds now, by the Authorizer: a token then loses
-	// at once what its account lost (a role, a membership, the account
-	// itself) instead of at its expiry, for a look-up per request.
-	// Recheck returns the subject's principal as it is now; ok false for
-	// subjects that are no account (a scanner's pull token), whose tokens
-	// keep what they grant; an error wrapping auth.ErrBadCredentials (an
-	// account deleted or disabled) refuses the token. Without Recheck a
-	// token grants what it says until it expires.
-	Recheck func(ctx context.Context, subject string) (p auth.Principal, ok bool, err error)
+	realmURL    string
+	externalURL string
+	service     string
+	verifier    *token.Verifier
+	authn       auth.Authenticator
+	authz       auth.Authorizer
+	limiter     *auth.LoginLimiter
+	recheckFn   func(ctx context.Context, subject string) (p auth.Principal, ok bool, err error)
+}
+
+// Option configures a Guard made by New.
+type Option func(*Guard)
+
+// WithExternalURL sets the registry's URL as its clients reach it
+// ("https://registry.example.com"): a path realm is joined to it. Without
+// it the realm follows each request's Host header (and
+// X-Forwarded-Proto): a client then learns a realm on whatever host it
+// claimed, so set it wherever the Host header is not checked by a proxy
+// in front.
+func WithExternalURL(u string) Option { return func(g *Guard) { g.externalURL = u } }
+
+// WithAuthenticator makes the guard accept basic credentials on /v2/
+// itself, checked by a.
+func WithAuthenticator(a auth.Authenticator) Option { return func(g *Guard) { g.authn = a } }
+
+// WithLimiter slows down basic-auth password guessing with l.
+func WithLimiter(l *auth.LoginLimiter) Option { return func(g *Guard) { g.limiter = l } }
+
+// WithRecheck makes a bearer-token request also need the rights the
+// token's subject holds now, by the authorizer: a token then loses at
+// once what its account lost (a role, a membership, the account itself)
+// instead of at its expiry, for a look-up per request. f returns the
+// subject's principal as it is now; ok false for subjects that are no
+// account (a scanner's pull token), whose tokens keep what they grant;
+// an error wrapping auth.ErrBadCredentials (an account deleted or
+// disabled) refuses the token. Without it a token grants what it says
+// until it expires.
+func WithRecheck(f func(ctx context.Context, subject string) (p auth.Principal, ok bool, err error)) Option {
+	return func(g *Guard) { g.recheckFn = f }
+}
+
+// New returns the guard. realm is the token endpoint's URL for the
+// challenge: a path ("/service/token") is made absolute with
+// WithExternalURL, or without it with the request's scheme and Host
+// header. service is the registry's service name, the tokens' audience;
+// verifier checks bearer tokens; authz decides for basic and anonymous
+// requests (tokens carry their grants).
+func New(realm, service string, verifier *token.Verifier, authz auth.Authorizer, opts ...Option) (*Guard, error) {
+	switch {
+	case realm == "":
+		return nil, errors.New("guard: New: empty realm")
+	case service == "":
+		return nil, errors.New("guard: New: empty service name")
+	case verifier == nil:
+		return nil, errors.New("guard: New: nil verifier")
+	case authz == nil:
+		return nil, errors.New("guard: New: nil authorizer")
+	}
+	g := &Guard{realmURL: realm, service: service, verifier: verifier, authz: authz}
+	for _, o := range opts {
+		o(g)
+	}
+	return g, nil
 }
 
 // Hooks returns registry hooks with Authorize set to g.Authorize.
@@ -103,7 +133,7 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 	}
 	switch {
 	case strings.EqualFold(scheme, "Bearer"):
-		c, err := g.Verifier.Verify(strings.TrimSpace(cred))
+		c, err := g.verifier.Verify(strings.TrimSpace(cred))
 		if err != nil {
 			return g.challenge(r, ask, "invalid_token", "the bearer token is invalid or expired")
 		}
@@ -119,12 +149,12 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 		}
 		ev.Operator = c.Subject
 		return nil
-	case strings.EqualFold(scheme, "Basic") && g.Authenticator != nil:
+	case strings.EqualFold(scheme, "Basic") && g.authn != nil:
 		name, secret, ok := r.BasicAuth()
 		if !ok {
 			return g.challenge(r, ask, "", "malformed basic credentials")
 		}
-		p, err := g.Limiter.Login(ctx, g.Authenticator, r, name, secret)
+		p, err := g.limiter.Login(ctx, g.authn, r, name, secret)
 		var tooMany *auth.TooManyFailures
 		switch {
 		case errors.As(err, &tooMany):
@@ -157,14 +187,14 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 	return g.challenge(r, ask, "", "authentication required")
 }
 
-// recheck applies Recheck to a verified token of subject: nil when it
+// recheck applies WithRecheck's function to a verified token of subject: nil when it
 // is off, the subject is no account, or it may still do everything in
 // need.
 func (g *Guard) recheck(ctx context.Context, r *http.Request, subject string, need, ask []auth.Access) error {
-	if g.Recheck == nil {
+	if g.recheckFn == nil {
 		return nil
 	}
-	p, ok, err := g.Recheck(ctx, subject)
+	p, ok, err := g.recheckFn(ctx, subject)
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
 		return g.challenge(r, ask, "invalid_token", "the token's account is no longer valid")
@@ -185,7 +215,7 @@ func (g *Guard) recheck(ctx context.Context, r *http.Request, subject string, ne
 // allowed reports whether p may do everything in need.
 func (g *Guard) allowed(ctx context.Context, p auth.Principal, need []auth.Access) (bool, error) {
 	for _, a := range need {
-		got, err := g.Authorizer.Allowed(ctx, p, a.Resource(), a.Actions)
+		got, err := g.authz.Allowed(ctx, p, a.Resource(), a.Actions)
 		if err != nil {
 			return false, err
 		}
@@ -201,25 +231,25 @@ func (g *Guard) allowed(ctx context.Context, p auth.Principal, need []auth.Acces
 // challenge is a 401 UNAUTHORIZED sending the client to the token service.
 func (g *Guard) challenge(r *http.Request, ask []auth.Access, errCode, msg string) error {
 	e := registry.NewError(http.StatusUnauthorized, registry.CodeUnauthorized, "%s", msg)
-	e.Header = http.Header{"Www-Authenticate": {token.Challenge(g.realm(r), g.Service, ask, errCode)}}
+	e.Header = http.Header{"Www-Authenticate": {token.Challenge(g.realm(r), g.service, ask, errCode)}}
 	if len(ask) > 0 {
 		e.Detail = ask
 	}
 	return e
 }
 
-// realm makes a path realm absolute: on ExternalURL when set, else for
+// realm makes a path realm absolute: on WithExternalURL when set, else for
 // this request.
 func (g *Guard) realm(r *http.Request) string {
-	if !strings.HasPrefix(g.Realm, "/") {
-		return g.Realm
+	if !strings.HasPrefix(g.realmURL, "/") {
+		return g.realmURL
 	}
-	if g.ExternalURL != "" {
-		return strings.TrimSuffix(g.ExternalURL, "/") + g.Realm
+	if g.externalURL != "" {
+		return strings.TrimSuffix(g.externalURL, "/") + g.realmURL
 	}
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + g.Realm
+	return scheme + "://" + r.Host + g.realmURL
 }

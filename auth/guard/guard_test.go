@@ -90,21 +90,28 @@ func newEnv(t *testing.T) env {
 	must(az.AddMember("public", rbac.Subject(auth.User, "pubdev"), rbac.Developer))
 	must(az.AddGrant("team", rbac.Subject(auth.Robot, "robot$team+ci"), "team/app-*", auth.ActionPull, auth.ActionPush))
 	users := accounts{"pubdev": "pubdev-pw", "dev": "dev-pw", "guest": "guest-pw", "admin": "admin-pw", "robot$team+ci": "robot-secret"}
-	limiter := &auth.LoginLimiter{MaxFailures: 20}
+	limiter := testLimiter(t, auth.WithMaxFailures(20))
 
 	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	g := &Guard{Realm: "/service/token", Service: "berth-registry", Verifier: ver, Authenticator: users, Authorizer: az, Limiter: limiter}
+	g, err := New("/service/token", "berth-registry", ver, az, WithAuthenticator(users), WithLimiter(limiter))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h, err := registry.New(memory.New(), store, registry.WithHooks(g.Hooks()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", h)
-	mux.Handle("/service/token", &token.Service{Issuer: iss, Name: "berth-registry", Authenticator: users, Authorizer: az, Limiter: limiter})
+	tokens, err := token.NewService(iss, "berth-registry", users, az, token.WithLimiter(limiter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/service/token", tokens)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return env{host: strings.TrimPrefix(srv.URL, "http://"), url: srv.URL, handler: mux}
@@ -332,4 +339,13 @@ func TestPrincipalInContext(t *testing.T) {
 	if got := status(nil); got != http.StatusUnauthorized {
 		t.Errorf("no principal: %d, want 401", got)
 	}
+}
+
+func testLimiter(t testing.TB, opts ...auth.LimiterOption) *auth.LoginLimiter {
+	t.Helper()
+	l, err := auth.NewLoginLimiter(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

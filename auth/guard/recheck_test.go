@@ -67,8 +67,14 @@ func TestRecheckTokens(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer "+tok)
 		return g.Authorize(t.Context(), &registry.Event{Action: registry.ActionPullManifest, Repository: "team/app", Request: r})
 	}
-	plain := &Guard{Realm: "/service/token", Service: "berth-registry", Verifier: ver, Authorizer: az}
-	checking := &Guard{Realm: "/service/token", Service: "berth-registry", Verifier: ver, Authorizer: az, Recheck: recheck}
+	plain, err := New("/service/token", "berth-registry", ver, az)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checking, err := New("/service/token", "berth-registry", ver, az, WithRecheck(recheck))
+	if err != nil {
+		t.Fatal(err)
+	}
 	dev, gone, scanner := tokenFor("dev"), tokenFor("gone"), tokenFor("scanner:trivy")
 	for _, g := range []*Guard{plain, checking} {
 		for _, tok := range []string{dev, gone, scanner} {

@@ -15,7 +15,13 @@ import (
 	"github.com/berthreg/berth/internal/oidctest"
 )
 
-var sessions = &session.Sessions{Key: []byte("test key of thirty-two bytes ...")}
+var sessions = func() *session.Sessions {
+	s, err := session.New([]byte("test key of thirty-two bytes ..."))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 // relyingParty serves /begin and /callback with c; the callback answers
 // the identity as JSON, or the error with status 401 (ErrLogin) or 502.

@@ -8,8 +8,11 @@ import (
 )
 
 func Example() {
-	sessions := &session.Sessions{Key: []byte("keep this secret: 32 bytes or more")}
-	_, err := oidc.New(oidc.Config{
+	sessions, err := session.New([]byte("keep this secret: 32 bytes or more"))
+	if err != nil {
+		panic(err)
+	}
+	_, err = oidc.New(oidc.Config{
 		Issuer:      "https://accounts.example.com",
 		ClientID:    "berth",
 		RedirectURL: "https://registry.example.com/c/oidc/callback",

@@ -9,7 +9,10 @@ import (
 )
 
 func Example() {
-	s := &session.Sessions{Key: []byte("keep this secret: 32 bytes or more")}
+	s, err := session.New([]byte("keep this secret: 32 bytes or more"))
+	if err != nil {
+		panic(err)
+	}
 	// A login handler signs the account in...
 	w := httptest.NewRecorder()
 	if err := s.Start(w, session.SignIn{Account: "alice", Source: "local"}); err != nil {

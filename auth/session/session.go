@@ -9,10 +9,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// DefaultCookie is the session cookie's name when Sessions.Cookie is "".
+// DefaultCookie is the session cookie's name without WithCookie.
 const DefaultCookie = "sid"
 
-// DefaultLifetime is how long a session lasts when Sessions.Lifetime is 0.
+// DefaultLifetime is how long a session lasts without WithLifetime.
 const DefaultLifetime = 8 * time.Hour
 
 // purposeSession is the audience of signed-in session cookies.
@@ -22,22 +22,48 @@ const purposeSession = "session"
 // none, expired, tampered with, or of another purpose.
 var ErrNoSession = errors.New("session: no valid session")
 
-// Sessions seals and opens cookies with one key. Its zero value is not
-// usable: Key must be set.
+// Sessions seals and opens cookies with one key. Make one with New.
 type Sessions struct {
-	// Key signs the cookies: at least 32 random bytes, kept secret and the
-	// same on every instance behind one address.
-	Key []byte
-	// Lifetime is how long a signed-in session lasts (DefaultLifetime
-	// when 0).
-	Lifetime time.Duration
-	// Cookie names the session cookie (DefaultCookie when "").
-	Cookie string
-	// Secure sets the cookies' Secure attribute; set it whenever the
-	// server is reached over HTTPS.
-	Secure bool
+	key        []byte
+	lifetime   time.Duration
+	cookieName string
+	secure     bool
 
 	now func() time.Time // for tests; time.Now when nil
+}
+
+// Option configures Sessions made by New.
+type Option func(*Sessions)
+
+// WithLifetime sets how long a signed-in session lasts (default
+// DefaultLifetime).
+func WithLifetime(d time.Duration) Option { return func(s *Sessions) { s.lifetime = d } }
+
+// WithCookie names the session cookie (default DefaultCookie).
+func WithCookie(name string) Option { return func(s *Sessions) { s.cookieName = name } }
+
+// WithSecure sets the cookies' Secure attribute; set it whenever the
+// server is reached over HTTPS.
+func WithSecure(on bool) Option { return func(s *Sessions) { s.secure = on } }
+
+// withClock replaces time.Now (tests).
+func withClock(now func() time.Time) Option { return func(s *Sessions) { s.now = now } }
+
+// New returns the sessions whose cookies key signs: at least 32 random
+// bytes, kept secret and the same on every instance behind one address.
+// New keeps a copy of key.
+func New(key []byte, opts ...Option) (*Sessions, error) {
+	if len(key) < 32 {
+		return nil, errors.New("session: New: the key must be at least 32 bytes")
+	}
+	s := &Sessions{key: append([]byte(nil), key...)}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.lifetime < 0 {
+		return nil, fmt.Errorf("session: New: WithLifetime(%v): negative", s.lifetime)
+	}
+	return s, nil
 }
 
 // sealed is the JWT a cookie carries.
@@ -53,13 +79,6 @@ func (s *Sessions) clock() time.Time {
 	return time.Now()
 }
 
-func (s *Sessions) check() error {
-	if len(s.Key) < 32 {
-		return errors.New("session: Key must be at least 32 bytes")
-	}
-	return nil
-}
-
 // Seal sets cookie name, valid for lifetime, carrying data for purpose.
 // Its SameSite mode is Lax, so that it comes back with a top-level
 // navigation from another site (an identity provider's redirect); the
@@ -69,9 +88,6 @@ func (s *Sessions) Seal(w http.ResponseWriter, name, purpose string, data map[st
 }
 
 func (s *Sessions) seal(w http.ResponseWriter, name, purpose string, data map[string]string, lifetime time.Duration, mode http.SameSite) error {
-	if err := s.check(); err != nil {
-		return err
-	}
 	now := s.clock()
 	claims := sealed{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -79,7 +95,7 @@ func (s *Sessions) seal(w http.ResponseWriter, name, purpose string, data map[st
 		},
 		Data: data,
 	}
-	v, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.Key)
+	v, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.key)
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
@@ -90,15 +106,12 @@ func (s *Sessions) seal(w http.ResponseWriter, name, purpose string, data map[st
 // Open returns the data of request r's cookie name sealed for purpose, or
 // ErrNoSession.
 func (s *Sessions) Open(r *http.Request, name, purpose string) (map[string]string, error) {
-	if err := s.check(); err != nil {
-		return nil, err
-	}
 	c, err := r.Cookie(name)
 	if err != nil {
 		return nil, ErrNoSession
 	}
 	var claims sealed
-	_, err = jwt.ParseWithClaims(c.Value, &claims, func(*jwt.Token) (any, error) { return s.Key, nil },
+	_, err = jwt.ParseWithClaims(c.Value, &claims, func(*jwt.Token) (any, error) { return s.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithAudience(purpose),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.clock))
 	if err != nil {
@@ -113,14 +126,14 @@ func (s *Sessions) Clear(w http.ResponseWriter, name string) {
 }
 
 func (s *Sessions) cookie(name, value string, maxAge int, mode http.SameSite) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.Secure, SameSite: mode}
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.secure, SameSite: mode}
 }
 
 func (s *Sessions) name() string {
-	if s.Cookie == "" {
+	if s.cookieName == "" {
 		return DefaultCookie
 	}
-	return s.Cookie
+	return s.cookieName
 }
 
 // SignIn is who a signed-in session cookie names.
@@ -136,13 +149,13 @@ type SignIn struct {
 	ID string
 }
 
-// SessionLifetime is how long a signed-in session lasts: Lifetime, or
-// DefaultLifetime.
+// SessionLifetime is how long a signed-in session lasts: WithLifetime's,
+// or DefaultLifetime.
 func (s *Sessions) SessionLifetime() time.Duration {
-	if s.Lifetime <= 0 {
+	if s.lifetime <= 0 {
 		return DefaultLifetime
 	}
-	return s.Lifetime
+	return s.lifetime
 }
 
 // Start signs in: it sets the session cookie naming in, for

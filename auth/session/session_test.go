@@ -24,7 +24,7 @@ func replay(w *httptest.ResponseRecorder) *http.Request {
 
 func TestSessions(t *testing.T) {
 	now := time.Now()
-	s := &Sessions{Key: testKey, Lifetime: time.Hour, now: func() time.Time { return now }}
+	s := newSessions(t, testKey, WithLifetime(time.Hour), withClock(func() time.Time { return now }))
 	w := httptest.NewRecorder()
 	if err := s.Start(w, SignIn{Account: "alice", Source: "local"}); err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestSessions(t *testing.T) {
 	}
 
 	// Refusals.
-	other := &Sessions{Key: []byte("another key of thirty-two bytes!"), now: s.now}
+	other := newSessions(t, []byte("another key of thirty-two bytes!"), withClock(s.now))
 	if _, err := other.Current(r); !errors.Is(err, ErrNoSession) {
 		t.Errorf("another key: %v", err)
 	}
@@ -80,8 +80,11 @@ func TestSessions(t *testing.T) {
 	if c := w3.Result().Cookies()[0]; c.Name != DefaultCookie || c.MaxAge >= 0 || c.Value != "" {
 		t.Errorf("End's cookie %+v", c)
 	}
-	if err := (&Sessions{Key: []byte("short")}).Start(httptest.NewRecorder(), SignIn{Account: "alice"}); err == nil {
+	if _, err := New([]byte("short")); err == nil {
 		t.Error("a short key was accepted")
+	}
+	if _, err := New(testKey, WithLifetime(-time.Second)); err == nil || !strings.Contains(err.Error(), "WithLifetime") {
+		t.Errorf("a negative lifetime: %v, want an error naming WithLifetime", err)
 	}
 }
 
@@ -92,7 +95,7 @@ func FuzzAccount(f *testing.F) {
 	// seal the very cookie the seed corpus holds (a clock read in each
 	// made them differ whenever a second ticked between them).
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := &Sessions{Key: testKey, now: func() time.Time { return now }}
+	s := newSessions(f, testKey, withClock(func() time.Time { return now }))
 	w := httptest.NewRecorder()
 	if err := s.Start(w, SignIn{Account: "alice", Source: "local"}); err != nil {
 		f.Fatal(err)
@@ -115,4 +118,13 @@ func FuzzAccount(f *testing.F) {
 			t.Fatalf("cookie %q opened a session for %q", value, in.Account)
 		}
 	})
+}
+
+func newSessions(t testing.TB, key []byte, opts ...Option) *Sessions {
+	t.Helper()
+	s, err := New(key, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -28,9 +28,11 @@ func (c *countingAuthorizer) Allowed(ctx context.Context, p auth.Principal, r au
 // refused with the token error shape, before the authorizer is asked for
 // more than the cap of decisions; one at the cap is served.
 func TestServiceCapsScopes(t *testing.T) {
-	s, v := newService(t)
-	ca := &countingAuthorizer{inner: s.Authorizer}
-	s.Authorizer = ca
+	var ca *countingAuthorizer
+	s, v := newServiceWrapped(t, func(inner auth.Authorizer) auth.Authorizer {
+		ca = &countingAuthorizer{inner: inner}
+		return ca
+	})
 
 	// 30,000 distinct scopes in one parameter, and spread over many: both
 	// are refused. (The query is well under net/http's 1 MB header cap.)
@@ -103,7 +105,7 @@ func TestIssuerCapsTokenSize(t *testing.T) {
 	for i := range 5000 {
 		access = append(access, auth.Access{Type: "repository", Name: fmt.Sprintf("p/r%d", i), Actions: []string{"pull"}})
 	}
-	if tok, err := s.Issuer.Issue("", "berth-registry", access); err == nil {
+	if tok, err := s.issuer.Issue("", "berth-registry", access); err == nil {
 		t.Fatalf("a %d-byte token was issued (cap %d)", len(tok.Token), MaxTokenBytes)
 	}
 }

@@ -19,21 +19,47 @@ import (
 // tries first), grants of each requested scope the actions the Authorizer
 // allows, and answers with a signed token. Without credentials the client
 // is anonymous and gets what anonymous may do (pulls of public projects).
+// Make one with NewService.
 type Service struct {
-	// Issuer signs the tokens.
-	Issuer *Issuer
-	// Name is the registry's service name: the audience of every token.
-	// A request naming another service is refused.
-	Name string
-	// Authenticator checks credentials.
-	Authenticator auth.Authenticator
-	// Authorizer decides the grants.
-	Authorizer auth.Authorizer
-	// Limiter, if set, refuses logins after repeated failures for one
-	// account name from one address (429 with Retry-After).
-	Limiter *auth.LoginLimiter
-	// Logger receives failures worth an operator's attention (nil: none).
-	Logger *slog.Logger
+	issuer  *Issuer
+	name    string
+	authn   auth.Authenticator
+	authz   auth.Authorizer
+	limiter *auth.LoginLimiter
+	logger  *slog.Logger
+}
+
+// ServiceOption configures a Service made by NewService.
+type ServiceOption func(*Service)
+
+// WithLimiter makes the service refuse logins after repeated failures
+// for one account name from one address (429 with Retry-After).
+func WithLimiter(l *auth.LoginLimiter) ServiceOption { return func(s *Service) { s.limiter = l } }
+
+// WithLogger sets the logger that receives failures worth an operator's
+// attention (default: none).
+func WithLogger(l *slog.Logger) ServiceOption { return func(s *Service) { s.logger = l } }
+
+// NewService returns the token endpoint: issuer signs the tokens; name is
+// the registry's service name, the audience of every token (a request
+// naming another service is refused); authn checks credentials; authz
+// decides the grants.
+func NewService(issuer *Issuer, name string, authn auth.Authenticator, authz auth.Authorizer, opts ...ServiceOption) (*Service, error) {
+	switch {
+	case issuer == nil:
+		return nil, errors.New("token: NewService: nil issuer")
+	case name == "":
+		return nil, errors.New("token: NewService: empty service name")
+	case authn == nil:
+		return nil, errors.New("token: NewService: nil authenticator")
+	case authz == nil:
+		return nil, errors.New("token: NewService: nil authorizer")
+	}
+	s := &Service{issuer: issuer, name: name, authn: authn, authz: authz}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // maxQueryBytes bounds a GET token request's query string, checked before
@@ -99,8 +125,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var te *tokenError
 		if !errors.As(err, &te) {
-			if s.Logger != nil {
-				s.Logger.ErrorContext(r.Context(), "token request failed", "err", err)
+			if s.logger != nil {
+				s.logger.ErrorContext(r.Context(), "token request failed", "err", err)
 			}
 			te = &tokenError{status: http.StatusInternalServerError, code: "UNKNOWN", msg: "internal error"}
 		}
@@ -113,7 +139,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) issue(ctx context.Context, r *http.Request, name, secret string, hasCreds bool, scopeParams []string, service string) (response, error) {
-	if service != "" && service != s.Name {
+	if service != "" && service != s.name {
 		return response{}, &tokenError{status: http.StatusBadRequest, code: "invalid_request", msg: fmt.Sprintf("unknown service %q", service)}
 	}
 	requested, err := auth.ParseScopes(scopeParams)
@@ -122,7 +148,7 @@ func (s *Service) issue(ctx context.Context, r *http.Request, name, secret strin
 	}
 	p := auth.AnonymousPrincipal
 	if hasCreds {
-		p, err = s.Limiter.Login(ctx, s.Authenticator, r, name, secret)
+		p, err = s.limiter.Login(ctx, s.authn, r, name, secret)
 		var tooMany *auth.TooManyFailures
 		switch {
 		case errors.As(err, &tooMany):
@@ -141,7 +167,7 @@ func (s *Service) issue(ctx context.Context, r *http.Request, name, secret strin
 	}
 	var granted []auth.Access
 	for _, a := range requested {
-		allowed, err := s.Authorizer.Allowed(ctx, p, a.Resource(), a.Actions)
+		allowed, err := s.authz.Allowed(ctx, p, a.Resource(), a.Actions)
 		if err != nil {
 			return response{}, err
 		}
@@ -149,7 +175,7 @@ func (s *Service) issue(ctx context.Context, r *http.Request, name, secret strin
 			granted = append(granted, auth.Access{Type: a.Type, Name: a.Name, Actions: allowed})
 		}
 	}
-	tok, err := s.Issuer.Issue(p.Name, s.Name, granted)
+	tok, err := s.issuer.Issue(p.Name, s.name, granted)
 	if errors.Is(err, ErrTokenTooLarge) {
 		return response{}, &tokenError{status: http.StatusBadRequest, code: "invalid_scope", msg: err.Error() + "; ask for fewer or shorter scopes"}
 	}

@@ -41,20 +41,30 @@ func (g grants) Allowed(_ context.Context, p auth.Principal, r auth.Resource, ac
 
 func newService(t *testing.T) (*Service, *Verifier) {
 	t.Helper()
+	return newServiceWrapped(t, nil)
+}
+
+// newServiceWrapped is newService with the authorizer wrapped by wrap
+// (when not nil).
+func newServiceWrapped(t *testing.T, wrap func(auth.Authorizer) auth.Authorizer) (*Service, *Verifier) {
+	t.Helper()
 	iss, err := NewIssuer(ecKey(t), "berth-token", 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{
-		Issuer: iss, Name: "berth-registry",
-		Authenticator: accounts{"alice": "secret"},
-		Authorizer: grants{
-			"alice|proj/app":   {"pull", "push"},
-			"alice|catalog":    {},
-			"|public/app":      {"pull"},
-			"alice|public/app": {"pull"},
-		},
-		Limiter: &auth.LoginLimiter{MaxFailures: 3, Window: time.Minute},
+	var authz auth.Authorizer = grants{
+		"alice|proj/app":   {"pull", "push"},
+		"alice|catalog":    {},
+		"|public/app":      {"pull"},
+		"alice|public/app": {"pull"},
+	}
+	if wrap != nil {
+		authz = wrap(authz)
+	}
+	s, err := NewService(iss, "berth-registry", accounts{"alice": "secret"}, authz,
+		WithLimiter(testLimiter(t, auth.WithMaxFailures(3), auth.WithWindow(time.Minute))))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return s, verifierFor(t, iss, "berth-registry")
 }
@@ -191,4 +201,36 @@ func TestChallenge(t *testing.T) {
 	if got != want {
 		t.Fatalf("Challenge = %s\nwant        %s", got, want)
 	}
+}
+
+func TestNewServiceRefusesMissingParts(t *testing.T) {
+	iss, err := NewIssuer(ecKey(t), "berth-token", 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, authz := accounts{}, grants{}
+	for want, c := range map[string]struct {
+		iss   *Issuer
+		name  string
+		authn auth.Authenticator
+		authz auth.Authorizer
+	}{
+		"issuer":        {nil, "r", authn, authz},
+		"service name":  {iss, "", authn, authz},
+		"authenticator": {iss, "r", nil, authz},
+		"authorizer":    {iss, "r", authn, nil},
+	} {
+		if s, err := NewService(c.iss, c.name, c.authn, c.authz); err == nil || s != nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewService without %s = %v, %v; want an error naming it", want, s, err)
+		}
+	}
+}
+
+func testLimiter(t testing.TB, opts ...auth.LimiterOption) *auth.LoginLimiter {
+	t.Helper()
+	l, err := auth.NewLoginLimiter(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

@@ -5,6 +5,6 @@
 // hooks (authorization, policies, events) exactly as a client would.
 //
 //	local := inproc.New(registryHandler, inproc.WithContext(asEngine))
-//	repl := &replication.Engine{LocalTransport: local, ...}
-//	scans := &engine.Engine{Local: local, BuiltinURL: "http://" + inproc.Host, ...}
+//	repl, err := replication.NewEngine(store, queue, replication.WithLocalTransport(local))
+//	scans, err := engine.New(store, engine.WithLocal(local), engine.WithRegistryURL(external, internal, "http://"+inproc.Host))
 package inproc

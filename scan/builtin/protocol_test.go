@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/registrytest"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/builtin"
@@ -25,9 +26,9 @@ import (
 func TestPluggableEndToEnd(t *testing.T) {
 	reg := registrytest.New(t)
 	s := newScanner(t)
-	adapter := httptest.NewServer(&pluggable.Server{Scanner: s, Authorization: "Bearer adapter-secret"})
+	adapter := httptest.NewServer(testscan.Server(t, s, pluggable.WithRequiredAuthorization("Bearer adapter-secret")))
 	t.Cleanup(adapter.Close)
-	client := &pluggable.Client{URL: adapter.URL, Authorization: "Bearer adapter-secret"}
+	client := testscan.Client(t, adapter.URL, pluggable.WithAuthorization("Bearer adapter-secret"))
 	for _, c := range []struct {
 		name  string
 		oci   bool
@@ -82,7 +83,7 @@ func TestRegistryAuthorization(t *testing.T) {
 	digest := push(t, reg.Host, "team/app", image(t, true, alpineFiles))
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("robot$scan:s3cret"))
 	s := newScanner(t)
-	adapter := httptest.NewServer(&pluggable.Server{Scanner: s})
+	adapter := httptest.NewServer(testscan.Server(t, s))
 	t.Cleanup(adapter.Close)
 	for _, g := range []*guarded{{h: reg.Handler, accept: "Bearer good-token"}, {h: reg.Handler, accept: basic, basic: true}} {
 		private := httptest.NewServer(g)
@@ -98,7 +99,7 @@ func TestRegistryAuthorization(t *testing.T) {
 		}
 		for _, auth := range []string{"Bearer wrong-token", "Basic d3Jvbmc6d3Jvbmc=", ""} {
 			req.Registry.Authorization = auth
-			for name, sc := range map[string]scan.Scanner{"direct": s, "adapter": &pluggable.Client{URL: adapter.URL}} {
+			for name, sc := range map[string]scan.Scanner{"direct": s, "adapter": testscan.Client(t, adapter.URL)} {
 				_, err := report(t, sc, req, scan.MimeVulnReport, "")
 				if err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(private.URL, "http://")+"/team/app@"+digest+" failed: pulling the image") ||
 					!strings.Contains(err.Error(), "UNAUTHORIZED") {

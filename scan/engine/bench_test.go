@@ -12,9 +12,10 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testreg"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
-	"github.com/berthreg/berth/registrytest"
 )
 
 // BenchmarkManifestPull measures what the pull gate adds to a manifest
@@ -32,20 +33,23 @@ func BenchmarkManifestPull(b *testing.B) {
 		{"gate-high", true, accounts.ProjectScan{PreventVulnerable: true, Severity: "High"}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			gate := &Gate{}
+			store := testbolt.Open(b)
+			gate, err := NewGate(store)
+			if err != nil {
+				b.Fatal(err)
+			}
 			var opts []registry.Option
 			if c.gate {
 				opts = append(opts, registry.WithHooks(gate.Hooks()))
 			}
-			reg := registrytest.New(b, opts...)
-			gate.Store = reg.Metadata
+			reg := testreg.Serve(b, store, opts...)
 			ref, _ := name.ParseReference(reg.Host+"/team/app:v1", name.Insecure)
 			img, _ := random.Image(256, 1)
 			if err := remote.Write(ref, img); err != nil {
 				b.Fatal(err)
 			}
 			h, _ := img.Digest()
-			err := reg.Metadata.Update(context.Background(), func(tx meta.Tx) error {
+			err = reg.Metadata.Update(context.Background(), func(tx meta.Tx) error {
 				if err := accounts.Projects.In(tx).Put(accounts.Project{Name: "team", Scan: c.scans}); err != nil {
 					return err
 				}

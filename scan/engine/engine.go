@@ -285,7 +285,7 @@ func (e *Engine) log() *slog.Logger { return e.logger }
 
 // notify wakes the local runner, if the engine has a queue to ring.
 func (e *Engine) notify() {
-	if e.queue != nil && e.queue.Notify != nil {
+	if e.queue != nil {
 		e.queue.Notify()
 	}
 }
@@ -387,29 +387,33 @@ func (e *Engine) resolve(ctx context.Context, name string) (resolved, error) {
 	if rec.UseInternalAddr && e.internalURL != "" {
 		reg = e.internalURL
 	}
-	return resolved{name: name, scanner: Client(rec, e.guard), registry: reg}, nil
+	c, err := Client(rec, e.guard)
+	if err != nil {
+		return resolved{}, fmt.Errorf("scanner %q: %w", name, err)
+	}
+	return resolved{name: name, scanner: c, registry: reg}, nil
 }
 
 // Client is the scanner of a registration: a Pluggable Scanner API
 // client with the registration's authentication and TLS setting, whose
 // connections (redirects included) go only where g allows (nil: no
 // internal address).
-func Client(rec ScannerRegistration, g *netguard.Guard) *pluggable.Client {
-	c := &pluggable.Client{URL: rec.URL}
+func Client(rec ScannerRegistration, g *netguard.Guard) (*pluggable.Client, error) {
+	var opts []pluggable.ClientOption
 	switch strings.ToLower(rec.Auth) {
 	case "basic":
-		c.Authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(rec.AccessCredential))
+		opts = append(opts, pluggable.WithAuthorization("Basic "+base64.StdEncoding.EncodeToString([]byte(rec.AccessCredential))))
 	case "bearer":
-		c.Authorization = "Bearer " + rec.AccessCredential
+		opts = append(opts, pluggable.WithAuthorization("Bearer "+rec.AccessCredential))
 	case "x-scanneradapter-api-key":
-		c.APIKey = rec.AccessCredential
+		opts = append(opts, pluggable.WithAPIKey(rec.AccessCredential))
 	}
 	tr := transportsFor(g)
-	c.HTTP = &http.Client{Timeout: time.Minute, Transport: tr.secure}
+	hc := &http.Client{Timeout: time.Minute, Transport: tr.secure}
 	if rec.SkipCertVerify {
-		c.HTTP.Transport = tr.insecure
+		hc.Transport = tr.insecure
 	}
-	return c
+	return pluggable.NewClient(rec.URL, append(opts, pluggable.WithHTTPClient(hc))...)
 }
 
 // transports are the two transports of the registrations a guard

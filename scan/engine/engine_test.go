@@ -28,8 +28,11 @@ import (
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/testreg"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/registrytest"
@@ -112,21 +115,27 @@ type rig struct {
 // newRig starts a registry (registrytest's, or one over driver when it is
 // not nil) with the engine's consumer and a job runner.
 func newRig(t *testing.T, driver storage.Driver) *rig {
-	rec := &events.Recorder{}
-	gate := &Gate{Exempt: func(_ context.Context, ev *registry.Event) bool {
+	store := testbolt.Open(t)
+	rec, err := events.NewRecorder(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate, err := NewGate(store, WithExempt(func(_ context.Context, ev *registry.Event) bool {
 		return ev.Request.Header.Get("X-Test-Exempt") != ""
-	}}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	hooks := registry.WithHooks(registry.Chain(rec.Hooks(), gate.Hooks()))
 	var reg *registrytest.Server
 	if driver == nil {
-		reg = registrytest.New(t, hooks)
+		reg = testreg.Serve(t, store, hooks)
 	} else {
-		reg = serveOn(t, driver, hooks)
+		reg = serveOn(t, driver, store, hooks)
 	}
-	rec.Store, gate.Store = reg.Metadata, reg.Metadata
-	runner := &jobs.Runner{Store: reg.Metadata, Name: "test", Workers: 2, Poll: 20 * time.Millisecond, Lease: 3 * time.Second}
+	runner := testjobs.Runner(t, reg.Metadata, jobs.WithName("test"), jobs.WithWorkers(2), jobs.WithPoll(20*time.Millisecond), jobs.WithLease(3*time.Second))
 	sc := &testScanner{vulns: map[string][]scan.Vulnerability{}}
-	eng, err := New(reg.Metadata, WithQueue(&jobs.Queue{Store: reg.Metadata, Notify: runner.Wake}),
+	eng, err := New(reg.Metadata, WithQueue(testjobs.Queue(t, reg.Metadata, jobs.WithNotify(runner.Wake))),
 		WithLocal(inproc.New(reg.Handler)), WithBuiltin("test", sc),
 		WithRegistryURL("http://"+reg.Host, "", ""),
 		WithCredentials(func(_ context.Context, scanner, repo string) (string, error) {
@@ -136,7 +145,11 @@ func newRig(t *testing.T, driver storage.Driver) *rig {
 		t.Fatal(err)
 	}
 	eng.Register(runner, jobs.KindOptions{Limit: 2, Backoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
-	consumer := &events.Consumer{Store: reg.Metadata, Name: ConsumerName, Tx: eng.Consume, Poll: 10 * time.Millisecond, Done: func([]meta.Event) { runner.Wake() }}
+	consumer, err := events.NewConsumer(reg.Metadata, ConsumerName, events.TxFunc(eng.Consume), events.WithPoll(10*time.Millisecond),
+		events.WithDone(func([]meta.Event) { runner.Wake() }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = runner.Run(ctx) })
@@ -574,7 +587,7 @@ func mustGet(t *testing.T, ref name.Reference) *remote.Descriptor {
 // holding more manifests than one of its transactions looks at, once each.
 func TestScanAllPages(t *testing.T) {
 	reg := registrytest.New(t)
-	eng, err := New(reg.Metadata, WithQueue(&jobs.Queue{Store: reg.Metadata}))
+	eng, err := New(reg.Metadata, WithQueue(testjobs.Queue(t, reg.Metadata)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -627,9 +640,8 @@ func TestScanAllPages(t *testing.T) {
 
 // serveOn serves a registry over driver (and a bbolt store) on loopback
 // until the test ends, in registrytest's shape.
-func serveOn(t *testing.T, driver storage.Driver, opts ...registry.Option) *registrytest.Server {
+func serveOn(t *testing.T, driver storage.Driver, store *bolt.Store, opts ...registry.Option) *registrytest.Server {
 	t.Helper()
-	store := testbolt.Open(t)
 	h, err := registry.New(driver, store, append([]registry.Option{registry.WithAnonymousMount(true)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

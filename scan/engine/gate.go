@@ -21,14 +21,34 @@ const CodePolicyViolation registry.ErrorCode = "PROJECTPOLICYVIOLATION"
 // images that a project's scanning settings forbid (a vulnerability at or
 // above its severity that the allowlist does not cover, or no finished
 // scan when it denies unscanned images). An index is refused when one of
-// its images is. Exempt, when set, lets some pulls through (the scanners'
-// own).
+// its images is. WithExempt lets some pulls through (the scanners' own).
+// Make one with NewGate.
 type Gate struct {
-	// Store holds the projects and the scan reports.
-	Store meta.Store
-	// Exempt reports pulls the gate does not judge.
-	Exempt func(ctx context.Context, ev *registry.Event) bool
+	store  meta.Store
+	exempt func(ctx context.Context, ev *registry.Event) bool
 	now    func() time.Time
+}
+
+// GateOption configures a Gate made by NewGate.
+type GateOption func(*Gate)
+
+// WithExempt makes the gate let through the pulls f reports (default:
+// none).
+func WithExempt(f func(ctx context.Context, ev *registry.Event) bool) GateOption {
+	return func(g *Gate) { g.exempt = f }
+}
+
+// NewGate returns the pull gate over store, which holds the projects and
+// the scan reports (the registry's metadata store).
+func NewGate(store meta.Store, opts ...GateOption) (*Gate, error) {
+	if store == nil {
+		return nil, errors.New("scan: NewGate: nil store")
+	}
+	g := &Gate{store: store}
+	for _, o := range opts {
+		o(g)
+	}
+	return g, nil
 }
 
 // Hooks returns the gate's registry hooks.
@@ -57,7 +77,7 @@ func (g *Gate) beforePull(ctx context.Context, ev *registry.Event) error {
 	if ev.Action != registry.ActionPullManifest || ev.Manifest == nil {
 		return nil
 	}
-	if g.Exempt != nil && g.Exempt(ctx, ev) {
+	if g.exempt != nil && g.exempt(ctx, ev) {
 		return nil
 	}
 	now := time.Now()
@@ -65,7 +85,7 @@ func (g *Gate) beforePull(ctx context.Context, ev *registry.Event) error {
 		now = g.now()
 	}
 	var refusal string
-	err := g.Store.View(ctx, func(tx meta.Tx) error {
+	err := g.store.View(ctx, func(tx meta.Tx) error {
 		p, err := accounts.Projects.In(tx).Get(naming.ProjectOf(ev.Repository))
 		if errors.Is(err, meta.ErrNotFound) {
 			return nil

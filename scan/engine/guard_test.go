@@ -13,9 +13,9 @@ import (
 
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
-	"github.com/berthreg/berth/scan/pluggable"
 )
 
 // TestRegistrationOnLoopbackRefused: by default a scanner registration on
@@ -26,7 +26,7 @@ import (
 func TestRegistrationOnLoopbackRefused(t *testing.T) {
 	r := newRig(t, nil)
 	var hits atomic.Int32
-	inner := &pluggable.Server{Scanner: r.scanner}
+	inner := testscan.Server(t, r.scanner)
 	adapter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		hits.Add(1)
 		inner.ServeHTTP(w, req)

@@ -315,7 +315,11 @@ func (e *Engine) Ping(ctx context.Context, spec ScannerSpec) (scan.Metadata, err
 
 // ping asks a registration's adapter for its metadata, unchecked.
 func (e *Engine) ping(ctx context.Context, rec ScannerRegistration) (scan.Metadata, error) {
-	return Client(rec, e.guard).Metadata(ctx)
+	c, err := Client(rec, e.guard)
+	if err != nil {
+		return scan.Metadata{}, err
+	}
+	return c.Metadata(ctx)
 }
 
 // checkName accepts a registration name (naming.CheckName's rule), else

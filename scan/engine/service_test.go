@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/scan"
@@ -92,7 +93,7 @@ func TestRegistrationRules(t *testing.T) {
 	e, store := newService(t)
 	regs := e.Registrations()
 	ctx := context.Background()
-	adapter := httptest.NewServer(&pluggable.Server{Scanner: &testScanner{}, Authorization: "Bearer s3cret"})
+	adapter := httptest.NewServer(testscan.Server(t, &testScanner{}, pluggable.WithRequiredAuthorization("Bearer s3cret")))
 	t.Cleanup(adapter.Close)
 	for _, c := range []struct {
 		spec  ScannerSpec

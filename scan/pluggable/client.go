@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,24 +20,47 @@ import (
 const maxReport = 256 << 20
 
 // Client is a scan.Scanner that reaches a Harbor scanner adapter (Trivy's,
-// or any other speaking the Pluggable Scanner API v1.2) at URL.
+// or any other speaking the Pluggable Scanner API v1.2). Make one with
+// NewClient.
 type Client struct {
-	// URL is the adapter's base URL (without /api/v1).
-	URL string
-	// Authorization, when set, is sent with every request.
-	Authorization string
-	// APIKey, when set, is sent as X-ScannerAdapter-API-Key (Harbor's
-	// third way of authenticating to an adapter).
-	APIKey string
-	// HTTP is the client to use (nil: http.DefaultClient). A host that
-	// takes URL from its users passes one whose transport keeps off
-	// internal addresses (a netguard.Guard's), as scan/engine does.
-	HTTP *http.Client
+	url           string
+	authorization string
+	apiKey        string
+	httpClient    *http.Client
+}
+
+// ClientOption configures a Client made by NewClient.
+type ClientOption func(*Client)
+
+// WithAuthorization makes the client send header h as Authorization with
+// every request.
+func WithAuthorization(h string) ClientOption { return func(c *Client) { c.authorization = h } }
+
+// WithAPIKey makes the client send key as X-ScannerAdapter-API-Key
+// (Harbor's third way of authenticating to an adapter).
+func WithAPIKey(key string) ClientOption { return func(c *Client) { c.apiKey = key } }
+
+// WithHTTPClient sets the client to use (default http.DefaultClient). A
+// host that takes the URL from its users passes one whose transport keeps
+// off internal addresses (a netguard.Guard's), as scan/engine does.
+func WithHTTPClient(hc *http.Client) ClientOption { return func(c *Client) { c.httpClient = hc } }
+
+// NewClient returns the client of the adapter at baseURL (without
+// /api/v1).
+func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
+	if baseURL == "" {
+		return nil, errors.New("scanner adapter: NewClient: empty URL")
+	}
+	c := &Client{url: baseURL}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
 }
 
 func (c *Client) http() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
+	if c.httpClient != nil {
+		return c.httpClient
 	}
 	return http.DefaultClient
 }
@@ -47,18 +71,18 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, hdr m
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.URL, "/")+"/api/v1"+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.url, "/")+"/api/v1"+path, rd)
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	if c.Authorization != "" {
-		req.Header.Set("Authorization", c.Authorization)
+	if c.authorization != "" {
+		req.Header.Set("Authorization", c.authorization)
 	}
-	if c.APIKey != "" {
-		req.Header.Set("X-ScannerAdapter-API-Key", c.APIKey)
+	if c.apiKey != "" {
+		req.Header.Set("X-ScannerAdapter-API-Key", c.apiKey)
 	}
 	return c.http().Do(req)
 }
@@ -136,7 +160,7 @@ func (c *Client) Report(ctx context.Context, id, mimeType, sbomType string) ([]b
 	client := *c.http()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	cc := *c
-	cc.HTTP = &client
+	cc.httpClient = &client
 	res, err := cc.do(ctx, http.MethodGet, path, nil, map[string]string{"Accept": mimeType})
 	if err != nil {
 		return nil, err

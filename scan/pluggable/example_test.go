@@ -24,9 +24,17 @@ func (fixed) Report(context.Context, string, string, string) ([]byte, error) {
 // Example serves a scanner as a Harbor scanner adapter and reaches it as
 // Harbor would.
 func Example() {
-	srv := httptest.NewServer(&pluggable.Server{Scanner: fixed{}})
+	adapter, err := pluggable.NewServer(fixed{})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(adapter)
 	defer srv.Close()
-	m, err := (&pluggable.Client{URL: srv.URL}).Metadata(context.Background())
+	client, err := pluggable.NewClient(srv.URL)
+	if err != nil {
+		panic(err)
+	}
+	m, err := client.Metadata(context.Background())
 	fmt.Println(m.Scanner.Name, m.Produces(scan.MimeVulnReport), err)
 	// Output: example true <nil>
 }

@@ -14,7 +14,7 @@ func FuzzScanRequest(f *testing.F) {
 	for _, s := range []string{`{"registry":{"url":"http://r"},"artifact":{"repository":"a","digest":"sha256:x"}}`, `{`, `[]`, `{"registry":1}`, ``} {
 		f.Add(s)
 	}
-	srv := &Server{Scanner: &slowScanner{}}
+	srv := newServer(f, &slowScanner{})
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/scan", strings.NewReader(body))
 		req.Header.Set("Content-Type", mimeScanRequest)

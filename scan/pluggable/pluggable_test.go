@@ -95,15 +95,15 @@ func TestSuiteDirect(t *testing.T) {
 // Client passes scantest: the Pluggable Scanner API path end to end,
 // including 302 with Refresh-After while a report is made.
 func TestSuiteOverTheAPI(t *testing.T) {
-	srv := httptest.NewServer(&Server{Scanner: &slowScanner{}, Authorization: "Bearer adapter-secret"})
+	srv := httptest.NewServer(newServer(t, &slowScanner{}, WithRequiredAuthorization("Bearer adapter-secret")))
 	defer srv.Close()
-	scantest.Run(t, &Client{URL: srv.URL, Authorization: "Bearer adapter-secret"}, request, wantVulns)
+	scantest.Run(t, newClient(t, srv.URL, WithAuthorization("Bearer adapter-secret")), request, wantVulns)
 }
 
 // TestProtocol checks the wire format: media types, 302 and
 // Refresh-After, the error shape and statuses, and authorization.
 func TestProtocol(t *testing.T) {
-	srv := httptest.NewServer(&Server{Scanner: &slowScanner{}, Authorization: "Bearer s"})
+	srv := httptest.NewServer(newServer(t, &slowScanner{}, WithRequiredAuthorization("Bearer s")))
 	defer srv.Close()
 	call := func(method, path, body string, hdr ...string) *http.Response {
 		t.Helper()
@@ -166,12 +166,39 @@ func TestProtocol(t *testing.T) {
 	} else {
 		res.Body.Close()
 	}
-	c := &Client{URL: srv.URL, Authorization: "Bearer wrong"}
+	c := newClient(t, srv.URL, WithAuthorization("Bearer wrong"))
 	if _, err := c.Metadata(context.Background()); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("client with a wrong token: %v", err)
 	}
-	c.Authorization = "Bearer s"
+	c = newClient(t, srv.URL, WithAuthorization("Bearer s"))
 	if _, err := c.Report(context.Background(), "nope", scan.MimeVulnReport, ""); !errors.Is(err, scan.ErrUnknownScan) {
 		t.Errorf("client, unknown scan: %v", err)
+	}
+}
+
+func newServer(t testing.TB, s scan.Scanner, opts ...ServerOption) *Server {
+	t.Helper()
+	srv, err := NewServer(s, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func newClient(t testing.TB, url string, opts ...ClientOption) *Client {
+	t.Helper()
+	c, err := NewClient(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestNewRefusesMissingParts(t *testing.T) {
+	if _, err := NewServer(nil); err == nil {
+		t.Error("NewServer(nil) accepted")
+	}
+	if _, err := NewClient(""); err == nil {
+		t.Error(`NewClient("") accepted`)
 	}
 }

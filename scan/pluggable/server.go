@@ -26,19 +26,41 @@ const (
 const maxRequest = 1 << 20
 
 // Server serves a scan.Scanner as a Harbor scanner adapter (Pluggable
-// Scanner API v1.2 under /api/v1). Set Scanner; Token, when set, is the
-// bearer token (or basic credentials, "Basic …") clients must send.
+// Scanner API v1.2 under /api/v1). Make one with NewServer.
 type Server struct {
-	Scanner scan.Scanner
-	// Authorization, when set, is the exact Authorization header required.
-	Authorization string
-	// Logger receives failures (nil: none).
-	Logger *slog.Logger
+	scanner       scan.Scanner
+	authorization string
+	logger        *slog.Logger
+}
+
+// ServerOption configures a Server made by NewServer.
+type ServerOption func(*Server)
+
+// WithRequiredAuthorization makes the server refuse requests whose
+// Authorization header is not exactly h (a bearer token, or basic
+// credentials, "Basic …").
+func WithRequiredAuthorization(h string) ServerOption {
+	return func(s *Server) { s.authorization = h }
+}
+
+// WithLogger sets the logger that receives failures (default: none).
+func WithLogger(l *slog.Logger) ServerOption { return func(s *Server) { s.logger = l } }
+
+// NewServer returns the adapter serving scanner.
+func NewServer(scanner scan.Scanner, opts ...ServerOption) (*Server, error) {
+	if scanner == nil {
+		return nil, errors.New("scanner adapter: NewServer: nil scanner")
+	}
+	s := &Server{scanner: scanner}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.Authorization != "" && r.Header.Get("Authorization") != s.Authorization {
+	if s.authorization != "" && r.Header.Get("Authorization") != s.authorization {
 		writeError(w, http.StatusUnauthorized, "authorization required")
 		return
 	}
@@ -56,7 +78,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	m, err := s.Scanner.Metadata(r.Context())
+	m, err := s.scanner.Metadata(r.Context())
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -81,7 +103,7 @@ func (s *Server) scan(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
-	id, err := s.Scanner.Scan(r.Context(), req)
+	id, err := s.scanner.Scan(r.Context(), req)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -99,7 +121,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, id string) {
 		writeError(w, http.StatusBadRequest, "sbom_media_type: must be "+scan.MimeSPDX+" or "+scan.MimeCycloneDX)
 		return
 	}
-	body, err := s.Scanner.Report(r.Context(), id, accept, sbomType)
+	body, err := s.scanner.Report(r.Context(), id, accept, sbomType)
 	var nr *scan.NotReady
 	if errors.As(err, &nr) {
 		w.Header().Set("Refresh-After", strconv.Itoa(max(1, int(nr.RetryAfter.Round(time.Second)/time.Second))))
@@ -126,8 +148,8 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, scan.ErrInvalid):
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
 	default:
-		if s.Logger != nil {
-			s.Logger.Error("scanner adapter", "err", err)
+		if s.logger != nil {
+			s.logger.Error("scanner adapter", "err", err)
 		}
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
