@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/meta"
@@ -12,18 +11,13 @@ import (
 	"github.com/berthreg/berth/replication"
 )
 
-// at is a fixed instant with a sub-second part, in another zone than UTC.
-func at(n int) time.Time {
-	return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.FixedZone("UTC+2", 7200)).Add(time.Duration(n) * time.Second)
-}
-
 // TestRecordTypes round-trips every field of the replication records
 // through the bbolt backend, with the record-type checks of metatest.
 func TestRecordTypes(t *testing.T) {
 	s := testbolt.Open(t)
 	metatest.RecordType(t, s, replication.Registries, replication.Registry{Name: "dc2", Type: "berth", Description: "second site",
 		URL: "https://dc2.example:5000", Username: "robot$replicator", Password: "secret", Insecure: true,
-		CACert: "-----BEGIN CERTIFICATE-----", CreatedAt: at(12), UpdatedAt: at(13)},
+		CACert: "-----BEGIN CERTIFICATE-----", CreatedAt: metatest.At(12), UpdatedAt: metatest.At(13)},
 		func(v replication.Registry, i int) replication.Registry {
 			v.Password = ""
 			if i > 0 {
@@ -35,7 +29,7 @@ func TestRecordTypes(t *testing.T) {
 		Repositories: []string{"team/**"}, ExcludeRepositories: []string{"team/tmp-*"}, Tags: []string{"v*"}, ExcludeTags: []string{"*-rc*"},
 		Labels: []string{"tier=prod"}, ArtifactTypes: []string{"application/vnd.oci.image.*"}, Namespace: "mirror", Flatten: -1,
 		Override: true, ReplicateDeletion: true, Trigger: replication.TriggerScheduled, Cron: "0 0 * * * *", Speed: 1024,
-		TaskAttempts: 3, BlobRetries: 2, Enabled: true, CreatedBy: "alice", CreatedAt: at(14), UpdatedAt: at(15)},
+		TaskAttempts: 3, BlobRetries: 2, Enabled: true, CreatedBy: "alice", CreatedAt: metatest.At(14), UpdatedAt: metatest.At(15)},
 		func(v replication.PolicyRecord, i int) replication.PolicyRecord {
 			v.Labels = nil
 			if i > 0 {
@@ -45,7 +39,7 @@ func TestRecordTypes(t *testing.T) {
 		})
 	execution := replication.Execution{ID: 42, Policy: "to-dc2", Trigger: replication.TriggerEvent, Status: replication.StatusFailed,
 		StatusText: "1 task failed", Planned: true, Total: 5, Succeeded: 1, Failed: 1, InProgress: 2, Stopped: 1, Bytes: 1 << 20,
-		Artifacts: 3, StartTime: at(16), EndTime: at(17)}
+		Artifacts: 3, StartTime: metatest.At(16), EndTime: metatest.At(17)}
 	metatest.RecordType(t, s, replication.Executions, execution, func(v replication.Execution, i int) replication.Execution {
 		v.Status = replication.StatusSucceeded
 		v.ID += uint64(i)
@@ -53,7 +47,7 @@ func TestRecordTypes(t *testing.T) {
 	})
 	task := replication.Task{ID: 43, Execution: 42, JobID: 44, Operation: "copy", Repository: "team/app", Tag: "v1",
 		Digest: "sha256:" + strings.Repeat("a", 64), Destination: "mirror/app", Status: replication.StatusSucceeded, Error: "503",
-		Attempts: 2, Bytes: 1 << 20, Artifacts: 2, Skipped: 1, Log: []string{"copying", "done"}, StartTime: at(18), EndTime: at(19)}
+		Attempts: 2, Bytes: 1 << 20, Artifacts: 2, Skipped: 1, Log: []string{"copying", "done"}, StartTime: metatest.At(18), EndTime: metatest.At(19)}
 	metatest.RecordType(t, s, replication.Tasks, task, func(v replication.Task, i int) replication.Task {
 		v.Log = nil
 		v.ID += uint64(i)

@@ -11,17 +11,11 @@ import (
 	"github.com/berthreg/berth/meta/metatest"
 )
 
-// recordTime is a fixed instant with a sub-second part, in another zone
-// than UTC.
-func recordTime(n int) time.Time {
-	return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.FixedZone("UTC+2", 7200)).Add(time.Duration(n) * time.Second)
-}
-
 // fullPolicy is a policy with every field set.
 func fullPolicy() Policy {
 	return Policy{
 		ID: 31, Name: "deploy", Description: "redeploy on push", Project: "team", ProjectID: 12, Repositories: "team/app-*",
-		EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, CreatedBy: "alice", CreatedAt: recordTime(7), UpdatedAt: recordTime(8),
+		EventTypes: []string{"PUSH_ARTIFACT"}, Enabled: true, CreatedBy: "alice", CreatedAt: metatest.At(7), UpdatedAt: metatest.At(8),
 		Targets: []Target{{Type: "http", Address: "https://ci.example/hook", Format: "cloudevents",
 			AuthHeader: "Bearer x", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", SkipCertVerify: true, Timeout: 5 * time.Second}},
 	}
@@ -42,8 +36,8 @@ func TestRecordTypes(t *testing.T) {
 		return p
 	})
 	metatest.RecordType(t, s, DeliveryRecords, Delivery{ID: "00000000000000000042", JobID: 42, Policy: "deploy", Project: "team",
-		PolicyID: 31, Target: 1, Address: "https://ci.example/hook", EventSeq: 9, EventType: "PUSH_ARTIFACT", CreatedAt: recordTime(9),
-		Attempts: []DeliveryAttempt{{At: recordTime(10), Duration: time.Second, Status: 500, Error: "500 Internal Server Error"}}},
+		PolicyID: 31, Target: 1, Address: "https://ci.example/hook", EventSeq: 9, EventType: "PUSH_ARTIFACT", CreatedAt: metatest.At(9),
+		Attempts: []DeliveryAttempt{{At: metatest.At(10), Duration: time.Second, Status: 500, Error: "500 Internal Server Error"}}},
 		func(d Delivery, i int) Delivery {
 			d.Attempts = nil
 			if i > 0 {
@@ -73,11 +67,11 @@ func TestPolicyScopes(t *testing.T) {
 	must("Update", s.Update(t.Context(), func(tx meta.Tx) error {
 		for i, v := range []Policy{p, other, system} {
 			must("Put", PolicyRecords.In(tx).Put(v))
-			j, err := tx.Jobs().Enqueue(meta.Job{Kind: JobKind}, recordTime(20))
+			j, err := tx.Jobs().Enqueue(meta.Job{Kind: JobKind}, metatest.At(20))
 			must("Enqueue", err)
 			jobs = append(jobs, j)
 			must("Put delivery", DeliveryRecords.In(tx).Put(Delivery{ID: fmt.Sprintf("scoped-%d", i), JobID: j.ID,
-				Policy: v.Name, Project: v.Project, PolicyID: v.ID, CreatedAt: recordTime(20)}))
+				Policy: v.Name, Project: v.Project, PolicyID: v.ID, CreatedAt: metatest.At(20)}))
 		}
 		return nil
 	}))
@@ -89,7 +83,7 @@ func TestPolicyScopes(t *testing.T) {
 				t.Errorf("Get(%q) = %+v", v.Key(), got)
 			}
 		}
-		return deletePolicy(tx, other, recordTime(21))
+		return deletePolicy(tx, other, metatest.At(21))
 	}))
 	must("View", s.View(t.Context(), func(tx meta.Tx) error {
 		gone := func(what string, err error) {

@@ -54,11 +54,16 @@ func dg(name string) digest.Digest { return digest.FromString(name) }
 // zone is a non-UTC location: backends must keep the instant, not the zone.
 var zone = time.FixedZone("UTC+2", 2*60*60)
 
-// at returns a fixed instant n seconds after the suite's epoch, with a
-// microsecond fraction so that truncation to seconds is caught.
-func at(n int) time.Time {
+// At returns a fixed instant n seconds after the suite's epoch, in a zone
+// other than UTC and with a sub-second fraction, so that a backend or an
+// encoding that drops the instant's precision is caught. Feature packages
+// use it for the full records they hand RecordType.
+func At(n int) time.Time {
 	return time.Date(2025, 3, 14, 15, 9, 26, 535897000, zone).Add(time.Duration(n) * time.Second)
 }
+
+// at is At, for the suite's own cases.
+func at(n int) time.Time { return At(n) }
 
 // ensure creates the repositories names (if missing) in tx.
 func ensure(t *testing.T, tx meta.Tx, names ...string) {

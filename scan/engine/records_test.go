@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -13,18 +12,13 @@ import (
 	"github.com/berthreg/berth/scan/engine"
 )
 
-// at is a fixed instant with a sub-second part, in another zone than UTC.
-func at(n int) time.Time {
-	return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.FixedZone("UTC+2", 7200)).Add(time.Duration(n) * time.Second)
-}
-
 // TestRecordTypes round-trips every field of the engine's records through
 // the bbolt backend, with the record-type checks of metatest.
 func TestRecordTypes(t *testing.T) {
 	s := testbolt.Open(t)
 	metatest.RecordType(t, s, engine.Scanners, engine.ScannerRegistration{Name: "trivy", Description: "Trivy adapter",
 		URL: "http://trivy:8080", Auth: "Bearer", AccessCredential: "secret", SkipCertVerify: true, UseInternalAddr: true,
-		Disabled: true, CreatedAt: at(20), UpdatedAt: at(21)},
+		Disabled: true, CreatedAt: metatest.At(20), UpdatedAt: metatest.At(21)},
 		func(v engine.ScannerRegistration, i int) engine.ScannerRegistration {
 			v.Auth = ""
 			if i > 0 {
@@ -37,7 +31,7 @@ func TestRecordTypes(t *testing.T) {
 		Counts: map[string]int{"High": 1, "Low": 2}, Fixable: 2,
 		Findings: []engine.ScanFinding{{ID: "CVE-2023-5363", Severity: "High"}, {ID: "CVE-2023-5678", Severity: "Low"}},
 		Report:   digest.Digest("sha256:" + strings.Repeat("c", 64)), SBOM: digest.Digest("sha256:" + strings.Repeat("d", 64)),
-		StartTime: at(22), EndTime: at(23), ScannedAt: at(24)}
+		StartTime: metatest.At(22), EndTime: metatest.At(23), ScannedAt: metatest.At(24)}
 	metatest.RecordType(t, s, engine.Reports, report, func(v engine.ScanReport, i int) engine.ScanReport {
 		v.Status, v.Findings = engine.ScanSuccess, nil
 		if i > 0 {
