@@ -41,6 +41,7 @@ func FuzzScannerRegistration(f *testing.F) {
 		{"trivy", "http://trivy:8080", "Bearer", "s3cret"}, {"t", "https://t", "Basic", "u:p"}, {"t", "ftp://t", "", ""},
 		{"t", "http://t", "Magic", ""}, {"builtin", "http://t", "", ""}, {"t", "http://t", "X-ScannerAdapter-API-Key", ""},
 		{"", "http://t", "", ""}, {"a b", "http://t", "", ""}, {"t", "http://127.0.0.1:1", "", ""}, {"t", "http://[::1]", "", ""},
+		{"t", "Http://0", "", ""}, {"t", "HTTPS://t", "", ""}, {"t", "http://\xe7", "", ""}, {"\xff", "http://t", "", ""},
 	} {
 		f.Add(s.name, s.url, s.auth, s.cred)
 	}
@@ -61,7 +62,7 @@ func FuzzScannerRegistration(f *testing.F) {
 				t.Fatal(err)
 			}
 		}()
-		if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		if lower := strings.ToLower(url); !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
 			t.Fatalf("accepted URL %q", url)
 		}
 		got, err := regs.Get(ctx, name)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
@@ -336,6 +337,11 @@ func checkName(s string) error {
 func (e *Engine) check(rec ScannerRegistration) error {
 	if rec.Name == "" {
 		return invalid("name", "required")
+	}
+	for _, f := range []struct{ field, value string }{{"name", rec.Name}, {"description", rec.Description}, {"url", rec.URL}} {
+		if !utf8.ValidString(f.value) {
+			return invalid(f.field, "is not valid UTF-8")
+		}
 	}
 	if _, ok := e.builtin[rec.Name]; ok {
 		return invalid("name", "%q is a built-in scanner", rec.Name)
