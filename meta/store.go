@@ -13,6 +13,11 @@ var (
 	ErrNotFound = errors.New("meta: not found")
 	// ErrReadOnly reports a write attempted inside a View transaction.
 	ErrReadOnly = errors.New("meta: read-only transaction")
+	// ErrUnavailable reports a backend that cannot be reached (a database
+	// server down or unreachable, its connections exhausted): the request
+	// may succeed later, and callers answer 503 with Retry-After rather
+	// than treat it as a fault of the request.
+	ErrUnavailable = errors.New("meta: backend unavailable")
 )
 
 // Store is a transactional metadata store. Implementations are safe for
