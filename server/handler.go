@@ -30,8 +30,19 @@ func routes(cfg Config, h http.Handler, access authParts, admin, ready http.Hand
 	// Outermost, so the body deadline reaches the server's connection.
 	var handler http.Handler = mux
 	if !cfg.Auth.Disabled { // without auth every request is anonymous: the cap would cap them all
-		handler = httplimit.CapAnonymous(handler, cfg.HTTP.MaxAnonymousRequests,
+		capped := httplimit.CapAnonymous(mux, cfg.HTTP.MaxAnonymousRequests,
 			httplimit.WithCredentialCheck(httplimit.HasCredentials(session.DefaultCookie)))
+		// The probes pass the cap: a busy registry must not look dead or
+		// unready to its orchestrator; they cost nothing (/readyz reads
+		// the backends at most once a second).
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/healthz", "/readyz":
+				mux.ServeHTTP(w, r)
+			default:
+				capped.ServeHTTP(w, r)
+			}
+		})
 	}
 	return httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout)
 }
