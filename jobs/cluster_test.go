@@ -352,3 +352,104 @@ func testCronFiresOncePerTickAcrossInstances(t *testing.T, open teststores.Opene
 		t.Errorf("%d runs of fires %v\nwant one each of %v", runs.Load(), keys, want)
 	}
 }
+
+// writeCounter counts a store's read-write transactions.
+type writeCounter struct {
+	meta.Store
+	updates atomic.Int64
+}
+
+func (w *writeCounter) Update(ctx context.Context, fn func(meta.Tx) error) error {
+	w.updates.Add(1)
+	return w.Store.Update(ctx, fn)
+}
+
+func TestIdleRunnersDoNotWrite(t *testing.T) {
+	teststores.Each(t, testIdleRunnersDoNotWrite)
+}
+
+// testIdleRunnersDoNotWrite: three runners polling fast, with a schedule
+// and a finished job to prune some day, write nothing while nothing is
+// due.
+func testIdleRunnersDoNotWrite(t *testing.T, open teststores.Opener) {
+	s := &writeCounter{Store: open(t)}
+	q := newTestQueue(t, s)
+	job, err := q.Enqueue(t.Context(), Spec{Kind: "once"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		r := newTestRunner(t, s, WithPoll(time.Millisecond), WithName("r"+strconv.Itoa(i)))
+		r.Handle("once", HandlerFunc(func(context.Context, meta.Job) error { return nil }), KindOptions{})
+		if err := r.Schedule("yearly", "0 0 0 1 1 *", Spec{Kind: "once"}); err != nil {
+			t.Fatal(err)
+		}
+		runUntil(t, r)
+	}
+	eventually.True(t, "the job done", func() bool { return state(t, q, job.ID).State == meta.JobSucceeded })
+	time.Sleep(20 * time.Millisecond) // the start's prune
+	before := s.updates.Load()
+	time.Sleep(300 * time.Millisecond) // hundreds of polls
+	if n := s.updates.Load() - before; n != 0 {
+		t.Errorf("%d writes by idle runners", n)
+	}
+}
+
+func TestStoredSchedulesReachEveryInstance(t *testing.T) {
+	teststores.Each(t, testStoredSchedulesReachEveryInstance)
+}
+
+// testStoredSchedulesReachEveryInstance: a schedule set through one
+// instance reaches another when that one applies the stored schedules
+// again (as servers do now and again), and so does its removal; applying
+// an unchanged schedule again keeps its next fire (it used to move it
+// to the next after now, skipping a due fire).
+func testStoredSchedulesReachEveryInstance(t *testing.T, open teststores.Opener) {
+	s := open(t)
+	clock := &fakeClock{now: time.Now().UTC()}
+	var runners []*Runner
+	var schedules []*Schedules
+	for i := range 2 {
+		r := newTestRunner(t, s, withClock(clock.at(0)), WithName("r"+strconv.Itoa(i)))
+		sc, err := NewSchedules(s, []ScheduledJob{sweepJob}, WithScheduler(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runners, schedules = append(runners, r), append(schedules, sc)
+	}
+	if _, err := schedules[0].Set(t.Context(), "sweep.schedule", Schedule{Type: "Custom", Cron: "0 0 * * * *"}); err != nil {
+		t.Fatal(err)
+	}
+	_, next, ok := runners[0].ScheduleOf("sweep.schedule")
+	if !ok {
+		t.Fatal("not scheduled where it was set")
+	}
+	if _, _, ok := runners[1].ScheduleOf("sweep.schedule"); ok {
+		t.Fatal("scheduled on the other instance before it applied the stored schedules")
+	}
+	clock.move(2 * time.Hour) // the fire is due (the schedulers do not run)
+	for _, sc := range schedules {
+		if err := sc.ApplyStored(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if spec, again, ok := runners[1].ScheduleOf("sweep.schedule"); !ok || spec != "0 0 * * * *" {
+		t.Errorf("the other instance after applying the stored schedules: %q, %v", spec, ok)
+	} else if !again.After(clock.at(0)()) {
+		t.Errorf("the other instance's next fire %v is not after now", again)
+	}
+	if _, again, _ := runners[0].ScheduleOf("sweep.schedule"); !again.Equal(next) {
+		t.Errorf("applying the unchanged schedule moved its next fire from %v to %v", next, again)
+	}
+	if _, err := schedules[1].Set(t.Context(), "sweep.schedule", Schedule{Type: "None"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := schedules[0].ApplyStored(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range runners {
+		if _, _, ok := r.ScheduleOf("sweep.schedule"); ok {
+			t.Errorf("instance %d still holds the removed schedule", i)
+		}
+	}
+}

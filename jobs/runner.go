@@ -459,30 +459,58 @@ func (r *Runner) prune(ctx context.Context) {
 	}
 }
 
-// Prune deletes the jobs that finished before t and returns how many.
+// Prune deletes the jobs that finished before t and returns how many. It
+// looks in read-only transactions and writes only where there is
+// something to delete, so that the runners of idle instances, which all
+// prune, do not commit.
 func Prune(ctx context.Context, s meta.Store, before time.Time) (int, error) {
 	n := 0
 	var after uint64
+	old := func(j meta.Job) bool { return !j.State.Active() && j.FinishedAt.Before(before) }
 	for {
 		var batch []meta.Job
-		err := s.Update(ctx, func(tx meta.Tx) error {
+		var ids []uint64
+		err := s.View(ctx, func(tx meta.Tx) error {
 			var err error
-			batch, err = tx.Jobs().List(meta.JobFilter{}, after, 500)
-			if err != nil {
+			ids = nil
+			if batch, err = tx.Jobs().List(meta.JobFilter{}, after, 500); err != nil {
 				return err
 			}
 			for _, j := range batch {
-				if !j.State.Active() && j.FinishedAt.Before(before) {
-					if err := tx.Jobs().Delete(j.ID); err != nil {
-						return err
-					}
-					n++
+				if old(j) {
+					ids = append(ids, j.ID)
 				}
 			}
 			return nil
 		})
 		if err != nil || len(batch) == 0 {
 			return n, err
+		}
+		if len(ids) > 0 {
+			deleted := 0
+			err = s.Update(ctx, func(tx meta.Tx) error {
+				deleted = 0
+				for _, id := range ids {
+					j, err := tx.Jobs().Get(id)
+					if errors.Is(err, meta.ErrNotFound) {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					if old(j) {
+						if err := tx.Jobs().Delete(id); err != nil {
+							return err
+						}
+						deleted++
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return n, err
+			}
+			n += deleted
 		}
 		after = batch[len(batch)-1].ID
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/internal/teststores"
+	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -105,5 +106,51 @@ func testEventTriggerOncePerEventAcrossInstances(t *testing.T, open teststores.O
 	}
 	if len(count) != len(tags) || len(execs) != len(runs) {
 		t.Errorf("%d items in %d executions (%d recorded) for %d pushes", len(count), len(runs), len(execs), len(tags))
+	}
+}
+
+// TestScheduleAllFollowsTheStore: ScheduleAll, run again on an instance,
+// picks up a scheduled policy saved through another instance, the change
+// of its cron, and takes off the schedule of one deleted there (it used
+// to keep firing it); other schedules of the runner stay.
+func TestScheduleAllFollowsTheStore(t *testing.T) {
+	s := teststores.Backends()[0].Open(t)
+	r := testjobs.Runner(t, s)
+	if err := r.Schedule("delivery-prune", "0 45 3 * * *", jobs.Spec{Kind: "webhook.prune"}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(fn func(tx meta.Tx) error) {
+		t.Helper()
+		if err := s.Update(t.Context(), fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(func(tx meta.Tx) error {
+		return Policies.In(tx).Put(PolicyRecord{Name: "nightly", Enabled: true, Trigger: TriggerScheduled, Cron: "0 0 1 * * *", Destination: "dst"})
+	})
+	if err := ScheduleAll(t.Context(), s, r); err != nil {
+		t.Fatal(err)
+	}
+	if spec, _, ok := r.ScheduleOf(ScheduleName("nightly")); !ok || spec != "0 0 1 * * *" {
+		t.Fatalf("saved elsewhere: %q, %v", spec, ok)
+	}
+	put(func(tx meta.Tx) error {
+		return Policies.In(tx).Put(PolicyRecord{Name: "nightly", Enabled: true, Trigger: TriggerScheduled, Cron: "0 0 2 * * *", Destination: "dst"})
+	})
+	if err := ScheduleAll(t.Context(), s, r); err != nil {
+		t.Fatal(err)
+	}
+	if spec, _, ok := r.ScheduleOf(ScheduleName("nightly")); !ok || spec != "0 0 2 * * *" {
+		t.Fatalf("changed elsewhere: %q, %v", spec, ok)
+	}
+	put(func(tx meta.Tx) error { return Policies.In(tx).Delete("nightly") })
+	if err := ScheduleAll(t.Context(), s, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := r.ScheduleOf(ScheduleName("nightly")); ok {
+		t.Error("the deleted policy is still scheduled")
+	}
+	if _, _, ok := r.ScheduleOf("delivery-prune"); !ok {
+		t.Error("ScheduleAll took off a schedule that is not a policy's")
 	}
 }
