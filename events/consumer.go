@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthreg/berth/meta"
@@ -23,19 +27,36 @@ type Consumer struct {
 	bell        *Bell
 	done        func(batch []meta.Event)
 	logger      *slog.Logger
+	// lease is how long a Func consumer's hold on its batch lasts without
+	// a renewal; owner names this instance in the lease record.
+	lease time.Duration
+	owner string
+	now   func() time.Time
+	// token is this consumer's last claim, kept by a failed batch so
+	// that its retry here takes the hold it still has (Step is not
+	// called concurrently).
+	token uint64
 }
 
 // Handler is what a Consumer does with a batch: a Func or a TxFunc.
 type Handler interface{ handler() }
 
 // Func handles a batch outside any transaction; the cursor moves past the
-// batch once it returns nil. Events may be seen again after a crash (at
-// least once).
+// batch once it returns nil. While it runs, this consumer holds a lease on
+// its name in the store (see WithLease), so that of the instances running
+// a consumer of that name one handles a batch at a time: each event is
+// handled once, in order, across the cluster, except a batch whose
+// instance died or lost its lease while handling it, which is handled
+// again (at least once) by the instance that takes over.
 type Func func(ctx context.Context, batch []meta.Event) error
 
 // TxFunc handles a batch inside the transaction that moves the cursor:
-// its writes and the cursor commit together (exactly once). It may run
-// more than once, like any Update function.
+// its writes and the cursor commit together (exactly once, whatever the
+// number of instances running the consumer: the store's transactions are
+// serializable, so two instances cannot both move the cursor past a
+// batch). It may run more than once, like any Update function. TxFunc
+// consumers take no lease: any instance can handle the next batch at
+// once.
 type TxFunc func(ctx context.Context, tx meta.Tx, batch []meta.Event) error
 
 func (Func) handler()   {}
@@ -72,6 +93,20 @@ func WithDone(f func(batch []meta.Event)) ConsumerOption {
 // WithLogger sets the logger that receives failures (default: none).
 func WithLogger(l *slog.Logger) ConsumerOption { return func(c *Consumer) { c.logger = l } }
 
+// WithLease sets how long a Func consumer's lease lasts without a renewal
+// (default 30 s): how long the other instances wait before they take over
+// the batch of an instance that died handling it. The lease is renewed
+// every third of it while the Func runs, and released when the cursor
+// moves; instances' clocks must agree to well within a third of it.
+func WithLease(d time.Duration) ConsumerOption { return func(c *Consumer) { c.lease = d } }
+
+// WithOwner names this instance in the consumer's lease record (default
+// host:pid:random).
+func WithOwner(name string) ConsumerOption { return func(c *Consumer) { c.owner = name } }
+
+// withClock replaces time.Now (tests).
+func withClock(now func() time.Time) ConsumerOption { return func(c *Consumer) { c.now = now } }
+
 // NewConsumer returns the consumer name of the event log in store, which
 // handles batches with h (a Func or a TxFunc). A new name starts at
 // WithFrom.
@@ -99,6 +134,8 @@ func NewConsumer(store meta.Store, name string, h Handler, opts ...ConsumerOptio
 		return nil, fmt.Errorf("events: NewConsumer %s: WithPoll(%v): negative", name, c.poll)
 	case c.retry < 0:
 		return nil, fmt.Errorf("events: NewConsumer %s: WithRetry(%v): negative", name, c.retry)
+	case c.lease < 0:
+		return nil, fmt.Errorf("events: NewConsumer %s: WithLease(%v): negative", name, c.lease)
 	}
 	if c.batch == 0 {
 		c.batch = 100
@@ -109,13 +146,29 @@ func NewConsumer(store meta.Store, name string, h Handler, opts ...ConsumerOptio
 	if c.retry == 0 {
 		c.retry = time.Second
 	}
+	if c.lease == 0 {
+		c.lease = 30 * time.Second
+	}
+	if c.owner == "" {
+		host, _ := os.Hostname()
+		c.owner = host + ":" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(rand.Uint64()%1e6, 10)
+	}
 	return c, nil
+}
+
+func (c *Consumer) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
 }
 
 // Name returns the name of the consumer's cursor.
 func (c *Consumer) Name() string { return c.name }
 
-// FromNow, given to WithFrom, starts a new cursor at the end of the log.
+// FromNow, given to WithFrom, starts a new cursor at the end of the log
+// (Events.Last when the cursor is created: an event committed at the same
+// time by another instance may fall on either side).
 const FromNow = ^uint64(0)
 
 // Init creates the consumer's cursor if it has none, so that a FromNow
@@ -158,24 +211,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 }
 
-// Step handles the next batch, if any, and returns its size.
+// Step handles the next batch, if any, and returns its size. A Func
+// consumer whose lease another instance holds handles nothing (0, nil).
+// Step must not be called concurrently on one Consumer.
 func (c *Consumer) Step(ctx context.Context) (int, error) {
-	limit := c.batch
-	// Look before writing: with nothing new, no commit (and no fsync).
-	var pending bool
-	if err := c.store.View(ctx, func(tx meta.Tx) error {
-		cur, err := tx.Cursors().Get(c.name)
-		if errors.Is(err, meta.ErrNotFound) {
-			pending = true // the cursor is created below
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		next, err := tx.Events().List(cur.Seq, 1)
-		pending = len(next) > 0
-		return err
-	}); err != nil || !pending {
+	if c.fn != nil {
+		return c.stepFunc(ctx)
+	}
+	if pending, err := c.pending(ctx); err != nil || !pending {
 		return 0, err
 	}
 	var batch []meta.Event
@@ -184,38 +227,244 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		if batch, err = tx.Events().List(cur.Seq, limit); err != nil || len(batch) == 0 {
+		if batch, err = tx.Events().List(cur.Seq, c.batch); err != nil || len(batch) == 0 {
 			return err
 		}
-		if c.tx != nil {
-			if err := c.tx(ctx, tx, batch); err != nil {
-				return err
-			}
-			return c.advance(tx, cur, batch)
-		}
-		return nil
-	})
-	if err != nil || len(batch) == 0 {
-		return len(batch), err
-	}
-	if c.fn == nil {
-		c.finished(batch)
-		return len(batch), nil
-	}
-	if err := c.fn(ctx, batch); err != nil {
-		return 0, fmt.Errorf("events: consumer %s: %w", c.name, err)
-	}
-	err = c.store.Update(ctx, func(tx meta.Tx) error {
-		cur, err := c.cursor(tx)
-		if err != nil {
+		if err := c.tx(ctx, tx, batch); err != nil {
 			return err
 		}
 		return c.advance(tx, cur, batch)
 	})
-	if err == nil {
-		c.finished(batch)
+	if err != nil || len(batch) == 0 {
+		return 0, err
 	}
-	return len(batch), err
+	c.finished(batch)
+	return len(batch), nil
+}
+
+// pending looks, in a read-only transaction, for work this consumer may
+// do: events past its cursor (or no cursor yet) and, for a Func consumer,
+// no lease held by another instance. An idle consumer polls without a
+// commit (and the fsync it costs).
+func (c *Consumer) pending(ctx context.Context) (bool, error) {
+	var pending bool
+	err := c.store.View(ctx, func(tx meta.Tx) error {
+		pending = false
+		cur, err := tx.Cursors().Get(c.name)
+		if errors.Is(err, meta.ErrNotFound) {
+			pending = true // the cursor is created by the Update that follows
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		next, err := tx.Events().List(cur.Seq, 1)
+		if err != nil || len(next) == 0 {
+			return err
+		}
+		if c.fn != nil {
+			held, err := c.heldElsewhere(tx)
+			if err != nil || held {
+				return err
+			}
+		}
+		pending = true
+		return nil
+	})
+	return pending, err
+}
+
+// ErrLeaseLost reports a Func consumer's batch whose lease passed to
+// another instance (it expired while the Func ran, or could not be
+// renewed): the cursor was left for that instance, which handles the
+// batch again.
+var ErrLeaseLost = errors.New("events: consumer lease lost")
+
+// consumerLease is a Func consumer's hold on its cursor while one
+// instance handles a batch: the instance (Owner, for people), the claim
+// (Token, which fences a holder that lost it) and its expiry.
+type consumerLease struct {
+	Name  string    `json:"name"`
+	Owner string    `json:"owner"`
+	Token uint64    `json:"token"`
+	Until time.Time `json:"until"`
+}
+
+// leases keep Func consumers' leases, next to their cursors, by consumer
+// name.
+var leases = meta.RecordType[consumerLease]{Kind: "eventConsumerLeases", Key: func(l consumerLease) string { return l.Name }}
+
+// heldElsewhere reports a live lease on the consumer that is not this
+// consumer's last claim.
+func (c *Consumer) heldElsewhere(tx meta.Tx) (bool, error) {
+	l, err := leases.In(tx).Get(c.name)
+	if errors.Is(err, meta.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return l.Token != c.token && l.Until.After(c.clock()), nil
+}
+
+// stepFunc handles the next batch with the Func: claim the lease and read
+// the batch in one transaction, run the Func while a heartbeat renews the
+// lease, then move the cursor and release the lease in one transaction,
+// unless the lease passed to another instance meanwhile.
+func (c *Consumer) stepFunc(ctx context.Context) (int, error) {
+	if pending, err := c.pending(ctx); err != nil || !pending {
+		return 0, err
+	}
+	var (
+		batch []meta.Event
+		from  uint64
+		claim consumerLease
+	)
+	token := rand.Uint64() | 1 // never 0, the no-claim token
+	err := c.store.Update(ctx, func(tx meta.Tx) error {
+		batch = nil
+		cur, err := c.cursor(tx)
+		if err != nil {
+			return err
+		}
+		held, err := c.heldElsewhere(tx)
+		if err != nil || held {
+			return err
+		}
+		if batch, err = tx.Events().List(cur.Seq, c.batch); err != nil || len(batch) == 0 {
+			return err
+		}
+		from = cur.Seq
+		claim = consumerLease{Name: c.name, Owner: c.owner, Token: token, Until: c.clock().Add(c.lease).UTC()}
+		return leases.In(tx).Put(claim)
+	})
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	c.token = token
+	lost, err := c.handle(ctx, batch, claim)
+	// A fresh context: what was done must be recorded even as Run stops.
+	fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	switch {
+	case lost:
+		return 0, fmt.Errorf("events: consumer %s: batch after %d: %w", c.name, from, ErrLeaseLost)
+	case err != nil:
+		if ctx.Err() != nil { // stopping: let another instance go on at once
+			c.release(fresh, token)
+		}
+		return 0, fmt.Errorf("events: consumer %s: %w", c.name, err)
+	}
+	err = c.store.Update(fresh, func(tx meta.Tx) error {
+		l, err := leases.In(tx).Get(c.name)
+		if errors.Is(err, meta.ErrNotFound) || err == nil && l.Token != token {
+			return ErrLeaseLost
+		}
+		if err != nil {
+			return err
+		}
+		cur, err := tx.Cursors().Get(c.name)
+		if err != nil {
+			return err
+		}
+		if cur.Seq != from {
+			return ErrLeaseLost
+		}
+		if err := c.advance(tx, cur, batch); err != nil {
+			return err
+		}
+		return leases.In(tx).Delete(c.name)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("events: consumer %s: batch after %d: %w", c.name, from, err)
+	}
+	c.token = 0
+	c.finished(batch)
+	return len(batch), nil
+}
+
+// handle runs the Func on batch with a heartbeat that renews claim every
+// third of the lease; lost reports that the lease could not be kept (the
+// Func's context was canceled then).
+func (c *Consumer) handle(ctx context.Context, batch []meta.Event, claim consumerLease) (lost bool, err error) {
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var gone atomic.Bool
+	beat := make(chan struct{})
+	go func() {
+		defer close(beat)
+		t := time.NewTicker(max(c.lease/3, time.Millisecond))
+		defer t.Stop()
+		until := claim.Until
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-t.C:
+				var ok bool
+				if until, ok = c.renew(hctx, claim.Token, until); !ok {
+					gone.Store(true)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	err = c.fn(hctx, batch)
+	cancel()
+	<-beat
+	return gone.Load(), err
+}
+
+// renew extends the lease of claim token from now; it returns the new
+// expiry, or false when the lease is no longer this claim's, or when it
+// could not be renewed and would expire before the next try.
+func (c *Consumer) renew(ctx context.Context, token uint64, until time.Time) (time.Time, bool) {
+	mine := false
+	next := until
+	err := c.store.Update(ctx, func(tx meta.Tx) error {
+		mine, next = false, until
+		l, err := leases.In(tx).Get(c.name)
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil
+		}
+		if err != nil || l.Token != token {
+			return err
+		}
+		mine = true
+		next = c.clock().Add(c.lease).UTC()
+		l.Until = next
+		return leases.In(tx).Put(l)
+	})
+	if err != nil {
+		if c.logger != nil && ctx.Err() == nil {
+			c.logger.Warn("events: consumer lease renewal", "name", c.name, "err", err)
+		}
+		// A store hiccup keeps the batch going while the lease has
+		// slack past the next try; after that, another instance may
+		// take over, and this one stops.
+		return until, ctx.Err() == nil && c.clock().Add(c.lease/3).Before(until)
+	}
+	return next, mine
+}
+
+// release drops the lease of claim token, if it still holds it.
+func (c *Consumer) release(ctx context.Context, token uint64) {
+	err := c.store.Update(ctx, func(tx meta.Tx) error {
+		l, err := leases.In(tx).Get(c.name)
+		if err != nil || l.Token != token {
+			if errors.Is(err, meta.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		return leases.In(tx).Delete(c.name)
+	})
+	if err == nil {
+		c.token = 0
+	} else if c.logger != nil {
+		c.logger.Warn("events: consumer lease release", "name", c.name, "err", err)
+	}
 }
 
 func (c *Consumer) finished(batch []meta.Event) {
@@ -230,7 +479,7 @@ func (c *Consumer) cursor(tx meta.Tx) (meta.Cursor, error) {
 	if !errors.Is(err, meta.ErrNotFound) {
 		return cur, err
 	}
-	cur = meta.Cursor{Name: c.name, Seq: c.from, UpdatedAt: time.Now().UTC()}
+	cur = meta.Cursor{Name: c.name, Seq: c.from, UpdatedAt: c.clock().UTC()}
 	if c.from == FromNow {
 		if cur.Seq, err = tx.Events().Last(); err != nil {
 			return cur, err
@@ -242,7 +491,7 @@ func (c *Consumer) cursor(tx meta.Tx) (meta.Cursor, error) {
 
 func (c *Consumer) advance(tx meta.Tx, cur meta.Cursor, batch []meta.Event) error {
 	if last := batch[len(batch)-1].Seq; last > cur.Seq {
-		cur.Seq, cur.UpdatedAt = last, time.Now().UTC()
+		cur.Seq, cur.UpdatedAt = last, c.clock().UTC()
 		return tx.Cursors().Put(cur)
 	}
 	return nil

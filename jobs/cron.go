@@ -1,9 +1,12 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -31,7 +34,9 @@ type schedule struct {
 
 // Schedule enqueues a job like s each time the cron spec fires ("0 */5 * *
 // * *": every five minutes, seconds first), replacing any schedule of the
-// same name; it takes effect at once, also while Run runs. The job's key
+// same name; it takes effect at once, also while Run runs. Scheduling
+// again the same spec and job changes nothing (its next fire stays), so
+// callers may apply their stored schedules again and again. The job's key
 // names the schedule and the fire time, so several runners sharing the
 // store enqueue each fire once.
 func (r *Runner) Schedule(name, spec string, s Spec) error {
@@ -43,10 +48,39 @@ func (r *Runner) Schedule(name, spec string, s Spec) error {
 		return fmt.Errorf("jobs: schedule %s: no job kind", name)
 	}
 	r.mu.Lock()
+	if old, ok := r.schedules[name]; ok && old.cron == spec && sameSpec(old.spec, s) {
+		r.mu.Unlock()
+		return nil // unchanged: keep its next fire
+	}
 	r.schedules[name] = &schedule{name: name, cron: spec, at: at, spec: s, next: at.Next(r.clock())}
 	r.mu.Unlock()
 	r.reschedule()
 	return nil
+}
+
+// sameSpec reports whether a and b enqueue the same job.
+func sameSpec(a, b Spec) bool {
+	if a.Kind != b.Kind || a.Key != b.Key || !a.RunAt.Equal(b.RunAt) || a.MaxAttempts != b.MaxAttempts {
+		return false
+	}
+	pa, errA := json.Marshal(a.Payload)
+	pb, errB := json.Marshal(b.Payload)
+	return errA == nil && errB == nil && bytes.Equal(pa, pb)
+}
+
+// Scheduled returns the names of the schedules that start with prefix,
+// in no order: what a caller that keeps a family of schedules (one per
+// policy) compares with its stored ones.
+func (r *Runner) Scheduled(prefix string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for name := range r.schedules {
+		if strings.HasPrefix(name, prefix) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // Unschedule removes the schedule of that name, if any.

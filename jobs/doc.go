@@ -12,10 +12,47 @@
 // its process died, expires and another runner takes the job over, so
 // every job runs at least once; handlers must be idempotent.
 //
+// # Several instances
+//
 // Everything is in the store's transactions, so several processes sharing
-// one store (a PostgreSQL backend, later) share one queue: a cron fire is
-// enqueued under a key naming the schedule and the fire time, which only
-// one of them can insert.
+// one store (a database server) share one queue, with these guarantees:
+//
+//   - A job is leased by one runner at a time: Lease runs in a
+//     serializable transaction. The lease lasts WithLease (default 30 s)
+//     and a heartbeat renews it every third of that while the handler
+//     runs; a handler whose job was canceled, or whose lease passed to
+//     another runner, sees its context canceled at the next heartbeat.
+//   - A job whose runner dies mid-attempt runs again once its lease
+//     expires, on any runner, as its next attempt: jobs run at least
+//     once, and handlers must be idempotent. The runner that died cannot
+//     record anything for the job when it comes back (its outcome is
+//     fenced by worker and attempt). An attempt that ends without an
+//     outcome counts: a job whose last attempt died this way is dead, so
+//     a job that kills its runner does not run for ever.
+//   - A runner that cannot renew a lease (the store unreachable) stops
+//     the attempt once the lease has less than a heartbeat's time left,
+//     before another runner can take the job over. With that, a kind's
+//     Limit holds across every runner sharing the store, as long as the
+//     instances' clocks agree to well within a third of the lease (a
+//     lease's expiry is judged by the clock of the runner that looks).
+//   - A cron fire is enqueued under a key naming the schedule and its
+//     nominal fire time ("cron:NAME@TIME"), which only one instance can
+//     insert (meta.ErrDuplicate for the others), so each tick fires once
+//     across the cluster however the instances' clocks disagree, as long
+//     as one instance holding the schedule is up at the tick; ticks when
+//     none is are not caught up. The job of a fire is kept, and so its
+//     key, for WithKeepFinished (default 7 days).
+//   - Idle runners do not write: they look for due jobs (Jobs.Due) and
+//     for finished jobs to prune in read-only transactions, and write
+//     only to lease, renew, record an outcome, enqueue a fire or prune.
+//
+// Schedules are held in each runner's memory: every instance must
+// schedule the same ones (from the configuration and the stored
+// schedules). A schedule set or removed through one instance reaches the
+// others' runners when they apply the stored schedules again
+// (Schedules.ApplyStored, which a server does every 30 s, only reading):
+// until then an instance may fire the old schedule. Scheduling an
+// unchanged schedule again keeps its next fire.
 //
 // Schedules keeps the schedules of named system jobs (garbage collection,
 // scanning everything: see gc.ScheduledJob) in the settings and applies

@@ -10,16 +10,31 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
-// lookCounter counts the read transactions a runner makes: each is one
-// look for due jobs.
+// lookCounter counts the looks for due jobs (Jobs.Due) a runner makes.
 type lookCounter struct {
 	meta.Store
 	views atomic.Int64
 }
 
 func (c *lookCounter) View(ctx context.Context, fn func(meta.Tx) error) error {
-	c.views.Add(1)
-	return c.Store.View(ctx, fn)
+	return c.Store.View(ctx, func(tx meta.Tx) error { return fn(countingTx{tx, c}) })
+}
+
+type countingTx struct {
+	meta.Tx
+	c *lookCounter
+}
+
+func (t countingTx) Jobs() meta.Jobs { return countingJobs{t.Tx.Jobs(), t.c} }
+
+type countingJobs struct {
+	meta.Jobs
+	c *lookCounter
+}
+
+func (j countingJobs) Due(kinds []string, now time.Time) (bool, error) {
+	j.c.views.Add(1)
+	return j.Jobs.Due(kinds, now)
 }
 
 // TestIdleRunnerLooksOncePerWake: with nothing due, a wake makes one idle

@@ -230,8 +230,10 @@ func (r *Runner) lease(ctx context.Context, worker string) (meta.Job, kind, erro
 	r.mu.Lock()
 	kinds := make([]string, 0, len(r.kinds))
 	limits := map[string]int{}
+	opts := map[string]KindOptions{}
 	for name, k := range r.kinds {
 		kinds = append(kinds, name)
+		opts[name] = k.opts
 		if k.opts.Limit > 0 {
 			limits[name] = k.opts.Limit
 		}
@@ -253,13 +255,40 @@ func (r *Runner) lease(ctx context.Context, worker string) (meta.Job, kind, erro
 		}
 		return meta.Job{}, kind{}, err
 	}
-	var job meta.Job
+	var (
+		job    meta.Job
+		leased bool
+	)
 	err := r.store.Update(ctx, func(tx meta.Tx) error {
 		now := r.clock()
-		var err error
-		job, err = tx.Jobs().Lease(kinds, limits, worker, now, now.Add(r.leaseTime()))
-		return err
+		leased = false
+		for buried := false; ; buried = true {
+			var err error
+			job, err = tx.Jobs().Lease(kinds, limits, worker, now, now.Add(r.leaseTime()))
+			if buried && errors.Is(err, meta.ErrNotFound) {
+				return nil // commit the burials
+			}
+			if err != nil {
+				return err
+			}
+			if job.Attempts <= maxAttempts(job, opts[job.Kind]) {
+				leased = true
+				return nil
+			}
+			// A lease that expired on the job's last attempt: its runner
+			// died (or lost the lease) and the job has no attempt left.
+			job.Attempts--
+			job.State, job.Worker, job.LeaseUntil = meta.JobDead, "", time.Time{}
+			job.FinishedAt, job.UpdatedAt = now.UTC(), now.UTC()
+			job.LastError = fmt.Sprintf("jobs: attempt %d of %d ended without an outcome: its runner stopped or lost its lease", job.Attempts, job.Attempts)
+			if err := tx.Jobs().Put(job); err != nil {
+				return err
+			}
+		}
 	})
+	if err == nil && !leased {
+		err = fmt.Errorf("jobs: no job to lease: %w", meta.ErrNotFound)
+	}
 	if err != nil {
 		return job, kind{}, err
 	}
@@ -267,6 +296,17 @@ func (r *Runner) lease(ctx context.Context, worker string) (meta.Job, kind, erro
 	k := r.kinds[job.Kind]
 	r.mu.Unlock()
 	return job, k, nil
+}
+
+// maxAttempts is job j's number of attempts: its own, else its kind's.
+func maxAttempts(j meta.Job, o KindOptions) int {
+	if j.MaxAttempts > 0 {
+		return j.MaxAttempts
+	}
+	if o.MaxAttempts > 0 {
+		return o.MaxAttempts
+	}
+	return 5
 }
 
 // execute runs one attempt with a heartbeat and records its outcome.
@@ -283,12 +323,14 @@ func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kin
 		defer close(beat)
 		t := time.NewTicker(r.leaseTime() / 3)
 		defer t.Stop()
+		until := job.LeaseUntil
 		for {
 			select {
 			case <-jctx.Done():
 				return
 			case <-t.C:
-				if !r.heartbeat(ctx, worker, job) {
+				var ok bool
+				if until, ok = r.heartbeat(ctx, worker, job, until); !ok {
 					lost = true
 					cancel()
 					return
@@ -324,26 +366,36 @@ func mine(j, leased meta.Job, worker string) bool {
 	return j.State == meta.JobRunning && j.Worker == worker && j.Attempts == leased.Attempts
 }
 
-// heartbeat extends the lease; false when the job is no longer ours (its
-// lease expired and another runner took it, or it was canceled).
-func (r *Runner) heartbeat(ctx context.Context, worker string, leased meta.Job) bool {
+// heartbeat extends the lease that runs until until; it returns the new
+// expiry, or false when the job is no longer ours (its lease expired and
+// another runner took it, or it was canceled), or when the lease could
+// not be extended and would expire before the next heartbeat: another
+// runner may take the job over then, and this attempt must have stopped
+// by that time (a kind's limit counts live leases).
+func (r *Runner) heartbeat(ctx context.Context, worker string, leased meta.Job, until time.Time) (time.Time, bool) {
 	ok := false
+	next := until
 	err := r.store.Update(ctx, func(tx meta.Tx) error {
+		ok, next = false, until
 		j, err := tx.Jobs().Get(leased.ID)
 		if err != nil || !mine(j, leased, worker) {
-			ok = false
 			return err
 		}
 		ok = true
 		now := r.clock()
-		j.LeaseUntil, j.UpdatedAt = now.Add(r.leaseTime()).UTC(), now.UTC()
+		next = now.Add(r.leaseTime()).UTC()
+		j.LeaseUntil, j.UpdatedAt = next, now.UTC()
 		return tx.Jobs().Put(j)
 	})
 	if err != nil {
-		r.log().Warn("jobs: heartbeat", "job", leased.ID, "err", err)
-		return ctx.Err() == nil // a store hiccup keeps the attempt going; the lease has slack
+		if ctx.Err() == nil {
+			r.log().Warn("jobs: heartbeat", "job", leased.ID, "err", err)
+		}
+		// A store hiccup keeps the attempt going while the lease has
+		// slack past the next heartbeat.
+		return until, ctx.Err() == nil && r.clock().Add(r.leaseTime()/3).Before(until)
 	}
-	return ok
+	return next, ok
 }
 
 // finish records an attempt's outcome, unless the job is no longer ours.
@@ -358,15 +410,11 @@ func (r *Runner) finish(worker string, leased meta.Job, k kind, runErr error) {
 		}
 		now := r.clock().UTC()
 		j.Worker, j.LeaseUntil, j.UpdatedAt = "", time.Time{}, now
-		maxAttempts := j.MaxAttempts
-		if maxAttempts <= 0 {
-			maxAttempts = k.opts.MaxAttempts
-		}
 		var perm permanent
 		switch {
 		case runErr == nil:
 			j.State, j.FinishedAt, j.LastError = meta.JobSucceeded, now, ""
-		case errors.As(runErr, &perm) || j.Attempts >= maxAttempts:
+		case errors.As(runErr, &perm) || j.Attempts >= maxAttempts(j, k.opts):
 			j.State, j.FinishedAt, j.LastError = meta.JobDead, now, runErr.Error()
 		default:
 			j.State, j.LastError = meta.JobPending, runErr.Error()
@@ -411,30 +459,58 @@ func (r *Runner) prune(ctx context.Context) {
 	}
 }
 
-// Prune deletes the jobs that finished before t and returns how many.
+// Prune deletes the jobs that finished before t and returns how many. It
+// looks in read-only transactions and writes only where there is
+// something to delete, so that the runners of idle instances, which all
+// prune, do not commit.
 func Prune(ctx context.Context, s meta.Store, before time.Time) (int, error) {
 	n := 0
 	var after uint64
+	old := func(j meta.Job) bool { return !j.State.Active() && j.FinishedAt.Before(before) }
 	for {
 		var batch []meta.Job
-		err := s.Update(ctx, func(tx meta.Tx) error {
+		var ids []uint64
+		err := s.View(ctx, func(tx meta.Tx) error {
 			var err error
-			batch, err = tx.Jobs().List(meta.JobFilter{}, after, 500)
-			if err != nil {
+			ids = nil
+			if batch, err = tx.Jobs().List(meta.JobFilter{}, after, 500); err != nil {
 				return err
 			}
 			for _, j := range batch {
-				if !j.State.Active() && j.FinishedAt.Before(before) {
-					if err := tx.Jobs().Delete(j.ID); err != nil {
-						return err
-					}
-					n++
+				if old(j) {
+					ids = append(ids, j.ID)
 				}
 			}
 			return nil
 		})
 		if err != nil || len(batch) == 0 {
 			return n, err
+		}
+		if len(ids) > 0 {
+			deleted := 0
+			err = s.Update(ctx, func(tx meta.Tx) error {
+				deleted = 0
+				for _, id := range ids {
+					j, err := tx.Jobs().Get(id)
+					if errors.Is(err, meta.ErrNotFound) {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					if old(j) {
+						if err := tx.Jobs().Delete(id); err != nil {
+							return err
+						}
+						deleted++
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return n, err
+			}
+			n += deleted
 		}
 		after = batch[len(batch)-1].ID
 	}

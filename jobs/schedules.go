@@ -281,8 +281,10 @@ func (s *Schedules) RunNow(ctx context.Context, q *Queue, name string, params js
 }
 
 // ApplyStored applies every stored schedule of the named jobs to the
-// Scheduler: what a server does at start. Without a Scheduler it does
-// nothing.
+// Scheduler: what a server does at start, and then now and again, so that
+// a schedule set through another instance sharing the store reaches this
+// one (a Runner keeps the next fire of a schedule applied unchanged).
+// Without a Scheduler it does nothing. It only reads the store.
 func (s *Schedules) ApplyStored(ctx context.Context) error {
 	if s.sch == nil {
 		return nil

@@ -89,7 +89,10 @@ func Schedule(r *jobs.Runner, rec PolicyRecord) error {
 		Payload: runPayload{Policy: rec.Name, Trigger: TriggerScheduled}})
 }
 
-// ScheduleAll schedules every stored scheduled policy (at start).
+// ScheduleAll schedules every stored scheduled policy and takes the
+// schedules of policies no longer stored off r: at start, and then now
+// and again, so that policies saved or deleted through another instance
+// sharing the store reach this one's runner. It only reads the store.
 func ScheduleAll(ctx context.Context, s meta.Store, r *jobs.Runner) error {
 	var policies []PolicyRecord
 	if err := s.View(ctx, func(tx meta.Tx) error {
@@ -99,9 +102,16 @@ func ScheduleAll(ctx context.Context, s meta.Store, r *jobs.Runner) error {
 	}); err != nil {
 		return err
 	}
+	stored := map[string]bool{}
 	for _, rec := range policies {
+		stored[ScheduleName(rec.Name)] = true
 		if err := Schedule(r, rec); err != nil {
 			return err
+		}
+	}
+	for _, name := range r.Scheduled(ScheduleName("")) {
+		if !stored[name] {
+			r.Unschedule(name)
 		}
 	}
 	return nil

@@ -53,7 +53,15 @@ type background struct {
 	schedules *jobs.Schedules
 	// consumers read the event log, each with its cursor.
 	consumers []*events.Consumer
+	// resync apply the stored schedules to the runner again, for the
+	// changes made through other instances (see syncSchedules).
+	resync []func(context.Context) error
 }
+
+// scheduleSync is how often the stored schedules are applied again: how
+// long a schedule changed through another instance takes to reach this
+// one's runner.
+const scheduleSync = 30 * time.Second
 
 // newBackground builds the event recorder and the job runner over store
 // with the jobs that need neither the registry handler nor the accounts:
@@ -100,6 +108,7 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 	if b.schedules, err = jobs.NewSchedules(store, []jobs.ScheduledJob{gc.ScheduledJob(), engine.ScanAllJob()}, jobs.WithScheduler(b.runner)); err != nil {
 		return nil, err
 	}
+	b.resync = append(b.resync, b.schedules.ApplyStored)
 	// The delivery log follows the job queue's retention of finished jobs.
 	b.runner.Handle(deliveryPruneJob, jobs.HandlerFunc(func(ctx context.Context, _ meta.Job) error {
 		_, err := webhook.PruneDeliveries(ctx, store, time.Now().Add(-deliveryRetention))
@@ -153,6 +162,7 @@ func (b *background) addReplication(ctx context.Context, cfg Config, local http.
 	if err := replication.ScheduleAll(ctx, b.store, b.runner); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
+	b.resync = append(b.resync, func(ctx context.Context) error { return replication.ScheduleAll(ctx, b.store, b.runner) })
 	if err := b.consume(replication.ConsumerName, e.Consume); err != nil {
 		return nil, err
 	}
@@ -228,6 +238,30 @@ func (b *background) run(ctx context.Context) error {
 	for _, c := range b.consumers {
 		do(c.Run)
 	}
+	wg.Go(func() { b.syncSchedules(ctx, scheduleSync) })
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// syncSchedules applies the stored schedules (collection, scan-all,
+// scheduled replication policies) to the runner every interval until ctx
+// is done: each instance holds its schedules in memory, and one set,
+// changed or deleted through another instance sharing the store reaches
+// this one so. It only reads the store; unchanged schedules keep their
+// next fire.
+func (b *background) syncSchedules(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, sync := range b.resync {
+			if err := sync(ctx); err != nil && ctx.Err() == nil {
+				b.logger.Warn("jobs: applying the stored schedules", "err", err)
+			}
+		}
+	}
 }
