@@ -15,8 +15,9 @@
 # root, the calling user. It listens on 127.0.0.1 only, on a free port, with
 # its unix socket in the temp dir; trust authentication for the superuser
 # `berth`; UTF8 encoding and the C locale; max_connections 300 (several
-# stores of 30 connections each in one test binary). fsync, synchronous
-# commit and full-page writes are OFF, for speed: a crash of PostgreSQL
+# stores of 30 connections each in one test binary). fsync and full-page
+# writes are OFF, for speed; synchronous_commit stays on, so a COMMIT has
+# written its WAL to the kernel before it returns: a crash of PostgreSQL
 # (kill -9) loses nothing committed, a crash of the machine may, which a
 # throw-away cluster can afford.
 #
@@ -43,7 +44,8 @@
 # stops whichever postmaster owns the data dir then (postmaster.pid), so a
 # restarted one is cleaned up too.
 #
-# The server log is printed when the server fails to start or CMD fails,
+# Without --, the script serves until ^C, also after its server exited
+# (a fault test may restart it). The server log is printed when the server fails to start or CMD fails,
 # and kept at $POSTGRES_LOG if that is set. The package version is pinned
 # in versions.env (POSTGRES_DEB_VERSION); another installed version runs
 # with a warning, as Debian's archive keeps only its newest security
@@ -141,10 +143,12 @@ stop_all() {
 		fi
 		sleep 0.1
 	done
-	[[ -z $PID ]] || wait "$PID" 2>/dev/null || true
+	[[ -z $PID ]] || { wait "$PID"; } 2>/dev/null || true
 }
 
+SLEEPER=""
 cleanup() {
+	[[ -z $SLEEPER ]] || kill "$SLEEPER" 2>/dev/null || true
 	stop_all
 	rm -rf "$WORK"
 }
@@ -170,7 +174,6 @@ unix_socket_directories = '$SOCK'
 max_connections = 300
 shared_buffers = 128MB
 fsync = off
-synchronous_commit = off
 full_page_writes = off
 max_pred_locks_per_transaction = 256
 logging_collector = off
@@ -239,5 +242,11 @@ done
 log "serving until interrupted (^C stops it and removes $WORK)"
 rc=0
 wait "$PID" || rc=$?
-log "server exited with status $rc"
-exit "$rc"
+# A fault test may have killed it on purpose: keep the data dir for a
+# restart until ^C.
+log "the server this script started exited with status $rc; its data stays until ^C"
+while :; do
+	sleep 3600 &
+	SLEEPER=$!
+	wait "$SLEEPER" || true
+done
