@@ -140,8 +140,17 @@ func (ev events) Purge(before time.Time, upTo uint64, limit int) (int, error) {
 		WITH stop AS (SELECT min(seq) AS s FROM events WHERE seq <= $1 AND time >= $2)
 		DELETE FROM events WHERE seq IN (
 			SELECT seq FROM events, stop WHERE seq <= $1 AND (stop.s IS NULL OR seq < stop.s)
-			ORDER BY seq LIMIT $3)`, []any{to, before.UTC(), limitArg(limit)}, nil)
+			ORDER BY seq LIMIT $3)`, []any{to, ceilMicro(before), limitArg(limit)}, nil)
 	return int(tag.RowsAffected()), err
+}
+
+// ceilMicro rounds t up to a microsecond: event times are kept in
+// microseconds, so time < ceilMicro(t) exactly when the time is before t.
+func ceilMicro(t time.Time) time.Time {
+	if c := ts(t); c.Before(t) {
+		return c.Add(time.Microsecond)
+	}
+	return ts(t)
 }
 
 // backwardChunk is how many events Backward reads per statement when

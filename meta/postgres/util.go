@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/opencontainers/go-digest"
 )
 
 // storable reports whether s can be kept in a text column: PostgreSQL's
@@ -24,16 +22,6 @@ func checkText(what, s string) error {
 		return fmt.Errorf("meta/postgres: %s %q: not valid UTF-8 without NUL bytes", what, s)
 	}
 	return nil
-}
-
-// storableDigests reports whether every digest can be stored.
-func storableDigests(ds ...digest.Digest) bool {
-	for _, d := range ds {
-		if !storable(string(d)) {
-			return false
-		}
-	}
-	return true
 }
 
 // ts returns t as PostgreSQL keeps it: UTC, microseconds.
