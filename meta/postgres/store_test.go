@@ -204,6 +204,35 @@ func TestUnavailable(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("statement timeout", func(t *testing.T) {
+		s := testpg.Open(t, postgres.WithStatementTimeout(200*time.Millisecond))
+		put := func(tx meta.Tx) error { return tx.Records("k").Put("row", []byte("v")) }
+		if err := s.Update(t.Context(), put); err != nil {
+			t.Fatal(err)
+		}
+		locked, release := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 1)
+		var once sync.Once
+		go func() {
+			done <- s.Update(t.Context(), func(tx meta.Tx) error {
+				if err := put(tx); err != nil { // holds the row's lock until released
+					return err
+				}
+				once.Do(func() { close(locked); <-release })
+				return nil
+			})
+		}()
+		<-locked
+		// This write waits for the row's lock until its statement times out.
+		err := s.Update(t.Context(), put)
+		close(release)
+		if !errors.Is(err, meta.ErrUnavailable) {
+			t.Errorf("Update stuck behind a lock past the statement timeout: %v, want meta.ErrUnavailable", err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("cancelled is not unavailable", func(t *testing.T) {
 		s := testpg.Open(t)
 		ctx, cancel := context.WithCancel(t.Context())
