@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
@@ -27,6 +28,10 @@ const MigrationsTable = "berth_schema_migrations"
 
 // SchemaVersion is the schema version this build migrates to.
 const SchemaVersion = 1
+
+// migrateLockTimeout is how long Open waits for another process's
+// migration.
+const migrateLockTimeout = 10 * time.Minute
 
 // migrateUp brings the database's schema to SchemaVersion. golang-migrate
 // holds a session advisory lock (pg_advisory_lock, keyed by database,
@@ -58,13 +63,12 @@ func migrateUp(ctx context.Context, cfg *pgx.ConnConfig, logger *slog.Logger) (e
 		return err
 	}
 	defer m.Close()
-	before, dirty, err := m.Version()
-	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
-		return err
-	}
-	if dirty {
-		return dirtyError(before)
-	}
+	// Another process may be migrating: wait for it as long as a
+	// migration may take, not golang-migrate's default 15 s.
+	m.LockTimeout = migrateLockTimeout
+	// Up reads the version under the lock: read before, it could show
+	// another process's migration half-way (golang-migrate marks the
+	// version dirty while it runs one).
 	switch err := m.Up(); {
 	case errors.Is(err, migrate.ErrNoChange):
 		return nil
@@ -75,8 +79,7 @@ func migrateUp(ctx context.Context, cfg *pgx.ConnConfig, logger *slog.Logger) (e
 		}
 		return err
 	}
-	after, _, _ := m.Version()
-	logger.Info("meta/postgres: schema migrated", "from", before, "to", after)
+	logger.Info("meta/postgres: schema migrated", "version", SchemaVersion)
 	return nil
 }
 
