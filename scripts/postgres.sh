@@ -112,6 +112,20 @@ SOCK=$WORK/sock
 LOG=${POSTGRES_LOG:-$WORK/postgres.log}
 PID=""
 
+# ours PID: true when PID runs $BIN on $DATA (the first server or a
+# restart), so a pid file left by a killed server never names another
+# process.
+ours() {
+	local args=()
+	mapfile -d '' args 2>/dev/null <"/proc/$1/cmdline" || return 1
+	[[ ${#args[@]} -gt 0 && ${args[0]} == "$BIN" ]] || return 1
+	local a
+	for a in "${args[@]:1}"; do
+		[[ $a == "$DATA" ]] && return 0
+	done
+	return 1
+}
+
 # running PID: true until PID has exited (a zombie has exited).
 running() {
 	local stat
@@ -124,10 +138,10 @@ running() {
 # now and of the one this script started, SIGKILL after 10 s.
 stop_all() {
 	local pids=() p i
-	[[ -z $PID ]] || pids+=("$PID")
+	if [[ -n $PID ]] && ours "$PID"; then pids+=("$PID"); fi
 	if [[ -f $DATA/postmaster.pid ]]; then
 		p=$(head -n 1 "$DATA/postmaster.pid" 2>/dev/null || true)
-		[[ ! $p =~ ^[0-9]+$ || $p == "$PID" ]] || pids+=("$p")
+		if [[ $p =~ ^[0-9]+$ && $p != "$PID" ]] && ours "$p"; then pids+=("$p"); fi
 	fi
 	[[ ${#pids[@]} -gt 0 ]] || return 0
 	kill -INT "${pids[@]}" 2>/dev/null || true
@@ -143,12 +157,9 @@ stop_all() {
 		fi
 		sleep 0.1
 	done
-	[[ -z $PID ]] || { wait "$PID"; } 2>/dev/null || true
 }
 
-SLEEPER=""
 cleanup() {
-	[[ -z $SLEEPER ]] || kill "$SLEEPER" 2>/dev/null || true
 	stop_all
 	rm -rf "$WORK"
 }
@@ -157,7 +168,7 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$DATA" "$SOCK"
 touch "$LOG"
-[[ -z $PGUSER_OS ]] || chown -R "$PGUSER_OS:" "$WORK" "$LOG"
+[[ -z $PGUSER_OS ]] || chown -R "$PGUSER_OS:" "$WORK"
 
 if ! "${RUNAS[@]}" "$PGBIN/initdb" -D "$DATA" -U berth --auth=trust --encoding=UTF8 --locale=C --no-sync \
 	>"$WORK/initdb.log" 2>&1; then
@@ -186,8 +197,11 @@ host all all 127.0.0.1/32 trust
 HBA
 
 start_ns=$(date +%s%N)
-"${RUNAS[@]}" "$BIN" -D "$DATA" >>"$LOG" 2>&1 &
-PID=$!
+# Started from a subshell that exits at once, so the server is no child
+# of this shell: bash would report a kill -9 of it ("Killed") in CMD's
+# output.
+("${RUNAS[@]}" "$BIN" -D "$DATA" >>"$LOG" 2>&1 & echo $! >"$WORK/postmaster.started")
+PID=$(cat "$WORK/postmaster.started")
 
 ready=""
 deadline=$((SECONDS + 30))
@@ -240,13 +254,8 @@ for v in BERTH_TEST_POSTGRES_DSN BERTH_POSTGRES_PID BERTH_POSTGRES_BIN BERTH_POS
 	printf 'export %s=%q\n' "$v" "${!v}"
 done
 log "serving until interrupted (^C stops it and removes $WORK)"
-rc=0
-wait "$PID" || rc=$?
+while running "$PID"; do sleep 1; done
 # A fault test may have killed it on purpose: keep the data dir for a
 # restart until ^C.
-log "the server this script started exited with status $rc; its data stays until ^C"
-while :; do
-	sleep 3600 &
-	SLEEPER=$!
-	wait "$SLEEPER" || true
-done
+log "the server this script started exited; its data stays until ^C"
+while :; do sleep 1; done
