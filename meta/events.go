@@ -9,9 +9,13 @@ import (
 // whom, when. Events are appended in the transaction of the change they
 // record, so a committed change always has its event.
 type Event struct {
-	// Seq is the log position, assigned by Append: increasing, gap-free
-	// within one store, and never reused, even after Purge (project and
-	// webhook policy ids are sequence numbers).
+	// Seq is the log position, assigned by Append: increasing within one
+	// store and never reused, even after Purge or a rollback (project and
+	// webhook policy ids are sequence numbers). It need not be gap-free: a
+	// rolled-back append leaves no event, and its number is either given
+	// again (meta/bolt, whose writers take turns) or never seen (a gap);
+	// a backend whose writers run concurrently (meta/postgres) hands out
+	// numbers in the order appends happen, not the order they commit.
 	Seq uint64 `json:"seq"`
 	// Type names the change ("PUSH_ARTIFACT", "DELETE_TAG", …).
 	Type string `json:"type"`
@@ -41,9 +45,19 @@ type Events interface {
 	// Append adds e at the end of the log and returns its sequence number.
 	Append(e Event) (uint64, error)
 	// List returns up to limit events with Seq > after, in order (limit <=
-	// 0: no limit).
+	// 0: no limit). It never returns an event with Seq s while an append
+	// with a number between after and s may still commit: a consumer that
+	// read s never misses a smaller number committed later. So it may
+	// return fewer events than are committed, stopping before a gap until
+	// the gap is settled (the append that took the number rolled back, or
+	// its event was purged); a gap settles once every transaction that
+	// could hold the number has ended.
 	List(after uint64, limit int) ([]Event, error)
-	// Last returns the highest sequence number appended (0: none).
+	// Last returns the highest sequence number List reaches: every number
+	// below it is an event or a settled gap (0: none). A consumer that
+	// starts from it misses no event committed later. While appends are in
+	// flight, or once the log is purged, it may be below the highest
+	// number appended.
 	Last() (uint64, error)
 	// Purge deletes up to limit of the oldest events whose Time is before
 	// t and whose Seq is at most upTo, and returns how many it deleted.

@@ -52,13 +52,13 @@ func testConcurrency(t *testing.T, s meta.Store) {
 			writers.Go(func() {
 				repo := concRepo(r)
 				for k := range concRounds {
+					// fn may run more than once (a backend retries conflicts):
+					// only the run that committed counts.
+					var c bool
 					err := s.Update(ctx, func(tx meta.Tx) error {
-						_, c, err := tx.Repositories().Ensure(repo)
-						if err != nil {
+						var err error
+						if _, c, err = tx.Repositories().Ensure(repo); err != nil {
 							return err
-						}
-						if c {
-							created[r].Add(1)
 						}
 						m := concManifest(g, k)
 						if err := tx.Manifests().Put(repo, m); err != nil {
@@ -83,6 +83,9 @@ func testConcurrency(t *testing.T, s meta.Store) {
 					if err != nil {
 						t.Errorf("writer %s/g%d round %d: %v", repo, g, k, err)
 						return
+					}
+					if c {
+						created[r].Add(1)
 					}
 				}
 			})

@@ -9,5 +9,8 @@
 //
 // Times are compared with time.Time.Equal at microsecond precision, so SQL
 // backends that store microseconds pass; "lexical order" means byte-wise order
-// (a PostgreSQL backend needs COLLATE "C" on its name columns).
+// (a PostgreSQL backend needs COLLATE "C" on its name columns). Reads of
+// the event log past a gap wait, up to a minute, for the backend to settle
+// it (see meta.Events.List): on a shared server, transactions the suite
+// does not know of may keep it open a while.
 package metatest

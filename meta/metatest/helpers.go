@@ -253,3 +253,33 @@ func pageAll[S ~string](t *testing.T, what string, limit int, list func(after S,
 
 // sha512Digest returns the sha512 digest of name.
 func sha512Digest(name string) digest.Digest { return digest.SHA512.FromString(name) }
+
+// settleWait bounds how long viewSettled waits.
+const settleWait = time.Minute
+
+// viewSettled runs fn in a View, again and again, until it reports true:
+// for reads of the event log past a gap, which a backend may hold back
+// while a transaction that could fill the gap may still commit (see
+// meta.Events.List). On a shared database server that includes writers
+// the suite does not know of, so the suite waits for the gap to settle,
+// failing only if it has not after settleWait. fn makes its checks on
+// the View that returned true.
+func viewSettled(t *testing.T, s meta.Store, what string, fn func(meta.Tx) (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(settleWait)
+	for {
+		var done bool
+		view(t, s, func(tx meta.Tx) error {
+			var err error
+			done, err = fn(tx)
+			return err
+		})
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the event log did not settle in %v", what, settleWait)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

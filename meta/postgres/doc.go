@@ -1,0 +1,160 @@
+// Package postgres is a meta.Store kept in a PostgreSQL database (13 or
+// later; tested with 15), so that several registry instances can share
+// their metadata. It passes meta/metatest like meta/bolt, the embedded
+// store whose behaviour it follows.
+//
+//	s, err := postgres.Open(ctx, "postgres://berth@db.internal/berth", postgres.WithMaxConns(20))
+//
+// Open brings the schema up to date (see Migrations) and returns a store
+// on a pgx connection pool. Give Berth a database of its own, or a schema
+// of its own through the DSN's search_path. Connect to PostgreSQL itself
+// or through a pooler in session mode: the migrations hold a session
+// advisory lock, and transactions use prepared statements (a DSN may set
+// pgx's default_query_exec_mode).
+//
+// # Schema
+//
+// repositories has one row per repository, with an id its manifests,
+// tags and blob links refer to (deleting a repository cascades to them,
+// and one created again under the name starts empty). manifests keeps
+// each manifest's record as JSON by repository and digest, with its
+// subject in a column and an index (repository, subject, digest) that is
+// the referrers index. tags maps (repository, tag) to a digest, with an
+// index by (repository, digest, tag) for Tags.Of; a foreign key to
+// manifests removes a manifest's tags with it. blobs holds the
+// registry-wide records, blob_links each repository's link with its own
+// record. uploads holds upload sessions; events the event log; cursors
+// its consumers' positions as JSON; jobs the job queue, one column per
+// field, with partial indexes of the active jobs in due order and of the
+// running ones by kind; records the record space by (kind, key). gc_state
+// says whether a collection is active, and gc_touched, gc_claims and
+// gc_tombstones are its three protocols' digests.
+//
+// Every text column that is compared or ordered (names, tags, digests,
+// ids, kinds, keys) is COLLATE "C", so listings are in byte order, as Go
+// compares strings; every listing is an index range, so its cost grows
+// with the page, not the table. Text columns hold valid UTF-8 without NUL
+// bytes: a write of another string fails (before any statement, so the
+// transaction goes on), a lookup of one finds nothing, and a listing
+// after one (a client's paging marker can be anything) starts where byte
+// order says. Times are kept in microseconds.
+//
+// # Transactions
+//
+// Update runs SERIALIZABLE READ WRITE: PostgreSQL fails one of two
+// transactions whose outcome no serial order explains, and Update runs
+// the failed one again (serialization failures, SQLSTATE 40001, and
+// deadlocks, 40P01), after a jittered, doubling backoff (1 ms up to
+// 100 ms), at most WithMaxRetries times (DefaultMaxRetries, 20). So the
+// seam's invariants hold across instances as they hold in bbolt's single
+// writer: a per-kind job limit, a job leased once, a tag pointing at an
+// existing manifest.
+//
+// View runs REPEATABLE READ READ ONLY: one snapshot for all of fn's
+// reads, taken without waiting and never failing to serialize, so fn runs
+// once, as the seam promises. SERIALIZABLE READ ONLY DEFERRABLE would
+// also exclude the rare read-only anomaly (a snapshot in which a write
+// committed later is missing although one committed after it is
+// visible), but every View would then wait for every serializable
+// writer running at its start to finish: registry reads would queue
+// behind pushes, and behind any long Update. The one protocol that such
+// a snapshot could break, garbage collection's mark against concurrent
+// pushes, is closed at its source instead (see Collection.Begin below).
+//
+// BEGIN is sent with a transaction's first statement, in one round trip,
+// and each method of the views is one statement: a push's Ensure, Link,
+// Put and Append are a round trip each, plus COMMIT. A method's expected
+// errors (meta.ErrNotFound, meta.ErrDuplicate, meta.ErrReadOnly, text a
+// column cannot hold) are found without a failed statement (the
+// statement checks and writes at once, ON CONFLICT and CTEs), so "a
+// method that returns an error has changed nothing, and the transaction
+// goes on". A statement that does fail (a serialization failure, a lost
+// connection, a statement timeout) aborts the transaction in PostgreSQL:
+// every later call in fn returns that error, and Update returns it (or
+// fn's own error), or retries.
+//
+// # The event log
+//
+// Sequence numbers come from a SEQUENCE, not a counter row every writer
+// would lock: they are increasing and never reused, but a rolled-back
+// append leaves a gap, and concurrent appends commit in any order. A
+// consumer reading the log by position must still never pass a number
+// that may yet commit. So each event row also records a horizon, and
+// berth_event_append does, in this order: give the transaction its xid
+// (pg_current_xact_id), take the number (nextval), take a fresh xid (from
+// a sub-transaction rolled back at once) as the horizon. Any transaction
+// that took a smaller number had its xid before this event's number, so
+// its xid is below the horizon. The transaction's own snapshot cannot
+// serve as the horizon: under SERIALIZABLE, pg_current_snapshot() is the
+// snapshot of its first statement, older than its numbers (a test shows
+// readers losing events with it).
+//
+// List(after, limit) reads the events after "after" in order and returns
+// them up to the first gap that is not settled. A missing number below a
+// present event e is settled when the reading transaction's snapshot xmin
+// (pg_snapshot_xmin(pg_current_snapshot())) has reached e's horizon, or
+// that of any later event read: every transaction that could hold the
+// number has then ended, and had it committed, the snapshot would show
+// its event; so it rolled back, or its event was purged. Purge leaves
+// gaps at the start of the log that settle the same way. Last returns the
+// highest number List reaches from the start: the highest event whose
+// horizon the snapshot's xmin has reached (found walking the primary key
+// down from the newest event), extended by the run of consecutive numbers
+// after it. A consumer created "from now" at Last misses no event
+// committed later.
+//
+// xids are the cluster's, not the database's: a transaction that holds
+// an xid anywhere on the server keeps the snapshot xmin, and so every gap
+// after its start, from settling until it ends. Long-running writers
+// (or sessions idle in a transaction) delay event delivery past gaps;
+// idle_in_transaction_session_timeout bounds the latter. Backward, the
+// audit log's newest-first walk, shows every event of its snapshot
+// without waiting for gaps.
+//
+// # Jobs and garbage collection
+//
+// Lease is one statement: it counts the unexpired leases of the capped
+// kinds, picks the due job (earliest run_at, then id) of a kind under its
+// limit with FOR UPDATE SKIP LOCKED, so that concurrent leasers pass over
+// a job another is taking instead of queueing behind it, and marks it
+// running. Two leasers that each counted the other's job as not running
+// conflict under SERIALIZABLE, and one runs again; so the limits hold
+// across instances, at the price of retries when many lease at once. Job
+// ids come from a sequence; keys are unique (ErrDuplicate from ON
+// CONFLICT DO NOTHING).
+//
+// Writes that reference digests (manifest and tag puts, blob links) touch
+// them in the same statement when gc_state says a collection is active.
+// A write whose snapshot predates a collection's Begin sees none, yet may
+// commit after the Begin, unseen by the mark: so Begin also reads one row
+// of each table those writes write, with a sequential scan, which takes a
+// relation-wide serializable read lock. Such a write and the Begin then
+// conflict both ways, PostgreSQL fails the write, and Update runs it
+// again, now touching.
+//
+// # Errors
+//
+// Errors of the server or the way to it wrap meta.ErrUnavailable, which
+// callers answer with 503: a refused, reset or lost connection, a server
+// shutting down, restarting or out of connections (SQLSTATE classes 08,
+// 53, 57, 58), a statement or lock timeout, no pooled connection within
+// WithAcquireTimeout. A COMMIT whose connection died has an unknown
+// outcome; it is reported so and not retried. pgxpool replaces dead
+// connections by itself: a transaction whose first statement finds its
+// pooled connection dead (the server restarted since) starts again on a
+// new one, unseen by fn, and once the server is back the same Store
+// works again. A done context is returned as itself, not as
+// unavailability.
+//
+// # Migrations
+//
+// The schema is the numbered files of migrations/, embedded in the
+// package and applied at Open by golang-migrate (its pgx/v5 driver and
+// iofs source), which records the version in MigrationsTable and holds a
+// session advisory lock from creating that table to the last migration:
+// several processes opening one database at once are safe, the first
+// migrates and the others wait. Each file runs as one transaction. A
+// migration that fails leaves the version marked dirty, and Open refuses
+// the database until an operator checks it and forces the version with
+// golang-migrate's CLI.
+package postgres

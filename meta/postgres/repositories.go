@@ -1,0 +1,110 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// repositories is the meta.Repositories view of a tx.
+type repositories struct{ t *tx }
+
+// Repositories returns the repository catalog view of the transaction.
+func (t *tx) Repositories() meta.Repositories { return repositories{t} }
+
+func repoNotFound(name string) error {
+	return fmt.Errorf("meta/postgres: repository %q: %w", name, meta.ErrNotFound)
+}
+
+// Get returns the repository, or meta.ErrNotFound.
+func (r repositories) Get(name string) (meta.Repository, error) {
+	if err := r.t.live(); err != nil {
+		return meta.Repository{}, err
+	}
+	if !storable(name) {
+		return meta.Repository{}, repoNotFound(name)
+	}
+	var at time.Time
+	found, err := r.t.one("get repository", `SELECT created_at FROM repositories WHERE name = $1`, []any{name}, &at)
+	switch {
+	case err != nil:
+		return meta.Repository{}, err
+	case !found:
+		return meta.Repository{}, repoNotFound(name)
+	}
+	return meta.Repository{Name: name, CreatedAt: at.UTC()}, nil
+}
+
+// Ensure returns the repository, creating it (with CreatedAt now) first if
+// it does not exist: one statement either way.
+func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
+	if err := r.t.writable("ensure repository"); err != nil {
+		return meta.Repository{}, false, err
+	}
+	if name == "" {
+		return meta.Repository{}, false, errors.New("meta/postgres: empty repository name")
+	}
+	if err := checkText("repository", name); err != nil {
+		return meta.Repository{}, false, err
+	}
+	var at time.Time
+	var created bool
+	found, err := r.t.one("ensure repository", `
+		WITH ins AS (
+			INSERT INTO repositories (name, created_at) VALUES ($1, $2)
+			ON CONFLICT (name) DO NOTHING RETURNING created_at
+		)
+		SELECT created_at, true FROM ins
+		UNION ALL SELECT created_at, false FROM repositories WHERE name = $1`,
+		[]any{name, ts(time.Now())}, &at, &created)
+	switch {
+	case err != nil:
+		return meta.Repository{}, false, err
+	case !found:
+		return meta.Repository{}, false, fmt.Errorf("meta/postgres: ensure repository %q: neither created nor found", name)
+	}
+	return meta.Repository{Name: name, CreatedAt: at.UTC()}, created, nil
+}
+
+// Delete removes the repository; its manifests, tags and blob links go
+// with it (the foreign keys cascade).
+func (r repositories) Delete(name string) error {
+	if err := r.t.writable("delete repository"); err != nil {
+		return err
+	}
+	if !storable(name) {
+		return repoNotFound(name)
+	}
+	tag, err := r.t.run("delete repository", `DELETE FROM repositories WHERE name = $1`, []any{name}, nil)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return repoNotFound(name)
+	}
+	return nil
+}
+
+// List returns up to limit repository names sorting after "after".
+func (r repositories) List(after string, limit int) ([]string, error) {
+	if err := r.t.live(); err != nil {
+		return nil, err
+	}
+	bound, ok := lowerBound(after)
+	if !ok {
+		return nil, nil
+	}
+	var names []string
+	_, err := r.t.run("list repositories", `SELECT name FROM repositories WHERE name >= $1 ORDER BY name LIMIT $2`,
+		[]any{bound, limitArg(limit)}, func(rows pgx.Rows) error {
+			var n string
+			err := rows.Scan(&n)
+			names = append(names, n)
+			return err
+		})
+	return names, err
+}

@@ -1,0 +1,145 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/meta"
+)
+
+// tags is the meta.Tags view of a tx.
+type tags struct{ t *tx }
+
+// Tags returns the tags view of the transaction.
+func (t *tx) Tags() meta.Tags { return tags{t} }
+
+func tagNotFound(repo, tag string) error {
+	return fmt.Errorf("meta/postgres: tag %q in %q: %w", tag, repo, meta.ErrNotFound)
+}
+
+// Get returns the digest tag points at, or meta.ErrNotFound.
+func (g tags) Get(repo, tag string) (digest.Digest, error) {
+	if err := g.t.live(); err != nil {
+		return "", err
+	}
+	if !storable(repo) || !storable(tag) {
+		return "", tagNotFound(repo, tag)
+	}
+	var d string
+	found, err := g.t.one("get tag", `
+		SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id
+		WHERE r.name = $1 AND t.tag = $2`, []any{repo, tag}, &d)
+	switch {
+	case err != nil:
+		return "", err
+	case !found:
+		return "", tagNotFound(repo, tag)
+	}
+	return digest.Digest(d), nil
+}
+
+// Put points tag at d, which must be a manifest of repo: one statement
+// that checks, upserts and touches.
+func (g tags) Put(repo, tag string, d digest.Digest) error {
+	if err := g.t.writable("put tag"); err != nil {
+		return err
+	}
+	if tag == "" {
+		return errors.New("meta/postgres: put tag: empty tag")
+	}
+	if err := checkText("tag", tag); err != nil {
+		return err
+	}
+	if !storable(repo) {
+		return repoNotFound(repo)
+	}
+	if !storable(string(d)) {
+		return fmt.Errorf("meta/postgres: tag %q: %w", tag, manifestNotFound(repo, d))
+	}
+	var repos, ms int
+	_, err := g.t.one("put tag", `
+		WITH r AS (SELECT id FROM repositories WHERE name = $1),
+		m AS (SELECT 1 FROM manifests, r WHERE repo_id = r.id AND digest = $3),
+		put AS (
+			INSERT INTO tags (repo_id, tag, digest) SELECT id, $2, $3 FROM r WHERE EXISTS (SELECT 1 FROM m)
+			ON CONFLICT (repo_id, tag) DO UPDATE SET digest = EXCLUDED.digest WHERE tags.digest <> EXCLUDED.digest),
+		`+touchCTE(4)+`
+		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM m)`,
+		[]any{repo, tag, string(d), touchArgs(d)}, &repos, &ms)
+	switch {
+	case err != nil:
+		return err
+	case repos == 0:
+		return repoNotFound(repo)
+	case ms == 0:
+		return fmt.Errorf("meta/postgres: tag %q: %w", tag, manifestNotFound(repo, d))
+	}
+	return nil
+}
+
+// Delete removes the tag.
+func (g tags) Delete(repo, tag string) error {
+	if err := g.t.writable("delete tag"); err != nil {
+		return err
+	}
+	if !storable(repo) || !storable(tag) {
+		return tagNotFound(repo, tag)
+	}
+	ct, err := g.t.run("delete tag", `
+		DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.tag = $2`,
+		[]any{repo, tag}, nil)
+	if err != nil {
+		return err
+	}
+	if ct.RowsAffected() == 0 {
+		return tagNotFound(repo, tag)
+	}
+	return nil
+}
+
+// List returns up to limit tags of repo sorting after "after".
+func (g tags) List(repo, after string, limit int) ([]string, error) {
+	if err := g.t.live(); err != nil {
+		return nil, err
+	}
+	if !storable(repo) {
+		return nil, repoNotFound(repo)
+	}
+	out, found, err := listIn(g.t, "list tags", `
+		SELECT t.tag FROM repositories r
+		LEFT JOIN LATERAL (
+			SELECT tag FROM tags WHERE repo_id = r.id AND tag >= $2 ORDER BY tag LIMIT $3
+		) t ON true
+		WHERE r.name = $1 ORDER BY t.tag`, repo, after, limit)
+	if err == nil && !found {
+		err = repoNotFound(repo)
+	}
+	return out, err
+}
+
+// Of returns the tags of repo pointing at d, in lexical order: one range
+// of the tags_by_digest index.
+func (g tags) Of(repo string, d digest.Digest) ([]string, error) {
+	if err := g.t.live(); err != nil {
+		return nil, err
+	}
+	if !storable(repo) {
+		return nil, repoNotFound(repo)
+	}
+	if !storable(string(d)) {
+		d = ""
+	}
+	// listIn's bound is "": every tag.
+	out, found, err := listIn(g.t, "tags of", `
+		SELECT t.tag FROM repositories r
+		LEFT JOIN LATERAL (
+			SELECT tag FROM tags WHERE repo_id = r.id AND digest = $4 AND tag >= $2 ORDER BY tag LIMIT $3
+		) t ON true
+		WHERE r.name = $1 ORDER BY t.tag`, repo, "", 0, string(d))
+	if err == nil && !found {
+		err = repoNotFound(repo)
+	}
+	return out, err
+}

@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Run a throw-away PostgreSQL cluster (Debian's postgresql-15, installed on
+# demand) on 127.0.0.1, for meta/postgres and the suites that run on it.
+#
+# Usage:
+#   scripts/postgres.sh              # serve, print the exports, wait for ^C
+#   scripts/postgres.sh -- CMD ARGS  # serve, run CMD, stop; exit with CMD's status
+#
+# It composes with the other server scripts:
+#   scripts/slapd.sh -- scripts/minio.sh -- scripts/postgres.sh -- go test ./...
+#
+# The cluster is initdb'd into a temp dir (removed on exit) as a non-root
+# user (PostgreSQL refuses to run as root): when run as root, the package's
+# `postgres` user, else a system user `berthpg` created for it; when not
+# root, the calling user. It listens on 127.0.0.1 only, on a free port, with
+# its unix socket in the temp dir; trust authentication for the superuser
+# `berth`; UTF8 encoding and the C locale; max_connections 300 (several
+# stores of 30 connections each in one test binary). fsync and full-page
+# writes are OFF, for speed; synchronous_commit stays on, so a COMMIT has
+# written its WAL to the kernel before it returns: a crash of PostgreSQL
+# (kill -9) loses nothing committed, a crash of the machine may, which a
+# throw-away cluster can afford.
+#
+# CMD sees:
+#   BERTH_TEST_POSTGRES_DSN  postgres://berth@127.0.0.1:PORT/postgres?sslmode=disable
+#                            (a superuser: tests CREATE DATABASE per store)
+#   BERTH_POSTGRES_PID       the postmaster's pid
+#   BERTH_POSTGRES_BIN       the postgres server binary
+#   BERTH_POSTGRES_DATA      the data directory (its postgresql.conf holds
+#                            the port and every setting above)
+#   BERTH_POSTGRES_PORT      the port
+#   BERTH_POSTGRES_USER      the OS user the server runs as ("" when that is
+#                            the caller)
+#
+# A fault test stops the server with `kill -9 "$BERTH_POSTGRES_PID"` and
+# starts it again on the same port and data, as BERTH_POSTGRES_USER, with:
+#   setpriv --reuid="$BERTH_POSTGRES_USER" --regid="$BERTH_POSTGRES_USER" --init-groups \
+#       "$BERTH_POSTGRES_BIN" -D "$BERTH_POSTGRES_DATA"
+# (without setpriv when BERTH_POSTGRES_USER is empty; from Go, exec.Command
+# with SysProcAttr.Credential does the same). The new postmaster refuses to
+# start while backends of the killed one are still exiting ("pre-existing
+# shared memory block is still in use"): retry until it stays up, then poll
+# `pg_isready -h 127.0.0.1 -p "$BERTH_POSTGRES_PORT"`. On exit this script
+# stops whichever postmaster owns the data dir then (postmaster.pid), so a
+# restarted one is cleaned up too.
+#
+# Without --, the script serves until ^C, also after its server exited
+# (a fault test may restart it). The server log is printed when the server fails to start or CMD fails,
+# and kept at $POSTGRES_LOG if that is set. The package version is pinned
+# in versions.env (POSTGRES_DEB_VERSION); another installed version runs
+# with a warning, as Debian's archive keeps only its newest security
+# release.
+# shellcheck disable=SC2317 # cleanup and what it calls run from the EXIT trap
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck disable=SC1091 # versions.env sits beside this script
+source "$ROOT/scripts/versions.env"
+
+log() { printf 'postgres.sh: %s\n' "$*" >&2; }
+
+if [[ $# -gt 0 && $1 != "--" ]]; then
+	log "usage: scripts/postgres.sh [-- CMD [ARGS]]"
+	exit 2
+fi
+
+PGBIN=/usr/lib/postgresql/$POSTGRES_MAJOR/bin
+PKG=postgresql-$POSTGRES_MAJOR
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO=sudo
+
+# install: Debian's server package, the pinned version when the archive
+# still has it. The package's default cluster is not wanted: postgresql-common
+# reads createcluster.d before it makes one.
+install() {
+	log "installing $PKG from Debian packages ..."
+	$SUDO mkdir -p /etc/postgresql-common/createcluster.d
+	echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/berth-no-main.conf >/dev/null
+	local apt=($SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends)
+	if "${apt[@]}" "$PKG=$POSTGRES_DEB_VERSION" >&2; then return; fi
+	$SUDO apt-get update -q >&2
+	if "${apt[@]}" "$PKG=$POSTGRES_DEB_VERSION" >&2; then return; fi
+	log "WARNING: $PKG=$POSTGRES_DEB_VERSION is not in the archive; installing its current version"
+	"${apt[@]}" "$PKG" >&2
+}
+[[ -x $PGBIN/postgres ]] || install
+have=$(dpkg-query -W -f='${Version}' "$PKG" 2>/dev/null || echo unknown)
+if [[ $have != "$POSTGRES_DEB_VERSION" ]]; then
+	log "WARNING: $PKG $have installed; versions.env expects $POSTGRES_DEB_VERSION"
+fi
+BIN=$PGBIN/postgres
+
+# The OS user the server runs as, and how to run a command as it.
+RUNAS=()
+PGUSER_OS=""
+if [[ $(id -u) -eq 0 ]]; then
+	if id postgres >/dev/null 2>&1; then
+		PGUSER_OS=postgres
+	else
+		id berthpg >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin berthpg
+		PGUSER_OS=berthpg
+	fi
+	RUNAS=(setpriv --reuid="$PGUSER_OS" --regid="$PGUSER_OS" --init-groups)
+fi
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+	echo $((20000 + RANDOM % 20000)))
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-postgres.XXXXXX")
+DATA=$WORK/data
+SOCK=$WORK/sock
+LOG=${POSTGRES_LOG:-$WORK/postgres.log}
+PID=""
+
+# ours PID: true when PID runs $BIN on $DATA (the first server or a
+# restart), so a pid file left by a killed server never names another
+# process.
+ours() {
+	local args=()
+	mapfile -d '' args 2>/dev/null <"/proc/$1/cmdline" || return 1
+	[[ ${#args[@]} -gt 0 && ${args[0]} == "$BIN" ]] || return 1
+	local a
+	for a in "${args[@]:1}"; do
+		[[ $a == "$DATA" ]] && return 0
+	done
+	return 1
+}
+
+# running PID: true until PID has exited (a zombie has exited).
+running() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat%% *} != Z ]]
+}
+
+# stop_all: fast shutdown (SIGINT) of the postmaster that owns the data dir
+# now and of the one this script started, SIGKILL after 10 s.
+stop_all() {
+	local pids=() p i
+	if [[ -n $PID ]] && ours "$PID"; then pids+=("$PID"); fi
+	if [[ -f $DATA/postmaster.pid ]]; then
+		p=$(head -n 1 "$DATA/postmaster.pid" 2>/dev/null || true)
+		if [[ $p =~ ^[0-9]+$ && $p != "$PID" ]] && ours "$p"; then pids+=("$p"); fi
+	fi
+	[[ ${#pids[@]} -gt 0 ]] || return 0
+	kill -INT "${pids[@]}" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		local alive=()
+		for p in "${pids[@]}"; do
+			if running "$p"; then alive+=("$p"); fi
+		done
+		[[ ${#alive[@]} -gt 0 ]] || break
+		if [[ $i -eq 100 ]]; then
+			log "server did not stop in 10s; killing ${alive[*]}"
+			kill -KILL "${alive[@]}" 2>/dev/null || true
+		fi
+		sleep 0.1
+	done
+}
+
+cleanup() {
+	stop_all
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$DATA" "$SOCK"
+touch "$LOG"
+[[ -z $PGUSER_OS ]] || chown -R "$PGUSER_OS:" "$WORK"
+
+if ! "${RUNAS[@]}" "$PGBIN/initdb" -D "$DATA" -U berth --auth=trust --encoding=UTF8 --locale=C --no-sync \
+	>"$WORK/initdb.log" 2>&1; then
+	cat "$WORK/initdb.log" >&2
+	log "initdb failed"
+	exit 1
+fi
+cat >>"$DATA/postgresql.conf" <<CONF
+
+# scripts/postgres.sh: a throw-away test cluster
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$SOCK'
+max_connections = 300
+shared_buffers = 128MB
+fsync = off
+full_page_writes = off
+max_pred_locks_per_transaction = 256
+logging_collector = off
+log_min_messages = warning
+log_line_prefix = '%m [%p] %d '
+CONF
+cat >"$DATA/pg_hba.conf" <<HBA
+local all all trust
+host all all 127.0.0.1/32 trust
+HBA
+
+start_ns=$(date +%s%N)
+# Started from a subshell that exits at once, so the server is no child
+# of this shell: bash would report a kill -9 of it ("Killed") in CMD's
+# output.
+("${RUNAS[@]}" "$BIN" -D "$DATA" >>"$LOG" 2>&1 & echo $! >"$WORK/postmaster.started")
+PID=$(cat "$WORK/postmaster.started")
+
+ready=""
+deadline=$((SECONDS + 30))
+while ((SECONDS < deadline)); do
+	if pg_isready -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
+		ready=1
+		break
+	fi
+	if ! running "$PID"; then
+		log "server exited during start:"
+		cat "$LOG" >&2
+		exit 1
+	fi
+	sleep 0.05
+done
+if [[ -z $ready ]]; then
+	log "server did not become ready on 127.0.0.1:$PORT in 30s:"
+	cat "$LOG" >&2
+	exit 1
+fi
+ready_ms=$((($(date +%s%N) - start_ns) / 1000000))
+log "PostgreSQL $("$BIN" --version | awk '{print $3}') ($PKG $have) ready in ${ready_ms}ms at 127.0.0.1:$PORT (data $DATA, fsync off)"
+
+export BERTH_TEST_POSTGRES_DSN="postgres://berth@127.0.0.1:$PORT/postgres?sslmode=disable"
+export BERTH_POSTGRES_PID=$PID
+export BERTH_POSTGRES_BIN=$BIN
+export BERTH_POSTGRES_DATA=$DATA
+export BERTH_POSTGRES_PORT=$PORT
+export BERTH_POSTGRES_USER=$PGUSER_OS
+
+if [[ ${1:-} == "--" ]]; then
+	shift
+	if [[ $# -eq 0 ]]; then
+		log "nothing to run after --"
+		exit 2
+	fi
+	set +e
+	"$@"
+	rc=$?
+	set -e
+	if [[ $rc -ne 0 && -s $LOG ]]; then
+		echo "---- postgres log (last 50 lines) ----" >&2
+		tail -n 50 "$LOG" >&2 2>/dev/null || true
+	fi
+	exit "$rc"
+fi
+
+for v in BERTH_TEST_POSTGRES_DSN BERTH_POSTGRES_PID BERTH_POSTGRES_BIN BERTH_POSTGRES_DATA BERTH_POSTGRES_PORT \
+	BERTH_POSTGRES_USER; do
+	printf 'export %s=%q\n' "$v" "${!v}"
+done
+log "serving until interrupted (^C stops it and removes $WORK)"
+while running "$PID"; do sleep 1; done
+# A fault test may have killed it on purpose: keep the data dir for a
+# restart until ^C.
+log "the server this script started exited; its data stays until ^C"
+while :; do sleep 1; done
