@@ -1,7 +1,9 @@
 // Package api is the admin REST API, shaped like Harbor's API v2.0 for the
 // resources it covers: paths under /api/v2.0, Harbor's JSON field names,
 // page and page_size with X-Total-Count and Link headers, and errors as
-// {"errors":[{"code","message"}]}. Clients authenticate with HTTP basic
+// {"errors":[{"code","message"}]} (a metadata store or storage that
+// cannot be reached is 503 SERVICE_UNAVAILABLE with a Retry-After, also
+// for a login that could not be checked). Clients authenticate with HTTP basic
 // credentials (users and robots, as with Harbor's API; failures rate
 // limited with WithLimiter) or, with WithSessions, a session cookie from
 // Harbor's POST /c/login or, with WithOIDC, from signing in through an

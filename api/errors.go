@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/internal/outage"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/replication"
@@ -20,7 +21,7 @@ type apiError struct {
 	status     int
 	code       string
 	msg        string
-	retryAfter string // seconds, for 429
+	retryAfter string // seconds, for 429 and 503
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -38,6 +39,9 @@ const (
 	codeTooManyRequests = "TOO_MANY_REQUESTS"
 	// codeBadGateway answers when an identity provider cannot be reached.
 	codeBadGateway = "BAD_GATEWAY"
+	// codeUnavailable answers when the metadata store or the storage
+	// cannot be reached.
+	codeUnavailable = "SERVICE_UNAVAILABLE"
 )
 
 func badRequest(format string, args ...any) error {
@@ -52,12 +56,17 @@ func forbidden() error {
 	return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: "forbidden"}
 }
 
-// toAPIError maps the errors of the layers below to Harbor's answers.
+// toAPIError maps the errors of the layers below to Harbor's answers. A
+// backend outage is classified first, whatever else err wraps: 503 with
+// a Retry-After, not a 500, nor a 401 for a login that could not be
+// checked.
 func toAPIError(err error) *apiError {
 	var e *apiError
 	switch {
 	case errors.As(err, &e):
 		return e
+	case outage.Is(err):
+		return &apiError{status: http.StatusServiceUnavailable, code: codeUnavailable, msg: outage.Message(err), retryAfter: outage.RetryAfter}
 	case errors.Is(err, engine.ErrUnknownScanner):
 		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: err.Error()}
 	case errors.Is(err, meta.ErrNotFound):
@@ -102,8 +111,11 @@ func toAPIError(err error) *apiError {
 // logged, not shown.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := toAPIError(err)
-	if e.status == http.StatusInternalServerError {
+	switch e.status {
+	case http.StatusInternalServerError:
 		h.log.ErrorContext(r.Context(), "admin API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusServiceUnavailable:
+		h.log.WarnContext(r.Context(), "admin API request failed: a backend is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="berth"`)

@@ -45,7 +45,10 @@ var ErrBadCredentials = errors.New("auth: bad credentials")
 
 // Authenticator checks a name and a secret (a password, a robot secret, an
 // OIDC CLI secret) and returns the principal they belong to, or an error
-// wrapping ErrBadCredentials.
+// wrapping ErrBadCredentials. Any other error means the credentials could
+// not be checked: one wrapping meta.ErrUnavailable (or
+// storage.ErrUnavailable) for a backend that cannot be reached is
+// answered 503 with a Retry-After, never as bad credentials.
 type Authenticator interface {
 	Authenticate(ctx context.Context, name, secret string) (Principal, error)
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/berthreg/berth/storage"
+	"github.com/berthreg/berth/internal/outage"
 )
 
 // ErrorCode is one of the error codes the OCI distribution specification
@@ -31,14 +31,15 @@ const (
 	CodeTooManyRequests     ErrorCode = "TOOMANYREQUESTS"
 	// CodeRangeInvalid is Distribution's code for an out-of-order chunk (416).
 	CodeRangeInvalid ErrorCode = "RANGE_INVALID"
-	// CodeUnavailable is Distribution's code for a 503: here, a storage
-	// backend that cannot be reached (storage.ErrUnavailable).
+	// CodeUnavailable is Distribution's code for a 503: here, a backend
+	// that cannot be reached (an error wrapping storage.ErrUnavailable or
+	// meta.ErrUnavailable), answered with a Retry-After.
 	CodeUnavailable ErrorCode = "UNAVAILABLE"
 )
 
 // Error is an error with an OCI error code and an HTTP status. Hooks may
 // return one to choose the response a refused request gets; any other error
-// from a hook becomes 403 DENIED.
+// from a hook becomes 403 DENIED, but for a backend outage (503).
 type Error struct {
 	// Status is the HTTP status code of the response.
 	Status int
@@ -73,16 +74,18 @@ type errorEntry struct {
 }
 
 // writeError answers the request with err rendered as an OCI error body.
-// Errors that are not *Error become 500 UNKNOWN-free internal errors; they
-// are logged by the caller.
+// A backend outage (an error wrapping storage.ErrUnavailable or
+// meta.ErrUnavailable) is 503 UNAVAILABLE with a Retry-After; other
+// errors that are not *Error become 500 internal errors, logged by the
+// caller.
 func writeError(w http.ResponseWriter, err error) {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
-	case errors.Is(err, storage.ErrUnavailable):
+	case outage.Is(err):
 		e = &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
-			Message: "the storage backend is unavailable; retry later",
-			Header:  http.Header{"Retry-After": {"1"}}}
+			Message: outage.Message(err),
+			Header:  http.Header{"Retry-After": {outage.RetryAfter}}}
 	default:
 		e = &Error{Status: http.StatusInternalServerError, Code: "UNKNOWN", Message: "internal server error"}
 	}

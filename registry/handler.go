@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/berthreg/berth/internal/outage"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/berthreg/berth/storage"
@@ -122,14 +123,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// fail writes err; unexpected (non-*Error) errors are logged and become 500s.
+// fail writes err; unexpected (non-*Error) errors are logged and become
+// 500s, but for a backend outage: 503, logged as a warning.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		if errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled):
 			return
+		case outage.Is(err):
+			h.log.WarnContext(r.Context(), "registry request failed: a backend is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		default:
+			h.log.ErrorContext(r.Context(), "registry request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
-		h.log.ErrorContext(r.Context(), "registry request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, err)
 }

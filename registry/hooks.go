@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/berthreg/berth/internal/outage"
 	"github.com/berthreg/berth/meta"
 	"github.com/opencontainers/go-digest"
 )
@@ -61,7 +62,9 @@ type Event struct {
 // Hooks let later layers (authorization, quotas, immutability, events,
 // scanners) take part in requests without the handler knowing them. Every
 // field is optional. A Before hook refusing a request returns an error: an
-// *Error picks the response, anything else becomes 403 DENIED.
+// *Error picks the response, an error wrapping meta.ErrUnavailable or
+// storage.ErrUnavailable (a backend the hook needed is down) becomes 503
+// UNAVAILABLE with a Retry-After, anything else becomes 403 DENIED.
 type Hooks struct {
 	// Authorize runs first for every request under /v2/ with the action it
 	// would perform; use it for authentication and access control.
@@ -103,10 +106,17 @@ func runAfter(ctx context.Context, f func(context.Context, *Event), ev *Event) {
 	}
 }
 
+// asDenied maps a Before or Authorize hook's refusal: an *Error as it
+// is, a backend outage unchanged (writeError answers it 503, not a
+// refusal: the client's credentials or rights may be fine), anything
+// else 403 DENIED.
 func asDenied(err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if outage.Is(err) {
+		return err
 	}
 	return &Error{Status: http.StatusForbidden, Code: CodeDenied, Message: err.Error()}
 }

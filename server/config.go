@@ -70,7 +70,8 @@ type HTTPConfig struct {
 	// Authorization header, no session cookie) in flight at once; more
 	// get 503 with Retry-After. Only with auth on, where clients send
 	// credentials or tokens for anything but the ping, the token and the
-	// login (BERTH_HTTP_MAX_ANONYMOUS_REQUESTS, default 256, 0 = no cap).
+	// login; the probes /healthz and /readyz are not capped
+	// (BERTH_HTTP_MAX_ANONYMOUS_REQUESTS, default 256, 0 = no cap).
 	MaxAnonymousRequests int `yaml:"maxAnonymousRequests"`
 }
 

@@ -9,8 +9,9 @@ import (
 )
 
 // routes mounts the registry handler h, the token service, the admin API
-// (nil without auth) and the health check, inside the request limits.
-func routes(cfg Config, h http.Handler, access authParts, admin http.Handler) http.Handler {
+// (nil without auth), the liveness check /healthz (which reaches no
+// backend) and the readiness check /readyz, inside the request limits.
+func routes(cfg Config, h http.Handler, access authParts, admin, ready http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", h)
 	mux.Handle("/v2", h)
@@ -25,11 +26,23 @@ func routes(cfg Config, h http.Handler, access authParts, admin http.Handler) ht
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.Handle("/readyz", ready)
 	// Outermost, so the body deadline reaches the server's connection.
 	var handler http.Handler = mux
 	if !cfg.Auth.Disabled { // without auth every request is anonymous: the cap would cap them all
-		handler = httplimit.CapAnonymous(handler, cfg.HTTP.MaxAnonymousRequests,
+		capped := httplimit.CapAnonymous(mux, cfg.HTTP.MaxAnonymousRequests,
 			httplimit.WithCredentialCheck(httplimit.HasCredentials(session.DefaultCookie)))
+		// The probes pass the cap: a busy registry must not look dead or
+		// unready to its orchestrator; they cost nothing (/readyz reads
+		// the backends at most once a second).
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/healthz", "/readyz":
+				mux.ServeHTTP(w, r)
+			default:
+				capped.ServeHTTP(w, r)
+			}
+		})
 	}
 	return httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout)
 }

@@ -197,16 +197,16 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 			return err
 		}
 	}
-	s.handler = routes(cfg, h, access, admin)
+	s.handler = routes(cfg, h, access, admin, newReadiness(s.store, driver, logger))
 	return nil
 }
 
 // Handler serves everything: /v2/, the token service at a path
-// auth.realm, the admin API at /api/v2.0/, browser sessions at /c/ and
-// /healthz, with bodies that stall cut and requests without credentials
-// capped (http.bodyIdleTimeout, http.maxAnonymousRequests). The
-// http.Server around it should bound header reads
-// (http.readHeaderTimeout).
+// auth.realm, the admin API at /api/v2.0/, browser sessions at /c/, the
+// liveness check /healthz and the readiness check /readyz, with bodies
+// that stall cut and requests without credentials capped
+// (http.bodyIdleTimeout, http.maxAnonymousRequests). The http.Server
+// around it should bound header reads (http.readHeaderTimeout).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run runs the background work (the job runner with its schedules, the

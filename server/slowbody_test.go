@@ -36,8 +36,8 @@ func TestStalledBodyIsCut(t *testing.T) {
 
 // TestAnonymousRequestsAreCapped: with http.maxAnonymousRequests 2 and two
 // requests without credentials held open (stalled login bodies), a third
-// is refused 503 with Retry-After, while a request with credentials gets
-// through.
+// is refused 503 with Retry-After, while a request with credentials and
+// the health and readiness probes get through.
 func TestAnonymousRequestsAreCapped(t *testing.T) {
 	cfg := testConfig()
 	cfg.DataDir = t.TempDir()
@@ -74,6 +74,17 @@ func TestAnonymousRequestsAreCapped(t *testing.T) {
 	})
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("a third request without credentials: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// The probes pass the cap: a busy registry is neither dead nor unready.
+	for _, probe := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + host + probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s with the anonymous requests capped: %d, want 200", probe, resp.StatusCode)
+		}
 	}
 	req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/v2/", nil)
 	req.SetBasicAuth("admin", "wrong")

@@ -27,8 +27,9 @@ func userPrincipal(u User) auth.Principal {
 }
 
 // UserPrincipal returns the principal of the enabled user account name if
-// it comes from source, or an error wrapping auth.ErrBadCredentials. A
-// session's principal is SessionPrincipal's, which checks the session too.
+// it comes from source, or an error wrapping auth.ErrBadCredentials (the
+// store's error as it is when it could not be read). A session's
+// principal is SessionPrincipal's, which checks the session too.
 func (m *Manager) UserPrincipal(ctx context.Context, name, source string) (auth.Principal, error) {
 	var u User
 	err := m.store.View(ctx, func(tx meta.Tx) error {
@@ -37,6 +38,8 @@ func (m *Manager) UserPrincipal(ctx context.Context, name, source string) (auth.
 		return err
 	})
 	switch {
+	case err != nil && !errors.Is(err, meta.ErrNotFound):
+		return auth.Principal{}, err
 	case err == nil && u.Disabled:
 		err = errors.New("disabled")
 	case err == nil && u.Source != source:

@@ -66,7 +66,9 @@ func (m *Manager) StartSession(ctx context.Context, p auth.Principal, lifetime t
 // SessionPrincipal returns the principal of the browser session id of
 // account name, signed in by source: the account must exist, still come
 // from source, be enabled and list the session as live. Anything else is
-// an error wrapping auth.ErrBadCredentials.
+// an error wrapping auth.ErrBadCredentials, but for a store that could
+// not be read, whose error is returned as it is (the session was not
+// checked: meta.ErrUnavailable is a 503, not a sign-out).
 func (m *Manager) SessionPrincipal(ctx context.Context, name, source, id string) (auth.Principal, error) {
 	var u User
 	err := m.store.View(ctx, func(tx meta.Tx) error {
@@ -75,6 +77,8 @@ func (m *Manager) SessionPrincipal(ctx context.Context, name, source, id string)
 		return err
 	})
 	switch {
+	case err != nil && !errors.Is(err, meta.ErrNotFound):
+		return auth.Principal{}, err
 	case err != nil:
 	case u.Disabled:
 		err = errors.New("disabled")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/internal/outage"
 )
 
 // Service is the token endpoint (mount it at /service/token): it
@@ -19,7 +20,10 @@ import (
 // tries first), grants of each requested scope the actions the Authorizer
 // allows, and answers with a signed token. Without credentials the client
 // is anonymous and gets what anonymous may do (pulls of public projects).
-// Make one with NewService.
+// An authenticator or authorizer failing with an error that wraps
+// meta.ErrUnavailable or storage.ErrUnavailable (its store cannot be
+// reached) is answered 503 with a Retry-After, not 401: the credentials
+// were not found wrong. Make one with NewService.
 type Service struct {
 	issuer  *Issuer
 	name    string
@@ -124,7 +128,17 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.issue(r.Context(), r, name, secret, hasCreds, scopes, service)
 	if err != nil {
 		var te *tokenError
-		if !errors.As(err, &te) {
+		switch {
+		case errors.As(err, &te):
+		case outage.Is(err):
+			// The credentials or the grants could not be checked: not
+			// a 401, which would tell the client its password is wrong.
+			if s.logger != nil {
+				s.logger.WarnContext(r.Context(), "token request failed: a backend is unavailable", "err", err)
+			}
+			te = &tokenError{status: http.StatusServiceUnavailable, code: "UNAVAILABLE", msg: outage.Message(err),
+				header: http.Header{"Retry-After": {outage.RetryAfter}}}
+		default:
 			if s.logger != nil {
 				s.logger.ErrorContext(r.Context(), "token request failed", "err", err)
 			}
