@@ -27,6 +27,8 @@ type Config struct {
 	LogLevel string `yaml:"logLevel"`
 	// Storage selects and configures the blob storage driver.
 	Storage StorageConfig `yaml:"storage"`
+	// Metadata selects and configures the metadata store.
+	Metadata MetadataConfig `yaml:"metadata"`
 	// Registry tunes the distribution API.
 	Registry RegistryConfig `yaml:"registry"`
 	// Auth configures authentication and access control.
@@ -99,6 +101,7 @@ func DefaultConfig() Config {
 		DataDir:  "./data",
 		LogLevel: "info",
 		Storage:  StorageConfig{Driver: "fs"},
+		Metadata: MetadataConfig{Driver: "bolt"},
 		Registry: RegistryConfig{MaxManifestSize: 4 << 20},
 		Auth: AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute,
 			HashCost: bcrypt.DefaultCost},
@@ -137,6 +140,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: logLevel %q must be debug, info, warn or error", c.LogLevel)
 	}
 	if err := c.Auth.validate(c.Registry.AnonymousMount); err != nil {
+		return err
+	}
+	if err := c.Metadata.validate(); err != nil {
 		return err
 	}
 	if err := c.Events.validate(); err != nil {

@@ -22,6 +22,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.dur("BERTH_HTTP_BODY_IDLE_TIMEOUT", &c.HTTP.BodyIdleTimeout)
 	e.num32("BERTH_HTTP_MAX_ANONYMOUS_REQUESTS", &c.HTTP.MaxAnonymousRequests)
 	e.str("BERTH_STORAGE_DRIVER", &c.Storage.Driver)
+	e.str("BERTH_METADATA_DRIVER", &c.Metadata.Driver)
+	pg := &c.Metadata.Postgres
+	e.str("BERTH_METADATA_POSTGRES_DSN", &pg.DSN)
+	e.num32("BERTH_METADATA_POSTGRES_MAX_CONNS", &pg.MaxConns)
+	e.num32("BERTH_METADATA_POSTGRES_MIN_CONNS", &pg.MinConns)
+	e.dur("BERTH_METADATA_POSTGRES_STATEMENT_TIMEOUT", &pg.StatementTimeout)
+	e.dur("BERTH_METADATA_POSTGRES_ACQUIRE_TIMEOUT", &pg.AcquireTimeout)
 	e.str("BERTH_STORAGE_FS_ROOT", &c.Storage.FS.RootDirectory)
 	e.flag("BERTH_STORAGE_FS_NOSYNC", &c.Storage.FS.NoSync)
 	s3 := &c.Storage.S3

@@ -7,14 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/storage"
@@ -74,8 +72,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	}
 	s := &Server{store: o.store}
 	if s.store == nil {
-		if s.store, err = bolt.Open(filepath.Join(cfg.DataDir, "meta.db")); err != nil {
-			return nil, fmt.Errorf("metadata: %w", err)
+		if s.store, err = openMetadata(ctx, cfg, logger); err != nil {
+			return nil, err
 		}
 		s.ownStore = true
 	}
@@ -95,6 +93,9 @@ func (o options) check(cfg Config) error {
 		case cfg.Storage.FS != FSConfig{}:
 			return errors.New("config: storage.fs is set, but WithStorage brings the driver")
 		}
+	}
+	if o.store != nil && cfg.Metadata.Driver != "bolt" {
+		return fmt.Errorf("config: metadata.driver %q conflicts with WithStore, which brings the store", cfg.Metadata.Driver)
 	}
 	if o.authn != nil {
 		switch {
