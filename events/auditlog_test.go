@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -13,7 +13,7 @@ import (
 // by position without a filter, by a bounded walk with a cursor with one,
 // a project's events from its creation on; bad queries are ErrBadQuery.
 func TestReadAudit(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	var teamSince uint64
 	err := s.Update(t.Context(), func(tx meta.Tx) error {
 		for i := range 25 {

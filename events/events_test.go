@@ -15,13 +15,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berthreg/berth/internal/eventually"
-	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage/memory"
 )
 
-func openStore(t *testing.T) meta.Store { return testbolt.Open(t) }
+func openStore(t *testing.T) meta.Store { return teststores.Open(t) }
 
 // serve runs a registry over s with hooks.
 func serve(t *testing.T, s meta.Store, hooks registry.Hooks) string {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -43,7 +43,7 @@ func index(name string, pushed time.Time, children ...string) meta.Manifest {
 // referenced and not, old and recent; idle and fresh uploads.
 func fixture(t *testing.T) meta.Store {
 	t.Helper()
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	app := []meta.Manifest{
 		image("A", "cA", "", old, "l1", "l2"),
 		image("B", "cB", "", old, "l3"),                   // untagged

@@ -24,8 +24,8 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/internal/eventually"
-	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -43,7 +43,7 @@ type live struct {
 
 func start(t *testing.T) *live {
 	t.Helper()
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	drv := memory.New()
 	h, err := registry.New(drv, s, registry.WithDeletes(true))
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/jobs"
 )
 
@@ -15,7 +15,7 @@ import (
 // the admin API's checks: at most 5 workers; its parameters become the
 // collection's options.
 func TestScheduledJob(t *testing.T) {
-	store := testbolt.Open(t)
+	store := teststores.Open(t)
 	s, err := jobs.NewSchedules(store, []jobs.ScheduledJob{ScheduledJob()})
 	if err != nil {
 		t.Fatal(err)

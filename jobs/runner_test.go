@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/internal/eventually"
-	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 )
 
-func openStore(t *testing.T) meta.Store { return testbolt.Open(t) }
+func openStore(t *testing.T) meta.Store { return teststores.Open(t) }
 
 // start runs r until the test ends.
 func start(t *testing.T, r *Runner) {
@@ -122,7 +122,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	s := openStore(t)
 	var (
 		mu    sync.Mutex
-		now   = time.Now().UTC()
+		now   = time.Now().UTC().Truncate(time.Microsecond) // as precise as every backend stores
 		clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 		move  = func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	)

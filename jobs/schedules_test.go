@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/settings"
 )
@@ -29,7 +29,7 @@ var sweepJob = NewScheduledJob("sweep.schedule", func(p sweepParams) (Spec, erro
 // start from the store.
 func TestSchedules(t *testing.T) {
 	ctx := t.Context()
-	store := testbolt.Open(t)
+	store := teststores.Open(t)
 	runner := newTestRunner(t, store)
 	s, err := NewSchedules(store, []ScheduledJob{sweepJob}, WithScheduler(runner))
 	if err != nil {
@@ -125,7 +125,7 @@ func TestSchedules(t *testing.T) {
 // TestNewSchedulesRefusesBadCombinations: what cannot work is a
 // constructor error.
 func TestNewSchedulesRefusesBadCombinations(t *testing.T) {
-	store := testbolt.Open(t)
+	store := teststores.Open(t)
 	for name, f := range map[string]func() (*Schedules, error){
 		"no store":      func() (*Schedules, error) { return NewSchedules(nil, nil) },
 		"nil scheduler": func() (*Schedules, error) { return NewSchedules(store, nil, WithScheduler(nil)) },

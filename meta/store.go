@@ -21,7 +21,9 @@ var (
 )
 
 // Store is a transactional metadata store. Implementations are safe for
-// concurrent use. A transaction's function must not start another
+// concurrent use. Times are kept to the microsecond (PostgreSQL's
+// precision): a time read back may have lost finer digits, so compare
+// stored times with times truncated alike, never with a raw time.Now. A transaction's function must not start another
 // transaction on the same Store (an embedded backend would deadlock).
 type Store interface {
 	// View runs fn in a read-only transaction with a consistent snapshot.

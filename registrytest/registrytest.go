@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage/memory"
@@ -24,8 +25,9 @@ type Server struct {
 	Handler *registry.Handler
 	// Storage is the in-memory blob storage.
 	Storage *memory.Driver
-	// Metadata is the metadata store (bbolt in a temporary directory).
-	Metadata *bolt.Store
+	// Metadata is the metadata store (New's: bbolt in a temporary
+	// directory).
+	Metadata meta.Store
 
 	srv *httptest.Server
 	dir string

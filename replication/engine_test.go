@@ -23,9 +23,9 @@ import (
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
-	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/internal/testreg"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -51,7 +51,7 @@ func newRig(t *testing.T, dstOpts ...registry.Option) *rig {
 // newRigWith is newRig with engOpts applied after the rig's engine
 // options.
 func newRigWith(t *testing.T, engOpts []EngineOption, dstOpts ...registry.Option) *rig {
-	store := testbolt.Open(t)
+	store := teststores.Open(t)
 	rec, err := events.NewRecorder(store)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/metatest"
 	"github.com/berthreg/berth/replication"
@@ -14,7 +14,7 @@ import (
 // TestRecordTypes round-trips every field of the replication records
 // through the bbolt backend, with the record-type checks of metatest.
 func TestRecordTypes(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	metatest.RecordType(t, s, replication.Registries, replication.Registry{Name: "dc2", Type: "berth", Description: "second site",
 		URL: "https://dc2.example:5000", Username: "robot$replicator", Password: "secret", Insecure: true,
 		CACert: "-----BEGIN CERTIFICATE-----", CreatedAt: metatest.At(12), UpdatedAt: metatest.At(13)},
@@ -59,7 +59,7 @@ func TestRecordTypes(t *testing.T) {
 // order, and neither execution 7's nor execution 420's (whose key shares
 // the digits) are among those of execution 42.
 func TestExecutionTasksAreOneRange(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {
 		for _, k := range [][2]uint64{{42, 43}, {42, 100}, {42, 9}, {7, 8}, {420, 421}} {
 			if err := replication.Tasks.In(tx).Put(replication.Task{Execution: k[0], ID: k[1], Status: replication.StatusPending}); err != nil {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -54,7 +54,7 @@ func FuzzReplicationPolicy(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	store := testbolt.Open(f)
+	store := teststores.Open(f)
 	if err := store.Update(f.Context(), func(tx meta.Tx) error {
 		return Registries.In(tx).Put(Registry{Name: "dc2", URL: "https://dc2.example"})
 	}); err != nil {
@@ -120,7 +120,7 @@ func FuzzRegistryEndpoint(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	store := testbolt.Open(f)
+	store := teststores.Open(f)
 	eng, err := NewEngine(store, testjobs.Queue(f, store))
 	if err != nil {
 		f.Fatal(err)

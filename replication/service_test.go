@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -29,7 +29,7 @@ type serviceRig struct {
 
 func newService(t *testing.T) *serviceRig {
 	t.Helper()
-	store := testbolt.Open(t)
+	store := teststores.Open(t)
 	r := &serviceRig{store: store, runner: testjobs.Runner(t, store)}
 	eng := newEngine(t, store, replication.WithScheduler(r.runner))
 	svc, err := replication.NewService(store, eng, replication.WithPing(func(_ context.Context, rec replication.Registry) error {
@@ -85,7 +85,7 @@ func wantErr(t *testing.T, what string, err, kind error, msg string) {
 }
 
 func TestNewServiceRefusesBadCombinations(t *testing.T) {
-	store, other := testbolt.Open(t), testbolt.Open(t)
+	store, other := teststores.Open(t), teststores.Open(t)
 	for name, c := range map[string]struct {
 		store meta.Store
 		eng   *replication.Engine
@@ -105,7 +105,7 @@ func TestNewServiceRefusesBadCombinations(t *testing.T) {
 // TestNewEngineRefusesBadCombinations: an engine without a store or a
 // queue, or with a queue over another store, is never made.
 func TestNewEngineRefusesBadCombinations(t *testing.T) {
-	store, other := testbolt.Open(t), testbolt.Open(t)
+	store, other := teststores.Open(t), teststores.Open(t)
 	for name, c := range map[string]struct {
 		store meta.Store
 		queue *jobs.Queue
@@ -466,7 +466,7 @@ func TestServiceExecutions(t *testing.T) {
 // TestServiceGuard: the engine's guard decides which endpoint addresses
 // the service accepts.
 func TestServiceGuard(t *testing.T) {
-	store := testbolt.Open(t)
+	store := teststores.Open(t)
 	eng := newEngine(t, store, replication.WithOutboundGuard(netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8")))))
 	svc, err := replication.NewService(store, eng)
 	if err != nil {

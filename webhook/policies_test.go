@@ -11,7 +11,7 @@ import (
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/internal/eventually"
-	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 )
@@ -48,7 +48,7 @@ func hook(project, name, address string) Policy {
 // only (system policies have a scope of their own); every policy gets an
 // id of its own, never one a deleted policy had.
 func TestPolicyNamesPerProject(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	addProjects(t, s, "a", "b")
 	ps := newPolicies(t, s)
 	ctx := t.Context()
@@ -133,7 +133,7 @@ func TestDeletedPolicyLeavesNothing(t *testing.T) {
 // behind its back) fails for good without sending anything.
 func TestJobOfAnotherPolicyDropped(t *testing.T) {
 	recv := newReceiver(t, 200)
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	addProjects(t, s, "team")
 	ps := newPolicies(t, s)
 	p, err := ps.Create(t.Context(), hook("team", "deploy", recv.url))
@@ -173,7 +173,7 @@ func TestJobOfAnotherPolicyDropped(t *testing.T) {
 // never to a policy created since.
 func TestLegacyPolicyJobs(t *testing.T) {
 	recv := newReceiver(t, 200)
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	var seq uint64
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {
 		if err := PolicyRecords.In(tx).Put(hook("team", "legacy", recv.url)); err != nil {
@@ -207,7 +207,7 @@ func TestLegacyPolicyJobs(t *testing.T) {
 // secrets out keeps those of the stored target with the same address
 // (wherever it is in the list), and drops them for a new address.
 func TestUpdateKeepsSecretsOfSameAddress(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	addProjects(t, s, "team")
 	ps := newPolicies(t, s)
 	p := hook("team", "deploy", "https://one.example/")
@@ -279,7 +279,7 @@ func newPolicies(t *testing.T, s meta.Store) *Policies {
 // and errors (ErrInvalid naming the field as the API spells it, ErrExists,
 // meta.ErrNotFound for a missing project or policy).
 func TestPoliciesValidate(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	addProjects(t, s, "team")
 	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	ps, err := NewPolicies(s, WithClock(func() time.Time { return at }))

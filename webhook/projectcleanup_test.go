@@ -9,7 +9,7 @@ import (
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
-	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -18,7 +18,7 @@ import (
 // webhook policies with their deliveries and delivery jobs, and no other
 // project's (team-b and teamc share team's prefix).
 func TestProjectDeletionTakesItsPolicies(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	m, err := accounts.New(t.Context(), s, accounts.WithHashCost(bcrypt.MinCost), accounts.WithProjectCleanup(DeleteProjectPolicies))
 	if err != nil {
 		t.Fatal(err)

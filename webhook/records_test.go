@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berthreg/berth/internal/testbolt"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/metatest"
 )
@@ -24,7 +24,7 @@ func fullPolicy() Policy {
 // TestRecordTypes round-trips every field of the webhook records through
 // the bbolt backend, with the record-type checks of metatest.
 func TestRecordTypes(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	metatest.RecordType(t, s, PolicyRecords, fullPolicy(), func(p Policy, i int) Policy {
 		p.Targets = nil
 		switch {
@@ -51,7 +51,7 @@ func TestRecordTypes(t *testing.T) {
 // scope are three records, and deletePolicy takes one of them with its
 // deliveries and jobs only.
 func TestPolicyScopes(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {

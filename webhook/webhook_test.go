@@ -20,8 +20,8 @@ import (
 
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/eventually"
-	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/internal/testjobs"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -91,7 +91,7 @@ var loopbackAllowed = netguard.New(netguard.AllowNetworks(netip.MustParsePrefix(
 // newGuardedStack is newStack with deliveries checked by guard.
 func newGuardedStack(t *testing.T, guard *netguard.Guard, opts jobs.KindOptions, policies ...Policy) *stack {
 	t.Helper()
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {
 		for _, p := range policies {
 			if err := PolicyRecords.In(tx).Put(p); err != nil {
@@ -394,7 +394,7 @@ func FuzzVerify(f *testing.F) {
 }
 
 func TestPruneDeliveries(t *testing.T) {
-	s := testbolt.Open(t)
+	s := teststores.Open(t)
 	old := time.Now().Add(-30 * 24 * time.Hour)
 	var running, done meta.Job
 	if err := s.Update(t.Context(), func(tx meta.Tx) error {
@@ -442,7 +442,7 @@ func TestNewDelivererRejects(t *testing.T) {
 	if _, err := NewDeliverer(nil, "registry.example"); err == nil {
 		t.Error("NewDeliverer(nil store) accepted")
 	}
-	_, err := NewDeliverer(testbolt.Open(t), "registry.example", WithTransport(http.DefaultTransport), WithGuard(loopbackAllowed))
+	_, err := NewDeliverer(teststores.Open(t), "registry.example", WithTransport(http.DefaultTransport), WithGuard(loopbackAllowed))
 	if err == nil || !strings.Contains(err.Error(), "WithTransport and WithGuard") {
 		t.Errorf("WithTransport with WithGuard: %v, want an error naming both", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthreg/berth/meta/bolt"
+	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/registrytest"
 	"github.com/berthreg/berth/storage/memory"
@@ -18,7 +18,7 @@ import (
 // Serve is registrytest.New over store: in-memory blobs, anonymous
 // mounts on, opts after the defaults; stopped when the test ends (store
 // is the caller's, e.g. testbolt.Open's).
-func Serve(t testing.TB, store *bolt.Store, opts ...registry.Option) *registrytest.Server {
+func Serve(t testing.TB, store meta.Store, opts ...registry.Option) *registrytest.Server {
 	t.Helper()
 	driver := memory.New()
 	h, err := registry.New(driver, store, append([]registry.Option{registry.WithAnonymousMount(true)}, opts...)...)

@@ -7,12 +7,17 @@ import (
 )
 
 // pgxImporters are the packages allowed to compile in pgx and
-// golang-migrate: this one and the test helper. A package that offers
-// PostgreSQL to hosts (server, examples, cmd) joins the list when it is
-// wired.
+// golang-migrate: this one, the test helpers, and what offers PostgreSQL
+// to operators (the server's metadata.driver, the example server, the
+// metadata copy command). The registry, the API and every feature
+// package stay free of it.
 var pgxImporters = []string{
 	"github.com/berthreg/berth/meta/postgres",
 	"github.com/berthreg/berth/internal/testpg",
+	"github.com/berthreg/berth/internal/teststores",
+	"github.com/berthreg/berth/server",
+	"github.com/berthreg/berth/examples/registry",
+	"github.com/berthreg/berth/cmd/berth-metacopy",
 }
 
 // TestPgxStaysInItsPackages fails when a package of the module other than
