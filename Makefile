@@ -17,9 +17,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint unit race postgres fuzz conformance conformance-s3 e2e e2e-s3 smoke bench bench-gc clean
+.PHONY: test build tools lint unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres smoke bench bench-gc clean
 
-test: lint unit race postgres fuzz conformance conformance-s3 e2e e2e-s3 smoke
+test: lint unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres smoke
 	@echo "make test: all suites passed"
 
 build:
@@ -126,6 +126,23 @@ e2e-s3: build tools
 	scripts/minio.sh -- env BERTH_STORAGE_DRIVER=s3 BERTH_S3_REDIRECT_EXPIRY=10m BERTH_AUTH_DISABLED=true \
 		BERTH_SCAN_OSV_DB=$(SCAN_OSV_DB) BERTH_SCAN_AUTO_SCAN=true BERTH_E2E_AUTO_SCAN=1 \
 		scripts/serve.sh $(BIN)/registry -- sh -c 'e2e/run.sh "$$BERTH_REGISTRY" -run TestScanOnPush'
+
+# The OCI conformance suite and the real clients against the example
+# server on PostgreSQL (a fresh database each, scripts/serve.sh): the
+# conformance suite with blobs on S3 too, as a cluster runs, through the
+# token flow; the clients with auth, webhooks and scanning as in e2e.
+conformance-postgres: build
+	scripts/minio.sh -- scripts/postgres.sh -- env BERTH_METADATA_DRIVER=postgres BERTH_STORAGE_DRIVER=s3 \
+		BERTH_ADMIN_PASSWORD=$(TEST_ADMIN_PASSWORD) BERTH_CREATE_PROJECTS_ON_PUSH=true BERTH_SPARSE_MANIFESTS=true \
+		scripts/serve.sh $(BIN)/registry -- env OCI_USERNAME=admin OCI_PASSWORD=$(TEST_ADMIN_PASSWORD) \
+		OCI_API_BLOBS_MOUNT_ANONYMOUS=false sh -c 'conformance/run.sh "$$BERTH_REGISTRY"'
+
+e2e-postgres: build tools
+	scripts/postgres.sh -- env BERTH_METADATA_DRIVER=postgres \
+		BERTH_ADMIN_PASSWORD=$(TEST_ADMIN_PASSWORD) BERTH_CREATE_PROJECTS_ON_PUSH=true BERTH_E2E_BIG=1 BERTH_SCAN_OSV_DB=$(SCAN_OSV_DB) \
+		BERTH_OUTBOUND_ALLOW=127.0.0.0/8,::1 \
+		scripts/serve.sh $(BIN)/registry -- env BERTH_E2E_USER=admin BERTH_E2E_PASSWORD=$(TEST_ADMIN_PASSWORD) \
+		sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
 
 # The README's first command with zero configuration, driven by crane and skopeo.
 smoke: tools
