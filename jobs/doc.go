@@ -40,8 +40,14 @@
 //     insert (meta.ErrDuplicate for the others), so each tick fires once
 //     across the cluster however the instances' clocks disagree, as long
 //     as one instance holding the schedule is up at the tick; ticks when
-//     none is are not caught up. The job of a fire is kept, and so its
-//     key, for WithKeepFinished (default 7 days).
+//     none is are not caught up. A fire that falls in an outage of the
+//     store (its enqueue fails) is kept by every instance and tried
+//     again with backoff (WithScheduleRetry) until one instance enqueues
+//     it (the others then meet meta.ErrDuplicate and stop) or the
+//     schedule's next fire comes due, which drops it: a schedule has at
+//     most one fire outstanding, and an outage that spans several ticks
+//     delivers only the last of them. The job of a fire is kept, and so
+//     its key, for WithKeepFinished (default 7 days).
 //   - Idle runners do not write: they look for due jobs (Jobs.Due) and
 //     for finished jobs to prune in read-only transactions, and write
 //     only to lease, renew, record an outcome, enqueue a fire or prune.

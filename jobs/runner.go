@@ -68,6 +68,9 @@ type Runner struct {
 	poll         time.Duration
 	keepFinished time.Duration
 	logger       *slog.Logger
+	// fireBackoff and fireMaxBackoff space the tries of a cron fire
+	// whose enqueue failed.
+	fireBackoff, fireMaxBackoff time.Duration
 
 	mu          sync.Mutex
 	kinds       map[string]kind
@@ -103,6 +106,15 @@ func WithKeepFinished(d time.Duration) RunnerOption {
 // WithLogger sets the logger that receives failures (default: none).
 func WithLogger(l *slog.Logger) RunnerOption { return func(r *Runner) { r.logger = l } }
 
+// WithScheduleRetry sets the delays between the tries of a cron fire
+// whose enqueue failed (the store unreachable): base before the second
+// try, doubling up to max, jittered like Backoff (default 1 s doubling to
+// 1 min). The fire is tried until it is enqueued or the schedule's next
+// fire comes due.
+func WithScheduleRetry(base, max time.Duration) RunnerOption {
+	return func(r *Runner) { r.fireBackoff, r.fireMaxBackoff = base, max }
+}
+
 // withClock replaces time.Now (tests).
 func withClock(now func() time.Time) RunnerOption { return func(r *Runner) { r.now = now } }
 
@@ -124,6 +136,8 @@ func NewRunner(store meta.Store, opts ...RunnerOption) (*Runner, error) {
 		return nil, fmt.Errorf("jobs: NewRunner: WithPoll(%v): negative", r.poll)
 	case r.keepFinished < 0:
 		return nil, fmt.Errorf("jobs: NewRunner: WithKeepFinished(%v): negative", r.keepFinished)
+	case r.fireBackoff < 0 || r.fireMaxBackoff < 0:
+		return nil, fmt.Errorf("jobs: NewRunner: WithScheduleRetry(%v, %v): negative", r.fireBackoff, r.fireMaxBackoff)
 	}
 	if r.workers == 0 {
 		r.workers = 4
@@ -137,6 +151,13 @@ func NewRunner(store meta.Store, opts ...RunnerOption) (*Runner, error) {
 	if r.keepFinished == 0 {
 		r.keepFinished = 7 * 24 * time.Hour
 	}
+	if r.fireBackoff == 0 {
+		r.fireBackoff = time.Second
+	}
+	if r.fireMaxBackoff == 0 {
+		r.fireMaxBackoff = time.Minute
+	}
+	r.fireMaxBackoff = max(r.fireMaxBackoff, r.fireBackoff)
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
