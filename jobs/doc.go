@@ -48,6 +48,20 @@
 //     most one fire outstanding, and an outage that spans several ticks
 //     delivers only the last of them. The job of a fire is kept, and so
 //     its key, for WithKeepFinished (default 7 days).
+//   - An outage of the store (errors wrapping meta.ErrUnavailable) is
+//     not the jobs' fault. Workers keep polling and log the outage once
+//     and its end once (at Warn), not each look. An attempt that fails
+//     because a backend cannot be reached (an error wrapping
+//     meta.ErrUnavailable or storage.ErrUnavailable), or that stopped
+//     because the store went away and its lease could not be renewed, is
+//     given back: the job is pending again with backoff and its Attempts
+//     unchanged, up to KindOptions.OutageRetries in a row (default 20),
+//     so that a flapping database does not use up a job's MaxAttempts; a
+//     job still makes at most MaxAttempts × (OutageRetries + 1) attempts
+//     in all. The runner keeps trying to record an outcome while the
+//     store is down, for up to five minutes; an outcome it could not
+//     record leaves the job to another runner once the lease expires,
+//     and that attempt counts.
 //   - Idle runners do not write: they look for due jobs (Jobs.Due) and
 //     for finished jobs to prune in read-only transactions, and write
 //     only to lease, renew, record an outcome, enqueue a fire or prune.
