@@ -36,7 +36,15 @@ func toAuditJSON(e events.AuditEntry) auditLog {
 // events.ReadAudit pages in the store, never loading the log:
 //
 //   - Unfiltered (no q, no project, no before): page and page_size address
-//     the log directly; X-Total-Count is exact.
+//     the log directly, by sequence number (the id of an entry): page n
+//     holds the entries whose ids fall in the n-th window of page_size
+//     ids below the newest. X-Total-Count is the span of the ids, oldest
+//     kept to newest: Harbor's count of entries when ids have no gaps
+//     (meta/bolt), an upper bound when they have (a backend whose
+//     rolled-back appends burn ids, such as PostgreSQL), since counting
+//     would read the whole log. Either way the ceil(X-Total-Count /
+//     page_size) pages a client computes from it show every entry once;
+//     with gaps some hold fewer than page_size, even none.
 //   - Filtered: the walk skips (page-1)*page_size matches and collects
 //     page_size, examining at most events.MaxAuditScan events;
 //     X-Total-Count is omitted. When the walk stops with more of the log

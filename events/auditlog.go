@@ -134,11 +134,14 @@ type AuditQuery struct {
 type AuditPage struct {
 	// Entries are the page's entries, newest first.
 	Entries []AuditEntry
-	// Total is the number of events in the log; -1 when unknown (a
-	// filtered or continued query).
+	// Total, for an unfiltered query, is the span of the log's sequence
+	// numbers, from its oldest kept event to its last: its number of
+	// events, or more when sequence numbers have gaps (see ReadAudit);
+	// -1 when unknown (a filtered or continued query).
 	Total int64
 	// More reports a next page by number (Page+1), for an unfiltered
-	// query.
+	// query; it may hold fewer than Size entries (even none) when the
+	// log has gaps.
 	More bool
 	// Next, when not 0, continues a filtered query: the same query with
 	// Page 1, Before Next and Skip NextSkip. A page may hold fewer entries
@@ -172,7 +175,18 @@ func (q AuditQuery) validate() error {
 // events is for the caller to decide (accounts.Manager.AuditLog does).
 //
 //   - Unfiltered (no Filter, no Project, no cursor): Page and Size address
-//     the log directly; Total is exact.
+//     the log directly by sequence number: page n holds the events
+//     numbered in the n-th window of Size numbers below the last, so
+//     pages never repeat or miss an event, at a cost bounded by Size.
+//     Sequence numbers increase but may have gaps (meta.Event.Seq: a
+//     backend whose rolled-back appends burn numbers, such as
+//     meta/postgres), so a page may hold fewer than Size entries, even
+//     none, and Total, the span of the numbers, is the number of events
+//     only when there are no gaps, and otherwise an upper bound: an exact
+//     count would read the whole log on every page. The ceil(Total/Size)
+//     pages it implies reach every event. On meta/bolt, whose numbers are
+//     given again after a rollback and whose Purge removes the oldest
+//     events only, there are no gaps and Total is exact.
 //   - Otherwise the walk passes over Skip+(Page-1)*Size matches and
 //     collects Size, examining at most MaxAuditScan events; when it stops
 //     with more of the log below, Next and NextSkip say where to go on.
@@ -204,9 +218,17 @@ func entries(evs []meta.Event) []AuditEntry {
 	return out
 }
 
-// auditByPosition serves an unfiltered page: the log's sequence numbers
-// run without holes from its oldest kept event (Purge removes the oldest
-// only), so page n starts at a computed position.
+// auditByPosition serves an unfiltered page by sequence number: page n
+// shows the events numbered within the n-th window of size numbers below
+// the log's last one (Events.Last), down to its oldest kept event. The
+// windows tile the log's span, so paging shows every event once, with
+// no work beyond the page however deep it lies; but sequence numbers may
+// have gaps (a rolled-back append on a backend that burns numbers), so a
+// page may hold fewer than size events, even none while later pages hold
+// some. Total is the span, last-first+1: the number of events when the
+// log has no gaps, an upper bound when it has (counting them would mean
+// reading the whole log), and what the pages add up to: ceil(Total/size)
+// pages reach every event.
 func auditByPosition(ev meta.Events, num, size int) (AuditPage, error) {
 	res := AuditPage{Entries: []AuditEntry{}}
 	last, err := ev.Last()
@@ -214,7 +236,7 @@ func auditByPosition(ev meta.Events, num, size int) (AuditPage, error) {
 		return res, err
 	}
 	oldest, err := ev.List(0, 1)
-	if err != nil || len(oldest) == 0 {
+	if err != nil || len(oldest) == 0 || oldest[0].Seq > last {
 		return res, err
 	}
 	first := oldest[0].Seq
@@ -223,13 +245,20 @@ func auditByPosition(ev meta.Events, num, size int) (AuditPage, error) {
 	if skip >= uint64(res.Total) {
 		return res, nil
 	}
-	top := last - skip // the newest event of the page
-	p, err := ev.Backward(top+1, size, size, nil)
+	top := last - skip // the window is [top-size+1, top], at most down to first
+	bottom := first
+	if top-first+1 > uint64(size) {
+		bottom = top - uint64(size) + 1
+		res.More = true
+	}
+	// At most size events lie in the window: examining size below top+1
+	// reaches its bottom, and whatever they take from the windows below
+	// is left to those.
+	p, err := ev.Backward(top+1, size, size, func(e meta.Event) bool { return e.Seq >= bottom })
 	if err != nil {
 		return res, err
 	}
 	res.Entries = entries(p.Events)
-	res.More = top-first+1 > uint64(size)
 	return res, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/berthreg/berth/internal/outage"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -24,9 +25,15 @@ type Consumer struct {
 	tx          TxFunc
 	batch       int
 	poll, retry time.Duration
-	bell        *Bell
-	done        func(batch []meta.Event)
-	logger      *slog.Logger
+	// outageRetry caps the wait after a step that failed because the
+	// store (or a backend the handler uses) cannot be reached.
+	outageRetry time.Duration
+	// storeDown is set while steps fail with an outage: the change is
+	// logged, not each failure (Run only).
+	storeDown bool
+	bell      *Bell
+	done      func(batch []meta.Event)
+	logger    *slog.Logger
 	// lease is how long a Func consumer's hold on its batch lasts without
 	// a renewal; owner names this instance in the lease record.
 	lease time.Duration
@@ -78,8 +85,20 @@ func WithBatch(n int) ConsumerOption { return func(c *Consumer) { c.batch = n } 
 func WithPoll(d time.Duration) ConsumerOption { return func(c *Consumer) { c.poll = d } }
 
 // WithRetry sets the delay after a failed batch (default 1 s, doubling to
-// a minute).
+// a minute). Failures because a backend cannot be reached wait less (see
+// WithOutageRetry).
 func WithRetry(d time.Duration) ConsumerOption { return func(c *Consumer) { c.retry = d } }
+
+// WithOutageRetry caps the delay after a step that failed because a
+// backend cannot be reached (an error wrapping meta.ErrUnavailable or
+// storage.ErrUnavailable: the metadata store is down) at d (default 5 s):
+// the delay starts at WithRetry's and doubles up to d, and a Bell ring
+// (an event appended here, so the store is back) ends it at once. The
+// consumer so resumes within d of the store's return, where a failing
+// handler's batch backs off up to a minute and ignores the Bell.
+func WithOutageRetry(d time.Duration) ConsumerOption {
+	return func(c *Consumer) { c.outageRetry = d }
+}
 
 // WithBell makes b wake the consumer as soon as events are appended here.
 func WithBell(b *Bell) ConsumerOption { return func(c *Consumer) { c.bell = b } }
@@ -134,6 +153,8 @@ func NewConsumer(store meta.Store, name string, h Handler, opts ...ConsumerOptio
 		return nil, fmt.Errorf("events: NewConsumer %s: WithPoll(%v): negative", name, c.poll)
 	case c.retry < 0:
 		return nil, fmt.Errorf("events: NewConsumer %s: WithRetry(%v): negative", name, c.retry)
+	case c.outageRetry < 0:
+		return nil, fmt.Errorf("events: NewConsumer %s: WithOutageRetry(%v): negative", name, c.outageRetry)
 	case c.lease < 0:
 		return nil, fmt.Errorf("events: NewConsumer %s: WithLease(%v): negative", name, c.lease)
 	}
@@ -145,6 +166,9 @@ func NewConsumer(store meta.Store, name string, h Handler, opts ...ConsumerOptio
 	}
 	if c.retry == 0 {
 		c.retry = time.Second
+	}
+	if c.outageRetry == 0 {
+		c.outageRetry = 5 * time.Second
 	}
 	if c.lease == 0 {
 		c.lease = 30 * time.Second
@@ -178,23 +202,36 @@ func (c *Consumer) Init(ctx context.Context) error {
 	return c.store.Update(ctx, func(tx meta.Tx) error { _, err := c.cursor(tx); return err })
 }
 
-// Run consumes until ctx is done.
+// Run consumes until ctx is done. After a failed step it waits before
+// the next: up to a minute, doubling from WithRetry's delay, when the
+// handler failed; when the store (or another backend) could not be
+// reached, at most WithOutageRetry's delay, or until the Bell rings. An
+// outage is logged once when it starts and once when it ends (at Warn),
+// other failures each time (at Error).
 func (c *Consumer) Run(ctx context.Context) error {
-	poll, retry := c.poll, c.retry
-	delay := retry
+	poll := c.poll
+	delay, outageDelay := c.retry, c.retry
 	for {
 		wake := c.bell.Wait()
 		n, err := c.Step(ctx)
+		c.noteStore(err)
 		wait := poll
 		switch {
 		case err != nil && ctx.Err() == nil:
-			if c.logger != nil {
-				c.logger.Error("events: consumer", "name", c.name, "err", err)
+			var bell bool
+			if outage.Is(err) {
+				wait, outageDelay, bell = c.afterFailure(err, outageDelay)
+			} else {
+				if c.logger != nil {
+					c.logger.Error("events: consumer", "name", c.name, "err", err)
+				}
+				wait, delay, bell = c.afterFailure(err, delay)
 			}
-			wait, delay = delay, min(2*delay, time.Minute)
-			wake = nil
+			if !bell {
+				wake = nil
+			}
 		case err == nil:
-			delay = retry
+			delay, outageDelay = c.retry, c.retry
 			if n > 0 {
 				continue // there may be more
 			}
@@ -208,6 +245,38 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+}
+
+// afterFailure is the wait after a step that failed with err, given the
+// current delay of its kind of failure: the wait, the delay for the next
+// failure of the kind, and whether a Bell ring ends the wait. A handler's
+// failure waits delay, doubling up to a minute, deaf to the Bell (the
+// batch would fail again at once); an outage waits at most outageRetry
+// and a ring ends it, since a ring says an event was just committed here:
+// the store is back.
+func (c *Consumer) afterFailure(err error, delay time.Duration) (wait, next time.Duration, bell bool) {
+	if outage.Is(err) {
+		wait = min(delay, c.outageRetry)
+		return wait, min(2*wait, c.outageRetry), true
+	}
+	return delay, min(2*delay, time.Minute), false
+}
+
+// noteStore logs, once per change, that steps fail because a backend
+// cannot be reached, and that one succeeded again.
+func (c *Consumer) noteStore(err error) {
+	switch {
+	case outage.Is(err):
+		if !c.storeDown && c.logger != nil {
+			c.logger.Warn("events: consumer: a backend is unavailable; retrying", "name", c.name, "err", err)
+		}
+		c.storeDown = true
+	case err == nil:
+		if c.storeDown && c.logger != nil {
+			c.logger.Warn("events: consumer: recovered", "name", c.name)
+		}
+		c.storeDown = false
 	}
 }
 
@@ -342,11 +411,13 @@ func (c *Consumer) stepFunc(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	c.token = token
-	lost, err := c.handle(ctx, batch, claim)
+	lost, cause, err := c.handle(ctx, batch, claim)
 	// A fresh context: what was done must be recorded even as Run stops.
 	fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	switch {
+	case lost && cause != nil: // the store failed: an outage is one to Run
+		return 0, fmt.Errorf("events: consumer %s: batch after %d: %w: renewing it: %w", c.name, from, ErrLeaseLost, cause)
 	case lost:
 		return 0, fmt.Errorf("events: consumer %s: batch after %d: %w", c.name, from, ErrLeaseLost)
 	case err != nil:
@@ -385,8 +456,9 @@ func (c *Consumer) stepFunc(ctx context.Context) (int, error) {
 
 // handle runs the Func on batch with a heartbeat that renews claim every
 // third of the lease; lost reports that the lease could not be kept (the
-// Func's context was canceled then).
-func (c *Consumer) handle(ctx context.Context, batch []meta.Event, claim consumerLease) (lost bool, err error) {
+// Func's context was canceled then), cause the store's error when a
+// renewal failed.
+func (c *Consumer) handle(ctx context.Context, batch []meta.Event, claim consumerLease) (lost bool, cause, err error) {
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var gone atomic.Bool
@@ -402,7 +474,7 @@ func (c *Consumer) handle(ctx context.Context, batch []meta.Event, claim consume
 				return
 			case <-t.C:
 				var ok bool
-				if until, ok = c.renew(hctx, claim.Token, until); !ok {
+				if until, ok, cause = c.renew(hctx, claim.Token, until); !ok {
 					gone.Store(true)
 					cancel()
 					return
@@ -413,13 +485,14 @@ func (c *Consumer) handle(ctx context.Context, batch []meta.Event, claim consume
 	err = c.fn(hctx, batch)
 	cancel()
 	<-beat
-	return gone.Load(), err
+	return gone.Load(), cause, err
 }
 
 // renew extends the lease of claim token from now; it returns the new
 // expiry, or false when the lease is no longer this claim's, or when it
-// could not be renewed and would expire before the next try.
-func (c *Consumer) renew(ctx context.Context, token uint64, until time.Time) (time.Time, bool) {
+// could not be renewed and would expire before the next try. The error
+// is the store's, when the lease could not be renewed.
+func (c *Consumer) renew(ctx context.Context, token uint64, until time.Time) (time.Time, bool, error) {
 	mine := false
 	next := until
 	err := c.store.Update(ctx, func(tx meta.Tx) error {
@@ -443,9 +516,9 @@ func (c *Consumer) renew(ctx context.Context, token uint64, until time.Time) (ti
 		// A store hiccup keeps the batch going while the lease has
 		// slack past the next try; after that, another instance may
 		// take over, and this one stops.
-		return until, ctx.Err() == nil && c.clock().Add(c.lease/3).Before(until)
+		return until, ctx.Err() == nil && c.clock().Add(c.lease/3).Before(until), err
 	}
-	return next, mine
+	return next, mine, nil
 }
 
 // release drops the lease of claim token, if it still holds it.

@@ -43,6 +43,14 @@
 //     clock: they must agree to well within a third of the lease.
 //   - Idle consumers do not write: they look for new events, and at the
 //     lease, in read-only transactions.
+//   - While the store cannot be reached (errors wrapping
+//     meta.ErrUnavailable), a consumer retries at most every
+//     WithOutageRetry (default 5 s), and at once when the Bell rings (an
+//     event committed here: the store is back); it logs the outage once
+//     and its end once. A handler that fails for its own reasons backs
+//     off up to a minute instead. A Func whose lease could not be renewed
+//     because the store went away ends with ErrLeaseLost wrapping the
+//     store's error, which counts as an outage.
 //
 // Sequence numbers increase but may have gaps (a backend may burn numbers
 // in appends that roll back), so consumers move their cursor to the last

@@ -40,8 +40,28 @@
 //     insert (meta.ErrDuplicate for the others), so each tick fires once
 //     across the cluster however the instances' clocks disagree, as long
 //     as one instance holding the schedule is up at the tick; ticks when
-//     none is are not caught up. The job of a fire is kept, and so its
-//     key, for WithKeepFinished (default 7 days).
+//     none is are not caught up. A fire that falls in an outage of the
+//     store (its enqueue fails) is kept by every instance and tried
+//     again with backoff (WithScheduleRetry) until one instance enqueues
+//     it (the others then meet meta.ErrDuplicate and stop) or the
+//     schedule's next fire comes due, which drops it: a schedule has at
+//     most one fire outstanding, and an outage that spans several ticks
+//     delivers only the last of them. The job of a fire is kept, and so
+//     its key, for WithKeepFinished (default 7 days).
+//   - An outage of the store (errors wrapping meta.ErrUnavailable) is
+//     not the jobs' fault. Workers keep polling and log the outage once
+//     and its end once (at Warn), not each look. An attempt that fails
+//     because a backend cannot be reached (an error wrapping
+//     meta.ErrUnavailable or storage.ErrUnavailable), or that stopped
+//     because the store went away and its lease could not be renewed, is
+//     given back: the job is pending again with backoff and its Attempts
+//     unchanged, up to KindOptions.OutageRetries in a row (default 20),
+//     so that a flapping database does not use up a job's MaxAttempts; a
+//     job still makes at most MaxAttempts × (OutageRetries + 1) attempts
+//     in all. The runner keeps trying to record an outcome while the
+//     store is down, for up to five minutes; an outcome it could not
+//     record leaves the job to another runner once the lease expires,
+//     and that attempt counts.
 //   - Idle runners do not write: they look for due jobs (Jobs.Due) and
 //     for finished jobs to prune in read-only transactions, and write
 //     only to lease, renew, record an outcome, enqueue a fire or prune.

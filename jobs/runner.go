@@ -9,15 +9,20 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/berthreg/berth/internal/outage"
 	"github.com/berthreg/berth/meta"
 )
 
 // Handler runs one attempt of a job. It must be idempotent: a job whose
 // runner died mid-attempt runs again. Returning an error schedules a retry
-// (see Permanent).
+// (see Permanent); an error wrapping meta.ErrUnavailable or
+// storage.ErrUnavailable (a backend unreachable) schedules one that does
+// not count as an attempt (see KindOptions.OutageRetries).
 type Handler interface {
 	Run(ctx context.Context, j meta.Job) error
 }
@@ -51,6 +56,17 @@ type KindOptions struct {
 	Backoff, MaxBackoff time.Duration
 	// Timeout bounds one attempt (0: none).
 	Timeout time.Duration
+	// OutageRetries is how many attempts in a row that fail because a
+	// backend cannot be reached (an error wrapping meta.ErrUnavailable
+	// or storage.ErrUnavailable, with or without a lost lease) are given
+	// back instead of counting towards MaxAttempts (0: 20; negative:
+	// none). Such an attempt leaves the job pending with the usual
+	// backoff, its Attempts unchanged and its LastError saying how many
+	// were given back in a row; the one after OutageRetries counts like
+	// any failure, and starts the streak again. So a job makes at most
+	// MaxAttempts × (OutageRetries + 1) attempts in all, and a flapping
+	// database neither kills a job nor keeps it for ever.
+	OutageRetries int
 }
 
 type kind struct {
@@ -68,6 +84,13 @@ type Runner struct {
 	poll         time.Duration
 	keepFinished time.Duration
 	logger       *slog.Logger
+	// fireBackoff and fireMaxBackoff space the tries of a cron fire
+	// whose enqueue failed.
+	fireBackoff, fireMaxBackoff time.Duration
+
+	// storeDown is set while the workers' looks for jobs fail because
+	// the store cannot be reached: the change is logged, not each look.
+	storeDown atomic.Bool
 
 	mu          sync.Mutex
 	kinds       map[string]kind
@@ -103,6 +126,15 @@ func WithKeepFinished(d time.Duration) RunnerOption {
 // WithLogger sets the logger that receives failures (default: none).
 func WithLogger(l *slog.Logger) RunnerOption { return func(r *Runner) { r.logger = l } }
 
+// WithScheduleRetry sets the delays between the tries of a cron fire
+// whose enqueue failed (the store unreachable): base before the second
+// try, doubling up to max, jittered like Backoff (default 1 s doubling to
+// 1 min). The fire is tried until it is enqueued or the schedule's next
+// fire comes due.
+func WithScheduleRetry(base, max time.Duration) RunnerOption {
+	return func(r *Runner) { r.fireBackoff, r.fireMaxBackoff = base, max }
+}
+
 // withClock replaces time.Now (tests).
 func withClock(now func() time.Time) RunnerOption { return func(r *Runner) { r.now = now } }
 
@@ -124,6 +156,8 @@ func NewRunner(store meta.Store, opts ...RunnerOption) (*Runner, error) {
 		return nil, fmt.Errorf("jobs: NewRunner: WithPoll(%v): negative", r.poll)
 	case r.keepFinished < 0:
 		return nil, fmt.Errorf("jobs: NewRunner: WithKeepFinished(%v): negative", r.keepFinished)
+	case r.fireBackoff < 0 || r.fireMaxBackoff < 0:
+		return nil, fmt.Errorf("jobs: NewRunner: WithScheduleRetry(%v, %v): negative", r.fireBackoff, r.fireMaxBackoff)
 	}
 	if r.workers == 0 {
 		r.workers = 4
@@ -137,6 +171,13 @@ func NewRunner(store meta.Store, opts ...RunnerOption) (*Runner, error) {
 	if r.keepFinished == 0 {
 		r.keepFinished = 7 * 24 * time.Hour
 	}
+	if r.fireBackoff == 0 {
+		r.fireBackoff = time.Second
+	}
+	if r.fireMaxBackoff == 0 {
+		r.fireMaxBackoff = time.Minute
+	}
+	r.fireMaxBackoff = max(r.fireMaxBackoff, r.fireBackoff)
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -170,6 +211,12 @@ func (r *Runner) Handle(k string, h Handler, o KindOptions) {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 5 * time.Minute
+	}
+	switch {
+	case o.OutageRetries == 0:
+		o.OutageRetries = 20
+	case o.OutageRetries < 0:
+		o.OutageRetries = 0
 	}
 	r.mu.Lock()
 	r.kinds[k] = kind{h, o}
@@ -206,6 +253,7 @@ func (r *Runner) work(ctx context.Context, worker string) {
 	defer t.Stop()
 	for ctx.Err() == nil {
 		job, k, err := r.lease(ctx, worker)
+		r.noteStore(err)
 		if err == nil {
 			// More may be due: hand the look on to an idle worker. A wake
 			// is passed on only by a worker that found a job, so with
@@ -214,7 +262,7 @@ func (r *Runner) work(ctx context.Context, worker string) {
 			r.execute(ctx, worker, job, k)
 			continue
 		}
-		if !errors.Is(err, meta.ErrNotFound) && ctx.Err() == nil {
+		if !errors.Is(err, meta.ErrNotFound) && !outage.Is(err) && ctx.Err() == nil {
 			r.log().Error("jobs: lease", "err", err)
 		}
 		t.Reset(poll)
@@ -222,6 +270,23 @@ func (r *Runner) work(ctx context.Context, worker string) {
 		case <-ctx.Done():
 		case <-r.wake: // consumed: look once
 		case <-t.C:
+		}
+	}
+}
+
+// noteStore logs, once per change, that the workers' looks for jobs fail
+// because the store cannot be reached (err an outage) and that they work
+// again (err nil or meta.ErrNotFound), both at Warn: an outage costs two
+// lines, not one per look and worker.
+func (r *Runner) noteStore(err error) {
+	switch {
+	case outage.Is(err):
+		if r.storeDown.CompareAndSwap(false, true) {
+			r.log().Warn("jobs: lease: the store is unavailable; workers keep polling", "err", err)
+		}
+	case err == nil || errors.Is(err, meta.ErrNotFound):
+		if r.storeDown.CompareAndSwap(true, false) {
+			r.log().Warn("jobs: lease: the store is reachable again: recovered")
 		}
 	}
 }
@@ -318,7 +383,10 @@ func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kin
 		defer cancel()
 	}
 	beat := make(chan struct{})
-	var lost bool
+	var (
+		lost    bool
+		lostErr error // why the lease could not be renewed, if the store failed
+	)
 	go func() {
 		defer close(beat)
 		t := time.NewTicker(r.leaseTime() / 3)
@@ -330,7 +398,7 @@ func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kin
 				return
 			case <-t.C:
 				var ok bool
-				if until, ok = r.heartbeat(ctx, worker, job, until); !ok {
+				if until, ok, lostErr = r.heartbeat(ctx, worker, job, until); !ok {
 					lost = true
 					cancel()
 					return
@@ -342,13 +410,20 @@ func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kin
 	cancel()
 	<-beat
 	if lost {
-		r.log().Warn("jobs: lease lost or job canceled during an attempt", "job", job.ID, "kind", job.Kind)
-		return
+		if !outage.Is(lostErr) {
+			r.log().Warn("jobs: lease lost or job canceled during an attempt", "job", job.ID, "kind", job.Kind)
+			return
+		}
+		// The store went away under the attempt, which stopped before
+		// its lease could pass to another runner. Once the store is back,
+		// the attempt is given back (see KindOptions.OutageRetries), if
+		// no other runner took the job over meanwhile.
+		err = fmt.Errorf("jobs: attempt stopped: its lease could not be renewed: %w", lostErr)
 	}
 	if ctx.Err() != nil && err != nil {
 		err = fmt.Errorf("runner stopped: %w", err)
 	}
-	r.finish(worker, job, k, err)
+	r.finish(ctx, worker, job, k, err)
 }
 
 // runHandler runs h, turning a panic into an error.
@@ -371,8 +446,9 @@ func mine(j, leased meta.Job, worker string) bool {
 // another runner took it, or it was canceled), or when the lease could
 // not be extended and would expire before the next heartbeat: another
 // runner may take the job over then, and this attempt must have stopped
-// by that time (a kind's limit counts live leases).
-func (r *Runner) heartbeat(ctx context.Context, worker string, leased meta.Job, until time.Time) (time.Time, bool) {
+// by that time (a kind's limit counts live leases). The error is the
+// store's, when the lease could not be extended.
+func (r *Runner) heartbeat(ctx context.Context, worker string, leased meta.Job, until time.Time) (time.Time, bool, error) {
 	ok := false
 	next := until
 	err := r.store.Update(ctx, func(tx meta.Tx) error {
@@ -393,17 +469,24 @@ func (r *Runner) heartbeat(ctx context.Context, worker string, leased meta.Job, 
 		}
 		// A store hiccup keeps the attempt going while the lease has
 		// slack past the next heartbeat.
-		return until, ctx.Err() == nil && r.clock().Add(r.leaseTime()/3).Before(until)
+		return until, ctx.Err() == nil && r.clock().Add(r.leaseTime()/3).Before(until), err
 	}
-	return next, ok
+	return next, ok, nil
 }
 
+// recordPatience is how long finish keeps trying to record an attempt's
+// outcome while the store cannot be reached: an outcome not recorded
+// leaves the job to be taken over when its lease expires, as an attempt
+// that counts.
+const recordPatience = 5 * time.Minute
+
 // finish records an attempt's outcome, unless the job is no longer ours.
-func (r *Runner) finish(worker string, leased meta.Job, k kind, runErr error) {
-	// A fresh context: the outcome must be recorded even as Run stops.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := r.store.Update(ctx, func(tx meta.Tx) error {
+// While the store cannot be reached it tries again, with backoff, for
+// recordPatience, or until Run stops.
+func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k kind, runErr error) {
+	var givenBack bool
+	record := func(tx meta.Tx) error {
+		givenBack = false
 		j, err := tx.Jobs().Get(leased.ID)
 		if err != nil || !mine(j, leased, worker) {
 			return err
@@ -411,23 +494,75 @@ func (r *Runner) finish(worker string, leased meta.Job, k kind, runErr error) {
 		now := r.clock().UTC()
 		j.Worker, j.LeaseUntil, j.UpdatedAt = "", time.Time{}, now
 		var perm permanent
-		switch {
+		switch streak := outageStreak(j.LastError); {
 		case runErr == nil:
 			j.State, j.FinishedAt, j.LastError = meta.JobSucceeded, now, ""
-		case errors.As(runErr, &perm) || j.Attempts >= maxAttempts(j, k.opts):
+		case errors.As(runErr, &perm):
+			j.State, j.FinishedAt, j.LastError = meta.JobDead, now, runErr.Error()
+		case outage.Is(runErr) && streak < k.opts.OutageRetries:
+			// Not the job's fault: the attempt is given back.
+			givenBack = true
+			j.Attempts--
+			j.State, j.LastError = meta.JobPending, fmt.Sprintf(outageMark+"%d in a row): %v", streak+1, runErr)
+			j.RunAt = now.Add(Backoff(k.opts.Backoff, k.opts.MaxBackoff, streak+1))
+		case j.Attempts >= maxAttempts(j, k.opts):
 			j.State, j.FinishedAt, j.LastError = meta.JobDead, now, runErr.Error()
 		default:
 			j.State, j.LastError = meta.JobPending, runErr.Error()
 			j.RunAt = now.Add(Backoff(k.opts.Backoff, k.opts.MaxBackoff, j.Attempts))
 		}
 		return tx.Jobs().Put(j)
-	})
+	}
+	giveUp := time.Now().Add(recordPatience)
+	var err error
+	for try := 1; ; try++ {
+		// A fresh context: the outcome must be recorded even as Run stops.
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err = r.store.Update(tctx, record)
+		cancel()
+		if err == nil || !outage.Is(err) || ctx.Err() != nil || time.Now().After(giveUp) {
+			break
+		}
+		if try == 1 {
+			r.log().Warn("jobs: recording an attempt: the store is unavailable; retrying", "job", leased.ID, "kind", leased.Kind, "err", err)
+		}
+		t := time.NewTimer(Backoff(50*time.Millisecond, 2*time.Second, try))
+		select {
+		case <-ctx.Done(): // one last try
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	if err != nil {
 		r.log().Error("jobs: recording an attempt", "job", leased.ID, "kind", leased.Kind, "err", err)
 	}
-	if runErr != nil {
+	switch {
+	case runErr == nil:
+	case givenBack && err == nil:
+		r.log().Warn("jobs: attempt failed: a backend is unavailable; the attempt is given back", "job", leased.ID, "kind", leased.Kind, "attempt", leased.Attempts, "err", runErr)
+	default:
 		r.log().Warn("jobs: attempt failed", "job", leased.ID, "kind", leased.Kind, "attempt", leased.Attempts, "err", runErr)
 	}
+}
+
+// outageMark starts the LastError of a job whose attempt was given back
+// because a backend was unavailable; the count that follows is how many
+// in a row were (outageStreak reads it back).
+const outageMark = "jobs: attempt given back, a backend being unavailable ("
+
+// outageStreak is how many attempts in a row were given back, as the
+// job's LastError says (0 when its last failure counted).
+func outageStreak(lastError string) int {
+	rest, ok := strings.CutPrefix(lastError, outageMark)
+	if !ok {
+		return 0
+	}
+	digits, _, _ := strings.Cut(rest, " ")
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // Backoff is the delay before the retry that follows attempt n (from 1):

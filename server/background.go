@@ -42,7 +42,8 @@ var replicationPrincipal = auth.Principal{Name: "replication", Kind: auth.User, 
 type background struct {
 	store    meta.Store
 	logger   *slog.Logger
-	bell     *events.Bell // rings when events are appended
+	lease    time.Duration // events.jobLease: jobs' and Func consumers' leases
+	bell     *events.Bell  // rings when events are appended
 	recorder *events.Recorder
 	pulls    bool // the recorder samples pulls: run its batcher
 	runner   *jobs.Runner
@@ -73,7 +74,7 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 	if err != nil {
 		return nil, err
 	}
-	b := &background{store: store, logger: logger, bell: &events.Bell{}, outbound: outbound}
+	b := &background{store: store, logger: logger, lease: ec.JobLease, bell: &events.Bell{}, outbound: outbound}
 	if b.recorder, err = events.NewRecorder(store, events.WithRecorderBell(b.bell),
 		events.WithPullSample(ec.PullSample), events.WithRecorderLogger(logger)); err != nil {
 		return nil, fmt.Errorf("config: events.pullSample: %w", err)
@@ -133,10 +134,17 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 	return b, nil
 }
 
+// consumerOptions are the options of every consumer the server runs:
+// its bell, its logger, and events.jobLease as a Func consumer's lease
+// (one knob for the leases of jobs and consumers).
+func (b *background) consumerOptions() []events.ConsumerOption {
+	return []events.ConsumerOption{events.WithBell(b.bell), events.WithLogger(b.logger), events.WithLease(b.lease)}
+}
+
 // consume adds a consumer of the event log that enqueues jobs in tx.
 func (b *background) consume(name string, tx events.TxFunc) error {
-	c, err := events.NewConsumer(b.store, name, tx, events.WithFrom(events.FromNow), events.WithBell(b.bell),
-		events.WithLogger(b.logger), events.WithDone(func([]meta.Event) { b.runner.Wake() }))
+	c, err := events.NewConsumer(b.store, name, tx, append(b.consumerOptions(), events.WithFrom(events.FromNow),
+		events.WithDone(func([]meta.Event) { b.runner.Wake() }))...)
 	if err != nil {
 		return err
 	}
@@ -172,13 +180,13 @@ func (b *background) addReplication(ctx context.Context, cfg Config, local http.
 // addConsumers adds the webhook dispatcher, the syslog forwarder when
 // events.syslog is set, and the host's consumers.
 func (b *background) addConsumers(cfg Config, extra []Consumer) error {
-	dispatcher, err := webhook.Dispatcher(b.store, b.bell, b.runner.Wake, events.WithLogger(b.logger))
+	dispatcher, err := webhook.Dispatcher(b.store, b.bell, b.runner.Wake, b.consumerOptions()...)
 	if err != nil {
 		return err
 	}
 	b.consumers = append(b.consumers, dispatcher)
 	if cfg.Events.Syslog != "" {
-		fwd, err := syslogForwarder(b.store, b.bell, cfg.Events.Syslog, b.logger)
+		fwd, err := syslogForwarder(b.store, cfg.Events.Syslog, b.consumerOptions()...)
 		if err != nil {
 			return err
 		}
@@ -193,8 +201,7 @@ func (b *background) addConsumers(cfg Config, extra []Consumer) error {
 				return fmt.Errorf("WithConsumers: consumer name %q is taken", c.Name)
 			}
 		}
-		ec, err := events.NewConsumer(b.store, c.Name, c.Handler,
-			append([]events.ConsumerOption{events.WithBell(b.bell), events.WithLogger(b.logger)}, c.Options...)...)
+		ec, err := events.NewConsumer(b.store, c.Name, c.Handler, append(b.consumerOptions(), c.Options...)...)
 		if err != nil {
 			return fmt.Errorf("WithConsumers: consumer %d (%q): %w", i, c.Name, err)
 		}

@@ -28,7 +28,10 @@ type EventsConfig struct {
 	WebhookConcurrency int `yaml:"webhookConcurrency"`
 	// JobLease is how long a running job stays leased without a heartbeat:
 	// after a crash its job runs again once it expires (BERTH_JOB_LEASE,
-	// default 30s).
+	// default 30s). It is also the lease of the event log's Func
+	// consumers (the syslog forwarder, a host's consumers): how long the
+	// other instances wait before they take over a batch whose instance
+	// died. A host consumer's own events.WithLease prevails.
 	JobLease time.Duration `yaml:"jobLease"`
 	// AuditRetention, when set, deletes events (the audit log) older than
 	// it that every consumer has handled, on AuditPurgeSchedule, a cron

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"log/syslog"
 	"strings"
 
@@ -13,8 +12,9 @@ import (
 
 // syslogForwarder returns the consumer that writes the audit log to the
 // syslog server at target ("udp://host:514" or "tcp://host:514"), one
-// message per event: time, operator, operation, resource, result.
-func syslogForwarder(store meta.Store, bell *events.Bell, target string, logger *slog.Logger) (*events.Consumer, error) {
+// message per event: time, operator, operation, resource, result. opts
+// are the server's consumer options (its bell, logger and lease).
+func syslogForwarder(store meta.Store, target string, opts ...events.ConsumerOption) (*events.Consumer, error) {
 	network, addr, _ := strings.Cut(target, "://")
 	w, err := syslog.Dial(network, addr, syslog.LOG_INFO|syslog.LOG_AUTH, "berth-audit")
 	if err != nil {
@@ -27,5 +27,5 @@ func syslogForwarder(store meta.Store, bell *events.Bell, target string, logger 
 			}
 		}
 		return nil
-	}), events.WithFrom(events.FromNow), events.WithBell(bell), events.WithLogger(logger))
+	}), append(opts, events.WithFrom(events.FromNow))...)
 }

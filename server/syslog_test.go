@@ -24,7 +24,7 @@ func TestAuditToSyslog(t *testing.T) {
 	}
 	defer pc.Close()
 	store := testbolt.Open(t)
-	fwd, err := syslogForwarder(store, nil, "udp://"+pc.LocalAddr().String(), nil)
+	fwd, err := syslogForwarder(store, "udp://"+pc.LocalAddr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestAuditToSyslog(t *testing.T) {
 			t.Errorf("syslog message %q lacks %q", msg, want)
 		}
 	}
-	if _, err := syslogForwarder(store, nil, "udp://127.0.0.1:bad", nil); err == nil {
+	if _, err := syslogForwarder(store, "udp://127.0.0.1:bad"); err == nil {
 		t.Error("a bad syslog address was accepted")
 	}
 }
