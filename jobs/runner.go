@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,8 +60,8 @@ type KindOptions struct {
 	// or storage.ErrUnavailable, with or without a lost lease) are given
 	// back instead of counting towards MaxAttempts (0: 20; negative:
 	// none). Such an attempt leaves the job pending with the usual
-	// backoff, its Attempts unchanged and its LastError saying how many
-	// were given back in a row; the one after OutageRetries counts like
+	// backoff, its Attempts unchanged and its GivenBack counting the
+	// attempts given back in a row; the one after OutageRetries counts like
 	// any failure, and starts the streak again. So a job makes at most
 	// MaxAttempts × (OutageRetries + 1) attempts in all, and a flapping
 	// database neither kills a job nor keeps it for ever.
@@ -494,7 +493,9 @@ func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k k
 		now := r.clock().UTC()
 		j.Worker, j.LeaseUntil, j.UpdatedAt = "", time.Time{}, now
 		var perm permanent
-		switch streak := outageStreak(j.LastError); {
+		streak := j.GivenBack
+		j.GivenBack = 0
+		switch {
 		case runErr == nil:
 			j.State, j.FinishedAt, j.LastError = meta.JobSucceeded, now, ""
 		case errors.As(runErr, &perm):
@@ -503,7 +504,8 @@ func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k k
 			// Not the job's fault: the attempt is given back.
 			givenBack = true
 			j.Attempts--
-			j.State, j.LastError = meta.JobPending, fmt.Sprintf(outageMark+"%d in a row): %v", streak+1, runErr)
+			j.GivenBack = streak + 1
+			j.State, j.LastError = meta.JobPending, runErr.Error()
 			j.RunAt = now.Add(Backoff(k.opts.Backoff, k.opts.MaxBackoff, streak+1))
 		case j.Attempts >= maxAttempts(j, k.opts):
 			j.State, j.FinishedAt, j.LastError = meta.JobDead, now, runErr.Error()
@@ -543,26 +545,6 @@ func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k k
 	default:
 		r.log().Warn("jobs: attempt failed", "job", leased.ID, "kind", leased.Kind, "attempt", leased.Attempts, "err", runErr)
 	}
-}
-
-// outageMark starts the LastError of a job whose attempt was given back
-// because a backend was unavailable; the count that follows is how many
-// in a row were (outageStreak reads it back).
-const outageMark = "jobs: attempt given back, a backend being unavailable ("
-
-// outageStreak is how many attempts in a row were given back, as the
-// job's LastError says (0 when its last failure counted).
-func outageStreak(lastError string) int {
-	rest, ok := strings.CutPrefix(lastError, outageMark)
-	if !ok {
-		return 0
-	}
-	digits, _, _ := strings.Cut(rest, " ")
-	n, err := strconv.Atoi(digits)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
 }
 
 // Backoff is the delay before the retry that follows attempt n (from 1):

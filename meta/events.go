@@ -126,6 +126,10 @@ type Job struct {
 	State       JobState `json:"state"`
 	Attempts    int      `json:"attempts"`
 	MaxAttempts int      `json:"maxAttempts,omitempty"`
+	// GivenBack counts the attempts in a row that failed because a
+	// backend was unavailable and were not counted in Attempts (the job
+	// runner bounds it; a counted failure resets it).
+	GivenBack int `json:"givenBack,omitempty"`
 	// RunAt is when a pending job is due.
 	RunAt time.Time `json:"runAt"`
 	// Worker holds a running job's lease until LeaseUntil; an expired

@@ -66,7 +66,7 @@ func (q jobs) Enqueue(j meta.Job, now time.Time) (meta.Job, error) {
 		return j, fmt.Errorf("meta/bolt: enqueue job: %w", err)
 	}
 	now = now.UTC()
-	j.ID, j.State, j.Attempts, j.CreatedAt, j.UpdatedAt = id, meta.JobPending, 0, now, now
+	j.ID, j.State, j.Attempts, j.GivenBack, j.CreatedAt, j.UpdatedAt = id, meta.JobPending, 0, 0, now, now
 	j.Worker, j.LeaseUntil, j.FinishedAt = "", time.Time{}, time.Time{}
 	if j.RunAt.IsZero() {
 		j.RunAt = now

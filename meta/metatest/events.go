@@ -241,7 +241,7 @@ func testJobs(t *testing.T, s meta.Store) {
 		}
 		b2, err := tx.Jobs().Get(b.ID)
 		check(t, "Get", err)
-		b2.State, b2.LastError = meta.JobDead, "boom"
+		b2.State, b2.LastError, b2.GivenBack = meta.JobDead, "boom", 2
 		check(t, "Put", tx.Jobs().Put(b2))
 		c2, err := tx.Jobs().Get(c.ID)
 		check(t, "Get", err)
@@ -258,7 +258,7 @@ func testJobs(t *testing.T, s meta.Store) {
 	view(t, s, func(tx meta.Tx) error {
 		dead, err := tx.Jobs().List(meta.JobFilter{State: meta.JobDead}, 0, 0)
 		check(t, "List", err)
-		if len(dead) != 1 || dead[0].ID != b.ID || dead[0].LastError != "boom" {
+		if len(dead) != 1 || dead[0].ID != b.ID || dead[0].LastError != "boom" || dead[0].GivenBack != 2 {
 			t.Errorf("dead letters: %+v", dead)
 		}
 		mail, err := tx.Jobs().List(meta.JobFilter{Kind: "mail"}, a.ID, 1)

@@ -18,7 +18,7 @@ type jobs struct{ t *tx }
 func (t *tx) Jobs() meta.Jobs { return jobs{t} }
 
 const jobColumns = `id, kind, key, payload, state, attempts, max_attempts, run_at, worker, lease_until,
-	last_error, result, created_at, updated_at, finished_at`
+	last_error, result, created_at, updated_at, finished_at, given_back`
 
 // scanJob reads a row of jobColumns.
 func scanJob(rows pgx.Rows) (meta.Job, error) {
@@ -29,7 +29,7 @@ func scanJob(rows pgx.Rows) (meta.Job, error) {
 	var lease, finished *time.Time
 	var lastErr []byte
 	err := rows.Scan(&id, &j.Kind, &key, &j.Payload, &state, &j.Attempts, &j.MaxAttempts, &j.RunAt, &j.Worker, &lease,
-		&lastErr, &j.Result, &j.CreatedAt, &j.UpdatedAt, &finished)
+		&lastErr, &j.Result, &j.CreatedAt, &j.UpdatedAt, &finished, &j.GivenBack)
 	j.ID, j.State, j.LastError = uint64(id), meta.JobState(state), string(lastErr)
 	if key != nil {
 		j.Key = *key
@@ -84,7 +84,7 @@ func (q jobs) Enqueue(j meta.Job, now time.Time) (meta.Job, error) {
 		return j, errors.New("meta/postgres: enqueue job: empty kind")
 	}
 	now = ts(now)
-	j.State, j.Attempts, j.CreatedAt, j.UpdatedAt = meta.JobPending, 0, now, now
+	j.State, j.Attempts, j.GivenBack, j.CreatedAt, j.UpdatedAt = meta.JobPending, 0, 0, now, now
 	j.Worker, j.LeaseUntil, j.FinishedAt = "", time.Time{}, time.Time{}
 	if j.RunAt.IsZero() {
 		j.RunAt = now
@@ -96,7 +96,7 @@ func (q jobs) Enqueue(j meta.Job, now time.Time) (meta.Job, error) {
 	var id int64
 	found, err := q.t.one("enqueue job", `
 		INSERT INTO jobs (`+jobColumns+`)
-		VALUES (nextval('job_id_seq'), $1, $2, $3, $4, 0, $5, $6, '', NULL, $7, $8, $9, $9, NULL)
+		VALUES (nextval('job_id_seq'), $1, $2, $3, $4, 0, $5, $6, '', NULL, $7, $8, $9, $9, NULL, 0)
 		ON CONFLICT (key) DO NOTHING RETURNING id`,
 		[]any{j.Kind, nullString(j.Key), j.Payload, string(j.State), j.MaxAttempts, j.RunAt, []byte(j.LastError), j.Result, now}, &id)
 	switch {
@@ -154,11 +154,11 @@ func (q jobs) Put(j meta.Job) error {
 		upd AS (
 			UPDATE jobs SET kind = $2, payload = $3, state = $4, attempts = $5, max_attempts = $6, run_at = $7,
 				worker = $8, lease_until = $9, last_error = $10, result = $11, created_at = $12, updated_at = $13,
-				finished_at = $14
+				finished_at = $14, given_back = $16
 			WHERE id = $1 AND key IS NOT DISTINCT FROM $15 RETURNING 1)
 		SELECT (SELECT count(*) FROM old), (SELECT count(*) FROM upd)`,
 		[]any{n, j.Kind, j.Payload, string(j.State), j.Attempts, j.MaxAttempts, j.RunAt, j.Worker, nullTS(j.LeaseUntil),
-			[]byte(j.LastError), j.Result, j.CreatedAt, j.UpdatedAt, nullTS(j.FinishedAt), nullString(j.Key)}, &exists, &updated)
+			[]byte(j.LastError), j.Result, j.CreatedAt, j.UpdatedAt, nullTS(j.FinishedAt), nullString(j.Key), j.GivenBack}, &exists, &updated)
 	switch {
 	case err != nil:
 		return err

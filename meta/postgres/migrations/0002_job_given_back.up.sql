@@ -1,0 +1,3 @@
+-- The job runner's count of attempts in a row given back because a
+-- backend was unavailable (meta.Job.GivenBack).
+ALTER TABLE jobs ADD COLUMN given_back integer NOT NULL DEFAULT 0;
