@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berthreg/berth/internal/outage"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 )
@@ -48,6 +49,11 @@ func decide(runErr error, shuttingDown bool, attempt, maxAttempts int) outcome {
 		return outcomeInterrupted
 	case permanentError(runErr):
 		return outcomeFailed
+	case outage.Is(runErr):
+		// Our own metadata store or storage is down: the job runner
+		// gives the attempt back (within its bound), so the task is
+		// retried whatever attempt this was.
+		return outcomeRetry
 	case attempt < max(maxAttempts, 1):
 		return outcomeRetry
 	case unreachable(runErr):

@@ -17,6 +17,7 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
+	"github.com/berthreg/berth/storage"
 )
 
 // Errors as tasks meet them.
@@ -52,6 +53,8 @@ func TestDecide(t *testing.T) {
 		{"unreachable at the last", errRefused, false, 3, 3, outcomeParked},
 		{"gateway down at the last", errUnavailable, false, 3, 3, outcomeParked},
 		{"unreachable, no max", errRefused, false, 1, 0, outcomeParked},
+		{"own store down at the last", fmt.Errorf("replication: %w", meta.ErrUnavailable), false, 3, 3, outcomeRetry},
+		{"own storage down at the last", fmt.Errorf("replication: %w", storage.ErrUnavailable), false, 3, 3, outcomeRetry},
 	} {
 		if got := decide(c.err, c.shutdown, c.attempt, c.max); got != c.want {
 			t.Errorf("%s: decide(%v, %v, %d, %d) = %v, want %v", c.name, c.err, c.shutdown, c.attempt, c.max, got, c.want)
