@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/teststores"
+	"github.com/berthreg/berth/internal/txcount"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -188,7 +189,7 @@ func TestFuncConsumerTakeoverAfterKill(t *testing.T) {
 // them handles that batch again and the rest, skipping nothing; the
 // killed instance, if it ever comes back, moves nothing.
 func testFuncConsumerTakeoverAfterKill(t *testing.T, open teststores.Opener) {
-	s := open(t)
+	s := txcount.New(open(t))
 	clock := newFakeClock()
 	const lease = time.Minute // of the fake clock: only the test expires it
 	appendEvents(t, s, "a/1", "a/2", "a/3", "a/4", "a/5")
@@ -229,7 +230,7 @@ func testFuncConsumerTakeoverAfterKill(t *testing.T, open teststores.Opener) {
 		runConsumer(t, c)
 	}
 	clock.Move(lease - time.Second)
-	time.Sleep(20 * time.Millisecond) // the survivors poll, in vain
+	s.WaitMore(t, 20) // the survivors poll, in vain
 	if seqs, _ := h.snapshot(); len(seqs) != 0 {
 		t.Fatalf("handled %v before the lease expired", seqs)
 	}
@@ -320,17 +321,6 @@ func testFuncConsumerLeaseRenewed(t *testing.T, open teststores.Opener) {
 	}
 }
 
-// writeCounter counts a store's read-write transactions.
-type writeCounter struct {
-	meta.Store
-	updates atomic.Int64
-}
-
-func (w *writeCounter) Update(ctx context.Context, fn func(meta.Tx) error) error {
-	w.updates.Add(1)
-	return w.Store.Update(ctx, fn)
-}
-
 func TestIdleConsumersDoNotWrite(t *testing.T) {
 	teststores.Each(t, testIdleConsumersDoNotWrite)
 }
@@ -339,7 +329,7 @@ func TestIdleConsumersDoNotWrite(t *testing.T) {
 // consumer, polling fast, write nothing once they have handled the log,
 // however long they poll.
 func testIdleConsumersDoNotWrite(t *testing.T, open teststores.Opener) {
-	s := &writeCounter{Store: open(t)}
+	s := txcount.New(open(t))
 	appendEvents(t, s, "a/1", "a/2")
 	for i := range 3 {
 		owner := WithOwner("instance-" + strconv.Itoa(i))
@@ -354,9 +344,9 @@ func testIdleConsumersDoNotWrite(t *testing.T, open teststores.Opener) {
 		b, _ := Cursor(t.Context(), s, "tx")
 		return a == last && b == last
 	})
-	before := s.updates.Load()
-	time.Sleep(300 * time.Millisecond) // hundreds of polls
-	if n := s.updates.Load() - before; n != 0 {
+	before := s.Updates()
+	s.WaitMore(t, 300) // hundreds of polls
+	if n := s.Updates() - before; n != 0 {
 		t.Errorf("%d writes by idle consumers", n)
 	}
 }

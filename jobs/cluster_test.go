@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/teststores"
+	"github.com/berthreg/berth/internal/txcount"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -74,10 +75,18 @@ func (p *partitionable) Update(ctx context.Context, fn func(meta.Tx) error) erro
 // A handler that ignores its context keeps its attempt "running" after
 // kill, as a frozen process would: nothing of it is recorded then.
 func runUntil(t *testing.T, r *Runner) (kill func()) {
+	kill, _ = runWatched(t, r)
+	return kill
+}
+
+// runWatched is runUntil that also hands back a channel closed once Run
+// has returned, its workers and their handlers with it.
+func runWatched(t *testing.T, r *Runner) (kill func(), done <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = r.Run(ctx) }()
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = r.Run(ctx) }()
 	t.Cleanup(cancel)
-	return cancel
+	return cancel, stopped
 }
 
 func TestKilledRunnersJobRunsAgain(t *testing.T) {
@@ -107,7 +116,7 @@ func testKilledRunnersJobRunsAgain(t *testing.T, open teststores.Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kill := runUntil(t, victim)
+	kill, victimDone := runWatched(t, victim)
 	<-entered
 	kill()
 	// Half a lease on, nobody can take the job: the killed runner's lease
@@ -138,7 +147,7 @@ func testKilledRunnersJobRunsAgain(t *testing.T, open teststores.Opener) {
 		t.Errorf("attempts %d (want 2: the killed one and the takeover), runs by the survivors %d (want 1)", j.Attempts, total.Load())
 	}
 	thaw()
-	time.Sleep(30 * time.Millisecond)
+	<-victimDone // the late return has been recorded, or refused
 	if after := state(t, q, job.ID); after.State != meta.JobSucceeded || after.Attempts != 2 || !after.UpdatedAt.Equal(j.UpdatedAt) {
 		t.Errorf("the killed runner's late return changed the job: %+v", after)
 	}
@@ -152,7 +161,7 @@ func TestLastAttemptsRunnerDiesJobIsDead(t *testing.T) {
 // every attempt (a poison job) runs its attempts, each taken over after
 // the lease of the one before, and then is dead, not run again for ever.
 func testLastAttemptsRunnerDiesJobIsDead(t *testing.T, open teststores.Opener) {
-	s := open(t)
+	s := txcount.New(open(t))
 	clock := &fakeClock{now: time.Now().UTC()}
 	const lease = 150 * time.Millisecond
 	q := newTestQueue(t, s, withQueueClock(clock.at(0)))
@@ -181,7 +190,7 @@ func testLastAttemptsRunnerDiesJobIsDead(t *testing.T, open teststores.Opener) {
 		clock.move(2 * lease)
 	}
 	eventually.True(t, "the job dead", func() bool { return state(t, q, job.ID).State == meta.JobDead })
-	time.Sleep(30 * time.Millisecond)
+	s.WaitMore(t, 30) // the third runner's polls, finding nothing to start
 	j := state(t, q, job.ID)
 	if started.Load() != 2 || j.Attempts != 2 || j.LastError == "" || j.FinishedAt.IsZero() {
 		t.Errorf("%d attempts started (want 2), job %+v", started.Load(), j)
@@ -370,17 +379,6 @@ func testCronFiresOncePerTickAcrossInstances(t *testing.T, open teststores.Opene
 	}
 }
 
-// writeCounter counts a store's read-write transactions.
-type writeCounter struct {
-	meta.Store
-	updates atomic.Int64
-}
-
-func (w *writeCounter) Update(ctx context.Context, fn func(meta.Tx) error) error {
-	w.updates.Add(1)
-	return w.Store.Update(ctx, fn)
-}
-
 func TestIdleRunnersDoNotWrite(t *testing.T) {
 	teststores.Each(t, testIdleRunnersDoNotWrite)
 }
@@ -389,7 +387,7 @@ func TestIdleRunnersDoNotWrite(t *testing.T) {
 // and a finished job to prune some day, write nothing while nothing is
 // due.
 func testIdleRunnersDoNotWrite(t *testing.T, open teststores.Opener) {
-	s := &writeCounter{Store: open(t)}
+	s := txcount.New(open(t))
 	q := newTestQueue(t, s)
 	job, err := q.Enqueue(t.Context(), Spec{Kind: "once"})
 	if err != nil {
@@ -404,10 +402,10 @@ func testIdleRunnersDoNotWrite(t *testing.T, open teststores.Opener) {
 		runUntil(t, r)
 	}
 	eventually.True(t, "the job done", func() bool { return state(t, q, job.ID).State == meta.JobSucceeded })
-	time.Sleep(20 * time.Millisecond) // the start's prune
-	before := s.updates.Load()
-	time.Sleep(300 * time.Millisecond) // hundreds of polls
-	if n := s.updates.Load() - before; n != 0 {
+	s.WaitMore(t, 50) // past the start's prune
+	before := s.Updates()
+	s.WaitMore(t, 300) // hundreds of polls
+	if n := s.Updates() - before; n != 0 {
 		t.Errorf("%d writes by idle runners", n)
 	}
 }
