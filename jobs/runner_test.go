@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/teststores"
+	"github.com/berthreg/berth/internal/txcount"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -177,7 +178,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 // TestCancelStopsARunningJob: Cancel reaches the handler at its next
 // heartbeat and the job stays canceled.
 func TestCancelStopsARunningJob(t *testing.T) {
-	s := openStore(t)
+	s := txcount.New(openStore(t))
 	started, stopped := make(chan struct{}), make(chan struct{})
 	r := newTestRunner(t, s, WithPoll(5*time.Millisecond), WithLease(1500*time.Millisecond)) // a heartbeat each 0.5 s; a lease long enough that a busy machine does not lose it
 	r.Handle("long", HandlerFunc(func(ctx context.Context, j meta.Job) error {
@@ -198,7 +199,7 @@ func TestCancelStopsARunningJob(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the handler's context was not canceled")
 	}
-	time.Sleep(50 * time.Millisecond)
+	s.WaitMore(t, 10) // the worker has recorded the return and polls again
 	if j := state(t, q, job.ID); j.State != meta.JobCanceled {
 		t.Errorf("after Cancel: %s", j.State)
 	}
@@ -325,26 +326,33 @@ func TestPrune(t *testing.T) {
 // TestScheduleChangesWhileRunning: a schedule added while the runner runs
 // fires; once removed it stops.
 func TestScheduleChangesWhileRunning(t *testing.T) {
-	s := openStore(t)
+	s := txcount.New(openStore(t))
+	clock := &fakeClock{now: time.Now().UTC()}
 	var runs atomic.Int32
-	r := newTestRunner(t, s, WithPoll(5*time.Millisecond))
+	r := newTestRunner(t, s, WithPoll(5*time.Millisecond), withClock(clock.at(0)))
 	r.Handle("tick", HandlerFunc(func(context.Context, meta.Job) error { runs.Add(1); return nil }), KindOptions{})
 	start(t, r)
-	time.Sleep(20 * time.Millisecond)
+	s.WaitMore(t, 1) // running
 	if err := r.Schedule("t", "* * * * * *", Spec{Kind: "tick"}); err != nil {
 		t.Fatal(err)
 	}
 	if spec, next, ok := r.ScheduleOf("t"); !ok || spec != "* * * * * *" || next.IsZero() {
 		t.Errorf("ScheduleOf = %q, %v, %v", spec, next, ok)
 	}
+	clock.move(time.Second)
+	r.reschedule() // the scheduler's timer runs on the machine's clock
 	eventually.True(t, "a fire", func() bool { return runs.Load() >= 1 })
 	r.Unschedule("t")
 	if _, _, ok := r.ScheduleOf("t"); ok {
 		t.Error("still scheduled")
 	}
 	n := runs.Load()
-	time.Sleep(2200 * time.Millisecond)
-	if got := runs.Load(); got > n+1 { // one fire may have been enqueued as it was removed
+	for range 3 {
+		clock.move(time.Second)
+		r.reschedule()
+	}
+	s.WaitMore(t, 30) // the runner's polls, finding nothing enqueued
+	if got := runs.Load(); got != n {
 		t.Errorf("%d fires after Unschedule", got-n)
 	}
 	if err := ValidSchedule("every tuesday"); err == nil {
