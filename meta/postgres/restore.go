@@ -17,11 +17,12 @@ type restorer struct{ t *tx }
 func highest(seq string) string { return fmt.Sprintf(highestSQL, seq) }
 
 // raiseCTE is a CTE named name that moves the sequence seq up to the
-// bigint parameter $n when it has handed out less (setval is not
-// transactional: a rollback keeps it raised, which only skips numbers).
-func raiseCTE(name, seq string, n int) string {
-	return fmt.Sprintf(`%s AS (SELECT setval('%s', $%d::bigint) FROM %s WHERE %s < $%d::bigint)`,
-		name, seq, n, seq, highest(seq), n)
+// bigint parameter $n when it has handed out less and cond holds (setval
+// is not transactional: a rollback keeps it raised, which only skips
+// numbers).
+func raiseCTE(name, seq string, n int, cond string) string {
+	return fmt.Sprintf(`%s AS (SELECT setval('%s', $%d::bigint) FROM %s WHERE %s < $%d::bigint AND %s)`,
+		name, seq, n, seq, highest(seq), n, cond)
 }
 
 // insert runs sql, whose one row's first column counts the rows it
@@ -116,7 +117,7 @@ func (r restorer) Event(e meta.Event) error {
 		WITH ins AS (
 			INSERT INTO events (seq, horizon, time, body) VALUES ($1::bigint, pg_current_xact_id(), $2, $3)
 			ON CONFLICT (seq) DO NOTHING RETURNING 1),
-		`+raiseCTE("raise", "event_seq", 1)+`
+		`+raiseCTE("raise", "event_seq", 1, "EXISTS (SELECT 1 FROM ins)")+`
 		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM raise)`, []any{seq, e.Time, body}, new(int64))
 }
 
@@ -139,7 +140,7 @@ func (r restorer) Job(j meta.Job) error {
 			INSERT INTO jobs (`+jobColumns+`)
 			VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			ON CONFLICT DO NOTHING RETURNING 1),
-		`+raiseCTE("raise", "job_id_seq", 1)+`
+		`+raiseCTE("raise", "job_id_seq", 1, "EXISTS (SELECT 1 FROM ins)")+`
 		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM raise)`,
 		[]any{id, j.Kind, nullString(j.Key), j.Payload, string(j.State), j.Attempts, j.MaxAttempts, j.RunAt, j.Worker,
 			nullTS(j.LeaseUntil), []byte(j.LastError), j.Result, j.CreatedAt, j.UpdatedAt, nullTS(j.FinishedAt), j.GivenBack},
@@ -170,7 +171,7 @@ func (r restorer) Sequences(s meta.Sequences) error {
 		return fmt.Errorf("meta/postgres: restore sequences %+v: out of range", s)
 	}
 	_, err := r.t.one("restore sequences", `
-		WITH `+raiseCTE("ev", "event_seq", 1)+`, `+raiseCTE("jobs", "job_id_seq", 2)+`
+		WITH `+raiseCTE("ev", "event_seq", 1, "true")+`, `+raiseCTE("jobs", "job_id_seq", 2, "true")+`
 		SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM jobs)`, []any{ev, jobs}, new(int64), new(int64))
 	return err
 }
