@@ -105,7 +105,7 @@ func (r restorer) Job(j meta.Job) error {
 	if j.ID == 0 || j.Kind == "" {
 		return fmt.Errorf("meta/bolt: restore job %d: needs an id and a kind", j.ID)
 	}
-	q := jobs{r.t}
+	q := jobs(r)
 	switch {
 	case r.t.top(bucketJobs).Get(seqKey(j.ID)) != nil:
 		return exists(fmt.Sprintf("job %d", j.ID))

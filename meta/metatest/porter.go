@@ -257,15 +257,16 @@ func wantBlobs(t *testing.T, what string, got, want []meta.Blob) {
 // wantStamps fails the test unless got equals want.
 func wantStamps(t *testing.T, what string, got, want []meta.Stamp) {
 	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("%s: got %+v, want %+v", what, got, want)
-		return
+	wantBlobs(t, what, stampBlobs(got), stampBlobs(want))
+}
+
+// stampBlobs returns ss as blob records: digest and time.
+func stampBlobs(ss []meta.Stamp) []meta.Blob {
+	out := make([]meta.Blob, len(ss))
+	for i, s := range ss {
+		out[i] = meta.Blob{Digest: s.Digest, CreatedAt: s.At}
 	}
-	for i := range got {
-		if got[i].Digest != want[i].Digest || !got[i].At.Equal(want[i].At) {
-			t.Errorf("%s: got %+v, want %+v", what, got[i], want[i])
-		}
-	}
+	return out
 }
 
 // byDigest sorts xs by the digest of each, as listings return them.

@@ -69,13 +69,6 @@ func testDump(t *testing.T, open func(*testing.T) meta.Store) {
 	byDigest(links, key)
 	byDigest(claims, key)
 	byDigest(stones, key)
-	asBlobs := func(ss []meta.Stamp) []meta.Blob {
-		out := make([]meta.Blob, len(ss))
-		for i, s := range ss {
-			out[i] = meta.Blob{Digest: s.Digest, CreatedAt: s.At}
-		}
-		return out
-	}
 	view(t, s, func(tx meta.Tx) error {
 		d := porter(tx).Dump()
 		kinds, err := d.Kinds()
@@ -89,11 +82,11 @@ func testDump(t *testing.T, open func(*testing.T) meta.Store) {
 			{"Links", links, func(after digest.Digest, limit int) ([]meta.Blob, error) { return d.Links("r", after, limit) }},
 			{"Claims", claims, func(after digest.Digest, limit int) ([]meta.Blob, error) {
 				ss, err := d.Claims(after, limit)
-				return asBlobs(ss), err
+				return stampBlobs(ss), err
 			}},
 			{"Tombstones", stones, func(after digest.Digest, limit int) ([]meta.Blob, error) {
 				ss, err := d.Tombstones(after, limit)
-				return asBlobs(ss), err
+				return stampBlobs(ss), err
 			}},
 		} {
 			all, err := c.list("", 0)

@@ -54,7 +54,7 @@ func (d dumper) Links(repo string, after digest.Digest, limit int) ([]meta.Blob,
 	}
 	bound, ok := lowerBound(string(after))
 	if !ok {
-		_, err := repositories{d.t}.Get(repo)
+		_, err := repositories(d).Get(repo)
 		return nil, err
 	}
 	found := false
