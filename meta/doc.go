@@ -19,6 +19,15 @@
 // interfaces, nor any backend, nor metatest; the package checks its own
 // type with metatest.RecordType. Tx stays at ten methods (TestTxStaysSmall).
 //
+// # Moving between backends
+//
+// A backend's transactions may also implement Porter (checked with a type
+// assertion): what a whole-store copy needs beyond Tx's views, the blob
+// links of every repository, record kinds, claims and tombstones with
+// their times and the event and job counters (Dumper), and writes that
+// keep records exactly as read (Restorer). meta/metacopy copies a store
+// into an empty one of another backend with it, and compares the two.
+//
 // "Lexical order" in listings is byte-wise order of the names (Go's < on
 // strings), not a locale collation.
 package meta

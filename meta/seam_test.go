@@ -25,6 +25,7 @@ func TestTxStaysSmall(t *testing.T) {
 		reflect.TypeFor[meta.Blobs](), reflect.TypeFor[meta.Uploads](), reflect.TypeFor[meta.Events](),
 		reflect.TypeFor[meta.Jobs](), reflect.TypeFor[meta.Records](), reflect.TypeFor[meta.Collector](),
 		reflect.TypeFor[meta.Collection](), reflect.TypeFor[meta.Claims](), reflect.TypeFor[meta.Tombstones](),
+		reflect.TypeFor[meta.Porter](), reflect.TypeFor[meta.Dumper](), reflect.TypeFor[meta.Restorer](),
 	} {
 		if n := iface.NumMethod(); n > 8 {
 			t.Errorf("meta.%s has %d methods, at most 8 allowed", iface.Name(), n)

@@ -46,23 +46,32 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 		return meta.Repository{}, false, errors.New("meta/bolt: empty repository name")
 	}
 	repo = meta.Repository{Name: name, CreatedAt: time.Now().UTC().Round(0)}
+	if err := r.t.createRepo(repo); err != nil {
+		return meta.Repository{}, false, err
+	}
+	return repo, true, nil
+}
+
+// createRepo creates the bucket of repository repo, which must not exist,
+// with its sub-buckets and record.
+func (t *tx) createRepo(repo meta.Repository) error {
 	raw, err := encodeRepository(repo)
 	if err != nil {
-		return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
+		return fmt.Errorf("meta/bolt: create repository %q: %w", repo.Name, err)
 	}
-	rb, err := r.t.top(bucketRepos).CreateBucket([]byte(name))
+	rb, err := t.top(bucketRepos).CreateBucket([]byte(repo.Name))
 	if err != nil {
-		return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
+		return fmt.Errorf("meta/bolt: create repository %q: %w", repo.Name, err)
 	}
 	for _, sub := range repoSubBuckets {
 		if _, err := rb.CreateBucket(sub); err != nil {
-			return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
+			return fmt.Errorf("meta/bolt: create repository %q: %w", repo.Name, err)
 		}
 	}
 	if err := rb.Put(keyRepo, raw); err != nil {
-		return meta.Repository{}, false, fmt.Errorf("meta/bolt: create repository %q: %w", name, err)
+		return fmt.Errorf("meta/bolt: create repository %q: %w", repo.Name, err)
 	}
-	return repo, true, nil
+	return nil
 }
 
 // Delete removes the repository's bucket and with it every tag, manifest,
