@@ -90,8 +90,7 @@ func (u *upload) next(t *testing.T, method, base string, res *http.Response, bod
 func TestChunkedUploadAcrossInstances(t *testing.T) {
 	c := need(t)
 	cl := c.client(t)
-	cl.project(t, "lb-chunk")
-	repo := "lb-chunk/app"
+	repo := cl.project(t, "lb-chunk") + "/app"
 
 	layer, err := random.Layer(9<<20, types.OCILayer)
 	if err != nil {
@@ -142,8 +141,7 @@ func TestChunkedUploadAcrossInstances(t *testing.T) {
 func TestConcurrentChunkedUploadsThroughBalancer(t *testing.T) {
 	c := need(t)
 	cl := c.client(t)
-	cl.project(t, "lb-chunk")
-	repo := "lb-chunk/many"
+	repo := cl.project(t, "lb-chunk") + "/many"
 	tok := cl.token(t, "repository:"+repo+":pull,push")
 
 	const uploads, chunks, chunkSize = 6, 4, 256 << 10

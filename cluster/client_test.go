@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -194,7 +195,8 @@ func (cl *client) tags(t *testing.T, host, repo string) []string {
 // balancer) as the admin; it returns the status, body and headers.
 func (cl *client) api(t *testing.T, base, method, path, body string) (int, []byte, http.Header) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, base+"/api/v2.0"+path, strings.NewReader(body))
+	// Not t.Context(): cleanups call the API too, after it is canceled.
+	req, err := http.NewRequest(method, base+"/api/v2.0"+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,11 +232,14 @@ func (cl *client) must(t *testing.T, base, method, path, body string, out any, w
 	return h
 }
 
-// project makes sure a private project exists.
-func (cl *client) project(t *testing.T, name string) {
+// project creates a private project named prefix-RANDOM and returns
+// its name: each run of a test (go test -count=N on one cluster) has its
+// own repositories, policies and webhooks.
+func (cl *client) project(t *testing.T, prefix string) string {
 	t.Helper()
-	cl.must(t, cl.c.url, "POST", "/projects", `{"project_name":"`+name+`","metadata":{"public":"false"}}`, nil,
-		http.StatusCreated, http.StatusConflict)
+	name := prefix + "-" + strings.ToLower(rand.Text()[:6])
+	cl.must(t, cl.c.url, "POST", "/projects", `{"project_name":"`+name+`","metadata":{"public":"false"}}`, nil, http.StatusCreated)
+	return name
 }
 
 var serviceRE = regexp.MustCompile(`service="([^"]+)"`)

@@ -16,10 +16,6 @@ import (
 	"github.com/berthreg/berth/internal/eventually"
 )
 
-// knownBugs, when set, runs the tests guarded because they show a server
-// bug that is not fixed yet.
-const knownBugs = "BERTH_CLUSTER_KNOWN_BUGS"
-
 // instance is one registry process of the cluster.
 type instance struct {
 	n    int    // 1-based, as in the script's directories
@@ -178,13 +174,4 @@ func (c *cluster) byPID(pid int) *instance {
 		}
 	}
 	return nil
-}
-
-// guardKnownBug skips the test unless BERTH_CLUSTER_KNOWN_BUGS is set:
-// for a test that shows a server bug the lead has yet to fix.
-func guardKnownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv(knownBugs) == "" {
-		t.Skipf("known bug, skipped unless %s is set: %s", knownBugs, bug)
-	}
 }

@@ -43,8 +43,7 @@ type gcRun struct {
 func TestGCWhilePushing(t *testing.T) {
 	c := need(t)
 	cl := c.client(t)
-	cl.project(t, "lb-gc")
-	repo := "lb-gc/app"
+	repo := cl.project(t, "lb-gc") + "/app"
 
 	// Garbage: untagged images (pushed by digest) whose layers the
 	// pushers below use again, and untagged images nobody uses again.
@@ -92,7 +91,7 @@ func TestGCWhilePushing(t *testing.T) {
 	for i, in := range pushOn {
 		waits = append(waits, cl.pushers(t, 2, in.host, repo, "i"+string(rune('a'+i)), 10, reuse, a, stop, stopOnce))
 	}
-	a.waitFor(4, stop)
+	a.waitFor(t, 4, stop)
 
 	h := cl.must(t, gcOn.url, "POST", "/system/gc/schedule",
 		`{"schedule":{"type":"Manual"},"parameters":{"delete_untagged":true,"grace_minutes":-1}}`, nil, http.StatusCreated)
@@ -104,7 +103,7 @@ func TestGCWhilePushing(t *testing.T) {
 	})
 	// Pushes go on after it, then stop.
 	n := len(a.snapshot())
-	a.waitFor(n+4, stop)
+	a.waitFor(t, n+4, stop)
 	stopOnce()
 	for _, w := range waits {
 		w()

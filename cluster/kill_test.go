@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -32,8 +33,12 @@ func (a *acked) add(tag string, d v1.Hash) {
 }
 
 // waitFor blocks until n pushes are acknowledged in all, or stop is
-// closed.
-func (a *acked) waitFor(n int, stop <-chan struct{}) {
+// closed; it fails the test if a minute passes first.
+func (a *acked) waitFor(t *testing.T, n int, stop <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	wake := time.AfterFunc(time.Minute, a.cond.Broadcast)
+	defer wake.Stop()
 	go func() { <-stop; a.cond.Broadcast() }()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -42,6 +47,9 @@ func (a *acked) waitFor(n int, stop <-chan struct{}) {
 		case <-stop:
 			return
 		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %d acknowledged pushes (%d so far)", n, len(a.tags))
 		}
 		a.cond.Wait()
 	}
@@ -101,8 +109,7 @@ func (cl *client) pushers(t *testing.T, n int, host, repo, prefix string, attemp
 func TestKillInstanceDuringPushes(t *testing.T) {
 	c := need(t)
 	cl := c.client(t)
-	cl.project(t, "lb-kill")
-	repo := "lb-kill/app"
+	repo := cl.project(t, "lb-kill") + "/app"
 	victim := c.instances[len(c.instances)-1]
 
 	a := newAcked()
@@ -112,13 +119,13 @@ func TestKillInstanceDuringPushes(t *testing.T) {
 	start := accessLogSize(t, c)
 	wait := cl.pushers(t, 4, c.host, repo, "p", 5, func() (v1.Image, error) { return random.Image(256<<10, 2) }, a, stop, stopOnce)
 
-	a.waitFor(12, stop)
+	a.waitFor(t, 12, stop)
 	if t.Failed() {
 		t.FailNow()
 	}
 	c.kill(t, victim)
 	before := len(a.snapshot())
-	a.waitFor(before+16, stop)
+	a.waitFor(t, before+16, stop)
 	stopOnce()
 	wait()
 	if t.Failed() {

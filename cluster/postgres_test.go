@@ -82,8 +82,8 @@ func TestPostgresRestart(t *testing.T) {
 	c := need(t)
 	pg := postgresOf(t)
 	cl := c.client(t)
-	cl.project(t, "lb-pg")
-	repo := "lb-pg/app"
+	project := cl.project(t, "lb-pg")
+	repo := project + "/app"
 	img, err := random.Image(4096, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -136,10 +136,10 @@ func TestPostgresRestart(t *testing.T) {
 			t.Errorf("PUT manifest at %s with PostgreSQL down: %s (Retry-After %q) %s, want 503 UNAVAILABLE with Retry-After",
 				base, res.Status, res.Header.Get("Retry-After"), b)
 		}
-		code, body, h := cl.api(t, base, "GET", "/projects/lb-pg", "")
+		code, body, h := cl.api(t, base, "GET", "/projects/"+project, "")
 		if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
-			t.Errorf("GET /api/v2.0/projects/lb-pg at %s with PostgreSQL down: %d (Retry-After %q) %s, want 503 with Retry-After",
-				base, code, h.Get("Retry-After"), body)
+			t.Errorf("GET /api/v2.0/projects/%s at %s with PostgreSQL down: %d (Retry-After %q) %s, want 503 with Retry-After",
+				project, base, code, h.Get("Retry-After"), body)
 		}
 	}
 

@@ -20,7 +20,7 @@ import (
 func TestPushThroughBalancerPullFromEachInstance(t *testing.T) {
 	c := need(t)
 	cl := c.client(t)
-	cl.project(t, "lb-push")
+	repo := cl.project(t, "lb-push") + "/app"
 	start := accessLogSize(t, c)
 
 	pushed := map[string]v1.Hash{}
@@ -30,7 +30,7 @@ func TestPushThroughBalancerPullFromEachInstance(t *testing.T) {
 			t.Fatal(err)
 		}
 		tag := fmt.Sprintf("v%d", i)
-		if err := cl.push(t, c.host, "lb-push/app:"+tag, img, 1); err != nil {
+		if err := cl.push(t, c.host, repo+":"+tag, img, 1); err != nil {
 			t.Fatalf("push %s through the balancer: %v", tag, err)
 		}
 		pushed[tag], _ = img.Digest()
@@ -38,14 +38,14 @@ func TestPushThroughBalancerPullFromEachInstance(t *testing.T) {
 	want := slices.Sorted(mapKeys(pushed))
 	for _, in := range c.instances {
 		for tag, d := range pushed {
-			cl.verify(t, in.host, "lb-push/app:"+tag, d)
+			cl.verify(t, in.host, repo+":"+tag, d)
 		}
-		if got := cl.tags(t, in.host, "lb-push/app"); !slices.Equal(got, want) {
+		if got := cl.tags(t, in.host, repo); !slices.Equal(got, want) {
 			t.Errorf("tags at instance %d: %v, want %v", in.n, got, want)
 		}
 	}
 	// nginx spread the pushes over the instances.
-	served := upstreamsSince(t, c, start, "PUT /v2/lb-push/app/")
+	served := upstreamsSince(t, c, start, "PUT /v2/"+repo+"/")
 	if len(served) < 2 {
 		t.Errorf("the pushes' PUTs went to %v only, want at least two instances", served)
 	}

@@ -34,7 +34,7 @@ type execution struct {
 func TestReplicationSurvivesKill(t *testing.T) {
 	c := need(t)
 	cl := c.client(t)
-	cl.project(t, "lb-repl")
+	project := cl.project(t, "lb-repl")
 
 	dest := registrytest.New(t)
 	g := newGate()
@@ -53,15 +53,15 @@ func TestReplicationSurvivesKill(t *testing.T) {
 			t.Fatal(err)
 		}
 		tag := fmt.Sprintf("v%d", i)
-		if err := cl.push(t, c.host, "lb-repl/app:"+tag, img, 1); err != nil {
+		if err := cl.push(t, c.host, project+"/app:"+tag, img, 1); err != nil {
 			t.Fatal(err)
 		}
 		want[tag], _ = img.Digest()
 	}
-	cl.must(t, c.url, "POST", "/registries", `{"name":"lb-peer","type":"berth","url":"`+peer.URL+`"}`, nil, http.StatusCreated, http.StatusConflict)
-	cl.must(t, c.url, "POST", "/replication/policies", `{"name":"lb-to-peer","dest_registry":{"name":"lb-peer"},
-		"filters":[{"type":"name","value":"lb-repl/**"}],"trigger":{"type":"manual"},"enabled":true}`, nil, http.StatusCreated, http.StatusConflict)
-	h := cl.must(t, c.url, "POST", "/replication/executions", `{"policy_name":"lb-to-peer"}`, nil, http.StatusCreated)
+	cl.must(t, c.url, "POST", "/registries", `{"name":"`+project+`","type":"berth","url":"`+peer.URL+`"}`, nil, http.StatusCreated)
+	cl.must(t, c.url, "POST", "/replication/policies", `{"name":"`+project+`","dest_registry":{"name":"`+project+`"},
+		"filters":[{"type":"name","value":"`+project+`/**"}],"trigger":{"type":"manual"},"enabled":true}`, nil, http.StatusCreated)
+	h := cl.must(t, c.url, "POST", "/replication/executions", `{"policy_name":"`+project+`"}`, nil, http.StatusCreated)
 	loc := strings.TrimPrefix(h.Get("Location"), "/api/v2.0")
 
 	victim, held := cl.killRunner(t, g, "replication.task")
@@ -76,7 +76,7 @@ func TestReplicationSurvivesKill(t *testing.T) {
 	}
 	cl.takenOver(t, held)
 	for tag, d := range want {
-		r, err := name.ParseReference(dest.Host+"/lb-repl/app:"+tag, name.Insecure)
+		r, err := name.ParseReference(dest.Host+"/"+project+"/app:"+tag, name.Insecure)
 		if err != nil {
 			t.Fatal(err)
 		}

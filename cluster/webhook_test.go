@@ -38,7 +38,7 @@ type receiver struct {
 func TestWebhookDeliveriesSurviveKill(t *testing.T) {
 	c := need(t)
 	cl := c.client(t)
-	cl.project(t, "lb-hook")
+	project := cl.project(t, "lb-hook")
 	const secret = "whsec-cluster-test"
 
 	rcv := &receiver{byID: map[string]int{}, resources: map[string]int{}}
@@ -70,8 +70,11 @@ func TestWebhookDeliveriesSurviveKill(t *testing.T) {
 		g.wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })).ServeHTTP(w, r)
 	}))
 	t.Cleanup(hook.Close)
-	cl.must(t, c.url, "POST", "/projects/lb-hook/webhook/policies", `{"name":"lb-hook","enabled":true,"event_types":["PUSH_ARTIFACT"],
-		"targets":[{"type":"http","address":"`+hook.URL+`/hook","secret":"`+secret+`"}]}`, nil, http.StatusCreated, http.StatusConflict)
+	policies := "/projects/" + project + "/webhook/policies"
+	cl.must(t, c.url, "POST", policies, `{"name":"hook","enabled":true,"event_types":["PUSH_ARTIFACT"],
+		"targets":[{"type":"http","address":"`+hook.URL+`/hook","secret":"`+secret+`"}]}`, nil, http.StatusCreated)
+	// Its receiver goes with the test: so do its deliveries.
+	t.Cleanup(func() { cl.must(t, c.url, "DELETE", policies+"/hook", "", nil, http.StatusOK, http.StatusNoContent) })
 
 	const pushes = 10
 	var want []string
@@ -81,7 +84,7 @@ func TestWebhookDeliveriesSurviveKill(t *testing.T) {
 			t.Fatal(err)
 		}
 		tag := fmt.Sprintf("v%d", i)
-		if err := cl.push(t, c.host, "lb-hook/app:"+tag, img, 1); err != nil {
+		if err := cl.push(t, c.host, project+"/app:"+tag, img, 1); err != nil {
 			t.Fatal(err)
 		}
 		d, _ := img.Digest()
