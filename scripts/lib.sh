@@ -9,6 +9,8 @@
 # It defines functions and the cleanup list only; nothing runs on source.
 #
 #   log MSG...                    "LIB_NAME: MSG" on stderr
+#   lib_loopback ADDR             split a loopback host:port into HOST and
+#                                 PORT (0: any); exit 2 for anything else
 #   lib_free_port HOST            a port nobody listens on right now
 #   lib_workdir NAME              a fresh temp dir berth-NAME.XXXXXX
 #   lib_on_exit CMD [ARGS]        run CMD ARGS when the script exits (last
@@ -32,8 +34,26 @@
 #   lib_run_cmd LOGNAME LOG CMD...
 #                                 run CMD; on failure print LOG's tail; exit
 #                                 with CMD's status
+#   lib_run_or_print LOGNAME LOG "VAR..." [-- CMD...]
+#                                 lib_run_cmd CMD when given, else print the
+#                                 exports of VARs and return
 
 log() { printf '%s: %s\n' "${LIB_NAME:-${0##*/}}" "$*" >&2; }
+
+# lib_loopback ADDR: set HOST and PORT from ADDR, which must be a loopback
+# host:port (127.x.x.x, localhost or [::1]; port 0 for any), else exit 2.
+lib_loopback() {
+	HOST=${1%:*}
+	PORT=${1##*:}
+	if [[ ! $HOST =~ ^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|localhost|\[::1\])$ ]]; then
+		log "refusing non-loopback address $1"
+		exit 2
+	fi
+	if [[ ! $PORT =~ ^[0-9]+$ || $HOST == "$1" ]]; then
+		log "the address must be host:port, got $1"
+		exit 2
+	fi
+}
 
 # lib_free_port HOST: a port nobody listens on right now (IPv4 or [::1]).
 lib_free_port() {
@@ -212,4 +232,18 @@ lib_run_cmd() {
 		tail -n 50 "$logfile" >&2 2>/dev/null || true
 	fi
 	exit "$rc"
+}
+
+# lib_run_or_print LOGNAME LOG "VAR..." [-- CMD [ARGS]]: with CMD,
+# lib_run_cmd it (and exit); without, print the exports of the VARs (a
+# space-separated list) for another shell, and return.
+lib_run_or_print() {
+	local name=$1 logfile=$2 vars
+	read -r -d "" -a vars <<<"$3" || true
+	shift 3
+	if [[ ${1:-} == "--" ]]; then
+		shift
+		lib_run_cmd "$name" "$logfile" "$@"
+	fi
+	lib_print_exports "${vars[@]}"
 }

@@ -67,16 +67,7 @@ if [[ $# -gt 0 && $1 != "--" ]]; then
 	log "usage: scripts/minio.sh [ADDR] [-- CMD [ARGS]]"
 	exit 2
 fi
-HOST=${ADDR%:*}
-PORT=${ADDR##*:}
-if [[ ! $HOST =~ ^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|localhost|\[::1\])$ ]]; then
-	log "refusing non-loopback address $ADDR"
-	exit 2
-fi
-if [[ ! $PORT =~ ^[0-9]+$ || $HOST == "$ADDR" ]]; then
-	log "ADDR must be host:port, got $ADDR"
-	exit 2
-fi
+lib_loopback "$ADDR"
 
 # Bucket names: berth-test plus MINIO_BUCKETS, checked against S3's rules
 # before anything starts.
@@ -166,15 +157,10 @@ export BERTH_MINIO_DATA=$DATA
 export BERTH_MINIO_ADDR=$ADDR
 export BERTH_MINIO_CONSOLE_ADDR=$CONSOLE_ADDR
 
-if [[ ${1:-} == "--" ]]; then
-	shift
-	lib_run_cmd minio "$LOG" "$@"
-fi
-
-lib_print_exports BERTH_S3_ENDPOINT BERTH_S3_REGION BERTH_S3_BUCKET BERTH_S3_ACCESS_KEY BERTH_S3_SECRET_KEY \
-	BERTH_MINIO_PID BERTH_MINIO_BIN BERTH_MINIO_DATA BERTH_MINIO_ADDR BERTH_MINIO_CONSOLE_ADDR \
-	MINIO_ROOT_USER MINIO_ROOT_PASSWORD MINIO_SITE_REGION MINIO_UPDATE MINIO_CI_CD \
-	MINIO_KMS_SECRET_KEY BERTH_MINIO_KMS_KEY_ID
+lib_run_or_print minio "$LOG" "BERTH_S3_ENDPOINT BERTH_S3_REGION BERTH_S3_BUCKET BERTH_S3_ACCESS_KEY
+	BERTH_S3_SECRET_KEY BERTH_MINIO_PID BERTH_MINIO_BIN BERTH_MINIO_DATA BERTH_MINIO_ADDR BERTH_MINIO_CONSOLE_ADDR
+	MINIO_ROOT_USER MINIO_ROOT_PASSWORD MINIO_SITE_REGION MINIO_UPDATE MINIO_CI_CD MINIO_KMS_SECRET_KEY
+	BERTH_MINIO_KMS_KEY_ID" "$@"
 log "serving until interrupted (^C stops it and removes $WORK)"
 rc=0
 wait "$PID" || rc=$?

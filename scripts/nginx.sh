@@ -81,16 +81,7 @@ if [[ ${#UPSTREAMS[@]} -eq 0 ]]; then
 fi
 
 ADDR=${NGINX_ADDR:-127.0.0.1:0}
-HOST=${ADDR%:*}
-PORT=${ADDR##*:}
-if [[ ! $HOST =~ ^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|localhost|\[::1\])$ ]]; then
-	log "refusing non-loopback address $ADDR"
-	exit 2
-fi
-if [[ ! $PORT =~ ^[0-9]+$ || $HOST == "$ADDR" ]]; then
-	log "NGINX_ADDR must be host:port, got $ADDR"
-	exit 2
-fi
+lib_loopback "$ADDR"
 MAX_FAILS=${NGINX_MAX_FAILS:-1}
 FAIL_TIMEOUT=${NGINX_FAIL_TIMEOUT:-5s}
 if [[ ! $MAX_FAILS =~ ^[0-9]+$ || ! $FAIL_TIMEOUT =~ ^[0-9]+(ms|s|m)?$ ]]; then
@@ -207,13 +198,8 @@ export BERTH_NGINX_PREFIX=$WORK
 export BERTH_NGINX_ERROR_LOG=$LOG
 export BERTH_NGINX_ACCESS_LOG=$ACCESS
 
-if [[ ${1:-} == "--" ]]; then
-	shift
-	lib_run_cmd nginx "$LOG" "$@"
-fi
-
-lib_print_exports BERTH_NGINX_URL BERTH_NGINX_ADDR BERTH_NGINX_PID BERTH_NGINX_BIN BERTH_NGINX_CONF \
-	BERTH_NGINX_PREFIX BERTH_NGINX_ERROR_LOG BERTH_NGINX_ACCESS_LOG
+lib_run_or_print nginx "$LOG" "BERTH_NGINX_URL BERTH_NGINX_ADDR BERTH_NGINX_PID BERTH_NGINX_BIN BERTH_NGINX_CONF
+	BERTH_NGINX_PREFIX BERTH_NGINX_ERROR_LOG BERTH_NGINX_ACCESS_LOG" "$@"
 log "serving until interrupted (^C stops it and removes $WORK)"
 while lib_running "$PID"; do sleep 1; done
 log "nginx exited"

@@ -168,13 +168,8 @@ export BERTH_POSTGRES_DATA=$DATA
 export BERTH_POSTGRES_PORT=$PORT
 export BERTH_POSTGRES_USER=$PGUSER_OS
 
-if [[ ${1:-} == "--" ]]; then
-	shift
-	lib_run_cmd postgres "$LOG" "$@"
-fi
-
-lib_print_exports BERTH_TEST_POSTGRES_DSN BERTH_POSTGRES_PID BERTH_POSTGRES_BIN BERTH_POSTGRES_DATA \
-	BERTH_POSTGRES_PORT BERTH_POSTGRES_USER
+lib_run_or_print postgres "$LOG" "BERTH_TEST_POSTGRES_DSN BERTH_POSTGRES_PID BERTH_POSTGRES_BIN BERTH_POSTGRES_DATA
+	BERTH_POSTGRES_PORT BERTH_POSTGRES_USER" "$@"
 log "serving until interrupted (^C stops it and removes $WORK)"
 while lib_running "$PID"; do sleep 1; done
 # A fault test may have killed it on purpose: keep the data dir for a
