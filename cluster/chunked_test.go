@@ -144,7 +144,7 @@ func TestConcurrentChunkedUploadsThroughBalancer(t *testing.T) {
 	repo := cl.project(t, "lb-chunk") + "/many"
 	tok := cl.token(t, "repository:"+repo+":pull,push")
 
-	const uploads, chunks, chunkSize = 6, 4, 256 << 10
+	const uploads, chunks, chunkSize = 12, 6, 128 << 10
 	digests := make([]v1.Hash, uploads)
 	var wg sync.WaitGroup
 	for i := range uploads {
