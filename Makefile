@@ -17,9 +17,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres smoke bench bench-gc clean
+.PHONY: test build tools lint unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke bench bench-gc clean
 
-test: lint unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres smoke
+test: lint unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke
 	@echo "make test: all suites passed"
 
 build:
@@ -143,6 +143,15 @@ e2e-postgres: build tools
 		BERTH_OUTBOUND_ALLOW=127.0.0.0/8,::1 \
 		scripts/serve.sh $(BIN)/registry -- env BERTH_E2E_USER=admin BERTH_E2E_PASSWORD=$(TEST_ADMIN_PASSWORD) \
 		sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
+
+# Three instances of the example server on one PostgreSQL database and one
+# MinIO bucket behind nginx (scripts/cluster.sh): pushes through the
+# balancer, pulls from each instance, chunks spread over instances, an
+# instance SIGKILLed under pushes, garbage collection racing pushes,
+# replication and webhook jobs taken over from a killed instance,
+# PostgreSQL killed and restarted under the running instances.
+cluster:
+	scripts/cluster.sh 3 -- $(GO) test -count=1 ./cluster/...
 
 # The README's first command with zero configuration, driven by crane and skopeo.
 smoke: tools

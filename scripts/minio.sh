@@ -50,12 +50,13 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LIB_NAME=minio.sh
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 ACCESS_KEY=berthtest
 SECRET_KEY=berthtest-secret-key
 REGION=us-east-1
 BUCKET=berth-test
-
-log() { printf 'minio.sh: %s\n' "$*" >&2; }
 
 ADDR=127.0.0.1:0
 if [[ $# -gt 0 && $1 != "--" ]]; then
@@ -66,16 +67,7 @@ if [[ $# -gt 0 && $1 != "--" ]]; then
 	log "usage: scripts/minio.sh [ADDR] [-- CMD [ARGS]]"
 	exit 2
 fi
-HOST=${ADDR%:*}
-PORT=${ADDR##*:}
-if [[ ! $HOST =~ ^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|localhost|\[::1\])$ ]]; then
-	log "refusing non-loopback address $ADDR"
-	exit 2
-fi
-if [[ ! $PORT =~ ^[0-9]+$ || $HOST == "$ADDR" ]]; then
-	log "ADDR must be host:port, got $ADDR"
-	exit 2
-fi
+lib_loopback "$ADDR"
 
 # Bucket names: berth-test plus MINIO_BUCKETS, checked against S3's rules
 # before anything starts.
@@ -88,21 +80,9 @@ for b in ${MINIO_BUCKETS:+${MINIO_BUCKETS//,/ }}; do
 	[[ $b == "$BUCKET" ]] || BUCKETS+=("$b")
 done
 
-# free_port HOST: a port nobody listens on right now.
-free_port() {
-	python3 - "$1" <<'EOF'
-import socket, sys
-host = sys.argv[1].strip("[]")
-family = socket.AF_INET6 if ":" in host else socket.AF_INET
-s = socket.socket(family)
-s.bind((host, 0))
-print(s.getsockname()[1])
-s.close()
-EOF
-}
-[[ $PORT != 0 ]] || PORT=$(free_port "$HOST")
+[[ $PORT != 0 ]] || PORT=$(lib_free_port "$HOST")
 ADDR=$HOST:$PORT
-CONSOLE_ADDR=$HOST:$(free_port "$HOST")
+CONSOLE_ADDR=$HOST:$(lib_free_port "$HOST")
 ENDPOINT=http://$ADDR
 
 "$ROOT/scripts/tools.sh" minio
@@ -110,62 +90,23 @@ ENDPOINT=http://$ADDR
 source "$ROOT/scripts/versions.env"
 BIN="$ROOT/.tools/bin/minio"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/berth-minio.XXXXXX")"
+WORK="$(lib_workdir minio)"
 DATA=$WORK/data
 LOG=${MINIO_LOG:-$WORK/minio.log}
 PID=""
 
-# ours PID: true when PID runs $BIN on $DATA (the first server or a restart).
-ours() {
-	local args=()
-	mapfile -d '' args 2>/dev/null <"/proc/$1/cmdline" || return 1
-	[[ ${#args[@]} -gt 0 && ${args[0]} == "$BIN" ]] || return 1
-	local a
-	for a in "${args[@]:1}"; do
-		[[ $a == "$DATA" ]] && return 0
-	done
-	return 1
-}
-
-# running PID: true until PID has exited (a zombie has exited).
-running() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat%% *} != Z ]]
-}
-
-# stop_all: TERM every server on our data dir, KILL what is left after 10s.
+# stop_all: TERM every server on our data dir (the first one or a
+# restart), KILL what is left after 10s; reap our own child so it leaves
+# no zombie behind.
 stop_all() {
-	local pids=() p i
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		if ours "$p"; then pids+=("$p"); fi
-	done
-	[[ ${#pids[@]} -gt 0 ]] || return 0
-	kill -TERM "${pids[@]}" 2>/dev/null || true
-	for i in $(seq 1 100); do
-		local alive=()
-		for p in "${pids[@]}"; do
-			if running "$p"; then alive+=("$p"); fi
-		done
-		[[ ${#alive[@]} -gt 0 ]] || break
-		if [[ $i -eq 100 ]]; then
-			log "server did not stop in 10s; killing ${alive[*]}"
-			kill -KILL "${alive[@]}" 2>/dev/null || true
-		fi
-		sleep 0.1
-	done
-	# Reap our own child so it leaves no zombie behind.
+	local pids=()
+	mapfile -t pids < <(lib_pids_of "$BIN" "$DATA")
+	lib_stop TERM "${pids[@]}"
 	[[ -z $PID ]] || wait "$PID" 2>/dev/null || true
 }
 
-cleanup() {
-	stop_all
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+lib_on_exit rm -rf "$WORK"
+lib_on_exit stop_all
 
 mkdir -p "$DATA"
 export MINIO_ROOT_USER=$ACCESS_KEY MINIO_ROOT_PASSWORD=$SECRET_KEY
@@ -184,25 +125,7 @@ start_ns=$(date +%s%N)
 "$BIN" server --quiet --address "$ADDR" --console-address "$CONSOLE_ADDR" "$DATA" >"$LOG" 2>&1 &
 PID=$!
 
-ready=""
-deadline=$((SECONDS + 30))
-while ((SECONDS < deadline)); do
-	if curl -fsS -m 2 -o /dev/null "$ENDPOINT/minio/health/ready" 2>/dev/null; then
-		ready=1
-		break
-	fi
-	if ! running "$PID"; then
-		log "server exited during start:"
-		cat "$LOG" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-if [[ -z $ready ]]; then
-	log "server did not become ready on $ADDR in 30s:"
-	cat "$LOG" >&2
-	exit 1
-fi
+lib_wait_ready 30 "$PID" "$LOG" "$ADDR" curl -fsS -m 2 -o /dev/null "$ENDPOINT/minio/health/ready"
 ready_ms=$((($(date +%s%N) - start_ns) / 1000000))
 
 # A PUT Bucket is an empty signed request: curl's SigV4 does the signing.
@@ -234,29 +157,10 @@ export BERTH_MINIO_DATA=$DATA
 export BERTH_MINIO_ADDR=$ADDR
 export BERTH_MINIO_CONSOLE_ADDR=$CONSOLE_ADDR
 
-if [[ ${1:-} == "--" ]]; then
-	shift
-	if [[ $# -eq 0 ]]; then
-		log "nothing to run after --"
-		exit 2
-	fi
-	set +e
-	"$@"
-	rc=$?
-	set -e
-	if [[ $rc -ne 0 && -s $LOG ]]; then
-		echo "---- minio log (last 50 lines) ----" >&2
-		tail -n 50 "$LOG" >&2 2>/dev/null || true
-	fi
-	exit "$rc"
-fi
-
-for v in BERTH_S3_ENDPOINT BERTH_S3_REGION BERTH_S3_BUCKET BERTH_S3_ACCESS_KEY BERTH_S3_SECRET_KEY \
-	BERTH_MINIO_PID BERTH_MINIO_BIN BERTH_MINIO_DATA BERTH_MINIO_ADDR BERTH_MINIO_CONSOLE_ADDR \
-	MINIO_ROOT_USER MINIO_ROOT_PASSWORD MINIO_SITE_REGION MINIO_UPDATE MINIO_CI_CD \
-	MINIO_KMS_SECRET_KEY BERTH_MINIO_KMS_KEY_ID; do
-	printf 'export %s=%q\n' "$v" "${!v}"
-done
+lib_run_or_print minio "$LOG" "BERTH_S3_ENDPOINT BERTH_S3_REGION BERTH_S3_BUCKET BERTH_S3_ACCESS_KEY
+	BERTH_S3_SECRET_KEY BERTH_MINIO_PID BERTH_MINIO_BIN BERTH_MINIO_DATA BERTH_MINIO_ADDR BERTH_MINIO_CONSOLE_ADDR
+	MINIO_ROOT_USER MINIO_ROOT_PASSWORD MINIO_SITE_REGION MINIO_UPDATE MINIO_CI_CD MINIO_KMS_SECRET_KEY
+	BERTH_MINIO_KMS_KEY_ID" "$@"
 log "serving until interrupted (^C stops it and removes $WORK)"
 rc=0
 wait "$PID" || rc=$?

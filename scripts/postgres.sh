@@ -56,8 +56,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck disable=SC1091 # versions.env sits beside this script
 source "$ROOT/scripts/versions.env"
-
-log() { printf 'postgres.sh: %s\n' "$*" >&2; }
+LIB_NAME=postgres.sh
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 if [[ $# -gt 0 && $1 != "--" ]]; then
 	log "usage: scripts/postgres.sh [-- CMD [ARGS]]"
@@ -73,21 +74,12 @@ SUDO=""
 # still has it. The package's default cluster is not wanted: postgresql-common
 # reads createcluster.d before it makes one.
 install() {
-	log "installing $PKG from Debian packages ..."
 	$SUDO mkdir -p /etc/postgresql-common/createcluster.d
 	echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/berth-no-main.conf >/dev/null
-	local apt=($SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends)
-	if "${apt[@]}" "$PKG=$POSTGRES_DEB_VERSION" >&2; then return; fi
-	$SUDO apt-get update -q >&2
-	if "${apt[@]}" "$PKG=$POSTGRES_DEB_VERSION" >&2; then return; fi
-	log "WARNING: $PKG=$POSTGRES_DEB_VERSION is not in the archive; installing its current version"
-	"${apt[@]}" "$PKG" >&2
+	lib_apt_install "$POSTGRES_DEB_VERSION" "$PKG"
 }
 [[ -x $PGBIN/postgres ]] || install
-have=$(dpkg-query -W -f='${Version}' "$PKG" 2>/dev/null || echo unknown)
-if [[ $have != "$POSTGRES_DEB_VERSION" ]]; then
-	log "WARNING: $PKG $have installed; versions.env expects $POSTGRES_DEB_VERSION"
-fi
+have=$(lib_deb_check "$PKG" "$POSTGRES_DEB_VERSION")
 BIN=$PGBIN/postgres
 
 # The OS user the server runs as, and how to run a command as it.
@@ -103,68 +95,30 @@ if [[ $(id -u) -eq 0 ]]; then
 	RUNAS=(setpriv --reuid="$PGUSER_OS" --regid="$PGUSER_OS" --init-groups)
 fi
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-	echo $((20000 + RANDOM % 20000)))
+PORT=$(lib_free_port 127.0.0.1)
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-postgres.XXXXXX")
+WORK=$(lib_workdir postgres)
 DATA=$WORK/data
 SOCK=$WORK/sock
 LOG=${POSTGRES_LOG:-$WORK/postgres.log}
 PID=""
 
-# ours PID: true when PID runs $BIN on $DATA (the first server or a
-# restart), so a pid file left by a killed server never names another
-# process.
-ours() {
-	local args=()
-	mapfile -d '' args 2>/dev/null <"/proc/$1/cmdline" || return 1
-	[[ ${#args[@]} -gt 0 && ${args[0]} == "$BIN" ]] || return 1
-	local a
-	for a in "${args[@]:1}"; do
-		[[ $a == "$DATA" ]] && return 0
-	done
-	return 1
-}
-
-# running PID: true until PID has exited (a zombie has exited).
-running() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat%% *} != Z ]]
-}
-
 # stop_all: fast shutdown (SIGINT) of the postmaster that owns the data dir
-# now and of the one this script started, SIGKILL after 10 s.
+# now and of the one this script started, SIGKILL after 10 s. Only a
+# process running $BIN on $DATA is stopped, so a pid file left by a
+# killed server never names another process.
 stop_all() {
-	local pids=() p i
-	if [[ -n $PID ]] && ours "$PID"; then pids+=("$PID"); fi
+	local pids=() p
+	if [[ -n $PID ]] && lib_runs "$PID" "$BIN" "$DATA"; then pids+=("$PID"); fi
 	if [[ -f $DATA/postmaster.pid ]]; then
 		p=$(head -n 1 "$DATA/postmaster.pid" 2>/dev/null || true)
-		if [[ $p =~ ^[0-9]+$ && $p != "$PID" ]] && ours "$p"; then pids+=("$p"); fi
+		if [[ $p =~ ^[0-9]+$ && $p != "$PID" ]] && lib_runs "$p" "$BIN" "$DATA"; then pids+=("$p"); fi
 	fi
-	[[ ${#pids[@]} -gt 0 ]] || return 0
-	kill -INT "${pids[@]}" 2>/dev/null || true
-	for i in $(seq 1 100); do
-		local alive=()
-		for p in "${pids[@]}"; do
-			if running "$p"; then alive+=("$p"); fi
-		done
-		[[ ${#alive[@]} -gt 0 ]] || break
-		if [[ $i -eq 100 ]]; then
-			log "server did not stop in 10s; killing ${alive[*]}"
-			kill -KILL "${alive[@]}" 2>/dev/null || true
-		fi
-		sleep 0.1
-	done
+	lib_stop INT "${pids[@]}"
 }
 
-cleanup() {
-	stop_all
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+lib_on_exit rm -rf "$WORK"
+lib_on_exit stop_all
 
 mkdir -p "$DATA" "$SOCK"
 touch "$LOG"
@@ -203,25 +157,7 @@ start_ns=$(date +%s%N)
 ("${RUNAS[@]}" "$BIN" -D "$DATA" >>"$LOG" 2>&1 & echo $! >"$WORK/postmaster.started")
 PID=$(cat "$WORK/postmaster.started")
 
-ready=""
-deadline=$((SECONDS + 30))
-while ((SECONDS < deadline)); do
-	if pg_isready -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
-		ready=1
-		break
-	fi
-	if ! running "$PID"; then
-		log "server exited during start:"
-		cat "$LOG" >&2
-		exit 1
-	fi
-	sleep 0.05
-done
-if [[ -z $ready ]]; then
-	log "server did not become ready on 127.0.0.1:$PORT in 30s:"
-	cat "$LOG" >&2
-	exit 1
-fi
+lib_wait_ready 30 "$PID" "$LOG" "127.0.0.1:$PORT" pg_isready -q -h 127.0.0.1 -p "$PORT"
 ready_ms=$((($(date +%s%N) - start_ns) / 1000000))
 log "PostgreSQL $("$BIN" --version | awk '{print $3}') ($PKG $have) ready in ${ready_ms}ms at 127.0.0.1:$PORT (data $DATA, fsync off)"
 
@@ -232,29 +168,10 @@ export BERTH_POSTGRES_DATA=$DATA
 export BERTH_POSTGRES_PORT=$PORT
 export BERTH_POSTGRES_USER=$PGUSER_OS
 
-if [[ ${1:-} == "--" ]]; then
-	shift
-	if [[ $# -eq 0 ]]; then
-		log "nothing to run after --"
-		exit 2
-	fi
-	set +e
-	"$@"
-	rc=$?
-	set -e
-	if [[ $rc -ne 0 && -s $LOG ]]; then
-		echo "---- postgres log (last 50 lines) ----" >&2
-		tail -n 50 "$LOG" >&2 2>/dev/null || true
-	fi
-	exit "$rc"
-fi
-
-for v in BERTH_TEST_POSTGRES_DSN BERTH_POSTGRES_PID BERTH_POSTGRES_BIN BERTH_POSTGRES_DATA BERTH_POSTGRES_PORT \
-	BERTH_POSTGRES_USER; do
-	printf 'export %s=%q\n' "$v" "${!v}"
-done
+lib_run_or_print postgres "$LOG" "BERTH_TEST_POSTGRES_DSN BERTH_POSTGRES_PID BERTH_POSTGRES_BIN BERTH_POSTGRES_DATA
+	BERTH_POSTGRES_PORT BERTH_POSTGRES_USER" "$@"
 log "serving until interrupted (^C stops it and removes $WORK)"
-while running "$PID"; do sleep 1; done
+while lib_running "$PID"; do sleep 1; done
 # A fault test may have killed it on purpose: keep the data dir for a
 # restart until ^C.
 log "the server this script started exited; its data stays until ^C"
