@@ -45,10 +45,15 @@
 // transactions whose outcome no serial order explains, and Update runs
 // the failed one again (serialization failures, SQLSTATE 40001, and
 // deadlocks, 40P01), after a jittered, doubling backoff (1 ms up to
-// 100 ms), at most WithMaxRetries times (DefaultMaxRetries, 20). So the
-// seam's invariants hold across instances as they hold in bbolt's single
+// 100 ms), for up to WithRetryBudget from the first failure
+// (DefaultRetryBudget, 5 s) or until its context is done. So the seam's
+// invariants hold across instances as they hold in bbolt's single
 // writer: a per-kind job limit, a job leased once, a tag pointing at an
-// existing manifest.
+// existing manifest. An Update that spends its budget returns the last
+// failure wrapping meta.ErrUnavailable: the database is too busy with
+// conflicting writes for now, which callers answer with 503 and a
+// Retry-After, as they answer an outage. Store.Stats counts the
+// retries.
 //
 // View runs REPEATABLE READ READ ONLY: one snapshot for all of fn's
 // reads, taken without waiting and never failing to serialize, so fn runs

@@ -22,6 +22,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	opts   options
 	closed atomic.Bool
+	stats  counters
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -56,6 +57,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err := migrateUp(ctx, cfg.ConnConfig.Copy(), o.logger); err != nil {
 		return nil, wrap(ctx, "open: migrate", err)
 	}
+	if o.tracer != nil {
+		cfg.ConnConfig.Tracer = o.tracer
+	}
 	if o.statementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.statementTimeout.Milliseconds(), 10)
 	}
@@ -83,6 +87,7 @@ func (s *Store) View(ctx context.Context, fn func(meta.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.stats.views.Add(1)
 	err, _ := s.attempt(ctx, true, fn)
 	return err
 }
@@ -90,23 +95,39 @@ func (s *Store) View(ctx context.Context, fn func(meta.Tx) error) error {
 // Update runs fn in a SERIALIZABLE READ WRITE transaction and commits it
 // if fn returns nil. A serialization failure or a deadlock, whether a
 // statement of fn or the commit hit it, rolls back and runs fn again
-// after a jittered backoff, up to WithMaxRetries times; so fn must
-// confine its effects to the transaction. A statement that fails ends
-// the transaction (PostgreSQL aborts it): every later call in fn returns
-// the same error, and Update returns it (or fn's error) even if fn
-// ignored it. Errors reaching the server wrap meta.ErrUnavailable; a
-// commit whose outcome is unknown (the connection died during COMMIT)
-// does too, and is not retried.
+// after a jittered backoff, for up to WithRetryBudget after the first
+// failure; so fn must confine its effects to the transaction. When the
+// budget is spent, the last failure is returned wrapping
+// meta.ErrUnavailable: the database is too busy with conflicting writes
+// for now, and the caller answers 503 rather than 500. A done ctx ends
+// the retries with its error. A statement that fails ends the
+// transaction (PostgreSQL aborts it): every later call in fn returns the
+// same error, and Update returns it (or fn's error) even if fn ignored
+// it. Errors reaching the server wrap meta.ErrUnavailable; a commit whose
+// outcome is unknown (the connection died during COMMIT) does too, and is
+// not retried.
 func (s *Store) Update(ctx context.Context, fn func(meta.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.stats.updates.Add(1)
+	var giveUp time.Time
 	for attempt := 1; ; attempt++ {
 		err, again := s.attempt(ctx, false, fn)
-		if !again || attempt > s.opts.maxRetries {
+		if !again {
 			return err
 		}
+		if attempt == 1 {
+			giveUp = time.Now().Add(s.opts.retryBudget)
+		}
 		d := backoff(attempt)
+		if s.opts.retryBudget <= 0 || time.Now().Add(d).After(giveUp) {
+			s.stats.exhausted.Add(1)
+			s.opts.logger.Warn("meta/postgres: giving up on a conflicting transaction", "attempts", attempt, "error", err)
+			return fmt.Errorf("meta/postgres: %d attempts conflicted with concurrent transactions: %w: %w",
+				attempt, meta.ErrUnavailable, err)
+		}
+		s.stats.retries.Add(1)
 		s.opts.logger.Debug("meta/postgres: retrying a transaction", "attempt", attempt, "after", d, "error", err)
 		t := time.NewTimer(d)
 		select {
