@@ -36,19 +36,24 @@ func (c collector) Tombstones() meta.Tombstones { return tombstones(c) }
 // Under snapshot isolation a write whose snapshot predates the Begin sees
 // no collection, records no touch, and may still commit after it, unseen
 // by the collection's mark (which reads a later snapshot): the race that
-// the touches exist to close. So Begin reads one row of each table such a
-// write writes (a sequential scan, which takes a relation-wide
-// serializable read lock): with the write's read of gc_state, which Begin
-// overwrites, the two transactions conflict both ways, and PostgreSQL
-// fails one of them, which Update runs again, now seeing the collection.
+// the touches exist to close. So Begin scans each table such a write
+// writes with a sample scan (TABLESAMPLE, of no pages), which takes a
+// relation-wide serializable read lock whatever the planner's settings:
+// with the write's read of gc_state, which Begin overwrites, the two
+// transactions conflict both ways, and PostgreSQL fails one of them,
+// which Update runs again, now seeing the collection. Begin also drops
+// the released claims (see Claims.Release).
 func (c collection) Begin(at time.Time) error {
 	if err := c.t.writable("begin collection"); err != nil {
 		return err
 	}
 	_, err := c.t.run("begin collection", `
 		WITH clear AS (DELETE FROM gc_touched),
+		released AS (DELETE FROM gc_claims WHERE at = '-infinity'),
 		mark AS (UPDATE gc_state SET active = true, since = $1)
-		SELECT (SELECT 1 FROM manifests LIMIT 1), (SELECT 1 FROM tags LIMIT 1), (SELECT 1 FROM blob_links LIMIT 1)`,
+		SELECT (SELECT 1 FROM manifests TABLESAMPLE SYSTEM (0) LIMIT 1),
+			(SELECT 1 FROM tags TABLESAMPLE SYSTEM (0) LIMIT 1),
+			(SELECT 1 FROM blob_links TABLESAMPLE SYSTEM (0) LIMIT 1)`,
 		[]any{ts(at)}, nil)
 	return err
 }
@@ -99,7 +104,12 @@ func (c claims) Claim(d digest.Digest, at time.Time) error {
 	return err
 }
 
-// Release drops a claim (absent claims are no error).
+// Release drops a claim (absent claims are no error): it marks the claim
+// released (at -infinity) rather than deleting it, with an upsert, which
+// takes no serializable read lock, where a DELETE would read the index
+// page other uploads insert their claims into and make every push that
+// releases a claim conflict with every upload claiming one. Released
+// claims are invisible, and Collection.Begin deletes them.
 func (c claims) Release(d digest.Digest) error {
 	if err := c.t.writable("release"); err != nil {
 		return err
@@ -107,7 +117,10 @@ func (c claims) Release(d digest.Digest) error {
 	if !storable(string(d)) {
 		return nil
 	}
-	_, err := c.t.run("release", `DELETE FROM gc_claims WHERE digest = $1`, []any{string(d)}, nil)
+	_, err := c.t.run("release", `
+		INSERT INTO gc_claims (digest, at) VALUES ($1, '-infinity')
+		ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at WHERE gc_claims.at <> EXCLUDED.at`,
+		[]any{string(d)}, nil)
 	return err
 }
 
@@ -120,7 +133,7 @@ func (c claims) Claimed(d digest.Digest) (time.Time, bool, error) {
 		return time.Time{}, false, nil
 	}
 	var at time.Time
-	found, err := c.t.one("claimed", `SELECT at FROM gc_claims WHERE digest = $1`, []any{string(d)}, &at)
+	found, err := c.t.one("claimed", `SELECT at FROM gc_claims WHERE digest = $1 AND at <> '-infinity'`, []any{string(d)}, &at)
 	return at.UTC(), found, err
 }
 

@@ -123,11 +123,15 @@ func (m manifests) Put(repo string, rec meta.Manifest) error {
 	if n == 0 {
 		return repoNotFound(repo)
 	}
+	if m.t.put == nil {
+		m.t.put = map[manifestKey]bool{}
+	}
+	m.t.put[manifestKey{repo, rec.Digest}] = true
 	return nil
 }
 
-// Delete removes the manifest; its tags go with it (the foreign key
-// cascades) and its referrers-index entry with its row.
+// Delete removes the manifest and its tags, in one statement; its
+// referrers-index entry goes with its row.
 func (m manifests) Delete(repo string, d digest.Digest) error {
 	if err := m.t.writable("delete manifest"); err != nil {
 		return err
@@ -135,15 +139,20 @@ func (m manifests) Delete(repo string, d digest.Digest) error {
 	if !storable(repo) || !storable(string(d)) {
 		return manifestNotFound(repo, d)
 	}
-	tag, err := m.t.run("delete manifest", `
-		DELETE FROM manifests m USING repositories r
-		WHERE r.id = m.repo_id AND r.name = $1 AND m.digest = $2`, []any{repo, string(d)}, nil)
+	var n int
+	_, err := m.t.one("delete manifest", `
+		WITH gone AS (
+			DELETE FROM manifests m USING repositories r
+			WHERE r.id = m.repo_id AND r.name = $1 AND m.digest = $2 RETURNING m.repo_id),
+		untag AS (DELETE FROM tags t USING gone WHERE t.repo_id = gone.repo_id AND t.digest = $2)
+		SELECT count(*) FROM gone`, []any{repo, string(d)}, &n)
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return manifestNotFound(repo, d)
 	}
+	delete(m.t.put, manifestKey{repo, d})
 	return nil
 }
 

@@ -40,7 +40,9 @@ func (r repositories) Get(name string) (meta.Repository, error) {
 }
 
 // Ensure returns the repository, creating it (with CreatedAt now) first if
-// it does not exist: one statement either way.
+// it does not exist: one statement either way, which reads the catalog
+// only when the repository exists (a creation takes no serializable read
+// lock for concurrent creations to conflict with).
 func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 	if err := r.t.writable("ensure repository"); err != nil {
 		return meta.Repository{}, false, err
@@ -59,7 +61,7 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 			ON CONFLICT (name) DO NOTHING RETURNING created_at
 		)
 		SELECT created_at, true FROM ins
-		UNION ALL SELECT created_at, false FROM repositories WHERE name = $1`,
+		UNION ALL SELECT created_at, false FROM repositories WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)`,
 		[]any{name, ts(time.Now())}, &at, &created)
 	switch {
 	case err != nil:
@@ -85,6 +87,11 @@ func (r repositories) Delete(name string) error {
 	}
 	if tag.RowsAffected() == 0 {
 		return repoNotFound(name)
+	}
+	for k := range r.t.put {
+		if k.repo == name {
+			delete(r.t.put, k)
+		}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/meta"
 )
@@ -60,6 +61,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.tracer != nil {
 		cfg.ConnConfig.Tracer = o.tracer
 	}
+	for k, v := range sessionSettings {
+		if _, ok := cfg.ConnConfig.RuntimeParams[k]; !ok {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
 	if o.statementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.statementTimeout.Milliseconds(), 10)
 	}
@@ -69,6 +75,18 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	return &Store{pool: pool, opts: o}, nil
 }
+
+// sessionSettings are the server settings of the store's connections,
+// unless the DSN sets them. Index scans take serializable read locks on
+// the index pages they read; a sequential scan, which the planner prefers
+// on a small table, takes one on the whole table, so that every other
+// writer of the table conflicts with the transaction: every statement of
+// the store is an index lookup or range, and enable_seqscan off keeps the
+// planner to that. The cost it adds to a sequential scan it cannot avoid
+// (gc_state's one row) would make the planner compile such a statement
+// (JIT) for a quarter of a second; short statements gain nothing from
+// JIT anyway.
+var sessionSettings = map[string]string{"enable_seqscan": "off", "jit": "off"}
 
 // Close waits for running transactions to end and closes every
 // connection. Calling it again does nothing.
@@ -240,6 +258,15 @@ type tx struct {
 	begun    bool  // BEGIN has been sent
 	failed   error // the failure that ended the server-side transaction
 	done     atomic.Bool
+	// put holds the manifests this transaction has put (and not deleted
+	// since), which its Tags.Put need not look up.
+	put map[manifestKey]bool
+}
+
+// manifestKey names a manifest of a repository.
+type manifestKey struct {
+	repo string
+	d    digest.Digest
 }
 
 func (t *tx) beginSQL() string {

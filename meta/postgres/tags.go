@@ -41,7 +41,10 @@ func (g tags) Get(repo, tag string) (digest.Digest, error) {
 }
 
 // Put points tag at d, which must be a manifest of repo: one statement
-// that checks, upserts and touches.
+// that checks, upserts and touches. When this transaction put the
+// manifest, it is not looked up: that read would take a serializable
+// read lock on the index page that concurrent pushes into the repository
+// insert their manifests into, and make them conflict.
 func (g tags) Put(repo, tag string, d digest.Digest) error {
 	if err := g.t.writable("put tag"); err != nil {
 		return err
@@ -58,10 +61,14 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 	if !storable(string(d)) {
 		return fmt.Errorf("meta/postgres: tag %q: %w", tag, manifestNotFound(repo, d))
 	}
+	check := `SELECT 1 FROM manifests, r WHERE repo_id = r.id AND digest = $3`
+	if g.t.put[manifestKey{repo, d}] {
+		check = `SELECT 1 FROM r`
+	}
 	var repos, ms int
 	_, err := g.t.one("put tag", `
 		WITH r AS (SELECT id FROM repositories WHERE name = $1),
-		m AS (SELECT 1 FROM manifests, r WHERE repo_id = r.id AND digest = $3),
+		m AS (`+check+`),
 		put AS (
 			INSERT INTO tags (repo_id, tag, digest) SELECT id, $2, $3 FROM r WHERE EXISTS (SELECT 1 FROM m)
 			ON CONFLICT (repo_id, tag) DO UPDATE SET digest = EXCLUDED.digest WHERE tags.digest <> EXCLUDED.digest),
