@@ -210,4 +210,3 @@ func TestRoundTripsPerOperation(t *testing.T) {
 		}
 	}
 }
-
