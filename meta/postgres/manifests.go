@@ -62,6 +62,9 @@ func (m manifests) Get(repo string, d digest.Digest) (meta.Manifest, error) {
 	if !storable(repo) || !storable(string(d)) {
 		return meta.Manifest{}, manifestNotFound(repo, d)
 	}
+	if body, ok := m.t.fetched[manifestKey{repo, d}]; ok {
+		return decodeManifest(string(d), body)
+	}
 	var body []byte
 	found, err := m.t.one("get manifest", `
 		SELECT m.body FROM manifests m JOIN repositories r ON r.id = m.repo_id

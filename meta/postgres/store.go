@@ -261,6 +261,10 @@ type tx struct {
 	// put holds the manifests this transaction has put (and not deleted
 	// since), which its Tags.Put need not look up.
 	put map[manifestKey]bool
+	// fetched holds, in a View, the manifest records Tags.Get read with
+	// the tags: resolving a tag and reading its manifest is one
+	// statement.
+	fetched map[manifestKey][]byte
 }
 
 // manifestKey names a manifest of a repository.

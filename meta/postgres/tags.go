@@ -19,7 +19,10 @@ func tagNotFound(repo, tag string) error {
 	return fmt.Errorf("meta/postgres: tag %q in %q: %w", tag, repo, meta.ErrNotFound)
 }
 
-// Get returns the digest tag points at, or meta.ErrNotFound.
+// Get returns the digest tag points at, or meta.ErrNotFound. In a View it
+// reads the manifest's record too, which the transaction keeps for
+// Manifests.Get: a registry resolves a tag to read its manifest, and one
+// statement does both (the snapshot is the same; a View writes nothing).
 func (g tags) Get(repo, tag string) (digest.Digest, error) {
 	if err := g.t.live(); err != nil {
 		return "", err
@@ -28,14 +31,30 @@ func (g tags) Get(repo, tag string) (digest.Digest, error) {
 		return "", tagNotFound(repo, tag)
 	}
 	var d string
-	found, err := g.t.one("get tag", `
-		SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id
-		WHERE r.name = $1 AND t.tag = $2`, []any{repo, tag}, &d)
+	var body []byte
+	var found bool
+	var err error
+	if g.t.readOnly {
+		found, err = g.t.one("get tag", `
+			SELECT t.digest, m.body FROM tags t JOIN repositories r ON r.id = t.repo_id
+			LEFT JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest
+			WHERE r.name = $1 AND t.tag = $2`, []any{repo, tag}, &d, &body)
+	} else {
+		found, err = g.t.one("get tag", `
+			SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id
+			WHERE r.name = $1 AND t.tag = $2`, []any{repo, tag}, &d)
+	}
 	switch {
 	case err != nil:
 		return "", err
 	case !found:
 		return "", tagNotFound(repo, tag)
+	}
+	if body != nil {
+		if g.t.fetched == nil {
+			g.t.fetched = map[manifestKey][]byte{}
+		}
+		g.t.fetched[manifestKey{repo, digest.Digest(d)}] = body
 	}
 	return digest.Digest(d), nil
 }
