@@ -15,6 +15,10 @@ const (
 	// DefaultAcquireTimeout is how long a transaction waits for a pooled
 	// connection before it fails with meta.ErrUnavailable.
 	DefaultAcquireTimeout = 10 * time.Second
+	// DefaultParkLinger is how long a View's connection keeps its
+	// read-only transaction open for the next transaction to end (see
+	// WithParkLinger).
+	DefaultParkLinger = 5 * time.Millisecond
 	// DefaultConnectTimeout bounds a new connection's dial and startup
 	// when the DSN sets no connect_timeout.
 	DefaultConnectTimeout = 5 * time.Second
@@ -29,12 +33,13 @@ type options struct {
 	statementTimeout time.Duration
 	acquireTimeout   time.Duration
 	retryBudget      time.Duration
+	parkLinger       time.Duration
 	logger           *slog.Logger
 	tracer           pgx.QueryTracer
 }
 
 func defaultOptions() options {
-	return options{acquireTimeout: DefaultAcquireTimeout, retryBudget: DefaultRetryBudget, logger: slog.New(slog.DiscardHandler)}
+	return options{acquireTimeout: DefaultAcquireTimeout, retryBudget: DefaultRetryBudget, parkLinger: DefaultParkLinger, logger: slog.New(slog.DiscardHandler)}
 }
 
 // WithMaxConns caps the connection pool at n connections (default: the
@@ -72,6 +77,16 @@ func WithAcquireTimeout(d time.Duration) Option {
 // meta.ErrUnavailable.
 func WithRetryBudget(d time.Duration) Option {
 	return func(o *options) { o.retryBudget = d }
+}
+
+// WithParkLinger sets how long a View's connection is kept, its
+// read-only transaction still open, for the next transaction to end that
+// transaction in its own first round trip instead of the View spending
+// one on its COMMIT (default DefaultParkLinger; d <= 0: Views commit at
+// once). A parked connection counts against the pool, and shows as idle
+// in transaction in pg_stat_activity, for at most d.
+func WithParkLinger(d time.Duration) Option {
+	return func(o *options) { o.parkLinger = d }
 }
 
 // WithLogger sets where the store logs migrations, retries and broken
