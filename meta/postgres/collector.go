@@ -91,7 +91,8 @@ func (c collection) Touched(d digest.Digest) (bool, error) {
 	return c.t.one("touched", `SELECT true FROM gc_touched WHERE digest = $1`, []any{string(d)}, new(bool))
 }
 
-// Claim records that d's bytes are about to be written.
+// Claim records that d's bytes are about to be written; the write is
+// deferred to the transaction's next round trip.
 func (c claims) Claim(d digest.Digest, at time.Time) error {
 	if err := c.t.writable("claim"); err != nil {
 		return err
@@ -99,9 +100,8 @@ func (c claims) Claim(d digest.Digest, at time.Time) error {
 	if err := checkText("claim", string(d)); err != nil {
 		return err
 	}
-	_, err := c.t.run("claim", `INSERT INTO gc_claims (digest, at) VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at`,
-		[]any{string(d), ts(at)}, nil)
-	return err
+	return c.t.defer_("claim", `INSERT INTO gc_claims (digest, at) VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at`,
+		string(d), ts(at))
 }
 
 // Release drops a claim (absent claims are no error): it marks the claim
@@ -109,7 +109,8 @@ func (c claims) Claim(d digest.Digest, at time.Time) error {
 // takes no serializable read lock, where a DELETE would read the index
 // page other uploads insert their claims into and make every push that
 // releases a claim conflict with every upload claiming one. Released
-// claims are invisible, and Collection.Begin deletes them.
+// claims are invisible, and Collection.Begin deletes them. The write is
+// deferred to the transaction's next round trip.
 func (c claims) Release(d digest.Digest) error {
 	if err := c.t.writable("release"); err != nil {
 		return err
@@ -117,11 +118,10 @@ func (c claims) Release(d digest.Digest) error {
 	if !storable(string(d)) {
 		return nil
 	}
-	_, err := c.t.run("release", `
+	return c.t.defer_("release", `
 		INSERT INTO gc_claims (digest, at) VALUES ($1, '-infinity')
 		ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at WHERE gc_claims.at <> EXCLUDED.at`,
-		[]any{string(d)}, nil)
-	return err
+		string(d))
 }
 
 // Claimed returns when d was claimed, if it is.

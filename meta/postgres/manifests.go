@@ -80,7 +80,8 @@ func (m manifests) Get(repo string, d digest.Digest) (meta.Manifest, error) {
 
 // Put records rec in repo, replacing a record with the same digest; the
 // referrers index (an index on the subject column) follows by itself.
-// One statement: the upsert and the touches.
+// One statement: the upsert and the touches, deferred to the
+// transaction's next round trip when it has seen the repository.
 func (m manifests) Put(repo string, rec meta.Manifest) error {
 	if err := m.t.writable("put manifest"); err != nil {
 		return err
@@ -112,18 +113,17 @@ func (m manifests) Put(repo string, rec meta.Manifest) error {
 	for _, c := range rec.Manifests {
 		refs = append(refs, c.Digest)
 	}
-	var n int
-	_, err = m.t.one("put manifest", `
+	found, err := m.t.upsert("put manifest", repo, `
 		WITH r AS (SELECT id FROM repositories WHERE name = $1),
 		put AS (
 			INSERT INTO manifests (repo_id, digest, subject, body) SELECT id, $2, $3, $4 FROM r
 			ON CONFLICT (repo_id, digest) DO UPDATE SET subject = EXCLUDED.subject, body = EXCLUDED.body),
 		`+touchCTE(5)+`
-		SELECT count(*) FROM r`, []any{repo, string(rec.Digest), subject, body, touchArgs(refs...)}, &n)
+		SELECT count(*) FROM r`, repo, string(rec.Digest), subject, body, touchArgs(refs...))
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if !found {
 		return repoNotFound(repo)
 	}
 	if m.t.put == nil {

@@ -36,6 +36,7 @@ func (r repositories) Get(name string) (meta.Repository, error) {
 	case !found:
 		return meta.Repository{}, repoNotFound(name)
 	}
+	r.t.sawRepo(name)
 	return meta.Repository{Name: name, CreatedAt: at.UTC()}, nil
 }
 
@@ -69,6 +70,7 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 	case !found:
 		return meta.Repository{}, false, fmt.Errorf("meta/postgres: ensure repository %q: neither created nor found", name)
 	}
+	r.t.sawRepo(name)
 	return meta.Repository{Name: name, CreatedAt: at.UTC()}, created, nil
 }
 
@@ -88,11 +90,7 @@ func (r repositories) Delete(name string) error {
 	if tag.RowsAffected() == 0 {
 		return repoNotFound(name)
 	}
-	for k := range r.t.put {
-		if k.repo == name {
-			delete(r.t.put, k)
-		}
-	}
+	r.t.forgetRepo(name)
 	return nil
 }
 

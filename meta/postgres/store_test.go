@@ -303,7 +303,12 @@ func TestUnavailable(t *testing.T) {
 		var once sync.Once
 		go func() {
 			done <- s.Update(t.Context(), func(tx meta.Tx) error {
-				if err := put(tx); err != nil { // holds the row's lock until released
+				if err := put(tx); err != nil {
+					return err
+				}
+				// The read sends the deferred write, which holds the
+				// row's lock until released.
+				if _, err := tx.Records("k").Get("row"); err != nil {
 					return err
 				}
 				once.Do(func() { close(locked); <-release })

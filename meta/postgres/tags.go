@@ -63,7 +63,9 @@ func (g tags) Get(repo, tag string) (digest.Digest, error) {
 // that checks, upserts and touches. When this transaction put the
 // manifest, it is not looked up: that read would take a serializable
 // read lock on the index page that concurrent pushes into the repository
-// insert their manifests into, and make them conflict.
+// insert their manifests into, and make them conflict; and the write,
+// which cannot fail then, is deferred to the transaction's next round
+// trip.
 func (g tags) Put(repo, tag string, d digest.Digest) error {
 	if err := g.t.writable("put tag"); err != nil {
 		return err
@@ -80,20 +82,25 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 	if !storable(string(d)) {
 		return fmt.Errorf("meta/postgres: tag %q: %w", tag, manifestNotFound(repo, d))
 	}
+	putHere := g.t.put[manifestKey{repo, d}]
 	check := `SELECT 1 FROM manifests, r WHERE repo_id = r.id AND digest = $3`
-	if g.t.put[manifestKey{repo, d}] {
+	if putHere {
 		check = `SELECT 1 FROM r`
 	}
-	var repos, ms int
-	_, err := g.t.one("put tag", `
+	sql := `
 		WITH r AS (SELECT id FROM repositories WHERE name = $1),
-		m AS (`+check+`),
+		m AS (` + check + `),
 		put AS (
 			INSERT INTO tags (repo_id, tag, digest) SELECT id, $2, $3 FROM r WHERE EXISTS (SELECT 1 FROM m)
 			ON CONFLICT (repo_id, tag) DO UPDATE SET digest = EXCLUDED.digest WHERE tags.digest <> EXCLUDED.digest),
-		`+touchCTE(4)+`
-		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM m)`,
-		[]any{repo, tag, string(d), touchArgs(d)}, &repos, &ms)
+		` + touchCTE(4) + `
+		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM m)`
+	args := []any{repo, tag, string(d), touchArgs(d)}
+	if putHere {
+		return g.t.defer_("put tag", sql, args...)
+	}
+	var repos, ms int
+	_, err := g.t.one("put tag", sql, args, &repos, &ms)
 	switch {
 	case err != nil:
 		return err
@@ -102,6 +109,7 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 	case ms == 0:
 		return fmt.Errorf("meta/postgres: tag %q: %w", tag, manifestNotFound(repo, d))
 	}
+	g.t.sawRepo(repo)
 	return nil
 }
 

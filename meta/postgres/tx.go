@@ -17,9 +17,11 @@ import (
 
 // tx is the meta.Tx of one transaction. What a statement needs before it
 // on the wire goes in one round trip with it, as a pipelined batch: the
-// COMMIT of the View its connection was parked by (see parking) and
-// BEGIN. A View so costs one round trip per statement, its COMMIT riding
-// with the connection's next transaction.
+// COMMIT of the View its connection was parked by (see parking), BEGIN,
+// and the writes deferred so far (see defer_). A View so costs one round
+// trip per statement, its COMMIT riding with the connection's next
+// transaction; an Update costs its reads plus one, its deferred writes
+// riding with its COMMIT.
 type tx struct {
 	s    *Store
 	ctx  context.Context
@@ -34,8 +36,13 @@ type tx struct {
 	done      atomic.Bool
 	// deferred are the writes not sent yet, in order.
 	deferred []statement
+	// repos holds the repositories this transaction has seen exist (and
+	// not deleted since): a write into one of them cannot fail to find
+	// it, and is deferred (see defer_).
+	repos map[string]bool
 	// put holds the manifests this transaction has put (and not deleted
-	// since), which its Tags.Put need not look up.
+	// since), which its Tags.Put need not look up, and whose tags it
+	// defers.
 	put map[manifestKey]bool
 	// fetched holds, in a View, the manifest records Tags.Get read with
 	// the tags: resolving a tag and reading its manifest is one
@@ -88,6 +95,59 @@ func (t *tx) run(op, sql string, args []any, scan func(pgx.Rows) error) (pgconn.
 	}
 	t.failed = wrap(t.ctx, failedOp, err)
 	return tag, t.failed
+}
+
+// defer_ queues a write whose only possible failures are the server's or
+// the connection's (it has no expected error, meta.ErrNotFound and the
+// like, that the caller could act on): it is sent in the transaction's
+// next round trip, with the next statement or with the COMMIT, and a
+// failure is returned there, by Update at the latest.
+func (t *tx) defer_(op, sql string, args ...any) error {
+	if t.done.Load() {
+		return ErrTxDone
+	}
+	if t.failed != nil {
+		return t.failed
+	}
+	t.deferred = append(t.deferred, statement{op, sql, args})
+	return nil
+}
+
+// upsert runs a write into repo whose statement returns the number of
+// rows of its repository CTE r (0: the repository does not exist), or
+// defers it when the transaction has seen the repository: it cannot fail
+// to find it then (the snapshot holds it; a concurrent deletion fails the
+// transaction to serialize).
+func (t *tx) upsert(op, repo, sql string, args ...any) (found bool, err error) {
+	if t.repos[repo] {
+		return true, t.defer_(op, sql, args...)
+	}
+	var n int
+	if _, err := t.one(op, sql, args, &n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		t.sawRepo(repo)
+	}
+	return n > 0, nil
+}
+
+// sawRepo records that repo exists in this transaction.
+func (t *tx) sawRepo(repo string) {
+	if t.repos == nil {
+		t.repos = map[string]bool{}
+	}
+	t.repos[repo] = true
+}
+
+// forgetRepo records that repo was deleted in this transaction.
+func (t *tx) forgetRepo(repo string) {
+	delete(t.repos, repo)
+	for k := range t.put {
+		if k.repo == repo {
+			delete(t.put, k)
+		}
+	}
 }
 
 // exec sends a statement (see send), on a fresh connection again when the
