@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"flag"
 	"os"
 	"strconv"
 	"strings"
@@ -12,19 +13,28 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
+// benchHTTP makes BenchmarkBackends send its requests over HTTP on
+// loopback, as clients do: this process's CPU then holds the client's
+// HTTP work as well as the server's.
+var benchHTTP = flag.Bool("bench.http", false, "BenchmarkBackends: send requests over HTTP instead of calling the handler")
+
 // BenchmarkBackends runs each hot registry operation (hotOps) on bbolt
 // and on PostgreSQL, calling the handler directly (no HTTP, so the
-// figures are the handler's and its store's alone), and reports the CPU
-// each operation cost: cpu-µs/op is this process (handler, store client,
-// the benchmark loop), pg-µs/op the PostgreSQL server's processes (the
-// children of BERTH_POSTGRES_PID, which scripts/postgres.sh exports; 0 on
-// bbolt), total-µs/op their sum. Compare total-µs/op of an operation
-// across the two backends:
+// figures are the handler's and its store's alone; -bench.http sends
+// them over loopback HTTP instead), and reports the CPU each operation
+// cost: cpu-µs/op is this process (handler, store client, the benchmark
+// loop), pg-µs/op the PostgreSQL server's processes (the children of
+// BERTH_POSTGRES_PID, which scripts/postgres.sh exports; 0 on bbolt),
+// total-µs/op their sum. Compare total-µs/op of an operation across the
+// two backends:
 //
 //	scripts/postgres.sh -- go test -run '^$' -bench Backends -benchtime 2000x ./registry/
+//	scripts/postgres.sh -- go test -run '^$' -bench Backends -benchtime 2000x ./registry/ -args -bench.http
 //
 // The server's CPU is read from /proc in clock ticks (10 ms), so run
-// enough operations (-benchtime 2000x or more) for the figure to settle.
+// enough operations (-benchtime 2000x or more) for the figure to settle;
+// and on a machine nothing else keeps busy, as CPU time too grows when
+// other work competes for the caches and cores.
 func BenchmarkBackends(b *testing.B) {
 	backends := []struct {
 		name string
@@ -36,7 +46,7 @@ func BenchmarkBackends(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
 			e := newEnvOn(b, be.open(b))
-			e.direct = true
+			e.direct = !*benchHTTP
 			fix := setupHot(b, e)
 			for _, op := range hotOps(b, e, fix) {
 				if op.step {
