@@ -100,7 +100,7 @@ func (c claims) Claim(d digest.Digest, at time.Time) error {
 	if err := checkText("claim", string(d)); err != nil {
 		return err
 	}
-	return c.t.defer_("claim", `INSERT INTO gc_claims (digest, at) VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at`,
+	return c.t.postpone("claim", `INSERT INTO gc_claims (digest, at) VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at`,
 		string(d), ts(at))
 }
 
@@ -118,7 +118,7 @@ func (c claims) Release(d digest.Digest) error {
 	if !storable(string(d)) {
 		return nil
 	}
-	return c.t.defer_("release", `
+	return c.t.postpone("release", `
 		INSERT INTO gc_claims (digest, at) VALUES ($1, '-infinity')
 		ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at WHERE gc_claims.at <> EXCLUDED.at`,
 		string(d))

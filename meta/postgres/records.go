@@ -61,7 +61,7 @@ func (r records) Put(key string, value []byte) error {
 	if err := checkText(r.kind+" key", key); err != nil {
 		return err
 	}
-	return r.t.defer_("put "+r.kind, `
+	return r.t.postpone("put "+r.kind, `
 		INSERT INTO records (kind, key, value) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, key) DO UPDATE SET value = EXCLUDED.value`, r.kind, key, bytesArg(value))
 }

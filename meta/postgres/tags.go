@@ -97,7 +97,7 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM m)`
 	args := []any{repo, tag, string(d), touchArgs(d)}
 	if putHere {
-		return g.t.defer_("put tag", sql, args...)
+		return g.t.postpone("put tag", sql, args...)
 	}
 	var repos, ms int
 	_, err := g.t.one("put tag", sql, args, &repos, &ms)

@@ -18,7 +18,7 @@ import (
 // tx is the meta.Tx of one transaction. What a statement needs before it
 // on the wire goes in one round trip with it, as a pipelined batch: the
 // COMMIT of the View its connection was parked by (see parking), BEGIN,
-// and the writes deferred so far (see defer_). A View so costs one round
+// and the writes deferred so far (see postpone). A View so costs one round
 // trip per statement, its COMMIT riding with the connection's next
 // transaction; an Update costs its reads plus one, its deferred writes
 // riding with its COMMIT.
@@ -38,7 +38,7 @@ type tx struct {
 	deferred []statement
 	// repos holds the repositories this transaction has seen exist (and
 	// not deleted since): a write into one of them cannot fail to find
-	// it, and is deferred (see defer_).
+	// it, and is deferred (see postpone).
 	repos map[string]bool
 	// put holds the manifests this transaction has put (and not deleted
 	// since), which its Tags.Put need not look up, and whose tags it
@@ -97,12 +97,12 @@ func (t *tx) run(op, sql string, args []any, scan func(pgx.Rows) error) (pgconn.
 	return tag, t.failed
 }
 
-// defer_ queues a write whose only possible failures are the server's or
+// postpone queues a write whose only possible failures are the server's or
 // the connection's (it has no expected error, meta.ErrNotFound and the
 // like, that the caller could act on): it is sent in the transaction's
 // next round trip, with the next statement or with the COMMIT, and a
 // failure is returned there, by Update at the latest.
-func (t *tx) defer_(op, sql string, args ...any) error {
+func (t *tx) postpone(op, sql string, args ...any) error {
 	if t.done.Load() {
 		return ErrTxDone
 	}
@@ -120,7 +120,7 @@ func (t *tx) defer_(op, sql string, args ...any) error {
 // transaction to serialize).
 func (t *tx) upsert(op, repo, sql string, args ...any) (found bool, err error) {
 	if t.repos[repo] {
-		return true, t.defer_(op, sql, args...)
+		return true, t.postpone(op, sql, args...)
 	}
 	var n int
 	if _, err := t.one(op, sql, args, &n); err != nil {

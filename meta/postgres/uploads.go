@@ -65,7 +65,7 @@ func (u uploads) Put(rec meta.Upload) error {
 	if err := checkText("upload repository", rec.Repository); err != nil {
 		return err
 	}
-	return u.t.defer_("put upload", `
+	return u.t.postpone("put upload", `
 		INSERT INTO uploads (`+uploadColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (id) DO UPDATE SET repository = EXCLUDED.repository, "offset" = EXCLUDED."offset",
 			hash_state = EXCLUDED.hash_state, driver_state = EXCLUDED.driver_state,
