@@ -258,6 +258,7 @@ func TestBadRequestsGetSpecCodes(t *testing.T) {
 		{"GET", "/v2/a/manifests/bad$tag", http.StatusBadRequest, registry.CodeManifestInvalid},
 		{"GET", "/v2/a/manifests/latest", http.StatusNotFound, registry.CodeManifestUnknown},
 		{"GET", "/v2/a/tags/list", http.StatusNotFound, registry.CodeNameUnknown},
+		{"GET", "/v2/a/tags/list?n=0", http.StatusNotFound, registry.CodeNameUnknown},
 		{"GET", "/v2/a/tags/list?n=-1", http.StatusBadRequest, registry.CodePaginationNumberInvalid},
 		{"POST", "/v2/a/blobs/" + digest.FromString("x").String(), http.StatusMethodNotAllowed, registry.CodeUnsupported},
 		{"PUT", "/v2/a/blobs/uploads/0123456789abcdef0123456789abcdef?digest=" + digest.FromString("x").String(), http.StatusNotFound, registry.CodeBlobUploadUnknown},

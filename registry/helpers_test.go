@@ -7,12 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/registry/internal/spec"
 	"github.com/berthreg/berth/storage"
@@ -20,22 +19,30 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// env is a registry handler on memory storage and a bolt file, served by
-// httptest, that tests can restart on the same data.
+// env is a registry handler on memory storage and a metadata store of the
+// backend internal/teststores picks (bbolt, or PostgreSQL with
+// BERTH_TEST_META=postgres), served by httptest, that tests can restart
+// on the same data.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	driver storage.Driver
 	store  meta.Store
 	srv    *httptest.Server
+	h      *registry.Handler
 	opts   []registry.Option
+	// direct makes call serve requests with the handler in the calling
+	// goroutine, without HTTP: what the benchmarks measure.
+	direct bool
 }
 
 func newEnv(t *testing.T, opts ...registry.Option) *env {
 	t.Helper()
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	return newEnvOn(t, teststores.Open(t), opts...)
+}
+
+// newEnvOn is newEnv on the given store, closed when the test ends.
+func newEnvOn(t testing.TB, store meta.Store, opts ...registry.Option) *env {
+	t.Helper()
 	e := &env{t: t, driver: memory.New(), store: store, opts: opts}
 	e.start()
 	t.Cleanup(func() {
@@ -51,7 +58,7 @@ func (e *env) start() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(h)
+	e.h, e.srv = h, httptest.NewServer(h)
 }
 
 // restart replaces the handler with a new one on the same storage and
@@ -97,7 +104,7 @@ func (e *env) do(method, path string, body []byte, hdr ...string) resp {
 
 // expect fails the test unless r has the status and (if code != "") the
 // OCI error code.
-func (r resp) expect(t *testing.T, status int, code registry.ErrorCode) resp {
+func (r resp) expect(t testing.TB, status int, code registry.ErrorCode) resp {
 	t.Helper()
 	if r.StatusCode != status {
 		t.Fatalf("%s %s: status %d, want %d; body %s", r.Request.Method, r.Request.URL.Path, r.StatusCode, status, r.body)
@@ -118,7 +125,7 @@ func (r resp) expect(t *testing.T, status int, code registry.ErrorCode) resp {
 	return r
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -145,7 +152,7 @@ type desc struct {
 }
 
 // imageManifest builds an OCI image manifest JSON for config and layers.
-func imageManifest(t *testing.T, mediaType string, config desc, layers []desc, subject *desc, artifactType string) []byte {
+func imageManifest(t testing.TB, mediaType string, config desc, layers []desc, subject *desc, artifactType string) []byte {
 	t.Helper()
 	m := map[string]any{"schemaVersion": 2, "config": config, "layers": layers}
 	if mediaType != "" {

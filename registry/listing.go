@@ -78,8 +78,12 @@ func (h *Handler) getTags(w http.ResponseWriter, r *http.Request, repo string) e
 	}
 	var tags []string
 	err = h.store.View(r.Context(), func(tx meta.Tx) error {
-		if _, err := tx.Repositories().Get(repo); err != nil {
-			return err
+		if n == 0 {
+			// page lists nothing, and so does not find a missing
+			// repository, which Tags.List reports.
+			if _, err := tx.Repositories().Get(repo); err != nil {
+				return err
+			}
 		}
 		tags, err = page(w, "/v2/"+repo+"/tags/list", n, last, func(after string, limit int) ([]string, error) {
 			return tx.Tags().List(repo, after, limit)

@@ -40,7 +40,10 @@ func (b blobs) Stat(d digest.Digest) (meta.Blob, error) {
 // Link records rec registry-wide (if it has no record: new, or
 // tombstoned) and links it into repo (if not linked, or if the
 // registry-wide record is new: a link made before a tombstone gives way
-// to this one). One statement.
+// to this one). One statement, which reads no table but the catalog:
+// whether the registry-wide record is new is what its insert returns. It
+// is deferred to the transaction's next round trip when the transaction
+// has seen the repository.
 func (b blobs) Link(repo string, rec meta.Blob) error {
 	if err := b.t.writable("link blob"); err != nil {
 		return err
@@ -54,23 +57,22 @@ func (b blobs) Link(repo string, rec meta.Blob) error {
 	if !storable(repo) {
 		return repoNotFound(repo)
 	}
-	var n int
-	_, err := b.t.one("link blob", `
+	found, err := b.t.upsert("link blob", repo, `
 		WITH r AS (SELECT id FROM repositories WHERE name = $1),
 		g AS (
 			INSERT INTO blobs (digest, size, created_at) SELECT $2, $3, $4 FROM r
-			ON CONFLICT (digest) DO NOTHING),
+			ON CONFLICT (digest) DO NOTHING RETURNING true),
 		l AS (
 			INSERT INTO blob_links (repo_id, digest, size, created_at) SELECT id, $2, $3, $4 FROM r
 			ON CONFLICT (repo_id, digest) DO UPDATE SET size = EXCLUDED.size, created_at = EXCLUDED.created_at
-			WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE digest = $2)),
+			WHERE EXISTS (SELECT 1 FROM g)),
 		`+touchCTE(5)+`
 		SELECT count(*) FROM r`,
-		[]any{repo, string(rec.Digest), rec.Size, ts(rec.CreatedAt), touchArgs(rec.Digest)}, &n)
+		repo, string(rec.Digest), rec.Size, ts(rec.CreatedAt), touchArgs(rec.Digest))
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if !found {
 		return repoNotFound(repo)
 	}
 	return nil

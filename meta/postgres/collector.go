@@ -36,19 +36,24 @@ func (c collector) Tombstones() meta.Tombstones { return tombstones(c) }
 // Under snapshot isolation a write whose snapshot predates the Begin sees
 // no collection, records no touch, and may still commit after it, unseen
 // by the collection's mark (which reads a later snapshot): the race that
-// the touches exist to close. So Begin reads one row of each table such a
-// write writes (a sequential scan, which takes a relation-wide
-// serializable read lock): with the write's read of gc_state, which Begin
-// overwrites, the two transactions conflict both ways, and PostgreSQL
-// fails one of them, which Update runs again, now seeing the collection.
+// the touches exist to close. So Begin scans each table such a write
+// writes with a sample scan (TABLESAMPLE, of no pages), which takes a
+// relation-wide serializable read lock whatever the planner's settings:
+// with the write's read of gc_state, which Begin overwrites, the two
+// transactions conflict both ways, and PostgreSQL fails one of them,
+// which Update runs again, now seeing the collection. Begin also drops
+// the released claims (see Claims.Release).
 func (c collection) Begin(at time.Time) error {
 	if err := c.t.writable("begin collection"); err != nil {
 		return err
 	}
 	_, err := c.t.run("begin collection", `
 		WITH clear AS (DELETE FROM gc_touched),
+		released AS (DELETE FROM gc_claims WHERE at = '-infinity'),
 		mark AS (UPDATE gc_state SET active = true, since = $1)
-		SELECT (SELECT 1 FROM manifests LIMIT 1), (SELECT 1 FROM tags LIMIT 1), (SELECT 1 FROM blob_links LIMIT 1)`,
+		SELECT (SELECT 1 FROM manifests TABLESAMPLE SYSTEM (0) LIMIT 1),
+			(SELECT 1 FROM tags TABLESAMPLE SYSTEM (0) LIMIT 1),
+			(SELECT 1 FROM blob_links TABLESAMPLE SYSTEM (0) LIMIT 1)`,
 		[]any{ts(at)}, nil)
 	return err
 }
@@ -86,7 +91,8 @@ func (c collection) Touched(d digest.Digest) (bool, error) {
 	return c.t.one("touched", `SELECT true FROM gc_touched WHERE digest = $1`, []any{string(d)}, new(bool))
 }
 
-// Claim records that d's bytes are about to be written.
+// Claim records that d's bytes are about to be written; the write is
+// deferred to the transaction's next round trip.
 func (c claims) Claim(d digest.Digest, at time.Time) error {
 	if err := c.t.writable("claim"); err != nil {
 		return err
@@ -94,12 +100,17 @@ func (c claims) Claim(d digest.Digest, at time.Time) error {
 	if err := checkText("claim", string(d)); err != nil {
 		return err
 	}
-	_, err := c.t.run("claim", `INSERT INTO gc_claims (digest, at) VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at`,
-		[]any{string(d), ts(at)}, nil)
-	return err
+	return c.t.postpone("claim", `INSERT INTO gc_claims (digest, at) VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at`,
+		string(d), ts(at))
 }
 
-// Release drops a claim (absent claims are no error).
+// Release drops a claim (absent claims are no error): it marks the claim
+// released (at -infinity) rather than deleting it, with an upsert, which
+// takes no serializable read lock, where a DELETE would read the index
+// page other uploads insert their claims into and make every push that
+// releases a claim conflict with every upload claiming one. Released
+// claims are invisible, and Collection.Begin deletes them. The write is
+// deferred to the transaction's next round trip.
 func (c claims) Release(d digest.Digest) error {
 	if err := c.t.writable("release"); err != nil {
 		return err
@@ -107,8 +118,10 @@ func (c claims) Release(d digest.Digest) error {
 	if !storable(string(d)) {
 		return nil
 	}
-	_, err := c.t.run("release", `DELETE FROM gc_claims WHERE digest = $1`, []any{string(d)}, nil)
-	return err
+	return c.t.postpone("release", `
+		INSERT INTO gc_claims (digest, at) VALUES ($1, '-infinity')
+		ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at WHERE gc_claims.at <> EXCLUDED.at`,
+		string(d))
 }
 
 // Claimed returns when d was claimed, if it is.
@@ -120,7 +133,7 @@ func (c claims) Claimed(d digest.Digest) (time.Time, bool, error) {
 		return time.Time{}, false, nil
 	}
 	var at time.Time
-	found, err := c.t.one("claimed", `SELECT at FROM gc_claims WHERE digest = $1`, []any{string(d)}, &at)
+	found, err := c.t.one("claimed", `SELECT at FROM gc_claims WHERE digest = $1 AND at <> '-infinity'`, []any{string(d)}, &at)
 	return at.UTC(), found, err
 }
 

@@ -9,8 +9,11 @@
 // on a pgx connection pool. Give Berth a database of its own, or a schema
 // of its own through the DSN's search_path. Connect to PostgreSQL itself
 // or through a pooler in session mode: the migrations hold a session
-// advisory lock, and transactions use prepared statements (a DSN may set
-// pgx's default_query_exec_mode).
+// advisory lock, transactions use prepared statements (pgx's statement
+// cache; a DSN may set pgx's default_query_exec_mode), and a View's
+// transaction may outlive it on its connection (see Round trips). The
+// store's connections run with enable_seqscan and jit off (unless the
+// DSN sets them; see Serialization failures).
 //
 // # Schema
 //
@@ -20,8 +23,10 @@
 // each manifest's record as JSON by repository and digest, with its
 // subject in a column and an index (repository, subject, digest) that is
 // the referrers index. tags maps (repository, tag) to a digest, with an
-// index by (repository, digest, tag) for Tags.Of; a foreign key to
-// manifests removes a manifest's tags with it. blobs holds the
+// index by (repository, digest, tag) for Tags.Of; Manifests.Delete
+// removes a manifest's tags with it (no foreign key: see Serialization
+// failures). gc_claims keeps released claims, marked, until the next
+// collection begins. blobs holds the
 // registry-wide records, blob_links each repository's link with its own
 // record. uploads holds upload sessions; events the event log; cursors
 // its consumers' positions as JSON; jobs the job queue, one column per
@@ -45,10 +50,15 @@
 // transactions whose outcome no serial order explains, and Update runs
 // the failed one again (serialization failures, SQLSTATE 40001, and
 // deadlocks, 40P01), after a jittered, doubling backoff (1 ms up to
-// 100 ms), at most WithMaxRetries times (DefaultMaxRetries, 20). So the
-// seam's invariants hold across instances as they hold in bbolt's single
+// 100 ms), for up to WithRetryBudget from the first failure
+// (DefaultRetryBudget, 5 s) or until its context is done. So the seam's
+// invariants hold across instances as they hold in bbolt's single
 // writer: a per-kind job limit, a job leased once, a tag pointing at an
-// existing manifest.
+// existing manifest. An Update that spends its budget returns the last
+// failure wrapping meta.ErrUnavailable: the database is too busy with
+// conflicting writes for now, which callers answer with 503 and a
+// Retry-After, as they answer an outage. Store.Stats counts the
+// retries.
 //
 // View runs REPEATABLE READ READ ONLY: one snapshot for all of fn's
 // reads, taken without waiting and never failing to serialize, so fn runs
@@ -61,9 +71,7 @@
 // a snapshot could break, garbage collection's mark against concurrent
 // pushes, is closed at its source instead (see Collection.Begin below).
 //
-// BEGIN is sent with a transaction's first statement, in one round trip,
-// and each method of the views is one statement: a push's Ensure, Link,
-// Put and Append are a round trip each, plus COMMIT. A method's expected
+// Each method of the views is one statement. A method's expected
 // errors (meta.ErrNotFound, meta.ErrDuplicate, meta.ErrReadOnly, text a
 // column cannot hold) are found without a failed statement (the
 // statement checks and writes at once, ON CONFLICT and CTEs), so "a
@@ -72,6 +80,51 @@
 // connection, a statement timeout) aborts the transaction in PostgreSQL:
 // every later call in fn returns that error, and Update returns it (or
 // fn's own error), or retries.
+//
+// # Serialization failures
+//
+// Under SERIALIZABLE a transaction's reads take predicate locks, and a
+// write into what a concurrent transaction read is a conflict; two
+// transactions in conflict both ways fail one. An index lookup locks the
+// index pages it reads (the leaf pages of a small table are few, so
+// lookups and inserts of unrelated keys meet on them); a sequential scan
+// locks the whole table. Independent pushes (chunked uploads, blob
+// pushes, manifests under distinct tags of one repository) conflict with
+// none of each other, as registry's TestIndependentPushesDoNotConflict
+// checks: the connections run with enable_seqscan off, as every statement
+// is an index lookup or range (a planner with statistics otherwise scans
+// a table of a page or two), and with jit off, whose threshold the cost
+// enable_seqscan adds to gc_state's one-row scan would pass; writes are
+// upserts (INSERT … ON CONFLICT takes no predicate lock); Claims.Release
+// marks a claim released rather than deleting it (a DELETE reads the
+// index page other uploads insert their claims into; Collection.Begin
+// deletes the released ones); tags have no foreign key to manifests
+// (whose check read the page concurrent pushes insert their manifests
+// into), and Tags.Put does not look up a manifest its transaction put;
+// Blobs.Link and Repositories.Ensure learn what they need from their
+// inserts' results; saving an upload session is a HOT update
+// (fillfactor 50) that adds no index entry. Concurrent creations of
+// repositories still meet on the catalog's pages, and may be retried.
+//
+// # Round trips
+//
+// What a statement needs before it on the wire goes with it, in one
+// pipelined batch: BEGIN, writes deferred so far, and the COMMIT of a
+// View. A View's transaction, read-only, is not committed when fn
+// returns: its connection is parked with the transaction open, and the
+// next transaction to take it ends it in its first round trip (the store
+// ends it itself after WithParkLinger, 5 ms by default). A read-only
+// transaction holds no xid, so it holds back no other transaction's
+// snapshot, nor the event log's horizon; only vacuum's, that long. Writes
+// that can fail only by the server's doing (Uploads.Put, Records.Put,
+// claims, and Manifests.Put, Blobs.Link and Tags.Put once the
+// transaction has seen the repository or put the manifest) are deferred
+// to the next round trip, the COMMIT's at the latest, where their
+// failure, if any, is returned. In a View, Tags.Get reads the tag's
+// manifest with it, for Manifests.Get. So a View costs one round trip per
+// statement, an Update its reads plus one: a registry's manifest GET by
+// tag, blob HEAD or tag listing is one round trip, a manifest push six
+// (registry's TestRoundTripsPerOperation counts them).
 //
 // # The event log
 //
@@ -126,11 +179,11 @@
 // Writes that reference digests (manifest and tag puts, blob links) touch
 // them in the same statement when gc_state says a collection is active.
 // A write whose snapshot predates a collection's Begin sees none, yet may
-// commit after the Begin, unseen by the mark: so Begin also reads one row
-// of each table those writes write, with a sequential scan, which takes a
-// relation-wide serializable read lock. Such a write and the Begin then
-// conflict both ways, PostgreSQL fails the write, and Update runs it
-// again, now touching.
+// commit after the Begin, unseen by the mark: so Begin also scans each
+// table those writes write with a sample scan (TABLESAMPLE, of no pages),
+// which takes a relation-wide serializable read lock whatever the
+// planner's settings. Such a write and the Begin then conflict both ways,
+// PostgreSQL fails the write, and Update runs it again, now touching.
 //
 // # Errors
 //

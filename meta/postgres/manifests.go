@@ -62,6 +62,9 @@ func (m manifests) Get(repo string, d digest.Digest) (meta.Manifest, error) {
 	if !storable(repo) || !storable(string(d)) {
 		return meta.Manifest{}, manifestNotFound(repo, d)
 	}
+	if body, ok := m.t.fetched[manifestKey{repo, d}]; ok {
+		return decodeManifest(string(d), body)
+	}
 	var body []byte
 	found, err := m.t.one("get manifest", `
 		SELECT m.body FROM manifests m JOIN repositories r ON r.id = m.repo_id
@@ -77,7 +80,8 @@ func (m manifests) Get(repo string, d digest.Digest) (meta.Manifest, error) {
 
 // Put records rec in repo, replacing a record with the same digest; the
 // referrers index (an index on the subject column) follows by itself.
-// One statement: the upsert and the touches.
+// One statement: the upsert and the touches, deferred to the
+// transaction's next round trip when it has seen the repository.
 func (m manifests) Put(repo string, rec meta.Manifest) error {
 	if err := m.t.writable("put manifest"); err != nil {
 		return err
@@ -109,25 +113,28 @@ func (m manifests) Put(repo string, rec meta.Manifest) error {
 	for _, c := range rec.Manifests {
 		refs = append(refs, c.Digest)
 	}
-	var n int
-	_, err = m.t.one("put manifest", `
+	found, err := m.t.upsert("put manifest", repo, `
 		WITH r AS (SELECT id FROM repositories WHERE name = $1),
 		put AS (
 			INSERT INTO manifests (repo_id, digest, subject, body) SELECT id, $2, $3, $4 FROM r
 			ON CONFLICT (repo_id, digest) DO UPDATE SET subject = EXCLUDED.subject, body = EXCLUDED.body),
 		`+touchCTE(5)+`
-		SELECT count(*) FROM r`, []any{repo, string(rec.Digest), subject, body, touchArgs(refs...)}, &n)
+		SELECT count(*) FROM r`, repo, string(rec.Digest), subject, body, touchArgs(refs...))
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if !found {
 		return repoNotFound(repo)
 	}
+	if m.t.put == nil {
+		m.t.put = map[manifestKey]bool{}
+	}
+	m.t.put[manifestKey{repo, rec.Digest}] = true
 	return nil
 }
 
-// Delete removes the manifest; its tags go with it (the foreign key
-// cascades) and its referrers-index entry with its row.
+// Delete removes the manifest and its tags, in one statement; its
+// referrers-index entry goes with its row.
 func (m manifests) Delete(repo string, d digest.Digest) error {
 	if err := m.t.writable("delete manifest"); err != nil {
 		return err
@@ -135,15 +142,20 @@ func (m manifests) Delete(repo string, d digest.Digest) error {
 	if !storable(repo) || !storable(string(d)) {
 		return manifestNotFound(repo, d)
 	}
-	tag, err := m.t.run("delete manifest", `
-		DELETE FROM manifests m USING repositories r
-		WHERE r.id = m.repo_id AND r.name = $1 AND m.digest = $2`, []any{repo, string(d)}, nil)
+	var n int
+	_, err := m.t.one("delete manifest", `
+		WITH gone AS (
+			DELETE FROM manifests m USING repositories r
+			WHERE r.id = m.repo_id AND r.name = $1 AND m.digest = $2 RETURNING m.repo_id),
+		untag AS (DELETE FROM tags t USING gone WHERE t.repo_id = gone.repo_id AND t.digest = $2)
+		SELECT count(*) FROM gone`, []any{repo, string(d)}, &n)
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return manifestNotFound(repo, d)
 	}
+	delete(m.t.put, manifestKey{repo, d})
 	return nil
 }
 

@@ -3,16 +3,22 @@ package postgres
 import (
 	"log/slog"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Defaults of the options.
 const (
-	// DefaultMaxRetries is how many times Update re-runs a transaction
-	// that failed with a serialization failure or a deadlock.
-	DefaultMaxRetries = 20
+	// DefaultRetryBudget is how long Update keeps re-running a
+	// transaction that failed with a serialization failure or a deadlock.
+	DefaultRetryBudget = 5 * time.Second
 	// DefaultAcquireTimeout is how long a transaction waits for a pooled
 	// connection before it fails with meta.ErrUnavailable.
 	DefaultAcquireTimeout = 10 * time.Second
+	// DefaultParkLinger is how long a View's connection keeps its
+	// read-only transaction open for the next transaction to end (see
+	// WithParkLinger).
+	DefaultParkLinger = 5 * time.Millisecond
 	// DefaultConnectTimeout bounds a new connection's dial and startup
 	// when the DSN sets no connect_timeout.
 	DefaultConnectTimeout = 5 * time.Second
@@ -26,12 +32,14 @@ type options struct {
 	minConns         int32
 	statementTimeout time.Duration
 	acquireTimeout   time.Duration
-	maxRetries       int
+	retryBudget      time.Duration
+	parkLinger       time.Duration
 	logger           *slog.Logger
+	tracer           pgx.QueryTracer
 }
 
 func defaultOptions() options {
-	return options{acquireTimeout: DefaultAcquireTimeout, maxRetries: DefaultMaxRetries, logger: slog.New(slog.DiscardHandler)}
+	return options{acquireTimeout: DefaultAcquireTimeout, retryBudget: DefaultRetryBudget, parkLinger: DefaultParkLinger, logger: slog.New(slog.DiscardHandler)}
 }
 
 // WithMaxConns caps the connection pool at n connections (default: the
@@ -62,11 +70,23 @@ func WithAcquireTimeout(d time.Duration) Option {
 	return func(o *options) { o.acquireTimeout = d }
 }
 
-// WithMaxRetries sets how many times Update re-runs a transaction after a
-// serialization failure or a deadlock, with jittered exponential backoff,
-// before it returns the failure (default DefaultMaxRetries; 0: never).
-func WithMaxRetries(n int) Option {
-	return func(o *options) { o.maxRetries = max(n, 0) }
+// WithRetryBudget sets how long Update keeps re-running a transaction,
+// with jittered exponential backoff, after a serialization failure or a
+// deadlock, counted from the first failure (default DefaultRetryBudget;
+// d <= 0: never). An Update that spends it returns the failure wrapping
+// meta.ErrUnavailable.
+func WithRetryBudget(d time.Duration) Option {
+	return func(o *options) { o.retryBudget = d }
+}
+
+// WithParkLinger sets how long a View's connection is kept, its
+// read-only transaction still open, for the next transaction to end that
+// transaction in its own first round trip instead of the View spending
+// one on its COMMIT (default DefaultParkLinger; d <= 0: Views commit at
+// once). A parked connection counts against the pool, and shows as idle
+// in transaction in pg_stat_activity, for at most d.
+func WithParkLinger(d time.Duration) Option {
+	return func(o *options) { o.parkLinger = d }
 }
 
 // WithLogger sets where the store logs migrations, retries and broken
@@ -77,4 +97,12 @@ func WithLogger(l *slog.Logger) Option {
 			o.logger = l
 		}
 	}
+}
+
+// WithTracer traces the store's statements with t: pgx calls it for every
+// query, and, when t also implements them, for batches (pgx.BatchTracer),
+// prepares and connects. Tracing libraries for pgx plug in here; the
+// package's tests count round trips with it.
+func WithTracer(t pgx.QueryTracer) Option {
+	return func(o *options) { o.tracer = t }
 }

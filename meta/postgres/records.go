@@ -46,7 +46,8 @@ func (r records) Get(key string) ([]byte, error) {
 	return bytesArg(v), nil
 }
 
-// Put stores value under key.
+// Put stores value under key; the write is deferred to the transaction's
+// next round trip.
 func (r records) Put(key string, value []byte) error {
 	if r.err != nil {
 		return r.err
@@ -60,10 +61,9 @@ func (r records) Put(key string, value []byte) error {
 	if err := checkText(r.kind+" key", key); err != nil {
 		return err
 	}
-	_, err := r.t.run("put "+r.kind, `
+	return r.t.postpone("put "+r.kind, `
 		INSERT INTO records (kind, key, value) VALUES ($1, $2, $3)
-		ON CONFLICT (kind, key) DO UPDATE SET value = EXCLUDED.value`, []any{r.kind, key, bytesArg(value)}, nil)
-	return err
+		ON CONFLICT (kind, key) DO UPDATE SET value = EXCLUDED.value`, r.kind, key, bytesArg(value))
 }
 
 // Delete removes key, or returns meta.ErrNotFound.

@@ -36,11 +36,14 @@ func (r repositories) Get(name string) (meta.Repository, error) {
 	case !found:
 		return meta.Repository{}, repoNotFound(name)
 	}
+	r.t.sawRepo(name)
 	return meta.Repository{Name: name, CreatedAt: at.UTC()}, nil
 }
 
 // Ensure returns the repository, creating it (with CreatedAt now) first if
-// it does not exist: one statement either way.
+// it does not exist: one statement either way, which reads the catalog
+// only when the repository exists (a creation takes no serializable read
+// lock for concurrent creations to conflict with).
 func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 	if err := r.t.writable("ensure repository"); err != nil {
 		return meta.Repository{}, false, err
@@ -59,7 +62,7 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 			ON CONFLICT (name) DO NOTHING RETURNING created_at
 		)
 		SELECT created_at, true FROM ins
-		UNION ALL SELECT created_at, false FROM repositories WHERE name = $1`,
+		UNION ALL SELECT created_at, false FROM repositories WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)`,
 		[]any{name, ts(time.Now())}, &at, &created)
 	switch {
 	case err != nil:
@@ -67,6 +70,7 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 	case !found:
 		return meta.Repository{}, false, fmt.Errorf("meta/postgres: ensure repository %q: neither created nor found", name)
 	}
+	r.t.sawRepo(name)
 	return meta.Repository{Name: name, CreatedAt: at.UTC()}, created, nil
 }
 
@@ -86,6 +90,7 @@ func (r repositories) Delete(name string) error {
 	if tag.RowsAffected() == 0 {
 		return repoNotFound(name)
 	}
+	r.t.forgetRepo(name)
 	return nil
 }
 

@@ -129,6 +129,9 @@ func TestUpdateRetriesSerializationFailures(t *testing.T) {
 	if runs < 3 {
 		t.Errorf("the functions ran %d times: want a retry", runs)
 	}
+	if st := s.Stats(); st.Retries != uint64(runs-2) || st.Exhausted != 0 {
+		t.Errorf("Stats() = %+v after %d runs of 2 Updates, want %d Retries", st, runs, runs-2)
+	}
 	if err := s.View(t.Context(), func(tx meta.Tx) error {
 		v, err := tx.Records("counters").Get("c")
 		if string(v) != "2" {
@@ -140,14 +143,16 @@ func TestUpdateRetriesSerializationFailures(t *testing.T) {
 	}
 }
 
-// TestUpdateRetryCap checks that with no retries allowed the failure is
-// returned, as a serialization failure and not as unavailability; and
-// that a function that ignores the failed statement's error does not
-// make Update report success.
+// TestUpdateRetryCap checks that with no retry budget the failure is
+// returned at once, wrapping meta.ErrUnavailable (the caller answers 503
+// and the client tries again later, not 500) while still naming the
+// serialization failure; that the store counts it; and that a function
+// that ignores the failed statement's error does not make Update report
+// success.
 func TestUpdateRetryCap(t *testing.T) {
 	for _, ignore := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ignoring errors %v", ignore), func(t *testing.T) {
-			s := testpg.Open(t, postgres.WithMaxRetries(0))
+			s := testpg.Open(t, postgres.WithRetryBudget(0))
 			errs, runs := conflict(t, s, ignore)
 			if runs != 2 {
 				t.Errorf("the functions ran %d times, want 2 (no retry)", runs)
@@ -162,14 +167,97 @@ func TestUpdateRetryCap(t *testing.T) {
 				if !errors.As(err, &pe) || pe.Code != "40001" {
 					t.Errorf("Update: %v, want a serialization failure", err)
 				}
-				if errors.Is(err, meta.ErrUnavailable) {
-					t.Errorf("a serialization failure wraps meta.ErrUnavailable: %v", err)
+				if !errors.Is(err, meta.ErrUnavailable) {
+					t.Errorf("exhausted retries do not wrap meta.ErrUnavailable: %v", err)
 				}
 			}
 			if failed != 1 {
 				t.Errorf("%d Updates failed (%v), want 1", failed, errs)
 			}
+			if st := s.Stats(); st.Exhausted != 1 || st.Retries != 0 || st.Updates != 2 {
+				t.Errorf("Stats() = %+v, want 2 Updates, 1 Exhausted, no Retries", st)
+			}
 		})
+	}
+}
+
+// skewed opens a store with opts on a fresh database and returns it with
+// an Update function that conflicts every time it runs: it reads record
+// a, another connection then commits a serializable transaction that
+// reads b and writes a, and the function writes b (a write skew, which
+// PostgreSQL fails). each is called at the start of every run.
+func skewed(t *testing.T, each func(), opts ...postgres.Option) (*postgres.Store, func(meta.Tx) error) {
+	t.Helper()
+	dsn := testpg.Database(t)
+	s, err := postgres.Open(t.Context(), dsn, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	other, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	if err := s.Update(t.Context(), func(tx meta.Tx) error {
+		return errors.Join(tx.Records("k").Put("a", []byte("0")), tx.Records("k").Put("b", []byte("0")))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return s, func(tx meta.Tx) error {
+		each()
+		if _, err := tx.Records("k").Get("a"); err != nil {
+			return err
+		}
+		if err := pgx.BeginTxFunc(t.Context(), other, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(o pgx.Tx) error {
+			if _, err := o.Exec(t.Context(), `SELECT value FROM records WHERE kind = 'k' AND key = 'b'`); err != nil {
+				return err
+			}
+			_, err := o.Exec(t.Context(), `UPDATE records SET value = 'x' WHERE kind = 'k' AND key = 'a'`)
+			return err
+		}); err != nil {
+			t.Errorf("the other writer: %v", err)
+		}
+		return tx.Records("k").Put("b", []byte("1"))
+	}
+}
+
+// TestUpdateRetryBudgetSpent checks the budget: an Update that conflicts
+// every time it runs is run again until its budget is spent, and then
+// returns meta.ErrUnavailable, still naming the serialization failure.
+func TestUpdateRetryBudgetSpent(t *testing.T) {
+	runs := 0
+	s, fn := skewed(t, func() { runs++ }, postgres.WithRetryBudget(50*time.Millisecond))
+	err := s.Update(t.Context(), fn)
+	var pe *pgconn.PgError
+	if !errors.Is(err, meta.ErrUnavailable) || !errors.As(err, &pe) || pe.Code != "40001" {
+		t.Errorf("Update that always conflicts: %v, want meta.ErrUnavailable wrapping a serialization failure", err)
+	}
+	if runs < 3 {
+		t.Errorf("the function ran %d times: want retries within the budget", runs)
+	}
+	if st := s.Stats(); st.Exhausted != 1 || st.Retries != uint64(runs-1) {
+		t.Errorf("Stats() = %+v after %d runs, want 1 Exhausted and %d Retries", st, runs, runs-1)
+	}
+}
+
+// TestUpdateRetriesEndWithContext checks that a done context ends the
+// retries of an Update with a budget to spare, with the context's error.
+func TestUpdateRetriesEndWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	runs := 0
+	s, fn := skewed(t, func() {
+		if runs++; runs == 3 {
+			cancel()
+		}
+	}, postgres.WithRetryBudget(time.Hour))
+	err := s.Update(ctx, fn)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, meta.ErrUnavailable) {
+		t.Errorf("Update cancelled while retrying: %v, want context.Canceled", err)
+	}
+	if runs != 3 {
+		t.Errorf("the function ran %d times, want 3 (cancelled in the third)", runs)
 	}
 }
 
@@ -215,7 +303,12 @@ func TestUnavailable(t *testing.T) {
 		var once sync.Once
 		go func() {
 			done <- s.Update(t.Context(), func(tx meta.Tx) error {
-				if err := put(tx); err != nil { // holds the row's lock until released
+				if err := put(tx); err != nil {
+					return err
+				}
+				// The read sends the deferred write, which holds the
+				// row's lock until released.
+				if _, err := tx.Records("k").Get("row"); err != nil {
 					return err
 				}
 				once.Do(func() { close(locked); <-release })

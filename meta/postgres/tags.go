@@ -19,7 +19,10 @@ func tagNotFound(repo, tag string) error {
 	return fmt.Errorf("meta/postgres: tag %q in %q: %w", tag, repo, meta.ErrNotFound)
 }
 
-// Get returns the digest tag points at, or meta.ErrNotFound.
+// Get returns the digest tag points at, or meta.ErrNotFound. In a View it
+// reads the manifest's record too, which the transaction keeps for
+// Manifests.Get: a registry resolves a tag to read its manifest, and one
+// statement does both (the snapshot is the same; a View writes nothing).
 func (g tags) Get(repo, tag string) (digest.Digest, error) {
 	if err := g.t.live(); err != nil {
 		return "", err
@@ -28,20 +31,41 @@ func (g tags) Get(repo, tag string) (digest.Digest, error) {
 		return "", tagNotFound(repo, tag)
 	}
 	var d string
-	found, err := g.t.one("get tag", `
-		SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id
-		WHERE r.name = $1 AND t.tag = $2`, []any{repo, tag}, &d)
+	var body []byte
+	var found bool
+	var err error
+	if g.t.readOnly {
+		found, err = g.t.one("get tag", `
+			SELECT t.digest, m.body FROM tags t JOIN repositories r ON r.id = t.repo_id
+			LEFT JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest
+			WHERE r.name = $1 AND t.tag = $2`, []any{repo, tag}, &d, &body)
+	} else {
+		found, err = g.t.one("get tag", `
+			SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id
+			WHERE r.name = $1 AND t.tag = $2`, []any{repo, tag}, &d)
+	}
 	switch {
 	case err != nil:
 		return "", err
 	case !found:
 		return "", tagNotFound(repo, tag)
 	}
+	if body != nil {
+		if g.t.fetched == nil {
+			g.t.fetched = map[manifestKey][]byte{}
+		}
+		g.t.fetched[manifestKey{repo, digest.Digest(d)}] = body
+	}
 	return digest.Digest(d), nil
 }
 
 // Put points tag at d, which must be a manifest of repo: one statement
-// that checks, upserts and touches.
+// that checks, upserts and touches. When this transaction put the
+// manifest, it is not looked up: that read would take a serializable
+// read lock on the index page that concurrent pushes into the repository
+// insert their manifests into, and make them conflict; and the write,
+// which cannot fail then, is deferred to the transaction's next round
+// trip.
 func (g tags) Put(repo, tag string, d digest.Digest) error {
 	if err := g.t.writable("put tag"); err != nil {
 		return err
@@ -58,16 +82,25 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 	if !storable(string(d)) {
 		return fmt.Errorf("meta/postgres: tag %q: %w", tag, manifestNotFound(repo, d))
 	}
-	var repos, ms int
-	_, err := g.t.one("put tag", `
+	putHere := g.t.put[manifestKey{repo, d}]
+	check := `SELECT 1 FROM manifests, r WHERE repo_id = r.id AND digest = $3`
+	if putHere {
+		check = `SELECT 1 FROM r`
+	}
+	sql := `
 		WITH r AS (SELECT id FROM repositories WHERE name = $1),
-		m AS (SELECT 1 FROM manifests, r WHERE repo_id = r.id AND digest = $3),
+		m AS (` + check + `),
 		put AS (
 			INSERT INTO tags (repo_id, tag, digest) SELECT id, $2, $3 FROM r WHERE EXISTS (SELECT 1 FROM m)
 			ON CONFLICT (repo_id, tag) DO UPDATE SET digest = EXCLUDED.digest WHERE tags.digest <> EXCLUDED.digest),
-		`+touchCTE(4)+`
-		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM m)`,
-		[]any{repo, tag, string(d), touchArgs(d)}, &repos, &ms)
+		` + touchCTE(4) + `
+		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM m)`
+	args := []any{repo, tag, string(d), touchArgs(d)}
+	if putHere {
+		return g.t.postpone("put tag", sql, args...)
+	}
+	var repos, ms int
+	_, err := g.t.one("put tag", sql, args, &repos, &ms)
 	switch {
 	case err != nil:
 		return err
@@ -76,6 +109,7 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 	case ms == 0:
 		return fmt.Errorf("meta/postgres: tag %q: %w", tag, manifestNotFound(repo, d))
 	}
+	g.t.sawRepo(repo)
 	return nil
 }
 

@@ -50,7 +50,8 @@ func (u uploads) Get(id string) (meta.Upload, error) {
 	return rec, nil
 }
 
-// Put creates or replaces the session rec.ID.
+// Put creates or replaces the session rec.ID; the write is deferred to the
+// transaction's next round trip.
 func (u uploads) Put(rec meta.Upload) error {
 	if err := u.t.writable("put upload"); err != nil {
 		return err
@@ -64,13 +65,12 @@ func (u uploads) Put(rec meta.Upload) error {
 	if err := checkText("upload repository", rec.Repository); err != nil {
 		return err
 	}
-	_, err := u.t.run("put upload", `
+	return u.t.postpone("put upload", `
 		INSERT INTO uploads (`+uploadColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (id) DO UPDATE SET repository = EXCLUDED.repository, "offset" = EXCLUDED."offset",
 			hash_state = EXCLUDED.hash_state, driver_state = EXCLUDED.driver_state,
 			started_at = EXCLUDED.started_at, updated_at = EXCLUDED.updated_at`,
-		[]any{rec.ID, rec.Repository, rec.Offset, rec.HashState, rec.DriverState, ts(rec.StartedAt), ts(rec.UpdatedAt)}, nil)
-	return err
+		rec.ID, rec.Repository, rec.Offset, rec.HashState, rec.DriverState, ts(rec.StartedAt), ts(rec.UpdatedAt))
 }
 
 // Delete removes the session, or returns meta.ErrNotFound.
