@@ -35,7 +35,9 @@
 //     (scans as jobs, reports as referrers, the pull gate) and
 //     scan/scantest, the suite a scanner must pass.
 //   - settings: named run-time settings (schedules, the default scanner)
-//     kept in the metadata store.
+//     kept in the metadata store; generation: change counters in the
+//     metadata store that keep what several instances hold in memory
+//     (the authorizer's policy, schedules) in step.
 //   - api: the Harbor-shaped admin REST API.
 //   - server: everything above assembled into a complete registry from a
 //     Config (New, Handler, Run, Close), with options for the parts a
@@ -52,7 +54,7 @@
 //     transactional store; meta's Tx is the typed core the registry's hot
 //     paths need plus a record space (Tx.Records) for everything else.
 //  2. Features: auth/accounts, webhook, replication, scan/engine, gc,
-//     jobs, events, settings. Each owns its record types (a
+//     jobs, events, settings, generation. Each owns its record types (a
 //     meta.RecordType declared next to the type), its rules and its
 //     transactions, behind a small service that validates input, so a Go
 //     caller and an API caller get the same checks and the same errors.

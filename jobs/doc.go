@@ -70,8 +70,10 @@
 // schedule the same ones (from the configuration and the stored
 // schedules). A schedule set or removed through one instance reaches the
 // others' runners when they apply the stored schedules again
-// (Schedules.ApplyStored, which a server does every 30 s, only reading):
-// until then an instance may fire the old schedule. Scheduling an
+// (Schedules.ApplyStored, only reading), which a server does when
+// SchedulesGeneration moves (Set bumps it; package generation), within
+// its metadata.refresh: until then an instance may fire the old
+// schedule. Scheduling an
 // unchanged schedule again keeps its next fire.
 //
 // Schedules keeps the schedules of named system jobs (garbage collection,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/settings"
 )
@@ -99,6 +100,12 @@ type stored struct {
 	} `json:"schedule"`
 	Parameters json.RawMessage `json:"parameters"`
 }
+
+// SchedulesGeneration is the generation counter (package generation)
+// that Set bumps in the transaction storing a schedule: an instance
+// watching it applies the stored schedules again (ApplyStored) when
+// another instance changed one.
+const SchedulesGeneration = "jobs.schedules"
 
 // Schedules keeps the schedules of named system jobs in the settings, so
 // that they survive restarts and every instance sees them, and applies
@@ -210,7 +217,10 @@ func (s *Schedules) Set(ctx context.Context, name string, sc Schedule) (Schedule
 	var st stored
 	st.Schedule.Type, st.Schedule.Cron, st.Parameters = sc.Type, cron, params
 	if err := s.store.Update(ctx, func(tx meta.Tx) error {
-		return settings.Save(tx, name, st, s.now())
+		if err := settings.Save(tx, name, st, s.now()); err != nil {
+			return err
+		}
+		return generation.Bump(tx, SchedulesGeneration)
 	}); err != nil {
 		return Schedule{}, err
 	}
@@ -281,9 +291,10 @@ func (s *Schedules) RunNow(ctx context.Context, q *Queue, name string, params js
 }
 
 // ApplyStored applies every stored schedule of the named jobs to the
-// Scheduler: what a server does at start, and then now and again, so that
-// a schedule set through another instance sharing the store reaches this
-// one (a Runner keeps the next fire of a schedule applied unchanged).
+// Scheduler: what a server does at start, and again whenever
+// SchedulesGeneration moves, so that a schedule set through another
+// instance sharing the store reaches this one (a Runner keeps the next
+// fire of a schedule applied unchanged).
 // Without a Scheduler it does nothing. It only reads the store.
 func (s *Schedules) ApplyStored(ctx context.Context) error {
 	if s.sch == nil {

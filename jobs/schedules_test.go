@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/settings"
@@ -139,4 +140,52 @@ func TestNewSchedulesRefusesBadCombinations(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
+}
+
+// TestSchedulesReachOtherInstances: Set bumps SchedulesGeneration in the
+// transaction that stores the schedule, so another instance, whose
+// watcher applies the stored schedules when it moves, follows at that
+// watcher's next poll.
+func TestSchedulesReachOtherInstances(t *testing.T) {
+	teststores.Each(t, func(t *testing.T, open teststores.Opener) {
+		ctx := t.Context()
+		store := open(t)
+		s, err := NewSchedules(store, []ScheduledJob{sweepJob}, WithScheduler(newTestRunner(t, store)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherRunner := newTestRunner(t, store)
+		other, err := NewSchedules(store, []ScheduledJob{sweepJob}, WithScheduler(otherRunner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := generation.NewWatcher(store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Watch(SchedulesGeneration, other.ApplyStored); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Set(ctx, "sweep.schedule", Schedule{Type: "Daily"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if spec, _, ok := otherRunner.ScheduleOf("sweep.schedule"); !ok || spec != "0 0 0 * * *" {
+			t.Fatalf("set elsewhere: %q, %v", spec, ok)
+		}
+		if _, err := s.Set(ctx, "sweep.schedule", Schedule{Type: "None"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := otherRunner.ScheduleOf("sweep.schedule"); ok {
+			t.Fatal("unset elsewhere, still scheduled")
+		}
+	})
 }

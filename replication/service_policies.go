@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -47,12 +48,20 @@ func (s *Service) CreatePolicy(ctx context.Context, rec PolicyRecord) (PolicyRec
 		if err := CheckPolicy(tx, rec); err != nil {
 			return err
 		}
-		return Policies.In(tx).Put(rec)
+		return putPolicy(tx, rec)
 	})
 	if err != nil {
 		return PolicyRecord{}, err
 	}
 	return rec, s.saved(rec)
+}
+
+// putPolicy stores rec and bumps PoliciesGeneration.
+func putPolicy(tx meta.Tx, rec PolicyRecord) error {
+	if err := Policies.In(tx).Put(rec); err != nil {
+		return err
+	}
+	return generation.Bump(tx, PoliciesGeneration)
 }
 
 // UpdatePolicy replaces policy rec.Name with rec once CheckPolicy accepts
@@ -72,7 +81,7 @@ func (s *Service) UpdatePolicy(ctx context.Context, rec PolicyRecord) (PolicyRec
 		if err := CheckPolicy(tx, rec); err != nil {
 			return err
 		}
-		return Policies.In(tx).Put(rec)
+		return putPolicy(tx, rec)
 	})
 	if err != nil {
 		return PolicyRecord{}, err
@@ -102,7 +111,10 @@ func (s *Service) DeletePolicy(ctx context.Context, name string) error {
 		if i := slices.IndexFunc(execs, func(e Execution) bool { return e.Policy == name && !e.Status.Final() }); i >= 0 {
 			return refuse(ErrInUse, "replication policy %s has execution %d in progress (stop it first)", name, execs[i].ID)
 		}
-		return Policies.In(tx).Delete(name)
+		if err := Policies.In(tx).Delete(name); err != nil {
+			return err
+		}
+		return generation.Bump(tx, PoliciesGeneration)
 	})
 	if err != nil {
 		return err

@@ -89,10 +89,17 @@ func Schedule(r *jobs.Runner, rec PolicyRecord) error {
 		Payload: runPayload{Policy: rec.Name, Trigger: TriggerScheduled}})
 }
 
+// PoliciesGeneration is the generation counter (package generation) the
+// Service bumps in each transaction that creates, updates or deletes a
+// policy: an instance watching it runs ScheduleAll again when another
+// instance changed one.
+const PoliciesGeneration = "replication.policies"
+
 // ScheduleAll schedules every stored scheduled policy and takes the
-// schedules of policies no longer stored off r: at start, and then now
-// and again, so that policies saved or deleted through another instance
-// sharing the store reach this one's runner. It only reads the store.
+// schedules of policies no longer stored off r: at start, and again
+// whenever PoliciesGeneration moves, so that policies saved or deleted
+// through another instance sharing the store reach this one's runner. It
+// only reads the store.
 func ScheduleAll(ctx context.Context, s meta.Store, r *jobs.Runner) error {
 	var policies []PolicyRecord
 	if err := s.View(ctx, func(tx meta.Tx) error {

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
@@ -21,6 +23,7 @@ import (
 	"github.com/berthreg/berth/auth/oidc"
 	"github.com/berthreg/berth/auth/session"
 	"github.com/berthreg/berth/auth/token"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/webhook"
@@ -46,13 +49,14 @@ type authParts struct {
 	dataDir  string
 }
 
-// setupAuth loads accounts and policy from store, loads or creates the
+// setupAuth loads accounts and policy from store, reads or creates the
 // token and session keys, and builds the guard and the token service;
-// authn, when not nil, checks credentials instead of the accounts. The
+// authn, when not nil, checks credentials instead of the accounts;
+// watcher reloads the policy when another instance changes it. The
 // admin and the library project are made by provision, later.
-func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Authenticator, logger *slog.Logger) (authParts, error) {
+func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Authenticator, watcher *generation.Watcher, logger *slog.Logger) (authParts, error) {
 	ac := cfg.Auth
-	mopts := []accounts.Option{accounts.WithHashCost(ac.HashCost)}
+	mopts := []accounts.Option{accounts.WithHashCost(ac.HashCost), accounts.WithWatcher(watcher)}
 	if lc := ac.LDAP; lc.URL != "" {
 		dir, err := ldap.New(ldap.Config{
 			URL: lc.URL, StartTLS: lc.StartTLS, BindDN: lc.BindDN, BindPassword: lc.BindPassword,
@@ -72,13 +76,9 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 	if err != nil {
 		return authParts{}, fmt.Errorf("auth: %w", err)
 	}
-	keyPath := ac.TokenKey
-	if keyPath == "" {
-		keyPath = filepath.Join(cfg.DataDir, "token-key.pem")
-	}
-	key, err := loadOrCreateKey(keyPath, ac.TokenKey == "")
+	key, err := tokenKey(ctx, cfg, store)
 	if err != nil {
-		return authParts{}, fmt.Errorf("auth.tokenKey: %w", err)
+		return authParts{}, err
 	}
 	iss, err := token.NewIssuer(key, ac.Service+"-token", ac.TokenLifetime)
 	if err != nil {
@@ -121,11 +121,11 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 	if err != nil {
 		return authParts{}, fmt.Errorf("auth: %w", err)
 	}
-	sessionKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "session-key"))
+	skey, err := sessionKey(ctx, cfg, store)
 	if err != nil {
-		return authParts{}, fmt.Errorf("auth: session key: %w", err)
+		return authParts{}, err
 	}
-	sessions, err := session.New(sessionKey, session.WithLifetime(ac.SessionLifetime), session.WithSecure(ac.SecureCookies))
+	sessions, err := session.New(skey, session.WithLifetime(ac.SessionLifetime), session.WithSecure(ac.SecureCookies))
 	if err != nil {
 		return authParts{}, fmt.Errorf("auth: %w", err)
 	}
@@ -175,32 +175,60 @@ func (a authParts) provision(ctx context.Context, store meta.Store, logger *slog
 	return nil
 }
 
-// ensureAdmin sets the admin's password from the configuration, or, on a
-// first start without one, generates it and writes it where only the
-// server's user can read it.
+// ensureAdmin gives the admin the configured password, or, on a first
+// start without one, generates it and writes it where only the server's
+// user can read it. Instances starting together on one store neither
+// fail nor undo each other: a configured password is only written when
+// the stored one differs (an instance writing it again would end the
+// admin's sessions on all of them), and a generated admin is created
+// only if none exists, by one instance (the others leave it alone).
 func ensureAdmin(ctx context.Context, m *accounts.Manager, store meta.Store, password, dataDir string, logger *slog.Logger) error {
-	if password != "" {
+	var (
+		u   accounts.User
+		err = store.View(ctx, func(tx meta.Tx) error { var err error; u, err = accounts.Users.In(tx).Get(adminName); return err })
+	)
+	switch {
+	case err != nil && !errors.Is(err, meta.ErrNotFound):
+		return err
+	case password != "":
+		if err == nil && u.Admin && u.Source == accounts.SourceLocal && bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) == nil {
+			return nil // as configured
+		}
 		if err := m.SetUser(ctx, adminName, password, true); err != nil {
 			return fmt.Errorf("auth.adminPassword: %w", err)
 		}
 		return nil
-	}
-	err := store.View(ctx, func(tx meta.Tx) error { _, err := accounts.Users.In(tx).Get(adminName); return err })
-	if err == nil {
-		return nil // kept from an earlier start
-	}
-	if !errors.Is(err, meta.ErrNotFound) {
-		return err
+	case err == nil:
+		return nil // kept from an earlier start, or made by another instance
 	}
 	var b [18]byte
 	_, _ = rand.Read(b[:])
 	password = base64.RawURLEncoding.EncodeToString(b[:])
 	path := filepath.Join(dataDir, "admin-password")
-	if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
+	// Written aside first, and put in place once the admin is created
+	// with it: the file never names a password the admin does not have.
+	f, err := os.CreateTemp(dataDir, ".admin-password-*")
+	if err != nil {
 		return fmt.Errorf("auth: writing the generated admin password: %w", err)
 	}
-	if err := m.SetUser(ctx, adminName, password, true); err != nil {
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(password + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("auth: writing the generated admin password: %w", err)
+	}
+	err = m.CreateUser(ctx, accounts.User{Name: adminName, Admin: true}, password)
+	if errors.Is(err, accounts.ErrExists) {
+		logger.Warn("no auth.adminPassword: user admin was created meanwhile by another instance, whose data directory holds its generated password")
+		return nil
+	}
+	if err != nil {
 		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("auth: writing the generated admin password: %w", err)
 	}
 	logger.Warn("no auth.adminPassword: generated one for user admin", "file", path)
 	return nil

@@ -23,8 +23,8 @@ import (
 )
 
 // TestAuthFirstStartAndRestart: the first start generates the admin
-// password and the token key; a restart keeps both, and a configured
-// password replaces the generated one.
+// password and the token key (kept in the store); a restart keeps both,
+// and a configured password replaces the generated one.
 func TestAuthFirstStartAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()
@@ -41,8 +41,11 @@ func TestAuthFirstStartAndRestart(t *testing.T) {
 		c.Auth.AdminPassword = password
 		setupAccess(t, c, store, logger)
 		pw, _ = os.ReadFile(filepath.Join(dir, "admin-password"))
-		key, err = os.ReadFile(filepath.Join(dir, "token-key.pem"))
-		if err != nil {
+		if err := store.View(t.Context(), func(tx meta.Tx) error {
+			k, err := serverKeys.In(tx).Get(tokenKeyName)
+			key = k.Value
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		m, err := accounts.New(t.Context(), store, accounts.WithHashCost(bcrypt.MinCost))
@@ -144,7 +147,7 @@ func TestLDAPUsersThroughTheTokenService(t *testing.T) {
 // library project.
 func setupAccess(t *testing.T, cfg Config, store meta.Store, logger *slog.Logger) authParts {
 	t.Helper()
-	parts, err := setupAuth(t.Context(), cfg, store, nil, logger)
+	parts, err := setupAuth(t.Context(), cfg, store, nil, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

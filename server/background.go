@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/gc"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -54,15 +55,17 @@ type background struct {
 	schedules *jobs.Schedules
 	// consumers read the event log, each with its cursor.
 	consumers []*events.Consumer
-	// resync apply the stored schedules to the runner again, for the
-	// changes made through other instances (see syncSchedules).
-	resync []func(context.Context) error
+	// watcher reloads what this instance holds in memory (the policy,
+	// the stored schedules) when another instance sharing the store
+	// changed it (metadata.refresh).
+	watcher *generation.Watcher
 }
 
-// scheduleSync is how often the stored schedules are applied again: how
-// long a schedule changed through another instance takes to reach this
-// one's runner.
-const scheduleSync = 30 * time.Second
+// resyncEvery is how often the watcher reloads everything whether a
+// change counter moved or not: the bound for changes made without a bump
+// (an older version of the server during a rolling upgrade, a host
+// writing the records itself).
+const resyncEvery = time.Minute
 
 // newBackground builds the event recorder and the job runner over store
 // with the jobs that need neither the registry handler nor the accounts:
@@ -75,6 +78,10 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 		return nil, err
 	}
 	b := &background{store: store, logger: logger, lease: ec.JobLease, bell: &events.Bell{}, outbound: outbound}
+	if b.watcher, err = generation.NewWatcher(store, generation.WithInterval(cfg.Metadata.Refresh),
+		generation.WithResync(resyncEvery), generation.WithLogger(logger)); err != nil {
+		return nil, fmt.Errorf("config: metadata.refresh: %w", err)
+	}
 	if b.recorder, err = events.NewRecorder(store, events.WithRecorderBell(b.bell),
 		events.WithPullSample(ec.PullSample), events.WithRecorderLogger(logger)); err != nil {
 		return nil, fmt.Errorf("config: events.pullSample: %w", err)
@@ -109,7 +116,9 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, driver sto
 	if b.schedules, err = jobs.NewSchedules(store, []jobs.ScheduledJob{gc.ScheduledJob(), engine.ScanAllJob()}, jobs.WithScheduler(b.runner)); err != nil {
 		return nil, err
 	}
-	b.resync = append(b.resync, b.schedules.ApplyStored)
+	if err := b.watcher.Watch(jobs.SchedulesGeneration, b.schedules.ApplyStored); err != nil {
+		return nil, err
+	}
 	// The delivery log follows the job queue's retention of finished jobs.
 	b.runner.Handle(deliveryPruneJob, jobs.HandlerFunc(func(ctx context.Context, _ meta.Job) error {
 		_, err := webhook.PruneDeliveries(ctx, store, time.Now().Add(-deliveryRetention))
@@ -170,7 +179,11 @@ func (b *background) addReplication(ctx context.Context, cfg Config, local http.
 	if err := replication.ScheduleAll(ctx, b.store, b.runner); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
-	b.resync = append(b.resync, func(ctx context.Context) error { return replication.ScheduleAll(ctx, b.store, b.runner) })
+	if err := b.watcher.Watch(replication.PoliciesGeneration, func(ctx context.Context) error {
+		return replication.ScheduleAll(ctx, b.store, b.runner)
+	}); err != nil {
+		return nil, err
+	}
 	if err := b.consume(replication.ConsumerName, e.Consume); err != nil {
 		return nil, err
 	}
@@ -221,8 +234,8 @@ func (b *background) init(ctx context.Context) error {
 	return nil
 }
 
-// run runs the recorder, the job runner and the consumers until ctx is
-// done; it returns their failures other than ctx's end.
+// run runs the recorder, the job runner, the consumers and the watcher
+// until ctx is done; it returns their failures other than ctx's end.
 func (b *background) run(ctx context.Context) error {
 	var (
 		wg   sync.WaitGroup
@@ -245,30 +258,7 @@ func (b *background) run(ctx context.Context) error {
 	for _, c := range b.consumers {
 		do(c.Run)
 	}
-	wg.Go(func() { b.syncSchedules(ctx, scheduleSync) })
+	do(b.watcher.Run)
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// syncSchedules applies the stored schedules (collection, scan-all,
-// scheduled replication policies) to the runner every interval until ctx
-// is done: each instance holds its schedules in memory, and one set,
-// changed or deleted through another instance sharing the store reaches
-// this one so. It only reads the store; unchanged schedules keep their
-// next fire.
-func (b *background) syncSchedules(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, sync := range b.resync {
-			if err := sync(ctx); err != nil && ctx.Err() == nil {
-				b.logger.Warn("jobs: applying the stored schedules", "err", err)
-			}
-		}
-	}
 }

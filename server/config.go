@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/berthreg/berth/generation"
 )
 
 // Config is what New builds a server from: plain data, every field with a
@@ -19,8 +21,8 @@ type Config struct {
 	// the address the server's own calls reach it at (the built-in
 	// scanner's internal URL) and the default events.externalHost.
 	Addr string `yaml:"addr"`
-	// DataDir holds the fs storage, the bbolt metadata file, the token
-	// and session keys and a generated admin password (BERTH_DATA_DIR).
+	// DataDir holds the fs storage, the bbolt metadata file and a
+	// generated admin password (BERTH_DATA_DIR).
 	DataDir string `yaml:"dataDir"`
 	// LogLevel is debug, info, warn or error (BERTH_LOG_LEVEL), for the
 	// logger of the program that runs the server (see WithLogger).
@@ -101,7 +103,7 @@ func DefaultConfig() Config {
 		DataDir:  "./data",
 		LogLevel: "info",
 		Storage:  StorageConfig{Driver: "fs"},
-		Metadata: MetadataConfig{Driver: "bolt"},
+		Metadata: MetadataConfig{Driver: "bolt", Refresh: generation.DefaultInterval},
 		Registry: RegistryConfig{MaxManifestSize: 4 << 20},
 		Auth: AuthConfig{Service: "berth-registry", Realm: "/service/token", TokenLifetime: 15 * time.Minute,
 			HashCost: bcrypt.DefaultCost},

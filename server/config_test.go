@@ -83,6 +83,9 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		"metadata min max":   {yaml: "metadata:\n  driver: postgres\n  postgres:\n    dsn: postgres://x\n    maxConns: 2\n    minConns: 3\n", key: "metadata.postgres.minConns"},
 		"metadata timeout":   {env: map[string]string{"BERTH_METADATA_DRIVER": "postgres", "BERTH_METADATA_POSTGRES_DSN": "postgres://x", "BERTH_METADATA_POSTGRES_STATEMENT_TIMEOUT": "-1s"}, key: "metadata.postgres.statementTimeout"},
 		"metadata conns env": {env: map[string]string{"BERTH_METADATA_POSTGRES_MAX_CONNS": "many"}, key: "BERTH_METADATA_POSTGRES_MAX_CONNS"},
+		"metadata refresh":   {yaml: "metadata:\n  refresh: 0s\n", key: "metadata.refresh"},
+		"metadata refresh h": {env: map[string]string{"BERTH_METADATA_REFRESH": "1h"}, key: "metadata.refresh"},
+		"refresh env":        {env: map[string]string{"BERTH_METADATA_REFRESH": "often"}, key: "BERTH_METADATA_REFRESH"},
 		"outbound cidr":      {yaml: "outbound:\n  allow: [10.0.0.0/33]\n", key: "outbound.allow"},
 		"outbound env":       {env: map[string]string{"BERTH_OUTBOUND_ALLOW": "127.0.0.0/8,not a host"}, key: "outbound.allow"},
 	}

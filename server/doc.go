@@ -40,6 +40,46 @@
 // it: its outcome is reused for a second and one check runs at a time,
 // so callers cost the backends at most one read each per second.
 //
+// # Several instances
+//
+// Instances sharing a PostgreSQL metadata store and the blob storage are
+// one registry; nothing else is shared, and each has a data directory of
+// its own. What one instance does, the others see:
+//
+//   - Keys. The token signing key and the session key are records of the
+//     store (kind serverKeys), created by the first instance to start (in
+//     a transaction that writes only if none exists, so instances
+//     starting together end up with one key) and read by the others; a
+//     token or session cookie one issues verifies on every other. A key
+//     file named by auth.tokenKey or auth.sessionKey is used instead, and
+//     must then be given to every instance.
+//   - The admin. A configured password is written only when the stored
+//     one differs; a generated one only when there is no admin, by the
+//     one instance that creates it (the others leave it alone).
+//   - Read on every use, never cached: accounts, their secrets and
+//     sessions, projects and their settings, scanner registrations and
+//     the default scanner, webhook and replication policies, upload
+//     sessions, the job queue. A password changed, or an account or robot
+//     deleted or disabled, through one instance is refused by every other
+//     at its next request.
+//   - Held in memory, kept fresh through package generation: the
+//     authorizer's policy (members, grants, robots' rights), the stored
+//     schedules (garbage collection, scan-all) and the replication
+//     policies' schedules. Each change bumps a counter in its own
+//     transaction (accounts.PolicyGeneration, jobs.SchedulesGeneration,
+//     replication.PoliciesGeneration); each instance reads every counter
+//     in one small transaction each metadata.refresh (1s by default) and
+//     reloads what moved, so a change is in force everywhere within
+//     metadata.refresh plus the reload's time (for the policy, reading
+//     the projects and robots), once Run runs. Everything is reloaded
+//     every minute besides, for changes made without a bump (an older
+//     version during a rolling upgrade).
+//   - Per instance, by design: the login limiter's failure counts (an
+//     attacker spreading guesses over n instances gets n times the
+//     budget), the verified-token and verified-credential caches (each
+//     hit checked again against its token's expiry or the stored
+//     account), the manifest bytes cache (content-addressed, never stale).
+//
 // While a backend cannot be reached (its errors wrap meta.ErrUnavailable
 // or storage.ErrUnavailable) every request that needs it is answered 503
 // with a Retry-After, on every surface: the distribution API (UNAVAILABLE),

@@ -29,6 +29,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.num32("BERTH_METADATA_POSTGRES_MIN_CONNS", &pg.MinConns)
 	e.dur("BERTH_METADATA_POSTGRES_STATEMENT_TIMEOUT", &pg.StatementTimeout)
 	e.dur("BERTH_METADATA_POSTGRES_ACQUIRE_TIMEOUT", &pg.AcquireTimeout)
+	e.dur("BERTH_METADATA_REFRESH", &c.Metadata.Refresh)
 	e.str("BERTH_STORAGE_FS_ROOT", &c.Storage.FS.RootDirectory)
 	e.flag("BERTH_STORAGE_FS_NOSYNC", &c.Storage.FS.NoSync)
 	s3 := &c.Storage.S3
@@ -79,6 +80,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.str("BERTH_OIDC_ADMIN_GROUP", &oidc.AdminGroup)
 	e.optFlag("BERTH_OIDC_AUTO_ONBOARD", &oidc.AutoOnboard)
 	e.dur("BERTH_SESSION_LIFETIME", &c.Auth.SessionLifetime)
+	e.str("BERTH_SESSION_KEY", &c.Auth.SessionKey)
 	ev := &c.Events
 	e.flt("BERTH_PULL_EVENT_SAMPLE", &ev.PullSample)
 	e.str("BERTH_EXTERNAL_HOST", &ev.ExternalHost)

@@ -21,6 +21,13 @@ type MetadataConfig struct {
 	Driver string `yaml:"driver"`
 	// Postgres configures the postgres driver.
 	Postgres PostgresConfig `yaml:"postgres"`
+	// Refresh is how often each instance reads the store's change
+	// counters to reload what it holds in memory (the authorizer's
+	// rules, the stored schedules, the replication policies' schedules):
+	// a change made through one instance is in force on every other
+	// within Refresh plus the reload's time (BERTH_METADATA_REFRESH,
+	// default 1s; 10ms to 10m). Each read is one small transaction.
+	Refresh time.Duration `yaml:"refresh"`
 }
 
 // PostgresConfig configures the PostgreSQL metadata store.
@@ -49,6 +56,9 @@ type PostgresConfig struct {
 
 // validate checks the metadata settings.
 func (c MetadataConfig) validate() error {
+	if c.Refresh < 10*time.Millisecond || c.Refresh > 10*time.Minute {
+		return fmt.Errorf("config: metadata.refresh %s must be between 10ms and 10m", c.Refresh)
+	}
 	switch c.Driver {
 	case "bolt":
 		if c.Postgres != (PostgresConfig{}) {

@@ -14,6 +14,13 @@ import (
 // host:port.
 func serve(t *testing.T, cfg Config, opts ...Option) string {
 	t.Helper()
+	host, _ := serveServer(t, cfg, opts...)
+	return host
+}
+
+// serveServer is serve returning the server too.
+func serveServer(t *testing.T, cfg Config, opts ...Option) (string, *Server) {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	host := ts.Listener.Addr().String()
 	cfg.Events.ExternalHost = host
@@ -21,7 +28,7 @@ func serve(t *testing.T, cfg Config, opts ...Option) string {
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close) // before the server's own cleanup: requests end first
-	return host
+	return host, srv
 }
 
 // start builds a server from cfg, with the built-in scanner as the

@@ -143,7 +143,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	s.bg = bg
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, s.store, o.authn, logger); err != nil {
+		if access, err = setupAuth(ctx, cfg, s.store, o.authn, bg.watcher, logger); err != nil {
 			return err
 		}
 	} else {

@@ -18,4 +18,15 @@
 // ListRobots show the robots a principal may read; a hidden record is
 // meta.ErrNotFound like a missing one, and no hash or session is ever
 // returned. A host's Go code and the admin API get the same answers.
+//
+// # Several instances
+//
+// Accounts, secrets, sessions and projects are read from the store on
+// every call (a cached credential is checked against the stored account
+// on every use), so a password changed, an account disabled or deleted,
+// a robot deleted through one instance is refused by every other at its
+// next request. Only the policy is held in memory: every change of it
+// bumps PolicyGeneration (package generation) in its own transaction,
+// and WithWatcher reloads it, whole and at once (Reload), when that
+// counter moves: within the watcher's interval plus the reload's time.
 package accounts

@@ -9,6 +9,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -82,6 +83,9 @@ func (m *Manager) SetGrant(ctx context.Context, actor auth.Principal, project, k
 		if err := Projects.In(tx).Put(p); err != nil {
 			return err
 		}
+		if err := generation.Bump(tx, PolicyGeneration); err != nil {
+			return err
+		}
 		return record(ctx, tx, meta.Event{Type: events.ChangeMember, Operator: actor.Name, Project: project, Resource: kind + ":" + name,
 			Details: map[string]string{"grant": pattern, "actions": strings.Join(actions, ",")}})
 	})
@@ -98,11 +102,11 @@ func (m *Manager) SetGrant(ctx context.Context, actor auth.Principal, project, k
 	return g.ID, m.authz.AddGrant(project, sub, pattern, actions...)
 }
 
-// applyMemberGrants gives the policy the grants stored in project p.
-func (m *Manager) applyMemberGrants(p Project) error {
+// applyMemberGrants gives the grants stored in project p in a.
+func applyMemberGrants(a *rbac.Authorizer, p Project) error {
 	for _, g := range p.Grants {
 		sub := memberSubject(Member{Kind: g.Kind, Name: g.Name})
-		if err := m.authz.AddGrant(p.Name, sub, g.Pattern, g.Actions...); err != nil {
+		if err := a.AddGrant(p.Name, sub, g.Pattern, g.Actions...); err != nil {
 			return fmt.Errorf("accounts: project %s: %w", p.Name, err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -46,6 +47,9 @@ type Manager struct {
 	failed failedLogins
 	// cleanups run in DeleteProject's transaction.
 	cleanups []ProjectCleanup
+	// watcher, when set, reloads the policy when another instance
+	// changed it (WithWatcher).
+	watcher *generation.Watcher
 }
 
 var (
@@ -78,6 +82,20 @@ func WithProjectCleanup(fns ...ProjectCleanup) Option {
 	return func(m *Manager) { m.cleanups = append(m.cleanups, fns...) }
 }
 
+// PolicyGeneration is the generation counter (package generation) every
+// change of the policy bumps in its transaction: members, grants, robots,
+// and the deletion of projects and users.
+const PolicyGeneration = "accounts.policy"
+
+// WithWatcher keeps the policy in step with the changes other instances
+// sharing the store make: w calls Reload whenever PolicyGeneration
+// moves (within w's interval, while w runs). Everything else the Manager
+// answers (accounts, secrets, sessions, projects) it reads from the
+// store on every call, so only the policy needs it.
+func WithWatcher(w *generation.Watcher) Option {
+	return func(m *Manager) { m.watcher = w }
+}
+
 // New returns a Manager over store with its own rbac.Authorizer, whose
 // policy it loads from the store.
 func New(ctx context.Context, store meta.Store, opts ...Option) (*Manager, error) {
@@ -93,8 +111,13 @@ func New(ctx context.Context, store meta.Store, opts ...Option) (*Manager, error
 	if m.dummy, err = bcrypt.GenerateFromPassword([]byte("no such account"), m.cost); err != nil {
 		return nil, err
 	}
-	if err := m.load(ctx); err != nil {
+	if err := m.Reload(ctx); err != nil {
 		return nil, err
+	}
+	if m.watcher != nil {
+		if err := m.watcher.Watch(PolicyGeneration, m.Reload); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -102,8 +125,16 @@ func New(ctx context.Context, store meta.Store, opts ...Option) (*Manager, error
 // Authorizer returns the policy the Manager keeps in step.
 func (m *Manager) Authorizer() *rbac.Authorizer { return m.authz }
 
-// load applies every member and robot grant in the store to the policy.
-func (m *Manager) load(ctx context.Context) error {
+// Reload replaces the policy with the one the store holds (the members
+// and grants of every project, the robots' grants), at once (see
+// rbac.Authorizer.Load): what New does, and what WithWatcher's watcher
+// calls when another instance changed the policy.
+func (m *Manager) Reload(ctx context.Context) error {
+	return m.authz.Load(func(staged *rbac.Authorizer) error { return m.fill(ctx, staged) })
+}
+
+// fill applies every member and robot grant in the store to a.
+func (m *Manager) fill(ctx context.Context, a *rbac.Authorizer) error {
 	return m.store.View(ctx, func(tx meta.Tx) error {
 		projects, err := Projects.In(tx).List("", 0)
 		if err != nil {
@@ -111,11 +142,11 @@ func (m *Manager) load(ctx context.Context) error {
 		}
 		for _, p := range projects {
 			for _, mem := range p.Members {
-				if err := m.authz.AddMember(p.Name, memberSubject(mem), rbac.Role(mem.Role)); err != nil {
+				if err := a.AddMember(p.Name, memberSubject(mem), rbac.Role(mem.Role)); err != nil {
 					return fmt.Errorf("accounts: project %s: %w", p.Name, err)
 				}
 			}
-			if err := m.applyMemberGrants(p); err != nil {
+			if err := applyMemberGrants(a, p); err != nil {
 				return err
 			}
 		}
@@ -124,7 +155,7 @@ func (m *Manager) load(ctx context.Context) error {
 			return err
 		}
 		for _, r := range robots {
-			if err := m.applyGrants(r); err != nil {
+			if err := applyGrants(a, r); err != nil {
 				return err
 			}
 		}
@@ -139,16 +170,17 @@ func memberSubject(mem Member) string {
 	return rbac.Subject(auth.User, mem.Name)
 }
 
-func (m *Manager) applyGrants(r Robot) error {
+// applyGrants gives robot r's grants in a.
+func applyGrants(a *rbac.Authorizer, r Robot) error {
 	sub := rbac.Subject(auth.Robot, r.Name)
 	for _, g := range r.Grants {
 		var err error
 		if g.Resource == "" {
-			err = m.authz.AddGrant(g.Project, sub, g.Pattern, g.Actions...)
+			err = a.AddGrant(g.Project, sub, g.Pattern, g.Actions...)
 		}
 		for _, act := range g.Actions {
 			if err == nil && g.Resource != "" {
-				err = m.authz.AddPermission(g.Project, sub, g.Resource, act)
+				err = a.AddPermission(g.Project, sub, g.Resource, act)
 			}
 		}
 		if err != nil {
@@ -384,6 +416,9 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 			return err
 		}
 		p.ID = seq
+		if err := generation.Bump(tx, PolicyGeneration); err != nil {
+			return err
+		}
 		return Projects.In(tx).Put(p)
 	})
 	if err != nil {
@@ -456,6 +491,9 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 		if err := Projects.In(tx).Delete(name); err != nil {
 			return err
 		}
+		if err := generation.Bump(tx, PolicyGeneration); err != nil {
+			return err
+		}
 		return record(ctx, tx, meta.Event{Type: events.DeleteProject, Project: name, Resource: name})
 	})
 	if err != nil {
@@ -474,6 +512,9 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 func (m *Manager) DeleteUser(ctx context.Context, name string) error {
 	err := m.store.Update(ctx, func(tx meta.Tx) error {
 		if err := Users.In(tx).Delete(name); err != nil {
+			return err
+		}
+		if err := generation.Bump(tx, PolicyGeneration); err != nil {
 			return err
 		}
 		if err := record(ctx, tx, meta.Event{Type: events.DeleteUser, Resource: name}); err != nil {

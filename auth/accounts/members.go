@@ -9,6 +9,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -103,6 +104,9 @@ func (m *Manager) changeMember(ctx context.Context, actor auth.Principal, projec
 func (m *Manager) putMembers(ctx context.Context, tx meta.Tx, actor auth.Principal, p Project, mem Member) error {
 	p.UpdatedAt = m.now().UTC()
 	if err := Projects.In(tx).Put(p); err != nil {
+		return err
+	}
+	if err := generation.Bump(tx, PolicyGeneration); err != nil {
 		return err
 	}
 	return record(ctx, tx, meta.Event{Type: events.ChangeMember, Operator: actor.Name, Project: p.Name,

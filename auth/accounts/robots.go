@@ -12,6 +12,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
 	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/meta"
 )
 
@@ -100,12 +101,15 @@ func (m *Manager) CreateRobotRecord(ctx context.Context, creator auth.Principal,
 		if err := Robots.In(tx).Put(r); err != nil {
 			return err
 		}
+		if err := generation.Bump(tx, PolicyGeneration); err != nil {
+			return err
+		}
 		return record(ctx, tx, meta.Event{Type: events.CreateRobot, Operator: creator.Name, Project: r.Project, Resource: r.Name})
 	})
 	if err != nil {
 		return Robot{}, "", err
 	}
-	if err := m.applyGrants(r); err != nil {
+	if err := applyGrants(m.authz, r); err != nil {
 		return Robot{}, "", err
 	}
 	r.SecretHash = nil
@@ -331,6 +335,9 @@ func (m *Manager) DeleteRobot(ctx context.Context, actor auth.Principal, name st
 			return err
 		}
 		if err := Robots.In(tx).Delete(name); err != nil {
+			return err
+		}
+		if err := generation.Bump(tx, PolicyGeneration); err != nil {
 			return err
 		}
 		return record(ctx, tx, meta.Event{Type: events.DeleteRobot, Operator: actor.Name, Project: r.Project, Resource: name})

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/casbin/casbin/v2"
@@ -55,10 +57,20 @@ type ProjectLookup interface {
 }
 
 // Authorizer is an auth.Authorizer over a casbin enforcer. Its policy
-// methods take effect for the next decision.
+// methods take effect for the next decision; Load replaces the whole
+// policy at once.
 type Authorizer struct {
-	e        *casbin.SyncedEnforcer
 	projects ProjectLookup
+	// e is the enforcer of the current policy: Load swaps in another,
+	// so each decision loads it once and sees one whole policy.
+	e atomic.Pointer[casbin.SyncedEnforcer]
+	// changing is held shared by the policy methods while they change
+	// the enforcer and count the change, and by Load to swap.
+	changing sync.RWMutex
+	changes  atomic.Uint64
+	// loading makes Loads run one at a time, so an earlier read of the
+	// source is never swapped in after a later one.
+	loading sync.Mutex
 }
 
 var _ auth.Authorizer = (*Authorizer)(nil)
@@ -66,6 +78,18 @@ var _ auth.Authorizer = (*Authorizer)(nil)
 // New returns an Authorizer with the role permissions of Matrix and no
 // members or grants, looking projects up in projects.
 func New(projects ProjectLookup) (*Authorizer, error) {
+	e, err := newEnforcer()
+	if err != nil {
+		return nil, err
+	}
+	a := &Authorizer{projects: projects}
+	a.e.Store(e)
+	return a, nil
+}
+
+// newEnforcer returns an enforcer with the role permissions of Matrix
+// and nothing else.
+func newEnforcer() (*casbin.SyncedEnforcer, error) {
 	m, err := model.NewModelFromString(modelText)
 	if err != nil {
 		return nil, fmt.Errorf("rbac: model: %w", err)
@@ -82,7 +106,6 @@ func New(projects ProjectLookup) (*Authorizer, error) {
 		pattern, _ := args[1].(string)
 		return objectMatch(obj, pattern), nil
 	})
-	a := &Authorizer{e: e, projects: projects}
 	for role, perms := range Matrix {
 		for _, p := range perms {
 			if _, err := e.AddPolicy(roleSubject(role), "*", roleObject(p.Resource), p.Action); err != nil {
@@ -90,7 +113,58 @@ func New(projects ProjectLookup) (*Authorizer, error) {
 			}
 		}
 	}
-	return a, nil
+	return e, nil
+}
+
+// loadTries bounds how often Load reads its source again because the
+// policy changed meanwhile.
+const loadTries = 3
+
+// Load replaces the members, grants and permissions (the role matrix
+// stays) with what fill gives a fresh Authorizer, all at once: a decision
+// made meanwhile sees the old policy or the new one, never a part of the
+// new one. fill reads them from where they are kept (the metadata store)
+// and adds them with the policy methods; its error aborts the Load and
+// leaves the policy as it was.
+//
+// Changes are expected to reach the source before this Authorizer (a
+// change committed, then applied here). When a policy method changes this
+// Authorizer while fill runs, fill may have read the source before that
+// change: Load then runs fill again (up to three times in all, then swaps
+// what it has: the caller's next Load, prompted by the change itself,
+// catches up). Loads run one at a time.
+func (a *Authorizer) Load(fill func(staged *Authorizer) error) error {
+	a.loading.Lock()
+	defer a.loading.Unlock()
+	for try := 1; ; try++ {
+		seen := a.changes.Load()
+		e, err := newEnforcer()
+		if err != nil {
+			return err
+		}
+		staged := &Authorizer{projects: a.projects}
+		staged.e.Store(e)
+		if err := fill(staged); err != nil {
+			return err
+		}
+		a.changing.Lock()
+		if a.changes.Load() != seen && try < loadTries {
+			a.changing.Unlock()
+			continue
+		}
+		a.e.Store(e)
+		a.changing.Unlock()
+		return nil
+	}
+}
+
+// change runs f on the current enforcer and counts the change (see
+// Load).
+func (a *Authorizer) change(f func(e *casbin.SyncedEnforcer) error) error {
+	a.changing.RLock()
+	defer a.changing.RUnlock()
+	defer a.changes.Add(1)
+	return f(a.e.Load())
 }
 
 // roleObject is the object of a role permission: every repository of the
@@ -153,17 +227,21 @@ func (a *Authorizer) AddMember(project, subject string, role Role) error {
 	if project == "" || project == "*" || subject == "" {
 		return errors.New("rbac: AddMember needs a project and a subject")
 	}
-	if err := a.RemoveMember(project, subject); err != nil {
+	return a.change(func(e *casbin.SyncedEnforcer) error {
+		if _, err := e.RemoveFilteredGroupingPolicy(0, subject, "", project); err != nil {
+			return err
+		}
+		_, err := e.AddGroupingPolicy(subject, roleSubject(role), project)
 		return err
-	}
-	_, err := a.e.AddGroupingPolicy(subject, roleSubject(role), project)
-	return err
+	})
 }
 
 // RemoveMember takes subject's role in project away.
 func (a *Authorizer) RemoveMember(project, subject string) error {
-	_, err := a.e.RemoveFilteredGroupingPolicy(0, subject, "", project)
-	return err
+	return a.change(func(e *casbin.SyncedEnforcer) error {
+		_, err := e.RemoveFilteredGroupingPolicy(0, subject, "", project)
+		return err
+	})
 }
 
 // AddGrant lets subject perform actions on the repositories of project
@@ -183,18 +261,24 @@ func (a *Authorizer) AddGrant(project, subject, pattern string, actions ...strin
 		if !slices.Contains(RepositoryActions, act) {
 			return fmt.Errorf("rbac: grant action %q is not pull, push or delete", act)
 		}
-		if _, err := a.e.AddPolicy(subject, project, auth.TypeRepository+":"+pattern, act); err != nil {
-			return err
-		}
 	}
-	return nil
+	return a.change(func(e *casbin.SyncedEnforcer) error {
+		for _, act := range actions {
+			if _, err := e.AddPolicy(subject, project, auth.TypeRepository+":"+pattern, act); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // RemoveGrant takes away what AddGrant gave subject on the repositories
 // of project matching pattern.
 func (a *Authorizer) RemoveGrant(project, subject, pattern string) error {
-	_, err := a.e.RemoveFilteredPolicy(0, subject, project, auth.TypeRepository+":"+pattern)
-	return err
+	return a.change(func(e *casbin.SyncedEnforcer) error {
+		_, err := e.RemoveFilteredPolicy(0, subject, project, auth.TypeRepository+":"+pattern)
+		return err
+	})
 }
 
 // AddPermission lets subject perform action on a project resource
@@ -207,27 +291,33 @@ func (a *Authorizer) AddPermission(project, subject, resource, action string) er
 	if !slices.Contains(ProjectResources, resource) || !slices.Contains(ResourceActions, action) {
 		return fmt.Errorf("rbac: %s %s is not a project resource permission", resource, action)
 	}
-	_, err := a.e.AddPolicy(subject, project, resource, action)
-	return err
+	return a.change(func(e *casbin.SyncedEnforcer) error {
+		_, err := e.AddPolicy(subject, project, resource, action)
+		return err
+	})
 }
 
 // RemoveSubject drops every membership and grant of subject (a deleted
 // user, group or robot).
 func (a *Authorizer) RemoveSubject(subject string) error {
-	if _, err := a.e.RemoveFilteredGroupingPolicy(0, subject); err != nil {
+	return a.change(func(e *casbin.SyncedEnforcer) error {
+		if _, err := e.RemoveFilteredGroupingPolicy(0, subject); err != nil {
+			return err
+		}
+		_, err := e.RemoveFilteredPolicy(0, subject)
 		return err
-	}
-	_, err := a.e.RemoveFilteredPolicy(0, subject)
-	return err
+	})
 }
 
 // RemoveProject drops every membership and grant in project.
 func (a *Authorizer) RemoveProject(project string) error {
-	if _, err := a.e.RemoveFilteredGroupingPolicy(2, project); err != nil {
+	return a.change(func(e *casbin.SyncedEnforcer) error {
+		if _, err := e.RemoveFilteredGroupingPolicy(2, project); err != nil {
+			return err
+		}
+		_, err := e.RemoveFilteredPolicy(1, project)
 		return err
-	}
-	_, err := a.e.RemoveFilteredPolicy(1, project)
-	return err
+	})
 }
 
 // Allowed implements auth.Authorizer: the actions of actions that p may
@@ -260,6 +350,7 @@ func (a *Authorizer) Allowed(ctx context.Context, p auth.Principal, r auth.Resou
 	if admin {
 		return append([]string(nil), actions...), nil
 	}
+	e := a.e.Load() // one policy for the whole decision
 	var out []string
 	for _, act := range actions {
 		ok := act == auth.ActionPull && proj.Public
@@ -267,7 +358,7 @@ func (a *Authorizer) Allowed(ctx context.Context, p auth.Principal, r auth.Resou
 			if ok {
 				break
 			}
-			ok, err = a.e.Enforce(sub, project, auth.TypeRepository+":"+r.Name, act)
+			ok, err = e.Enforce(sub, project, auth.TypeRepository+":"+r.Name, act)
 			if err != nil {
 				return nil, fmt.Errorf("rbac: %w", err)
 			}
@@ -286,8 +377,9 @@ func (a *Authorizer) Can(p auth.Principal, project, resource, action string) (bo
 	if p.Admin && p.Kind != auth.Anonymous {
 		return true, nil
 	}
+	e := a.e.Load()
 	for _, sub := range subjects(p) {
-		ok, err := a.e.Enforce(sub, project, resource, action)
+		ok, err := e.Enforce(sub, project, resource, action)
 		if err != nil || ok {
 			return ok, err
 		}

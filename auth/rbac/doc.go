@@ -7,7 +7,12 @@
 //
 // The policy lives in the casbin enforcer and changes take effect at once
 // (AddMember, RemoveMember, AddGrant, …); persisting it is the caller's
-// business (Policy and Load move the whole policy in and out).
+// business (auth/accounts keeps it with the projects and robots). Load
+// replaces the whole policy from its source at once: a decision sees the
+// old policy or the new one, never a half-loaded one, and each decision
+// reads one policy throughout. A caller whose source other processes
+// change reloads when it learns of a change (accounts.WithWatcher, over
+// package generation).
 //
 // A repository's project is the first component of its name
 // ("team/app/api" is in project "team").

@@ -10,4 +10,8 @@
 // the account on every request (accounts.Manager.SessionPrincipal), which
 // lists its live sessions: signing out, a password change, disabling and
 // deleting the account end them at once, copied cookies included.
+//
+// The key is the only thing instances behind one address must share for
+// a cookie one sealed to be opened by another (package server keeps a
+// generated one in the metadata store, or reads auth.sessionKey).
 package session

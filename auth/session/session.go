@@ -1,6 +1,7 @@
 package session
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -49,12 +50,23 @@ func WithSecure(on bool) Option { return func(s *Sessions) { s.secure = on } }
 // withClock replaces time.Now (tests).
 func withClock(now func() time.Time) Option { return func(s *Sessions) { s.now = now } }
 
-// New returns the sessions whose cookies key signs: at least 32 random
-// bytes, kept secret and the same on every instance behind one address.
-// New keeps a copy of key.
+// MinKeySize is the size, in bytes, of the shortest key New accepts.
+const MinKeySize = 32
+
+// GenerateKey returns a new random key of MinKeySize bytes.
+func GenerateKey() []byte {
+	k := make([]byte, MinKeySize)
+	_, _ = rand.Read(k) // never fails (crypto/rand)
+	return k
+}
+
+// New returns the sessions whose cookies key signs: at least MinKeySize
+// random bytes (GenerateKey), kept secret and the same on every instance
+// behind one address, or a cookie one instance sealed is refused by the
+// others. New keeps a copy of key.
 func New(key []byte, opts ...Option) (*Sessions, error) {
-	if len(key) < 32 {
-		return nil, errors.New("session: New: the key must be at least 32 bytes")
+	if len(key) < MinKeySize {
+		return nil, fmt.Errorf("session: New: the key must be at least %d bytes", MinKeySize)
 	}
 	s := &Sessions{key: append([]byte(nil), key...)}
 	for _, o := range opts {

@@ -128,3 +128,27 @@ func newSessions(t testing.TB, key []byte, opts ...Option) *Sessions {
 	}
 	return s
 }
+
+// TestSharedKey: two Sessions made with the same generated key (two
+// instances behind one address) accept each other's cookies; a key
+// shorter than MinKeySize is refused; generated keys differ.
+func TestSharedKey(t *testing.T) {
+	key := GenerateKey()
+	if len(key) != MinKeySize {
+		t.Fatalf("GenerateKey: %d bytes", len(key))
+	}
+	if string(GenerateKey()) == string(key) {
+		t.Fatal("GenerateKey gave the same key twice")
+	}
+	a, b := newSessions(t, key), newSessions(t, key)
+	w := httptest.NewRecorder()
+	if err := a.Start(w, SignIn{Account: "alice", Source: "local", ID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Current(replay(w)); err != nil || got.Account != "alice" {
+		t.Fatalf("A's cookie on B: %+v, %v", got, err)
+	}
+	if _, err := New(key[:MinKeySize-1]); err == nil {
+		t.Error("New accepted a short key")
+	}
+}
