@@ -15,8 +15,8 @@
 # directory and config file, and shares with the others:
 #   - the metadata: metadata.driver postgres, one fresh database;
 #   - the blobs: storage.driver s3, the bucket berth-test on MinIO;
-#   - the token signing key (auth.tokenKey, one PEM file) and the session
-#     cookie key (the same <dataDir>/session-key in every data dir), so a
+#   - the token signing key and the session cookie key, through the
+#     metadata store (the first instance to start generates them), so a
 #     token or a session cookie from one instance works on every other;
 #   - the admin password: BERTH_ADMIN_PASSWORD if set, else a random one;
 #   - externalURL: the nginx URL, so every 401 challenge sends clients to
@@ -99,7 +99,6 @@ if [[ ${1:-} == "--stage2" ]]; then
 	for i in "${!PORTS[@]}"; do
 		dir=$WORK/i$((i + 1))
 		mkdir -p "$dir/data"
-		install -m 0600 "$WORK/session-key" "$dir/data/session-key"
 		conf=$dir/config.yaml
 		cat >"$conf" <<YAML
 # scripts/cluster.sh: instance $((i + 1)) of ${#PORTS[@]}
@@ -121,7 +120,6 @@ metadata:
     maxConns: 10
 auth:
   adminPassword: $PASSWORD
-  tokenKey: $WORK/token-key.pem
 events:
   externalHost: $BERTH_NGINX_ADDR
   jobLease: 5s
@@ -212,9 +210,6 @@ start=$SECONDS
 cp "$ROOT/bin/registry" "$BIN"
 log "built ./examples/registry in $((SECONDS - start))s"
 
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/token-key.pem" 2>/dev/null
-head -c 32 /dev/urandom >"$WORK/session-key"
-chmod 0600 "$WORK/token-key.pem" "$WORK/session-key"
 PASSWORD=${BERTH_ADMIN_PASSWORD:-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')}
 
 # N + 1 distinct free ports: the instances' and nginx's.
