@@ -98,16 +98,20 @@ func scopes(u *url.URL) []string {
 	if p == "_catalog" {
 		return []string{"registry:catalog:*"}
 	}
+	// The route's marker is the last one in the path: a repository may be
+	// called "tags" or "blobs" itself.
+	i := -1
 	for _, mark := range []string{"/blobs/", "/manifests/", "/tags/"} {
-		if i := strings.Index(p, mark); i > 0 {
-			out := []string{"repository:" + p[:i] + ":pull,push"}
-			if from := u.Query().Get("from"); from != "" {
-				out = append(out, "repository:"+from+":pull")
-			}
-			return out
-		}
+		i = max(i, strings.LastIndex(p, mark))
 	}
-	return nil
+	if i <= 0 {
+		return nil
+	}
+	out := []string{"repository:" + p[:i] + ":pull,push"}
+	if from := u.Query().Get("from"); from != "" {
+		out = append(out, "repository:"+from+":pull")
+	}
+	return out
 }
 
 // authorize sets req's Authorization header.

@@ -23,6 +23,8 @@ type (
 	Statement = results.Statement
 	// Wait is one kind of wait seen by sampling.
 	Wait = results.Wait
+	// Failure is one kind of failed statement in PostgreSQL's log.
+	Failure = results.Failure
 )
 
 // monitorTag marks the monitor's own statements, so that the statement
@@ -163,34 +165,69 @@ func (m *dbMonitor) logSize() int64 {
 	return fi.Size()
 }
 
-// logErrors counts, in the log from offset from on, the ERROR lines and
-// among them serialization failures and deadlocks.
-func (m *dbMonitor) logErrors(from int64) (errs, serialization, deadlocks int64) {
+// logErrors reads the log from offset from on: the ERROR lines, and for
+// each the message and the statement it failed (the STATEMENT line and
+// its continuation lines that follow it).
+func (m *dbMonitor) logErrors(from int64) []Failure {
 	f, err := os.Open(m.logPath)
 	if err != nil {
-		return
+		return nil
 	}
 	defer f.Close()
-	if _, err := f.Seek(from, 0); err != nil {
-		return
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return nil
 	}
 	b, err := io.ReadAll(io.LimitReader(f, 64<<20))
 	if err != nil {
-		return
+		return nil
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if !strings.Contains(line, "ERROR:") {
+	return parseLogErrors(string(b))
+}
+
+// parseLogErrors finds the ERROR entries of a PostgreSQL log written with
+// log_line_prefix '%m [%p] %d ' (every entry starts with a date; its
+// continuation lines do not).
+func parseLogErrors(log string) []Failure {
+	var out []Failure
+	cur := -1       // index in out of the last ERROR, until its entry ends
+	inStmt := false // collecting that error's statement
+	var stmt strings.Builder
+	flush := func() {
+		if inStmt && cur >= 0 {
+			out[cur].Query = oneLine(stmt.String(), 160)
+		}
+		inStmt = false
+		stmt.Reset()
+	}
+	for line := range strings.SplitSeq(log, "\n") {
+		if !entryStart(line) {
+			if inStmt {
+				stmt.WriteString(" " + line)
+			}
 			continue
 		}
-		errs++
-		switch {
-		case strings.Contains(line, "could not serialize access"):
-			serialization++
-		case strings.Contains(line, "deadlock detected"):
-			deadlocks++
+		flush()
+		if _, msg, ok := strings.Cut(line, " ERROR:  "); ok {
+			out = append(out, Failure{Message: oneLine(msg, 120), Count: 1})
+			cur = len(out) - 1
+			continue
+		}
+		if _, st, ok := strings.Cut(line, " STATEMENT:  "); ok && cur >= 0 {
+			inStmt = true
+			stmt.WriteString(st)
+			continue
+		}
+		if !strings.Contains(line, " DETAIL:  ") && !strings.Contains(line, " HINT:  ") && !strings.Contains(line, " CONTEXT:  ") {
+			cur = -1
 		}
 	}
-	return
+	flush()
+	return out
+}
+
+// entryStart tells whether a log line starts an entry: "2026-12-04 ...".
+func entryStart(line string) bool {
+	return len(line) > 10 && line[4] == '-' && line[7] == '-' && line[0] >= '0' && line[0] <= '9'
 }
 
 // dbSection measures one timed section.
@@ -266,11 +303,17 @@ func (s *dbSection) end(ctx context.Context, acc *DBStats) error {
 		addWait(acc, Wait{Type: k[0], Event: k[1], Query: k[2], Seconds: sec})
 	}
 	if s.logFrom >= 0 {
-		e, ser, dl := s.m.logErrors(s.logFrom)
-		acc.LogErrors += e
-		acc.SerializationFailures += ser
-		acc.Deadlocks += dl
 		acc.LogCounted = true
+		for _, f := range s.m.logErrors(s.logFrom) {
+			acc.LogErrors++
+			switch {
+			case strings.Contains(f.Message, "could not serialize access"):
+				acc.SerializationFailures++
+			case strings.Contains(f.Message, "deadlock detected"):
+				acc.Deadlocks++
+			}
+			addFailure(acc, f)
+		}
 	}
 	if s.m.stmts && s.before != nil {
 		after, err := s.m.statements(ctx)
@@ -305,6 +348,18 @@ func addWait(acc *DBStats, w Wait) {
 	acc.Waits = append(acc.Waits, w)
 }
 
+// addFailure merges f into acc's failures.
+func addFailure(acc *DBStats, f Failure) {
+	for i := range acc.Failures {
+		o := &acc.Failures[i]
+		if o.Message == f.Message && o.Query == f.Query {
+			o.Count += f.Count
+			return
+		}
+	}
+	acc.Failures = append(acc.Failures, f)
+}
+
 // addStatement merges st into acc's statements.
 func addStatement(acc *DBStats, st Statement) {
 	acc.StatementCalls += st.Calls
@@ -331,6 +386,10 @@ func trimDB(acc *DBStats) {
 	slices.SortFunc(acc.Waits, func(a, b Wait) int { return cmpDesc(a.Seconds, b.Seconds) })
 	if len(acc.Waits) > 8 {
 		acc.Waits = acc.Waits[:8]
+	}
+	slices.SortFunc(acc.Failures, func(a, b Failure) int { return cmpDesc(float64(a.Count), float64(b.Count)) })
+	if len(acc.Failures) > 8 {
+		acc.Failures = acc.Failures[:8]
 	}
 }
 

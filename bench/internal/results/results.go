@@ -78,6 +78,15 @@ type DBStats struct {
 	LogErrors             int64 `json:"log_errors,omitempty"`
 	SerializationFailures int64 `json:"serialization_failures,omitempty"`
 	Deadlocks             int64 `json:"deadlocks,omitempty"`
+	// Failures groups the ERROR lines by message and statement.
+	Failures []Failure `json:"failures,omitempty"`
+}
+
+// Failure counts the log's ERROR lines with one message and statement.
+type Failure struct {
+	Message string `json:"message"`
+	Query   string `json:"query"`
+	Count   int64  `json:"count"`
 }
 
 // Statement is one statement's share of a scenario's database time.
