@@ -109,15 +109,16 @@ run_cluster() {
 	rm -f "$pglog"
 	log "starting $t: $n instance(s) behind nginx"
 	# shellcheck disable=SC2016,SC2086 # expanded inside the cluster; LOAD_FLAGS is a list of flags
-	POSTGRES_LOG=$pglog BERTH_BIN=$WORK/berth-registry scripts/cluster.sh "$n" -- bash -c '
+	POSTGRES_LOG=$pglog scripts/cluster.sh "$n" -- bash -c '
 		set -euo pipefail
 		pglog=$1
 		shift
-		dblog=()
-		if [[ -f $pglog ]]; then dblog=(-db-log "$pglog"); fi
+		more=()
+		if [[ -f $pglog ]]; then more=(-db-log "$pglog"); fi
+		if [[ -n ${BERTH_MINIO_PID:-} ]]; then more+=(-store-pid "$BERTH_MINIO_PID"); fi
 		export BERTH_LOAD_PASSWORD=$BERTH_CLUSTER_ADMIN_PASSWORD
 		exec "$@" -url "$BERTH_CLUSTER_URL" -user admin -server-pid "${BERTH_CLUSTER_PIDS// /,}" \
-			-db-pid "$BERTH_POSTGRES_PID" -db-dsn "$BERTH_CLUSTER_DSN" -lb-pid "$BERTH_CLUSTER_NGINX_PID" "${dblog[@]}"
+			-db-pid "$BERTH_POSTGRES_PID" -db-dsn "$BERTH_CLUSTER_DSN" -lb-pid "$BERTH_CLUSTER_NGINX_PID" "${more[@]}"
 	' cluster-load "$pglog" "$WORK/load" -target "$t" -wait 60s -json "$out" $LOAD_FLAGS 2> >(tee -a "$RESULTS/$t.log" >&2)
 }
 trap cleanup EXIT

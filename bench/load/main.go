@@ -15,10 +15,11 @@
 // creates the run's project through the admin API first.
 //
 // With -server-pid (one or several registry processes), -db-pid
-// (PostgreSQL's postmaster) and -lb-pid (nginx's master) it reads the CPU
-// time of those processes and all their children from /proc, and reports
-// server CPU per operation as the registry's plus PostgreSQL's; the load
-// balancer's is reported apart. With -db-dsn it also reads
+// (PostgreSQL's postmaster), -lb-pid (nginx's master) and -store-pid
+// (MinIO) it reads the CPU time of those processes and all their children
+// from /proc, and reports server CPU per operation as the registry's plus
+// PostgreSQL's; the load balancer's and the object store's are reported
+// apart. With -db-dsn it also reads
 // pg_stat_statements around each timed section and samples
 // pg_stat_activity for lock waits during it.
 //
@@ -83,6 +84,7 @@ type config struct {
 	serverPIDs     []int
 	dbPID          int
 	lbPID          int
+	storePID       int
 	dbDSN          string
 	dbLog          string
 	dbSample       time.Duration
@@ -145,6 +147,7 @@ func parseFlags(args []string) (config, error) {
 	serverPIDs := fs.String("server-pid", "", "comma-separated PIDs of the registry processes, to sample the CPU time (theirs and their children's) and peak RSS from /proc")
 	fs.IntVar(&cfg.dbPID, "db-pid", 0, "PID of PostgreSQL's postmaster: its CPU and all its processes' counts as server CPU")
 	fs.IntVar(&cfg.lbPID, "lb-pid", 0, "PID of the load balancer's master process (nginx): its CPU and its workers' is reported apart, not as server CPU")
+	fs.IntVar(&cfg.storePID, "store-pid", 0, "PID of the object store (MinIO): its CPU and its children's is reported apart, not as server CPU")
 	fs.StringVar(&cfg.dbDSN, "db-dsn", "", "DSN of the registry's PostgreSQL database: read pg_stat_statements and sample lock waits around timed sections")
 	fs.StringVar(&cfg.dbLog, "db-log", "", "PostgreSQL's log file: count ERROR lines (serialization failures, deadlocks) of timed sections")
 	fs.DurationVar(&cfg.dbSample, "db-sample", 20*time.Millisecond, "how often pg_stat_activity is sampled for lock waits")

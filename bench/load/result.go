@@ -60,6 +60,9 @@ func printTable(w io.Writer, rep *Report) {
 	if s := rep.LB; s != nil {
 		fmt.Fprintf(tw, "load balancer\tCPU time, this run\t%s\ts\t\n", stats.FormatValue(s.CPUSeconds-s.CPUStartSeconds))
 	}
+	if s := rep.Store; s != nil {
+		fmt.Fprintf(tw, "object store\tCPU time, this run\t%s\ts\t\n", stats.FormatValue(s.CPUSeconds-s.CPUStartSeconds))
+	}
 	_ = tw.Flush()
 	for _, sc := range rep.Scenarios {
 		printDB(w, sc)

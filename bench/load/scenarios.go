@@ -21,8 +21,8 @@ type bench struct {
 
 	// The watched processes (nil when not asked for) and the database
 	// monitor (nil without -db-dsn).
-	server, db, lb *procGroup
-	mon            *dbMonitor
+	server, db, lb, store *procGroup
+	mon                   *dbMonitor
 
 	// large is the blob push-mono left behind, reused by pull.
 	large     *largeBlob
@@ -92,12 +92,12 @@ func (b *bench) runScenario(ctx context.Context, name string) ScenarioResult {
 	res.Seconds = time.Since(t0).Seconds()
 	r1 := b.readCPU()
 	d := since(r0, r1)
-	res.ServerCPUSeconds, res.DBCPUSeconds, res.LBCPUSeconds = d.server, d.db, d.lb
+	res.ServerCPUSeconds, res.DBCPUSeconds, res.LBCPUSeconds, res.StoreCPUSeconds = d.server, d.db, d.lb, d.store
 	for _, g := range []struct {
 		p      *procGroup
 		before float64
 		after  float64
-	}{{b.server, r0.server, r1.server}, {b.db, r0.db, r1.db}, {b.lb, r0.lb, r1.lb}} {
+	}{{b.server, r0.server, r1.server}, {b.db, r0.db, r1.db}, {b.lb, r0.lb, r1.lb}, {b.store, r0.store, r1.store}} {
 		if g.p != nil && (g.before < 0 || g.after < 0) {
 			s.errs.add(fmt.Errorf("%s %v: a process vanished", g.p.name, g.p.pids))
 		}

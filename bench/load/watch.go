@@ -28,6 +28,12 @@ func (b *bench) watch(ctx context.Context, rep *Report) error {
 		}
 		rep.LB = &ServerStats{PID: cfg.lbPID}
 	}
+	if cfg.storePID > 0 {
+		if b.store, err = newProcGroup("-store-pid", []int{cfg.storePID}); err != nil {
+			return err
+		}
+		rep.Store = &ServerStats{PID: cfg.storePID}
+	}
 	if cfg.dbDSN != "" {
 		if b.mon, err = newDBMonitor(ctx, cfg.dbDSN, cfg.dbSample, cfg.dbLog); err != nil {
 			return err
@@ -39,6 +45,9 @@ func (b *bench) watch(ctx context.Context, rep *Report) error {
 	}
 	if rep.LB != nil {
 		rep.LB.CPUStartSeconds = c.lb
+	}
+	if rep.Store != nil {
+		rep.Store.CPUStartSeconds = c.store
 	}
 	return nil
 }
@@ -58,16 +67,19 @@ func (b *bench) finish(rep *Report) {
 	if rep.LB != nil {
 		rep.LB.CPUSeconds = c.lb
 	}
+	if rep.Store != nil {
+		rep.Store.CPUSeconds = c.store
+	}
 }
 
 // cpuReading is the CPU seconds of the watched groups at one moment; -1
 // where a group is not watched or could not be read.
-type cpuReading struct{ server, db, lb float64 }
+type cpuReading struct{ server, db, lb, store float64 }
 
 // readCPU reads every watched group. PostgreSQL's figure leaves out the
 // monitor's own backend.
 func (b *bench) readCPU() cpuReading {
-	r := cpuReading{server: -1, db: -1, lb: -1}
+	r := cpuReading{server: -1, db: -1, lb: -1, store: -1}
 	if b.server != nil {
 		r.server = b.server.cpu()
 	}
@@ -79,11 +91,14 @@ func (b *bench) readCPU() cpuReading {
 	if b.lb != nil {
 		r.lb = b.lb.cpu()
 	}
+	if b.store != nil {
+		r.store = b.store.cpu()
+	}
 	return r
 }
 
 // cpuDelta is the CPU the watched groups used over a section.
-type cpuDelta struct{ server, db, lb float64 }
+type cpuDelta struct{ server, db, lb, store float64 }
 
 // since returns the CPU used from r0 to r1, zero where either is unread.
 func since(r0, r1 cpuReading) cpuDelta {
@@ -93,7 +108,7 @@ func since(r0, r1 cpuReading) cpuDelta {
 		}
 		return b - a
 	}
-	return cpuDelta{server: d(r0.server, r1.server), db: d(r0.db, r1.db), lb: d(r0.lb, r1.lb)}
+	return cpuDelta{server: d(r0.server, r1.server), db: d(r0.db, r1.db), lb: d(r0.lb, r1.lb), store: d(r0.store, r1.store)}
 }
 
 // timedCPU runs f as a measured section: it returns f's wall time and
@@ -112,6 +127,7 @@ func (s *scenario) timedCPU(f func()) (time.Duration, cpuDelta) {
 	s.res.ServerTimedCPUSeconds += d.server
 	s.res.DBTimedCPUSeconds += d.db
 	s.res.LBTimedCPUSeconds += d.lb
+	s.res.StoreTimedCPUSeconds += d.store
 	if sec != nil {
 		if s.res.DB == nil {
 			s.res.DB = &DBStats{}
@@ -131,10 +147,12 @@ func (s *scenario) timed(f func()) time.Duration {
 
 // cpuPer records server CPU (the registry's plus PostgreSQL's) per unit of
 // work over all the scenario's timed sections, when the server is watched;
-// with PostgreSQL or a load balancer watched, also each part. what
+// with PostgreSQL watched, also each part; with a load balancer or an
+// object store watched, their CPU apart. what
 // completes the labels ("per op, manifest pushes").
 func (s *scenario) cpuPer(name, what string, units, scale float64, unit string) {
-	d := cpuDelta{server: s.res.ServerTimedCPUSeconds, db: s.res.DBTimedCPUSeconds, lb: s.res.LBTimedCPUSeconds}
+	d := cpuDelta{server: s.res.ServerTimedCPUSeconds, db: s.res.DBTimedCPUSeconds, lb: s.res.LBTimedCPUSeconds,
+		store: s.res.StoreTimedCPUSeconds}
 	s.cpuPerOf(d, name, what, units, scale, unit)
 }
 
@@ -151,5 +169,8 @@ func (s *scenario) cpuPerOf(d cpuDelta, name, what string, units, scale float64,
 	}
 	if s.b.lb != nil {
 		s.metric(name+"_lb", "load balancer CPU "+what, per(d.lb), unit, lower)
+	}
+	if s.b.store != nil {
+		s.metric(name+"_store", "object store CPU "+what, per(d.store), unit, lower)
 	}
 }

@@ -44,6 +44,10 @@ type ScenarioResult struct {
 	DBTimedCPUSeconds float64 `json:"db_timed_cpu_seconds,omitempty"`
 	LBCPUSeconds      float64 `json:"lb_cpu_seconds,omitempty"`
 	LBTimedCPUSeconds float64 `json:"lb_timed_cpu_seconds,omitempty"`
+	// StoreCPUSeconds and StoreTimedCPUSeconds are the object store's
+	// (MinIO's), not server CPU either.
+	StoreCPUSeconds      float64 `json:"store_cpu_seconds,omitempty"`
+	StoreTimedCPUSeconds float64 `json:"store_timed_cpu_seconds,omitempty"`
 	// Requests counts the HTTP requests of the timed sections that
 	// succeeded (token fetches left out).
 	Requests int64 `json:"requests,omitempty"`
@@ -162,9 +166,11 @@ type Report struct {
 	Scenarios []ScenarioResult `json:"scenarios"`
 	Server    *ServerStats     `json:"server,omitempty"`
 	// DB and LB are PostgreSQL's and the load balancer's CPU over the
-	// run (their RSS figures are not meaningful and left out).
+	// run (RSS is not sampled for them).
 	DB *ServerStats `json:"db,omitempty"`
 	LB *ServerStats `json:"lb,omitempty"`
+	// Store is the object store's CPU over the run.
+	Store *ServerStats `json:"store,omitempty"`
 	// Instances is how many registry processes served the run.
 	Instances int `json:"instances,omitempty"`
 	// TokenFetches counts the bearer tokens the load tool fetched.
