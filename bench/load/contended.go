@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"time"
 )
 
@@ -73,10 +72,7 @@ func (b *bench) tagsPage(ctx context.Context, s *scenario) {
 	}
 	path := "/v2/" + repo + "/tags/list"
 	conc := b.cfg.concurrency
-	rngs := make([]*rand.Rand, conc)
-	for w := range conc {
-		rngs[w] = rand.New(rand.NewPCG(b.cfg.seed^0x9, uint64(w)))
-	}
+	rngs := workerRands(b.cfg.seed^0x9, conc)
 	page := b.cfg.pageSize
 	var r loadResult
 	s.timed(func() {

@@ -304,6 +304,15 @@ func (b *bench) manifestPush(ctx context.Context, s *scenario) {
 	b.throughput(s, "manifest_push", fmt.Sprintf("manifest pushes, unique tags, c=%d", conc), r, 1)
 }
 
+// workerRands returns one random source per worker, determined by seed.
+func workerRands(seed uint64, workers int) []*rand.Rand {
+	rngs := make([]*rand.Rand, workers)
+	for w := range workers {
+		rngs[w] = rand.New(rand.NewPCG(seed, uint64(w)))
+	}
+	return rngs
+}
+
 // tagName is the i-th tag of a setup repository; zero padding keeps the
 // lexical order numeric.
 func tagName(i int) string { return fmt.Sprintf("t%06d", i) }
@@ -342,10 +351,7 @@ func (b *bench) manifestGet(ctx context.Context, s *scenario) {
 		return
 	}
 	conc := b.cfg.getConc
-	rngs := make([]*rand.Rand, conc)
-	for w := range conc {
-		rngs[w] = rand.New(rand.NewPCG(b.cfg.seed, uint64(w)))
-	}
+	rngs := workerRands(b.cfg.seed, conc)
 	var r loadResult
 	s.timed(func() {
 		r = runLoad(ctx, conc, b.cfg.duration, b.cfg.count, b.cfg.maxErrors, s.errs, func(ctx context.Context, w int, _ int64) error {

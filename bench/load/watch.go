@@ -39,17 +39,28 @@ func (b *bench) watch(ctx context.Context, rep *Report) error {
 			return err
 		}
 	}
-	c := b.readCPU()
-	if rep.DB != nil {
-		rep.DB.CPUStartSeconds = c.db
-	}
-	if rep.LB != nil {
-		rep.LB.CPUStartSeconds = c.lb
-	}
-	if rep.Store != nil {
-		rep.Store.CPUStartSeconds = c.store
+	for _, o := range others(rep, b.readCPU()) {
+		o.stats.CPUStartSeconds = o.cpu
 	}
 	return nil
+}
+
+// other is the record of a watched group besides the registry's, and its
+// CPU in one reading.
+type other struct {
+	stats *ServerStats
+	cpu   float64
+}
+
+// others lists the groups besides the registry that rep records.
+func others(rep *Report, c cpuReading) []other {
+	var out []other
+	for _, o := range []other{{rep.DB, c.db}, {rep.LB, c.lb}, {rep.Store, c.store}} {
+		if o.stats != nil {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // finish fills the whole-run figures.
@@ -60,15 +71,8 @@ func (b *bench) finish(rep *Report) {
 			rep.TotalErrors++
 		}
 	}
-	c := b.readCPU()
-	if rep.DB != nil {
-		rep.DB.CPUSeconds = c.db
-	}
-	if rep.LB != nil {
-		rep.LB.CPUSeconds = c.lb
-	}
-	if rep.Store != nil {
-		rep.Store.CPUSeconds = c.store
+	for _, o := range others(rep, b.readCPU()) {
+		o.stats.CPUSeconds = o.cpu
 	}
 }
 

@@ -28,7 +28,9 @@ func mergeDB(dbs []*results.DBStats) *results.DBStats {
 		out.SerializationFailures += d.SerializationFailures
 		out.Deadlocks += d.Deadlocks
 		for _, st := range d.Statements {
-			i := slices.IndexFunc(out.Statements, func(o results.Statement) bool { return o.QueryID == st.QueryID })
+			// By text: a queryid depends on the tables' oids, which differ
+			// between the rounds' fresh databases.
+			i := slices.IndexFunc(out.Statements, func(o results.Statement) bool { return o.Query == st.Query })
 			if i < 0 {
 				out.Statements = append(out.Statements, st)
 				continue

@@ -111,15 +111,16 @@ func TestRenderTargetsRatios(t *testing.T) {
 
 func TestMergeDBSumsRounds(t *testing.T) {
 	a := &results.DBStats{StatementCalls: 10, StatementMs: 5, LockWaitSeconds: 0.5, SerializationFailures: 1,
-		Statements: []results.Statement{{QueryID: 1, Calls: 4, TotalMs: 2}, {QueryID: 2, Calls: 6, TotalMs: 3}}}
+		Statements: []results.Statement{{QueryID: 1, Query: "q1", Calls: 4, TotalMs: 2}, {QueryID: 2, Query: "q2", Calls: 6, TotalMs: 3}}}
+	// Another round's database: the same statement has another queryid.
 	b := &results.DBStats{StatementCalls: 10, StatementMs: 7, LockWaitSeconds: 0.25, SerializationFailures: 2,
-		Statements: []results.Statement{{QueryID: 1, Calls: 4, TotalMs: 6}}}
+		Statements: []results.Statement{{QueryID: 7, Query: "q1", Calls: 4, TotalMs: 6}}}
 	m := mergeDB([]*results.DBStats{a, b})
 	if m.StatementCalls != 20 || m.LockWaitSeconds != 0.75 || m.SerializationFailures != 3 {
 		t.Fatalf("merged %+v", m)
 	}
-	if len(m.Statements) != 2 || m.Statements[0].QueryID != 1 || m.Statements[0].Calls != 8 || m.Statements[0].TotalMs != 8 {
-		t.Fatalf("statements %+v, want query 1 first with 8 calls and 8 ms", m.Statements)
+	if len(m.Statements) != 2 || m.Statements[0].Query != "q1" || m.Statements[0].Calls != 8 || m.Statements[0].TotalMs != 8 {
+		t.Fatalf("statements %+v, want q1 first with 8 calls and 8 ms", m.Statements)
 	}
 	if mergeDB(nil) != nil {
 		t.Fatal("no rounds merged to something")
