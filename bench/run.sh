@@ -12,7 +12,16 @@
 #                 berth-s3 and distribution-s3 keep blobs on S3: a MinIO started by
 #                 scripts/minio.sh on loopback (one server for the whole run,
 #                 its CPU not counted in the servers' figures), each target and
-#                 round under its own root prefix
+#                 round under its own root prefix.
+#                 berth-pg is berth (fs storage, no auth) with its metadata in
+#                 PostgreSQL: one throw-away server from scripts/postgres.sh for
+#                 the whole run, a fresh database per round, pg_stat_statements
+#                 preloaded; its CPU counts as server CPU.
+#                 berth-pg1 and berth-pg3 run one and three instances on
+#                 PostgreSQL and MinIO behind nginx, with auth, each round a
+#                 fresh cluster from scripts/cluster.sh; nginx's CPU is reported
+#                 apart. The report adds the ratios of berth-pg to berth and of
+#                 berth-pg3 to berth-pg1 that the PostgreSQL targets name.
 #   ROUNDS=N      run the targets N times, alternating, and report medians (default 1)
 #   SMOKE=1       small sizes and short durations, for checking the setup (~30 s)
 #   LOAD_ARGS     extra flags for bench/load, appended last (e.g. "-duration 20s")
@@ -36,6 +45,17 @@ ROUNDS=${ROUNDS:-1}
 if [[ " $TARGETS " == *-s3\ * && -z ${BERTH_S3_ENDPOINT:-} ]]; then
 	# S3 targets: run the whole benchmark under a throw-away MinIO.
 	exec scripts/minio.sh -- "$0" "$@"
+fi
+# PostgreSQL for the pg targets: pg_stat_statements preloaded (the load
+# tool reads it), its log kept for counting serialization failures.
+export BERTH_POSTGRES_CONF="shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = top
+pg_stat_statements.max = 10000"
+if [[ " $TARGETS " == *\ berth-pg\ * && -z ${BERTH_TEST_POSTGRES_DSN:-} ]]; then
+	mkdir -p "$RESULTS"
+	export POSTGRES_LOG=$RESULTS/berth-pg-postgres.log
+	rm -f "$POSTGRES_LOG"
+	exec scripts/postgres.sh -- "$0" "$@"
 fi
 
 if [[ ${SMOKE:-0} == 1 ]]; then
@@ -65,9 +85,41 @@ stop_server() {
 	wait "$SERVER_PID" 2>/dev/null || true
 	SERVER_PID=""
 }
+# drop_db removes the berth-pg round's database once its server stopped.
+PG_DB=""
+drop_db() {
+	[[ -n $PG_DB ]] || return 0
+	psql -q "$BERTH_TEST_POSTGRES_DSN" -c "DROP DATABASE IF EXISTS $PG_DB" || log "warning: could not drop database $PG_DB"
+	PG_DB=""
+}
+# shellcheck disable=SC2317 # runs from the EXIT trap
 cleanup() {
 	stop_server
+	drop_db
 	rm -rf "$WORK"
+}
+
+# run_cluster N TARGET OUT: a fresh cluster of N instances on PostgreSQL and
+# MinIO behind nginx (scripts/cluster.sh), with the load tool run inside it
+# against nginx, authenticated as admin. The instances' output and the
+# cluster's go to TARGET.log; PostgreSQL's log to TARGET-postgres.log.
+run_cluster() {
+	local n=$1 t=$2 out=$3
+	local pglog=$RESULTS/$t-postgres.log
+	rm -f "$pglog"
+	log "starting $t: $n instance(s) behind nginx"
+	# shellcheck disable=SC2016,SC2086 # expanded inside the cluster; LOAD_FLAGS is a list of flags
+	POSTGRES_LOG=$pglog scripts/cluster.sh "$n" -- bash -c '
+		set -euo pipefail
+		pglog=$1
+		shift
+		more=()
+		if [[ -f $pglog ]]; then more=(-db-log "$pglog"); fi
+		if [[ -n ${BERTH_MINIO_PID:-} ]]; then more+=(-store-pid "$BERTH_MINIO_PID"); fi
+		export BERTH_LOAD_PASSWORD=$BERTH_CLUSTER_ADMIN_PASSWORD
+		exec "$@" -url "$BERTH_CLUSTER_URL" -user admin -server-pid "${BERTH_CLUSTER_PIDS// /,}" \
+			-db-pid "$BERTH_POSTGRES_PID" -db-dsn "$BERTH_CLUSTER_DSN" -lb-pid "$BERTH_CLUSTER_NGINX_PID" "${more[@]}"
+	' cluster-load "$pglog" "$WORK/load" -target "$t" -wait 60s -json "$out" $LOAD_FLAGS 2> >(tee -a "$RESULTS/$t.log" >&2)
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -91,7 +143,13 @@ for t in $TARGETS; do
 			GOBIN=$TOOLS go install "github.com/distribution/distribution/v3/cmd/registry@$DIST_VERSION"
 		fi
 		;;
-	berth | berth-s3)
+	berth-pg1 | berth-pg3)
+		[[ -x scripts/cluster.sh ]] || die "$t needs scripts/cluster.sh"
+		;;&
+	berth-pg)
+		[[ -n ${BERTH_TEST_POSTGRES_DSN:-} ]] || die "berth-pg needs PostgreSQL (BERTH_TEST_POSTGRES_DSN)"
+		;;&
+	berth | berth-s3 | berth-pg | berth-pg1 | berth-pg3)
 		[[ ! -e $WORK/berth-registry ]] || continue
 		if [[ -n ${BERTH_BIN:-} ]]; then
 			[[ -x $BERTH_BIN ]] || die "BERTH_BIN=$BERTH_BIN is not executable"
@@ -102,7 +160,7 @@ for t in $TARGETS; do
 			go build -o "$WORK/berth-registry" ./examples/registry
 		fi
 		;;
-	*) die "unknown target $t (known: berth distribution berth-s3 distribution-s3)" ;;
+	*) die "unknown target $t (known: berth distribution berth-s3 distribution-s3 berth-pg berth-pg1 berth-pg3)" ;;
 	esac
 done
 
@@ -121,6 +179,20 @@ for round in $(seq "$ROUNDS"); do
 		[[ $ROUNDS == 1 ]] || log "round $round of $ROUNDS: $t"
 		data=$WORK/$t-data
 		mkdir -p "$data"
+		if [[ $round == 1 ]]; then : >"$RESULTS/$t.log"; fi
+		case $t in
+		berth-pg1 | berth-pg3)
+			# The cluster script runs everything; the load tool runs inside it.
+			if ! run_cluster "${t#berth-pg}" "$t" "$out"; then
+				log "$t: load reported failures (see above and $RESULTS/$t.log)"
+				FAILED=1
+			fi
+			[[ -f $out ]] && JSONS+=("$out")
+			rm -rf "$data"
+			continue
+			;;
+		esac
+		extra=()
 		case $t in
 		distribution | distribution-s3)
 			addr=$DIST_ADDR
@@ -165,20 +237,31 @@ for round in $(seq "$ROUNDS"); do
 			addr=$BERTH_ADDR
 			cmd=(env BERTH_AUTH_DISABLED=true BERTH_STORAGE_DRIVER=s3 "BERTH_S3_ROOT=bench/$t-$round" BERTH_S3_REDIRECT_EXPIRY=20m "$WORK/berth-registry" -addr "$addr" -data "$data")
 			;;
+		berth-pg)
+			addr=$BERTH_ADDR
+			db=bench_${round}_$$
+			psql -q "$BERTH_TEST_POSTGRES_DSN" -c "CREATE DATABASE $db" || die "cannot create database $db"
+			PG_DB=$db
+			dsn="${BERTH_TEST_POSTGRES_DSN%%/postgres\?*}/$db?sslmode=disable"
+			cmd=(env BERTH_AUTH_DISABLED=true BERTH_METADATA_DRIVER=postgres "BERTH_METADATA_POSTGRES_DSN=$dsn"
+				"$WORK/berth-registry" -addr "$addr" -data "$data")
+			extra=(-db-pid "$BERTH_POSTGRES_PID" -db-dsn "$dsn")
+			[[ -z ${POSTGRES_LOG:-} ]] || extra+=(-db-log "$POSTGRES_LOG")
+			;;
 		esac
 		port_busy "$addr" && die "$addr is already in use"
-		if [[ $round == 1 ]]; then : >"$RESULTS/$t.log"; fi
 
 		log "starting $t on $addr"
 		"${cmd[@]}" >>"$RESULTS/$t.log" 2>&1 &
 		SERVER_PID=$!
 		# shellcheck disable=SC2086 # LOAD_FLAGS is a list of flags
 		if ! "$WORK/load" -url "http://$addr" -target "$t" -server-pid "$SERVER_PID" -wait 30s \
-			-json "$out" $LOAD_FLAGS; then
+			-json "$out" "${extra[@]}" $LOAD_FLAGS; then
 			log "$t: load reported failures (see above and $RESULTS/$t.log)"
 			FAILED=1
 		fi
 		stop_server
+		drop_db
 		[[ -f $out ]] && JSONS+=("$out")
 		rm -rf "$data"
 		sync
@@ -197,6 +280,7 @@ MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 	echo
 	echo "- machine: $(nproc) cores ($CPU_MODEL), $MEM, $(go env GOVERSION); client and server share it"
 	echo "- targets: $TARGETS; Berth at $BERTH_REV, Distribution $DIST_VERSION (inmemory blob descriptor cache, access log off)"
+	[[ " $TARGETS " != *\ berth-pg* ]] || echo "- PostgreSQL $(sed -n 's/^POSTGRES_DEB_VERSION=//p' scripts/versions.env) on loopback (fsync off, pg_stat_statements); berth-pg: one instance, fs storage, no auth, fresh database per round; berth-pg1/berth-pg3: 1/3 instances on PostgreSQL and MinIO behind nginx, auth on (bearer tokens), fresh cluster per round; server CPU = instances + PostgreSQL, nginx apart"
 	[[ " $TARGETS " != *-s3\ * ]] || echo "- -s3 targets: blobs on MinIO $(sed -n 's/^MINIO_VERSION=//p' scripts/versions.env) on loopback (path-style, no TLS), whose CPU the server figures leave out; pulls are presigned redirects on both (Distribution's default, Berth's redirectExpiry 20m); the others on the local filesystem"
 	echo "- load flags: \`$(echo $LOAD_FLAGS)\`"
 	echo "- rounds: $ROUNDS (targets alternate; figures are medians); whole run: ${ELAPSED}s; 1-minute load average $LOAD_BEFORE before, $(cut -d' ' -f1 /proc/loadavg) after"

@@ -19,7 +19,9 @@
 # writes are OFF, for speed; synchronous_commit stays on, so a COMMIT has
 # written its WAL to the kernel before it returns: a crash of PostgreSQL
 # (kill -9) loses nothing committed, a crash of the machine may, which a
-# throw-away cluster can afford.
+# throw-away cluster can afford. BERTH_POSTGRES_CONF, when set, holds more
+# postgresql.conf lines, appended last (bench/run.sh sets
+# shared_preload_libraries = 'pg_stat_statements').
 #
 # CMD sees:
 #   BERTH_TEST_POSTGRES_DSN  postgres://berth@127.0.0.1:PORT/postgres?sslmode=disable
@@ -145,6 +147,9 @@ logging_collector = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] %d '
 CONF
+if [[ -n ${BERTH_POSTGRES_CONF:-} ]]; then
+	printf '\n# BERTH_POSTGRES_CONF\n%s\n' "$BERTH_POSTGRES_CONF" >>"$DATA/postgresql.conf"
+fi
 cat >"$DATA/pg_hba.conf" <<HBA
 local all all trust
 host all all 127.0.0.1/32 trust

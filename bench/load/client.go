@@ -27,6 +27,8 @@ type client struct {
 	base    *url.URL
 	hc      *http.Client
 	timeout time.Duration
+	// auth, when set, adds credentials once a challenge named the scheme.
+	auth *authorizer
 }
 
 func newClient(base string, conc int, timeout time.Duration) (*client, error) {
@@ -66,6 +68,11 @@ func (e *statusError) Error() string {
 // do sends req and returns the response if its status is one of want;
 // otherwise it consumes the body and returns a *statusError.
 func (c *client) do(req *http.Request, want ...int) (*http.Response, error) {
+	if c.auth != nil {
+		if err := c.auth.authorize(req); err != nil {
+			return nil, err
+		}
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, err
@@ -104,7 +111,9 @@ func (c *client) newRequest(ctx context.Context, method, rawURL string, body io.
 	return req, nil
 }
 
-// ping checks that the base URL answers as an OCI registry without auth.
+// ping checks that the base URL answers as an OCI registry. A 401 answer
+// is accepted when the client has credentials: its challenge tells which
+// scheme to use, and the ping is repeated with them.
 func (c *client) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -112,11 +121,46 @@ func (c *client) ping(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.do(req, http.StatusOK)
+	want := []int{http.StatusOK}
+	if c.auth != nil && c.auth.scheme == "" {
+		want = append(want, http.StatusUnauthorized)
+	}
+	resp, err := c.do(req, want...)
 	if err != nil {
 		return fmt.Errorf("registry at %s not usable: %w", c.base, err)
 	}
 	drain(resp)
+	if resp.StatusCode == http.StatusUnauthorized {
+		if err := c.auth.learn(resp.Header); err != nil {
+			return fmt.Errorf("registry at %s: %w", c.base, err)
+		}
+		return c.ping(ctx)
+	}
+	return nil
+}
+
+// createProject creates the project (the first path component of every
+// repository this run pushes to) through the admin API with basic
+// credentials; one that exists already is fine.
+func (c *client) createProject(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	body := fmt.Sprintf(`{"project_name":%q}`, name)
+	req, err := c.newRequest(ctx, http.MethodPost, c.url("/api/v2.0/projects"), strings.NewReader(body), int64(len(body)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(c.auth.user, c.auth.pass)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("create project %s: %w", name, err)
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	drain(resp)
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+		return fmt.Errorf("create project %s: status %d: %s", name, resp.StatusCode, strings.TrimSpace(string(b)))
+	}
 	return nil
 }
 

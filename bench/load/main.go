@@ -1,11 +1,27 @@
 // Command load measures an OCI registry through the distribution API.
 //
-// It speaks plain HTTP without authentication to one registry base URL and
-// runs a fixed set of scenarios: large blob pushes (monolithic and chunked),
-// a large blob pull, small blob pushes, manifest pushes, manifest GETs by tag
-// in a repository with many tags, and paged tag and catalog listings. Every
-// status code is checked; failures are counted, sampled and reported rather
-// than aborting the run.
+// It speaks plain HTTP to one registry base URL (a registry, or a load
+// balancer in front of several) and runs a fixed set of scenarios: an idle
+// period, large blob pushes (monolithic and chunked), a large blob pull,
+// small blob pushes, manifest pushes, manifest GETs by tag in a repository
+// with many tags, small images pushed by 16 clients into one repository,
+// paged tag and catalog listings and tag pages under load. Every status
+// code is checked; failures are counted, sampled and reported rather than
+// aborting the run.
+//
+// With -user (and the password in BERTH_LOAD_PASSWORD or -password) it
+// authenticates as docker does: bearer tokens per repository scope from the
+// realm the registry names, or basic credentials on every request; and it
+// creates the run's project through the admin API first.
+//
+// With -server-pid (one or several registry processes), -db-pid
+// (PostgreSQL's postmaster), -lb-pid (nginx's master) and -store-pid
+// (MinIO) it reads the CPU time of those processes and all their children
+// from /proc, and reports server CPU per operation as the registry's plus
+// PostgreSQL's; the load balancer's and the object store's are reported
+// apart. With -db-dsn it also reads
+// pg_stat_statements around each timed section and samples
+// pg_stat_activity for lock waits during it.
 //
 // Results go to stdout as a table and, with -json, to a file in a
 // machine-readable form that bench/report compares across registries.
@@ -32,13 +48,16 @@ import (
 
 // scenarioNames lists every scenario in the order they run.
 var scenarioNames = []string{
+	"idle",
 	"push-mono",
 	"push-chunked",
 	"pull",
 	"small-push",
 	"manifest-push",
 	"manifest-get",
+	"push-contended",
 	"tags-list",
+	"tags-page",
 	"catalog",
 }
 
@@ -61,7 +80,15 @@ type config struct {
 	pageSize       int
 	repeat         int
 	pullRepeat     int
-	serverPID      int
+	contended      int
+	serverPIDs     []int
+	dbPID          int
+	lbPID          int
+	storePID       int
+	dbDSN          string
+	dbLog          string
+	dbSample       time.Duration
+	user, password string
 	jsonPath       string
 	wait           time.Duration
 	seed           uint64
@@ -99,7 +126,7 @@ func main() {
 func parseFlags(args []string) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:5000", "registry base URL (plain HTTP, no auth)")
+	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:5000", "registry base URL (plain HTTP)")
 	fs.StringVar(&cfg.target, "target", "registry", "name of the registry under test, recorded in the results")
 	scen := fs.String("scenarios", "all", "comma-separated scenarios to run, or all: "+strings.Join(scenarioNames, ","))
 	blobSize := fs.String("blob-size", "1GiB", "size of the large blob for push-mono, push-chunked and pull")
@@ -116,7 +143,16 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.pageSize, "page-size", 100, "n= used for paged tag and catalog walks")
 	fs.IntVar(&cfg.repeat, "repeat", 5, "repetitions of each listing measurement (the median is reported)")
 	fs.IntVar(&cfg.pullRepeat, "pull-repeat", 3, "large blob pulls (the first verifies the digest; the median of the others is reported)")
-	fs.IntVar(&cfg.serverPID, "server-pid", 0, "PID of the registry process, to sample its CPU time and peak RSS from /proc")
+	fs.IntVar(&cfg.contended, "contended-pushers", 16, "concurrent image pushers into one repository in push-contended")
+	serverPIDs := fs.String("server-pid", "", "comma-separated PIDs of the registry processes, to sample the CPU time (theirs and their children's) and peak RSS from /proc")
+	fs.IntVar(&cfg.dbPID, "db-pid", 0, "PID of PostgreSQL's postmaster: its CPU and all its processes' counts as server CPU")
+	fs.IntVar(&cfg.lbPID, "lb-pid", 0, "PID of the load balancer's master process (nginx): its CPU and its workers' is reported apart, not as server CPU")
+	fs.IntVar(&cfg.storePID, "store-pid", 0, "PID of the object store (MinIO): its CPU and its children's is reported apart, not as server CPU")
+	fs.StringVar(&cfg.dbDSN, "db-dsn", "", "DSN of the registry's PostgreSQL database: read pg_stat_statements and sample lock waits around timed sections")
+	fs.StringVar(&cfg.dbLog, "db-log", "", "PostgreSQL's log file: count ERROR lines (serialization failures, deadlocks) of timed sections")
+	fs.DurationVar(&cfg.dbSample, "db-sample", 20*time.Millisecond, "how often pg_stat_activity is sampled for lock waits")
+	fs.StringVar(&cfg.user, "user", "", "user name for registries with auth (the password comes from BERTH_LOAD_PASSWORD or -password)")
+	fs.StringVar(&cfg.password, "password", os.Getenv("BERTH_LOAD_PASSWORD"), "password for -user (default $BERTH_LOAD_PASSWORD)")
 	fs.StringVar(&cfg.jsonPath, "json", "", "write results as JSON to this file")
 	fs.DurationVar(&cfg.wait, "wait", 0, "wait up to this long for GET /v2/ to answer before starting")
 	fs.Uint64Var(&cfg.seed, "seed", 0, "seed for generated data (0: derived from the clock)")
@@ -130,6 +166,18 @@ func parseFlags(args []string) (config, error) {
 	}
 
 	var err error
+	if cfg.serverPIDs, err = parsePIDs(*serverPIDs); err != nil {
+		return cfg, fmt.Errorf("-server-pid: %w", err)
+	}
+	if cfg.user != "" && cfg.password == "" {
+		return cfg, errors.New("-user needs a password (BERTH_LOAD_PASSWORD or -password)")
+	}
+	if cfg.dbSample <= 0 {
+		return cfg, errors.New("-db-sample must be positive")
+	}
+	if (cfg.dbPID != 0 || cfg.dbDSN != "") && len(cfg.serverPIDs) == 0 {
+		return cfg, errors.New("-db-pid and -db-dsn need -server-pid")
+	}
 	if cfg.blobSize, err = parseSize(*blobSize); err != nil {
 		return cfg, fmt.Errorf("-blob-size: %w", err)
 	}
@@ -146,6 +194,7 @@ func parseFlags(args []string) (config, error) {
 		"-concurrency": cfg.concurrency, "-get-concurrency": cfg.getConc, "-setup-concurrency": cfg.setupConc,
 		"-get-tags": cfg.getTags, "-list-tags": cfg.listTags, "-catalog-repos": cfg.catalogRepos,
 		"-page-size": cfg.pageSize, "-repeat": cfg.repeat, "-pull-repeat": cfg.pullRepeat,
+		"-contended-pushers": cfg.contended,
 	} {
 		if v < 1 {
 			return cfg, fmt.Errorf("%s must be at least 1", name)
@@ -225,9 +274,12 @@ func parseSize(s string) (int64, error) {
 
 // run executes the selected scenarios against cfg.url and collects results.
 func run(ctx context.Context, cfg config) (*Report, error) {
-	c, err := newClient(cfg.url, max(cfg.concurrency, cfg.getConc, cfg.setupConc), cfg.requestTimeout)
+	c, err := newClient(cfg.url, max(cfg.concurrency, cfg.getConc, cfg.setupConc, cfg.contended), cfg.requestTimeout)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.user != "" {
+		c.auth = newAuthorizer(cfg.user, cfg.password, c.hc)
 	}
 	if cfg.wait > 0 {
 		if err := c.waitReady(ctx, cfg.wait); err != nil {
@@ -250,18 +302,22 @@ func run(ctx context.Context, cfg config) (*Report, error) {
 			Concurrency: cfg.concurrency, GetConcurrency: cfg.getConc, SetupConcurrency: cfg.setupConc,
 			GetTags: cfg.getTags, ListTags: cfg.listTags, CatalogRepos: cfg.catalogRepos,
 			PageSize: cfg.pageSize, Repeat: cfg.repeat, PullRepeat: cfg.pullRepeat, Seed: cfg.seed,
+			ContendedPushers: cfg.contended,
 		},
+		Instances: len(cfg.serverPIDs),
 	}
-	var proc *procWatch
-	if cfg.serverPID > 0 {
-		proc, err = newProcWatch(cfg.serverPID)
-		if err != nil {
+	b := &bench{cfg: cfg, c: c, prefix: fmt.Sprintf("bench-%08x", uint32(cfg.seed))}
+	if c.auth != nil {
+		if err := c.createProject(ctx, b.prefix); err != nil {
 			return nil, err
 		}
-		rep.Server = proc.start()
 	}
-
-	b := &bench{cfg: cfg, c: c, prefix: fmt.Sprintf("bench-%08x", uint32(cfg.seed)), proc: proc}
+	if err := b.watch(ctx, rep); err != nil {
+		return nil, err
+	}
+	if b.mon != nil {
+		defer b.mon.close()
+	}
 	t0 := time.Now()
 	for _, name := range cfg.scenarios {
 		if ctx.Err() != nil {
@@ -274,11 +330,9 @@ func run(ctx context.Context, cfg config) (*Report, error) {
 		rep.TotalErrors += res.Errors
 	}
 	rep.Seconds = time.Since(t0).Seconds()
-	if proc != nil {
-		proc.finish(rep.Server)
-		if rep.Server.Error != "" {
-			rep.TotalErrors++
-		}
+	b.finish(rep)
+	if c.auth != nil {
+		rep.TokenFetches = c.auth.fetches
 	}
 	return rep, nil
 }

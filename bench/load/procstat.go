@@ -13,28 +13,46 @@ import (
 // 100 for user space on every architecture Go supports.
 const userHZ = 100
 
-// procCPU returns utime+stime of pid in seconds.
-func procCPU(pid int) (float64, error) {
+// procStat is what the load tool reads from /proc/PID/stat.
+type procStat struct {
+	ppid int
+	// cpu is utime+stime in seconds; childCPU is cutime+cstime, the CPU of
+	// the children the process has waited for.
+	cpu, childCPU float64
+}
+
+// readProcStat parses /proc/PID/stat.
+func readProcStat(pid int) (procStat, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return procStat{}, err
 	}
 	// The command name (field 2) is in parentheses and may hold spaces.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, errors.New("unexpected /proc/PID/stat format")
+		return procStat{}, errors.New("unexpected /proc/PID/stat format")
 	}
 	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, errors.New("short /proc/PID/stat")
+	// f[0] is field 3 (state), f[1] the ppid; utime, stime, cutime and
+	// cstime are fields 14 to 17.
+	if len(f) < 15 {
+		return procStat{}, errors.New("short /proc/PID/stat")
 	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
+	var v [5]uint64
+	for k, j := range []int{1, 11, 12, 13, 14} {
+		n, err := strconv.ParseUint(f[j], 10, 64)
+		if err != nil {
+			return procStat{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		v[k] = n
 	}
-	return float64(ut+st) / userHZ, nil
+	return procStat{ppid: int(v[0]), cpu: float64(v[1]+v[2]) / userHZ, childCPU: float64(v[3]+v[4]) / userHZ}, nil
+}
+
+// procCPU returns utime+stime of pid in seconds.
+func procCPU(pid int) (float64, error) {
+	s, err := readProcStat(pid)
+	return s.cpu, err
 }
 
 // procStatusBytes returns a "kB" field of /proc/PID/status (VmRSS, VmHWM) in
@@ -59,51 +77,145 @@ func procStatusBytes(pid int, key string) (int64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", key, pid)
 }
 
-// procWatch samples one process around scenarios.
-type procWatch struct {
-	pid      int
+// parsePIDs reads a comma-separated list of process ids.
+func parsePIDs(s string) ([]int, error) {
+	var pids []int
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("bad pid %q", f)
+		}
+		pids = append(pids, pid)
+	}
+	return pids, nil
+}
+
+// treeCPU returns the CPU seconds of the processes roots and all their
+// descendants: utime+stime of each live one plus cutime+cstime, which
+// holds the CPU of the children each has waited for (PostgreSQL backends
+// that ended, for instance). It fails when a root is gone.
+//
+// The descendants are found by scanning /proc for parent pids. A process
+// that exits and is reaped between the scan and the reads is missed for
+// that one reading; a pool's connections live for the whole run, so that
+// error is small.
+func treeCPU(roots []int) (float64, error) {
+	children := map[int][]int{}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	stats := map[int]procStat{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		s, err := readProcStat(pid)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		stats[pid] = s
+		children[s.ppid] = append(children[s.ppid], pid)
+	}
+	total := 0.0
+	seen := map[int]bool{}
+	var walk func(pid int)
+	walk = func(pid int) {
+		if seen[pid] {
+			return
+		}
+		seen[pid] = true
+		s := stats[pid]
+		total += s.cpu + s.childCPU
+		for _, c := range children[pid] {
+			walk(c)
+		}
+	}
+	for _, r := range roots {
+		if _, ok := stats[r]; !ok {
+			return 0, fmt.Errorf("process %d is gone", r)
+		}
+		walk(r)
+	}
+	return total, nil
+}
+
+// procGroup samples a set of processes and their descendants: the
+// registry instances, PostgreSQL's postmaster with its backends, or
+// nginx's master with its workers.
+type procGroup struct {
+	name     string
+	pids     []int
 	peak     int64
 	canReset bool
 }
 
-func newProcWatch(pid int) (*procWatch, error) {
-	if _, err := procCPU(pid); err != nil {
-		return nil, fmt.Errorf("-server-pid %d: %w", pid, err)
+func newProcGroup(name string, pids []int) (*procGroup, error) {
+	if _, err := treeCPU(pids); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &procWatch{pid: pid}, nil
+	return &procGroup{name: name, pids: pids}, nil
+}
+
+// rss sums a /proc/PID/status field over the roots (not their children).
+func (p *procGroup) rss(key string) (int64, error) {
+	var sum int64
+	for _, pid := range p.pids {
+		v, err := procStatusBytes(pid, key)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+// resetPeaks resets each root's VmHWM to its current RSS (Linux 4.0+),
+// reporting whether that worked for all of them.
+func (p *procGroup) resetPeaks() bool {
+	ok := true
+	for _, pid := range p.pids {
+		ok = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil && ok
+	}
+	return ok
 }
 
 // start records the initial state and enables peak resets if allowed.
-func (p *procWatch) start() *ServerStats {
-	s := &ServerStats{PID: p.pid}
-	s.RSSStartBytes, _ = procStatusBytes(p.pid, "VmRSS")
-	s.CPUStartSeconds, _ = procCPU(p.pid)
-	p.peak, _ = procStatusBytes(p.pid, "VmHWM")
-	// Writing 5 to clear_refs resets VmHWM to the current RSS (Linux 4.0+).
-	p.canReset = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.pid), []byte("5"), 0) == nil
+func (p *procGroup) start() *ServerStats {
+	s := &ServerStats{PID: p.pids[0], PIDs: p.pids}
+	s.RSSStartBytes, _ = p.rss("VmRSS")
+	s.CPUStartSeconds = p.cpu()
+	p.peak, _ = p.rss("VmHWM")
+	p.canReset = p.resetPeaks()
 	s.PeakReset = p.canReset
 	return s
 }
 
-// beginScenario resets the peak so the next reading belongs to one scenario.
-func (p *procWatch) beginScenario() {
+// beginScenario resets the peaks so the next reading belongs to one
+// scenario.
+func (p *procGroup) beginScenario() {
 	if p.canReset {
-		_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.pid), []byte("5"), 0)
+		p.resetPeaks()
 	}
 }
 
-// cpu returns the process CPU seconds, or -1 if it cannot be read.
-func (p *procWatch) cpu() float64 {
-	v, err := procCPU(p.pid)
+// cpu returns the group's CPU seconds, or -1 if it cannot be read.
+func (p *procGroup) cpu() float64 {
+	v, err := treeCPU(p.pids)
 	if err != nil {
 		return -1
 	}
 	return v
 }
 
-// endScenario returns the peak RSS since beginScenario.
-func (p *procWatch) endScenario() int64 {
-	v, err := procStatusBytes(p.pid, "VmHWM")
+// endScenario returns the summed peak RSS since beginScenario.
+func (p *procGroup) endScenario() int64 {
+	v, err := p.rss("VmHWM")
 	if err != nil {
 		return -1
 	}
@@ -112,14 +224,14 @@ func (p *procWatch) endScenario() int64 {
 }
 
 // finish fills the whole-run totals.
-func (p *procWatch) finish(s *ServerStats) {
-	cpu, err := procCPU(p.pid)
+func (p *procGroup) finish(s *ServerStats) {
+	cpu, err := treeCPU(p.pids)
 	if err != nil {
-		s.Error = fmt.Sprintf("server process %d: %v", p.pid, err)
+		s.Error = fmt.Sprintf("%s: %v", p.name, err)
 		return
 	}
 	s.CPUSeconds = cpu
-	if v, err := procStatusBytes(p.pid, "VmHWM"); err == nil {
+	if v, err := p.rss("VmHWM"); err == nil {
 		p.peak = max(p.peak, v)
 	}
 	s.PeakRSSBytes = p.peak

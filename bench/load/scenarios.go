@@ -18,18 +18,25 @@ type bench struct {
 	cfg    config
 	c      *client
 	prefix string // repository name prefix unique to this run
-	proc   *procWatch
+
+	// The watched processes (nil when not asked for) and the database
+	// monitor (nil without -db-dsn).
+	server, db, lb, store *procGroup
+	mon                   *dbMonitor
 
 	// large is the blob push-mono left behind, reused by pull.
 	large     *largeBlob
 	largeRepo string
+	// tagsRepo is the repository tags-list filled, reused by tags-page.
+	tagsRepo string
 }
 
 // scenario collects one scenario's results.
 type scenario struct {
+	ctx  context.Context
+	b    *bench
 	res  *ScenarioResult
 	errs *errorLog
-	proc *procWatch
 }
 
 const (
@@ -48,43 +55,17 @@ func (s *scenario) detail(key string, v any) {
 	s.res.Details[key] = v
 }
 
-// timed runs f, returns its wall time and adds the server CPU it used to the
-// scenario's timed CPU.
-func (s *scenario) timed(f func()) time.Duration {
-	cpu0 := -1.0
-	if s.proc != nil {
-		cpu0 = s.proc.cpu()
-	}
-	t0 := time.Now()
-	f()
-	el := time.Since(t0)
-	if s.proc != nil && cpu0 >= 0 {
-		if cpu1 := s.proc.cpu(); cpu1 >= 0 {
-			s.res.ServerTimedCPUSeconds += cpu1 - cpu0
-		}
-	}
-	return el
-}
-
-// cpuPer records server CPU per unit of work for the timed sections, when
-// the server process is watched.
-func (s *scenario) cpuPer(name, label string, units float64, scale float64, unit string) {
-	if s.proc == nil || units <= 0 {
-		return
-	}
-	s.metric(name, label, s.res.ServerTimedCPUSeconds*scale/units, unit, lower)
-}
-
 func (b *bench) runScenario(ctx context.Context, name string) ScenarioResult {
 	res := ScenarioResult{Name: name}
-	s := &scenario{res: &res, errs: &errorLog{}, proc: b.proc}
-	cpu0 := -1.0
-	if b.proc != nil {
-		b.proc.beginScenario()
-		cpu0 = b.proc.cpu()
+	s := &scenario{ctx: ctx, b: b, res: &res, errs: &errorLog{}}
+	if b.server != nil {
+		b.server.beginScenario()
 	}
+	r0 := b.readCPU()
 	t0 := time.Now()
 	switch name {
+	case "idle":
+		b.idle(ctx, s)
 	case "push-mono":
 		b.pushMono(ctx, s)
 	case "push-chunked":
@@ -97,21 +78,35 @@ func (b *bench) runScenario(ctx context.Context, name string) ScenarioResult {
 		b.manifestPush(ctx, s)
 	case "manifest-get":
 		b.manifestGet(ctx, s)
+	case "push-contended":
+		b.pushContended(ctx, s)
 	case "tags-list":
 		b.tagsList(ctx, s)
+	case "tags-page":
+		b.tagsPage(ctx, s)
 	case "catalog":
 		b.catalog(ctx, s)
 	default:
 		s.errs.add(fmt.Errorf("unknown scenario %q", name))
 	}
 	res.Seconds = time.Since(t0).Seconds()
-	if b.proc != nil {
-		if cpu1 := b.proc.cpu(); cpu0 >= 0 && cpu1 >= 0 {
-			res.ServerCPUSeconds = cpu1 - cpu0
-		} else {
-			s.errs.add(fmt.Errorf("server process %d vanished", b.proc.pid))
+	r1 := b.readCPU()
+	d := since(r0, r1)
+	res.ServerCPUSeconds, res.DBCPUSeconds, res.LBCPUSeconds, res.StoreCPUSeconds = d.server, d.db, d.lb, d.store
+	for _, g := range []struct {
+		p      *procGroup
+		before float64
+		after  float64
+	}{{b.server, r0.server, r1.server}, {b.db, r0.db, r1.db}, {b.lb, r0.lb, r1.lb}, {b.store, r0.store, r1.store}} {
+		if g.p != nil && (g.before < 0 || g.after < 0) {
+			s.errs.add(fmt.Errorf("%s %v: a process vanished", g.p.name, g.p.pids))
 		}
-		res.ServerPeakRSSBytes = b.proc.endScenario()
+	}
+	if b.server != nil {
+		res.ServerPeakRSSBytes = b.server.endScenario()
+	}
+	if res.DB != nil {
+		trimDB(res.DB)
 	}
 	res.Errors = s.errs.n.Load()
 	res.ErrorSamples = s.errs.samples
@@ -146,7 +141,8 @@ func (b *bench) pushMono(ctx context.Context, s *scenario) {
 	}
 	b.large, b.largeRepo = blob, repo
 	s.metric("blob_push_monolithic", fmt.Sprintf("blob push %s, POST+PUT", sizeLabel(blob.size)), mbps(blob.size, el), "MB/s", higher)
-	s.cpuPer("blob_push_monolithic_cpu", "server CPU per GiB, monolithic push", float64(blob.size)/(1<<30), 1, "s/GiB")
+	s.res.Requests += 2
+	s.cpuPer("blob_push_monolithic_cpu", "per GiB, monolithic push", float64(blob.size)/(1<<30), 1, "s/GiB")
 	s.detail("seconds", el.Seconds())
 	s.detail("digest", blob.digest.String())
 }
@@ -169,7 +165,8 @@ func (b *bench) pushChunked(ctx context.Context, s *scenario) {
 	}
 	s.metric("blob_push_chunked", fmt.Sprintf("blob push %s, %s PATCH chunks", sizeLabel(blob.size), sizeLabel(b.cfg.chunkSize)),
 		mbps(blob.size, el), "MB/s", higher)
-	s.cpuPer("blob_push_chunked_cpu", "server CPU per GiB, chunked push", float64(blob.size)/(1<<30), 1, "s/GiB")
+	s.res.Requests += int64(chunks) + 2
+	s.cpuPer("blob_push_chunked_cpu", "per GiB, chunked push", float64(blob.size)/(1<<30), 1, "s/GiB")
 	s.detail("seconds", el.Seconds())
 	s.detail("chunks", chunks)
 }
@@ -206,6 +203,7 @@ func (b *bench) pull(ctx context.Context, s *scenario) {
 			continue
 		}
 		pulled += n
+		s.res.Requests++
 		if verify {
 			verified = mbps(n, el)
 		} else {
@@ -221,7 +219,7 @@ func (b *bench) pull(ctx context.Context, s *scenario) {
 	if verified > 0 {
 		s.metric("blob_pull_verified", fmt.Sprintf("blob pull %s, client checks digest", sizeLabel(blob.size)), verified, "MB/s", higher)
 	}
-	s.cpuPer("blob_pull_cpu", "server CPU per GiB pulled", float64(pulled)/(1<<30), 1, "s/GiB")
+	s.cpuPer("blob_pull_cpu", "per GiB pulled", float64(pulled)/(1<<30), 1, "s/GiB")
 	s.detail("pulls", b.cfg.pullRepeat)
 }
 
@@ -230,10 +228,12 @@ func (b *bench) opContext(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, b.cfg.requestTimeout)
 }
 
-// throughput records the metrics of a closed-loop run.
-func (b *bench) throughput(s *scenario, name, label string, r loadResult) {
+// throughput records the metrics of a closed-loop run whose operations
+// are reqPerOp requests each.
+func (b *bench) throughput(s *scenario, name, label string, r loadResult, reqPerOp int64) {
 	s.metric(name, label, r.rate(), "ops/s", higher)
-	s.cpuPer(name+"_cpu", "server CPU per op, "+label, float64(r.OK), 1e6, "µs")
+	s.res.Requests += r.OK * reqPerOp
+	s.cpuPer(name+"_cpu", "per op, "+label, float64(r.OK), 1e6, "µs")
 	s.detail("ok", r.OK)
 	s.detail("failed", r.Errors)
 	s.detail("seconds", r.Elapsed.Seconds())
@@ -264,7 +264,8 @@ func (b *bench) smallPush(ctx context.Context, s *scenario) {
 			return err
 		})
 	})
-	b.throughput(s, "small_blob_push", fmt.Sprintf("%s blob pushes, POST ?digest=, c=%d", sizeLabel(b.cfg.smallSize), conc), r)
+	b.throughput(s, "small_blob_push", fmt.Sprintf("%s blob pushes, POST ?digest=, c=%d", sizeLabel(b.cfg.smallSize), conc), r, 1)
+	s.res.Requests += fallbacks.Load()
 	s.detail("post_put_fallbacks", fallbacks.Load())
 }
 
@@ -300,7 +301,16 @@ func (b *bench) manifestPush(ctx context.Context, s *scenario) {
 			return b.c.putManifest(octx, repo, fmt.Sprintf("p%08d", seq), mediaTypeManifest, img.manifest(fmt.Sprintf("push-%d", seq)))
 		})
 	})
-	b.throughput(s, "manifest_push", fmt.Sprintf("manifest pushes, unique tags, c=%d", conc), r)
+	b.throughput(s, "manifest_push", fmt.Sprintf("manifest pushes, unique tags, c=%d", conc), r, 1)
+}
+
+// workerRands returns one random source per worker, determined by seed.
+func workerRands(seed uint64, workers int) []*rand.Rand {
+	rngs := make([]*rand.Rand, workers)
+	for w := range workers {
+		rngs[w] = rand.New(rand.NewPCG(seed, uint64(w)))
+	}
+	return rngs
 }
 
 // tagName is the i-th tag of a setup repository; zero padding keeps the
@@ -341,10 +351,7 @@ func (b *bench) manifestGet(ctx context.Context, s *scenario) {
 		return
 	}
 	conc := b.cfg.getConc
-	rngs := make([]*rand.Rand, conc)
-	for w := range conc {
-		rngs[w] = rand.New(rand.NewPCG(b.cfg.seed, uint64(w)))
-	}
+	rngs := workerRands(b.cfg.seed, conc)
 	var r loadResult
 	s.timed(func() {
 		r = runLoad(ctx, conc, b.cfg.duration, b.cfg.count, b.cfg.maxErrors, s.errs, func(ctx context.Context, w int, _ int64) error {
@@ -354,7 +361,7 @@ func (b *bench) manifestGet(ctx context.Context, s *scenario) {
 			return b.c.getManifest(octx, repo, tagName(i), digests[i])
 		})
 	})
-	b.throughput(s, "manifest_get", fmt.Sprintf("manifest GETs by tag, %d tags, c=%d", n, conc), r)
+	b.throughput(s, "manifest_get", fmt.Sprintf("manifest GETs by tag, %d tags, c=%d", n, conc), r, 1)
 }
 
 // measureListing times repeat paged walks from pagedURL and repeat single
@@ -383,6 +390,7 @@ func (b *bench) measureListing(ctx context.Context, s *scenario, name, what stri
 			continue
 		}
 		total, pages = len(entries), np
+		s.res.Requests += int64(np)
 		paged = append(paged, ms(el))
 	}
 	if total < 0 {
@@ -401,6 +409,7 @@ func (b *bench) measureListing(ctx context.Context, s *scenario, name, what stri
 			s.errs.add(fmt.Errorf("%s full list: %w", name, err))
 			continue
 		}
+		s.res.Requests++
 		full = append(full, ms(el))
 	}
 	if len(paged) > 0 {
@@ -419,6 +428,7 @@ func (b *bench) tagsList(ctx context.Context, s *scenario) {
 	if _, ok := b.setupTags(ctx, s, repo, n, b.cfg.seed^0x6); !ok {
 		return
 	}
+	b.tagsRepo = repo
 	path := "/v2/" + repo + "/tags/list"
 	b.measureListing(ctx, s, "tags_list", fmt.Sprintf("tags/list of %d tags", n),
 		b.c.listURL(path, b.cfg.pageSize),

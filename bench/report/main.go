@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -55,10 +56,6 @@ func main() {
 		all = append(all, r)
 	}
 	results := groupRounds(all)
-	if len(results) > 2 && len(results)%2 != 0 {
-		fmt.Fprintln(os.Stderr, "report: more than two targets must come in pairs")
-		os.Exit(2)
-	}
 	sha := 0.0
 	if *shaPath != "" {
 		var s struct {
@@ -76,7 +73,9 @@ func main() {
 	}
 
 	var sb strings.Builder
+	renderTargets(&sb, results)
 	render(&sb, results, sha)
+	renderDB(&sb, results)
 	fmt.Print(sb.String())
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(sb.String()), 0o644); err != nil {
@@ -127,9 +126,11 @@ func merge(rounds []*result) *result {
 	}
 	for _, sc := range first.Scenarios {
 		out := scenario{Name: sc.Name}
-		var cpu, rss []float64
+		var cpu, rss, dbCPU []float64
 		vals := map[string][]float64{}
 		var metrics []metric
+		var dbs []*results.DBStats
+		lat := map[string][]float64{}
 		for _, r := range rounds {
 			for _, o := range r.Scenarios {
 				if o.Name != sc.Name {
@@ -138,8 +139,23 @@ func merge(rounds []*result) *result {
 				out.Errors += o.Errors
 				out.Seconds += o.Seconds
 				out.ErrorSamples = append(out.ErrorSamples, o.ErrorSamples...)
+				out.Requests += o.Requests
 				cpu = append(cpu, o.ServerCPUSeconds)
+				dbCPU = append(dbCPU, o.DBCPUSeconds)
 				rss = append(rss, float64(o.ServerPeakRSSBytes))
+				if o.DB != nil {
+					dbs = append(dbs, o.DB)
+				}
+				if out.Details == nil && o.Details != nil {
+					out.Details = maps.Clone(o.Details)
+				}
+				if l, ok := o.Details["latency"].(map[string]any); ok {
+					for k, v := range l {
+						if f, ok := v.(float64); ok {
+							lat[k] = append(lat[k], f)
+						}
+					}
+				}
 				for _, mt := range o.Metrics {
 					if _, seen := vals[mt.Name]; !seen {
 						metrics = append(metrics, mt)
@@ -153,8 +169,21 @@ func merge(rounds []*result) *result {
 			out.Metrics = append(out.Metrics, mt)
 		}
 		out.ServerCPUSeconds = stats.Median(cpu)
+		out.DBCPUSeconds = stats.Median(dbCPU)
 		out.ServerPeakRSSBytes = int64(stats.Median(rss))
+		out.DB = mergeDB(dbs)
+		if len(lat) > 0 {
+			l := map[string]any{}
+			for k, v := range lat {
+				l[k] = stats.Median(v)
+			}
+			out.Details["latency"] = l
+		}
 		m.Scenarios = append(m.Scenarios, out)
+	}
+	m.Instances = first.Instances
+	if first.DB != nil {
+		m.DB = &serverStats{}
 	}
 	if first.Server != nil {
 		var cpu, rss []float64
@@ -203,6 +232,20 @@ func render(w io.Writer, rs []*result, sha float64) {
 		index[name] = r
 		rows = append(rows, r)
 		return r
+	}
+	// Rows go by scenario, each scenario's rows in the order of the
+	// target with the most of them (a PostgreSQL target splits its CPU
+	// rows), so a scenario's rows stay together.
+	for _, name := range scenarioOrder(rs) {
+		best := []metric(nil)
+		for _, res := range rs {
+			if sc := findScenario(res, name); sc != nil && len(sc.Metrics) > len(best) {
+				best = sc.Metrics
+			}
+		}
+		for _, m := range best {
+			get(m.Name, m.Label, m.Unit, m.Better)
+		}
 	}
 	for i, res := range rs {
 		for _, sc := range res.Scenarios {
@@ -269,6 +312,9 @@ func render(w io.Writer, rs []*result, sha float64) {
 		fmt.Fprintf(w, " %s |", title(res.Target))
 	}
 	pairs := n / 2
+	if n > 2 && n%2 != 0 {
+		pairs = 0 // an odd number of targets has no pairs to compare
+	}
 	for p := range pairs {
 		a, b := title(rs[2*p].Target), title(rs[2*p+1].Target)
 		fmt.Fprintf(w, " ratio (%s/%s, >1 = %s better) |", a, b, a)
@@ -311,27 +357,37 @@ func render(w io.Writer, rs []*result, sha float64) {
 
 	// Per-scenario server resources.
 	if rs[0].Server != nil {
-		fmt.Fprintf(w, "\nServer resources per scenario (setup included; peak RSS is local to the scenario):\n\n| scenario |")
+		fmt.Fprintf(w, "\nServer resources per scenario (setup included; peak RSS is local to the scenario, summed over instances; PostgreSQL's CPU apart):\n\n| scenario |")
 		for _, res := range rs {
 			fmt.Fprintf(w, " %s CPU s | %s peak RSS MiB |", title(res.Target), title(res.Target))
+			if res.DB != nil {
+				fmt.Fprintf(w, " %s PostgreSQL CPU s |", title(res.Target))
+			}
 		}
 		fmt.Fprint(w, "\n|---|")
-		for range rs {
+		for _, res := range rs {
 			fmt.Fprint(w, "--:|--:|")
+			if res.DB != nil {
+				fmt.Fprint(w, "--:|")
+			}
 		}
 		fmt.Fprintln(w)
 		for _, sc := range rs[0].Scenarios {
 			fmt.Fprintf(w, "| %s |", sc.Name)
 			for _, res := range rs {
-				found := false
-				for _, o := range res.Scenarios {
-					if o.Name == sc.Name {
-						fmt.Fprintf(w, " %s | %s |", stats.FormatValue(o.ServerCPUSeconds), stats.FormatValue(float64(o.ServerPeakRSSBytes)/(1<<20)))
-						found = true
-					}
-				}
-				if !found {
+				o := findScenario(res, sc.Name)
+				switch {
+				case o == nil:
 					fmt.Fprint(w, " — | — |")
+				default:
+					fmt.Fprintf(w, " %s | %s |", stats.FormatValue(o.ServerCPUSeconds), stats.FormatValue(float64(o.ServerPeakRSSBytes)/(1<<20)))
+				}
+				if res.DB != nil {
+					if o == nil {
+						fmt.Fprint(w, " — |")
+					} else {
+						fmt.Fprintf(w, " %s |", stats.FormatValue(o.DBCPUSeconds))
+					}
 				}
 			}
 			fmt.Fprintln(w)
@@ -350,6 +406,30 @@ func render(w io.Writer, rs []*result, sha float64) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// scenarioOrder lists the scenarios of all targets in order of first
+// appearance.
+func scenarioOrder(rs []*result) []string {
+	var names []string
+	for _, res := range rs {
+		for _, sc := range res.Scenarios {
+			if !slices.Contains(names, sc.Name) {
+				names = append(names, sc.Name)
+			}
+		}
+	}
+	return names
+}
+
+// findScenario returns res's scenario called name, or nil.
+func findScenario(res *result, name string) *scenario {
+	for i := range res.Scenarios {
+		if res.Scenarios[i].Name == name {
+			return &res.Scenarios[i]
+		}
+	}
+	return nil
 }
 
 // ratio compares the targets at i and i+1: first/second for

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/berthreg/berth/bench/internal/results"
 )
 
 func TestRatioMeansFirstIsBetter(t *testing.T) {
@@ -79,5 +81,48 @@ func TestRenderTwoPairs(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestRenderTargetsRatios(t *testing.T) {
+	mk := func(target string, rate, cpu float64) *result {
+		return &result{Target: target, Scenarios: []scenario{{Name: "manifest-push", Metrics: []metric{
+			{Name: "manifest_push", Label: "push", Value: rate, Unit: "ops/s", Better: "higher"},
+			{Name: "manifest_push_cpu", Label: "cpu", Value: cpu, Unit: "µs", Better: "lower"},
+		}}}}
+	}
+	var sb strings.Builder
+	renderTargets(&sb, []*result{mk("berth", 1000, 500), mk("berth-pg", 500, 1000), mk("berth-pg1", 400, 1000), mk("berth-pg3", 380, 1100)})
+	out := sb.String()
+	for _, want := range []string{
+		"| manifest PUT | 500 µs | 1000 µs | 2.00× ✗ | 1000 /s | 500 /s | 0.50× |",
+		"| manifest PUT | 1000 µs | 1100 µs | 1.10× ✓ | 400 /s | 380 /s | 0.95× ✓ | — / — |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	sb.Reset()
+	renderTargets(&sb, []*result{mk("berth", 1000, 500), mk("distribution", 500, 1000)})
+	if sb.Len() != 0 {
+		t.Errorf("targets without PostgreSQL got a targets section:\n%s", sb.String())
+	}
+}
+
+func TestMergeDBSumsRounds(t *testing.T) {
+	a := &results.DBStats{StatementCalls: 10, StatementMs: 5, LockWaitSeconds: 0.5, SerializationFailures: 1,
+		Statements: []results.Statement{{QueryID: 1, Query: "q1", Calls: 4, TotalMs: 2}, {QueryID: 2, Query: "q2", Calls: 6, TotalMs: 3}}}
+	// Another round's database: the same statement has another queryid.
+	b := &results.DBStats{StatementCalls: 10, StatementMs: 7, LockWaitSeconds: 0.25, SerializationFailures: 2,
+		Statements: []results.Statement{{QueryID: 7, Query: "q1", Calls: 4, TotalMs: 6}}}
+	m := mergeDB([]*results.DBStats{a, b})
+	if m.StatementCalls != 20 || m.LockWaitSeconds != 0.75 || m.SerializationFailures != 3 {
+		t.Fatalf("merged %+v", m)
+	}
+	if len(m.Statements) != 2 || m.Statements[0].Query != "q1" || m.Statements[0].Calls != 8 || m.Statements[0].TotalMs != 8 {
+		t.Fatalf("statements %+v, want q1 first with 8 calls and 8 ms", m.Statements)
+	}
+	if mergeDB(nil) != nil {
+		t.Fatal("no rounds merged to something")
 	}
 }
