@@ -73,7 +73,7 @@ func TestBinaryServesAndStops(t *testing.T) {
 	if code := status("/v2/"); code != http.StatusUnauthorized {
 		t.Errorf("anonymous /v2/: %d, want 401", code)
 	}
-	for _, f := range []string{"admin-password", "meta.db", "token-key.pem"} {
+	for _, f := range []string{"admin-password", "meta.db"} {
 		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
 			t.Errorf("data directory: %v", err)
 		}

@@ -81,9 +81,9 @@ func (d dumper) Links(repo string, after digest.Digest, limit int) ([]meta.Blob,
 	return out, err
 }
 
-// Claims returns a page of gc_claims.
+// Claims returns a page of gc_claims, without the released ones (marked -infinity).
 func (d dumper) Claims(after digest.Digest, limit int) ([]meta.Stamp, error) {
-	return d.stamps("claims", `SELECT digest, at FROM gc_claims WHERE digest >= $1 ORDER BY digest LIMIT $2`, after, limit)
+	return d.stamps("claims", `SELECT digest, at FROM gc_claims WHERE digest >= $1 AND at <> '-infinity' ORDER BY digest LIMIT $2`, after, limit)
 }
 
 // Tombstones returns a page of gc_tombstones.
