@@ -350,3 +350,82 @@ func testIdleConsumersDoNotWrite(t *testing.T, open teststores.Opener) {
 		t.Errorf("%d writes by idle consumers", n)
 	}
 }
+
+func TestTxFuncConsumerTurns(t *testing.T) {
+	teststores.Each(t, testTxFuncConsumerTurns)
+}
+
+// testTxFuncConsumerTurns: the instance that handled a TxFunc consumer's
+// batch keeps the consumer while its lease lives: the others, stepping,
+// neither handle nor write anything (they used to write the one cursor
+// row each, all but one failing to serialize); once the holder is gone
+// for a lease, another takes over, and a holder whose Run stops hands the
+// consumer on at once.
+func testTxFuncConsumerTurns(t *testing.T, open teststores.Opener) {
+	s := txcount.New(open(t))
+	clock := newFakeClock()
+	const lease = time.Minute // of the fake clock
+	var h handled
+	var instances []*Consumer
+	for i := range 3 {
+		name := "instance-" + strconv.Itoa(i)
+		instances = append(instances, newTestConsumer(t, s, "audit", TxFunc(func(_ context.Context, _ meta.Tx, batch []meta.Event) error {
+			h.note(name, batch)
+			return nil
+		}), WithBatch(10), WithLease(lease), withClock(clock.Now), WithOwner(name)))
+	}
+	step := func(c *Consumer) int {
+		t.Helper()
+		n, err := c.Step(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	appendEvents(t, s, "a/1", "a/2")
+	if n := step(instances[0]); n != 2 {
+		t.Fatalf("the first instance handled %d, want 2", n)
+	}
+	appendEvents(t, s, "a/3")
+	before := s.Updates()
+	for _, c := range instances[1:] {
+		if n := step(c); n != 0 {
+			t.Errorf("another instance handled %d under the holder's lease", n)
+		}
+	}
+	if n := s.Updates() - before; n != 0 {
+		t.Errorf("the other instances wrote %d times under the holder's lease", n)
+	}
+	clock.Move(lease / 2)
+	if n := step(instances[0]); n != 1 {
+		t.Fatalf("the holder handled %d, want 1", n)
+	}
+	// Renewed with that batch: half a lease on, the holder still has it.
+	clock.Move(lease * 2 / 3)
+	appendEvents(t, s, "a/4")
+	if n := step(instances[1]); n != 0 {
+		t.Errorf("another instance handled %d under the renewed lease", n)
+	}
+	clock.Move(lease) // the holder is gone
+	if n := step(instances[1]); n != 1 {
+		t.Fatalf("the taker handled %d, want 1", n)
+	}
+	// A holder stopped by its Run's context hands the consumer on.
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- instances[1].Run(ctx) }()
+	stop()
+	<-done
+	appendEvents(t, s, "a/5")
+	if n := step(instances[2]); n != 1 {
+		t.Errorf("after the holder stopped, another instance handled %d, want 1", n)
+	}
+	seqs, by := h.snapshot()
+	if all := seqsOf(t, s); !slices.Equal(seqs, all) {
+		t.Errorf("handled %v, want each of %v once, in order", seqs, all)
+	}
+	want := []string{"instance-0", "instance-0", "instance-0", "instance-1", "instance-2"}
+	if !slices.Equal(by, want) {
+		t.Errorf("handled by %v, want %v", by, want)
+	}
+}

@@ -61,9 +61,14 @@ type Func func(ctx context.Context, batch []meta.Event) error
 // its writes and the cursor commit together (exactly once, whatever the
 // number of instances running the consumer: the store's transactions are
 // serializable, so two instances cannot both move the cursor past a
-// batch). It may run more than once, like any Update function. TxFunc
-// consumers take no lease: any instance can handle the next batch at
-// once.
+// batch). It may run more than once, like any Update function. The
+// instance that handled the last batch holds the consumer's lease (see
+// WithLease) while it keeps handling batches, renewing it in the same
+// transactions, and the others leave the cursor to it: without that,
+// every instance would write the one cursor row at each batch, and all
+// but one of those transactions would fail to serialize and run again.
+// An instance stopped by its Run's context gives the lease up; one that
+// died holds the consumer until the lease expires.
 type TxFunc func(ctx context.Context, tx meta.Tx, batch []meta.Event) error
 
 func (Func) handler()   {}
@@ -112,11 +117,13 @@ func WithDone(f func(batch []meta.Event)) ConsumerOption {
 // WithLogger sets the logger that receives failures (default: none).
 func WithLogger(l *slog.Logger) ConsumerOption { return func(c *Consumer) { c.logger = l } }
 
-// WithLease sets how long a Func consumer's lease lasts without a renewal
+// WithLease sets how long a consumer's lease lasts without a renewal
 // (default 30 s): how long the other instances wait before they take over
-// the batch of an instance that died handling it. The lease is renewed
-// every third of it while the Func runs, and released when the cursor
-// moves; instances' clocks must agree to well within a third of it.
+// the batch of an instance that died handling it (Func), or the consumer
+// of an instance that died (TxFunc). A Func's lease is renewed every third
+// of it while the Func runs, and released when the cursor moves; a
+// TxFunc's is renewed with the batches and released when Run stops.
+// Instances' clocks must agree to well within a third of it.
 func WithLease(d time.Duration) ConsumerOption { return func(c *Consumer) { c.lease = d } }
 
 // WithOwner names this instance in the consumer's lease record (default
@@ -240,6 +247,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if c.fn == nil && c.token != 0 { // let another instance go on at once
+				fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				c.release(fresh, c.token)
+				cancel()
+			}
 			return ctx.Err()
 		case <-wake:
 		case <-t.C:
@@ -290,10 +302,17 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 	if pending, err := c.pending(ctx); err != nil || !pending {
 		return 0, err
 	}
+	if c.token == 0 {
+		c.token = rand.Uint64() | 1 // this instance's hold, for as long as it runs
+	}
 	var batch []meta.Event
 	err := c.store.Update(ctx, func(tx meta.Tx) error {
+		batch = nil
 		cur, err := c.cursor(tx)
 		if err != nil {
+			return err
+		}
+		if held, err := c.holdTurn(tx); err != nil || held {
 			return err
 		}
 		if batch, err = tx.Events().List(cur.Seq, c.batch); err != nil || len(batch) == 0 {
@@ -312,8 +331,8 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 }
 
 // pending looks, in a read-only transaction, for work this consumer may
-// do: events past its cursor (or no cursor yet) and, for a Func consumer,
-// no lease held by another instance. An idle consumer polls without a
+// do: events past its cursor (or no cursor yet) and no lease held by
+// another instance. An idle consumer polls without a
 // commit (and the fsync it costs).
 func (c *Consumer) pending(ctx context.Context) (bool, error) {
 	var pending bool
@@ -331,11 +350,9 @@ func (c *Consumer) pending(ctx context.Context) (bool, error) {
 		if err != nil || len(next) == 0 {
 			return err
 		}
-		if c.fn != nil {
-			held, err := c.heldElsewhere(tx)
-			if err != nil || held {
-				return err
-			}
+		held, err := c.heldElsewhere(tx)
+		if err != nil || held {
+			return err
 		}
 		pending = true
 		return nil
@@ -374,6 +391,24 @@ func (c *Consumer) heldElsewhere(tx meta.Tx) (bool, error) {
 		return false, err
 	}
 	return l.Token != c.token && l.Until.After(c.clock()), nil
+}
+
+// holdTurn takes or keeps a TxFunc consumer's lease in tx: held reports
+// another instance's live lease (tx then does nothing). The lease is
+// written only when it is not this instance's or has run down to two
+// thirds, so a busy holder writes it once per third of a lease.
+func (c *Consumer) holdTurn(tx meta.Tx) (held bool, err error) {
+	l, err := leases.In(tx).Get(c.name)
+	switch {
+	case errors.Is(err, meta.ErrNotFound):
+	case err != nil:
+		return false, err
+	case l.Token != c.token && l.Until.After(c.clock()):
+		return true, nil
+	case l.Token == c.token && l.Until.Sub(c.clock()) > 2*c.lease/3:
+		return false, nil
+	}
+	return false, leases.In(tx).Put(consumerLease{Name: c.name, Owner: c.owner, Token: c.token, Until: c.clock().Add(c.lease).UTC()})
 }
 
 // stepFunc handles the next batch with the Func: claim the lease and read
