@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -172,6 +173,14 @@ func testLastAttemptsRunnerDiesJobIsDead(t *testing.T, open teststores.Opener) {
 	unstick := make(chan struct{})
 	t.Cleanup(func() { close(unstick) })
 	var started atomic.Int32
+	// expireKilled moves the clock past the lease of runner n's workers
+	// when that is what holds the job.
+	expireKilled := func(n int) {
+		j := state(t, q, job.ID)
+		if n >= 0 && j.State == meta.JobRunning && strings.HasPrefix(j.Worker, "r"+strconv.Itoa(n)+"/") && !j.LeaseUntil.Before(clock.at(0)()) {
+			clock.move(2 * lease)
+		}
+	}
 	for i := range 3 {
 		entered := make(chan struct{})
 		r := newTestRunner(t, s, WithPoll(2*time.Millisecond), WithLease(lease), withClock(clock.at(0)), WithName("r"+strconv.Itoa(i)))
@@ -185,21 +194,23 @@ func testLastAttemptsRunnerDiesJobIsDead(t *testing.T, open teststores.Opener) {
 		if i == 2 {
 			break // the third runner sees the job dead
 		}
-		// A heartbeat of the runner killed before may have renewed its
-		// lease after the clock moved: move it on until this one starts.
+		// The killed runner's lease holds the job until the clock passes
+		// it; a heartbeat of that runner in flight when it was killed may
+		// renew it after the clock moved, so move it on while that lease
+		// is what holds the job (never past the new runner's own lease).
 		eventually.True(t, "runner "+strconv.Itoa(i)+" to start the job", func() bool {
 			select {
 			case <-entered:
 				return true
 			default:
-				clock.move(lease)
+				expireKilled(i - 1)
 				return false
 			}
 		})
 		kill() // the job killed its runner
 	}
 	eventually.True(t, "the job dead", func() bool {
-		clock.move(lease) // past any late heartbeat of the last runner killed
+		expireKilled(1)
 		return state(t, q, job.ID).State == meta.JobDead
 	})
 	s.WaitMore(t, 30) // the third runner's polls, finding nothing to start
