@@ -510,6 +510,13 @@ func (c *Consumer) handle(ctx context.Context, batch []meta.Event, claim consume
 			case <-t.C:
 				var ok bool
 				if until, ok, cause = c.renew(hctx, claim.Token, until); !ok {
+					if hctx.Err() != nil {
+						// The Func returned (or the step stops) while the
+						// renewal ran: that cut it short, nothing was lost.
+						// The cursor's move still checks the lease.
+						cause = nil
+						return
+					}
 					gone.Store(true)
 					cancel()
 					return
