@@ -36,10 +36,14 @@ type options struct {
 	parkLinger       time.Duration
 	logger           *slog.Logger
 	tracer           pgx.QueryTracer
+	// beforePoolAcquire runs just before every wait on the pool; tests
+	// set it (export_test.go) to order a race.
+	beforePoolAcquire func()
 }
 
 func defaultOptions() options {
-	return options{acquireTimeout: DefaultAcquireTimeout, retryBudget: DefaultRetryBudget, parkLinger: DefaultParkLinger, logger: slog.New(slog.DiscardHandler)}
+	return options{acquireTimeout: DefaultAcquireTimeout, retryBudget: DefaultRetryBudget, parkLinger: DefaultParkLinger, logger: slog.New(slog.DiscardHandler),
+		beforePoolAcquire: func() {}}
 }
 
 // WithMaxConns caps the connection pool at n connections (default: the

@@ -143,3 +143,45 @@ func TestParkedConnectionServesAWaiter(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPoolWaiterIsHandedAParkedConnection checks that a transaction that
+// found the pool free, but lost its last connection to another
+// transaction before it could take it, is handed that connection when
+// the other's View parks it, rather than wait on the pool while the
+// connection stays parked. Under a steady stream of reads, parked
+// connections pass from View to View and never return to the pool, so
+// such a transaction used to wait out the acquire timeout and fail.
+func TestPoolWaiterIsHandedAParkedConnection(t *testing.T) {
+	atPool, proceed := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hold := func() {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			close(atPool)
+			<-proceed
+		}
+	}
+	// The pool's one connection is free when the late transaction looks;
+	// its wait on the pool is held until another View has used and parked
+	// the connection, which then lingers for an hour.
+	s := testpg.Open(t, postgres.WithMaxConns(1), postgres.WithParkLinger(time.Hour),
+		postgres.WithAcquireTimeout(30*time.Second), postgres.WithBeforePoolAcquire(hold))
+	read := func(tx meta.Tx) error {
+		_, err := tx.Records("k").Get("a")
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	late := make(chan error, 1)
+	go func() { late <- s.View(t.Context(), read) }()
+	<-atPool
+	if err := s.View(t.Context(), read); err != nil {
+		t.Fatal(err)
+	}
+	close(proceed)
+	if err := <-late; err != nil {
+		t.Fatalf("the transaction that waited on the pool: %v", err)
+	}
+}

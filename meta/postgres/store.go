@@ -217,7 +217,13 @@ func (s *Store) fromPool(ctx context.Context, handoff bool) (parked, error) {
 	}
 	var conn *pgxpool.Conn
 	var err error
-	if st := s.pool.Stat(); !handoff || s.parking.linger == 0 || st.AcquiredConns() < st.MaxConns() {
+	// Every transaction that may be handed a parked connection waits as a
+	// parking waiter while it waits for the pool, even when the pool looked
+	// free: others may take what was free first, and parked connections
+	// pass from View to View without returning to the pool while reads
+	// keep coming, so a wait on the pool alone may last the whole timeout.
+	if !handoff || s.parking.linger == 0 {
+		s.opts.beforePoolAcquire()
 		conn, err = s.pool.Acquire(actx)
 		cancel()
 	} else {
@@ -233,6 +239,7 @@ func (s *Store) fromPool(ctx context.Context, handoff bool) (parked, error) {
 		got := make(chan acquired, 1)
 		go func() {
 			defer cancel()
+			s.opts.beforePoolAcquire()
 			c, err := s.pool.Acquire(actx)
 			got <- acquired{c, err}
 		}()
