@@ -13,6 +13,13 @@ import (
 	"github.com/berthreg/berth/scan/engine"
 )
 
+// WithProjectScanSettings makes the Handler serve projects' scanning
+// settings through s (default: engine.NewProjectSettings over the
+// store, which keeps nothing in memory to refresh).
+func WithProjectScanSettings(s *engine.ProjectSettings) Option {
+	return func(h *Handler) { h.projectScans = s }
+}
+
 // cveAllowlist is Harbor's CVEAllowlist: items and one expiry for all of
 // them (seconds since the epoch; absent or 0: never), with Berth's
 // per-item expires_at.

@@ -23,6 +23,8 @@ func (h *Handler) defaultServices(store meta.Store) {
 	if h.webhooks == nil {
 		h.webhooks, _ = webhook.NewPolicies(store)
 	}
-	h.projectScans = engine.NewProjectSettings(store)
+	if h.projectScans == nil {
+		h.projectScans = engine.NewProjectSettings(store)
+	}
 	h.artifacts = engine.NewArtifacts(store)
 }

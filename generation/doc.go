@@ -1,7 +1,8 @@
 // Package generation keeps named change counters in the metadata store, so
 // that every instance sharing the store learns, within a bound, that
 // something it holds in memory changed: the authorizer's rules, the
-// stored schedules, the replication policies.
+// stored schedules, the replication policies, the pull gate's project
+// settings.
 //
 // A writer calls Bump inside the transaction that makes the change, so
 // the counter moves exactly when the change commits, on whatever instance

@@ -64,10 +64,11 @@
 //     at its next request.
 //   - Held in memory, kept fresh through package generation: the
 //     authorizer's policy (members, grants, robots' rights), the stored
-//     schedules (garbage collection, scan-all) and the replication
-//     policies' schedules. Each change bumps a counter in its own
-//     transaction (accounts.PolicyGeneration, jobs.SchedulesGeneration,
-//     replication.PoliciesGeneration); each instance reads every counter
+//     schedules (garbage collection, scan-all), the replication
+//     policies' schedules and the pull gate's project settings. Each
+//     change bumps a counter in its own transaction
+//     (accounts.PolicyGeneration, jobs.SchedulesGeneration,
+//     replication.PoliciesGeneration, engine.ProjectScanGeneration); each instance reads every counter
 //     in one small transaction each metadata.refresh (1s by default) and
 //     reloads what moved, so a change is in force everywhere within
 //     metadata.refresh plus the reload's time (for the policy, reading

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -30,10 +31,11 @@ const scannerSubject = "berth-scanner:"
 // reports (and who the built-in scanner pulls as without auth).
 var scanPrincipal = auth.Principal{Name: "scanner", Kind: auth.User, Admin: true}
 
-// scanGate is the pull gate of project vulnerability policies; scanners'
-// own pulls pass.
-func scanGate(store meta.Store) (*engine.Gate, error) {
-	return engine.NewGate(store, engine.WithExempt(func(ctx context.Context, ev *registry.Event) bool {
+// scanGate is the pull gate of project vulnerability policies, keeping
+// the projects' settings in step through watcher; scanners' own pulls
+// pass.
+func scanGate(store meta.Store, watcher *generation.Watcher) (*engine.Gate, error) {
+	return engine.NewGate(store, engine.WithGateWatcher(watcher), engine.WithExempt(func(ctx context.Context, ev *registry.Event) bool {
 		if strings.HasPrefix(ev.Operator, scannerSubject) {
 			return true
 		}

@@ -149,7 +149,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	} else {
 		logger.Warn("auth.disabled: the registry is open to anyone who can reach it")
 	}
-	gate, err := scanGate(s.store)
+	gate, err := scanGate(s.store, bg.watcher)
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,8 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
 		admin = access.adminAPI(s.store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
-			api.WithReplication(repl), api.WithScanning(s.scanning.engine))
+			api.WithReplication(repl), api.WithScanning(s.scanning.engine),
+			api.WithProjectScanSettings(engine.NewProjectSettings(s.store, engine.WithSettingsWatcher(bg.watcher))))
 		if err := access.provision(ctx, s.store, logger); err != nil {
 			return err
 		}

@@ -429,6 +429,7 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 			return err
 		}
 	}
+	m.poll(ctx)
 	return nil
 }
 
@@ -504,7 +505,21 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	return m.authz.RemoveProject(name)
+	if err := m.authz.RemoveProject(name); err != nil {
+		return err
+	}
+	m.poll(ctx)
+	return nil
+}
+
+// poll has the watcher, when there is one, poll once a project was
+// created or deleted here, so that what else this process keeps by
+// project (the pull gate's settings) drops the old project before the
+// call returns. A poll that fails is left to the watcher's next one.
+func (m *Manager) poll(ctx context.Context) {
+	if m.watcher != nil {
+		_ = m.watcher.Poll(ctx)
+	}
 }
 
 // DeleteUser deletes a user, with its sessions and memberships: an account

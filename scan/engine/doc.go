@@ -25,5 +25,10 @@
 //
 // Gate is the pull gate over those summaries: registry hooks that refuse
 // manifest pulls a project's settings forbid (412 PROJECTPOLICYVIOLATION,
-// naming the vulnerabilities).
+// naming the vulnerabilities). Made WithGateWatcher, it keeps each
+// project's settings in memory, so that a pull of a project that gates
+// nothing costs no read of the store; every change of the settings bumps
+// ProjectScanGeneration, and the watcher brings it to every instance
+// within its interval (to this one before the change returns, through
+// ProjectSettings and accounts.Manager made with the same watcher).
 package engine

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/generation"
+	"github.com/berthreg/berth/internal/fillcache"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/registry/naming"
@@ -24,10 +27,18 @@ const CodePolicyViolation registry.ErrorCode = "PROJECTPOLICYVIOLATION"
 // its images is. WithExempt lets some pulls through (the scanners' own).
 // Make one with NewGate.
 type Gate struct {
-	store  meta.Store
-	exempt func(ctx context.Context, ev *registry.Event) bool
-	now    func() time.Time
+	store   meta.Store
+	exempt  func(ctx context.Context, ev *registry.Event) bool
+	now     func() time.Time
+	watcher *generation.Watcher
+	// settings holds each project's gate, read from the store, once the
+	// watcher has started (live): see WithGateWatcher.
+	settings *fillcache.Cache[string, scan.Gate]
+	live     atomic.Bool
 }
+
+// gateCacheSize bounds the projects whose gate a Gate keeps in memory.
+const gateCacheSize = 10000
 
 // GateOption configures a Gate made by NewGate.
 type GateOption func(*Gate)
@@ -36,6 +47,20 @@ type GateOption func(*Gate)
 // none).
 func WithExempt(f func(ctx context.Context, ev *registry.Event) bool) GateOption {
 	return func(g *Gate) { g.exempt = f }
+}
+
+// WithGateWatcher makes the gate keep each project's gate (its scanning
+// settings) in memory instead of reading the project on every pull, and
+// empty it whenever w sees ProjectScanGeneration or
+// accounts.PolicyGeneration move (a project created or deleted). Another
+// instance's change so reaches this one within w's bound (see package
+// generation); a change made in this process through ProjectSettings or
+// accounts.Manager with the same watcher applies before the call
+// returns. Until w has polled once the gate reads every pull's project.
+// A host that writes project records itself, without bumping, is seen at
+// w's resync.
+func WithGateWatcher(w *generation.Watcher) GateOption {
+	return func(g *Gate) { g.watcher = w }
 }
 
 // NewGate returns the pull gate over store, which holds the projects and
@@ -47,6 +72,19 @@ func NewGate(store meta.Store, opts ...GateOption) (*Gate, error) {
 	g := &Gate{store: store}
 	for _, o := range opts {
 		o(g)
+	}
+	if g.watcher != nil {
+		g.settings = fillcache.New[string, scan.Gate](gateCacheSize)
+		forget := func(context.Context) error {
+			g.settings.Reset()
+			g.live.Store(true)
+			return nil
+		}
+		for _, name := range []string{ProjectScanGeneration, accounts.PolicyGeneration} {
+			if err := g.watcher.Watch(name, forget); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return g, nil
 }
@@ -84,16 +122,32 @@ func (g *Gate) beforePull(ctx context.Context, ev *registry.Event) error {
 	if g.now != nil {
 		now = g.now()
 	}
-	var refusal string
-	err := g.store.View(ctx, func(tx meta.Tx) error {
-		p, err := accounts.Projects.In(tx).Get(naming.ProjectOf(ev.Repository))
-		if errors.Is(err, meta.ErrNotFound) {
+	project := naming.ProjectOf(ev.Repository)
+	cached, known := scan.Gate{}, false
+	var epoch uint64
+	caching := g.live.Load()
+	if caching {
+		if cached, known = g.settings.Get(project); known && cached.DenyAt == "" && !cached.DenyUnscanned {
 			return nil
 		}
-		if err != nil {
-			return err
+		epoch = g.settings.Epoch()
+	}
+	var refusal string
+	err := g.store.View(ctx, func(tx meta.Tx) error {
+		gate := cached
+		if !known {
+			p, err := accounts.Projects.In(tx).Get(project)
+			if errors.Is(err, meta.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			gate = GateOf(p.Scan)
+			if caching {
+				g.settings.Put(epoch, project, gate)
+			}
 		}
-		gate := GateOf(p.Scan)
 		if gate.DenyAt == "" && !gate.DenyUnscanned {
 			return nil
 		}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
@@ -375,5 +376,5 @@ func updateProject(tx meta.Tx, project string, change func(*accounts.ProjectScan
 	if err := accounts.Projects.In(tx).Put(p); err != nil {
 		return fmt.Errorf("scan: project %s: %w", project, err)
 	}
-	return nil
+	return generation.Bump(tx, ProjectScanGeneration)
 }

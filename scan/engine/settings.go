@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/scan"
 )
@@ -118,11 +119,37 @@ func SeverityNamed(s string) (string, bool) {
 // rules for every caller, Go or HTTP, each change in a transaction of
 // its own. It needs only the store: a host without scanners keeps the
 // settings too. (The project's scanner is Registrations.SetForProject's.)
-type ProjectSettings struct{ store meta.Store }
+type ProjectSettings struct {
+	store   meta.Store
+	watcher *generation.Watcher
+}
+
+// ProjectScanGeneration is the generation counter (package generation)
+// every change of a project's scanning settings bumps in its
+// transaction; a Gate made WithGateWatcher watches it.
+const ProjectScanGeneration = "scan.projectSettings"
+
+// SettingsOption configures the ProjectSettings made by
+// NewProjectSettings.
+type SettingsOption func(*ProjectSettings)
+
+// WithSettingsWatcher makes Update poll w once its change has committed,
+// so that what this process keeps of the settings (a Gate made
+// WithGateWatcher with w) has it before Update returns. A poll that fails
+// is left to w's next one.
+func WithSettingsWatcher(w *generation.Watcher) SettingsOption {
+	return func(s *ProjectSettings) { s.watcher = w }
+}
 
 // NewProjectSettings returns the service of the scanning settings of
 // the projects in store.
-func NewProjectSettings(store meta.Store) *ProjectSettings { return &ProjectSettings{store: store} }
+func NewProjectSettings(store meta.Store, opts ...SettingsOption) *ProjectSettings {
+	s := &ProjectSettings{store: store}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // Get returns project's scanning settings (meta.ErrNotFound without
 // the project).
@@ -146,7 +173,11 @@ func (s *ProjectSettings) Update(ctx context.Context, project string, c Settings
 	if err != nil || c.empty() {
 		return err
 	}
-	return s.store.Update(ctx, func(tx meta.Tx) error {
+	err = s.store.Update(ctx, func(tx meta.Tx) error {
 		return updateProject(tx, project, func(ps *accounts.ProjectScan) { _ = c.Apply(ps) }) // checked above
 	})
+	if err == nil && s.watcher != nil {
+		_ = s.watcher.Poll(ctx)
+	}
+	return err
 }

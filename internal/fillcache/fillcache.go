@@ -1,0 +1,64 @@
+package fillcache
+
+import "sync"
+
+// Cache maps keys to values read from a store. Make one with New; it is
+// safe for concurrent use.
+type Cache[K comparable, V any] struct {
+	max   int
+	mu    sync.RWMutex
+	epoch uint64
+	m     map[K]V
+}
+
+// New returns an empty cache holding at most size values (at least one).
+func New[K comparable, V any](size int) *Cache[K, V] {
+	return &Cache[K, V]{max: max(size, 1), m: make(map[K]V)}
+}
+
+// Get returns the value kept for k, if any.
+func (c *Cache[K, V]) Get(k K) (V, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+// Epoch returns the current epoch, to be taken before reading the value
+// that will be offered to Put.
+func (c *Cache[K, V]) Epoch() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.epoch
+}
+
+// Put keeps v for k when no Reset has run since epoch was taken, and
+// reports whether it did.
+func (c *Cache[K, V]) Put(epoch uint64, k K, v V) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return false
+	}
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[k] = v
+	return true
+}
+
+// Reset empties the cache and starts a new epoch: values read before the
+// call are not kept.
+func (c *Cache[K, V]) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	clear(c.m)
+}
+
+// Len returns the number of values kept.
+func (c *Cache[K, V]) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
