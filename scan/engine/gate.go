@@ -136,11 +136,10 @@ func (g *Gate) beforePull(ctx context.Context, ev *registry.Event) error {
 	err := g.store.View(ctx, func(tx meta.Tx) error {
 		gate := cached
 		if !known {
+			// No project (a registry without accounts): nothing to gate,
+			// until one is created, which resets the cache.
 			p, err := accounts.Projects.In(tx).Get(project)
-			if errors.Is(err, meta.ErrNotFound) {
-				return nil
-			}
-			if err != nil {
+			if err != nil && !errors.Is(err, meta.ErrNotFound) {
 				return err
 			}
 			gate = GateOf(p.Scan)

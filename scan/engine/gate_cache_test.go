@@ -99,7 +99,19 @@ func TestGateKeepsSettingsInStep(t *testing.T) {
 		})
 	}
 
-	// Creating the project polled w.
+	// Repositories outside any project (a registry without accounts)
+	// are read once too, until a project is made.
+	outside := func() error {
+		return gate.beforePull(ctx, &registry.Event{Action: registry.ActionPullManifest, Repository: "loose/app",
+			Digest: image.Digest, Manifest: image, Request: req})
+	}
+	if err := w.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reads("a pull outside any project", 1, func() { _ = outside() })
+	reads("a later pull outside any project", 0, func() { _ = outside() })
+
+	// The project "team" is known now.
 	reads("the first pull once watched", 1, func() { allowed("no settings") })
 	reads("a later pull", 0, func() { allowed("no settings") })
 
