@@ -68,13 +68,18 @@
 //     policies' schedules and the pull gate's project settings. Each
 //     change bumps a counter in its own transaction
 //     (accounts.PolicyGeneration, jobs.SchedulesGeneration,
-//     replication.PoliciesGeneration, engine.ProjectScanGeneration); each instance reads every counter
-//     in one small transaction each metadata.refresh (1s by default) and
-//     reloads what moved, so a change is in force everywhere within
-//     metadata.refresh plus the reload's time (for the policy, reading
-//     the projects and robots), once Run runs. Everything is reloaded
-//     every minute besides, for changes made without a bump (an older
-//     version during a rolling upgrade).
+//     replication.PoliciesGeneration, engine.ProjectScanGeneration);
+//     each instance reads every counter in one small transaction each
+//     metadata.refresh (1s by default) and reloads what moved, so a
+//     change is in force everywhere within metadata.refresh plus the
+//     reload's time (for the policy, reading the projects and robots),
+//     once Run runs. Everything is reloaded every minute besides, for
+//     changes made without a bump (an older version during a rolling
+//     upgrade).
+//   - Held in memory for metadata.refresh, on PostgreSQL: the tags an
+//     instance resolved for pulls (metadata.postgres.readCache,
+//     postgres.WithReadCache), dropped at once by the instance's own
+//     changes.
 //   - Per instance, by design: the login limiter's failure counts (an
 //     attacker spreading guesses over n instances gets n times the
 //     budget), the verified-token and verified-credential caches (each

@@ -29,6 +29,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.num32("BERTH_METADATA_POSTGRES_MIN_CONNS", &pg.MinConns)
 	e.dur("BERTH_METADATA_POSTGRES_STATEMENT_TIMEOUT", &pg.StatementTimeout)
 	e.dur("BERTH_METADATA_POSTGRES_ACQUIRE_TIMEOUT", &pg.AcquireTimeout)
+	e.optFlag("BERTH_METADATA_POSTGRES_READ_CACHE", &pg.ReadCache)
 	e.dur("BERTH_METADATA_REFRESH", &c.Metadata.Refresh)
 	e.str("BERTH_STORAGE_FS_ROOT", &c.Storage.FS.RootDirectory)
 	e.flag("BERTH_STORAGE_FS_NOSYNC", &c.Storage.FS.NoSync)

@@ -52,6 +52,13 @@ type PostgresConfig struct {
 	// a request that waits longer gets 503 (0: the store's default;
 	// BERTH_METADATA_POSTGRES_ACQUIRE_TIMEOUT).
 	AcquireTimeout time.Duration `yaml:"acquireTimeout"`
+	// ReadCache keeps resolved tags in memory for metadata.refresh, so
+	// that a pull of a tag pulled within it costs no round trip
+	// (postgres.WithReadCache): this instance's own changes show at once,
+	// another instance's within metadata.refresh, the bound of everything
+	// else an instance keeps (BERTH_METADATA_POSTGRES_READ_CACHE, default
+	// true).
+	ReadCache *bool `yaml:"readCache"`
 }
 
 // validate checks the metadata settings.
@@ -107,6 +114,9 @@ func openMetadata(ctx context.Context, cfg Config, logger *slog.Logger) (meta.St
 	}
 	if p.AcquireTimeout > 0 {
 		opts = append(opts, postgres.WithAcquireTimeout(p.AcquireTimeout))
+	}
+	if p.ReadCache == nil || *p.ReadCache {
+		opts = append(opts, postgres.WithReadCache(cfg.Metadata.Refresh))
 	}
 	s, err := postgres.Open(ctx, p.DSN, opts...)
 	if err != nil {

@@ -126,6 +126,23 @@
 // tag, blob HEAD or tag listing is one round trip, a manifest push six
 // (registry's TestRoundTripsPerOperation counts them).
 //
+// # Read cache
+//
+// With WithReadCache(ttl) (the example server's default, for
+// metadata.refresh), a View's Tags.Get answers from memory what a View
+// of this Store read less than ttl ago, with the manifest's record for
+// Manifests.Get: a pull of a tag pulled within ttl sends nothing, and
+// takes no connection (a View acquires one with its first statement).
+// An Update that writes a repository's tags or manifests, or deletes
+// it, drops the repository's entries when it ends, committed or not,
+// before it returns: this Store's Views read its writes at once. A
+// View's read is kept only if no such drop of its repository happened
+// after the View began, so a read from a snapshot older than a local
+// write cannot outlive the write in the cache. Another Store's writes
+// (another instance's) are seen within ttl, the bound the other caches
+// of an instance have (package generation). Tags not found are not
+// kept, so a tag pushed anywhere is found everywhere at once.
+//
 // # The event log
 //
 // Sequence numbers come from a SEQUENCE, not a counter row every writer

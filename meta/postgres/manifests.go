@@ -86,6 +86,7 @@ func (m manifests) Put(repo string, rec meta.Manifest) error {
 	if err := m.t.writable("put manifest"); err != nil {
 		return err
 	}
+	m.t.wroteTo(repo)
 	if rec.Digest == "" {
 		return errors.New("meta/postgres: put manifest: empty digest")
 	}
@@ -139,6 +140,7 @@ func (m manifests) Delete(repo string, d digest.Digest) error {
 	if err := m.t.writable("delete manifest"); err != nil {
 		return err
 	}
+	m.t.wroteTo(repo)
 	if !storable(repo) || !storable(string(d)) {
 		return manifestNotFound(repo, d)
 	}

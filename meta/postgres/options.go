@@ -34,6 +34,8 @@ type options struct {
 	acquireTimeout   time.Duration
 	retryBudget      time.Duration
 	parkLinger       time.Duration
+	readCacheTTL     time.Duration
+	now              func() time.Time
 	logger           *slog.Logger
 	tracer           pgx.QueryTracer
 	// beforePoolAcquire runs just before every wait on the pool; tests
@@ -42,7 +44,7 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{acquireTimeout: DefaultAcquireTimeout, retryBudget: DefaultRetryBudget, parkLinger: DefaultParkLinger, logger: slog.New(slog.DiscardHandler),
+	return options{acquireTimeout: DefaultAcquireTimeout, retryBudget: DefaultRetryBudget, parkLinger: DefaultParkLinger, logger: slog.New(slog.DiscardHandler), now: time.Now,
 		beforePoolAcquire: func() {}}
 }
 
@@ -91,6 +93,25 @@ func WithRetryBudget(d time.Duration) Option {
 // in transaction in pg_stat_activity, for at most d.
 func WithParkLinger(d time.Duration) Option {
 	return func(o *options) { o.parkLinger = d }
+}
+
+// WithReadCache makes Views answer Tags.Get, and the Manifests.Get of
+// the manifest a tag names, from memory for up to ttl after reading them
+// (default 0: never). A registry resolves a tag on every manifest pull;
+// with the cache, a pull of a tag pulled within ttl sends nothing to the
+// server.
+//
+// What the cache answers was committed, and is at most ttl old: a write
+// through this Store to a repository's tags or manifests (or its
+// deletion) drops the repository's entries when its transaction ends,
+// before Update returns, so this Store's Views read its writes at once;
+// a write by another Store on the database (another instance) is seen
+// within ttl. A View that reads a tag from the cache and something else
+// from the server sees the tag as of up to ttl earlier than the rest.
+// Tags not found are not kept. The cache holds at most 32 MiB of
+// manifest records.
+func WithReadCache(ttl time.Duration) Option {
+	return func(o *options) { o.readCacheTTL = ttl }
 }
 
 // WithLogger sets where the store logs migrations, retries and broken

@@ -80,6 +80,7 @@ func (r repositories) Delete(name string) error {
 	if err := r.t.writable("delete repository"); err != nil {
 		return err
 	}
+	r.t.wroteTo(name)
 	if !storable(name) {
 		return repoNotFound(name)
 	}

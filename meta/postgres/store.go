@@ -22,6 +22,7 @@ type Store struct {
 	closed  atomic.Bool
 	stats   counters
 	parking *parking
+	cache   *readCache // nil without WithReadCache
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -71,7 +72,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, wrap(ctx, "open", err)
 	}
-	return &Store{pool: pool, opts: o, parking: newParking(o.parkLinger)}, nil
+	return &Store{pool: pool, opts: o, parking: newParking(o.parkLinger), cache: newReadCache(o.readCacheTTL, o.now)}, nil
 }
 
 // sessionSettings are the server settings of the store's connections,
@@ -166,13 +167,29 @@ func backoff(n int) time.Duration {
 
 // attempt runs fn in one transaction; again reports a failure that
 // running it again may avoid.
+//
+// A View takes its connection with its first statement (one that the read
+// cache answers entirely takes none); an Update at once.
 func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(meta.Tx) error) (err error, again bool) {
-	c, err := s.acquire(ctx)
-	if err != nil {
-		return err, false
+	t := &tx{s: s, ctx: ctx, readOnly: readOnly}
+	if readOnly {
+		if s.closed.Load() {
+			return ErrClosed, false
+		}
+		if s.cache != nil {
+			t.ticket = s.cache.ticket()
+		}
+	} else {
+		c, err := s.acquire(ctx)
+		if err != nil {
+			return err, false
+		}
+		t.conn, t.prev = c.conn, c
 	}
-	t := &tx{s: s, ctx: ctx, conn: c.conn, prev: c, readOnly: readOnly}
 	defer t.end()
+	// Once the transaction has ended (the deferred calls run after
+	// commit, last first): its writes are what a View may read now.
+	defer t.dropCached()
 	fnErr := func() error {
 		defer t.done.Store(true)
 		return fn(t)

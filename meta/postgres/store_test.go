@@ -273,17 +273,25 @@ func TestUnavailable(t *testing.T) {
 	})
 	t.Run("pool exhausted", func(t *testing.T) {
 		s := testpg.Open(t, postgres.WithMaxConns(1), postgres.WithAcquireTimeout(100*time.Millisecond))
+		// A View takes a connection with its first statement.
+		read := func(tx meta.Tx) error {
+			if _, err := tx.Records("k").Get("a"); !errors.Is(err, meta.ErrNotFound) {
+				return err
+			}
+			return nil
+		}
 		inside, release := make(chan struct{}), make(chan struct{})
 		done := make(chan error, 1)
 		go func() {
 			done <- s.View(t.Context(), func(tx meta.Tx) error {
+				err := read(tx)
 				close(inside)
 				<-release
-				return nil
+				return err
 			})
 		}()
 		<-inside
-		err := s.View(t.Context(), func(tx meta.Tx) error { return nil })
+		err := s.View(t.Context(), read)
 		close(release)
 		if !errors.Is(err, meta.ErrUnavailable) {
 			t.Errorf("View with the only connection taken: %v, want meta.ErrUnavailable", err)

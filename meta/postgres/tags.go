@@ -34,6 +34,13 @@ func (g tags) Get(repo, tag string) (digest.Digest, error) {
 	var body []byte
 	var found bool
 	var err error
+	cache := g.t.s.cache
+	if g.t.readOnly && cache != nil {
+		if e, ok := cache.get(repo, tag); ok {
+			g.t.fetch(repo, digest.Digest(e.digest), e.record)
+			return digest.Digest(e.digest), nil
+		}
+	}
 	if g.t.readOnly {
 		found, err = g.t.one("get tag", `
 			SELECT t.digest, m.body FROM tags t JOIN repositories r ON r.id = t.repo_id
@@ -51,12 +58,21 @@ func (g tags) Get(repo, tag string) (digest.Digest, error) {
 		return "", tagNotFound(repo, tag)
 	}
 	if body != nil {
-		if g.t.fetched == nil {
-			g.t.fetched = map[manifestKey][]byte{}
+		g.t.fetch(repo, digest.Digest(d), body)
+		if cache != nil {
+			cache.put(g.t.ticket, repo, tag, cachedTag{digest: d, record: body, at: g.t.s.opts.now()})
 		}
-		g.t.fetched[manifestKey{repo, digest.Digest(d)}] = body
 	}
 	return digest.Digest(d), nil
+}
+
+// fetch keeps the record of repo's manifest d, read with a tag, for the
+// transaction's Manifests.Get.
+func (t *tx) fetch(repo string, d digest.Digest, record []byte) {
+	if t.fetched == nil {
+		t.fetched = map[manifestKey][]byte{}
+	}
+	t.fetched[manifestKey{repo, d}] = record
 }
 
 // Put points tag at d, which must be a manifest of repo: one statement
@@ -70,6 +86,7 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 	if err := g.t.writable("put tag"); err != nil {
 		return err
 	}
+	g.t.wroteTo(repo)
 	if tag == "" {
 		return errors.New("meta/postgres: put tag: empty tag")
 	}
@@ -118,6 +135,7 @@ func (g tags) Delete(repo, tag string) error {
 	if err := g.t.writable("delete tag"); err != nil {
 		return err
 	}
+	g.t.wroteTo(repo)
 	if !storable(repo) || !storable(tag) {
 		return tagNotFound(repo, tag)
 	}

@@ -48,6 +48,32 @@ type tx struct {
 	// the tags: resolving a tag and reading its manifest is one
 	// statement.
 	fetched map[manifestKey][]byte
+	// ticket is the read cache's ticket of a View, taken before its
+	// first statement (see readCache).
+	ticket uint64
+	// wrote holds the repositories whose tags or manifests this
+	// transaction wrote (or that it deleted): the read cache drops them
+	// when it ends.
+	wrote map[string]bool
+}
+
+// wroteTo records that the transaction wrote repo's tags or manifests.
+func (t *tx) wroteTo(repo string) {
+	if t.s.cache == nil {
+		return
+	}
+	if t.wrote == nil {
+		t.wrote = map[string]bool{}
+	}
+	t.wrote[repo] = true
+}
+
+// dropCached drops from the read cache the repositories the transaction
+// wrote to, whatever its outcome.
+func (t *tx) dropCached() {
+	if len(t.wrote) > 0 {
+		t.s.cache.drop(t.wrote)
+	}
 }
 
 // statement is a deferred write; op names it in errors.
@@ -155,6 +181,13 @@ func (t *tx) forgetRepo(repo string) {
 // a batch that holds the transaction's COMMIT: it is sent again only
 // when none of it reached the server.
 func (t *tx) exec(op, sql string, args []any, scan func(pgx.Rows) error, commits bool) (tag pgconn.CommandTag, scanErr error, failedOp string, err error) {
+	if t.conn == nil {
+		c, err := t.s.acquire(t.ctx)
+		if err != nil {
+			return tag, nil, "acquire connection", err
+		}
+		t.conn, t.prev = c.conn, c
+	}
 	for stale := 0; ; stale++ {
 		first := !t.begun
 		tag, scanErr, failedOp, err = t.send(op, sql, args, scan)
