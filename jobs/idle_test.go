@@ -49,12 +49,19 @@ func TestIdleRunnerLooksOncePerWake(t *testing.T) {
 	start(t, r)
 	// Each worker looks once when it starts.
 	eventually.True(t, "the workers' first looks", func() bool { return s.views.Load() >= 4 })
+	// Idle: every worker waits and every wake's look has returned, so
+	// nothing looks until the next wake (the poll is an hour). A
+	// circulating wake never lets the runner get there.
+	idle := func() {
+		t.Helper()
+		eventually.True(t, "every worker waiting, no wake outstanding", func() bool {
+			return r.waiting.Load() == 4 && r.woken.Load() == 0
+		})
+	}
 	quiet := func(want int64) {
 		t.Helper()
 		eventually.True(t, "the looks of a wake", func() bool { return s.views.Load() >= want })
-		// A circulating wake makes thousands of looks in this time; none
-		// may follow however slowly the machine runs.
-		time.Sleep(300 * time.Millisecond)
+		idle()
 		if got := s.views.Load(); got != want {
 			t.Fatalf("%d looks for due jobs, want %d: the idle runner keeps looking", got, want)
 		}
@@ -72,7 +79,9 @@ func TestIdleRunnerLooksOncePerWake(t *testing.T) {
 	}
 	eventually.True(t, "the jobs run", func() bool { return ran.Load() == 3 })
 	// The workers that found a job passed wakes on, and each ran to one
-	// look; once those are done the runner is quiet.
-	time.Sleep(300 * time.Millisecond)
-	quiet(s.views.Load())
+	// look; once those are done the runner is idle, and a wake is one look.
+	idle()
+	after := s.views.Load()
+	r.Wake()
+	quiet(after + 1)
 }

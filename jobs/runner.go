@@ -90,6 +90,11 @@ type Runner struct {
 	// storeDown is set while the workers' looks for jobs fail because
 	// the store cannot be reached: the change is logged, not each look.
 	storeDown atomic.Bool
+	// waiting counts the workers waiting for a wake, the poll or the end;
+	// woken counts the wakes given and not yet done with (the look they
+	// make has not returned). With every worker waiting and no wake
+	// outstanding, the runner is idle until the next wake or poll.
+	waiting, woken atomic.Int32
 
 	mu          sync.Mutex
 	kinds       map[string]kind
@@ -224,9 +229,11 @@ func (r *Runner) Handle(k string, h Handler, o KindOptions) {
 
 // Wake makes idle workers look for jobs now (give it to a Queue with WithNotify).
 func (r *Runner) Wake() {
+	r.woken.Add(1)
 	select {
 	case r.wake <- struct{}{}:
 	default:
+		r.woken.Add(-1) // one is pending already
 	}
 }
 
@@ -250,8 +257,13 @@ func (r *Runner) work(ctx context.Context, worker string) {
 	poll := r.poll
 	t := time.NewTimer(0)
 	defer t.Stop()
+	woken := false
 	for ctx.Err() == nil {
 		job, k, err := r.lease(ctx, worker)
+		if woken {
+			r.woken.Add(-1)
+			woken = false
+		}
 		r.noteStore(err)
 		if err == nil {
 			// More may be due: hand the look on to an idle worker. A wake
@@ -265,11 +277,14 @@ func (r *Runner) work(ctx context.Context, worker string) {
 			r.log().Error("jobs: lease", "err", err)
 		}
 		t.Reset(poll)
+		r.waiting.Add(1)
 		select {
 		case <-ctx.Done():
 		case <-r.wake: // consumed: look once
+			woken = true
 		case <-t.C:
 		}
+		r.waiting.Add(-1)
 	}
 }
 
