@@ -135,6 +135,10 @@ type Blobs interface {
 	// Linked returns blob d as linked into repo, or ErrNotFound (also when
 	// garbage collection tombstoned d since).
 	Linked(repo string, d digest.Digest) (Blob, error)
+	// Unlinked returns the digests of ds that Linked would not find in
+	// repo (all of them when repo does not exist), in the order of ds:
+	// one lookup for a manifest's blobs.
+	Unlinked(repo string, ds []digest.Digest) ([]digest.Digest, error)
 	// Unlink removes the link of d from repo; ErrNotFound if absent. The blob's
 	// registry-wide record stays until garbage collection removes it.
 	Unlink(repo string, d digest.Digest) error

@@ -322,15 +322,19 @@ func checkReferences(tx meta.Tx, repo string, m meta.Manifest) error {
 	if m.Config.Digest != "" {
 		blobs = append([]meta.Descriptor{m.Config}, m.Layers...)
 	}
+	var ds []digest.Digest
 	for _, b := range blobs {
-		if spec.IsNondistributable(b.MediaType) {
-			continue
+		if !spec.IsNondistributable(b.MediaType) {
+			ds = append(ds, b.Digest)
 		}
-		if _, err := tx.Blobs().Linked(repo, b.Digest); err != nil {
-			if errors.Is(err, meta.ErrNotFound) {
-				return NewError(http.StatusBadRequest, CodeManifestBlobUnknown, "blob %s is not in the repository", b.Digest)
-			}
+	}
+	if len(ds) > 0 {
+		missing, err := tx.Blobs().Unlinked(repo, ds)
+		if err != nil {
 			return err
+		}
+		if len(missing) > 0 {
+			return NewError(http.StatusBadRequest, CodeManifestBlobUnknown, "blob %s is not in the repository", missing[0])
 		}
 	}
 	for _, c := range m.Manifests {

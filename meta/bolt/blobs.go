@@ -90,6 +90,21 @@ func (b blobs) Linked(repo string, d digest.Digest) (meta.Blob, error) {
 	return rec, nil
 }
 
+// Unlinked returns the digests of ds that Linked does not find in repo.
+func (b blobs) Unlinked(repo string, ds []digest.Digest) ([]digest.Digest, error) {
+	var out []digest.Digest
+	for _, d := range ds {
+		_, err := b.Linked(repo, d)
+		switch {
+		case errors.Is(err, meta.ErrNotFound):
+			out = append(out, d)
+		case err != nil:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Unlink removes the link of d from repo; the registry-wide record stays.
 func (b blobs) Unlink(repo string, d digest.Digest) error {
 	if err := b.t.writable("unlink blob"); err != nil {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/berthreg/berth/meta"
 )
 
@@ -116,4 +118,44 @@ func testBlobsList(t *testing.T, s meta.Store) {
 		}
 		return nil
 	})
+}
+
+// testBlobsUnlinked checks Unlinked against Linked: the digests not linked
+// in the repository, in the order asked, whether never linked, linked
+// only elsewhere, unlinked, or tombstoned; all of them for a repository
+// that does not exist.
+func testBlobsUnlinked(t *testing.T, s meta.Store) {
+	here, elsewhere, gone, dead, never := dg("here"), dg("elsewhere"), dg("gone"), dg("dead"), dg("never")
+	update(t, s, func(tx meta.Tx) error {
+		ensure(t, tx, "a/x", "b/y")
+		for _, d := range []meta.Blob{{Digest: here, Size: 1}, {Digest: gone, Size: 2}, {Digest: dead, Size: 3}} {
+			check(t, "Link", tx.Blobs().Link("a/x", d))
+		}
+		check(t, "Link elsewhere", tx.Blobs().Link("b/y", meta.Blob{Digest: elsewhere, Size: 4}))
+		check(t, "Unlink", tx.Blobs().Unlink("a/x", gone))
+		return tx.Collector().Tombstones().Tombstone(dead, at(1))
+	})
+	unlinked := func(repo string, ds ...digest.Digest) []digest.Digest {
+		t.Helper()
+		var out []digest.Digest
+		view(t, s, func(tx meta.Tx) error {
+			var err error
+			out, err = tx.Blobs().Unlinked(repo, ds)
+			return err
+		})
+		return out
+	}
+	all := []digest.Digest{never, here, elsewhere, gone, dead, here, "not a digest"}
+	if got, want := unlinked("a/x", all...), []digest.Digest{never, elsewhere, gone, dead, "not a digest"}; !slices.Equal(got, want) {
+		t.Errorf("Unlinked(a/x, %v) = %v, want %v", all, got, want)
+	}
+	if got := unlinked("a/x", here); len(got) != 0 {
+		t.Errorf("Unlinked(a/x, a linked blob) = %v, want none", got)
+	}
+	if got := unlinked("a/x"); len(got) != 0 {
+		t.Errorf("Unlinked(a/x, nothing) = %v, want none", got)
+	}
+	if got := unlinked("no/such", here, never); !slices.Equal(got, []digest.Digest{here, never}) {
+		t.Errorf("Unlinked in a repository that does not exist = %v, want both", got)
+	}
 }

@@ -55,6 +55,7 @@ var cases = []struct {
 	{"Tags/Of", testTagsOf},
 	{"Blobs/LinkIsolation", testBlobs},
 	{"Blobs/List", testBlobsList},
+	{"Blobs/Unlinked", testBlobsUnlinked},
 	{"Collector", testCollector},
 	{"Uploads", testUploads},
 	{"Records", testRecords},

@@ -103,6 +103,44 @@ func (b blobs) Linked(repo string, d digest.Digest) (meta.Blob, error) {
 	return rec, nil
 }
 
+// Unlinked returns the digests of ds that Linked does not find in repo,
+// in one statement.
+func (b blobs) Unlinked(repo string, ds []digest.Digest) ([]digest.Digest, error) {
+	if err := b.t.live(); err != nil {
+		return nil, err
+	}
+	var look []string
+	for _, d := range ds {
+		if storable(string(d)) {
+			look = append(look, string(d))
+		}
+	}
+	linked := map[digest.Digest]bool{}
+	if len(look) > 0 && storable(repo) {
+		_, err := b.t.run("unlinked blobs", `
+			SELECT l.digest FROM blob_links l JOIN repositories r ON r.id = l.repo_id
+			WHERE r.name = $1 AND l.digest = ANY($2::text[]) AND EXISTS (SELECT 1 FROM blobs WHERE digest = l.digest)`,
+			[]any{repo, look}, func(rows pgx.Rows) error {
+				var d string
+				if err := rows.Scan(&d); err != nil {
+					return err
+				}
+				linked[digest.Digest(d)] = true
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []digest.Digest
+	for _, d := range ds {
+		if !linked[d] {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
 // Unlink removes the link of d from repo; the registry-wide record stays.
 func (b blobs) Unlink(repo string, d digest.Digest) error {
 	if err := b.t.writable("unlink blob"); err != nil {

@@ -123,8 +123,9 @@
 // failure, if any, is returned. In a View, Tags.Get reads the tag's
 // manifest with it, for Manifests.Get. So a View costs one round trip per
 // statement, an Update its reads plus one: a registry's manifest GET by
-// tag, blob HEAD or tag listing is one round trip, a manifest push six
-// (registry's TestRoundTripsPerOperation counts them).
+// tag, blob HEAD or tag listing is one round trip, a manifest push five
+// whatever its number of layers (Blobs.Unlinked checks them all in one
+// statement; registry's TestRoundTripsPerOperation counts them).
 //
 // # Read cache
 //
