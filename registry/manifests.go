@@ -30,10 +30,11 @@ func parseManifestRef(arg string) (spec.Reference, error) {
 	return ref, nil
 }
 
-// resolve finds the manifest record ref names in repo.
+// resolve finds the manifest record ref names in repo. Its View reads
+// only the tag and the manifest, so it accepts the store's cached reads.
 func (h *Handler) resolve(ctx context.Context, repo string, ref spec.Reference) (meta.Manifest, error) {
 	var m meta.Manifest
-	err := h.store.View(ctx, func(tx meta.Tx) error {
+	err := h.store.View(meta.AllowCachedReads(ctx), func(tx meta.Tx) error {
 		d := ref.Digest
 		if d == "" {
 			var err error

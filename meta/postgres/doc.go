@@ -130,13 +130,16 @@
 // # Read cache
 //
 // With WithReadCache(ttl) (the example server's default, for
-// metadata.refresh), a View's Tags.Get answers from memory what a View
-// of this Store read less than ttl ago, with the manifest's record for
-// Manifests.Get: a pull of a tag pulled within ttl sends nothing, and
-// takes no connection (a View acquires one with its first statement).
-// An Update that writes a repository's tags or manifests, or deletes
-// it, drops the repository's entries when it ends, committed or not,
-// before it returns: this Store's Views read its writes at once. A
+// metadata.refresh), a View whose context meta.AllowCachedReads made
+// (the registry's tag resolution for a pull, which reads nothing else)
+// has its Tags.Get answered from memory with what a View of this Store
+// read less than ttl ago, with the manifest's record for Manifests.Get:
+// a pull of a tag pulled within ttl sends nothing, and takes no
+// connection (a View acquires one with its first statement). Other
+// Views read their snapshot: one that mixed cached and fresh reads could
+// see two moments at once. An Update that writes a repository's tags or
+// manifests, or deletes it, drops the repository's entries when it ends,
+// committed or not, before it returns: a View begun after it reads it. A
 // View's read is kept only if no such drop of its repository happened
 // after the View began, so a read from a snapshot older than a local
 // write cannot outlive the write in the cache. Another Store's writes

@@ -95,21 +95,19 @@ func WithParkLinger(d time.Duration) Option {
 	return func(o *options) { o.parkLinger = d }
 }
 
-// WithReadCache makes Views answer Tags.Get, and the Manifests.Get of
-// the manifest a tag names, from memory for up to ttl after reading them
-// (default 0: never). A registry resolves a tag on every manifest pull;
-// with the cache, a pull of a tag pulled within ttl sends nothing to the
-// server.
+// WithReadCache keeps what Views' Tags.Get read (the digest and the
+// manifest's record) in memory for up to ttl (default 0: never), and
+// answers from it the Views whose context meta.AllowCachedReads made. A
+// registry resolves a tag on every manifest pull; with the cache, a pull
+// of a tag pulled within ttl sends nothing to the server.
 //
 // What the cache answers was committed, and is at most ttl old: a write
 // through this Store to a repository's tags or manifests (or its
 // deletion) drops the repository's entries when its transaction ends,
-// before Update returns, so this Store's Views read its writes at once;
-// a write by another Store on the database (another instance) is seen
-// within ttl. A View that reads a tag from the cache and something else
-// from the server sees the tag as of up to ttl earlier than the rest.
-// Tags not found are not kept. The cache holds at most 32 MiB of
-// manifest records.
+// before Update returns, so a View begun after it reads it; a write by
+// another Store on the database (another instance) is seen within ttl.
+// Other Views read their snapshot as ever. Tags not found are not kept.
+// The cache holds at most 32 MiB of manifest records.
 func WithReadCache(ttl time.Duration) Option {
 	return func(o *options) { o.readCacheTTL = ttl }
 }

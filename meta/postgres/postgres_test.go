@@ -17,8 +17,9 @@ func TestConformance(t *testing.T) {
 }
 
 // TestConformanceWithReadCache runs the suite on stores with a read cache
-// whose entries never expire: a store's own writes must show in its
-// Views at once, whatever the cache held.
+// whose entries never expire: the suite's Views do not ask for cached
+// reads, so they must see exact snapshots whatever the cache holds, and
+// the cache's bookkeeping must not disturb Updates.
 func TestConformanceWithReadCache(t *testing.T) {
 	metatest.Run(t, func(t *testing.T) meta.Store { return testpg.Open(t, postgres.WithReadCache(time.Hour)) })
 }

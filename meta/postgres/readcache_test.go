@@ -79,12 +79,18 @@ func newCacheFixture(t *testing.T) *cacheFixture {
 	return f
 }
 
-// resolve reads tag v1 and its manifest in one View of s, as a registry
-// does on a pull, and checks that they agree.
+// resolve reads tag v1 and its manifest in one View of s accepting
+// cached reads, as a registry does on a pull, and checks that they agree.
 func resolve(t *testing.T, s meta.Store) digest.Digest {
 	t.Helper()
+	return resolveIn(t, s, meta.AllowCachedReads(t.Context()))
+}
+
+// resolveIn is resolve in a View with ctx.
+func resolveIn(t *testing.T, s meta.Store, ctx context.Context) digest.Digest {
+	t.Helper()
 	var d digest.Digest
-	err := s.View(t.Context(), func(tx meta.Tx) error {
+	err := s.View(ctx, func(tx meta.Tx) error {
 		var err error
 		if d, err = tx.Tags().Get("app", "v1"); err != nil {
 			return err
@@ -131,6 +137,9 @@ func TestReadCacheBound(t *testing.T) {
 	if d := resolve(t, f.here); d != f.one.Digest {
 		t.Fatalf("within the ttl of another instance's change: v1 = %s, want the cached one", d)
 	}
+	if d := resolveIn(t, f.here, t.Context()); d != f.two.Digest {
+		t.Fatalf("a View that did not ask for cached reads: v1 = %s, want two", d)
+	}
 	f.clock.Add(time.Millisecond)
 	if d := resolve(t, f.here); d != f.two.Digest {
 		t.Fatalf("a ttl after another instance's change: v1 = %s, want two", d)
@@ -144,7 +153,7 @@ func TestReadCacheBound(t *testing.T) {
 	if err := f.here.Update(t.Context(), func(tx meta.Tx) error { return tx.Manifests().Delete("app", f.one.Digest) }); err != nil {
 		t.Fatal(err)
 	}
-	err := f.here.View(t.Context(), func(tx meta.Tx) error { _, err := tx.Tags().Get("app", "v1"); return err })
+	err := f.here.View(meta.AllowCachedReads(t.Context()), func(tx meta.Tx) error { _, err := tx.Tags().Get("app", "v1"); return err })
 	if !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("v1 after its manifest was deleted here: %v, want not found", err)
 	}
@@ -156,7 +165,7 @@ func TestReadCacheBound(t *testing.T) {
 // change.
 func TestReadCacheRefusesAnOlderRead(t *testing.T) {
 	f := newCacheFixture(t)
-	err := f.here.View(t.Context(), func(tx meta.Tx) error {
+	err := f.here.View(meta.AllowCachedReads(t.Context()), func(tx meta.Tx) error {
 		// The snapshot is taken here, before the move.
 		if _, err := tx.Records("k").Get("a"); !errors.Is(err, meta.ErrNotFound) {
 			return err
@@ -205,7 +214,7 @@ func TestReadCacheTakesNoConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	resolveOnce := func() error {
-		return s.View(context.WithoutCancel(t.Context()), func(tx meta.Tx) error {
+		return s.View(meta.AllowCachedReads(t.Context()), func(tx meta.Tx) error {
 			_, err := tx.Tags().Get("app", "v1")
 			return err
 		})
