@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"errors"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -48,6 +49,11 @@ type Collection interface {
 type Claims interface {
 	// Claim records that d's bytes are about to be written to storage.
 	Claim(d digest.Digest, at time.Time) error
+	// ClaimUnlessTombstoned claims d unless it has a tombstone, and then
+	// fails with ErrTombstoned: from the call, or, in a store that sends
+	// its writes with the commit, from Update, whose transaction then
+	// changes nothing. A registry claims bytes it is about to write so.
+	ClaimUnlessTombstoned(d digest.Digest, at time.Time) error
 	// Release drops a claim (absent claims are no error).
 	Release(d digest.Digest) error
 	// Claimed returns when d was claimed, if it is.
@@ -66,3 +72,7 @@ type Tombstones interface {
 	// Bury drops d's tombstone.
 	Bury(d digest.Digest) error
 }
+
+// ErrTombstoned reports a claim of a digest whose bytes garbage collection
+// is deleting (Claims.ClaimUnlessTombstoned).
+var ErrTombstoned = errors.New("meta: blob is being garbage collected")

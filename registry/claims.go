@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,16 +18,13 @@ import (
 // (tombstoned) cannot be claimed: the request fails with 503 and a
 // Retry-After, and the client's retry finds the deletion over.
 func (h *Handler) claim(ctx context.Context, d digest.Digest) error {
-	return h.store.Update(ctx, func(tx meta.Tx) error {
-		dead, err := tx.Collector().Tombstones().Tombstoned(d)
-		if err != nil {
-			return err
-		}
-		if dead {
-			return fmt.Errorf("%s is being garbage collected: %w", d, storage.ErrUnavailable)
-		}
-		return tx.Collector().Claims().Claim(d, time.Now())
+	err := h.store.Update(ctx, func(tx meta.Tx) error {
+		return tx.Collector().Claims().ClaimUnlessTombstoned(d, time.Now())
 	})
+	if errors.Is(err, meta.ErrTombstoned) {
+		return fmt.Errorf("%s is being garbage collected: %w", d, storage.ErrUnavailable)
+	}
+	return err
 }
 
 // claimUntilLinked claims d for a blob upload and returns the function to

@@ -134,6 +134,17 @@ func (c claims) Claim(d digest.Digest, at time.Time) error {
 	return c.t.top(bucketClaims).Put(digestKey(d), encodeTime(at))
 }
 
+// ClaimUnlessTombstoned claims d, or fails with meta.ErrTombstoned.
+func (c claims) ClaimUnlessTombstoned(d digest.Digest, at time.Time) error {
+	if err := c.t.writable("claim"); err != nil {
+		return err
+	}
+	if c.t.top(bucketTombstones).Get(digestKey(d)) != nil {
+		return fmt.Errorf("meta/bolt: claim %s: %w", d, meta.ErrTombstoned)
+	}
+	return c.Claim(d, at)
+}
+
 // Release drops a claim.
 func (c claims) Release(d digest.Digest) error {
 	if err := c.t.writable("release"); err != nil {

@@ -1,6 +1,7 @@
 package metatest
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/berthreg/berth/meta"
@@ -103,6 +104,30 @@ func testCollector(t *testing.T, s meta.Store) {
 	})
 	// A tombstone hides the blob everywhere.
 	update(t, s, func(tx meta.Tx) error { return tx.Collector().Tombstones().Tombstone(layer, at(8)) })
+	// and refuses claims of it: the Update fails, having changed nothing;
+	// a live digest is claimed so.
+	err := s.Update(t.Context(), func(tx meta.Tx) error {
+		if err := tx.Records("k").Put("claim-try", []byte("x")); err != nil {
+			return err
+		}
+		return tx.Collector().Claims().ClaimUnlessTombstoned(layer, at(9))
+	})
+	if !errors.Is(err, meta.ErrTombstoned) {
+		t.Errorf("ClaimUnlessTombstoned of a tombstoned digest: Update = %v, want meta.ErrTombstoned", err)
+	}
+	update(t, s, func(tx meta.Tx) error { return tx.Collector().Claims().ClaimUnlessTombstoned(dg("alive"), at(9)) })
+	view(t, s, func(tx meta.Tx) error {
+		if _, ok, err := tx.Collector().Claims().Claimed(layer); err != nil || ok {
+			t.Errorf("Claimed(tombstoned) after the refused claim = %v, %v; want not claimed", ok, err)
+		}
+		if _, err := tx.Records("k").Get("claim-try"); !errors.Is(err, meta.ErrNotFound) {
+			t.Errorf("the refused claim's transaction left a record: %v", err)
+		}
+		if got, ok, err := tx.Collector().Claims().Claimed(dg("alive")); err != nil || !ok || !got.Equal(at(9)) {
+			t.Errorf("Claimed(alive) = %v, %v, %v; want %v", got, ok, err, at(9))
+		}
+		return nil
+	})
 	view(t, s, func(tx meta.Tx) error {
 		wantNotFound(t, "Stat of a tombstoned blob", func() error { _, err := tx.Blobs().Stat(layer); return err }())
 		for _, r := range []string{"a/x", "b/y"} {

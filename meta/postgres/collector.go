@@ -104,6 +104,27 @@ func (c claims) Claim(d digest.Digest, at time.Time) error {
 		string(d), ts(at))
 }
 
+// ClaimUnlessTombstoned claims d unless it has a tombstone, in one
+// statement deferred to the transaction's next round trip (a claim's
+// transaction is then one round trip, its COMMIT's): for a tombstoned
+// digest the statement fails (SQLSTATE BT001, see migration 0004), and so
+// does the transaction, with meta.ErrTombstoned.
+func (c claims) ClaimUnlessTombstoned(d digest.Digest, at time.Time) error {
+	if err := c.t.writable("claim"); err != nil {
+		return err
+	}
+	if err := checkText("claim", string(d)); err != nil {
+		return err
+	}
+	return c.t.postpone("claim", `
+		WITH dead AS (SELECT 1 FROM gc_tombstones WHERE digest = $1),
+		claim AS (
+			INSERT INTO gc_claims (digest, at) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM dead)
+			ON CONFLICT (digest) DO UPDATE SET at = EXCLUDED.at)
+		SELECT berth_tombstoned($1) FROM dead`,
+		string(d), ts(at))
+}
+
 // Release drops a claim (absent claims are no error): it marks the claim
 // released (at -infinity) rather than deleting it, with an upsert, which
 // takes no serializable read lock, where a DELETE would read the index

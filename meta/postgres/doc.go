@@ -79,7 +79,10 @@
 // goes on". A statement that does fail (a serialization failure, a lost
 // connection, a statement timeout) aborts the transaction in PostgreSQL:
 // every later call in fn returns that error, and Update returns it (or
-// fn's own error), or retries.
+// fn's own error), or retries. One method fails its statement on
+// purpose: Claims.ClaimUnlessTombstoned, whose seam contract allows its
+// meta.ErrTombstoned to come from Update, so that the claim needs no
+// round trip of its own.
 //
 // # Serialization failures
 //
@@ -123,9 +126,11 @@
 // failure, if any, is returned. In a View, Tags.Get reads the tag's
 // manifest with it, for Manifests.Get. So a View costs one round trip per
 // statement, an Update its reads plus one: a registry's manifest GET by
-// tag, blob HEAD or tag listing is one round trip, a manifest push five
-// whatever its number of layers (Blobs.Unlinked checks them all in one
-// statement; registry's TestRoundTripsPerOperation counts them).
+// tag, blob HEAD or tag listing is one round trip, a blob pushed in one
+// POST three, a manifest push four whatever its number of layers
+// (Blobs.Unlinked checks them all in one statement, and a claim,
+// Claims.ClaimUnlessTombstoned, is one statement sent with its COMMIT);
+// registry's TestRoundTripsPerOperation counts them.
 //
 // # Read cache
 //

@@ -29,6 +29,7 @@ const (
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 	codeQueryCanceled        = "57014" // statement_timeout, or a cancelled context
+	codeTombstoned           = "BT001" // berth_tombstoned (migration 0004)
 )
 
 // sqlState returns err's SQLSTATE, or "".
@@ -94,6 +95,9 @@ func wrap(ctx context.Context, op string, err error) error {
 	}
 	if errors.Is(err, meta.ErrUnavailable) || errors.Is(err, ErrClosed) {
 		return err
+	}
+	if sqlState(err) == codeTombstoned {
+		return fmt.Errorf("meta/postgres: %s: %w: %w", op, meta.ErrTombstoned, err)
 	}
 	if unavailable(err) {
 		return fmt.Errorf("meta/postgres: %s: %w: %w", op, meta.ErrUnavailable, err)
