@@ -26,9 +26,11 @@ var (
 // stored times with times truncated alike, never with a raw time.Now. A transaction's function must not start another
 // transaction on the same Store (an embedded backend would deadlock).
 type Store interface {
-	// View runs fn in a read-only transaction with a consistent snapshot.
-	// If ctx is done before the transaction starts, fn is not run and the
-	// context's error is returned (possibly wrapped).
+	// View runs fn in a read-only transaction with a consistent snapshot
+	// (under a context made by AllowCachedReads, a store with a read
+	// cache may answer a tag and its manifest from it instead). If ctx is
+	// done before the transaction starts, fn is not run and the context's
+	// error is returned (possibly wrapped).
 	View(ctx context.Context, fn func(Tx) error) error
 	// Update runs fn in a read-write transaction. If fn returns an error the
 	// transaction rolls back and Update returns that error; otherwise its

@@ -505,17 +505,14 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	if err := m.authz.RemoveProject(name); err != nil {
-		return err
-	}
-	m.poll(ctx)
-	return nil
+	return m.authz.RemoveProject(name)
 }
 
 // poll has the watcher, when there is one, poll once a project was
-// created or deleted here, so that what else this process keeps by
-// project (the pull gate's settings) drops the old project before the
-// call returns. A poll that fails is left to the watcher's next one.
+// created here, so that what else this process keeps by project (the
+// pull gate's settings of an earlier project of the name, deleted) is
+// dropped before the call returns; after a deletion alone the watcher's
+// next poll does it. A poll that fails is left to the watcher's next one.
 func (m *Manager) poll(ctx context.Context) {
 	if m.watcher != nil {
 		_ = m.watcher.Poll(ctx)

@@ -54,9 +54,9 @@ func WithExempt(f func(ctx context.Context, ev *registry.Event) bool) GateOption
 // empty it whenever w sees ProjectScanGeneration or
 // accounts.PolicyGeneration move (a project created or deleted). Another
 // instance's change so reaches this one within w's bound (see package
-// generation); a change made in this process through ProjectSettings or
-// accounts.Manager with the same watcher applies before the call
-// returns. Until w has polled once the gate reads every pull's project.
+// generation); settings changed through ProjectSettings, or a project
+// created through accounts.Manager, in this process with the same watcher
+// apply before the call returns (a deletion alone at w's next poll). Until w has polled once the gate reads every pull's project.
 // A host that writes project records itself, without bumping, is seen at
 // w's resync.
 func WithGateWatcher(w *generation.Watcher) GateOption {
