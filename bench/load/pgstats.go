@@ -257,14 +257,10 @@ func (m *dbMonitor) begin(ctx context.Context) *dbSection {
 		defer close(s.done)
 		t := time.NewTicker(m.interval)
 		defer t.Stop()
+		// The first sample is taken at once, so a section shorter than
+		// the interval (or one whose ticks a busy machine delays) still
+		// has one.
 		for {
-			select {
-			case <-s.stop:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
 			w, err := m.waitSample(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -275,6 +271,13 @@ func (m *dbMonitor) begin(ctx context.Context) *dbSection {
 			s.samples++
 			for k, n := range w {
 				s.waits[k] += n
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
 			}
 		}
 	}()
