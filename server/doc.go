@@ -76,10 +76,11 @@
 //     once Run runs. Everything is reloaded every minute besides, for
 //     changes made without a bump (an older version during a rolling
 //     upgrade).
-//   - Held in memory for metadata.refresh, on PostgreSQL: the tags an
-//     instance resolved for pulls (metadata.postgres.readCache,
-//     postgres.WithReadCache), dropped at once by the instance's own
-//     changes.
+//   - On PostgreSQL, the tags an instance resolved for pulls
+//     (metadata.postgres.readCache, postgres.WithReadCache): dropped at
+//     once by the instance's own changes, and within two metadata.refresh
+//     by another instance's move or deletion of a tag (the store's drop
+//     log, read every metadata.refresh).
 //   - Per instance, by design: the login limiter's failure counts (an
 //     attacker spreading guesses over n instances gets n times the
 //     budget), the verified-token and verified-credential caches (each

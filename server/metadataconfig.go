@@ -52,11 +52,11 @@ type PostgresConfig struct {
 	// a request that waits longer gets 503 (0: the store's default;
 	// BERTH_METADATA_POSTGRES_ACQUIRE_TIMEOUT).
 	AcquireTimeout time.Duration `yaml:"acquireTimeout"`
-	// ReadCache keeps resolved tags in memory for metadata.refresh, so
-	// that a pull of a tag pulled within it costs no round trip
-	// (postgres.WithReadCache): this instance's own changes show at once,
-	// another instance's within metadata.refresh, the bound of everything
-	// else an instance keeps (BERTH_METADATA_POSTGRES_READ_CACHE, default
+	// ReadCache keeps resolved tags in memory so that a pull of a tag
+	// pulled before costs no round trip (postgres.WithReadCache, polling
+	// its drop log every metadata.refresh): this instance's own changes
+	// show at once, another instance's tag moves and deletions within two
+	// metadata.refresh (BERTH_METADATA_POSTGRES_READ_CACHE, default
 	// true).
 	ReadCache *bool `yaml:"readCache"`
 }

@@ -75,6 +75,7 @@ type config struct {
 	getConc        int
 	setupConc      int
 	getTags        int
+	getWarmup      int
 	listTags       int
 	catalogRepos   int
 	pageSize       int
@@ -138,6 +139,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.getConc, "get-concurrency", 32, "concurrent workers for manifest-get")
 	fs.IntVar(&cfg.setupConc, "setup-concurrency", 16, "concurrent workers used to create tags and repositories before a measurement")
 	fs.IntVar(&cfg.getTags, "get-tags", 2000, "tags in the repository used by manifest-get")
+	fs.IntVar(&cfg.getWarmup, "get-warmup", 3, "untimed passes of manifest-get over every tag before it is timed, so that the caches of every instance behind a balancer are mostly warm, as in a steady state (0: none)")
 	fs.IntVar(&cfg.listTags, "list-tags", 5000, "tags in the repository used by tags-list")
 	fs.IntVar(&cfg.catalogRepos, "catalog-repos", 1000, "repositories created for catalog")
 	fs.IntVar(&cfg.pageSize, "page-size", 100, "n= used for paged tag and catalog walks")
@@ -189,6 +191,9 @@ func parseFlags(args []string) (config, error) {
 	}
 	if cfg.scenarios, err = parseScenarios(*scen); err != nil {
 		return cfg, err
+	}
+	if cfg.getWarmup < 0 {
+		return cfg, fmt.Errorf("-get-warmup must not be negative")
 	}
 	for name, v := range map[string]int{
 		"-concurrency": cfg.concurrency, "-get-concurrency": cfg.getConc, "-setup-concurrency": cfg.setupConc,
@@ -300,7 +305,7 @@ func run(ctx context.Context, cfg config) (*Report, error) {
 			Scenarios: cfg.scenarios, BlobSize: cfg.blobSize, ChunkSize: cfg.chunkSize,
 			SmallSize: cfg.smallSize, Duration: cfg.duration.String(), Count: cfg.count,
 			Concurrency: cfg.concurrency, GetConcurrency: cfg.getConc, SetupConcurrency: cfg.setupConc,
-			GetTags: cfg.getTags, ListTags: cfg.listTags, CatalogRepos: cfg.catalogRepos,
+			GetTags: cfg.getTags, GetWarmup: cfg.getWarmup, ListTags: cfg.listTags, CatalogRepos: cfg.catalogRepos,
 			PageSize: cfg.pageSize, Repeat: cfg.repeat, PullRepeat: cfg.pullRepeat, Seed: cfg.seed,
 			ContendedPushers: cfg.contended,
 		},

@@ -134,23 +134,43 @@
 //
 // # Read cache
 //
-// With WithReadCache(ttl) (the example server's default, for
+// With WithReadCache(interval) (the example server's default, with
 // metadata.refresh), a View whose context meta.AllowCachedReads made
 // (the registry's tag resolution for a pull, which reads nothing else)
 // has its Tags.Get answered from memory with what a View of this Store
-// read less than ttl ago, with the manifest's record for Manifests.Get:
-// a pull of a tag pulled within ttl sends nothing, and takes no
-// connection (a View acquires one with its first statement). Other
-// Views read their snapshot: one that mixed cached and fresh reads could
-// see two moments at once. An Update that writes a repository's tags or
-// manifests, or deletes it, drops the repository's entries when it ends,
-// committed or not, before it returns: a View begun after it reads it. A
-// View's read is kept only if no such drop of its repository happened
-// after the View began, so a read from a snapshot older than a local
-// write cannot outlive the write in the cache. Another Store's writes
-// (another instance's) are seen within ttl, the bound the other caches
-// of an instance have (package generation). Tags not found are not
-// kept, so a tag pushed anywhere is found everywhere at once.
+// read before, with the manifest's record for Manifests.Get: a pull of a
+// tag pulled before sends nothing, and takes no connection (a View
+// acquires one with its first statement). Other Views read their
+// snapshot: one that mixed cached and fresh reads could see two moments
+// at once. Tags not found are not kept, so a tag pushed anywhere is found
+// everywhere at once.
+//
+// Entries stay until their repository is dropped:
+//
+//   - An Update of this Store that writes a repository's tags or
+//     manifests, or deletes it, drops the repository's entries when it
+//     ends, committed or not, before it returns: a View begun after it
+//     reads it.
+//   - A write that changes what an existing tag resolves to (Tags.Put
+//     moving a tag, Tags.Delete, Manifests.Delete of a tagged manifest,
+//     Repositories.Delete), on any Store, appends the repository to the
+//     drop log (table cache_drops) in the same statement, so only what
+//     can make an entry stale costs a row; a push of a new tag appends
+//     nothing. Every Store with a cache reads the log once an interval
+//     and drops the repositories it names. The log has seq and horizon
+//     as the event log has (below), and a poll moves its cursor only past
+//     rows whose horizon every transaction has passed, so a row that
+//     commits after a later one is still read.
+//   - The cache answers only while its last successful poll started less
+//     than two intervals ago; a poll that fails or is late leaves the
+//     Views to the database. Another Store's change is so seen within
+//     two intervals, the order of the bound the other caches of an
+//     instance have (package generation). A Store that has not polled for
+//     half an hour (the log keeps rows for an hour) forgets everything.
+//
+// A View's read is kept only if no drop of its repository happened after
+// the View began (a ticket taken before its first statement), so a read
+// from a snapshot older than a drop cannot outlive it in the cache.
 //
 // # The event log
 //

@@ -144,13 +144,14 @@ func (m manifests) Delete(repo string, d digest.Digest) error {
 	if !storable(repo) || !storable(string(d)) {
 		return manifestNotFound(repo, d)
 	}
-	var n int
+	var n, dropped int
 	_, err := m.t.one("delete manifest", `
 		WITH gone AS (
 			DELETE FROM manifests m USING repositories r
 			WHERE r.id = m.repo_id AND r.name = $1 AND m.digest = $2 RETURNING m.repo_id),
-		untag AS (DELETE FROM tags t USING gone WHERE t.repo_id = gone.repo_id AND t.digest = $2)
-		SELECT count(*) FROM gone`, []any{repo, string(d)}, &n)
+		untag AS (DELETE FROM tags t USING gone WHERE t.repo_id = gone.repo_id AND t.digest = $2 RETURNING 1),
+		dropped AS (SELECT berth_cache_drop($1) WHERE EXISTS (SELECT 1 FROM untag))
+		SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM dropped)`, []any{repo, string(d)}, &n, &dropped)
 	if err != nil {
 		return err
 	}

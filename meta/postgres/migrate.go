@@ -27,7 +27,7 @@ var migrations embed.FS
 const MigrationsTable = "berth_schema_migrations"
 
 // SchemaVersion is the schema version this build migrates to.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrateLockTimeout is how long Open waits for another process's
 // migration.

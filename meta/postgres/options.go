@@ -28,16 +28,19 @@ const (
 type Option func(*options)
 
 type options struct {
-	maxConns         int32
-	minConns         int32
-	statementTimeout time.Duration
-	acquireTimeout   time.Duration
-	retryBudget      time.Duration
-	parkLinger       time.Duration
-	readCacheTTL     time.Duration
-	now              func() time.Time
-	logger           *slog.Logger
-	tracer           pgx.QueryTracer
+	maxConns          int32
+	minConns          int32
+	statementTimeout  time.Duration
+	acquireTimeout    time.Duration
+	retryBudget       time.Duration
+	parkLinger        time.Duration
+	readCacheInterval time.Duration
+	// manualDropPolls leaves the drop log's polls to the caller (tests,
+	// export_test.go).
+	manualDropPolls bool
+	now             func() time.Time
+	logger          *slog.Logger
+	tracer          pgx.QueryTracer
 	// beforePoolAcquire runs just before every wait on the pool; tests
 	// set it (export_test.go) to order a race.
 	beforePoolAcquire func()
@@ -96,20 +99,31 @@ func WithParkLinger(d time.Duration) Option {
 }
 
 // WithReadCache keeps what Views' Tags.Get read (the digest and the
-// manifest's record) in memory for up to ttl (default 0: never), and
+// manifest's record) in memory (default interval 0: no cache), and
 // answers from it the Views whose context meta.AllowCachedReads made. A
 // registry resolves a tag on every manifest pull; with the cache, a pull
-// of a tag pulled within ttl sends nothing to the server.
+// of a tag pulled before sends nothing to the server.
 //
-// What the cache answers was committed, and is at most ttl old: a write
-// through this Store to a repository's tags or manifests (or its
-// deletion) drops the repository's entries when its transaction ends,
-// before Update returns, so a View begun after it reads it; a write by
-// another Store on the database (another instance) is seen within ttl.
-// Other Views read their snapshot as ever. Tags not found are not kept.
-// The cache holds at most 32 MiB of manifest records.
-func WithReadCache(ttl time.Duration) Option {
-	return func(o *options) { o.readCacheTTL = ttl }
+// What the cache answers was committed, and no change it misses is older
+// than two intervals:
+//   - a write through this Store to a repository's tags or manifests (or
+//     its deletion) drops the repository's entries when its transaction
+//     ends, before Update returns, so a View begun after it reads it;
+//   - a write by any Store on the database (another instance) that
+//     changes what an existing tag resolves to (a tag moved or deleted, a
+//     tagged manifest deleted, a repository deleted) appends the
+//     repository to a drop log in its transaction; the Store reads the
+//     log once an interval and drops what it names;
+//   - the cache answers only while its last successful read of the log
+//     started less than two intervals ago.
+//
+// A manifest's record is cached with its tag and may lag another
+// instance's push of the same manifest again (its PushedAt); the fields
+// read from the manifest's bytes cannot change. Other Views read their
+// snapshot as ever. Tags not found are not kept. The cache holds at most
+// 32 MiB of manifest records. The drop log keeps its rows for an hour.
+func WithReadCache(interval time.Duration) Option {
+	return func(o *options) { o.readCacheInterval = interval }
 }
 
 // WithLogger sets where the store logs migrations, retries and broken

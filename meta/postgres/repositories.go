@@ -84,7 +84,9 @@ func (r repositories) Delete(name string) error {
 	if !storable(name) {
 		return repoNotFound(name)
 	}
-	tag, err := r.t.run("delete repository", `DELETE FROM repositories WHERE name = $1`, []any{name}, nil)
+	tag, err := r.t.run("delete repository", `
+		WITH gone AS (DELETE FROM repositories WHERE name = $1 RETURNING 1)
+		SELECT berth_cache_drop($1) FROM gone`, []any{name}, nil)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,11 @@ type Store struct {
 	stats   counters
 	parking *parking
 	cache   *readCache // nil without WithReadCache
+	// The read cache's polls of the drop log (see droplog.go).
+	pollMu   sync.Mutex
+	drops    dropLog
+	pollStop context.CancelFunc
+	pollDone chan struct{}
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -72,7 +78,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, wrap(ctx, "open", err)
 	}
-	return &Store{pool: pool, opts: o, parking: newParking(o.parkLinger), cache: newReadCache(o.readCacheTTL, o.now)}, nil
+	s := &Store{pool: pool, opts: o, parking: newParking(o.parkLinger), cache: newReadCache(o.readCacheInterval, o.now)}
+	if s.cache != nil && !o.manualDropPolls {
+		s.startDropPolls()
+	}
+	return s, nil
 }
 
 // sessionSettings are the server settings of the store's connections,
@@ -91,6 +101,7 @@ var sessionSettings = map[string]string{"enable_seqscan": "off", "jit": "off"}
 // connection. Calling it again does nothing.
 func (s *Store) Close() error {
 	if s.closed.CompareAndSwap(false, true) {
+		s.stopDropPolls()
 		s.parking.close()
 		s.pool.Close()
 	}

@@ -60,7 +60,7 @@ func (g tags) Get(repo, tag string) (digest.Digest, error) {
 	if body != nil {
 		g.t.fetch(repo, digest.Digest(d), body)
 		if cache != nil {
-			cache.put(g.t.ticket, repo, tag, cachedTag{digest: d, record: body, at: g.t.s.opts.now()})
+			cache.put(g.t.ticket, repo, tag, cachedTag{digest: d, record: body})
 		}
 	}
 	return digest.Digest(d), nil
@@ -109,7 +109,8 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 		m AS (` + check + `),
 		put AS (
 			INSERT INTO tags (repo_id, tag, digest) SELECT id, $2, $3 FROM r WHERE EXISTS (SELECT 1 FROM m)
-			ON CONFLICT (repo_id, tag) DO UPDATE SET digest = EXCLUDED.digest WHERE tags.digest <> EXCLUDED.digest),
+			ON CONFLICT (repo_id, tag) DO UPDATE SET digest = berth_tag_moved($1, EXCLUDED.digest)
+			WHERE tags.digest <> EXCLUDED.digest),
 		` + touchCTE(4) + `
 		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM m)`
 	args := []any{repo, tag, string(d), touchArgs(d)}
@@ -140,7 +141,10 @@ func (g tags) Delete(repo, tag string) error {
 		return tagNotFound(repo, tag)
 	}
 	ct, err := g.t.run("delete tag", `
-		DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.tag = $2`,
+		WITH gone AS (
+			DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.tag = $2
+			RETURNING 1)
+		SELECT berth_cache_drop($1) FROM gone`,
 		[]any{repo, tag}, nil)
 	if err != nil {
 		return err

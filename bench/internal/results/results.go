@@ -145,6 +145,7 @@ type Params struct {
 	GetConcurrency   int      `json:"get_concurrency"`
 	SetupConcurrency int      `json:"setup_concurrency"`
 	GetTags          int      `json:"get_tags"`
+	GetWarmup        int      `json:"get_warmup"`
 	ListTags         int      `json:"list_tags"`
 	CatalogRepos     int      `json:"catalog_repos"`
 	PageSize         int      `json:"page_size"`
