@@ -115,7 +115,7 @@ func hotOps(t testing.TB, e *env, fix hotFixture) []pgOp {
 			_, err := e.call(http.StatusOK, "GET", base+"tags/list", nil)
 			return err
 		}, false},
-		{"PUT manifest with a tag", 4, func(i int) error {
+		{"PUT manifest with a tag", 3, func(i int) error {
 			_, err := e.call(http.StatusCreated, "PUT", fmt.Sprintf("%smanifests/t%d", base, i), fix.uniqueManifest(t, i),
 				"Content-Type", spec.MediaTypeOCIManifest)
 			return err

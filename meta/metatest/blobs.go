@@ -158,4 +158,31 @@ func testBlobsUnlinked(t *testing.T, s meta.Store) {
 	if got := unlinked("no/such", here, never); !slices.Equal(got, []digest.Digest{here, never}) {
 		t.Errorf("Unlinked in a repository that does not exist = %v, want both", got)
 	}
+	// Ensure after Unlinked in one transaction (as a manifest push does)
+	// answers as Ensure alone: an existing repository with its creation
+	// time, and a missing one created.
+	var created meta.Repository
+	view(t, s, func(tx meta.Tx) error {
+		var err error
+		created, err = tx.Repositories().Get("a/x")
+		return err
+	})
+	update(t, s, func(tx meta.Tx) error {
+		for _, name := range []string{"a/x", "c/z"} {
+			if _, err := tx.Blobs().Unlinked(name, []digest.Digest{here, never}); err != nil {
+				return err
+			}
+			r, made, err := tx.Repositories().Ensure(name)
+			if err != nil {
+				return err
+			}
+			switch {
+			case name == "a/x" && (made || !r.CreatedAt.Equal(created.CreatedAt) || r.Name != name):
+				t.Errorf("Ensure(a/x) after Unlinked = %+v, created %v; want %+v, not created", r, made, created)
+			case name == "c/z" && !made:
+				t.Errorf("Ensure(c/z) after Unlinked: not created, want created")
+			}
+		}
+		return nil
+	})
 }

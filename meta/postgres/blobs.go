@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/opencontainers/go-digest"
@@ -117,15 +118,24 @@ func (b blobs) Unlinked(repo string, ds []digest.Digest) ([]digest.Digest, error
 	}
 	linked := map[digest.Digest]bool{}
 	if len(look) > 0 && storable(repo) {
+		// The repository's row comes along (a row with no digest when
+		// none is linked): the transaction learns that it exists, and
+		// when, so that a following Ensure sends nothing.
 		_, err := b.t.run("unlinked blobs", `
-			SELECT l.digest FROM blob_links l JOIN repositories r ON r.id = l.repo_id
-			WHERE r.name = $1 AND l.digest = ANY($2::text[]) AND EXISTS (SELECT 1 FROM blobs WHERE digest = l.digest)`,
+			SELECT r.created_at, l.digest FROM repositories r
+			LEFT JOIN blob_links l ON l.repo_id = r.id AND l.digest = ANY($2::text[])
+				AND EXISTS (SELECT 1 FROM blobs WHERE digest = l.digest)
+			WHERE r.name = $1`,
 			[]any{repo, look}, func(rows pgx.Rows) error {
-				var d string
-				if err := rows.Scan(&d); err != nil {
+				var at time.Time
+				var d *string
+				if err := rows.Scan(&at, &d); err != nil {
 					return err
 				}
-				linked[digest.Digest(d)] = true
+				b.t.sawRepoAt(repo, at)
+				if d != nil {
+					linked[digest.Digest(*d)] = true
+				}
 				return nil
 			})
 		if err != nil {

@@ -127,10 +127,12 @@
 // manifest with it, for Manifests.Get. So a View costs one round trip per
 // statement, an Update its reads plus one: a registry's manifest GET by
 // tag, blob HEAD or tag listing is one round trip, a blob pushed in one
-// POST three, a manifest push four whatever its number of layers
-// (Blobs.Unlinked checks them all in one statement, and a claim,
-// Claims.ClaimUnlessTombstoned, is one statement sent with its COMMIT);
-// registry's TestRoundTripsPerOperation counts them.
+// POST three, a manifest push three whatever its number of layers
+// (Blobs.Unlinked checks them all in one statement, which also reads the
+// repository's row, so that the Repositories.Ensure after it sends
+// nothing; and a claim, Claims.ClaimUnlessTombstoned, is one statement
+// sent with its COMMIT); registry's TestRoundTripsPerOperation counts
+// them.
 //
 // # Read cache
 //

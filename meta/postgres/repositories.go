@@ -36,7 +36,7 @@ func (r repositories) Get(name string) (meta.Repository, error) {
 	case !found:
 		return meta.Repository{}, repoNotFound(name)
 	}
-	r.t.sawRepo(name)
+	r.t.sawRepoAt(name, at)
 	return meta.Repository{Name: name, CreatedAt: at.UTC()}, nil
 }
 
@@ -54,6 +54,10 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 	if err := checkText("repository", name); err != nil {
 		return meta.Repository{}, false, err
 	}
+	if at, ok := r.t.repos[name]; ok && !at.IsZero() {
+		// Read by an earlier statement of this transaction.
+		return meta.Repository{Name: name, CreatedAt: at.UTC()}, false, nil
+	}
 	var at time.Time
 	var created bool
 	found, err := r.t.one("ensure repository", `
@@ -70,7 +74,7 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 	case !found:
 		return meta.Repository{}, false, fmt.Errorf("meta/postgres: ensure repository %q: neither created nor found", name)
 	}
-	r.t.sawRepo(name)
+	r.t.sawRepoAt(name, at)
 	return meta.Repository{Name: name, CreatedAt: at.UTC()}, created, nil
 }
 

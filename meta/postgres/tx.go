@@ -37,9 +37,11 @@ type tx struct {
 	// deferred are the writes not sent yet, in order.
 	deferred []statement
 	// repos holds the repositories this transaction has seen exist (and
-	// not deleted since): a write into one of them cannot fail to find
-	// it, and is deferred (see postpone).
-	repos map[string]bool
+	// not deleted since), with their creation time when a statement read
+	// it (else zero): a write into one of them cannot fail to find it,
+	// and is deferred (see postpone); Ensure of one whose time is known
+	// sends nothing.
+	repos map[string]time.Time
 	// put holds the manifests this transaction has put (and not deleted
 	// since), which its Tags.Put need not look up, and whose tags it
 	// defers.
@@ -145,7 +147,7 @@ func (t *tx) postpone(op, sql string, args ...any) error {
 // to find it then (the snapshot holds it; a concurrent deletion fails the
 // transaction to serialize).
 func (t *tx) upsert(op, repo, sql string, args ...any) (found bool, err error) {
-	if t.repos[repo] {
+	if _, ok := t.repos[repo]; ok {
 		return true, t.postpone(op, sql, args...)
 	}
 	var n int
@@ -160,10 +162,18 @@ func (t *tx) upsert(op, repo, sql string, args ...any) (found bool, err error) {
 
 // sawRepo records that repo exists in this transaction.
 func (t *tx) sawRepo(repo string) {
-	if t.repos == nil {
-		t.repos = map[string]bool{}
+	if _, ok := t.repos[repo]; !ok {
+		t.sawRepoAt(repo, time.Time{})
 	}
-	t.repos[repo] = true
+}
+
+// sawRepoAt records that repo exists in this transaction, created at
+// createdAt.
+func (t *tx) sawRepoAt(repo string, createdAt time.Time) {
+	if t.repos == nil {
+		t.repos = map[string]time.Time{}
+	}
+	t.repos[repo] = createdAt
 }
 
 // forgetRepo records that repo was deleted in this transaction.
