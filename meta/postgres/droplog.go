@@ -39,9 +39,17 @@ func (s *Store) startDropPolls() {
 		defer close(s.pollDone)
 		t := time.NewTicker(s.cache.interval)
 		defer t.Stop()
+		failing := false // logged once per run of failures
 		for {
-			if err := s.pollDrops(ctx); err != nil && ctx.Err() == nil {
-				s.opts.logger.Warn("meta/postgres: reading the read cache's drop log", "error", err)
+			err := s.pollDrops(ctx)
+			switch {
+			case ctx.Err() != nil:
+			case err != nil && !failing:
+				failing = true
+				s.opts.logger.Warn("meta/postgres: cannot read the read cache's drop log: its entries stop being served until it can", "error", err)
+			case err == nil && failing:
+				failing = false
+				s.opts.logger.Info("meta/postgres: reading the read cache's drop log again")
 			}
 			select {
 			case <-ctx.Done():
