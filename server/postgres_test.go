@@ -1,10 +1,12 @@
 package server
 
 import (
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -12,6 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berthreg/berth/internal/testpg"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/metatest"
+	"github.com/berthreg/berth/meta/postgres"
 )
 
 // TestPostgresMetadata: with metadata.driver postgres, two servers on one
@@ -69,5 +74,67 @@ func TestPostgresMetadata(t *testing.T) {
 			t.Fatal(err)
 		}
 		rc.Close()
+	}
+}
+
+// TestPostgresReadCacheSetting checks metadata.postgres.readCache through
+// its environment variable: on by default, a pull's tag resolution read
+// twice is answered from the cache (once its first drop-log poll is in);
+// "false" leaves the store without one.
+func TestPostgresReadCacheSetting(t *testing.T) {
+	dsn := testpg.Database(t)
+	open := func(readCache string) *postgres.Store {
+		t.Helper()
+		cfg := testConfig()
+		env := map[string]string{
+			"BERTH_METADATA_DRIVER":              "postgres",
+			"BERTH_METADATA_POSTGRES_DSN":        dsn,
+			"BERTH_METADATA_POSTGRES_READ_CACHE": readCache,
+		}
+		if err := cfg.ApplyEnv(func(k string) string { return env[k] }); err != nil {
+			t.Fatal(err)
+		}
+		s, err := openMetadata(t.Context(), cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s.(*postgres.Store)
+	}
+	resolve := func(s *postgres.Store) {
+		t.Helper()
+		err := s.View(meta.AllowCachedReads(t.Context()), func(tx meta.Tx) error {
+			_, err := tx.Tags().Get("app", "v1")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	on := open("")
+	metatest.Tagged(t, on, "app", "v1")
+	if !on.Stats().ReadCache {
+		t.Fatal("readCache unset: the store has no read cache, want one")
+	}
+	// The cache answers once the store's first poll of the drop log is
+	// in; wait for that by resolving until a read is cached.
+	deadline := time.Now().Add(30 * time.Second)
+	for on.Stats().CachedReads == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("readCache unset: no resolution answered from the cache within 30s")
+		}
+		resolve(on)
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	off := open("false")
+	if off.Stats().ReadCache {
+		t.Error("readCache false: the store has a read cache")
+	}
+	for range 3 {
+		resolve(off)
+	}
+	if n := off.Stats().CachedReads; n != 0 {
+		t.Errorf("readCache false: %d resolutions answered from a cache", n)
 	}
 }

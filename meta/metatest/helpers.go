@@ -2,6 +2,7 @@ package metatest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -282,4 +283,25 @@ func viewSettled(t *testing.T, s meta.Store, what string, fn func(meta.Tx) (bool
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Tagged creates repository repo in s (if need be) with a manifest
+// record whose digest is that of "repo:tag", tagged tag, and returns the
+// digest: a fixture for tests of tag resolution.
+func Tagged(t testing.TB, s meta.Store, repo, tag string) digest.Digest {
+	t.Helper()
+	d := digest.FromString(repo + ":" + tag)
+	err := s.Update(context.Background(), func(tx meta.Tx) error {
+		if _, _, err := tx.Repositories().Ensure(repo); err != nil {
+			return err
+		}
+		if err := tx.Manifests().Put(repo, meta.Manifest{Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json"}); err != nil {
+			return err
+		}
+		return tx.Tags().Put(repo, tag, d)
+	})
+	if err != nil {
+		t.Fatalf("metatest: tag %s:%s: %v", repo, tag, err)
+	}
+	return d
 }

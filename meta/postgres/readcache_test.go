@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthreg/berth/internal/testpg"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/metatest"
 	"github.com/berthreg/berth/meta/postgres"
 )
 
@@ -343,19 +344,7 @@ func TestReadCacheTakesNoConnection(t *testing.T) {
 	if err := postgres.PollDrops(s); err != nil {
 		t.Fatal(err)
 	}
-	d := digest.FromString("m")
-	err = s.Update(t.Context(), func(tx meta.Tx) error {
-		if _, _, err := tx.Repositories().Ensure("app"); err != nil {
-			return err
-		}
-		if err := tx.Manifests().Put("app", meta.Manifest{Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json"}); err != nil {
-			return err
-		}
-		return tx.Tags().Put("app", "v1", d)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	metatest.Tagged(t, s, "app", "v1")
 	resolveOnce := func() error {
 		return s.View(meta.AllowCachedReads(t.Context()), func(tx meta.Tx) error {
 			_, err := tx.Tags().Get("app", "v1")

@@ -15,19 +15,25 @@ type Stats struct {
 	// Exhausted counts Updates that gave up retrying and returned
 	// meta.ErrUnavailable.
 	Exhausted uint64
+	// ReadCache reports whether the store has a read cache
+	// (WithReadCache); CachedReads counts the Tags.Get it answered.
+	ReadCache   bool
+	CachedReads uint64
 }
 
 // counters are the atomic fields behind Stats.
 type counters struct {
-	views, updates, retries, exhausted atomic.Uint64
+	views, updates, retries, exhausted, cachedReads atomic.Uint64
 }
 
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
 	return Stats{
-		Views:     s.stats.views.Load(),
-		Updates:   s.stats.updates.Load(),
-		Retries:   s.stats.retries.Load(),
-		Exhausted: s.stats.exhausted.Load(),
+		Views:       s.stats.views.Load(),
+		Updates:     s.stats.updates.Load(),
+		Retries:     s.stats.retries.Load(),
+		Exhausted:   s.stats.exhausted.Load(),
+		ReadCache:   s.cache != nil,
+		CachedReads: s.stats.cachedReads.Load(),
 	}
 }

@@ -37,6 +37,7 @@ func (g tags) Get(repo, tag string) (digest.Digest, error) {
 	cache := g.t.s.cache
 	if g.t.readOnly && cache != nil && meta.CachedReadsAllowed(g.t.ctx) {
 		if e, ok := cache.get(repo, tag); ok {
+			g.t.s.stats.cachedReads.Add(1)
 			g.t.fetch(repo, digest.Digest(e.digest), e.record)
 			return digest.Digest(e.digest), nil
 		}
