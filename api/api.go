@@ -13,6 +13,7 @@ import (
 	"github.com/berthreg/berth/auth/session"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/webhook"
@@ -48,6 +49,8 @@ type Handler struct {
 	// views, which need no scanner.
 	projectScans *engine.ProjectSettings
 	artifacts    *engine.Artifacts
+	quotas       *quota.Service
+	quotasSet    bool // WithQuotas was given, maybe with nil
 }
 
 // Option configures a Handler.
@@ -173,6 +176,9 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET /system/scanAll/schedule", h.getScanAllSchedule)
 	h.route("POST /system/scanAll/schedule", h.setScanAllSchedule)
 	h.route("PUT /system/scanAll/schedule", h.setScanAllSchedule)
+	h.route("GET /quotas", h.listQuotas)
+	h.route("GET /quotas/{id}", h.getQuota)
+	h.route("PUT /quotas/{id}", h.updateQuota)
 	h.route("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, err := w.Write(openAPI)

@@ -11,6 +11,7 @@ import (
 	"github.com/berthreg/berth/internal/outage"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/webhook"
@@ -101,6 +102,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, jobs.ErrNoScheduler):
 		return &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "this server has no scheduler"}
+	case errors.Is(err, quota.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, quota.ErrForbidden):
+		return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: err.Error()}
 	case errors.Is(err, accounts.ErrNotEmpty):
 		return &apiError{status: http.StatusPreconditionFailed, code: codePrecondition, msg: err.Error()}
 	}

@@ -40,8 +40,10 @@ type projectReq struct {
 	Public       *bool            `json:"public"`
 	Metadata     *projectMetadata `json:"metadata"`
 	CVEAllowlist *cveAllowlist    `json:"cve_allowlist"`
-	StorageLimit *int64           `json:"storage_limit"` // accepted; quotas come later
-	RegistryID   *int64           `json:"registry_id"`   // accepted for proxy-cache projects; must be absent or 0
+	// StorageLimit is the project's storage limit in bytes (-1: none);
+	// only a system administrator's is applied, as in Harbor.
+	StorageLimit *int64 `json:"storage_limit"`
+	RegistryID   *int64 `json:"registry_id"` // accepted for proxy-cache projects; must be absent or 0
 }
 
 // public reads the public flag from either form; unset is nil.
@@ -54,6 +56,15 @@ func (r projectReq) public() (*bool, error) {
 		return &b, nil
 	}
 	return r.Public, nil
+}
+
+// storageLimit is the storage limit the request sets: nil when it sets
+// none, or when p is not a system administrator (Harbor ignores theirs).
+func (r projectReq) storageLimit(p auth.Principal) (*int64, error) {
+	if r.StorageLimit == nil || !p.Admin {
+		return nil, nil
+	}
+	return r.StorageLimit, checkStorageLimit("storage_limit", *r.StorageLimit)
 }
 
 // roleIDs are Harbor's role ids.
@@ -162,8 +173,17 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return err
 	}
+	limit, err := req.storageLimit(p)
+	if err != nil {
+		return err
+	}
 	if err := h.m.CreateProject(r.Context(), p, req.ProjectName, pub != nil && *pub); err != nil {
 		return err
+	}
+	if limit != nil && h.quotas != nil {
+		if _, err := h.quotas.SetLimit(r.Context(), req.ProjectName, *limit); err != nil {
+			return err
+		}
 	}
 	if change != nil {
 		if err := h.updateProjectScan(r.Context(), req.ProjectName, change); err != nil {
@@ -222,6 +242,15 @@ func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request, p auth.P
 	change, err := req.scanChange()
 	if err != nil {
 		return err
+	}
+	limit, err := req.storageLimit(p)
+	if err != nil {
+		return err
+	}
+	if limit != nil && h.quotas != nil {
+		if _, err := h.quotas.SetLimit(r.Context(), name, *limit); err != nil {
+			return err
+		}
 	}
 	if pub != nil {
 		if err := h.m.SetProjectPublic(r.Context(), name, *pub); err != nil {

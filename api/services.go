@@ -4,6 +4,7 @@ import (
 	"github.com/berthreg/berth/gc"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/webhook"
 )
@@ -27,4 +28,7 @@ func (h *Handler) defaultServices(store meta.Store) {
 		h.projectScans = engine.NewProjectSettings(store)
 	}
 	h.artifacts = engine.NewArtifacts(store)
+	if !h.quotasSet {
+		h.quotas, _ = quota.New(store)
+	}
 }

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -74,4 +75,11 @@ type Upload struct {
 	// StartedAt and UpdatedAt bound the session's life.
 	StartedAt time.Time `json:"startedAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// IsNondistributable reports the media type of a layer that clients
+// fetch from elsewhere (an OCI non-distributable layer, a Docker foreign
+// layer): a registry neither requires nor stores it.
+func IsNondistributable(mediaType string) bool {
+	return strings.Contains(mediaType, "nondistributable") || strings.Contains(mediaType, ".foreign.")
 }

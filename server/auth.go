@@ -54,7 +54,7 @@ type authParts struct {
 // authn, when not nil, checks credentials instead of the accounts;
 // watcher reloads the policy when another instance changes it. The
 // admin and the library project are made by provision, later.
-func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Authenticator, watcher *generation.Watcher, logger *slog.Logger) (authParts, error) {
+func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Authenticator, watcher *generation.Watcher, logger *slog.Logger, cleanups ...accounts.ProjectCleanup) (authParts, error) {
 	ac := cfg.Auth
 	mopts := []accounts.Option{accounts.WithHashCost(ac.HashCost), accounts.WithWatcher(watcher)}
 	if lc := ac.LDAP; lc.URL != "" {
@@ -71,7 +71,7 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 		mopts = append(mopts, accounts.WithDirectory(dir))
 	}
 	// What features keep of a project goes with it.
-	mopts = append(mopts, accounts.WithProjectCleanup(webhook.DeleteProjectPolicies))
+	mopts = append(mopts, accounts.WithProjectCleanup(append([]accounts.ProjectCleanup{webhook.DeleteProjectPolicies}, cleanups...)...))
 	m, err := accounts.New(ctx, store, mopts...)
 	if err != nil {
 		return authParts{}, fmt.Errorf("auth: %w", err)

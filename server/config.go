@@ -41,6 +41,8 @@ type Config struct {
 	Replication ReplicationConfig `yaml:"replication"`
 	// Scan configures vulnerability scanning.
 	Scan ScanConfig `yaml:"scan"`
+	// Quota sets the projects' storage quotas.
+	Quota QuotaConfig `yaml:"quota"`
 	// Outbound says which internal addresses the server's own calls
 	// (webhooks, replication endpoints, scanner adapters) may reach.
 	Outbound OutboundConfig `yaml:"outbound"`
@@ -111,6 +113,7 @@ func DefaultConfig() Config {
 			WebhookConcurrency: 4, JobLease: 30 * time.Second, AuditPurgeSchedule: "0 30 3 * * *"},
 		Replication:     ReplicationConfig{Concurrency: 4, TaskAttempts: 10, Backoff: 2 * time.Second, MaxBackoff: time.Minute},
 		Scan:            ScanConfig{Concurrency: 2, Timeout: 30 * time.Minute, TokenLifetime: 30 * time.Minute},
+		Quota:           QuotaConfig{DefaultLimit: -1, WarnAt: 85, RecomputeSchedule: "0 0 4 * * 0"},
 		ShutdownTimeout: 30 * time.Second,
 		HTTP:            HTTPConfig{ReadHeaderTimeout: 30 * time.Second, BodyIdleTimeout: time.Minute, MaxAnonymousRequests: 256},
 	}
@@ -151,6 +154,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Replication.validate(); err != nil {
+		return err
+	}
+	if err := c.Quota.validate(); err != nil {
 		return err
 	}
 	if err := c.Scan.validate(); err != nil {

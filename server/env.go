@@ -99,6 +99,10 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.dur("BERTH_REPLICATION_MAX_BACKOFF", &c.Replication.MaxBackoff)
 	e.flag("BERTH_SECURE_COOKIES", &c.Auth.SecureCookies)
 	e.num32("BERTH_AUTH_HASH_COST", &c.Auth.HashCost)
+	e.optFlag("BERTH_QUOTA_ENABLED", &c.Quota.Enabled)
+	e.num("BERTH_QUOTA_DEFAULT_LIMIT", &c.Quota.DefaultLimit)
+	e.num32("BERTH_QUOTA_WARN_AT", &c.Quota.WarnAt)
+	e.str("BERTH_QUOTA_RECOMPUTE_SCHEDULE", &c.Quota.RecomputeSchedule)
 	sc := &c.Scan
 	e.str("BERTH_SCAN_OSV_DB", &sc.OSVDB)
 	e.optFlag("BERTH_SCAN_BUILTIN", &sc.Builtin)

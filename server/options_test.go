@@ -46,6 +46,9 @@ func TestOptionsThatContradictTheConfig(t *testing.T) {
 		"consumer func":  {nil, []Option{WithConsumers(Consumer{Name: "mine"})}, "WithConsumers"},
 		"consumer opts":  {nil, []Option{WithConsumers(Consumer{Name: "mine", Handler: events.Func(func(context.Context, []meta.Event) error { return nil }), Options: []events.ConsumerOption{events.WithPoll(-1)}})}, "WithPoll"},
 		"scan builtin":   {func(c *Config) { on := true; c.Scan.Builtin = &on }, nil, "scan.builtin"},
+		"quota warnAt":   {func(c *Config) { c.Quota.WarnAt = 101 }, nil, "quota.warnAt"},
+		"quota limit":    {func(c *Config) { c.Quota.DefaultLimit = -2 }, nil, "quota.defaultLimit"},
+		"quota schedule": {func(c *Config) { c.Quota.RecomputeSchedule = "every day" }, nil, "quota.recomputeSchedule"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/api"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/storage"
@@ -136,20 +138,38 @@ func (o options) storage(ctx context.Context, cfg Config) (storage.Driver, error
 // the registry in process (replication, scanning) and the admin API over
 // all of them.
 func (s *Server) build(ctx context.Context, cfg Config, o options, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) error {
-	bg, err := newBackground(ctx, cfg, s.store, driver, metrics, logger)
+	// Everything that writes manifests writes through the quota
+	// service's store, which counts each change in its transaction.
+	store, quotas := s.store, (*quota.Service)(nil)
+	var (
+		cleanups []accounts.ProjectCleanup
+		err      error
+	)
+	if cfg.Quota.enabled() {
+		if quotas, err = openQuota(cfg.Quota, s.store, quota.WithLogger(logger)); err != nil {
+			return err
+		}
+		store, cleanups = quotas.Store(), append(cleanups, quotas.DeleteProject)
+	}
+	bg, err := newBackground(ctx, cfg, store, driver, metrics, logger)
 	if err != nil {
 		return err
+	}
+	if quotas != nil {
+		if err := addQuotaJob(bg.runner, cfg.Quota, quotas); err != nil {
+			return err
+		}
 	}
 	s.bg = bg
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, s.store, o.authn, bg.watcher, logger); err != nil {
+		if access, err = setupAuth(ctx, cfg, store, o.authn, bg.watcher, logger, cleanups...); err != nil {
 			return err
 		}
 	} else {
 		logger.Warn("auth.disabled: the registry is open to anyone who can reach it")
 	}
-	gate, err := scanGate(s.store, bg.watcher)
+	gate, err := scanGate(store, bg.watcher)
 	if err != nil {
 		return err
 	}
@@ -157,7 +177,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	// everyone can pull everything anyway, are they on by default.
 	anonymousMount := cfg.Auth.Disabled && (cfg.Registry.AnonymousMount == nil || *cfg.Registry.AnonymousMount)
 	deletes := cfg.Registry.Deletes == nil || *cfg.Registry.Deletes
-	h, err := registry.New(driver, s.store,
+	h, err := registry.New(driver, store,
 		registry.WithLogger(logger),
 		registry.WithMaxManifestSize(cfg.Registry.MaxManifestSize),
 		registry.WithMaxBlobSize(cfg.Registry.MaxBlobSize),
@@ -173,7 +193,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err != nil {
 		return err
 	}
-	if s.scanning, err = setupScanning(ctx, cfg, s.store, bg.queue, bg.runner, h, access.scannerToken, o.builtinScanner, bg.outbound, logger); err != nil {
+	if s.scanning, err = setupScanning(ctx, cfg, store, bg.queue, bg.runner, h, access.scannerToken, o.builtinScanner, bg.outbound, logger); err != nil {
 		return err
 	}
 	// The schedules set through the admin API (collection, scan-all), as
@@ -192,14 +212,14 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	}
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
-		admin = access.adminAPI(s.store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
-			api.WithReplication(repl), api.WithScanning(s.scanning.engine),
-			api.WithProjectScanSettings(engine.NewProjectSettings(s.store, engine.WithSettingsWatcher(bg.watcher))))
-		if err := access.provision(ctx, s.store, logger); err != nil {
+		admin = access.adminAPI(store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
+			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(quotas),
+			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
+		if err := access.provision(ctx, store, logger); err != nil {
 			return err
 		}
 	}
-	s.handler = routes(cfg, h, access, admin, newReadiness(s.store, driver, logger))
+	s.handler = routes(cfg, h, access, admin, newReadiness(store, driver, logger))
 	return nil
 }
 

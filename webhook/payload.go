@@ -93,7 +93,8 @@ func Harbor(e meta.Event, c Context) Payload {
 			p.EventData.Resources = append(p.EventData.Resources, r)
 		}
 	}
-	if e.Resource != "" || len(e.Details) > 0 && e.Digest == "" {
+	quotaEvent := e.Type == events.QuotaWarning || e.Type == events.QuotaExceed
+	if e.Resource != "" || len(e.Details) > 0 && (e.Digest == "" || quotaEvent) {
 		p.EventData.Custom = map[string]string{}
 		for k, v := range e.Details {
 			p.EventData.Custom[k] = v

@@ -109,7 +109,7 @@ func TestRunWithAuth(t *testing.T) {
 
 // TestRunWithPostgres runs against Berth on PostgreSQL with the database
 // watched: PostgreSQL's CPU is split out, and pg_stat_statements shows
-// the statements a manifest GET makes, once per request. It needs
+// the statements a manifest GET makes: at most one tag look-up each. It needs
 // scripts/postgres.sh with pg_stat_statements preloaded:
 //
 //	BERTH_POSTGRES_CONF="shared_preload_libraries = 'pg_stat_statements'" \
@@ -134,17 +134,18 @@ func TestRunWithPostgres(t *testing.T) {
 	if len(get.DB.Statements) == 0 {
 		t.Skip("no statements: pg_stat_statements is not preloaded (set BERTH_POSTGRES_CONF)")
 	}
-	found := false
+	lookups := 0
 	for _, st := range get.DB.Statements {
 		if strings.Contains(st.Query, "berth-load monitor") {
 			t.Errorf("the monitor's own statement is listed: %s", st.Query)
 		}
-		// Each GET by tag resolves the tag once.
-		if strings.Contains(st.Query, "FROM tags") && st.Calls == get.Requests {
-			found = true
+		if strings.Contains(st.Query, "FROM tags") {
+			lookups += int(st.Calls)
 		}
 	}
-	if !found {
-		t.Errorf("no tag look-up with one call per request (%d requests): %+v", get.Requests, get.DB.Statements)
+	// Each GET by tag resolves the tag at most once, and after the
+	// warm-up the read cache answers most of them without a statement.
+	if lookups > int(get.Requests) {
+		t.Errorf("%d tag look-ups for %d requests: %+v", lookups, get.Requests, get.DB.Statements)
 	}
 }

@@ -34,9 +34,7 @@ func isManifestType(mt string) bool {
 
 // IsNondistributable reports layers that clients fetch from elsewhere and
 // that a registry must not require to be pushed.
-func IsNondistributable(mt string) bool {
-	return strings.Contains(mt, "nondistributable") || strings.Contains(mt, ".foreign.")
-}
+func IsNondistributable(mt string) bool { return meta.IsNondistributable(mt) }
 
 type wireDescriptor struct {
 	MediaType    string            `json:"mediaType"`

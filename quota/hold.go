@@ -1,0 +1,142 @@
+package quota
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry/naming"
+)
+
+// held is one digest a manifest holds in its project: the manifest
+// itself, or a blob it references.
+type held struct {
+	digest digest.Digest
+	size   int64 // the manifest's size; 0 for a blob (its link says)
+	blob   bool
+}
+
+// holdings are the digests manifest m holds, each once: itself, its
+// config and its layers, less layers that clients fetch from elsewhere
+// (they are not stored). An index's children are manifests of their own
+// and hold themselves.
+func holdings(m meta.Manifest) []held {
+	out := []held{{digest: m.Digest, size: m.Size}}
+	seen := map[digest.Digest]bool{m.Digest: true}
+	add := func(d meta.Descriptor) {
+		if d.Digest == "" || seen[d.Digest] || meta.IsNondistributable(d.MediaType) {
+			return
+		}
+		seen[d.Digest] = true
+		out = append(out, held{digest: d.Digest, blob: true})
+	}
+	add(m.Config)
+	for _, l := range m.Layers {
+		add(l)
+	}
+	return out
+}
+
+// sizeIn is what h counts for, held by a manifest of repo: a manifest
+// its own size, a blob the size it was linked into repo with; stored is
+// false for a blob not linked there (it counts nothing).
+func (h held) sizeIn(tx meta.Tx, repo string) (size int64, stored bool, err error) {
+	if !h.blob {
+		return h.size, true, nil
+	}
+	b, err := tx.Blobs().Linked(repo, h.digest)
+	switch {
+	case errors.Is(err, meta.ErrNotFound):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, err
+	}
+	return b.Size, true, nil
+}
+
+// hold counts manifest m put into repo: each digest it holds that its
+// project does not hold yet is marked with its size (a blob's as linked
+// into repo; a blob not linked there is not stored for it and counts
+// nothing), and the sum charged; m becomes a holder of each.
+func (a *account) hold(repo string, m meta.Manifest) error {
+	project := naming.ProjectOf(repo)
+	marks, holders := a.tx.Records(Kind), a.tx.Records(holdersKind)
+	var added int64
+	for _, h := range holdings(m) {
+		_, err := marks.Get(markKey(project, h.digest))
+		switch {
+		case errors.Is(err, meta.ErrNotFound):
+			size, stored, err := h.sizeIn(a.tx, repo)
+			if err != nil {
+				return err
+			}
+			if !stored {
+				continue
+			}
+			raw, err := json.Marshal(mark{Size: size})
+			if err != nil {
+				return err
+			}
+			if err := marks.Put(markKey(project, h.digest), raw); err != nil {
+				return err
+			}
+			added += size
+		case err != nil:
+			return err
+		}
+		if err := holders.Put(holderKey(project, h.digest, repo, m.Digest), present); err != nil {
+			return err
+		}
+	}
+	if added > 0 {
+		return a.charge(project, added, repo, m.Digest)
+	}
+	return nil
+}
+
+// drop counts manifest m deleted from repo: m stops holding its digests,
+// and those no other manifest of the project holds are unmarked and
+// their sizes given back.
+func (a *account) drop(repo string, m meta.Manifest) error {
+	project := naming.ProjectOf(repo)
+	marks, holders := a.tx.Records(Kind), a.tx.Records(holdersKind)
+	var freed int64
+	for _, h := range holdings(m) {
+		err := holders.Delete(holderKey(project, h.digest, repo, m.Digest))
+		if errors.Is(err, meta.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rest, err := listPrefix(holders, holderPrefix(project, h.digest), 1)
+		if err != nil {
+			return err
+		}
+		if len(rest) > 0 {
+			continue
+		}
+		raw, err := marks.Get(markKey(project, h.digest))
+		if errors.Is(err, meta.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var mk mark
+		if err := json.Unmarshal(raw, &mk); err != nil {
+			return fmt.Errorf("quota: mark %s: %w", markKey(project, h.digest), err)
+		}
+		if err := marks.Delete(markKey(project, h.digest)); err != nil {
+			return err
+		}
+		freed += mk.Size
+	}
+	if freed > 0 {
+		return a.release(project, freed)
+	}
+	return nil
+}
