@@ -11,6 +11,7 @@ import (
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/oidc"
 	"github.com/berthreg/berth/auth/session"
+	"github.com/berthreg/berth/immutable"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/quota"
@@ -51,6 +52,7 @@ type Handler struct {
 	artifacts    *engine.Artifacts
 	quotas       *quota.Service
 	quotasSet    bool // WithQuotas was given, maybe with nil
+	immutable    *immutable.Service
 }
 
 // Option configures a Handler.
@@ -176,6 +178,10 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET /system/scanAll/schedule", h.getScanAllSchedule)
 	h.route("POST /system/scanAll/schedule", h.setScanAllSchedule)
 	h.route("PUT /system/scanAll/schedule", h.setScanAllSchedule)
+	h.route("GET /projects/{project}/immutabletagrules", h.listImmutableRules)
+	h.route("POST /projects/{project}/immutabletagrules", h.createImmutableRule)
+	h.route("PUT /projects/{project}/immutabletagrules/{id}", h.updateImmutableRule)
+	h.route("DELETE /projects/{project}/immutabletagrules/{id}", h.deleteImmutableRule)
 	h.route("GET /quotas", h.listQuotas)
 	h.route("GET /quotas/{id}", h.getQuota)
 	h.route("PUT /quotas/{id}", h.updateQuota)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/events"
+	"github.com/berthreg/berth/immutable"
 	"github.com/berthreg/berth/internal/outage"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
@@ -102,6 +103,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, jobs.ErrNoScheduler):
 		return &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "this server has no scheduler"}
+	case errors.Is(err, immutable.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, immutable.ErrNotFound):
+		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: err.Error()}
 	case errors.Is(err, quota.ErrInvalid):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, quota.ErrForbidden):

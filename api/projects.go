@@ -180,8 +180,15 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, p auth.P
 	if err := h.m.CreateProject(r.Context(), p, req.ProjectName, pub != nil && *pub); err != nil {
 		return err
 	}
-	if limit != nil && h.quotas != nil {
+	switch {
+	case h.quotas == nil:
+	case limit != nil:
 		if _, err := h.quotas.SetLimit(r.Context(), req.ProjectName, *limit); err != nil {
+			return err
+		}
+	default:
+		// The default as it is now, for good.
+		if err := h.quotas.KeepDefault(r.Context(), req.ProjectName); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/berthreg/berth/gc"
+	"github.com/berthreg/berth/immutable"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/quota"
@@ -28,6 +29,9 @@ func (h *Handler) defaultServices(store meta.Store) {
 		h.projectScans = engine.NewProjectSettings(store)
 	}
 	h.artifacts = engine.NewArtifacts(store)
+	if h.immutable == nil {
+		h.immutable, _ = immutable.New(store)
+	}
 	if !h.quotasSet {
 		h.quotas, _ = quota.New(store)
 	}

@@ -17,6 +17,10 @@
 #                 PostgreSQL: one throw-away server from scripts/postgres.sh for
 #                 the whole run, a fresh database per round, pg_stat_statements
 #                 preloaded; its CPU counts as server CPU.
+#                 berth-pg-quota and berth-pg-noquota are berth-pg with every
+#                 project given a storage limit (1 TiB, quota.defaultLimit: every
+#                 push counted and checked) and with quotas off (quota.enabled
+#                 false); the report adds their ratios (issue 18's target).
 #                 berth-pg1 and berth-pg3 run one and three instances on
 #                 PostgreSQL and MinIO behind nginx, with auth, each round a
 #                 fresh cluster from scripts/cluster.sh; nginx's CPU is reported
@@ -51,7 +55,7 @@ fi
 export BERTH_POSTGRES_CONF="shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = top
 pg_stat_statements.max = 10000"
-if [[ " $TARGETS " == *\ berth-pg\ * && -z ${BERTH_TEST_POSTGRES_DSN:-} ]]; then
+if [[ " $TARGETS " =~ \ berth-pg(-quota|-noquota)?\  && -z ${BERTH_TEST_POSTGRES_DSN:-} ]]; then
 	mkdir -p "$RESULTS"
 	export POSTGRES_LOG=$RESULTS/berth-pg-postgres.log
 	rm -f "$POSTGRES_LOG"
@@ -146,10 +150,10 @@ for t in $TARGETS; do
 	berth-pg1 | berth-pg3)
 		[[ -x scripts/cluster.sh ]] || die "$t needs scripts/cluster.sh"
 		;;&
-	berth-pg)
-		[[ -n ${BERTH_TEST_POSTGRES_DSN:-} ]] || die "berth-pg needs PostgreSQL (BERTH_TEST_POSTGRES_DSN)"
+	berth-pg | berth-pg-quota | berth-pg-noquota)
+		[[ -n ${BERTH_TEST_POSTGRES_DSN:-} ]] || die "$t needs PostgreSQL (BERTH_TEST_POSTGRES_DSN)"
 		;;&
-	berth | berth-s3 | berth-pg | berth-pg1 | berth-pg3)
+	berth | berth-s3 | berth-pg | berth-pg-quota | berth-pg-noquota | berth-pg1 | berth-pg3)
 		[[ ! -e $WORK/berth-registry ]] || continue
 		if [[ -n ${BERTH_BIN:-} ]]; then
 			[[ -x $BERTH_BIN ]] || die "BERTH_BIN=$BERTH_BIN is not executable"
@@ -160,7 +164,7 @@ for t in $TARGETS; do
 			go build -o "$WORK/berth-registry" ./examples/registry
 		fi
 		;;
-	*) die "unknown target $t (known: berth distribution berth-s3 distribution-s3 berth-pg berth-pg1 berth-pg3)" ;;
+	*) die "unknown target $t (known: berth distribution berth-s3 distribution-s3 berth-pg berth-pg-quota berth-pg-noquota berth-pg1 berth-pg3)" ;;
 	esac
 done
 
@@ -237,13 +241,18 @@ for round in $(seq "$ROUNDS"); do
 			addr=$BERTH_ADDR
 			cmd=(env BERTH_AUTH_DISABLED=true BERTH_STORAGE_DRIVER=s3 "BERTH_S3_ROOT=bench/$t-$round" BERTH_S3_REDIRECT_EXPIRY=20m "$WORK/berth-registry" -addr "$addr" -data "$data")
 			;;
-		berth-pg)
+		berth-pg | berth-pg-quota | berth-pg-noquota)
 			addr=$BERTH_ADDR
 			db=bench_${round}_$$
 			psql -q "$BERTH_TEST_POSTGRES_DSN" -c "CREATE DATABASE $db" || die "cannot create database $db"
 			PG_DB=$db
 			dsn="${BERTH_TEST_POSTGRES_DSN%%/postgres\?*}/$db?sslmode=disable"
-			cmd=(env BERTH_AUTH_DISABLED=true BERTH_METADATA_DRIVER=postgres "BERTH_METADATA_POSTGRES_DSN=$dsn"
+			quota=()
+			case $t in
+			berth-pg-quota) quota=(BERTH_QUOTA_DEFAULT_LIMIT=1099511627776) ;;
+			berth-pg-noquota) quota=(BERTH_QUOTA_ENABLED=false) ;;
+			esac
+			cmd=(env BERTH_AUTH_DISABLED=true BERTH_METADATA_DRIVER=postgres "BERTH_METADATA_POSTGRES_DSN=$dsn" "${quota[@]}"
 				"$WORK/berth-registry" -addr "$addr" -data "$data")
 			extra=(-db-pid "$BERTH_POSTGRES_PID" -db-dsn "$dsn")
 			[[ -z ${POSTGRES_LOG:-} ]] || extra+=(-db-log "$POSTGRES_LOG")

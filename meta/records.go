@@ -19,9 +19,22 @@ import (
 type Records interface {
 	// Get returns the value stored under key, or ErrNotFound.
 	Get(key string) ([]byte, error)
+	// GetMany returns the values stored under keys, by key, leaving out
+	// keys that have none: one read, whatever the number of keys (a
+	// database backend sends one statement).
+	GetMany(keys []string) (map[string][]byte, error)
 	// Put stores value under key, replacing any earlier value. Empty keys
 	// are an error.
 	Put(key string, value []byte) error
+	// PutNew stores each record whose key holds none yet, leaves the
+	// others as they are, and returns the keys it stored, in the order of
+	// recs (a key given twice is stored once, with its first value). It
+	// reads nothing it does not write: where a concurrent transaction may
+	// add keys next to these (a serializable database), learning which
+	// keys were new this way conflicts with it only on the same key, not
+	// as reading before writing would. One write, whatever the number of
+	// records. Empty keys are an error.
+	PutNew(recs []Record) ([]string, error)
 	// Delete removes key; ErrNotFound if absent.
 	Delete(key string) error
 	// List returns up to limit records with keys sorting after "after", in

@@ -22,14 +22,15 @@
 // counted, atomically with its record, and a crash loses nothing.
 // Everything that writes manifests (the registry, garbage collection,
 // retention) must use that store; the server package passes it to all of
-// them. The bookkeeping lives in the record space (kinds "quota" and
-// "quota.holders"):
+// them. The bookkeeping lives in the record space (kind "quota"):
 //
 //   - a mark per digest a project holds, with the size it counts for;
 //   - a holder record per (digest, manifest) holding it, so a delete
 //     knows whether another manifest of the project still holds it. A
-//     push of a manifest whose digests are all marked reads the marks
-//     and adds holders, and writes nothing any other push reads;
+//     push adds its marks and holders in one write that reports which
+//     marks were new (meta.Records.PutNew) without reading the others,
+//     so pushes whose digests are marked already read nothing another
+//     push writes;
 //   - the usage counter, in parts (shards, WithShards, default 16).
 //
 // The counter's parts carry an allotment: a push adds what it stores to
@@ -59,7 +60,10 @@
 // # Limits
 //
 // SetLimit sets a project's limit (Unlimited, -1, for none); a project
-// that has none when it is first pushed to gets WithDefaultLimit's.
+// without one has WithDefaultLimit's, whatever it is at the time;
+// KeepDefault fixes it for a project (the admin API does so when it
+// creates one without a storage_limit), so that a later change of the
+// default leaves it be.
 // Only a system administrator may set limits: SetLimit refuses a
 // principal in ctx that is not one. Get reads a limit and usage.
 //

@@ -62,16 +62,24 @@ func shardsIn(tx meta.Tx, project string) (shards, error) {
 }
 
 func (a *account) getShard(project string) (shard, error) {
-	var sh shard
 	raw, err := a.tx.Records(Kind).Get(shardKey(project, a.shard))
-	switch {
-	case errors.Is(err, meta.ErrNotFound):
+	if errors.Is(err, meta.ErrNotFound) {
+		return shard{}, nil
+	}
+	if err != nil {
+		return shard{}, err
+	}
+	return decodeShard(shardKey(project, a.shard), raw)
+}
+
+// decodeShard decodes the usage part stored under key (nil: none yet).
+func decodeShard(key string, raw []byte) (shard, error) {
+	var sh shard
+	if raw == nil {
 		return sh, nil
-	case err != nil:
-		return sh, err
 	}
 	if err := json.Unmarshal(raw, &sh); err != nil {
-		return sh, fmt.Errorf("quota: usage part %s: %w", shardKey(project, a.shard), err)
+		return sh, fmt.Errorf("quota: usage part %s: %w", key, err)
 	}
 	return sh, nil
 }
@@ -85,23 +93,16 @@ func (a *account) putShard(project string, i int, sh shard) error {
 }
 
 // charge adds n bytes (n > 0) to project's usage for manifest d pushed
-// into repo, refusing with an *ExceededError when that would take usage
-// over the project's limit.
-func (a *account) charge(project string, n int64, repo string, d digest.Digest) error {
-	lim, err := a.s.limitIn(a.tx, project)
-	if err != nil {
-		return err
-	}
-	sh, err := a.getShard(project)
-	if err != nil {
-		return err
-	}
+// into repo, given the project's limit and the transaction's usage part
+// as read, refusing with an *ExceededError when that would take usage
+// over the limit.
+func (a *account) charge(project string, n int64, repo string, d digest.Digest, lim Limit, sh shard) error {
 	if lim.Bytes == Unlimited || (sh.Limit == lim.Bytes && sh.Used+n <= sh.Allot) {
 		sh.Used += n
 		return a.putShard(project, a.shard, sh)
 	}
 	a.repo, a.digest = repo, d
-	_, err = a.rebalance(project, lim, n)
+	_, err := a.rebalance(project, lim, n)
 	var ex *ExceededError
 	if errors.As(err, &ex) {
 		ex.Repository, ex.Digest = repo, d

@@ -61,40 +61,79 @@ func (h held) sizeIn(tx meta.Tx, repo string) (size int64, stored bool, err erro
 // project does not hold yet is marked with its size (a blob's as linked
 // into repo; a blob not linked there is not stored for it and counts
 // nothing), and the sum charged; m becomes a holder of each.
+//
+// The marks are added with PutNew, which says which were new without
+// reading the others: concurrent pushes of a project insert marks next
+// to those they look up, and on a serializable database reading them
+// first would make those pushes conflict (see meta.Records.PutNew). The
+// project's limit and the transaction's usage part are read, in one
+// read, only when the push adds something.
 func (a *account) hold(repo string, m meta.Manifest) error {
 	project := naming.ProjectOf(repo)
-	marks, holders := a.tx.Records(Kind), a.tx.Records(holdersKind)
+	marks := a.tx.Records(Kind)
+	hs := holdings(m)
+	recs := make([]meta.Record, 0, 2*len(hs))
+	for _, h := range hs {
+		// A blob's size is known once its mark turns out new.
+		recs = append(recs, meta.Record{Key: markKey(project, h.digest), Value: markValue(h.size)},
+			meta.Record{Key: holderKey(project, h.digest, repo, m.Digest), Value: present})
+	}
+	// One write: the marks that are new, and m's holder records.
+	stored, err := marks.PutNew(recs)
+	if err != nil {
+		return err
+	}
+	isNew := make(map[string]bool, len(stored))
+	for _, k := range stored {
+		isNew[k] = true
+	}
 	var added int64
-	for _, h := range holdings(m) {
-		_, err := marks.Get(markKey(project, h.digest))
-		switch {
-		case errors.Is(err, meta.ErrNotFound):
-			size, stored, err := h.sizeIn(a.tx, repo)
+	for _, h := range hs {
+		key := markKey(project, h.digest)
+		if isNew[key] {
+			size, held, err := h.sizeIn(a.tx, repo)
 			if err != nil {
 				return err
 			}
-			if !stored {
+			if !held {
+				if err := marks.Delete(key); err != nil {
+					return err
+				}
+				if err := marks.Delete(holderKey(project, h.digest, repo, m.Digest)); err != nil && !errors.Is(err, meta.ErrNotFound) {
+					return err
+				}
 				continue
 			}
-			raw, err := json.Marshal(mark{Size: size})
-			if err != nil {
-				return err
-			}
-			if err := marks.Put(markKey(project, h.digest), raw); err != nil {
-				return err
+			if h.blob {
+				if err := marks.Put(key, markValue(size)); err != nil {
+					return err
+				}
 			}
 			added += size
-		case err != nil:
-			return err
-		}
-		if err := holders.Put(holderKey(project, h.digest, repo, m.Digest), present); err != nil {
-			return err
 		}
 	}
-	if added > 0 {
-		return a.charge(project, added, repo, m.Digest)
+	if added == 0 {
+		return nil
 	}
-	return nil
+	read, err := marks.GetMany([]string{limitKey(project), shardKey(project, a.shard)})
+	if err != nil {
+		return err
+	}
+	lim, err := a.s.decodeLimit(project, read[limitKey(project)])
+	if err != nil {
+		return err
+	}
+	sh, err := decodeShard(shardKey(project, a.shard), read[shardKey(project, a.shard)])
+	if err != nil {
+		return err
+	}
+	return a.charge(project, added, repo, m.Digest, lim, sh)
+}
+
+// markValue is the stored form of a mark of size bytes.
+func markValue(size int64) []byte {
+	raw, _ := json.Marshal(mark{Size: size})
+	return raw
 }
 
 // drop counts manifest m deleted from repo: m stops holding its digests,
@@ -102,7 +141,7 @@ func (a *account) hold(repo string, m meta.Manifest) error {
 // their sizes given back.
 func (a *account) drop(repo string, m meta.Manifest) error {
 	project := naming.ProjectOf(repo)
-	marks, holders := a.tx.Records(Kind), a.tx.Records(holdersKind)
+	marks, holders := a.tx.Records(Kind), a.tx.Records(Kind)
 	var freed int64
 	for _, h := range holdings(m) {
 		err := holders.Delete(holderKey(project, h.digest, repo, m.Digest))

@@ -421,3 +421,32 @@ func TestJobReportsDrift(t *testing.T) {
 		}
 	})
 }
+
+// A project keeps the default limit it had when KeepDefault ran; one
+// without a limit follows the default.
+func TestKeepDefault(t *testing.T) {
+	raw := teststores.Open(t)
+	ctx := context.Background()
+	old, err := quota.New(raw, quota.WithDefaultLimit(500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.KeepDefault(ctx, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.SetLimit(ctx, "set", 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.KeepDefault(ctx, "set"); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := quota.New(raw, quota.WithDefaultLimit(900))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for project, want := range map[string]int64{"kept": 500, "set": 7, "other": 900} {
+		if q, err := changed.Get(ctx, project); err != nil || q.Limit != want {
+			t.Errorf("%s: limit %d, %v; want %d", project, q.Limit, err, want)
+		}
+	}
+}

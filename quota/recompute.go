@@ -77,7 +77,7 @@ func (s *Service) recomputeIn(ctx context.Context, tx meta.Tx, project string, f
 	rep.Counted = all.used()
 	rep.Drift = rep.Counted - rep.Actual
 
-	marks, holders := tx.Records(Kind), tx.Records(holdersKind)
+	marks, holders := tx.Records(Kind), tx.Records(Kind)
 	var fixes []func() error
 	seen := map[digest.Digest]bool{}
 	if err := eachPrefix(marks, markPrefix(project), func(rec meta.Record) error {
@@ -109,7 +109,7 @@ func (s *Service) recomputeIn(ctx context.Context, tx meta.Tx, project string, f
 		}
 	}
 	found := map[string]bool{}
-	if err := eachPrefix(holders, project+"/", func(rec meta.Record) error {
+	if err := eachPrefix(holders, holdersOf(project), func(rec meta.Record) error {
 		found[rec.Key] = true
 		if !t.holders[rec.Key] {
 			rep.HoldersWrong++
@@ -161,13 +161,7 @@ func (s *Service) recomputeIn(ctx context.Context, tx meta.Tx, project string, f
 	return rep, nil
 }
 
-func putMark(r meta.Records, key string, size int64) error {
-	raw, err := json.Marshal(mark{Size: size})
-	if err != nil {
-		return err
-	}
-	return r.Put(key, raw)
-}
+func putMark(r meta.Records, key string, size int64) error { return r.Put(key, markValue(size)) }
 
 // eachPrefix calls fn for every record of r whose key starts with prefix.
 func eachPrefix(r meta.Records, prefix string, fn func(meta.Record) error) error {

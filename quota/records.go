@@ -9,14 +9,10 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
-// Kind is the record kind of a project's limit, its usage shards and
-// its marks. Holders live apart (holdersKind), so that pushes that only
-// add holders of a digest already marked write no record another push
-// reads.
-const (
-	Kind        = "quota"
-	holdersKind = "quota.holders"
-)
+// Kind is the record kind of the quota bookkeeping: each project's
+// limit, usage parts, marks and holders, under the key prefixes
+// "limit/", "shard/", "mark/" and "holder/".
+const Kind = "quota"
 
 // Unlimited is the limit of a project without one.
 const Unlimited int64 = -1
@@ -71,8 +67,11 @@ func markKey(project string, d digest.Digest) string { return markPrefix(project
 // manifest (repository and digest) that holds d, its own digest included.
 // Project names hold no "/", digests no "@", repository names neither.
 func holderPrefix(project string, d digest.Digest) string {
-	return project + "/" + d.String() + "@"
+	return holdersOf(project) + d.String() + "@"
 }
+
+// holdersOf starts the keys of every holder record of project.
+func holdersOf(project string) string { return "holder/" + project + "/" }
 
 func holderKey(project string, d digest.Digest, repo string, m digest.Digest) string {
 	return holderPrefix(project, d) + repo + "@" + m.String()

@@ -2,6 +2,7 @@ package quota
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -120,6 +121,26 @@ func (s *Service) SetLimit(ctx context.Context, project string, bytes int64) (Qu
 	return q, err
 }
 
+// KeepDefault gives project the default limit as it is now, unless it
+// has a limit already, so that a later change of the default leaves it
+// be. Anyone may call it: it sets nothing an operator did not.
+func (s *Service) KeepDefault(ctx context.Context, project string) error {
+	if project == "" {
+		return fmt.Errorf("%w: empty project name", ErrInvalid)
+	}
+	return s.store.Update(ctx, func(tx meta.Tx) error {
+		if _, err := limits.In(tx).Get(limitKey(project)); !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+		lim := Limit{Project: project, Bytes: s.defaultLimit, UpdatedAt: s.now().UTC()}
+		if err := limits.In(tx).Put(lim); err != nil {
+			return err
+		}
+		_, err := (&account{s: s, ctx: ctx, tx: tx}).rebalance(project, lim, 0)
+		return err
+	})
+}
+
 // Get returns project's limit and usage.
 func (s *Service) Get(ctx context.Context, project string) (Quota, error) {
 	var q Quota
@@ -154,6 +175,19 @@ func (s *Service) limitIn(tx meta.Tx, project string) (Limit, error) {
 	return lim, err
 }
 
+// decodeLimit decodes project's limit record as read (nil: none yet,
+// the default limit).
+func (s *Service) decodeLimit(project string, raw []byte) (Limit, error) {
+	if raw == nil {
+		return Limit{Project: project, Bytes: s.defaultLimit}, nil
+	}
+	var lim Limit
+	if err := json.Unmarshal(raw, &lim); err != nil {
+		return lim, fmt.Errorf("quota: limit of %s: %w", project, err)
+	}
+	return lim, nil
+}
+
 // DeleteProject deletes what the service keeps of project: its limit,
 // usage and marks. accounts.WithProjectCleanup runs it when a project is
 // deleted, so a project re-created under the name starts afresh.
@@ -162,7 +196,7 @@ func (s *Service) DeleteProject(tx meta.Tx, project string, _ time.Time) error {
 	if err := r.Delete(limitKey(project)); err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return err
 	}
-	for _, prefix := range []string{shardPrefix(project), markPrefix(project)} {
+	for _, prefix := range []string{shardPrefix(project), markPrefix(project), holdersOf(project)} {
 		for {
 			page, err := listPrefix(r, prefix, 256)
 			if err != nil {

@@ -61,6 +61,18 @@ type background struct {
 	watcher *generation.Watcher
 }
 
+// newWatcher is the watcher of the generation counters of store, which
+// reloads what the server holds in memory when another instance changes
+// it (metadata.refresh).
+func newWatcher(cfg Config, store meta.Store, logger *slog.Logger) (*generation.Watcher, error) {
+	w, err := generation.NewWatcher(store, generation.WithInterval(cfg.Metadata.Refresh),
+		generation.WithResync(resyncEvery), generation.WithLogger(logger))
+	if err != nil {
+		return nil, fmt.Errorf("config: metadata.refresh: %w", err)
+	}
+	return w, nil
+}
+
 // resyncEvery is how often the watcher reloads everything whether a
 // change counter moved or not: the bound for changes made without a bump
 // (an older version of the server during a rolling upgrade, a host
@@ -71,17 +83,13 @@ const resyncEvery = time.Minute
 // with the jobs that need neither the registry handler nor the accounts:
 // webhook deliveries, garbage collection of driver (publishing its
 // progress to metrics), the delivery log prune and the audit log purge.
-func newBackground(ctx context.Context, cfg Config, store meta.Store, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) (*background, error) {
+func newBackground(ctx context.Context, cfg Config, store meta.Store, watcher *generation.Watcher, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) (*background, error) {
 	ec := cfg.Events
 	outbound, err := cfg.Outbound.guard()
 	if err != nil {
 		return nil, err
 	}
-	b := &background{store: store, logger: logger, lease: ec.JobLease, bell: &events.Bell{}, outbound: outbound}
-	if b.watcher, err = generation.NewWatcher(store, generation.WithInterval(cfg.Metadata.Refresh),
-		generation.WithResync(resyncEvery), generation.WithLogger(logger)); err != nil {
-		return nil, fmt.Errorf("config: metadata.refresh: %w", err)
-	}
+	b := &background{store: store, watcher: watcher, logger: logger, lease: ec.JobLease, bell: &events.Bell{}, outbound: outbound}
 	if b.recorder, err = events.NewRecorder(store, events.WithRecorderBell(b.bell),
 		events.WithPullSample(ec.PullSample), events.WithRecorderLogger(logger)); err != nil {
 		return nil, fmt.Errorf("config: events.pullSample: %w", err)

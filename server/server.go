@@ -12,9 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/api"
-	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/storage"
@@ -138,32 +136,26 @@ func (o options) storage(ctx context.Context, cfg Config) (storage.Driver, error
 // the registry in process (replication, scanning) and the admin API over
 // all of them.
 func (s *Server) build(ctx context.Context, cfg Config, o options, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) error {
-	// Everything that writes manifests writes through the quota
-	// service's store, which counts each change in its transaction.
-	store, quotas := s.store, (*quota.Service)(nil)
-	var (
-		cleanups []accounts.ProjectCleanup
-		err      error
-	)
-	if cfg.Quota.enabled() {
-		if quotas, err = openQuota(cfg.Quota, s.store, quota.WithLogger(logger)); err != nil {
-			return err
-		}
-		store, cleanups = quotas.Store(), append(cleanups, quotas.DeleteProject)
-	}
-	bg, err := newBackground(ctx, cfg, store, driver, metrics, logger)
+	watcher, err := newWatcher(cfg, s.store, logger)
 	if err != nil {
 		return err
 	}
-	if quotas != nil {
-		if err := addQuotaJob(bg.runner, cfg.Quota, quotas); err != nil {
-			return err
-		}
+	pol, err := openPolicies(cfg, s.store, watcher, logger)
+	if err != nil {
+		return err
+	}
+	store := pol.store
+	bg, err := newBackground(ctx, cfg, store, watcher, driver, metrics, logger)
+	if err != nil {
+		return err
+	}
+	if err := pol.addJobs(bg.runner, cfg); err != nil {
+		return err
 	}
 	s.bg = bg
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, store, o.authn, bg.watcher, logger, cleanups...); err != nil {
+		if access, err = setupAuth(ctx, cfg, store, o.authn, bg.watcher, logger, pol.cleanups...); err != nil {
 			return err
 		}
 	} else {
@@ -213,7 +205,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
 		admin = access.adminAPI(store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
-			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(quotas),
+			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable),
 			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
 		if err := access.provision(ctx, store, logger); err != nil {
 			return err

@@ -74,6 +74,7 @@ func main() {
 
 	var sb strings.Builder
 	renderTargets(&sb, results)
+	renderQuota(&sb, results)
 	render(&sb, results, sha)
 	renderDB(&sb, results)
 	fmt.Print(sb.String())

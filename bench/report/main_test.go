@@ -126,3 +126,27 @@ func TestMergeDBSumsRounds(t *testing.T) {
 		t.Fatal("no rounds merged to something")
 	}
 }
+
+func TestRenderQuotaRatios(t *testing.T) {
+	mk := func(target string, rate, cpu float64) *result {
+		return &result{Target: target, Scenarios: []scenario{{Name: "manifest-push", Metrics: []metric{
+			{Name: "manifest_push", Label: "push", Value: rate, Unit: "ops/s", Better: "higher"},
+			{Name: "manifest_push_cpu", Label: "cpu", Value: cpu, Unit: "µs", Better: "lower"},
+		}}}}
+	}
+	var sb strings.Builder
+	renderQuota(&sb, []*result{mk("berth-pg-noquota", 500, 1000), mk("berth-pg-quota", 460, 1080)})
+	if want := "| manifest PUT | 500 /s | 460 /s | 0.92× ✓ | 1000 µs | 1080 µs | 1.08× |"; !strings.Contains(sb.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, sb.String())
+	}
+	sb.Reset()
+	renderQuota(&sb, []*result{mk("berth-pg-noquota", 500, 1000), mk("berth-pg-quota", 400, 1200)})
+	if want := "0.80× ✗"; !strings.Contains(sb.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, sb.String())
+	}
+	sb.Reset()
+	renderQuota(&sb, []*result{mk("berth-pg", 500, 1000)})
+	if sb.Len() != 0 {
+		t.Errorf("no quota targets, yet a section:\n%s", sb.String())
+	}
+}

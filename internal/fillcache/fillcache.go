@@ -1,6 +1,12 @@
 package fillcache
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/berthreg/berth/generation"
+)
 
 // Cache maps keys to values read from a store. Make one with New; it is
 // safe for concurrent use.
@@ -61,4 +67,23 @@ func (c *Cache[K, V]) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.m)
+}
+
+// ResetOn makes w empty c whenever one of the counters names moves, and
+// set live at each poll that does (the first poll calls every watch), so
+// that a reader that finds live set may serve c's values: they are no
+// staler than w's bound (package generation). Until then a reader should
+// read the store each time.
+func ResetOn[K comparable, V any](c *Cache[K, V], live *atomic.Bool, w *generation.Watcher, names ...string) error {
+	forget := func(context.Context) error {
+		c.Reset()
+		live.Store(true)
+		return nil
+	}
+	for _, name := range names {
+		if err := w.Watch(name, forget); err != nil {
+			return err
+		}
+	}
+	return nil
 }

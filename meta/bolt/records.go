@@ -63,6 +63,65 @@ func (r records) Get(key string) ([]byte, error) {
 	return append([]byte{}, raw...), nil
 }
 
+// GetMany returns the values stored under keys, leaving out the absent.
+func (r records) GetMany(keys []string) (map[string][]byte, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := r.t.live(); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(keys))
+	b, _ := r.bucket(false)
+	if b == nil {
+		return out, nil
+	}
+	for _, key := range keys {
+		if key == "" {
+			continue
+		}
+		raw := b.Get([]byte(key))
+		if raw == nil && !hasKey(b, []byte(key)) {
+			continue
+		}
+		out[key] = append([]byte{}, raw...)
+	}
+	return out, nil
+}
+
+// PutNew stores the records whose keys hold none, returning their keys.
+func (r records) PutNew(recs []meta.Record) ([]string, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := r.t.writable("put " + r.kind); err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		if rec.Key == "" {
+			return nil, fmt.Errorf("meta/bolt: put %s: empty key", r.kind)
+		}
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	b, err := r.bucket(true)
+	if err != nil {
+		return nil, err
+	}
+	var stored []string
+	for _, rec := range recs {
+		if hasKey(b, []byte(rec.Key)) {
+			continue
+		}
+		if err := b.Put([]byte(rec.Key), rec.Value); err != nil {
+			return stored, fmt.Errorf("meta/bolt: put %s %q: %w", r.kind, rec.Key, err)
+		}
+		stored = append(stored, rec.Key)
+	}
+	return stored, nil
+}
+
 // Put stores value under key.
 func (r records) Put(key string, value []byte) error {
 	if r.err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // testRecords checks the record space: round trips (empty values
-// included), replacing, Delete, ErrNotFound, empty keys, kinds kept apart,
+// included, GetMany's too), replacing, Delete, ErrNotFound, empty keys, kinds kept apart,
 // unknown kinds read as empty in a View, writes in a View refused, invalid
 // kinds refused, and List's order and paging.
 func testRecords(t *testing.T, s meta.Store) {
@@ -44,6 +44,9 @@ func testRecords(t *testing.T, s meta.Store) {
 		if v, err := a.Get("k2"); err != nil || len(v) != 0 {
 			t.Errorf("Get(k2) in its transaction = %q, %v; want an empty value", v, err)
 		}
+		if many, err := a.GetMany([]string{"k1", "k2"}); err != nil || len(many) != 2 {
+			t.Errorf("GetMany in its transaction = %q, %v", many, err)
+		}
 		return nil
 	})
 	view(t, s, func(tx meta.Tx) error {
@@ -59,6 +62,52 @@ func testRecords(t *testing.T, s meta.Store) {
 		}
 		_, err := a.Get("")
 		wantNotFound(t, "Get of the empty key", err)
+		// GetMany: found keys (the empty value too), absent ones left out.
+		many, err := a.GetMany([]string{"k1", "k2", "absent", "", "k1"})
+		check(t, "GetMany", err)
+		if len(many) != 2 || string(many["k1"]) != `{"v":1}` {
+			t.Errorf("GetMany = %q, want k1 and k2", many)
+		}
+		if v, ok := many["k2"]; !ok || len(v) != 0 {
+			t.Errorf("GetMany's k2 = %q, %v; want an empty value", v, ok)
+		}
+		if many, err := tx.Records("never.written").GetMany([]string{"k1"}); err != nil || len(many) != 0 {
+			t.Errorf("GetMany in an unknown kind = %q, %v", many, err)
+		}
+		if many, err := b.GetMany(nil); err != nil || len(many) != 0 {
+			t.Errorf("GetMany of no keys = %q, %v", many, err)
+		}
+		return nil
+	})
+	update(t, s, func(tx meta.Tx) error {
+		// PutNew stores only what is absent, once, and says which.
+		a := tx.Records("kind-a")
+		stored, err := a.PutNew([]meta.Record{{Key: "k1", Value: []byte("no")}, {Key: "n1", Value: []byte("v1")},
+			{Key: "n2", Value: []byte{}}, {Key: "n1", Value: []byte("again")}})
+		check(t, "PutNew", err)
+		if !slices.Equal(stored, []string{"n1", "n2"}) {
+			t.Errorf("PutNew stored %q, want n1 and n2", stored)
+		}
+		if v, err := a.Get("k1"); err != nil || string(v) != `{"v":1}` {
+			t.Errorf("after PutNew, k1 = %q, %v; want it unchanged", v, err)
+		}
+		if v, err := a.Get("n1"); err != nil || string(v) != "v1" {
+			t.Errorf("after PutNew, n1 = %q, %v; want its first value", v, err)
+		}
+		if _, err := a.PutNew([]meta.Record{{Key: "", Value: []byte("x")}}); err == nil {
+			t.Error("PutNew with an empty key succeeded")
+		}
+		if stored, err := a.PutNew(nil); err != nil || len(stored) != 0 {
+			t.Errorf("PutNew of nothing = %q, %v", stored, err)
+		}
+		check(t, "Delete n1", a.Delete("n1"))
+		check(t, "Delete n2", a.Delete("n2"))
+		return nil
+	})
+	view(t, s, func(tx meta.Tx) error {
+		if _, err := tx.Records("kind-a").PutNew([]meta.Record{{Key: "x", Value: []byte("x")}}); !errors.Is(err, meta.ErrReadOnly) {
+			t.Errorf("PutNew in a View: %v, want meta.ErrReadOnly", err)
+		}
 		return nil
 	})
 	update(t, s, func(tx meta.Tx) error {

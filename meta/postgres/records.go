@@ -46,6 +46,38 @@ func (r records) Get(key string) ([]byte, error) {
 	return bytesArg(v), nil
 }
 
+// GetMany returns the values stored under keys, leaving out the absent:
+// one statement.
+func (r records) GetMany(keys []string) (map[string][]byte, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := r.t.live(); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(keys))
+	var ask []string
+	for _, key := range keys {
+		if key != "" && storable(key) {
+			ask = append(ask, key)
+		}
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	_, err := r.t.run("get many "+r.kind, `SELECT key, value FROM records WHERE kind = $1 AND key = ANY($2::text[])`,
+		[]any{r.kind, ask}, func(rows pgx.Rows) error {
+			var (
+				key string
+				v   []byte
+			)
+			err := rows.Scan(&key, &v)
+			out[key] = bytesArg(v)
+			return err
+		})
+	return out, err
+}
+
 // Put stores value under key; the write is deferred to the transaction's
 // next round trip.
 func (r records) Put(key string, value []byte) error {
@@ -64,6 +96,55 @@ func (r records) Put(key string, value []byte) error {
 	return r.t.postpone("put "+r.kind, `
 		INSERT INTO records (kind, key, value) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, key) DO UPDATE SET value = EXCLUDED.value`, r.kind, key, bytesArg(value))
+}
+
+// PutNew stores the records whose keys hold none, returning their keys:
+// one INSERT … ON CONFLICT DO NOTHING, which takes no predicate lock on
+// the keys that exist.
+func (r records) PutNew(recs []meta.Record) ([]string, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := r.t.writable("put " + r.kind); err != nil {
+		return nil, err
+	}
+	keys, values := make([]string, 0, len(recs)), make([][]byte, 0, len(recs))
+	seen := make(map[string]bool, len(recs))
+	for _, rec := range recs {
+		if rec.Key == "" {
+			return nil, fmt.Errorf("meta/postgres: put %s: empty key", r.kind)
+		}
+		if err := checkText(r.kind+" key", rec.Key); err != nil {
+			return nil, err
+		}
+		if !seen[rec.Key] {
+			seen[rec.Key] = true
+			keys, values = append(keys, rec.Key), append(values, bytesArg(rec.Value))
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	added := map[string]bool{}
+	_, err := r.t.run("put new "+r.kind, `
+		INSERT INTO records (kind, key, value)
+		SELECT $1, k, v FROM unnest($2::text[], $3::bytea[]) AS n(k, v)
+		ON CONFLICT (kind, key) DO NOTHING RETURNING key`, []any{r.kind, keys, values}, func(rows pgx.Rows) error {
+		var k string
+		err := rows.Scan(&k)
+		added[k] = true
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var stored []string
+	for _, k := range keys {
+		if added[k] {
+			stored = append(stored, k)
+		}
+	}
+	return stored, nil
 }
 
 // Delete removes key, or returns meta.ErrNotFound.

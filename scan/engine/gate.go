@@ -75,15 +75,8 @@ func NewGate(store meta.Store, opts ...GateOption) (*Gate, error) {
 	}
 	if g.watcher != nil {
 		g.settings = fillcache.New[string, scan.Gate](gateCacheSize)
-		forget := func(context.Context) error {
-			g.settings.Reset()
-			g.live.Store(true)
-			return nil
-		}
-		for _, name := range []string{ProjectScanGeneration, accounts.PolicyGeneration} {
-			if err := g.watcher.Watch(name, forget); err != nil {
-				return nil, err
-			}
+		if err := fillcache.ResetOn(g.settings, &g.live, g.watcher, ProjectScanGeneration, accounts.PolicyGeneration); err != nil {
+			return nil, err
 		}
 	}
 	return g, nil
