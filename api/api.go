@@ -16,6 +16,7 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/retention"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/webhook"
 )
@@ -53,6 +54,7 @@ type Handler struct {
 	quotas       *quota.Service
 	quotasSet    bool // WithQuotas was given, maybe with nil
 	immutable    *immutable.Service
+	retention    *retention.Service
 }
 
 // Option configures a Handler.
@@ -182,6 +184,14 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("POST /projects/{project}/immutabletagrules", h.createImmutableRule)
 	h.route("PUT /projects/{project}/immutabletagrules/{id}", h.updateImmutableRule)
 	h.route("DELETE /projects/{project}/immutabletagrules/{id}", h.deleteImmutableRule)
+	h.route("GET /retentions/metadatas", h.retentionMetadata)
+	h.route("POST /retentions", h.createRetention)
+	h.route("GET /retentions/{id}", h.getRetention)
+	h.route("PUT /retentions/{id}", h.updateRetention)
+	h.route("DELETE /retentions/{id}", h.deleteRetention)
+	h.route("POST /retentions/{id}/executions", h.startRetention)
+	h.route("GET /retentions/{id}/executions", h.listRetentionExecutions)
+	h.route("GET /retentions/{id}/executions/{eid}/tasks", h.listRetentionTasks)
 	h.route("GET /quotas", h.listQuotas)
 	h.route("GET /quotas/{id}", h.getQuota)
 	h.route("PUT /quotas/{id}", h.updateQuota)

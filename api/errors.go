@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/retention"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/webhook"
 )
@@ -106,6 +107,10 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, immutable.ErrInvalid):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, immutable.ErrNotFound):
+		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: err.Error()}
+	case errors.Is(err, retention.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, retention.ErrNotFound):
 		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: err.Error()}
 	case errors.Is(err, quota.ErrInvalid):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}

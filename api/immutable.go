@@ -33,6 +33,9 @@ type selectorJSON struct {
 	Kind       string `json:"kind"`
 	Decoration string `json:"decoration"`
 	Pattern    string `json:"pattern"`
+	// Extras is retention's tag selector option, JSON in a string:
+	// {"untagged":true} selects untagged artifacts too.
+	Extras string `json:"extras,omitempty"`
 }
 
 func toImmutableRuleJSON(r immutable.Rule) immutableRuleJSON {

@@ -127,17 +127,7 @@ func (h *Handler) listQuotas(w http.ResponseWriter, r *http.Request, p auth.Prin
 
 // quotaProject is the project whose id (or name) is the path's {id}.
 func (h *Handler) quotaProject(r *http.Request, p auth.Principal) (accounts.Project, error) {
-	id := r.PathValue("id")
-	all, _, err := h.m.ListProjects(r.Context(), p, accounts.ProjectFilter{}, accounts.Page{Number: 1})
-	if err != nil {
-		return accounts.Project{}, err
-	}
-	for _, proj := range all {
-		if strconv.FormatUint(proj.ID, 10) == id || proj.Name == id {
-			return proj, nil
-		}
-	}
-	return accounts.Project{}, notFound("quota %s not found", id)
+	return h.projectByID(r, p, r.PathValue("id"), "quota")
 }
 
 func (h *Handler) getQuota(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

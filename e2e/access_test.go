@@ -47,6 +47,20 @@ func (a adminAPI) call(method, path string, body any, want int) []byte {
 	return out
 }
 
+// newAdminEnv is a client environment and the admin API of a registry
+// with auth, the test skipped without one (BERTH_E2E_USER unset), with
+// the tools logged in as the admin.
+func newAdminEnv(t *testing.T) (*clientEnv, adminAPI) {
+	t.Helper()
+	admin := os.Getenv("BERTH_E2E_USER")
+	if admin == "" {
+		t.Skip("BERTH_E2E_USER is unset: the registry under test has no auth")
+	}
+	e := newClientEnv(t)
+	e.login(admin, os.Getenv("BERTH_E2E_PASSWORD"))
+	return e, adminAPI{t, "http://" + e.reg, admin, os.Getenv("BERTH_E2E_PASSWORD")}
+}
+
 // robot creates a project robot allowed actions on the repositories of
 // project matching pattern, and returns its name and secret.
 func (a adminAPI) robot(project, name, pattern string, expires *time.Time, actions ...string) (string, string) {

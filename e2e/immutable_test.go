@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,12 +15,7 @@ import (
 // moves that tag).
 func TestImmutableTags(t *testing.T) {
 	t.Parallel()
-	admin := os.Getenv("BERTH_E2E_USER")
-	if admin == "" {
-		t.Skip("BERTH_E2E_USER is unset: the registry under test has no auth")
-	}
-	e := newClientEnv(t)
-	api := adminAPI{t, "http://" + e.reg, admin, os.Getenv("BERTH_E2E_PASSWORD")}
+	e, api := newAdminEnv(t)
 	project := "imm-" + randHex(4)
 	api.call("POST", "/projects", map[string]any{"project_name": project}, http.StatusCreated)
 	api.call("POST", "/projects/"+project+"/immutabletagrules", map[string]any{
@@ -29,7 +23,6 @@ func TestImmutableTags(t *testing.T) {
 		"tag_selectors":   []map[string]string{{"kind": "doublestar", "decoration": "matches", "pattern": "**"}},
 		"scope_selectors": map[string][]map[string]string{"repository": {{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}}},
 	}, http.StatusCreated)
-	e.login(admin, os.Getenv("BERTH_E2E_PASSWORD"))
 
 	a, b := newImage(t, "amd64", 32<<10), newImage(t, "arm64", 32<<10)
 	layouts := t.TempDir()

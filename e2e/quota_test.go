@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,12 +24,7 @@ func imageSize(img *image) int64 {
 // and accepted once a delete made room; the quotas API reports usage.
 func TestQuota(t *testing.T) {
 	t.Parallel()
-	admin := os.Getenv("BERTH_E2E_USER")
-	if admin == "" {
-		t.Skip("BERTH_E2E_USER is unset: the registry under test has no auth")
-	}
-	e := newClientEnv(t)
-	api := adminAPI{t, "http://" + e.reg, admin, os.Getenv("BERTH_E2E_PASSWORD")}
+	e, api := newAdminEnv(t)
 	project := "quota-" + randHex(4)
 	a, b := newImage(t, "amd64", 256<<10), newImage(t, "arm64", 256<<10)
 	limit := imageSize(a) + imageSize(b)/2
@@ -52,7 +46,6 @@ func TestQuota(t *testing.T) {
 	la, lb := filepath.Join(layouts, "a"), filepath.Join(layouts, "b")
 	writeImageLayout(t, la, "a", a)
 	writeImageLayout(t, lb, "b", b)
-	e.login(admin, os.Getenv("BERTH_E2E_PASSWORD"))
 	repo := project + "/app"
 
 	e.run("crane", "push", "--insecure", la, e.ref(repo, ":a"))

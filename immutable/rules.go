@@ -28,8 +28,8 @@ type Selector struct {
 	Pattern string `json:"pattern"`
 }
 
-// selects reports whether s selects name.
-func (s Selector) selects(name string) bool {
+// Selects reports whether s selects name.
+func (s Selector) Selects(name string) bool {
 	ok, _ := doublestar.Match(s.Pattern, name)
 	return ok == (s.Decoration != Excludes)
 }
@@ -76,7 +76,7 @@ func (r Rule) Check() error {
 // selects reports whether r makes tag of repository repo (its name inside
 // the project) immutable.
 func (r Rule) selects(repo, tag string) bool {
-	return !r.Disabled && r.Repositories.selects(repo) && r.Tags.selects(tag)
+	return !r.Disabled && r.Repositories.Selects(repo) && r.Tags.Selects(tag)
 }
 
 // projectRules are a project's rules, as stored: one record per project.

@@ -59,6 +59,9 @@ type background struct {
 	// the stored schedules) when another instance sharing the store
 	// changed it (metadata.refresh).
 	watcher *generation.Watcher
+	// tasks run beside the others until the server stops (the pull
+	// times' writer).
+	tasks []func(context.Context) error
 }
 
 // newWatcher is the watcher of the generation counters of store, which
@@ -267,6 +270,9 @@ func (b *background) run(ctx context.Context) error {
 		do(c.Run)
 	}
 	do(b.watcher.Run)
+	for _, f := range b.tasks {
+		do(f)
+	}
 	wg.Wait()
 	return errors.Join(errs...)
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/berthreg/berth/auth/accounts"
@@ -9,6 +11,8 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/quota"
+	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/retention"
 )
 
 // policies are the artifact policies enforced in the metadata store's
@@ -22,6 +26,10 @@ type policies struct {
 	// quotas is nil when quota.enabled is false.
 	quotas    *quota.Service
 	immutable *immutable.Service
+	// retention is made by addJobs, once the job queue exists.
+	retention *retention.Service
+	// pulls records pull times for retention's templates.
+	pulls *retention.PullTimes
 	// cleanups delete what the policies keep of a deleted project.
 	cleanups []accounts.ProjectCleanup
 }
@@ -45,13 +53,38 @@ func openPolicies(cfg Config, raw meta.Store, watcher *generation.Watcher, logge
 	}
 	p.immutable, p.store = im, im.Store()
 	p.cleanups = append(p.cleanups, im.DeleteProject)
+	if p.pulls, err = retention.NewPullTimes(raw, retention.WithPullLogger(logger)); err != nil {
+		return p, err
+	}
 	return p, nil
 }
 
-// addJobs registers the policies' jobs and schedules on runner.
-func (p policies) addJobs(runner *jobs.Runner, cfg Config) error {
+// hooks are the registry hooks of the policies: pull times.
+func (p *policies) hooks() registry.Hooks { return p.pulls.Hooks() }
+
+// addJobs registers the policies' jobs and schedules on b's runner, and
+// the pull times' writer on its tasks.
+func (p *policies) addJobs(ctx context.Context, b *background, cfg Config) error {
 	if p.quotas != nil {
-		return addQuotaJob(runner, cfg.Quota, p.quotas)
+		if err := addQuotaJob(b.runner, cfg.Quota, p.quotas); err != nil {
+			return err
+		}
 	}
+	var err error
+	p.retention, err = retention.New(p.store, b.queue, retention.WithImmutable(p.immutable.Immutable), retention.WithLogger(b.logger))
+	if err != nil {
+		return err
+	}
+	p.cleanups = append(p.cleanups, p.retention.DeleteProject)
+	b.runner.Handle(retention.JobKind, p.retention.Job(), jobs.KindOptions{Limit: 2, MaxAttempts: 3})
+	if err := retention.ScheduleAll(ctx, p.store, b.runner); err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
+	if err := b.watcher.Watch(retention.Generation, func(ctx context.Context) error {
+		return retention.ScheduleAll(ctx, p.store, b.runner)
+	}); err != nil {
+		return err
+	}
+	b.tasks = append(b.tasks, p.pulls.Run)
 	return nil
 }

@@ -149,7 +149,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err != nil {
 		return err
 	}
-	if err := pol.addJobs(bg.runner, cfg); err != nil {
+	if err := pol.addJobs(ctx, bg, cfg); err != nil {
 		return err
 	}
 	s.bg = bg
@@ -176,7 +176,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 		registry.WithSparseManifests(cfg.Registry.SparseManifests),
 		registry.WithAnonymousMount(anonymousMount),
 		registry.WithDeletes(deletes),
-		registry.WithHooks(registry.Chain(access.hooks, bg.recorder.Hooks(), gate.Hooks())),
+		registry.WithHooks(registry.Chain(access.hooks, bg.recorder.Hooks(), gate.Hooks(), pol.hooks())),
 	)
 	if err != nil {
 		return err
@@ -205,7 +205,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
 		admin = access.adminAPI(store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
-			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable),
+			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention),
 			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
 		if err := access.provision(ctx, store, logger); err != nil {
 			return err
