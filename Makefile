@@ -43,7 +43,7 @@ unit:
 # meta/postgres's event log and job queue tests run many writers, readers
 # and leasers at once: here under the race detector too.
 race:
-	scripts/minio.sh -- scripts/postgres.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/... ./scan/engine/... ./quota/... ./immutable/... ./retention/...
+	scripts/minio.sh -- scripts/postgres.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/... ./scan/engine/... ./quota/... ./immutable/... ./retention/... ./trust/...
 
 # The PostgreSQL metadata store on a server of its own, with the test that
 # kills the server with SIGKILL and restarts it (BERTH_TEST_POSTGRES_FAULTS:

@@ -18,6 +18,7 @@ import (
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/retention"
 	"github.com/berthreg/berth/scan/engine"
+	"github.com/berthreg/berth/trust"
 	"github.com/berthreg/berth/webhook"
 )
 
@@ -55,6 +56,7 @@ type Handler struct {
 	quotasSet    bool // WithQuotas was given, maybe with nil
 	immutable    *immutable.Service
 	retention    *retention.Service
+	trust        *trust.Service
 }
 
 // Option configures a Handler.
@@ -184,6 +186,8 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("POST /projects/{project}/immutabletagrules", h.createImmutableRule)
 	h.route("PUT /projects/{project}/immutabletagrules/{id}", h.updateImmutableRule)
 	h.route("DELETE /projects/{project}/immutabletagrules/{id}", h.deleteImmutableRule)
+	h.route("GET /projects/{project}/trust", h.getTrust)
+	h.route("PUT /projects/{project}/trust", h.setTrust)
 	h.route("GET /retentions/metadatas", h.retentionMetadata)
 	h.route("POST /retentions", h.createRetention)
 	h.route("GET /retentions/{id}", h.getRetention)

@@ -16,6 +16,7 @@ import (
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/retention"
 	"github.com/berthreg/berth/scan/engine"
+	"github.com/berthreg/berth/trust"
 	"github.com/berthreg/berth/webhook"
 )
 
@@ -107,6 +108,10 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, immutable.ErrInvalid):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, immutable.ErrNotFound):
+		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: err.Error()}
+	case errors.Is(err, trust.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, trust.ErrNotFound):
 		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: err.Error()}
 	case errors.Is(err, retention.ErrInvalid):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}

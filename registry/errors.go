@@ -35,6 +35,9 @@ const (
 	// that cannot be reached (an error wrapping storage.ErrUnavailable or
 	// meta.ErrUnavailable), answered with a Retry-After.
 	CodeUnavailable ErrorCode = "UNAVAILABLE"
+	// CodePolicyViolation is Harbor's code for a pull a project's policy
+	// refuses (412): a vulnerable or unsigned artifact.
+	CodePolicyViolation ErrorCode = "PROJECTPOLICYVIOLATION"
 )
 
 // Error is an error with an OCI error code and an HTTP status. Hooks may

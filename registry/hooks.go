@@ -57,6 +57,11 @@ type Event struct {
 	// RepositoryCreated is set, for InTx, when the change creates the
 	// repository (its first blob or manifest).
 	RepositoryCreated bool
+	// Allows, set by an Authorize hook that knows the request's
+	// credentials, reports whether they allow action ("pull", "push",
+	// "delete") on the event's repository, beyond what this request does:
+	// a pull gate may let through whoever may push (nil: unknown).
+	Allows func(action string) bool
 }
 
 // Hooks let later layers (authorization, quotas, immutability, events,

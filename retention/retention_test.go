@@ -401,3 +401,34 @@ func TestPolicyChecks(t *testing.T) {
 		t.Error("a run without a policy started")
 	}
 }
+
+// ScheduleAll puts the policies with a schedule on the runner, and takes
+// a schedule off once its policy has none or is gone.
+func TestScheduleAll(t *testing.T) {
+	e := newEnv(t, teststores.Open)
+	ctx := t.Context()
+	r, err := jobs.NewRunner(e.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetPolicy(ctx, rainbond("team")); err != nil {
+		t.Fatal(err)
+	}
+	if err := retention.ScheduleAll(ctx, e.raw, r); err != nil {
+		t.Fatal(err)
+	}
+	if spec, _, ok := r.ScheduleOf(retention.ScheduleName("team")); !ok || spec != "0 0 0 1 */1 *" {
+		t.Fatalf("schedule of team: %q, %v", spec, ok)
+	}
+	manual := rainbond("team")
+	manual.Schedule = ""
+	if _, err := e.svc.SetPolicy(ctx, manual); err != nil {
+		t.Fatal(err)
+	}
+	if err := retention.ScheduleAll(ctx, e.raw, r); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Scheduled(retention.ScheduleName("")); len(got) != 0 {
+		t.Fatalf("schedules left: %v", got)
+	}
+}

@@ -101,17 +101,21 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 		return authParts{}, fmt.Errorf("auth: %w", err)
 	}
 	gopts := []guard.Option{guard.WithExternalURL(cfg.ExternalURL), guard.WithAuthenticator(authn), guard.WithLimiter(limiter)}
+	// The account a token's subject names, for rechecks and for what a
+	// token's account may do beyond its scope (the content trust gate).
+	principal := func(ctx context.Context, subject string) (auth.Principal, bool, error) {
+		switch {
+		case strings.HasPrefix(subject, scannerSubject):
+			return auth.Principal{}, false, nil // a scanner's pull token: no account
+		case subject == "":
+			return auth.AnonymousPrincipal, true, nil
+		}
+		p, err := m.Principal(ctx, subject)
+		return p, true, err
+	}
+	gopts = append(gopts, guard.WithPrincipals(principal))
 	if ac.RecheckTokens {
-		gopts = append(gopts, guard.WithRecheck(func(ctx context.Context, subject string) (auth.Principal, bool, error) {
-			switch {
-			case strings.HasPrefix(subject, scannerSubject):
-				return auth.Principal{}, false, nil // a scanner's pull token: no account
-			case subject == "":
-				return auth.AnonymousPrincipal, true, nil
-			}
-			p, err := m.Principal(ctx, subject)
-			return p, true, err
-		}))
+		gopts = append(gopts, guard.WithRecheck(principal))
 	}
 	g, err := guard.New(ac.Realm, ac.Service, ver, authz, gopts...)
 	if err != nil {

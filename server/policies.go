@@ -13,6 +13,9 @@ import (
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/retention"
+	"github.com/berthreg/berth/storage"
+	"github.com/berthreg/berth/trust"
+	"github.com/berthreg/berth/trust/cosign"
 )
 
 // policies are the artifact policies enforced in the metadata store's
@@ -30,6 +33,8 @@ type policies struct {
 	retention *retention.Service
 	// pulls records pull times for retention's templates.
 	pulls *retention.PullTimes
+	// trust gates pulls on verified cosign signatures.
+	trust *trust.Service
 	// cleanups delete what the policies keep of a deleted project.
 	cleanups []accounts.ProjectCleanup
 }
@@ -37,7 +42,7 @@ type policies struct {
 // openPolicies wraps raw in the policies cfg enables: the quota count
 // innermost (a refused change is refused before it is counted), then
 // tag immutability. watcher tells them of rule changes made elsewhere.
-func openPolicies(cfg Config, raw meta.Store, watcher *generation.Watcher, logger *slog.Logger) (policies, error) {
+func openPolicies(cfg Config, raw meta.Store, driver storage.Driver, watcher *generation.Watcher, logger *slog.Logger) (policies, error) {
 	p := policies{store: raw}
 	if cfg.Quota.enabled() {
 		q, err := openQuota(cfg.Quota, raw, quota.WithLogger(logger))
@@ -56,11 +61,18 @@ func openPolicies(cfg Config, raw meta.Store, watcher *generation.Watcher, logge
 	if p.pulls, err = retention.NewPullTimes(raw, retention.WithPullLogger(logger)); err != nil {
 		return p, err
 	}
+	if p.trust, err = trust.New(raw, driver, cosign.Verifier{}, trust.WithWatcher(watcher)); err != nil {
+		return p, err
+	}
+	p.cleanups = append(p.cleanups, p.trust.DeleteProject)
 	return p, nil
 }
 
-// hooks are the registry hooks of the policies: pull times.
-func (p *policies) hooks() registry.Hooks { return p.pulls.Hooks() }
+// hooks are the registry hooks of the policies: pull times, and the
+// content trust gate, which lets the scanners' own pulls through.
+func (p *policies) hooks() registry.Hooks {
+	return registry.Chain(p.pulls.Hooks(), p.trust.Hooks(scannerPull))
+}
 
 // addJobs registers the policies' jobs and schedules on b's runner, and
 // the pull times' writer on its tasks.

@@ -35,13 +35,17 @@ var scanPrincipal = auth.Principal{Name: "scanner", Kind: auth.User, Admin: true
 // the projects' settings in step through watcher; scanners' own pulls
 // pass.
 func scanGate(store meta.Store, watcher *generation.Watcher) (*engine.Gate, error) {
-	return engine.NewGate(store, engine.WithGateWatcher(watcher), engine.WithExempt(func(ctx context.Context, ev *registry.Event) bool {
-		if strings.HasPrefix(ev.Operator, scannerSubject) {
-			return true
-		}
-		p, ok := auth.PrincipalFrom(ev.Request.Context())
-		return ok && p.Name == scanPrincipal.Name && ev.Request.Header.Get("Authorization") == ""
-	}))
+	return engine.NewGate(store, engine.WithGateWatcher(watcher), engine.WithExempt(scannerPull))
+}
+
+// scannerPull reports a scanner's own pull (an adapter's token, or the
+// built-in scanner in process), which the pull gates let through.
+func scannerPull(_ context.Context, ev *registry.Event) bool {
+	if strings.HasPrefix(ev.Operator, scannerSubject) {
+		return true
+	}
+	p, ok := auth.PrincipalFrom(ev.Request.Context())
+	return ok && p.Name == scanPrincipal.Name && ev.Request.Header.Get("Authorization") == ""
 }
 
 // scanning is the server's scan engine and its built-in scanner.

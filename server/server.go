@@ -140,7 +140,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err != nil {
 		return err
 	}
-	pol, err := openPolicies(cfg, s.store, watcher, logger)
+	pol, err := openPolicies(cfg, s.store, driver, watcher, logger)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
 		admin = access.adminAPI(store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
-			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention),
+			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust),
 			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
 		if err := access.provision(ctx, store, logger); err != nil {
 			return err

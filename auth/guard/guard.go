@@ -22,6 +22,7 @@ type Guard struct {
 	authz       auth.Authorizer
 	limiter     *auth.LoginLimiter
 	recheckFn   func(ctx context.Context, subject string) (p auth.Principal, ok bool, err error)
+	principals  func(ctx context.Context, subject string) (p auth.Principal, ok bool, err error)
 }
 
 // Option configures a Guard made by New.
@@ -53,6 +54,16 @@ func WithLimiter(l *auth.LoginLimiter) Option { return func(g *Guard) { g.limite
 // until it expires.
 func WithRecheck(f func(ctx context.Context, subject string) (p auth.Principal, ok bool, err error)) Option {
 	return func(g *Guard) { g.recheckFn = f }
+}
+
+// WithPrincipals lets the guard find the account a bearer token's subject
+// names (ok false: none, as for a scanner's token) when a hook asks what
+// the request's credentials allow beyond the token's scope
+// (registry.Event.Allows): a token scoped to pull, from an account that
+// may push, allows pushing. Without it, Allows answers from the token's
+// scope alone.
+func WithPrincipals(f func(ctx context.Context, subject string) (p auth.Principal, ok bool, err error)) Option {
+	return func(g *Guard) { g.principals = f }
 }
 
 // New returns the guard. realm is the token endpoint's URL for the
@@ -128,7 +139,7 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 			}
 			return registry.NewError(http.StatusForbidden, registry.CodeDenied, "access denied")
 		}
-		ev.Operator = p.Name
+		ev.Operator, ev.Allows = p.Name, g.allows(ctx, p, ev.Repository)
 		return nil
 	}
 	switch {
@@ -148,6 +159,16 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 			return err
 		}
 		ev.Operator = c.Subject
+		ev.Allows = func(action string) bool {
+			if c.Allows(auth.Resource{Type: auth.TypeRepository, Name: ev.Repository}, action) {
+				return true
+			}
+			if g.principals == nil {
+				return false
+			}
+			p, ok, err := g.principals(ctx, c.Subject)
+			return err == nil && ok && g.allows(ctx, p, ev.Repository)(action)
+		}
 		return nil
 	case strings.EqualFold(scheme, "Basic") && g.authn != nil:
 		name, secret, ok := r.BasicAuth()
@@ -172,7 +193,7 @@ func (g *Guard) Authorize(ctx context.Context, ev *registry.Event) error {
 			}
 			return registry.NewError(http.StatusForbidden, registry.CodeDenied, "access denied")
 		}
-		ev.Operator = p.Name
+		ev.Operator, ev.Allows = p.Name, g.allows(ctx, p, ev.Repository)
 		return nil
 	case authz != "":
 		return g.challenge(r, ask, "", "unsupported authorization scheme")
@@ -213,6 +234,15 @@ func (g *Guard) recheck(ctx context.Context, r *http.Request, subject string, ne
 }
 
 // allowed reports whether p may do everything in need.
+// allows is Event.Allows for principal p: what the authorizer lets p do
+// on repo, asked when a hook wants to know.
+func (g *Guard) allows(ctx context.Context, p auth.Principal, repo string) func(string) bool {
+	return func(action string) bool {
+		got, err := g.authz.Allowed(ctx, p, auth.Resource{Type: auth.TypeRepository, Name: repo}, []string{action})
+		return err == nil && slices.Contains(got, action)
+	}
+}
+
 func (g *Guard) allowed(ctx context.Context, p auth.Principal, need []auth.Access) (bool, error) {
 	for _, a := range need {
 		got, err := g.authz.Allowed(ctx, p, a.Resource(), a.Actions)

@@ -18,7 +18,7 @@ import (
 
 // CodePolicyViolation is the error code of a pull the gate refuses
 // (Harbor's, with status 412).
-const CodePolicyViolation registry.ErrorCode = "PROJECTPOLICYVIOLATION"
+const CodePolicyViolation = registry.CodePolicyViolation
 
 // Gate is the pull gate: registry hooks that refuse manifest pulls of
 // images that a project's scanning settings forbid (a vulnerability at or
