@@ -119,13 +119,23 @@ func (s *Service) Execution(ctx context.Context, project string, id uint64) (Exe
 func (s *Service) Executions(ctx context.Context, project string) ([]Execution, error) {
 	var out []Execution
 	err := s.store.View(ctx, func(tx meta.Tx) error {
-		all, err := executions.In(tx).List(project+"/", 0)
-		for _, ex := range all {
-			if ex.Project == project {
+		after := project + "/"
+		for {
+			page, err := executions.In(tx).List(after, 256)
+			if err != nil {
+				return err
+			}
+			for _, ex := range page {
+				if ex.Project != project {
+					return nil // past the project's keys
+				}
 				out = append(out, ex)
 			}
+			if len(page) < 256 {
+				return nil
+			}
+			after = executionKey(project, page[len(page)-1].ID)
 		}
-		return err
 	})
 	slices.Reverse(out)
 	return out, err
