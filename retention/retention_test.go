@@ -432,3 +432,36 @@ func TestScheduleAll(t *testing.T) {
 		t.Fatalf("schedules left: %v", got)
 	}
 }
+
+// A project's executions are its own: another project's, keyed next to
+// them, are not listed.
+func TestExecutionsOfOneProject(t *testing.T) {
+	e := newEnv(t, teststores.Open)
+	ctx := t.Context()
+	for _, name := range []string{"team2", "tea"} {
+		if err := e.raw.Update(ctx, func(tx meta.Tx) error {
+			return accounts.Projects.In(tx).Put(accounts.Project{Name: name})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, project := range []string{"team", "team2", "tea", "team2"} {
+		if _, err := e.svc.SetPolicy(ctx, rainbond(project)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Start(ctx, project, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for project, want := range map[string]int{"team": 1, "team2": 2, "tea": 1} {
+		exs, err := e.svc.Executions(ctx, project)
+		if err != nil || len(exs) != want {
+			t.Fatalf("%s: %d executions, %v; want %d", project, len(exs), err, want)
+		}
+		for _, ex := range exs {
+			if ex.Project != project {
+				t.Fatalf("%s lists an execution of %s", project, ex.Project)
+			}
+		}
+	}
+}
