@@ -444,3 +444,18 @@ func fetchToken(t *testing.T, challenge string) string {
 	}
 	return tok.Token
 }
+
+// waitFor polls cond until it holds, failing the test naming what it
+// waited for after two minutes: the registry's background work (jobs,
+// deliveries, scans) finishes when a busy machine lets it, so tests wait
+// on what it makes true, never on a fixed delay.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRetention pushes 10 tags with crane and runs the Rainbond seed's
@@ -50,8 +49,11 @@ func TestRetention(t *testing.T) {
 	run := func(dry bool) (deleted int) {
 		t.Helper()
 		api.call("POST", "/retentions/"+id+"/executions", map[string]bool{"dry_run": dry}, http.StatusCreated)
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
+		var ended struct {
+			Status  string `json:"status"`
+			Deleted int    `json:"deleted"`
+		}
+		waitFor(t, "the retention run to end", func() bool {
 			var exs []struct {
 				Status  string `json:"status"`
 				DryRun  bool   `json:"dry_run"`
@@ -60,17 +62,16 @@ func TestRetention(t *testing.T) {
 			if err := json.Unmarshal(api.call("GET", "/retentions/"+id+"/executions", nil, http.StatusOK), &exs); err != nil {
 				t.Fatal(err)
 			}
-			if len(exs) > 0 && exs[0].DryRun == dry && exs[0].Status != "Pending" && exs[0].Status != "Running" {
-				if exs[0].Status != "Succeed" {
-					t.Fatalf("retention run ended %s", exs[0].Status)
-				}
-				return exs[0].Deleted
+			if len(exs) == 0 || exs[0].DryRun != dry || exs[0].Status == "Pending" || exs[0].Status == "Running" {
+				return false
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the retention run did not end: %+v", exs)
-			}
-			time.Sleep(100 * time.Millisecond)
+			ended.Status, ended.Deleted = exs[0].Status, exs[0].Deleted
+			return true
+		})
+		if ended.Status != "Succeed" {
+			t.Fatalf("retention run ended %s", ended.Status)
 		}
+		return ended.Deleted
 	}
 	tags := func() []string {
 		out := lines(e.run("crane", "ls", "--insecure", e.ref(repo, "")))

@@ -55,14 +55,10 @@ func TestScanOnPush(t *testing.T) {
 	byDigest := e.ref(repo, "@"+digest)
 
 	var found orasDiscovery
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	waitFor(t, "the scan's report and SBOM as referrers", func() bool {
 		mustJSON(t, e.run("oras", "discover", "--plain-http", "--format", "json", byDigest), &found)
-		if len(found.Referrers) >= 2 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return len(found.Referrers) >= 2
+	})
 	types := found.byType()
 	if len(found.Referrers) != 2 || types[vulnReportType] == "" || types[sbomType] == "" {
 		t.Fatalf("oras discover finds %+v, want a vulnerability report and an SBOM", found.Referrers)

@@ -64,19 +64,11 @@ func TestWebhookOnCranePush(t *testing.T) {
 	start := time.Now().Unix()
 	e.run("crane", "push", "--insecure", layout, e.ref(project+"/app", ":v1"))
 
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitFor(t, "a default and a CloudEvents delivery", func() bool {
 		mu.Lock()
-		n, m := len(got["/harbor"]), len(got["/ce"])
-		mu.Unlock()
-		if n >= 1 && m >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deliveries after 30 s: %d default, %d CloudEvents", n, m)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(got["/harbor"]) >= 1 && len(got["/ce"]) >= 1
+	})
 	mu.Lock()
 	h, ce := got["/harbor"][0], got["/ce"][0]
 	mu.Unlock()

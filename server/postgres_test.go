@@ -6,13 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testpg"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/metatest"
@@ -118,14 +118,10 @@ func TestPostgresReadCacheSetting(t *testing.T) {
 	}
 	// The cache answers once the store's first poll of the drop log is
 	// in; wait for that by resolving until a read is cached.
-	deadline := time.Now().Add(30 * time.Second)
-	for on.Stats().CachedReads == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("readCache unset: no resolution answered from the cache within 30s")
-		}
+	eventually.True(t, "readCache unset: a resolution answered from the cache", func() bool {
 		resolve(on)
-		time.Sleep(10 * time.Millisecond)
-	}
+		return on.Stats().CachedReads > 0
+	})
 
 	off := open("false")
 	if off.Stats().ReadCache {
