@@ -29,6 +29,13 @@
 //     scanner adapters) off internal addresses unless allowed.
 //   - gc: online garbage collection; replication: policies, executions and
 //     tasks to and from any OCI registry.
+//   - The artifact policies: quota (storage limits per project, counted
+//     in every write's transaction), immutable (tag immutability rules),
+//     retention (tag retention with dry runs, pull times batched) and
+//     trust (pulls gated on a verified cosign signature; trust/cosign
+//     verifies with sigstore). quota and immutable wrap the metadata
+//     store (Service.Store), so every writer is held to them; retention
+//     writes through that store; trust is a registry pull hook.
 //   - scan: the Scanner interface with the Pluggable Scanner API types;
 //     scan/pluggable (Harbor scanner adapters, both sides), scan/builtin
 //     (the offline scanner), scan/osv (the OSV database), scan/engine
@@ -54,7 +61,8 @@
 //     transactional store; meta's Tx is the typed core the registry's hot
 //     paths need plus a record space (Tx.Records) for everything else.
 //  2. Features: auth/accounts, webhook, replication, scan/engine, gc,
-//     jobs, events, settings, generation. Each owns its record types (a
+//     jobs, events, settings, generation, quota, immutable, retention,
+//     trust. Each owns its record types (a
 //     meta.RecordType declared next to the type), its rules and its
 //     transactions, behind a small service that validates input, so a Go
 //     caller and an API caller get the same checks and the same errors.

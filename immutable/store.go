@@ -26,6 +26,7 @@ type ImmutableError struct {
 	Change string
 }
 
+// Error says what was refused and why.
 func (e *ImmutableError) Error() string {
 	return fmt.Sprintf("immutable: tag %s:%s is immutable and cannot be %s", e.Repository, e.Tag, e.Change)
 }

@@ -27,6 +27,7 @@ type ExceededError struct {
 	Limit, Usage, Adding int64
 }
 
+// Error says what was refused and why.
 func (e *ExceededError) Error() string {
 	return fmt.Sprintf("quota: project %s: storing %d more bytes would take its usage of %d bytes over its storage limit of %d bytes",
 		e.Project, e.Adding, e.Usage, e.Limit)

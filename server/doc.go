@@ -2,8 +2,11 @@
 // OCI distribution API with its token service, the Harbor-shaped admin
 // API with browser sessions (local, LDAP and OIDC accounts, projects,
 // robots), webhooks, replication, vulnerability scanning, garbage
-// collection and the audit log, over a storage driver and a metadata
-// store. It is what a host imports to run everything Berth does, and what
+// collection, the audit log and the artifact policies (storage quotas,
+// tag immutability, tag retention, content trust), over a storage driver
+// and a metadata store. The quota count and the immutability rules wrap
+// the store (policies.go), and everything that writes manifests or tags
+// is given the wrapped store, so no writer escapes them. It is what a host imports to run everything Berth does, and what
 // examples/registry wraps with flags, a YAML file and a listener.
 //
 // New builds the server (nothing runs yet); Handler is its http.Handler,
