@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
@@ -72,7 +71,7 @@ func (j immutableRuleJSON) rule() (immutable.Rule, error) {
 	}
 	r.Tags = immutable.Selector{Decoration: tag.Decoration, Pattern: tag.Pattern}
 	if err := r.Tags.Check("tag_selectors[0]"); err != nil {
-		return r, badRequest("%s", strings.TrimPrefix(err.Error(), immutable.ErrInvalid.Error()+": "))
+		return r, badRequest("%v", err)
 	}
 	for k := range j.ScopeSelectors {
 		if k != "repository" {
@@ -97,7 +96,7 @@ func (j immutableRuleJSON) rule() (immutable.Rule, error) {
 	}
 	r.Repositories.Pattern = repo.Pattern
 	if err := r.Repositories.Check("scope_selectors.repository[0]"); err != nil {
-		return r, badRequest("%s", strings.TrimPrefix(err.Error(), immutable.ErrInvalid.Error()+": "))
+		return r, badRequest("%v", err)
 	}
 	return r, nil
 }

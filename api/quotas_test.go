@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -32,7 +33,7 @@ func TestQuotas(t *testing.T) {
 	}
 	// By id too.
 	byID := quotaOf("big")
-	if q := quotaOf(jsonNumber(byID.ID)); q.Ref.Name != "big" {
+	if q := quotaOf(strconv.FormatUint(byID.ID, 10)); q.Ref.Name != "big" {
 		t.Fatalf("quota by id %d: %+v", byID.ID, q)
 	}
 	_, out := admin.want("POST", "/projects", `{"project_name":"bad","storage_limit":-2}`, http.StatusBadRequest, "BAD_REQUEST")
@@ -67,9 +68,4 @@ func TestQuotas(t *testing.T) {
 	if q := quotaOf("mine"); q.Hard["storage"] != 2048 {
 		t.Fatalf("a user's project update changed the limit: %+v", q)
 	}
-}
-
-func jsonNumber(n uint64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

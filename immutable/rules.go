@@ -34,17 +34,18 @@ func (s Selector) Selects(name string) bool {
 	return ok == (s.Decoration != Excludes)
 }
 
-// Check reports what is wrong with s, naming it field.
+// Check reports what is wrong with s, naming it field: a message for the
+// caller to wrap with its own sentinel (Rule.Check wraps ErrInvalid).
 func (s Selector) Check(field string) error {
 	switch {
 	case s.Decoration != Matches && s.Decoration != Excludes:
-		return fmt.Errorf("%w: %s.decoration: %q is not %q or %q", ErrInvalid, field, s.Decoration, Matches, Excludes)
+		return fmt.Errorf("%s.decoration: %q is not %q or %q", field, s.Decoration, Matches, Excludes)
 	case s.Pattern == "":
-		return fmt.Errorf("%w: %s.pattern: required", ErrInvalid, field)
+		return fmt.Errorf("%s.pattern: required", field)
 	case len(s.Pattern) > 256:
-		return fmt.Errorf("%w: %s.pattern: longer than 256 characters", ErrInvalid, field)
+		return fmt.Errorf("%s.pattern: longer than 256 characters", field)
 	case !doublestar.ValidatePattern(s.Pattern):
-		return fmt.Errorf("%w: %s.pattern: %q is not a valid doublestar pattern", ErrInvalid, field, s.Pattern)
+		return fmt.Errorf("%s.pattern: %q is not a valid doublestar pattern", field, s.Pattern)
 	}
 	return nil
 }
@@ -68,9 +69,12 @@ type Rule struct {
 // Check reports what is wrong with r, naming the field.
 func (r Rule) Check() error {
 	if err := r.Repositories.Check("repositories"); err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return r.Tags.Check("tags")
+	if err := r.Tags.Check("tags"); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
 }
 
 // selects reports whether r makes tag of repository repo (its name inside

@@ -72,28 +72,19 @@ func New(store meta.Store, opts ...Option) (*Service, error) {
 // rulesIn returns the rules in force in project, read in tx unless the
 // cache holds them.
 func (s *Service) rulesIn(tx meta.Tx, project string) (ruleSet, error) {
-	caching := s.live.Load()
-	var epoch uint64
-	if caching {
-		if rs, ok := s.rules.Get(project); ok {
-			return rs, nil
+	return fillcache.Through(s.rules, &s.live, project, func() (ruleSet, error) {
+		pr, err := records.In(tx).Get(project)
+		if err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return nil, err
 		}
-		epoch = s.rules.Epoch()
-	}
-	pr, err := records.In(tx).Get(project)
-	if err != nil && !errors.Is(err, meta.ErrNotFound) {
-		return nil, err
-	}
-	var rs ruleSet
-	for _, r := range pr.Rules {
-		if !r.Disabled {
-			rs = append(rs, r)
+		var rs ruleSet
+		for _, r := range pr.Rules {
+			if !r.Disabled {
+				rs = append(rs, r)
+			}
 		}
-	}
-	if caching {
-		s.rules.Put(epoch, project, rs)
-	}
-	return rs, nil
+		return rs, nil
+	})
 }
 
 // immutableIn reports whether tag of repo is immutable, in tx. cosign's

@@ -42,7 +42,7 @@ func (all shards) used() int64 {
 // shardsIn reads every usage part of project.
 func shardsIn(tx meta.Tx, project string) (shards, error) {
 	prefix := shardPrefix(project)
-	recs, err := listPrefix(tx.Records(Kind), prefix, 1024)
+	recs, err := meta.RecordsWithPrefix(tx.Records(Kind), prefix, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -151,7 +151,7 @@ func (a *account) drop(repo string, m meta.Manifest) error {
 		if err != nil {
 			return err
 		}
-		rest, err := listPrefix(holders, holderPrefix(project, h.digest), 1)
+		rest, err := meta.RecordsWithPrefix(holders, holderPrefix(project, h.digest), 1)
 		if err != nil {
 			return err
 		}

@@ -72,21 +72,14 @@ func (s *Service) Job() jobs.Handler {
 func (s *Service) Projects(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	err := s.store.View(ctx, func(tx meta.Tx) error {
-		after := ""
-		for {
-			page, err := tx.Repositories().List(after, 512)
-			if err != nil {
-				return err
-			}
-			for _, r := range page {
-				seen[naming.ProjectOf(r)] = true
-			}
-			if len(page) < 512 {
-				break
-			}
-			after = page[len(page)-1]
+		repos, err := meta.RepositoriesWithPrefix(tx, "")
+		if err != nil {
+			return err
 		}
-		return eachPrefix(tx.Records(Kind), "shard/", func(rec meta.Record) error {
+		for _, r := range repos {
+			seen[naming.ProjectOf(r)] = true
+		}
+		return forEach(tx.Records(Kind), "shard/", func(rec meta.Record) error {
 			project, _, _ := strings.Cut(strings.TrimPrefix(rec.Key, "shard/"), "/")
 			seen[project] = true
 			return nil

@@ -80,7 +80,7 @@ func (s *Service) recomputeIn(ctx context.Context, tx meta.Tx, project string, f
 	marks, holders := tx.Records(Kind), tx.Records(Kind)
 	var fixes []func() error
 	seen := map[digest.Digest]bool{}
-	if err := eachPrefix(marks, markPrefix(project), func(rec meta.Record) error {
+	if err := forEach(marks, markPrefix(project), func(rec meta.Record) error {
 		d := digest.Digest(strings.TrimPrefix(rec.Key, markPrefix(project)))
 		seen[d] = true
 		var mk mark
@@ -109,7 +109,7 @@ func (s *Service) recomputeIn(ctx context.Context, tx meta.Tx, project string, f
 		}
 	}
 	found := map[string]bool{}
-	if err := eachPrefix(holders, holdersOf(project), func(rec meta.Record) error {
+	if err := forEach(holders, holdersOf(project), func(rec meta.Record) error {
 		found[rec.Key] = true
 		if !t.holders[rec.Key] {
 			rep.HoldersWrong++
@@ -163,28 +163,18 @@ func (s *Service) recomputeIn(ctx context.Context, tx meta.Tx, project string, f
 
 func putMark(r meta.Records, key string, size int64) error { return r.Put(key, markValue(size)) }
 
-// eachPrefix calls fn for every record of r whose key starts with prefix.
-func eachPrefix(r meta.Records, prefix string, fn func(meta.Record) error) error {
-	after := prefix
-	for {
-		page, err := r.List(after, 512)
-		if err != nil {
+// forEach calls fn for every record of r whose key starts with prefix.
+func forEach(r meta.Records, prefix string, fn func(meta.Record) error) error {
+	recs, err := meta.RecordsWithPrefix(r, prefix, 0)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if err := fn(rec); err != nil {
 			return err
 		}
-		n := len(page)
-		for _, rec := range page {
-			if !strings.HasPrefix(rec.Key, prefix) {
-				return nil
-			}
-			if err := fn(rec); err != nil {
-				return err
-			}
-		}
-		if n < 512 {
-			return nil
-		}
-		after = page[n-1].Key
 	}
+	return nil
 }
 
 // readTruth reads what project holds from its repositories: the
@@ -197,25 +187,11 @@ func readTruth(tx meta.Tx, project string) (truth, error) {
 	} else if !errors.Is(err, meta.ErrNotFound) {
 		return t, err
 	}
-	after := project + "/"
-	for {
-		page, err := tx.Repositories().List(after, 512)
-		if err != nil {
-			return t, err
-		}
-		stop := len(page) < 512
-		for _, r := range page {
-			if !strings.HasPrefix(r, project+"/") {
-				stop = true
-				break
-			}
-			repos = append(repos, r)
-			after = r
-		}
-		if stop {
-			break
-		}
+	under, err := meta.RepositoriesWithPrefix(tx, project+"/")
+	if err != nil {
+		return t, err
 	}
+	repos = append(repos, under...)
 	for _, repo := range repos {
 		if err := readRepoTruth(tx, project, repo, &t); err != nil {
 			return t, err

@@ -197,35 +197,15 @@ func (s *Service) DeleteProject(tx meta.Tx, project string, _ time.Time) error {
 		return err
 	}
 	for _, prefix := range []string{shardPrefix(project), markPrefix(project), holdersOf(project)} {
-		for {
-			page, err := listPrefix(r, prefix, 256)
-			if err != nil {
+		recs, err := meta.RecordsWithPrefix(r, prefix, 0)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if err := r.Delete(rec.Key); err != nil {
 				return err
-			}
-			if len(page) == 0 {
-				break
-			}
-			for _, rec := range page {
-				if err := r.Delete(rec.Key); err != nil {
-					return err
-				}
 			}
 		}
 	}
 	return nil
-}
-
-// listPrefix lists up to limit records of r whose keys start with
-// prefix, in key order.
-func listPrefix(r meta.Records, prefix string, limit int) ([]meta.Record, error) {
-	page, err := r.List(prefix, limit)
-	if err != nil {
-		return nil, err
-	}
-	for i, rec := range page {
-		if len(rec.Key) < len(prefix) || rec.Key[:len(prefix)] != prefix {
-			return page[:i], nil
-		}
-	}
-	return page, nil
 }

@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -182,7 +183,7 @@ func planRepo(repo string, arts []artifactInfo, rules []Rule, now time.Time, isI
 			}
 		}
 	}
-	for _, d := range sortedKeys(kept) {
+	for _, d := range slices.Sorted(maps.Keys(kept)) {
 		walk(d)
 	}
 	for _, a := range arts {
@@ -191,16 +192,6 @@ func planRepo(repo string, arts []artifactInfo, rules []Rule, now time.Time, isI
 		}
 	}
 	return plan, nil
-}
-
-// sortedKeys returns the keys of m, sorted, so walks are deterministic.
-func sortedKeys(m map[digest.Digest]bool) []digest.Digest {
-	out := make([]digest.Digest, 0, len(m))
-	for d := range m {
-		out = append(out, d)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // keeps is what rule r keeps of the artifacts it selected.

@@ -16,6 +16,7 @@ import (
 	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/metatest"
 	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/retention"
 )
@@ -33,26 +34,6 @@ type fixture struct {
 	wantDeleted []string
 }
 
-func put(t *testing.T, s meta.Store, repo string, m meta.Manifest, tags ...string) {
-	t.Helper()
-	if err := s.Update(t.Context(), func(tx meta.Tx) error {
-		if _, _, err := tx.Repositories().Ensure(repo); err != nil {
-			return err
-		}
-		if err := tx.Manifests().Put(repo, m); err != nil {
-			return err
-		}
-		for _, tag := range tags {
-			if err := tx.Tags().Put(repo, tag, m.Digest); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func manifest(name string, pushed time.Time) meta.Manifest {
 	return meta.Manifest{Digest: digest.FromString(name), MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 10, PushedAt: pushed}
 }
@@ -64,7 +45,7 @@ func manifest(name string, pushed time.Time) meta.Manifest {
 func newFixture(t *testing.T, s meta.Store) fixture {
 	f := fixture{repo: "team/app", byName: map[string]digest.Digest{}}
 	add := func(name string, m meta.Manifest, tags ...string) {
-		put(t, s, f.repo, m, tags...)
+		metatest.Put(t, s, f.repo, m, tags...)
 		f.byName[name] = m.Digest
 	}
 	c1, c2 := manifest("child 1", day(0)), manifest("child 2", day(0))
@@ -284,7 +265,7 @@ func TestDryRunMatchesTheRealRun(t *testing.T) {
 func TestLatestPushedKeepsThree(t *testing.T) {
 	e := newEnv(t, teststores.Open)
 	for i := 1; i <= 10; i++ {
-		put(t, e.store, "team/web", manifest(fmt.Sprint("web ", i), day(i)), fmt.Sprint("r", i))
+		metatest.Put(t, e.store, "team/web", manifest(fmt.Sprint("web ", i), day(i)), fmt.Sprint("r", i))
 	}
 	if _, err := e.svc.SetPolicy(t.Context(), rainbond("team")); err != nil {
 		t.Fatal(err)
@@ -310,7 +291,7 @@ func TestTemplates(t *testing.T) {
 	e := newEnv(t, teststores.Open)
 	ctx := t.Context()
 	for i := 1; i <= 5; i++ {
-		put(t, e.store, "team/t", manifest(fmt.Sprint("t ", i), day(i*3)), fmt.Sprint("t", i))
+		metatest.Put(t, e.store, "team/t", manifest(fmt.Sprint("t ", i), day(i*3)), fmt.Sprint("t", i))
 	}
 	d := func(i int) digest.Digest { return digest.FromString(fmt.Sprint("t ", i)) }
 	now := day(20)

@@ -3,7 +3,7 @@ package retention
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/berthreg/berth/immutable"
@@ -63,7 +63,7 @@ type Rule struct {
 // Check reports what is wrong with r, naming the field.
 func (r Rule) Check() error {
 	switch {
-	case !contains(templates, r.Template):
+	case !slices.Contains(templates, r.Template):
 		return fmt.Errorf("%w: template: %q is not one of %v", ErrInvalid, r.Template, templates)
 	case r.Template != Always && (r.Count < 1 || r.Count > 100000):
 		return fmt.Errorf("%w: count: %d is not between 1 and 100000", ErrInvalid, r.Count)
@@ -73,19 +73,10 @@ func (r Rule) Check() error {
 		s     immutable.Selector
 	}{{"repositories", r.Repositories}, {"tags", r.Tags}} {
 		if err := sel.s.Check(sel.field); err != nil {
-			return fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), immutable.ErrInvalid.Error()+": "))
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Policy is a project's retention policy.

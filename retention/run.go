@@ -246,7 +246,7 @@ func (s *Service) Plan(ctx context.Context, project string) ([]RepoPlan, error) 
 		if err != nil {
 			return notFound(err, "retention policy of project "+project)
 		}
-		repos, err := projectRepositories(tx, project)
+		repos, err := meta.RepositoriesWithPrefix(tx, project+"/")
 		if err != nil {
 			return err
 		}
@@ -283,28 +283,6 @@ func (p Policy) rulesFor(repo string) []Rule {
 		}
 	}
 	return out
-}
-
-// projectRepositories lists the repositories of project.
-func projectRepositories(tx meta.Tx, project string) ([]string, error) {
-	var out []string
-	after := project + "/"
-	for {
-		page, err := tx.Repositories().List(after, 512)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range page {
-			if len(r) <= len(project)+1 || r[:len(project)+1] != project+"/" {
-				return out, nil
-			}
-			out = append(out, r)
-		}
-		if len(page) < 512 {
-			return out, nil
-		}
-		after = page[len(page)-1]
-	}
 }
 
 // apply deletes plan's manifests in batches, each only if it still has

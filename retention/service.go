@@ -135,23 +135,13 @@ func (s *Service) DeleteProject(tx meta.Tx, project string, _ time.Time) error {
 		return err
 	}
 	r := tx.Records(executions.Kind)
-	for {
-		page, err := r.List(project+"/", 256)
-		if err != nil {
+	recs, err := meta.RecordsWithPrefix(r, project+"/", 0)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if err := r.Delete(rec.Key); err != nil {
 			return err
-		}
-		n := 0
-		for _, rec := range page {
-			if len(rec.Key) <= len(project)+1 || rec.Key[:len(project)+1] != project+"/" {
-				break
-			}
-			if err := r.Delete(rec.Key); err != nil {
-				return err
-			}
-			n++
-		}
-		if n == 0 {
-			break
 		}
 	}
 	return generation.Bump(tx, Generation)

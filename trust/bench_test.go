@@ -12,6 +12,7 @@ import (
 	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/internal/testbolt"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/metatest"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage/memory"
 	"github.com/berthreg/berth/trust"
@@ -52,7 +53,7 @@ func BenchmarkManifestGET(b *testing.B) {
 			body := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`)
 			d := digest.FromBytes(body)
 			e.blob(b, body)
-			e.put(b, "team/app", meta.Manifest{Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json", Size: int64(len(body))}, "v1")
+			metatest.Put(b, e.store, "team/app", meta.Manifest{Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json", Size: int64(len(body))}, "v1")
 			e.signBundle(b, signer, "team/app", d)
 			if mode != "off" {
 				if _, err := svc.SetSettings(b.Context(), trust.Settings{Project: "team", Enabled: true, Keys: []string{pub}}); err != nil {

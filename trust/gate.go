@@ -12,6 +12,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/internal/fillcache"
 
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
@@ -66,24 +67,15 @@ func (s *Service) Hooks(exempt func(ctx context.Context, ev *registry.Event) boo
 
 // settingsFor returns project's settings, from the cache when it is live.
 func (s *Service) settingsFor(ctx context.Context, project string) (Settings, error) {
-	caching := s.live.Load()
-	var epoch uint64
-	if caching {
-		if st, ok := s.settings.Get(project); ok {
-			return st, nil
-		}
-		epoch = s.settings.Epoch()
-	}
-	var st Settings
-	err := s.store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		st, err = settingsIn(tx, project)
-		return err
+	return fillcache.Through(s.settings, &s.live, project, func() (Settings, error) {
+		var st Settings
+		err := s.store.View(ctx, func(tx meta.Tx) error {
+			var err error
+			st, err = settingsIn(tx, project)
+			return err
+		})
+		return st, err
 	})
-	if err == nil && caching {
-		s.settings.Put(epoch, project, st)
-	}
-	return st, err
 }
 
 // Check decides a pull of manifest d of repo: nil when its project does

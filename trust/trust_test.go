@@ -24,6 +24,7 @@ import (
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/meta/metatest"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/storage"
@@ -53,26 +54,6 @@ func (e *env) blob(t testing.TB, b []byte) digest.Digest {
 		t.Fatal(err)
 	}
 	return d
-}
-
-func (e *env) put(t testing.TB, repo string, m meta.Manifest, tags ...string) {
-	t.Helper()
-	if err := e.store.Update(t.Context(), func(tx meta.Tx) error {
-		if _, _, err := tx.Repositories().Ensure(repo); err != nil {
-			return err
-		}
-		if err := tx.Manifests().Put(repo, m); err != nil {
-			return err
-		}
-		for _, tag := range tags {
-			if err := tx.Tags().Put(repo, tag, m.Digest); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func newKey(t testing.TB) (signature.Signer, string) {
@@ -106,7 +87,7 @@ func (e *env) signLegacy(t *testing.T, s signature.Signer, repo string, d digest
 		"mediaType": cosign.SimpleSigningType, "digest": pd, "size": len(payload),
 		"annotations": map[string]string{cosign.SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)}}}})
 	md := e.blob(t, raw)
-	e.put(t, repo, meta.Manifest{Digest: md, Size: int64(len(raw)), Layers: []meta.Descriptor{{MediaType: cosign.SimpleSigningType, Digest: pd}}},
+	metatest.Put(t, e.store, repo, meta.Manifest{Digest: md, Size: int64(len(raw)), Layers: []meta.Descriptor{{MediaType: cosign.SimpleSigningType, Digest: pd}}},
 		naming.AttachmentTags(d)[0])
 }
 
@@ -121,7 +102,7 @@ func (e *env) signBundle(t testing.TB, s signature.Signer, repo string, d digest
 	b, _ := json.Marshal(map[string]any{"mediaType": cosign.BundleType,
 		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": "k"}}, "dsseEnvelope": json.RawMessage(envl)})
 	bd := e.blob(t, b)
-	e.put(t, repo, meta.Manifest{Digest: digest.FromString("bundle manifest " + d.String() + string(b)), Size: 1, Subject: d,
+	metatest.Put(t, e.store, repo, meta.Manifest{Digest: digest.FromString("bundle manifest " + d.String() + string(b)), Size: 1, Subject: d,
 		ArtifactType: cosign.BundleType, Layers: []meta.Descriptor{{MediaType: cosign.BundleType, Digest: bd}}})
 }
 
@@ -166,7 +147,7 @@ func TestGate(t *testing.T) {
 		stranger, strangerPub := newKey(t)
 		img := func(name string) meta.Manifest {
 			m := meta.Manifest{Digest: digest.FromString(name), Size: 10}
-			e.put(t, "team/app", m, name)
+			metatest.Put(t, e.store, "team/app", m, name)
 			return m
 		}
 		legacy, bundled, unsigned, foreign := img("legacy"), img("bundled"), img("unsigned"), img("foreign")

@@ -2,19 +2,13 @@ package guard
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
-	"github.com/berthreg/berth/auth/token"
 	"github.com/berthreg/berth/meta/bolt"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage/memory"
@@ -24,19 +18,7 @@ import (
 // request: from a basic login's account, and for a bearer token from its
 // scope, then from its subject's account when WithPrincipals finds it.
 func TestEventAllows(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := token.NewIssuer(key, "berth-token", 5*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kid, pub := iss.PublicKey()
-	ver, err := token.NewVerifier("berth-token", "berth-registry", map[string]crypto.PublicKey{kid: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss, ver := newTokens(t)
 	az, err := rbac.New(projects{"team": false})
 	if err != nil {
 		t.Fatal(err)

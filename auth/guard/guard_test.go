@@ -60,7 +60,9 @@ type env struct {
 	handler http.Handler
 }
 
-func newEnv(t *testing.T) env {
+// newTokens makes a token issuer and the verifier of its tokens, for
+// the service "berth-registry".
+func newTokens(t testing.TB) (*token.Issuer, *token.Verifier) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -75,6 +77,12 @@ func newEnv(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return iss, ver
+}
+
+func newEnv(t *testing.T) env {
+	t.Helper()
+	iss, ver := newTokens(t)
 	az, err := rbac.New(projects{"team": false, "public": true})
 	if err != nil {
 		t.Fatal(err)

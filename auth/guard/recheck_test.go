@@ -2,18 +2,12 @@ package guard
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
-	"github.com/berthreg/berth/auth/token"
 	"github.com/berthreg/berth/registry"
 )
 
@@ -23,19 +17,7 @@ import (
 // loses access at once, while subjects that are no account keep what
 // their token grants.
 func TestRecheckTokens(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := token.NewIssuer(key, "berth-token", 5*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kid, pub := iss.PublicKey()
-	ver, err := token.NewVerifier("berth-token", "berth-registry", map[string]crypto.PublicKey{kid: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss, ver := newTokens(t)
 	az, err := rbac.New(projects{"team": false})
 	if err != nil {
 		t.Fatal(err)

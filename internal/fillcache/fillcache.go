@@ -87,3 +87,22 @@ func ResetOn[K comparable, V any](c *Cache[K, V], live *atomic.Bool, w *generati
 	}
 	return nil
 }
+
+// Through returns k's value from c when live is set (see ResetOn) and c
+// holds it; otherwise it reads it with read and, when live was set,
+// keeps it under the epoch taken before the read.
+func Through[K comparable, V any](c *Cache[K, V], live *atomic.Bool, k K, read func() (V, error)) (V, error) {
+	caching := live.Load()
+	var epoch uint64
+	if caching {
+		if v, ok := c.Get(k); ok {
+			return v, nil
+		}
+		epoch = c.Epoch()
+	}
+	v, err := read()
+	if err == nil && caching {
+		c.Put(epoch, k, v)
+	}
+	return v, err
+}

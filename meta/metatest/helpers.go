@@ -285,23 +285,36 @@ func viewSettled(t *testing.T, s meta.Store, what string, fn func(meta.Tx) (bool
 	}
 }
 
+// Put creates repository repo in s (if need be), puts manifest record m
+// in it and points tags at it, in one transaction, failing the test on
+// error: a fixture for the tests of features over the store.
+func Put(t testing.TB, s meta.Store, repo string, m meta.Manifest, tags ...string) {
+	t.Helper()
+	err := s.Update(context.Background(), func(tx meta.Tx) error {
+		if _, _, err := tx.Repositories().Ensure(repo); err != nil {
+			return err
+		}
+		if err := tx.Manifests().Put(repo, m); err != nil {
+			return err
+		}
+		for _, tag := range tags {
+			if err := tx.Tags().Put(repo, tag, m.Digest); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("metatest: put %s@%s: %v", repo, m.Digest, err)
+	}
+}
+
 // Tagged creates repository repo in s (if need be) with a manifest
 // record whose digest is that of "repo:tag", tagged tag, and returns the
 // digest: a fixture for tests of tag resolution.
 func Tagged(t testing.TB, s meta.Store, repo, tag string) digest.Digest {
 	t.Helper()
 	d := digest.FromString(repo + ":" + tag)
-	err := s.Update(context.Background(), func(tx meta.Tx) error {
-		if _, _, err := tx.Repositories().Ensure(repo); err != nil {
-			return err
-		}
-		if err := tx.Manifests().Put(repo, meta.Manifest{Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json"}); err != nil {
-			return err
-		}
-		return tx.Tags().Put(repo, tag, d)
-	})
-	if err != nil {
-		t.Fatalf("metatest: tag %s:%s: %v", repo, tag, err)
-	}
+	Put(t, s, repo, meta.Manifest{Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json"}, tag)
 	return d
 }

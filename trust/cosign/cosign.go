@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -105,7 +107,7 @@ func VerifyBundle(bundleJSON []byte, d digest.Digest, keys []Key) error {
 	policy := verify.NewPolicy(verify.WithArtifactDigest(d.Algorithm().String(), want), verify.WithKey())
 	var last error
 	for _, k := range keys {
-		key := root.NewExpiringKey(k.verifier, timeZero, timeZero)
+		key := root.NewExpiringKey(k.verifier, time.Time{}, time.Time{}) // no validity bounds
 		material := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) { return key, nil })
 		v, err := verify.NewVerifier(material, verify.WithNoObserverTimestamps())
 		if err != nil {
@@ -125,5 +127,5 @@ func digestBytes(d digest.Digest) ([]byte, error) {
 	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnverified, err)
 	}
-	return hexBytes(d.Encoded())
+	return hex.DecodeString(d.Encoded())
 }
