@@ -102,10 +102,12 @@ SCAN_OSV_DB := $(CURDIR)/scan/builtin/testdata/osv
 
 # The webhook test's receiver listens on loopback: BERTH_OUTBOUND_ALLOW lets
 # deliveries reach it (the server refuses internal addresses by default).
+# scripts/keyless.sh gives the server a trusted root of a private
+# certificate authority, for the keyless content trust test.
 e2e: build tools
 	BERTH_ADMIN_PASSWORD=$(TEST_ADMIN_PASSWORD) BERTH_CREATE_PROJECTS_ON_PUSH=true BERTH_E2E_BIG=1 BERTH_SCAN_OSV_DB=$(SCAN_OSV_DB) \
-		BERTH_OUTBOUND_ALLOW=127.0.0.0/8,::1 \
-		scripts/serve.sh $(BIN)/registry -- env BERTH_E2E_USER=admin BERTH_E2E_PASSWORD=$(TEST_ADMIN_PASSWORD) \
+		BERTH_OUTBOUND_ALLOW=127.0.0.0/8,::1 BERTH_TOOLS=$(TOOLS) \
+		scripts/keyless.sh -- scripts/serve.sh $(BIN)/registry -- env BERTH_E2E_USER=admin BERTH_E2E_PASSWORD=$(TEST_ADMIN_PASSWORD) \
 		sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
 
 # The same suites with blobs on S3 (a real MinIO on loopback), 512 MiB layer
@@ -140,8 +142,8 @@ conformance-postgres: build
 e2e-postgres: build tools
 	scripts/postgres.sh -- env BERTH_METADATA_DRIVER=postgres \
 		BERTH_ADMIN_PASSWORD=$(TEST_ADMIN_PASSWORD) BERTH_CREATE_PROJECTS_ON_PUSH=true BERTH_E2E_BIG=1 BERTH_SCAN_OSV_DB=$(SCAN_OSV_DB) \
-		BERTH_OUTBOUND_ALLOW=127.0.0.0/8,::1 \
-		scripts/serve.sh $(BIN)/registry -- env BERTH_E2E_USER=admin BERTH_E2E_PASSWORD=$(TEST_ADMIN_PASSWORD) \
+		BERTH_OUTBOUND_ALLOW=127.0.0.0/8,::1 BERTH_TOOLS=$(TOOLS) \
+		scripts/keyless.sh -- scripts/serve.sh $(BIN)/registry -- env BERTH_E2E_USER=admin BERTH_E2E_PASSWORD=$(TEST_ADMIN_PASSWORD) \
 		sh -c 'e2e/run.sh "$$BERTH_REGISTRY"'
 
 # Three instances of the example server on one PostgreSQL database and one

@@ -14,11 +14,21 @@ import (
 func WithTrust(s *trust.Service) Option { return func(h *Handler) { h.trust = s } }
 
 // trustJSON is a project's content trust settings: whether pulls need a
-// cosign signature, and the PEM public keys one must verify with.
+// cosign signature, the PEM public keys one may verify with, and the
+// keyless identities one may come from.
 type trustJSON struct {
-	Enabled   bool      `json:"enabled"`
-	Keys      []string  `json:"keys"`
-	UpdatedAt time.Time `json:"update_time,omitzero"`
+	Enabled    bool           `json:"enabled"`
+	Keys       []string       `json:"keys"`
+	Identities []identityJSON `json:"identities"`
+	UpdatedAt  time.Time      `json:"update_time,omitzero"`
+}
+
+// identityJSON is a keyless signer: an OIDC issuer, and the certificate
+// subject exactly or an expression it must match whole.
+type identityJSON struct {
+	Issuer        string `json:"issuer"`
+	Subject       string `json:"subject,omitempty"`
+	SubjectRegExp string `json:"subject_regexp,omitempty"`
 }
 
 func (h *Handler) trustFor(r *http.Request, p auth.Principal, action string) (*trust.Service, string, error) {
@@ -41,11 +51,14 @@ func (h *Handler) getTrust(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	keys := st.Keys
-	if keys == nil {
-		keys = []string{}
+	out := trustJSON{Enabled: st.Enabled, Keys: st.Keys, Identities: []identityJSON{}, UpdatedAt: st.UpdatedAt}
+	if out.Keys == nil {
+		out.Keys = []string{}
 	}
-	writeJSON(w, http.StatusOK, trustJSON{Enabled: st.Enabled, Keys: keys, UpdatedAt: st.UpdatedAt})
+	for _, id := range st.Identities {
+		out.Identities = append(out.Identities, identityJSON(id))
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -58,7 +71,11 @@ func (h *Handler) setTrust(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if _, err := svc.SetSettings(r.Context(), trust.Settings{Project: project, Enabled: req.Enabled, Keys: req.Keys}); err != nil {
+	st := trust.Settings{Project: project, Enabled: req.Enabled, Keys: req.Keys}
+	for _, id := range req.Identities {
+		st.Identities = append(st.Identities, trust.Identity(id))
+	}
+	if _, err := svc.SetSettings(r.Context(), st); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

@@ -43,6 +43,8 @@ type Config struct {
 	Scan ScanConfig `yaml:"scan"`
 	// Quota sets the projects' storage quotas.
 	Quota QuotaConfig `yaml:"quota"`
+	// Trust configures content trust's keyless verification.
+	Trust TrustConfig `yaml:"trust"`
 	// Outbound says which internal addresses the server's own calls
 	// (webhooks, replication endpoints, scanner adapters) may reach.
 	Outbound OutboundConfig `yaml:"outbound"`

@@ -103,6 +103,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.num("BERTH_QUOTA_DEFAULT_LIMIT", &c.Quota.DefaultLimit)
 	e.num32("BERTH_QUOTA_WARN_AT", &c.Quota.WarnAt)
 	e.str("BERTH_QUOTA_RECOMPUTE_SCHEDULE", &c.Quota.RecomputeSchedule)
+	e.str("BERTH_TRUST_TRUSTED_ROOT", &c.Trust.TrustedRoot)
 	sc := &c.Scan
 	e.str("BERTH_SCAN_OSV_DB", &sc.OSVDB)
 	e.optFlag("BERTH_SCAN_BUILTIN", &sc.Builtin)

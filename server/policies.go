@@ -15,7 +15,6 @@ import (
 	"github.com/berthreg/berth/retention"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/trust"
-	"github.com/berthreg/berth/trust/cosign"
 )
 
 // policies are the artifact policies enforced in the metadata store's
@@ -61,7 +60,11 @@ func openPolicies(cfg Config, raw meta.Store, driver storage.Driver, watcher *ge
 	if p.pulls, err = retention.NewPullTimes(raw, retention.WithPullLogger(logger)); err != nil {
 		return p, err
 	}
-	if p.trust, err = trust.New(raw, driver, cosign.Verifier{}, trust.WithWatcher(watcher)); err != nil {
+	verifier, err := cfg.Trust.verifier()
+	if err != nil {
+		return p, err
+	}
+	if p.trust, err = trust.New(raw, driver, verifier, trust.WithWatcher(watcher)); err != nil {
 		return p, err
 	}
 	p.cleanups = append(p.cleanups, p.trust.DeleteProject)

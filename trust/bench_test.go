@@ -16,7 +16,6 @@ import (
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/storage/memory"
 	"github.com/berthreg/berth/trust"
-	"github.com/berthreg/berth/trust/cosign"
 )
 
 // BenchmarkManifestGET serves GETs of a signed manifest by tag through
@@ -44,7 +43,7 @@ func BenchmarkManifestGET(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			svc, err := trust.New(e.store, e.driver, cosign.Verifier{}, trust.WithVerifiedFor(ttl), trust.WithWatcher(w))
+			svc, err := trust.New(e.store, e.driver, keyVerifier, trust.WithVerifiedFor(ttl), trust.WithWatcher(w))
 			if err != nil {
 				b.Fatal(err)
 			}

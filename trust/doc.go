@@ -2,8 +2,9 @@
 // verified cosign signature: content trust, checking that a signature
 // verifies with a key the project trusts, not merely that one exists.
 //
-// A project's Settings hold whether trust is enforced and the PEM public
-// keys (ECDSA, RSA, Ed25519) a signature must verify with. With it on, a
+// A project's Settings hold whether trust is enforced, the PEM public
+// keys (ECDSA, RSA, Ed25519) a signature may verify with, and the keyless
+// identities it may come from. With it on, a
 // manifest GET (Service.Hooks' BeforePull) is let through only when the
 // manifest has a signature that verifies with one of those keys, in
 // either of cosign's forms: the legacy "sha256-<hex>.sig" tag (cosign v2,
@@ -35,6 +36,16 @@
 // within the watcher's bound; deleting a signature here forgets the
 // repository's results, on other instances once they expire.
 //
-// Keyless signatures (a Fulcio certificate and an identity instead of a
-// key) are not supported yet.
+// Keyless signatures (made with a short-lived certificate, from Fulcio or
+// a private certificate authority, naming an OIDC identity) count when the
+// project trusts the identity (Settings.Identities: an issuer and the
+// subject, exactly or by an anchored expression) and the verifier was
+// given a trusted root the certificate chains to (trust/cosign's
+// WithTrustedRoot); both of cosign's forms carry the certificate.
+//
+// What is not gated: signatures, attestations and SBOMs themselves (a
+// manifest without a filesystem layer that is a referrer, is pulled by a
+// cosign attachment tag, or holds only simple-signing payloads), since
+// verifying needs them and they have no signature of their own; an image
+// is gated whatever it is tagged or refers to.
 package trust

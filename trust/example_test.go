@@ -34,7 +34,11 @@ func Example() {
 	}); err != nil {
 		panic(err)
 	}
-	svc, err := trust.New(store, memory.New(), cosign.Verifier{})
+	verifier, err := cosign.NewVerifier() // cosign.WithTrustedRoot for keyless signatures
+	if err != nil {
+		panic(err)
+	}
+	svc, err := trust.New(store, memory.New(), verifier)
 	if err != nil {
 		panic(err)
 	}
@@ -51,5 +55,5 @@ P36kxOfbaIREByaRuhcVg2OZs221uwOb6rgq22nE2rt+Nw2qY9nIWDypHQ==
 	err = svc.Hooks(nil).BeforePull(ctx, &registry.Event{Action: registry.ActionPullManifest, Repository: "team/app", Manifest: &m, Request: r})
 	fmt.Println(err)
 	// Output:
-	// PROJECTPOLICYVIOLATION: content trust: team/app@sha256:7ca00ca4e3fbe20db2acf5d7c920d35309d07d70496f0380451362768ec807f5 is not signed with a key project team trusts: it has no cosign signature
+	// PROJECTPOLICYVIOLATION: content trust: team/app@sha256:7ca00ca4e3fbe20db2acf5d7c920d35309d07d70496f0380451362768ec807f5 is not signed by a key or identity project team trusts: it has no cosign signature
 }

@@ -28,6 +28,13 @@ const (
 	// SignatureAnnotation is that layer's annotation holding the
 	// signature, base64.
 	SignatureAnnotation = "dev.cosignproject.cosign/signature"
+	// CertificateAnnotation holds a keyless signature's certificate, PEM.
+	CertificateAnnotation = "dev.sigstore.cosign/certificate"
+	// ChainAnnotation holds that certificate's chain, PEM.
+	ChainAnnotation = "dev.sigstore.cosign/chain"
+	// RekorBundleAnnotation holds the transparency log's inclusion
+	// promise of the signature, JSON.
+	RekorBundleAnnotation = "dev.sigstore.cosign/bundle"
 	// BundleType is the artifact type of a Sigstore bundle attached as an
 	// OCI referrer (cosign v3), and of its layer.
 	BundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -54,6 +61,9 @@ func (s *Service) Hooks(exempt func(ctx context.Context, ev *registry.Event) boo
 			if ev.Request != nil && ev.Request.Method == http.MethodHead {
 				return nil // no content served
 			}
+			if accessory(ev) {
+				return nil // verifying needs it, and it runs nowhere
+			}
 			if ev.Allows != nil && ev.Allows(auth.ActionPush) {
 				// Who may push signs what it pushes (cosign reads the
 				// manifest it signs), and could push anything anyway.
@@ -63,6 +73,40 @@ func (s *Service) Hooks(exempt func(ctx context.Context, ev *registry.Event) boo
 		},
 		AfterDelete: func(_ context.Context, ev *registry.Event) { s.forget(ev.Repository) },
 	}
+}
+
+// accessory reports whether a pull fetches a signature, attestation or
+// SBOM rather than something to run: a manifest without a filesystem
+// layer that is a referrer, is pulled by a cosign attachment tag
+// ("sha256-<hex>.sig/.att/.sbom"), or holds only cosign signature
+// payloads. Such pulls are not gated: verifying a signature needs them
+// (an admission controller with pull-only credentials runs cosign
+// verify), and they have no signature of their own. An image is gated
+// whatever it is tagged or refers to.
+func accessory(ev *registry.Event) bool {
+	m := ev.Manifest
+	for _, l := range m.Layers {
+		if strings.HasPrefix(l.MediaType, "application/vnd.oci.image.layer.") || strings.HasPrefix(l.MediaType, "application/vnd.docker.image.rootfs.") {
+			return false
+		}
+	}
+	if m.Subject != "" {
+		return true
+	}
+	for _, tag := range ev.Tags {
+		if naming.IsAttachmentTag(tag) {
+			return true
+		}
+	}
+	if len(m.Layers) == 0 {
+		return false
+	}
+	for _, l := range m.Layers {
+		if l.MediaType != SimpleSigningType {
+			return false
+		}
+	}
+	return true
 }
 
 // settingsFor returns project's settings, from the cache when it is live.
@@ -80,7 +124,7 @@ func (s *Service) settingsFor(ctx context.Context, project string) (Settings, er
 
 // Check decides a pull of manifest d of repo: nil when its project does
 // not enforce content trust or d has a signature that verifies with one
-// of the project's keys, in either of cosign's forms (the legacy
+// of the project's keys or comes from one of its identities, in either of cosign's forms (the legacy
 // "sha256-<hex>.sig" tag, or a Sigstore bundle attached as a referrer);
 // else a 412 PROJECTPOLICYVIOLATION saying why. Each manifest pulled
 // needs its own signature: an index and the images it lists alike (cosign
@@ -91,7 +135,7 @@ func (s *Service) Check(ctx context.Context, repo string, d digest.Digest) error
 	if err != nil || !st.Enabled || s.wasVerified(repo, d) {
 		return err
 	}
-	why, err := s.verify(ctx, repo, d, st.Keys)
+	why, err := s.verify(ctx, repo, d, Signers{Keys: st.Keys, Identities: st.Identities})
 	if err != nil {
 		return err
 	}
@@ -100,12 +144,12 @@ func (s *Service) Check(ctx context.Context, repo string, d digest.Digest) error
 		return nil
 	}
 	return registry.NewError(http.StatusPreconditionFailed, registry.CodePolicyViolation,
-		"content trust: %s@%s is not signed with a key project %s trusts: %s", repo, d, project, why)
+		"content trust: %s@%s is not signed by a key or identity project %s trusts: %s", repo, d, project, why)
 }
 
-// verify looks for a signature of d in repo that verifies with keys; it
-// returns "" when one does, else why none did.
-func (s *Service) verify(ctx context.Context, repo string, d digest.Digest, keys []string) (string, error) {
+// verify looks for a signature of d in repo by one of by; it returns ""
+// when one is, else why none was.
+func (s *Service) verify(ctx context.Context, repo string, d digest.Digest, by Signers) (string, error) {
 	var legacy, bundles []meta.Manifest
 	err := s.store.View(ctx, func(tx meta.Tx) error {
 		sigTag := naming.AttachmentTags(d)[0]
@@ -136,14 +180,14 @@ func (s *Service) verify(ctx context.Context, repo string, d digest.Digest, keys
 	}
 	var reasons []string
 	for _, m := range legacy {
-		why, err := s.verifyLegacy(ctx, m, d, keys)
+		why, err := s.verifyLegacy(ctx, m, d, by)
 		if err != nil || why == "" {
 			return why, err
 		}
 		reasons = append(reasons, why)
 	}
 	for _, m := range bundles {
-		why, err := s.verifyBundle(ctx, m, d, keys)
+		why, err := s.verifyBundle(ctx, m, d, by)
 		if err != nil || why == "" {
 			return why, err
 		}
@@ -166,7 +210,7 @@ type sigManifest struct {
 
 // verifyLegacy checks the legacy signature manifest m: any of its
 // signatures verifying is enough.
-func (s *Service) verifyLegacy(ctx context.Context, m meta.Manifest, d digest.Digest, keys []string) (string, error) {
+func (s *Service) verifyLegacy(ctx context.Context, m meta.Manifest, d digest.Digest, by Signers) (string, error) {
 	raw, err := s.blob(ctx, m.Digest)
 	if err != nil {
 		return "", err
@@ -185,7 +229,9 @@ func (s *Service) verifyLegacy(ctx context.Context, m meta.Manifest, d digest.Di
 		if err != nil {
 			return "", err
 		}
-		err = s.verifier.VerifyLegacy(payload, sig, d, keys)
+		err = s.verifier.VerifyLegacy(LegacySignature{Payload: payload, Signature: sig,
+			Certificate: l.Annotations[CertificateAnnotation], Chain: l.Annotations[ChainAnnotation],
+			RekorBundle: l.Annotations[RekorBundleAnnotation]}, d, by)
 		if err == nil {
 			return "", nil
 		}
@@ -195,7 +241,7 @@ func (s *Service) verifyLegacy(ctx context.Context, m meta.Manifest, d digest.Di
 }
 
 // verifyBundle checks the bundle referrer m.
-func (s *Service) verifyBundle(ctx context.Context, m meta.Manifest, d digest.Digest, keys []string) (string, error) {
+func (s *Service) verifyBundle(ctx context.Context, m meta.Manifest, d digest.Digest, by Signers) (string, error) {
 	if len(m.Layers) == 0 {
 		return "a bundle referrer without a layer", nil
 	}
@@ -203,7 +249,7 @@ func (s *Service) verifyBundle(ctx context.Context, m meta.Manifest, d digest.Di
 	if err != nil {
 		return "", err
 	}
-	if err := s.verifier.VerifyBundle(raw, d, keys); err != nil {
+	if err := s.verifier.VerifyBundle(raw, d, by); err != nil {
 		return "its bundle " + m.Digest.Encoded()[:12] + ": " + err.Error(), nil
 	}
 	return "", nil

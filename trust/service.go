@@ -24,11 +24,15 @@ const Generation = "trust.settings"
 type Verifier interface {
 	// CheckKey reports why a PEM public key cannot be used.
 	CheckKey(pemKey string) error
-	// VerifyLegacy checks a cosign signature in its legacy form (payload,
-	// base64 signature) of manifest d against keys.
-	VerifyLegacy(payload []byte, sig string, d digest.Digest, keys []string) error
-	// VerifyBundle checks a Sigstore bundle about manifest d against keys.
-	VerifyBundle(bundle []byte, d digest.Digest, keys []string) error
+	// CheckIdentity reports why a keyless identity cannot be used (no
+	// trusted root to check certificates with, a bad expression).
+	CheckIdentity(id Identity) error
+	// VerifyLegacy checks a cosign signature in its legacy form of
+	// manifest d: it verifies when one of by signed it.
+	VerifyLegacy(sig LegacySignature, d digest.Digest, by Signers) error
+	// VerifyBundle checks a Sigstore bundle about manifest d: it verifies
+	// when one of by signed it.
+	VerifyBundle(bundle []byte, d digest.Digest, by Signers) error
 }
 
 // Service keeps the projects' content trust settings and decides pulls.
@@ -126,7 +130,7 @@ func notFound(err error, what string) error {
 // SetSettings checks and stores st (its project must exist); results
 // verified under the old settings are forgotten.
 func (s *Service) SetSettings(ctx context.Context, st Settings) (Settings, error) {
-	if err := st.check(s.verifier.CheckKey); err != nil {
+	if err := st.check(s.verifier); err != nil {
 		return st, err
 	}
 	st.UpdatedAt = s.now().UTC()

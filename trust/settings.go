@@ -20,6 +20,10 @@ type Settings struct {
 	// Keys are the PEM public keys (ECDSA, RSA, Ed25519) a signature must
 	// verify with, one of them.
 	Keys []string `json:"keys,omitempty"`
+	// Identities are the keyless signers (a certificate from the
+	// operator's trusted root naming one of them) a signature may come
+	// from instead.
+	Identities []Identity `json:"identities,omitempty"`
 	// UpdatedAt is when they were last set.
 	UpdatedAt time.Time `json:"updatedAt"`
 }
@@ -32,20 +36,30 @@ var (
 	ErrNotFound = errors.New("trust: not found")
 )
 
-// check reports what is wrong with s, naming the field; keyOK checks one
-// key.
-func (s Settings) check(keyOK func(string) error) error {
+// check reports what is wrong with s, naming the field; v checks keys
+// and identities.
+func (s Settings) check(v Verifier) error {
 	switch {
 	case len(s.Keys) > MaxKeys:
 		return fmt.Errorf("%w: keys: %d, at most %d", ErrInvalid, len(s.Keys), MaxKeys)
-	case s.Enabled && len(s.Keys) == 0:
-		return fmt.Errorf("%w: keys: content trust needs at least one public key", ErrInvalid)
+	case len(s.Identities) > MaxIdentities:
+		return fmt.Errorf("%w: identities: %d, at most %d", ErrInvalid, len(s.Identities), MaxIdentities)
+	case s.Enabled && len(s.Keys) == 0 && len(s.Identities) == 0:
+		return fmt.Errorf("%w: keys: content trust needs at least one public key or identity", ErrInvalid)
+	}
+	for i, id := range s.Identities {
+		if err := id.check(); err != nil {
+			return fmt.Errorf("%w: identities[%d].%v", ErrInvalid, i, err)
+		}
+		if err := v.CheckIdentity(id); err != nil {
+			return fmt.Errorf("%w: identities[%d]: %v", ErrInvalid, i, err)
+		}
 	}
 	for i, k := range s.Keys {
 		if len(k) > 16<<10 {
 			return fmt.Errorf("%w: keys[%d]: longer than 16 KiB", ErrInvalid, i)
 		}
-		if err := keyOK(k); err != nil {
+		if err := v.CheckKey(k); err != nil {
 			return fmt.Errorf("%w: keys[%d]: %v", ErrInvalid, i, err)
 		}
 	}

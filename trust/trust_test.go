@@ -106,6 +106,9 @@ func (e *env) signBundle(t testing.TB, s signature.Signer, repo string, d digest
 		ArtifactType: cosign.BundleType, Layers: []meta.Descriptor{{MediaType: cosign.BundleType, Digest: bd}}})
 }
 
+// keyVerifier checks signatures with keys only.
+var keyVerifier, _ = cosign.NewVerifier()
+
 func newEnv(t *testing.T, open teststores.Opener) *env {
 	t.Helper()
 	e := &env{store: open(t), driver: memory.New(), now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
@@ -115,7 +118,7 @@ func newEnv(t *testing.T, open teststores.Opener) *env {
 		t.Fatal(err)
 	}
 	var err error
-	e.svc, err = trust.New(e.store, e.driver, cosign.Verifier{}, trust.WithClock(func() time.Time { return e.now }))
+	e.svc, err = trust.New(e.store, e.driver, keyVerifier, trust.WithClock(func() time.Time { return e.now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +207,62 @@ func TestGate(t *testing.T) {
 	})
 }
 
+// pullTag is pull of m by tag.
+func pullTag(svc *trust.Service, repo, tag string, m meta.Manifest) error {
+	r := httptest.NewRequest(http.MethodGet, "/v2/"+repo+"/manifests/"+tag, nil)
+	ev := &registry.Event{Action: registry.ActionPullManifest, Repository: repo, Digest: m.Digest, Tags: []string{tag}, Manifest: &m, Request: r,
+		Allows: func(string) bool { return false }}
+	return svc.Hooks(nil).BeforePull(r.Context(), ev)
+}
+
+// Signatures, attestations and SBOMs are pulled without a signature of
+// their own (verifying needs them: an admission controller with pull-only
+// credentials runs cosign verify), but an image is gated whatever it is
+// tagged or refers to.
+func TestGateLetsAccessoriesThrough(t *testing.T) {
+	e := newEnv(t, teststores.Open)
+	signer, pub := newKey(t)
+	img := meta.Manifest{Digest: digest.FromString("image"), Size: 10}
+	metatest.Put(t, e.store, "team/app", img, "v1")
+	e.signLegacy(t, signer, "team/app", img.Digest)
+	e.signBundle(t, signer, "team/app", img.Digest)
+	if _, err := e.svc.SetSettings(t.Context(), trust.Settings{Project: "team", Enabled: true, Keys: []string{pub}}); err != nil {
+		t.Fatal(err)
+	}
+	sigTag := naming.AttachmentTags(img.Digest)[0]
+	var sig meta.Manifest
+	var refs []meta.Manifest
+	if err := e.store.View(t.Context(), func(tx meta.Tx) error {
+		d, err := tx.Tags().Get("team/app", sigTag)
+		if err != nil {
+			return err
+		}
+		if sig, err = tx.Manifests().Get("team/app", d); err != nil {
+			return err
+		}
+		refs, err = tx.Manifests().Referrers("team/app", img.Digest)
+		return err
+	}); err != nil || len(refs) != 1 {
+		t.Fatalf("signatures: %v, %d referrers", err, len(refs))
+	}
+	if err := pullTag(e.svc, "team/app", sigTag, sig); err != nil {
+		t.Errorf("the .sig manifest by its tag: %v", err)
+	}
+	if err := pull(e.svc, "team/app", sig, http.MethodGet, false); err != nil {
+		t.Errorf("the .sig manifest by digest: %v", err)
+	}
+	if err := pull(e.svc, "team/app", refs[0], http.MethodGet, false); err != nil {
+		t.Errorf("the bundle referrer: %v", err)
+	}
+	layer := meta.Descriptor{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Digest: digest.FromString("fs")}
+	disguised := meta.Manifest{Digest: digest.FromString("runnable"), Size: 10, Layers: []meta.Descriptor{layer}}
+	metatest.Put(t, e.store, "team/app", disguised, "sha256-"+img.Digest.Encoded()+".att")
+	wantRefused(t, "an image under an attachment tag", pullTag(e.svc, "team/app", "sha256-"+img.Digest.Encoded()+".att", disguised), "no cosign signature")
+	referring := meta.Manifest{Digest: digest.FromString("runnable referrer"), Size: 10, Subject: img.Digest, Layers: []meta.Descriptor{layer}}
+	metatest.Put(t, e.store, "team/app", referring)
+	wantRefused(t, "an image with a subject", pull(e.svc, "team/app", referring, http.MethodGet, false), "no cosign signature")
+}
+
 func TestSettingsChecks(t *testing.T) {
 	e := newEnv(t, teststores.Open)
 	ctx := context.Background()
@@ -216,6 +275,13 @@ func TestSettingsChecks(t *testing.T) {
 		"a bad key":  {trust.Settings{Project: "team", Enabled: true, Keys: []string{pub, "nope"}}, "keys[1]"},
 		"many keys":  {trust.Settings{Project: "team", Keys: make([]string, trust.MaxKeys+1)}, "keys"},
 		"no project": {trust.Settings{Project: "nope", Enabled: true, Keys: []string{pub}}, "project nope"},
+		"an identity without a root": {trust.Settings{Project: "team", Enabled: true,
+			Identities: []trust.Identity{{Issuer: "https://issuer.test", Subject: "dev@example.test"}}}, "identities[0]: cosign: keyless identities need a trusted root"},
+		"an identity without issuer": {trust.Settings{Project: "team", Enabled: true,
+			Identities: []trust.Identity{{Subject: "dev@example.test"}}}, "identities[0].issuer"},
+		"an identity with both subjects": {trust.Settings{Project: "team", Enabled: true,
+			Identities: []trust.Identity{{Issuer: "https://issuer.test", Subject: "a", SubjectRegExp: "b"}}}, "identities[0].subject"},
+		"many identities": {trust.Settings{Project: "team", Identities: make([]trust.Identity, trust.MaxIdentities+1)}, "identities"},
 	} {
 		if _, err := e.svc.SetSettings(ctx, c.st); err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.field)) {
 			t.Errorf("%s: %v, want an error naming %s", what, err, c.field)

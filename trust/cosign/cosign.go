@@ -66,6 +66,19 @@ type simpleSigning struct {
 	} `json:"critical"`
 }
 
+// payloadNames checks that a legacy signature's payload is about
+// manifest d.
+func payloadNames(payload []byte, d digest.Digest) error {
+	var p simpleSigning
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("%w: the payload is not cosign's: %v", ErrUnverified, err)
+	}
+	if p.Critical.Image.Digest != d.String() {
+		return fmt.Errorf("%w: it signs %q, not %s", ErrUnverified, p.Critical.Image.Digest, d)
+	}
+	return nil
+}
+
 // VerifyLegacy checks a legacy cosign signature of manifest d: payload
 // is the simple-signing layer's bytes and sig its SignatureAnnotation.
 // It verifies when sig is a signature of payload by one of keys and the
@@ -75,12 +88,8 @@ func VerifyLegacy(payload []byte, sig string, d digest.Digest, keys []Key) error
 	if err != nil {
 		return fmt.Errorf("%w: the signature is not base64", ErrUnverified)
 	}
-	var p simpleSigning
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("%w: the payload is not cosign's: %v", ErrUnverified, err)
-	}
-	if p.Critical.Image.Digest != d.String() {
-		return fmt.Errorf("%w: it signs %q, not %s", ErrUnverified, p.Critical.Image.Digest, d)
+	if err := payloadNames(payload, d); err != nil {
+		return err
 	}
 	for _, k := range keys {
 		if k.verifier.VerifySignature(bytes.NewReader(raw), bytes.NewReader(payload)) == nil {

@@ -69,9 +69,9 @@ func legacy(t *testing.T, s signature.Signer, d digest.Digest) ([]byte, string) 
 	return payload, base64.StdEncoding.EncodeToString(sig)
 }
 
-// bundleOf signs d as cosign v3 does: a DSSE envelope of an in-toto
-// statement about d, in a Sigstore bundle with a public key hint.
-func bundleOf(t *testing.T, s signature.Signer, d digest.Digest) []byte {
+// envelope is cosign v3's signature of d: a DSSE envelope of an in-toto
+// statement about d.
+func envelope(t *testing.T, s signature.Signer, d digest.Digest) []byte {
 	t.Helper()
 	statement := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{%q:%q}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`,
 		d.Algorithm(), d.Encoded())
@@ -79,6 +79,14 @@ func bundleOf(t *testing.T, s signature.Signer, d digest.Digest) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return env
+}
+
+// bundleOf signs d as cosign v3 does: a DSSE envelope of an in-toto
+// statement about d, in a Sigstore bundle with a public key hint.
+func bundleOf(t *testing.T, s signature.Signer, d digest.Digest) []byte {
+	t.Helper()
+	env := envelope(t, s, d)
 	b, err := json.Marshal(map[string]any{
 		"mediaType":            cosign.BundleType,
 		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": "test"}},

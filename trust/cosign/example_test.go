@@ -14,6 +14,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/berthreg/berth/trust"
 	"github.com/berthreg/berth/trust/cosign"
 )
 
@@ -27,9 +28,11 @@ func Example() {
 	payload := []byte(fmt.Sprintf(`{"critical":{"image":{"docker-manifest-digest":%q},"type":"cosign container image signature"}}`, image))
 	sig, _ := signer.SignMessage(bytes.NewReader(payload))
 
-	v := cosign.Verifier{}
-	fmt.Println(v.VerifyLegacy(payload, base64.StdEncoding.EncodeToString(sig), image, []string{string(pemKey)}))
-	err := v.VerifyLegacy(payload, base64.StdEncoding.EncodeToString(sig), digest.FromString("another"), []string{string(pemKey)})
+	v, _ := cosign.NewVerifier() // cosign.WithTrustedRoot for keyless signatures
+	legacy := trust.LegacySignature{Payload: payload, Signature: base64.StdEncoding.EncodeToString(sig)}
+	project := trust.Signers{Keys: []string{string(pemKey)}}
+	fmt.Println(v.VerifyLegacy(legacy, image, project))
+	err := v.VerifyLegacy(legacy, digest.FromString("another"), project)
 	fmt.Println(errors.Is(err, cosign.ErrUnverified))
 	// Output:
 	// <nil>
