@@ -124,9 +124,9 @@ func (s *Service) settingsFor(ctx context.Context, project string) (Settings, er
 
 // Check decides a pull of manifest d of repo: nil when its project does
 // not enforce content trust or d has a signature that verifies with one
-// of the project's keys or comes from one of its identities, in either of cosign's forms (the legacy
-// "sha256-<hex>.sig" tag, or a Sigstore bundle attached as a referrer);
-// else a 412 PROJECTPOLICYVIOLATION saying why. Each manifest pulled
+// of the project's keys or comes from one of its identities, in either
+// of cosign's forms (the legacy "sha256-<hex>.sig" tag, or a Sigstore
+// bundle attached as a referrer); else a 412 PROJECTPOLICYVIOLATION saying why. Each manifest pulled
 // needs its own signature: an index and the images it lists alike (cosign
 // sign --recursive signs them all).
 func (s *Service) Check(ctx context.Context, repo string, d digest.Digest) error {
