@@ -48,6 +48,7 @@ func TestDecide(t *testing.T) {
 		{"no max is one attempt", errBoom, false, 1, 0, outcomeFailed},
 		{"refused credentials at once", errDenied, false, 1, 3, outcomeFailed},
 		{"forbidden address at once", errForbidden, false, 1, 3, outcomeFailed},
+		{"a policy's refusal at once", fmt.Errorf("replication: %w", &transport.Error{StatusCode: http.StatusPreconditionFailed}), false, 1, 3, outcomeFailed},
 		{"policy gone at once", errNoPolicy, false, 1, 3, outcomeFailed},
 		{"unreachable, attempts left", errRefused, false, 1, 3, outcomeRetry},
 		{"unreachable at the last", errRefused, false, 3, 3, outcomeParked},

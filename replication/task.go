@@ -197,8 +197,9 @@ func (l *taskLog) applyTo(log []string) []string {
 }
 
 // permanentError reports a failure that a retry will not fix: the
-// registry refused the credentials or the request, the artifact is gone,
-// or the guard refuses the registry's address.
+// registry refused the credentials or the request (412: a policy of the
+// project, such as an immutable tag or content trust), the artifact is
+// gone, or the guard refuses the registry's address.
 func permanentError(err error) bool {
 	if errors.Is(err, ErrPolicy) || errors.Is(err, netguard.ErrForbiddenAddress) {
 		return true
@@ -208,7 +209,8 @@ func permanentError(err error) bool {
 		return false
 	}
 	switch terr.StatusCode {
-	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed:
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed,
+		http.StatusPreconditionFailed:
 		return true
 	}
 	return false

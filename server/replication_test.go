@@ -385,3 +385,69 @@ func TestReplicationWithDistribution(t *testing.T) {
 		t.Errorf("pull from distribution %+v", pe)
 	}
 }
+
+// TestReplicationIntoImmutableTags: replication writes through the same
+// policies as a push, even with override on. A pull into a project whose
+// v* tags are immutable creates v1; a new signature of v1's image still
+// arrives (its .sig tag moves: attachments are never immutable); once the
+// source moved v1 to another image, the task fails at once (412 is not
+// retried) and v1 stays where it was. A push replication into such a
+// project at the other server is refused the same way.
+func TestReplicationIntoImmutableTags(t *testing.T) {
+	a, b := startSite(t, nil), startSite(t, nil)
+	a.must("POST", "/projects", `{"project_name":"team"}`, 201)
+	rule := `{"action":"immutable","template":"immutable_template",
+		"tag_selectors":[{"kind":"doublestar","decoration":"matches","pattern":"v*"}],
+		"scope_selectors":{"repository":[{"kind":"doublestar","decoration":"repoMatches","pattern":"**"}]}}`
+	for _, p := range []string{"cache", "mirror"} {
+		b.must("POST", "/projects", `{"project_name":"`+p+`"}`, 201)
+		b.must("POST", "/projects/"+p+"/immutabletagrules", rule, 201)
+	}
+	old := a.push(t, "team/app:v1", 2048)
+	a.sign(t, "team/app", old)
+
+	b.endpoint("a", a.host, true)
+	b.must("POST", "/replication/policies", `{"name":"from-a","src_registry":{"name":"a"},"dest_namespace":"cache","dest_namespace_replace_count":1,
+		"filters":[{"type":"name","value":"team/app"},{"type":"tag","value":"v1"}],"trigger":{"type":"manual"},"override":true,"enabled":true}`, 201)
+	if e, _ := b.run(t, "from-a"); e.Status != "Succeed" || b.digest(t, "cache/app:v1", b.auth) != old.String() {
+		t.Fatalf("first pull %+v: cache/app:v1 at %s", e, b.digest(t, "cache/app:v1", b.auth))
+	}
+	_, newSig := a.sign(t, "team/app", old) // a new .sig manifest under v1's attachment tag
+	if e, _ := b.run(t, "from-a"); e.Status != "Succeed" {
+		t.Fatalf("pull of the new signature %+v", e)
+	}
+	if got := b.digest(t, "cache/app:sha256-"+old.Hex+".sig", b.auth); got != newSig.String() {
+		t.Errorf("attachment tag at %s, want the new signature %s", got, newSig)
+	}
+
+	moved := a.push(t, "team/app:v1", 1024)
+	e, tasks := b.run(t, "from-a")
+	if e.Status != "Failed" || len(tasks) != 1 || tasks[0].Status != "Failed" || tasks[0].Attempts != 1 {
+		t.Fatalf("pull of the moved tag: %+v %+v, want one failed attempt", e, tasks)
+	}
+	if got := b.digest(t, "cache/app:v1", b.auth); got != old.String() {
+		t.Fatalf("cache/app:v1 at %s after the refused pull, want %s (not %s)", got, old, moved)
+	}
+	log := b.must("GET", fmt.Sprintf("/replication/executions/%d/tasks/%d/log", e.ID, tasks[0].ID), "", 200)
+	if !strings.Contains(log, "immutable") {
+		t.Errorf("task log does not say why: %s", log)
+	}
+
+	// Push mode into b's immutable project.
+	a.endpoint("b", b.host, true)
+	a.must("POST", "/projects", `{"project_name":"src"}`, 201)
+	a.push(t, "src/app:v1", 1024)
+	a.must("POST", "/replication/policies", `{"name":"to-b","dest_registry":{"name":"b"},"dest_namespace":"mirror","dest_namespace_replace_count":1,
+		"filters":[{"type":"name","value":"src/app"},{"type":"tag","value":"v1"}],"trigger":{"type":"manual"},"override":true,"enabled":true}`, 201)
+	if e, _ := a.run(t, "to-b"); e.Status != "Succeed" {
+		t.Fatalf("first push %+v", e)
+	}
+	kept := b.digest(t, "mirror/app:v1", b.auth)
+	a.push(t, "src/app:v1", 512)
+	if e, _ := a.run(t, "to-b"); e.Status != "Failed" {
+		t.Errorf("push of the moved tag %+v, want Failed", e)
+	}
+	if got := b.digest(t, "mirror/app:v1", b.auth); got != kept {
+		t.Errorf("mirror/app:v1 at %s after the refused push, want %s", got, kept)
+	}
+}
