@@ -32,9 +32,11 @@ type Records interface {
 	// reads nothing it does not write: where a concurrent transaction may
 	// add keys next to these (a serializable database), learning which
 	// keys were new this way conflicts with it only on the same key, not
-	// as reading before writing would. One write, whatever the number of
-	// records. Empty keys are an error.
-	PutNew(recs []Record) ([]string, error)
+	// as reading before writing would. With the same round trip, it reads
+	// the keys in read as GetMany does (their values before the call).
+	// One statement, whatever the number of records. Empty keys in recs
+	// are an error.
+	PutNew(recs []Record, read ...string) (stored []string, values map[string][]byte, err error)
 	// Delete removes key; ErrNotFound if absent.
 	Delete(key string) error
 	// List returns up to limit records with keys sorting after "after", in

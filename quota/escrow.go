@@ -16,13 +16,13 @@ import (
 	"github.com/berthreg/berth/meta"
 )
 
-// account counts one transaction's changes to usage. shard is the part
+// account counts one transaction's changes to usage. part is the part
 // of each project's counter the transaction adds to and takes from.
 type account struct {
-	s     *Service
-	ctx   context.Context
-	tx    meta.Tx
-	shard int
+	s    *Service
+	ctx  context.Context
+	tx   meta.Tx
+	part *partLease
 	// repo and digest name the manifest being charged for, for events.
 	repo   string
 	digest digest.Digest
@@ -61,15 +61,18 @@ func shardsIn(tx meta.Tx, project string) (shards, error) {
 	return all, nil
 }
 
+// shard is the index of the transaction's usage part.
+func (a *account) shard() int { return a.part.index() }
+
 func (a *account) getShard(project string) (shard, error) {
-	raw, err := a.tx.Records(Kind).Get(shardKey(project, a.shard))
+	raw, err := a.tx.Records(Kind).Get(shardKey(project, a.shard()))
 	if errors.Is(err, meta.ErrNotFound) {
 		return shard{}, nil
 	}
 	if err != nil {
 		return shard{}, err
 	}
-	return decodeShard(shardKey(project, a.shard), raw)
+	return decodeShard(shardKey(project, a.shard()), raw)
 }
 
 // decodeShard decodes the usage part stored under key (nil: none yet).
@@ -99,7 +102,7 @@ func (a *account) putShard(project string, i int, sh shard) error {
 func (a *account) charge(project string, n int64, repo string, d digest.Digest, lim Limit, sh shard) error {
 	if lim.Bytes == Unlimited || (sh.Limit == lim.Bytes && sh.Used+n <= sh.Allot) {
 		sh.Used += n
-		return a.putShard(project, a.shard, sh)
+		return a.putShard(project, a.shard(), sh)
 	}
 	a.repo, a.digest = repo, d
 	_, err := a.rebalance(project, lim, n)
@@ -117,7 +120,7 @@ func (a *account) release(project string, n int64) error {
 		return err
 	}
 	sh.Used -= n
-	return a.putShard(project, a.shard, sh)
+	return a.putShard(project, a.shard(), sh)
 }
 
 // rebalance reads every usage part of project, refuses to add n bytes
@@ -151,9 +154,9 @@ func (a *account) rebalance(project string, lim Limit, n int64) (int64, error) {
 	for i := range all {
 		count = max(count, i+1)
 	}
-	mine := all[a.shard]
+	mine := all[a.shard()]
 	mine.Used += n
-	all[a.shard] = mine
+	all[a.shard()] = mine
 	free := max(0, boundary-after)
 	if lim.Bytes == Unlimited {
 		free = 0
@@ -162,7 +165,7 @@ func (a *account) rebalance(project string, lim Limit, n int64) (int64, error) {
 	for i := range count {
 		sh := all[i]
 		sh.Allot, sh.Limit = sh.Used+per, lim.Bytes
-		if i == a.shard {
+		if i == a.shard() {
 			sh.Allot += extra
 		}
 		if err := a.putShard(project, i, sh); err != nil {

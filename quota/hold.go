@@ -66,8 +66,8 @@ func (h held) sizeIn(tx meta.Tx, repo string) (size int64, stored bool, err erro
 // reading the others: concurrent pushes of a project insert marks next
 // to those they look up, and on a serializable database reading them
 // first would make those pushes conflict (see meta.Records.PutNew). The
-// project's limit and the transaction's usage part are read, in one
-// read, only when the push adds something.
+// project's limit and the transaction's usage part are read in the same
+// statement.
 func (a *account) hold(repo string, m meta.Manifest) error {
 	project := naming.ProjectOf(repo)
 	marks := a.tx.Records(Kind)
@@ -78,8 +78,10 @@ func (a *account) hold(repo string, m meta.Manifest) error {
 		recs = append(recs, meta.Record{Key: markKey(project, h.digest), Value: markValue(h.size)},
 			meta.Record{Key: holderKey(project, h.digest, repo, m.Digest), Value: present})
 	}
-	// One write: the marks that are new, and m's holder records.
-	stored, err := marks.PutNew(recs)
+	// One statement: the marks that are new, m's holder records, and the
+	// read of the project's limit and the transaction's usage part.
+	lk, sk := limitKey(project), shardKey(project, a.shard())
+	stored, read, err := marks.PutNew(recs, lk, sk)
 	if err != nil {
 		return err
 	}
@@ -115,15 +117,11 @@ func (a *account) hold(repo string, m meta.Manifest) error {
 	if added == 0 {
 		return nil
 	}
-	read, err := marks.GetMany([]string{limitKey(project), shardKey(project, a.shard)})
+	lim, err := a.s.decodeLimit(project, read[lk])
 	if err != nil {
 		return err
 	}
-	lim, err := a.s.decodeLimit(project, read[limitKey(project)])
-	if err != nil {
-		return err
-	}
-	sh, err := decodeShard(shardKey(project, a.shard), read[shardKey(project, a.shard)])
+	sh, err := decodeShard(sk, read[sk])
 	if err != nil {
 		return err
 	}

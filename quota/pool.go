@@ -33,3 +33,33 @@ func (p *shardPool) get() (int, bool) {
 
 // put gives back a part get returned with true.
 func (p *shardPool) put(i int) { p.free <- i }
+
+// partLease is the usage part one transaction adds to: taken from the
+// pool when the transaction first counts something (most transactions
+// count nothing and take none), kept across its retries, given back when
+// it ends.
+type partLease struct {
+	pool         *shardPool
+	i            int
+	taken, owned bool
+}
+
+// fixedPart is a lease of part i, not from a pool.
+func fixedPart(i int) *partLease { return &partLease{i: i, taken: true} }
+
+// index returns the leased part, taking one first if need be.
+func (l *partLease) index() int {
+	if !l.taken {
+		l.i, l.owned = l.pool.get()
+		l.taken = true
+	}
+	return l.i
+}
+
+// release gives the part back to the pool.
+func (l *partLease) release() {
+	if l.owned {
+		l.pool.put(l.i)
+		l.owned = false
+	}
+}

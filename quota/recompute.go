@@ -134,7 +134,7 @@ func (s *Service) recomputeIn(ctx context.Context, tx meta.Tx, project string, f
 			return rep, err
 		}
 	}
-	a := &account{s: s, ctx: ctx, tx: tx}
+	a := &account{s: s, ctx: ctx, tx: tx, part: fixedPart(0)}
 	for i, sh := range all {
 		sh.Used = 0
 		if i == 0 {

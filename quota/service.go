@@ -113,7 +113,7 @@ func (s *Service) SetLimit(ctx context.Context, project string, bytes int64) (Qu
 		if err := limits.In(tx).Put(lim); err != nil {
 			return err
 		}
-		a := &account{s: s, ctx: ctx, tx: tx, shard: 0}
+		a := &account{s: s, ctx: ctx, tx: tx, part: fixedPart(0)}
 		used, err := a.rebalance(project, lim, 0)
 		q = Quota{Project: project, Limit: bytes, Used: used, UpdatedAt: lim.UpdatedAt}
 		return err
@@ -136,7 +136,7 @@ func (s *Service) KeepDefault(ctx context.Context, project string) error {
 		if err := limits.In(tx).Put(lim); err != nil {
 			return err
 		}
-		_, err := (&account{s: s, ctx: ctx, tx: tx}).rebalance(project, lim, 0)
+		_, err := (&account{s: s, ctx: ctx, tx: tx, part: fixedPart(0)}).rebalance(project, lim, 0)
 		return err
 	})
 }

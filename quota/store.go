@@ -26,18 +26,16 @@ func (c countingStore) View(ctx context.Context, fn func(meta.Tx) error) error {
 }
 
 func (c countingStore) Update(ctx context.Context, fn func(meta.Tx) error) error {
-	i, owned := c.s.pool.get()
+	part := &partLease{pool: c.s.pool}
 	var refused *ExceededError
 	err := c.s.store.Update(ctx, func(tx meta.Tx) error {
-		a := &account{s: c.s, ctx: ctx, tx: tx, shard: i}
+		a := &account{s: c.s, ctx: ctx, tx: tx, part: part}
 		err := fn(countingTx{Tx: tx, a: a})
 		refused = nil
 		errors.As(err, &refused)
 		return err
 	})
-	if owned {
-		c.s.pool.put(i)
-	}
+	part.release()
 	if refused != nil {
 		c.s.recordExceeded(ctx, refused)
 	}

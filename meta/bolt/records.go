@@ -89,25 +89,27 @@ func (r records) GetMany(keys []string) (map[string][]byte, error) {
 	return out, nil
 }
 
-// PutNew stores the records whose keys hold none, returning their keys.
-func (r records) PutNew(recs []meta.Record) ([]string, error) {
+// PutNew stores the records whose keys hold none, returning their keys,
+// and the values of the keys in read as they were before.
+func (r records) PutNew(recs []meta.Record, read ...string) ([]string, map[string][]byte, error) {
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
 	if err := r.t.writable("put " + r.kind); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, rec := range recs {
 		if rec.Key == "" {
-			return nil, fmt.Errorf("meta/bolt: put %s: empty key", r.kind)
+			return nil, nil, fmt.Errorf("meta/bolt: put %s: empty key", r.kind)
 		}
 	}
-	if len(recs) == 0 {
-		return nil, nil
+	got, err := r.GetMany(read)
+	if err != nil || len(recs) == 0 {
+		return nil, got, err
 	}
 	b, err := r.bucket(true)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var stored []string
 	for _, rec := range recs {
@@ -115,11 +117,11 @@ func (r records) PutNew(recs []meta.Record) ([]string, error) {
 			continue
 		}
 		if err := b.Put([]byte(rec.Key), rec.Value); err != nil {
-			return stored, fmt.Errorf("meta/bolt: put %s %q: %w", r.kind, rec.Key, err)
+			return stored, nil, fmt.Errorf("meta/bolt: put %s %q: %w", r.kind, rec.Key, err)
 		}
 		stored = append(stored, rec.Key)
 	}
-	return stored, nil
+	return stored, got, nil
 }
 
 // Put stores value under key.

@@ -82,11 +82,15 @@ func testRecords(t *testing.T, s meta.Store) {
 	update(t, s, func(tx meta.Tx) error {
 		// PutNew stores only what is absent, once, and says which.
 		a := tx.Records("kind-a")
-		stored, err := a.PutNew([]meta.Record{{Key: "k1", Value: []byte("no")}, {Key: "n1", Value: []byte("v1")},
-			{Key: "n2", Value: []byte{}}, {Key: "n1", Value: []byte("again")}})
+		stored, read, err := a.PutNew([]meta.Record{{Key: "k1", Value: []byte("no")}, {Key: "n1", Value: []byte("v1")},
+			{Key: "n2", Value: []byte{}}, {Key: "n1", Value: []byte("again")}}, "k1", "n1", "absent", "")
 		check(t, "PutNew", err)
 		if !slices.Equal(stored, []string{"n1", "n2"}) {
 			t.Errorf("PutNew stored %q, want n1 and n2", stored)
+		}
+		// What it reads is as it was before: n1 was absent.
+		if len(read) != 1 || string(read["k1"]) != `{"v":1}` {
+			t.Errorf("PutNew read %q, want k1 alone", read)
 		}
 		if v, err := a.Get("k1"); err != nil || string(v) != `{"v":1}` {
 			t.Errorf("after PutNew, k1 = %q, %v; want it unchanged", v, err)
@@ -94,18 +98,21 @@ func testRecords(t *testing.T, s meta.Store) {
 		if v, err := a.Get("n1"); err != nil || string(v) != "v1" {
 			t.Errorf("after PutNew, n1 = %q, %v; want its first value", v, err)
 		}
-		if _, err := a.PutNew([]meta.Record{{Key: "", Value: []byte("x")}}); err == nil {
+		if _, _, err := a.PutNew([]meta.Record{{Key: "", Value: []byte("x")}}); err == nil {
 			t.Error("PutNew with an empty key succeeded")
 		}
-		if stored, err := a.PutNew(nil); err != nil || len(stored) != 0 {
-			t.Errorf("PutNew of nothing = %q, %v", stored, err)
+		if stored, read, err := a.PutNew(nil); err != nil || len(stored) != 0 || len(read) != 0 {
+			t.Errorf("PutNew of nothing = %q, %q, %v", stored, read, err)
+		}
+		if stored, read, err := a.PutNew(nil, "k1"); err != nil || len(stored) != 0 || string(read["k1"]) != `{"v":1}` {
+			t.Errorf("PutNew of nothing, reading k1 = %q, %q, %v", stored, read, err)
 		}
 		check(t, "Delete n1", a.Delete("n1"))
 		check(t, "Delete n2", a.Delete("n2"))
 		return nil
 	})
 	view(t, s, func(tx meta.Tx) error {
-		if _, err := tx.Records("kind-a").PutNew([]meta.Record{{Key: "x", Value: []byte("x")}}); !errors.Is(err, meta.ErrReadOnly) {
+		if _, _, err := tx.Records("kind-a").PutNew([]meta.Record{{Key: "x", Value: []byte("x")}}); !errors.Is(err, meta.ErrReadOnly) {
 			t.Errorf("PutNew in a View: %v, want meta.ErrReadOnly", err)
 		}
 		return nil

@@ -46,6 +46,18 @@ func (r records) Get(key string) ([]byte, error) {
 	return bytesArg(v), nil
 }
 
+// storableKeys are the keys of keys that a record can have (others hold
+// nothing).
+func storableKeys(keys []string) []string {
+	ask := make([]string, 0, len(keys))
+	for _, key := range keys {
+		if key != "" && storable(key) {
+			ask = append(ask, key)
+		}
+	}
+	return ask
+}
+
 // GetMany returns the values stored under keys, leaving out the absent:
 // one statement.
 func (r records) GetMany(keys []string) (map[string][]byte, error) {
@@ -56,12 +68,7 @@ func (r records) GetMany(keys []string) (map[string][]byte, error) {
 		return nil, err
 	}
 	out := make(map[string][]byte, len(keys))
-	var ask []string
-	for _, key := range keys {
-		if key != "" && storable(key) {
-			ask = append(ask, key)
-		}
-	}
+	ask := storableKeys(keys)
 	if len(ask) == 0 {
 		return out, nil
 	}
@@ -98,45 +105,61 @@ func (r records) Put(key string, value []byte) error {
 		ON CONFLICT (kind, key) DO UPDATE SET value = EXCLUDED.value`, r.kind, key, bytesArg(value))
 }
 
-// PutNew stores the records whose keys hold none, returning their keys:
-// one INSERT … ON CONFLICT DO NOTHING, which takes no predicate lock on
-// the keys that exist.
-func (r records) PutNew(recs []meta.Record) ([]string, error) {
+// PutNew stores the records whose keys hold none, returning their keys,
+// and reads the keys in read: one INSERT … ON CONFLICT DO NOTHING, which
+// takes no predicate lock on the keys that exist, and the read in the
+// same statement (which sees the records as they were before it).
+func (r records) PutNew(recs []meta.Record, read ...string) ([]string, map[string][]byte, error) {
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
 	if err := r.t.writable("put " + r.kind); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	keys, values := make([]string, 0, len(recs)), make([][]byte, 0, len(recs))
 	seen := make(map[string]bool, len(recs))
 	for _, rec := range recs {
 		if rec.Key == "" {
-			return nil, fmt.Errorf("meta/postgres: put %s: empty key", r.kind)
+			return nil, nil, fmt.Errorf("meta/postgres: put %s: empty key", r.kind)
 		}
 		if err := checkText(r.kind+" key", rec.Key); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !seen[rec.Key] {
 			seen[rec.Key] = true
 			keys, values = append(keys, rec.Key), append(values, bytesArg(rec.Value))
 		}
 	}
-	if len(keys) == 0 {
-		return nil, nil
+	ask := storableKeys(read)
+	got := map[string][]byte{}
+	if len(keys) == 0 && len(ask) == 0 {
+		return nil, got, nil
 	}
 	added := map[string]bool{}
 	_, err := r.t.run("put new "+r.kind, `
-		INSERT INTO records (kind, key, value)
-		SELECT $1, k, v FROM unnest($2::text[], $3::bytea[]) AS n(k, v)
-		ON CONFLICT (kind, key) DO NOTHING RETURNING key`, []any{r.kind, keys, values}, func(rows pgx.Rows) error {
-		var k string
-		err := rows.Scan(&k)
-		added[k] = true
-		return err
-	})
+		WITH added AS (
+			INSERT INTO records (kind, key, value)
+			SELECT $1, k, v FROM unnest($2::text[], $3::bytea[]) AS n(k, v)
+			ON CONFLICT (kind, key) DO NOTHING RETURNING key)
+		SELECT key, NULL::bytea, true FROM added
+		UNION ALL
+		SELECT key, value, false FROM records WHERE kind = $1 AND key = ANY($4::text[])`,
+		[]any{r.kind, keys, values, ask}, func(rows pgx.Rows) error {
+			var (
+				k     string
+				v     []byte
+				isNew bool
+			)
+			err := rows.Scan(&k, &v, &isNew)
+			if isNew {
+				added[k] = true
+			} else {
+				got[k] = bytesArg(v)
+			}
+			return err
+		})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var stored []string
 	for _, k := range keys {
@@ -144,7 +167,7 @@ func (r records) PutNew(recs []meta.Record) ([]string, error) {
 			stored = append(stored, k)
 		}
 	}
-	return stored, nil
+	return stored, got, nil
 }
 
 // Delete removes key, or returns meta.ErrNotFound.
