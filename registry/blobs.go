@@ -37,6 +37,10 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, repo, arg stri
 		return err
 	}
 	b, err := h.linkedBlob(r, repo, d)
+	var re *Error
+	if h.cfg.upstream != nil && errors.As(err, &re) && re.Code == CodeBlobUnknown {
+		return h.blobThrough(w, r, repo, d, ev, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -79,6 +83,40 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, repo, arg stri
 		return nil
 	}
 	return h.serveFromReader(w, r, p, d, b.Size)
+}
+
+// blobThrough serves blob d of a pull-through cache that does not hold it
+// yet, as the upstream streams it (and stores it here): the whole blob,
+// Range or not. miss is the answer for a repository that is no cache.
+func (h *Handler) blobThrough(w http.ResponseWriter, r *http.Request, repo string, d digest.Digest, ev *Event, miss error) error {
+	handled, rc, size, err := h.cfg.upstream.Blob(r.Context(), repo, d)
+	switch {
+	case !handled:
+		return miss
+	case err != nil:
+		return err
+	}
+	defer rc.Close()
+	ev.Size = size
+	if err := runBefore(r.Context(), h.cfg.hooks.BeforePull, ev); err != nil {
+		return err
+	}
+	hdr := w.Header()
+	hdr.Set("Docker-Content-Digest", d.String())
+	hdr.Set("ETag", `"`+d.String()+`"`)
+	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	if _, err := io.CopyN(w, rc, size); err != nil {
+		// The status is sent: all that is left is to cut the response
+		// short, so that the client sees a truncated body, not a blob.
+		h.log.WarnContext(r.Context(), "blob from the upstream interrupted", "repository", repo, "digest", d, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
 }
 
 // serveFromReader streams a blob from a driver without random access,

@@ -52,6 +52,30 @@ func (h *Handler) resolve(ctx context.Context, repo string, ref spec.Reference) 
 	return m, err
 }
 
+// resolveThrough is resolve, for a pull: in a pull-through cache, the
+// upstream first makes a tag current, or brings a digest the cache lacks.
+func (h *Handler) resolveThrough(w http.ResponseWriter, r *http.Request, repo string, ref spec.Reference) (meta.Manifest, error) {
+	up := h.cfg.upstream
+	if up == nil {
+		return h.resolve(r.Context(), repo, ref)
+	}
+	if ref.Digest != "" {
+		m, err := h.resolve(r.Context(), repo, ref)
+		var re *Error
+		if err == nil || !errors.As(err, &re) || re.Code != CodeManifestUnknown {
+			return m, err
+		}
+	}
+	handled, warning, err := up.Manifest(r.Context(), repo, ref.String())
+	if handled && err != nil {
+		return meta.Manifest{}, err
+	}
+	if warning != "" {
+		w.Header().Add("Warning", warning)
+	}
+	return h.resolve(r.Context(), repo, ref)
+}
+
 func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, repo, arg string) error {
 	ref, err := parseManifestRef(arg)
 	if err != nil {
@@ -64,7 +88,7 @@ func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 	if err := h.authorize(r, ev); err != nil {
 		return err
 	}
-	m, err := h.resolve(r.Context(), repo, ref)
+	m, err := h.resolveThrough(w, r, repo, ref)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ type config struct {
 	chunkMinLength  int64
 	// manifestCacheBytes bounds the in-memory cache of manifest bytes.
 	manifestCacheBytes int64
+	// upstream, when set, fills pull-through caches.
+	upstream Upstream
 }
 
 func defaultConfig() config {

@@ -71,6 +71,15 @@ func (t *handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	go func() {
 		defer func() {
 			w.WriteHeader(http.StatusOK) // a handler that wrote nothing
+			if p := recover(); p != nil {
+				if p != http.ErrAbortHandler {
+					panic(p)
+				}
+				// The handler cut its response short, as a server
+				// would drop the connection: the body ends in an error.
+				_ = pw.CloseWithError(io.ErrUnexpectedEOF)
+				return
+			}
 			_ = pw.Close()
 		}()
 		t.h.ServeHTTP(w, r)

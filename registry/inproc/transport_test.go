@@ -81,6 +81,22 @@ func TestHandlerWritingNothingAnswers200(t *testing.T) {
 	}
 }
 
+// A handler aborting its response (http.ErrAbortHandler, as net/http's
+// server drops the connection) ends the body in an error, without
+// bringing the process down.
+func TestAbortedResponseEndsInAnError(t *testing.T) {
+	rt := inproc.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		_, _ = io.WriteString(w, "half")
+		panic(http.ErrAbortHandler)
+	}))
+	resp := get(t, rt, http.MethodGet, "http://"+inproc.Host+"/", nil)
+	b, err := io.ReadAll(resp.Body)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || string(b) != "half" {
+		t.Errorf("read %q, %v; want half, then io.ErrUnexpectedEOF", b, err)
+	}
+}
+
 func TestStreamsBeforeTheHandlerReturns(t *testing.T) {
 	release := make(chan struct{})
 	rt := inproc.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

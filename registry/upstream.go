@@ -1,0 +1,38 @@
+package registry
+
+import (
+	"context"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Upstream is where the repositories of a pull-through cache get what
+// they do not hold: package proxy's Service is one. The handler consults
+// it on manifest and blob pulls; what it fetches it writes into this
+// registry through the registry's own API (so every rule of a push
+// applies to it), and the handler then serves the local copy.
+type Upstream interface {
+	// Manifest makes manifest ref (a tag or a digest) of repo current
+	// here before the handler resolves it: fetched from the upstream when
+	// missing, and, for a tag, revalidated once its copy is older than the
+	// cache's time to live. handled is false for a repository that is not
+	// a cache (the handler goes on as without an Upstream). warning, when
+	// not empty, is passed to the client in a Warning header: the
+	// upstream failed and the cached copy is served. An upstream failure
+	// with nothing cached is an *Error saying what the upstream answered;
+	// a manifest the upstream does not have, a 404 MANIFEST_UNKNOWN.
+	Manifest(ctx context.Context, repo, ref string) (handled bool, warning string, err error)
+	// Blob streams blob d of repo from the upstream while storing it
+	// here (a blob the handler found missing); handled is false for a
+	// repository that is not a cache. size is the blob's size. The
+	// stream is verified against d: a reader ends in an error, never in
+	// bytes of another blob.
+	Blob(ctx context.Context, repo string, d digest.Digest) (handled bool, rc io.ReadCloser, size int64, err error)
+}
+
+// WithUpstream makes the repositories u caches pull-through caches of
+// their upstream.
+func WithUpstream(u Upstream) Option {
+	return func(c *config) { c.upstream = u }
+}

@@ -1,0 +1,147 @@
+package registry_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/internal/spec"
+)
+
+// fakeUpstream caches repositories under "cache/": its "upstream" is a
+// map of manifests by reference, which it pushes into the registry under
+// test when asked, and of blobs, which it streams (cut after cut bytes,
+// when set).
+type fakeUpstream struct {
+	e         *env
+	mu        sync.Mutex
+	manifests map[string][]byte
+	blobs     map[digest.Digest][]byte
+	calls     []string
+	err       error
+	warning   string
+	cut       int
+}
+
+func (f *fakeUpstream) Manifest(_ context.Context, repo, ref string) (bool, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "manifest "+repo+":"+ref)
+	if !strings.HasPrefix(repo, "cache/") {
+		return false, "", nil
+	}
+	if f.err != nil {
+		return true, "", f.err
+	}
+	if m, ok := f.manifests[ref]; ok {
+		f.e.do("PUT", "/v2/"+repo+"/manifests/"+ref, m, "Content-Type", spec.MediaTypeOCIManifest).expect(f.e.t, http.StatusCreated, "")
+	}
+	return true, f.warning, nil
+}
+
+func (f *fakeUpstream) Blob(_ context.Context, repo string, d digest.Digest) (bool, io.ReadCloser, int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "blob "+repo+"@"+d.String())
+	if !strings.HasPrefix(repo, "cache/") {
+		return false, nil, 0, nil
+	}
+	b, ok := f.blobs[d]
+	if !ok {
+		return true, nil, 0, registry.NewError(http.StatusNotFound, registry.CodeBlobUnknown, "upstream has no %s", d)
+	}
+	body := b
+	if f.cut > 0 {
+		body = b[:f.cut]
+	}
+	return true, io.NopCloser(bytes.NewReader(body)), int64(len(b)), nil
+}
+
+func (f *fakeUpstream) took() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.calls
+	f.calls = nil
+	return out
+}
+
+// A pull-through cache's tags go through the upstream every time (it
+// decides when to revalidate), its digests only when missing; what the
+// upstream answers is the answer; other repositories never reach it.
+func TestUpstreamManifests(t *testing.T) {
+	f := &fakeUpstream{}
+	e := newEnv(t, registry.WithUpstream(f))
+	f.e = e
+	// The "upstream" content: an image whose blobs are already here.
+	m, d := e.pushImage("cache/app", "seed")
+	f.took()
+	f.manifests = map[string][]byte{"v1": m}
+
+	r := e.do("GET", "/v2/cache/app/manifests/v1", nil).expect(t, http.StatusOK, "")
+	if !bytes.Equal(r.body, m) {
+		t.Fatal("the fetched manifest is not served")
+	}
+	if got := f.took(); len(got) != 1 || got[0] != "manifest cache/app:v1" {
+		t.Errorf("calls %q", got)
+	}
+	e.do("GET", "/v2/cache/app/manifests/"+d.String(), nil).expect(t, http.StatusOK, "")
+	if got := f.took(); len(got) != 0 {
+		t.Errorf("a digest held was asked for: %q", got)
+	}
+	e.do("HEAD", "/v2/cache/app/manifests/"+digest.FromString("other").String(), nil).expect(t, http.StatusNotFound, "")
+	if got := f.took(); len(got) != 1 {
+		t.Errorf("a digest missing was not asked for: %q", got)
+	}
+
+	f.warning = `110 berth "upstream answered 429: serving the cached copy"`
+	r = e.do("GET", "/v2/cache/app/manifests/v1", nil).expect(t, http.StatusOK, "")
+	if r.Header.Get("Warning") != f.warning {
+		t.Errorf("Warning %q", r.Header.Get("Warning"))
+	}
+	f.err = registry.NewError(http.StatusBadGateway, registry.CodeUnavailable, "upstream answered 503")
+	e.do("GET", "/v2/cache/app/manifests/v2", nil).expect(t, http.StatusBadGateway, registry.CodeUnavailable)
+
+	e.pushImage("plain/app", "v1")
+	f.took()
+	e.do("GET", "/v2/plain/app/manifests/v9", nil).expect(t, http.StatusNotFound, registry.CodeManifestUnknown)
+}
+
+// A blob a cache lacks streams from the upstream; cut short, the response
+// is cut short too (never a whole-looking body).
+func TestUpstreamBlobs(t *testing.T) {
+	f := &fakeUpstream{}
+	e := newEnv(t, registry.WithUpstream(f))
+	f.e = e
+	b := randomBytes(t, 4096)
+	d := digest.FromBytes(b)
+	f.blobs = map[digest.Digest][]byte{d: b}
+
+	r := e.do("GET", "/v2/cache/app/blobs/"+d.String(), nil).expect(t, http.StatusOK, "")
+	if !bytes.Equal(r.body, b) || r.Header.Get("Docker-Content-Digest") != d.String() {
+		t.Fatal("the upstream's blob is not served")
+	}
+	r = e.do("HEAD", "/v2/cache/app/blobs/"+d.String(), nil).expect(t, http.StatusOK, "")
+	if r.Header.Get("Content-Length") != "4096" {
+		t.Errorf("HEAD Content-Length %q", r.Header.Get("Content-Length"))
+	}
+	e.do("GET", "/v2/cache/app/blobs/"+digest.FromString("none").String(), nil).expect(t, http.StatusNotFound, registry.CodeBlobUnknown)
+	e.do("GET", "/v2/plain/app/blobs/"+d.String(), nil).expect(t, http.StatusNotFound, registry.CodeBlobUnknown)
+
+	f.cut = 100
+	resp, err := http.Get(e.srv.URL + "/v2/cache/app/blobs/" + d.String())
+	if err == nil { // else the connection dropped before the headers went
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		if err == nil || len(got) == len(b) {
+			t.Errorf("a blob cut upstream read whole: %d bytes, %v", len(got), err)
+		}
+	}
+	e.do("HEAD", "/v2/cache/app/blobs/"+d.String(), nil).expect(t, http.StatusOK, "") // still serving
+}
