@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/immutable"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/retention"
@@ -57,6 +58,7 @@ type Handler struct {
 	immutable    *immutable.Service
 	retention    *retention.Service
 	trust        *trust.Service
+	proxy        *proxy.Service
 }
 
 // Option configures a Handler.
@@ -188,6 +190,8 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("DELETE /projects/{project}/immutabletagrules/{id}", h.deleteImmutableRule)
 	h.route("GET /projects/{project}/trust", h.getTrust)
 	h.route("PUT /projects/{project}/trust", h.setTrust)
+	h.route("GET /projects/{project}/proxy", h.getProxy)
+	h.route("PUT /projects/{project}/proxy", h.setProxy)
 	h.route("GET /retentions/metadatas", h.retentionMetadata)
 	h.route("POST /retentions", h.createRetention)
 	h.route("GET /retentions/{id}", h.getRetention)

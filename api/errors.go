@@ -12,6 +12,7 @@ import (
 	"github.com/berthreg/berth/internal/outage"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/retention"
@@ -108,6 +109,10 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, immutable.ErrInvalid):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, immutable.ErrNotFound):
+		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: err.Error()}
+	case errors.Is(err, proxy.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
+	case errors.Is(err, proxy.ErrNotFound):
 		return &apiError{status: http.StatusNotFound, code: codeNotFound, msg: err.Error()}
 	case errors.Is(err, trust.ErrInvalid):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}

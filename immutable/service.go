@@ -118,7 +118,7 @@ func (s *Service) Rules(ctx context.Context, project string) ([]Rule, error) {
 	var out []Rule
 	err := s.store.View(ctx, func(tx meta.Tx) error {
 		if _, err := accounts.Projects.In(tx).Get(project); err != nil {
-			return notFound(err, "project "+project)
+			return meta.NotFoundAs(err, ErrNotFound, "project "+project)
 		}
 		pr, err := records.In(tx).Get(project)
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
@@ -133,19 +133,12 @@ func (s *Service) Rules(ctx context.Context, project string) ([]Rule, error) {
 	return out, err
 }
 
-func notFound(err error, what string) error {
-	if errors.Is(err, meta.ErrNotFound) {
-		return fmt.Errorf("%w: %s", ErrNotFound, what)
-	}
-	return err
-}
-
 // change runs fn on project's rules in a write transaction, stores them
 // and bumps Generation; the cache forgets them once it committed.
 func (s *Service) change(ctx context.Context, project string, fn func(*projectRules) error) error {
 	err := s.store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := accounts.Projects.In(tx).Get(project); err != nil {
-			return notFound(err, "project "+project)
+			return meta.NotFoundAs(err, ErrNotFound, "project "+project)
 		}
 		pr, err := records.In(tx).Get(project)
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {

@@ -279,7 +279,7 @@ func (h *Handler) recordManifest(tx meta.Tx, r *http.Request, repo string, m met
 	if err := tx.Collector().Claims().Release(m.Digest); err != nil {
 		return err
 	}
-	if !h.cfg.sparse {
+	if !h.cfg.sparse && (h.cfg.upstream == nil || !h.cfg.upstream.Sparse(r.Context(), repo)) {
 		if err := checkReferences(tx, repo, m); err != nil {
 			return err
 		}

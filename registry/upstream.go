@@ -29,6 +29,11 @@ type Upstream interface {
 	// stream is verified against d: a reader ends in an error, never in
 	// bytes of another blob.
 	Blob(ctx context.Context, repo string, d digest.Digest) (handled bool, rc io.ReadCloser, size int64, err error)
+	// Sparse reports whether a manifest push (with its request's
+	// context) may reference blobs and manifests repo does not hold: the
+	// Upstream's own pushes of what it fetched, whose content follows on
+	// demand.
+	Sparse(ctx context.Context, repo string) bool
 }
 
 // WithUpstream makes the repositories u caches pull-through caches of

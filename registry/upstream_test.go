@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -62,6 +63,14 @@ func (f *fakeUpstream) Blob(_ context.Context, repo string, d digest.Digest) (bo
 		body = b[:f.cut]
 	}
 	return true, io.NopCloser(bytes.NewReader(body)), int64(len(b)), nil
+}
+
+type sparseKey struct{}
+
+// Sparse lets the fake's own pushes (marked in their context) reference
+// what the cache lacks.
+func (f *fakeUpstream) Sparse(ctx context.Context, _ string) bool {
+	return ctx.Value(sparseKey{}) != nil
 }
 
 func (f *fakeUpstream) took() []string {
@@ -144,4 +153,25 @@ func TestUpstreamBlobs(t *testing.T) {
 		}
 	}
 	e.do("HEAD", "/v2/cache/app/blobs/"+d.String(), nil).expect(t, http.StatusOK, "") // still serving
+}
+
+// The Upstream's own pushes may reference what the cache lacks (its
+// blobs come on demand); anyone else's may not.
+func TestUpstreamSparsePushes(t *testing.T) {
+	f := &fakeUpstream{}
+	e := newEnv(t, registry.WithUpstream(f))
+	f.e = e
+	missing := digest.FromString("not here")
+	m := imageManifest(t, spec.MediaTypeOCIManifest,
+		desc{MediaType: "application/vnd.oci.image.config.v1+json", Digest: missing, Size: 8}, nil, nil, "")
+	e.do("PUT", "/v2/cache/app/manifests/v1", m, "Content-Type", spec.MediaTypeOCIManifest).
+		expect(t, http.StatusBadRequest, registry.CodeManifestBlobUnknown)
+	req := httptest.NewRequest("PUT", "/v2/cache/app/manifests/v1", bytes.NewReader(m)).
+		WithContext(context.WithValue(context.Background(), sparseKey{}, true))
+	req.Header.Set("Content-Type", spec.MediaTypeOCIManifest)
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("the upstream's own push: %d %s", rec.Code, rec.Body)
+	}
 }

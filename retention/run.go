@@ -88,7 +88,7 @@ func (s *Service) Start(ctx context.Context, project string, dryRun bool) (Execu
 	var ex Execution
 	err := s.store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := policies.In(tx).Get(project); err != nil {
-			return notFound(err, "retention policy of project "+project)
+			return meta.NotFoundAs(err, ErrNotFound, "retention policy of project "+project)
 		}
 		j, err := jobs.EnqueueTx(tx, jobs.Spec{Kind: JobKind, Payload: runPayload{Project: project, DryRun: dryRun, Trigger: TriggerManual}}, s.now())
 		if err != nil {
@@ -110,7 +110,7 @@ func (s *Service) Execution(ctx context.Context, project string, id uint64) (Exe
 	err := s.store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		ex, err = executions.In(tx).Get(executionKey(project, id))
-		return notFound(err, "retention execution "+strconv.FormatUint(id, 10))
+		return meta.NotFoundAs(err, ErrNotFound, "retention execution "+strconv.FormatUint(id, 10))
 	})
 	return ex, err
 }
@@ -244,7 +244,7 @@ func (s *Service) Plan(ctx context.Context, project string) ([]RepoPlan, error) 
 	err := s.store.View(ctx, func(tx meta.Tx) error {
 		pol, err := policies.In(tx).Get(project)
 		if err != nil {
-			return notFound(err, "retention policy of project "+project)
+			return meta.NotFoundAs(err, ErrNotFound, "retention policy of project "+project)
 		}
 		repos, err := meta.RepositoriesWithPrefix(tx, project+"/")
 		if err != nil {

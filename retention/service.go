@@ -3,7 +3,6 @@ package retention
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -74,16 +73,9 @@ func (s *Service) Policy(ctx context.Context, project string) (Policy, error) {
 	err := s.store.View(ctx, func(tx meta.Tx) error {
 		var err error
 		p, err = policies.In(tx).Get(project)
-		return notFound(err, "retention policy of project "+project)
+		return meta.NotFoundAs(err, ErrNotFound, "retention policy of project "+project)
 	})
 	return p, err
-}
-
-func notFound(err error, what string) error {
-	if errors.Is(err, meta.ErrNotFound) {
-		return fmt.Errorf("%w: %s", ErrNotFound, what)
-	}
-	return err
 }
 
 // SetPolicy checks p and stores it as its project's policy (the project
@@ -95,7 +87,7 @@ func (s *Service) SetPolicy(ctx context.Context, p Policy) (Policy, error) {
 	p.Rules = slices.Clone(p.Rules)
 	err := s.store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := accounts.Projects.In(tx).Get(p.Project); err != nil {
-			return notFound(err, "project "+p.Project)
+			return meta.NotFoundAs(err, ErrNotFound, "project "+p.Project)
 		}
 		old, err := policies.In(tx).Get(p.Project)
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
@@ -122,7 +114,7 @@ func (s *Service) SetPolicy(ctx context.Context, p Policy) (Policy, error) {
 func (s *Service) DeletePolicy(ctx context.Context, project string) error {
 	return s.store.Update(ctx, func(tx meta.Tx) error {
 		if err := policies.In(tx).Delete(project); err != nil {
-			return notFound(err, "retention policy of project "+project)
+			return meta.NotFoundAs(err, ErrNotFound, "retention policy of project "+project)
 		}
 		return generation.Bump(tx, Generation)
 	})

@@ -153,9 +153,15 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 		return err
 	}
 	s.bg = bg
+	// The pull-through caches write into the registry handler built below.
+	local := &lateHandler{}
+	caches, err := openProxy(cfg, store, local, bg.outbound, logger)
+	if err != nil {
+		return err
+	}
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, store, o.authn, bg.watcher, logger, pol.cleanups...); err != nil {
+		if access, err = setupAuth(ctx, cfg, store, o.authn, bg.watcher, logger, append(pol.cleanups, caches.DeleteProject)...); err != nil {
 			return err
 		}
 	} else {
@@ -176,11 +182,13 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 		registry.WithSparseManifests(cfg.Registry.SparseManifests),
 		registry.WithAnonymousMount(anonymousMount),
 		registry.WithDeletes(deletes),
-		registry.WithHooks(registry.Chain(access.hooks, bg.recorder.Hooks(), gate.Hooks(), pol.hooks())),
+		registry.WithHooks(registry.Chain(access.hooks, caches.Hooks(), bg.recorder.Hooks(), gate.Hooks(), pol.hooks())),
+		registry.WithUpstream(caches),
 	)
 	if err != nil {
 		return err
 	}
+	local.h = h
 	repl, err := bg.addReplication(ctx, cfg, h)
 	if err != nil {
 		return err
@@ -205,7 +213,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
 		admin = access.adminAPI(store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
-			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust),
+			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust), api.WithProxy(caches),
 			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
 		if err := access.provision(ctx, store, logger); err != nil {
 			return err

@@ -3,7 +3,6 @@ package trust
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,7 +102,7 @@ func (s *Service) Settings(ctx context.Context, project string) (Settings, error
 	var out Settings
 	err := s.store.View(ctx, func(tx meta.Tx) error {
 		if _, err := accounts.Projects.In(tx).Get(project); err != nil {
-			return notFound(err, "project "+project)
+			return meta.NotFoundAs(err, ErrNotFound, "project "+project)
 		}
 		var err error
 		out, err = settingsIn(tx, project)
@@ -120,13 +119,6 @@ func settingsIn(tx meta.Tx, project string) (Settings, error) {
 	return st, err
 }
 
-func notFound(err error, what string) error {
-	if errors.Is(err, meta.ErrNotFound) {
-		return fmt.Errorf("%w: %s", ErrNotFound, what)
-	}
-	return err
-}
-
 // SetSettings checks and stores st (its project must exist); results
 // verified under the old settings are forgotten.
 func (s *Service) SetSettings(ctx context.Context, st Settings) (Settings, error) {
@@ -136,7 +128,7 @@ func (s *Service) SetSettings(ctx context.Context, st Settings) (Settings, error
 	st.UpdatedAt = s.now().UTC()
 	err := s.store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := accounts.Projects.In(tx).Get(st.Project); err != nil {
-			return notFound(err, "project "+st.Project)
+			return meta.NotFoundAs(err, ErrNotFound, "project "+st.Project)
 		}
 		if err := settings.In(tx).Put(st); err != nil {
 			return err

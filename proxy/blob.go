@@ -1,0 +1,326 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/registry/inproc"
+)
+
+// Blob streams blob d of repo from the cache's upstreams while storing it
+// here (registry.Upstream): one fetch per blob of a repository, however
+// many pull it at once.
+func (s *Service) Blob(ctx context.Context, repo string, d digest.Digest) (bool, io.ReadCloser, int64, error) {
+	st, upRepo, ok, err := s.cacheOf(ctx, repo)
+	if !ok {
+		return err != nil, nil, 0, err
+	}
+	if err := d.Validate(); err != nil {
+		return true, nil, 0, registry.NewError(http.StatusBadRequest, registry.CodeDigestInvalid, "%v", err)
+	}
+	key := repo + "@" + d.String()
+	s.mu.Lock()
+	f, joined := s.fills[key]
+	if !joined {
+		f = &fill{repo: repo, digest: d, ready: make(chan struct{})}
+		f.cond = sync.NewCond(&f.mu)
+		s.fills[key] = f
+	}
+	f.pending++ // the spool file stays until this caller opened it
+	s.mu.Unlock()
+	if !joined {
+		go s.run(context.WithoutCancel(ctx), f, st, upRepo, key)
+	}
+	var rc io.ReadCloser
+	select {
+	case <-f.ready:
+		if err = f.openErr; err == nil {
+			rc, err = f.reader()
+		}
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.unpend(f)
+	if err != nil {
+		return true, nil, 0, err
+	}
+	return true, rc, f.size, nil
+}
+
+// unpend ends a caller's wait for f's spool file; the last one out of a
+// finished fill removes the file.
+func (s *Service) unpend(f *fill) {
+	s.mu.Lock()
+	f.pending--
+	remove := f.finished && f.pending == 0
+	s.mu.Unlock()
+	if remove && f.path != "" {
+		_ = os.Remove(f.path)
+	}
+}
+
+// fill is one blob being fetched into a spool file, which its readers
+// follow.
+type fill struct {
+	repo   string
+	digest digest.Digest
+	// ready is closed once the upstream answered: openErr, or size and
+	// path are set.
+	ready   chan struct{}
+	openErr error
+	size    int64
+	path    string
+	// pending counts the callers yet to open the spool file, finished
+	// says run ended (both under the Service's mu).
+	pending  int
+	finished bool
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	written int64
+	done    bool  // all size bytes written and verified
+	err     error // the fetch failed
+}
+
+// run fetches the blob from the first upstream that has it, into a
+// spool file, then stores it here; key is its entry in s.fills.
+func (s *Service) run(ctx context.Context, f *fill, st Settings, upRepo, key string) {
+	defer func() {
+		// Forgotten first, so that no one joins it any more; the spool
+		// file goes once every caller that joined opened it (readers
+		// hold their own descriptors).
+		s.mu.Lock()
+		delete(s.fills, key)
+		f.finished = true
+		remove := f.pending == 0
+		s.mu.Unlock()
+		if remove && f.path != "" {
+			_ = os.Remove(f.path)
+		}
+	}()
+	rc, size, err := s.openBlob(ctx, st, upRepo, f.digest)
+	if err != nil {
+		f.openErr = err
+		close(f.ready)
+		return
+	}
+	defer rc.Close()
+	spool, err := os.CreateTemp(s.spoolDir, "berth-proxy-*")
+	if err != nil {
+		f.openErr = fmt.Errorf("proxy: spooling %s: %w", f.digest, err)
+		close(f.ready)
+		return
+	}
+	f.size, f.path = size, spool.Name()
+	close(f.ready)
+
+	err = s.copyVerified(ctx, f, rc, spool)
+	if cerr := spool.Close(); err == nil {
+		err = cerr
+	}
+	f.mu.Lock()
+	if err != nil {
+		f.err = err
+	} else {
+		f.done = true
+	}
+	f.cond.Broadcast()
+	f.mu.Unlock()
+	if err != nil {
+		s.logger.WarnContext(ctx, "proxy: fetching a blob failed; nothing stored", "repository", f.repo, "digest", f.digest, "err", err)
+		return
+	}
+	if err := s.pushBlob(ctx, f); err != nil {
+		s.logger.WarnContext(ctx, "proxy: storing a fetched blob", "repository", f.repo, "digest", f.digest, "err", err)
+	}
+}
+
+// openBlob opens blob d upstream: its size and body from the first
+// upstream that has it.
+func (s *Service) openBlob(ctx context.Context, st Settings, upRepo string, d digest.Digest) (io.ReadCloser, int64, error) {
+	ups, err := s.upstreams(ctx, st, upRepo)
+	if err != nil {
+		return nil, 0, err
+	}
+	var fails []answer
+	for _, u := range ups {
+		rc, size, err := s.openFrom(ctx, u, d)
+		if err == nil {
+			return rc, size, nil
+		}
+		fails = append(fails, answerOf(u.name, err))
+	}
+	what := st.Project + "/" + upRepo + "@" + d.String()
+	switch {
+	case len(fails) == 0:
+		return nil, 0, registry.NewError(http.StatusBadGateway, registry.CodeUnavailable, "%s: the cache has no usable upstream registry", what)
+	case allNotFound(fails):
+		return nil, 0, registry.NewError(http.StatusNotFound, registry.CodeBlobUnknown, "%s is not upstream (%s)", what, summary(fails))
+	}
+	return nil, 0, upstreamError(what, fails)
+}
+
+// openFrom opens blob d at u: a HEAD for its size, then the body, whose
+// reading the stall watchdog of copyVerified bounds.
+func (s *Service) openFrom(ctx context.Context, u upstream, d digest.Digest) (io.ReadCloser, int64, error) {
+	hctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	l, err := remote.Layer(u.repo.Digest(d.String()), append([]remote.Option{remote.WithContext(hctx)}, u.opts...)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return nil, 0, err
+	}
+	l, err = remote.Layer(u.repo.Digest(d.String()), append([]remote.Option{remote.WithContext(ctx)}, u.opts...)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, 0, err
+	}
+	return rc, size, nil
+}
+
+// copyVerified copies the upstream body into spool, letting readers
+// follow, and fails when it stalls for the Service's timeout, ends short
+// or long, or does not match the digest.
+func (s *Service) copyVerified(ctx context.Context, f *fill, body io.ReadCloser, spool *os.File) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	progress := make(chan struct{}, 1)
+	go func() {
+		t := time.NewTimer(s.timeout)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-progress:
+				t.Reset(s.timeout)
+			case <-t.C:
+				cancel(errStalled)
+				_ = body.Close()
+				return
+			}
+		}
+	}()
+	v := f.digest.Verifier()
+	buf := make([]byte, 256<<10)
+	var n int64
+	for {
+		k, rerr := body.Read(buf)
+		if k > 0 {
+			if n+int64(k) > f.size {
+				return fmt.Errorf("proxy: %s: the upstream sent more than %d bytes", f.digest, f.size)
+			}
+			if _, err := spool.Write(buf[:k]); err != nil {
+				return fmt.Errorf("proxy: spooling %s: %w", f.digest, err)
+			}
+			_, _ = v.Write(buf[:k])
+			n += int64(k)
+			f.mu.Lock()
+			f.written = n
+			f.cond.Broadcast()
+			f.mu.Unlock()
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+				return fmt.Errorf("proxy: %s: %w", f.digest, cause)
+			}
+			return fmt.Errorf("proxy: %s from the upstream: %w", f.digest, rerr)
+		}
+	}
+	switch {
+	case n != f.size:
+		return fmt.Errorf("proxy: %s: the upstream sent %d of %d bytes", f.digest, n, f.size)
+	case !v.Verified():
+		return fmt.Errorf("proxy: %s: the upstream sent other content", f.digest)
+	}
+	return nil
+}
+
+// errStalled ends a blob fetch whose body stopped coming.
+var errStalled = errors.New("the upstream stopped sending")
+
+// pushBlob stores the complete spool file here, linked into the fill's
+// repository.
+func (s *Service) pushBlob(ctx context.Context, f *fill) error {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	req, err := http.NewRequestWithContext(own(ctx), http.MethodPost,
+		"http://"+inproc.Host+"/v2/"+f.repo+"/blobs/uploads/?digest="+f.digest.String(), file)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = f.size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	return s.localDo(req, http.StatusCreated)
+}
+
+// reader follows the fill from its start, on a descriptor of its own.
+func (f *fill) reader() (io.ReadCloser, error) {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: reading %s: %w", f.digest, err)
+	}
+	return &fillReader{f: f, file: file}, nil
+}
+
+// fillReader reads a fill as it is written.
+type fillReader struct {
+	f    *fill
+	file *os.File
+	off  int64
+}
+
+func (r *fillReader) Read(p []byte) (int, error) {
+	f := r.f
+	f.mu.Lock()
+	for r.off >= f.written && !f.done && f.err == nil {
+		f.cond.Wait()
+	}
+	avail, done, ferr := f.written-r.off, f.done, f.err
+	f.mu.Unlock()
+	if avail <= 0 {
+		if ferr != nil {
+			return 0, ferr
+		}
+		if done {
+			return 0, io.EOF
+		}
+	}
+	if int64(len(p)) > avail {
+		p = p[:avail]
+	}
+	n, err := r.file.ReadAt(p, r.off)
+	r.off += int64(n)
+	if errors.Is(err, io.EOF) && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (r *fillReader) Close() error { return r.file.Close() }

@@ -1,0 +1,229 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/netguard"
+	"github.com/berthreg/berth/registry/naming"
+	"github.com/berthreg/berth/replication"
+)
+
+// Service fills pull-through caches: it is the registry's Upstream. Make
+// one with New.
+type Service struct {
+	store    meta.Store
+	local    http.RoundTripper
+	guard    *netguard.Guard
+	spoolDir string
+	timeout  time.Duration
+	now      func() time.Time
+	logger   *slog.Logger
+
+	// checked remembers when each cached tag was last found current
+	// upstream: repo:tag → when.
+	mu      sync.Mutex
+	checked map[string]time.Time
+	// fills are the blob fetches in progress, by repository and digest.
+	fills map[string]*fill
+}
+
+// Option configures a Service made by New.
+type Option func(*Service)
+
+// WithOutboundGuard checks the addresses upstream connections go to with
+// g (default: a guard that allows no internal address).
+func WithOutboundGuard(g *netguard.Guard) Option { return func(s *Service) { s.guard = g } }
+
+// WithSpoolDir keeps the blobs being fetched in dir (default: the
+// system's temporary directory).
+func WithSpoolDir(dir string) Option { return func(s *Service) { s.spoolDir = dir } }
+
+// WithTimeout bounds each upstream request but a blob's body (default 30
+// seconds); a blob's fetch ends when its body stalls that long.
+func WithTimeout(d time.Duration) Option { return func(s *Service) { s.timeout = d } }
+
+// WithClock sets the clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger sets the logger (default: none).
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.logger = l } }
+
+// maxChecked bounds the revalidation times kept.
+const maxChecked = 100000
+
+// New returns the proxy service over store (the registry's metadata
+// store: the projects' settings, the registry endpoints, what the caches
+// hold). local reaches this registry in process (inproc's transport):
+// what the caches fetch is written through it, with the request's
+// context kept, which is how Hooks tells the Service's own pushes from
+// others.
+func New(store meta.Store, local http.RoundTripper, opts ...Option) (*Service, error) {
+	s := &Service{store: store, local: local, spoolDir: os.TempDir(), timeout: 30 * time.Second, now: time.Now,
+		logger: slog.New(slog.DiscardHandler), checked: map[string]time.Time{}, fills: map[string]*fill{}}
+	for _, o := range opts {
+		o(s)
+	}
+	switch {
+	case store == nil || local == nil:
+		return nil, errors.New("proxy: New: nil store or local transport")
+	case s.timeout <= 0:
+		return nil, errors.New("proxy: New: WithTimeout must be positive")
+	}
+	return s, nil
+}
+
+// Settings returns project's settings, or ErrNotFound when it is no
+// cache.
+func (s *Service) Settings(ctx context.Context, project string) (Settings, error) {
+	var st Settings
+	err := s.store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		st, err = settings.In(tx).Get(project)
+		return meta.NotFoundAs(err, ErrNotFound, "project "+project+" is no proxy cache")
+	})
+	return st, err
+}
+
+// SetSettings makes a project (which must exist) a cache of the
+// registry endpoints st names (which must exist), or changes its
+// settings.
+func (s *Service) SetSettings(ctx context.Context, st Settings) (Settings, error) {
+	if err := st.check(); err != nil {
+		return st, err
+	}
+	st.UpdatedAt = s.now().UTC()
+	err := s.store.Update(ctx, func(tx meta.Tx) error {
+		if _, err := accounts.Projects.In(tx).Get(st.Project); err != nil {
+			return meta.NotFoundAs(err, ErrNotFound, "project "+st.Project)
+		}
+		for i, u := range st.Upstreams {
+			if _, err := replication.Registries.In(tx).Get(u); err != nil {
+				return meta.NotFoundAs(err, ErrNotFound, fmt.Sprintf("upstreams[%d]: registry endpoint %q", i, u))
+			}
+		}
+		return settings.In(tx).Put(st)
+	})
+	return st, err
+}
+
+// DeleteProject forgets a project's settings: accounts.WithProjectCleanup
+// runs it when a project is deleted.
+func (s *Service) DeleteProject(tx meta.Tx, project string, _ time.Time) error {
+	if err := settings.In(tx).Delete(project); err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// cacheOf returns the settings of repo's project, ok false when it is no
+// cache, and the repository's name upstream (without the project).
+func (s *Service) cacheOf(ctx context.Context, repo string) (st Settings, upstreamRepo string, ok bool, err error) {
+	project := naming.ProjectOf(repo)
+	if project == repo {
+		return st, "", false, nil
+	}
+	err = s.store.View(meta.AllowCachedReads(ctx), func(tx meta.Tx) error {
+		var err error
+		st, err = settings.In(tx).Get(project)
+		return err
+	})
+	if errors.Is(err, meta.ErrNotFound) {
+		return st, "", false, nil
+	}
+	return st, repo[len(project)+1:], err == nil, err
+}
+
+// upstream is one upstream registry of a cache, made usable.
+type upstream struct {
+	name string
+	repo name.Repository
+	opts []remote.Option
+}
+
+// upstreams resolves st's endpoints for upstreamRepo, skipping (and
+// logging) those that no longer exist or cannot be used.
+func (s *Service) upstreams(ctx context.Context, st Settings, upstreamRepo string) ([]upstream, error) {
+	var recs []replication.Registry
+	err := s.store.View(meta.AllowCachedReads(ctx), func(tx meta.Tx) error {
+		for _, n := range st.Upstreams {
+			rec, err := replication.Registries.In(tx).Get(n)
+			if errors.Is(err, meta.ErrNotFound) {
+				s.logger.WarnContext(ctx, "proxy: an upstream registry endpoint is gone", "project", st.Project, "registry", n)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			recs = append(recs, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]upstream, 0, len(recs))
+	for _, rec := range recs {
+		rm, err := replication.RemoteOf(rec, replication.WithGuard(s.guard))
+		if err != nil {
+			s.logger.WarnContext(ctx, "proxy: an upstream registry endpoint is unusable", "project", st.Project, "registry", rec.Name, "err", err)
+			continue
+		}
+		var nopts []name.Option
+		if rm.Insecure {
+			nopts = append(nopts, name.Insecure)
+		}
+		r, err := name.NewRepository(rm.Host+"/"+upstreamRepo, nopts...)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: repository %s upstream: %w", upstreamRepo, err)
+		}
+		// No retries: a failing upstream gives way to the next one, or
+		// to the cached copy, at once.
+		out = append(out, upstream{name: rec.Name, repo: r, opts: []remote.Option{remote.WithAuth(rm.Auth), remote.WithTransport(rm.Transport),
+			remote.WithRetryStatusCodes(), remote.WithRetryPredicate(func(error) bool { return false })}})
+	}
+	return out, nil
+}
+
+// wasChecked reports whether repo:tag was found current within ttl.
+func (s *Service) wasChecked(repo, tag string, ttl time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.checked[repo+":"+tag]
+	return ok && s.now().Sub(at) < ttl
+}
+
+func (s *Service) noteChecked(repo, tag string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.checked) >= maxChecked {
+		clear(s.checked)
+	}
+	s.checked[repo+":"+tag] = s.now()
+}
+
+// localTag returns the digest tag names in repo here ("" when none).
+func (s *Service) localTag(ctx context.Context, repo, tag string) (digest.Digest, error) {
+	var d digest.Digest
+	err := s.store.View(meta.AllowCachedReads(ctx), func(tx meta.Tx) error {
+		var err error
+		d, err = tx.Tags().Get(repo, tag)
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	return d, err
+}
