@@ -45,6 +45,9 @@ type Config struct {
 	Quota QuotaConfig `yaml:"quota"`
 	// Trust configures content trust's keyless verification.
 	Trust TrustConfig `yaml:"trust"`
+	// Proxy configures the registry mirror that proxy cache projects
+	// serve at the root.
+	Proxy ProxyConfig `yaml:"proxy"`
 	// Outbound says which internal addresses the server's own calls
 	// (webhooks, replication endpoints, scanner adapters) may reach.
 	Outbound OutboundConfig `yaml:"outbound"`
@@ -159,6 +162,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Quota.validate(); err != nil {
+		return err
+	}
+	if err := c.Proxy.validate(); err != nil {
 		return err
 	}
 	if err := c.Scan.validate(); err != nil {

@@ -104,6 +104,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.num32("BERTH_QUOTA_WARN_AT", &c.Quota.WarnAt)
 	e.str("BERTH_QUOTA_RECOMPUTE_SCHEDULE", &c.Quota.RecomputeSchedule)
 	e.str("BERTH_TRUST_TRUSTED_ROOT", &c.Trust.TrustedRoot)
+	e.pairs("BERTH_PROXY_MIRRORS", &c.Proxy.Mirrors)
+	e.str("BERTH_PROXY_DEFAULT_MIRROR", &c.Proxy.DefaultMirror)
 	sc := &c.Scan
 	e.str("BERTH_SCAN_OSV_DB", &sc.OSVDB)
 	e.optFlag("BERTH_SCAN_BUILTIN", &sc.Builtin)
@@ -157,6 +159,24 @@ func (e *envReader) list(key string, dst *[]string) {
 	if v := e.getenv(key); v != "" {
 		*dst = strings.Split(v, ",")
 	}
+}
+
+// pairs reads "k1=v1,k2=v2" into a map.
+func (e *envReader) pairs(key string, dst *map[string]string) {
+	v := e.value(key)
+	if v == "" {
+		return
+	}
+	out := map[string]string{}
+	for _, kv := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || val == "" {
+			e.err = fmt.Errorf("config: %s: %q is not key=value", key, kv)
+			return
+		}
+		out[k] = val
+	}
+	*dst = out
 }
 
 func (e *envReader) num(key string, dst *int64) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/berthreg/berth/api"
@@ -11,8 +12,11 @@ import (
 // routes mounts the registry handler h, the token service, the admin API
 // (nil without auth), the liveness check /healthz (which reaches no
 // backend) and the readiness check /readyz, inside the request limits.
-func routes(cfg Config, h http.Handler, access authParts, admin, ready http.Handler) http.Handler {
+func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, ready http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if len(cfg.Proxy.Mirrors) > 0 || cfg.Proxy.DefaultMirror != "" {
+		h = cfg.Proxy.mirrors().Handler(h, isLocal)
+	}
 	mux.Handle("/v2/", h)
 	mux.Handle("/v2", h)
 	if access.tokenPath != "" {

@@ -7,13 +7,62 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/registry/inproc"
+	"github.com/berthreg/berth/registry/naming"
 )
+
+// ProxyConfig makes proxy cache projects answer as registry mirrors
+// (each project's upstreams are set through the admin API:
+// /projects/{p}/proxy).
+type ProxyConfig struct {
+	// Mirrors maps a registry host, as containerd names it in its ?ns=
+	// parameter ("docker.io"), to the cache project that mirrors it
+	// ("dockerhub"): a pull of /v2/library/nginx/manifests/1.27?ns=docker.io
+	// is answered from dockerhub/library/nginx
+	// (BERTH_PROXY_MIRRORS=docker.io=dockerhub,ghcr.io=ghcr).
+	Mirrors map[string]string `yaml:"mirrors"`
+	// DefaultMirror is the cache project a pull without ?ns= goes to
+	// unless its repository is one of this registry's: Docker's
+	// registry-mirrors, for Docker Hub (BERTH_PROXY_DEFAULT_MIRROR).
+	DefaultMirror string `yaml:"defaultMirror"`
+}
+
+// validate checks the mirror settings.
+func (c ProxyConfig) validate() error {
+	for ns, project := range c.Mirrors {
+		if err := naming.CheckName(project); err != nil || strings.Contains(project, "/") {
+			return fmt.Errorf("config: proxy.mirrors[%s]: %q is not a project name", ns, project)
+		}
+	}
+	if c.DefaultMirror != "" {
+		if err := naming.CheckName(c.DefaultMirror); err != nil || strings.Contains(c.DefaultMirror, "/") {
+			return fmt.Errorf("config: proxy.defaultMirror: %q is not a project name", c.DefaultMirror)
+		}
+	}
+	return nil
+}
+
+// mirrors are c's mirrors as package proxy serves them.
+func (c ProxyConfig) mirrors() proxy.Mirrors {
+	return proxy.Mirrors{ByNamespace: c.Mirrors, Default: c.DefaultMirror}
+}
+
+// repositoryIn reports whether repo is a repository in store.
+func repositoryIn(store meta.Store) func(ctx context.Context, repo string) bool {
+	return func(ctx context.Context, repo string) bool {
+		err := store.View(meta.AllowCachedReads(ctx), func(tx meta.Tx) error {
+			_, err := tx.Repositories().Get(repo)
+			return err
+		})
+		return err == nil
+	}
+}
 
 // proxyPrincipal is who the proxy cache's own writes into this registry
 // are made as.

@@ -1,11 +1,16 @@
 package server
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
 )
 
 // A proxy cache project of another server with auth on (its token flow,
@@ -60,5 +65,93 @@ func TestProxyCacheBetweenServers(t *testing.T) {
 	b.must("POST", "/projects", `{"project_name":"plain"}`, 201)
 	if got := b.must("GET", "/projects/plain/proxy", "", 404); !strings.Contains(got, "no proxy cache") {
 		t.Errorf("a project that is no cache: %s", got)
+	}
+}
+
+// mirrorGet fetches path the way containerd fetches from a mirror: with
+// ?ns=, and on a 401 a bearer token for the scope the challenge names
+// (as the user when user is set, else anonymous), then again with it.
+func mirrorGet(t *testing.T, host, path, ns, user, pass string) (*http.Response, []byte) {
+	t.Helper()
+	do := func(token string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+host+path+"?ns="+url.QueryEscape(ns), nil)
+		req.Header.Set("Accept", "application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := do("")
+	if resp.StatusCode == http.StatusUnauthorized {
+		resp.Body.Close()
+		params := map[string]string{}
+		for _, kv := range strings.Split(strings.TrimPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer "), ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			params[k] = strings.Trim(v, `"`)
+		}
+		req, _ := http.NewRequest(http.MethodGet, params["realm"]+"?service="+url.QueryEscape(params["service"])+"&scope="+url.QueryEscape(params["scope"]), nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		tr, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct{ Token string }
+		_ = json.NewDecoder(tr.Body).Decode(&tok)
+		tr.Body.Close()
+		resp = do(tok.Token)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// Mirror mode: containerd asks for docker.io's repository names at the
+// root with ?ns=docker.io, and the cache project proxy.mirrors names for
+// docker.io answers, through the token flow with the scope the challenge
+// names; a namespace no cache mirrors is not rewritten; without ns (Docker's
+// registry-mirrors) the default mirror answers, but for this registry's
+// own repositories.
+func TestProxyMirror(t *testing.T) {
+	a := startSite(t, nil)
+	b := startSite(t, func(c *Config) { c.Proxy.Mirrors, c.Proxy.DefaultMirror = map[string]string{"docker.io": "hub"}, "hub" })
+	want := a.push(t, "library/app:v1", 2048)
+	b.endpoint("a", a.host, true)
+	b.must("POST", "/projects", `{"project_name":"hub","metadata":{"public":"true"}}`, 201)
+	b.must("PUT", "/projects/hub/proxy", `{"registries":["a"]}`, 200)
+
+	for _, user := range []string{"admin", ""} { // the admin, then anonymous (hub is public)
+		resp, body := mirrorGet(t, b.host, "/v2/library/app/manifests/v1", "docker.io", user, sitePassword)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Content-Digest") != want.String() {
+			t.Fatalf("manifest through the mirror as %q: %d %s", user, resp.StatusCode, body)
+		}
+		var m struct{ Layers []struct{ Digest string } }
+		if err := json.Unmarshal(body, &m); err != nil || len(m.Layers) == 0 {
+			t.Fatalf("manifest %s", body)
+		}
+		resp, blob := mirrorGet(t, b.host, "/v2/library/app/blobs/"+m.Layers[0].Digest, "docker.io", user, sitePassword)
+		if resp.StatusCode != http.StatusOK || digest.FromBytes(blob).String() != m.Layers[0].Digest {
+			t.Fatalf("blob through the mirror as %q: %d", user, resp.StatusCode)
+		}
+	}
+	if got := b.digest(t, "hub/library/app:v1", b.auth); got != want.String() {
+		t.Errorf("the mirror's pull is not cached in hub: %q", got)
+	}
+	if resp, body := mirrorGet(t, b.host, "/v2/library/app/manifests/v1", "quay.io", "admin", sitePassword); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a namespace no cache mirrors: %d %s", resp.StatusCode, body)
+	}
+	// Docker's registry-mirrors sends no ns: the default mirror answers,
+	// but for this registry's own repositories.
+	if resp, body := mirrorGet(t, b.host, "/v2/library/app/manifests/v1", "", "", ""); resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Content-Digest") != want.String() {
+		t.Errorf("without ns: %d %s", resp.StatusCode, body)
+	}
+	own := b.push(t, "library/own:v1", 512)
+	if resp, body := mirrorGet(t, b.host, "/v2/library/own/manifests/v1", "", "admin", sitePassword); resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Content-Digest") != own.String() {
+		t.Errorf("this registry's own repository without ns: %d %s", resp.StatusCode, body)
 	}
 }

@@ -219,7 +219,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 			return err
 		}
 	}
-	s.handler = routes(cfg, h, access, admin, newReadiness(store, driver, logger))
+	s.handler = routes(cfg, h, repositoryIn(store), access, admin, newReadiness(store, driver, logger))
 	return nil
 }
 
