@@ -2,6 +2,8 @@ package proxy_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,6 +33,7 @@ import (
 	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/registrytest"
 	"github.com/berthreg/berth/replication"
+	"github.com/berthreg/berth/retention"
 	"github.com/berthreg/berth/storage/memory"
 )
 
@@ -342,5 +345,56 @@ func TestBlobFetches(t *testing.T) {
 	}
 	if n := up.took("GET blob") - blobsBefore; n != 4 {
 		t.Errorf("32 concurrent pulls fetched %d blobs upstream, want 4 (a config, 3 layers)", n)
+	}
+}
+
+// What nobody pulled for longer than the expiry goes; what was pulled
+// lately stays; a pull of what went fetches it again.
+func TestExpire(t *testing.T) {
+	up := newUpstream(t)
+	c := newCache(t, up)
+	pushUpstream(t, up, "library/kept:v1", 1024, 1)
+	pushUpstream(t, up, "library/gone:v1", 1024, 1)
+	for _, s := range []string{"hub/library/kept:v1", "hub/library/gone:v1"} {
+		if _, err := pull(t, c.reg.URL, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// kept is pulled six days on, as the registry's pull times record it.
+	sixDays := c.now.Load().Add(6 * 24 * time.Hour)
+	pulls, err := retention.NewPullTimes(c.store, retention.WithPullClock(func() time.Time { return sixDays }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept digest.Digest
+	if err := c.store.View(t.Context(), func(tx meta.Tx) error {
+		kept, err = tx.Tags().Get("hub/library/kept", "v1")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pulls.Pulled("hub/library/kept", kept)
+	if err := pulls.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(8 * 24 * time.Hour)
+	res, err := c.svc.Expire(t.Context(), proxy.DefaultExpireAfter)
+	if err != nil || res.Projects != 1 || res.Manifests != 1 {
+		t.Fatalf("Expire: %+v, %v; want one manifest of one cache", res, err)
+	}
+	if err := c.store.View(t.Context(), func(tx meta.Tx) error {
+		if _, err := tx.Tags().Get("hub/library/kept", "v1"); err != nil {
+			return fmt.Errorf("kept:v1: %w", err)
+		}
+		if _, err := tx.Tags().Get("hub/library/gone", "v1"); !errors.Is(err, meta.ErrNotFound) {
+			return fmt.Errorf("gone:v1 still there: %v", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gets := up.took("GET manifest")
+	if _, err := pull(t, c.reg.URL, "hub/library/gone:v1"); err != nil || up.took("GET manifest") != gets+1 {
+		t.Errorf("pull of what expired: %v, %d upstream GETs", err, up.took("GET manifest")-gets)
 	}
 }

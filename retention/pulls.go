@@ -172,6 +172,13 @@ func (p *PullTimes) Flush(ctx context.Context) error {
 	return err
 }
 
+// PullTimesIn reads the last pull times of manifests ds of repo in tx,
+// as a PullTimes recorded them (absent: never pulled, as far as
+// recorded): one read.
+func PullTimesIn(tx meta.Tx, repo string, ds []digest.Digest) (map[digest.Digest]time.Time, error) {
+	return pullTimesIn(tx, repo, ds)
+}
+
 // pullTimesIn reads the pull times of digests of repo in tx (absent:
 // never pulled, as far as recorded).
 func pullTimesIn(tx meta.Tx, repo string, ds []digest.Digest) (map[digest.Digest]time.Time, error) {

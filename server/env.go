@@ -106,6 +106,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.str("BERTH_TRUST_TRUSTED_ROOT", &c.Trust.TrustedRoot)
 	e.pairs("BERTH_PROXY_MIRRORS", &c.Proxy.Mirrors)
 	e.str("BERTH_PROXY_DEFAULT_MIRROR", &c.Proxy.DefaultMirror)
+	e.dur("BERTH_PROXY_EXPIRE_AFTER", &c.Proxy.ExpireAfter)
+	e.str("BERTH_PROXY_EXPIRE_SCHEDULE", &c.Proxy.ExpireSchedule)
 	sc := &c.Scan
 	e.str("BERTH_SCAN_OSV_DB", &sc.OSVDB)
 	e.optFlag("BERTH_SCAN_BUILTIN", &sc.Builtin)

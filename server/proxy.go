@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/proxy"
@@ -31,6 +33,13 @@ type ProxyConfig struct {
 	// unless its repository is one of this registry's: Docker's
 	// registry-mirrors, for Docker Hub (BERTH_PROXY_DEFAULT_MIRROR).
 	DefaultMirror string `yaml:"defaultMirror"`
+	// ExpireAfter is how long a cached artifact stays without being
+	// pulled (default 168h, Harbor's 7 days; BERTH_PROXY_EXPIRE_AFTER).
+	ExpireAfter time.Duration `yaml:"expireAfter"`
+	// ExpireSchedule is when the caches are swept of what expired, a
+	// cron spec with seconds (default "0 30 3 * * *", daily at 03:30;
+	// BERTH_PROXY_EXPIRE_SCHEDULE; empty for never).
+	ExpireSchedule string `yaml:"expireSchedule"`
 }
 
 // validate checks the mirror settings.
@@ -40,10 +49,27 @@ func (c ProxyConfig) validate() error {
 			return fmt.Errorf("config: proxy.mirrors[%s]: %q is not a project name", ns, project)
 		}
 	}
+	if c.ExpireAfter < 0 {
+		return fmt.Errorf("config: proxy.expireAfter %s must not be negative", c.ExpireAfter)
+	}
 	if c.DefaultMirror != "" {
 		if err := naming.CheckName(c.DefaultMirror); err != nil || strings.Contains(c.DefaultMirror, "/") {
 			return fmt.Errorf("config: proxy.defaultMirror: %q is not a project name", c.DefaultMirror)
 		}
+	}
+	return nil
+}
+
+// addProxyJob registers the caches' expiry job on runner, on c's
+// schedule.
+func addProxyJob(runner *jobs.Runner, c ProxyConfig, caches *proxy.Service) error {
+	runner.Handle(proxy.ExpireJobKind, caches.ExpireJob(), jobs.KindOptions{Limit: 1, MaxAttempts: 3})
+	if c.ExpireSchedule == "" {
+		return nil
+	}
+	spec := jobs.Spec{Kind: proxy.ExpireJobKind, Payload: proxy.ExpirePayload{After: c.ExpireAfter}}
+	if err := runner.Schedule("proxy-expire", c.ExpireSchedule, spec); err != nil {
+		return fmt.Errorf("config: proxy.expireSchedule: %w", err)
 	}
 	return nil
 }

@@ -159,6 +159,9 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err != nil {
 		return err
 	}
+	if err := addProxyJob(bg.runner, cfg.Proxy, caches); err != nil {
+		return err
+	}
 	var access authParts
 	if !cfg.Auth.Disabled {
 		if access, err = setupAuth(ctx, cfg, store, o.authn, bg.watcher, logger, append(pol.cleanups, caches.DeleteProject)...); err != nil {
