@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"bytes"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestProxyCache makes a project of the registry under test a
+// pull-through cache of the same registry (its own address as the
+// upstream endpoint, with the admin's credentials, so the fetches go
+// through its token flow), pushes a two-platform index to a source
+// project, and pulls it through the cache with crane, skopeo, oras and
+// regctl: digests and bytes are the source's, platform by platform. A
+// push into the cache is refused.
+func TestProxyCache(t *testing.T) {
+	t.Parallel()
+	e, api := newAdminEnv(t)
+	suffix := randHex(4)
+	src, cache, endpoint := "psrc-"+suffix, "pcache-"+suffix, "self-"+suffix
+	api.call("POST", "/projects", map[string]any{"project_name": src}, http.StatusCreated)
+	api.call("POST", "/projects", map[string]any{"project_name": cache}, http.StatusCreated)
+	api.call("POST", "/registries", map[string]any{"name": endpoint, "url": "http://" + e.reg,
+		"credential": map[string]any{"type": "basic", "access_key": api.user, "access_secret": api.pass}}, http.StatusCreated)
+	api.call("PUT", "/projects/"+cache+"/proxy", map[string]any{"registries": []string{endpoint}}, http.StatusOK)
+
+	amd, arm := newImage(t, "amd64", 96<<10), newImage(t, "arm64", 80<<10)
+	layout := filepath.Join(t.TempDir(), "layout")
+	indexBytes := writeIndexLayout(t, layout, amd, arm)
+	indexDigest := digestOf(indexBytes)
+	e.run("crane", "push", "--insecure", "--index", layout, e.ref(src+"/app", ":v1"))
+	through := e.ref(cache+"/"+src+"/app", ":v1")
+
+	// crane: the index, then each platform's image, whole.
+	wantEqual(t, "crane digest through the cache", strings.TrimSpace(e.run("crane", "digest", "--insecure", through)), indexDigest)
+	if got := e.run("crane", "manifest", "--insecure", through); got != string(indexBytes) {
+		t.Errorf("the index through the cache differs:\n got %s\nwant %s", got, indexBytes)
+	}
+	for _, img := range []*image{amd, arm} {
+		plat := img.Platform.OS + "/" + img.Platform.Architecture
+		dst := filepath.Join(t.TempDir(), "crane")
+		e.run("crane", "pull", "--insecure", "--format=oci", "--platform", plat, through, dst)
+		m := checkLayoutImage(t, dst, img.Digest)
+		if !bytes.Equal(readFile(t, blobPath(dst, m.Layers[0].Digest)), img.LayerBytes()) {
+			t.Errorf("crane: the %s layer through the cache differs", plat)
+		}
+	}
+	// skopeo: every platform, digests preserved.
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	writeFile(t, policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`))
+	dst := filepath.Join(t.TempDir(), "skopeo")
+	e.run("skopeo", "--policy", policy, "copy", "--all", "--preserve-digests", "--src-tls-verify=false", "docker://"+through, "oci:"+dst+":v1")
+	for _, img := range []*image{amd, arm} {
+		if !bytes.Equal(readFile(t, blobPath(dst, digestOf(img.Manifest))), img.Manifest) {
+			t.Errorf("skopeo: the %s/%s manifest through the cache differs", img.Platform.OS, img.Platform.Architecture)
+		}
+	}
+	// oras and regctl: the manifests, byte for byte.
+	if got := e.run("oras", "manifest", "fetch", "--plain-http", through); got != string(indexBytes) {
+		t.Errorf("oras: the index through the cache differs")
+	}
+	e.run("regctl", "registry", "set", "--tls", "disabled", e.reg)
+	for _, img := range []*image{amd, arm} {
+		plat := img.Platform.OS + "/" + img.Platform.Architecture
+		if raw := e.run("regctl", "manifest", "get", "--format", "raw-body", "--platform", plat, through); raw != string(img.Manifest) {
+			t.Errorf("regctl: the %s manifest through the cache differs", plat)
+		}
+	}
+	// The cache takes no pushes.
+	other := filepath.Join(t.TempDir(), "other")
+	writeImageLayout(t, other, "mine", newImage(t, "amd64", 4<<10))
+	if out := e.fails("crane", "push", "--insecure", other, e.ref(cache+"/"+src+"/app", ":mine")); !strings.Contains(out, "proxy cache") {
+		t.Errorf("a push into the cache was refused for another reason:\n%s", clip(out))
+	}
+}
