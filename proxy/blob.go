@@ -30,16 +30,26 @@ func (s *Service) Blob(ctx context.Context, repo string, d digest.Digest) (bool,
 	}
 	key := repo + "@" + d.String()
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return true, nil, 0, registry.NewError(http.StatusServiceUnavailable, registry.CodeUnavailable, "the proxy cache is shutting down")
+	}
 	f, joined := s.fills[key]
 	if !joined {
 		f = &fill{repo: repo, digest: d, ready: make(chan struct{})}
 		f.cond = sync.NewCond(&f.mu)
 		s.fills[key] = f
+		s.running.Add(1)
 	}
 	f.pending++ // the spool file stays until this caller opened it
 	s.mu.Unlock()
 	if !joined {
-		go s.run(context.WithoutCancel(ctx), f, st, upRepo, key)
+		// The fetch outlives this request (a slow or gone client does
+		// not hold the upstream), not the Service.
+		go func() {
+			defer s.running.Done()
+			s.run(s.base, f, st, upRepo, key)
+		}()
 	}
 	var rc io.ReadCloser
 	select {

@@ -64,6 +64,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
+	defer svc.Close()
 	local, err = registry.New(memory.New(), store, registry.WithUpstream(svc), registry.WithHooks(svc.Hooks()))
 	if err != nil {
 		panic(err)

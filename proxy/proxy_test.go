@@ -47,6 +47,7 @@ type upstreamServer struct {
 	count map[string]int // "GET blob", "HEAD manifest", …
 	cut   atomic.Int64   // cut blob bodies after this many bytes (0: no)
 	fail  atomic.Int32   // answer every request with this status (0: no)
+	stall atomic.Bool    // send half of each blob body, then nothing until the client leaves
 }
 
 func newUpstream(t *testing.T) *upstreamServer {
@@ -66,6 +67,18 @@ func newUpstream(t *testing.T) *upstreamServer {
 		u.mu.Unlock()
 		if s := u.fail.Load(); s != 0 {
 			w.WriteHeader(int(s))
+			return
+		}
+		if kind == "blob" && r.Method == http.MethodGet && u.stall.Load() {
+			rec := httptest.NewRecorder()
+			rp.ServeHTTP(rec, r)
+			for k, vs := range rec.Header() {
+				w.Header()[k] = vs
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes()[:rec.Body.Len()/2])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
 			return
 		}
 		if kind == "blob" && r.Method == http.MethodGet {
@@ -100,7 +113,7 @@ type cache struct {
 	now   *atomic.Pointer[time.Time]
 }
 
-func newCache(t *testing.T, up *upstreamServer) *cache {
+func newCache(t *testing.T, up *upstreamServer, opts ...proxy.Option) *cache {
 	t.Helper()
 	store := teststores.Open(t)
 	var h http.Handler
@@ -108,12 +121,13 @@ func newCache(t *testing.T, up *upstreamServer) *cache {
 	now := &atomic.Pointer[time.Time]{}
 	start := time.Now()
 	now.Store(&start)
-	svc, err := proxy.New(store, local, proxy.WithSpoolDir(t.TempDir()), proxy.WithTimeout(5*time.Second),
+	svc, err := proxy.New(store, local, append([]proxy.Option{proxy.WithSpoolDir(t.TempDir()), proxy.WithTimeout(5 * time.Second),
 		proxy.WithOutboundGuard(netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8")))),
-		proxy.WithClock(func() time.Time { return *now.Load() }))
+		proxy.WithClock(func() time.Time { return *now.Load() })}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = svc.Close() }) // before the store closes
 	reg, err := registry.New(memory.New(), store, registry.WithUpstream(svc), registry.WithHooks(svc.Hooks()), registry.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	if err != nil {
 		t.Fatal(err)
@@ -396,5 +410,22 @@ func TestExpire(t *testing.T) {
 	gets := up.took("GET manifest")
 	if _, err := pull(t, c.reg.URL, "hub/library/gone:v1"); err != nil || up.took("GET manifest") != gets+1 {
 		t.Errorf("pull of what expired: %v, %d upstream GETs", err, up.took("GET manifest")-gets)
+	}
+}
+
+// An upstream that stops sending mid-blob is given up once it has been
+// silent for the timeout: the pull fails, nothing is stored, and the next
+// pull, the upstream well again, succeeds.
+func TestStalledUpstream(t *testing.T) {
+	up := newUpstream(t)
+	c := newCache(t, up, proxy.WithTimeout(300*time.Millisecond))
+	want := pushUpstream(t, up, "library/app:v1", 256<<10, 1)
+	up.stall.Store(true)
+	if _, err := pull(t, c.reg.URL, "hub/library/app:v1"); err == nil {
+		t.Fatal("a pull from a stalled upstream succeeded")
+	}
+	up.stall.Store(false)
+	if got, err := pull(t, c.reg.URL, "hub/library/app:v1"); err != nil || got != want {
+		t.Fatalf("pull after the stall: %v, %v", got, err)
 	}
 }

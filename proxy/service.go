@@ -38,6 +38,12 @@ type Service struct {
 	checked map[string]time.Time
 	// fills are the blob fetches in progress, by repository and digest.
 	fills map[string]*fill
+	// base is the context of the fetches, which outlive the requests
+	// that start them; Close cancels it and waits for them (running).
+	base    context.Context
+	stop    context.CancelFunc
+	running sync.WaitGroup
+	closed  bool
 }
 
 // Option configures a Service made by New.
@@ -73,6 +79,7 @@ const maxChecked = 100000
 func New(store meta.Store, local http.RoundTripper, opts ...Option) (*Service, error) {
 	s := &Service{store: store, local: local, spoolDir: os.TempDir(), timeout: 30 * time.Second, now: time.Now,
 		logger: slog.New(slog.DiscardHandler), checked: map[string]time.Time{}, fills: map[string]*fill{}}
+	s.base, s.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(s)
 	}
@@ -83,6 +90,18 @@ func New(store meta.Store, local http.RoundTripper, opts ...Option) (*Service, e
 		return nil, errors.New("proxy: New: WithTimeout must be positive")
 	}
 	return s, nil
+}
+
+// Close stops the blob fetches in progress (their pulls fail; nothing
+// is stored) and waits for them to end; pulls that would start one fail
+// afterwards. Call it before closing the store.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stop()
+	s.running.Wait()
+	return nil
 }
 
 // Settings returns project's settings, or ErrNotFound when it is no

@@ -8,9 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // A proxy cache project of another server with auth on (its token flow,
@@ -153,5 +156,67 @@ func TestProxyMirror(t *testing.T) {
 	own := b.push(t, "library/own:v1", 512)
 	if resp, body := mirrorGet(t, b.host, "/v2/library/own/manifests/v1", "", "admin", sitePassword); resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Content-Digest") != own.String() {
 		t.Errorf("this registry's own repository without ns: %d %s", resp.StatusCode, body)
+	}
+}
+
+// A proxy cache of CNCF Distribution with htpasswd auth: the endpoint's
+// credentials reach it (basic auth), and a multi-platform index and its
+// images pulled through the cache are Distribution's, digest for digest.
+// Without the credentials, the upstream's 401 is what a miss says.
+func TestProxyCacheOfDistribution(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("up-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist := startDistributionWith(t, "puller:"+string(hash)+"\n")
+	upAuth := remote.WithAuth(&authn.Basic{Username: "puller", Password: "up-secret"})
+	idx, _ := random.Index(2048, 2, 2)
+	upRef, _ := name.ParseReference(dist+"/library/multi:v1", name.Insecure)
+	if err := remote.WriteIndex(upRef, idx, upAuth); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := idx.Digest()
+
+	b := startSite(t, nil)
+	b.must("POST", "/registries", `{"name":"dist","type":"distribution","url":"http://`+dist+`","credential":{"type":"basic","access_key":"puller","access_secret":"up-secret"}}`, 201)
+	b.must("POST", "/registries", `{"name":"dist-anonymous","type":"distribution","url":"http://`+dist+`"}`, 201)
+	for _, p := range []string{"hub", "nocreds"} {
+		b.must("POST", "/projects", `{"project_name":"`+p+`"}`, 201)
+	}
+	b.must("PUT", "/projects/hub/proxy", `{"registries":["dist"]}`, 200)
+	b.must("PUT", "/projects/nocreds/proxy", `{"registries":["dist-anonymous"]}`, 200)
+
+	got, err := remote.Index(b.ref(t, "hub/library/multi:v1"), b.auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := got.Digest(); d != want {
+		t.Fatalf("index through the cache %s, want %s", d, want)
+	}
+	im, _ := idx.IndexManifest()
+	for _, m := range im.Manifests {
+		img, err := remote.Image(b.ref(t, "hub/library/multi@"+m.Digest.String()), b.auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, _ := img.Layers()
+		for _, l := range layers {
+			rc, err := l.Compressed() // verified against its digest as read
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, rc); err != nil {
+				t.Fatalf("layer of %s through the cache: %v", m.Digest, err)
+			}
+			rc.Close()
+		}
+	}
+	_, err = remote.Image(b.ref(t, "hub/library/multi:v1"), b.auth) // resolves a platform: fine
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = remote.Index(b.ref(t, "nocreds/library/multi:v1"), b.auth)
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a cache without the upstream's credentials: %v, want the upstream's 401 named", err)
 	}
 }

@@ -307,12 +307,25 @@ func TestReplicationBetweenServers(t *testing.T) {
 // proxy by scripts/tools.sh) on a free loopback port until the test ends.
 func startDistribution(t *testing.T) string {
 	t.Helper()
+	return startDistributionWith(t, "")
+}
+
+// startDistributionWith is startDistribution with htpasswd auth when
+// htpasswd (the file's content) is not empty.
+func startDistributionWith(t *testing.T, htpasswd string) string {
+	t.Helper()
 	root, _ := filepath.Abs("..")
 	if out, err := exec.Command(filepath.Join(root, "scripts/tools.sh"), "distribution").CombinedOutput(); err != nil {
 		t.Fatalf("scripts/tools.sh distribution: %v\n%s", err, out)
 	}
 	dir, addr := t.TempDir(), freeAddr(t)
 	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", dir, addr)
+	if htpasswd != "" {
+		if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(htpasswd), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: berth-test\n    path: %s\n", filepath.Join(dir, "htpasswd"))
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +353,7 @@ func startDistribution(t *testing.T) string {
 		if err == nil {
 			res.Body.Close()
 		}
-		return err == nil
+		return err == nil // 401 with htpasswd: it answers
 	})
 	return addr
 }

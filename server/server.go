@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/storage"
@@ -28,6 +29,8 @@ type Server struct {
 	handler  http.Handler
 	bg       *background
 	scanning *scanning
+	// caches fills the pull-through cache projects.
+	caches   *proxy.Service
 	store    meta.Store
 	ownStore bool // opened by New, closed by Close
 
@@ -162,6 +165,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err := addProxyJob(bg.runner, cfg.Proxy, caches); err != nil {
 		return err
 	}
+	s.caches = caches
 	var access authParts
 	if !cfg.Auth.Disabled {
 		if access, err = setupAuth(ctx, cfg, store, o.authn, bg.watcher, logger, append(pol.cleanups, caches.DeleteProject)...); err != nil {
@@ -279,6 +283,9 @@ func (s *Server) Close() error {
 
 // release closes the built-in scanner and an owned store.
 func (s *Server) release() error {
+	if s.caches != nil {
+		_ = s.caches.Close()
+	}
 	s.scanning.close()
 	if s.ownStore {
 		return s.store.Close()
