@@ -324,3 +324,16 @@ func newTestRecorder(t testing.TB, s meta.Store, opts ...RecorderOption) *Record
 	}
 	return r
 }
+
+// A pull a pull-through cache fetched from an upstream says which.
+func TestPullEventNamesTheUpstream(t *testing.T) {
+	ev := &registry.Event{Action: registry.ActionPullManifest, Repository: "hub/library/app", Tags: []string{"v1"}, Upstream: "dockerhub"}
+	e, ok := FromRegistry(ev)
+	if !ok || e.Type != PullArtifact || e.Details["upstream"] != "dockerhub" {
+		t.Errorf("pull event %+v", e)
+	}
+	ev.Upstream = ""
+	if e, _ := FromRegistry(ev); e.Details["upstream"] != "" {
+		t.Errorf("a pull the cache served names an upstream: %+v", e)
+	}
+}

@@ -88,6 +88,12 @@ func FromRegistry(ev *registry.Event) (meta.Event, bool) {
 		out.Type = DeleteTag
 	case registry.ActionPullManifest:
 		out.Type = PullArtifact
+		if ev.Upstream != "" {
+			if out.Details == nil {
+				out.Details = map[string]string{}
+			}
+			out.Details["upstream"] = ev.Upstream
+		}
 	default:
 		return out, false
 	}

@@ -165,6 +165,7 @@ func (s *Service) openBlob(ctx context.Context, st Settings, upRepo string, d di
 	var fails []answer
 	for _, u := range ups {
 		rc, size, err := s.openFrom(ctx, u, d)
+		s.observe(Observation{Kind: "blob", Project: st.Project, Upstream: u.name, Bytes: size, Err: err})
 		if err == nil {
 			return rc, size, nil
 		}

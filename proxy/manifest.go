@@ -23,42 +23,50 @@ import (
 // left alone; else the upstreams are asked in order, a held tag with a
 // HEAD (which Docker Hub does not count as a pull), and what changed or
 // is missing is fetched and pushed here.
-func (s *Service) Manifest(ctx context.Context, repo, ref string) (bool, string, error) {
+func (s *Service) Manifest(ctx context.Context, repo, ref string) (registry.UpstreamResult, error) {
 	st, upRepo, ok, err := s.cacheOf(ctx, repo)
+	res := registry.UpstreamResult{Handled: ok || err != nil}
 	if !ok {
-		return err != nil, "", err
+		return res, err
 	}
 	isDigest := strings.Contains(ref, ":")
 	var have digest.Digest
 	if !isDigest {
 		if have, err = s.localTag(ctx, repo, ref); err != nil {
-			return true, "", err
+			return res, err
 		}
 		if have != "" && s.wasChecked(repo, ref, st.ttl()) {
-			return true, "", nil
+			return res, nil
 		}
 	}
 	ups, err := s.upstreams(ctx, st, upRepo)
 	if err != nil {
-		return true, "", err
+		return res, err
 	}
 	var fails []answer
 	for _, u := range ups {
-		err := s.fetchManifest(ctx, u, repo, ref, isDigest, have)
+		fetched, err := s.fetchManifest(ctx, u, repo, ref, isDigest, have)
+		s.observe(Observation{Kind: "manifest", Project: st.Project, Upstream: u.name, Err: err})
 		if err == nil {
 			if !isDigest {
 				s.noteChecked(repo, ref)
 			}
-			return true, "", nil
+			if fetched {
+				res.From = u.name
+			}
+			return res, nil
 		}
 		a := answerOf(u.name, err)
 		if a.local {
-			return true, "", err
+			return res, err
 		}
 		fails = append(fails, a)
 	}
-	w, err := s.stale(ctx, repo, ref, have, fails)
-	return true, w, err
+	res.Warning, err = s.stale(ctx, repo, ref, have, fails)
+	if res.Warning != "" {
+		s.observe(Observation{Kind: "stale", Project: st.Project})
+	}
+	return res, err
 }
 
 // stale is what a pull gets when no upstream had ref: the cached copy
@@ -78,8 +86,9 @@ func (s *Service) stale(ctx context.Context, repo, ref string, have digest.Diges
 }
 
 // fetchManifest brings manifest ref of repo from u: for a tag the cache
-// holds at have, a HEAD first, and nothing more when u has the same.
-func (s *Service) fetchManifest(ctx context.Context, u upstream, repo, ref string, isDigest bool, have digest.Digest) error {
+// holds at have, a HEAD first, and nothing more when u has the same
+// (fetched false).
+func (s *Service) fetchManifest(ctx context.Context, u upstream, repo, ref string, isDigest bool, have digest.Digest) (fetched bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	var r name.Reference = u.repo.Tag(ref)
@@ -90,20 +99,20 @@ func (s *Service) fetchManifest(ctx context.Context, u upstream, repo, ref strin
 	if have != "" {
 		desc, err := remote.Head(r, opts...)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if desc.Digest.String() == have.String() {
-			return nil
+			return false, nil
 		}
 	}
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if isDigest && digest.Digest(ref).Algorithm().FromBytes(desc.Manifest) != digest.Digest(ref) {
-		return fmt.Errorf("proxy: upstream %s sent another manifest than %s", u.name, ref)
+		return false, fmt.Errorf("proxy: upstream %s sent another manifest than %s", u.name, ref)
 	}
-	return s.pushManifest(ctx, repo, ref, string(desc.MediaType), desc.Manifest)
+	return true, s.pushManifest(ctx, repo, ref, string(desc.MediaType), desc.Manifest)
 }
 
 // ownKey marks the context of the Service's own requests into this

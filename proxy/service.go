@@ -31,6 +31,7 @@ type Service struct {
 	timeout  time.Duration
 	now      func() time.Time
 	logger   *slog.Logger
+	observer func(Observation)
 
 	// checked remembers when each cached tag was last found current
 	// upstream: repo:tag → when.
@@ -64,8 +65,32 @@ func WithTimeout(d time.Duration) Option { return func(s *Service) { s.timeout =
 // WithClock sets the clock (default time.Now).
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
+// Observation is one thing the Service did, for metrics: a manifest or
+// blob fetched from an upstream (Err its failure, Bytes a blob's size),
+// or a stale copy served because every upstream failed.
+type Observation struct {
+	// Kind is "manifest", "blob" or "stale".
+	Kind string
+	// Project is the cache; Upstream the registry endpoint asked.
+	Project, Upstream string
+	// Bytes is a fetched blob's size.
+	Bytes int64
+	// Err is the fetch's failure (nil: it succeeded).
+	Err error
+}
+
+// WithObserver tells f what the Service does (default: nothing); f must
+// not block.
+func WithObserver(f func(Observation)) Option { return func(s *Service) { s.observer = f } }
+
 // WithLogger sets the logger (default: none).
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.logger = l } }
+
+func (s *Service) observe(o Observation) {
+	if s.observer != nil {
+		s.observer(o)
+	}
+}
 
 // maxChecked bounds the revalidation times kept.
 const maxChecked = 100000

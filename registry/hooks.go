@@ -57,6 +57,10 @@ type Event struct {
 	// RepositoryCreated is set, for InTx, when the change creates the
 	// repository (its first blob or manifest).
 	RepositoryCreated bool
+	// Upstream, on a pull from a pull-through cache, names the upstream
+	// registry the manifest was fetched from for it ("" when the cache
+	// served its copy).
+	Upstream string
 	// Allows, set by an Authorize hook that knows the request's
 	// credentials, reports whether they allow action ("pull", "push",
 	// "delete") on the event's repository, beyond what this request does:

@@ -53,8 +53,9 @@ func (h *Handler) resolve(ctx context.Context, repo string, ref spec.Reference) 
 }
 
 // resolveThrough is resolve, for a pull: in a pull-through cache, the
-// upstream first makes a tag current, or brings a digest the cache lacks.
-func (h *Handler) resolveThrough(w http.ResponseWriter, r *http.Request, repo string, ref spec.Reference) (meta.Manifest, error) {
+// upstream first makes a tag current, or brings a digest the cache lacks
+// (ev.Upstream says from where).
+func (h *Handler) resolveThrough(w http.ResponseWriter, r *http.Request, repo string, ref spec.Reference, ev *Event) (meta.Manifest, error) {
 	up := h.cfg.upstream
 	if up == nil {
 		return h.resolve(r.Context(), repo, ref)
@@ -66,13 +67,14 @@ func (h *Handler) resolveThrough(w http.ResponseWriter, r *http.Request, repo st
 			return m, err
 		}
 	}
-	handled, warning, err := up.Manifest(r.Context(), repo, ref.String())
-	if handled && err != nil {
+	res, err := up.Manifest(r.Context(), repo, ref.String())
+	if res.Handled && err != nil {
 		return meta.Manifest{}, err
 	}
-	if warning != "" {
-		w.Header().Add("Warning", warning)
+	if res.Warning != "" {
+		w.Header().Add("Warning", res.Warning)
 	}
+	ev.Upstream = res.From
 	return h.resolve(r.Context(), repo, ref)
 }
 
@@ -88,7 +90,7 @@ func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, repo, arg 
 	if err := h.authorize(r, ev); err != nil {
 		return err
 	}
-	m, err := h.resolveThrough(w, r, repo, ref)
+	m, err := h.resolveThrough(w, r, repo, ref, ev)
 	if err != nil {
 		return err
 	}

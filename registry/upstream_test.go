@@ -31,20 +31,22 @@ type fakeUpstream struct {
 	cut       int
 }
 
-func (f *fakeUpstream) Manifest(_ context.Context, repo, ref string) (bool, string, error) {
+func (f *fakeUpstream) Manifest(_ context.Context, repo, ref string) (registry.UpstreamResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "manifest "+repo+":"+ref)
 	if !strings.HasPrefix(repo, "cache/") {
-		return false, "", nil
+		return registry.UpstreamResult{}, nil
 	}
 	if f.err != nil {
-		return true, "", f.err
+		return registry.UpstreamResult{Handled: true}, f.err
 	}
+	res := registry.UpstreamResult{Handled: true, Warning: f.warning}
 	if m, ok := f.manifests[ref]; ok {
 		f.e.do("PUT", "/v2/"+repo+"/manifests/"+ref, m, "Content-Type", spec.MediaTypeOCIManifest).expect(f.e.t, http.StatusCreated, "")
+		res.From = "fake"
 	}
-	return true, f.warning, nil
+	return res, nil
 }
 
 func (f *fakeUpstream) Blob(_ context.Context, repo string, d digest.Digest) (bool, io.ReadCloser, int64, error) {
@@ -86,7 +88,10 @@ func (f *fakeUpstream) took() []string {
 // upstream answers is the answer; other repositories never reach it.
 func TestUpstreamManifests(t *testing.T) {
 	f := &fakeUpstream{}
-	e := newEnv(t, registry.WithUpstream(f))
+	var from []string
+	e := newEnv(t, registry.WithUpstream(f), registry.WithHooks(registry.Hooks{AfterPull: func(_ context.Context, ev *registry.Event) {
+		from = append(from, ev.Upstream)
+	}}))
 	f.e = e
 	// The "upstream" content: an image whose blobs are already here.
 	m, d := e.pushImage("cache/app", "seed")
@@ -103,6 +108,9 @@ func TestUpstreamManifests(t *testing.T) {
 	e.do("GET", "/v2/cache/app/manifests/"+d.String(), nil).expect(t, http.StatusOK, "")
 	if got := f.took(); len(got) != 0 {
 		t.Errorf("a digest held was asked for: %q", got)
+	}
+	if len(from) != 2 || from[0] != "fake" || from[1] != "" {
+		t.Errorf("pull events' upstreams %q, want the fetch's, then none", from)
 	}
 	e.do("HEAD", "/v2/cache/app/manifests/"+digest.FromString("other").String(), nil).expect(t, http.StatusNotFound, "")
 	if got := f.took(); len(got) != 1 {

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/gc"
+	"github.com/berthreg/berth/proxy"
 )
 
 // gcPhases are the phases a collection reports.
@@ -52,5 +53,36 @@ func gcMetrics(reg prometheus.Registerer) (func(gc.Progress), error) {
 		case "failed":
 			runs.WithLabelValues("failure").Inc()
 		}
+	}, nil
+}
+
+// proxyMetrics returns the observer that publishes the pull-through
+// caches' upstream fetches (by upstream, kind and result) and the stale
+// copies they served (by project) to reg.
+func proxyMetrics(reg prometheus.Registerer) (func(proxy.Observation), error) {
+	fetches := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_proxy_upstream_fetches_total",
+		Help: "Manifests and blobs the proxy caches asked their upstreams for, by upstream, kind and result."}, []string{"upstream", "kind", "result"})
+	fetched := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_proxy_upstream_blob_bytes_total",
+		Help: "Bytes of the blobs the proxy caches fetched, by upstream."}, []string{"upstream"})
+	stale := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_proxy_stale_served_total",
+		Help: "Cached manifests served stale because every upstream failed, by project."}, []string{"project"})
+	for _, c := range []prometheus.Collector{fetches, fetched, stale} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("WithRegisterer: %w", err)
+		}
+	}
+	return func(o proxy.Observation) {
+		switch o.Kind {
+		case "stale":
+			stale.WithLabelValues(o.Project).Inc()
+			return
+		}
+		result := "success"
+		if o.Err != nil {
+			result = "failure"
+		} else if o.Kind == "blob" {
+			fetched.WithLabelValues(o.Upstream).Add(float64(o.Bytes))
+		}
+		fetches.WithLabelValues(o.Upstream, o.Kind, result).Inc()
 	}, nil
 }

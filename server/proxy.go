@@ -17,6 +17,7 @@ import (
 	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/registry/naming"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ProxyConfig makes proxy cache projects answer as registry mirrors
@@ -103,8 +104,12 @@ func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.Se
 
 // openProxy is the pull-through cache service over store, writing into
 // the registry local will reach, fetching through outbound, spooling
-// blobs under the data directory.
-func openProxy(cfg Config, store meta.Store, local *lateHandler, outbound *netguard.Guard, logger *slog.Logger) (*proxy.Service, error) {
+// blobs under the data directory, publishing its fetches to metrics.
+func openProxy(cfg Config, store meta.Store, local *lateHandler, outbound *netguard.Guard, metrics prometheus.Registerer, logger *slog.Logger) (*proxy.Service, error) {
+	observe, err := proxyMetrics(metrics)
+	if err != nil {
+		return nil, err
+	}
 	spool := filepath.Join(cfg.DataDir, "proxy-spool")
 	if err := os.RemoveAll(spool); err != nil { // what a stopped process left
 		return nil, fmt.Errorf("proxy: %w", err)
@@ -115,5 +120,5 @@ func openProxy(cfg Config, store meta.Store, local *lateHandler, outbound *netgu
 	rt := inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 		return auth.WithPrincipal(ctx, proxyPrincipal)
 	}))
-	return proxy.New(store, rt, proxy.WithSpoolDir(spool), proxy.WithOutboundGuard(outbound), proxy.WithLogger(logger))
+	return proxy.New(store, rt, proxy.WithSpoolDir(spool), proxy.WithOutboundGuard(outbound), proxy.WithLogger(logger), proxy.WithObserver(observe))
 }
