@@ -21,6 +21,9 @@ import (
 // here (registry.Upstream): one fetch per blob of a repository, however
 // many pull it at once.
 func (s *Service) Blob(ctx context.Context, repo string, d digest.Digest) (bool, io.ReadCloser, int64, error) {
+	if isOwn(ctx) {
+		return false, nil, 0, nil // the Service's own look at what is here
+	}
 	st, upRepo, ok, err := s.cacheOf(ctx, repo)
 	if !ok {
 		return err != nil, nil, 0, err
@@ -29,6 +32,16 @@ func (s *Service) Blob(ctx context.Context, repo string, d digest.Digest) (bool,
 		return true, nil, 0, registry.NewError(http.StatusBadRequest, registry.CodeDigestInvalid, "%v", err)
 	}
 	key := repo + "@" + d.String()
+	s.mu.Lock()
+	_, fetching := s.fills[key]
+	s.mu.Unlock()
+	if !fetching {
+		// A fetch may have ended, the blob stored, since the handler
+		// looked: then it is served from here.
+		if rc, size, ok := s.openLocal(ctx, repo, d); ok {
+			return true, rc, size, nil
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -65,6 +78,23 @@ func (s *Service) Blob(ctx context.Context, repo string, d digest.Digest) (bool,
 		return true, nil, 0, err
 	}
 	return true, rc, f.size, nil
+}
+
+// openLocal opens blob d of repo as this registry holds it, if it does.
+func (s *Service) openLocal(ctx context.Context, repo string, d digest.Digest) (io.ReadCloser, int64, bool) {
+	req, err := http.NewRequestWithContext(own(ctx), http.MethodGet, "http://"+inproc.Host+"/v2/"+repo+"/blobs/"+d.String(), nil)
+	if err != nil {
+		return nil, 0, false
+	}
+	resp, err := s.local.RoundTrip(req)
+	if err != nil {
+		return nil, 0, false
+	}
+	if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
+		resp.Body.Close()
+		return nil, 0, false
+	}
+	return resp.Body, resp.ContentLength, true
 }
 
 // unpend ends a caller's wait for f's spool file; the last one out of a
