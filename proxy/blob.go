@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/registry"
@@ -211,28 +211,59 @@ func (s *Service) openBlob(ctx context.Context, st Settings, upRepo string, d di
 	return nil, 0, upstreamError(what, fails)
 }
 
-// openFrom opens blob d at u: a HEAD for its size, then the body, whose
-// reading the stall watchdog of copyVerified bounds.
+// openFrom opens blob d at u: one GET (after the token flow), whose
+// Content-Length is the size; the body's reading is bounded by
+// copyVerified's stall watchdog, and verified there (once: not by
+// go-containerregistry as well).
 func (s *Service) openFrom(ctx context.Context, u upstream, d digest.Digest) (io.ReadCloser, int64, error) {
 	hctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	l, err := remote.Layer(u.repo.Digest(d.String()), append([]remote.Option{remote.WithContext(hctx)}, u.opts...)...)
+	rt, err := transport.NewWithContext(hctx, u.repo.Registry, u.auth, u.transport, []string{u.repo.Scope(transport.PullScope)})
 	if err != nil {
 		return nil, 0, err
 	}
-	size, err := l.Size()
+	url := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", u.repo.Scheme(), u.repo.RegistryStr(), u.repo.RepositoryStr(), d)
+	// The answer's headers must come within the timeout; the body, as
+	// copyVerified's watchdog bounds it.
+	bctx, cancelBody := context.WithCancel(ctx)
+	headers := time.AfterFunc(s.timeout, cancelBody)
+	req, err := http.NewRequestWithContext(bctx, http.MethodGet, url, nil)
 	if err != nil {
+		cancelBody()
 		return nil, 0, err
 	}
-	l, err = remote.Layer(u.repo.Digest(d.String()), append([]remote.Option{remote.WithContext(ctx)}, u.opts...)...)
+	resp, err := (&http.Client{Transport: rt}).Do(req)
+	if !headers.Stop() && err != nil {
+		err = fmt.Errorf("%w (no answer in %s)", context.DeadlineExceeded, s.timeout)
+	}
 	if err != nil {
+		cancelBody()
 		return nil, 0, err
 	}
-	rc, err := l.Compressed()
-	if err != nil {
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		resp.Body.Close()
+		cancelBody()
 		return nil, 0, err
 	}
-	return rc, size, nil
+	if resp.ContentLength < 0 {
+		resp.Body.Close()
+		cancelBody()
+		return nil, 0, fmt.Errorf("proxy: %s: the upstream did not say its size", d)
+	}
+	return cancelOnClose{resp.Body, cancelBody}, resp.ContentLength, nil
+}
+
+// cancelOnClose is a body whose request's context ends when it is
+// closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // copyVerified copies the upstream body into spool, letting readers

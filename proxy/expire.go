@@ -107,6 +107,7 @@ func (s *Service) expireRepo(ctx context.Context, repo string, cutoff time.Time)
 		}
 	})
 	if removed > 0 {
+		s.forgetChecked(repo)
 		s.logger.InfoContext(ctx, "proxy: expired cached manifests", "repository", repo, "removed", removed)
 	}
 	return removed, err

@@ -32,11 +32,11 @@ func (s *Service) Manifest(ctx context.Context, repo, ref string) (registry.Upst
 	isDigest := strings.Contains(ref, ":")
 	var have digest.Digest
 	if !isDigest {
+		if s.wasChecked(repo, ref, st.ttl()) {
+			return res, nil // current within the TTL (a delete here forgets it: Hooks)
+		}
 		if have, err = s.localTag(ctx, repo, ref); err != nil {
 			return res, err
-		}
-		if have != "" && s.wasChecked(repo, ref, st.ttl()) {
-			return res, nil
 		}
 	}
 	ups, err := s.upstreams(ctx, st, upRepo)

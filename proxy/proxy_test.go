@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -34,7 +36,7 @@ import (
 	"github.com/berthreg/berth/registrytest"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/retention"
-	"github.com/berthreg/berth/storage/memory"
+	"github.com/berthreg/berth/storage/fs"
 )
 
 // upstreamServer is a real registry behind a counting, fault-injecting
@@ -50,7 +52,7 @@ type upstreamServer struct {
 	stall atomic.Bool    // send half of each blob body, then nothing until the client leaves
 }
 
-func newUpstream(t *testing.T) *upstreamServer {
+func newUpstream(t testing.TB) *upstreamServer {
 	u := &upstreamServer{reg: registrytest.New(t), count: map[string]int{}}
 	target, _ := url.Parse(u.reg.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
@@ -113,7 +115,7 @@ type cache struct {
 	now   *atomic.Pointer[time.Time]
 }
 
-func newCache(t *testing.T, up *upstreamServer, opts ...proxy.Option) *cache {
+func newCache(t testing.TB, up *upstreamServer, opts ...proxy.Option) *cache {
 	t.Helper()
 	store := teststores.Open(t)
 	var h http.Handler
@@ -121,14 +123,22 @@ func newCache(t *testing.T, up *upstreamServer, opts ...proxy.Option) *cache {
 	now := &atomic.Pointer[time.Time]{}
 	start := time.Now()
 	now.Store(&start)
-	svc, err := proxy.New(store, local, append([]proxy.Option{proxy.WithSpoolDir(t.TempDir()), proxy.WithTimeout(5 * time.Second),
+	watcher, err := generation.NewWatcher(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := proxy.New(store, local, append([]proxy.Option{proxy.WithSpoolDir(t.TempDir()), proxy.WithTimeout(5 * time.Second), proxy.WithWatcher(watcher),
 		proxy.WithOutboundGuard(netguard.New(netguard.AllowNetworks(netip.MustParsePrefix("127.0.0.0/8")))),
 		proxy.WithClock(func() time.Time { return *now.Load() })}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = svc.Close() }) // before the store closes
-	reg, err := registry.New(memory.New(), store, registry.WithUpstream(svc), registry.WithHooks(svc.Hooks()), registry.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	driver, err := fs.New(filepath.Join(t.TempDir(), "blobs"), fs.WithoutSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(driver, store, registry.WithUpstream(svc), registry.WithHooks(svc.Hooks()), registry.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +156,9 @@ func newCache(t *testing.T, up *upstreamServer, opts ...proxy.Option) *cache {
 	if _, err := svc.SetSettings(t.Context(), proxy.Settings{Project: "hub", Upstreams: []string{"up"}, TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
+	if err := watcher.Poll(t.Context()); err != nil { // settings kept in memory from here on
+		t.Fatal(err)
+	}
 	return &cache{reg: srv, store: store, svc: svc, now: now}
 }
 
@@ -154,7 +167,7 @@ func (c *cache) advance(d time.Duration) {
 	c.now.Store(&t)
 }
 
-func ref(t *testing.T, host, s string) name.Reference {
+func ref(t testing.TB, host, s string) name.Reference {
 	t.Helper()
 	r, err := name.ParseReference(strings.TrimPrefix(host, "http://")+"/"+s, name.Insecure)
 	if err != nil {
@@ -192,7 +205,7 @@ func pull(t *testing.T, host, s string) (v1.Hash, error) {
 	return img.Digest()
 }
 
-func pushUpstream(t *testing.T, up *upstreamServer, s string, size int64, layers int64) v1.Hash {
+func pushUpstream(t testing.TB, up *upstreamServer, s string, size int64, layers int64) v1.Hash {
 	t.Helper()
 	img, err := random.Image(size, layers)
 	if err != nil {

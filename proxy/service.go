@@ -7,14 +7,19 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/generation"
+	"github.com/berthreg/berth/internal/fillcache"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/registry/naming"
@@ -33,6 +38,11 @@ type Service struct {
 	logger   *slog.Logger
 	observer func(Observation)
 
+	// caches holds each project's settings (zero: no cache) once the
+	// watcher polled (live); without a watcher every pull reads them.
+	watcher *generation.Watcher
+	caches  *fillcache.Cache[string, Settings]
+	live    atomic.Bool
 	// checked remembers when each cached tag was last found current
 	// upstream: repo:tag → when.
 	mu      sync.Mutex
@@ -57,6 +67,14 @@ func WithOutboundGuard(g *netguard.Guard) Option { return func(s *Service) { s.g
 // WithSpoolDir keeps the blobs being fetched in dir (default: the
 // system's temporary directory).
 func WithSpoolDir(dir string) Option { return func(s *Service) { s.spoolDir = dir } }
+
+// WithWatcher keeps the projects' settings in memory, forgotten when w
+// sees Generation move (another instance's change applies here within
+// w's bound; this instance's at once).
+func WithWatcher(w *generation.Watcher) Option { return func(s *Service) { s.watcher = w } }
+
+// Generation is the change counter bumped with every settings change.
+const Generation = "proxy.settings"
 
 // WithTimeout bounds each upstream request but a blob's body (default 30
 // seconds); a blob's fetch ends when its body stalls that long.
@@ -105,6 +123,7 @@ func New(store meta.Store, local http.RoundTripper, opts ...Option) (*Service, e
 	s := &Service{store: store, local: local, spoolDir: os.TempDir(), timeout: 30 * time.Second, now: time.Now,
 		logger: slog.New(slog.DiscardHandler), checked: map[string]time.Time{}, fills: map[string]*fill{}}
 	s.base, s.stop = context.WithCancel(context.Background())
+	s.caches = fillcache.New[string, Settings](10000)
 	for _, o := range opts {
 		o(s)
 	}
@@ -113,6 +132,11 @@ func New(store meta.Store, local http.RoundTripper, opts ...Option) (*Service, e
 		return nil, errors.New("proxy: New: nil store or local transport")
 	case s.timeout <= 0:
 		return nil, errors.New("proxy: New: WithTimeout must be positive")
+	}
+	if s.watcher != nil {
+		if err := fillcache.ResetOn(s.caches, &s.live, s.watcher, Generation); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -158,8 +182,14 @@ func (s *Service) SetSettings(ctx context.Context, st Settings) (Settings, error
 				return meta.NotFoundAs(err, ErrNotFound, fmt.Sprintf("upstreams[%d]: registry endpoint %q", i, u))
 			}
 		}
-		return settings.In(tx).Put(st)
+		if err := settings.In(tx).Put(st); err != nil {
+			return err
+		}
+		return generation.Bump(tx, Generation)
 	})
+	if err == nil {
+		s.caches.Reset()
+	}
 	return st, err
 }
 
@@ -169,7 +199,7 @@ func (s *Service) DeleteProject(tx meta.Tx, project string, _ time.Time) error {
 	if err := settings.In(tx).Delete(project); err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return err
 	}
-	return nil
+	return generation.Bump(tx, Generation)
 }
 
 // cacheOf returns the settings of repo's project, ok false when it is no
@@ -179,15 +209,22 @@ func (s *Service) cacheOf(ctx context.Context, repo string) (st Settings, upstre
 	if project == repo {
 		return st, "", false, nil
 	}
-	err = s.store.View(meta.AllowCachedReads(ctx), func(tx meta.Tx) error {
-		var err error
-		st, err = settings.In(tx).Get(project)
-		return err
+	st, err = fillcache.Through(s.caches, &s.live, project, func() (Settings, error) {
+		var st Settings
+		err := s.store.View(meta.AllowCachedReads(ctx), func(tx meta.Tx) error {
+			var err error
+			st, err = settings.In(tx).Get(project)
+			if errors.Is(err, meta.ErrNotFound) {
+				return nil // no cache: the zero Settings
+			}
+			return err
+		})
+		return st, err
 	})
-	if errors.Is(err, meta.ErrNotFound) {
-		return st, "", false, nil
+	if err != nil || len(st.Upstreams) == 0 {
+		return st, "", false, err
 	}
-	return st, repo[len(project)+1:], err == nil, err
+	return st, repo[len(project)+1:], true, nil
 }
 
 // upstream is one upstream registry of a cache, made usable.
@@ -195,6 +232,10 @@ type upstream struct {
 	name string
 	repo name.Repository
 	opts []remote.Option
+	// auth and transport reach it without go-containerregistry's
+	// verification, for blobs the Service verifies itself.
+	auth      authn.Authenticator
+	transport http.RoundTripper
 }
 
 // upstreams resolves st's endpoints for upstreamRepo, skipping (and
@@ -236,7 +277,8 @@ func (s *Service) upstreams(ctx context.Context, st Settings, upstreamRepo strin
 		// No retries: a failing upstream gives way to the next one, or
 		// to the cached copy, at once.
 		out = append(out, upstream{name: rec.Name, repo: r, opts: []remote.Option{remote.WithAuth(rm.Auth), remote.WithTransport(rm.Transport),
-			remote.WithRetryStatusCodes(), remote.WithRetryPredicate(func(error) bool { return false })}})
+			remote.WithRetryStatusCodes(), remote.WithRetryPredicate(func(error) bool { return false })},
+			auth: rm.Auth, transport: rm.Transport})
 	}
 	return out, nil
 }
@@ -247,6 +289,17 @@ func (s *Service) wasChecked(repo, tag string, ttl time.Duration) bool {
 	defer s.mu.Unlock()
 	at, ok := s.checked[repo+":"+tag]
 	return ok && s.now().Sub(at) < ttl
+}
+
+// forgetChecked forgets the checks of repo's tags.
+func (s *Service) forgetChecked(repo string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.checked {
+		if strings.HasPrefix(k, repo+":") {
+			delete(s.checked, k)
+		}
+	}
 }
 
 func (s *Service) noteChecked(repo, tag string) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
@@ -105,7 +106,7 @@ func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.Se
 // openProxy is the pull-through cache service over store, writing into
 // the registry local will reach, fetching through outbound, spooling
 // blobs under the data directory, publishing its fetches to metrics.
-func openProxy(cfg Config, store meta.Store, local *lateHandler, outbound *netguard.Guard, metrics prometheus.Registerer, logger *slog.Logger) (*proxy.Service, error) {
+func openProxy(cfg Config, store meta.Store, local *lateHandler, watcher *generation.Watcher, outbound *netguard.Guard, metrics prometheus.Registerer, logger *slog.Logger) (*proxy.Service, error) {
 	observe, err := proxyMetrics(metrics)
 	if err != nil {
 		return nil, err
@@ -120,5 +121,5 @@ func openProxy(cfg Config, store meta.Store, local *lateHandler, outbound *netgu
 	rt := inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 		return auth.WithPrincipal(ctx, proxyPrincipal)
 	}))
-	return proxy.New(store, rt, proxy.WithSpoolDir(spool), proxy.WithOutboundGuard(outbound), proxy.WithLogger(logger), proxy.WithObserver(observe))
+	return proxy.New(store, rt, proxy.WithSpoolDir(spool), proxy.WithOutboundGuard(outbound), proxy.WithLogger(logger), proxy.WithObserver(observe), proxy.WithWatcher(watcher))
 }

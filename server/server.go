@@ -158,7 +158,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	s.bg = bg
 	// The pull-through caches write into the registry handler built below.
 	local := &lateHandler{}
-	caches, err := openProxy(cfg, store, local, bg.outbound, metrics, logger)
+	caches, err := openProxy(cfg, store, local, bg.watcher, bg.outbound, metrics, logger)
 	if err != nil {
 		return err
 	}
