@@ -21,6 +21,13 @@
 // cached, the pull fails saying what each upstream answered (an
 // upstream's 404 is a 404).
 //
+// Mirrors serves the caches as registry mirrors at the root (containerd's
+// ?ns=, Docker's registry-mirrors). ExpireJob removes what nobody pulled
+// for a while. WithObserver reports fetches and stale copies (the server
+// makes metrics of them), and pull events name the upstream that served
+// a fetch (registry.Event.Upstream). With WithWatcher, the settings stay
+// in memory, and a tag checked within the TTL is served without a read.
+//
 // Blobs: concurrent pulls of a blob being fetched share one fetch. The
 // fetch runs at the upstream's pace into a spool file on disk, which each
 // client reads at its own pace, so memory stays bounded whatever the
