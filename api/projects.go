@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -8,6 +9,8 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/proxy"
 )
 
 // projectJSON is Harbor's Project, for the fields Berth keeps. Berth
@@ -20,6 +23,9 @@ type projectJSON struct {
 	Metadata          projectMetadata `json:"metadata"`
 	CVEAllowlist      *cveAllowlist   `json:"cve_allowlist,omitempty"`
 	CurrentUserRoleID int             `json:"current_user_role_id,omitempty"`
+	// RegistryID is the endpoint a proxy cache project caches (its
+	// first upstream).
+	RegistryID int64 `json:"registry_id,omitempty"`
 }
 
 // projectMetadata is Harbor's ProjectMetadata (strings "true"/"false"),
@@ -43,7 +49,9 @@ type projectReq struct {
 	// StorageLimit is the project's storage limit in bytes (-1: none);
 	// only a system administrator's is applied, as in Harbor.
 	StorageLimit *int64 `json:"storage_limit"`
-	RegistryID   *int64 `json:"registry_id"` // accepted for proxy-cache projects; must be absent or 0
+	// RegistryID makes the project a proxy cache of that registry
+	// endpoint (a system administrator's request only, as in Harbor).
+	RegistryID *int64 `json:"registry_id"`
 }
 
 // public reads the public flag from either form; unset is nil.
@@ -162,8 +170,9 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, p auth.P
 	if req.ProjectName == "" {
 		return badRequest("project_name: required")
 	}
-	if req.RegistryID != nil && *req.RegistryID != 0 {
-		return badRequest("registry_id: proxy-cache projects are not supported")
+	upstream, err := h.proxyUpstream(r, p, req.RegistryID)
+	if err != nil {
+		return err
 	}
 	pub, err := req.public()
 	if err != nil {
@@ -197,6 +206,11 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, p auth.P
 			return err
 		}
 	}
+	if upstream != "" {
+		if _, err := h.proxy.SetSettings(r.Context(), proxy.Settings{Project: req.ProjectName, Upstreams: []string{upstream}}); err != nil {
+			return err
+		}
+	}
 	created(w, "/projects/"+req.ProjectName)
 	return nil
 }
@@ -206,8 +220,55 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toProjectJSON(proj, p))
+	out := toProjectJSON(proj, p)
+	if out.RegistryID, err = h.cachedRegistryID(r, proj.Name); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// proxyUpstream is the registry endpoint a project creation's
+// registry_id names ("" for none: absent or 0): a system
+// administrator's request only, on a server with proxy caches and
+// replication's endpoints.
+func (h *Handler) proxyUpstream(r *http.Request, p auth.Principal, id *int64) (string, error) {
+	if id == nil || *id == 0 {
+		return "", nil
+	}
+	switch {
+	case !p.Admin:
+		return "", &apiError{status: http.StatusForbidden, code: codeForbidden, msg: "registry_id: only a system administrator creates proxy cache projects"}
+	case h.proxy == nil || h.replication == nil:
+		return "", badRequest("registry_id: this server keeps no proxy caches")
+	case *id < 0:
+		return "", badRequest("registry_id: %d is not an endpoint id", *id)
+	}
+	rec, err := h.replication.RegistryByID(r.Context(), *id)
+	if errors.Is(err, meta.ErrNotFound) {
+		return "", badRequest("registry_id: no registry endpoint %d", *id)
+	}
+	return rec.Name, err
+}
+
+// cachedRegistryID is the id of the endpoint project caches first (0
+// when it is no cache).
+func (h *Handler) cachedRegistryID(r *http.Request, project string) (int64, error) {
+	if h.proxy == nil || h.replication == nil {
+		return 0, nil
+	}
+	st, err := h.proxy.Settings(r.Context(), project)
+	if errors.Is(err, proxy.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	rec, err := h.replication.Registry(r.Context(), st.Upstreams[0])
+	if errors.Is(err, meta.ErrNotFound) {
+		return 0, nil
+	}
+	return rec.ID, err
 }
 
 // allowedOn checks p's right to action on a project resource, after

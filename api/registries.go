@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/berthreg/berth/auth"
@@ -26,6 +27,7 @@ type registryCredential struct {
 // request may also spell the credential flat, as Harbor's RegistryUpdate
 // and RegistryPing do (credential_type, access_key, access_secret).
 type registryJSON struct {
+	ID           int64               `json:"id,omitempty"`
 	Name         string              `json:"name"`
 	Type         string              `json:"type,omitempty"`
 	Description  string              `json:"description,omitempty"`
@@ -42,7 +44,7 @@ type registryJSON struct {
 }
 
 func toRegistryJSON(rec replication.Registry) registryJSON {
-	out := registryJSON{Name: rec.Name, Type: rec.Type, Description: rec.Description, URL: rec.URL, Insecure: rec.Insecure,
+	out := registryJSON{ID: rec.ID, Name: rec.Name, Type: rec.Type, Description: rec.Description, URL: rec.URL, Insecure: rec.Insecure,
 		CACert: rec.CACert, CreationTime: rec.CreatedAt, UpdateTime: rec.UpdatedAt}
 	if rec.Username != "" || rec.Password != "" || rec.HasPassword {
 		out.Credential = &registryCredential{Type: "basic", AccessKey: rec.Username}
@@ -149,12 +151,24 @@ func (h *Handler) createRegistry(w http.ResponseWriter, r *http.Request, p auth.
 	return nil
 }
 
+// registryAt is the endpoint the path names: by name, or, as Harbor's
+// clients address them, by id when the name is a number no endpoint is
+// named.
+func registryAt(r *http.Request, rep *replication.Service) (replication.Registry, error) {
+	name := r.PathValue("name")
+	rec, err := rep.Registry(r.Context(), name)
+	if id, perr := strconv.ParseInt(name, 10, 64); errors.Is(err, meta.ErrNotFound) && perr == nil && id > 0 {
+		return rep.RegistryByID(r.Context(), id)
+	}
+	return rec, err
+}
+
 func (h *Handler) getRegistry(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	rep, err := h.replicator(p)
 	if err != nil {
 		return err
 	}
-	rec, err := rep.Registry(r.Context(), r.PathValue("name"))
+	rec, err := registryAt(r, rep)
 	if err != nil {
 		return endpointError(err)
 	}
@@ -169,7 +183,7 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	old, err := rep.Registry(r.Context(), r.PathValue("name"))
+	old, err := registryAt(r, rep)
 	if err != nil {
 		return endpointError(err)
 	}
@@ -202,7 +216,11 @@ func (h *Handler) deleteRegistry(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	if err := rep.DeleteRegistry(r.Context(), r.PathValue("name")); err != nil {
+	rec, err := registryAt(r, rep)
+	if err != nil {
+		return endpointError(err)
+	}
+	if err := rep.DeleteRegistry(r.Context(), rec.Name); err != nil {
 		return endpointError(err)
 	}
 	w.WriteHeader(http.StatusOK)

@@ -25,6 +25,9 @@ var (
 type Registry struct {
 	// Name identifies the endpoint.
 	Name string `json:"name"`
+	// ID is a number naming it too, as Harbor's API does (its
+	// registry_id): given at creation, never reused while it exists.
+	ID int64 `json:"id,omitempty"`
 	// Type says what kind of registry it is ("berth", "distribution",
 	// "harbor", "docker-hub", …): informational, every type speaks the
 	// OCI distribution API.

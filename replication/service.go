@@ -3,6 +3,7 @@ package replication
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/berthreg/berth/meta"
@@ -36,7 +37,8 @@ func WithPing(fn func(ctx context.Context, rec Registry) error) ServiceOption {
 }
 
 // NewService returns the Service over store, whose policies engine runs
-// (the engine must run over store).
+// (the engine must run over store). Endpoints stored before endpoints had
+// ids are given theirs.
 func NewService(store meta.Store, engine *Engine, opts ...ServiceOption) (*Service, error) {
 	switch {
 	case store == nil:
@@ -52,6 +54,9 @@ func NewService(store meta.Store, engine *Engine, opts ...ServiceOption) (*Servi
 	}
 	if s.ping == nil {
 		return nil, errors.New("replication: NewService: WithPing(nil)")
+	}
+	if err := assignRegistryIDs(context.Background(), store); err != nil {
+		return nil, fmt.Errorf("replication: NewService: %w", err)
 	}
 	return s, nil
 }

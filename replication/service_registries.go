@@ -51,6 +51,63 @@ func (s *Service) Registry(ctx context.Context, name string) (Registry, error) {
 	return redacted(rec), err
 }
 
+// nextRegistryID is the id a new endpoint gets: one more than the
+// highest in use (endpoints are few).
+func nextRegistryID(tx meta.Tx) (int64, error) {
+	all, err := Registries.In(tx).List("", 0)
+	if err != nil {
+		return 0, err
+	}
+	var top int64
+	for _, r := range all {
+		top = max(top, r.ID)
+	}
+	return top + 1, nil
+}
+
+// RegistryByID returns the endpoint with id, without its password, or
+// meta.ErrNotFound.
+func (s *Service) RegistryByID(ctx context.Context, id int64) (Registry, error) {
+	var found Registry
+	err := s.store.View(ctx, func(tx meta.Tx) error {
+		all, err := Registries.In(tx).List("", 0)
+		if err != nil {
+			return err
+		}
+		for _, r := range all {
+			if r.ID == id {
+				found = r
+				return nil
+			}
+		}
+		return missing(meta.ErrNotFound, "registry %d", id)
+	})
+	return redacted(found), err
+}
+
+// assignRegistryIDs gives the endpoints made before endpoints had ids
+// theirs, in name order after the others'.
+func assignRegistryIDs(ctx context.Context, store meta.Store) error {
+	return store.Update(ctx, func(tx meta.Tx) error {
+		all, err := Registries.In(tx).List("", 0)
+		if err != nil {
+			return err
+		}
+		for _, r := range all {
+			if r.ID != 0 {
+				continue
+			}
+			if r.ID, err = nextRegistryID(tx); err != nil {
+				return err
+			}
+			if err := Registries.In(tx).Put(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // CreateRegistry validates rec and stores it as a new endpoint, with its
 // creation and update times; ErrExists when the name is taken. It
 // returns the stored endpoint, without its password.
@@ -63,6 +120,10 @@ func (s *Service) CreateRegistry(ctx context.Context, rec Registry) (Registry, e
 	err := s.store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := Registries.In(tx).Get(rec.Name); err == nil {
 			return refuse(ErrExists, "registry %s exists", rec.Name)
+		}
+		var err error
+		if rec.ID, err = nextRegistryID(tx); err != nil {
+			return err
 		}
 		return Registries.In(tx).Put(rec)
 	})
@@ -89,7 +150,7 @@ func (s *Service) UpdateRegistry(ctx context.Context, rec Registry, keepPassword
 		if keepPassword {
 			rec.Password = old.Password
 		}
-		rec.CreatedAt = old.CreatedAt
+		rec.CreatedAt, rec.ID = old.CreatedAt, old.ID
 		return Registries.In(tx).Put(rec)
 	})
 	if err != nil {

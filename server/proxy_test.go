@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -63,6 +64,23 @@ func TestProxyCacheBetweenServers(t *testing.T) {
 	other, _ := random.Image(256, 1)
 	if err := remote.Write(b.ref(t, "hub/team/app:mine"), other, b.auth); err == nil || !strings.Contains(err.Error(), "proxy cache") {
 		t.Errorf("the admin's push into the cache: %v", err)
+	}
+	// Harbor's way: a project created with the endpoint's registry_id.
+	var ep struct{ ID int64 }
+	if err := json.Unmarshal([]byte(b.must("GET", "/registries/a", "", 200)), &ep); err != nil || ep.ID <= 0 {
+		t.Fatalf("endpoint id: %+v, %v", ep, err)
+	}
+	id := strconv.FormatInt(ep.ID, 10)
+	if got := b.must("GET", "/registries/"+id, "", 200); !strings.Contains(got, `"name":"a"`) {
+		t.Errorf("endpoint by id: %s", got)
+	}
+	b.must("POST", "/projects", `{"project_name":"hub2","registry_id":99}`, 400)
+	b.must("POST", "/projects", `{"project_name":"hub2","registry_id":`+id+`}`, 201)
+	if got := b.must("GET", "/projects/hub2", "", 200); !strings.Contains(got, `"registry_id":`+id) {
+		t.Errorf("project hub2: %s", got)
+	}
+	if got := b.digest(t, "hub2/team/app:v1", b.auth); got != want.String() {
+		t.Errorf("through hub2: %q", got)
 	}
 	b.must("GET", "/projects/team/proxy", "", 404) // no project
 	b.must("POST", "/projects", `{"project_name":"plain"}`, 201)
