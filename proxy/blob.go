@@ -148,12 +148,13 @@ func (s *Service) run(ctx context.Context, f *fill, st Settings, upRepo, key str
 			_ = os.Remove(f.path)
 		}
 	}()
-	rc, size, err := s.openBlob(ctx, st, upRepo, f.digest)
+	rc, size, release, err := s.openBlob(ctx, st, upRepo, f.digest)
 	if err != nil {
 		f.openErr = err
 		close(f.ready)
 		return
 	}
+	defer release()
 	defer rc.Close()
 	spool, err := os.CreateTemp(s.spoolDir, "berth-proxy-*")
 	if err != nil {
@@ -186,29 +187,49 @@ func (s *Service) run(ctx context.Context, f *fill, st Settings, upRepo, key str
 }
 
 // openBlob opens blob d upstream: its size and body from the first
-// upstream that has it.
-func (s *Service) openBlob(ctx context.Context, st Settings, upRepo string, d digest.Digest) (io.ReadCloser, int64, error) {
+// upstream that has it, within that upstream's bound on fetches at once
+// (release ends the fetch's turn).
+func (s *Service) openBlob(ctx context.Context, st Settings, upRepo string, d digest.Digest) (rc io.ReadCloser, size int64, release func(), err error) {
 	ups, err := s.upstreams(ctx, st, upRepo)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	var fails []answer
 	for _, u := range ups {
+		release, err := u.turn(ctx)
+		if err != nil {
+			return nil, 0, nil, err
+		}
 		rc, size, err := s.openFrom(ctx, u, d)
 		s.observe(Observation{Kind: "blob", Project: st.Project, Upstream: u.name, Bytes: size, Err: err})
 		if err == nil {
-			return rc, size, nil
+			return rc, size, release, nil
 		}
+		release()
 		fails = append(fails, answerOf(u.name, err))
 	}
 	what := st.Project + "/" + upRepo + "@" + d.String()
 	switch {
 	case len(fails) == 0:
-		return nil, 0, registry.NewError(http.StatusBadGateway, registry.CodeUnavailable, "%s: the cache has no usable upstream registry", what)
+		return nil, 0, nil, registry.NewError(http.StatusBadGateway, registry.CodeUnavailable, "%s: the cache has no usable upstream registry", what)
 	case allNotFound(fails):
-		return nil, 0, registry.NewError(http.StatusNotFound, registry.CodeBlobUnknown, "%s is not upstream (%s)", what, summary(fails))
+		return nil, 0, nil, registry.NewError(http.StatusNotFound, registry.CodeBlobUnknown, "%s is not upstream (%s)", what, summary(fails))
 	}
-	return nil, 0, upstreamError(what, fails)
+	return nil, 0, nil, upstreamError(what, fails)
+}
+
+// turn waits for a free fetch of u (ctx's end: its error); release
+// frees it.
+func (u upstream) turn(ctx context.Context) (release func(), err error) {
+	if u.limit == nil || u.limit.fetches == nil {
+		return func() {}, nil
+	}
+	select {
+	case u.limit.fetches <- struct{}{}:
+		return func() { <-u.limit.fetches }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // openFrom opens blob d at u: one GET (after the token flow), whose

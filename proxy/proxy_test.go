@@ -50,6 +50,8 @@ type upstreamServer struct {
 	cut   atomic.Int64   // cut blob bodies after this many bytes (0: no)
 	fail  atomic.Int32   // answer every request with this status (0: no)
 	stall atomic.Bool    // send half of each blob body, then nothing until the client leaves
+	// inFlight and maxInFlight count the blob GETs being answered.
+	inFlight, maxInFlight atomic.Int32
 }
 
 func newUpstream(t testing.TB) *upstreamServer {
@@ -67,6 +69,12 @@ func newUpstream(t testing.TB) *upstreamServer {
 		u.mu.Lock()
 		u.count[r.Method+" "+kind]++
 		u.mu.Unlock()
+		if kind == "blob" && r.Method == http.MethodGet {
+			n := u.inFlight.Add(1)
+			defer u.inFlight.Add(-1)
+			for m := u.maxInFlight.Load(); n > m && !u.maxInFlight.CompareAndSwap(m, n); m = u.maxInFlight.Load() {
+			}
+		}
 		if s := u.fail.Load(); s != 0 {
 			w.WriteHeader(int(s))
 			return
@@ -440,5 +448,52 @@ func TestStalledUpstream(t *testing.T) {
 	up.stall.Store(false)
 	if got, err := pull(t, c.reg.URL, "hub/library/app:v1"); err != nil || got != want {
 		t.Fatalf("pull after the stall: %v, %v", got, err)
+	}
+}
+
+// With a bound of one fetch per upstream, the layers of an image pulled
+// at once are fetched one after the other; with a bandwidth limit, a
+// fetch moves no faster than it.
+func TestUpstreamLimits(t *testing.T) {
+	up := newUpstream(t)
+	const limit = 8 << 20
+	c := newCache(t, up, proxy.WithUpstreamLimits(1, limit))
+	want := pushUpstream(t, up, "library/app:v1", 3<<20, 3)
+	img, err := remote.Image(ref(t, c.reg.URL, "hub/library/app:v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var moved atomic.Int64
+	for _, l := range layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc, err := l.Compressed()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer rc.Close()
+			n, err := io.Copy(io.Discard, rc)
+			if err != nil {
+				t.Error(err)
+			}
+			moved.Add(n)
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if d, _ := img.Digest(); d != want {
+		t.Fatalf("pulled %s", d)
+	}
+	if m := up.maxInFlight.Load(); m != 1 {
+		t.Errorf("%d blob fetches at once from the upstream, want 1", m)
+	}
+	// Only an upper bound on speed: a busy machine is slower, never faster.
+	if rate := float64(moved.Load()) / took.Seconds(); rate > limit*1.1 {
+		t.Errorf("%d bytes in %v: %.1f MiB/s, over the %d MiB/s limit by more than 10%%", moved.Load(), took, rate/(1<<20), limit>>20)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/time/rate"
 
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/generation"
@@ -43,6 +44,11 @@ type Service struct {
 	watcher *generation.Watcher
 	caches  *fillcache.Cache[string, Settings]
 	live    atomic.Bool
+	// perUpstream bounds each upstream endpoint's blob fetches at once
+	// (0: no bound) and bandwidth (0: none); limits holds their state.
+	perUpstream int
+	bandwidth   int
+	limits      map[string]*upstreamLimit
 	// checked remembers when each cached tag was last found current
 	// upstream: repo:tag → when.
 	mu      sync.Mutex
@@ -75,6 +81,38 @@ func WithWatcher(w *generation.Watcher) Option { return func(s *Service) { s.wat
 
 // Generation is the change counter bumped with every settings change.
 const Generation = "proxy.settings"
+
+// WithUpstreamLimits bounds, for each upstream registry endpoint, the
+// blobs fetched from it at once (fetches beyond wait their turn; 0: no
+// bound) and the bytes per second all of its requests move together (0:
+// no limit).
+func WithUpstreamLimits(fetches, bytesPerSecond int) Option {
+	return func(s *Service) { s.perUpstream, s.bandwidth = fetches, bytesPerSecond }
+}
+
+// upstreamLimit is one upstream endpoint's limits' state.
+type upstreamLimit struct {
+	fetches chan struct{} // nil: no bound
+	rate    *rate.Limiter // nil: no limit
+}
+
+// limitOf returns the limits' state of upstream endpoint name.
+func (s *Service) limitOf(name string) *upstreamLimit {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.limits[name]
+	if !ok {
+		l = &upstreamLimit{}
+		if s.perUpstream > 0 {
+			l.fetches = make(chan struct{}, s.perUpstream)
+		}
+		if s.bandwidth > 0 {
+			l.rate = replication.NewBandwidth(s.bandwidth)
+		}
+		s.limits[name] = l
+	}
+	return l
+}
 
 // WithTimeout bounds each upstream request but a blob's body (default 30
 // seconds); a blob's fetch ends when its body stalls that long.
@@ -121,7 +159,8 @@ const maxChecked = 100000
 // others.
 func New(store meta.Store, local http.RoundTripper, opts ...Option) (*Service, error) {
 	s := &Service{store: store, local: local, spoolDir: os.TempDir(), timeout: 30 * time.Second, now: time.Now,
-		logger: slog.New(slog.DiscardHandler), checked: map[string]time.Time{}, fills: map[string]*fill{}}
+		logger: slog.New(slog.DiscardHandler), checked: map[string]time.Time{}, fills: map[string]*fill{},
+		limits: map[string]*upstreamLimit{}}
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.caches = fillcache.New[string, Settings](10000)
 	for _, o := range opts {
@@ -132,6 +171,8 @@ func New(store meta.Store, local http.RoundTripper, opts ...Option) (*Service, e
 		return nil, errors.New("proxy: New: nil store or local transport")
 	case s.timeout <= 0:
 		return nil, errors.New("proxy: New: WithTimeout must be positive")
+	case s.perUpstream < 0 || s.bandwidth < 0:
+		return nil, errors.New("proxy: New: WithUpstreamLimits must not be negative")
 	}
 	if s.watcher != nil {
 		if err := fillcache.ResetOn(s.caches, &s.live, s.watcher, Generation); err != nil {
@@ -236,6 +277,7 @@ type upstream struct {
 	// verification, for blobs the Service verifies itself.
 	auth      authn.Authenticator
 	transport http.RoundTripper
+	limit     *upstreamLimit
 }
 
 // upstreams resolves st's endpoints for upstreamRepo, skipping (and
@@ -274,11 +316,16 @@ func (s *Service) upstreams(ctx context.Context, st Settings, upstreamRepo strin
 		if err != nil {
 			return nil, fmt.Errorf("proxy: repository %s upstream: %w", upstreamRepo, err)
 		}
+		lim := s.limitOf(rec.Name)
+		rt := rm.Transport
+		if lim.rate != nil {
+			rt = replication.LimitShared(rt, lim.rate)
+		}
 		// No retries: a failing upstream gives way to the next one, or
 		// to the cached copy, at once.
-		out = append(out, upstream{name: rec.Name, repo: r, opts: []remote.Option{remote.WithAuth(rm.Auth), remote.WithTransport(rm.Transport),
+		out = append(out, upstream{name: rec.Name, repo: r, opts: []remote.Option{remote.WithAuth(rm.Auth), remote.WithTransport(rt),
 			remote.WithRetryStatusCodes(), remote.WithRetryPredicate(func(error) bool { return false })},
-			auth: rm.Auth, transport: rm.Transport})
+			auth: rm.Auth, transport: rt, limit: lim})
 	}
 	return out, nil
 }

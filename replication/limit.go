@@ -16,12 +16,23 @@ const limitChunk = 256 << 10
 // at most bytesPerSecond: a replication endpoint's bandwidth limit (pass
 // it with remote.WithTransport).
 func Limit(rt http.RoundTripper, bytesPerSecond int) http.RoundTripper {
+	return LimitShared(rt, NewBandwidth(bytesPerSecond))
+}
+
+// NewBandwidth is a limiter of bytesPerSecond for LimitShared. Its burst
+// (and so the most bytes handed out at once) is at most a second's
+// worth, so that a low limit holds from the first byte.
+func NewBandwidth(bytesPerSecond int) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(bytesPerSecond), max(1, min(limitChunk, bytesPerSecond)))
+}
+
+// LimitShared is Limit with a limiter that several transports share:
+// together they move at most its rate.
+func LimitShared(rt http.RoundTripper, lim *rate.Limiter) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	// The burst (and so the most bytes handed out at once) is at most a
-	// second's worth, so that a low limit holds from the first byte.
-	return &limited{rt: rt, lim: rate.NewLimiter(rate.Limit(bytesPerSecond), max(1, min(limitChunk, bytesPerSecond)))}
+	return &limited{rt: rt, lim: lim}
 }
 
 type limited struct {

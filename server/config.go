@@ -120,7 +120,7 @@ func DefaultConfig() Config {
 		Replication:     ReplicationConfig{Concurrency: 4, TaskAttempts: 10, Backoff: 2 * time.Second, MaxBackoff: time.Minute},
 		Scan:            ScanConfig{Concurrency: 2, Timeout: 30 * time.Minute, TokenLifetime: 30 * time.Minute},
 		Quota:           QuotaConfig{DefaultLimit: -1, WarnAt: 85, RecomputeSchedule: "0 0 4 * * 0"},
-		Proxy:           ProxyConfig{ExpireAfter: proxy.DefaultExpireAfter, ExpireSchedule: "0 30 3 * * *"},
+		Proxy:           ProxyConfig{ExpireAfter: proxy.DefaultExpireAfter, ExpireSchedule: "0 30 3 * * *", UpstreamFetches: 8},
 		ShutdownTimeout: 30 * time.Second,
 		HTTP:            HTTPConfig{ReadHeaderTimeout: 30 * time.Second, BodyIdleTimeout: time.Minute, MaxAnonymousRequests: 256},
 	}

@@ -108,6 +108,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.str("BERTH_PROXY_DEFAULT_MIRROR", &c.Proxy.DefaultMirror)
 	e.dur("BERTH_PROXY_EXPIRE_AFTER", &c.Proxy.ExpireAfter)
 	e.str("BERTH_PROXY_EXPIRE_SCHEDULE", &c.Proxy.ExpireSchedule)
+	e.num32("BERTH_PROXY_UPSTREAM_FETCHES", &c.Proxy.UpstreamFetches)
+	e.num32("BERTH_PROXY_UPSTREAM_BANDWIDTH", &c.Proxy.UpstreamBandwidth)
 	sc := &c.Scan
 	e.str("BERTH_SCAN_OSV_DB", &sc.OSVDB)
 	e.optFlag("BERTH_SCAN_BUILTIN", &sc.Builtin)

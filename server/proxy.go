@@ -42,6 +42,14 @@ type ProxyConfig struct {
 	// cron spec with seconds (default "0 30 3 * * *", daily at 03:30;
 	// BERTH_PROXY_EXPIRE_SCHEDULE; empty for never).
 	ExpireSchedule string `yaml:"expireSchedule"`
+	// UpstreamFetches bounds the blobs fetched at once from each upstream
+	// registry endpoint (default 8, 0 for no bound;
+	// BERTH_PROXY_UPSTREAM_FETCHES).
+	UpstreamFetches int `yaml:"upstreamFetches"`
+	// UpstreamBandwidth bounds the bytes per second moved from each
+	// upstream registry endpoint (0, the default, for no limit;
+	// BERTH_PROXY_UPSTREAM_BANDWIDTH).
+	UpstreamBandwidth int `yaml:"upstreamBandwidth"`
 }
 
 // validate checks the mirror settings.
@@ -50,6 +58,9 @@ func (c ProxyConfig) validate() error {
 		if err := naming.CheckName(project); err != nil || strings.Contains(project, "/") {
 			return fmt.Errorf("config: proxy.mirrors[%s]: %q is not a project name", ns, project)
 		}
+	}
+	if c.UpstreamFetches < 0 || c.UpstreamBandwidth < 0 {
+		return fmt.Errorf("config: proxy.upstreamFetches and proxy.upstreamBandwidth must not be negative")
 	}
 	if c.ExpireAfter < 0 {
 		return fmt.Errorf("config: proxy.expireAfter %s must not be negative", c.ExpireAfter)
@@ -121,5 +132,6 @@ func openProxy(cfg Config, store meta.Store, local *lateHandler, watcher *genera
 	rt := inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 		return auth.WithPrincipal(ctx, proxyPrincipal)
 	}))
-	return proxy.New(store, rt, proxy.WithSpoolDir(spool), proxy.WithOutboundGuard(outbound), proxy.WithLogger(logger), proxy.WithObserver(observe), proxy.WithWatcher(watcher))
+	return proxy.New(store, rt, proxy.WithSpoolDir(spool), proxy.WithOutboundGuard(outbound), proxy.WithLogger(logger), proxy.WithObserver(observe), proxy.WithWatcher(watcher),
+		proxy.WithUpstreamLimits(cfg.Proxy.UpstreamFetches, cfg.Proxy.UpstreamBandwidth))
 }
