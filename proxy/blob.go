@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/registry/inproc"
 )
@@ -363,7 +364,9 @@ func (s *Service) pushBlob(ctx context.Context, f *fill) error {
 		return err
 	}
 	defer file.Close()
-	req, err := http.NewRequestWithContext(own(ctx), http.MethodPost,
+	// A fill: the manifests naming the blob are here already, and a
+	// quota counts it as it arrives.
+	req, err := http.NewRequestWithContext(meta.MarkFill(own(ctx)), http.MethodPost,
 		"http://"+inproc.Host+"/v2/"+f.repo+"/blobs/uploads/?digest="+f.digest.String(), file)
 	if err != nil {
 		return err

@@ -23,6 +23,9 @@ type account struct {
 	ctx  context.Context
 	tx   meta.Tx
 	part *partLease
+	// fill says the transaction stores content manifests hold already
+	// (meta.MarkFill).
+	fill bool
 	// repo and digest name the manifest being charged for, for events.
 	repo   string
 	digest digest.Digest

@@ -98,10 +98,9 @@ func (a *account) hold(repo string, m meta.Manifest) error {
 				return err
 			}
 			if !held {
+				// Not here (yet): no mark, but m stays its holder, so
+				// that a fill bringing it later counts it (filled).
 				if err := marks.Delete(key); err != nil {
-					return err
-				}
-				if err := marks.Delete(holderKey(project, h.digest, repo, m.Digest)); err != nil && !errors.Is(err, meta.ErrNotFound) {
 					return err
 				}
 				continue
@@ -126,6 +125,32 @@ func (a *account) hold(repo string, m meta.Manifest) error {
 		return err
 	}
 	return a.charge(project, added, repo, m.Digest, lim, sh)
+}
+
+// filled counts blob b linked into repo by a fill (meta.MarkFill): when
+// a manifest of the project holds it and it is not marked yet, it is
+// marked with its size and charged, as if its manifest were put now.
+func (a *account) filled(repo string, b meta.Blob) error {
+	project := naming.ProjectOf(repo)
+	marks := a.tx.Records(Kind)
+	holders, err := meta.RecordsWithPrefix(marks, holderPrefix(project, b.Digest), 1)
+	if err != nil || len(holders) == 0 {
+		return err
+	}
+	lk, sk := limitKey(project), shardKey(project, a.shard())
+	stored, read, err := marks.PutNew([]meta.Record{{Key: markKey(project, b.Digest), Value: markValue(b.Size)}}, lk, sk)
+	if err != nil || len(stored) == 0 {
+		return err
+	}
+	lim, err := a.s.decodeLimit(project, read[lk])
+	if err != nil {
+		return err
+	}
+	sh, err := decodeShard(sk, read[sk])
+	if err != nil {
+		return err
+	}
+	return a.charge(project, b.Size, repo, b.Digest, lim, sh)
 }
 
 // markValue is the stored form of a mark of size bytes.

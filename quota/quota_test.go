@@ -450,3 +450,46 @@ func TestKeepDefault(t *testing.T) {
 		}
 	}
 }
+
+// A pull-through cache puts a manifest before its blobs (they come on
+// demand): the manifest counts at once, each blob when a fill links it,
+// once; a link that is no fill counts nothing; the books stay clean, and
+// a delete gives everything back.
+func TestFillCountsBlobsAsTheyArrive(t *testing.T) {
+	teststores.Each(t, func(t *testing.T, open teststores.Opener) {
+		svc, _ := newService(t, open)
+		s, ctx := svc.Store(), context.Background()
+		c, l := blob("c", 10), blob("layer", 1000)
+		m := image("cached", 50, c, l)
+		if err := push(ctx, s, "hub/app", m); err != nil { // sparse: no blob yet
+			t.Fatal(err)
+		}
+		if got := used(t, svc, "hub"); got != 50 {
+			t.Fatalf("after the manifest: used %d, want 50", got)
+		}
+		link := func(ctx context.Context, b meta.Blob) {
+			t.Helper()
+			if err := s.Update(ctx, func(tx meta.Tx) error { return tx.Blobs().Link("hub/app", b) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fill := meta.MarkFill(ctx)
+		link(fill, l)
+		link(fill, l) // again: counted once
+		if got := used(t, svc, "hub"); got != 1050 {
+			t.Fatalf("after the layer's fill: used %d, want 1050", got)
+		}
+		link(ctx, blob("stray", 7)) // no fill, no manifest holds it
+		link(fill, c)
+		if got := used(t, svc, "hub"); got != 1060 {
+			t.Fatalf("after the config's fill: used %d, want 1060", got)
+		}
+		clean(t, svc, "hub")
+		if err := deleteManifest(ctx, s, "hub/app", m.Digest); err != nil {
+			t.Fatal(err)
+		}
+		if got := used(t, svc, "hub"); got != 0 {
+			t.Fatalf("after the delete: used %d, want 0", got)
+		}
+	})
+}

@@ -217,11 +217,12 @@ func readRepoTruth(tx meta.Tx, project, repo string, t *truth) error {
 				if err != nil {
 					return err
 				}
-				if !stored {
-					continue
-				}
-				t.sizes[h.digest] = size
+				// A manifest holds what it names, here or not yet (a
+				// fill brings it); only what is here counts.
 				t.holders[holderKey(project, h.digest, repo, m.Digest)] = true
+				if stored {
+					t.sizes[h.digest] = size
+				}
 			}
 		}
 		if len(page) < 512 {

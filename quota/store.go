@@ -28,8 +28,9 @@ func (c countingStore) View(ctx context.Context, fn func(meta.Tx) error) error {
 func (c countingStore) Update(ctx context.Context, fn func(meta.Tx) error) error {
 	part := &partLease{pool: c.s.pool}
 	var refused *ExceededError
+	fill := meta.IsFill(ctx)
 	err := c.s.store.Update(ctx, func(tx meta.Tx) error {
-		a := &account{s: c.s, ctx: ctx, tx: tx, part: part}
+		a := &account{s: c.s, ctx: ctx, tx: tx, part: part, fill: fill}
 		err := fn(countingTx{Tx: tx, a: a})
 		refused = nil
 		errors.As(err, &refused)
@@ -66,6 +67,28 @@ type countingTx struct {
 
 func (t countingTx) Manifests() meta.Manifests {
 	return countingManifests{Manifests: t.Tx.Manifests(), a: t.a}
+}
+
+// Blobs counts, in a fill (meta.MarkFill), the blobs linked that
+// manifests already hold; other transactions' links count nothing (a
+// blob counts once a manifest holds it).
+func (t countingTx) Blobs() meta.Blobs {
+	if !t.a.fill {
+		return t.Tx.Blobs()
+	}
+	return countingBlobs{Blobs: t.Tx.Blobs(), a: t.a}
+}
+
+type countingBlobs struct {
+	meta.Blobs
+	a *account
+}
+
+func (b countingBlobs) Link(repo string, blob meta.Blob) error {
+	if err := b.Blobs.Link(repo, blob); err != nil {
+		return err
+	}
+	return b.a.filled(repo, blob)
 }
 
 func (t countingTx) Repositories() meta.Repositories {
