@@ -3,9 +3,11 @@ package e2e
 import (
 	"bytes"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestProxyCache makes a project of the registry under test a
@@ -74,4 +76,44 @@ func TestProxyCache(t *testing.T) {
 	if out := e.fails("crane", "push", "--insecure", other, e.ref(cache+"/"+src+"/app", ":mine")); !strings.Contains(out, "proxy cache") {
 		t.Errorf("a push into the cache was refused for another reason:\n%s", clip(out))
 	}
+}
+
+// TestProxyCacheBigLayer pushes a 512 MiB layer with oras into a source
+// project and reads it through a cache of the registry under test with
+// oras and crane, hashing every copy. It runs only with BERTH_E2E_BIG=1.
+func TestProxyCacheBigLayer(t *testing.T) {
+	if os.Getenv("BERTH_E2E_BIG") != "1" {
+		registryAddr(t)
+		t.Skip("BERTH_E2E_BIG is not 1: skipping the 512 MiB pull through the cache")
+	}
+	t.Parallel()
+	e, api := newAdminEnv(t)
+	suffix := randHex(4)
+	src, cache, endpoint := "pbsrc-"+suffix, "pbcache-"+suffix, "bigself-"+suffix
+	api.call("POST", "/projects", map[string]any{"project_name": src}, http.StatusCreated)
+	api.call("POST", "/projects", map[string]any{"project_name": cache}, http.StatusCreated)
+	api.call("POST", "/registries", map[string]any{"name": endpoint, "url": "http://" + e.reg,
+		"credential": map[string]any{"type": "basic", "access_key": api.user, "access_secret": api.pass}}, http.StatusCreated)
+	api.call("PUT", "/projects/"+cache+"/proxy", map[string]any{"registries": []string{endpoint}}, http.StatusOK)
+
+	dir := t.TempDir()
+	const name, long = "big.bin", 10 * time.Minute
+	want := writeRandomFile(t, filepath.Join(dir, name), bigSize)
+	e.runCmd(cmd{name: "oras", dir: dir, timeout: long, args: []string{
+		"push", "--plain-http", "--no-tty", "--artifact-type", artBundle, e.ref(src+"/big", ":v1"), name + ":application/octet-stream",
+	}})
+	through := e.ref(cache+"/"+src+"/big", ":v1")
+	dst := t.TempDir()
+	e.runCmd(cmd{name: "oras", timeout: long, args: []string{"pull", "--plain-http", "--no-tty", "-o", dst, through}})
+	wantEqual(t, "oras pulled through the cache", fileDigest(t, filepath.Join(dst, name)), want)
+	out := filepath.Join(t.TempDir(), "blob")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runCmd(cmd{name: "crane", timeout: long, stdout: f, args: []string{"blob", "--insecure", e.ref(cache+"/"+src+"/big", "@"+want)}})
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "crane blob from the cache", fileDigest(t, out), want)
 }
