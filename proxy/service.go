@@ -312,7 +312,7 @@ func (s *Service) upstreams(ctx context.Context, st Settings, upstreamRepo strin
 		if rm.Insecure {
 			nopts = append(nopts, name.Insecure)
 		}
-		r, err := name.NewRepository(rm.Host+"/"+upstreamRepo, nopts...)
+		r, err := name.NewRepository(upstreamHost(rec, rm.Host)+"/"+upstreamRepo, nopts...)
 		if err != nil {
 			return nil, fmt.Errorf("proxy: repository %s upstream: %w", upstreamRepo, err)
 		}
@@ -328,6 +328,18 @@ func (s *Service) upstreams(ctx context.Context, st Settings, upstreamRepo strin
 			auth: rm.Auth, transport: rt, limit: lim})
 	}
 	return out, nil
+}
+
+// upstreamHost is the host a cache asks upstream repositories at: for
+// Docker Hub (an endpoint of type docker-hub, or its web or registry
+// addresses), its registry API, index.docker.io, where an official
+// image's one-segment name gets its library/ (hub/nginx → library/nginx).
+func upstreamHost(rec replication.Registry, host string) string {
+	switch {
+	case rec.Type == "docker-hub", host == "hub.docker.com", host == "docker.io", host == "registry-1.docker.io":
+		return name.DefaultRegistry
+	}
+	return host
 }
 
 // wasChecked reports whether repo:tag was found current within ttl.
