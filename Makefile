@@ -36,9 +36,11 @@ lint:
 # Every package's tests, including storagetest's 256 MiB streams on fs,
 # memory and S3 (a real MinIO on loopback, started by scripts/minio.sh), the
 # metadata backend suite on bbolt and on PostgreSQL (a real server on
-# loopback, started by scripts/postgres.sh) and the SIGKILL crash test.
+# loopback, started by scripts/postgres.sh), the SIGKILL crash test, and
+# containerd (Debian's, scripts/containerd.sh) pulling through the proxy
+# cache's mirror mode.
 unit:
-	scripts/slapd.sh -- scripts/minio.sh -- scripts/postgres.sh -- $(GO) test -count=1 ./...
+	scripts/slapd.sh -- scripts/minio.sh -- scripts/postgres.sh -- scripts/containerd.sh -- $(GO) test -count=1 ./...
 
 # meta/postgres's event log and job queue tests run many writers, readers
 # and leasers at once: here under the race detector too.

@@ -5,9 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -236,5 +240,56 @@ func TestProxyCacheOfDistribution(t *testing.T) {
 	_, err = remote.Index(b.ref(t, "nocreds/library/multi:v1"), b.auth)
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("a cache without the upstream's credentials: %v, want the upstream's 401 named", err)
+	}
+}
+
+// TestProxyMirrorWithContainerd: containerd itself (scripts/containerd.sh)
+// pulls docker.io/library/app:v1 with a hosts.toml naming this server as
+// docker.io's mirror: it asks with ?ns=docker.io, anonymously, and gets
+// the image the cache project fetched from its upstream, digest for
+// digest, into its content store.
+func TestProxyMirrorWithContainerd(t *testing.T) {
+	addr, ctr := os.Getenv("BERTH_CONTAINERD_ADDR"), os.Getenv("BERTH_CTR")
+	if addr == "" || ctr == "" {
+		t.Skip("BERTH_CONTAINERD_ADDR is unset: run under scripts/containerd.sh")
+	}
+	a := startSite(t, nil)
+	b := startSite(t, func(c *Config) { c.Proxy.Mirrors = map[string]string{"docker.io": "hub"} })
+	want := a.push(t, "library/app:v1", 4096)
+	b.endpoint("a", a.host, true)
+	b.must("POST", "/projects", `{"project_name":"hub","metadata":{"public":"true"}}`, 201)
+	b.must("PUT", "/projects/hub/proxy", `{"registries":["a"]}`, 200)
+
+	hosts := filepath.Join(t.TempDir(), "docker.io")
+	if err := os.MkdirAll(hosts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	toml := "server = \"https://registry-1.docker.io\"\n\n[host.\"http://" + b.host + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+	if err := os.WriteFile(filepath.Join(hosts, "hosts.toml"), []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ns := "berth-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(ctr, append([]string{"--address", addr, "--namespace", ns}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ctr %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("content", "fetch", "--hosts-dir", filepath.Dir(hosts), "docker.io/library/app:v1")
+	manifest := run("content", "get", want.String())
+	if digest.FromString(manifest).String() != want.String() {
+		t.Fatalf("containerd holds other bytes under %s", want)
+	}
+	var m struct{ Layers []struct{ Digest string } }
+	if err := json.Unmarshal([]byte(manifest), &m); err != nil || len(m.Layers) == 0 {
+		t.Fatalf("manifest %s", manifest)
+	}
+	if layer := run("content", "get", m.Layers[0].Digest); digest.FromString(layer).String() != m.Layers[0].Digest {
+		t.Errorf("containerd's copy of layer %s differs", m.Layers[0].Digest)
+	}
+	if got := b.digest(t, "hub/library/app:v1", b.auth); got != want.String() {
+		t.Errorf("the mirror's pull is not cached in hub: %q", got)
 	}
 }
