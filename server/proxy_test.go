@@ -138,17 +138,27 @@ func mirrorGet(t *testing.T, host, path, ns, user, pass string) (*http.Response,
 
 // Mirror mode: containerd asks for docker.io's repository names at the
 // root with ?ns=docker.io, and the cache project proxy.mirrors names for
-// docker.io answers, through the token flow with the scope the challenge
+// docker.io answers (another registry's, ghcr.io, another project), through the token flow with the scope the challenge
 // names; a namespace no cache mirrors is not rewritten; without ns (Docker's
 // registry-mirrors) the default mirror answers, but for this registry's
 // own repositories.
 func TestProxyMirror(t *testing.T) {
-	a := startSite(t, nil)
-	b := startSite(t, func(c *Config) { c.Proxy.Mirrors, c.Proxy.DefaultMirror = map[string]string{"docker.io": "hub"}, "hub" })
+	a, c := startSite(t, nil), startSite(t, nil)
+	b := startSite(t, func(cfg *Config) {
+		cfg.Proxy.Mirrors, cfg.Proxy.DefaultMirror = map[string]string{"docker.io": "hub", "ghcr.io": "ghcr"}, "hub"
+	})
 	want := a.push(t, "library/app:v1", 2048)
+	other := c.push(t, "library/app:v1", 1024) // the same name at another registry
 	b.endpoint("a", a.host, true)
-	b.must("POST", "/projects", `{"project_name":"hub","metadata":{"public":"true"}}`, 201)
-	b.must("PUT", "/projects/hub/proxy", `{"registries":["a"]}`, 200)
+	b.endpoint("c", c.host, true)
+	for project, upstream := range map[string]string{"hub": "a", "ghcr": "c"} {
+		b.must("POST", "/projects", `{"project_name":"`+project+`","metadata":{"public":"true"}}`, 201)
+		b.must("PUT", "/projects/"+project+"/proxy", `{"registries":["`+upstream+`"]}`, 200)
+	}
+	// Two upstream registries, chosen by ns.
+	if resp, body := mirrorGet(t, b.host, "/v2/library/app/manifests/v1", "ghcr.io", "", ""); resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Content-Digest") != other.String() {
+		t.Fatalf("ns=ghcr.io: %d %s, want the other registry's %s", resp.StatusCode, body, other)
+	}
 
 	for _, user := range []string{"admin", ""} { // the admin, then anonymous (hub is public)
 		resp, body := mirrorGet(t, b.host, "/v2/library/app/manifests/v1", "docker.io", user, sitePassword)
