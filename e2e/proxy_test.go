@@ -80,7 +80,7 @@ func TestProxyCache(t *testing.T) {
 
 // TestProxyCacheBigLayer pushes a 512 MiB layer with oras into a source
 // project and reads it through a cache of the registry under test with
-// oras and crane, hashing every copy. It runs only with BERTH_E2E_BIG=1.
+// oras, crane and regctl, hashing every copy. It runs only with BERTH_E2E_BIG=1.
 func TestProxyCacheBigLayer(t *testing.T) {
 	if os.Getenv("BERTH_E2E_BIG") != "1" {
 		registryAddr(t)
@@ -116,4 +116,14 @@ func TestProxyCacheBigLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEqual(t, "crane blob from the cache", fileDigest(t, out), want)
+	e.run("regctl", "registry", "set", "--tls", "disabled", e.reg)
+	out = filepath.Join(t.TempDir(), "blob")
+	if f, err = os.Create(out); err != nil {
+		t.Fatal(err)
+	}
+	e.runCmd(cmd{name: "regctl", timeout: long, stdout: f, args: []string{"blob", "get", e.ref(cache+"/"+src+"/big", ""), want}})
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "regctl blob from the cache", fileDigest(t, out), want)
 }
