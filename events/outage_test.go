@@ -117,7 +117,8 @@ func TestConsumerBellEndsOutageWait(t *testing.T) {
 // after the store is back. The outage is logged once, its end once, at
 // Warn, and no Error.
 func TestConsumerOutageWaitIsCapped(t *testing.T) {
-	s := faultmeta.Wrap(openStore(t))
+	raw := openStore(t)
+	s := faultmeta.Wrap(raw)
 	logs := &logRecords{}
 	var got seen
 	c := newTestConsumer(t, s, "hooks", got.fn(), WithPoll(time.Hour), WithRetry(time.Hour), WithOutageRetry(5*time.Millisecond),
@@ -128,8 +129,12 @@ func TestConsumerOutageWaitIsCapped(t *testing.T) {
 	s.SetDown(true)
 	runConsumer(t, c)
 	eventually.True(t, "steps retried while down", func() bool { return s.Refused() >= 5 })
+	// Appended by another instance (no Bell here), past the outage, so
+	// that the first step after it finds the event: appended after the
+	// store came back, it would wait for the hour-long poll whenever the
+	// consumer recovered first.
+	appendEvents(t, raw, "a/1")
 	s.SetDown(false)
-	appendEvents(t, s, "a/1") // by another instance: no Bell here
 	eventually.True(t, "the event handled", func() bool { return got.count() == 1 })
 	eventually.True(t, "the recovery logged", func() bool { return logs.count(slog.LevelWarn, "recovered") > 0 })
 	if down, up, errs := logs.count(slog.LevelWarn, "unavailable"), logs.count(slog.LevelWarn, "recovered"), logs.count(slog.LevelError, ""); down != 1 || up != 1 || errs != 0 {
