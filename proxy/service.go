@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,6 +242,23 @@ func (s *Service) DeleteProject(tx meta.Tx, project string, _ time.Time) error {
 		return err
 	}
 	return generation.Bump(tx, Generation)
+}
+
+// UsesRegistry reports, in tx, which cache project uses registry
+// endpoint name as an upstream ("" for none): replication's
+// WithRegistryUsers, so that an endpoint is not deleted from under a
+// cache.
+func UsesRegistry(tx meta.Tx, name string) (string, error) {
+	all, err := settings.In(tx).List("", 0)
+	if err != nil {
+		return "", err
+	}
+	for _, st := range all {
+		if slices.Contains(st.Upstreams, name) {
+			return "proxy cache project " + st.Project, nil
+		}
+	}
+	return "", nil
 }
 
 // cacheOf returns the settings of repo's project, ok false when it is no

@@ -17,14 +17,26 @@ const PingTimeout = 30 * time.Second
 // transactions, and starts, stops, retries and lists executions. The
 // rules: names follow CheckName and are never reused while taken
 // (ErrExists); endpoints follow CheckEndpoint and policies CheckPolicy
-// (ErrInvalid, a *FieldError naming the field); an endpoint a policy uses
-// and a policy with an execution in progress are not deleted (ErrInUse);
+// (ErrInvalid, a *FieldError naming the field); an endpoint a policy (or
+// a WithRegistryUsers user) uses and a policy with an execution in
+// progress are not deleted (ErrInUse);
 // passwords are write-only: nothing the Service returns carries one.
 // Create it with NewService.
 type Service struct {
 	store  meta.Store
 	engine *Engine
 	ping   func(context.Context, Registry) error
+	users  []RegistryUser
+}
+
+// RegistryUser reports, in tx, what besides replication's policies uses
+// endpoint name ("" for nothing): a proxy cache project, say.
+type RegistryUser func(tx meta.Tx, name string) (string, error)
+
+// WithRegistryUsers makes DeleteRegistry refuse (ErrInUse) an endpoint
+// one of users says it uses.
+func WithRegistryUsers(users ...RegistryUser) ServiceOption {
+	return func(s *Service) { s.users = append(s.users, users...) }
 }
 
 // ServiceOption configures a Service.

@@ -159,7 +159,8 @@ func (s *Service) UpdateRegistry(ctx context.Context, rec Registry, keepPassword
 	return redacted(rec), nil
 }
 
-// DeleteRegistry deletes endpoint name; ErrInUse while a policy uses it.
+// DeleteRegistry deletes endpoint name; ErrInUse while a policy, or a
+// WithRegistryUsers user, uses it.
 func (s *Service) DeleteRegistry(ctx context.Context, name string) error {
 	return s.store.Update(ctx, func(tx meta.Tx) error {
 		if _, err := Registries.In(tx).Get(name); err != nil {
@@ -172,6 +173,15 @@ func (s *Service) DeleteRegistry(ctx context.Context, name string) error {
 		for _, pol := range policies {
 			if pol.Source == name || pol.Destination == name {
 				return refuse(ErrInUse, "registry %s is used by replication policy %s", name, pol.Name)
+			}
+		}
+		for _, used := range s.users {
+			by, err := used(tx, name)
+			if err != nil {
+				return err
+			}
+			if by != "" {
+				return refuse(ErrInUse, "registry %s is used by %s", name, by)
 			}
 		}
 		return Registries.In(tx).Delete(name)

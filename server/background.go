@@ -18,6 +18,7 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
+	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/scan/engine"
@@ -198,7 +199,7 @@ func (b *background) addReplication(ctx context.Context, cfg Config, local http.
 	if err := b.consume(replication.ConsumerName, e.Consume); err != nil {
 		return nil, err
 	}
-	return replication.NewService(b.store, e)
+	return replication.NewService(b.store, e, replication.WithRegistryUsers(proxy.UsesRegistry))
 }
 
 // addConsumers adds the webhook dispatcher, the syslog forwarder when

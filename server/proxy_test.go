@@ -86,6 +86,10 @@ func TestProxyCacheBetweenServers(t *testing.T) {
 	if got := b.digest(t, "hub2/team/app:v1", b.auth); got != want.String() {
 		t.Errorf("through hub2: %q", got)
 	}
+	// The endpoint stays while a cache uses it.
+	if got := b.must("DELETE", "/registries/a", "", 409); !strings.Contains(got, "proxy cache project hub") {
+		t.Errorf("deleting an endpoint a cache uses: %s", got)
+	}
 	b.must("GET", "/projects/team/proxy", "", 404) // no project
 	b.must("POST", "/projects", `{"project_name":"plain"}`, 201)
 	if got := b.must("GET", "/projects/plain/proxy", "", 404); !strings.Contains(got, "no proxy cache") {
