@@ -5,46 +5,38 @@
 # Berth with a hosts.toml, as a node would.
 #
 # Usage:
-#   scripts/containerd.sh -- CMD ARGS  # run containerd, run CMD, stop; exit with CMD's status
+#   scripts/containerd.sh              # serve, print the exports, wait for ^C
+#   scripts/containerd.sh -- CMD ARGS  # serve, run CMD, stop; exit with CMD's status
 #
 # CMD sees:
 #   BERTH_CONTAINERD_ADDR  the daemon's socket
 #   BERTH_CTR              the ctr binary that talks to it
+# shellcheck disable=SC2317 # cleanup runs from the EXIT trap
 set -euo pipefail
 
-log() { echo "containerd.sh: $*" >&2; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=versions.env
+# shellcheck disable=SC1091 # versions.env sits beside this script
 source "$ROOT/scripts/versions.env"
+LIB_NAME=containerd.sh
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+
+if [[ $# -gt 0 && $1 != "--" ]]; then
+	log "usage: scripts/containerd.sh [-- CMD [ARGS]]"
+	exit 2
+fi
 
 if ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; then
-	sudo=""
-	[[ $(id -u) == 0 ]] || sudo=sudo
-	log "installing containerd $CONTAINERD_DEB_VERSION from Debian packages ..."
-	pkg="containerd=$CONTAINERD_DEB_VERSION"
-	if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$pkg" >&2; then
-		$sudo apt-get update -q >&2
-		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$pkg" >&2
-	fi
+	lib_apt_install "$CONTAINERD_DEB_VERSION" containerd
 	# Debian's package enables a system service; this script runs its own.
-	$sudo systemctl disable --now containerd >/dev/null 2>&1 || true
+	systemctl disable --now containerd >/dev/null 2>&1 || true
 fi
-have=$(dpkg-query -W -f='${Version}' containerd 2>/dev/null || echo unknown)
-[[ $have == "$CONTAINERD_DEB_VERSION" ]] || log "containerd $have: present (WARNING: versions.env expects $CONTAINERD_DEB_VERSION)"
+have=$(lib_deb_check containerd "$CONTAINERD_DEB_VERSION")
 
-[[ ${1:-} == "--" ]] && shift
-[[ $# -gt 0 ]] || { echo "usage: $0 -- CMD [ARGS]" >&2; exit 2; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-containerd.XXXXXX")
-PID=""
-cleanup() {
-	[[ -z $PID ]] || { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; }
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+WORK="$(lib_workdir containerd)"
+lib_on_exit rm -rf "$WORK"
 SOCK=$WORK/containerd.sock
+LOG=$WORK/containerd.log
 cat >"$WORK/config.toml" <<CONF
 version = 2
 root = "$WORK/root"
@@ -53,17 +45,15 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = "$SOCK"
 CONF
-containerd --config "$WORK/config.toml" >"$WORK/containerd.log" 2>&1 &
+containerd --config "$WORK/config.toml" >"$LOG" 2>&1 &
 PID=$!
-for _ in $(seq 1 100); do
-	if ctr --address "$SOCK" version >/dev/null 2>&1; then break; fi
-	if ! kill -0 "$PID" 2>/dev/null; then cat "$WORK/containerd.log" >&2; log "containerd exited"; exit 1; fi
-	sleep 0.1
-done
-ctr --address "$SOCK" version >/dev/null || { cat "$WORK/containerd.log" >&2; log "containerd did not answer"; exit 1; }
+lib_on_exit lib_stop TERM "$PID"
+lib_wait_ready 30 "$PID" "$LOG" "$SOCK" ctr --address "$SOCK" version
 log "containerd $have on $SOCK"
-export BERTH_CONTAINERD_ADDR=$SOCK BERTH_CTR
+
+BERTH_CONTAINERD_ADDR=$SOCK
 BERTH_CTR=$(command -v ctr)
-status=0
-"$@" || status=$?
-exit $status
+export BERTH_CONTAINERD_ADDR BERTH_CTR
+lib_run_or_print containerd "$LOG" "BERTH_CONTAINERD_ADDR BERTH_CTR" "$@"
+log "serving; ^C stops it"
+wait "$PID"

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shell helpers shared by the scripts that run throw-away servers on
-# loopback (postgres.sh, minio.sh, nginx.sh, cluster.sh). Source it after
-# setting LIB_NAME, the prefix of log lines:
+# loopback (postgres.sh, minio.sh, nginx.sh, cluster.sh, containerd.sh).
+# Source it after setting LIB_NAME, the prefix of log lines:
 #
 #   LIB_NAME=nginx.sh
 #   source "$ROOT/scripts/lib.sh"
