@@ -222,25 +222,27 @@ func (s *Service) openBlob(ctx context.Context, st Settings, upRepo string, d di
 // turn waits for a free fetch of u (ctx's end: its error); release
 // frees it.
 func (u upstream) turn(ctx context.Context) (release func(), err error) {
-	if u.limit == nil || u.limit.fetches == nil {
+	fetches := u.endpoint.fetches
+	if fetches == nil {
 		return func() {}, nil
 	}
 	select {
-	case u.limit.fetches <- struct{}{}:
-		return func() { <-u.limit.fetches }, nil
+	case fetches <- struct{}{}:
+		return func() { <-fetches }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-// openFrom opens blob d at u: one GET (after the token flow), whose
+// openFrom opens blob d at u: one GET (after the token flow, the first
+// time for the repository), whose
 // Content-Length is the size; the body's reading is bounded by
 // copyVerified's stall watchdog, and verified there (once: not by
 // go-containerregistry as well).
 func (s *Service) openFrom(ctx context.Context, u upstream, d digest.Digest) (io.ReadCloser, int64, error) {
 	hctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	rt, err := transport.NewWithContext(hctx, u.repo.Registry, u.auth, u.transport, []string{u.repo.Scope(transport.PullScope)})
+	rt, err := s.tokenTransport(hctx, u)
 	if err != nil {
 		return nil, 0, err
 	}

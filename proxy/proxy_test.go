@@ -238,6 +238,11 @@ func TestPullThrough(t *testing.T) {
 	if n := up.took("GET blob"); n != 3 { // config and two layers
 		t.Errorf("first pull fetched %d blobs upstream, want 3", n)
 	}
+	// The blobs of one repository share one token flow (its /v2/ ping):
+	// the manifest's fetch pinged once, the first blob's once.
+	if n := up.took("GET other"); n != 2 {
+		t.Errorf("first pull pinged the upstream %d times, want 2", n)
+	}
 	// Cached: no upstream request at all within the TTL.
 	before := up.took("GET blob") + up.took("GET manifest") + up.took("HEAD manifest")
 	if got, err := pull(t, c.reg.URL, "hub/library/app:v1"); err != nil || got != want {

@@ -13,9 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/time/rate"
 
@@ -49,7 +49,7 @@ type Service struct {
 	// (0: no bound) and bandwidth (0: none); limits holds their state.
 	perUpstream int
 	bandwidth   int
-	limits      map[string]*upstreamLimit
+	endpoints   map[string]*endpoint
 	// checked remembers when each cached tag was last found current
 	// upstream: repo:tag → when.
 	mu      sync.Mutex
@@ -91,28 +91,77 @@ func WithUpstreamLimits(fetches, bytesPerSecond int) Option {
 	return func(s *Service) { s.perUpstream, s.bandwidth = fetches, bytesPerSecond }
 }
 
-// upstreamLimit is one upstream endpoint's limits' state.
-type upstreamLimit struct {
+// endpoint is what the Service keeps of one upstream registry endpoint:
+// how to reach it, made once per version of its record (so that its
+// connections are reused), the token transports of its repositories,
+// and its limits' state.
+type endpoint struct {
+	rec    replication.Registry
+	remote replication.Remote
+	// tokens are the authenticated transports by repository, reused
+	// (go-containerregistry renews a token that expires); bounded.
+	tokens  map[string]http.RoundTripper
 	fetches chan struct{} // nil: no bound
 	rate    *rate.Limiter // nil: no limit
 }
 
-// limitOf returns the limits' state of upstream endpoint name.
-func (s *Service) limitOf(name string) *upstreamLimit {
+// maxTokens bounds the token transports kept per endpoint.
+const maxTokens = 1000
+
+// endpointOf returns the Service's state of endpoint rec, reaching it
+// anew when rec changed (its limits' state stays).
+func (s *Service) endpointOf(rec replication.Registry) (*endpoint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, ok := s.limits[name]
-	if !ok {
-		l = &upstreamLimit{}
+	old, ok := s.endpoints[rec.Name]
+	if ok && old.rec == rec {
+		return old, nil
+	}
+	e := &endpoint{rec: rec, tokens: map[string]http.RoundTripper{}}
+	switch {
+	case ok:
+		e.fetches, e.rate = old.fetches, old.rate
+	default:
 		if s.perUpstream > 0 {
-			l.fetches = make(chan struct{}, s.perUpstream)
+			e.fetches = make(chan struct{}, s.perUpstream)
 		}
 		if s.bandwidth > 0 {
-			l.rate = replication.NewBandwidth(s.bandwidth)
+			e.rate = replication.NewBandwidth(s.bandwidth)
 		}
-		s.limits[name] = l
 	}
-	return l
+	var err error
+	if e.remote, err = replication.RemoteOf(rec, replication.WithGuard(s.guard)); err != nil {
+		return nil, err
+	}
+	if e.rate != nil {
+		e.remote.Transport = replication.LimitShared(e.remote.Transport, e.rate)
+	}
+	s.endpoints[rec.Name] = e
+	return e, nil
+}
+
+// tokenTransport is the transport that reaches u's repository with a
+// pull token: made once per repository, and reused.
+func (s *Service) tokenTransport(ctx context.Context, u upstream) (http.RoundTripper, error) {
+	key := u.repo.RepositoryStr()
+	s.mu.Lock()
+	rt, ok := u.endpoint.tokens[key]
+	s.mu.Unlock()
+	if ok {
+		return rt, nil
+	}
+	rt, err := transport.NewWithContext(ctx, u.repo.Registry, u.endpoint.remote.Auth, u.endpoint.remote.Transport,
+		[]string{u.repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(u.endpoint.tokens) >= maxTokens {
+		clear(u.endpoint.tokens)
+	}
+	u.endpoint.tokens[key] = rt
+	s.mu.Unlock()
+	return rt, nil
 }
 
 // WithTimeout bounds each upstream request but a blob's body (default 30
@@ -161,7 +210,7 @@ const maxChecked = 100000
 func New(store meta.Store, local http.RoundTripper, opts ...Option) (*Service, error) {
 	s := &Service{store: store, local: local, spoolDir: os.TempDir(), timeout: 30 * time.Second, now: time.Now,
 		logger: slog.New(slog.DiscardHandler), checked: map[string]time.Time{}, fills: map[string]*fill{},
-		limits: map[string]*upstreamLimit{}}
+		endpoints: map[string]*endpoint{}}
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.caches = fillcache.New[string, Settings](10000)
 	for _, o := range opts {
@@ -286,16 +335,12 @@ func (s *Service) cacheOf(ctx context.Context, repo string) (st Settings, upstre
 	return st, repo[len(project)+1:], true, nil
 }
 
-// upstream is one upstream registry of a cache, made usable.
+// upstream is one upstream registry of a cache, for one repository.
 type upstream struct {
-	name string
-	repo name.Repository
-	opts []remote.Option
-	// auth and transport reach it without go-containerregistry's
-	// verification, for blobs the Service verifies itself.
-	auth      authn.Authenticator
-	transport http.RoundTripper
-	limit     *upstreamLimit
+	name     string
+	repo     name.Repository
+	opts     []remote.Option
+	endpoint *endpoint
 }
 
 // upstreams resolves st's endpoints for upstreamRepo, skipping (and
@@ -321,29 +366,24 @@ func (s *Service) upstreams(ctx context.Context, st Settings, upstreamRepo strin
 	}
 	out := make([]upstream, 0, len(recs))
 	for _, rec := range recs {
-		rm, err := replication.RemoteOf(rec, replication.WithGuard(s.guard))
+		e, err := s.endpointOf(rec)
 		if err != nil {
 			s.logger.WarnContext(ctx, "proxy: an upstream registry endpoint is unusable", "project", st.Project, "registry", rec.Name, "err", err)
 			continue
 		}
 		var nopts []name.Option
-		if rm.Insecure {
+		if e.remote.Insecure {
 			nopts = append(nopts, name.Insecure)
 		}
-		r, err := name.NewRepository(upstreamHost(rec, rm.Host)+"/"+upstreamRepo, nopts...)
+		r, err := name.NewRepository(upstreamHost(rec, e.remote.Host)+"/"+upstreamRepo, nopts...)
 		if err != nil {
 			return nil, fmt.Errorf("proxy: repository %s upstream: %w", upstreamRepo, err)
 		}
-		lim := s.limitOf(rec.Name)
-		rt := rm.Transport
-		if lim.rate != nil {
-			rt = replication.LimitShared(rt, lim.rate)
-		}
 		// No retries: a failing upstream gives way to the next one, or
 		// to the cached copy, at once.
-		out = append(out, upstream{name: rec.Name, repo: r, opts: []remote.Option{remote.WithAuth(rm.Auth), remote.WithTransport(rt),
-			remote.WithRetryStatusCodes(), remote.WithRetryPredicate(func(error) bool { return false })},
-			auth: rm.Auth, transport: rt, limit: lim})
+		out = append(out, upstream{name: rec.Name, repo: r, endpoint: e, opts: []remote.Option{
+			remote.WithAuth(e.remote.Auth), remote.WithTransport(e.remote.Transport),
+			remote.WithRetryStatusCodes(), remote.WithRetryPredicate(func(error) bool { return false })}})
 	}
 	return out, nil
 }
