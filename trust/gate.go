@@ -126,9 +126,9 @@ func (s *Service) settingsFor(ctx context.Context, project string) (Settings, er
 // not enforce content trust or d has a signature that verifies with one
 // of the project's keys or comes from one of its identities, in either
 // of cosign's forms (the legacy "sha256-<hex>.sig" tag, or a Sigstore
-// bundle attached as a referrer); else a 412 PROJECTPOLICYVIOLATION saying why. Each manifest pulled
-// needs its own signature: an index and the images it lists alike (cosign
-// sign --recursive signs them all).
+// bundle attached as a referrer); else a 412 PROJECTPOLICYVIOLATION
+// saying why. Each manifest pulled needs its own signature: an index and
+// the images it lists alike (cosign sign --recursive signs them all).
 func (s *Service) Check(ctx context.Context, repo string, d digest.Digest) error {
 	project := naming.ProjectOf(repo)
 	st, err := s.settingsFor(ctx, project)

@@ -105,10 +105,15 @@ func VerifyLegacy(payload []byte, sig string, d digest.Digest, keys []Key) error
 // no transparency-log entry or timestamp when signed offline, and none is
 // required.
 func VerifyBundle(bundleJSON []byte, d digest.Digest, keys []Key) error {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(bundleJSON); err != nil {
-		return fmt.Errorf("%w: not a Sigstore bundle: %v", ErrUnverified, err)
+	b, err := parseBundle(bundleJSON)
+	if err != nil {
+		return err
 	}
+	return verifyBundleKeys(b, d, keys)
+}
+
+// verifyBundleKeys is VerifyBundle of a parsed bundle.
+func verifyBundleKeys(b *bundle.Bundle, d digest.Digest, keys []Key) error {
 	want, err := digestBytes(d)
 	if err != nil {
 		return err
@@ -122,7 +127,7 @@ func VerifyBundle(bundleJSON []byte, d digest.Digest, keys []Key) error {
 		if err != nil {
 			return err
 		}
-		if _, last = v.Verify(&b, policy); last == nil {
+		if _, last = v.Verify(b, policy); last == nil {
 			return nil
 		}
 	}

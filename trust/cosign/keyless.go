@@ -116,6 +116,11 @@ func (k *Keyless) VerifyBundle(bundleJSON []byte, d digest.Digest, ids []trust.I
 	if err != nil {
 		return err
 	}
+	return k.verifyBundle(b, d, ids)
+}
+
+// verifyBundle is VerifyBundle of a parsed bundle.
+func (k *Keyless) verifyBundle(b *bundle.Bundle, d digest.Digest, ids []trust.Identity) error {
 	want, err := digestBytes(d)
 	if err != nil {
 		return err

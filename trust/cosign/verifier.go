@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/berthreg/berth/trust"
@@ -94,12 +95,16 @@ func (v *Verifier) VerifyLegacy(sig trust.LegacySignature, d digest.Digest, by t
 // VerifyBundle checks a bundle: with a certificate, against by's
 // identities (keyless), else against its keys.
 func (v *Verifier) VerifyBundle(raw []byte, d digest.Digest, by trust.Signers) error {
-	if !hasCertificate(raw) {
-		return VerifyBundle(raw, d, parseAll(by.Keys))
+	b, err := parseBundle(raw) // once, for either check
+	if err != nil {
+		return err
+	}
+	if !hasCertificate(b) {
+		return verifyBundleKeys(b, d, parseAll(by.Keys))
 	}
 	return v.either(len(by.Keys) > 0,
-		func() error { return VerifyBundle(raw, d, parseAll(by.Keys)) },
-		func(k *Keyless) error { return k.VerifyBundle(raw, d, by.Identities) })
+		func() error { return verifyBundleKeys(b, d, parseAll(by.Keys)) },
+		func(k *Keyless) error { return k.verifyBundle(b, d, by.Identities) })
 }
 
 // either checks a signature made with a certificate: keyless when a root
@@ -126,11 +131,7 @@ func (v *Verifier) either(keys bool, withKey func() error, keyless func(*Keyless
 
 // hasCertificate reports whether a bundle's verification material is a
 // certificate (keyless) rather than a key.
-func hasCertificate(raw []byte) bool {
-	b, err := parseBundle(raw)
-	if err != nil {
-		return false
-	}
+func hasCertificate(b *bundle.Bundle) bool {
 	vc, err := b.VerificationContent()
 	return err == nil && vc.Certificate() != nil
 }
