@@ -10,6 +10,21 @@ import (
 	"time"
 )
 
+// selfCache makes a source project and a cache project of the registry
+// under test caching itself: its own address as the upstream endpoint,
+// with the admin's credentials, so that the fetches go through its token
+// flow. It returns both projects' names.
+func selfCache(e *clientEnv, api adminAPI) (src, cache string) {
+	suffix := randHex(4)
+	src, cache, endpoint := "psrc-"+suffix, "pcache-"+suffix, "self-"+suffix
+	api.call("POST", "/projects", map[string]any{"project_name": src}, http.StatusCreated)
+	api.call("POST", "/projects", map[string]any{"project_name": cache}, http.StatusCreated)
+	api.call("POST", "/registries", map[string]any{"name": endpoint, "url": "http://" + e.reg,
+		"credential": map[string]any{"type": "basic", "access_key": api.user, "access_secret": api.pass}}, http.StatusCreated)
+	api.call("PUT", "/projects/"+cache+"/proxy", map[string]any{"registries": []string{endpoint}}, http.StatusOK)
+	return src, cache
+}
+
 // TestProxyCache makes a project of the registry under test a
 // pull-through cache of the same registry (its own address as the
 // upstream endpoint, with the admin's credentials, so the fetches go
@@ -20,13 +35,7 @@ import (
 func TestProxyCache(t *testing.T) {
 	t.Parallel()
 	e, api := newAdminEnv(t)
-	suffix := randHex(4)
-	src, cache, endpoint := "psrc-"+suffix, "pcache-"+suffix, "self-"+suffix
-	api.call("POST", "/projects", map[string]any{"project_name": src}, http.StatusCreated)
-	api.call("POST", "/projects", map[string]any{"project_name": cache}, http.StatusCreated)
-	api.call("POST", "/registries", map[string]any{"name": endpoint, "url": "http://" + e.reg,
-		"credential": map[string]any{"type": "basic", "access_key": api.user, "access_secret": api.pass}}, http.StatusCreated)
-	api.call("PUT", "/projects/"+cache+"/proxy", map[string]any{"registries": []string{endpoint}}, http.StatusOK)
+	src, cache := selfCache(e, api)
 
 	amd, arm := newImage(t, "amd64", 96<<10), newImage(t, "arm64", 80<<10)
 	layout := filepath.Join(t.TempDir(), "layout")
@@ -88,13 +97,7 @@ func TestProxyCacheBigLayer(t *testing.T) {
 	}
 	t.Parallel()
 	e, api := newAdminEnv(t)
-	suffix := randHex(4)
-	src, cache, endpoint := "pbsrc-"+suffix, "pbcache-"+suffix, "bigself-"+suffix
-	api.call("POST", "/projects", map[string]any{"project_name": src}, http.StatusCreated)
-	api.call("POST", "/projects", map[string]any{"project_name": cache}, http.StatusCreated)
-	api.call("POST", "/registries", map[string]any{"name": endpoint, "url": "http://" + e.reg,
-		"credential": map[string]any{"type": "basic", "access_key": api.user, "access_secret": api.pass}}, http.StatusCreated)
-	api.call("PUT", "/projects/"+cache+"/proxy", map[string]any{"registries": []string{endpoint}}, http.StatusOK)
+	src, cache := selfCache(e, api)
 
 	dir := t.TempDir()
 	const name, long = "big.bin", 10 * time.Minute
