@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
@@ -47,21 +48,7 @@ func TestProxyCacheBetweenServers(t *testing.T) {
 	if d, _ := img.Digest(); d != want {
 		t.Fatalf("pulled %s through the cache, want %s", d, want)
 	}
-	layers, _ := img.Layers()
-	for _, l := range layers {
-		rc, err := l.Compressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		buf := make([]byte, 32<<10)
-		for {
-			_, err := rc.Read(buf)
-			if err != nil {
-				break
-			}
-		}
-		rc.Close()
-	}
+	readLayers(t, img)
 	if got := b.digest(t, "hub/team/app:v1", b.auth); got != want.String() {
 		t.Errorf("cached tag at %s", got)
 	}
@@ -94,6 +81,28 @@ func TestProxyCacheBetweenServers(t *testing.T) {
 	b.must("POST", "/projects", `{"project_name":"plain"}`, 201)
 	if got := b.must("GET", "/projects/plain/proxy", "", 404); !strings.Contains(got, "no proxy cache") {
 		t.Errorf("a project that is no cache: %s", got)
+	}
+}
+
+// readLayers reads every layer of img whole, which go-containerregistry
+// verifies against its digest as it reads.
+func readLayers(t *testing.T, img v1.Image) {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			d, _ := l.Digest()
+			t.Fatalf("layer %s through the cache: %v", d, err)
+		}
 	}
 }
 
@@ -142,8 +151,9 @@ func mirrorGet(t *testing.T, host, path, ns, user, pass string) (*http.Response,
 
 // Mirror mode: containerd asks for docker.io's repository names at the
 // root with ?ns=docker.io, and the cache project proxy.mirrors names for
-// docker.io answers (another registry's, ghcr.io, another project), through the token flow with the scope the challenge
-// names; a namespace no cache mirrors is not rewritten; without ns (Docker's
+// docker.io answers (ghcr.io's, another project of another upstream),
+// through the token flow with the scope the challenge names; a namespace
+// no cache mirrors is not rewritten; without ns (Docker's
 // registry-mirrors) the default mirror answers, but for this registry's
 // own repositories.
 func TestProxyMirror(t *testing.T) {
@@ -235,17 +245,7 @@ func TestProxyCacheOfDistribution(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		layers, _ := img.Layers()
-		for _, l := range layers {
-			rc, err := l.Compressed() // verified against its digest as read
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.Copy(io.Discard, rc); err != nil {
-				t.Fatalf("layer of %s through the cache: %v", m.Digest, err)
-			}
-			rc.Close()
-		}
+		readLayers(t, img)
 	}
 	_, err = remote.Image(b.ref(t, "hub/library/multi:v1"), b.auth) // resolves a platform: fine
 	if err != nil {
