@@ -28,6 +28,10 @@
 // a fetch (registry.Event.Upstream). With WithWatcher, the settings stay
 // in memory, and a tag checked within the TTL is served without a read.
 //
+// Upstreams: each endpoint is reached once per version of its record
+// (connections and, per repository, token transports reused), and has
+// its own bounds (WithUpstreamLimits): blob fetches at once, bandwidth.
+//
 // Blobs: concurrent pulls of a blob being fetched share one fetch. The
 // fetch runs at the upstream's pace into a spool file on disk, which each
 // client reads at its own pace, so memory stays bounded whatever the
