@@ -87,9 +87,10 @@ func TestProxyCache(t *testing.T) {
 	}
 }
 
-// TestProxyCacheBigLayer pushes a 512 MiB layer with oras into a source
-// project and reads it through a cache of the registry under test with
-// oras, crane and regctl, hashing every copy. It runs only with BERTH_E2E_BIG=1.
+// TestProxyCacheBigLayer pushes an image with a 512 MiB layer with oras
+// into a source project and reads it through a cache of the registry
+// under test with oras, skopeo, crane and regctl, hashing every copy. It
+// runs only with BERTH_E2E_BIG=1.
 func TestProxyCacheBigLayer(t *testing.T) {
 	if os.Getenv("BERTH_E2E_BIG") != "1" {
 		registryAddr(t)
@@ -102,13 +103,24 @@ func TestProxyCacheBigLayer(t *testing.T) {
 	dir := t.TempDir()
 	const name, long = "big.bin", 10 * time.Minute
 	want := writeRandomFile(t, filepath.Join(dir, name), bigSize)
+	// An image (an uncompressed layer, so its diff ID is its digest),
+	// which skopeo copies as it copies any image.
+	writeFile(t, filepath.Join(dir, "config.json"), []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["`+want+`"]}}`))
 	e.runCmd(cmd{name: "oras", dir: dir, timeout: long, args: []string{
-		"push", "--plain-http", "--no-tty", "--artifact-type", artBundle, e.ref(src+"/big", ":v1"), name + ":application/octet-stream",
+		"push", "--plain-http", "--no-tty", "--config", "config.json:application/vnd.oci.image.config.v1+json",
+		e.ref(src+"/big", ":v1"), name + ":application/vnd.oci.image.layer.v1.tar",
 	}})
 	through := e.ref(cache+"/"+src+"/big", ":v1")
 	dst := t.TempDir()
 	e.runCmd(cmd{name: "oras", timeout: long, args: []string{"pull", "--plain-http", "--no-tty", "-o", dst, through}})
 	wantEqual(t, "oras pulled through the cache", fileDigest(t, filepath.Join(dst, name)), want)
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	writeFile(t, policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`))
+	layout := filepath.Join(t.TempDir(), "skopeo")
+	e.runCmd(cmd{name: "skopeo", timeout: long, args: []string{
+		"--policy", policy, "copy", "--preserve-digests", "--src-tls-verify=false", "docker://" + through, "oci:" + layout + ":v1",
+	}})
+	wantEqual(t, "skopeo copied through the cache", fileDigest(t, blobPath(layout, want)), want)
 	out := filepath.Join(t.TempDir(), "blob")
 	f, err := os.Create(out)
 	if err != nil {

@@ -292,7 +292,9 @@ func (c cancelOnClose) Close() error {
 
 // copyVerified copies the upstream body into spool, letting readers
 // follow, and fails when it stalls for the Service's timeout, ends short
-// or long, or does not match the digest.
+// or long, or does not match the digest. Hashing runs beside the reading
+// and writing (readers follow what is written; only the end waits for
+// the hash), so a cold pull is not slowed by one core doing all three.
 func (s *Service) copyVerified(ctx context.Context, f *fill, body io.ReadCloser, spool *os.File) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -313,19 +315,50 @@ func (s *Service) copyVerified(ctx context.Context, f *fill, body io.ReadCloser,
 			}
 		}
 	}()
+	const buffers, bufferSize = 4, 256 << 10
+	free := make(chan []byte, buffers)
+	for range buffers {
+		free <- make([]byte, bufferSize)
+	}
+	toHash := make(chan []byte, buffers)
 	v := f.digest.Verifier()
-	buf := make([]byte, 256<<10)
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for b := range toHash {
+			_, _ = v.Write(b)
+			free <- b[:cap(b)]
+		}
+	}()
+	n, err := s.copySpooled(ctx, f, body, spool, free, toHash, progress)
+	close(toHash)
+	<-hashed
+	switch {
+	case err != nil:
+		return err
+	case n != f.size:
+		return fmt.Errorf("proxy: %s: the upstream sent %d of %d bytes", f.digest, n, f.size)
+	case !v.Verified():
+		return fmt.Errorf("proxy: %s: the upstream sent other content", f.digest)
+	}
+	return nil
+}
+
+// copySpooled is copyVerified's reading and writing: each buffer read
+// from body goes into spool, is announced to f's readers, and is handed
+// to the hasher, which returns it to free.
+func (s *Service) copySpooled(ctx context.Context, f *fill, body io.Reader, spool *os.File, free chan []byte, toHash chan<- []byte, progress chan<- struct{}) (int64, error) {
 	var n int64
 	for {
+		buf := <-free
 		k, rerr := body.Read(buf)
 		if k > 0 {
 			if n+int64(k) > f.size {
-				return fmt.Errorf("proxy: %s: the upstream sent more than %d bytes", f.digest, f.size)
+				return n, fmt.Errorf("proxy: %s: the upstream sent more than %d bytes", f.digest, f.size)
 			}
 			if _, err := spool.Write(buf[:k]); err != nil {
-				return fmt.Errorf("proxy: spooling %s: %w", f.digest, err)
+				return n, fmt.Errorf("proxy: spooling %s: %w", f.digest, err)
 			}
-			_, _ = v.Write(buf[:k])
 			n += int64(k)
 			f.mu.Lock()
 			f.written = n
@@ -335,24 +368,20 @@ func (s *Service) copyVerified(ctx context.Context, f *fill, body io.ReadCloser,
 			case progress <- struct{}{}:
 			default:
 			}
+			toHash <- buf[:k]
+		} else {
+			free <- buf
 		}
 		if errors.Is(rerr, io.EOF) {
-			break
+			return n, nil
 		}
 		if rerr != nil {
 			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-				return fmt.Errorf("proxy: %s: %w", f.digest, cause)
+				return n, fmt.Errorf("proxy: %s: %w", f.digest, cause)
 			}
-			return fmt.Errorf("proxy: %s from the upstream: %w", f.digest, rerr)
+			return n, fmt.Errorf("proxy: %s from the upstream: %w", f.digest, rerr)
 		}
 	}
-	switch {
-	case n != f.size:
-		return fmt.Errorf("proxy: %s: the upstream sent %d of %d bytes", f.digest, n, f.size)
-	case !v.Verified():
-		return fmt.Errorf("proxy: %s: the upstream sent other content", f.digest)
-	}
-	return nil
 }
 
 // errStalled ends a blob fetch whose body stopped coming.
@@ -368,7 +397,9 @@ func (s *Service) pushBlob(ctx context.Context, f *fill) error {
 	defer file.Close()
 	// A fill: the manifests naming the blob are here already, and a
 	// quota counts it as it arrives.
-	req, err := http.NewRequestWithContext(meta.MarkFill(own(ctx)), http.MethodPost,
+	// Verified while fetched: the registry neither hashes it again nor
+	// copies it through this process (registry.Vouched).
+	req, err := http.NewRequestWithContext(registry.Vouched(meta.MarkFill(own(ctx))), http.MethodPost,
 		"http://"+inproc.Host+"/v2/"+f.repo+"/blobs/uploads/?digest="+f.digest.String(), file)
 	if err != nil {
 		return err
@@ -394,21 +425,29 @@ type fillReader struct {
 	off  int64
 }
 
-func (r *fillReader) Read(p []byte) (int, error) {
+// wait waits for bytes past the reader's offset: how many are written
+// there, or, with none, the fill's error or io.EOF at its end.
+func (r *fillReader) wait() (int64, error) {
 	f := r.f
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	for r.off >= f.written && !f.done && f.err == nil {
 		f.cond.Wait()
 	}
-	avail, done, ferr := f.written-r.off, f.done, f.err
-	f.mu.Unlock()
+	switch avail := f.written - r.off; {
+	case avail > 0:
+		return avail, nil
+	case f.err != nil:
+		return 0, f.err
+	default:
+		return 0, io.EOF
+	}
+}
+
+func (r *fillReader) Read(p []byte) (int, error) {
+	avail, err := r.wait()
 	if avail <= 0 {
-		if ferr != nil {
-			return 0, ferr
-		}
-		if done {
-			return 0, io.EOF
-		}
+		return 0, err
 	}
 	if int64(len(p)) > avail {
 		p = p[:avail]
@@ -420,5 +459,40 @@ func (r *fillReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// WriteTo writes the fill to w as it is written, handing the spool
+// file itself to w where w can take it (an http.ResponseWriter over TCP
+// then sends it with sendfile, no copy through this process).
+func (r *fillReader) WriteTo(w io.Writer) (int64, error) {
+	rf, direct := w.(io.ReaderFrom)
+	if !direct {
+		return io.Copy(w, onlyReader{r})
+	}
+	if _, err := r.file.Seek(r.off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	var total int64
+	for {
+		avail, err := r.wait()
+		if avail <= 0 {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return total, err
+		}
+		n, err := rf.ReadFrom(&io.LimitedReader{R: r.file, N: avail})
+		r.off += n
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < avail {
+			return total, io.ErrUnexpectedEOF
+		}
+	}
+}
+
+// onlyReader hides a reader's WriteTo from io.Copy.
+type onlyReader struct{ io.Reader }
 
 func (r *fillReader) Close() error { return r.file.Close() }

@@ -35,7 +35,9 @@
 // Blobs: concurrent pulls of a blob being fetched share one fetch. The
 // fetch runs at the upstream's pace into a spool file on disk, which each
 // client reads at its own pace, so memory stays bounded whatever the
-// blob's size and a slow client does not hold the upstream; once the
-// blob is complete and its digest verified it is stored here, and a
+// blob's size and a slow client does not hold the upstream. The digest
+// is computed as the bytes arrive, beside the spooling; once the blob is
+// complete and verified, the spool file is stored here as it is
+// (registry.Vouched: not hashed again, copied by the kernel on fs), and a
 // fetch that fails stores nothing.
 package proxy

@@ -125,6 +125,12 @@ type cache struct {
 
 func newCache(t testing.TB, up *upstreamServer, opts ...proxy.Option) *cache {
 	t.Helper()
+	return newCacheOf(t, up.front.URL, opts...)
+}
+
+// newCacheOf is newCache for the registry at upstreamURL.
+func newCacheOf(t testing.TB, upstreamURL string, opts ...proxy.Option) *cache {
+	t.Helper()
 	store := teststores.Open(t)
 	var h http.Handler
 	local := inproc.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -157,7 +163,7 @@ func newCache(t testing.TB, up *upstreamServer, opts ...proxy.Option) *cache {
 		if err := accounts.Projects.In(tx).Put(accounts.Project{Name: "hub"}); err != nil {
 			return err
 		}
-		return replication.Registries.In(tx).Put(replication.Registry{Name: "up", URL: up.front.URL})
+		return replication.Registries.In(tx).Put(replication.Registry{Name: "up", URL: upstreamURL})
 	}); err != nil {
 		t.Fatal(err)
 	}

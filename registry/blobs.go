@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -110,13 +111,29 @@ func (h *Handler) blobThrough(w http.ResponseWriter, r *http.Request, repo strin
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	if _, err := io.CopyN(w, rc, size); err != nil {
+	if err := copyExactly(w, rc, size); err != nil {
 		// The status is sent: all that is left is to cut the response
 		// short, so that the client sees a truncated body, not a blob.
 		h.log.WarnContext(r.Context(), "blob from the upstream interrupted", "repository", repo, "digest", d, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// copyExactly copies size bytes of rc to w, through rc's WriteTo when it
+// has one (an Upstream's reader can hand w a file to send), and fails on
+// fewer or more.
+func copyExactly(w io.Writer, rc io.Reader, size int64) error {
+	wt, ok := rc.(io.WriterTo)
+	if !ok {
+		_, err := io.CopyN(w, rc, size)
+		return err
+	}
+	n, err := wt.WriteTo(w)
+	if err == nil && n != size {
+		err = fmt.Errorf("the upstream's stream held %d bytes, not %d", n, size)
+	}
+	return err
 }
 
 // serveFromReader streams a blob from a driver without random access,

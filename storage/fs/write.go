@@ -112,6 +112,44 @@ func (f *file) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// copyFile appends up to limit bytes of src (to its end when limit < 0)
+// with the kernel's copy_file_range where the system has it, in
+// writebackChunk pieces so that writeback starts as it goes.
+func (f *file) copyFile(src *os.File, limit int64) (int64, error) {
+	if err := f.truncate(); err != nil {
+		return 0, err
+	}
+	var total int64
+	for limit < 0 || total < limit {
+		piece := int64(writebackChunk)
+		if limit >= 0 {
+			piece = min(piece, limit-total)
+		}
+		n, err := f.f.ReadFrom(&io.LimitedReader{R: src, N: piece})
+		total += n
+		f.written += n
+		if f.sync && f.written-f.kicked >= writebackChunk {
+			startWriteback(f.f, f.at+f.kicked, f.written-f.kicked)
+			f.kicked = f.written
+		}
+		if err != nil || n < piece {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// fileSource reports whether r reads a file: the file and how many bytes
+// r may read of it (-1: to its end).
+func fileSource(r io.Reader) (*os.File, int64, bool) {
+	limit := int64(-1)
+	if lr, ok := r.(*io.LimitedReader); ok {
+		r, limit = lr.R, max(lr.N, 0)
+	}
+	f, ok := r.(*os.File)
+	return f, limit, ok
+}
+
 // truncate discards the bytes after the resume offset, once.
 func (f *file) truncate() error {
 	if !f.cut {
@@ -150,12 +188,24 @@ func (w *writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// ReadFrom lets io.Copy fill the writer's buffer directly.
+// ReadFrom lets io.Copy fill the writer's buffer directly; from a file
+// (or a limited reader of one) the kernel copies (copyFile).
 func (w *writer) ReadFrom(r io.Reader) (int64, error) {
 	if w.closed {
 		return 0, fmt.Errorf("fs: write %q: %w", w.path, storage.ErrClosed)
 	}
-	n, err := w.buf.ReadFrom(r)
+	var n int64
+	var err error
+	if src, limit, ok := fileSource(r); ok {
+		if err = w.buf.Flush(); err == nil {
+			n, err = w.file.copyFile(src, limit)
+		}
+		if lr, ok := r.(*io.LimitedReader); ok {
+			lr.N -= n
+		}
+	} else {
+		n, err = w.buf.ReadFrom(r)
+	}
 	w.size += n
 	if err != nil {
 		return n, fmt.Errorf("fs: write %q: %w", w.path, err)

@@ -26,6 +26,7 @@ func Run(t *testing.T, newDriver func(t *testing.T) storage.Driver) {
 		{"ReaderOffsets", testReaderOffsets},
 		{"Stat", testStat},
 		{"ResumableWriter", testResumableWriter},
+		{"CopyFromFile", testCopyFromFile},
 		{"ResumeDiscardsTail", testResumeDiscardsTail},
 		{"ResumeInvalidOffset", testResumeInvalidOffset},
 		{"CloseWithoutCommit", testCloseWithoutCommit},

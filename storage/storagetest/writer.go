@@ -2,6 +2,8 @@ package storagetest
 
 import (
 	"bytes"
+	"io"
+	"os"
 	"testing"
 
 	"github.com/berthreg/berth/storage"
@@ -184,4 +186,56 @@ func testWriterClosed(t *testing.T, d storage.Driver) {
 	wantErr(t, err, storage.ErrClosed, "Write after Close")
 	wantErr(t, w.Commit(ctx), storage.ErrClosed, "Commit after Close")
 	wantGone(t, d, "closed/closed")
+}
+
+// testCopyFromFile feeds writers with io.Copy from a file, whole and
+// through a limit, after bytes already written and on a resume: what
+// io.Copy hands a driver's ReadFrom (the fs driver copies in the kernel)
+// must land exactly, and a limit must be honoured and used up.
+func testCopyFromFile(t *testing.T, d storage.Driver) {
+	src := pseudoRandom(11, 9<<20+123) // more than one 4 MiB piece, not a multiple
+	f, err := os.CreateTemp(t.TempDir(), "source")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(src); err != nil {
+		t.Fatal(err)
+	}
+	const p = "copy/from/file"
+
+	// Some bytes written first, then the file from offset 7 to its end.
+	w := openWriter(t, d, p, 0)
+	writeAll(t, w, []byte("head"))
+	if _, err := f.Seek(7, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(w, f)
+	if err != nil || n != int64(len(src)-7) {
+		t.Fatalf("io.Copy from the file: %d bytes, %v; want %d", n, err, len(src)-7)
+	}
+	if w.Size() != int64(4+len(src)-7) {
+		t.Fatalf("Size() = %d after the copy, want %d", w.Size(), 4+len(src)-7)
+	}
+	commit(t, w)
+	want := append([]byte("head"), src[7:]...)
+	wantContent(t, d, p, want)
+
+	// A resume fed through a limit: exactly the limit, the file's
+	// offset and the limit moved on by what was copied.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	lr := &io.LimitedReader{R: f, N: 5<<20 + 1}
+	w = openWriter(t, d, p, 4)
+	if n, err := io.Copy(w, lr); err != nil || n != 5<<20+1 || lr.N != 0 {
+		t.Fatalf("io.Copy through a limit: %d bytes, %v, %d left; want %d, nil, 0", n, err, lr.N, 5<<20+1)
+	}
+	if off, _ := f.Seek(0, io.SeekCurrent); off != 5<<20+1 {
+		t.Fatalf("the source file's offset is %d after the copy, want %d", off, 5<<20+1)
+	}
+	writeAll(t, w, []byte("tail"))
+	commit(t, w)
+	want = append(append([]byte("head"), src[:5<<20+1]...), "tail"...)
+	wantContent(t, d, p, want)
 }
