@@ -66,6 +66,8 @@ type Config struct {
 	// Go's pprof profiles and the metrics; keep it on loopback
 	// (BERTH_DEBUG_ADDR).
 	DebugAddr string `yaml:"debugAddr"`
+	// TLS makes Serve speak HTTPS.
+	TLS TLSConfig `yaml:"tls"`
 }
 
 // HTTPConfig bounds what clients can make the server hold open.
@@ -85,6 +87,13 @@ type HTTPConfig struct {
 	// login; the probes /healthz and /readyz are not capped
 	// (BERTH_HTTP_MAX_ANONYMOUS_REQUESTS, default 256, 0 = no cap).
 	MaxAnonymousRequests int `yaml:"maxAnonymousRequests"`
+	// TrustedProxies are the addresses and CIDR prefixes of the proxies in
+	// front whose X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host
+	// are believed: the client address that limits count, and the scheme
+	// and host of the URLs the server builds. From anyone else those
+	// headers are dropped (BERTH_HTTP_TRUSTED_PROXIES, comma-separated;
+	// unset: loopback only; "none" or an empty list: none).
+	TrustedProxies []string `yaml:"trustedProxies"`
 }
 
 // RegistryConfig tunes the distribution API handler.
@@ -146,6 +155,9 @@ func (c Config) Validate() error {
 	if err := c.HTTP.validate(); err != nil {
 		return err
 	}
+	if err := c.TLS.validate(); err != nil {
+		return err
+	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
@@ -188,7 +200,8 @@ func (c HTTPConfig) validate() error {
 	case c.MaxAnonymousRequests < 0:
 		return fmt.Errorf("config: http.maxAnonymousRequests %d must not be negative (0: no cap)", c.MaxAnonymousRequests)
 	}
-	return nil
+	_, err := c.trustedProxies()
+	return err
 }
 
 // validExternalURL checks externalURL: empty, or an http(s) URL of a host

@@ -30,9 +30,21 @@
 // (its own readers of the event log). Nothing is global: two servers with
 // their own data directories run side by side in one process.
 //
+// # Serving
+//
+// New does not listen. Serve serves Handler on a listener the host
+// opened, until its context ends, then shuts down gracefully: plain
+// HTTP, or with tls.certFile and tls.keyFile HTTPS (TLS 1.2 or later,
+// HTTP/2, certificate files re-read at the first handshake after they
+// change, optional client certificates from tls.clientCA). A host with
+// an http.Server of its own takes TLSConfig. Proxies in front are
+// believed (X-Forwarded-For, -Proto, -Host) only when listed in
+// http.trustedProxies (loopback by default); from anyone else those
+// headers are dropped before any handler sees them.
+//
 // # Health and outages
 //
-// /healthz is the liveness check: it answers 200 "ok" whenever the
+// /livez (also /healthz) is the liveness check: it answers 200 "ok" whenever the
 // process serves requests and reaches no backend, so that an outage of
 // the metadata store or the storage does not get a healthy process
 // restarted. /readyz is the readiness check: 200 "ok" while the metadata

@@ -18,9 +18,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.str("BERTH_LOG_LEVEL", &c.LogLevel)
 	e.str("BERTH_DEBUG_ADDR", &c.DebugAddr)
 	e.str("BERTH_EXTERNAL_URL", &c.ExternalURL)
+	e.str("BERTH_TLS_CERT_FILE", &c.TLS.CertFile)
+	e.str("BERTH_TLS_KEY_FILE", &c.TLS.KeyFile)
+	e.str("BERTH_TLS_CLIENT_CA", &c.TLS.ClientCA)
 	e.dur("BERTH_HTTP_READ_HEADER_TIMEOUT", &c.HTTP.ReadHeaderTimeout)
 	e.dur("BERTH_HTTP_BODY_IDLE_TIMEOUT", &c.HTTP.BodyIdleTimeout)
 	e.num32("BERTH_HTTP_MAX_ANONYMOUS_REQUESTS", &c.HTTP.MaxAnonymousRequests)
+	e.list("BERTH_HTTP_TRUSTED_PROXIES", &c.HTTP.TrustedProxies)
 	e.str("BERTH_STORAGE_DRIVER", &c.Storage.Driver)
 	e.str("BERTH_METADATA_DRIVER", &c.Metadata.Driver)
 	pg := &c.Metadata.Postgres

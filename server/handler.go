@@ -10,7 +10,7 @@ import (
 )
 
 // routes mounts the registry handler h, the token service, the admin API
-// (nil without auth), the liveness check /healthz (which reaches no
+// (nil without auth), the liveness check /livez (also /healthz; it reaches no
 // backend) and the readiness check /readyz, inside the request limits.
 func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, ready http.Handler) http.Handler {
 	mux := http.NewServeMux()
@@ -26,10 +26,13 @@ func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bo
 		mux.Handle(api.Prefix+"/", admin)
 		mux.Handle("/c/", admin) // sessions: /c/login, /c/log_out, /c/oidc/…
 	}
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+	live := func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ok\n"))
-	})
+	}
+	mux.HandleFunc("/livez", live)
+	mux.HandleFunc("/healthz", live) // the older name
+
 	mux.Handle("/readyz", ready)
 	// Outermost, so the body deadline reaches the server's connection.
 	var handler http.Handler = mux
@@ -41,12 +44,13 @@ func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bo
 		// the backends at most once a second).
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
-			case "/healthz", "/readyz":
+			case "/livez", "/healthz", "/readyz":
 				mux.ServeHTTP(w, r)
 			default:
 				capped.ServeHTTP(w, r)
 			}
 		})
 	}
-	return httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout)
+	trusted, _ := cfg.HTTP.trustedProxies() // checked by Validate
+	return forwarded(httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout), trusted)
 }

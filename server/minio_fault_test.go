@@ -70,7 +70,9 @@ func startMinIO(t *testing.T, bin string) *minioProc {
 func (m *minioProc) endpoint() string { return "http://" + m.addr }
 
 // start runs the server on m's address and data directory and waits until
-// /minio/health/ready answers 200.
+// /minio/health/ready answers 200 and the S3 API no longer answers 503
+// (MinIO reports ready a moment before its object layer is initialized;
+// on a busy machine that moment is long enough for a request to fall in).
 func (m *minioProc) start(t *testing.T) error {
 	t.Helper()
 	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -99,7 +101,7 @@ func (m *minioProc) start(t *testing.T) error {
 	for time.Now().Before(deadline) {
 		if res, err := client.Get(m.endpoint() + "/minio/health/ready"); err == nil {
 			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			if res.StatusCode == http.StatusOK && m.apiInitialized(client) {
 				return nil
 			}
 		}
@@ -111,6 +113,17 @@ func (m *minioProc) start(t *testing.T) error {
 	}
 	stopProc(cmd, exited)
 	return fmt.Errorf("not ready on %s in 30s; log:\n%s", m.addr, m.logTail())
+}
+
+// apiInitialized reports whether the S3 API answers an anonymous
+// request with anything but 503 (a refusal, once it is initialized).
+func (m *minioProc) apiInitialized(client *http.Client) bool {
+	res, err := client.Get(m.endpoint() + "/")
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode != http.StatusServiceUnavailable
 }
 
 // kill SIGKILLs the running server and waits until it is gone.

@@ -33,6 +33,7 @@ type Server struct {
 	caches   *proxy.Service
 	store    meta.Store
 	ownStore bool // opened by New, closed by Close
+	serving  serving
 
 	mu      sync.Mutex
 	running bool
@@ -73,7 +74,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: o.store}
+	tlsConfig, err := newTLS(cfg.TLS, logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{store: o.store, serving: serving{tls: tlsConfig, readHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		shutdownTimeout: cfg.ShutdownTimeout, logger: logger}}
 	if s.store == nil {
 		if s.store, err = openMetadata(ctx, cfg, logger); err != nil {
 			return nil, err

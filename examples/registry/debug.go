@@ -5,15 +5,18 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// startDebug serves Go's pprof handlers and the Prometheus metrics of reg
-// (at /metrics) on their own listener, never on the registry's, so they
-// can stay on loopback while the registry is public.
-func startDebug(addr string, reg *prometheus.Registry, logger *slog.Logger) (*http.Server, error) {
+// startDebug serves Go's pprof handlers, the Prometheus metrics of reg
+// (at /metrics) and the probes of probes (/livez, /healthz, /readyz) on
+// their own listener, never on the registry's, so they can stay off the
+// public address (and answer an orchestrator's plain HTTP probes when
+// the registry asks clients for certificates).
+func startDebug(addr string, reg *prometheus.Registry, probes http.Handler, logger *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -25,7 +28,10 @@ func startDebug(addr string, reg *prometheus.Registry, logger *slog.Logger) (*ht
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux}
+	for _, p := range []string{"/livez", "/healthz", "/readyz"} {
+		mux.Handle(p, probes)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	logger.Info("pprof and metrics listening", "addr", ln.Addr().String())
 	return srv, nil

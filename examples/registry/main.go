@@ -9,17 +9,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -68,7 +65,7 @@ func run(args []string, getenv func(string) string) error {
 		return err
 	}
 	if cfg.DebugAddr != "" {
-		dbg, err := startDebug(cfg.DebugAddr, metrics, logger)
+		dbg, err := startDebug(cfg.DebugAddr, metrics, reg.Handler(), logger)
 		if err != nil {
 			return fmt.Errorf("debugAddr: %w", err)
 		}
@@ -77,26 +74,19 @@ func run(args []string, getenv func(string) string) error {
 	// The background work outlives the signal: it stops once the
 	// requests in flight are done (the deferred Close).
 	go func() { _ = reg.Run(context.Background()) }()
-	srv := &http.Server{
-		Handler:           reg.Handler(),
-		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	scheme := "http"
+	if reg.TLSConfig() != nil {
+		scheme = "https"
 	}
-	logger.Info("berth registry listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "storage", cfg.Storage.Driver)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	logger.Info("berth registry listening", "addr", ln.Addr().String(), "scheme", scheme, "data", cfg.DataDir, "storage", cfg.Storage.Driver)
+	go func() {
+		<-ctx.Done()
+		logger.Info("shutting down")
+	}()
+	if err := reg.Serve(ctx, ln); err != nil {
 		return err
 	}
+	logger.Info("shut down")
 	return nil
 }
 
