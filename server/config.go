@@ -68,6 +68,8 @@ type Config struct {
 	DebugAddr string `yaml:"debugAddr"`
 	// TLS makes Serve speak HTTPS.
 	TLS TLSConfig `yaml:"tls"`
+	// Metrics says whether Handler serves the metrics too.
+	Metrics MetricsConfig `yaml:"metrics"`
 }
 
 // HTTPConfig bounds what clients can make the server hold open.
@@ -156,6 +158,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.TLS.validate(); err != nil {
+		return err
+	}
+	if err := c.Metrics.validate(); err != nil {
 		return err
 	}
 	switch strings.ToLower(c.LogLevel) {

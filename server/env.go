@@ -21,6 +21,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.str("BERTH_TLS_CERT_FILE", &c.TLS.CertFile)
 	e.str("BERTH_TLS_KEY_FILE", &c.TLS.KeyFile)
 	e.str("BERTH_TLS_CLIENT_CA", &c.TLS.ClientCA)
+	e.str("BERTH_METRICS_TOKEN", &c.Metrics.Token)
+	e.flag("BERTH_METRICS_HTTP_OFF", &c.Metrics.HTTPOff)
 	e.dur("BERTH_HTTP_READ_HEADER_TIMEOUT", &c.HTTP.ReadHeaderTimeout)
 	e.dur("BERTH_HTTP_BODY_IDLE_TIMEOUT", &c.HTTP.BodyIdleTimeout)
 	e.num32("BERTH_HTTP_MAX_ANONYMOUS_REQUESTS", &c.HTTP.MaxAnonymousRequests)

@@ -2,18 +2,27 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/auth/session"
 	"github.com/berthreg/berth/registry/httplimit"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // routes mounts the registry handler h, the token service, the admin API
 // (nil without auth), the liveness check /livez (also /healthz; it reaches no
 // backend) and the readiness check /readyz, inside the request limits.
-func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, ready http.Handler) http.Handler {
+func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, ready http.Handler, metrics prometheus.Registerer) (http.Handler, error) {
 	mux := http.NewServeMux()
+	if cfg.Metrics.Token != "" {
+		g, ok := metrics.(prometheus.Gatherer)
+		if !ok {
+			return nil, errors.New("config: metrics.token serves the metrics, but the WithRegisterer registerer cannot gather them (give a *prometheus.Registry)")
+		}
+		mux.Handle("/metrics", metricsEndpoint(g, cfg.Metrics.Token))
+	}
 	if len(cfg.Proxy.Mirrors) > 0 || cfg.Proxy.DefaultMirror != "" {
 		h = cfg.Proxy.mirrors().Handler(h, isLocal)
 	}
@@ -44,13 +53,20 @@ func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bo
 		// the backends at most once a second).
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
-			case "/livez", "/healthz", "/readyz":
+			case "/livez", "/healthz", "/readyz", "/metrics":
 				mux.ServeHTTP(w, r)
 			default:
 				capped.ServeHTTP(w, r)
 			}
 		})
 	}
+	counted := httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout)
+	if !cfg.Metrics.HTTPOff {
+		var err error
+		if counted, err = httpMetrics(metrics, access.tokenPath, counted); err != nil {
+			return nil, err
+		}
+	}
 	trusted, _ := cfg.HTTP.trustedProxies() // checked by Validate
-	return forwarded(httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout), trusted)
+	return forwarded(counted, trusted), nil
 }

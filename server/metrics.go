@@ -20,7 +20,7 @@ var gcPhases = []string{"mark", "manifests", "blobs", "uploads", "orphans", "don
 func gcMetrics(reg prometheus.Registerer) (func(gc.Progress), error) {
 	phase := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "berth_gc_phase", Help: "1 for the phase the current or last collection is in."}, []string{"phase"})
 	done := prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gc_phase_done", Help: "Candidates of the current phase handled."})
-	total := prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gc_phase_total", Help: "Candidates of the current phase."})
+	total := prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gc_phase_candidates", Help: "Candidates of the current phase (renamed from berth_gc_phase_total: a gauge takes no _total)."})
 	eta := prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gc_phase_eta_seconds", Help: "Estimated time left in the current phase."})
 	deleted := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "berth_gc_deleted", Help: "What the current or last collection deleted."}, []string{"what"})
 	freed := prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gc_freed_bytes", Help: "Bytes the current or last collection freed."})

@@ -232,8 +232,8 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 			return err
 		}
 	}
-	s.handler = routes(cfg, h, repositoryIn(store), access, admin, newReadiness(store, driver, logger))
-	return nil
+	s.handler, err = routes(cfg, h, repositoryIn(store), access, admin, newReadiness(store, driver, logger), metrics)
+	return err
 }
 
 // Handler serves everything: /v2/, the token service at a path

@@ -1,0 +1,184 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+)
+
+func TestRouteOf(t *testing.T) {
+	for path, want := range map[string]string{
+		"/v2/":                                 "v2_base",
+		"/v2":                                  "v2_base",
+		"/v2/_catalog":                         "catalog",
+		"/v2/library/app/manifests/v1":         "manifest",
+		"/v2/a/blobs/b/blobs/sha256:00":        "blob",
+		"/v2/a/blobs/uploads/":                 "blob_upload",
+		"/v2/a/blobs/uploads/0f3c":             "blob_upload",
+		"/v2/a/manifests/x/blobs/uploads/1":    "blob_upload",
+		"/v2/a/tags/list":                      "tags",
+		"/v2/a/referrers/sha256:00":            "referrers",
+		"/v2/a/nothing":                        "other",
+		"/service/token":                       "token",
+		"/api/v2.0/projects":                   "api",
+		"/c/login":                             "session",
+		"/livez":                               "probe",
+		"/readyz":                              "probe",
+		"/metrics":                             "metrics",
+		"/something/else/with/manifests/x/y/z": "other",
+	} {
+		if got := routeOf(path, "/service/token"); got != want {
+			t.Errorf("routeOf(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+// TestHTTPMetrics pushes and pulls an image and reads what the metrics
+// recorded: requests by route, method and code, body bytes in and out,
+// nothing left in flight; and every metric the server registers passes
+// promlint.
+func TestHTTPMetrics(t *testing.T) {
+	cfg := testConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.Disabled = true
+	reg := prometheus.NewRegistry()
+	host := serve(t, cfg, WithRegisterer(reg))
+
+	img, err := random.Image(300_000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host+"/library/app:v1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	pulled, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := pulled.Layers()
+	var layerBytes int64
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, rc)
+		rc.Close()
+		layerBytes += n
+	}
+
+	if got := counter(t, reg, "berth_http_requests_total", map[string]string{"route": "manifest", "method": "put", "code": "201"}); got != 1 {
+		t.Errorf("manifest PUTs answered 201: %v, want 1", got)
+	}
+	if got := counter(t, reg, "berth_http_requests_total", map[string]string{"route": "blob", "method": "get", "code": "200"}); got < 2 {
+		t.Errorf("blob GETs answered 200: %v, want at least the 2 layers", got)
+	}
+	if got := counter(t, reg, "berth_http_request_body_bytes_total", map[string]string{"route": "blob_upload"}); got < float64(layerBytes) {
+		t.Errorf("upload body bytes counted: %v, want at least the layers' %d", got, layerBytes)
+	}
+	if got := histogramSum(t, reg, "berth_http_response_size_bytes", map[string]string{"route": "blob", "method": "get"}); got < float64(layerBytes) {
+		t.Errorf("blob bytes sent: %v, want at least the layers' %d", got, layerBytes)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "berth_http_requests_in_flight" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if m.GetGauge().GetValue() != 0 {
+				t.Errorf("in flight after the requests ended: %v", m)
+			}
+		}
+	}
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// histogramSum is the sum of the histogram series of reg with name and
+// exactly labels.
+func histogramSum(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if labelsAre(m, labels) {
+				return m.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	return 0
+}
+
+// labelsAre reports whether m has exactly labels.
+func labelsAre(m *dto.Metric, labels map[string]string) bool {
+	if len(m.GetLabel()) != len(labels) {
+		return false
+	}
+	for _, lp := range m.GetLabel() {
+		if labels[lp.GetName()] != lp.GetValue() {
+			return false
+		}
+	}
+	return true
+}
+
+func TestMetricsOnTheMainAddress(t *testing.T) {
+	cfg := testConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.AdminPassword = "admin-password-metrics"
+	cfg.Metrics.Token = "scrape-token-0123456789"
+	host := serve(t, cfg, WithRegisterer(prometheus.NewRegistry()))
+	get := func(token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/metrics", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, bad := range []string{"", "scrape-token-012345678", "scrape-token-0123456789x"} {
+		if code, _ := get(bad); code != http.StatusUnauthorized {
+			t.Errorf("token %q: %d, want 401", bad, code)
+		}
+	}
+	code, body := get(cfg.Metrics.Token)
+	if code != http.StatusOK || !strings.Contains(body, "berth_http_requests_total") {
+		t.Errorf("with the token: %d, body without berth_http_requests_total:\n%.500s", code, body)
+	}
+
+	cfg.Metrics.Token = "short"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "metrics.token") {
+		t.Errorf("a short token: %v", err)
+	}
+}
