@@ -17,9 +17,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke bench bench-gc clean
+.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke bench bench-gc clean
 
-test: lint unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke
+test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke
 	@echo "make test: all suites passed"
 
 build:
@@ -32,6 +32,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# The Helm chart (deploy/helm/berth), offline: helm lint and helm template
+# with each values file of its ci/, then deploy/helm/validate's tests (a
+# module of its own), which decode every rendered object strictly against
+# the Kubernetes API types and check what each values file is for.
+helm-check:
+	scripts/helm-check.sh
 
 # Every package's tests, including storagetest's 256 MiB streams on fs,
 # memory and S3 (a real MinIO on loopback, started by scripts/minio.sh), the
