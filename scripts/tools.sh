@@ -6,6 +6,7 @@
 #   scripts/tools.sh                 # default set: crane oras regctl helm cosign skopeo
 #   scripts/tools.sh distribution    # CNCF Distribution (binary .tools/bin/registry)
 #   scripts/tools.sh minio           # MinIO S3 server for scripts/minio.sh (first build ~3 min)
+#   scripts/tools.sh cyclonedx-gomod # CycloneDX SBOM generator for scripts/image.sh
 #   scripts/tools.sh all             # default set + distribution
 #   scripts/tools.sh crane helm      # just these
 #   scripts/tools.sh --print-bin     # print the bin directory and exit
@@ -87,6 +88,7 @@ install_one() {
 	skopeo) skopeo_tool ;;
 	distribution) go_tool registry "$DISTRIBUTION_PKG" "$DISTRIBUTION_VERSION" ;;
 	minio) go_tool minio "$MINIO_PKG" "$MINIO_VERSION" ;;
+	cyclonedx-gomod) go_tool cyclonedx-gomod "$CYCLONEDX_GOMOD_PKG" "$CYCLONEDX_GOMOD_VERSION" ;;
 	*)
 		log "unknown tool: $1"
 		return 2
