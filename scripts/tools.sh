@@ -6,6 +6,7 @@
 #   scripts/tools.sh                 # default set: crane oras regctl helm cosign skopeo
 #   scripts/tools.sh distribution    # CNCF Distribution (binary .tools/bin/registry)
 #   scripts/tools.sh minio           # MinIO S3 server for scripts/minio.sh (first build ~3 min)
+#   scripts/tools.sh nerdctl         # containerd's docker-style CLI, for scripts/engines.sh
 #   scripts/tools.sh cyclonedx-gomod # CycloneDX SBOM generator for scripts/image.sh
 #   scripts/tools.sh all             # default set + distribution
 #   scripts/tools.sh crane helm      # just these
@@ -58,6 +59,36 @@ go_tool() {
 	log "$dest $version: built in $((SECONDS - start))s"
 }
 
+# go_tool_in_module NAME PKG VERSION [LDFLAGS]: go_tool for a module whose
+# version list the module proxy does not serve (nerdctl): `go install
+# PKG@VERSION` then fails looking the module's deprecation up, so PKG is
+# built inside a scratch module that requires it at VERSION, with the
+# requirements of VERSION's own go.mod. The binary is stamped with the
+# module and version all the same.
+go_tool_in_module() {
+	local name=$1 pkg=$2 version=$3 ldflags=${4:-}
+	local target="$BIN/$name" want_mod
+	want_mod="$(module_of "$pkg") $version"
+	if [[ -x $target ]] && [[ "$(stamped "$target" mod)" == "$want_mod" ]]; then
+		log "$name $version: up to date"
+		return 0
+	fi
+	log "$name: building $pkg@$version ..."
+	local start=$SECONDS tmp
+	tmp="$(mktemp -d "$ROOT/.tools/build.XXXXXX")"
+	if ! (cd "$tmp" && go mod init berth.tools/"$name" >/dev/null 2>&1 &&
+		go get "$pkg@$version" >get.log 2>&1 &&
+		CGO_ENABLED=0 go build -trimpath -ldflags="-s -w $ldflags" -o "$tmp/$name" "$pkg"); then
+		[[ -s $tmp/get.log ]] && cat "$tmp/get.log" >&2
+		rm -rf "$tmp"
+		log "$name: build FAILED"
+		return 1
+	fi
+	mv -f "$tmp/$name" "$target"
+	rm -rf "$tmp"
+	log "$name $version: built in $((SECONDS - start))s"
+}
+
 skopeo_tool() {
 	local sudo=""
 	[[ $(id -u) -eq 0 ]] || sudo="sudo"
@@ -88,6 +119,8 @@ install_one() {
 	skopeo) skopeo_tool ;;
 	distribution) go_tool registry "$DISTRIBUTION_PKG" "$DISTRIBUTION_VERSION" ;;
 	minio) go_tool minio "$MINIO_PKG" "$MINIO_VERSION" ;;
+	nerdctl) go_tool_in_module nerdctl "$NERDCTL_PKG" "$NERDCTL_VERSION" \
+		"-X $(module_of "$NERDCTL_PKG")/pkg/version.Version=$NERDCTL_VERSION" ;;
 	cyclonedx-gomod) go_tool cyclonedx-gomod "$CYCLONEDX_GOMOD_PKG" "$CYCLONEDX_GOMOD_VERSION" ;;
 	*)
 		log "unknown tool: $1"
