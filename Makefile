@@ -17,9 +17,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke bench bench-gc clean
+.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke image image-check bench bench-gc clean
 
-test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke
+test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke image-check
 	@echo "make test: all suites passed"
 
 build:
@@ -167,6 +167,18 @@ cluster:
 # The README's first command with zero configuration, driven by crane and skopeo.
 smoke: tools
 	scripts/smoke-default.sh
+
+# The example server's container image (scripts/image.sh): linux/amd64 and
+# linux/arm64 as an OCI layout under bin/image, one CycloneDX SBOM a
+# platform; IMAGE_REF=host/repo:tag also pushes it.
+image:
+	scripts/image.sh $(IMAGE_REF)
+
+# The image pushed into a Berth the test starts, SBOMs attached as
+# referrers, the index signed and verified with cosign, and run with a
+# read-only root under containerd (scripts/containerd.sh).
+image-check:
+	scripts/image-check.sh
 
 bench:
 	bench/run.sh
