@@ -1,0 +1,3 @@
+module github.com/berthreg/berth/engines
+
+go 1.26
