@@ -60,13 +60,14 @@ func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bo
 			}
 		})
 	}
-	counted := httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout)
 	if !cfg.Metrics.HTTPOff {
 		var err error
-		if counted, err = httpMetrics(metrics, access.tokenPath, counted); err != nil {
+		if handler, err = httpMetrics(metrics, access.tokenPath, handler); err != nil {
 			return nil, err
 		}
 	}
 	trusted, _ := cfg.HTTP.trustedProxies() // checked by Validate
-	return forwarded(counted, trusted), nil
+	// The body deadline outside the rest, so that it reaches the
+	// server's connection.
+	return forwarded(httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout), trusted), nil
 }

@@ -93,6 +93,7 @@ func httpMetrics(reg prometheus.Registerer, tokenPath string, h http.Handler) (h
 				return
 			}
 			cb := &countedBody{ReadCloser: r.Body, counter: body}
+			r = r.WithContext(r.Context()) // a copy: the server keeps its own body
 			r.Body = cb
 			defer cb.flush()
 			h.ServeHTTP(w, r)

@@ -23,6 +23,7 @@ var mutants = []struct{ kind, subtest string }{
 	{"reader-past-end", "ReaderOffsets"},
 	{"stat-no-dirs", "Stat"},
 	{"resume-restarts", "ResumableWriter"},
+	{"readfrom-ignores-limit", "CopyFromFile"},
 	{"resume-appends", "ResumeDiscardsTail"},
 	{"resume-unchecked", "ResumeInvalidOffset"},
 	{"close-commits", "CloseWithoutCommit"},
