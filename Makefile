@@ -17,9 +17,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke image image-check bench bench-gc clean
+.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines cluster smoke image image-check bench bench-gc clean
 
-test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres cluster smoke image-check
+test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines cluster smoke image-check
 	@echo "make test: all suites passed"
 
 build:
@@ -167,6 +167,13 @@ cluster:
 # The README's first command with zero configuration, driven by crane and skopeo.
 smoke: tools
 	scripts/smoke-default.sh
+
+# The container engines themselves against the example server
+# (scripts/engines.sh, tests in engines/): Debian's dockerd, containerd through
+# ctr and nerdctl, and Podman, over plain HTTP and over HTTPS with a CA the
+# test makes. An engine that cannot run here is skipped with its own error.
+engines: build
+	BERTH_REGISTRY_BIN=$(BIN)/registry scripts/engines.sh
 
 # The example server's container image (scripts/image.sh): linux/amd64 and
 # linux/arm64 as an OCI layout under bin/image, one CycloneDX SBOM a
