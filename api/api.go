@@ -1,11 +1,15 @@
 package api
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
@@ -41,6 +45,7 @@ type Handler struct {
 	routes []string
 
 	limiter     *auth.LoginLimiter
+	rateLimit   func(ctx context.Context, p auth.Principal) (ok bool, retryAfter time.Duration)
 	queue       *jobs.Queue
 	schedules   *jobs.Schedules
 	webhooks    *webhook.Policies
@@ -67,6 +72,13 @@ type Option func(*Handler)
 // WithLimiter rate-limits failed logins (basic credentials and POST
 // /c/login) with l, which the registry's guard and token service may share.
 func WithLimiter(l *auth.LoginLimiter) Option { return func(h *Handler) { h.limiter = l } }
+
+// WithRateLimit has every request's principal, once authenticated, take
+// a turn from allow: refused, the request is answered 429
+// TOO_MANY_REQUESTS with Retry-After before its endpoint runs.
+func WithRateLimit(allow func(ctx context.Context, p auth.Principal) (ok bool, retryAfter time.Duration)) Option {
+	return func(h *Handler) { h.rateLimit = allow }
+}
 
 // WithJobs serves the job queue q (GET /jobs, cancel, retry) and webhook
 // redeliveries, which enqueue jobs.
@@ -230,6 +242,9 @@ func (h *Handler) route(pattern string, fn handlerFunc) {
 	h.mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.principal(r)
 		if err == nil {
+			err = h.allowed(r.Context(), p)
+		}
+		if err == nil {
 			err = fn(w, r.WithContext(auth.WithPrincipal(r.Context(), p)), p)
 		}
 		if err != nil {
@@ -271,6 +286,19 @@ func (h *Handler) principal(r *http.Request) (auth.Principal, error) {
 	}
 	p, err := h.m.SessionPrincipal(r.Context(), in.Account, in.Source, in.ID)
 	return p, loginError(err)
+}
+
+// allowed applies WithRateLimit's function to p's request.
+func (h *Handler) allowed(ctx context.Context, p auth.Principal) error {
+	if h.rateLimit == nil {
+		return nil
+	}
+	ok, retry := h.rateLimit(ctx, p)
+	if ok {
+		return nil
+	}
+	return &apiError{status: http.StatusTooManyRequests, code: codeTooManyRequests, msg: "too many requests; slow down",
+		retryAfter: strconv.Itoa(int(math.Ceil(retry.Seconds())))}
 }
 
 // loginError maps a failed login to its answer: bad credentials are 401,

@@ -40,7 +40,7 @@ const (
 	codeConflict     = "CONFLICT"
 	codeInternal     = "INTERNAL_SERVER_ERROR"
 	codePrecondition = "PRECONDITION"
-	// codeTooManyRequests answers a rate-limited login.
+	// codeTooManyRequests answers a rate-limited login or request.
 	codeTooManyRequests = "TOO_MANY_REQUESTS"
 	// codeBadGateway answers when an identity provider cannot be reached.
 	codeBadGateway = "BAD_GATEWAY"

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/berthreg/berth/ratelimit"
 )
 
 // LoginLimiter slows down password guessing. Every attempt takes a slot
@@ -223,22 +223,7 @@ func accountKey(name string) string {
 
 // addressKey is the budget key of r's client: its IP address, or the /64
 // network of an IPv6 address.
-func addressKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
+func addressKey(r *http.Request) string { return ratelimit.AddressKey(r.RemoteAddr) }
 
 // TooManyFailures is the error Login returns while the limiter refuses
 // attempts for a key.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/proxy"
+	"github.com/berthreg/berth/ratelimit"
 )
 
 // Config is what New builds a server from: plain data, every field with a
@@ -96,6 +97,15 @@ type HTTPConfig struct {
 	// headers are dropped (BERTH_HTTP_TRUSTED_PROXIES, comma-separated;
 	// unset: loopback only; "none" or an empty list: none).
 	TrustedProxies []string `yaml:"trustedProxies"`
+	// RateLimits bound how fast each client address, and each
+	// authenticated principal, may send requests of a route class
+	// (v2_base, catalog, manifest, blob, blob_upload, tags, referrers,
+	// token, api, session, other; "*" for the classes without a rule of
+	// their own); more get 429 with Retry-After. The probes and /metrics
+	// are never limited, nor the server's own calls
+	// (BERTH_HTTP_RATE_LIMITS, e.g. "*:address=100/200,manifest:principal=50/100":
+	// route:per=rate/burst; default none).
+	RateLimits []ratelimit.Rule `yaml:"rateLimits"`
 }
 
 // RegistryConfig tunes the distribution API handler.
@@ -205,8 +215,13 @@ func (c HTTPConfig) validate() error {
 	case c.MaxAnonymousRequests < 0:
 		return fmt.Errorf("config: http.maxAnonymousRequests %d must not be negative (0: no cap)", c.MaxAnonymousRequests)
 	}
-	_, err := c.trustedProxies()
-	return err
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
+	if _, err := ratelimit.New(c.RateLimits); err != nil {
+		return fmt.Errorf("config: http.rateLimits: %w", err)
+	}
+	return nil
 }
 
 // validExternalURL checks externalURL: empty, or an http(s) URL of a host

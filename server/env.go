@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berthreg/berth/ratelimit"
 )
 
 // ApplyEnv overrides c's settings with the BERTH_* variables getenv
@@ -27,6 +29,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.dur("BERTH_HTTP_BODY_IDLE_TIMEOUT", &c.HTTP.BodyIdleTimeout)
 	e.num32("BERTH_HTTP_MAX_ANONYMOUS_REQUESTS", &c.HTTP.MaxAnonymousRequests)
 	e.list("BERTH_HTTP_TRUSTED_PROXIES", &c.HTTP.TrustedProxies)
+	e.rateLimits("BERTH_HTTP_RATE_LIMITS", &c.HTTP.RateLimits)
 	e.str("BERTH_STORAGE_DRIVER", &c.Storage.Driver)
 	e.str("BERTH_METADATA_DRIVER", &c.Metadata.Driver)
 	pg := &c.Metadata.Postgres
@@ -169,6 +172,20 @@ func (e *envReader) list(key string, dst *[]string) {
 	if v := e.getenv(key); v != "" {
 		*dst = strings.Split(v, ",")
 	}
+}
+
+// rateLimits reads ratelimit.ParseRules' form.
+func (e *envReader) rateLimits(key string, dst *[]ratelimit.Rule) {
+	v := e.value(key)
+	if v == "" {
+		return
+	}
+	rules, err := ratelimit.ParseRules(v)
+	if err != nil {
+		e.err = fmt.Errorf("config: %s: %w", key, err)
+		return
+	}
+	*dst = rules
 }
 
 // pairs reads "k1=v1,k2=v2" into a map.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/auth/session"
+	"github.com/berthreg/berth/ratelimit"
 	"github.com/berthreg/berth/registry/httplimit"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,7 +15,7 @@ import (
 // routes mounts the registry handler h, the token service, the admin API
 // (nil without auth), the liveness check /livez (also /healthz; it reaches no
 // backend) and the readiness check /readyz, inside the request limits.
-func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, ready http.Handler, metrics prometheus.Registerer) (http.Handler, error) {
+func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, ready http.Handler, metrics prometheus.Registerer, limits *ratelimit.Limiter) (http.Handler, error) {
 	mux := http.NewServeMux()
 	if cfg.Metrics.Token != "" {
 		g, ok := metrics.(prometheus.Gatherer)
@@ -68,6 +69,7 @@ func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bo
 	}
 	trusted, _ := cfg.HTTP.trustedProxies() // checked by Validate
 	// The body deadline outside the rest, so that it reaches the
-	// server's connection.
-	return forwarded(httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout), trusted), nil
+	// server's connection; the address limits outside that, on the
+	// client address forwarded names.
+	return forwarded(rateLimited(httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout), limits, access.tokenPath), trusted), nil
 }

@@ -21,6 +21,10 @@ type serving struct {
 // idleTimeout closes keep-alive connections left unused this long.
 const idleTimeout = 2 * time.Minute
 
+// maxHeaderBytes bounds a request's header block (the request line
+// included): room for large bearer tokens and cookies, no more.
+const maxHeaderBytes = 256 << 10
+
 // Serve serves Handler on ln until ctx is done, then shuts down: the
 // requests in flight get shutdownTimeout to finish. With tls configured
 // it speaks TLS 1.2 or later and offers HTTP/2, and reloads changed
@@ -32,6 +36,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.serving.readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		TLSConfig:         s.serving.tls,
 		ErrorLog:          slog.NewLogLogger(s.serving.logger.Handler(), slog.LevelWarn),
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/proxy"
+	"github.com/berthreg/berth/ratelimit"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/storage"
@@ -195,7 +196,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 		registry.WithSparseManifests(cfg.Registry.SparseManifests),
 		registry.WithAnonymousMount(anonymousMount),
 		registry.WithDeletes(deletes),
-		registry.WithHooks(registry.Chain(access.hooks, caches.Hooks(), bg.recorder.Hooks(), gate.Hooks(), pol.hooks())),
+		registry.WithHooks(registry.Chain(access.hooks, principalHooks(), caches.Hooks(), bg.recorder.Hooks(), gate.Hooks(), pol.hooks())),
 		registry.WithUpstream(caches),
 	)
 	if err != nil {
@@ -225,14 +226,20 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	}
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
-		admin = access.adminAPI(store, logger, api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
+		admin = access.adminAPI(store, logger, api.WithRateLimit(apiPrincipalAllowed), api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
 			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust), api.WithProxy(caches),
 			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
 		if err := access.provision(ctx, store, logger); err != nil {
 			return err
 		}
 	}
-	s.handler, err = routes(cfg, h, repositoryIn(store), access, admin, newReadiness(store, driver, logger), metrics)
+	var limits *ratelimit.Limiter
+	if len(cfg.HTTP.RateLimits) > 0 {
+		if limits, err = ratelimit.New(cfg.HTTP.RateLimits); err != nil {
+			return err
+		}
+	}
+	s.handler, err = routes(cfg, h, repositoryIn(store), access, admin, newReadiness(store, driver, logger), metrics, limits)
 	return err
 }
 

@@ -281,3 +281,33 @@ func (b *safeBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestServeBoundsHeaders: a header block past maxHeaderBytes is refused
+// (431) by Serve's http.Server, not read whole.
+func TestServeBoundsHeaders(t *testing.T) {
+	cfg := testConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.AdminPassword = "admin-password-headers"
+	srv := start(t, cfg, WithLogger(slog.New(slog.DiscardHandler)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/livez", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", maxHeaderBytes+4096))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a %d-byte header: %d, want 431", maxHeaderBytes+4096, resp.StatusCode)
+	}
+}
