@@ -1,0 +1,4 @@
+package storage
+
+// ObservedWith is Observed reading the time from now (tests).
+var ObservedWith = observedWith
