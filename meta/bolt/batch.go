@@ -116,11 +116,13 @@ func (s *Store) runBatch(batch []*call) {
 		}
 		live = append(live, c)
 	}
-	if len(live) == 1 {
-		live[0].runAlone(s)
+	if len(live) == 0 {
 		return
 	}
-	if len(live) == 0 {
+	s.stats.batches.Add(1)
+	s.stats.batched.Add(uint64(len(live)))
+	if len(live) == 1 {
+		live[0].runAlone(s)
 		return
 	}
 	failed := false
@@ -138,6 +140,7 @@ func (s *Store) runBatch(batch []*call) {
 	case failed:
 		for _, c := range live {
 			if c.panicked == nil {
+				s.stats.reruns.Add(1)
 				c.runAlone(s)
 			}
 		}

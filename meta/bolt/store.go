@@ -50,6 +50,7 @@ type Store struct {
 	mu      sync.Mutex
 	queue   []*call
 	leading bool
+	stats   counters
 }
 
 var _ meta.Store = (*Store)(nil)
