@@ -41,6 +41,12 @@ func (p permanent) Unwrap() error { return p.err }
 // Permanent wraps err so that the job is not retried: it goes dead at once.
 func Permanent(err error) error { return permanent{err} }
 
+// IsPermanent reports whether err wraps an error made by Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}
+
 // KindOptions tune the jobs of one kind.
 type KindOptions struct {
 	// Limit caps how many jobs of the kind run at once, across every
@@ -83,6 +89,8 @@ type Runner struct {
 	poll         time.Duration
 	keepFinished time.Duration
 	logger       *slog.Logger
+	// observe receives the attempts' outcomes (WithObserver; nil: none).
+	observe func(Attempt)
 	// fireBackoff and fireMaxBackoff space the tries of a cron fire
 	// whose enqueue failed.
 	fireBackoff, fireMaxBackoff time.Duration
@@ -335,12 +343,13 @@ func (r *Runner) lease(ctx context.Context, worker string) (meta.Job, kind, erro
 		return meta.Job{}, kind{}, err
 	}
 	var (
-		job    meta.Job
-		leased bool
+		job     meta.Job
+		leased  bool
+		expired []string // the kinds of the jobs left dead
 	)
 	err := r.store.Update(ctx, func(tx meta.Tx) error {
 		now := r.clock()
-		leased = false
+		leased, expired = false, expired[:0]
 		for buried := false; ; buried = true {
 			var err error
 			job, err = tx.Jobs().Lease(kinds, limits, worker, now, now.Add(r.leaseTime()))
@@ -363,8 +372,14 @@ func (r *Runner) lease(ctx context.Context, worker string) (meta.Job, kind, erro
 			if err := tx.Jobs().Put(job); err != nil {
 				return err
 			}
+			expired = append(expired, job.Kind)
 		}
 	})
+	if err == nil {
+		for _, k := range expired {
+			r.report(Attempt{Kind: k, Outcome: Expired})
+		}
+	}
 	if err == nil && !leased {
 		err = fmt.Errorf("jobs: no job to lease: %w", meta.ErrNotFound)
 	}
@@ -420,12 +435,15 @@ func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kin
 			}
 		}
 	}()
+	start := r.clock()
 	err := r.runHandler(jctx, k.h, job)
+	took := r.clock().Sub(start)
 	cancel()
 	<-beat
 	if lost {
 		if !outage.Is(lostErr) {
 			r.log().Warn("jobs: lease lost or job canceled during an attempt", "job", job.ID, "kind", job.Kind)
+			r.report(Attempt{Kind: job.Kind, Outcome: Lost, Took: took})
 			return
 		}
 		// The store went away under the attempt, which stopped before
@@ -437,7 +455,7 @@ func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kin
 	if ctx.Err() != nil && err != nil {
 		err = fmt.Errorf("runner stopped: %w", err)
 	}
-	r.finish(ctx, worker, job, k, err)
+	r.report(Attempt{Kind: job.Kind, Outcome: r.finish(ctx, worker, job, k, err), Took: took})
 }
 
 // runHandler runs h, turning a panic into an error.
@@ -494,13 +512,17 @@ func (r *Runner) heartbeat(ctx context.Context, worker string, leased meta.Job, 
 // that counts.
 const recordPatience = 5 * time.Minute
 
-// finish records an attempt's outcome, unless the job is no longer ours.
-// While the store cannot be reached it tries again, with backoff, for
-// recordPatience, or until Run stops.
-func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k kind, runErr error) {
-	var givenBack bool
+// finish records an attempt's outcome, unless the job is no longer ours,
+// and returns it (Lost when it recorded none). While the store cannot be
+// reached it tries again, with backoff, for recordPatience, or until Run
+// stops.
+func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k kind, runErr error) Outcome {
+	var (
+		givenBack bool
+		outcome   Outcome
+	)
 	record := func(tx meta.Tx) error {
-		givenBack = false
+		givenBack, outcome = false, Lost
 		j, err := tx.Jobs().Get(leased.ID)
 		if err != nil || !mine(j, leased, worker) {
 			return err
@@ -513,8 +535,10 @@ func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k k
 		switch {
 		case runErr == nil:
 			j.State, j.FinishedAt, j.LastError = meta.JobSucceeded, now, ""
+			outcome = Succeeded
 		case errors.As(runErr, &perm):
 			j.State, j.FinishedAt, j.LastError = meta.JobDead, now, runErr.Error()
+			outcome = Dead
 		case outage.Is(runErr) && streak < k.opts.OutageRetries:
 			// Not the job's fault: the attempt is given back.
 			givenBack = true
@@ -522,11 +546,14 @@ func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k k
 			j.GivenBack = streak + 1
 			j.State, j.LastError = meta.JobPending, runErr.Error()
 			j.RunAt = now.Add(Backoff(k.opts.Backoff, k.opts.MaxBackoff, streak+1))
+			outcome = GivenBack
 		case j.Attempts >= maxAttempts(j, k.opts):
 			j.State, j.FinishedAt, j.LastError = meta.JobDead, now, runErr.Error()
+			outcome = Dead
 		default:
 			j.State, j.LastError = meta.JobPending, runErr.Error()
 			j.RunAt = now.Add(Backoff(k.opts.Backoff, k.opts.MaxBackoff, j.Attempts))
+			outcome = Retried
 		}
 		return tx.Jobs().Put(j)
 	}
@@ -552,6 +579,7 @@ func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k k
 	}
 	if err != nil {
 		r.log().Error("jobs: recording an attempt", "job", leased.ID, "kind", leased.Kind, "err", err)
+		outcome = Lost
 	}
 	switch {
 	case runErr == nil:
@@ -560,6 +588,7 @@ func (r *Runner) finish(ctx context.Context, worker string, leased meta.Job, k k
 	default:
 		r.log().Warn("jobs: attempt failed", "job", leased.ID, "kind", leased.Kind, "attempt", leased.Attempts, "err", runErr)
 	}
+	return outcome
 }
 
 // Backoff is the delay before the retry that follows attempt n (from 1):
