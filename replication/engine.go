@@ -41,6 +41,7 @@ type Engine struct {
 	scheduler   *jobs.Runner
 	logger      *slog.Logger
 	guard       *netguard.Guard
+	observe     func(TaskAttempt)
 
 	mounts Mounts
 	park   time.Duration
@@ -75,6 +76,27 @@ func WithLogger(l *slog.Logger) EngineOption { return func(e *Engine) { e.logger
 // transport's requests to this registry make no connection and are not
 // checked.
 func WithOutboundGuard(g *netguard.Guard) EngineOption { return func(e *Engine) { e.guard = g } }
+
+// TaskAttempt is one attempt at a task, as an observer sees it.
+type TaskAttempt struct {
+	// Operation is the task's: "copy" or "deletion".
+	Operation string
+	// Outcome is what became of the task: "succeeded", "retried" (the
+	// attempt failed; the queue runs it again), "interrupted" (the
+	// runner is stopping), "parked" (the registry could not be reached
+	// on the last attempt; the task waits for it) or "failed" (for good).
+	Outcome string
+	// Bytes counts what the attempt sent to the destination.
+	Bytes int64
+	// Took is how long the copy or deletion ran.
+	Took time.Duration
+}
+
+// WithObserver makes the engine report every attempt at a task to f
+// once it is recorded (how a host exports replication as metrics).
+// Attempts of stopped or superseded tasks, which run nothing, are not
+// reported. f must be quick and must not block.
+func WithObserver(f func(TaskAttempt)) EngineOption { return func(e *Engine) { e.observe = f } }
 
 // NewEngine returns the engine over store (policies, endpoints,
 // executions and tasks) enqueueing its jobs on queue, which must keep

@@ -37,6 +37,11 @@ func (o outcome) String() string {
 	return [...]string{"succeeded", "retry", "interrupted", "parked", "failed"}[o]
 }
 
+// observed names the outcome for an observer (TaskAttempt.Outcome).
+func (o outcome) observed() string {
+	return [...]string{"succeeded", "retried", "interrupted", "parked", "failed"}[o]
+}
+
 // decide is the outcome of an attempt that returned runErr: the attempt
 // number and the job's MaxAttempts (at least 1) bound the retries; a
 // failure while shutting down is only an interruption; a permanent error

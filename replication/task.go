@@ -48,11 +48,16 @@ func (e *Engine) task(ctx context.Context, j meta.Job) error {
 	if err != nil || a == nil {
 		return err
 	}
+	began := time.Now()
 	res, runErr := a.run(ctx)
+	took := time.Since(began)
 	o := decide(runErr, ctx.Err() != nil, j.Attempts, j.MaxAttempts)
 	parked, err := e.recordAttempt(context.WithoutCancel(ctx), j, ref, a, o, res, runErr)
 	if err != nil {
 		return err
+	}
+	if e.observe != nil {
+		e.observe(TaskAttempt{Operation: a.task.Operation, Outcome: o.observed(), Bytes: atomic.LoadInt64(&a.sent), Took: took})
 	}
 	if o == outcomeParked {
 		e.log().Warn("replication: registry unreachable, task waiting", "execution", ref.execution, "task", ref.id, "job", parked.ID, "err", runErr)

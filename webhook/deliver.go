@@ -28,6 +28,7 @@ type Deliverer struct {
 	host      string
 	transport http.RoundTripper
 	guard     *netguard.Guard
+	observe   func(Observation)
 
 	secure, insecure *http.Transport
 }
@@ -47,6 +48,35 @@ func WithTransport(rt http.RoundTripper) DelivererOption {
 // http.DefaultTransport's settings dialing through the guard, with
 // certificate checks off for targets that ask.
 func WithGuard(g *netguard.Guard) DelivererOption { return func(d *Deliverer) { d.guard = g } }
+
+// Observation is one delivery attempt, as an observer sees it.
+type Observation struct {
+	// TargetType is the target's type: "http" or "slack".
+	TargetType string
+	// Result is Delivered, Failed (no answer, or 408, 429 or 5xx: the
+	// job is retried while it has attempts left) or Rejected (another
+	// status, or an address that is invalid or not allowed: it is not).
+	Result string
+	// Status is the receiver's HTTP status (0: no answer).
+	Status int
+	// Took is how long the request took.
+	Took time.Duration
+}
+
+// The results of a delivery attempt (Observation.Result).
+const (
+	Delivered = "delivered"
+	Failed    = "failed"
+	Rejected  = "rejected"
+)
+
+// WithObserver makes the deliverer report every request it sends to f,
+// once its answer is judged (how a host exports deliveries as metrics).
+// Attempts that send nothing (a policy or event gone) are not reported.
+// f must be quick and must not block.
+func WithObserver(f func(Observation)) DelivererOption {
+	return func(d *Deliverer) { d.observe = f }
+}
 
 // NewDeliverer returns the delivery handler over store (policies, events
 // and the delivery log); host is the registry's host[:port] as clients
@@ -182,10 +212,24 @@ func (d *Deliverer) Run(ctx context.Context, j meta.Job) error {
 	start := time.Now()
 	status, class, sendErr := d.send(ctx, l.target, id, body, contentType, start)
 	attempt := DeliveryAttempt{At: start.UTC(), Duration: time.Since(start), Status: status, Error: class}
+	if d.observe != nil {
+		d.observe(Observation{TargetType: l.target.Type, Result: resultOf(sendErr), Status: status, Took: attempt.Duration})
+	}
 	if err := d.record(ctx, j, job, l, attempt); err != nil {
 		return err
 	}
 	return sendErr
+}
+
+// resultOf is the Observation.Result of a request send judged err.
+func resultOf(err error) string {
+	switch {
+	case err == nil:
+		return Delivered
+	case jobs.IsPermanent(err):
+		return Rejected
+	}
+	return Failed
 }
 
 // send posts body to the target and judges the answer: 2xx delivers; 408,

@@ -156,6 +156,8 @@ type Engine struct {
 	logger *slog.Logger
 	// guard decides which addresses registered adapters may reach.
 	guard *netguard.Guard
+	// observe receives the scan attempts (nil: none).
+	observe func(ScanAttempt)
 }
 
 // Credentials returns the Authorization header value the scanner named
@@ -262,6 +264,24 @@ func WithLogger(l *slog.Logger) Option {
 // internal). Built-in scanners make no such calls.
 func WithGuard(g *netguard.Guard) Option {
 	return func(e *Engine) error { e.guard = g; return nil }
+}
+
+// ScanAttempt is one attempt at a scan, as an observer sees it.
+type ScanAttempt struct {
+	// Result is "succeeded" (the reports are recorded), "retried" (the
+	// attempt failed; the scan is tried again), "failed" (for good: the
+	// scan is in Error), "interrupted" (canceled: shutdown, or the job
+	// canceled) or "gone" (the artifact was deleted meanwhile).
+	Result string
+	// Took is how long the attempt ran.
+	Took time.Duration
+}
+
+// WithObserver makes the engine report every scan attempt to f once its
+// outcome is recorded (how a host exports scans as metrics). f must be
+// quick and must not block.
+func WithObserver(f func(ScanAttempt)) Option {
+	return func(e *Engine) error { e.observe = f; return nil }
 }
 
 // New returns the engine over store, which holds the registrations, the

@@ -105,8 +105,12 @@ func (e *Engine) run(ctx context.Context, j meta.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil || p.Repository == "" || p.Digest == "" {
 		return jobs.Permanent(fmt.Errorf("scan: bad job payload %q", j.Payload))
 	}
+	began := time.Now()
 	err := e.scan(ctx, j, p)
 	v := judge(err, ctx.Err() != nil, j.Attempts, j.MaxAttempts)
+	if e.observe != nil {
+		defer func() { e.observe(ScanAttempt{Result: v.observed(), Took: time.Since(began)}) }()
+	}
 	switch v.outcome {
 	case outcomeDone:
 		return nil
@@ -148,6 +152,21 @@ type verdict struct {
 	// permanent: no attempt could do better (a bad scanner, an artifact
 	// no scanner reads), whatever attempts are left.
 	permanent bool
+}
+
+// observed names the verdict for an observer (ScanAttempt.Result).
+func (v verdict) observed() string {
+	switch {
+	case v.outcome == outcomeDone:
+		return "succeeded"
+	case v.outcome == outcomeInterrupted:
+		return "interrupted"
+	case v.outcome == outcomeGone:
+		return "gone"
+	case v.final:
+		return "failed"
+	}
+	return "retried"
 }
 
 // judge is what err, the error of attempt number attempts out of
