@@ -63,6 +63,8 @@ type background struct {
 	// tasks run beside the others until the server stops (the pull
 	// times' writer).
 	tasks []func(context.Context) error
+	// observe publishes the work to the metrics.
+	observe observers
 }
 
 // newWatcher is the watcher of the generation counters of store, which
@@ -94,19 +96,22 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, watcher *g
 		return nil, err
 	}
 	b := &background{store: store, watcher: watcher, logger: logger, lease: ec.JobLease, bell: &events.Bell{}, outbound: outbound}
+	if b.observe, err = newObservers(metrics); err != nil {
+		return nil, err
+	}
 	if b.recorder, err = events.NewRecorder(store, events.WithRecorderBell(b.bell),
 		events.WithPullSample(ec.PullSample), events.WithRecorderLogger(logger)); err != nil {
 		return nil, fmt.Errorf("config: events.pullSample: %w", err)
 	}
 	b.pulls = ec.PullSample > 0
-	if b.runner, err = jobs.NewRunner(store, jobs.WithLogger(logger), jobs.WithLease(ec.JobLease)); err != nil {
+	if b.runner, err = jobs.NewRunner(store, jobs.WithLogger(logger), jobs.WithLease(ec.JobLease), jobs.WithObserver(b.observe.jobs)); err != nil {
 		return nil, err
 	}
 	host := ec.ExternalHost
 	if host == "" {
 		host = cfg.Addr
 	}
-	deliverer, err := webhook.NewDeliverer(store, host, webhook.WithGuard(outbound))
+	deliverer, err := webhook.NewDeliverer(store, host, webhook.WithGuard(outbound), webhook.WithObserver(b.observe.webhook))
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +119,9 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, watcher *g
 		Limit: ec.WebhookConcurrency, MaxAttempts: ec.WebhookMaxAttempts, Backoff: ec.WebhookBackoff, MaxBackoff: ec.WebhookMaxBackoff,
 	})
 	if b.queue, err = jobs.NewQueue(store, jobs.WithNotify(b.runner.Wake)); err != nil {
+		return nil, err
+	}
+	if err := queueMetrics(metrics, b.queue, logger); err != nil {
 		return nil, err
 	}
 	observe, err := gcMetrics(metrics)
@@ -179,7 +187,7 @@ func (b *background) consume(name string, tx events.TxFunc) error {
 // API manages replication through.
 func (b *background) addReplication(ctx context.Context, cfg Config, local http.Handler) (*replication.Service, error) {
 	e, err := replication.NewEngine(b.store, b.queue, replication.WithScheduler(b.runner), replication.WithLogger(b.logger),
-		replication.WithTaskAttempts(cfg.Replication.TaskAttempts), replication.WithOutboundGuard(b.outbound),
+		replication.WithTaskAttempts(cfg.Replication.TaskAttempts), replication.WithOutboundGuard(b.outbound), replication.WithObserver(b.observe.replication),
 		replication.WithLocalTransport(inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, replicationPrincipal)
 		}))))

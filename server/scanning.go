@@ -58,10 +58,11 @@ type scanning struct {
 // scanner newBuiltin makes (nil: none), registered with runner; local is the registry handler the
 // engine and the built-in scanner reach in process, credentials (nil
 // without auth) makes a scanner's pull token, outbound checks the
-// addresses of registered adapters.
+// addresses of registered adapters; extra options (the metrics'
+// observer) come last.
 func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *jobs.Queue, runner *jobs.Runner, local http.Handler,
 	credentials func(ctx context.Context, scanner, repo string) (string, error), newBuiltin BuiltinScanner,
-	outbound *netguard.Guard, logger *slog.Logger) (*scanning, error) {
+	outbound *netguard.Guard, logger *slog.Logger, extra ...engine.Option) (*scanning, error) {
 	sc := cfg.Scan
 	host := cfg.Events.ExternalHost
 	if host == "" {
@@ -92,7 +93,7 @@ func setupScanning(ctx context.Context, cfg Config, store meta.Store, queue *job
 		opts = append(opts, engine.WithBuiltin(builtinScanner, sc))
 	}
 	var err error
-	if s.engine, err = engine.New(store, opts...); err != nil {
+	if s.engine, err = engine.New(store, append(opts, extra...)...); err != nil {
 		s.close()
 		return nil, fmt.Errorf("scan: %w", err)
 	}

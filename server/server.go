@@ -75,6 +75,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if driver, err = observeStorage(metrics, driver); err != nil {
+		return nil, err
+	}
 	tlsConfig, err := newTLS(cfg.TLS, logger)
 	if err != nil {
 		return nil, err
@@ -146,15 +149,22 @@ func (o options) storage(ctx context.Context, cfg Config) (storage.Driver, error
 // the registry in process (replication, scanning) and the admin API over
 // all of them.
 func (s *Server) build(ctx context.Context, cfg Config, o options, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) error {
-	watcher, err := newWatcher(cfg, s.store, logger)
+	raw, err := observeStore(metrics, s.store)
 	if err != nil {
 		return err
 	}
-	pol, err := openPolicies(cfg, s.store, driver, watcher, logger)
+	watcher, err := newWatcher(cfg, raw, logger)
+	if err != nil {
+		return err
+	}
+	pol, err := openPolicies(cfg, raw, driver, watcher, logger)
 	if err != nil {
 		return err
 	}
 	store := pol.store
+	if err := inventoryMetrics(metrics, store, pol.quotas, logger); err != nil {
+		return err
+	}
 	bg, err := newBackground(ctx, cfg, store, watcher, driver, metrics, logger)
 	if err != nil {
 		return err
@@ -207,7 +217,8 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err != nil {
 		return err
 	}
-	if s.scanning, err = setupScanning(ctx, cfg, store, bg.queue, bg.runner, h, access.scannerToken, o.builtinScanner, bg.outbound, logger); err != nil {
+	if s.scanning, err = setupScanning(ctx, cfg, store, bg.queue, bg.runner, h, access.scannerToken, o.builtinScanner, bg.outbound, logger,
+		engine.WithObserver(bg.observe.scan)); err != nil {
 		return err
 	}
 	// The schedules set through the admin API (collection, scan-all), as
