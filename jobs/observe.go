@@ -51,6 +51,14 @@ type Attempt struct {
 // block.
 func WithObserver(f func(Attempt)) RunnerOption { return func(r *Runner) { r.observe = f } }
 
+// WithAttemptHook calls start before each attempt's handler runs: the
+// context start returns is the handler's (one carrying a tracing span,
+// say), and end receives the attempt once its outcome is recorded.
+// Attempts found expired run no handler and call neither.
+func WithAttemptHook(start func(ctx context.Context, kind string, id uint64) (context.Context, func(Attempt))) RunnerOption {
+	return func(r *Runner) { r.attemptHook = start }
+}
+
 // report hands a to the observer, if any.
 func (r *Runner) report(a Attempt) {
 	if r.observe != nil {

@@ -199,3 +199,66 @@ func TestQueueStats(t *testing.T) {
 		}
 	}
 }
+
+// hookKey is the value TestAttemptHook's hook puts in the handler's
+// context.
+type hookKey struct{}
+
+// TestAttemptHook: the hook's context is the handler's, and its end
+// receives each attempt's outcome.
+func TestAttemptHook(t *testing.T) {
+	s := openStore(t)
+	var (
+		mu    sync.Mutex
+		seen  []string // the hook's value as the handler saw it
+		ended []Attempt
+	)
+	hook := func(ctx context.Context, kind string, id uint64) (context.Context, func(Attempt)) {
+		mark := fmt.Sprintf("%s#%d", kind, id)
+		return context.WithValue(ctx, hookKey{}, mark), func(a Attempt) {
+			mu.Lock()
+			defer mu.Unlock()
+			ended = append(ended, a)
+		}
+	}
+	r := newTestRunner(t, s, WithPoll(2*time.Millisecond), WithAttemptHook(hook))
+	fast := KindOptions{MaxAttempts: 2, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}
+	r.Handle("traced", HandlerFunc(func(ctx context.Context, j meta.Job) error {
+		v, _ := ctx.Value(hookKey{}).(string)
+		mu.Lock()
+		seen = append(seen, v)
+		mu.Unlock()
+		if len(j.Payload) > 0 {
+			return Permanent(errors.New("refused"))
+		}
+		return nil
+	}), fast)
+	q := newTestQueue(t, s, WithNotify(r.Wake))
+	start(t, r)
+	ok, err := q.Enqueue(t.Context(), Spec{Kind: "traced"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := q.Enqueue(t.Context(), Spec{Kind: "traced", Payload: []byte(`{"x":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually.True(t, "both attempts ended", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(ended) == 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{fmt.Sprintf("traced#%d", ok.ID), fmt.Sprintf("traced#%d", bad.ID)}
+	slices.Sort(seen)
+	slices.Sort(want)
+	if !slices.Equal(seen, want) {
+		t.Errorf("the handler saw %q, want %q", seen, want)
+	}
+	outcomes := []Outcome{ended[0].Outcome, ended[1].Outcome}
+	slices.Sort(outcomes)
+	if !slices.Equal(outcomes, []Outcome{Dead, Succeeded}) {
+		t.Errorf("end saw %v, want dead and succeeded", outcomes)
+	}
+}

@@ -91,6 +91,8 @@ type Runner struct {
 	logger       *slog.Logger
 	// observe receives the attempts' outcomes (WithObserver; nil: none).
 	observe func(Attempt)
+	// attemptHook wraps each attempt (WithAttemptHook; nil: none).
+	attemptHook func(ctx context.Context, kind string, id uint64) (context.Context, func(Attempt))
 	// fireBackoff and fireMaxBackoff space the tries of a cron fire
 	// whose enqueue failed.
 	fireBackoff, fireMaxBackoff time.Duration
@@ -411,6 +413,15 @@ func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kin
 		jctx, cancel = context.WithTimeout(jctx, k.opts.Timeout)
 		defer cancel()
 	}
+	ended := r.report
+	if r.attemptHook != nil {
+		var end func(Attempt)
+		jctx, end = r.attemptHook(jctx, job.Kind, job.ID)
+		ended = func(a Attempt) {
+			r.report(a)
+			end(a)
+		}
+	}
 	beat := make(chan struct{})
 	var (
 		lost    bool
@@ -443,7 +454,7 @@ func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kin
 	if lost {
 		if !outage.Is(lostErr) {
 			r.log().Warn("jobs: lease lost or job canceled during an attempt", "job", job.ID, "kind", job.Kind)
-			r.report(Attempt{Kind: job.Kind, Outcome: Lost, Took: took})
+			ended(Attempt{Kind: job.Kind, Outcome: Lost, Took: took})
 			return
 		}
 		// The store went away under the attempt, which stopped before
@@ -455,7 +466,7 @@ func (r *Runner) execute(ctx context.Context, worker string, job meta.Job, k kin
 	if ctx.Err() != nil && err != nil {
 		err = fmt.Errorf("runner stopped: %w", err)
 	}
-	r.report(Attempt{Kind: job.Kind, Outcome: r.finish(ctx, worker, job, k, err), Took: took})
+	ended(Attempt{Kind: job.Kind, Outcome: r.finish(ctx, worker, job, k, err), Took: took})
 }
 
 // runHandler runs h, turning a panic into an error.

@@ -1,6 +1,7 @@
 package meta_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -22,8 +23,8 @@ func TestObservedStore(t *testing.T) {
 		now = now.Add(time.Second)
 		return now
 	}
-	s := meta.ObservedWith(testbolt.Open(t), func(op string, took time.Duration, err error) {
-		calls = append(calls, call{op, took, err})
+	s := meta.ObservedWith(testbolt.Open(t), func(_ context.Context, o meta.Observation) {
+		calls = append(calls, call{o.Op, o.Took, o.Err})
 	}, clock)
 
 	if err := s.Update(ctx, func(tx meta.Tx) error {

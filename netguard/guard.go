@@ -23,6 +23,9 @@ var ErrForbiddenAddress = errors.New("netguard: forbidden address")
 type Guard struct {
 	hosts map[string]bool
 	nets  []netip.Prefix
+	// wrap wraps the transports of the calls the guard checks
+	// (WithRoundTripper; nil: none).
+	wrap func(http.RoundTripper) http.RoundTripper
 }
 
 // Option configures a Guard.
@@ -51,6 +54,38 @@ func AllowNetworks(nets ...netip.Prefix) Option {
 			}
 		}
 	}
+}
+
+// WithRoundTripper has RoundTripper wrap the guarded transports with
+// wrap: what every outbound call goes through besides the guard (trace
+// context propagation, say).
+func WithRoundTripper(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(g *Guard) { g.wrap = wrap }
+}
+
+// With returns a copy of g with opts applied as well.
+func (g *Guard) With(opts ...Option) *Guard {
+	c := New()
+	if g != nil {
+		for h := range g.hosts {
+			c.hosts[h] = true
+		}
+		c.nets, c.wrap = append(c.nets, g.nets...), g.wrap
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// RoundTripper is t as the callers of the guard send through it: t,
+// wrapped by WithRoundTripper's function if there is one. Build t with
+// Transport or Wrap.
+func (g *Guard) RoundTripper(t *http.Transport) http.RoundTripper {
+	if g == nil || g.wrap == nil {
+		return t
+	}
+	return g.wrap(t)
 }
 
 // New returns a Guard that allows what opts allow.

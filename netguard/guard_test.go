@@ -185,3 +185,27 @@ func TestWrapDropsProxyAndDialers(t *testing.T) {
 		t.Fatalf("err = %v, proxy hits %d", err, proxyHits.Load())
 	}
 }
+
+func TestRoundTripperWrap(t *testing.T) {
+	base := New(AllowHosts("scanner"))
+	tr := base.Transport()
+	if got := base.RoundTripper(tr); got != http.RoundTripper(tr) {
+		t.Error("a guard without a wrapper changed the transport")
+	}
+	var nilGuard *Guard
+	if got := nilGuard.RoundTripper(tr); got != http.RoundTripper(tr) {
+		t.Error("a nil guard changed the transport")
+	}
+	type wrapped struct{ http.RoundTripper }
+	g := base.With(WithRoundTripper(func(rt http.RoundTripper) http.RoundTripper { return wrapped{rt} }))
+	if w, ok := g.RoundTripper(tr).(wrapped); !ok || w.RoundTripper != http.RoundTripper(tr) {
+		t.Errorf("the wrapper was not applied: %T", g.RoundTripper(tr))
+	}
+	// The copy keeps what the original allows; the original gains no wrapper.
+	if err := g.CheckHost("scanner"); err != nil {
+		t.Errorf("the copy forgot an allowed host: %v", err)
+	}
+	if _, ok := base.RoundTripper(tr).(wrapped); ok {
+		t.Error("With changed the original guard")
+	}
+}

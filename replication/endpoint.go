@@ -82,11 +82,11 @@ func RemoteOf(r Registry, opts ...EndpointOption) (Remote, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	var rt http.RoundTripper = tr
+	rt := o.guard.RoundTripper(tr)
 	if u.Scheme == "https" {
 		// go-containerregistry falls back to plain HTTP for loopback and
 		// private addresses; an https endpoint never does.
-		rt = httpsOnly{tr}
+		rt = httpsOnly{rt}
 	}
 	var a authn.Authenticator = authn.Anonymous
 	if r.Username != "" || r.Password != "" {

@@ -89,11 +89,16 @@ const resyncEvery = time.Minute
 // with the jobs that need neither the registry handler nor the accounts:
 // webhook deliveries, garbage collection of driver (publishing its
 // progress to metrics), the delivery log prune and the audit log purge.
-func newBackground(ctx context.Context, cfg Config, store meta.Store, watcher *generation.Watcher, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) (*background, error) {
+func newBackground(ctx context.Context, cfg Config, store meta.Store, watcher *generation.Watcher, driver storage.Driver, metrics prometheus.Registerer, traces tracing, logger *slog.Logger) (*background, error) {
 	ec := cfg.Events
 	outbound, err := cfg.Outbound.guard()
 	if err != nil {
 		return nil, err
+	}
+	if traces.on() {
+		// Webhook deliveries, replication, scanner adapters and the
+		// proxy caches' upstreams get the caller's trace context.
+		outbound = outbound.With(netguard.WithRoundTripper(traces.transport))
 	}
 	b := &background{store: store, watcher: watcher, logger: logger, lease: ec.JobLease, bell: &events.Bell{}, outbound: outbound}
 	if b.observe, err = newObservers(metrics); err != nil {
@@ -104,7 +109,11 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, watcher *g
 		return nil, fmt.Errorf("config: events.pullSample: %w", err)
 	}
 	b.pulls = ec.PullSample > 0
-	if b.runner, err = jobs.NewRunner(store, jobs.WithLogger(logger), jobs.WithLease(ec.JobLease), jobs.WithObserver(b.observe.jobs)); err != nil {
+	runnerOpts := []jobs.RunnerOption{jobs.WithLogger(logger), jobs.WithLease(ec.JobLease), jobs.WithObserver(b.observe.jobs)}
+	if traces.on() {
+		runnerOpts = append(runnerOpts, jobs.WithAttemptHook(traces.jobHook()))
+	}
+	if b.runner, err = jobs.NewRunner(store, runnerOpts...); err != nil {
 		return nil, err
 	}
 	host := ec.ExternalHost

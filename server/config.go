@@ -71,6 +71,8 @@ type Config struct {
 	TLS TLSConfig `yaml:"tls"`
 	// Metrics says whether Handler serves the metrics too.
 	Metrics MetricsConfig `yaml:"metrics"`
+	// Tracing sends OpenTelemetry traces to a collector.
+	Tracing TracingConfig `yaml:"tracing"`
 }
 
 // HTTPConfig bounds what clients can make the server hold open.
@@ -143,6 +145,7 @@ func DefaultConfig() Config {
 		Quota:           QuotaConfig{DefaultLimit: -1, WarnAt: 85, RecomputeSchedule: "0 0 4 * * 0"},
 		Proxy:           ProxyConfig{ExpireAfter: proxy.DefaultExpireAfter, ExpireSchedule: "0 30 3 * * *", UpstreamFetches: 8},
 		ShutdownTimeout: 30 * time.Second,
+		Tracing:         TracingConfig{SampleRatio: 0.01, ServiceName: "berth-registry"},
 		HTTP:            HTTPConfig{ReadHeaderTimeout: 30 * time.Second, BodyIdleTimeout: time.Minute, MaxAnonymousRequests: 256},
 	}
 }
@@ -171,6 +174,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Metrics.validate(); err != nil {
+		return err
+	}
+	if err := c.Tracing.validate(); err != nil {
 		return err
 	}
 	switch strings.ToLower(c.LogLevel) {

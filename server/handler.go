@@ -15,7 +15,7 @@ import (
 // routes mounts the registry handler h, the token service, the admin API
 // (nil without auth), the liveness check /livez (also /healthz; it reaches no
 // backend) and the readiness check /readyz, inside the request limits.
-func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, ready http.Handler, metrics prometheus.Registerer, limits *ratelimit.Limiter) (http.Handler, error) {
+func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, ready http.Handler, metrics prometheus.Registerer, limits *ratelimit.Limiter, traces tracing) (http.Handler, error) {
 	mux := http.NewServeMux()
 	if cfg.Metrics.Token != "" {
 		g, ok := metrics.(prometheus.Gatherer)
@@ -61,15 +61,19 @@ func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bo
 			}
 		})
 	}
+	var counted *requestMetrics
 	if !cfg.Metrics.HTTPOff {
 		var err error
-		if handler, err = httpMetrics(metrics, access.tokenPath, handler); err != nil {
+		if counted, err = newRequestMetrics(metrics); err != nil {
 			return nil, err
 		}
 	}
+	// Inside out: the address limits; the metrics and spans (so that
+	// refusals are counted); the body deadline outside the rest, so that
+	// it reaches the server's connection; the forwarded client address
+	// outermost, for all of them.
+	handler = rateLimited(handler, limits, access.tokenPath)
+	handler = instrumented(handler, counted, traces, access.tokenPath)
 	trusted, _ := cfg.HTTP.trustedProxies() // checked by Validate
-	// The body deadline outside the rest, so that it reaches the
-	// server's connection; the address limits outside that, on the
-	// client address forwarded names.
-	return forwarded(rateLimited(httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout), limits, access.tokenPath), trusted), nil
+	return forwarded(httplimit.IdleBodies(handler, cfg.HTTP.BodyIdleTimeout), trusted), nil
 }

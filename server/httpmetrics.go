@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/berthreg/berth/api"
 )
@@ -60,12 +61,67 @@ func registryRoute(path string) string {
 	return best
 }
 
-// httpMetrics counts the requests h serves, by route class, method and
-// status: how many, how long, how many at once, bytes received (request
-// bodies as read) and sent. The instrumentation keeps the response
-// writer's optional interfaces (sendfile, flushing, the response
-// controller), so it costs no copy.
-func httpMetrics(reg prometheus.Registerer, tokenPath string, h http.Handler) (http.Handler, error) {
+// httpMethods are the method label values; any other method counts as
+// "other".
+var httpMethods = [...]string{"get", "head", "put", "post", "patch", "delete", "options", "other"}
+
+// methodIndex is r's method's place in httpMethods.
+func methodIndex(method string) int {
+	switch method {
+	case http.MethodGet:
+		return 0
+	case http.MethodHead:
+		return 1
+	case http.MethodPut:
+		return 2
+	case http.MethodPost:
+		return 3
+	case http.MethodPatch:
+		return 4
+	case http.MethodDelete:
+		return 5
+	case http.MethodOptions:
+		return 6
+	}
+	return 7
+}
+
+// requestMetrics are the berth_http_* collectors, resolved ahead per
+// route class and method so that a request costs a few atomic adds.
+type requestMetrics struct {
+	byRoute map[string]*routeMetrics
+}
+
+// routeMetrics are one route class's series.
+type routeMetrics struct {
+	inFlight prometheus.Gauge
+	received prometheus.Counter
+	methods  [len(httpMethods)]methodMetrics
+}
+
+// methodMetrics are one route class and method's series; the counters by
+// status code are made on first use.
+type methodMetrics struct {
+	duration prometheus.Observer
+	sent     prometheus.Observer
+	requests *prometheus.CounterVec // curried with route and method
+	codes    sync.Map               // status code → prometheus.Counter
+}
+
+// count is the requests counter of status code.
+func (m *methodMetrics) count(code int) prometheus.Counter {
+	if c, ok := m.codes.Load(code); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := m.codes.LoadOrStore(code, m.requests.WithLabelValues(strconv.Itoa(code)))
+	return c.(prometheus.Counter)
+}
+
+// newRequestMetrics registers the request collectors with reg: requests
+// by route class, method and status; their duration and response bytes
+// by route class and method; requests in flight and request body bytes
+// by route class.
+func newRequestMetrics(reg prometheus.Registerer) (*requestMetrics, error) {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_http_requests_total",
 		Help: "HTTP requests served, by route class, method and status code."}, []string{"route", "method", "code"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "berth_http_request_duration_seconds",
@@ -83,31 +139,20 @@ func httpMetrics(reg prometheus.Registerer, tokenPath string, h http.Handler) (h
 			return nil, fmt.Errorf("WithRegisterer: %w", err)
 		}
 	}
-	byRoute := make(map[string]http.Handler, len(routeClasses))
+	m := &requestMetrics{byRoute: make(map[string]*routeMetrics, len(routeClasses))}
 	for _, route := range routeClasses {
-		labels := prometheus.Labels{"route": route}
-		body := received.With(labels)
-		var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Body == nil || r.Body == http.NoBody {
-				h.ServeHTTP(w, r)
-				return
+		rm := &routeMetrics{inFlight: inFlight.WithLabelValues(route), received: received.WithLabelValues(route)}
+		rm.inFlight.Set(0) // a series for every class from the start
+		for i, method := range httpMethods {
+			rm.methods[i] = methodMetrics{
+				duration: duration.WithLabelValues(route, method),
+				sent:     sent.WithLabelValues(route, method),
+				requests: requests.MustCurryWith(prometheus.Labels{"route": route, "method": method}),
 			}
-			cb := &countedBody{ReadCloser: r.Body, counter: body}
-			r = r.WithContext(r.Context()) // a copy: the server keeps its own body
-			r.Body = cb
-			defer cb.flush()
-			h.ServeHTTP(w, r)
-		})
-		next = promhttp.InstrumentHandlerResponseSize(sent.MustCurryWith(labels), next)
-		next = promhttp.InstrumentHandlerCounter(requests.MustCurryWith(labels), next)
-		next = promhttp.InstrumentHandlerDuration(duration.MustCurryWith(labels), next)
-		byRoute[route] = promhttp.InstrumentHandlerInFlight(inFlight.With(labels), next)
-		// Zero series for every class, so that rates exist from the start.
-		inFlight.With(labels).Set(0)
+		}
+		m.byRoute[route] = rm
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		byRoute[routeOf(r.URL.Path, tokenPath)].ServeHTTP(w, r)
-	}), nil
+	return m, nil
 }
 
 // countedBody adds the bytes read from a request body to a counter: as

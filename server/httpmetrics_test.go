@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -52,32 +49,7 @@ func TestHTTPMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	host := serve(t, cfg, WithRegisterer(reg))
 
-	img, err := random.Image(300_000, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(host+"/library/app:v1", name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	pulled, err := remote.Image(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layers, _ := pulled.Layers()
-	var layerBytes int64
-	for _, l := range layers {
-		rc, err := l.Compressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, _ := io.Copy(io.Discard, rc)
-		rc.Close()
-		layerBytes += n
-	}
+	layerBytes := pushAndPull(t, host+"/library/app:v1", 300_000, 2)
 
 	if got := counter(t, reg, "berth_http_requests_total", map[string]string{"route": "manifest", "method": "put", "code": "201"}); got != 1 {
 		t.Errorf("manifest PUTs answered 201: %v, want 1", got)

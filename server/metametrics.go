@@ -1,8 +1,8 @@
 package server
 
 import (
+	"context"
 	"fmt"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,7 +19,7 @@ var metaBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, 
 // (meta.Observed): their latencies by type and result; and, read from
 // the store at scrape time, bbolt's group commits or PostgreSQL's
 // conflict retries and cached reads when s is one of those.
-func observeStore(reg prometheus.Registerer, s meta.Store) (meta.Store, error) {
+func observeStore(reg prometheus.Registerer, s meta.Store, traces tracing) (meta.Store, error) {
 	txs := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "berth_meta_transaction_duration_seconds",
 		Help:    "Metadata store transactions by type (view, update) and result (ok, not_found, unavailable, canceled, error: the transaction's own error included, a refused push say): their latency, waiting for a group commit and retried conflicts included.",
 		Buckets: metaBuckets}, []string{"type", "result"})
@@ -56,7 +56,8 @@ func observeStore(reg prometheus.Registerer, s meta.Store) (meta.Store, error) {
 			return nil, fmt.Errorf("WithRegisterer: %w", err)
 		}
 	}
-	return meta.Observed(s, func(op string, took time.Duration, err error) {
-		txs.WithLabelValues(op, resultOf(err)).Observe(took.Seconds())
+	rec := callRecorder{latency: txs, tracer: traces.tracer(), prefix: "meta."}
+	return meta.Observed(s, func(ctx context.Context, o meta.Observation) {
+		rec.record(ctx, o.Op, o.Start, o.Took, o.Err)
 	}), nil
 }

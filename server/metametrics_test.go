@@ -15,7 +15,7 @@ import (
 // no such counters.
 func TestMetaMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	s, err := observeStore(reg, testbolt.Open(t))
+	s, err := observeStore(reg, testbolt.Open(t), tracing{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +41,12 @@ func TestMetaMetrics(t *testing.T) {
 	if got := counter(t, reg, "berth_meta_commit_batched_updates_total", nil); got != 1 {
 		t.Errorf("batched updates: %v, want 1", got)
 	}
-	if _, err := observeStore(reg, testbolt.Open(t)); err == nil {
+	if _, err := observeStore(reg, testbolt.Open(t), tracing{}); err == nil {
 		t.Error("registering twice succeeded")
 	}
 
 	other := prometheus.NewRegistry()
-	if _, err := observeStore(other, struct{ meta.Store }{testbolt.Open(t)}); err != nil {
+	if _, err := observeStore(other, struct{ meta.Store }{testbolt.Open(t)}, tracing{}); err != nil {
 		t.Fatal(err)
 	}
 	fams, err := other.Gather()
@@ -62,7 +62,7 @@ func TestMetaMetrics(t *testing.T) {
 // published.
 func TestMetaMetricsOnPostgres(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	s, err := observeStore(reg, testpg.Open(t))
+	s, err := observeStore(reg, testpg.Open(t), tracing{})
 	if err != nil {
 		t.Fatal(err)
 	}

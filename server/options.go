@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/events"
@@ -28,6 +29,7 @@ type options struct {
 	consumers []Consumer
 	// builtinScanner makes the built-in scanner (nil: none).
 	builtinScanner BuiltinScanner
+	tracer         trace.TracerProvider
 }
 
 // WithAuthenticator checks the names and secrets of basic credentials
@@ -46,11 +48,20 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
 }
 
-// WithRegisterer registers the server's Prometheus collectors (garbage
-// collection progress) with r (default: a registry of the server's own,
-// which nothing serves).
+// WithRegisterer registers all of the server's Prometheus collectors
+// (requests, storage, metadata, jobs, webhooks, replication, scans,
+// quotas, contents, garbage collection, proxy caches) with r (default: a
+// registry of the server's own, served only with metrics.token). Two
+// servers cannot share one registerer.
 func WithRegisterer(r prometheus.Registerer) Option {
 	return func(o *options) { o.registry = r }
+}
+
+// WithTracerProvider traces the server's work with tp (an OpenTelemetry
+// SDK provider the host set up, or a test's) instead of the one
+// tracing.endpoint would make; the host flushes and stops it.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracer = tp }
 }
 
 // WithStorage keeps blobs in d instead of the driver storage.driver

@@ -35,6 +35,7 @@ type Server struct {
 	store    meta.Store
 	ownStore bool // opened by New, closed by Close
 	serving  serving
+	tracing  tracing
 
 	mu      sync.Mutex
 	running bool
@@ -75,7 +76,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if driver, err = observeStorage(metrics, driver); err != nil {
+	traces, err := newTracing(cfg.Tracing, o.tracer)
+	if err != nil {
+		return nil, err
+	}
+	if driver, err = observeStorage(metrics, driver, traces); err != nil {
 		return nil, err
 	}
 	tlsConfig, err := newTLS(cfg.TLS, logger)
@@ -83,7 +88,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{store: o.store, serving: serving{tls: tlsConfig, readHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
-		shutdownTimeout: cfg.ShutdownTimeout, logger: logger}}
+		shutdownTimeout: cfg.ShutdownTimeout, logger: logger}, tracing: traces}
 	if s.store == nil {
 		if s.store, err = openMetadata(ctx, cfg, logger); err != nil {
 			return nil, err
@@ -149,7 +154,7 @@ func (o options) storage(ctx context.Context, cfg Config) (storage.Driver, error
 // the registry in process (replication, scanning) and the admin API over
 // all of them.
 func (s *Server) build(ctx context.Context, cfg Config, o options, driver storage.Driver, metrics prometheus.Registerer, logger *slog.Logger) error {
-	raw, err := observeStore(metrics, s.store)
+	raw, err := observeStore(metrics, s.store, s.tracing)
 	if err != nil {
 		return err
 	}
@@ -165,7 +170,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err := inventoryMetrics(metrics, store, pol.quotas, logger); err != nil {
 		return err
 	}
-	bg, err := newBackground(ctx, cfg, store, watcher, driver, metrics, logger)
+	bg, err := newBackground(ctx, cfg, store, watcher, driver, metrics, s.tracing, logger)
 	if err != nil {
 		return err
 	}
@@ -250,7 +255,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 			return err
 		}
 	}
-	s.handler, err = routes(cfg, h, repositoryIn(store), access, admin, newReadiness(store, driver, logger), metrics, limits)
+	s.handler, err = routes(cfg, h, repositoryIn(store), access, admin, newReadiness(store, driver, logger), metrics, limits, s.tracing)
 	return err
 }
 
@@ -305,8 +310,14 @@ func (s *Server) Close() error {
 	return s.release()
 }
 
-// release closes the built-in scanner and an owned store.
+// release closes the built-in scanner and an owned store, and flushes
+// the traces of a tracer provider the server made.
 func (s *Server) release() error {
+	tctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	defer cancel()
+	if err := s.tracing.close(tctx); err != nil {
+		s.serving.logger.Warn("tracing: flushing the last spans", "err", err)
+	}
 	if s.caches != nil {
 		_ = s.caches.Close()
 	}

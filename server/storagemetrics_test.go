@@ -33,7 +33,7 @@ func TestResultOf(t *testing.T) {
 // result, and the driver keeps its optional interfaces.
 func TestStorageMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	d, err := observeStorage(reg, memory.New())
+	d, err := observeStorage(reg, memory.New(), tracing{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestStorageMetrics(t *testing.T) {
 			t.Errorf("%v: %v calls, want %v", labels, got, want)
 		}
 	}
-	if _, err := observeStorage(reg, memory.New()); err == nil {
+	if _, err := observeStorage(reg, memory.New(), tracing{}); err == nil {
 		t.Error("registering twice succeeded")
 	}
 }

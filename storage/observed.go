@@ -37,12 +37,12 @@ const (
 // Write calls of writers, are not timed; opening them, and a writer's
 // Commit, Cancel or Save, is. Write's hot path gains nothing but a call
 // through an interface.
-func Observed(d Driver, observe func(op string, took time.Duration, err error)) Driver {
+func Observed(d Driver, observe func(ctx context.Context, o Observation)) Driver {
 	return observedWith(d, observe, time.Now)
 }
 
 // observedWith is Observed reading the time from now.
-func observedWith(d Driver, observe func(op string, took time.Duration, err error), now func() time.Time) Driver {
+func observedWith(d Driver, observe func(ctx context.Context, o Observation), now func() time.Time) Driver {
 	o := &observed{d: d, observe: observe, now: now}
 	op, isOpener := d.(Opener)
 	rd, isRedirector := d.(Redirector)
@@ -112,26 +112,39 @@ type (
 // observed is the Driver part of what Observed returns.
 type observed struct {
 	d       Driver
-	observe func(op string, took time.Duration, err error)
+	observe func(ctx context.Context, o Observation)
 	now     func() time.Time
 }
 
-// timed reports op, started at start, with err, and returns err.
-func (o *observed) timed(op string, start time.Time, err error) error {
-	o.observe(op, o.now().Sub(start), err)
+// Observation is one call Observed reports.
+type Observation struct {
+	// Op is the operation, one of the Op constants.
+	Op string
+	// Start is when the call began, Took how long it ran (for a walk,
+	// less the time spent in its callback).
+	Start time.Time
+	Took  time.Duration
+	// Err is the error the call returned.
+	Err error
+}
+
+// timed reports op of the call with ctx, started at start, with err,
+// and returns err.
+func (o *observed) timed(ctx context.Context, op string, start time.Time, err error) error {
+	o.observe(ctx, Observation{Op: op, Start: start, Took: o.now().Sub(start), Err: err})
 	return err
 }
 
 func (o *observed) Reader(ctx context.Context, path string, offset int64) (io.ReadCloser, error) {
 	start := o.now()
 	rc, err := o.d.Reader(ctx, path, offset)
-	return rc, o.timed(OpReader, start, err)
+	return rc, o.timed(ctx, OpReader, start, err)
 }
 
 func (o *observed) Writer(ctx context.Context, path string, offset int64) (FileWriter, error) {
 	start := o.now()
 	w, err := o.d.Writer(ctx, path, offset)
-	if err = o.timed(OpWriter, start, err); err != nil {
+	if err = o.timed(ctx, OpWriter, start, err); err != nil {
 		return w, err
 	}
 	ow := &observedWriter{FileWriter: w, o: o}
@@ -144,13 +157,13 @@ func (o *observed) Writer(ctx context.Context, path string, offset int64) (FileW
 func (o *observed) Stat(ctx context.Context, path string) (FileInfo, error) {
 	start := o.now()
 	fi, err := o.d.Stat(ctx, path)
-	return fi, o.timed(OpStat, start, err)
+	return fi, o.timed(ctx, OpStat, start, err)
 }
 
 func (o *observed) List(ctx context.Context, prefix, after string, limit int) ([]string, error) {
 	start := o.now()
 	out, err := o.d.List(ctx, prefix, after, limit)
-	return out, o.timed(OpList, start, err)
+	return out, o.timed(ctx, OpList, start, err)
 }
 
 // Walk reports the walk's own time: what fn spent is taken out.
@@ -162,18 +175,18 @@ func (o *observed) Walk(ctx context.Context, prefix string, fn func(FileInfo) er
 		defer func() { inFn += o.now().Sub(at) }()
 		return fn(fi)
 	})
-	o.observe(OpWalk, o.now().Sub(start)-inFn, err)
+	o.observe(ctx, Observation{Op: OpWalk, Start: start, Took: o.now().Sub(start) - inFn, Err: err})
 	return err
 }
 
 func (o *observed) Move(ctx context.Context, src, dst string) error {
 	start := o.now()
-	return o.timed(OpMove, start, o.d.Move(ctx, src, dst))
+	return o.timed(ctx, OpMove, start, o.d.Move(ctx, src, dst))
 }
 
 func (o *observed) Delete(ctx context.Context, path string) error {
 	start := o.now()
-	return o.timed(OpDelete, start, o.d.Delete(ctx, path))
+	return o.timed(ctx, OpDelete, start, o.d.Delete(ctx, path))
 }
 
 // opener is the Opener part of what Observed returns.
@@ -185,7 +198,7 @@ type opener struct {
 func (p opener) Open(ctx context.Context, path string) (ReadSeekCloser, error) {
 	start := p.o.now()
 	f, err := p.op.Open(ctx, path)
-	return f, p.o.timed(OpOpen, start, err)
+	return f, p.o.timed(ctx, OpOpen, start, err)
 }
 
 // redirector is the Redirector part of what Observed returns.
@@ -197,7 +210,7 @@ type redirector struct {
 func (r redirector) RedirectURL(ctx context.Context, req *http.Request, path string) (string, error) {
 	start := r.o.now()
 	u, err := r.rd.RedirectURL(ctx, req, path)
-	return u, r.o.timed(OpRedirect, start, err)
+	return u, r.o.timed(ctx, OpRedirect, start, err)
 }
 
 // sessioner is the Sessioner part of what Observed returns.
@@ -209,7 +222,7 @@ type sessioner struct {
 func (s sessioner) SessionWriter(ctx context.Context, path string, state []byte) (SessionWriter, error) {
 	start := s.o.now()
 	w, err := s.ss.SessionWriter(ctx, path, state)
-	if err = s.o.timed(OpSessionWriter, start, err); err != nil {
+	if err = s.o.timed(ctx, OpSessionWriter, start, err); err != nil {
 		return w, err
 	}
 	ow := &observedSessionWriter{SessionWriter: w, o: s.o}
@@ -221,12 +234,12 @@ func (s sessioner) SessionWriter(ctx context.Context, path string, state []byte)
 
 func (s sessioner) CompleteSession(ctx context.Context, path string, state []byte) error {
 	start := s.o.now()
-	return s.o.timed(OpSessionComplete, start, s.ss.CompleteSession(ctx, path, state))
+	return s.o.timed(ctx, OpSessionComplete, start, s.ss.CompleteSession(ctx, path, state))
 }
 
 func (s sessioner) AbortSession(ctx context.Context, path string, state []byte) error {
 	start := s.o.now()
-	return s.o.timed(OpSessionAbort, start, s.ss.AbortSession(ctx, path, state))
+	return s.o.timed(ctx, OpSessionAbort, start, s.ss.AbortSession(ctx, path, state))
 }
 
 func (s sessioner) SessionChunkSize() int64 { return s.ss.SessionChunkSize() }
@@ -240,12 +253,12 @@ type observedWriter struct {
 
 func (w *observedWriter) Commit(ctx context.Context) error {
 	start := w.o.now()
-	return w.o.timed(OpCommit, start, w.FileWriter.Commit(ctx))
+	return w.o.timed(ctx, OpCommit, start, w.FileWriter.Commit(ctx))
 }
 
 func (w *observedWriter) Cancel(ctx context.Context) error {
 	start := w.o.now()
-	return w.o.timed(OpCancel, start, w.FileWriter.Cancel(ctx))
+	return w.o.timed(ctx, OpCancel, start, w.FileWriter.Cancel(ctx))
 }
 
 // observedReaderFromWriter is an observedWriter over a writer that
@@ -268,7 +281,7 @@ type observedSessionWriter struct {
 func (w *observedSessionWriter) Save(ctx context.Context) ([]byte, error) {
 	start := w.o.now()
 	state, err := w.SessionWriter.Save(ctx)
-	return state, w.o.timed(OpSessionSave, start, err)
+	return state, w.o.timed(ctx, OpSessionSave, start, err)
 }
 
 // observedReaderFromSessionWriter is an observedSessionWriter over a

@@ -31,10 +31,10 @@ type recorder struct {
 	calls []call
 }
 
-func (r *recorder) observe(op string, took time.Duration, err error) {
+func (r *recorder) observe(_ context.Context, o storage.Observation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, call{op, took, err})
+	r.calls = append(r.calls, call{o.Op, o.Took, o.Err})
 }
 
 // ops returns the operations observed since the last call, in order.
@@ -367,7 +367,7 @@ func TestObservedWalkLeavesOutTheCallback(t *testing.T) {
 }
 
 func TestObservedConformance(t *testing.T) {
-	noop := func(string, time.Duration, error) {}
+	noop := func(context.Context, storage.Observation) {}
 	t.Run("memory", func(t *testing.T) {
 		storagetest.Run(t, func(*testing.T) storage.Driver { return storage.Observed(memory.New(), noop) })
 	})

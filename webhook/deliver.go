@@ -284,10 +284,11 @@ func (d *Deliverer) send(ctx context.Context, t Target, id string, body []byte, 
 func (d *Deliverer) client(t Target) *http.Client {
 	rt := d.transport
 	if rt == nil {
-		rt = d.secure
+		tr := d.secure
 		if t.SkipCertVerify {
-			rt = d.insecure
+			tr = d.insecure
 		}
+		rt = d.guard.RoundTripper(tr)
 	}
 	return &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return errRedirect

@@ -429,9 +429,9 @@ func Client(rec ScannerRegistration, g *netguard.Guard) (*pluggable.Client, erro
 		opts = append(opts, pluggable.WithAPIKey(rec.AccessCredential))
 	}
 	tr := transportsFor(g)
-	hc := &http.Client{Timeout: time.Minute, Transport: tr.secure}
+	hc := &http.Client{Timeout: time.Minute, Transport: g.RoundTripper(tr.secure)}
 	if rec.SkipCertVerify {
-		hc.Transport = tr.insecure
+		hc.Transport = g.RoundTripper(tr.insecure)
 	}
 	return pluggable.NewClient(rec.URL, append(opts, pluggable.WithHTTPClient(hc))...)
 }
