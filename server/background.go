@@ -116,11 +116,7 @@ func newBackground(ctx context.Context, cfg Config, store meta.Store, watcher *g
 	if b.runner, err = jobs.NewRunner(store, runnerOpts...); err != nil {
 		return nil, err
 	}
-	host := ec.ExternalHost
-	if host == "" {
-		host = cfg.Addr
-	}
-	deliverer, err := webhook.NewDeliverer(store, host, webhook.WithGuard(outbound), webhook.WithObserver(b.observe.webhook))
+	deliverer, err := webhook.NewDeliverer(store, cfg.webhookHost(), webhook.WithGuard(outbound), webhook.WithObserver(b.observe.webhook))
 	if err != nil {
 		return nil, err
 	}

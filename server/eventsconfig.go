@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -13,8 +14,8 @@ type EventsConfig struct {
 	// (BERTH_PULL_EVENT_SAMPLE).
 	PullSample float64 `yaml:"pullSample"`
 	// ExternalHost is host[:port] as clients name the registry, for the
-	// resource URLs of webhook payloads; default addr
-	// (BERTH_EXTERNAL_HOST).
+	// resource URLs of webhook payloads; default the host (and path) of
+	// externalURL, else addr (BERTH_EXTERNAL_HOST).
 	ExternalHost string `yaml:"externalHost"`
 	// WebhookMaxAttempts, WebhookBackoff and WebhookMaxBackoff set a
 	// delivery's retries: 10 attempts, from 1s doubling to 10m
@@ -91,4 +92,17 @@ func (c ReplicationConfig) validate() error {
 		return fmt.Errorf("config: replication.backoff %s must be positive and at most replication.maxBackoff %s", c.Backoff, c.MaxBackoff)
 	}
 	return nil
+}
+
+// webhookHost is the host webhook payloads name the registry by:
+// events.externalHost, else externalURL's host and path (checked by
+// Validate), else addr.
+func (c Config) webhookHost() string {
+	if c.Events.ExternalHost != "" {
+		return c.Events.ExternalHost
+	}
+	if u, err := url.Parse(c.ExternalURL); err == nil && u.Host != "" {
+		return u.Host + strings.TrimSuffix(u.Path, "/")
+	}
+	return c.Addr
 }

@@ -87,3 +87,21 @@ func TestForwardedProtoOnlyFromTrustedProxies(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookHost: webhook payloads name the registry by
+// events.externalHost, else by externalURL (a registry behind a proxy),
+// else by addr.
+func TestWebhookHost(t *testing.T) {
+	for _, tc := range []struct{ externalHost, externalURL, want string }{
+		{"hooks.example:443", "https://registry.example.com", "hooks.example:443"},
+		{"", "https://registry.example.com/", "registry.example.com"},
+		{"", "https://example.com:8443/registry/", "example.com:8443/registry"},
+		{"", "", "127.0.0.1:5000"},
+	} {
+		cfg := testConfig()
+		cfg.Events.ExternalHost, cfg.ExternalURL = tc.externalHost, tc.externalURL
+		if got := cfg.webhookHost(); got != tc.want {
+			t.Errorf("externalHost %q, externalURL %q: %q, want %q", tc.externalHost, tc.externalURL, got, tc.want)
+		}
+	}
+}

@@ -27,13 +27,26 @@ func instrumented(h http.Handler, m *requestMetrics, traces tracing, tokenPath s
 		copied := false
 		var span trace.Span
 		if tracer != nil && route != "probe" && route != "metrics" {
-			ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			ctx := r.Context()
+			_, parent := r.Header["Traceparent"]
+			if parent {
+				ctx = propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			}
 			ctx, span = tracer.Start(ctx, r.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start))
-			if span.IsRecording() {
+			switch {
+			case span.IsRecording():
 				span.SetAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.HTTPRoute(route),
 					semconv.URLPath(r.URL.Path), semconv.UserAgentOriginal(r.UserAgent()), semconv.ClientAddress(r.RemoteAddr))
+				r, copied = r.WithContext(ctx), true
+			case parent:
+				// Not sampled, but in a caller's trace: its context goes on
+				// to the calls this request makes.
+				r, copied = r.WithContext(ctx), true
+			default:
+				// Not sampled and no caller's trace: nothing to carry or
+				// record (most requests, at a low ratio).
+				span = nil
 			}
-			r, copied = r.WithContext(ctx), true
 		}
 		var rm *routeMetrics
 		var body *countedBody
