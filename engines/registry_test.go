@@ -1,6 +1,7 @@
 package engines
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -169,33 +170,45 @@ func (r *registry) start() error {
 	if err != nil {
 		return err
 	}
-	defer logf.Close()
 	r.cmd = exec.Command(bin)
 	r.cmd.Env = env
-	r.cmd.Stdout, r.cmd.Stderr = logf, logf
-	if err := r.cmd.Start(); err != nil {
+	r.cmd.Stdout = logf
+	stderr, err := r.cmd.StderrPipe()
+	if err != nil {
+		logf.Close()
 		return err
 	}
-	go func() { r.cmd.Wait(); close(r.exited) }()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		resp, err := r.client.Get(r.url("/healthz"))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+	if err := r.cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	// The server logs that it listens once its listener is open: from
+	// then on connections wait in the backlog until it serves them.
+	listening := make(chan struct{})
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		defer logf.Close()
+		signal := listening // closed once, then nil
+		lines := bufio.NewScanner(stderr)
+		for lines.Scan() {
+			_, _ = fmt.Fprintln(logf, lines.Text())
+			if signal != nil && strings.Contains(lines.Text(), `msg="berth registry listening"`) {
+				close(signal)
+				signal = nil
 			}
 		}
-		select {
-		case <-r.exited:
-			return fmt.Errorf("%s exited at start:\n%s", bin, r.logTail(40))
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.stop()
-			return fmt.Errorf("%s did not answer on %s within 2 minutes (last: %v):\n%s", bin, r.url("/healthz"), err, r.logTail(40))
-		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+	go func() {
+		<-copied // Wait must follow the last read of the pipe
+		_ = r.cmd.Wait()
+		close(r.exited)
+	}()
+	select {
+	case <-listening:
+		return nil
+	case <-r.exited:
+		return fmt.Errorf("%s exited at start:\n%s", bin, r.logTail(40))
 	}
 }
 

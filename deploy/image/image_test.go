@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berthreg/berth/internal/eventually"
 )
 
 const (
@@ -513,11 +515,10 @@ func runImage(t *testing.T, reg *registry, tools, work, indexDigest string, plat
 		image, id)
 	t.Cleanup(func() {
 		_, _ = ctrRun(time.Minute, "task", "kill", "--signal", "SIGTERM", id)
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if out, _ := ctrRun(time.Minute, "task", "ls"); !strings.Contains(out, "RUNNING") {
-				break
-			}
-		}
+		eventually.True(t, "the container to stop after SIGTERM", func() bool {
+			out, _ := ctrRun(time.Minute, "task", "ls")
+			return !strings.Contains(out, "RUNNING")
+		})
 		_, _ = ctrRun(time.Minute, "task", "rm", "--force", id)
 		_, _ = ctrRun(time.Minute, "containers", "rm", id)
 		if t.Failed() {
@@ -527,7 +528,7 @@ func runImage(t *testing.T, reg *registry, tools, work, indexDigest string, plat
 	})
 
 	base := "http://127.0.0.1:" + port
-	if err := waitHTTP(base+"/readyz", 60*time.Second, nil); err != nil {
+	if err := waitReady(t, base+"/readyz", nil); err != nil {
 		out, _ := ctrRun(time.Minute, "task", "ls")
 		t.Fatalf("the container never answered /readyz: %v\ntasks:\n%s", err, out)
 	}
@@ -765,37 +766,37 @@ func startBerth(t *testing.T, root, work string) *registry {
 			t.Logf("Berth's log:\n%s", tail(b, 50))
 		}
 	})
-	if err := waitHTTP("http://"+host+"/readyz", 30*time.Second, exited); err != nil {
+	if err := waitReady(t, "http://"+host+"/readyz", exited); err != nil {
 		b, _ := os.ReadFile(logFile)
 		t.Fatalf("Berth on %s: %v\n%s", host, err, b)
 	}
 	return &registry{host: host, client: &http.Client{Timeout: time.Minute}}
 }
 
-// waitHTTP polls url until it answers 200, exited is closed, or timeout
-// passes.
-func waitHTTP(url string, timeout time.Duration, exited <-chan struct{}) error {
+// waitReady waits until url answers 200 (eventually's bound), or until
+// exited is closed: then it is an error.
+func waitReady(t *testing.T, url string, exited <-chan struct{}) error {
+	t.Helper()
 	client := http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = errors.New(resp.Status)
-		}
+	gone := false
+	eventually.True(t, url+" to answer 200", func() bool {
 		select {
 		case <-exited:
-			return errors.New("the server exited")
+			gone = true
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %v", timeout, err)
+		resp, err := client.Get(url)
+		if err != nil {
+			return false
 		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if gone {
+		return errors.New("the server exited")
 	}
+	return nil
 }
 
 // runner says how to run a command: in dir, with env (nil: this process's)
