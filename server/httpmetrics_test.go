@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 )
 
 func TestRouteOf(t *testing.T) {
@@ -77,47 +75,7 @@ func TestHTTPMetrics(t *testing.T) {
 			}
 		}
 	}
-	problems, err := testutil.GatherAndLint(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
-}
-
-// histogramSum is the sum of the histogram series of reg with name and
-// exactly labels.
-func histogramSum(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if labelsAre(m, labels) {
-				return m.GetHistogram().GetSampleSum()
-			}
-		}
-	}
-	return 0
-}
-
-// labelsAre reports whether m has exactly labels.
-func labelsAre(m *dto.Metric, labels map[string]string) bool {
-	if len(m.GetLabel()) != len(labels) {
-		return false
-	}
-	for _, lp := range m.GetLabel() {
-		if labels[lp.GetName()] != lp.GetValue() {
-			return false
-		}
-	}
-	return true
+	lintMetrics(t, reg)
 }
 
 func TestMetricsOnTheMainAddress(t *testing.T) {

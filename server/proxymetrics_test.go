@@ -35,31 +35,3 @@ func TestProxyMetrics(t *testing.T) {
 		t.Error("registering twice succeeded")
 	}
 }
-
-// counter is the value of the counter series of reg with name and
-// exactly labels.
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			match := len(m.GetLabel()) == len(labels)
-			for _, lp := range m.GetLabel() {
-				if labels[lp.GetName()] != lp.GetValue() {
-					match = false
-				}
-			}
-			if match {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no series %s %v", name, labels)
-	return 0
-}

@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testbolt"
@@ -102,13 +101,7 @@ func TestRegistryMetrics(t *testing.T) {
 	if v, _ := seriesValue(t, reg, "berth_quota_used_bytes", map[string]string{"project": "library"}); v < 2*4096 {
 		t.Errorf("library's quota usage %v, want at least the layers' bytes", v)
 	}
-	problems, err := testutil.GatherAndLint(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	lintMetrics(t, reg)
 }
 
 // pushAndPull pushes a random image of layers layers of size bytes to
@@ -149,33 +142,4 @@ func pushAndPull(t *testing.T, ref string, size int64, layers int64) int64 {
 		n += m
 	}
 	return n
-}
-
-// seriesValue is the value of the series of reg with name and exactly
-// labels (a histogram's sample count), and whether there is one.
-func seriesValue(t *testing.T, reg prometheus.Gatherer, name string, labels map[string]string) (float64, bool) {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if !labelsAre(m, labels) {
-				continue
-			}
-			switch {
-			case m.Counter != nil:
-				return m.GetCounter().GetValue(), true
-			case m.Gauge != nil:
-				return m.GetGauge().GetValue(), true
-			case m.Histogram != nil:
-				return float64(m.GetHistogram().GetSampleCount()), true
-			}
-		}
-	}
-	return 0, false
 }

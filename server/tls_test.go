@@ -94,6 +94,13 @@ func serveTLS(t *testing.T, cfg Config, logs io.Writer) string {
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "admin-password-for-tls"
 	srv := start(t, cfg, WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	return "https://" + serveListener(t, srv)
+}
+
+// serveListener runs srv.Serve on a loopback port until the test ends;
+// it returns the host:port.
+func serveListener(t *testing.T, srv *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +114,7 @@ func serveTLS(t *testing.T, cfg Config, logs io.Writer) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return "https://" + ln.Addr().String()
+	return ln.Addr().String()
 }
 
 // tlsClient trusts ca, offers HTTP/2, presents cert (if any) and opens a
@@ -288,19 +295,8 @@ func TestServeBoundsHeaders(t *testing.T) {
 	cfg := testConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = "admin-password-headers"
-	srv := start(t, cfg, WithLogger(slog.New(slog.DiscardHandler)))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/livez", nil)
+	host := serveListener(t, start(t, cfg, WithLogger(slog.New(slog.DiscardHandler))))
+	req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/livez", nil)
 	req.Header.Set("X-Big", strings.Repeat("a", maxHeaderBytes+4096))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
