@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"log/slog"
 	"math"
@@ -29,11 +28,6 @@ import (
 
 // Prefix is where the API is served.
 const Prefix = "/api/v2.0"
-
-// openAPI is the API's OpenAPI 3 document, served at Prefix+"/openapi.json".
-//
-//go:embed openapi.json
-var openAPI []byte
 
 // Handler serves the admin API. Create it with New.
 type Handler struct {
@@ -216,8 +210,12 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET /quotas/{id}", h.getQuota)
 	h.route("PUT /quotas/{id}", h.updateQuota)
 	h.route("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
+		doc, err := openAPIDoc()
+		if err != nil {
+			return err
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_, err := w.Write(openAPI)
+		_, err = w.Write(doc)
 		return err
 	})
 	if h.sessions != nil {

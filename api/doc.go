@@ -31,7 +31,8 @@
 // (/projects/{project}/repositories/{repository}/artifacts/{reference}) and
 // the scan-all schedule (/system/scanAll/schedule). Berth
 // addresses projects, users and robots by name where Harbor uses numeric
-// ids. The OpenAPI document is served at Prefix+"/openapi.json".
+// ids. The OpenAPI document is served at Prefix+"/openapi.json"; it is kept
+// in parts, openapi/base.json and one file per feature, merged at start.
 //
 // The API only translates: it decodes requests, checks who may do what,
 // calls the feature packages' services (accounts.Manager,

@@ -90,6 +90,14 @@ type Repositories interface {
 	// List returns up to limit repository names sorting after "after", in
 	// lexical order (limit <= 0: no limit). Cost grows with the page size.
 	List(after string, limit int) ([]string, error)
+	// Count returns the number of repositories in project (the first
+	// path component of their names, naming.ProjectOf), or of all
+	// repositories when project is "". Backends keep counters: the cost
+	// does not grow with the number.
+	Count(project string) (int, error)
+	// Stats returns the counts of what repository name holds (kept as
+	// counters, like Count), or ErrNotFound.
+	Stats(name string) (RepositoryStats, error)
 }
 
 // Manifests holds manifest records per repository and the referrers index.
@@ -109,6 +117,13 @@ type Manifests interface {
 	// List returns up to limit manifest digests of repo after "after", in
 	// lexical order (limit <= 0: no limit).
 	List(repo string, after digest.Digest, limit int) ([]digest.Digest, error)
+	// Artifacts returns a page of repo's artifacts (see IsArtifact) in
+	// push order, newest first unless q.OldestFirst, ties broken by
+	// digest, and how many artifacts match q in all. The page costs
+	// q.Offset+q.Limit index steps, not the repository's size; the total
+	// is a counter, or, with a push time bound, a count of the index
+	// entries within it.
+	Artifacts(repo string, q ArtifactQuery) (page []Manifest, total int, err error)
 }
 
 // Tags maps tag names to manifest digests per repository.

@@ -83,3 +83,68 @@ type Upload struct {
 func IsNondistributable(mediaType string) bool {
 	return strings.Contains(mediaType, "nondistributable") || strings.Contains(mediaType, ".foreign.")
 }
+
+// RepositoryStats counts what one repository holds.
+type RepositoryStats struct {
+	// Manifests counts every manifest record.
+	Manifests int `json:"manifests"`
+	// Artifacts counts the manifests that are artifacts (IsArtifact).
+	Artifacts int `json:"artifacts"`
+	// Tags counts the tags.
+	Tags int `json:"tags"`
+}
+
+// ArtifactQuery selects a page of a repository's artifacts
+// (Manifests.Artifacts).
+type ArtifactQuery struct {
+	// Offset artifacts are skipped, then up to Limit returned (Limit <= 0:
+	// all the rest).
+	Offset, Limit int
+	// OldestFirst orders by push time ascending instead of descending.
+	OldestFirst bool
+	// PushedFrom and PushedTo, when not zero, bound the push time,
+	// inclusively.
+	PushedFrom, PushedTo time.Time
+}
+
+// Media types that mark a manifest as an accessory of another artifact
+// without a subject field: cosign's signatures, attestations and
+// attached SBOMs stored under tags (sha256-<hex>.sig, .att, .sbom).
+var accessoryLayerTypes = map[string]bool{
+	"application/vnd.dev.cosign.simplesigning.v1+json": true,
+	"application/vnd.dsse.envelope.v1+json":            true,
+	"application/vnd.in-toto+json":                     true,
+	"text/spdx":                                        true,
+	"text/spdx+xml":                                    true,
+	"text/spdx+json":                                   true,
+	"application/vnd.cyclonedx":                        true,
+	"application/vnd.cyclonedx+xml":                    true,
+	"application/vnd.cyclonedx+json":                   true,
+	"application/vnd.syft+json":                        true,
+}
+
+// IsAccessory reports whether m belongs to another artifact rather than
+// standing alone: it has a subject (an OCI 1.1 referrer: a signature, an
+// SBOM, an attestation), or it is a cosign signature, attestation or
+// SBOM in the older tag-based layout, recognised by its layers' media
+// types.
+func (m Manifest) IsAccessory() bool {
+	if m.Subject != "" {
+		return true
+	}
+	if len(m.Layers) == 0 {
+		return false
+	}
+	for _, l := range m.Layers {
+		if !accessoryLayerTypes[l.MediaType] {
+			return false
+		}
+	}
+	return true
+}
+
+// IsArtifact reports whether m is listed as an artifact of its
+// repository (Manifests.Artifacts): it is not an accessory and no index
+// in the repository names it as a child (children are listed under
+// their index; parents says whether one does).
+func (m Manifest) IsArtifact(parents bool) bool { return !parents && !m.IsAccessory() }
