@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,8 +26,24 @@ type pullTime struct {
 	At time.Time `json:"at"`
 }
 
+// pullCountKind holds how many pulls of each repository's manifests
+// were recorded, keyed by repository name.
+const pullCountKind = "pullCounts"
+
+type pullCount struct {
+	N int64 `json:"n"`
+}
+
+// pending is what waits to be written of one manifest's pulls.
+type pending struct {
+	repo string
+	at   time.Time
+	n    int64
+}
+
 // PullTimes records when manifests are pulled, for the templates that
-// keep what was pulled lately: it keeps them in memory and writes them
+// keep what was pulled lately, and counts the pulls of each repository
+// (PullCountsIn): it keeps them in memory and writes them
 // in one transaction per interval (WithFlushEvery), not one per pull. A
 // process that dies loses at most the interval's pull times. At most
 // WithMaxPending manifests wait at once; pulls of others are dropped
@@ -40,7 +58,7 @@ type PullTimes struct {
 	logger     *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string]time.Time
+	pending map[string]pending
 	dropped int
 }
 
@@ -63,7 +81,7 @@ func WithPullLogger(l *slog.Logger) PullTimesOption { return func(p *PullTimes) 
 // NewPullTimes returns a recorder of pull times into store.
 func NewPullTimes(store meta.Store, opts ...PullTimesOption) (*PullTimes, error) {
 	p := &PullTimes{store: store, every: 10 * time.Second, maxPending: 100000, now: time.Now,
-		logger: slog.New(slog.DiscardHandler), pending: map[string]time.Time{}}
+		logger: slog.New(slog.DiscardHandler), pending: map[string]pending{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -93,11 +111,12 @@ func (p *PullTimes) Pulled(repo string, d digest.Digest) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	k := pullKey(repo, d)
-	if _, ok := p.pending[k]; !ok && len(p.pending) >= p.maxPending {
+	cur, ok := p.pending[k]
+	if !ok && len(p.pending) >= p.maxPending {
 		p.dropped++
 		return
 	}
-	p.pending[k] = at
+	p.pending[k] = pending{repo: repo, at: at, n: cur.n + 1}
 }
 
 // Run writes the pull times every interval until ctx is done, and once
@@ -126,7 +145,7 @@ func (p *PullTimes) Run(ctx context.Context) error {
 func (p *PullTimes) Flush(ctx context.Context) error {
 	p.mu.Lock()
 	batch := p.pending
-	p.pending = map[string]time.Time{}
+	p.pending = map[string]pending{}
 	dropped := p.dropped
 	p.dropped = 0
 	p.mu.Unlock()
@@ -137,22 +156,40 @@ func (p *PullTimes) Flush(ctx context.Context) error {
 		return nil
 	}
 	keys := make([]string, 0, len(batch))
-	for k := range batch {
+	counts := map[string]int64{}
+	for k, pe := range batch {
 		keys = append(keys, k)
+		counts[pe.repo] += pe.n
 	}
+	repos := slices.Sorted(maps.Keys(counts))
 	err := p.store.Update(ctx, func(tx meta.Tx) error {
 		r := tx.Records(pullKind)
 		known, err := r.GetMany(keys)
 		if err != nil {
 			return err
 		}
-		for k, at := range batch {
+		for k, pe := range batch {
 			var old pullTime
-			if raw, ok := known[k]; ok && json.Unmarshal(raw, &old) == nil && !old.At.Before(at) {
+			if raw, ok := known[k]; ok && json.Unmarshal(raw, &old) == nil && !old.At.Before(pe.at) {
 				continue
 			}
-			raw, _ := json.Marshal(pullTime{At: at})
+			raw, _ := json.Marshal(pullTime{At: pe.at})
 			if err := r.Put(k, raw); err != nil {
+				return err
+			}
+		}
+		c := tx.Records(pullCountKind)
+		had, err := c.GetMany(repos)
+		if err != nil {
+			return err
+		}
+		for _, repo := range repos {
+			var old pullCount
+			if raw, ok := had[repo]; ok {
+				_ = json.Unmarshal(raw, &old)
+			}
+			raw, _ := json.Marshal(pullCount{N: old.N + counts[repo]})
+			if err := c.Put(repo, raw); err != nil {
 				return err
 			}
 		}
@@ -160,16 +197,57 @@ func (p *PullTimes) Flush(ctx context.Context) error {
 	})
 	if err != nil {
 		p.mu.Lock()
-		for k, at := range batch {
-			if cur, ok := p.pending[k]; !ok || cur.Before(at) {
-				if ok || len(p.pending) < p.maxPending {
-					p.pending[k] = at
-				}
+		for k, pe := range batch {
+			cur, ok := p.pending[k]
+			if !ok && len(p.pending) >= p.maxPending {
+				continue
 			}
+			if cur.at.After(pe.at) {
+				pe.at = cur.at
+			}
+			pe.n += cur.n
+			p.pending[k] = pe
 		}
 		p.mu.Unlock()
 	}
 	return err
+}
+
+// PullCountsIn reads how many pulls of repos were recorded, by
+// repository (absent: none): one read.
+func PullCountsIn(tx meta.Tx, repos []string) (map[string]int64, error) {
+	raw, err := tx.Records(pullCountKind).GetMany(repos)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(raw))
+	for repo, v := range raw {
+		var pc pullCount
+		if json.Unmarshal(v, &pc) == nil {
+			out[repo] = pc.N
+		}
+	}
+	return out, nil
+}
+
+// ForgetRepository drops what was recorded of repo's pulls: its count
+// and its manifests' pull times (a repository deleted and pushed again
+// starts afresh).
+func ForgetRepository(tx meta.Tx, repo string) error {
+	if err := tx.Records(pullCountKind).Delete(repo); err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	times := tx.Records(pullKind)
+	recs, err := meta.RecordsWithPrefix(times, repo+"@", 0)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if err := times.Delete(rec.Key); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // PullTimesIn reads the last pull times of manifests ds of repo in tx,

@@ -1,6 +1,7 @@
 package retention_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -444,5 +445,64 @@ func TestExecutionsOfOneProject(t *testing.T) {
 				t.Fatalf("%s lists an execution of %s", project, ex.Project)
 			}
 		}
+	}
+}
+
+// Pulls are counted per repository across flushes, a failed flush's
+// counts wait for the next, and ForgetRepository starts a repository
+// afresh.
+func TestPullCounts(t *testing.T) {
+	e := newEnv(t, teststores.Open)
+	ctx := t.Context()
+	metatest.Put(t, e.store, "team/a", manifest("a", day(1)), "v1")
+	pulls, err := retention.NewPullTimes(e.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := digest.FromString("a")
+	for range 3 {
+		pulls.Pulled("team/a", d)
+	}
+	pulls.Pulled("team/b", d)
+	if err := pulls.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pulls.Pulled("team/a", d)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := pulls.Flush(cancelled); err == nil {
+		t.Fatal("a flush under a cancelled context succeeded")
+	}
+	if err := pulls.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	counts := func() map[string]int64 {
+		var got map[string]int64
+		if err := e.raw.View(ctx, func(tx meta.Tx) error {
+			var err error
+			got, err = retention.PullCountsIn(tx, []string{"team/a", "team/b", "team/c"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := counts(); got["team/a"] != 4 || got["team/b"] != 1 || len(got) != 2 {
+		t.Errorf("counts %v, want team/a 4, team/b 1", got)
+	}
+	if err := e.raw.Update(ctx, func(tx meta.Tx) error { return retention.ForgetRepository(tx, "team/a") }); err != nil {
+		t.Fatal(err)
+	}
+	if got := counts(); got["team/a"] != 0 || got["team/b"] != 1 {
+		t.Errorf("after ForgetRepository: %v", got)
+	}
+	if err := e.raw.View(ctx, func(tx meta.Tx) error {
+		times, err := retention.PullTimesIn(tx, "team/a", []digest.Digest{d})
+		if err == nil && len(times) != 0 {
+			t.Errorf("pull times kept after ForgetRepository: %v", times)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
