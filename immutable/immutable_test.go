@@ -83,6 +83,13 @@ func TestImmutableTags(t *testing.T) {
 		wantImmutable(t, "moving v1", tag(ctx, s, "team/app", "v1", v2))
 		wantImmutable(t, "deleting v1", s.Update(ctx, func(tx meta.Tx) error { return tx.Tags().Delete("team/app", "v1") }))
 		wantImmutable(t, "deleting v1's manifest", s.Update(ctx, func(tx meta.Tx) error { return tx.Manifests().Delete("team/app", v1.Digest) }))
+		wantImmutable(t, "deleting v1's repository", s.Update(ctx, func(tx meta.Tx) error { return tx.Repositories().Delete("team/app") }))
+		if err := tag(ctx, s, "team/scratch/y", "v1", v1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(ctx, func(tx meta.Tx) error { return tx.Repositories().Delete("team/scratch/y") }); err != nil {
+			t.Fatalf("deleting a repository without immutable tags: %v", err)
+		}
 		// Nothing moved.
 		if err := raw.View(ctx, func(tx meta.Tx) error {
 			d, err := tx.Tags().Get("team/app", "v1")

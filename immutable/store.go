@@ -39,8 +39,9 @@ func (e *ImmutableError) Unwrap() []error {
 // Store returns the store New was given, with immutability enforced in
 // its Update transactions: Tags.Put refuses to move an immutable tag to
 // another manifest (creating it, or putting it again on its manifest, is
-// fine), Tags.Delete refuses to delete one, and Manifests.Delete refuses
-// to delete a manifest an immutable tag points at, each with an
+// fine), Tags.Delete refuses to delete one, Manifests.Delete refuses
+// to delete a manifest an immutable tag points at, and
+// Repositories.Delete a repository holding one, each with an
 // *ImmutableError. Whoever writes through it (the registry, the API,
 // retention, replication into the project) is held to the rules. Views
 // read the store as it is; Close does nothing.
@@ -64,6 +65,10 @@ type guardedTx struct {
 }
 
 func (t guardedTx) Tags() meta.Tags { return guardedTags{Tags: t.Tx.Tags(), tx: t.Tx, s: t.s} }
+
+func (t guardedTx) Repositories() meta.Repositories {
+	return guardedRepositories{Repositories: t.Tx.Repositories(), tx: t.Tx, s: t.s}
+}
 
 func (t guardedTx) Manifests() meta.Manifests {
 	return guardedManifests{Manifests: t.Tx.Manifests(), tx: t.Tx, s: t.s}
@@ -105,6 +110,37 @@ func (g guardedTags) Delete(repo, tag string) error {
 		return &ImmutableError{Repository: repo, Tag: tag, Change: "deleted"}
 	}
 	return g.Tags.Delete(repo, tag)
+}
+
+type guardedRepositories struct {
+	meta.Repositories
+	tx meta.Tx
+	s  *Service
+}
+
+// Delete refuses to delete a repository holding an immutable tag: the
+// tag would go with it. Only a project with rules reads the tags.
+func (g guardedRepositories) Delete(name string) error {
+	rs, err := g.s.rulesIn(g.tx, naming.ProjectOf(name))
+	if err != nil {
+		return err
+	}
+	if len(rs) > 0 {
+		tags, err := g.tx.Tags().List(name, "", 0)
+		if err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+		for _, tag := range tags {
+			immutable, err := g.s.immutableIn(g.tx, name, tag)
+			if err != nil {
+				return err
+			}
+			if immutable {
+				return &ImmutableError{Repository: name, Tag: tag, Change: "deleted with its repository"}
+			}
+		}
+	}
+	return g.Repositories.Delete(name)
 }
 
 type guardedManifests struct {
