@@ -14,14 +14,17 @@ const (
 	Replication       = "REPLICATION"
 	TagRetention      = "TAG_RETENTION"
 	CreateRepository  = "CREATE_REPOSITORY"
-	CreateProject     = "CREATE_PROJECT"
-	DeleteProject     = "DELETE_PROJECT"
-	CreateRobot       = "CREATE_ROBOT"
-	DeleteRobot       = "DELETE_ROBOT"
-	ChangeMember      = "CHANGE_MEMBER"
-	CreateUser        = "CREATE_USER"
-	DeleteUser        = "DELETE_USER"
-	Login             = "LOGIN"
+	// DeleteRepository records a repository deleted with everything in
+	// it (through the admin API), one event for all its artifacts.
+	DeleteRepository = "DELETE_REPOSITORY"
+	CreateProject    = "CREATE_PROJECT"
+	DeleteProject    = "DELETE_PROJECT"
+	CreateRobot      = "CREATE_ROBOT"
+	DeleteRobot      = "DELETE_ROBOT"
+	ChangeMember     = "CHANGE_MEMBER"
+	CreateUser       = "CREATE_USER"
+	DeleteUser       = "DELETE_USER"
+	Login            = "LOGIN"
 	// CreateWebhookPolicy and DeleteWebhookPolicy record webhook policy
 	// changes; a policy's id is the sequence number of its creation.
 	CreateWebhookPolicy = "CREATE_WEBHOOK_POLICY"
@@ -31,6 +34,6 @@ const (
 // Types lists every event type, for validating webhook policies.
 var Types = []string{
 	PushArtifact, PullArtifact, DeleteArtifact, DeleteTag, ScanningCompleted, ScanningFailed, QuotaExceed, QuotaWarning,
-	Replication, TagRetention, CreateRepository, CreateProject, DeleteProject, CreateRobot, DeleteRobot, ChangeMember, CreateUser, DeleteUser, Login,
+	Replication, TagRetention, CreateRepository, DeleteRepository, CreateProject, DeleteProject, CreateRobot, DeleteRobot, ChangeMember, CreateUser, DeleteUser, Login,
 	CreateWebhookPolicy, DeleteWebhookPolicy,
 }

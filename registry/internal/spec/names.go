@@ -4,39 +4,21 @@ import (
 	_ "crypto/sha256" // registers sha256 for go-digest
 	_ "crypto/sha512" // registers sha512 for go-digest
 	"fmt"
-	"regexp"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/berthreg/berth/registry/naming"
 )
 
 // MaxNameLength is the longest repository name accepted.
-const MaxNameLength = 255
-
-var (
-	nameComponent = `[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*`
-	nameRE        = regexp.MustCompile(`^` + nameComponent + `(?:/` + nameComponent + `)*$`)
-	tagRE         = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-)
+const MaxNameLength = naming.MaxRepositoryLength
 
 // ValidateName reports whether name is a valid repository name per the
 // distribution specification.
-func ValidateName(name string) error {
-	if len(name) == 0 || len(name) > MaxNameLength {
-		return fmt.Errorf("repository name must be 1 to %d characters", MaxNameLength)
-	}
-	if !nameRE.MatchString(name) {
-		return fmt.Errorf("repository name %q is not valid", name)
-	}
-	return nil
-}
+func ValidateName(name string) error { return naming.CheckRepository(name) }
 
 // ValidateTag reports whether tag is a valid tag.
-func ValidateTag(tag string) error {
-	if !tagRE.MatchString(tag) {
-		return fmt.Errorf("tag %q is not valid", tag)
-	}
-	return nil
-}
+func ValidateTag(tag string) error { return naming.CheckTag(tag) }
 
 // Reference is a parsed manifest reference: exactly one of Tag or Digest is set.
 type Reference struct {
