@@ -26,3 +26,57 @@ func TestQuery(t *testing.T) {
 		t.Error("an empty q is not Empty")
 	}
 }
+
+func TestConds(t *testing.T) {
+	q, err := Parse("tags=~v1,push_time=[2024-01-01~],media_type={a b},name=x", "tags", "push_time", "media_type", "name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := q.Conds()
+	want := []Cond{{Key: "tags", Kind: Fuzzy, Value: "v1"}, {Key: "push_time", Kind: Range, Min: "2024-01-01"},
+		{Key: "media_type", Kind: AnyOf, Values: []string{"a", "b"}}, {Key: "name", Kind: Exact, Value: "x"}}
+	if len(got) != len(want) {
+		t.Fatalf("conds %+v", got)
+	}
+	for i := range want {
+		if got[i].Key != want[i].Key || got[i].Kind != want[i].Kind || got[i].Value != want[i].Value ||
+			got[i].Min != want[i].Min || got[i].Max != want[i].Max || len(got[i].Values) != len(want[i].Values) {
+			t.Errorf("cond %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	item := map[string]string{"media_type": "b", "push_time": "2024-05-01", "tags": "v1.2", "name": "x"}
+	if !q.Match(func(k string) string { return item[k] }) {
+		t.Error("the item does not match")
+	}
+	item["media_type"] = "c"
+	if q.Match(func(k string) string { return item[k] }) {
+		t.Error("a value outside the set matches")
+	}
+	for _, bad := range []string{"push_time=[2024", "push_time=[2024]"} {
+		if _, err := Parse(bad, "push_time"); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzParse checks that no q makes Parse, Conds or Match panic, and that
+// an accepted q's conditions name only the allowed keys.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "name=x", "tags=~v", "push_time=[a~b]", "labels=(1 2)", "x={", "a=[~]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := Parse(s, "name", "tags", "push_time", "labels")
+		if err != nil {
+			return
+		}
+		for _, c := range q.Conds() {
+			switch c.Key {
+			case "name", "tags", "push_time", "labels":
+			default:
+				t.Fatalf("condition on %q accepted", c.Key)
+			}
+		}
+		q.Match(func(string) string { return s })
+	})
+}
