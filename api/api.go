@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthreg/berth/artifact"
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/oidc"
@@ -58,6 +59,8 @@ type Handler struct {
 	retention    *retention.Service
 	trust        *trust.Service
 	proxy        *proxy.Service
+	// content lists and changes repositories and artifacts.
+	content *artifact.Service
 }
 
 // Option configures a Handler.
@@ -77,6 +80,11 @@ func WithRateLimit(allow func(ctx context.Context, p auth.Principal) (ok bool, r
 // WithJobs serves the job queue q (GET /jobs, cancel, retry) and webhook
 // redeliveries, which enqueue jobs.
 func WithJobs(q *jobs.Queue) Option { return func(h *Handler) { h.queue = q } }
+
+// WithArtifacts serves repositories, artifacts, tags and accessories
+// with s (made with the registry to write through and its storage);
+// without it they are served read-only from the store New is given.
+func WithArtifacts(s *artifact.Service) Option { return func(h *Handler) { h.content = s } }
 
 // WithSessions enables browser sessions: POST /c/login and GET /c/log_out
 // (Harbor's), and requests signed in by the session cookie.
@@ -183,8 +191,22 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET /scanners/{name}/metadata", h.scannerMetadata)
 	h.route("GET /projects/{project}/scanner", h.projectScanner)
 	h.route("PUT /projects/{project}/scanner", h.setProjectScanner)
-	const artifact = "/projects/{project}/repositories/{repository}/artifacts/{reference}"
+	h.route("GET /repositories", h.listRepositories)
+	const repository = "/projects/{project}/repositories/{repository}"
+	h.route("GET /projects/{project}/repositories", h.listRepositories)
+	h.route("GET "+repository, h.getRepository)
+	h.route("PUT "+repository, h.updateRepository)
+	h.route("DELETE "+repository, h.deleteRepository)
+	h.route("GET "+repository+"/artifacts", h.listArtifacts)
+	h.route("POST "+repository+"/artifacts", h.copyArtifact)
+	const artifact = repository + "/artifacts/{reference}"
 	h.route("GET "+artifact, h.getArtifact)
+	h.route("DELETE "+artifact, h.deleteArtifact)
+	h.route("GET "+artifact+"/tags", h.listTags)
+	h.route("POST "+artifact+"/tags", h.createTag)
+	h.route("DELETE "+artifact+"/tags/{tag}", h.deleteTag)
+	h.route("GET "+artifact+"/accessories", h.listAccessories)
+	h.route("GET "+artifact+"/additions/{addition}", h.artifactAddition)
 	h.route("POST "+artifact+"/scan", h.scanArtifact)
 	h.route("GET "+artifact+"/additions/vulnerabilities", h.artifactVulnerabilities)
 	h.route("GET /system/scanAll/schedule", h.getScanAllSchedule)

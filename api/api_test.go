@@ -428,8 +428,9 @@ func TestGrants(t *testing.T) {
 	if !strings.Contains(out, `"entity_name":"bob","entity_type":"u","pattern":"team/app-*","actions":["pull","push"]`) || !strings.Contains(out, `"entity_type":"g"`) {
 		t.Errorf("grants: %s", out)
 	}
-	// bob, granted but no member, may not manage grants.
-	bob.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/**","actions":["delete"]}`, 404, "NOT_FOUND")
+	// bob, granted but no member, sees the project (he may pull from
+	// it) but may not manage grants.
+	bob.want("POST", "/projects/team/grants", `{"member_user":{"username":"bob"},"pattern":"team/**","actions":["delete"]}`, 403, "FORBIDDEN")
 	for _, c := range []struct{ body, mention string }{
 		{`{"member_user":{"username":"bob"},"pattern":"other/**","actions":["pull"]}`, "other/**"},
 		{`{"member_user":{"username":"bob"},"pattern":"team/**","actions":[]}`, "actions"},

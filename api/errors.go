@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
+	"github.com/berthreg/berth/artifact"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/immutable"
@@ -126,6 +128,18 @@ func toAPIError(err error) *apiError {
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: err.Error()}
 	case errors.Is(err, quota.ErrForbidden):
 		return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: err.Error()}
+	case errors.Is(err, artifact.ErrInvalid):
+		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, msg: strings.TrimPrefix(err.Error(), "artifact: ")}
+	case errors.Is(err, artifact.ErrUnauthenticated):
+		return &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: err.Error()}
+	case errors.Is(err, artifact.ErrForbidden):
+		return &apiError{status: http.StatusForbidden, code: codeForbidden, msg: err.Error()}
+	case errors.Is(err, artifact.ErrExists):
+		return &apiError{status: http.StatusConflict, code: codeConflict, msg: err.Error()}
+	case errors.Is(err, artifact.ErrRefused):
+		return &apiError{status: http.StatusPreconditionFailed, code: codePrecondition, msg: err.Error()}
+	case errors.Is(err, artifact.ErrNoRegistry):
+		return &apiError{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: err.Error()}
 	case errors.Is(err, accounts.ErrNotEmpty):
 		return &apiError{status: http.StatusPreconditionFailed, code: codePrecondition, msg: err.Error()}
 	}

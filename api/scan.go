@@ -4,30 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/engine"
 )
-
-// artifactJSON is Harbor's Artifact, with its scan overview.
-type artifactJSON struct {
-	Digest            string                   `json:"digest"`
-	MediaType         string                   `json:"media_type"`
-	ManifestMediaType string                   `json:"manifest_media_type"`
-	ArtifactType      string                   `json:"artifact_type,omitempty"`
-	Size              int64                    `json:"size"`
-	PushTime          time.Time                `json:"push_time"`
-	RepositoryName    string                   `json:"repository_name"`
-	Tags              []tagJSON                `json:"tags"`
-	Annotations       map[string]string        `json:"annotations,omitempty"`
-	ScanOverview      map[string]scan.Overview `json:"scan_overview,omitempty"`
-}
-
-type tagJSON struct {
-	Name string `json:"name"`
-}
 
 // artifactRef resolves the repository and reference of an artifact path:
 // the repository inside the project (Harbor double-encodes its slashes,
@@ -65,28 +46,6 @@ func (h *Handler) artifactRef(r *http.Request, p auth.Principal, action string) 
 		a.Manifest.Annotations = nil
 	}
 	return a, nil
-}
-
-// getArtifact is GET /projects/{project}/repositories/{repository}/artifacts/{reference}.
-func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	a, err := h.artifactRef(r, p, auth.ActionPull)
-	if err != nil {
-		return err
-	}
-	m := a.Manifest
-	out := artifactJSON{Digest: m.Digest.String(), MediaType: m.Config.MediaType, ManifestMediaType: m.MediaType,
-		ArtifactType: m.ArtifactType, Size: m.Size, PushTime: m.PushedAt, RepositoryName: a.Repository, Tags: []tagJSON{}, Annotations: m.Annotations}
-	if out.MediaType == "" {
-		out.MediaType = m.MediaType
-	}
-	for _, t := range a.Tags {
-		out.Tags = append(out.Tags, tagJSON{Name: t})
-	}
-	if a.Scan != nil {
-		out.ScanOverview = map[string]scan.Overview{scan.MimeVulnReport: engine.Overview(*a.Scan)}
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 // scanArtifact is POST …/artifacts/{reference}/scan: 202, the scan

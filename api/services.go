@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/berthreg/berth/artifact"
 	"github.com/berthreg/berth/gc"
 	"github.com/berthreg/berth/immutable"
 	"github.com/berthreg/berth/jobs"
@@ -29,8 +30,16 @@ func (h *Handler) defaultServices(store meta.Store) {
 		h.projectScans = engine.NewProjectSettings(store)
 	}
 	h.artifacts = engine.NewArtifacts(store)
+
 	if h.immutable == nil {
 		h.immutable, _ = immutable.New(store)
+	}
+	if h.content == nil && h.m != nil {
+		var opts []artifact.Option
+		if h.immutable != nil {
+			opts = append(opts, artifact.WithImmutable(h.immutable.Immutable))
+		}
+		h.content, _ = artifact.New(store, h.m.Authorizer(), h.m, opts...)
 	}
 	if !h.quotasSet {
 		h.quotas, _ = quota.New(store)

@@ -9,6 +9,9 @@ import (
 	"os"
 	"sync"
 
+	"github.com/berthreg/berth/artifact"
+	"github.com/berthreg/berth/registry/inproc"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/api"
@@ -242,7 +245,14 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	}
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
-		admin = access.adminAPI(store, logger, api.WithRateLimit(apiPrincipalAllowed), api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
+		// The API's artifact writes go through the registry, as the
+		// caller (the request's principal rides in its context).
+		content, err := artifact.New(store, access.manager.Authorizer(), access.manager,
+			artifact.WithRegistry(inproc.New(h)), artifact.WithContent(driver), artifact.WithImmutable(pol.immutable.Immutable))
+		if err != nil {
+			return err
+		}
+		admin = access.adminAPI(store, logger, api.WithArtifacts(content), api.WithRateLimit(apiPrincipalAllowed), api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
 			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust), api.WithProxy(caches),
 			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
 		if err := access.provision(ctx, store, logger); err != nil {

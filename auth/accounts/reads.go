@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/rbac"
@@ -40,11 +41,15 @@ func slice[T any](all []T, pg Page) ([]T, error) {
 func admin(p auth.Principal) bool { return p.Admin && p.Kind != auth.Anonymous }
 
 // visible reports whether p may see project proj: it is public, p is a
-// system administrator or a member, or p (a robot) may read the project
-// or its robots. A project p may not see is, to p, a project that does not
-// exist.
-func (m *Manager) visible(proj Project, p auth.Principal) bool {
+// system administrator or a member, p (a robot, a grant's holder) holds
+// rights of its own in it (domains, Authorizer.Domains of p), or may read
+// the project or its robots. A project p may not see is, to p, a project
+// that does not exist.
+func (m *Manager) visible(proj Project, p auth.Principal, domains []string) bool {
 	if proj.Public || admin(p) || RoleIn(proj, p) != "" {
+		return true
+	}
+	if _, ok := slices.BinarySearch(domains, proj.Name); ok {
 		return true
 	}
 	for _, res := range []string{rbac.ResourceProject, rbac.ResourceRobot} {
@@ -77,7 +82,7 @@ func (m *Manager) GetProject(ctx context.Context, p auth.Principal, name string)
 // projectFor loads project name in tx if p may see it.
 func (m *Manager) projectFor(tx meta.Tx, p auth.Principal, name string) (Project, error) {
 	proj, err := Projects.In(tx).Get(name)
-	if err == nil && !m.visible(proj, p) {
+	if err == nil && !m.visible(proj, p, m.authz.Domains(p)) {
 		return Project{}, notFound("project", name)
 	}
 	if err != nil {
@@ -111,8 +116,9 @@ func (m *Manager) ListProjects(ctx context.Context, p auth.Principal, f ProjectF
 		return nil, 0, err
 	}
 	var kept []Project
+	domains := m.authz.Domains(p)
 	for _, proj := range all {
-		if m.visible(proj, p) && (f.Public == nil || proj.Public == *f.Public) && (f.Name == "" || proj.Name == f.Name) {
+		if m.visible(proj, p, domains) && (f.Public == nil || proj.Public == *f.Public) && (f.Name == "" || proj.Name == f.Name) {
 			kept = append(kept, proj)
 		}
 	}

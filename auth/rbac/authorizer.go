@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -368,6 +369,36 @@ func (a *Authorizer) Allowed(ctx context.Context, p auth.Principal, r auth.Resou
 		}
 	}
 	return out, nil
+}
+
+// Domains returns the projects in which p (its account or its groups)
+// holds a role or a permission of its own (a robot's, a grant), in name
+// order: the projects it may act in beyond public ones. Administrators'
+// rights hold everywhere and are not listed.
+func (a *Authorizer) Domains(p auth.Principal) []string {
+	e := a.e.Load()
+	seen := map[string]bool{}
+	for _, sub := range subjects(p) {
+		rules, err := e.GetFilteredPolicy(0, sub)
+		if err != nil {
+			continue
+		}
+		for _, rule := range rules {
+			if len(rule) > 1 && rule[1] != "*" {
+				seen[rule[1]] = true
+			}
+		}
+		roles, err := e.GetFilteredGroupingPolicy(0, sub)
+		if err != nil {
+			continue
+		}
+		for _, g := range roles {
+			if len(g) > 2 {
+				seen[g[2]] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // Can reports whether p may perform action on a project resource
