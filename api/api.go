@@ -61,6 +61,8 @@ type Handler struct {
 	proxy        *proxy.Service
 	// content lists and changes repositories and artifacts.
 	content *artifact.Service
+	// info is what GET /systeminfo tells.
+	info SystemInfo
 }
 
 // Option configures a Handler.
@@ -209,6 +211,9 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET "+artifact+"/additions/{addition}", h.artifactAddition)
 	h.route("POST "+artifact+"/scan", h.scanArtifact)
 	h.route("GET "+artifact+"/additions/vulnerabilities", h.artifactVulnerabilities)
+	h.route("GET /search", h.search)
+	h.route("GET /statistics", h.statistics)
+	h.route("GET /systeminfo", h.systemInfo)
 	h.route("GET /system/scanAll/schedule", h.getScanAllSchedule)
 	h.route("POST /system/scanAll/schedule", h.setScanAllSchedule)
 	h.route("PUT /system/scanAll/schedule", h.setScanAllSchedule)

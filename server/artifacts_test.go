@@ -144,6 +144,34 @@ func TestArtifactsAPI(t *testing.T) {
 	if got := listed(t, out, "name"); !slices.Equal(got, []string{"pub/tool", "team/app"}) {
 		t.Errorf("dev's repositories matching t: %q (secret/hidden must not show)", got)
 	}
+	// Search never names a repository to someone who may not pull it.
+	out, _ = dev.want("GET", "/search?q=e", "", 200)
+	if strings.Contains(out, "secret") || !strings.Contains(out, `"repository_name":"team/app"`) || !strings.Contains(out, `"project":[{"name":"team"`) {
+		t.Errorf("dev's search for e: %s", out)
+	}
+	out, _ = anon.want("GET", "/search?q=app", "", 200)
+	if strings.Contains(out, "team") {
+		t.Errorf("anonymous search finds a private repository: %s", out)
+	}
+	anon.want("GET", "/search", "", 400)
+	out, _ = dev.want("GET", "/statistics", "", 200)
+	if !strings.Contains(out, `"private_project_count":1`) || !strings.Contains(out, `"total_repo_count":2`) || strings.Contains(out, "storage") {
+		t.Errorf("dev's statistics: %s", out)
+	}
+	out, _ = admin.want("GET", "/statistics", "", 200)
+	// library, made at the first start, is the fourth.
+	if !strings.Contains(out, `"total_project_count":4`) || !strings.Contains(out, `"total_repo_count":3`) || !strings.Contains(out, `"total_storage_consumption"`) {
+		t.Errorf("admin's statistics: %s", out)
+	}
+	anon.want("GET", "/statistics", "", 401)
+	out, _ = anon.want("GET", "/systeminfo", "", 200)
+	if !strings.Contains(out, `"auth_mode":"db_auth"`) || strings.Contains(out, "storage_provider") {
+		t.Errorf("anonymous systeminfo: %s", out)
+	}
+	out, _ = dev.want("GET", "/systeminfo", "", 200)
+	if !strings.Contains(out, `"registry_storage_provider_name"`) {
+		t.Errorf("dev's systeminfo: %s", out)
+	}
 	anon.want("GET", "/projects/team/repositories", "", 404)
 	anon.want("GET", "/projects/team/repositories/app/artifacts", "", 404)
 	dev.want("GET", "/projects/secret/repositories/hidden/artifacts", "", 404)

@@ -252,7 +252,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 		if err != nil {
 			return err
 		}
-		admin = access.adminAPI(store, logger, api.WithArtifacts(content), api.WithRateLimit(apiPrincipalAllowed), api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
+		admin = access.adminAPI(store, logger, api.WithArtifacts(content), api.WithSystemInfo(systemInfo(cfg, s.scanning.engine != nil)), api.WithRateLimit(apiPrincipalAllowed), api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
 			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust), api.WithProxy(caches),
 			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
 		if err := access.provision(ctx, store, logger); err != nil {
