@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/meta"
@@ -42,6 +44,7 @@ type Engine struct {
 	logger      *slog.Logger
 	guard       *netguard.Guard
 	observe     func(TaskAttempt)
+	labels      func(tx meta.Tx, repo string, d digest.Digest) ([]string, error)
 
 	mounts Mounts
 	park   time.Duration
@@ -76,6 +79,14 @@ func WithLogger(l *slog.Logger) EngineOption { return func(e *Engine) { e.logger
 // transport's requests to this registry make no connection and are not
 // checked.
 func WithOutboundGuard(g *netguard.Guard) EngineOption { return func(e *Engine) { e.guard = g } }
+
+// WithAttachedLabels lets the label filters of policies whose source is
+// this registry match the labels attached to its artifacts: names
+// returns, in a transaction of the engine's store, the names of those
+// attached to manifest d of repository repo (label.Names does).
+func WithAttachedLabels(names func(tx meta.Tx, repo string, d digest.Digest) ([]string, error)) EngineOption {
+	return func(e *Engine) { e.labels = names }
+}
 
 // TaskAttempt is one attempt at a task, as an observer sees it.
 type TaskAttempt struct {
@@ -200,9 +211,24 @@ func (e *Engine) resolve(tx meta.Tx, rec PolicyRecord, count *int64) (Policy, er
 	if p.Source, p.SourceEndpoint, err = side(rec.Source, false); err != nil {
 		return p, err
 	}
+	if rec.Source == "" && e.labels != nil {
+		p.AttachedLabels = e.attachedLabels
+	}
 	p.Destination, p.DestinationEndpoint, err = side(rec.Destination, true)
 	return p, err
 }
 
 // ErrPolicy reports a policy that cannot run as it stands.
 var ErrPolicy = errors.New("replication: policy")
+
+// attachedLabels reads the names of the labels attached to manifest d of
+// repo of this registry (WithAttachedLabels).
+func (e *Engine) attachedLabels(ctx context.Context, repo string, d digest.Digest) ([]string, error) {
+	var names []string
+	err := e.store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		names, err = e.labels(tx, repo, d)
+		return err
+	})
+	return names, err
+}

@@ -18,7 +18,9 @@ type Filter struct {
 	Tags, ExcludeTags []string
 	// Labels selects artifacts carrying every one of these labels: "key"
 	// (any value) or "key=value", looked up in the manifest's annotations
-	// and the image configuration's labels.
+	// and the image configuration's labels, or the name of a label
+	// attached to the artifact in this registry (package label; see
+	// WithAttachedLabels).
 	Labels []string
 	// ArtifactTypes, when set, are doublestar patterns one of which the
 	// artifact's type must match: its artifactType, else its config media
@@ -65,12 +67,18 @@ func (f Filter) Tag(tag string) bool { return match(tag, f.Tags, f.ExcludeTags) 
 func (f Filter) inspects() bool { return len(f.Labels) > 0 || len(f.ArtifactTypes) > 0 }
 
 // Artifact reports whether an artifact of type artifactType with these
-// labels is selected.
-func (f Filter) Artifact(artifactType string, labels map[string]string) bool {
+// labels (annotations and image labels) and attached labels (the names
+// of the registry's labels attached to it) is selected: each of the
+// filter's labels matches an image label ("key", "key=value") or is the
+// name of an attached label.
+func (f Filter) Artifact(artifactType string, labels map[string]string, attached ...string) bool {
 	if len(f.ArtifactTypes) > 0 && !match(artifactType, f.ArtifactTypes, nil) {
 		return false
 	}
 	for _, l := range f.Labels {
+		if slices.Contains(attached, l) {
+			continue
+		}
 		k, v, hasValue := strings.Cut(l, "=")
 		got, ok := labels[k]
 		if !ok || hasValue && got != v {

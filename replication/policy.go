@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/registry/naming"
 )
@@ -36,6 +37,11 @@ type Policy struct {
 	// Mounts, when set, is shared by the copies (cross-repository mounts
 	// at the destination).
 	Mounts *Mounts
+	// AttachedLabels, when set, returns the names of the labels attached
+	// to manifest d of source repository repo (a source that is this
+	// registry: see WithAttachedLabels), which the filter's labels match
+	// beside the image's.
+	AttachedLabels func(ctx context.Context, repo string, d digest.Digest) ([]string, error)
 }
 
 // DestinationRepository maps a source repository to its destination name.
@@ -198,7 +204,13 @@ func Selects(ctx context.Context, p Policy, it Item) (bool, error) {
 	for k, v := range m.Annotations {
 		labels[k] = v
 	}
-	return p.Filter.Artifact(kind, labels), nil
+	var attached []string
+	if p.AttachedLabels != nil && len(p.Filter.Labels) > 0 {
+		if attached, err = p.AttachedLabels(ctx, it.Repository, digest.Digest(desc.Digest.String())); err != nil {
+			return false, fmt.Errorf("replication: labels of %s:%s: %w", sr, it.Ref(), err)
+		}
+	}
+	return p.Filter.Artifact(kind, labels, attached...), nil
 }
 
 // atDestination reports whether the destination has manifest digest in

@@ -82,7 +82,8 @@ type PolicyRecord struct {
 	ExcludeTags         []string `json:"excludeTags,omitempty"`
 	// Labels selects artifacts carrying every one of these labels
 	// ("key" or "key=value"), looked up in the manifest's annotations and
-	// the image configuration's labels.
+	// the image configuration's labels, or (from this registry) the names
+	// of the labels attached to the artifact (see WithAttachedLabels).
 	Labels []string `json:"labels,omitempty"`
 	// ArtifactTypes, when set, are doublestar patterns one of which the
 	// artifact's type must match (its artifactType, else its config media

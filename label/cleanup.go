@@ -1,0 +1,51 @@
+package label
+
+import (
+	"context"
+	"time"
+
+	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/registry"
+)
+
+// Hooks returns the registry hooks that keep attachments in step with
+// the registry: a manifest deleted through it (registry.ActionDeleteManifest)
+// loses its labels in the deleting transaction. Chain them with the
+// registry's other hooks (registry.Chain).
+func Hooks() registry.Hooks {
+	return registry.Hooks{InTx: func(_ context.Context, tx meta.Tx, ev *registry.Event) error {
+		if ev.Action != registry.ActionDeleteManifest || ev.Digest == "" {
+			return nil
+		}
+		return Forget(tx, ev.Repository, ev.Digest)
+	}}
+}
+
+// DeleteProject deletes the labels of project, with their attachments,
+// in tx: the cleanup (an accounts.ProjectCleanup, see
+// accounts.WithProjectCleanup) that runs when the project is deleted, so
+// that a project created again under the name starts without them.
+// Without it, such labels are still never shown nor used (they carry
+// the old project's id), and a new label may take their names.
+func DeleteProject(tx meta.Tx, project string, _ time.Time) error {
+	recs, err := meta.RecordsWithPrefix(tx.Records(kindNames), scopePrefix(ProjectScope, project), 0)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		l, found, err := named(tx, ProjectScope, project, rec.Key[len(scopePrefix(ProjectScope, project)):])
+		if err != nil {
+			return err
+		}
+		if !found {
+			if err := ignoreMissing(tx.Records(kindNames).Delete(rec.Key)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := purge(tx, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
