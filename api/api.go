@@ -17,6 +17,7 @@ import (
 	"github.com/berthreg/berth/auth/session"
 	"github.com/berthreg/berth/immutable"
 	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/label"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/quota"
@@ -59,6 +60,8 @@ type Handler struct {
 	retention    *retention.Service
 	trust        *trust.Service
 	proxy        *proxy.Service
+	// labels keeps labels and their attachments to artifacts.
+	labels *label.Service
 	// content lists and changes repositories and artifacts.
 	content *artifact.Service
 	// info is what GET /systeminfo tells.
@@ -115,6 +118,7 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 		o(h)
 	}
 	h.defaultServices(store)
+	h.defaultLabels(store)
 	h.route("GET /projects", h.listProjects)
 	h.route("HEAD /projects", h.headProject)
 	h.route("POST /projects", h.createProject)
@@ -236,6 +240,7 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET /quotas", h.listQuotas)
 	h.route("GET /quotas/{id}", h.getQuota)
 	h.route("PUT /quotas/{id}", h.updateQuota)
+	h.labelRoutes()
 	h.route("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
 		doc, err := openAPIDoc()
 		if err != nil {

@@ -32,6 +32,7 @@ type artifactJSON struct {
 	References        []referenceJSON          `json:"references,omitempty"`
 	Accessories       []accessoryJSON          `json:"accessories,omitempty"`
 	ScanOverview      map[string]scan.Overview `json:"scan_overview,omitempty"`
+	Labels            []labelJSON              `json:"labels,omitempty"`
 	AdditionLinks     map[string]additionLink  `json:"addition_links,omitempty"`
 	Signed            *bool                    `json:"signed,omitempty"`
 }
@@ -123,6 +124,12 @@ func toArtifactJSON(a artifact.Artifact, w artifact.With) artifactJSON {
 	for _, x := range a.Accessories {
 		out.Accessories = append(out.Accessories, toAccessoryJSON(a.Repository, x))
 	}
+	if w.Labels {
+		out.Labels = []labelJSON{}
+		for _, l := range a.Labels {
+			out.Labels = append(out.Labels, toLabelJSON(l))
+		}
+	}
 	if a.Scan != nil {
 		out.ScanOverview = map[string]scan.Overview{scan.MimeVulnReport: engine.Overview(*a.Scan)}
 	}
@@ -178,7 +185,7 @@ func withParams(r *http.Request) (artifact.With, error) {
 		def bool
 		dst *bool
 	}{{"with_tag", true, &w.Tags}, {"with_scan_overview", false, &w.Scan}, {"with_accessory", false, &w.Accessories},
-		{"with_signature", false, &w.Signature}, {"with_immutable_status", false, &w.Immutable}, {"with_label", false, new(bool)}} {
+		{"with_signature", false, &w.Signature}, {"with_immutable_status", false, &w.Immutable}, {"with_label", false, &w.Labels}} {
 		if *f.dst, err = flag(f.key, f.def); err != nil {
 			return w, err
 		}
@@ -189,7 +196,7 @@ func withParams(r *http.Request) (artifact.With, error) {
 // parseArtifactQuery reads q and sort of an artifact listing.
 func parseArtifactQuery(r *http.Request) (artifact.ArtifactQuery, error) {
 	q := artifact.ArtifactQuery{Sort: r.URL.Query().Get("sort")}
-	parsed, err := harborq.Parse(r.URL.Query().Get("q"), "tags", "media_type", "push_time", "digest")
+	parsed, err := harborq.Parse(r.URL.Query().Get("q"), "tags", "media_type", "push_time", "digest", "labels")
 	if err != nil {
 		return q, badRequest("%v", err)
 	}
@@ -220,6 +227,10 @@ func parseArtifactQuery(r *http.Request) (artifact.ArtifactQuery, error) {
 				}
 				q.Digests = append(q.Digests, d)
 			}
+		case c.Key == "labels" && c.Kind == harborq.Exact:
+			q.Labels = []string{c.Value}
+		case c.Key == "labels" && c.Kind == harborq.AllOf:
+			q.Labels = c.Values
 		case c.Key == "push_time" && c.Kind == harborq.Range:
 			if q.PushedFrom, err = parseQueryTime("push_time", c.Min); err != nil {
 				return q, err

@@ -12,6 +12,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/label"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/retention"
@@ -39,6 +40,8 @@ type Artifact struct {
 	References []Reference
 	// Signed is set when it has a signature accessory (With.Signature).
 	Signed bool
+	// Labels are the labels attached to it (With.Labels).
+	Labels []label.Label
 }
 
 // With says what a listing shows beside the manifests.
@@ -47,6 +50,8 @@ type With struct {
 	// Immutable marks the tags an immutability rule holds (needs
 	// WithImmutable).
 	Immutable bool
+	// Labels shows the labels attached.
+	Labels bool
 }
 
 // ArtifactQuery selects and orders a repository's artifacts.
@@ -64,8 +69,11 @@ type ArtifactQuery struct {
 	MediaType string
 	// PushedFrom and PushedTo bound the push time, inclusively.
 	PushedFrom, PushedTo time.Time
-	// Digests, when not nil, keeps only these (a label's artifacts).
+	// Digests, when not nil, keeps only these.
 	Digests []digest.Digest
+	// Labels keeps the artifacts carrying every one of these labels
+	// (ids, or names: the project's label, else the global one).
+	Labels []string
 	// Sort is "-push_time" (the default, newest first) or "push_time".
 	Sort string
 	// Offset artifacts are skipped, then up to Limit returned.
@@ -88,7 +96,39 @@ func (q ArtifactQuery) check() error {
 
 // indexed reports whether the store's push-order index answers q alone.
 func (q ArtifactQuery) indexed() bool {
-	return q.Tag == "" && q.TagContains == "" && q.Tagged == nil && q.MediaType == "" && q.Digests == nil
+	return q.Tag == "" && q.TagContains == "" && q.Tagged == nil && q.MediaType == "" && q.Digests == nil && len(q.Labels) == 0
+}
+
+// labelled narrows q.Digests to the artifacts of repo carrying every
+// label of q.Labels.
+func labelled(tx meta.Tx, repo string, q ArtifactQuery) (ArtifactQuery, error) {
+	if len(q.Labels) == 0 {
+		return q, nil
+	}
+	ids, err := label.Resolve(tx, naming.ProjectOf(repo), q.Labels)
+	if errors.Is(err, meta.ErrNotFound) {
+		return q, invalid("q", "labels: "+err.Error())
+	}
+	if err != nil {
+		return q, err
+	}
+	keep := q.Digests
+	for i, id := range ids {
+		with, err := label.ArtifactsWith(tx, repo, id)
+		if err != nil {
+			return q, err
+		}
+		if i == 0 && keep == nil {
+			keep = with
+			continue
+		}
+		keep = slices.DeleteFunc(slices.Clone(keep), func(d digest.Digest) bool { return !slices.Contains(with, d) })
+	}
+	if keep == nil {
+		keep = []digest.Digest{}
+	}
+	q.Digests = keep
+	return q, nil
 }
 
 // ListArtifacts returns a page of repository repo's artifacts that p may
@@ -109,7 +149,11 @@ func (s *Service) ListArtifacts(ctx context.Context, p auth.Principal, repo stri
 			page, total, err = tx.Manifests().Artifacts(repo, meta.ArtifactQuery{Offset: q.Offset, Limit: q.Limit,
 				OldestFirst: q.Sort == "push_time", PushedFrom: q.PushedFrom, PushedTo: q.PushedTo})
 		} else {
-			page, total, err = selectArtifacts(tx, repo, q)
+			var sel ArtifactQuery
+			if sel, err = labelled(tx, repo, q); err != nil {
+				return err
+			}
+			page, total, err = selectArtifacts(tx, repo, sel)
 		}
 		if err != nil {
 			return err
@@ -267,6 +311,12 @@ func decorate(tx meta.Tx, repo string, page []meta.Manifest, w With) ([]Artifact
 	if err != nil {
 		return nil, err
 	}
+	var labels map[digest.Digest][]label.Label
+	if w.Labels {
+		if labels, err = label.Of(tx, repo, ds); err != nil {
+			return nil, err
+		}
+	}
 	var reports map[string][]byte
 	if w.Scan {
 		keys := make([]string, len(ds))
@@ -280,6 +330,7 @@ func decorate(tx meta.Tx, repo string, page []meta.Manifest, w With) ([]Artifact
 	for i := range out {
 		a := &out[i]
 		a.PullTime = pulls[a.Manifest.Digest]
+		a.Labels = labels[a.Manifest.Digest]
 		if w.Tags {
 			tags, err := tx.Tags().Of(repo, a.Manifest.Digest)
 			if err != nil {

@@ -220,6 +220,26 @@ func TestArtifactsAPI(t *testing.T) {
 		t.Errorf("v1's accessories: %s", out)
 	}
 
+	// Labels: attached by a developer, shown and filtered on.
+	admin.want("POST", "/labels", `{"name":"prod","color":"#00AA00","scope":"p","project_name":"team"}`, 201)
+	labelsOut, _ := dev.want("GET", "/labels?scope=p&project_name=team", "", 200)
+	var labels []struct{ ID int64 }
+	if err := json.Unmarshal([]byte(labelsOut), &labels); err != nil || len(labels) != 1 {
+		t.Fatalf("team's labels: %s", labelsOut)
+	}
+	id := jsonNumber(int(labels[0].ID))
+	guest.want("POST", "/projects/team/repositories/app/artifacts/v2/labels", `{"id":`+id+`}`, 403)
+	dev.want("POST", "/projects/team/repositories/app/artifacts/v2/labels", `{"id":`+id+`}`, 201)
+	out, h = guest.want("GET", "/projects/team/repositories/app/artifacts?with_label=true&q=labels%3D"+id, "", 200)
+	if got := listed(t, out, "digest"); h.Get("X-Total-Count") != "1" || !slices.Equal(got, []string{d2.String()}) || !strings.Contains(out, `"name":"prod"`) {
+		t.Errorf("artifacts labelled prod: %s", out)
+	}
+	out, _ = guest.want("GET", "/projects/team/repositories/app/artifacts?q=labels%3D(prod%20"+id+")", "", 200)
+	if got := listed(t, out, "digest"); !slices.Equal(got, []string{d2.String()}) {
+		t.Errorf("artifacts labelled (prod %s): %q", id, got)
+	}
+	guest.want("GET", "/projects/team/repositories/app/artifacts?q=labels%3Dnope", "", 400)
+
 	// Tags: a guest may not add or delete; a developer adds; an existing
 	// tag is a conflict; a maintainer deletes.
 	guest.want("POST", "/projects/team/repositories/app/artifacts/v1/tags", `{"name":"stable"}`, 403)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthreg/berth/label"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthreg/berth/auth"
@@ -192,6 +194,7 @@ func (b *background) consume(name string, tx events.TxFunc) error {
 // API manages replication through.
 func (b *background) addReplication(ctx context.Context, cfg Config, local http.Handler) (*replication.Service, error) {
 	e, err := replication.NewEngine(b.store, b.queue, replication.WithScheduler(b.runner), replication.WithLogger(b.logger),
+		replication.WithAttachedLabels(label.Names),
 		replication.WithTaskAttempts(cfg.Replication.TaskAttempts), replication.WithOutboundGuard(b.outbound), replication.WithObserver(b.observe.replication),
 		replication.WithLocalTransport(inproc.New(local, inproc.WithContext(func(ctx context.Context) context.Context {
 			return auth.WithPrincipal(ctx, replicationPrincipal)

@@ -9,6 +9,7 @@ import (
 	"github.com/berthreg/berth/generation"
 	"github.com/berthreg/berth/immutable"
 	"github.com/berthreg/berth/jobs"
+	"github.com/berthreg/berth/label"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/registry"
@@ -57,6 +58,11 @@ func openPolicies(cfg Config, raw meta.Store, driver storage.Driver, watcher *ge
 	}
 	p.immutable, p.store = im, im.Store()
 	p.cleanups = append(p.cleanups, im.DeleteProject)
+	// Whoever deletes a manifest or a repository (the registry, the API,
+	// retention, garbage collection, the proxy caches' expiry) drops its
+	// label attachments in the same transaction.
+	p.store = label.Forgetting(p.store)
+	p.cleanups = append(p.cleanups, label.DeleteProject)
 	if p.pulls, err = retention.NewPullTimes(raw, retention.WithPullLogger(logger)); err != nil {
 		return p, err
 	}

@@ -1,8 +1,9 @@
 // Package harborq reads Harbor's q query parameter, the filter of its list
 // endpoints: comma-separated conditions, all of which an item must meet:
 // key=value (exact), key=~text (substring), key=[min~max] (a range,
-// either end may be empty) or key={a b c} and key=(a b c) (any of the
-// space-separated values).
+// either end may be empty), key={a b c} (any of the space-separated
+// values: a union) or key=(a b c) (all of them: an intersection, for
+// fields that hold several values, such as an artifact's labels).
 package harborq
 
 import (
@@ -31,6 +32,8 @@ const (
 	Range
 	// AnyOf: the value is one of Values.
 	AnyOf
+	// AllOf: the values include every one of Values.
+	AllOf
 )
 
 // Cond is one condition of a query.
@@ -43,7 +46,7 @@ type Cond struct {
 	Value string
 	// Min and Max are the Range's ends.
 	Min, Max string
-	// Values are the AnyOf operands.
+	// Values are the AnyOf or AllOf operands.
 	Values []string
 }
 
@@ -65,8 +68,10 @@ func (c cond) typed() Cond {
 	case len(v) >= 2 && v[0] == '[' && v[len(v)-1] == ']':
 		lo, hi, _ := strings.Cut(v[1:len(v)-1], "~")
 		return Cond{Key: c.key, Kind: Range, Min: strings.TrimSpace(lo), Max: strings.TrimSpace(hi)}
-	case len(v) >= 2 && (v[0] == '{' && v[len(v)-1] == '}' || v[0] == '(' && v[len(v)-1] == ')'):
+	case len(v) >= 2 && v[0] == '{' && v[len(v)-1] == '}':
 		return Cond{Key: c.key, Kind: AnyOf, Values: strings.Fields(v[1 : len(v)-1])}
+	case len(v) >= 2 && v[0] == '(' && v[len(v)-1] == ')':
+		return Cond{Key: c.key, Kind: AllOf, Values: strings.Fields(v[1 : len(v)-1])}
 	}
 	return Cond{Key: c.key, Kind: Exact, Value: v}
 }
@@ -106,6 +111,9 @@ func (q Query) Match(get func(key string) string) bool {
 			ok = (c.Min == "" || got >= c.Min) && (c.Max == "" || got <= c.Max)
 		case AnyOf:
 			ok = slices.Contains(c.Values, got)
+		case AllOf:
+			// One value meets all of them only if they are all it.
+			ok = !slices.ContainsFunc(c.Values, func(v string) bool { return v != got })
 		default:
 			ok = got == c.Value
 		}

@@ -28,13 +28,14 @@ func TestQuery(t *testing.T) {
 }
 
 func TestConds(t *testing.T) {
-	q, err := Parse("tags=~v1,push_time=[2024-01-01~],media_type={a b},name=x", "tags", "push_time", "media_type", "name")
+	q, err := Parse("tags=~v1,push_time=[2024-01-01~],media_type={a b},name=x,labels=(1 2)", "tags", "push_time", "media_type", "name", "labels")
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := q.Conds()
 	want := []Cond{{Key: "tags", Kind: Fuzzy, Value: "v1"}, {Key: "push_time", Kind: Range, Min: "2024-01-01"},
-		{Key: "media_type", Kind: AnyOf, Values: []string{"a", "b"}}, {Key: "name", Kind: Exact, Value: "x"}}
+		{Key: "media_type", Kind: AnyOf, Values: []string{"a", "b"}}, {Key: "name", Kind: Exact, Value: "x"},
+		{Key: "labels", Kind: AllOf, Values: []string{"1", "2"}}}
 	if len(got) != len(want) {
 		t.Fatalf("conds %+v", got)
 	}
@@ -44,7 +45,11 @@ func TestConds(t *testing.T) {
 			t.Errorf("cond %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	item := map[string]string{"media_type": "b", "push_time": "2024-05-01", "tags": "v1.2", "name": "x"}
+	item := map[string]string{"media_type": "b", "push_time": "2024-05-01", "tags": "v1.2", "name": "x", "labels": "1"}
+	if q.Match(func(k string) string { return item[k] }) {
+		t.Error("one value matches an intersection of two")
+	}
+	q, _ = Parse("tags=~v1,push_time=[2024-01-01~],media_type={a b},name=x", "tags", "push_time", "media_type", "name")
 	if !q.Match(func(k string) string { return item[k] }) {
 		t.Error("the item does not match")
 	}
