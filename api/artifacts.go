@@ -25,7 +25,7 @@ type artifactJSON struct {
 	ArtifactType      string                   `json:"artifact_type,omitempty"`
 	Size              int64                    `json:"size"`
 	PushTime          time.Time                `json:"push_time"`
-	PullTime          time.Time                `json:"pull_time"`
+	PullTime          *time.Time               `json:"pull_time,omitempty"`
 	RepositoryName    string                   `json:"repository_name"`
 	Tags              []tagJSON                `json:"tags"`
 	Annotations       map[string]string        `json:"annotations,omitempty"`
@@ -33,6 +33,7 @@ type artifactJSON struct {
 	Accessories       []accessoryJSON          `json:"accessories,omitempty"`
 	ScanOverview      map[string]scan.Overview `json:"scan_overview,omitempty"`
 	Labels            []labelJSON              `json:"labels,omitempty"`
+	ExtraAttrs        map[string]any           `json:"extra_attrs,omitempty"`
 	AdditionLinks     map[string]additionLink  `json:"addition_links,omitempty"`
 	Signed            *bool                    `json:"signed,omitempty"`
 }
@@ -102,10 +103,13 @@ func artifactKind(configType, manifestType string) string {
 func toArtifactJSON(a artifact.Artifact, w artifact.With) artifactJSON {
 	m := a.Manifest
 	out := artifactJSON{Type: artifactKind(m.Config.MediaType, m.MediaType), Digest: m.Digest.String(), MediaType: m.Config.MediaType,
-		ManifestMediaType: m.MediaType, ArtifactType: m.ArtifactType, Size: m.Size, PushTime: m.PushedAt, PullTime: a.PullTime,
+		ManifestMediaType: m.MediaType, ArtifactType: m.ArtifactType, Size: m.Size, PushTime: m.PushedAt,
 		RepositoryName: a.Repository, Tags: []tagJSON{}, Annotations: m.Annotations}
 	if out.MediaType == "" {
 		out.MediaType = m.MediaType
+	}
+	if !a.PullTime.IsZero() {
+		out.PullTime = &a.PullTime
 	}
 	if len(out.Annotations) == 0 {
 		out.Annotations = nil
@@ -123,6 +127,15 @@ func toArtifactJSON(a artifact.Artifact, w artifact.With) artifactJSON {
 	}
 	for _, x := range a.Accessories {
 		out.Accessories = append(out.Accessories, toAccessoryJSON(a.Repository, x))
+	}
+	if c := a.Config; c != nil {
+		out.ExtraAttrs = map[string]any{"architecture": c.Architecture, "os": c.OS, "author": c.Author, "config": c.Config}
+		if c.Created != nil {
+			out.ExtraAttrs["created"] = c.Created
+		}
+		if c.Variant != "" {
+			out.ExtraAttrs["variant"] = c.Variant
+		}
 	}
 	if w.Labels {
 		out.Labels = []labelJSON{}

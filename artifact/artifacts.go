@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/label"
@@ -42,6 +43,9 @@ type Artifact struct {
 	Signed bool
 	// Labels are the labels attached to it (With.Labels).
 	Labels []label.Label
+	// Config is an image's configuration (GetArtifact, with
+	// WithContent; nil for other artifacts).
+	Config *ocispec.Image
 }
 
 // With says what a listing shows beside the manifests.
@@ -384,7 +388,30 @@ func (s *Service) GetArtifact(ctx context.Context, p auth.Principal, repo, refer
 	if err := s.markImmutable(ctx, out, w); err != nil {
 		return Artifact{}, err
 	}
+	out[0].Config = s.imageConfig(ctx, out[0].Manifest)
 	return out[0], nil
+}
+
+// imageConfig reads the configuration of an image (nil for other
+// artifacts, or when it cannot be read).
+func (s *Service) imageConfig(ctx context.Context, m meta.Manifest) *ocispec.Image {
+	switch m.Config.MediaType {
+	case "application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json":
+	default:
+		return nil
+	}
+	if s.content == nil {
+		return nil
+	}
+	raw, err := s.readContent(ctx, m.Config.Digest, maxManifestRead)
+	if err != nil {
+		return nil
+	}
+	var img ocispec.Image
+	if json.Unmarshal(raw, &img) != nil {
+		return nil
+	}
+	return &img
 }
 
 // resolve reads the manifest reference names in repo.

@@ -211,7 +211,7 @@ func TestArtifactsAPI(t *testing.T) {
 	guest.want("GET", "/projects/team/repositories/app/artifacts?q=colour%3Dred", "", 400)
 	guest.want("GET", "/projects/team/repositories/app/artifacts?sort=size", "", 400)
 	out, _ = guest.want("GET", "/projects/team/repositories/app/artifacts/v1", "", 200)
-	if !strings.Contains(out, d1.String()) || !strings.Contains(out, `"build_history"`) {
+	if !strings.Contains(out, d1.String()) || !strings.Contains(out, `"build_history"`) || !strings.Contains(out, `"extra_attrs":{`) {
 		t.Errorf("v1 by tag: %s", out)
 	}
 	guest.want("GET", "/projects/team/repositories/app/artifacts/v1/additions/build_history", "", 200)
