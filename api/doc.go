@@ -29,7 +29,12 @@
 // severity, and cve_allowlist; Berth's prevent_unscanned), scans of an
 // artifact with its scan overview and vulnerability report
 // (/projects/{project}/repositories/{repository}/artifacts/{reference}) and
-// the scan-all schedule (/system/scanAll/schedule). Berth
+// the scan-all schedule (/system/scanAll/schedule). It serves the
+// registry's content through package artifact: repositories
+// (/repositories, /projects/{project}/repositories), artifacts with
+// their tags, accessories, references and additions, copies and deletes
+// (…/repositories/{repository}/artifacts), labels (/labels, and attached
+// to artifacts), /search, /statistics and /systeminfo. Berth
 // addresses projects, users and robots by name where Harbor uses numeric
 // ids. The OpenAPI document is served at Prefix+"/openapi.json"; it is kept
 // in parts, openapi/base.json and one file per feature, merged at start.
