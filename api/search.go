@@ -51,8 +51,8 @@ func (h *Handler) statistics(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	out := map[string]int64{
 		"private_project_count": int64(st.PrivateProjects), "public_project_count": int64(st.PublicProjects),
-		"total_project_count":   int64(st.PrivateProjects + st.PublicProjects),
-		"private_repo_count":    int64(st.PrivateRepositories), "public_repo_count": int64(st.PublicRepositories),
+		"total_project_count": int64(st.PrivateProjects + st.PublicProjects),
+		"private_repo_count":  int64(st.PrivateRepositories), "public_repo_count": int64(st.PublicRepositories),
 		"total_repo_count": int64(st.PrivateRepositories + st.PublicRepositories),
 	}
 	if p.Admin && h.quotas != nil {
