@@ -52,17 +52,17 @@ unit:
 # meta/postgres's event log and job queue tests run many writers, readers
 # and leasers at once: here under the race detector too.
 race:
-	scripts/minio.sh -- scripts/postgres.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/... ./scan/engine/... ./quota/... ./immutable/... ./retention/... ./trust/...
+	scripts/minio.sh -- scripts/postgres.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/... ./scan/engine/... ./quota/... ./immutable/... ./retention/... ./trust/... ./artifact/... ./label/...
 
 # The PostgreSQL metadata store on a server of its own, with the test that
 # kills the server with SIGKILL and restarts it (BERTH_TEST_POSTGRES_FAULTS:
 # in unit, other packages share the server, so it is skipped there).
 # Then the feature suites whose every store comes from teststores.Open
-# (jobs, events, webhook, gc, replication), again with PostgreSQL as that
+# (jobs, events, webhook, gc, replication, artifact), again with PostgreSQL as that
 # store (BERTH_TEST_META=postgres; unit ran them on bbolt).
 postgres:
 	scripts/postgres.sh -- env BERTH_TEST_POSTGRES_FAULTS=1 $(GO) test -count=1 ./meta/postgres/... ./internal/testpg/...
-	scripts/postgres.sh -- env BERTH_TEST_META=postgres $(GO) test -count=1 ./jobs/... ./events/... ./webhook/... ./gc/... ./replication/...
+	scripts/postgres.sh -- env BERTH_TEST_META=postgres $(GO) test -count=1 ./jobs/... ./events/... ./webhook/... ./gc/... ./replication/... ./artifact/... ./label/...
 
 # Every parser of outside input: request paths, references, ranges and
 # manifests at the HTTP edge, the metadata decoder for bytes read back from

@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta/bolt"
 )
 
@@ -25,13 +26,23 @@ type env struct {
 	admin auth.Principal
 }
 
-func newEnv(t testing.TB) env {
+// newEnv is an env on the store teststores.Open gives (bbolt, or
+// PostgreSQL under BERTH_TEST_META=postgres).
+func newEnv(t testing.TB) env { return newEnvOn(t, teststores.Open(t)) }
+
+// newBoltEnv is an env on a bbolt store.
+func newBoltEnv(t testing.TB) env {
 	t.Helper()
 	store, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), bolt.NoSync())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return newEnvOn(t, store)
+}
+
+func newEnvOn(t testing.TB, store meta.Store) env {
+	t.Helper()
 	m, err := accounts.New(context.Background(), store, accounts.WithHashCost(bcrypt.MinCost))
 	if err != nil {
 		t.Fatal(err)
