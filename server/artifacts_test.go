@@ -1,8 +1,12 @@
 package server
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -240,6 +245,26 @@ func TestArtifactsAPI(t *testing.T) {
 	}
 	guest.want("GET", "/projects/team/repositories/app/artifacts?q=labels%3Dnope", "", 400)
 
+	// A Helm chart's README, values and dependencies.
+	chart := helmChart(t, map[string]string{
+		"web/Chart.yaml":             "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 17.0.0\n  repository: oci://registry.example/charts\n",
+		"web/values.yaml":            "replicas: 2\n",
+		"web/README.md":              "# web chart\n",
+		"web/charts/redis/README.md": "# not this one\n",
+	})
+	pushImage(t, host, "team/charts/web", "0.1.0", chart, "admin", "admin-password")
+	for addition, want := range map[string]string{
+		"readme.md": "# web chart\n", "values.yaml": "replicas: 2\n",
+		"dependencies": `[{"name":"redis","version":"17.0.0","repository":"oci://registry.example/charts"}]`,
+	} {
+		if out, _ := guest.want("GET", "/projects/team/repositories/charts%252Fweb/artifacts/0.1.0/additions/"+addition, "", 200); out != want {
+			t.Errorf("the chart's %s: %q, want %q", addition, out, want)
+		}
+	}
+	guest.want("GET", "/projects/team/repositories/charts%252Fweb/artifacts/0.1.0/additions/build_history", "", 404)
+	guest.want("GET", "/projects/team/repositories/app/artifacts/v1/additions/readme.md", "", 404)
+	guest.want("GET", "/projects/team/repositories/app/artifacts/v1/additions/nonsense", "", 400)
+
 	// Tags: a guest may not add or delete; a developer adds; an existing
 	// tag is a conflict; a maintainer deletes.
 	guest.want("POST", "/projects/team/repositories/app/artifacts/v1/tags", `{"name":"stable"}`, 403)
@@ -290,10 +315,41 @@ func TestArtifactsAPI(t *testing.T) {
 	}
 	rc := apiClient{t, host, robot.Name, robot.Secret}
 	out, _ = rc.want("GET", "/repositories", "", 200)
-	if got := listed(t, out, "name"); !slices.Equal(got, []string{"pub/tool", "team/copied"}) {
+	if got := listed(t, out, "name"); !slices.Equal(got, []string{"pub/tool", "team/charts/web", "team/copied"}) {
 		t.Errorf("the robot sees %q", got)
 	}
 	rc.want("GET", "/projects/secret/repositories", "", 404)
+}
+
+// helmChart is a Helm chart stored as OCI: a config of Helm's media
+// type and one gzipped tar layer holding files.
+func helmChart(t *testing.T, files map[string]string) v1.Image {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		body := files[name]
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.Append(empty.Image, mutate.Addendum{
+		Layer: static.NewLayer(buf.Bytes(), "application/vnd.cncf.helm.chart.content.v1.tar+gzip")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img = mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), "application/vnd.cncf.helm.config.v1+json")
+	return img
 }
 
 func jsonNumber(n int) string { b, _ := json.Marshal(n); return string(b) }
