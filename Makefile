@@ -86,6 +86,7 @@ fuzz:
 	@GO=$(GO) scripts/fuzz.sh ./auth/session FuzzAccount $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./events FuzzAuditQuery $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./internal/harborq FuzzParse $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./artifact FuzzChartAddition $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicyBody $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpointBody $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./replication FuzzReplicationPolicy $(FUZZTIME_SHORT)

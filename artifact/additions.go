@@ -128,7 +128,7 @@ func chartAddition(tgz []byte, kind string, missing error) ([]byte, string, erro
 		}
 		body, err := io.ReadAll(io.LimitReader(tr, maxChartRead))
 		if err != nil {
-			return nil, "", err
+			return nil, "", fmt.Errorf("%w: the chart's %s cannot be read: %v", ErrInvalid, h.Name, err)
 		}
 		switch {
 		case kind == AdditionReadme:
