@@ -17,9 +17,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines cluster smoke image image-check bench bench-gc clean
+.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat cluster smoke image image-check bench bench-gc clean
 
-test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines cluster smoke image-check
+test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat cluster smoke image-check
 	@echo "make test: all suites passed"
 
 build:
@@ -176,6 +176,14 @@ smoke: tools
 # test makes. An engine that cannot run here is skipped with its own error.
 engines: build
 	BERTH_REGISTRY_BIN=$(BIN)/registry scripts/engines.sh
+
+# Harbor's own clients against Berth (compat/harbor, a module of its own):
+# the served OpenAPI document through kin-openapi's validator, and Harbor's
+# Go client, generated from Harbor's swagger (goharbor/go-client), listing
+# projects, repositories, artifacts and tags from a whole server, every
+# answer checked against the document.
+compat:
+	cd compat/harbor && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./... && $(GO) test -count=1 ./...
 
 # The example server's container image (scripts/image.sh): linux/amd64 and
 # linux/arm64 as an OCI layout under bin/image, one CycloneDX SBOM a

@@ -103,7 +103,7 @@ func artifactKind(configType, manifestType string) string {
 func toArtifactJSON(a artifact.Artifact, w artifact.With) artifactJSON {
 	m := a.Manifest
 	out := artifactJSON{Type: artifactKind(m.Config.MediaType, m.MediaType), Digest: m.Digest.String(), MediaType: m.Config.MediaType,
-		ManifestMediaType: m.MediaType, ArtifactType: m.ArtifactType, Size: m.Size, PushTime: m.PushedAt,
+		ManifestMediaType: m.MediaType, ArtifactType: m.ArtifactType, Size: a.Size, PushTime: m.PushedAt,
 		RepositoryName: a.Repository, Tags: []tagJSON{}, Annotations: m.Annotations}
 	if out.MediaType == "" {
 		out.MediaType = m.MediaType

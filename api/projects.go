@@ -14,9 +14,12 @@ import (
 )
 
 // projectJSON is Harbor's Project, for the fields Berth keeps. Berth
-// addresses projects by name, so there is no project_id.
+// addresses projects by name; project_id is the project's id (the
+// sequence number of its creation).
 type projectJSON struct {
+	ProjectID         uint64          `json:"project_id"`
 	Name              string          `json:"name"`
+	RepoCount         *int            `json:"repo_count,omitempty"`
 	OwnerName         string          `json:"owner_name,omitempty"`
 	CreationTime      time.Time       `json:"creation_time"`
 	UpdateTime        time.Time       `json:"update_time"`
@@ -91,7 +94,7 @@ func roleByID(id int) (rbac.Role, bool) {
 
 func toProjectJSON(proj accounts.Project, p auth.Principal) projectJSON {
 	return projectJSON{
-		Name: proj.Name, OwnerName: proj.CreatedBy, CreationTime: proj.CreatedAt, UpdateTime: proj.UpdatedAt,
+		ProjectID: proj.ID, Name: proj.Name, OwnerName: proj.CreatedBy, CreationTime: proj.CreatedAt, UpdateTime: proj.UpdatedAt,
 		Metadata:          scanMetadata(projectMetadata{Public: strconv.FormatBool(proj.Public)}, proj.Scan),
 		CVEAllowlist:      toCVEAllowlist(proj.Scan.Allowlist),
 		CurrentUserRoleID: roleIDs[accounts.RoleIn(proj, p)],
@@ -136,9 +139,16 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
+	counts, err := h.content.RepositoryCounts(r.Context(), p, found)
+	if err != nil {
+		return err
+	}
 	list := []projectJSON{}
 	for _, proj := range found {
-		list = append(list, toProjectJSON(proj, p))
+		out := toProjectJSON(proj, p)
+		n := counts[proj.Name]
+		out.RepoCount = &n
+		list = append(list, out)
 	}
 	writeCounted(w, r, pg, list, total)
 	return nil
@@ -224,6 +234,12 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if out.RegistryID, err = h.cachedRegistryID(r, proj.Name); err != nil {
 		return err
 	}
+	counts, err := h.content.RepositoryCounts(r.Context(), p, []accounts.Project{proj})
+	if err != nil {
+		return err
+	}
+	n := counts[proj.Name]
+	out.RepoCount = &n
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

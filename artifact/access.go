@@ -26,8 +26,13 @@ func (s *Service) scopeOf(ctx context.Context, p auth.Principal, name string) (s
 	if err != nil {
 		return scope{}, err
 	}
+	return scopeFor(proj, p), nil
+}
+
+// scopeFor is proj, which p sees, as p sees it.
+func scopeFor(proj accounts.Project, p auth.Principal) scope {
 	admin := p.Admin && p.Kind != auth.Anonymous
-	return scope{proj: proj, wide: admin || proj.Public || accounts.RoleIn(proj, p) != ""}, nil
+	return scope{proj: proj, wide: admin || proj.Public || accounts.RoleIn(proj, p) != ""}
 }
 
 // pullable reports whether p may pull from repo of sc.

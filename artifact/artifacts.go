@@ -27,6 +27,9 @@ type Artifact struct {
 	Repository string
 	// Manifest is its manifest record.
 	Manifest meta.Manifest
+	// Size is what it stores, as Harbor counts: an image's manifest,
+	// config and layers; an index's manifest and its children's sizes.
+	Size int64
 	// Tags are the tags naming it, in name order (With.Tags).
 	Tags []Tag
 	// PullTime is when it was last pulled, as recorded (zero: never).
@@ -333,6 +336,9 @@ func decorate(tx meta.Tx, repo string, page []meta.Manifest, w With) ([]Artifact
 	}
 	for i := range out {
 		a := &out[i]
+		if a.Size, err = sizeOf(tx, repo, a.Manifest); err != nil {
+			return nil, err
+		}
 		a.PullTime = pulls[a.Manifest.Digest]
 		a.Labels = labels[a.Manifest.Digest]
 		if w.Tags {
@@ -364,6 +370,31 @@ func decorate(tx meta.Tx, repo string, page []meta.Manifest, w With) ([]Artifact
 		}
 	}
 	return out, nil
+}
+
+// sizeOf is m's size as Harbor counts it: its bytes, its config and
+// layers, and, for an index, its children's sizes (children missing from
+// repo count their descriptors' sizes).
+func sizeOf(tx meta.Tx, repo string, m meta.Manifest) (int64, error) {
+	n := m.Size + m.Config.Size
+	for _, l := range m.Layers {
+		n += l.Size
+	}
+	for _, c := range m.Manifests {
+		child, err := tx.Manifests().Get(repo, c.Digest)
+		if errors.Is(err, meta.ErrNotFound) {
+			n += c.Size
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		n += child.Size + child.Config.Size
+		for _, l := range child.Layers {
+			n += l.Size
+		}
+	}
+	return n, nil
 }
 
 // GetArtifact returns the artifact reference names in repo (a digest or

@@ -122,10 +122,9 @@ func (s *Service) scopes(ctx context.Context, p auth.Principal, project string) 
 	if err != nil {
 		return nil, err
 	}
-	admin := p.Admin && p.Kind != auth.Anonymous
 	out := make([]scope, 0, len(projs))
 	for _, proj := range projs {
-		out = append(out, scope{proj: proj, wide: admin || proj.Public || accounts.RoleIn(proj, p) != ""})
+		out = append(out, scopeFor(proj, p))
 	}
 	return out, nil
 }

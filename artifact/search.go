@@ -79,37 +79,60 @@ func (s *Service) Statistics(ctx context.Context, p auth.Principal) (Statistics,
 	if err != nil {
 		return Statistics{}, err
 	}
-	// Where p may pull only some repositories, only those count.
-	narrow := map[string]int{}
+	counts, err := s.countRepositories(ctx, p, scopes)
+	if err != nil {
+		return Statistics{}, err
+	}
+	var st Statistics
+	for _, sc := range scopes {
+		if sc.proj.Public {
+			st.PublicProjects++
+			st.PublicRepositories += counts[sc.proj.Name]
+		} else {
+			st.PrivateProjects++
+			st.PrivateRepositories += counts[sc.proj.Name]
+		}
+	}
+	return st, nil
+}
+
+// RepositoryCounts counts, by project name, the repositories p may pull
+// from in each of projs (projects p sees, as accounts listed them for
+// p).
+func (s *Service) RepositoryCounts(ctx context.Context, p auth.Principal, projs []accounts.Project) (map[string]int, error) {
+	scopes := make([]scope, 0, len(projs))
+	for _, proj := range projs {
+		scopes = append(scopes, scopeFor(proj, p))
+	}
+	return s.countRepositories(ctx, p, scopes)
+}
+
+// countRepositories counts the repositories p may pull from in each
+// scope: the store's counter where p may pull them all, else the names
+// p's rights match.
+func (s *Service) countRepositories(ctx context.Context, p auth.Principal, scopes []scope) (map[string]int, error) {
+	out := map[string]int{}
 	for _, sc := range scopes {
 		if !sc.wide {
 			_, n, err := s.selectedNames(ctx, p, []scope{sc}, RepositoryQuery{})
 			if err != nil {
-				return Statistics{}, err
+				return nil, err
 			}
-			narrow[sc.proj.Name] = n
+			out[sc.proj.Name] = n
 		}
 	}
-	var st Statistics
-	err = s.store.View(ctx, func(tx meta.Tx) error {
-		st = Statistics{}
+	err := s.store.View(ctx, func(tx meta.Tx) error {
 		for _, sc := range scopes {
-			n, ok := narrow[sc.proj.Name]
-			if !ok {
-				var err error
-				if n, err = tx.Repositories().Count(sc.proj.Name); err != nil {
-					return err
-				}
+			if !sc.wide {
+				continue
 			}
-			if sc.proj.Public {
-				st.PublicProjects++
-				st.PublicRepositories += n
-			} else {
-				st.PrivateProjects++
-				st.PrivateRepositories += n
+			n, err := tx.Repositories().Count(sc.proj.Name)
+			if err != nil {
+				return err
 			}
+			out[sc.proj.Name] = n
 		}
 		return nil
 	})
-	return st, err
+	return out, err
 }

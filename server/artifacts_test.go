@@ -151,7 +151,7 @@ func TestArtifactsAPI(t *testing.T) {
 	}
 	// Search never names a repository to someone who may not pull it.
 	out, _ = dev.want("GET", "/search?q=e", "", 200)
-	if strings.Contains(out, "secret") || !strings.Contains(out, `"repository_name":"team/app"`) || !strings.Contains(out, `"project":[{"name":"team"`) {
+	if strings.Contains(out, "secret") || !strings.Contains(out, `"repository_name":"team/app"`) || !strings.Contains(out, `"name":"team"`) {
 		t.Errorf("dev's search for e: %s", out)
 	}
 	out, _ = anon.want("GET", "/search?q=app", "", 200)
