@@ -16,6 +16,9 @@ var (
 	bucketRepos   = []byte("repos")
 	bucketBlobs   = []byte("blobs")
 	bucketUploads = []byte("uploads")
+	// bucketRepoCounts holds the number of repositories per project; its
+	// sequence is the number of all repositories.
+	bucketRepoCounts = []byte("repoCounts")
 
 	keyVersion = []byte("version")
 
@@ -26,8 +29,11 @@ var (
 	bucketManifests    = []byte("manifests")
 	bucketReferrers    = []byte("referrers")
 	bucketLinks        = []byte("blobs")
+	bucketByPush       = []byte("byPush")
+	bucketParents      = []byte("parents")
+	keyStats           = []byte("stats")
 
-	repoSubBuckets = [][]byte{bucketTags, bucketTagsByDigest, bucketManifests, bucketReferrers, bucketLinks}
+	repoSubBuckets = [][]byte{bucketTags, bucketTagsByDigest, bucketManifests, bucketReferrers, bucketLinks, bucketByPush, bucketParents}
 )
 
 // indexKey returns a composite index key: the prefix-free compact form of

@@ -53,7 +53,7 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 }
 
 // createRepo creates the bucket of repository repo, which must not exist,
-// with its sub-buckets and record.
+// with its sub-buckets, record and zero counters, and counts it.
 func (t *tx) createRepo(repo meta.Repository) error {
 	raw, err := encodeRepository(repo)
 	if err != nil {
@@ -71,17 +71,27 @@ func (t *tx) createRepo(repo meta.Repository) error {
 	if err := rb.Put(keyRepo, raw); err != nil {
 		return fmt.Errorf("meta/bolt: create repository %q: %w", repo.Name, err)
 	}
+	if err := writeStats(rb, repoStats{}); err != nil {
+		return fmt.Errorf("meta/bolt: create repository %q: %w", repo.Name, err)
+	}
+	if err := t.countRepository(repo.Name, 1); err != nil {
+		return fmt.Errorf("meta/bolt: create repository %q: %w", repo.Name, err)
+	}
 	return nil
 }
 
 // Delete removes the repository's bucket and with it every tag, manifest,
-// referrers-index entry and blob link recorded in it.
+// referrers-index and artifact-index entry, parent link, blob link and
+// counter recorded in it, and uncounts it.
 func (r repositories) Delete(name string) error {
 	if err := r.t.writable("delete repository"); err != nil {
 		return err
 	}
 	if _, err := r.t.repo(name); err != nil {
 		return err
+	}
+	if err := r.t.countRepository(name, -1); err != nil {
+		return fmt.Errorf("meta/bolt: delete repository %q: %w", name, err)
 	}
 	if err := r.t.top(bucketRepos).DeleteBucket([]byte(name)); err != nil {
 		return fmt.Errorf("meta/bolt: delete repository %q: %w", name, err)

@@ -29,11 +29,16 @@ var (
 	ErrUnsupportedLayout = errors.New("meta/bolt: unsupported layout version")
 )
 
-// schemaVersion is the layout version written into new files; Open refuses
-// files with any other version. Version 1 stored JSON records and string
-// digests; version 2 stores the binary records of codec.go and the compact
-// digests of digests.go.
-const schemaVersion = "2"
+// schemaVersion is the layout version written into new files; Open
+// upgrades files of version 2 in place (upgradeV2) and refuses any other
+// version. Version 1 stored JSON records and string digests; version 2
+// stores the binary records of codec.go and the compact digests of
+// digests.go; version 3 adds the artifact index, the parent links and
+// the counters (artifacts.go).
+const schemaVersion = "3"
+
+// upgradableVersion is the layout version Open upgrades to schemaVersion.
+const upgradableVersion = "2"
 
 // layoutHints explains, in Open's error, where a file of an older layout
 // version comes from.
@@ -89,18 +94,28 @@ func initSchema(btx *bbolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	switch v := sb.Get(keyVersion); {
-	case v == nil:
-		if err := sb.Put(keyVersion, []byte(schemaVersion)); err != nil {
-			return err
-		}
-	case string(v) != schemaVersion:
-		return fmt.Errorf("%w %q: this build reads only version %q%s", ErrUnsupportedLayout, v, schemaVersion, layoutHints[string(v)])
+	v := sb.Get(keyVersion)
+	switch {
+	case v == nil, string(v) == schemaVersion, string(v) == upgradableVersion:
+	default:
+		return fmt.Errorf("%w %q: this build reads only version %q (and upgrades version %q in place)%s",
+			ErrUnsupportedLayout, v, schemaVersion, upgradableVersion, layoutHints[string(v)])
 	}
-	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads,
+	upgrade := string(v) == upgradableVersion
+	for _, name := range [][]byte{bucketRepos, bucketBlobs, bucketUploads, bucketRepoCounts,
 		bucketEvents, bucketCursors, bucketJobs, bucketJobsActive, bucketJobKeys,
 		bucketGC, bucketTouched, bucketClaims, bucketTombstones, bucketRecords} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	if upgrade {
+		if err := upgradeV2(btx); err != nil {
+			return err
+		}
+	}
+	if v == nil || upgrade {
+		if err := sb.Put(keyVersion, []byte(schemaVersion)); err != nil {
 			return err
 		}
 	}

@@ -77,6 +77,8 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 		if err := del(xb, tagIndexKey(old, tag)); err != nil {
 			return err
 		}
+	} else if err := addStats(rb, repoStats{tags: 1}); err != nil {
+		return fmt.Errorf("meta/bolt: put tag %q in %q: %w", tag, repo, err)
 	}
 	if err := tb.Put([]byte(tag), value); err != nil {
 		return fmt.Errorf("meta/bolt: put tag %q: %w", tag, err)
@@ -100,6 +102,9 @@ func (g tags) Delete(repo, tag string) error {
 	old := tb.Get([]byte(tag))
 	if old == nil {
 		return fmt.Errorf("meta/bolt: tag %q in %q: %w", tag, repo, meta.ErrNotFound)
+	}
+	if err := addStats(rb, repoStats{tags: -1}); err != nil {
+		return fmt.Errorf("meta/bolt: delete tag %q in %q: %w", tag, repo, err)
 	}
 	if err := del(rb.Bucket(bucketTagsByDigest), tagIndexKey(old, tag)); err != nil {
 		return err
@@ -147,19 +152,21 @@ func tagsOf(xb *bbolt.Bucket, d digest.Digest) []string {
 	return out
 }
 
-// untagAll deletes every tag of the repository bucket rb that points at d.
-// Keys are collected before deleting because deleting under a bbolt cursor
-// can skip entries.
-func untagAll(rb *bbolt.Bucket, d digest.Digest) error {
+// untagAll deletes every tag of the repository bucket rb that points at d
+// and returns how many it deleted (the caller counts them). Keys are
+// collected before deleting because deleting under a bbolt cursor can
+// skip entries.
+func untagAll(rb *bbolt.Bucket, d digest.Digest) (int, error) {
 	tb, xb := rb.Bucket(bucketTags), rb.Bucket(bucketTagsByDigest)
 	prefix := digestPrefix(d)
-	for _, tag := range tagsOf(xb, d) {
+	all := tagsOf(xb, d)
+	for _, tag := range all {
 		if err := del(tb, []byte(tag)); err != nil {
-			return err
+			return 0, err
 		}
 		if err := del(xb, tagIndexKey(prefix, tag)); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(all), nil
 }

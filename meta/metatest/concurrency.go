@@ -181,7 +181,8 @@ func testConcurrency(t *testing.T, s meta.Store) {
 // checkConcSnapshot checks that a snapshot shows each writer's Updates
 // whole: if its latest tag points at round k, exactly rounds
 // max(0, k-concKeep+1)..k are present as manifests and tags; if it has no
-// latest tag, nothing of it is present.
+// latest tag, nothing of it is present. The repository counts and
+// counters must agree with what the snapshot lists.
 func checkConcSnapshot(tx meta.Tx) error {
 	type gk struct{ g, k int }
 	owner := map[digest.Digest]gk{}
@@ -194,6 +195,11 @@ func checkConcSnapshot(tx meta.Tx) error {
 	if err != nil {
 		return err
 	}
+	for _, project := range []string{"", "conc"} {
+		if n, err := tx.Repositories().Count(project); err != nil || n != len(repos) {
+			return fmt.Errorf("Count(%q) = %d, %v; the snapshot lists %d repositories", project, n, err, len(repos))
+		}
+	}
 	for _, repo := range repos {
 		tags, err := tx.Tags().List(repo, "", 0)
 		if err != nil {
@@ -202,6 +208,14 @@ func checkConcSnapshot(tx meta.Tx) error {
 		ms, err := tx.Manifests().List(repo, "", 0)
 		if err != nil {
 			return err
+		}
+		// Every manifest is an image: each is an artifact.
+		st, err := tx.Repositories().Stats(repo)
+		if err != nil {
+			return err
+		}
+		if want := (meta.RepositoryStats{Manifests: len(ms), Artifacts: len(ms), Tags: len(tags)}); st != want {
+			return fmt.Errorf("%s: counters %+v disagree with the snapshot's records %+v", repo, st, want)
 		}
 		for g := range concWriters {
 			var wantTags []string

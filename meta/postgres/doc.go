@@ -33,7 +33,10 @@
 // field, with partial indexes of the active jobs in due order and of the
 // running ones by kind; records the record space by (kind, key). gc_state
 // says whether a collection is active, and gc_touched, gc_claims and
-// gc_tombstones are its three protocols' digests.
+// gc_tombstones are its three protocols' digests. manifests also keeps
+// each manifest's push time and whether it is an accessory and an
+// artifact, manifest_children the children each index lists, and
+// repo_stats and repo_counts the counters (see Artifacts and counters).
 //
 // Every text column that is compared or ordered (names, tags, digests,
 // ids, kinds, keys) is COLLATE "C", so listings are in byte order, as Go
@@ -108,6 +111,55 @@
 // inserts' results; saving an upload session is a HOT update
 // (fillfactor 50) that adds no index entry. Concurrent creations of
 // repositories still meet on the catalog's pages, and may be retried.
+//
+// # Artifacts and counters
+//
+// Manifests.Artifacts is one range of the partial index manifests
+// (repo_id, pushed_at, digest) WHERE artifact, walked in either
+// direction with OFFSET and LIMIT, so a page costs its offset and limit
+// in index entries; push times are kept in microseconds (cut, as Go's
+// and bbolt's are, not rounded). Its total is the counter, or with a
+// time bound count(*) over the same range. manifest_children holds a
+// row (repository, child, parent) for each child an index lists,
+// whether or not the child has been pushed; a manifest is an artifact
+// when it is not an accessory and has no such row as child, which
+// Manifests.Put finds with one primary-key lookup (the by-parent index
+// leads with the parent, so that a child lookup can use nothing else:
+// a range of it would lock the repository's every link). Put's
+// statement adds the links of the children its record lists (hiding
+// those that were artifacts) and, when it replaced a record, drops the
+// links of the children no longer listed (showing those that exist,
+// are no accessories and have no other parent); Manifests.Delete drops
+// its children's links likewise. The upsert learns what it replaced
+// from the row's replaced column, set by ON CONFLICT DO UPDATE, rather
+// than by reading the row first; each statement about children is gated
+// by a condition PostgreSQL evaluates before it scans (the record lists
+// children, links were dropped), so a push of an image reads nothing of
+// the manifests table and only its own digest's entry of
+// manifest_children. A push of an index reads its children's rows: it
+// may conflict with concurrent pushes into the same repository (and be
+// retried), as an index push writes what their lookups read.
+//
+// The counters (manifests, artifacts and tags per repository; the
+// repositories of each project and of all) are rows in shards, 16 per
+// repository and per scope, summed on read (16 rows, an index range).
+// Every statement that changes a count adds its change to a row of its
+// transaction's shard, in the statement itself (INSERT … ON CONFLICT DO
+// UPDATE, which reads no index; a HOT update, fillfactor 50). The shard
+// is not a hash of the digest or tag: two concurrent pushes would then
+// meet on one row once in 16 pushes (and the eight clients of
+// registry's TestIndependentPushesDoNotConflict almost always), and
+// fail to serialize. Each Store hands its Updates the shard least in use
+// by its other transactions, taken before the transaction's first
+// statement and given back after it ends, so that the transactions of
+// one Store write different rows as long as no more than 16 run at once
+// (TestCountersDoNotConflict), and no transaction updates a row that
+// another committed after its snapshot. Each Store prefers the shards
+// in a random order of its own, so that the Updates of several
+// instances meet on a row seldom; when they do, one is retried. Rows of
+// deltas inserted by every write (summed and compacted later) would not
+// conflict at all, but would make every read's cost grow until a
+// compaction, which itself would conflict with the writers.
 //
 // # Round trips
 //

@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	"github.com/jackc/pgx/v5"
 )
 
 // WithBeforePoolAcquire makes the store call f just before each wait on
@@ -25,3 +28,14 @@ func WithManualDropPolls() Option {
 
 // PollDrops reads the drop log once, as the store does once an interval.
 func PollDrops(s *Store) error { return s.pollDrops(context.Background()) }
+
+// MigrateTo brings the schema of the database dsn names to version v
+// (and no further), as a build of that version would have left it: for
+// tests of a later migration's backfill.
+func MigrateTo(ctx context.Context, dsn string, v uint) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return err
+	}
+	return withMigrate(ctx, cfg, func(m *migrate.Migrate) error { return m.Migrate(v) })
+}

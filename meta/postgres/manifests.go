@@ -80,7 +80,8 @@ func (m manifests) Get(repo string, d digest.Digest) (meta.Manifest, error) {
 
 // Put records rec in repo, replacing a record with the same digest; the
 // referrers index (an index on the subject column) follows by itself.
-// One statement: the upsert and the touches, deferred to the
+// One statement (putManifestSQL): the upsert, the children's links and
+// artifact flags, the counters and the touches, deferred to the
 // transaction's next round trip when it has seen the repository.
 func (m manifests) Put(repo string, rec meta.Manifest) error {
 	if err := m.t.writable("put manifest"); err != nil {
@@ -114,13 +115,8 @@ func (m manifests) Put(repo string, rec meta.Manifest) error {
 	for _, c := range rec.Manifests {
 		refs = append(refs, c.Digest)
 	}
-	found, err := m.t.upsert("put manifest", repo, `
-		WITH r AS (SELECT id FROM repositories WHERE name = $1),
-		put AS (
-			INSERT INTO manifests (repo_id, digest, subject, body) SELECT id, $2, $3, $4 FROM r
-			ON CONFLICT (repo_id, digest) DO UPDATE SET subject = EXCLUDED.subject, body = EXCLUDED.body),
-		`+touchCTE(5)+`
-		SELECT count(*) FROM r`, repo, string(rec.Digest), subject, body, touchArgs(refs...))
+	found, err := m.t.upsert("put manifest", repo, putManifestSQL, repo, string(rec.Digest), subject, body,
+		touchArgs(refs...), ts(rec.PushedAt), rec.IsAccessory(), children(rec), m.t.counterShard())
 	if err != nil {
 		return err
 	}
@@ -134,8 +130,10 @@ func (m manifests) Put(repo string, rec meta.Manifest) error {
 	return nil
 }
 
-// Delete removes the manifest and its tags, in one statement; its
-// referrers-index entry goes with its row.
+// Delete removes the manifest and its tags, its children's links
+// (showing the children no other index lists) and counts it all, in one
+// statement (deleteManifestSQL); its referrers-index and artifact-index
+// entries go with its row.
 func (m manifests) Delete(repo string, d digest.Digest) error {
 	if err := m.t.writable("delete manifest"); err != nil {
 		return err
@@ -145,13 +143,7 @@ func (m manifests) Delete(repo string, d digest.Digest) error {
 		return manifestNotFound(repo, d)
 	}
 	var n, dropped int
-	_, err := m.t.one("delete manifest", `
-		WITH gone AS (
-			DELETE FROM manifests m USING repositories r
-			WHERE r.id = m.repo_id AND r.name = $1 AND m.digest = $2 RETURNING m.repo_id),
-		untag AS (DELETE FROM tags t USING gone WHERE t.repo_id = gone.repo_id AND t.digest = $2 RETURNING 1),
-		dropped AS (SELECT berth_cache_drop($1) WHERE EXISTS (SELECT 1 FROM untag))
-		SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM dropped)`, []any{repo, string(d)}, &n, &dropped)
+	_, err := m.t.one("delete manifest", deleteManifestSQL, []any{repo, string(d), m.t.counterShard()}, &n, &dropped)
 	if err != nil {
 		return err
 	}

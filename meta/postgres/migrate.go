@@ -27,7 +27,7 @@ var migrations embed.FS
 const MigrationsTable = "berth_schema_migrations"
 
 // SchemaVersion is the schema version this build migrates to.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrateLockTimeout is how long Open waits for another process's
 // migration.
@@ -37,10 +37,30 @@ const migrateLockTimeout = 10 * time.Minute
 // holds a session advisory lock (pg_advisory_lock, keyed by database,
 // schema and table) from creating its table to the last migration, so
 // concurrent Opens wait for the first and then find nothing to do.
-func migrateUp(ctx context.Context, cfg *pgx.ConnConfig, logger *slog.Logger) (err error) {
+func migrateUp(ctx context.Context, cfg *pgx.ConnConfig, logger *slog.Logger) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Up reads the version under the lock: read before, it could show
+	// another process's migration half-way (golang-migrate marks the
+	// version dirty while it runs one).
+	switch err := withMigrate(ctx, cfg, (*migrate.Migrate).Up); {
+	case errors.Is(err, migrate.ErrNoChange):
+		return nil
+	case err != nil:
+		var de migrate.ErrDirty
+		if errors.As(err, &de) {
+			return dirtyError(uint(de.Version))
+		}
+		return err
+	}
+	logger.Info("meta/postgres: schema migrated", "version", SchemaVersion)
+	return nil
+}
+
+// withMigrate runs do with a golang-migrate instance on the database
+// cfg names and the embedded migrations.
+func withMigrate(ctx context.Context, cfg *pgx.ConnConfig, do func(*migrate.Migrate) error) (err error) {
 	src, err := iofs.New(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
@@ -66,21 +86,7 @@ func migrateUp(ctx context.Context, cfg *pgx.ConnConfig, logger *slog.Logger) (e
 	// Another process may be migrating: wait for it as long as a
 	// migration may take, not golang-migrate's default 15 s.
 	m.LockTimeout = migrateLockTimeout
-	// Up reads the version under the lock: read before, it could show
-	// another process's migration half-way (golang-migrate marks the
-	// version dirty while it runs one).
-	switch err := m.Up(); {
-	case errors.Is(err, migrate.ErrNoChange):
-		return nil
-	case err != nil:
-		var de migrate.ErrDirty
-		if errors.As(err, &de) {
-			return dirtyError(uint(de.Version))
-		}
-		return err
-	}
-	logger.Info("meta/postgres: schema migrated", "version", SchemaVersion)
-	return nil
+	return do(m)
 }
 
 // dirtyError explains a schema that a migration left half-way. Berth's

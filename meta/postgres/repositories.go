@@ -41,9 +41,9 @@ func (r repositories) Get(name string) (meta.Repository, error) {
 }
 
 // Ensure returns the repository, creating it (with CreatedAt now) first if
-// it does not exist: one statement either way, which reads the catalog
-// only when the repository exists (a creation takes no serializable read
-// lock for concurrent creations to conflict with).
+// it does not exist, and counting it: one statement either way, which
+// reads the catalog only when the repository exists (a creation takes no
+// serializable read lock for concurrent creations to conflict with).
 func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 	if err := r.t.writable("ensure repository"); err != nil {
 		return meta.Repository{}, false, err
@@ -64,10 +64,11 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 		WITH ins AS (
 			INSERT INTO repositories (name, created_at) VALUES ($1, $2)
 			ON CONFLICT (name) DO NOTHING RETURNING created_at
-		)
+		),
+		`+countRepoCTE("ins", 1, 3, 4)+`
 		SELECT created_at, true FROM ins
 		UNION ALL SELECT created_at, false FROM repositories WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)`,
-		[]any{name, ts(time.Now())}, &at, &created)
+		[]any{name, ts(time.Now()), scopes(name), r.t.counterShard()}, &at, &created)
 	switch {
 	case err != nil:
 		return meta.Repository{}, false, err
@@ -78,8 +79,9 @@ func (r repositories) Ensure(name string) (meta.Repository, bool, error) {
 	return meta.Repository{Name: name, CreatedAt: at.UTC()}, created, nil
 }
 
-// Delete removes the repository; its manifests, tags and blob links go
-// with it (the foreign keys cascade).
+// Delete removes the repository and uncounts it; its manifests, tags,
+// children's links, counters and blob links go with it (the foreign keys
+// cascade).
 func (r repositories) Delete(name string) error {
 	if err := r.t.writable("delete repository"); err != nil {
 		return err
@@ -89,8 +91,9 @@ func (r repositories) Delete(name string) error {
 		return repoNotFound(name)
 	}
 	tag, err := r.t.run("delete repository", `
-		WITH gone AS (DELETE FROM repositories WHERE name = $1 RETURNING 1)
-		SELECT berth_cache_drop($1) FROM gone`, []any{name}, nil)
+		WITH gone AS (DELETE FROM repositories WHERE name = $1 RETURNING 1),
+		`+countRepoCTE("gone", -1, 2, 3)+`
+		SELECT berth_cache_drop($1) FROM gone`, []any{name, scopes(name), r.t.counterShard()}, nil)
 	if err != nil {
 		return err
 	}

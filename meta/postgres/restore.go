@@ -39,7 +39,8 @@ func (r restorer) insert(what, sql string, args []any, more ...any) error {
 	return nil
 }
 
-// Repository creates the repository with its recorded creation time.
+// Repository creates the repository with its recorded creation time,
+// and counts it.
 func (r restorer) Repository(repo meta.Repository) error {
 	if err := r.t.writable("restore repository"); err != nil {
 		return err
@@ -51,8 +52,9 @@ func (r restorer) Repository(repo meta.Repository) error {
 		return err
 	}
 	return r.insert(fmt.Sprintf("repository %q", repo.Name), `
-		WITH ins AS (INSERT INTO repositories (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING 1)
-		SELECT count(*) FROM ins`, []any{repo.Name, ts(repo.CreatedAt)})
+		WITH ins AS (INSERT INTO repositories (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING 1),
+		`+countRepoCTE("ins", 1, 3, 4)+`
+		SELECT count(*) FROM ins`, []any{repo.Name, ts(repo.CreatedAt), scopes(repo.Name), r.t.counterShard()})
 }
 
 // Blob creates a registry-wide blob record.

@@ -24,6 +24,7 @@ type Store struct {
 	stats   counters
 	parking *parking
 	cache   *readCache // nil without WithReadCache
+	shards  *shardPool
 	// The read cache's polls of the drop log (see droplog.go).
 	pollMu   sync.Mutex
 	drops    dropLog
@@ -78,7 +79,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, wrap(ctx, "open", err)
 	}
-	s := &Store{pool: pool, opts: o, parking: newParking(o.parkLinger), cache: newReadCache(o.readCacheInterval, o.now)}
+	s := &Store{pool: pool, opts: o, parking: newParking(o.parkLinger), cache: newReadCache(o.readCacheInterval, o.now), shards: newShardPool()}
 	if s.cache != nil && !o.manualDropPolls {
 		s.startDropPolls()
 	}
@@ -196,7 +197,11 @@ func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(meta.Tx) err
 			return err, false
 		}
 		t.conn, t.prev = c.conn, c
+		t.takeShard()
 	}
+	// The shard goes back once the transaction has ended (committed or
+	// rolled back): the deferred calls run last first.
+	defer t.releaseShard()
 	defer t.end()
 	// Once the transaction has ended (the deferred calls run after
 	// commit, last first): its writes are what a View may read now.

@@ -77,7 +77,7 @@ func (t *tx) fetch(repo string, d digest.Digest, record []byte) {
 }
 
 // Put points tag at d, which must be a manifest of repo: one statement
-// that checks, upserts and touches. When this transaction put the
+// that checks, upserts, counts a new tag (not a moved one) and touches. When this transaction put the
 // manifest, it is not looked up: that read would take a serializable
 // read lock on the index page that concurrent pushes into the repository
 // insert their manifests into, and make them conflict; and the write,
@@ -110,11 +110,15 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 		m AS (` + check + `),
 		put AS (
 			INSERT INTO tags (repo_id, tag, digest) SELECT id, $2, $3 FROM r WHERE EXISTS (SELECT 1 FROM m)
-			ON CONFLICT (repo_id, tag) DO UPDATE SET digest = berth_tag_moved($1, EXCLUDED.digest)
-			WHERE tags.digest <> EXCLUDED.digest),
+			ON CONFLICT (repo_id, tag) DO UPDATE SET digest = berth_tag_moved($1, EXCLUDED.digest), moved = true
+			WHERE tags.digest <> EXCLUDED.digest
+			RETURNING repo_id, moved),
+		counted AS (
+			INSERT INTO repo_stats AS s (repo_id, shard, tags) SELECT repo_id, $5, 1 FROM put WHERE NOT moved
+			ON CONFLICT (repo_id, shard) DO UPDATE SET tags = s.tags + 1),
 		` + touchCTE(4) + `
 		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM m)`
-	args := []any{repo, tag, string(d), touchArgs(d)}
+	args := []any{repo, tag, string(d), touchArgs(d), g.t.counterShard()}
 	if putHere {
 		return g.t.postpone("put tag", sql, args...)
 	}
@@ -132,7 +136,7 @@ func (g tags) Put(repo, tag string, d digest.Digest) error {
 	return nil
 }
 
-// Delete removes the tag.
+// Delete removes the tag and counts it.
 func (g tags) Delete(repo, tag string) error {
 	if err := g.t.writable("delete tag"); err != nil {
 		return err
@@ -144,9 +148,12 @@ func (g tags) Delete(repo, tag string) error {
 	ct, err := g.t.run("delete tag", `
 		WITH gone AS (
 			DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.tag = $2
-			RETURNING 1)
+			RETURNING t.repo_id),
+		counted AS (
+			INSERT INTO repo_stats AS s (repo_id, shard, tags) SELECT repo_id, $3, -1 FROM gone
+			ON CONFLICT (repo_id, shard) DO UPDATE SET tags = s.tags - 1)
 		SELECT berth_cache_drop($1) FROM gone`,
-		[]any{repo, tag}, nil)
+		[]any{repo, tag, g.t.counterShard()}, nil)
 	if err != nil {
 		return err
 	}

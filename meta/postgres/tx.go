@@ -57,6 +57,10 @@ type tx struct {
 	// transaction wrote (or that it deleted): the read cache drops them
 	// when it ends.
 	wrote map[string]bool
+	// shard is the counter shard the transaction writes, when hasShard
+	// (see counterShard).
+	shard    int16
+	hasShard bool
 }
 
 // wroteTo records that the transaction wrote repo's tags or manifests.
