@@ -39,8 +39,10 @@
 //   - scan: the Scanner interface with the Pluggable Scanner API types;
 //     scan/pluggable (Harbor scanner adapters, both sides), scan/builtin
 //     (the offline scanner), scan/osv (the OSV database), scan/engine
-//     (scans as jobs, reports as referrers, the pull gate) and
-//     scan/scantest, the suite a scanner must pass.
+//     (scans as jobs, reports as referrers, the pull gate),
+//     scan/securityhub (the registry-wide summary and search of findings,
+//     kept at scan time), scan/cveexport (CSV exports of them, as jobs)
+//     and scan/scantest, the suite a scanner must pass.
 //   - settings: named run-time settings (schedules, the default scanner)
 //     kept in the metadata store; generation: change counters in the
 //     metadata store that keep what several instances hold in memory

@@ -10,7 +10,8 @@
 // 1.1 referrers of the artifact (ArtifactTypeVulnReport and Harbor's
 // ArtifactTypeSBOM), so they travel with it and show in the referrers API
 // (oras discover), keeps a summary per artifact (ScanReport: status,
-// severity, counts, findings) and appends a SCANNING_COMPLETED or
+// severity, counts, findings), keeps the findings in the security hub
+// (package scan/securityhub) and appends a SCANNING_COMPLETED or
 // SCANNING_FAILED event in the same transaction.
 //
 // The rules of what callers change — scanner registrations and the

@@ -113,8 +113,9 @@ type rig struct {
 }
 
 // newRig starts a registry (registrytest's, or one over driver when it is
-// not nil) with the engine's consumer and a job runner.
-func newRig(t *testing.T, driver storage.Driver) *rig {
+// not nil) with the engine's consumer and a job runner; opts configure
+// the engine further.
+func newRig(t *testing.T, driver storage.Driver, opts ...Option) *rig {
 	store := testbolt.Open(t)
 	rec, err := events.NewRecorder(store)
 	if err != nil {
@@ -135,12 +136,12 @@ func newRig(t *testing.T, driver storage.Driver) *rig {
 	}
 	runner := testjobs.Runner(t, reg.Metadata, jobs.WithName("test"), jobs.WithWorkers(2), jobs.WithPoll(20*time.Millisecond), jobs.WithLease(3*time.Second))
 	sc := &testScanner{vulns: map[string][]scan.Vulnerability{}}
-	eng, err := New(reg.Metadata, WithQueue(testjobs.Queue(t, reg.Metadata, jobs.WithNotify(runner.Wake))),
+	eng, err := New(reg.Metadata, append([]Option{WithQueue(testjobs.Queue(t, reg.Metadata, jobs.WithNotify(runner.Wake))),
 		WithLocal(inproc.New(reg.Handler)), WithBuiltin("test", sc),
 		WithRegistryURL("http://"+reg.Host, "", ""),
 		WithCredentials(func(_ context.Context, scanner, repo string) (string, error) {
 			return "Bearer for-" + scanner + "-" + repo, nil
-		}))
+		})}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
+	"github.com/berthreg/berth/scan/securityhub"
 )
 
 // Triggers of a scan, as its job and events name them.
@@ -192,7 +193,7 @@ func (e *Engine) forget(ctx context.Context, p payload) {
 		if err := Reports.In(tx).Delete(ScanReportKey(p.Repository, p.Digest)); err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return err
 		}
-		return nil
+		return securityhub.Forget(tx, p.Repository, p.Digest)
 	})
 }
 

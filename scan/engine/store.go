@@ -17,6 +17,7 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
+	"github.com/berthreg/berth/scan/securityhub"
 )
 
 // result is what a scan brought back.
@@ -48,6 +49,9 @@ func (e *Engine) record(ctx context.Context, p payload, m meta.Manifest, out res
 		if err := Reports.In(tx).Put(rec); err != nil {
 			return err
 		}
+		if err := keepInHub(tx, p, out, now); err != nil {
+			return err
+		}
 		return appendEvent(tx, events.ScanningCompleted, rec, p.Trigger)
 	})
 	if err != nil {
@@ -59,6 +63,16 @@ func (e *Engine) record(ctx context.Context, p payload, m meta.Manifest, out res
 		}
 	}
 	return nil
+}
+
+// keepInHub makes the scan the artifact's contribution to the security
+// hub (none without a vulnerability report).
+func keepInHub(tx meta.Tx, p payload, out result, now time.Time) error {
+	if !out.hasReport {
+		return securityhub.Forget(tx, p.Repository, p.Digest)
+	}
+	return securityhub.Record(tx, securityhub.Scan{Repository: p.Repository, Digest: p.Digest, Scanner: out.info.Name,
+		ScannedAt: now, Vulnerabilities: out.report.Vulnerabilities})
 }
 
 // referrers are the digests of the referrers a scan stored ("" for a

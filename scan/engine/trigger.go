@@ -12,17 +12,25 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/registry/naming"
 	"github.com/berthreg/berth/scan"
+	"github.com/berthreg/berth/scan/securityhub"
 )
 
 // Consume is scan-on-push: an events.Consumer's Tx function that, in the
 // transaction advancing the cursor, enqueues a scan of every image pushed
 // to a project with auto-scan (every project with Engine.autoScan), and
-// forgets the scans of deleted artifacts. A crash between the push and
-// the scan loses nothing: the event is read again.
+// forgets the scans of deleted artifacts (with what the security hub
+// keeps of them, and of the artifacts of deleted repositories). A crash
+// between the push and the scan loses nothing: the event is read again.
 func (e *Engine) Consume(_ context.Context, tx meta.Tx, batch []meta.Event) error {
 	auto := map[string]bool{}
 	now := time.Now().UTC()
 	for _, ev := range batch {
+		if ev.Type == events.DeleteRepository && ev.Repository != "" {
+			if err := securityhub.ForgetRepository(tx, ev.Repository); err != nil {
+				return err
+			}
+			continue
+		}
 		if ev.Repository == "" || ev.Digest == "" {
 			continue
 		}
@@ -132,9 +140,9 @@ func (e *Engine) all(ctx context.Context, _ meta.Job) error {
 	return nil
 }
 
-// forgetTx removes the scan record of an artifact that is gone (its
-// report referrers go with it, by garbage collection). An artifact pushed
-// again since keeps its record.
+// forgetTx removes the scan record of an artifact that is gone, and its
+// security hub records (its report referrers go with it, by garbage
+// collection). An artifact pushed again since keeps its record.
 func (e *Engine) forgetTx(tx meta.Tx, repo string, d digest.Digest) error {
 	_, err := tx.Manifests().Get(repo, d)
 	switch {
@@ -144,8 +152,8 @@ func (e *Engine) forgetTx(tx meta.Tx, repo string, d digest.Digest) error {
 		return err
 	}
 	err = Reports.In(tx).Delete(ScanReportKey(repo, d))
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return err
 	}
-	return err
+	return securityhub.Forget(tx, repo, d)
 }
