@@ -29,7 +29,11 @@
 // severity, and cve_allowlist; Berth's prevent_unscanned), scans of an
 // artifact with its scan overview and vulnerability report
 // (/projects/{project}/repositories/{repository}/artifacts/{reference}) and
-// the scan-all schedule (/system/scanAll/schedule). It serves the
+// the scan-all schedule (/system/scanAll/schedule); Harbor's security
+// hub for system administrators (/security/summary, /security/vul, from
+// package scan/securityhub) and, with WithCVEExport, CSV exports of the
+// vulnerabilities of what the caller may pull (/export/cve, package
+// scan/cveexport). It serves the
 // registry's content through package artifact: repositories
 // (/repositories, /projects/{project}/repositories), artifacts with
 // their tags, accessories, references and additions, copies and deletes
