@@ -23,7 +23,9 @@ import (
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/replication"
 	"github.com/berthreg/berth/retention"
+	"github.com/berthreg/berth/scan/cveexport"
 	"github.com/berthreg/berth/scan/engine"
+	"github.com/berthreg/berth/scan/securityhub"
 	"github.com/berthreg/berth/trust"
 	"github.com/berthreg/berth/webhook"
 )
@@ -66,6 +68,9 @@ type Handler struct {
 	content *artifact.Service
 	// info is what GET /systeminfo tells.
 	info SystemInfo
+	// securityHub serves the security hub; cveExports the CVE exports.
+	securityHub *securityhub.Hub
+	cveExports  *cveexport.Service
 }
 
 // Option configures a Handler.
@@ -241,6 +246,8 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET /quotas/{id}", h.getQuota)
 	h.route("PUT /quotas/{id}", h.updateQuota)
 	h.labelRoutes()
+	h.securityHubRoutes()
+	h.cveExportRoutes()
 	h.route("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
 		doc, err := openAPIDoc()
 		if err != nil {

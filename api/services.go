@@ -8,6 +8,7 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/scan/engine"
+	"github.com/berthreg/berth/scan/securityhub"
 	"github.com/berthreg/berth/webhook"
 )
 
@@ -43,5 +44,8 @@ func (h *Handler) defaultServices(store meta.Store) {
 	}
 	if !h.quotasSet {
 		h.quotas, _ = quota.New(store)
+	}
+	if h.securityHub == nil {
+		h.securityHub, _ = securityhub.New(store)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/retention"
+	"github.com/berthreg/berth/scan/securityhub"
 	"github.com/berthreg/berth/storage"
 	"github.com/berthreg/berth/trust"
 )
@@ -63,6 +64,7 @@ func openPolicies(cfg Config, raw meta.Store, driver storage.Driver, watcher *ge
 	// label attachments in the same transaction.
 	p.store = label.Forgetting(p.store)
 	p.cleanups = append(p.cleanups, label.DeleteProject)
+	p.store = securityhub.Forgetting(p.store)
 	if p.pulls, err = retention.NewPullTimes(raw, retention.WithPullLogger(logger)); err != nil {
 		return p, err
 	}

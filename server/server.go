@@ -19,6 +19,7 @@ import (
 	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/ratelimit"
 	"github.com/berthreg/berth/registry"
+	"github.com/berthreg/berth/scan/cveexport"
 	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/storage"
 )
@@ -252,7 +253,13 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 		if err != nil {
 			return err
 		}
-		admin = access.adminAPI(store, logger, api.WithArtifacts(content), api.WithSystemInfo(systemInfo(cfg, s.scanning.engine != nil)), api.WithRateLimit(apiPrincipalAllowed), api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
+		exports, err := cveexport.New(store, bg.queue, access.manager, access.manager.Authorizer(),
+			cveexport.WithPrincipals(access.manager.Principal), cveexport.WithLogger(logger))
+		if err != nil {
+			return err
+		}
+		exports.Register(bg.runner)
+		admin = access.adminAPI(store, logger, api.WithArtifacts(content), api.WithCVEExport(exports), api.WithSystemInfo(systemInfo(cfg, s.scanning.engine != nil)), api.WithRateLimit(apiPrincipalAllowed), api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
 			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust), api.WithProxy(caches),
 			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
 		if err := access.provision(ctx, store, logger); err != nil {
