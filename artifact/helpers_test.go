@@ -13,8 +13,8 @@ import (
 	"github.com/berthreg/berth/artifact"
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
-	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/internal/teststores"
+	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/meta/bolt"
 )
 
