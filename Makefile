@@ -52,7 +52,7 @@ unit:
 # meta/postgres's event log and job queue tests run many writers, readers
 # and leasers at once: here under the race detector too.
 race:
-	scripts/minio.sh -- scripts/postgres.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/... ./scan/engine/... ./quota/... ./immutable/... ./retention/... ./trust/... ./artifact/... ./label/...
+	scripts/minio.sh -- scripts/postgres.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/... ./scan/engine/... ./quota/... ./immutable/... ./retention/... ./trust/... ./artifact/... ./label/... ./scan/securityhub/... ./scan/cveexport/...
 
 # The PostgreSQL metadata store on a server of its own, with the test that
 # kills the server with SIGKILL and restarts it (BERTH_TEST_POSTGRES_FAULTS:
@@ -62,7 +62,7 @@ race:
 # store (BERTH_TEST_META=postgres; unit ran them on bbolt).
 postgres:
 	scripts/postgres.sh -- env BERTH_TEST_POSTGRES_FAULTS=1 $(GO) test -count=1 ./meta/postgres/... ./internal/testpg/...
-	scripts/postgres.sh -- env BERTH_TEST_META=postgres $(GO) test -count=1 ./jobs/... ./events/... ./webhook/... ./gc/... ./replication/... ./artifact/... ./label/...
+	scripts/postgres.sh -- env BERTH_TEST_META=postgres $(GO) test -count=1 ./jobs/... ./events/... ./webhook/... ./gc/... ./replication/... ./artifact/... ./label/... ./scan/securityhub/... ./scan/cveexport/...
 
 # Every parser of outside input: request paths, references, ranges and
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
@@ -87,6 +87,7 @@ fuzz:
 	@GO=$(GO) scripts/fuzz.sh ./events FuzzAuditQuery $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./internal/harborq FuzzParse $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./artifact FuzzChartAddition $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./scan/securityhub FuzzParseQuery $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzReplicationPolicyBody $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./api FuzzRegistryEndpointBody $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./replication FuzzReplicationPolicy $(FUZZTIME_SHORT)
