@@ -1,25 +1,10 @@
 package label
 
 import (
-	"context"
 	"time"
 
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/registry"
 )
-
-// Hooks returns the registry hooks that keep attachments in step with
-// the registry: a manifest deleted through it (registry.ActionDeleteManifest)
-// loses its labels in the deleting transaction. Chain them with the
-// registry's other hooks (registry.Chain).
-func Hooks() registry.Hooks {
-	return registry.Hooks{InTx: func(_ context.Context, tx meta.Tx, ev *registry.Event) error {
-		if ev.Action != registry.ActionDeleteManifest || ev.Digest == "" {
-			return nil
-		}
-		return Forget(tx, ev.Repository, ev.Digest)
-	}}
-}
 
 // DeleteProject deletes the labels of project, with their attachments,
 // in tx: the cleanup (an accounts.ProjectCleanup, see

@@ -27,9 +27,9 @@
 // # Keeping in step
 //
 // Forget drops an artifact's attachments and ForgetRepository a
-// repository's, in the deleting transaction: Hooks does it for the
-// registry's manifest deletes, and Forgetting's store for every deletion
-// made through it (retention, garbage collection and the like included);
+// repository's, in the deleting transaction: Forgetting's store does it
+// for every deletion made through it (the registry, retention, garbage
+// collection and the like);
 // DeleteProject (an accounts.ProjectCleanup) deletes a project's labels
 // with the project. A project label also
 // carries its project's id (accounts.Project.ID), so a label of a

@@ -10,15 +10,14 @@ import (
 
 	"github.com/berthreg/berth/internal/testreg"
 	"github.com/berthreg/berth/label"
-	"github.com/berthreg/berth/registry"
 )
 
-// TestHooksForgetDeletedManifests: a manifest deleted through the
-// registry loses its labels; pushed again, it has none. A tag deletion
-// keeps them.
-func TestHooksForgetDeletedManifests(t *testing.T) {
+// TestRegistryDeletesForgetLabels: a manifest deleted through a registry
+// over the Forgetting store loses its labels; pushed again, it has none.
+// A tag deletion keeps them.
+func TestRegistryDeletesForgetLabels(t *testing.T) {
 	e := newEnv(t)
-	srv := testreg.Serve(t, e.store, registry.WithHooks(label.Hooks()))
+	srv := testreg.Serve(t, label.Forgetting(e.store))
 	img, _ := random.Image(128, 1)
 	h, _ := img.Digest()
 	d := digest.Digest(h.String())

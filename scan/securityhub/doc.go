@@ -26,7 +26,7 @@
 // A rescan replaces the artifact's contribution (only what changed is
 // written); Forget and ForgetRepository remove it. Forgetting wraps a
 // store so that every deletion made through it does so in the deleting
-// transaction (Hooks, for the registry's deletes only); the scan engine
+// transaction; the scan engine
 // does too, from the event log. Every change happens in the caller's
 // transaction and
 // is computed from what that transaction reads, so the numbers stay

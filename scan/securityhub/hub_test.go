@@ -11,7 +11,6 @@ import (
 
 	"github.com/berthreg/berth/internal/teststores"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/registry"
 	"github.com/berthreg/berth/scan"
 )
 
@@ -270,27 +269,4 @@ func TestForgetting(t *testing.T) {
 	if s := e.summary(); s.Scanned != 1 || s.High != 1 || !slices.Equal(cveList(s), []string{"CVE-1 7.0 1"}) {
 		t.Errorf("after a repository's delete: %+v", s.Totals)
 	}
-}
-
-// TestHooks: the registry's manifest deletes forget the manifest in the
-// deleting transaction; other actions leave the hub alone.
-func TestHooks(t *testing.T) {
-	e := newHubEnv(t)
-	a := digest.FromString("a")
-	e.record("team/app", a, vuln("CVE-1", "p", "", scan.SeverityHigh, 7))
-	in := Hooks().InTx
-	for _, ev := range []registry.Event{
-		{Action: registry.ActionDeleteTag, Repository: "team/app", Digest: a, Tags: []string{"v1"}},
-		{Action: registry.ActionPushManifest, Repository: "team/app", Digest: a},
-		{Action: registry.ActionDeleteManifest, Repository: "team/app"},
-	} {
-		e.update(func(tx meta.Tx) error { return in(context.Background(), tx, &ev) })
-	}
-	if s := e.summary(); s.Scanned != 1 {
-		t.Fatalf("after other actions: %+v", s.Totals)
-	}
-	e.update(func(tx meta.Tx) error {
-		return in(context.Background(), tx, &registry.Event{Action: registry.ActionDeleteManifest, Repository: "team/app", Digest: a})
-	})
-	e.assertEmpty()
 }

@@ -1,7 +1,6 @@
 package securityhub
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/berthreg/berth/internal/ondelete"
 	"github.com/berthreg/berth/meta"
-	"github.com/berthreg/berth/registry"
 )
 
 // Record makes s the artifact's contribution to the hub, in tx: the
@@ -98,19 +96,6 @@ func ForgetRepository(tx meta.Tx, repo string) error {
 // Views read the store as it is; Close does nothing.
 func Forgetting(store meta.Store) meta.Store {
 	return ondelete.Wrap(store, ondelete.Funcs{Manifest: Forget, Repository: ForgetRepository})
-}
-
-// Hooks returns the registry hooks that forget a manifest deleted
-// through the registry, in the deleting transaction (chain them with the
-// registry's other hooks, registry.Chain), for a registry whose store is
-// not Forgetting's.
-func Hooks() registry.Hooks {
-	return registry.Hooks{InTx: func(_ context.Context, tx meta.Tx, ev *registry.Event) error {
-		if ev.Action != registry.ActionDeleteManifest || ev.Digest == "" {
-			return nil
-		}
-		return Forget(tx, ev.Repository, ev.Digest)
-	}}
 }
 
 // replace turns the contribution of old into that of new (nil: none),
