@@ -102,14 +102,19 @@ func (s *Service) ListRepositories(ctx context.Context, p auth.Principal, projec
 		out, err = describe(tx, names)
 		return err
 	})
+	setProjectIDs(out, scopes)
+	return out, total, err
+}
+
+// setProjectIDs fills the ProjectID of repos from the scopes they are in.
+func setProjectIDs(repos []Repository, scopes []scope) {
 	ids := map[string]uint64{}
 	for _, sc := range scopes {
 		ids[sc.proj.Name] = sc.proj.ID
 	}
-	for i := range out {
-		out[i].ProjectID = ids[out[i].Project]
+	for i := range repos {
+		repos[i].ProjectID = ids[repos[i].Project]
 	}
-	return out, total, err
 }
 
 // scopes returns project, or every project p sees, in name order.
@@ -366,7 +371,8 @@ func (s *Service) SetDescription(ctx context.Context, p auth.Principal, repo, de
 
 // DeleteRepository deletes repository repo with everything in it (for
 // those who may delete from it), in one transaction of the store New was
-// given, so its policies hold (a repository with an immutable tag is
+// given, so its policies and cleanups (labels, the security hub: see
+// internal/ondelete) hold (a repository with an immutable tag is
 // refused; quotas are given back), with one DELETE_REPOSITORY event.
 func (s *Service) DeleteRepository(ctx context.Context, p auth.Principal, repo string) error {
 	if err := s.need(ctx, p, repo, auth.ActionDelete); err != nil {
@@ -381,13 +387,6 @@ func (s *Service) DeleteRepository(ctx context.Context, p auth.Principal, repo s
 		}
 		if err := retention.ForgetRepository(tx, repo); err != nil {
 			return err
-		}
-		for _, f := range s.forget {
-			if f.Repository != nil {
-				if err := f.Repository(tx, repo); err != nil {
-					return err
-				}
-			}
 		}
 		_, err := tx.Events().Append(meta.Event{Type: events.DeleteRepository, Operator: p.Name, Repository: repo,
 			Project: naming.ProjectOf(repo), Result: "success"})

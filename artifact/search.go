@@ -53,13 +53,7 @@ func (s *Service) Search(ctx context.Context, p auth.Principal, text string) (Se
 	for _, sc := range scopes {
 		out.Public[sc.proj.Name] = sc.proj.Public
 	}
-	for i := range out.Repositories {
-		for _, sc := range scopes {
-			if sc.proj.Name == out.Repositories[i].Project {
-				out.Repositories[i].ProjectID = sc.proj.ID
-			}
-		}
-	}
+	setProjectIDs(out.Repositories, scopes)
 	return out, err
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/opencontainers/go-digest"
-
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/meta"
@@ -55,16 +53,6 @@ type Projects interface {
 	ListProjects(ctx context.Context, p auth.Principal, f accounts.ProjectFilter, pg accounts.Page) ([]accounts.Project, int, error)
 }
 
-// Forgetter drops what a feature keeps of an artifact or a repository
-// that is deleted (labels, scan reports, pull times), in the deleting
-// transaction.
-type Forgetter struct {
-	// Artifact drops what is kept of manifest d of repo (nil: nothing).
-	Artifact func(tx meta.Tx, repo string, d digest.Digest) error
-	// Repository drops what is kept of repository repo (nil: nothing).
-	Repository func(tx meta.Tx, repo string) error
-}
-
 // Service reads and changes the registry's repositories and artifacts
 // for a caller. Make one with New.
 type Service struct {
@@ -73,7 +61,6 @@ type Service struct {
 	projects Projects
 	local    http.RoundTripper
 	content  storage.Driver
-	forget   []Forgetter
 	// immutable reports whether a rule holds tag of repo.
 	immutable func(ctx context.Context, repo, tag string) (bool, error)
 }
@@ -91,10 +78,6 @@ func WithRegistry(rt http.RoundTripper) Option { return func(s *Service) { s.loc
 // registry's storage, for an index's platforms, an image's build
 // history and a chart's files (without it those answer ErrNoRegistry).
 func WithContent(d storage.Driver) Option { return func(s *Service) { s.content = d } }
-
-// WithForget has deleting a repository also drop what f's feature keeps
-// of it (artifact deletes go through the registry, whose hooks do).
-func WithForget(f ...Forgetter) Option { return func(s *Service) { s.forget = append(s.forget, f...) } }
 
 // WithImmutable lets listings mark immutable tags, with immutable (the
 // immutability service's Immutable).
