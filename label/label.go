@@ -86,6 +86,7 @@ type InputError struct {
 	Msg string
 }
 
+// Error names the field and says what is wrong with it.
 func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
 
 // Unwrap makes the error match ErrInvalid.
