@@ -73,6 +73,15 @@ type Config struct {
 	Metrics MetricsConfig `yaml:"metrics"`
 	// Tracing sends OpenTelemetry traces to a collector.
 	Tracing TracingConfig `yaml:"tracing"`
+	// Portal configures the web portal (package ui).
+	Portal PortalConfig `yaml:"portal"`
+}
+
+// PortalConfig configures the web portal Handler serves at "/" beside
+// the admin API (it needs auth on, as the API does).
+type PortalConfig struct {
+	// Off leaves "/" unanswered (BERTH_PORTAL_OFF).
+	Off bool `yaml:"off"`
 }
 
 // HTTPConfig bounds what clients can make the server hold open.

@@ -25,6 +25,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	e.str("BERTH_TLS_CLIENT_CA", &c.TLS.ClientCA)
 	e.str("BERTH_METRICS_TOKEN", &c.Metrics.Token)
 	e.flag("BERTH_METRICS_HTTP_OFF", &c.Metrics.HTTPOff)
+	e.flag("BERTH_PORTAL_OFF", &c.Portal.Off)
 	e.str("BERTH_TRACING_ENDPOINT", &c.Tracing.Endpoint)
 	e.flt("BERTH_TRACING_SAMPLE_RATIO", &c.Tracing.SampleRatio)
 	e.str("BERTH_TRACING_SERVICE_NAME", &c.Tracing.ServiceName)

@@ -13,9 +13,9 @@ import (
 )
 
 // routes mounts the registry handler h, the token service, the admin API
-// (nil without auth), the liveness check /livez (also /healthz; it reaches no
+// (nil without auth), the web portal at "/" (nil when off or without auth), the liveness check /livez (also /healthz; it reaches no
 // backend) and the readiness check /readyz, inside the request limits.
-func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, ready http.Handler, metrics prometheus.Registerer, limits *ratelimit.Limiter, traces tracing) (http.Handler, error) {
+func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bool, access authParts, admin, portal, ready http.Handler, metrics prometheus.Registerer, limits *ratelimit.Limiter, traces tracing) (http.Handler, error) {
 	mux := http.NewServeMux()
 	if cfg.Metrics.Token != "" {
 		g, ok := metrics.(prometheus.Gatherer)
@@ -35,6 +35,9 @@ func routes(cfg Config, h http.Handler, isLocal func(context.Context, string) bo
 	if admin != nil {
 		mux.Handle(api.Prefix+"/", admin)
 		mux.Handle("/c/", admin) // sessions: /c/login, /c/log_out, /c/oidc/…
+	}
+	if portal != nil {
+		mux.Handle("/", portal)
 	}
 	live := func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)

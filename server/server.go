@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthreg/berth/artifact"
 	"github.com/berthreg/berth/registry/inproc"
+	"github.com/berthreg/berth/ui"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -272,7 +273,13 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 			return err
 		}
 	}
-	s.handler, err = routes(cfg, h, repositoryIn(store), access, admin, newReadiness(store, driver, logger), metrics, limits, s.tracing)
+	var portal http.Handler
+	if admin != nil && !cfg.Portal.Off {
+		if portal, err = ui.New(admin, ui.WithLogger(logger)); err != nil {
+			return err
+		}
+	}
+	s.handler, err = routes(cfg, h, repositoryIn(store), access, admin, portal, newReadiness(store, driver, logger), metrics, limits, s.tracing)
 	return err
 }
 

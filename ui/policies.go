@@ -1,0 +1,4 @@
+package ui
+
+// policyRoutes lists the pages of a project's policies.
+func (h *Handler) policyRoutes() []route { return nil }

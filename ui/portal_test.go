@@ -1,0 +1,186 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/berthreg/berth/server"
+	"github.com/berthreg/berth/server/builtinscan"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// adminPassword is the test servers' admin password.
+const adminPassword = "admin-password"
+
+// startServer runs a whole Berth server (auth on, bbolt and fs in a
+// temporary directory, the built-in scanner) with its portal on a
+// loopback port until the test ends, and returns its host:port. change
+// adjusts the configuration.
+func startServer(t *testing.T, change ...func(*server.Config)) string {
+	t.Helper()
+	cfg := server.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.AdminPassword = adminPassword
+	cfg.Auth.HashCost = bcrypt.MinCost
+	cfg.Outbound.Allow = []string{"127.0.0.0/8", "::1"}
+	for _, c := range change {
+		c(&cfg)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	host := ts.Listener.Addr().String()
+	cfg.Events.ExternalHost = host
+	srv, err := server.New(t.Context(), cfg, server.WithLogger(slog.New(slog.DiscardHandler)), server.WithBuiltinScanner(builtinscan.New))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if err := srv.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return host
+}
+
+// browser is a person's browser: a cookie jar and no redirects followed
+// automatically unless asked.
+type browser struct {
+	t    *testing.T
+	host string
+	c    *http.Client
+}
+
+func newBrowser(t *testing.T, host string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, host: host, c: &http.Client{Jar: jar}}
+}
+
+// get fetches a page (following redirects) and returns its status and
+// body.
+func (b *browser) get(path string) (int, string) {
+	b.t.Helper()
+	resp, err := b.c.Get("http://" + b.host + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// page fetches a page and fails unless it answers 200.
+func (b *browser) page(path string) string {
+	b.t.Helper()
+	code, body := b.get(path)
+	if code != http.StatusOK {
+		b.t.Fatalf("GET %s: %d\n%s", path, code, body)
+	}
+	return body
+}
+
+// csrf returns the browser's CSRF cookie (fetching a page to get one).
+func (b *browser) csrf() string {
+	b.t.Helper()
+	u, _ := url.Parse("http://" + b.host + "/")
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "berth-csrf" {
+			return c.Value
+		}
+	}
+	b.get("/login")
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "berth-csrf" {
+			return c.Value
+		}
+	}
+	b.t.Fatal("no CSRF cookie")
+	return ""
+}
+
+// post sends a form as the portal's page would (with the CSRF token),
+// follows the redirect, and returns the final status and body.
+func (b *browser) post(path string, form url.Values) (int, string) {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("csrf") == "" {
+		form.Set("csrf", b.csrf())
+	}
+	resp, err := b.c.PostForm("http://"+b.host+path, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// signIn signs in through the portal's form.
+func (b *browser) signIn(user, password string) {
+	b.t.Helper()
+	code, body := b.post("/login", url.Values{"principal": {user}, "password": {password}, "next": {"/projects"}})
+	if code != http.StatusOK || !strings.Contains(body, `data-test="who">`+user+`<`) {
+		b.t.Fatalf("signing in as %s: %d\n%s", user, code, body)
+	}
+}
+
+// api calls the admin API with basic credentials and returns the status
+// and body.
+func api(t *testing.T, host, user, pass, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+host+"/api/v2.0"+path, strings.NewReader(body))
+	req.SetBasicAuth(user, pass)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// mustAPI calls the admin API as the admin and fails on a status other
+// than want.
+func mustAPI(t *testing.T, host, method, path, body string, want int) string {
+	t.Helper()
+	code, out := api(t, host, "admin", adminPassword, method, path, body)
+	if code != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, code, out, want)
+	}
+	return out
+}
+
+// names decodes a JSON list and returns each item's "name".
+func names(t *testing.T, body string) []string {
+	t.Helper()
+	var list []struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	var out []string
+	for _, it := range list {
+		out = append(out, it.Name)
+	}
+	return out
+}
