@@ -17,10 +17,10 @@ var staticFiles embed.FS
 
 // Handler serves the portal. Build it with New.
 type Handler struct {
-	api     apiClient
-	mux     *http.ServeMux
-	pages   map[string]*template.Template
-	log     *slog.Logger
+	api      apiClient
+	mux      *http.ServeMux
+	pages    map[string]*template.Template
+	log      *slog.Logger
 	pullHost string
 }
 
