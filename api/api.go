@@ -130,6 +130,7 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.route("GET /projects/{project}", h.getProject)
 	h.route("PUT /projects/{project}", h.updateProject)
 	h.route("DELETE /projects/{project}", h.deleteProject)
+	h.route("GET /projects/{project}/summary", h.projectSummary)
 	h.route("GET /projects/{project}/members", h.listMembers)
 	h.route("POST /projects/{project}/members", h.addMember)
 	h.route("PUT /projects/{project}/members/{mid}", h.updateMember)

@@ -157,6 +157,7 @@ func toArtifactJSON(a artifact.Artifact, w artifact.With) artifactJSON {
 		if m.Config.Digest != "" {
 			out.AdditionLinks[artifact.AdditionBuildHistory] = additionLink{Href: base + artifact.AdditionBuildHistory}
 		}
+		out.AdditionLinks[artifact.AdditionSBOM] = additionLink{Href: base + artifact.AdditionSBOM}
 	case "CHART":
 		for _, k := range []string{artifact.AdditionReadme, artifact.AdditionValues, artifact.AdditionDependencies} {
 			out.AdditionLinks[k] = additionLink{Href: base + k}
@@ -451,7 +452,8 @@ func (h *Handler) listAccessories(w http.ResponseWriter, r *http.Request, p auth
 }
 
 // artifactAddition is GET …/artifacts/{reference}/additions/{addition}: an
-// image's build history, a chart's README, values or dependencies.
+// image's build history, a chart's README, values or dependencies, or
+// the document of its newest SBOM (sbom, a download).
 func (h *Handler) artifactAddition(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	repo, err := repositoryOf(r)
 	if err != nil {
@@ -464,6 +466,9 @@ func (h *Handler) artifactAddition(w http.ResponseWriter, r *http.Request, p aut
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if kind == artifact.AdditionSBOM {
+		w.Header().Set("Content-Disposition", `attachment; filename="sbom.json"`)
+	}
 	_, err = w.Write(body)
 	return err
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -70,11 +71,24 @@ func (h *Handler) quotaProjects(r *http.Request, p auth.Principal) ([]accounts.P
 	if ref := q.Get("reference"); ref != "" && ref != "project" {
 		return nil, badRequest("reference: %q is not \"project\"", ref)
 	}
+	id := q.Get("reference_id")
+	if id != "" {
+		if _, err := strconv.ParseUint(id, 10, 64); err != nil { // a name: read that project alone
+			proj, err := h.getProjectRecord(r, p, id)
+			var ae *apiError
+			if errors.As(err, &ae) && ae.status == http.StatusNotFound {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return []accounts.Project{proj}, nil
+		}
+	}
 	all, _, err := h.m.ListProjects(r.Context(), p, accounts.ProjectFilter{}, accounts.Page{Number: 1})
 	if err != nil {
 		return nil, err
 	}
-	id := q.Get("reference_id")
 	if id == "" {
 		return all, nil
 	}

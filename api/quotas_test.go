@@ -69,3 +69,28 @@ func TestQuotas(t *testing.T) {
 		t.Fatalf("a user's project update changed the limit: %+v", q)
 	}
 }
+
+// A project's summary tells its members its repository count and quota
+// (they may not read /quotas); others get nothing.
+func TestProjectSummary(t *testing.T) {
+	url, _ := newAPI(t)
+	admin := client{t, url, "admin", "admin-password"}
+	alice := client{t, url, "alice", "alice-password"}
+	admin.want("POST", "/projects", `{"project_name":"team","storage_limit":4096}`, http.StatusCreated, "")
+	admin.want("POST", "/projects", `{"project_name":"other"}`, http.StatusCreated, "")
+	admin.want("POST", "/projects/team/members", `{"role_id":3,"member_user":{"username":"alice"}}`, http.StatusCreated, "")
+	_, out := alice.want("GET", "/projects/team/summary", "", http.StatusOK, "")
+	var s projectSummaryJSON
+	if err := json.Unmarshal([]byte(out), &s); err != nil || s.Quota == nil || s.Quota.Hard["storage"] != 4096 || s.Quota.Ref.Name != "team" || s.RepoCount != 0 {
+		t.Fatalf("the guest's summary: %s", out)
+	}
+	alice.want("GET", "/quotas?reference=project&reference_id=team", "", http.StatusForbidden, "FORBIDDEN")
+	if resp, _ := alice.do("GET", "/projects/other/summary", ""); resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a stranger's summary of a private project: %d", resp.StatusCode)
+	}
+	// /quotas by a name reads that project alone; an unknown name lists none.
+	_, out = admin.want("GET", "/quotas?reference=project&reference_id=nope", "", http.StatusOK, "")
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("quotas of an unknown project: %s", out)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/berthreg/berth/auth"
+	"github.com/berthreg/berth/meta"
 )
 
 // Additions, Harbor's names for what an artifact shows beside its
@@ -29,7 +30,13 @@ const (
 	AdditionValues = "values.yaml"
 	// AdditionDependencies is a Helm chart's dependencies (JSON).
 	AdditionDependencies = "dependencies"
+	// AdditionSBOM is the document of an artifact's newest SBOM accessory
+	// (the scanner's, or one attached with cosign or oras), as stored.
+	AdditionSBOM = "sbom"
 )
+
+// maxSBOMRead bounds an SBOM document the API hands out.
+const maxSBOMRead = 32 << 20
 
 // Media types of Helm charts stored as OCI artifacts.
 const (
@@ -46,16 +53,19 @@ type Dependency struct {
 
 // Addition returns addition kind of the artifact reference names in
 // repo, and its content type: an image's build history, a chart's
-// README, values or dependencies. An artifact without it is
+// README, values or dependencies, or its newest SBOM's document. An artifact without it is
 // meta.ErrNotFound-wrapped; an unknown kind is ErrInvalid.
 func (s *Service) Addition(ctx context.Context, p auth.Principal, repo, reference, kind string) ([]byte, string, error) {
 	switch kind {
-	case AdditionBuildHistory, AdditionReadme, AdditionValues, AdditionDependencies:
+	case AdditionBuildHistory, AdditionReadme, AdditionValues, AdditionDependencies, AdditionSBOM:
 	default:
-		return nil, "", invalid("addition", fmt.Sprintf("%q: one of build_history, readme.md, values.yaml, dependencies", kind))
+		return nil, "", invalid("addition", fmt.Sprintf("%q: one of build_history, readme.md, values.yaml, dependencies, sbom", kind))
 	}
 	if err := s.need(ctx, p, repo, auth.ActionPull); err != nil {
 		return nil, "", err
+	}
+	if kind == AdditionSBOM {
+		return s.sbom(ctx, repo, reference)
 	}
 	m, err := s.manifest(ctx, repo, reference)
 	if err != nil {
@@ -168,4 +178,47 @@ func dependencies(chart, requirements []byte) ([]byte, string, error) {
 	}
 	out, err := json.Marshal(doc.Dependencies)
 	return out, "application/json", err
+}
+
+// sbom returns the first layer of the newest SBOM accessory of the
+// artifact reference names in repo, and its media type.
+func (s *Service) sbom(ctx context.Context, repo, reference string) ([]byte, string, error) {
+	var newest *meta.Manifest
+	err := s.store.View(ctx, func(tx meta.Tx) error {
+		m, err := resolve(tx, repo, reference)
+		if err != nil {
+			return err
+		}
+		all, err := accessoriesOf(tx, repo, m.Digest)
+		if err != nil {
+			return err
+		}
+		var pick *Accessory
+		for i, a := range all {
+			if a.Type == TypeSBOM && (pick == nil || a.CreatedAt.After(pick.CreatedAt)) {
+				pick = &all[i]
+			}
+		}
+		if pick == nil {
+			return fmt.Errorf("artifact: %s@%s has no SBOM: %w", repo, m.Digest, errNoAddition)
+		}
+		acc, err := tx.Manifests().Get(repo, pick.Digest)
+		if err != nil {
+			return err
+		}
+		newest = &acc
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(newest.Layers) == 0 {
+		return nil, "", fmt.Errorf("artifact: the SBOM %s of %s has no layer: %w", newest.Digest, repo, errNoAddition)
+	}
+	l := newest.Layers[0]
+	raw, err := s.readContent(ctx, l.Digest, maxSBOMRead)
+	if err != nil {
+		return nil, "", err
+	}
+	return raw, l.MediaType, nil
 }
