@@ -100,3 +100,23 @@ func TestAdminAPIStaysOffBackends(t *testing.T) {
 		}
 	}
 }
+
+// TestPortalStaysLight fails when the web portal starts compiling in a
+// third-party package: it talks to the admin API over HTTP in process and
+// renders with the standard library only, so a host mounting it pays for
+// nothing else.
+func TestPortalStaysLight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", "./ui").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		first := strings.SplitN(pkg, "/", 2)[0]
+		if strings.Contains(first, ".") && pkg != "github.com/berthreg/berth/ui" {
+			t.Errorf("the portal depends on %s", pkg)
+		}
+	}
+}

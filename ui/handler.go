@@ -188,10 +188,13 @@ func backTo(r *http.Request) string {
 	return localPath(r.PostFormValue("back"), "/projects")
 }
 
-// localPath returns p when it is a path on this site (not "//host" or a
-// scheme), else fallback.
+// localPath returns p when it is a path on this site (not "//host", a
+// scheme, a backslash browsers read as a slash, or a control character),
+// else fallback.
 func localPath(p, fallback string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" ||
+		!strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n\t") {
 		return fallback
 	}
 	return p

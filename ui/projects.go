@@ -143,14 +143,16 @@ func (h *Handler) projectsPage(_ http.ResponseWriter, r *http.Request, v *view) 
 	return "projects", nil
 }
 
-// quotaOf returns a project's quota, or nil when the person may not read
-// it.
+// quotaOf returns a project's quota (from its summary, which its members
+// may read), or nil when there is none to show.
 func (h *Handler) quotaOf(r *http.Request, project string) *quotaJSON {
-	var list []quotaJSON
-	if _, err := h.api.do(r, call{method: http.MethodGet, path: "/quotas", query: url.Values{"reference": {"project"}, "reference_id": {project}}}, &list); err != nil || len(list) == 0 {
+	var s struct {
+		Quota *quotaJSON `json:"quota"`
+	}
+	if _, err := h.api.do(r, call{method: http.MethodGet, path: "/projects/" + url.PathEscape(project) + "/summary"}, &s); err != nil {
 		return nil
 	}
-	return &list[0]
+	return s.Quota
 }
 
 // createProject is POST /projects: name, public, storage_limit in GiB.

@@ -79,6 +79,9 @@ func run(args []string, getenv func(string) string) error {
 		scheme = "https"
 	}
 	logger.Info("berth registry listening", "addr", ln.Addr().String(), "scheme", scheme, "data", cfg.DataDir, "storage", cfg.Storage.Driver)
+	if !cfg.Auth.Disabled && !cfg.Portal.Off {
+		logger.Info("web portal", "url", scheme+"://"+ln.Addr().String()+"/")
+	}
 	go func() {
 		<-ctx.Done()
 		logger.Info("shutting down")
