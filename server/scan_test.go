@@ -1,18 +1,12 @@
 package server
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,12 +15,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testscan"
@@ -51,46 +41,6 @@ var alpineCVEs = map[string]string{
 	"CVE-2022-48174": "busybox 1.36.1-r1 Critical",
 	"CVE-2023-2975":  "libcrypto3 3.1.1-r2 Medium", "CVE-2023-3446": "libcrypto3 3.1.1-r3 Medium",
 	"CVE-2023-5363": "libcrypto3 3.1.4-r0 High",
-}
-
-// rootfsImage is an image whose one layer holds the files under dir.
-func rootfsImage(t *testing.T, dir string) v1.Image {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			return tw.WriteHeader(&tar.Header{Name: rel + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(0, 0)})
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: rel, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0)}); err != nil {
-			return err
-		}
-		_, err = tw.Write(b)
-		return err
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // recordingScanner passes scans on and keeps the requests.
@@ -149,7 +99,7 @@ func TestScanning(t *testing.T) {
 		"targets":[{"type":"http","address":"`+hooks.url+`"}]}`, 201)
 
 	admin := remote.WithAuth(&authn.Basic{Username: "admin", Password: "admin-password"})
-	img := rootfsImage(t, alpineRootFS)
+	img := testscan.RootfsImage(t, alpineRootFS)
 	d, _ := img.Digest()
 	ref, _ := name.ParseReference(host+"/team/alpine:3.18", name.Insecure)
 	if err := remote.Write(ref, img, admin); err != nil {

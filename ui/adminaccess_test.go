@@ -3,7 +3,6 @@ package ui_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -321,14 +320,7 @@ func TestAdminReplication(t *testing.T) {
 		t.Errorf("a finished execution still polls, or its log is empty: %s", body)
 	}
 	// The live part alone, for the script.
-	req, _ := http.NewRequest("GET", "http://"+host+page, nil)
-	req.Header.Set("X-Berth-Fragment", "1")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frag, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, frag := b.fragment(page)
 	if !strings.HasPrefix(strings.TrimSpace(string(frag)), `<section class="card" id="execution-live"`) {
 		t.Errorf("the fragment: %s", frag)
 	}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -46,99 +45,16 @@ func (h *Handler) workAuditRoutes() []route {
 	}
 }
 
-// workAuditEntry is an entry of GET /audit-logs.
-type workAuditEntry struct {
-	ID           uint64 `json:"id"`
-	Resource     string `json:"resource"`
-	ResourceType string `json:"resource_type"`
-	Operation    string `json:"operation"`
-	Username     string `json:"username"`
-	OpTime       string `json:"op_time"`
-	Result       string `json:"result"`
-	Project      string `json:"project_name"`
-}
-
-// workAuditPager is the audit log's position: numbered pages when the
-// API counts, else the cursor of its next page.
-type workAuditPager struct {
-	pager
-	Counted bool
-	First   string
-}
-
 // workAuditPage is GET /admin/audit?username=&operation=&resource_type=&
 // resource=&project_name=&page=&before=&skip=: the log, newest first.
 func (h *Handler) workAuditPage(_ http.ResponseWriter, r *http.Request, v *view) (string, error) {
-	form := map[string]string{}
-	var conds []string
-	for _, k := range workAuditKeys {
-		val := strings.TrimSpace(r.URL.Query().Get(k))
-		form[k] = val
-		switch {
-		case val == "":
-		case k == "resource":
-			conds = append(conds, k+"=~"+val)
-		default:
-			conds = append(conds, k+"="+val)
-		}
-	}
-	extra := url.Values{"q": {strings.Join(conds, ",")}, "before": {r.URL.Query().Get("before")}, "skip": {r.URL.Query().Get("skip")}}
-	var list []workAuditEntry
-	a, err := h.api.do(r, call{method: http.MethodGet, path: "/audit-logs", query: listQuery(r, extra)}, &list)
+	list, form, pg, err := h.auditLog(r, "/audit-logs", workAuditKeys)
 	if err != nil {
 		return "", err
-	}
-	pg := workAuditPager{}
-	if total := a.total(); total >= 0 {
-		pg.pager, pg.Counted = newPager(r, total), true
-	} else {
-		pg.Page = pageOf(r)
-		if next := workNextLink(a.header.Get("Link")); next != nil {
-			u := *r.URL
-			q := u.Query()
-			for _, k := range []string{"page", "before", "skip"} {
-				q.Del(k)
-				if x := next.Get(k); x != "" {
-					q.Set(k, x)
-				}
-			}
-			u.RawQuery = q.Encode()
-			pg.Next = u.RequestURI()
-		}
-		if pg.Page > 1 || r.URL.Query().Get("before") != "" {
-			u := *r.URL
-			q := u.Query()
-			q.Del("page")
-			q.Del("before")
-			q.Del("skip")
-			u.RawQuery = q.Encode()
-			pg.First = u.RequestURI()
-		}
 	}
 	v.Title = v.L.T("auditlog.title")
 	v.Data = map[string]any{"Rows": list, "Form": form, "Ops": workAuditOps, "Pager": pg}
 	return "auditlog", nil
-}
-
-// workNextLink returns the query of a Link header's rel="next" (nil
-// without one).
-func workNextLink(link string) url.Values {
-	for _, part := range strings.Split(link, ",") {
-		part = strings.TrimSpace(part)
-		if !strings.Contains(part, `rel="next"`) {
-			continue
-		}
-		start, end := strings.Index(part, "<"), strings.Index(part, ">")
-		if start < 0 || end < start {
-			return nil
-		}
-		u, err := url.Parse(part[start+1 : end])
-		if err != nil {
-			return nil
-		}
-		return u.Query()
-	}
-	return nil
 }
 
 // workPurgeAudit is POST /admin/audit/purge: hours.

@@ -52,11 +52,11 @@ func TestAdminWorkLive(t *testing.T) {
 
 // The audit log's next page is the cursor of the API's Link rel="next".
 func TestAdminWorkNextLink(t *testing.T) {
-	q := workNextLink(`</api/v2.0/audit-logs?page=2&page_size=15> ; rel="prev" , </api/v2.0/audit-logs?before=42&page=1&page_size=15&q=operation%3DLOGIN&skip=3>; rel="next"`)
+	q := nextLink(`</api/v2.0/audit-logs?page=2&page_size=15> ; rel="prev" , </api/v2.0/audit-logs?before=42&page=1&page_size=15&q=operation%3DLOGIN&skip=3>; rel="next"`)
 	if q.Get("before") != "42" || q.Get("skip") != "3" || q.Get("page") != "1" {
 		t.Errorf("next: %v", q)
 	}
-	if workNextLink(`</x?page=1>; rel="prev"`) != nil || workNextLink("") != nil {
+	if nextLink(`</x?page=1>; rel="prev"`) != nil || nextLink("") != nil {
 		t.Error("a next link where there is none")
 	}
 }

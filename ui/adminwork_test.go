@@ -1,28 +1,16 @@
 package ui_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-
+	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/scan/builtin"
 	"github.com/berthreg/berth/server"
 )
@@ -44,20 +32,6 @@ func awWait(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// awFragment fetches a page's live part as the portal's script does.
-func awFragment(t *testing.T, b *browser, path string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+b.host+path, nil)
-	req.Header.Set("X-Berth-Fragment", "1")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
 }
 
 // awUser makes a non-admin account and returns its signed-in browser.
@@ -116,7 +90,7 @@ func TestAdminGC(t *testing.T) {
 		!strings.Contains(body, `data-test="gc-status" data-status="Success">Success<`) || !strings.Contains(body, `href="/admin/gc/`+id+`"`) {
 		t.Errorf("the finished dry run on the page:\n%s", body)
 	}
-	code, frag := awFragment(t, b, "/admin/gc")
+	code, frag := b.fragment("/admin/gc")
 	if code != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(frag), `<div class="card gc-live" id="gc-live"`) ||
 		strings.Contains(frag, "<html") || strings.Contains(frag, "data-poll") || !strings.Contains(frag, `data-status="Success"`) {
 		t.Errorf("the live part of a finished run: %d\n%s", code, frag)
@@ -161,46 +135,6 @@ func TestAdminGC(t *testing.T) {
 // jsonID writes an id.
 func jsonID(id uint64) string { b, _ := json.Marshal(id); return string(b) }
 
-// awRootfsImage is an image whose one layer holds the files under dir.
-func awRootfsImage(t *testing.T, dir string) v1.Image {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			return tw.WriteHeader(&tar.Header{Name: rel + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(0, 0)})
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: rel, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0)}); err != nil {
-			return err
-		}
-		_, err = tw.Write(b)
-		return err
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 // Scanners, scan-all, the job queue, the vulnerabilities and the CVE
 // export: the built-in scanner is listed; a scan-all started in the
 // portal scans a pushed Alpine image with real CVEs; the jobs page lists
@@ -212,10 +146,7 @@ func TestAdminScanning(t *testing.T) {
 	b := newBrowser(t, host)
 	b.signIn("admin", adminPassword)
 	mustAPI(t, host, "POST", "/projects", `{"project_name":"vulns"}`, 201)
-	ref, _ := name.ParseReference(host+"/vulns/alpine:3.18", name.Insecure)
-	if err := remote.Write(ref, awRootfsImage(t, awAlpineRootFS), remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPassword})); err != nil {
-		t.Fatal(err)
-	}
+	push(t, host, "vulns/alpine", "3.18", testscan.RootfsImage(t, awAlpineRootFS))
 
 	// The scanners page lists the built-in scanner, healthy, as default.
 	body := b.page("/admin/scanners")
@@ -271,7 +202,7 @@ func TestAdminScanning(t *testing.T) {
 	if !strings.Contains(body, `data-test="scan-all-state">Succeeded<`) || !regexp.MustCompile(`data-test="scan-done">[1-9]`).MatchString(body) {
 		t.Errorf("scan-all's progress:\n%s", body)
 	}
-	if _, frag := awFragment(t, b, "/admin/scanners"); !strings.HasPrefix(strings.TrimSpace(frag), `<section class="card" id="scan-all-live"`) || strings.Contains(frag, "data-poll") {
+	if _, frag := b.fragment("/admin/scanners"); !strings.HasPrefix(strings.TrimSpace(frag), `<section class="card" id="scan-all-live"`) || strings.Contains(frag, "data-poll") {
 		t.Errorf("the live part of a finished scan-all:\n%s", frag)
 	}
 	code, body = b.post("/admin/scanners/scan-all/schedule", url.Values{"type": {"Custom"}, "cron": {"0 0 5 * * *"}, "back": {"/admin/scanners"}})

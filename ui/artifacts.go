@@ -484,14 +484,23 @@ func (h *Handler) addLabel(_ http.ResponseWriter, r *http.Request) (string, stri
 	if err != nil {
 		return "", "", err
 	}
-	id, err := strconv.ParseInt(r.PostFormValue("label"), 10, 64)
-	if err != nil || id < 1 {
-		return "", "", &APIError{Status: http.StatusBadRequest, Message: localeOf(r).T("art.label") + ": " + r.PostFormValue("label")}
+	id, err := labelOfForm(r)
+	if err != nil {
+		return "", "", err
 	}
 	if _, err := h.api.do(r, call{method: http.MethodPost, path: path + "/labels", body: map[string]int64{"id": id}}, nil); err != nil {
 		return "", "", err
 	}
 	return backTo(r), "art.labelAdded", nil
+}
+
+// labelOfForm reads the form's label id.
+func labelOfForm(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PostFormValue("label"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, &APIError{Status: http.StatusBadRequest, Message: localeOf(r).T("art.label") + ": " + r.PostFormValue("label")}
+	}
+	return id, nil
 }
 
 // removeLabel is POST /projects/{project}/artifact/labels/delete: repo,
@@ -501,9 +510,9 @@ func (h *Handler) removeLabel(_ http.ResponseWriter, r *http.Request) (string, s
 	if err != nil {
 		return "", "", err
 	}
-	id, err := strconv.ParseInt(r.PostFormValue("label"), 10, 64)
-	if err != nil || id < 1 {
-		return "", "", &APIError{Status: http.StatusBadRequest, Message: localeOf(r).T("art.label") + ": " + r.PostFormValue("label")}
+	id, err := labelOfForm(r)
+	if err != nil {
+		return "", "", err
 	}
 	if _, err := h.api.do(r, call{method: http.MethodDelete, path: path + "/labels/" + strconv.FormatInt(id, 10)}, nil); err != nil {
 		return "", "", err

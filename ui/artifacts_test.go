@@ -1,16 +1,11 @@
 package ui_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"html"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -24,27 +19,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/server"
 )
 
 // artAdmin is the admin's registry credential for pushing.
 var artAdmin = remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPassword})
-
-// artPush pushes img as repo:tag and returns its digest.
-func artPush(t *testing.T, host, repo, tag string, img v1.Image) string {
-	t.Helper()
-	ref, err := name.ParseReference(host+"/"+repo+":"+tag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, artAdmin); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := img.Digest()
-	return d.String()
-}
 
 // artPushIndex pushes an index of two images (linux/amd64 and
 // linux/arm64) as repo:tag and returns its digest.
@@ -63,47 +44,6 @@ func artPushIndex(t *testing.T, host, repo, tag string) string {
 	return d.String()
 }
 
-// artRootfsImage is an image whose one layer holds the files under dir
-// (as server/scan_test.go builds the Alpine fixture).
-func artRootfsImage(t *testing.T, dir string) v1.Image {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			return tw.WriteHeader(&tar.Header{Name: rel + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(0, 0)})
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: rel, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0)}); err != nil {
-			return err
-		}
-		_, err = tw.Write(b)
-		return err
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 // artRows counts the artifact rows of a repository page.
 func artRows(body string) int { return strings.Count(body, `data-test="artifact-row"`) }
 
@@ -116,8 +56,8 @@ func TestArtifactsRepositoryPage(t *testing.T) {
 	mustAPI(t, host, "POST", "/projects", `{"project_name":"shop"}`, 201)
 	img1, _ := random.Image(2048, 2)
 	img2, _ := random.Image(1024, 1)
-	d1 := artPush(t, host, "shop/app", "v1", img1)
-	d2 := artPush(t, host, "shop/app", "v2", img2)
+	d1 := push(t, host, "shop/app", "v1", img1)
+	d2 := push(t, host, "shop/app", "v2", img2)
 	di := artPushIndex(t, host, "shop/app", "multi")
 
 	b := newBrowser(t, host)
@@ -244,7 +184,7 @@ func TestArtifactsPaging(t *testing.T) {
 	var last string
 	for i := range 200 {
 		img := mutate.Annotations(base, map[string]string{"n": strconv.Itoa(i)}).(v1.Image)
-		last = artPush(t, host, "big/many", "t"+strconv.Itoa(i), img)
+		last = push(t, host, "big/many", "t"+strconv.Itoa(i), img)
 	}
 	for i := range 20 {
 		mustAPI(t, host, "POST", "/projects/big/repositories/many/artifacts/"+last+"/tags", `{"name":"extra`+strconv.Itoa(i)+`"}`, 201)
@@ -270,7 +210,7 @@ func TestArtifactsPaging(t *testing.T) {
 func TestArtifactsScan(t *testing.T) {
 	host := startServer(t, func(c *server.Config) { c.Scan.OSVDB = "../scan/builtin/testdata/osv" })
 	mustAPI(t, host, "POST", "/projects", `{"project_name":"team"}`, 201)
-	d := artPush(t, host, "team/alpine", "3.18", artRootfsImage(t, "../scan/builtin/testdata/rootfs/alpine-3.18"))
+	d := push(t, host, "team/alpine", "3.18", testscan.RootfsImage(t, "../scan/builtin/testdata/rootfs/alpine-3.18"))
 	b := newBrowser(t, host)
 	b.signIn("admin", adminPassword)
 	back := "/projects/team/repository?name=alpine"
@@ -313,33 +253,21 @@ func TestArtifactsScan(t *testing.T) {
 		t.Errorf("the severity bar: %s", body)
 	}
 	// The live fragment alone.
-	req, _ := http.NewRequest("GET", "http://"+host+back, nil)
-	req.Header.Set("X-Berth-Fragment", "1")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frag, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.HasPrefix(string(frag), `<div id="artifacts"`) || strings.Contains(string(frag), "<html") {
+	_, frag := b.fragment(back)
+	if !strings.HasPrefix(frag, `<div id="artifacts"`) || strings.Contains(frag, "<html") {
 		t.Errorf("the fragment: %s", frag)
 	}
 
 	art := "/projects/team/artifact?repo=alpine&ref=3.18"
-	req, _ = http.NewRequest("GET", "http://"+host+art, nil)
-	req.Header.Set("X-Berth-Fragment", "1")
-	if resp, err = b.c.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	frag, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.HasPrefix(string(frag), `<div id="scan-state"`) || !strings.Contains(string(frag), `data-test="show-report"`) || strings.Contains(string(frag), "data-poll") {
+	_, frag = b.fragment(art)
+	if !strings.HasPrefix(frag, `<div id="scan-state"`) || !strings.Contains(frag, `data-test="show-report"`) || strings.Contains(frag, "data-poll") {
 		t.Errorf("the artifact's fragment: %s", frag)
 	}
 	// In Chinese too.
-	req, _ = http.NewRequest("GET", "http://"+host+art, nil)
+	req, _ := http.NewRequest("GET", "http://"+host+art, nil)
 	req.Header.Set("Accept-Language", "zh-CN")
-	if resp, err = b.c.Do(req); err != nil {
+	resp, err := b.c.Do(req)
+	if err != nil {
 		t.Fatal(err)
 	}
 	zh, _ := io.ReadAll(resp.Body)

@@ -13,28 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
-
-// pushRandom pushes a random image to host as repo:tag, as the admin.
-func pushRandom(t *testing.T, host, repo, tag string) {
-	t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(host+"/"+repo+":"+tag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPassword})); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-}
 
 // projectIDOf returns a project's id through the API.
 func projectIDOf(t *testing.T, host, project string) string {
@@ -275,23 +254,8 @@ func TestPoliciesRetention(t *testing.T) {
 		t.Errorf("the runs on the policies page: %s", body)
 	}
 	// A finished run's live part no longer asks to be refreshed.
-	req, _ := http.NewRequest("GET", "http://"+host+"/projects/keep/policies", nil)
-	req.Header.Set("X-Berth-Fragment", "1")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frag strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		frag.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	resp.Body.Close()
-	if f := frag.String(); !strings.HasPrefix(f, `<div class="scroll" id="retention-runs"`) || strings.Contains(f, "data-poll") || strings.Contains(f, "<html") {
+	_, f := b.fragment("/projects/keep/policies")
+	if !strings.HasPrefix(f, `<div class="scroll" id="retention-runs"`) || strings.Contains(f, "data-poll") || strings.Contains(f, "<html") {
 		t.Errorf("the live part of the runs: %s", f)
 	}
 

@@ -14,6 +14,11 @@ import (
 
 	"github.com/berthreg/berth/server"
 	"github.com/berthreg/berth/server/builtinscan"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -77,6 +82,20 @@ func newBrowser(t *testing.T, host string) *browser {
 func (b *browser) get(path string) (int, string) {
 	b.t.Helper()
 	resp, err := b.c.Get("http://" + b.host + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// fragment fetches a page's live part, as the portal's script does.
+func (b *browser) fragment(path string) (int, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+b.host+path, nil)
+	req.Header.Set("X-Berth-Fragment", "1")
+	resp, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -183,4 +202,32 @@ func names(t *testing.T, body string) []string {
 		out = append(out, it.Name)
 	}
 	return out
+}
+
+// push pushes img to host as repo:tag, as the admin, and returns its
+// digest.
+func push(t *testing.T, host, repo, tag string, img v1.Image) string {
+	t.Helper()
+	ref, err := name.ParseReference(host+"/"+repo+":"+tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPassword})); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// pushRandom pushes a random image to host as repo:tag, as the admin.
+func pushRandom(t *testing.T, host, repo, tag string) {
+	t.Helper()
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push(t, host, repo, tag, img)
 }

@@ -527,24 +527,6 @@ func (h *Handler) psDeleteLabel(_ http.ResponseWriter, r *http.Request) (string,
 	return psPage(project, "labels"), "ps.labels.deleted", nil
 }
 
-// psLogEntry is an entry of a project's audit log.
-type psLogEntry struct {
-	Resource     string `json:"resource"`
-	ResourceType string `json:"resource_type"`
-	Operation    string `json:"operation"`
-	Username     string `json:"username"`
-	OpTime       string `json:"op_time"`
-	Result       string `json:"result"`
-}
-
-// psLogPager is the log's position: numbered pages when the API counts,
-// else the cursor of its next page.
-type psLogPager struct {
-	pager
-	Counted bool
-	First   string
-}
-
 // psLogKeys are the log search's fields, the API's q keys (resource is
 // searched as a substring).
 var psLogKeys = []string{"username", "operation", "resource_type", "resource"}
@@ -557,75 +539,12 @@ func (h *Handler) psLogsPage(_ http.ResponseWriter, r *http.Request, v *view) (s
 	if err != nil {
 		return "", err
 	}
-	form := map[string]string{}
-	var conds []string
-	for _, k := range psLogKeys {
-		val := strings.TrimSpace(r.URL.Query().Get(k))
-		form[k] = val
-		switch {
-		case val == "":
-		case k == "resource":
-			conds = append(conds, k+"=~"+val)
-		default:
-			conds = append(conds, k+"="+val)
-		}
-	}
-	extra := url.Values{"q": {strings.Join(conds, ",")}, "before": {r.URL.Query().Get("before")}, "skip": {r.URL.Query().Get("skip")}}
-	var list []psLogEntry
-	a, err := h.api.do(r, call{method: http.MethodGet, path: psBase(pv.Project.Name) + "/logs", query: listQuery(r, extra)}, &list)
+	list, form, pg, err := h.auditLog(r, psBase(pv.Project.Name)+"/logs", psLogKeys)
 	if err != nil {
 		return "", err
 	}
-	pg := psLogPager{}
-	if total := a.total(); total >= 0 {
-		pg.pager, pg.Counted = newPager(r, total), true
-	} else {
-		pg.Page = pageOf(r)
-		if next := psNextLink(a.header.Get("Link")); next != nil {
-			u := *r.URL
-			q := u.Query()
-			for _, k := range []string{"page", "before", "skip"} {
-				q.Del(k)
-				if x := next.Get(k); x != "" {
-					q.Set(k, x)
-				}
-			}
-			u.RawQuery = q.Encode()
-			pg.Next = u.RequestURI()
-		}
-		if pg.Page > 1 || r.URL.Query().Get("before") != "" {
-			u := *r.URL
-			q := u.Query()
-			q.Del("page")
-			q.Del("before")
-			q.Del("skip")
-			u.RawQuery = q.Encode()
-			pg.First = u.RequestURI()
-		}
-	}
 	v.Data = map[string]any{"P": pv, "Rows": list, "Form": form, "Ops": psLogOps, "Pager": pg}
 	return "pslogs", nil
-}
-
-// psNextLink returns the query of a Link header's rel="next" (nil
-// without one).
-func psNextLink(link string) url.Values {
-	for _, part := range strings.Split(link, ",") {
-		part = strings.TrimSpace(part)
-		if !strings.Contains(part, `rel="next"`) {
-			continue
-		}
-		start, end := strings.Index(part, "<"), strings.Index(part, ">")
-		if start < 0 || end < start {
-			return nil
-		}
-		u, err := url.Parse(part[start+1 : end])
-		if err != nil {
-			return nil
-		}
-		return u.Query()
-	}
-	return nil
 }
 
 // psTarget is a webhook target as the API answers it (the auth header

@@ -13,28 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
-
-// psPush pushes a random image to host as repo:tag, as the admin.
-func psPush(t *testing.T, host, repo, tag string) {
-	t.Helper()
-	img, err := random.Image(128, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(host+"/"+repo+":"+tag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPassword})); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-}
 
 // psSetup starts a server with project "team" (private), user "gus" its
 // guest, and the admin signed in; it returns the host, the admin's
@@ -275,7 +254,7 @@ func TestProjectSettingsLabels(t *testing.T) {
 // The project's log shows a push, and its search filters by operation.
 func TestProjectSettingsLogs(t *testing.T) {
 	host, b, g := psSetup(t)
-	psPush(t, host, "team/app", "v1")
+	pushRandom(t, host, "team/app", "v1")
 	deadline := time.Now().Add(60 * time.Second)
 	var body string
 	for {
@@ -329,7 +308,7 @@ func TestProjectSettingsWebhooks(t *testing.T) {
 		t.Fatalf("the API's policy: %s", out)
 	}
 
-	psPush(t, host, "team/app", "v1")
+	pushRandom(t, host, "team/app", "v1")
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		body = b.page("/projects/team/webhooks/notify")
