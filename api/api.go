@@ -161,6 +161,7 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 		h.route("GET "+base+"/{policy}/deliveries", h.listDeliveries)
 		h.route("POST "+base+"/{policy}/deliveries/{id}/redeliver", h.redeliver)
 	}
+	h.route("GET /projects/{project}/webhook/events", h.webhookEvents)
 	h.route("GET /jobs", h.listJobs)
 	h.route("GET /jobs/{id}", h.getJob)
 	h.route("POST /jobs/{id}/cancel", h.jobAction(func(q *jobs.Queue, r *http.Request, id uint64) error { return q.Cancel(r.Context(), id) }))

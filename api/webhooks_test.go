@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/berthreg/berth/events"
 	"github.com/berthreg/berth/internal/testjobs"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/webhook"
@@ -230,5 +232,22 @@ func TestWebhookPolicyErrorsAreTheServices(t *testing.T) {
 	var e struct{ Errors []struct{ Message string } }
 	if err := json.Unmarshal([]byte(out), &e); err != nil || want == nil || len(e.Errors) != 1 || e.Errors[0].Message != want.Error() {
 		t.Errorf("answer %s, want the message %v", out, want)
+	}
+}
+
+// The event types a project's webhook may choose are events.Types, to
+// whoever manages the project's webhooks only.
+func TestWebhookEventTypes(t *testing.T) {
+	url, _ := newWebhookAPI(t)
+	alice := client{t, url, "alice", "alice-password"}
+	bob := client{t, url, "bob", "bob-password"}
+	alice.want("POST", "/projects", `{"project_name":"a"}`, 201, "")
+	_, out := alice.want("GET", "/projects/a/webhook/events", "", 200, "")
+	var got webhookEventsJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil || !slices.Equal(got.EventType, events.Types) || !slices.Contains(got.NotifyType, "slack") {
+		t.Errorf("event types: %s", out)
+	}
+	if resp, _ := bob.do("GET", "/projects/a/webhook/events", ""); resp.StatusCode == 200 {
+		t.Error("a stranger reads another project's webhook event types")
 	}
 }

@@ -135,13 +135,6 @@ var psRoles = []int{1, 4, 2, 3, 5}
 // swatch class in app.css and a name in the catalog).
 var psColors = []string{"#0b5cad", "#14532d", "#b3261e", "#8a5300", "#6b21a8", "#0f766e", "#4f5660", "#1b1f24"}
 
-// psEventTypes are the webhook event types a policy may send (the API's
-// events.Types).
-var psEventTypes = []string{"PUSH_ARTIFACT", "PULL_ARTIFACT", "DELETE_ARTIFACT", "DELETE_TAG", "SCANNING_COMPLETED", "SCANNING_FAILED",
-	"QUOTA_EXCEED", "QUOTA_WARNING", "REPLICATION", "TAG_RETENTION", "CREATE_REPOSITORY", "DELETE_REPOSITORY", "CREATE_PROJECT",
-	"DELETE_PROJECT", "CREATE_ROBOT", "DELETE_ROBOT", "CHANGE_MEMBER", "CREATE_USER", "DELETE_USER", "LOGIN",
-	"CREATE_WEBHOOK_POLICY", "DELETE_WEBHOOK_POLICY"}
-
 // psLogOps are the operations the project log search offers.
 var psLogOps = []string{"PUSH_ARTIFACT", "PULL_ARTIFACT", "DELETE_ARTIFACT", "DELETE_TAG", "CREATE_REPOSITORY", "DELETE_REPOSITORY",
 	"CREATE_PROJECT", "CREATE_ROBOT", "DELETE_ROBOT", "CHANGE_MEMBER", "CREATE_WEBHOOK_POLICY", "DELETE_WEBHOOK_POLICY"}
@@ -582,18 +575,25 @@ func (h *Handler) psWebhooksPage(_ http.ResponseWriter, r *http.Request, v *view
 	if err != nil {
 		return "", err
 	}
-	v.Data = map[string]any{"P": pv, "Rows": list, "Events": psEventTypes, "Pager": newPager(r, a.total())}
+	var kinds struct {
+		EventType []string `json:"event_type"`
+	}
+	if _, err := h.api.do(r, call{method: http.MethodGet, path: psBase(pv.Project.Name) + "/webhook/events"}, &kinds); err != nil {
+		return "", err
+	}
+	v.Data = map[string]any{"P": pv, "Rows": list, "Events": kinds.EventType, "Pager": newPager(r, a.total())}
 	return "pswebhooks", nil
 }
 
 // psCreateWebhook is POST /projects/{project}/webhooks: name,
-// description, address, auth_header, skip_cert_verify, event_type (each
-// checked).
+// description, address, auth_header, skip_cert_verify, event_type (the
+// API checks each).
 func (h *Handler) psCreateWebhook(_ http.ResponseWriter, r *http.Request) (string, string, error) {
 	project := r.PathValue("project")
 	var types []string
 	for _, t := range r.PostForm["event_type"] {
-		if slices.Contains(psEventTypes, t) && !slices.Contains(types, t) {
+		if !slices.Contains(types, t) { // the API checks each
+
 			types = append(types, t)
 		}
 	}
