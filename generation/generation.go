@@ -35,8 +35,16 @@ func checkName(name string) error {
 // makes the change it stands for: the change and the bump commit together
 // or not at all. A counter never bumped is 0.
 func Bump(tx meta.Tx, name string) error {
+	_, err := Advance(tx, name)
+	return err
+}
+
+// Advance is Bump returning the counter's new value: a process that
+// applies its own change to its state, and knew the state at the value
+// before, knows its state is at the new one without reading it again.
+func Advance(tx meta.Tx, name string) (uint64, error) {
 	if err := checkName(name); err != nil {
-		return err
+		return 0, err
 	}
 	t := counters.In(tx)
 	c, err := t.Get(name)
@@ -44,13 +52,13 @@ func Bump(tx meta.Tx, name string) error {
 	case errors.Is(err, meta.ErrNotFound):
 		c = counter{Name: name}
 	case err != nil:
-		return fmt.Errorf("generation: %s: %w", name, err)
+		return 0, fmt.Errorf("generation: %s: %w", name, err)
 	}
 	c.Value++
 	if err := t.Put(c); err != nil {
-		return fmt.Errorf("generation: %s: %w", name, err)
+		return 0, fmt.Errorf("generation: %s: %w", name, err)
 	}
-	return nil
+	return c.Value, nil
 }
 
 // Value returns counter name as tx sees it (0 when never bumped).

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -50,6 +52,15 @@ type Manager struct {
 	// watcher, when set, reloads the policy when another instance
 	// changed it (WithWatcher).
 	watcher *generation.Watcher
+	// policyAt is the policy generation the Authorizer holds, when
+	// policyKnown: set by Reload, and advanced by a change this process
+	// made and applied itself (appliedLocally), so that the watcher's
+	// poll after it does not reload the whole policy.
+	policyMu    sync.Mutex
+	policyAt    uint64
+	policyKnown bool
+	// loads counts the whole-policy reads (for tests).
+	loads atomic.Int64
 }
 
 var (
@@ -130,12 +141,57 @@ func (m *Manager) Authorizer() *rbac.Authorizer { return m.authz }
 // rbac.Authorizer.Load): what New does, and what WithWatcher's watcher
 // calls when another instance changed the policy.
 func (m *Manager) Reload(ctx context.Context) error {
-	return m.authz.Load(func(staged *rbac.Authorizer) error { return m.fill(ctx, staged) })
+	var now uint64
+	if err := m.store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		now, err = generation.Value(tx, PolicyGeneration)
+		return err
+	}); err != nil {
+		return err
+	}
+	m.policyMu.Lock()
+	current := m.policyAt == now && m.policyKnown
+	m.policyMu.Unlock()
+	if current {
+		return nil // this process made and applied the last change itself
+	}
+	var filled uint64
+	m.loads.Add(1)
+	err := m.authz.Load(func(staged *rbac.Authorizer) error {
+		var err error
+		filled, err = m.fill(ctx, staged)
+		return err
+	})
+	if err == nil {
+		m.policyMu.Lock()
+		m.policyAt, m.policyKnown = filled, true
+		m.policyMu.Unlock()
+	}
+	return err
 }
 
-// fill applies every member and robot grant in the store to a.
-func (m *Manager) fill(ctx context.Context, a *rbac.Authorizer) error {
-	return m.store.View(ctx, func(tx meta.Tx) error {
+// appliedLocally records that this process applied to its policy the
+// change it committed, which moved the policy generation to at: when
+// the policy was at the generation before, it is now at at, and the
+// watcher's next Reload need not read the whole policy again. (A change
+// made elsewhere in between leaves it unknown until a Reload.)
+func (m *Manager) appliedLocally(at uint64) {
+	m.policyMu.Lock()
+	defer m.policyMu.Unlock()
+	if m.policyKnown && m.policyAt+1 == at {
+		m.policyAt = at
+	}
+}
+
+// fill applies every member and robot grant in the store to a, and
+// returns the policy generation it read them at.
+func (m *Manager) fill(ctx context.Context, a *rbac.Authorizer) (uint64, error) {
+	var at uint64
+	err := m.store.View(ctx, func(tx meta.Tx) error {
+		var err error
+		if at, err = generation.Value(tx, PolicyGeneration); err != nil {
+			return err
+		}
 		projects, err := Projects.In(tx).List("", 0)
 		if err != nil {
 			return err
@@ -161,6 +217,7 @@ func (m *Manager) fill(ctx context.Context, a *rbac.Authorizer) error {
 		}
 		return nil
 	})
+	return at, err
 }
 
 func memberSubject(mem Member) string {
@@ -400,6 +457,7 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 	}
 	now := m.now().UTC()
 	p := Project{Name: name, Public: public, CreatedBy: creator.Name, CreatedAt: now, UpdatedAt: now}
+	var at uint64 // the policy generation the creation moves to
 	if creator.Kind == auth.User {
 		p.Members = []Member{{ID: 1, Kind: "user", Name: creator.Name, Role: string(rbac.ProjectAdmin)}}
 	}
@@ -416,7 +474,7 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 			return err
 		}
 		p.ID = seq
-		if err := generation.Bump(tx, PolicyGeneration); err != nil {
+		if at, err = generation.Advance(tx, PolicyGeneration); err != nil {
 			return err
 		}
 		return Projects.In(tx).Put(p)
@@ -429,6 +487,7 @@ func (m *Manager) CreateProject(ctx context.Context, creator auth.Principal, nam
 			return err
 		}
 	}
+	m.appliedLocally(at)
 	m.poll(ctx)
 	return nil
 }

@@ -72,6 +72,11 @@ type Authorizer struct {
 	// loading makes Loads run one at a time, so an earlier read of the
 	// source is never swapped in after a later one.
 	loading sync.Mutex
+	// members, on the fresh Authorizer a Load fills, holds the (subject,
+	// project) pairs given a role so far: AddMember then skips removing a
+	// role nobody gave, which costs a rebuild of every role link each time
+	// (a Load of n members would be quadratic).
+	members map[[2]string]bool
 }
 
 var _ auth.Authorizer = (*Authorizer)(nil)
@@ -143,7 +148,7 @@ func (a *Authorizer) Load(fill func(staged *Authorizer) error) error {
 		if err != nil {
 			return err
 		}
-		staged := &Authorizer{projects: a.projects}
+		staged := &Authorizer{projects: a.projects, members: map[[2]string]bool{}}
 		staged.e.Store(e)
 		if err := fill(staged); err != nil {
 			return err
@@ -229,8 +234,24 @@ func (a *Authorizer) AddMember(project, subject string, role Role) error {
 		return errors.New("rbac: AddMember needs a project and a subject")
 	}
 	return a.change(func(e *casbin.SyncedEnforcer) error {
-		if _, err := e.RemoveFilteredGroupingPolicy(0, subject, "", project); err != nil {
-			return err
+		key := [2]string{subject, project}
+		given := a.members[key]
+		if a.members == nil {
+			// Removing rebuilds every role link: only when there is a
+			// role to replace (a new project's creator has none).
+			had, err := e.GetFilteredGroupingPolicy(0, subject, "", project)
+			if err != nil {
+				return err
+			}
+			given = len(had) > 0
+		}
+		if given {
+			if _, err := e.RemoveFilteredGroupingPolicy(0, subject, "", project); err != nil {
+				return err
+			}
+		}
+		if a.members != nil {
+			a.members[key] = true
 		}
 		_, err := e.AddGroupingPolicy(subject, roleSubject(role), project)
 		return err
