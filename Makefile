@@ -17,9 +17,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat cluster smoke image image-check bench bench-gc clean
+.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat portal cluster smoke image image-check bench bench-gc clean
 
-test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat cluster smoke image-check
+test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat portal cluster smoke image-check
 	@echo "make test: all suites passed"
 
 build:
@@ -99,6 +99,8 @@ fuzz:
 	@GO=$(GO) scripts/fuzz.sh ./scan/pluggable FuzzScanRequest $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./scan/osv FuzzParse $(FUZZTIME_SHORT)
 	@GO=$(GO) scripts/fuzz.sh ./storage/objectstore FuzzDecodeState $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./ui FuzzRedirectTarget $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./ui FuzzRequestPreferences $(FUZZTIME_SHORT)
 
 # Open (auth disabled) with every API on, anonymous mounts included; then
 # through the token flow as the admin, where anonymous mounts are off.
@@ -185,6 +187,14 @@ engines: build
 # answer checked against the document.
 compat:
 	cd compat/harbor && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./... && $(GO) test -count=1 ./...
+
+# The web portal in a real browser (ui/browsertest, a module of its own):
+# Debian's Chromium, headless, driven through chromedp, and axe-core from
+# npm, both installed by scripts/chromium.sh; crane pushes the images.
+# Screenshots of every step go to .artifacts/portal/.
+portal: tools
+	cd ui/browsertest && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./... && \
+		../../scripts/chromium.sh -- env BERTH_CRANE=$(TOOLS)/crane $(GO) test -count=1 -timeout 20m ./...
 
 # The example server's container image (scripts/image.sh): linux/amd64 and
 # linux/arm64 as an OCI layout under bin/image, one CycloneDX SBOM a

@@ -92,6 +92,7 @@ var _ = addMessages(map[string]msg{
 	"art.sev.Unknown":            {"Unknown", "未知"},
 	"art.sbomNone":               {"No SBOM yet: scanning the artifact makes one.", "还没有 SBOM：扫描制品时会生成。"},
 	"art.sbomHow":                {"The SBOM is an accessory (an OCI referrer) of the artifact; fetch it with:", "SBOM 是该制品的附件（OCI referrer），可用以下命令获取："},
+	"art.pullShow":               {"Pull", "拉取"},
 	"art.sbomDownload":           {"Download the newest SBOM", "下载最新的 SBOM"},
 	"art.accNone":                {"No accessory.", "没有附件。"},
 	"art.created":                {"Created", "创建时间"},
@@ -319,18 +320,19 @@ func repoOfRequest(r *http.Request, key string) (project, name, path string, err
 	return project, name, repoAPIPath(project, name), nil
 }
 
-// tagsOf returns the first n tags of an artifact and how many there are
-// (one page of the API: a repository may hold very many).
-func (h *Handler) tagsOf(r *http.Request, repoPath, digest string, n int) ([]tagJSON, int, error) {
+// tagsOf returns page number page (n tags a page) of an artifact's tags
+// and how many there are (one page of the API: an artifact may have very
+// many).
+func (h *Handler) tagsOf(r *http.Request, repoPath, digest string, page, n int) ([]tagJSON, int, error) {
 	var tags []tagJSON
 	a, err := h.api.do(r, call{method: http.MethodGet, path: repoPath + "/artifacts/" + url.PathEscape(digest) + "/tags",
-		query: url.Values{"page": {"1"}, "page_size": {strconv.Itoa(n)}, "with_immutable_status": {"true"}}}, &tags)
+		query: url.Values{"page": {strconv.Itoa(page)}, "page_size": {strconv.Itoa(n)}, "with_immutable_status": {"true"}}}, &tags)
 	if err != nil {
 		return nil, 0, err
 	}
 	total := a.total()
-	if total < len(tags) {
-		total = len(tags)
+	if total < (page-1)*n+len(tags) {
+		total = (page-1)*n + len(tags)
 	}
 	return tags, total, nil
 }
@@ -383,7 +385,7 @@ func (h *Handler) repositoryPage(_ http.ResponseWriter, r *http.Request, v *view
 	busy := false
 	for _, art := range list {
 		row := artifactRow{artifactJSON: art, Kind: kindOf(art), Bar: barOf(art)}
-		tags, total, err := h.tagsOf(r, path, art.Digest, tagsShown)
+		tags, total, err := h.tagsOf(r, path, art.Digest, 1, tagsShown)
 		if err != nil {
 			return "", err
 		}
@@ -617,7 +619,7 @@ func (h *Handler) artifactPage(_ http.ResponseWriter, r *http.Request, v *view) 
 		query: url.Values{"with_tag": {"false"}, "with_label": {"true"}, "with_scan_overview": {"true"}, "with_signature": {"true"}}}, &art); err != nil {
 		return "", err
 	}
-	tags, totalTags, err := h.tagsOf(r, path, art.Digest, 100)
+	tags, totalTags, err := h.tagsOf(r, path, art.Digest, pageAt(r, "tpage"), pageSize)
 	if err != nil {
 		return "", err
 	}
@@ -637,7 +639,7 @@ func (h *Handler) artifactPage(_ http.ResponseWriter, r *http.Request, v *view) 
 	if !slices.Contains(tabs, tab) {
 		tab = tabs[0]
 	}
-	d := map[string]any{"P": pv, "Name": name, "Ref": ref, "A": art, "Kind": kind, "Tags": tags, "MoreTags": totalTags - len(tags),
+	d := map[string]any{"P": pv, "Name": name, "Ref": ref, "A": art, "Kind": kind, "Tags": tags, "TagPager": pagerAt(r, "tpage", totalTags),
 		"Bar": barOf(art), "Tabs": tabs, "Tab": tab, "PullHost": h.pullHostOf(r), "Scanning": v.Info.Scanning,
 		"RepoFull": project + "/" + name, "Fragment": r.Header.Get(fragmentHeader) != ""}
 	if pv.Can.Push() {

@@ -202,6 +202,16 @@ func TestArtifactsPaging(t *testing.T) {
 	if artRows(body) != 5 {
 		t.Errorf("the last page: %d rows", artRows(body))
 	}
+	// The artifact's own page pages its 21 tags, 15 at a time.
+	art := "/projects/big/artifact?repo=many&ref=" + url.QueryEscape(last)
+	body = b.page(art)
+	if n := strings.Count(body, `data-test="tag"`); n != 15 || !strings.Contains(body, `data-test="page-of">1 / 2<`) || !strings.Contains(body, `data-test="total">21<`) {
+		t.Errorf("the artifact's first page of tags: %d tags\n%s", n, body)
+	}
+	body = b.page(art + "&tpage=2")
+	if n := strings.Count(body, `data-test="tag"`); n != 6 || !strings.Contains(body, `data-test="page-of">2 / 2<`) {
+		t.Errorf("the artifact's second page of tags: %d tags", n)
+	}
 }
 
 // Scanning through the portal: the page shows the scan's progress, then

@@ -16,8 +16,12 @@ type pager struct {
 }
 
 // pageOf returns the request's page number (1 when absent or bad).
-func pageOf(r *http.Request) int {
-	n, err := strconv.Atoi(r.URL.Query().Get("page"))
+func pageOf(r *http.Request) int { return pageAt(r, "page") }
+
+// pageAt returns the page number in the request's parameter key (1 when
+// absent or bad), for a page holding a second paged list.
+func pageAt(r *http.Request, key string) int {
+	n, err := strconv.Atoi(r.URL.Query().Get(key))
 	if err != nil || n < 1 {
 		return 1
 	}
@@ -37,8 +41,12 @@ func listQuery(r *http.Request, extra url.Values) url.Values {
 }
 
 // newPager returns the pager of the request's page among total rows.
-func newPager(r *http.Request, total int) pager {
-	p := pager{Page: pageOf(r), Total: total}
+func newPager(r *http.Request, total int) pager { return pagerAt(r, "page", total) }
+
+// pagerAt returns the pager of the page in the request's parameter key
+// among total rows, pageSize a page.
+func pagerAt(r *http.Request, key string, total int) pager {
+	p := pager{Page: pageAt(r, key), Total: total}
 	p.Pages = (total + pageSize - 1) / pageSize
 	if p.Pages < 1 {
 		p.Pages = 1
@@ -46,7 +54,7 @@ func newPager(r *http.Request, total int) pager {
 	at := func(n int) string {
 		u := *r.URL
 		q := u.Query()
-		q.Set("page", strconv.Itoa(n))
+		q.Set(key, strconv.Itoa(n))
 		u.RawQuery = q.Encode()
 		return u.RequestURI()
 	}

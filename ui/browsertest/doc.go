@@ -18,7 +18,7 @@
 // scripts/chromium.sh installs the browser and axe-core and sets the
 // first two; run the suite from this directory with
 //
-//	../../scripts/chromium.sh -- go test -count=1 ./...
+//	../../scripts/chromium.sh -- go test -count=1 -timeout 30m ./...
 //
 // A missing browser, axe-core or crane fails the tests: none is skipped.
 package browsertest

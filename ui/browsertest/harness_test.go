@@ -14,8 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,7 +132,7 @@ func startBerth(t *testing.T, opts ...serverOption) *berth {
 // fails t unless it answers want; it returns the answer's body.
 func (b *berth) api(t testing.TB, method, path, body string, want int) []byte {
 	t.Helper()
-	code, out, err := b.call(context.Background(), method, path, body, "admin", adminPassword)
+	code, out, _, err := b.call(context.Background(), method, path, body, "admin", adminPassword)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -140,15 +142,16 @@ func (b *berth) api(t testing.TB, method, path, body string, want int) []byte {
 	return out
 }
 
-// call is one call of the admin API with basic authentication.
-func (b *berth) call(ctx context.Context, method, path, body, user, password string) (int, []byte, error) {
+// call is one call of the admin API with basic authentication; it
+// returns the answer's status, body and header.
+func (b *berth) call(ctx context.Context, method, path, body, user, password string) (int, []byte, http.Header, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, b.url+"/api/v2.0"+path, rd)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	req.SetBasicAuth(user, password)
 	if body != "" {
@@ -156,11 +159,11 @@ func (b *berth) call(ctx context.Context, method, path, body, user, password str
 	}
 	resp, err := apiClient.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
+	return resp.StatusCode, out, resp.Header, err
 }
 
 // apiClient keeps connections to the test servers open for the seeding
@@ -260,8 +263,10 @@ func (b *berth) newBrowser(t *testing.T, width, height int) *browser {
 		for _, e := range br.errors {
 			t.Errorf("uncaught exception in a page: %s", e)
 		}
-		if t.Failed() && output.buf.Len() > 0 {
-			t.Logf("chromium output:\n%s", output.tail(30))
+		if t.Failed() {
+			if out := chromiumNoise.ReplaceAllString(output.tail(200), ""); strings.TrimSpace(out) != "" {
+				t.Logf("chromium output:\n%s", out)
+			}
 		}
 	})
 	// The first Run starts the browser; it must have no timeout (the
@@ -275,6 +280,11 @@ func (b *berth) newBrowser(t *testing.T, width, height int) *browser {
 	return br
 }
 
+// chromiumNoise matches the lines of chromium's output that say nothing
+// about a failure: no D-Bus in a container, and the Debian launcher's
+// check of /dev/shm.
+var chromiumNoise = regexp.MustCompile(`(?m)^.*(dbus|DBus|unexpected operator).*\n?`)
+
 // exceptionText writes an uncaught exception with where it was thrown.
 func exceptionText(d *runtime.ExceptionDetails) string {
 	if d == nil {
@@ -285,6 +295,16 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 		s += " " + d.Exception.Description
 	}
 	return fmt.Sprintf("%s (%s:%d:%d)", s, d.URL, d.LineNumber, d.ColumnNumber)
+}
+
+// takeExceptions returns the uncaught exceptions seen so far and
+// forgets them (for the harness's own test).
+func (p *browser) takeExceptions() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.errors
+	p.errors = nil
+	return e
 }
 
 // step derives the context of one step.
@@ -456,6 +476,39 @@ func (p *browser) reloadUntil(what, path, js string, limit time.Duration) {
 	}
 }
 
+// pick returns a selector of the one element matching sel whose text is
+// exactly text (a link to a repository, say, whose address the page
+// makes); it fails the test when there is none.
+func (p *browser) pick(sel, text string) string {
+	p.t.Helper()
+	return p.mark(sel, text, `e => e.innerText.trim() === want`)
+}
+
+// pickNear returns a selector of the first element matching sel whose
+// row (its closest tr, li or .chip, else its parent) holds text (the
+// delete button of one tag, say); it fails the test when there is none.
+func (p *browser) pickNear(sel, text string) string {
+	p.t.Helper()
+	return p.mark(sel, text, `e => (e.closest('tr, li, .chip') || e.parentElement).innerText.includes(want)`)
+}
+
+// marks numbers the elements pick and pickNear mark.
+var marks atomic.Int64
+
+// mark gives the first element matching sel for which the JavaScript
+// predicate match (of the element, with want bound to text) holds an
+// attribute of its own, and returns a selector of it.
+func (p *browser) mark(sel, text, match string) string {
+	p.t.Helper()
+	id := strconv.FormatInt(marks.Add(1), 10)
+	js := `(() => { const want = ` + jsString(text) + `; const e = [...document.querySelectorAll(` + jsString(sel) + `)].find(` + match + `);
+		if (!e) { return false; } e.setAttribute('data-bt-mark', ` + jsString(id) + `); return true; })()`
+	if !eval[bool](p, js) {
+		p.t.Fatalf("no %s for %q at %s; page text: %.2000s", sel, text, p.location(), p.text("main"))
+	}
+	return `[data-bt-mark="` + id + `"]`
+}
+
 // count returns how many elements match sel.
 func (p *browser) count(sel string) int {
 	p.t.Helper()
@@ -493,11 +546,52 @@ func jsString(s string) string {
 func (p *browser) signIn(user, password string) {
 	p.t.Helper()
 	p.open("/login")
+	if at := p.signInHere(user, password); !strings.HasPrefix(at, "/projects") {
+		p.t.Fatalf("signing in as %s ended at %s, not /projects: %s", user, at, p.text("main"))
+	}
+}
+
+// signInHere types the credentials into the sign-in form of the current
+// page and submits it; it returns where the browser lands.
+func (p *browser) signInHere(user, password string) string {
+	p.t.Helper()
 	p.typeInto(`input[name="principal"]`, user)
 	p.typeInto(`input[name="password"]`, password)
-	at := p.submit(`form:has(input[name="principal"]) [type="submit"]`)
-	if !strings.HasPrefix(at, "/projects") {
-		p.t.Fatalf("signing in as %s ended at %s, not /projects: %s", user, at, p.text("main"))
+	return p.submit(`[data-test="login-submit"]`)
+}
+
+// reveal opens the drawer (a details element) whose summary is sel,
+// unless it is open.
+func (p *browser) reveal(sel string) {
+	p.t.Helper()
+	p.waitVisible(sel)
+	if eval[bool](p, `(() => { const d = document.querySelector(`+jsString(sel)+`).closest('details'); return !!d && !d.open; })()`) {
+		p.click(sel)
+	}
+	p.waitFor(sel+" open", `(() => { const d = document.querySelector(`+jsString(sel)+`).closest('details'); return !d || d.open; })()`)
+}
+
+// check sets the checkbox sel to on.
+func (p *browser) check(sel string, on bool) {
+	p.t.Helper()
+	p.waitVisible(sel)
+	if eval[bool](p, `document.querySelector(`+jsString(sel)+`).checked`) != on {
+		p.click(sel)
+	}
+}
+
+// choose selects, in the select element sel, the first option whose
+// value or text is one of wants.
+func (p *browser) choose(sel string, wants ...string) {
+	p.t.Helper()
+	p.waitVisible(sel)
+	b, _ := json.Marshal(wants)
+	msg := eval[string](p, `(() => { const s = document.querySelector(`+jsString(sel)+`); const wants = `+string(b)+`;
+		const o = [...s.options].find(o => wants.includes(o.value) || wants.includes(o.text.trim()));
+		if (!o) { return "no option " + wants.join(" or ") + " among " + [...s.options].map(o => o.value + "=" + o.text.trim()).join(", "); }
+		s.value = o.value; s.dispatchEvent(new Event("change", {bubbles: true})); return ""; })()`)
+	if msg != "" {
+		p.t.Fatalf("choosing in %s: %s", sel, msg)
 	}
 }
 
@@ -586,24 +680,10 @@ const axeRun = `axe.run(document, {resultTypes: ['violations']}).then(r => r.vio
 // impact, printing its rule, help and the nodes at fault; lesser ones are
 // logged.
 func (p *browser) axe(pageName string) {
-	t := p.t
-	t.Helper()
-	src, err := axeSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := p.step()
-	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](src)); err != nil {
-		t.Fatalf("axe on %s: injecting axe.min.js: %v", pageName, err)
-	}
-	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("axe on %s: %v", pageName, err)
-	}
-	for _, v := range vs {
+	p.t.Helper()
+	for _, v := range p.axeViolations(pageName) {
 		var b strings.Builder
-		fmt.Fprintf(&b, "axe on %s (%s): %s [%s]: %s (%s)", pageName, p.path(), v.ID, v.Impact, v.Help, v.URL)
+		fmt.Fprintf(&b, "axe on %s: %s [%s]: %s (%s)", pageName, v.ID, v.Impact, v.Help, v.URL)
 		for i, n := range v.Nodes {
 			if i == 10 {
 				fmt.Fprintf(&b, "\n\t… and %d more", len(v.Nodes)-i)
@@ -611,10 +691,33 @@ func (p *browser) axe(pageName string) {
 			}
 			fmt.Fprintf(&b, "\n\t%s: %.300s\n\t\t%s", n.Target, n.HTML, strings.ReplaceAll(n.Summary, "\n", "\n\t\t"))
 		}
-		if v.Impact == "serious" || v.Impact == "critical" {
-			t.Error(b.String())
+		if v.serious() {
+			p.t.Error(b.String())
 		} else {
-			t.Log(b.String())
+			p.t.Log(b.String())
 		}
 	}
+}
+
+// serious reports a violation of serious or critical impact.
+func (v axeViolation) serious() bool { return v.Impact == "serious" || v.Impact == "critical" }
+
+// axeViolations injects axe-core into the current page, runs it on the
+// whole document and returns its violations.
+func (p *browser) axeViolations(pageName string) []axeViolation {
+	p.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	ctx, cancel := p.step()
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](src)); err != nil {
+		p.t.Fatalf("axe on %s: injecting axe.min.js: %v", pageName, err)
+	}
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("axe on %s: %v", pageName, err)
+	}
+	return vs
 }

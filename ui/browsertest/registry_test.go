@@ -135,7 +135,7 @@ func tarOf(t testing.TB, dir string) []byte {
 }
 
 // seedWorkers is how many clients seed a scale test at once.
-const seedWorkers = 8
+const seedWorkers = 32
 
 // seedTags gives repo (project/name, in an existing project) n tags,
 // tag00000 and on, all on one small random image: the image is pushed
@@ -219,7 +219,7 @@ func (b *berth) seedProjects(t testing.TB, prefix string, n int) {
 				if i >= n {
 					return nil
 				}
-				code, out, err := b.call(context.Background(), http.MethodPost, "/projects",
+				code, out, _, err := b.call(context.Background(), http.MethodPost, "/projects",
 					fmt.Sprintf(`{"project_name":"%s%05d"}`, prefix, i), "admin", adminPassword)
 				if err == nil && code != http.StatusCreated {
 					err = fmt.Errorf("POST /projects %s%05d: %d %s", prefix, i, code, out)
