@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/internal/eventually"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -295,17 +296,10 @@ func TestAdminReplication(t *testing.T) {
 		ID     uint64 `json:"id"`
 		Status string `json:"status"`
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	eventually.Within(t, 90*time.Second, "the execution of to-b to end", func() bool {
 		_ = json.Unmarshal([]byte(mustAPI(t, host, "GET", "/replication/executions?policy_name=to-b", "", 200)), &execs)
-		if len(execs) == 1 && execs[0].Status != "Pending" && execs[0].Status != "InProgress" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the execution did not end: %+v", execs)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(execs) == 1 && execs[0].Status != "Pending" && execs[0].Status != "InProgress"
+	})
 	if execs[0].Status != "Succeed" {
 		t.Fatalf("execution: %+v", execs[0])
 	}
@@ -363,20 +357,11 @@ func accWaitExecution(t *testing.T, host, policy string, states ...string) uint6
 		ID     uint64 `json:"id"`
 		Status string `json:"status"`
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	eventually.Within(t, 90*time.Second, fmt.Sprintf("the execution of %s to be %v", policy, states), func() bool {
 		_ = json.Unmarshal([]byte(mustAPI(t, host, "GET", "/replication/executions?policy_name="+policy, "", 200)), &execs)
-		if len(execs) > 0 && slices.Contains(states, execs[0].Status) {
-			return execs[0].ID
-		}
-		if time.Now().After(deadline) {
-			if len(execs) > 0 {
-				t.Logf("tasks: %s", mustAPI(t, host, "GET", fmt.Sprintf("/replication/executions/%d/tasks", execs[0].ID), "", 200))
-			}
-			t.Fatalf("the execution of %s is not %v: %+v", policy, states, execs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(execs) > 0 && slices.Contains(states, execs[0].Status)
+	})
+	return execs[0].ID
 }
 
 // A running execution's page refreshes itself and can be stopped; a

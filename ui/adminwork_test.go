@@ -8,8 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/scan/builtin"
 	"github.com/berthreg/berth/server"
@@ -21,18 +21,6 @@ const (
 	awAlpineRootFS = "../scan/builtin/testdata/rootfs/alpine-3.18"
 	awOSVFixtures  = "../scan/builtin/testdata/osv"
 )
-
-// awWait polls cond every 100 ms until it holds, failing after 60 s.
-func awWait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: gave up after 60 s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // awUser makes a non-admin account and returns its signed-in browser.
 func awUser(t *testing.T, host string) *browser {
@@ -77,7 +65,7 @@ func TestAdminGC(t *testing.T) {
 		ID        uint64 `json:"id"`
 		JobStatus string `json:"job_status"`
 	}
-	awWait(t, "the dry run to finish", func() bool {
+	eventually.True(t, "the dry run to finish", func() bool {
 		_ = json.Unmarshal([]byte(mustAPI(t, host, "GET", "/system/gc", "", 200)), &runs)
 		return len(runs) == 1 && (runs[0].JobStatus == "Success" || runs[0].JobStatus == "Error" || runs[0].JobStatus == "Stopped")
 	})
@@ -181,7 +169,7 @@ func TestAdminScanning(t *testing.T) {
 			ScanStatus string `json:"scan_status"`
 		} `json:"scan_overview"`
 	}
-	awWait(t, "the scan-all's scan of the image", func() bool {
+	eventually.True(t, "the scan-all's scan of the image", func() bool {
 		_ = json.Unmarshal([]byte(mustAPI(t, host, "GET", "/projects/vulns/repositories/alpine/artifacts/3.18", "", 200)), &art)
 		for _, o := range art.ScanOverview {
 			if o.ScanStatus == "Error" {
@@ -193,7 +181,7 @@ func TestAdminScanning(t *testing.T) {
 		}
 		return false
 	})
-	awWait(t, "the scan-all job to finish", func() bool {
+	eventually.True(t, "the scan-all job to finish", func() bool {
 		return strings.Contains(mustAPI(t, host, "GET", "/jobs?kind=scan.all&state=succeeded", "", 200), `"scan.all"`) &&
 			strings.TrimSpace(mustAPI(t, host, "GET", "/jobs?kind=scan.artifact&state=running", "", 200)) == "[]" &&
 			strings.TrimSpace(mustAPI(t, host, "GET", "/jobs?kind=scan.artifact&state=pending", "", 200)) == "[]"
@@ -258,7 +246,7 @@ func TestAdminScanning(t *testing.T) {
 			Status string `json:"status"`
 		} `json:"items"`
 	}
-	awWait(t, "the export to finish", func() bool {
+	eventually.True(t, "the export to finish", func() bool {
 		_ = json.Unmarshal([]byte(mustAPI(t, host, "GET", "/export/cve/executions", "", 200)), &ex)
 		return len(ex.Items) == 1 && ex.Items[0].Status != "Pending" && ex.Items[0].Status != "Running"
 	})
@@ -287,7 +275,7 @@ func TestAdminScanning(t *testing.T) {
 		ID    uint64 `json:"id"`
 		State string `json:"state"`
 	}
-	awWait(t, "the scan job", func() bool {
+	eventually.True(t, "the scan job", func() bool {
 		_ = json.Unmarshal([]byte(mustAPI(t, host, "GET", "/jobs?kind=scan.artifact&page_size=100", "", 200)), &jobs)
 		return len(jobs) > 0 && (jobs[len(jobs)-1].State == "pending" || jobs[len(jobs)-1].State == "running")
 	})
@@ -331,7 +319,7 @@ func TestAdminAudit(t *testing.T) {
 	b.signIn("admin", adminPassword)
 	b.post("/projects", url.Values{"name": {"audited"}, "back": {"/projects"}})
 	mustAPI(t, host, "GET", "/projects/audited", "", 200)
-	awWait(t, "the audit entry", func() bool {
+	eventually.True(t, "the audit entry", func() bool {
 		return strings.Contains(mustAPI(t, host, "GET", "/audit-logs?q=operation=CREATE_PROJECT", "", 200), "audited")
 	})
 	body := b.page("/admin/audit")
@@ -349,7 +337,7 @@ func TestAdminAudit(t *testing.T) {
 	for i := range 16 {
 		mustAPI(t, host, "POST", "/projects", `{"project_name":"many-`+jsonID(uint64(i))+`"}`, 201)
 	}
-	awWait(t, "the audit entries", func() bool {
+	eventually.True(t, "the audit entries", func() bool {
 		return strings.Contains(mustAPI(t, host, "GET", "/audit-logs?q=resource%3D~many-15", "", 200), "many-15")
 	})
 	body = b.page("/admin/audit?operation=CREATE_PROJECT")

@@ -195,14 +195,17 @@ type recorder struct {
 	overflow bool
 }
 
+// Header returns the answer's headers.
 func (r *recorder) Header() http.Header { return r.header }
 
+// WriteHeader keeps the first status.
 func (r *recorder) WriteHeader(status int) {
 	if r.status == 0 {
 		r.status = status
 	}
 }
 
+// Write keeps p, up to the limit.
 func (r *recorder) Write(p []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
@@ -222,6 +225,7 @@ type passThrough struct {
 	wrote  bool
 }
 
+// Header returns the API's headers (only some reach the browser).
 func (p *passThrough) Header() http.Header {
 	if p.header == nil {
 		p.header = http.Header{}
@@ -229,6 +233,7 @@ func (p *passThrough) Header() http.Header {
 	return p.header
 }
 
+// WriteHeader sends the status with a download's headers, once.
 func (p *passThrough) WriteHeader(status int) {
 	if p.wrote {
 		return
@@ -242,6 +247,7 @@ func (p *passThrough) WriteHeader(status int) {
 	p.w.WriteHeader(status)
 }
 
+// Write sends b to the browser.
 func (p *passThrough) Write(b []byte) (int, error) {
 	p.WriteHeader(http.StatusOK)
 	return p.w.Write(b)

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testscan"
 	"github.com/berthreg/berth/server"
 )
@@ -232,8 +232,7 @@ func TestArtifactsScan(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `data-test="flash-ok"`) {
 		t.Fatalf("scanning: %d\n%s", code, body)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	eventually.True(t, "the scan to succeed", func() bool {
 		var art struct {
 			ScanOverview map[string]struct {
 				ScanStatus string `json:"scan_status"`
@@ -244,10 +243,7 @@ func TestArtifactsScan(t *testing.T) {
 		for _, o := range art.ScanOverview {
 			status = o.ScanStatus
 		}
-		if status == "Success" {
-			break
-		}
-		if status == "Error" || time.Now().After(deadline) {
+		if status == "Error" {
 			t.Fatalf("the scan: %q", status)
 		}
 		// Meanwhile the page polls for the scan's progress.
@@ -256,8 +252,8 @@ func TestArtifactsScan(t *testing.T) {
 				t.Errorf("a running scan without live progress: %s", live)
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return status == "Success"
+	})
 	body = b.page(back)
 	if !strings.Contains(body, `data-test="sev-bar"`) || !strings.Contains(body, `class="sev-critical w-`) || strings.Contains(body, `data-poll=`) {
 		t.Errorf("the severity bar: %s", body)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berthreg/berth/internal/eventually"
 )
 
 // projectIDOf returns a project's id through the API.
@@ -231,19 +233,12 @@ func TestPoliciesRetention(t *testing.T) {
 		Status string `json:"status"`
 		DryRun bool   `json:"dry_run"`
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	eventually.True(t, "the dry run to finish", func() bool {
 		if err := json.Unmarshal([]byte(mustAPI(t, host, "GET", "/retentions/"+id+"/executions", "", 200)), &runs); err != nil || len(runs) != 1 {
 			t.Fatalf("runs: %+v %v", runs, err)
 		}
-		if runs[0].Status == "Succeed" || runs[0].Status == "Failed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the dry run did not finish: %+v", runs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return runs[0].Status == "Succeed" || runs[0].Status == "Failed"
+	})
 	if runs[0].Status != "Succeed" || !runs[0].DryRun {
 		t.Fatalf("the dry run: %+v", runs)
 	}

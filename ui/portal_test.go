@@ -1,17 +1,16 @@
 package ui_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/berthreg/berth/internal/testserver"
 	"github.com/berthreg/berth/server"
 	"github.com/berthreg/berth/server/builtinscan"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -39,29 +38,7 @@ func startServer(t *testing.T, change ...func(*server.Config)) string {
 	for _, c := range change {
 		c(&cfg)
 	}
-	ts := httptest.NewUnstartedServer(nil)
-	host := ts.Listener.Addr().String()
-	cfg.Events.ExternalHost = host
-	srv, err := server.New(t.Context(), cfg, server.WithLogger(slog.New(slog.DiscardHandler)), server.WithBuiltinScanner(builtinscan.New))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return host
+	return testserver.Start(t, cfg, server.WithLogger(slog.New(slog.DiscardHandler)), server.WithBuiltinScanner(builtinscan.New))
 }
 
 // browser is a person's browser: a cookie jar and no redirects followed

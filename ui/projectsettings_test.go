@@ -12,7 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/berthreg/berth/internal/eventually"
 )
 
 // psSetup starts a server with project "team" (private), user "gus" its
@@ -255,18 +256,11 @@ func TestProjectSettingsLabels(t *testing.T) {
 func TestProjectSettingsLogs(t *testing.T) {
 	host, b, g := psSetup(t)
 	pushRandom(t, host, "team/app", "v1")
-	deadline := time.Now().Add(60 * time.Second)
 	var body string
-	for {
+	eventually.True(t, "the push in the project's log", func() bool {
 		body = b.page("/projects/team/logs")
-		if strings.Contains(body, `data-test="log-op">PUSH_ARTIFACT<`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no push in the log:\n%s", body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return strings.Contains(body, `data-test="log-op">PUSH_ARTIFACT<`)
+	})
 	if !strings.Contains(body, "team/app") || !strings.Contains(body, `aria-current="page">Logs`) {
 		t.Errorf("the log page:\n%s", body)
 	}
@@ -309,17 +303,10 @@ func TestProjectSettingsWebhooks(t *testing.T) {
 	}
 
 	pushRandom(t, host, "team/app", "v1")
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	eventually.True(t, "a succeeded delivery in the delivery log", func() bool {
 		body = b.page("/projects/team/webhooks/notify")
-		if strings.Contains(body, `data-status="succeeded"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no delivery shown (%d received):\n%s", hits.Load(), body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return strings.Contains(body, `data-status="succeeded"`)
+	})
 	if !strings.Contains(body, `data-test="delivery-code">200<`) || !strings.Contains(body, "PUSH_ARTIFACT") || auth.Load() != "Bearer s3cret" {
 		t.Errorf("the delivery log (auth %v):\n%s", auth.Load(), body)
 	}
@@ -331,20 +318,14 @@ func TestProjectSettingsWebhooks(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `data-test="flash-ok"`) {
 		t.Fatalf("redelivering: %d\n%s", code, body)
 	}
-	for {
+	eventually.True(t, "a second succeeded delivery", func() bool {
 		var list []struct {
 			Status string `json:"status"`
 		}
 		out = mustAPI(t, host, "GET", "/projects/team/webhook/policies/notify/deliveries", "", 200)
 		_ = json.Unmarshal([]byte(out), &list)
-		if len(list) == 2 && list[0].Status == "succeeded" && list[1].Status == "succeeded" && hits.Load() >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no second delivery: %s", out)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(list) == 2 && list[0].Status == "succeeded" && list[1].Status == "succeeded" && hits.Load() >= 2
+	})
 	if body = b.page("/projects/team/webhooks/notify"); strings.Count(body, `data-test="delivery-row"`) != 2 || strings.Contains(body, "data-poll") {
 		t.Errorf("the delivery log after redelivering:\n%s", body)
 	}

@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/berthreg/berth/internal/oidctest"
+	"github.com/berthreg/berth/internal/testserver"
 	"github.com/berthreg/berth/server"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -47,27 +47,23 @@ func TestSignInLDAP(t *testing.T) {
 // With OpenID Connect, the sign-in page offers the provider, and signing
 // in there brings the person back to the portal, signed in.
 func TestSignInOIDC(t *testing.T) {
-	berth := httptest.NewUnstartedServer(nil)
-	base := "http://" + berth.Listener.Addr().String()
-	idp := oidctest.Start(t, "berth", "berth-client-secret", []string{base + "/c/oidc/callback"},
-		oidctest.User{ID: "sub-bob", Username: "bob", Password: "bob-at-idp", Email: "bob@example.org", Name: "Bob"})
-	cfg := server.DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.Auth.AdminPassword = adminPassword
-	cfg.Auth.HashCost = bcrypt.MinCost
-	cfg.Auth.OIDC = server.OIDCConfig{Issuer: idp.URL, ClientID: "berth", ClientSecret: "berth-client-secret",
-		RedirectURL: base + "/c/oidc/callback", Scopes: []string{"profile", "email"}}
-	cfg.Outbound.Allow = []string{"127.0.0.0/8", "::1"}
-	srv, err := server.New(t.Context(), cfg, server.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	berth.Config.Handler = srv.Handler()
-	berth.Start()
-	t.Cleanup(berth.Close)
+	var idp *oidctest.Provider
+	var base string
+	host := testserver.StartWith(t, func(host string) server.Config {
+		base = "http://" + host
+		idp = oidctest.Start(t, "berth", "berth-client-secret", []string{base + "/c/oidc/callback"},
+			oidctest.User{ID: "sub-bob", Username: "bob", Password: "bob-at-idp", Email: "bob@example.org", Name: "Bob"})
+		cfg := server.DefaultConfig()
+		cfg.DataDir = t.TempDir()
+		cfg.Auth.AdminPassword = adminPassword
+		cfg.Auth.HashCost = bcrypt.MinCost
+		cfg.Auth.OIDC = server.OIDCConfig{Issuer: idp.URL, ClientID: "berth", ClientSecret: "berth-client-secret",
+			RedirectURL: base + "/c/oidc/callback", Scopes: []string{"profile", "email"}}
+		cfg.Outbound.Allow = []string{"127.0.0.0/8", "::1"}
+		return cfg
+	}, server.WithLogger(slog.New(slog.DiscardHandler)))
 
-	b := newBrowser(t, berth.Listener.Addr().String())
+	b := newBrowser(t, host)
 	body := b.page("/login?next=/projects")
 	if !strings.Contains(body, `data-test="login-oidc"`) || !strings.Contains(body, `href="/c/oidc/login?redirect_url=%2fprojects"`) {
 		t.Fatalf("the sign-in page offers no provider: %s", body)

@@ -1,11 +1,10 @@
 package harbor
 
 import (
-	"context"
 	"log/slog"
-	"net/http/httptest"
 	"testing"
 
+	"github.com/berthreg/berth/internal/testserver"
 	"github.com/berthreg/berth/server"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -22,28 +21,5 @@ func serve(t *testing.T) string {
 	cfg.DataDir = t.TempDir()
 	cfg.Auth.AdminPassword = adminPassword
 	cfg.Auth.HashCost = bcrypt.MinCost
-	ts := httptest.NewUnstartedServer(nil)
-	host := ts.Listener.Addr().String()
-	cfg.Addr = host
-	cfg.Events.ExternalHost = host
-	srv, err := server.New(t.Context(), cfg, server.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(ts.Close) // runs first: requests end before the server closes
-	return host
+	return testserver.Start(t, cfg, server.WithLogger(slog.New(slog.DiscardHandler)))
 }

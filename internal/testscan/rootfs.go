@@ -16,11 +16,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// RootfsImage returns an image whose one layer holds the files under dir
-// (a root file system fixture, such as scan/builtin/testdata's Alpine
-// one, whose packages the built-in scanner finds), with fixed times so
-// that its digest is the same on every run.
-func RootfsImage(t testing.TB, dir string) v1.Image {
+// RootfsTar returns a tar archive of the files under dir (a root file
+// system fixture, such as scan/builtin/testdata's Alpine one, whose
+// packages the built-in scanner finds), with fixed times and modes, so
+// that the same dir always makes the same layer.
+func RootfsTar(t testing.TB, dir string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -28,7 +28,10 @@ func RootfsImage(t testing.TB, dir string) v1.Image {
 		if err != nil || p == dir {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
 		if d.IsDir() {
 			return tw.WriteHeader(&tar.Header{Name: rel + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(0, 0)})
 		}
@@ -48,7 +51,15 @@ func RootfsImage(t testing.TB, dir string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	return buf.Bytes()
+}
+
+// RootfsImage returns an image whose one layer is RootfsTar(dir): its
+// digest is the same on every run.
+func RootfsImage(t testing.TB, dir string) v1.Image {
+	t.Helper()
+	layerTar := RootfsTar(t, dir)
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil })
 	if err != nil {
 		t.Fatal(err)
 	}

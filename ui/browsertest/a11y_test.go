@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/internal/eventually"
 	"github.com/chromedp/chromedp"
 )
 
@@ -207,8 +208,7 @@ func pageKind(path string) string {
 // has succeeded (as the API says), for up to scanLimit.
 func (b *berth) waitScanned(t *testing.T, repo, digest string) {
 	t.Helper()
-	deadline := time.Now().Add(scanLimit)
-	for {
+	eventually.Within(t, scanLimit, "the scan of "+digest, func() bool {
 		var a struct {
 			Overview map[string]struct {
 				Status string `json:"scan_status"`
@@ -220,16 +220,13 @@ func (b *berth) waitScanned(t *testing.T, repo, digest string) {
 		for _, o := range a.Overview {
 			switch o.Status {
 			case "Success":
-				return
+				return true
 			case "Error":
 				t.Fatalf("the scan of %s failed", digest)
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not scanned after %s: %+v", digest, scanLimit, a.Overview)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // TestHarnessCatches checks the checks: on the sign-in page spoiled
@@ -258,15 +255,11 @@ func TestHarnessCatches(t *testing.T) {
 	}
 
 	eval[chromedp.Void](p, `setTimeout(() => { throw new Error("thrown by the harness test"); }, 0)`)
-	deadline := time.Now().Add(stepTimeout)
-	for {
+	eventually.Within(t, stepTimeout, "the exception thrown", func() bool {
 		got := p.takeExceptions()
-		if len(got) == 1 && strings.Contains(got[0], "thrown by the harness test") {
-			break
-		}
-		if len(got) > 0 || time.Now().After(deadline) {
+		if len(got) > 0 && (len(got) != 1 || !strings.Contains(got[0], "thrown by the harness test")) {
 			t.Fatalf("uncaught exceptions seen: %q, want the one thrown", got)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(got) == 1
+	})
 }

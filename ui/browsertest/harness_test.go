@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,6 +24,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/berthreg/berth/internal/eventually"
+	"github.com/berthreg/berth/internal/testserver"
 	"github.com/berthreg/berth/server"
 	"github.com/berthreg/berth/server/builtinscan"
 )
@@ -97,34 +98,14 @@ func startBerth(t *testing.T, opts ...serverOption) *berth {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ts := httptest.NewUnstartedServer(nil)
-	host := ts.Listener.Addr().String()
-	cfg.Addr = host
-	cfg.Events.ExternalHost = host
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(t.Context(), cfg, server.WithLogger(logger), server.WithBuiltinScanner(builtinscan.New))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
+	t.Cleanup(func() { // runs last, after the server closed
 		if t.Failed() {
 			t.Logf("server log (warnings and errors):\n%s", logs.tail(60))
 		}
 	})
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(ts.Close) // runs first: requests end before the server closes
+	host := testserver.Start(t, cfg, server.WithLogger(logger), server.WithBuiltinScanner(builtinscan.New))
 	return &berth{host: host, url: "http://" + host, logs: logs}
 }
 
@@ -463,17 +444,10 @@ func (p *browser) waitFor(what, js string) {
 // like a scan); what names the condition in a failure.
 func (p *browser) reloadUntil(what, path, js string, limit time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
+	eventually.Within(p.t, limit, what+" (reloading "+path+")", func() bool {
 		p.open(path)
-		if eval[bool](p, js) {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: not so after %s of reloading %s\npage text: %.2000s", what, limit, path, p.text("body"))
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return eval[bool](p, js)
+	})
 }
 
 // pick returns a selector of the one element matching sel whose text is

@@ -1,11 +1,9 @@
 package browsertest
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthreg/berth/internal/testscan"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -90,48 +89,12 @@ func (c *crane) run(t testing.TB, args ...string) string {
 func (c *crane) pushAlpine(t testing.TB, repo, tag string) string {
 	t.Helper()
 	layer := filepath.Join(t.TempDir(), "alpine.tar")
-	if err := os.WriteFile(layer, tarOf(t, filepath.Join(root(t), "scan", "builtin", "testdata", "rootfs", "alpine-3.18")), 0o644); err != nil {
+	if err := os.WriteFile(layer, testscan.RootfsTar(t, filepath.Join(root(t), "scan", "builtin", "testdata", "rootfs", "alpine-3.18")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ref := c.host + "/" + repo + ":" + tag
 	c.run(t, "append", "--oci-empty-base", "-f", layer, "-t", ref)
 	return c.run(t, "digest", ref)
-}
-
-// tarOf returns a tar archive of the files under dir, with fixed times
-// and modes (so the same dir always makes the same layer).
-func tarOf(t testing.TB, dir string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return tw.WriteHeader(&tar.Header{Name: rel + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(0, 0)})
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: rel, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0)}); err != nil {
-			return err
-		}
-		_, err = tw.Write(b)
-		return err
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // seedWorkers is how many clients seed a scale test at once.
