@@ -8,8 +8,8 @@ import (
 
 // pgxImporters are the packages allowed to compile in pgx and
 // golang-migrate: this one, the test helpers, and what offers PostgreSQL
-// to operators (the server's metadata.driver, the example server, the
-// metadata copy command), and the load tool, which reads PostgreSQL's
+// to operators (the server's metadata.driver, the example server and the
+// test helper that starts one, the metadata copy command), and the load tool, which reads PostgreSQL's
 // statement statistics around its measurements. The registry, the API and every feature
 // package stay free of it.
 var pgxImporters = []string{
@@ -17,6 +17,7 @@ var pgxImporters = []string{
 	"github.com/berthreg/berth/internal/testpg",
 	"github.com/berthreg/berth/internal/teststores",
 	"github.com/berthreg/berth/server",
+	"github.com/berthreg/berth/internal/testserver",
 	"github.com/berthreg/berth/examples/registry",
 	"github.com/berthreg/berth/cmd/berth-metacopy",
 	"github.com/berthreg/berth/bench/load",
