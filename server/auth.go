@@ -91,6 +91,8 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 	}
 	if authn == nil {
 		authn = m
+	} else {
+		authn = hostWithRobots(authn, m)
 	}
 	var authz auth.Authorizer = m.Authorizer()
 	if ac.CreateProjectsOnPush {
@@ -158,6 +160,20 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 		parts.tokenPath = ac.Realm
 	}
 	return parts, nil
+}
+
+// hostWithRobots checks robot accounts ("robot$…") with the server's
+// accounts m and every other name with the host's authenticator: robots
+// are made through Berth (its API, or Accounts in Go) and only Berth
+// keeps their secrets, so a host that brings its own people still hands
+// its build systems Berth's robots.
+func hostWithRobots(host auth.Authenticator, m *accounts.Manager) auth.Authenticator {
+	return auth.AuthenticatorFunc(func(ctx context.Context, name, secret string) (auth.Principal, error) {
+		if accounts.IsRobot(name) {
+			return m.Authenticate(ctx, name, secret)
+		}
+		return host.Authenticate(ctx, name, secret)
+	})
 }
 
 // adminAPI is the admin API over the accounts, with opts besides the

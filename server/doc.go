@@ -25,10 +25,14 @@
 // Config is plain data: every key has a default (DefaultConfig), the
 // storage drivers' own Config types (storage/s3, storage/oss) are used as
 // they are, and Validate names the offending key. Options replace what a
-// host brings itself: WithAuthenticator (its own accounts), WithLogger,
-// WithRegisterer (Prometheus), WithStorage, WithStore and WithConsumers
-// (its own readers of the event log). Nothing is global: two servers with
-// their own data directories run side by side in one process.
+// host brings itself: WithAuthenticator (its own people; robots stay the
+// server's), WithLogger, WithRegisterer (Prometheus), WithStorage,
+// WithStore and WithConsumers (its own readers of the event log). A host
+// changes projects, members and robots from its own Go code through
+// Accounts, and their scanning settings through ProjectScans, under the
+// same rules as the admin API. Nothing is global: two servers with their
+// own data directories run side by side in one process; examples/platform
+// is a whole host built this way.
 //
 // # Serving
 //

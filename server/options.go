@@ -34,11 +34,16 @@ type options struct {
 
 // WithAuthenticator checks the names and secrets of basic credentials
 // (on /v2/, the admin API, the token service and POST /c/login) with a,
-// instead of the server's accounts (local users and robots). The
-// principals a returns are authorized like accounts: a system
-// administrator may do everything, others what their project memberships
-// allow. Not with auth.disabled, nor with auth.ldap.url (the directory is
-// one of the accounts' sources).
+// instead of the server's local users: the host brings its own people,
+// and the server keeps no second copy of them. Robot accounts
+// ("robot$…") are still the server's, checked by it and never passed to
+// a: they are made through the admin API or Server.Accounts, and their
+// secrets exist only in the server. The principals a returns are
+// authorized like accounts: a system administrator may do everything,
+// others what their project memberships allow, by user name or by one
+// of their Groups (a membership of kind "group"). Not with auth.disabled,
+// nor with auth.ldap.url (the directory is one of the accounts'
+// sources).
 func WithAuthenticator(a auth.Authenticator) Option {
 	return func(o *options) { o.authn = a }
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/berthreg/berth/artifact"
+	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/registry/inproc"
 	"github.com/berthreg/berth/ui"
 
@@ -41,6 +42,10 @@ type Server struct {
 	ownStore bool // opened by New, closed by Close
 	serving  serving
 	tracing  tracing
+	// accounts and projectScans are what Accounts and ProjectScans hand
+	// the host (nil with auth.disabled).
+	accounts     *accounts.Manager
+	projectScans *engine.ProjectSettings
 
 	mu      sync.Mutex
 	running bool
@@ -247,6 +252,8 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	}
 	var admin http.Handler
 	if !cfg.Auth.Disabled {
+		s.accounts = access.manager
+		s.projectScans = engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))
 		// The API's artifact writes go through the registry, as the
 		// caller (the request's principal rides in its context).
 		content, err := artifact.New(store, access.manager.Authorizer(), access.manager,
@@ -262,7 +269,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 		exports.Register(bg.runner)
 		admin = access.adminAPI(store, logger, api.WithArtifacts(content), api.WithCVEExport(exports), api.WithSystemInfo(systemInfo(cfg, s.scanning.engine != nil)), api.WithRateLimit(apiPrincipalAllowed), api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
 			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust), api.WithProxy(caches),
-			api.WithProjectScanSettings(engine.NewProjectSettings(store, engine.WithSettingsWatcher(bg.watcher))))
+			api.WithProjectScanSettings(s.projectScans))
 		if err := access.provision(ctx, store, logger); err != nil {
 			return err
 		}
