@@ -17,9 +17,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat portal cluster smoke image image-check bench bench-gc clean
+.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat platform portal cluster smoke image image-check bench bench-gc clean
 
-test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat portal cluster smoke image-check
+test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat platform portal cluster smoke image-check
 	@echo "make test: all suites passed"
 
 build:
@@ -179,6 +179,13 @@ smoke: tools
 # test makes. An engine that cannot run here is skipped with its own error.
 engines: build
 	BERTH_REGISTRY_BIN=$(BIN)/registry scripts/engines.sh
+
+# A host platform embedding Berth (examples/platform), end to end with the
+# pinned crane and Debian's skopeo: a tenant made from the host's Go code,
+# its robot pushing to the image hub's domain, each push redeploying the
+# component exactly once (across a restart), the scans and the pull gate.
+platform: tools
+	BERTH_TOOLS=$(TOOLS) $(GO) test -count=1 ./examples/platform/
 
 # Harbor's own clients against Berth (compat/harbor, a module of its own):
 # the served OpenAPI document through kin-openapi's validator, and Harbor's
