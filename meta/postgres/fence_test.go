@@ -19,6 +19,7 @@ var pgxImporters = []string{
 	"github.com/berthreg/berth/server",
 	"github.com/berthreg/berth/internal/testserver",
 	"github.com/berthreg/berth/examples/registry",
+	"github.com/berthreg/berth/examples/platform",
 	"github.com/berthreg/berth/cmd/berth-metacopy",
 	"github.com/berthreg/berth/bench/load",
 }
