@@ -52,7 +52,7 @@ unit:
 # meta/postgres's event log and job queue tests run many writers, readers
 # and leasers at once: here under the race detector too.
 race:
-	scripts/minio.sh -- scripts/postgres.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/... ./scan/engine/... ./quota/... ./immutable/... ./retention/... ./trust/... ./artifact/... ./label/... ./scan/securityhub/... ./scan/cveexport/...
+	scripts/minio.sh -- scripts/postgres.sh -- $(GO) test -count=1 -race -short ./registry/... ./meta/... ./storage/... ./gc/... ./jobs/... ./events/... ./webhook/... ./replication/... ./scan/engine/... ./quota/... ./immutable/... ./retention/... ./trust/... ./artifact/... ./label/... ./scan/securityhub/... ./scan/cveexport/... ./preheat/
 
 # The PostgreSQL metadata store on a server of its own, with the test that
 # kills the server with SIGKILL and restarts it (BERTH_TEST_POSTGRES_FAULTS:
@@ -62,7 +62,7 @@ race:
 # store (BERTH_TEST_META=postgres; unit ran them on bbolt).
 postgres:
 	scripts/postgres.sh -- env BERTH_TEST_POSTGRES_FAULTS=1 $(GO) test -count=1 ./meta/postgres/... ./internal/testpg/...
-	scripts/postgres.sh -- env BERTH_TEST_META=postgres $(GO) test -count=1 ./jobs/... ./events/... ./webhook/... ./gc/... ./replication/... ./artifact/... ./label/... ./scan/securityhub/... ./scan/cveexport/...
+	scripts/postgres.sh -- env BERTH_TEST_META=postgres $(GO) test -count=1 ./jobs/... ./events/... ./webhook/... ./gc/... ./replication/... ./artifact/... ./label/... ./scan/securityhub/... ./scan/cveexport/... ./preheat/
 
 # Every parser of outside input: request paths, references, ranges and
 # manifests at the HTTP edge, the metadata decoder for bytes read back from
@@ -71,13 +71,15 @@ postgres:
 # registry endpoint bodies (the API's JSON, and the records replication's
 # service checks), project scan settings (their JSON and the scan
 # service's rules) and scanner registrations, webhook signature headers,
-# scan requests and OSV records; and the listing bound meta/postgres makes
+# scan requests and OSV records, P2P preheat policies; and the listing
+# bound meta/postgres makes
 # of a client's paging marker.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest; do \
 		GO=$(GO) scripts/fuzz.sh ./registry/internal/spec $$t $(FUZZTIME) || exit 1; \
 	done
 	@GO=$(GO) scripts/fuzz.sh ./registry FuzzHandler $(FUZZTIME)
+	@GO=$(GO) scripts/fuzz.sh ./preheat FuzzPolicy $(FUZZTIME_SHORT)
 	@for t in FuzzDecodeManifest FuzzDecodeUpload FuzzDecodeBlob FuzzDigestForms FuzzParseDigestKey; do \
 		GO=$(GO) scripts/fuzz.sh ./meta/bolt $$t $(FUZZTIME_SHORT) || exit 1; \
 	done
