@@ -72,8 +72,7 @@ postgres:
 # service checks), project scan settings (their JSON and the scan
 # service's rules) and scanner registrations, webhook signature headers,
 # scan requests and OSV records, P2P preheat policies; and the listing
-# bound meta/postgres makes
-# of a client's paging marker.
+# bound meta/postgres makes of a client's paging marker.
 fuzz:
 	@for t in FuzzParseReference FuzzValidateName FuzzParseContentRange FuzzParseRange FuzzParseManifest; do \
 		GO=$(GO) scripts/fuzz.sh ./registry/internal/spec $$t $(FUZZTIME) || exit 1; \
