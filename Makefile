@@ -17,9 +17,9 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat platform portal cluster smoke image image-check bench bench-gc clean
+.PHONY: test build tools lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat platform preheat portal cluster smoke image image-check bench bench-gc clean
 
-test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat platform portal cluster smoke image-check
+test: lint helm-check unit race postgres fuzz conformance conformance-s3 conformance-postgres e2e e2e-s3 e2e-postgres engines compat platform preheat portal cluster smoke image-check
 	@echo "make test: all suites passed"
 
 build:
@@ -187,6 +187,13 @@ engines: build
 # component exactly once (across a restart), the scans and the pull gate.
 platform: tools
 	BERTH_TOOLS=$(TOOLS) $(GO) test -count=1 ./examples/platform/
+
+# P2P preheat against the real providers, each pulling from a real Berth:
+# Uber's Kraken (its origin, build-index and proxy, built by
+# scripts/kraken.sh; the first build takes 5 to 7 minutes) caching every
+# blob of a preheated image.
+preheat:
+	scripts/kraken.sh -- $(GO) test -count=1 ./preheat/... ./internal/testkraken/...
 
 # Harbor's own clients against Berth (compat/harbor, a module of its own):
 # the served OpenAPI document through kin-openapi's validator, and Harbor's

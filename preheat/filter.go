@@ -98,6 +98,7 @@ type item struct {
 	Repository string `json:"repository"`
 	Tag        string `json:"tag"`
 	Digest     string `json:"digest,omitempty"`
+	MediaType  string `json:"media_type,omitempty"`
 }
 
 // selection is what selectArtifacts found: the items to preheat, in
@@ -164,7 +165,7 @@ func (s *Service) selectArtifacts(ctx context.Context, p Policy, items []item) (
 					continue
 				}
 			}
-			out = append(out, item{Repository: repo, Tag: a.Tag, Digest: a.Digest})
+			out = append(out, item{Repository: repo, Tag: a.Tag, Digest: a.Digest, MediaType: a.MediaType})
 		}
 	}
 	return out, nil

@@ -242,7 +242,7 @@ func (s *Service) recordPlan(ctx context.Context, j meta.Job, pl runPayload, ite
 				return err
 			}
 			t := Task{ID: job.ID, Execution: j.ID, JobID: job.ID, Repository: it.Repository, Tag: it.Tag, Digest: it.Digest,
-				Status: RunPending, CreatedAt: now}
+				MediaType: it.MediaType, Status: RunPending, CreatedAt: now}
 			if err := Tasks.In(tx).Put(t); err != nil {
 				return err
 			}

@@ -33,6 +33,9 @@ type Image struct {
 	Tag string
 	// Digest is the manifest's digest.
 	Digest string
+	// MediaType is the manifest's media type (an OCI or Docker image
+	// manifest, or an index of them), for providers that take only some.
+	MediaType string
 	// URL is the manifest's address on this registry, as the provider
 	// reaches it: "<externalURL>/v2/<repository>/manifests/<tag or digest>".
 	URL string

@@ -313,6 +313,8 @@ type Task struct {
 	Repository string `json:"repository"`
 	Tag        string `json:"tag"`
 	Digest     string `json:"digest"`
+	// MediaType is the manifest's media type.
+	MediaType string `json:"media_type,omitempty"`
 	// ProviderJobID is the provider's id of its preheat job, once asked.
 	ProviderJobID string `json:"provider_job_id,omitempty"`
 	// Requested is set once the provider accepted the preheat.

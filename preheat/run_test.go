@@ -65,7 +65,8 @@ func TestManualRun(t *testing.T) {
 	for i, tag := range []string{"v1", "v2"} {
 		img := images[i]
 		if img.URL != registryURL+"/v2/team/app/manifests/"+tag || img.Headers["Authorization"] != "Bearer pull-team/app" ||
-			img.Repository != "team/app" || img.Tag != tag || img.Digest != digests[tag] || img.Scope != preheat.ScopeAllPeers {
+			img.Repository != "team/app" || img.Tag != tag || img.Digest != digests[tag] || img.Scope != preheat.ScopeAllPeers ||
+			img.MediaType != ociManifest {
 			t.Errorf("image %d: %+v", i, img)
 		}
 	}

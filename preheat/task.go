@@ -100,7 +100,7 @@ func (s *Service) request(ctx context.Context, r taskRun, p Provider) error {
 	if s.registry == "" {
 		return s.endTask(ctx, r, RunError, "this registry's external URL is not configured (preheat.WithRegistryURL)")
 	}
-	img := Image{Repository: t.Repository, Tag: t.Tag, Digest: t.Digest, Scope: r.scope,
+	img := Image{Repository: t.Repository, Tag: t.Tag, Digest: t.Digest, MediaType: t.MediaType, Scope: r.scope,
 		URL: s.registry + "/v2/" + t.Repository + "/manifests/" + t.Tag}
 	if s.creds != nil {
 		h, err := s.creds(ctx, t.Repository)

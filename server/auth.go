@@ -41,6 +41,10 @@ type authParts struct {
 	// scannerToken is the Authorization a scanner pulls one repository
 	// with: a bearer token granting pull on it alone, short-lived.
 	scannerToken func(ctx context.Context, scanner, repo string) (string, error)
+	// preheatToken is the Authorization a P2P provider pulls one
+	// repository with, for subject: a bearer token granting pull on it
+	// alone, lasting preheatTokenLifetime.
+	preheatToken func(ctx context.Context, subject, repo string) (string, error)
 
 	manager  *accounts.Manager
 	authn    auth.Authenticator
@@ -107,8 +111,8 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 	// token's account may do beyond its scope (the content trust gate).
 	principal := func(ctx context.Context, subject string) (auth.Principal, bool, error) {
 		switch {
-		case strings.HasPrefix(subject, scannerSubject):
-			return auth.Principal{}, false, nil // a scanner's pull token: no account
+		case strings.HasPrefix(subject, scannerSubject), strings.HasPrefix(subject, preheatSubject):
+			return auth.Principal{}, false, nil // a scanner's or a P2P provider's pull token: no account
 		case subject == "":
 			return auth.AnonymousPrincipal, true, nil
 		}
@@ -150,10 +154,18 @@ func setupAuth(ctx context.Context, cfg Config, store meta.Store, authn auth.Aut
 	if err != nil {
 		return authParts{}, fmt.Errorf("scan.tokenLifetime: %w", err)
 	}
+	preheatIss, err := token.NewIssuer(key, iss.Name(), preheatTokenLifetime)
+	if err != nil {
+		return authParts{}, err
+	}
 	parts := authParts{hooks: g.Hooks(), tokens: svc, manager: m, authn: authn, apiOpts: apiOpts,
 		password: ac.AdminPassword, dataDir: cfg.DataDir,
 		scannerToken: func(_ context.Context, scanner, repo string) (string, error) {
 			t, err := scanIss.Issue(scannerSubject+scanner, ac.Service, []auth.Access{{Type: "repository", Name: repo, Actions: []string{auth.ActionPull}}})
+			return "Bearer " + t.Token, err
+		},
+		preheatToken: func(_ context.Context, subject, repo string) (string, error) {
+			t, err := preheatIss.Issue(subject, ac.Service, []auth.Access{{Type: "repository", Name: repo, Actions: []string{auth.ActionPull}}})
 			return "Bearer " + t.Token, err
 		}}
 	if ac.Realm[0] == '/' {

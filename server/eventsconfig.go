@@ -106,3 +106,13 @@ func (c Config) webhookHost() string {
 	}
 	return c.Addr
 }
+
+// registryURL is the registry's base URL as the machines it sends to
+// reach it (P2P providers pulling what they preheat): externalURL, else
+// plain HTTP to webhookHost.
+func (c Config) registryURL() string {
+	if c.ExternalURL != "" {
+		return strings.TrimSuffix(c.ExternalURL, "/")
+	}
+	return "http://" + c.webhookHost()
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/berthreg/berth/api"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/preheat"
 	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/ratelimit"
 	"github.com/berthreg/berth/registry"
@@ -200,7 +201,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	s.caches = caches
 	var access authParts
 	if !cfg.Auth.Disabled {
-		if access, err = setupAuth(ctx, cfg, store, o.authn, bg.watcher, logger, append(pol.cleanups, caches.DeleteProject)...); err != nil {
+		if access, err = setupAuth(ctx, cfg, store, o.authn, bg.watcher, logger, append(pol.cleanups, caches.DeleteProject, preheat.DeleteProject)...); err != nil {
 			return err
 		}
 	} else {
@@ -229,6 +230,10 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	}
 	local.h = h
 	repl, err := bg.addReplication(ctx, cfg, h)
+	if err != nil {
+		return err
+	}
+	_, err = bg.addPreheat(ctx, cfg.registryURL(), pol.trust, access.preheatToken)
 	if err != nil {
 		return err
 	}
