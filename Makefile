@@ -79,6 +79,8 @@ fuzz:
 	done
 	@GO=$(GO) scripts/fuzz.sh ./registry FuzzHandler $(FUZZTIME)
 	@GO=$(GO) scripts/fuzz.sh ./preheat FuzzPolicy $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzPreheatPolicyBody $(FUZZTIME_SHORT)
+	@GO=$(GO) scripts/fuzz.sh ./api FuzzPreheatInstanceBody $(FUZZTIME_SHORT)
 	@for t in FuzzDecodeManifest FuzzDecodeUpload FuzzDecodeBlob FuzzDigestForms FuzzParseDigestKey; do \
 		GO=$(GO) scripts/fuzz.sh ./meta/bolt $$t $(FUZZTIME_SHORT) || exit 1; \
 	done
@@ -191,9 +193,12 @@ platform: tools
 # P2P preheat against the real providers, each pulling from a real Berth:
 # Uber's Kraken (its origin, build-index and proxy, built by
 # scripts/kraken.sh; the first build takes 5 to 7 minutes) caching every
-# blob of a preheated image.
+# blob of a preheated image, through the provider and through a whole
+# server (an instance and an event-based policy made through the admin
+# API, then a push).
 preheat:
 	scripts/kraken.sh -- $(GO) test -count=1 ./preheat/... ./internal/testkraken/...
+	scripts/kraken.sh -- $(GO) test -count=1 -run TestPreheat ./server/
 
 # Harbor's own clients against Berth (compat/harbor, a module of its own):
 # the served OpenAPI document through kin-openapi's validator, and Harbor's

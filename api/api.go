@@ -19,6 +19,7 @@ import (
 	"github.com/berthreg/berth/jobs"
 	"github.com/berthreg/berth/label"
 	"github.com/berthreg/berth/meta"
+	"github.com/berthreg/berth/preheat"
 	"github.com/berthreg/berth/proxy"
 	"github.com/berthreg/berth/quota"
 	"github.com/berthreg/berth/replication"
@@ -71,6 +72,8 @@ type Handler struct {
 	// securityHub serves the security hub; cveExports the CVE exports.
 	securityHub *securityhub.Hub
 	cveExports  *cveexport.Service
+	// preheat serves P2P preheat (WithPreheat).
+	preheat *preheat.Service
 }
 
 // Option configures a Handler.
@@ -250,6 +253,7 @@ func New(m *accounts.Manager, store meta.Store, authn auth.Authenticator, logger
 	h.labelRoutes()
 	h.securityHubRoutes()
 	h.cveExportRoutes()
+	h.preheatRoutes()
 	h.route("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
 		doc, err := openAPIDoc()
 		if err != nil {

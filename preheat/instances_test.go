@@ -56,6 +56,7 @@ func TestInstanceValidation(t *testing.T) {
 	}{
 		{"name", func(in *preheat.Instance) { in.Name = "bad name" }},
 		{"name", func(in *preheat.Instance) { in.Name = "" }},
+		{"name", func(in *preheat.Instance) { in.Name = "." }},
 		{"name", func(in *preheat.Instance) { in.Name = strings.Repeat("n", preheat.MaxNameLength+1) }},
 		{"description", func(in *preheat.Instance) { in.Description = strings.Repeat("d", preheat.MaxDescriptionLength+1) }},
 		{"vendor", func(in *preheat.Instance) { in.Vendor = "dragonfly" }}, // not registered in the rig

@@ -27,6 +27,7 @@ func TestPolicyValidation(t *testing.T) {
 	}{
 		{"name", func(p *preheat.Policy) { p.Name = "no spaces" }},
 		{"name", func(p *preheat.Policy) { p.Name = strings.Repeat("n", preheat.MaxNameLength+1) }},
+		{"name", func(p *preheat.Policy) { p.Name = ".." }},
 		{"description", func(p *preheat.Policy) { p.Description = strings.Repeat("d", preheat.MaxDescriptionLength+1) }},
 		{"provider_id", func(p *preheat.Policy) { p.ProviderID = 0 }},
 		{"provider_id", func(p *preheat.Policy) { p.ProviderID = 999 }},

@@ -233,7 +233,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 	if err != nil {
 		return err
 	}
-	_, err = bg.addPreheat(ctx, cfg.registryURL(), pol.trust, access.preheatToken)
+	p2p, err := bg.addPreheat(ctx, cfg.registryURL(), pol.trust, access.preheatToken)
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 		}
 		exports.Register(bg.runner)
 		admin = access.adminAPI(store, logger, api.WithArtifacts(content), api.WithCVEExport(exports), api.WithSystemInfo(systemInfo(cfg, s.scanning.engine != nil)), api.WithRateLimit(apiPrincipalAllowed), api.WithJobs(bg.queue), api.WithSchedules(bg.schedules),
-			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust), api.WithProxy(caches),
+			api.WithReplication(repl), api.WithScanning(s.scanning.engine), api.WithQuotas(pol.quotas), api.WithImmutable(pol.immutable), api.WithRetention(pol.retention), api.WithTrust(pol.trust), api.WithProxy(caches), api.WithPreheat(p2p),
 			api.WithProjectScanSettings(s.projectScans))
 		if err := access.provision(ctx, store, logger); err != nil {
 			return err
