@@ -191,13 +191,17 @@ platform: tools
 	BERTH_TOOLS=$(TOOLS) $(GO) test -count=1 ./examples/platform/
 
 # P2P preheat against the real providers, each pulling from a real Berth:
-# Uber's Kraken (its origin, build-index and proxy, built by
-# scripts/kraken.sh; the first build takes 5 to 7 minutes) caching every
-# blob of a preheated image, through the provider and through a whole
-# server (an instance and an event-based policy made through the admin
-# API, then a push).
+# Dragonfly (manager on scripts/postgres.sh's PostgreSQL, Debian's Redis,
+# scheduler, one Go seed peer; built by scripts/dragonfly.sh, 5 to 15
+# minutes the first time), run in a network namespace of the test's own
+# (its manager refuses loopback addresses; needs root), its seed peer
+# fetching every blob of a preheated image; and Uber's Kraken (origin,
+# build-index and proxy, built by scripts/kraken.sh, 5 to 7 minutes the
+# first time) caching every blob, through the provider and through a
+# whole server (an instance and an event-based policy made through the
+# admin API, then a push).
 preheat:
-	scripts/kraken.sh -- $(GO) test -count=1 ./preheat/... ./internal/testkraken/...
+	scripts/postgres.sh -- scripts/dragonfly.sh -- scripts/kraken.sh -- $(GO) test -count=1 ./preheat/... ./internal/testkraken/... ./internal/testdragonfly/...
 	scripts/kraken.sh -- $(GO) test -count=1 -run TestPreheat ./server/
 
 # Harbor's own clients against Berth (compat/harbor, a module of its own):

@@ -12,6 +12,7 @@ import (
 	"github.com/berthreg/berth/label"
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/preheat"
+	"github.com/berthreg/berth/preheat/dragonfly"
 	"github.com/berthreg/berth/preheat/kraken"
 	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/engine"
@@ -37,7 +38,7 @@ const preheatTokenLifetime = 30 * time.Minute
 func (b *background) addPreheat(ctx context.Context, registryURL string, signatures *trust.Service,
 	pullToken func(ctx context.Context, subject, repo string) (string, error)) (*preheat.Service, error) {
 	opts := []preheat.Option{
-		preheat.WithProvider("kraken", kraken.New),
+		preheat.WithProvider(dragonfly.Vendor, dragonfly.New), preheat.WithProvider("kraken", kraken.New),
 		preheat.WithOutboundGuard(b.outbound), preheat.WithRegistryURL(registryURL),
 		preheat.WithScheduler(b.runner), preheat.WithLogger(b.logger),
 	}

@@ -7,7 +7,8 @@ import (
 )
 
 // pgxImporters are the packages allowed to compile in pgx and
-// golang-migrate: this one, the test helpers, and what offers PostgreSQL
+// golang-migrate: this one, the test helpers (testdragonfly gives
+// Dragonfly's manager a database of testpg's), and what offers PostgreSQL
 // to operators (the server's metadata.driver, the example server and the
 // test helper that starts one, the metadata copy command), and the load tool, which reads PostgreSQL's
 // statement statistics around its measurements. The registry, the API and every feature
@@ -15,6 +16,7 @@ import (
 var pgxImporters = []string{
 	"github.com/berthreg/berth/meta/postgres",
 	"github.com/berthreg/berth/internal/testpg",
+	"github.com/berthreg/berth/internal/testdragonfly",
 	"github.com/berthreg/berth/internal/teststores",
 	"github.com/berthreg/berth/server",
 	"github.com/berthreg/berth/internal/testserver",
