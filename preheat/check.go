@@ -20,11 +20,6 @@ func checkName(name string) error {
 	if err := naming.CheckName(name); err != nil {
 		return invalid("name", "%v", err)
 	}
-	if name == "." || name == ".." {
-		// Valid as a name, but no URL path can address it: clients and
-		// muxes clean dot segments away.
-		return invalid("name", "%q cannot be addressed in a URL path", name)
-	}
 	return nil
 }
 

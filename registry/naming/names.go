@@ -9,7 +9,8 @@ import (
 // CheckName checks the name a user gives a resource of the registry's own
 // (a webhook or replication policy, a registry endpoint, a scanner
 // registration) or a metadata record kind: 1 to 64 ASCII letters, digits,
-// '-', '_' and '.'. The error says what is wrong; callers name the field.
+// '-', '_' and '.', but not "." or "..". The error says what is wrong;
+// callers name the field.
 func CheckName(s string) error {
 	if s == "" || len(s) > 64 {
 		return errors.New("1 to 64 characters")
@@ -18,6 +19,11 @@ func CheckName(s string) error {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
 			return errors.New("only letters, digits, '-', '_' and '.'")
 		}
+	}
+	if s == "." || s == ".." {
+		// No URL path can address them: clients and muxes clean dot
+		// segments away, so what is stored under one is out of reach.
+		return errors.New("'.' and '..' are not names")
 	}
 	return nil
 }

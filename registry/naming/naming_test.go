@@ -66,7 +66,7 @@ func TestAttachmentTagsRoundTrip(t *testing.T) {
 func TestCheckName(t *testing.T) {
 	for name, ok := range map[string]bool{
 		"deploy": true, "a": true, "to-dc2_v1.2": true, strings.Repeat("x", 64): true,
-		"": false, strings.Repeat("x", 65): false, "a/b": false, "with space": false, "é": false, "a:b": false,
+		"": false, ".": false, "..": false, "...": true, ".hidden": true, strings.Repeat("x", 65): false, "a/b": false, "with space": false, "é": false, "a:b": false,
 	} {
 		if err := naming.CheckName(name); (err == nil) != ok {
 			t.Errorf("CheckName(%q) = %v, want ok %v", name, err, ok)
