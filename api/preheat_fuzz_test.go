@@ -35,7 +35,7 @@ func fuzzPreheatHandler(f *testing.F) func(method, path, body string) *httptest.
 	if err := m.CreateProject(ctx, admin, "team", false); err != nil {
 		f.Fatal(err)
 	}
-	svc, err := preheat.New(store, testjobs.Queue(f, store), storeArtifacts{store}, preheat.WithProvider("fake", (&p2pFake{}).factory))
+	svc, err := preheat.New(store, testjobs.Queue(f, store), preheat.StoreArtifacts(store, unsigned), preheat.WithProvider("fake", (&p2pFake{}).factory))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -73,56 +73,10 @@ func (f *p2pFake) Job(_ context.Context, id string) (preheat.Job, error) {
 	return preheat.Job{ID: id, Status: preheat.StatusSuccess}, nil
 }
 
-// storeArtifacts is the preheat.Artifacts of the test, over the real
-// store: the repositories, tags and manifests the registry records.
-// Nothing is labelled, signed or scanned here (how the filters select is
-// package preheat's to test; the API only carries them).
-type storeArtifacts struct{ store meta.Store }
-
-func (a storeArtifacts) Repositories(ctx context.Context, project string) ([]string, error) {
-	var out []string
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		names, err := tx.Repositories().List(project+"/", 0)
-		for _, n := range names {
-			if strings.HasPrefix(n, project+"/") {
-				out = append(out, n)
-			}
-		}
-		return err
-	})
-	return out, err
-}
-
-func (a storeArtifacts) Tagged(ctx context.Context, repo string) ([]preheat.Artifact, error) {
-	var out []preheat.Artifact
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		tags, err := tx.Tags().List(repo, "", 0)
-		if errors.Is(err, meta.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		for _, tag := range tags {
-			d, err := tx.Tags().Get(repo, tag)
-			if err != nil {
-				return err
-			}
-			m, err := tx.Manifests().Get(repo, d)
-			if err != nil {
-				return err
-			}
-			out = append(out, preheat.Artifact{Repository: repo, Tag: tag, Digest: d.String(), MediaType: m.MediaType, ArtifactType: m.ArtifactType})
-		}
-		return nil
-	})
-	return out, err
-}
-
-func (storeArtifacts) Labels(context.Context, string, string) ([]string, error) { return nil, nil }
-func (storeArtifacts) Signed(context.Context, string, string) (bool, error)     { return false, nil }
-func (storeArtifacts) Severity(context.Context, string, string) (scan.Severity, bool, error) {
-	return "", false, nil
-}
+// unsigned is the test's signature check: nothing is signed here (how
+// the filters select is package preheat's to test; the API only carries
+// them).
+func unsigned(context.Context, string, digest.Digest) (bool, error) { return false, nil }
 
 // preheatEnv is the API over a real bbolt store with a real preheat
 // Service, job queue and runner (running until the test ends), project
@@ -146,7 +100,7 @@ func newPreheatAPI(t *testing.T) *preheatEnv {
 	runner := testjobs.Runner(t, store, jobs.WithPoll(20*time.Millisecond), jobs.WithWorkers(2))
 	queue := testjobs.Queue(t, store, jobs.WithNotify(runner.Wake))
 	env := &preheatEnv{store: store, fake: &p2pFake{}}
-	svc, err := preheat.New(store, queue, storeArtifacts{store}, preheat.WithProvider("fake", env.fake.factory),
+	svc, err := preheat.New(store, queue, preheat.StoreArtifacts(store, unsigned), preheat.WithProvider("fake", env.fake.factory),
 		preheat.WithRegistryURL("https://registry.example"), preheat.WithPolling(10*time.Millisecond, time.Minute),
 		preheat.WithScheduler(runner))
 	if err != nil {

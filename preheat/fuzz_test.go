@@ -46,7 +46,7 @@ func FuzzPolicy(f *testing.F) {
 	must(f, err)
 	must(f, m.CreateProject(f.Context(), admin, "team", false))
 	runner := testjobs.Runner(f, store)
-	svc, err := preheat.New(store, testjobs.Queue(f, store), &storeArtifacts{store: store}, preheat.WithProvider("fake", newFake().factory),
+	svc, err := preheat.New(store, testjobs.Queue(f, store), newStoreArtifacts(store), preheat.WithProvider("fake", newFake().factory),
 		preheat.WithScheduler(runner))
 	must(f, err)
 	in, err := svc.CreateInstance(f.Context(), admin, preheat.Instance{Name: "df", Vendor: "fake", Endpoint: "https://df.example", Enabled: true})

@@ -2,7 +2,6 @@ package preheat_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,7 +23,6 @@ import (
 	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/netguard"
 	"github.com/berthreg/berth/preheat"
-	"github.com/berthreg/berth/scan"
 	"github.com/berthreg/berth/scan/engine"
 )
 
@@ -92,7 +90,7 @@ func newRig(t *testing.T, run bool, opts ...preheat.Option) *rig {
 	r := &rig{t: t, store: store, m: m, labels: labels, fake: newFake(), robot: robot}
 	r.runner = testjobs.Runner(t, store, jobs.WithPoll(20*time.Millisecond), jobs.WithWorkers(4))
 	r.queue = testjobs.Queue(t, store, jobs.WithNotify(r.runner.Wake))
-	r.arts = &storeArtifacts{store: store, signed: map[string]bool{}}
+	r.arts = newStoreArtifacts(store)
 	all := append([]preheat.Option{
 		preheat.WithProvider("fake", r.fake.factory), preheat.WithRegistryURL(registryURL),
 		preheat.WithPullCredentials(func(_ context.Context, repo string) (map[string]string, error) {
@@ -241,19 +239,29 @@ func (r *rig) tasks(name string, id uint64) []preheat.Task {
 	return ts
 }
 
-// storeArtifacts is the rig's Artifacts, over the real store: the tags
-// and manifests the registry records, the labels package's attachments
-// (label.Names) and the scan engine's reports (engine.Reports). Signed
-// is an in-test set: package trust verifies cosign signatures, which
-// needs keys, signing and a storage driver, and is tested in its own
-// package; what matters here is how the Service uses the answer.
+// storeArtifacts is the rig's Artifacts: preheat.StoreArtifacts over
+// the real store (tags, manifests, label.Names, the scan engine's
+// reports), with Signed an in-test set: package trust verifies cosign
+// signatures, which needs keys, signing and a storage driver, and is
+// tested in its own package; what matters here is how the Service uses
+// the answer. fail, when set, makes listing fail.
 type storeArtifacts struct {
-	store meta.Store
-	mu    sync.Mutex
+	preheat.Artifacts
+	mu sync.Mutex
 	// signed holds "repo@digest" of the signed artifacts.
 	signed map[string]bool
-	// fail, when set, is the error every method returns.
+	// fail, when set, is the error the listings return.
 	fail error
+}
+
+func newStoreArtifacts(store meta.Store) *storeArtifacts {
+	a := &storeArtifacts{signed: map[string]bool{}}
+	a.Artifacts = preheat.StoreArtifacts(store, func(_ context.Context, repo string, d digest.Digest) (bool, error) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.signed[repo+"@"+d.String()], nil
+	})
+	return a
 }
 
 func (a *storeArtifacts) failing() error {
@@ -266,80 +274,14 @@ func (a *storeArtifacts) Repositories(ctx context.Context, project string) ([]st
 	if err := a.failing(); err != nil {
 		return nil, err
 	}
-	var out []string
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		names, err := tx.Repositories().List(project+"/", 0)
-		for _, n := range names {
-			if !strings.HasPrefix(n, project+"/") {
-				break
-			}
-			out = append(out, n)
-		}
-		return err
-	})
-	return out, err
+	return a.Artifacts.Repositories(ctx, project)
 }
 
 func (a *storeArtifacts) Tagged(ctx context.Context, repo string) ([]preheat.Artifact, error) {
 	if err := a.failing(); err != nil {
 		return nil, err
 	}
-	var out []preheat.Artifact
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		tags, err := tx.Tags().List(repo, "", 0)
-		if errors.Is(err, meta.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		for _, tag := range tags {
-			d, err := tx.Tags().Get(repo, tag)
-			if err != nil {
-				return err
-			}
-			m, err := tx.Manifests().Get(repo, d)
-			if err != nil {
-				return err
-			}
-			out = append(out, preheat.Artifact{Repository: repo, Tag: tag, Digest: d.String(), MediaType: m.MediaType, ArtifactType: m.ArtifactType})
-		}
-		return nil
-	})
-	return out, err
-}
-
-func (a *storeArtifacts) Labels(ctx context.Context, repo, d string) ([]string, error) {
-	var names []string
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		names, err = label.Names(tx, repo, digest.Digest(d))
-		return err
-	})
-	return names, err
-}
-
-func (a *storeArtifacts) Signed(_ context.Context, repo, d string) (bool, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.signed[repo+"@"+d], nil
-}
-
-func (a *storeArtifacts) Severity(ctx context.Context, repo, d string) (scan.Severity, bool, error) {
-	var rec engine.ScanReport
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		rec, err = engine.Reports.In(tx).Get(engine.ScanReportKey(repo, digest.Digest(d)))
-		return err
-	})
-	switch {
-	case errors.Is(err, meta.ErrNotFound):
-		return "", false, nil
-	case err != nil:
-		return "", false, err
-	case rec.Status != engine.ScanSuccess:
-		return "", false, nil
-	}
-	return scan.Severity(rec.Severity), true, nil
+	return a.Artifacts.Tagged(ctx, repo)
 }
 
 // fakeP2P is the in-test provider (vendor "fake"). The real providers

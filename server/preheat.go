@@ -2,20 +2,12 @@ package server
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-
 	"github.com/berthreg/berth/jobs"
-	"github.com/berthreg/berth/label"
-	"github.com/berthreg/berth/meta"
 	"github.com/berthreg/berth/preheat"
 	"github.com/berthreg/berth/preheat/dragonfly"
 	"github.com/berthreg/berth/preheat/kraken"
-	"github.com/berthreg/berth/scan"
-	"github.com/berthreg/berth/scan/engine"
 	"github.com/berthreg/berth/trust"
 )
 
@@ -48,7 +40,7 @@ func (b *background) addPreheat(ctx context.Context, registryURL string, signatu
 			return map[string]string{"Authorization": t}, err
 		}))
 	}
-	svc, err := preheat.New(b.store, b.queue, preheatArtifacts{store: b.store, signatures: signatures}, opts...)
+	svc, err := preheat.New(b.store, b.queue, preheat.StoreArtifacts(b.store, signatures.Signed), opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -65,90 +57,4 @@ func (b *background) addPreheat(ctx context.Context, registryURL string, signatu
 		return nil, err
 	}
 	return svc, nil
-}
-
-// preheatArtifacts is what preheat selects artifacts by, read from the
-// store, the labels, content trust and the scan reports.
-type preheatArtifacts struct {
-	store      meta.Store
-	signatures *trust.Service
-}
-
-// Repositories implements preheat.Artifacts.
-func (a preheatArtifacts) Repositories(ctx context.Context, project string) ([]string, error) {
-	var out []string
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		names, err := tx.Repositories().List(project+"/", 0)
-		for _, n := range names {
-			if !strings.HasPrefix(n, project+"/") {
-				break
-			}
-			out = append(out, n)
-		}
-		return err
-	})
-	return out, err
-}
-
-// Tagged implements preheat.Artifacts.
-func (a preheatArtifacts) Tagged(ctx context.Context, repo string) ([]preheat.Artifact, error) {
-	var out []preheat.Artifact
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		tags, err := tx.Tags().List(repo, "", 0)
-		if errors.Is(err, meta.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		for _, tag := range tags {
-			d, err := tx.Tags().Get(repo, tag)
-			if errors.Is(err, meta.ErrNotFound) {
-				continue // deleted since the listing
-			} else if err != nil {
-				return err
-			}
-			m, err := tx.Manifests().Get(repo, d)
-			if err != nil {
-				return err
-			}
-			out = append(out, preheat.Artifact{Repository: repo, Tag: tag, Digest: d.String(), MediaType: m.MediaType, ArtifactType: m.ArtifactType})
-		}
-		return nil
-	})
-	return out, err
-}
-
-// Labels implements preheat.Artifacts.
-func (a preheatArtifacts) Labels(ctx context.Context, repo, d string) ([]string, error) {
-	var names []string
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		names, err = label.Names(tx, repo, digest.Digest(d))
-		return err
-	})
-	return names, err
-}
-
-// Signed implements preheat.Artifacts through content trust's check.
-func (a preheatArtifacts) Signed(ctx context.Context, repo, d string) (bool, error) {
-	return a.signatures.Signed(ctx, repo, digest.Digest(d))
-}
-
-// Severity implements preheat.Artifacts from the artifact's scan report.
-func (a preheatArtifacts) Severity(ctx context.Context, repo, d string) (scan.Severity, bool, error) {
-	var rec engine.ScanReport
-	err := a.store.View(ctx, func(tx meta.Tx) error {
-		var err error
-		rec, err = engine.Reports.In(tx).Get(engine.ScanReportKey(repo, digest.Digest(d)))
-		return err
-	})
-	switch {
-	case errors.Is(err, meta.ErrNotFound):
-		return "", false, nil
-	case err != nil:
-		return "", false, err
-	case rec.Status != engine.ScanSuccess:
-		return "", false, nil
-	}
-	return scan.Severity(rec.Severity), true, nil
 }
