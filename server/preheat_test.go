@@ -2,13 +2,8 @@ package server
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -16,43 +11,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/berthreg/berth/internal/blobcount"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testkraken"
 )
-
-// blobGets counts the blob GETs a registry answers 200, by
-// "<repository>@<digest>", at a reverse proxy in front of it (host).
-type blobGets struct {
-	host string
-	mu   sync.Mutex
-	n    map[string]int
-}
-
-func countBlobGets(t *testing.T, registry string) *blobGets {
-	t.Helper()
-	c := &blobGets{n: map[string]int{}}
-	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: registry})
-	rp.ModifyResponse = func(resp *http.Response) error {
-		r := resp.Request
-		repo, d, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/blobs/")
-		if r.Method == http.MethodGet && resp.StatusCode == http.StatusOK && ok && strings.HasPrefix(r.URL.Path, "/v2/") {
-			c.mu.Lock()
-			c.n[repo+"@"+d]++
-			c.mu.Unlock()
-		}
-		return nil
-	}
-	ts := httptest.NewServer(rp)
-	t.Cleanup(ts.Close)
-	c.host = ts.Listener.Addr().String()
-	return c
-}
-
-func (c *blobGets) count(key string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[key]
-}
 
 // TestPreheatThroughTheAPIIntoKraken: a Kraken instance and an
 // event-based preheat policy made through the admin API, in Harbor's
@@ -67,8 +29,8 @@ func TestPreheatThroughTheAPIIntoKraken(t *testing.T) {
 	cfg.Auth.AdminPassword = "admin-password"
 	cfg.Outbound.Allow = []string{"127.0.0.1"}
 	host := serve(t, cfg)
-	gets := countBlobGets(t, host)
-	k := testkraken.Start(t, gets.host, testkraken.WithBasicAuth("admin", "admin-password"))
+	gets := blobcount.Start(t, host)
+	k := testkraken.Start(t, gets.Host, testkraken.WithBasicAuth("admin", "admin-password"))
 	must := adminCaller(t, "http://"+host+"/api/v2.0", "admin-password")
 
 	must("POST", "/p2p/preheat/instances", `{"name":"kraken","vendor":"kraken","endpoint":"`+k.ProxyURL+`","auth_mode":"NONE","enabled":true}`, 201)
@@ -131,7 +93,7 @@ func TestPreheatThroughTheAPIIntoKraken(t *testing.T) {
 		want = append(want, d.String())
 	}
 	for _, d := range want {
-		eventually.True(t, "Kraken's origin to fetch "+d+" from Berth", func() bool { return gets.count("library/app@"+d) > 0 })
+		eventually.True(t, "Kraken's origin to fetch "+d+" from Berth", func() bool { return gets.Of("library/app", d) > 0 })
 	}
 	if log := must("GET", execPath+"/tasks/"+strconv.FormatInt(tasks[0].ID, 10)+"/logs", "", 200); !strings.Contains(log, "succeeded") {
 		t.Errorf("task log:\n%s", log)

@@ -6,13 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/berthreg/berth/internal/blobcount"
 	"github.com/berthreg/berth/internal/eventually"
 	"github.com/berthreg/berth/internal/testkraken"
 	"github.com/berthreg/berth/internal/testserver"
@@ -49,8 +47,8 @@ const adminPassword = "admin-password"
 func TestPreheatPullsEveryBlobIntoKraken(t *testing.T) {
 	testkraken.Bin(t) // skip before starting anything
 	berth := startBerth(t)
-	counter := newBlobGets(t, berth)
-	k := testkraken.Start(t, counter.host, testkraken.WithBasicAuth("admin", adminPassword))
+	counter := blobcount.Start(t, berth)
+	k := testkraken.Start(t, counter.Host, testkraken.WithBasicAuth("admin", adminPassword))
 
 	repo := "library/preheat-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	img, err := random.Image(4096, 3) // Docker schema 2, what Kraken parses
@@ -75,12 +73,12 @@ func TestPreheatPullsEveryBlobIntoKraken(t *testing.T) {
 	if err := p.Health(ctx); err != nil {
 		t.Fatalf("Health of a running Kraken proxy: %v", err)
 	}
-	if n := counter.total(); n != 0 {
+	if n := counter.Total(); n != 0 {
 		t.Fatalf("Kraken fetched %d blobs before any preheat", n)
 	}
 
 	job, err := p.Preheat(ctx, preheat.Image{Repository: repo, Tag: "v1", Digest: manifest.String(),
-		URL: "http://" + counter.host + "/v2/" + repo + "/manifests/v1", Scope: preheat.ScopeAllPeers})
+		URL: "http://" + counter.Host + "/v2/" + repo + "/manifests/v1", Scope: preheat.ScopeAllPeers})
 	if err != nil {
 		t.Fatalf("Preheat: %v", err)
 	}
@@ -93,7 +91,7 @@ func TestPreheatPullsEveryBlobIntoKraken(t *testing.T) {
 
 	eventually.Within(t, 3*time.Minute, "Kraken's origin to fetch every blob of the image from Berth", func() bool {
 		for _, d := range blobs {
-			if counter.gets(repo, d) == 0 {
+			if counter.Of(repo, d.String()) == 0 {
 				return false
 			}
 		}
@@ -111,7 +109,7 @@ func TestPreheatPullsEveryBlobIntoKraken(t *testing.T) {
 		})
 	}
 	for _, d := range blobs {
-		if n := counter.gets(repo, d); n != 1 {
+		if n := counter.Of(repo, d.String()); n != 1 {
 			t.Errorf("Kraken fetched %s %d times from Berth, want once", d, n)
 		}
 	}
@@ -130,7 +128,7 @@ func TestPreheatPullsEveryBlobIntoKraken(t *testing.T) {
 	}
 	ociDigest, _ := oci.Digest()
 	job, err = p.Preheat(ctx, preheat.Image{Repository: ociRepo, Tag: "v1", Digest: ociDigest.String(),
-		URL: "http://" + counter.host + "/v2/" + ociRepo + "/manifests/v1"})
+		URL: "http://" + counter.Host + "/v2/" + ociRepo + "/manifests/v1"})
 	if err != nil || job.Status != preheat.StatusSuccess {
 		t.Fatalf("Preheat of an OCI manifest: %+v, %v; want a successful job (Kraken says nothing else)", job, err)
 	}
@@ -143,14 +141,14 @@ func TestPreheatPullsEveryBlobIntoKraken(t *testing.T) {
 		return false
 	})
 	for _, d := range referenced(t, oci) {
-		if n := counter.gets(ociRepo, d); n != 0 {
+		if n := counter.Of(ociRepo, d.String()); n != 0 {
 			t.Errorf("Kraken fetched %s of the OCI image %d times", d, n)
 		}
 	}
 	// Told the media type, as the preheat service tells it, the provider
 	// fails the OCI image itself instead of a success that warms nothing.
 	job, err = p.Preheat(ctx, preheat.Image{Repository: ociRepo, Tag: "v1", Digest: ociDigest.String(),
-		MediaType: string(types.OCIManifestSchema1), URL: "http://" + counter.host + "/v2/" + ociRepo + "/manifests/v1"})
+		MediaType: string(types.OCIManifestSchema1), URL: "http://" + counter.Host + "/v2/" + ociRepo + "/manifests/v1"})
 	if err != nil || job.Status != preheat.StatusFailed || !strings.Contains(job.Message, "Docker schema 2") {
 		t.Errorf("Preheat of an OCI manifest named as such: %+v, %v; want a failed job naming what Kraken takes", job, err)
 	}
@@ -275,54 +273,6 @@ func startBerth(t *testing.T) string {
 	cfg.Auth.AdminPassword = adminPassword
 	cfg.Auth.HashCost = bcrypt.MinCost
 	return testserver.Start(t, cfg, server.WithLogger(slog.New(slog.DiscardHandler)))
-}
-
-// blobGets is a reverse proxy in front of Berth that counts the blob
-// downloads answered 200: GET /v2/<repo>/blobs/<digest>.
-type blobGets struct {
-	host string // the proxy's host:port, what Kraken is given
-
-	mu sync.Mutex
-	n  map[string]int // "<repo>@<digest>" -> count
-}
-
-func newBlobGets(t *testing.T, berth string) *blobGets {
-	t.Helper()
-	c := &blobGets{n: map[string]int{}}
-	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: berth})
-	rp.ModifyResponse = func(resp *http.Response) error {
-		r := resp.Request
-		if r.Method != http.MethodGet || resp.StatusCode != http.StatusOK {
-			return nil
-		}
-		repo, digest, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/blobs/")
-		if ok && strings.HasPrefix(r.URL.Path, "/v2/") {
-			c.mu.Lock()
-			c.n[repo+"@"+digest]++
-			c.mu.Unlock()
-		}
-		return nil
-	}
-	ts := httptest.NewServer(rp)
-	t.Cleanup(ts.Close)
-	c.host = ts.Listener.Addr().String()
-	return c
-}
-
-func (c *blobGets) gets(repo string, d v1.Hash) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[repo+"@"+d.String()]
-}
-
-func (c *blobGets) total() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, v := range c.n {
-		n += v
-	}
-	return n
 }
 
 // referenced is what the image's manifest references: its config and
