@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/berthreg/berth/auth/accounts"
+	"github.com/berthreg/berth/retention"
 	"github.com/berthreg/berth/scan/engine"
 )
 
@@ -20,3 +21,8 @@ func (s *Server) Accounts() *accounts.Manager { return s.accounts }
 // metadata changes them; a change is in force on every instance within
 // metadata.refresh. Nil with auth.disabled.
 func (s *Server) ProjectScans() *engine.ProjectSettings { return s.projectScans }
+
+// Retention returns the projects' tag retention: the policies (which
+// artifacts a project keeps, on which schedule), runs and dry runs, as
+// the admin API's /retentions change and start them.
+func (s *Server) Retention() *retention.Service { return s.retention }

@@ -12,6 +12,7 @@ import (
 	"github.com/berthreg/berth/artifact"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/registry/inproc"
+	"github.com/berthreg/berth/retention"
 	"github.com/berthreg/berth/ui"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,10 +44,12 @@ type Server struct {
 	ownStore bool // opened by New, closed by Close
 	serving  serving
 	tracing  tracing
-	// accounts and projectScans are what Accounts and ProjectScans hand
-	// the host (nil with auth.disabled).
+	// accounts, projectScans and retention are what Accounts,
+	// ProjectScans and Retention hand the host (the first two nil with
+	// auth.disabled).
 	accounts     *accounts.Manager
 	projectScans *engine.ProjectSettings
+	retention    *retention.Service
 
 	mu      sync.Mutex
 	running bool
@@ -189,6 +192,7 @@ func (s *Server) build(ctx context.Context, cfg Config, o options, driver storag
 		return err
 	}
 	s.bg = bg
+	s.retention = pol.retention
 	// The pull-through caches write into the registry handler built below.
 	local := &lateHandler{}
 	caches, err := openProxy(cfg, store, local, bg.watcher, bg.outbound, metrics, logger)

@@ -49,6 +49,11 @@ func TestPlatformEndToEnd(t *testing.T) {
 		t.Fatalf("image hub %+v", hub)
 	}
 	call(t, host, "alice:alice-password", "POST", "/platform/tenants/acme/components", `{"name":"web","repository":"app"}`, http.StatusCreated)
+	// The tenant's retention, as the registry keeps it.
+	if pol, err := p.srv.Retention().Policy(t.Context(), "acme"); err != nil || len(pol.Rules) != 1 ||
+		pol.Rules[0].Count != keepPushes || pol.Schedule != retentionSchedule {
+		t.Errorf("acme's retention: %+v, %v", pol, err)
+	}
 
 	// The build system pushes as the builder robot, to the image hub's
 	// domain: crane the vulnerable Alpine image as app:v2, skopeo a clean

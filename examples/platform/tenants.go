@@ -7,6 +7,8 @@ import (
 	"github.com/berthreg/berth/auth"
 	"github.com/berthreg/berth/auth/accounts"
 	"github.com/berthreg/berth/auth/rbac"
+	"github.com/berthreg/berth/immutable"
+	"github.com/berthreg/berth/retention"
 	"github.com/berthreg/berth/scan/engine"
 )
 
@@ -30,11 +32,19 @@ type Tenant struct {
 	Registry string   `json:"registry"`
 }
 
+// The tenant's retention: the keepPushes newest pushes of each
+// repository are kept, the rest deleted at 03:00 every night.
+const (
+	keepPushes        = 10
+	retentionSchedule = "0 0 3 * * *"
+)
+
 // CreateTenant makes a tenant's home in the registry, from Go: a private
 // project named after it, its people's group as developers, scanning on
 // push with a pull gate refusing images with a high or critical
-// vulnerability or no scan, a "builder" robot that pushes and pulls its
-// repositories, and a "runtime" robot that only pulls them.
+// vulnerability or no scan, a nightly retention keeping the newest
+// pushes, a "builder" robot that pushes and pulls its repositories, and a
+// "runtime" robot that only pulls them.
 func (p *Platform) CreateTenant(ctx context.Context, name string) (Tenant, error) {
 	m := p.srv.Accounts()
 	if err := m.CreateProject(ctx, operator, name, false); err != nil {
@@ -47,6 +57,14 @@ func (p *Platform) CreateTenant(ctx context.Context, name string) (Tenant, error
 	if err := p.srv.ProjectScans().Update(ctx, name, engine.SettingsChange{AutoScan: &yes, PreventVulnerable: &yes,
 		DenyUnscanned: &yes, Severity: &severity}); err != nil {
 		return Tenant{}, fmt.Errorf("tenant %s: %w", name, err)
+	}
+	// What Rainbond's guide recommends beside the pull gate: keep the
+	// ten newest pushes of each repository, every night.
+	if _, err := p.srv.Retention().SetPolicy(ctx, retention.Policy{Project: name, Schedule: retentionSchedule,
+		Rules: []retention.Rule{{Template: retention.LatestPushed, Count: keepPushes, Untagged: true,
+			Repositories: immutable.Selector{Decoration: immutable.Matches, Pattern: "**"},
+			Tags:         immutable.Selector{Decoration: immutable.Matches, Pattern: "**"}}}}); err != nil {
+		return Tenant{}, fmt.Errorf("tenant %s: retention: %w", name, err)
 	}
 	t := Tenant{Name: name, Registry: p.host}
 	robots := []struct {
