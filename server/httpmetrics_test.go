@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berthreg/berth/internal/eventually"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -48,6 +49,12 @@ func TestHTTPMetrics(t *testing.T) {
 	host := serve(t, cfg, WithRegisterer(reg))
 
 	layerBytes := pushAndPull(t, host+"/library/app:v1", 300_000, 2)
+	// A request is counted once its handler returns, which may be just
+	// after the client has read the whole answer: wait for the pulls'.
+	eventually.True(t, "the blob GETs to be counted", func() bool {
+		return counter(t, reg, "berth_http_requests_total", map[string]string{"route": "blob", "method": "get", "code": "200"}) >= 2 &&
+			histogramSum(t, reg, "berth_http_response_size_bytes", map[string]string{"route": "blob", "method": "get"}) >= float64(layerBytes)
+	})
 
 	if got := counter(t, reg, "berth_http_requests_total", map[string]string{"route": "manifest", "method": "put", "code": "201"}); got != 1 {
 		t.Errorf("manifest PUTs answered 201: %v, want 1", got)
