@@ -78,7 +78,15 @@ func Example() {
 		panic(err)
 	}
 
-	runner, _ := jobs.NewRunner(store, jobs.WithPoll(10*time.Millisecond))
+	// ended hears of every job attempt the runner finishes: the example
+	// reads the execution again after each, instead of sleeping.
+	ended := make(chan struct{}, 1)
+	runner, _ := jobs.NewRunner(store, jobs.WithPoll(10*time.Millisecond), jobs.WithObserver(func(jobs.Attempt) {
+		select {
+		case ended <- struct{}{}:
+		default:
+		}
+	}))
 	queue, _ := jobs.NewQueue(store, jobs.WithNotify(runner.Wake))
 	var (
 		mu  sync.Mutex
@@ -108,7 +116,7 @@ func Example() {
 	fmt.Println(err)
 	exec, _ := svc.Start(ctx, alice, "team", "warm")
 	for !exec.Status.Final() {
-		time.Sleep(10 * time.Millisecond)
+		<-ended
 		exec, _ = svc.Execution(ctx, alice, "team", "warm", exec.ID)
 	}
 	fmt.Println(exec.Trigger, exec.Status, exec.Metrics.Success, "of", exec.Metrics.Total)
