@@ -3,6 +3,7 @@ package preheat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 )
 
@@ -112,6 +113,28 @@ var ErrBadEndpoint = errors.New("preheat: bad endpoint")
 
 // Factory makes the Provider for one instance of a vendor.
 type Factory func(e Endpoint) (Provider, error)
+
+// CheckAuth refuses an unknown AuthMode and one whose credentials are
+// missing from AuthInfo ("username" and "password" for AuthBasic,
+// "token" for AuthOAuth), with an error wrapping ErrBadEndpoint: what
+// every Factory checks before it makes a provider.
+func (e Endpoint) CheckAuth() error {
+	switch e.AuthMode {
+	case "", AuthNone:
+		return nil
+	case AuthBasic:
+		if e.AuthInfo["username"] == "" || e.AuthInfo["password"] == "" {
+			return fmt.Errorf("%w: auth mode %s needs auth_info username and password", ErrBadEndpoint, e.AuthMode)
+		}
+		return nil
+	case AuthOAuth:
+		if e.AuthInfo["token"] == "" {
+			return fmt.Errorf("%w: auth mode %s needs auth_info token", ErrBadEndpoint, e.AuthMode)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: unknown auth mode %q", ErrBadEndpoint, e.AuthMode)
+}
 
 // Authorize sets on req the credentials e's AuthMode names.
 func (e Endpoint) Authorize(req *http.Request) {

@@ -62,30 +62,10 @@ func New(e preheat.Endpoint) (preheat.Provider, error) {
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return nil, fmt.Errorf("%w: dragonfly: the URL must have no query or fragment: %q", preheat.ErrBadEndpoint, e.URL)
 	}
-	if err := checkAuth(e); err != nil {
-		return nil, err
+	if err := e.CheckAuth(); err != nil {
+		return nil, fmt.Errorf("dragonfly: %w", err)
 	}
 	return &provider{e: e, base: strings.TrimSuffix(u.String(), "/")}, nil
-}
-
-// checkAuth refuses an unknown AuthMode and one whose credentials are
-// missing.
-func checkAuth(e preheat.Endpoint) error {
-	switch e.AuthMode {
-	case "", preheat.AuthNone:
-		return nil
-	case preheat.AuthBasic:
-		if e.AuthInfo["username"] == "" || e.AuthInfo["password"] == "" {
-			return fmt.Errorf("%w: dragonfly: auth mode %s needs auth_info username and password", preheat.ErrBadEndpoint, e.AuthMode)
-		}
-		return nil
-	case preheat.AuthOAuth:
-		if e.AuthInfo["token"] == "" {
-			return fmt.Errorf("%w: dragonfly: auth mode %s needs auth_info token (a personal access token with the job scope)", preheat.ErrBadEndpoint, e.AuthMode)
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: dragonfly: unknown auth mode %q", preheat.ErrBadEndpoint, e.AuthMode)
 }
 
 // Health asks the manager's /healthy, which answers without credentials,

@@ -60,30 +60,10 @@ func New(e preheat.Endpoint) (preheat.Provider, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("%w: kraken: the URL must have no query or fragment: %q", preheat.ErrBadEndpoint, e.URL)
 	}
-	if err := checkAuth(e); err != nil {
-		return nil, err
+	if err := e.CheckAuth(); err != nil {
+		return nil, fmt.Errorf("kraken: %w", err)
 	}
 	return &provider{e: e, base: strings.TrimSuffix(e.URL, "/"), jobs: newJobs(maxJobs)}, nil
-}
-
-// checkAuth refuses an unknown AuthMode and one whose credentials are
-// missing.
-func checkAuth(e preheat.Endpoint) error {
-	switch e.AuthMode {
-	case "", preheat.AuthNone:
-		return nil
-	case preheat.AuthBasic:
-		if e.AuthInfo["username"] == "" || e.AuthInfo["password"] == "" {
-			return fmt.Errorf("%w: kraken: auth mode %s needs auth_info username and password", preheat.ErrBadEndpoint, e.AuthMode)
-		}
-		return nil
-	case preheat.AuthOAuth:
-		if e.AuthInfo["token"] == "" {
-			return fmt.Errorf("%w: kraken: auth mode %s needs auth_info token", preheat.ErrBadEndpoint, e.AuthMode)
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: kraken: unknown auth mode %q", preheat.ErrBadEndpoint, e.AuthMode)
 }
 
 // Health asks the proxy's /health: any 2xx is healthy, as in Harbor's
