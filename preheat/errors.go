@@ -77,7 +77,10 @@ type ruleError struct {
 	msg   string
 }
 
-func (e *ruleError) Error() string   { return e.msg }
+// Error is the message.
+func (e *ruleError) Error() string { return e.msg }
+
+// Unwrap gives the sentinels the error is, for errors.Is.
 func (e *ruleError) Unwrap() []error { return e.kinds }
 
 // refuse is a ruleError of kind with a formatted message.

@@ -30,7 +30,7 @@ const preheatTokenLifetime = 30 * time.Minute
 func (b *background) addPreheat(ctx context.Context, registryURL string, signatures *trust.Service,
 	pullToken func(ctx context.Context, subject, repo string) (string, error)) (*preheat.Service, error) {
 	opts := []preheat.Option{
-		preheat.WithProvider(dragonfly.Vendor, dragonfly.New), preheat.WithProvider("kraken", kraken.New),
+		preheat.WithProvider(dragonfly.Vendor, dragonfly.New), preheat.WithProvider(kraken.Vendor, kraken.New),
 		preheat.WithOutboundGuard(b.outbound), preheat.WithRegistryURL(registryURL),
 		preheat.WithScheduler(b.runner), preheat.WithLogger(b.logger),
 	}

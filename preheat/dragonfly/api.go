@@ -33,6 +33,7 @@ type httpError struct {
 	message     string
 }
 
+// Error says what the manager answered.
 func (e *httpError) Error() string {
 	if e.message == "" {
 		return fmt.Sprintf("%s %s: HTTP %d", e.method, e.url, e.status)
